@@ -1,0 +1,144 @@
+# ostp: one GNU make build.  configure writes config.mk; the first 'make'
+# on a fresh clone installs the dependencies and runs configure itself.
+
+ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
+-include config.mk
+endif
+
+BUILD		?= build
+SAN		?=
+
+WARN		= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
+		  -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
+CPPFLAGS_ALL	= -D_GNU_SOURCE -I. -Icommon -Imonitor -Idaemon \
+		  $(CRYPTO_CFLAGS) $(EVENT_CFLAGS) $(MNL_CFLAGS) $(CAP_CFLAGS) \
+		  $(SECCOMP_CFLAGS) $(YAJL_CFLAGS)
+ifeq ($(SAN),1)
+OPT		= -O1 -g -fno-omit-frame-pointer \
+		  -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		  -DOSTP_SANITIZE
+else
+OPT		= -O2 -g -D_FORTIFY_SOURCE=2
+endif
+CFLAGS_ALL	= -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong -fPIE \
+		  $(CONF_CFLAGS_EXTRA)
+LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
+LIBS_ALL	= $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) $(SECCOMP_LIBS) \
+		  $(YAJL_LIBS) $(CRYPTO_LIBS)
+
+COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
+		  common/conf.c
+MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
+		  monitor/mon_tun.c monitor/mon_caps.c
+DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
+		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c
+OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
+# Everything but main(), for the unit tests.
+LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
+
+OBJ		= $(BUILD)/obj
+OBJT		= $(BUILD)/objt
+OSTPD_OBJS	= $(OSTPD_SRCS:%.c=$(OBJ)/%.o)
+OSTPDT_OBJS	= $(OSTPD_SRCS:%.c=$(OBJT)/%.o)
+LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
+
+UNITTESTS	= test_buf test_ipc test_dispatch test_node
+UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
+FUZZERS		= fuzz_ipc fuzz_node
+FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
+		  libevent-dev libmnl-dev libcap-dev libseccomp-dev \
+		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
+		  curl python3 procps socat mandoc
+
+.PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
+	distclean
+
+all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks
+
+config.mk: configure.ac config.mk.in
+	@$(MAKE) --no-print-directory deps
+	autoreconf -fi
+	./configure
+
+# Idempotent: asks apt only for what is missing, quiet otherwise.
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing \
+	    >/dev/null || exit 1; \
+	fi
+	@getent passwd _ostpd >/dev/null || \
+	    useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin _ostpd
+
+$(OBJ)/%.o: %.c config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(OBJT)/%.o: %.c config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -DOSTP_TESTHOOKS -MMD -MP -c $< -o $@
+
+$(BUILD)/ostpd: $(OSTPD_OBJS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+# Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
+$(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
+    $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Iregress/unittests -o $@ $< \
+	    $(LIB_OBJS) $(LDFLAGS_ALL) $(LIBS_ALL)
+
+unittests: $(UNIT_BINS)
+
+# libFuzzer harnesses: built with clang when configure found it.
+$(BUILD)/fuzz/%: regress/fuzz/%.c $(COMMON_SRCS) config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(YAJL_LIBS)
+
+fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
+	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \
+	else for f in $(FUZZ_BINS); do \
+	    n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	    $$f -max_total_time=$${FUZZ_SECONDS:-10} -print_final_stats=0 \
+	        $(BUILD)/fuzz/corpus-$$n regress/fuzz/seeds/$$n \
+	        >$(BUILD)/fuzz/$$n.log 2>&1 || \
+	        { echo "fuzz-smoke: $$n failed, see $(BUILD)/fuzz/$$n.log"; exit 1; }; \
+	    echo "fuzz-smoke: $$n ok"; \
+	done; fi
+
+check: deps all unittests $(if $(FUZZ_CC),$(FUZZ_BINS))
+	@BUILD=$(BUILD) FUZZ_CC=$(FUZZ_CC) sh regress/run.sh
+
+check-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check
+
+run: deps all
+	./$(BUILD)/ostpd $(or $(ARGS),-D -L tcp://127.0.0.1:1080/127.0.0.1:22)
+
+install: $(BUILD)/ostpd
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(sysconfdir)/ostpd
+	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
+	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
+	install -m 644 contrib/ostpd.json \
+	    $(DESTDIR)$(sysconfdir)/ostpd/ostpd.json.example
+
+clean:
+	rm -rf build build-asan
+
+distclean: clean
+	rm -rf config.mk config.h config.log config.status configure \
+	    autom4te.cache aclocal.m4 config.h.in config.h.in~
+
+-include $(OSTPD_OBJS:.o=.d) $(OSTPDT_OBJS:.o=.d)

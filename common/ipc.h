@@ -1,0 +1,112 @@
+/*
+ * Monitor <-> worker protocol.  One SOCK_SEQPACKET socketpair per worker;
+ * each message is one packet: a fixed 12-byte header then the payload.
+ *
+ *	u16 type | u8 version | u8 flags | u32 payload length | u32 sequence
+ *
+ * Worker requests are even, the monitor's answers odd (request + 1).
+ * Monitor commands (monitor -> worker) are even in the 0x40 range and the
+ * worker's answers odd.  Numbers are never reused; bump IPC_VERSION when a
+ * payload changes.  At most one descriptor travels with a message and only
+ * on the types marked below; every decoder consumes the whole payload.
+ */
+#ifndef OSTP_IPC_H
+#define OSTP_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define IPC_VERSION		1
+#define IPC_HDR_LEN		12
+#define IPC_MAX_PAYLOAD		4096
+#define IPC_MAX_STRING		1024	/* log lines, paths */
+#define IPC_MAX_NAME		15	/* interface names (IFNAMSIZ - 1) */
+
+#define IPC_F_FD		0x01	/* a descriptor is attached */
+#define IPC_F_MASK		0x01
+
+enum ipc_type {
+	/* worker -> monitor; answers are type + 1 */
+	IPC_HELLO		= 2,	/* u32 worker id, u32 generation */
+	IPC_HELLO_ANS		= 3,	/* i32 status */
+	IPC_LOG			= 4,	/* u8 level, string line; no answer */
+	IPC_LISTENER		= 6,	/* u32 listener index */
+	IPC_LISTENER_ANS	= 7,	/* i32 status [+ fd] */
+	IPC_TUN_OPEN		= 8,	/* string device name */
+	IPC_TUN_OPEN_ANS	= 9,	/* i32 status [+ fd] */
+	IPC_SOCKET		= 10,	/* u8 family, u8 type, u32 mark, string iface */
+	IPC_SOCKET_ANS		= 11,	/* i32 status [+ fd] */
+	IPC_FILE_OPEN		= 12,	/* string path */
+	IPC_FILE_OPEN_ANS	= 13,	/* i32 status [+ fd] */
+	IPC_READY		= 14,	/* empty; no answer */
+	/* monitor -> worker */
+	IPC_CMD_STATS		= 64,	/* empty */
+	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
+	IPC_CMD_DRAIN		= 66,	/* empty; no answer */
+};
+
+struct ipc_hdr {
+	uint16_t	type;
+	uint8_t		version;
+	uint8_t		flags;
+	uint32_t	len;
+	uint32_t	seq;
+};
+
+struct ipc_msg {
+	struct ipc_hdr	hdr;
+	struct buf	payload;	/* view into raw[] */
+	int		fd;		/* -1 when none */
+	unsigned char	raw[IPC_HDR_LEN + IPC_MAX_PAYLOAD];
+};
+
+struct ipc_stats {
+	uint32_t	active;
+	uint64_t	accepted;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+};
+
+const char	*ipc_type_name(int type);
+
+/* Framing.  Decode checks version, flags and the exact length. */
+int	ipc_hdr_decode(const unsigned char *, size_t, struct ipc_hdr *);
+void	ipc_hdr_encode(const struct ipc_hdr *, unsigned char *);
+
+/*
+ * Send one message, optionally with a descriptor (fd >= 0).  The
+ * caller keeps its copy of the descriptor.
+ */
+int	ipc_send(int sock, uint16_t type, uint32_t seq,
+	    const struct buf *payload, int fd);
+/*
+ * Receive one message.  Returns 0, ERR_CLOSED on EOF, ERR_SYSTEM (EAGAIN
+ * possible on a non-blocking socket) or a framing error.  A message too
+ * large for the buffer, truncated ancillary data, more than one fd or a
+ * descriptor without IPC_F_FD is a framing error; any descriptor that
+ * arrived is closed in that case.
+ */
+int	ipc_recv(int sock, struct ipc_msg *);
+void	ipc_msg_clear(struct ipc_msg *);
+
+/* Payload encoders and decoders shared by both sides. */
+int	ipc_enc_hello(struct buf *, uint32_t id, uint32_t gen);
+int	ipc_dec_hello(struct buf *, uint32_t *id, uint32_t *gen);
+int	ipc_enc_status(struct buf *, int32_t status);
+int	ipc_dec_status(struct buf *, int32_t *status);
+int	ipc_enc_log(struct buf *, int level, const char *line);
+int	ipc_dec_log(struct buf *, int *level, char **line);
+int	ipc_enc_u32(struct buf *, uint32_t);
+int	ipc_dec_u32(struct buf *, uint32_t *);
+int	ipc_enc_name(struct buf *, const char *);
+int	ipc_dec_name(struct buf *, char **, size_t maxlen);
+int	ipc_enc_socket(struct buf *, int family, int type, uint32_t mark,
+	    const char *iface);
+int	ipc_dec_socket(struct buf *, int *family, int *type, uint32_t *mark,
+	    char **iface);
+int	ipc_enc_stats(struct buf *, const struct ipc_stats *);
+int	ipc_dec_stats(struct buf *, struct ipc_stats *);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Node URLs, the unit of configuration (-L, -F, ServeNodes, ChainNodes):
+ *
+ *	[scheme://][user[:pass]@][host]:port[/remote[,remote...]][?k=v&...]
+ */
+#ifndef OSTP_NODE_H
+#define OSTP_NODE_H
+
+#include <sys/queue.h>
+
+#include "compat.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct node_param {
+	char			*key;
+	char			*val;
+	TAILQ_ENTRY(node_param)	 entry;
+};
+
+struct node {
+	char			*url;		/* as given, for messages */
+	char			*scheme;	/* as written ("auto" if none) */
+	char			*proto;		/* normalised protocol */
+	char			*transport;	/* normalised transport */
+	char			*user;		/* NULL when absent */
+	char			*pass;
+	char			*host;		/* "" = all interfaces */
+	uint16_t		 port;
+	char			**remotes;
+	size_t			 nremotes;
+	TAILQ_HEAD(, node_param) params;
+};
+
+int		 node_parse(const char *url, struct node **, char *err,
+		    size_t errlen);
+void		 node_free(struct node *);
+const char	*node_param(const struct node *, const char *key);
+/* Typed parameter readers: 0 = absent (default kept), 1 = set, -1 = bad. */
+int		 node_param_uint(const struct node *, const char *key,
+		    unsigned long min, unsigned long max, unsigned long *,
+		    char *err, size_t errlen);
+int		 node_param_duration(const struct node *, const char *key,
+		    unsigned long *msec, char *err, size_t errlen);
+
+#endif

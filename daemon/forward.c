@@ -1,0 +1,170 @@
+/*
+ * tcp://[host]:port/target[,target...]: accept, connect to a target
+ * (round robin; the next one on failure), then relay.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "worker.h"
+
+struct forward {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	size_t				 next;	/* round-robin position */
+};
+
+struct fwd_conn {
+	struct forward	*fw;
+	int		 client;
+	int		 out;
+	size_t		 tried;
+	size_t		 target;
+	struct event	*ev;
+};
+
+static void fwd_try(struct fwd_conn *);
+
+static void
+fwd_conn_fail(struct fwd_conn *c)
+{
+	if (c->ev != NULL)
+		event_free(c->ev);
+	if (c->out != -1)
+		close(c->out);
+	close(c->client);
+	worker_conn_closed(c->fw->wk);
+	free(c);
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fwd_conn *c = arg;
+	struct worker *wk = c->fw->wk;
+	int err = 0, one = 1;
+	socklen_t len = sizeof(err);
+
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	event_free(c->ev);
+	c->ev = NULL;
+	if (err != 0) {
+		debug("%s: target %zu: %s", c->fw->l->node->url, c->target,
+		    strerror(err));
+		close(c->out);
+		c->out = -1;
+		fwd_try(c);
+		return;
+	}
+	setsockopt(c->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	relay_start(wk, c->client, c->out);
+	free(c);
+}
+
+static void
+fwd_try(struct fwd_conn *c)
+{
+	struct forward *fw = c->fw;
+	const struct listener_conf *l = fw->l;
+	const struct sockaddr *sa;
+	struct timeval tv;
+
+	for (; c->tried < l->ntargets; c->tried++) {
+		c->target = fw->next++ % l->ntargets;
+		sa = (const struct sockaddr *)&l->targets[c->target];
+		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
+			c->out = mm_socket(fw->wk, sa->sa_family, SOCK_STREAM);
+		else
+			c->out = socket(sa->sa_family, SOCK_STREAM |
+			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->out == -1) {
+			error("%s: socket: %s", l->node->url, strerror(errno));
+			continue;
+		}
+		if (connect(c->out, sa, l->targetlens[c->target]) == 0 ||
+		    errno == EINPROGRESS) {
+			c->tried++;
+			c->ev = event_new(fw->wk->base, c->out, EV_WRITE,
+			    connect_cb, c);
+			tv.tv_sec = (time_t)(l->timeout_ms / 1000);
+			tv.tv_usec = (suseconds_t)(l->timeout_ms % 1000) * 1000;
+			event_add(c->ev, &tv);
+			return;
+		}
+		debug("%s: target %zu: %s", l->node->url, c->target,
+		    strerror(errno));
+		close(c->out);
+		c->out = -1;
+	}
+	debug("%s: no target reachable", l->node->url);
+	fwd_conn_fail(c);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct forward *fw = arg;
+	struct fwd_conn *c;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	fw->wk->stats.accepted++;
+	fw->wk->stats.active++;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		worker_conn_closed(fw->wk);
+		return;
+	}
+	c->fw = fw;
+	c->client = fd;
+	c->out = -1;
+	fwd_try(c);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct forward *fw = arg;
+
+	(void)lev;
+	/* EMFILE and friends: report, keep listening. */
+	error("%s: accept: %s", fw->l->node->url, strerror(errno));
+}
+
+int
+forward_start(struct worker *wk, const struct listener_conf *l, int fd,
+    struct evconnlistener **levp)
+{
+	struct forward *fw;
+
+	if ((fw = calloc(1, sizeof(*fw))) == NULL)
+		return -1;
+	fw->wk = wk;
+	fw->l = l;
+	evutil_make_socket_nonblocking(fd);
+	*levp = evconnlistener_new(wk->base, accept_cb, fw,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (*levp == NULL) {
+		free(fw);
+		return -1;
+	}
+	evconnlistener_set_error_cb(*levp, accept_error_cb);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * The worker's side of each privileged operation: one stub per request,
+ * a synchronous round trip on the monitor channel.  Commands the monitor
+ * sends meanwhile are handled in passing.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "ipc.h"
+#include "log.h"
+#include "worker.h"
+
+static void
+lost_monitor(int r)
+{
+	/* Without the monitor there is nobody to log to: leave quietly. */
+	(void)r;
+	_exit(0);
+}
+
+/* Wait for the answer of type `want`; returns its status and fd. */
+static int
+mm_wait(struct worker *wk, int want, uint32_t seq, int *fdp)
+{
+	struct ipc_msg m;
+	int32_t status;
+	int r, fl;
+
+	*fdp = -1;
+	/* The channel is non-blocking for the event loop; block here. */
+	fl = fcntl(wk->sock, F_GETFL);
+	fcntl(wk->sock, F_SETFL, fl & ~O_NONBLOCK);
+	for (;;) {
+		if ((r = ipc_recv(wk->sock, &m)) != 0)
+			lost_monitor(r);
+		if (m.hdr.type == want && m.hdr.seq == seq)
+			break;
+		mm_handle_command(wk, &m);
+		ipc_msg_clear(&m);
+	}
+	fcntl(wk->sock, F_SETFL, fl);
+	if (ipc_dec_status(&m.payload, &status) != 0)
+		fatal_f("malformed answer from the monitor");
+	if (status != 0) {
+		ipc_msg_clear(&m);
+		errno = status;
+		return -1;
+	}
+	*fdp = m.fd;
+	return 0;
+}
+
+static int
+mm_request(struct worker *wk, int type, struct buf *b, int *fdp)
+{
+	uint32_t seq = ++wk->seq;
+	int r;
+
+	if ((r = ipc_send(wk->sock, (uint16_t)type, seq, b, -1)) != 0)
+		lost_monitor(r);
+	return mm_wait(wk, type + 1, seq, fdp);
+}
+
+int
+mm_hello(struct worker *wk)
+{
+	struct buf b;
+	int fd, r;
+
+	buf_init(&b);
+	if (ipc_enc_hello(&b, wk->id, wk->gen) != 0)
+		fatal_f("encode");
+	r = mm_request(wk, IPC_HELLO, &b, &fd);
+	buf_release(&b);
+	return r;
+}
+
+int
+mm_listener(struct worker *wk, uint32_t idx)
+{
+	struct buf b;
+	int fd = -1;
+
+	buf_init(&b);
+	if (ipc_enc_u32(&b, idx) != 0)
+		fatal_f("encode");
+	if (mm_request(wk, IPC_LISTENER, &b, &fd) != 0)
+		fd = -1;
+	buf_release(&b);
+	return fd;
+}
+
+int
+mm_tun_open(struct worker *wk, const char *name)
+{
+	struct buf b;
+	int fd = -1;
+
+	buf_init(&b);
+	if (ipc_enc_name(&b, name) != 0)
+		fatal_f("encode");
+	if (mm_request(wk, IPC_TUN_OPEN, &b, &fd) != 0)
+		fd = -1;
+	buf_release(&b);
+	return fd;
+}
+
+int
+mm_socket(struct worker *wk, int family, int type)
+{
+	const struct conf *c = wk->conf;
+	struct buf b;
+	int fd = -1;
+
+	buf_init(&b);
+	if (ipc_enc_socket(&b, family, type, c->have_mark ? c->mark : 0,
+	    c->iface) != 0)
+		fatal_f("encode");
+	if (mm_request(wk, IPC_SOCKET, &b, &fd) != 0)
+		fd = -1;
+	buf_release(&b);
+	return fd;
+}
+
+int
+mm_file_open(struct worker *wk, const char *path)
+{
+	struct buf b;
+	int fd = -1;
+
+	buf_init(&b);
+	if (ipc_enc_name(&b, path) != 0)
+		fatal_f("encode");
+	if (mm_request(wk, IPC_FILE_OPEN, &b, &fd) != 0)
+		fd = -1;
+	buf_release(&b);
+	return fd;
+}
+
+int
+mm_ready(struct worker *wk)
+{
+	int r;
+
+	if ((r = ipc_send(wk->sock, IPC_READY, ++wk->seq, NULL, -1)) != 0)
+		lost_monitor(r);
+	return 0;
+}

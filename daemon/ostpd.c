@@ -1,0 +1,219 @@
+/*
+ * ostpd: parse the configuration, open the listeners as root, then
+ * become the privileged monitor that spawns sandboxed workers.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "monitor.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: ostpd [-bDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
+"             [-M mark] [-p pidfile]\n");
+}
+
+static void
+version(void)
+{
+	struct utsname u;
+	const char *arch = "unknown";
+
+	if (uname(&u) == 0)
+		arch = u.machine;
+#if defined(__clang__)
+	printf("ostpd %s (clang %s linux/%s)\n", PACKAGE_VERSION,
+	    __clang_version__, arch);
+#elif defined(__GNUC__)
+	printf("ostpd %s (gcc %s linux/%s)\n", PACKAGE_VERSION,
+	    __VERSION__, arch);
+#else
+	printf("ostpd %s (cc linux/%s)\n", PACKAGE_VERSION, arch);
+#endif
+}
+
+static int
+push(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if ((nv = reallocarray(*v, *n + 1, sizeof(*nv))) == NULL)
+		return -1;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+/* The chroot must be a root-owned directory nobody else can write. */
+static void
+check_chroot(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT || mkdir(dir, 0755) == -1 ||
+		    stat(dir, &st) == -1)
+			fatal("chroot directory %s: %s", dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fatal("chroot directory %s must be a directory owned by root "
+		    "and not writable by group or others", dir);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd == -1)
+		fatal("pidfile %s: %s", path, strerror(errno));
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		fatal("pidfile %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct conf_args args;
+	struct conf conf;
+	struct monitor mon;
+	struct passwd *pw;
+	char err[512], *ep;
+	unsigned long v;
+	int ch, background = 0, test_only = 0;
+	const char *pidfile = NULL;
+
+	memset(&args, 0, sizeof(args));
+	memset(&mon, 0, sizeof(mon));
+	log_init("ostpd", LOG_LEVEL_INFO, 0);
+	if (argc == 1) {
+		usage(stdout);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:p:tV")) != -1) {
+		switch (ch) {
+		case 'b':
+			background = 1;
+			break;
+		case 'C':
+			args.path = optarg;
+			break;
+		case 'D':
+			args.debug++;
+			break;
+		case 'F':
+			if (push(&args.chain, &args.nchain, optarg) != 0)
+				fatal("out of memory");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'I':
+			args.iface = optarg;
+			break;
+		case 'L':
+			if (push(&args.serve, &args.nserve, optarg) != 0)
+				fatal("out of memory");
+			break;
+		case 'M':
+			errno = 0;
+			v = strtoul(optarg, &ep, 0);
+			if (*optarg == '\0' || *ep != '\0' || errno != 0 ||
+			    v > UINT32_MAX || optarg[0] == '-') {
+				fprintf(stderr, "ostpd: -M: bad mark \"%s\" "
+				    "(an integer from 0 to %u)\n", optarg,
+				    UINT32_MAX);
+				return 1;
+			}
+			args.mark = (uint32_t)v;
+			args.have_mark = v != 0;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		case 'V':
+			version();
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ostpd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	if (conf_load(&conf, &args, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ostpd: %s\n", err);
+		return 1;
+	}
+	log_set_level(LOG_LEVEL_INFO + (conf.debug > 0 ? conf.debug + 1 : 0));
+	if (test_only) {
+		conf_free(&conf);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "ostpd: must be started as root (it drops "
+		    "privileges itself)\n");
+		return 1;
+	}
+	if ((pw = getpwnam(PRIVSEP_USER)) == NULL) {
+		logit("privilege separation user %s does not exist; using "
+		    "nobody (create it with 'make deps' or useradd)",
+		    PRIVSEP_USER);
+		if ((pw = getpwnam("nobody")) == NULL)
+			fatal("neither %s nor nobody exists", PRIVSEP_USER);
+	}
+	if (pw->pw_uid == 0)
+		fatal("privilege separation user %s has uid 0", pw->pw_name);
+	mon.uid = pw->pw_uid;
+	mon.gid = pw->pw_gid;
+	mon.chroot_dir = PRIVSEP_PATH;
+	mon.seccomp_debug = conf.debug >= 2;
+	mon.nworkers = 1;
+	mon.args = args;
+	mon.pidfile = pidfile;
+#ifdef OSTP_TESTHOOKS
+	mon.testhook = getenv("OSTP_TESTHOOK");
+#endif
+	check_chroot(mon.chroot_dir);
+
+	if (monitor_init(&mon, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ostpd: %s\n", err);
+		return 1;
+	}
+	if (background) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon: %s", strerror(errno));
+		log_init("ostpd", log_get_level(), 1);
+	}
+	if (pidfile != NULL)
+		write_pidfile(pidfile);
+	logit("ostpd %s starting (pid %ld)", PACKAGE_VERSION, (long)getpid());
+	return monitor_run(&mon);
+}

@@ -1,0 +1,195 @@
+/*
+ * Bidirectional relay between two plain sockets with splice(2): bytes go
+ * socket -> pipe -> socket inside the kernel, never through user memory.
+ * Each direction reads only while its pipe is empty, so a slow reader
+ * stops the writer (back-pressure) and at most one pipe's worth is in
+ * flight.  EOF is passed on as a half-close; the pair is freed when both
+ * directions have finished or either side fails.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define RELAY_CHUNK	(64 * 1024)
+
+struct relay;
+
+struct relay_dir {
+	struct relay	*r;
+	int		 from;
+	int		 to;
+	int		 pipe[2];	/* created on first data */
+	size_t		 inpipe;
+	int		 eof;		/* from said EOF */
+	int		 done;		/* EOF passed on */
+	uint64_t	*counter;
+	struct event	*rev;
+	struct event	*wev;
+};
+
+struct relay {
+	struct worker	*wk;
+	struct relay_dir d[2];
+};
+
+static void
+relay_free(struct relay *r)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		event_free(r->d[i].rev);
+		event_free(r->d[i].wev);
+		if (r->d[i].pipe[0] != -1) {
+			close(r->d[i].pipe[0]);
+			close(r->d[i].pipe[1]);
+		}
+	}
+	close(r->d[0].from);
+	close(r->d[1].from);
+	worker_conn_closed(r->wk);
+	free(r);
+}
+
+/* Move what the pipe holds to the destination; -1 on a fatal error. */
+static int
+dir_flush(struct relay_dir *d)
+{
+	ssize_t n;
+
+	while (d->inpipe > 0) {
+		n = splice(d->pipe[0], NULL, d->to, NULL, d->inpipe,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			d->inpipe -= (size_t)n;
+			*d->counter += (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			event_add(d->wev, NULL);
+			return 0;
+		}
+		debug_f("write: %s", n == 0 ? "closed" : strerror(errno));
+		return -1;
+	}
+	event_del(d->wev);
+	if (d->eof && !d->done) {
+		shutdown(d->to, SHUT_WR);
+		d->done = 1;
+	} else if (!d->eof)
+		event_add(d->rev, NULL);
+	return 0;
+}
+
+static int
+dir_fill(struct relay_dir *d)
+{
+	ssize_t n;
+
+	if (d->pipe[0] == -1 && pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		debug_f("pipe2: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		n = splice(d->from, NULL, d->pipe[1], NULL, RELAY_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			d->inpipe += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			d->eof = 1;
+			event_del(d->rev);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN)
+			return 0;
+		debug_f("read: %s", strerror(errno));
+		return -1;
+	}
+}
+
+static void
+relay_check(struct relay *r, int failed)
+{
+	if (failed || (r->d[0].done && r->d[1].done))
+		relay_free(r);
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_dir *d = arg;
+	int failed;
+
+	(void)fd;
+	(void)what;
+	failed = dir_fill(d) != 0;
+	if (!failed) {
+		/* Stop reading until the pipe drains. */
+		if (d->inpipe > 0)
+			event_del(d->rev);
+		failed = dir_flush(d) != 0;
+	}
+	relay_check(d->r, failed);
+}
+
+static void
+write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_dir *d = arg;
+
+	(void)fd;
+	(void)what;
+	relay_check(d->r, dir_flush(d) != 0);
+}
+
+int
+relay_start(struct worker *wk, int a, int b)
+{
+	struct relay *r;
+	int i;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		close(a);
+		close(b);
+		worker_conn_closed(wk);
+		return -1;
+	}
+	r->wk = wk;
+	r->d[0].from = a;
+	r->d[0].to = b;
+	r->d[0].counter = &wk->stats.bytes_in;
+	r->d[1].from = b;
+	r->d[1].to = a;
+	r->d[1].counter = &wk->stats.bytes_out;
+	for (i = 0; i < 2; i++) {
+		struct relay_dir *d = &r->d[i];
+
+		d->r = r;
+		d->pipe[0] = d->pipe[1] = -1;
+		d->rev = event_new(wk->base, d->from, EV_READ | EV_PERSIST,
+		    read_cb, d);
+		d->wev = event_new(wk->base, d->to, EV_WRITE | EV_PERSIST,
+		    write_cb, d);
+		if (d->rev == NULL || d->wev == NULL)
+			fatal_f("out of memory");
+		event_add(d->rev, NULL);
+	}
+	return 0;
+}

@@ -1,0 +1,222 @@
+/*
+ * The unprivileged worker: enter the sandbox, collect listeners and
+ * devices from the monitor, then run the event loop that does all
+ * network work.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syscall.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "err.h"
+#include "ipc.h"
+#include "log.h"
+#include "worker.h"
+
+struct worker *the_worker;
+
+/* Worker log lines travel to the monitor, which owns stderr/syslog. */
+static void
+worker_log_sink(int level, const char *line, void *ctx)
+{
+	struct worker *wk = ctx;
+	struct buf b;
+
+	buf_init(&b);
+	if (ipc_enc_log(&b, level, line) != 0 ||
+	    ipc_send(wk->sock, IPC_LOG, 0, &b, -1) != 0)
+		dprintf(STDERR_FILENO, "ostpd: %s\n", line);
+	buf_release(&b);
+}
+
+static void
+worker_maybe_exit(struct worker *wk)
+{
+	if (wk->draining && wk->stats.active == 0) {
+		debug("drained; exiting");
+		event_base_loopbreak(wk->base);
+	}
+}
+
+void
+worker_conn_closed(struct worker *wk)
+{
+	wk->stats.active--;
+	worker_maybe_exit(wk);
+}
+
+static void
+worker_drain(struct worker *wk)
+{
+	size_t i;
+
+	if (wk->draining)
+		return;
+	wk->draining = 1;
+	for (i = 0; i < wk->conf->nlis; i++) {
+		if (wk->listeners[i] != NULL) {
+			evconnlistener_free(wk->listeners[i]);
+			wk->listeners[i] = NULL;
+		}
+	}
+	debug("draining %u connections", wk->stats.active);
+	worker_maybe_exit(wk);
+}
+
+void
+mm_handle_command(struct worker *wk, struct ipc_msg *m)
+{
+	struct buf b;
+
+	switch (m->hdr.type) {
+	case IPC_CMD_STATS:
+		buf_init(&b);
+		if (ipc_enc_stats(&b, &wk->stats) == 0)
+			(void)ipc_send(wk->sock, IPC_CMD_STATS_ANS, m->hdr.seq,
+			    &b, -1);
+		buf_release(&b);
+		break;
+	case IPC_CMD_DRAIN:
+		worker_drain(wk);
+		break;
+	default:
+		/* The monitor is trusted, but a mismatch means a bug. */
+		fatal("unexpected message %s from the monitor",
+		    ipc_type_name(m->hdr.type));
+	}
+}
+
+static void
+ipc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct ipc_msg m;
+	int r;
+
+	(void)what;
+	for (;;) {
+		r = ipc_recv(fd, &m);
+		if (r == ERR_SYSTEM && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r != 0)
+			_exit(0);	/* monitor gone */
+		mm_handle_command(wk, &m);
+		ipc_msg_clear(&m);
+	}
+}
+
+#ifdef OSTP_TESTHOOKS
+/*
+ * Test builds only: SIGUSR2 makes the worker misbehave on purpose so
+ * the suite can watch the monitor and the sandbox react.
+ */
+static void
+testhook_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *wk = arg;
+	const char *h = wk->testhook ? wk->testhook : "seccomp";
+
+	(void)sig;
+	(void)what;
+	logit("test hook \"%s\" triggered", h);
+	if (strcmp(h, "seccomp") == 0)
+		syscall(SYS_ptrace, 0, 0, 0, 0);
+	else if (strcmp(h, "badtun") == 0)
+		(void)mm_tun_open(wk, "ostpbogus0");
+	else if (strcmp(h, "badsocket") == 0)
+		(void)mm_socket(wk, AF_INET, SOCK_RAW);
+	else if (strcmp(h, "badfile") == 0)
+		(void)mm_file_open(wk, "/etc/shadow");
+	else if (strcmp(h, "garbage") == 0)
+		(void)!send(wk->sock, "\x00\x99garbage", 9, 0);
+}
+#endif
+
+void
+worker_main(const struct conf *conf, const struct sandbox_params *sp,
+    int sock, unsigned int id, unsigned int gen, const char *testhook)
+{
+	static struct worker wk;
+	struct event_config *ec;
+	size_t i;
+	int fd, tunfd;
+	char prefix[32];
+
+	memset(&wk, 0, sizeof(wk));
+	the_worker = &wk;
+	wk.conf = conf;
+	wk.sock = sock;
+	wk.id = id;
+	wk.gen = gen;
+	wk.testhook = testhook;
+	snprintf(prefix, sizeof(prefix), "worker %u: ", id);
+	log_set_prefix(prefix);
+
+	/*
+	 * Build the event base before the sandbox: it needs epoll and
+	 * internal pipes, and nothing after the sandbox should.
+	 */
+	if ((ec = event_config_new()) == NULL)
+		fatal("event_config_new failed");
+	event_config_avoid_method(ec, "select");
+	event_config_avoid_method(ec, "poll");
+	if ((wk.base = event_base_new_with_config(ec)) == NULL)
+		fatal("event_base_new failed");
+	event_config_free(ec);
+	if ((wk.listeners = calloc(conf->nlis + 1, sizeof(*wk.listeners))) ==
+	    NULL)
+		fatal("out of memory");
+
+	sandbox_enter(sp);
+	log_set_sink(worker_log_sink, &wk);
+
+	if (mm_hello(&wk) != 0)
+		fatal("monitor refused HELLO");
+	for (i = 0; i < conf->nlis; i++) {
+		const struct listener_conf *l = &conf->lis[i];
+
+		if ((fd = mm_listener(&wk, (uint32_t)i)) == -1)
+			fatal("%s: no listener from the monitor: %s",
+			    l->node->url, strerror(errno));
+		switch (l->kind) {
+		case LIS_TCP_FORWARD:
+			if (forward_start(&wk, l, fd, &wk.listeners[i]) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
+		case LIS_TUN:
+		case LIS_TAP:
+			if ((tunfd = mm_tun_open(&wk, l->tun.name)) == -1)
+				fatal("%s: device %s: %s", l->node->url,
+				    l->tun.name, strerror(errno));
+			if (tun_start(&wk, l, fd, tunfd) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
+		}
+	}
+	evutil_make_socket_nonblocking(sock);
+	wk.ipc_ev = event_new(wk.base, sock, EV_READ | EV_PERSIST, ipc_cb, &wk);
+	event_add(wk.ipc_ev, NULL);
+#ifdef OSTP_TESTHOOKS
+	{
+		struct event *ev = evsignal_new(wk.base, SIGUSR2, testhook_cb,
+		    &wk);
+
+		event_add(ev, NULL);
+	}
+#endif
+	mm_ready(&wk);
+	debug("worker %u (generation %u) running", id, gen);
+	event_base_dispatch(wk.base);
+	_exit(0);
+}

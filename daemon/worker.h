@@ -1,0 +1,66 @@
+/* The unprivileged worker and its requests to the monitor (mm_*). */
+#ifndef OSTP_WORKER_H
+#define OSTP_WORKER_H
+
+#include <sys/types.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "ipc.h"
+
+struct event_base;
+
+struct sandbox_params {
+	uid_t		 uid;
+	gid_t		 gid;
+	const char	*chroot_dir;
+	int		 seccomp_debug;
+	int		 ipc_sock;	/* for the debug reporter */
+	pid_t		 monitor_pid;
+};
+
+struct worker {
+	struct event_base	*base;
+	const struct conf	*conf;
+	int			 sock;
+	unsigned int		 id;
+	unsigned int		 gen;
+	uint32_t		 seq;
+	int			 draining;
+	struct ipc_stats	 stats;
+	struct event		*ipc_ev;
+	struct evconnlistener	**listeners;
+	const char		*testhook;
+};
+
+extern struct worker *the_worker;
+
+void	worker_main(const struct conf *, const struct sandbox_params *,
+	    int sock, unsigned int id, unsigned int gen, const char *testhook)
+	    __attribute__((noreturn));
+void	worker_conn_closed(struct worker *);
+
+/* monitor_wrap.c: synchronous requests; return fd or -1 */
+int	mm_hello(struct worker *);
+int	mm_listener(struct worker *, uint32_t idx);
+int	mm_tun_open(struct worker *, const char *name);
+int	mm_socket(struct worker *, int family, int type);
+int	mm_file_open(struct worker *, const char *path);
+int	mm_ready(struct worker *);
+void	mm_handle_command(struct worker *, struct ipc_msg *);
+
+/* sandbox.c */
+void	sandbox_enter(const struct sandbox_params *);
+
+/* forward.c */
+int	forward_start(struct worker *, const struct listener_conf *, int fd,
+	    struct evconnlistener **);
+
+/* relay.c */
+int	relay_start(struct worker *, int a, int b);
+
+/* tun.c */
+int	tun_start(struct worker *, const struct listener_conf *, int udpfd,
+	    int tunfd);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * The monitor keeps only what it needs: network administration for
+ * devices, routes, marks and raw sockets; low ports for listeners added
+ * by a reload; and what spawning and signalling workers takes.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/capability.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "monitor.h"
+
+static const cap_value_t mon_keep[] = {
+	CAP_NET_ADMIN,		/* TUN/TAP, netlink, SO_MARK */
+	CAP_NET_RAW,		/* raw sockets, SO_BINDTODEVICE */
+	CAP_NET_BIND_SERVICE,	/* listeners below 1024 */
+	CAP_SETUID,		/* worker uid drop */
+	CAP_SETGID,		/* worker gid drop */
+	CAP_SYS_CHROOT,		/* worker chroot */
+	CAP_KILL,		/* signal workers running as another uid */
+};
+#define MON_NKEEP (sizeof(mon_keep) / sizeof(mon_keep[0]))
+
+static int
+kept(cap_value_t c)
+{
+	size_t i;
+
+	for (i = 0; i < MON_NKEEP; i++)
+		if (mon_keep[i] == c)
+			return 1;
+	return 0;
+}
+
+int
+mon_caps_drop(void)
+{
+	cap_t caps;
+	cap_value_t c;
+
+	/*
+	 * Shrink the bounding set first (needs CAP_SETPCAP, which we then
+	 * lose): nothing this process or its children do can bring the
+	 * other capabilities back.  Under a unit that already bounds us the
+	 * dropped ones are simply absent.
+	 */
+	for (c = 0; c <= CAP_LAST_CAP; c++) {
+		if (kept(c) || prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 1)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == -1) {
+			error("cannot drop capability %d from the bounding "
+			    "set: %s", c, strerror(errno));
+			return -1;
+		}
+	}
+	if ((caps = cap_init()) == NULL)
+		return -1;
+	if (cap_set_flag(caps, CAP_PERMITTED, MON_NKEEP, mon_keep,
+	    CAP_SET) == -1 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, MON_NKEEP, mon_keep,
+	    CAP_SET) == -1 ||
+	    cap_set_proc(caps) == -1) {
+		error("cannot set monitor capabilities: %s", strerror(errno));
+		cap_free(caps);
+		return -1;
+	}
+	cap_free(caps);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	return 0;
+}

@@ -1,0 +1,321 @@
+/*
+ * The monitor's request table, after OpenSSH's mon_dispatch: per request
+ * type the states it is allowed in, whether it may come only once,
+ * whether a descriptor may ride along, and the payload length bounds.
+ * A request that fails any rule, or whose handler finds it outside the
+ * configuration, costs the worker its life.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "ipc.h"
+#include "log.h"
+#include "monitor.h"
+
+#define MON_ONCE	0x01	/* at most once per worker */
+#define MON_FD_OK	0x02	/* a descriptor may be attached */
+
+struct mon_dispatch {
+	int		 type;
+	int		 states;
+	int		 flags;
+	size_t		 minlen;
+	size_t		 maxlen;
+	int		(*handler)(struct monitor *, struct mon_worker *,
+			    struct ipc_msg *);
+};
+
+static int mm_answer_hello(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_log(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_listener(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_tun_open(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_socket(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_file_open(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_ready(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_stats(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+
+static const struct mon_dispatch mon_table[] = {
+	{ IPC_HELLO, MW_NEW, MON_ONCE, 8, 8, mm_answer_hello },
+	{ IPC_LOG, MW_ANY_LIVE, 0, 3, 3 + IPC_MAX_STRING, mm_answer_log },
+	{ IPC_LISTENER, MW_STARTING, 0, 4, 4, mm_answer_listener },
+	{ IPC_TUN_OPEN, MW_STARTING, 0, 3, 2 + IPC_MAX_NAME,
+	    mm_answer_tun_open },
+	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
+	{ IPC_FILE_OPEN, MW_ANY_LIVE, 0, 3, 2 + IPC_MAX_STRING,
+	    mm_answer_file_open },
+	{ IPC_READY, MW_STARTING, MON_ONCE, 0, 0, mm_answer_ready },
+	{ IPC_CMD_STATS_ANS, MW_ANY_LIVE, 0, 28, 28, mm_answer_stats },
+};
+
+static int
+answer(struct mon_worker *w, int type, uint32_t seq, int32_t status, int fd)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if ((r = ipc_enc_status(&b, status)) == 0)
+		r = ipc_send(w->sock, (uint16_t)type, seq, &b,
+		    status == 0 ? fd : -1);
+	buf_release(&b);
+	if (r != 0)
+		error_f("worker %u: %s", w->id, ostp_err(r));
+	return r;
+}
+
+int
+mon_dispatch(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	const struct mon_dispatch *d = NULL;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(mon_table) / sizeof(mon_table[0]); i++)
+		if (mon_table[i].type == m->hdr.type)
+			d = &mon_table[i];
+	if (d == NULL) {
+		error("worker %u: unknown request type %u", w->id,
+		    m->hdr.type);
+		return -1;
+	}
+	if ((d->states & w->state) == 0) {
+		error("worker %u: request %s not permitted in this state",
+		    w->id, ipc_type_name(d->type));
+		return -1;
+	}
+	if ((d->flags & MON_ONCE) && d->type < 32 &&
+	    (w->once & (1U << d->type))) {
+		error("worker %u: request %s repeated", w->id,
+		    ipc_type_name(d->type));
+		return -1;
+	}
+	if (m->fd != -1 && !(d->flags & MON_FD_OK)) {
+		error("worker %u: request %s carries a descriptor", w->id,
+		    ipc_type_name(d->type));
+		return -1;
+	}
+	if (m->hdr.len < d->minlen || m->hdr.len > d->maxlen) {
+		error("worker %u: request %s has bad length %u", w->id,
+		    ipc_type_name(d->type), m->hdr.len);
+		return -1;
+	}
+	if ((r = d->handler(mon, w, m)) != 0)
+		return -1;
+	if (d->flags & MON_ONCE)
+		w->once |= 1U << d->type;
+	return 0;
+}
+
+static int
+mm_answer_hello(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	uint32_t id, gen;
+
+	(void)mon;
+	if (ipc_dec_hello(&m->payload, &id, &gen) != 0 || id != w->id ||
+	    gen != w->gen->num) {
+		error("worker %u: bad HELLO", w->id);
+		return -1;
+	}
+	w->state = MW_STARTING;
+	return answer(w, IPC_HELLO_ANS, m->hdr.seq, 0, -1);
+}
+
+static int
+mm_answer_log(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	char *line;
+	int level;
+
+	(void)mon;
+	if (ipc_dec_log(&m->payload, &level, &line) != 0) {
+		error("worker %u: malformed LOG", w->id);
+		return -1;
+	}
+	/* A worker may not speak at the monitor's fatal level. */
+	if (level == LOG_LEVEL_FATAL)
+		level = LOG_LEVEL_ERROR;
+	log_emit(level, line);
+	free(line);
+	return 0;
+}
+
+static int
+mm_answer_listener(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	uint32_t idx;
+	struct mon_gen *g = w->gen;
+
+	(void)mon;
+	if (ipc_dec_u32(&m->payload, &idx) != 0) {
+		error("worker %u: malformed LISTENER", w->id);
+		return -1;
+	}
+	if (idx >= g->conf.nlis || g->lis[idx] == NULL) {
+		error("worker %u: asked for listener %u, which is not in the "
+		    "configuration", w->id, idx);
+		return -1;
+	}
+	if (w->lis_given[idx]) {
+		error("worker %u: asked for listener %u twice", w->id, idx);
+		return -1;
+	}
+	w->lis_given[idx] = 1;
+	return answer(w, IPC_LISTENER_ANS, m->hdr.seq, 0, g->lis[idx]->fd);
+}
+
+static int
+mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct listener_conf *l;
+	struct mon_gen *g = w->gen;
+	char *name;
+	size_t idx;
+	int fd = -1, r;
+
+	if (ipc_dec_name(&m->payload, &name, IPC_MAX_NAME) != 0) {
+		error("worker %u: malformed TUN_OPEN", w->id);
+		return -1;
+	}
+	if ((l = conf_tun_by_name(&g->conf, name)) == NULL) {
+		error("worker %u: asked for device \"%s\", which is not in "
+		    "the configuration", w->id, name);
+		free(name);
+		return -1;
+	}
+	free(name);
+	idx = (size_t)(l - g->conf.lis);
+	if (w->tun_given[idx]) {
+		error("worker %u: asked for device %s twice", w->id,
+		    l->tun.name);
+		return -1;
+	}
+	w->tun_given[idx] = 1;
+	r = mon_tun_get(mon, &l->tun, &fd);
+	return answer(w, IPC_TUN_OPEN_ANS, m->hdr.seq, r == 0 ? 0 :
+	    (errno ? errno : EIO), fd);
+}
+
+static int
+mm_answer_socket(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	const struct conf *c = &w->gen->conf;
+	int family, type, fd = -1, r;
+	uint32_t mark;
+	char *iface;
+
+	(void)mon;
+	if (ipc_dec_socket(&m->payload, &family, &type, &mark, &iface) != 0) {
+		error("worker %u: malformed SOCKET", w->id);
+		return -1;
+	}
+	/*
+	 * Only the configured mark and interface: a worker must not be
+	 * able to pick another routing table or leave through another link.
+	 */
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (!c->have_mark && c->iface[0] == '\0') ||
+	    mark != (c->have_mark ? c->mark : 0) ||
+	    strcmp(iface, c->iface) != 0) {
+		error("worker %u: SOCKET request (family %d, type %d, mark %u, "
+		    "interface \"%s\") is outside the configuration", w->id,
+		    family, type, mark, iface);
+		free(iface);
+		return -1;
+	}
+	free(iface);
+	r = mon_socket_create(c, family, type, mark, c->iface, &fd);
+	r = answer(w, IPC_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 : errno, fd);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+static int
+mm_answer_file_open(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	struct stat st;
+	char *path;
+	int fd, err = 0, r;
+
+	(void)mon;
+	if (ipc_dec_name(&m->payload, &path, IPC_MAX_STRING) != 0) {
+		error("worker %u: malformed FILE_OPEN", w->id);
+		return -1;
+	}
+	if (!conf_file_allowed(&w->gen->conf, path)) {
+		error("worker %u: asked for file \"%s\", which the "
+		    "configuration does not name", w->id, path);
+		free(path);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1)
+		err = errno;
+	else if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		err = EINVAL;
+		close(fd);
+		fd = -1;
+	}
+	if (err != 0)
+		logit("file %s: %s", path, strerror(err));
+	free(path);
+	r = answer(w, IPC_FILE_OPEN_ANS, m->hdr.seq, err, fd);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+static int
+mm_answer_ready(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	(void)m;
+	w->state = MW_RUNNING;
+	debug("worker %u (pid %ld, generation %u) ready", w->id, (long)w->pid,
+	    w->gen->num);
+	if (!mon->ever_ready) {
+		mon->ever_ready = 1;
+		mon_notify("READY=1");
+	}
+	return 0;
+}
+
+static int
+mm_answer_stats(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	struct ipc_stats s;
+
+	(void)mon;
+	if (ipc_dec_stats(&m->payload, &s) != 0) {
+		error("worker %u: malformed STATS", w->id);
+		return -1;
+	}
+	logit("worker %u (pid %ld, generation %u): %u active connections, "
+	    "%llu accepted, %llu bytes in, %llu bytes out", w->id,
+	    (long)w->pid, w->gen->num, s.active,
+	    (unsigned long long)s.accepted, (unsigned long long)s.bytes_in,
+	    (unsigned long long)s.bytes_out);
+	return 0;
+}

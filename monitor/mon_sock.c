@@ -1,0 +1,169 @@
+/*
+ * Sockets the worker cannot make itself: listeners (bound while the
+ * monitor still may bind low ports) and outgoing sockets carrying the
+ * configured SO_MARK / SO_BINDTODEVICE.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "monitor.h"
+
+#define LISTEN_BACKLOG	1024
+
+static struct mon_listener *
+listener_find(struct monitor *mon, int socktype,
+    const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct mon_listener *ml;
+
+	TAILQ_FOREACH(ml, &mon->listeners, entry)
+		if (ml->socktype == socktype && ml->addrlen == len &&
+		    memcmp(&ml->addr, ss, len) == 0)
+			return ml;
+	return NULL;
+}
+
+static int
+listener_open(const struct listener_conf *l, char *err, size_t errlen)
+{
+	char as[128];
+	int fd, on = 1, off = 0;
+
+	sockaddr_ntop((const struct sockaddr *)&l->addr, as, sizeof(as));
+	fd = socket(l->addr.ss_family, l->socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: socket: %s", l->node->url,
+		    strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* A wildcard IPv6 listener serves IPv4 too, like gost's ":port". */
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
+		snprintf(err, errlen, "%s: bind %s: %s", l->node->url, as,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (l->socktype == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(err, errlen, "%s: listen %s: %s", l->node->url, as,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	debug("listening on %s (%s)", as, l->node->url);
+	return fd;
+}
+
+/*
+ * Give every listener of a generation its socket, reusing one that an
+ * earlier generation bound to the same address so a reload never drops
+ * the port.  On failure nothing new stays open.
+ */
+int
+mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
+    size_t errlen)
+{
+	struct mon_listener *ml;
+	size_t i;
+	int fd;
+
+	if ((g->lis = calloc(g->conf.nlis ? g->conf.nlis : 1,
+	    sizeof(*g->lis))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < g->conf.nlis; i++) {
+		const struct listener_conf *l = &g->conf.lis[i];
+
+		if ((ml = listener_find(mon, l->socktype, &l->addr,
+		    l->addrlen)) == NULL) {
+			if ((fd = listener_open(l, err, errlen)) == -1)
+				goto fail;
+			if ((ml = calloc(1, sizeof(*ml))) == NULL) {
+				close(fd);
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			ml->fd = fd;
+			ml->socktype = l->socktype;
+			memcpy(&ml->addr, &l->addr, l->addrlen);
+			ml->addrlen = l->addrlen;
+			TAILQ_INSERT_TAIL(&mon->listeners, ml, entry);
+		}
+		g->lis[i] = ml;
+	}
+	return 0;
+ fail:
+	free(g->lis);
+	g->lis = NULL;
+	mon_listeners_gc(mon);
+	return -1;
+}
+
+/* Close listeners no live generation refers to. */
+void
+mon_listeners_gc(struct monitor *mon)
+{
+	struct mon_listener *ml, *tmp;
+	struct mon_gen *g;
+	size_t i;
+	int used;
+
+	TAILQ_FOREACH_SAFE(ml, &mon->listeners, entry, tmp) {
+		used = 0;
+		TAILQ_FOREACH(g, &mon->gens, entry)
+			for (i = 0; g->lis != NULL && i < g->conf.nlis; i++)
+				if (g->lis[i] == ml)
+					used = 1;
+		if (used)
+			continue;
+		TAILQ_REMOVE(&mon->listeners, ml, entry);
+		close(ml->fd);
+		free(ml);
+	}
+}
+
+int
+mon_socket_create(const struct conf *c, int family, int type, uint32_t mark,
+    const char *iface, int *fdp)
+{
+	int fd, saved;
+
+	(void)c;
+	*fdp = -1;
+	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1) {
+		saved = errno;
+		error("SO_MARK %u: %s", mark, strerror(errno));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (iface != NULL && iface[0] != '\0' && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, iface, (socklen_t)strlen(iface)) == -1) {
+		saved = errno;
+		error("SO_BINDTODEVICE %s: %s", iface, strerror(errno));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
+}

@@ -1,0 +1,263 @@
+/*
+ * TUN/TAP devices named in the configuration.  The monitor creates each
+ * device once, configures it over rtnetlink (libmnl: MTU, address, up,
+ * routes; every message acknowledged), keeps one descriptor so the device
+ * outlives a worker, and hands duplicates to workers.  At shutdown it
+ * removes the routes it added and closes the device, which deletes it.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "log.h"
+#include "monitor.h"
+
+/* Send one request and wait for its acknowledgement. */
+static int
+nl_talk(struct nlmsghdr *nlh)
+{
+	struct mnl_socket *nl;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned int seq, portid;
+	ssize_t n;
+	int r = -1, saved = 0;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+		return -1;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	seq = nlh->nlmsg_seq = (unsigned int)time(NULL);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n < 0)
+		goto out;
+	r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
+	if (r > 0)
+		r = 0;
+ out:
+	saved = errno;
+	mnl_socket_close(nl);
+	errno = saved;
+	return r < 0 ? -1 : 0;
+}
+
+static int
+nl_link_set(int ifindex, unsigned int mtu, int up)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	if (up) {
+		ifm->ifi_change = IFF_UP;
+		ifm->ifi_flags = IFF_UP;
+	}
+	if (mtu != 0)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return nl_talk(nlh);
+}
+
+static size_t
+alen(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static int
+nl_addr_add(int ifindex, const struct inet_prefix *p)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)p->family;
+	ifa->ifa_prefixlen = (unsigned char)p->plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (unsigned int)ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, alen(p->family), p->addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, alen(p->family), p->addr);
+	return nl_talk(nlh);
+}
+
+static int
+nl_route(int ifindex, const struct route_conf *r, int add)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST |
+	    (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)r->dst.family;
+	rtm->rtm_dst_len = (unsigned char)r->dst.plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, alen(r->dst.family), r->dst.addr);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	if (r->has_gw)
+		mnl_attr_put(nlh, RTA_GATEWAY, alen(r->dst.family), r->gw);
+	return nl_talk(nlh);
+}
+
+static int
+tun_create(const struct tun_conf *tc, int *ifindexp)
+{
+	struct ifreq ifr;
+	int fd, ifindex;
+
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1) {
+		error("tun %s: /dev/net/tun: %s", tc->name, strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = (tc->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		error("%s %s: TUNSETIFF: %s", tc->tap ? "tap" : "tun",
+		    tc->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((ifindex = (int)if_nametoindex(tc->name)) == 0) {
+		error("tun %s: no index: %s", tc->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*ifindexp = ifindex;
+	return fd;
+}
+
+int
+mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
+{
+	struct mon_tun *mt;
+	size_t i;
+	int saved;
+
+	errno = 0;
+	TAILQ_FOREACH(mt, &mon->tuns, entry) {
+		if (strcmp(mt->conf.name, tc->name) != 0)
+			continue;
+		if (!conf_tun_equal(&mt->conf, tc)) {
+			errno = EBUSY;
+			return -1;
+		}
+		*fdp = mt->fd;
+		return 0;
+	}
+	if ((mt = calloc(1, sizeof(*mt))) == NULL)
+		return -1;
+	mt->conf = *tc;
+	mt->conf.routes = NULL;
+	mt->conf.nroutes = 0;
+	if ((mt->fd = tun_create(tc, &mt->ifindex)) == -1) {
+		saved = errno;
+		free(mt);
+		errno = saved;
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&mon->tuns, mt, entry);
+	if (nl_link_set(mt->ifindex, tc->mtu, 0) == -1) {
+		error("%s: set MTU %u: %s", tc->name, tc->mtu, strerror(errno));
+		goto fail;
+	}
+	if (tc->has_net && nl_addr_add(mt->ifindex, &tc->net) == -1) {
+		error("%s: add address: %s", tc->name, strerror(errno));
+		goto fail;
+	}
+	if (nl_link_set(mt->ifindex, 0, 1) == -1) {
+		error("%s: set up: %s", tc->name, strerror(errno));
+		goto fail;
+	}
+	if (tc->nroutes > 0 &&
+	    (mt->conf.routes = calloc(tc->nroutes, sizeof(*tc->routes))) ==
+	    NULL)
+		goto fail;
+	for (i = 0; i < tc->nroutes; i++) {
+		if (nl_route(mt->ifindex, &tc->routes[i], 1) == -1) {
+			error("%s: add route %zu: %s", tc->name, i,
+			    strerror(errno));
+			goto fail;
+		}
+		/* Record only what we added, so shutdown removes just that. */
+		mt->conf.routes[mt->conf.nroutes++] = tc->routes[i];
+	}
+	logit("%s %s up (mtu %u, %zu routes)", tc->tap ? "tap" : "tun",
+	    tc->name, tc->mtu, tc->nroutes);
+	*fdp = mt->fd;
+	return 0;
+ fail:
+	saved = errno;
+	mon_tun_destroy(mon, mt);
+	errno = saved ? saved : EIO;
+	return -1;
+}
+
+void
+mon_tun_destroy(struct monitor *mon, struct mon_tun *mt)
+{
+	size_t i;
+
+	for (i = 0; i < mt->conf.nroutes; i++)
+		if (nl_route(mt->ifindex, &mt->conf.routes[i], 0) == -1 &&
+		    errno != ESRCH && errno != ENODEV)
+			error("%s: remove route %zu: %s", mt->conf.name, i,
+			    strerror(errno));
+	TAILQ_REMOVE(&mon->tuns, mt, entry);
+	/* The last descriptor of a non-persistent device deletes it. */
+	close(mt->fd);
+	debug("%s removed", mt->conf.name);
+	free(mt->conf.routes);
+	free(mt);
+}
+
+/* Remove devices no live generation names any more. */
+void
+mon_tuns_gc(struct monitor *mon)
+{
+	struct mon_tun *mt, *tmp;
+	struct mon_gen *g;
+	int used;
+
+	TAILQ_FOREACH_SAFE(mt, &mon->tuns, entry, tmp) {
+		used = 0;
+		TAILQ_FOREACH(g, &mon->gens, entry)
+			if (conf_tun_by_name(&g->conf, mt->conf.name) != NULL)
+				used = 1;
+		if (!used)
+			mon_tun_destroy(mon, mt);
+	}
+}

@@ -1,0 +1,602 @@
+/*
+ * Supervision: spawn workers into their sandbox, read their requests,
+ * respawn them with back-off, reload on SIGHUP with a new generation,
+ * and shut down cleanly on SIGTERM/SIGINT.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <seccomp.h>
+
+#include "err.h"
+#include "log.h"
+#include "monitor.h"
+#include "worker.h"
+
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		30000
+#define STABLE_SECS		10	/* a worker that lived this long was fine */
+#define DRAIN_SECS		30
+#define SHUTDOWN_WAIT_MS	2000
+
+static struct monitor *the_mon;
+static char notify_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void mon_worker_spawn(struct monitor *, struct mon_worker *);
+
+/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
+void
+mon_notify(const char *state)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd;
+
+	if (notify_path[0] == '\0')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, notify_path, sizeof(sun.sun_path));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(notify_path));
+	if (notify_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		debug("notify %s: %s", notify_path, strerror(errno));
+	close(fd);
+}
+
+static long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void
+worker_detach_ipc(struct mon_worker *w)
+{
+	if (w->ev != NULL) {
+		event_free(w->ev);
+		w->ev = NULL;
+	}
+	if (w->sock != -1) {
+		close(w->sock);
+		w->sock = -1;
+	}
+}
+
+void
+mon_worker_kill(struct monitor *mon, struct mon_worker *w, const char *why)
+{
+	(void)mon;
+	error("killing worker %u (pid %ld): %s", w->id, (long)w->pid, why);
+	if (w->pid > 0)
+		kill(w->pid, SIGKILL);
+	worker_detach_ipc(w);
+}
+
+static void
+worker_ipc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mon_worker *w = arg;
+	struct ipc_msg m;
+	int r, i;
+
+	(void)what;
+	/* Bounded batch so one chatty worker cannot starve the others. */
+	for (i = 0; i < 64 && w->sock != -1; i++) {
+		r = ipc_recv(fd, &m);
+		if (r == ERR_SYSTEM && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r == ERR_CLOSED) {
+			/* It exited; SIGCHLD does the rest. */
+			worker_detach_ipc(w);
+			return;
+		}
+		if (r != 0) {
+			mon_worker_kill(the_mon, w, ostp_err(r));
+			return;
+		}
+		r = mon_dispatch(the_mon, w, &m);
+		ipc_msg_clear(&m);
+		if (r != 0) {
+			mon_worker_kill(the_mon, w, "request refused");
+			return;
+		}
+	}
+}
+
+static void
+respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	mon_worker_spawn(the_mon, arg);
+}
+
+static void
+mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
+{
+	struct sandbox_params sp;
+	int sv[2];
+	pid_t pid;
+
+	if (mon->shutting_down || w->gen->draining)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		error("socketpair: %s", strerror(errno));
+		goto retry;
+	}
+	w->seq = 0;
+	w->once = 0;
+	w->state = MW_NEW;
+	memset(w->lis_given, 0, w->gen->conf.nlis);
+	memset(w->tun_given, 0, w->gen->conf.nlis);
+	switch ((pid = fork())) {
+	case -1:
+		error("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		goto retry;
+	case 0:
+		/*
+		 * Child: keep only its end of the channel (as fd 3) and the
+		 * standard descriptors; everything else the monitor owns.
+		 */
+		if (dup2(sv[1], 3) == -1)
+			_exit(1);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		memset(&sp, 0, sizeof(sp));
+		sp.uid = mon->uid;
+		sp.gid = mon->gid;
+		sp.chroot_dir = mon->chroot_dir;
+		sp.seccomp_debug = mon->seccomp_debug;
+		sp.ipc_sock = 3;
+		sp.monitor_pid = getppid();
+		worker_main(&w->gen->conf, &sp, 3, w->id, w->gen->num,
+		    mon->testhook);
+		/* NOTREACHED */
+	default:
+		break;
+	}
+	close(sv[1]);
+	evutil_make_socket_nonblocking(sv[0]);
+	w->pid = pid;
+	w->sock = sv[0];
+	clock_gettime(CLOCK_MONOTONIC, &w->started);
+	w->ev = event_new(mon->base, sv[0], EV_READ | EV_PERSIST,
+	    worker_ipc_cb, w);
+	event_add(w->ev, NULL);
+	debug("worker %u (generation %u) started as pid %ld", w->id,
+	    w->gen->num, (long)pid);
+	return;
+ retry:
+	w->pid = -1;
+	{
+		struct timeval tv = { 1, 0 };
+
+		event_add(w->respawn_ev, &tv);
+	}
+}
+
+static struct mon_gen *
+gen_new(struct monitor *mon, struct conf *conf)
+{
+	struct mon_gen *g;
+	struct mon_worker *w;
+	unsigned int i;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal("out of memory");
+	g->num = ++mon->next_gen;
+	g->conf = *conf;
+	memset(conf, 0, sizeof(*conf));
+	TAILQ_INIT(&g->workers);
+	for (i = 0; i < mon->nworkers; i++) {
+		if ((w = calloc(1, sizeof(*w))) == NULL ||
+		    (w->lis_given = calloc(g->conf.nlis + 1, 1)) == NULL ||
+		    (w->tun_given = calloc(g->conf.nlis + 1, 1)) == NULL)
+			fatal("out of memory");
+		w->gen = g;
+		w->id = i;
+		w->sock = -1;
+		w->pid = -1;
+		w->respawn_ev = evtimer_new(mon->base, respawn_cb, w);
+		TAILQ_INSERT_TAIL(&g->workers, w, entry);
+	}
+	return g;
+}
+
+static void
+gen_free(struct monitor *mon, struct mon_gen *g)
+{
+	struct mon_worker *w;
+
+	while ((w = TAILQ_FIRST(&g->workers)) != NULL) {
+		TAILQ_REMOVE(&g->workers, w, entry);
+		worker_detach_ipc(w);
+		event_free(w->respawn_ev);
+		free(w->lis_given);
+		free(w->tun_given);
+		free(w);
+	}
+	if (g->drain_ev != NULL)
+		event_free(g->drain_ev);
+	TAILQ_REMOVE(&mon->gens, g, entry);
+	conf_free(&g->conf);
+	free(g->lis);
+	free(g);
+	mon_listeners_gc(mon);
+	mon_tuns_gc(mon);
+}
+
+static int
+gen_alive(struct mon_gen *g)
+{
+	struct mon_worker *w;
+
+	TAILQ_FOREACH(w, &g->workers, entry)
+		if (w->pid > 0)
+			return 1;
+	return 0;
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mon_gen *g = arg;
+	struct mon_worker *w;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH(w, &g->workers, entry)
+		if (w->pid > 0)
+			mon_worker_kill(the_mon, w, "drain time is over");
+}
+
+static void
+gen_drain(struct monitor *mon, struct mon_gen *g)
+{
+	struct mon_worker *w;
+	struct timeval tv = { DRAIN_SECS, 0 };
+
+	g->draining = 1;
+	TAILQ_FOREACH(w, &g->workers, entry) {
+		event_del(w->respawn_ev);
+		if (w->sock != -1) {
+			w->state = MW_DRAINING;
+			if (ipc_send(w->sock, IPC_CMD_DRAIN, ++w->seq, NULL,
+			    -1) != 0)
+				mon_worker_kill(mon, w, "cannot send DRAIN");
+		}
+	}
+	g->drain_ev = evtimer_new(mon->base, drain_timeout_cb, g);
+	event_add(g->drain_ev, &tv);
+	if (!gen_alive(g))
+		gen_free(mon, g);
+}
+
+static void
+worker_exited(struct monitor *mon, struct mon_worker *w, int status)
+{
+	struct mon_gen *g = w->gen;
+	long lived = elapsed_ms(&w->started);
+	struct timeval tv;
+	char why[128];
+
+	if (WIFSIGNALED(status)) {
+		if (WTERMSIG(status) == SIGSYS)
+			snprintf(why, sizeof(why), "killed by SIGSYS: seccomp "
+			    "violation (run with -DD to name the system call)");
+		else
+			snprintf(why, sizeof(why), "killed by signal %d",
+			    WTERMSIG(status));
+	} else
+		snprintf(why, sizeof(why), "exited with status %d",
+		    WEXITSTATUS(status));
+	worker_detach_ipc(w);
+	w->pid = -1;
+	if (g->draining || mon->shutting_down) {
+		debug("worker %u (generation %u) %s", w->id, g->num, why);
+		if (!gen_alive(g))
+			gen_free(mon, g);
+		return;
+	}
+	/* The first worker failing before it ever served: do not loop. */
+	if (!mon->ever_ready && w->state != MW_RUNNING) {
+		error("worker %u %s during start-up; exiting", w->id, why);
+		mon->exit_status = 1;
+		mon->shutting_down = 1;
+		event_base_loopbreak(mon->base);
+		return;
+	}
+	if (lived >= STABLE_SECS * 1000) {
+		w->quick_deaths = 0;
+		w->backoff_ms = BACKOFF_MIN_MS;
+	} else {
+		w->quick_deaths++;
+		w->backoff_ms = w->backoff_ms < BACKOFF_MIN_MS ?
+		    BACKOFF_MIN_MS : w->backoff_ms * 2;
+		if (w->backoff_ms > BACKOFF_MAX_MS)
+			w->backoff_ms = BACKOFF_MAX_MS;
+	}
+	error("worker %u (generation %u) %s; restarting in %lu ms", w->id,
+	    g->num, why, w->backoff_ms);
+	tv.tv_sec = (time_t)(w->backoff_ms / 1000);
+	tv.tv_usec = (suseconds_t)(w->backoff_ms % 1000) * 1000;
+	event_add(w->respawn_ev, &tv);
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *mon = arg;
+	struct mon_gen *g, *gtmp;
+	struct mon_worker *w;
+	pid_t pid;
+	int status, found;
+
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		found = 0;
+		TAILQ_FOREACH_SAFE(g, &mon->gens, entry, gtmp) {
+			TAILQ_FOREACH(w, &g->workers, entry) {
+				if (w->pid == pid) {
+					found = 1;
+					worker_exited(mon, w, status);
+					break;
+				}
+			}
+			if (found)
+				break;
+		}
+	}
+}
+
+static void
+dump_state(struct monitor *mon)
+{
+	struct mon_listener *ml;
+	struct mon_tun *mt;
+	struct mon_gen *g;
+	struct mon_worker *w;
+	char as[128];
+
+	size_t nlis = 0, ntun = 0;
+
+	TAILQ_FOREACH(ml, &mon->listeners, entry)
+		nlis++;
+	TAILQ_FOREACH(mt, &mon->tuns, entry)
+		ntun++;
+	logit("monitor pid %ld: %zu listeners, %zu devices", (long)getpid(),
+	    nlis, ntun);
+	TAILQ_FOREACH(ml, &mon->listeners, entry)
+		logit("listener %s/%s fd %d", ml->socktype == SOCK_STREAM ?
+		    "tcp" : "udp", sockaddr_ntop((struct sockaddr *)&ml->addr,
+		    as, sizeof(as)), ml->fd);
+	TAILQ_FOREACH(mt, &mon->tuns, entry)
+		logit("device %s (%s, ifindex %d, mtu %u)", mt->conf.name,
+		    mt->conf.tap ? "tap" : "tun", mt->ifindex, mt->conf.mtu);
+	TAILQ_FOREACH(g, &mon->gens, entry) {
+		TAILQ_FOREACH(w, &g->workers, entry) {
+			logit("worker %u generation %u%s: pid %ld, %s, up %ld s",
+			    w->id, g->num, g->draining ? " (draining)" : "",
+			    (long)w->pid, w->state == MW_RUNNING ? "running" :
+			    w->state == MW_DRAINING ? "draining" : "starting",
+			    w->pid > 0 ? elapsed_ms(&w->started) / 1000 : 0);
+			/* Its counters arrive as a CMD_STATS answer. */
+			if (w->sock != -1 && ipc_send(w->sock, IPC_CMD_STATS,
+			    ++w->seq, NULL, -1) != 0)
+				debug("worker %u: cannot ask for stats", w->id);
+		}
+	}
+}
+
+static int
+reload_compatible(struct monitor *mon, const struct conf *nc, char *err,
+    size_t errlen)
+{
+	struct mon_tun *mt;
+	const struct listener_conf *l;
+
+	TAILQ_FOREACH(mt, &mon->tuns, entry) {
+		if ((l = conf_tun_by_name(nc, mt->conf.name)) != NULL &&
+		    !conf_tun_equal(&mt->conf, &l->tun)) {
+			snprintf(err, errlen, "%s: changing the parameters of "
+			    "device %s needs a restart", l->node->url,
+			    mt->conf.name);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+mon_reload(struct monitor *mon)
+{
+	struct conf nc;
+	struct mon_gen *g, *old, *tmp;
+	struct mon_worker *w;
+	char err[512];
+
+	logit("received SIGHUP; reloading configuration");
+	mon_notify("RELOADING=1");
+	if (conf_load(&nc, &mon->args, err, sizeof(err)) != 0) {
+		error("reload failed: %s; keeping the running configuration",
+		    err);
+		goto out;
+	}
+	if (!reload_compatible(mon, &nc, err, sizeof(err))) {
+		error("reload failed: %s; keeping the running configuration",
+		    err);
+		conf_free(&nc);
+		goto out;
+	}
+	log_set_level(LOG_LEVEL_INFO + (nc.debug > 0 ? nc.debug + 1 : 0));
+	g = gen_new(mon, &nc);
+	if (mon_listeners_open(mon, g, err, sizeof(err)) != 0) {
+		error("reload failed: %s; keeping the running configuration",
+		    err);
+		TAILQ_INSERT_TAIL(&mon->gens, g, entry);
+		gen_free(mon, g);
+		goto out;
+	}
+	TAILQ_FOREACH_SAFE(old, &mon->gens, entry, tmp)
+		if (!old->draining)
+			gen_drain(mon, old);
+	TAILQ_INSERT_TAIL(&mon->gens, g, entry);
+	TAILQ_FOREACH(w, &g->workers, entry)
+		mon_worker_spawn(mon, w);
+	logit("configuration reloaded (generation %u)", g->num);
+ out:
+	mon_notify("READY=1");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct monitor *mon = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGHUP:
+		mon_reload(mon);
+		break;
+	case SIGUSR1:
+		dump_state(mon);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		logit("received %s; shutting down",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		mon->shutting_down = 1;
+		event_base_loopbreak(mon->base);
+		break;
+	}
+}
+
+static void
+mon_shutdown(struct monitor *mon)
+{
+	struct mon_gen *g;
+	struct mon_worker *w;
+	struct timespec t0;
+	int status, alive;
+	pid_t pid;
+
+	mon_notify("STOPPING=1");
+	mon->shutting_down = 1;
+	TAILQ_FOREACH(g, &mon->gens, entry)
+		TAILQ_FOREACH(w, &g->workers, entry)
+			if (w->pid > 0)
+				kill(w->pid, SIGTERM);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			TAILQ_FOREACH(g, &mon->gens, entry)
+				TAILQ_FOREACH(w, &g->workers, entry)
+					if (w->pid == pid)
+						w->pid = -1;
+		alive = 0;
+		TAILQ_FOREACH(g, &mon->gens, entry)
+			alive |= gen_alive(g);
+		if (!alive)
+			break;
+		if (elapsed_ms(&t0) > SHUTDOWN_WAIT_MS) {
+			TAILQ_FOREACH(g, &mon->gens, entry)
+				TAILQ_FOREACH(w, &g->workers, entry)
+					if (w->pid > 0)
+						kill(w->pid, SIGKILL);
+		}
+		usleep(10000);
+	}
+	while ((g = TAILQ_FIRST(&mon->gens)) != NULL)
+		gen_free(mon, g);	/* removes devices and listeners */
+	if (mon->pidfile != NULL)
+		unlink(mon->pidfile);
+}
+
+/* Before daemonising: errors still reach the terminal. */
+int
+monitor_init(struct monitor *mon, struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct mon_gen *g;
+
+	the_mon = mon;
+	TAILQ_INIT(&mon->gens);
+	TAILQ_INIT(&mon->listeners);
+	TAILQ_INIT(&mon->tuns);
+	if ((mon->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
+	g = gen_new(mon, conf);
+	TAILQ_INSERT_TAIL(&mon->gens, g, entry);
+	return mon_listeners_open(mon, g, err, errlen);
+}
+
+int
+monitor_run(struct monitor *mon)
+{
+	struct event *sigs[6];
+	const int signos[6] = { SIGHUP, SIGUSR1, SIGTERM, SIGINT, SIGCHLD, 0 };
+	struct mon_gen *g;
+	struct mon_worker *w;
+	const char *ns;
+	int i;
+
+	if ((ns = getenv("NOTIFY_SOCKET")) != NULL &&
+	    strlen(ns) < sizeof(notify_path) &&
+	    (ns[0] == '/' || ns[0] == '@'))
+		snprintf(notify_path, sizeof(notify_path), "%s", ns);
+	unsetenv("NOTIFY_SOCKET");
+	signal(SIGPIPE, SIG_IGN);
+	if (event_reinit(mon->base) != 0)
+		fatal("event_reinit failed");
+	for (i = 0; signos[i] != 0; i++) {
+		sigs[i] = evsignal_new(mon->base, signos[i],
+		    signos[i] == SIGCHLD ? sigchld_cb : signal_cb, mon);
+		event_add(sigs[i], NULL);
+	}
+	if (mon_caps_drop() != 0)
+		fatal("cannot drop monitor privileges");
+	g = TAILQ_FIRST(&mon->gens);
+	TAILQ_FOREACH(w, &g->workers, entry)
+		mon_worker_spawn(mon, w);
+	event_base_dispatch(mon->base);
+	mon_shutdown(mon);
+	for (i = 0; signos[i] != 0; i++)
+		event_free(sigs[i]);
+	event_base_free(mon->base);
+	logit("exiting");
+	return mon->exit_status;
+}

@@ -1,0 +1,118 @@
+/*
+ * The privileged monitor: supervises workers and answers their typed
+ * requests, each re-checked against the configuration the monitor parsed.
+ */
+#ifndef OSTP_MONITOR_H
+#define OSTP_MONITOR_H
+
+#include <sys/queue.h>
+
+#include "compat.h"
+#include <sys/types.h>
+#include <time.h>
+
+#include "conf.h"
+#include "ipc.h"
+
+struct event_base;
+struct event;
+
+/* Worker states; the dispatch table lists the states each request needs. */
+#define MW_NEW		0x01	/* forked, no HELLO yet */
+#define MW_STARTING	0x02	/* collecting listeners and devices */
+#define MW_RUNNING	0x04	/* READY seen */
+#define MW_DRAINING	0x08	/* told to finish its connections */
+#define MW_ANY_LIVE	(MW_STARTING | MW_RUNNING | MW_DRAINING)
+
+struct mon_listener {
+	int			 fd;
+	int			 socktype;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	TAILQ_ENTRY(mon_listener) entry;
+};
+
+struct mon_tun {
+	int			 fd;
+	int			 ifindex;
+	struct tun_conf		 conf;		/* routes array owned here */
+	TAILQ_ENTRY(mon_tun)	 entry;
+};
+
+struct mon_gen;
+
+struct mon_worker {
+	TAILQ_ENTRY(mon_worker)	 entry;
+	struct mon_gen		*gen;
+	unsigned int		 id;
+	pid_t			 pid;
+	int			 sock;
+	struct event		*ev;
+	struct event		*respawn_ev;
+	int			 state;
+	uint32_t		 once;		/* once-only requests done */
+	unsigned char		*lis_given;	/* per listener index */
+	unsigned char		*tun_given;
+	struct timespec		 started;
+	unsigned int		 quick_deaths;
+	unsigned long		 backoff_ms;
+	uint32_t		 seq;
+};
+
+struct mon_gen {
+	unsigned int		 num;
+	struct conf		 conf;
+	struct mon_listener	**lis;		/* per conf listener */
+	TAILQ_HEAD(, mon_worker) workers;
+	int			 draining;
+	struct event		*drain_ev;
+	TAILQ_ENTRY(mon_gen)	 entry;
+};
+
+struct monitor {
+	struct event_base	*base;
+	TAILQ_HEAD(, mon_gen)	 gens;
+	TAILQ_HEAD(, mon_listener) listeners;
+	TAILQ_HEAD(, mon_tun)	 tuns;
+	unsigned int		 next_gen;
+	unsigned int		 nworkers;	/* per generation */
+	int			 ever_ready;
+	int			 shutting_down;
+	int			 exit_status;
+	const char		*pidfile;
+	struct conf_args	 args;		/* to re-read on SIGHUP */
+	/* worker sandbox parameters */
+	uid_t			 uid;
+	gid_t			 gid;
+	const char		*chroot_dir;
+	int			 seccomp_debug;
+	const char		*testhook;
+};
+
+/* monitor.c */
+int	monitor_init(struct monitor *, struct conf *, char *err,
+	    size_t errlen);
+int	monitor_run(struct monitor *);
+void	mon_worker_kill(struct monitor *, struct mon_worker *,
+	    const char *why);
+void	mon_notify(const char *state);
+
+/* mon_dispatch.c */
+int	mon_dispatch(struct monitor *, struct mon_worker *, struct ipc_msg *);
+
+/* mon_sock.c */
+int	mon_listeners_open(struct monitor *, struct mon_gen *, char *err,
+	    size_t errlen);
+void	mon_listeners_gc(struct monitor *);
+int	mon_socket_create(const struct conf *, int family, int type,
+	    uint32_t mark, const char *iface, int *fdp);
+
+/* mon_tun.c */
+int	mon_tun_get(struct monitor *, const struct tun_conf *, int *fdp);
+void	mon_tun_destroy(struct monitor *, struct mon_tun *);
+void	mon_tuns_gc(struct monitor *);
+
+/* mon_caps.c */
+int	mon_caps_drop(void);
+
+#endif
