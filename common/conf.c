@@ -373,8 +373,13 @@ build_listener(struct conf *c, const char *url, char *err, size_t errlen)
 		    url, n->scheme);
 		return -1;
 	}
-	if (host_to_sockaddr(n->host, n->port, 1, &l->addr, &l->addrlen)
-	    != 0) {
+	/*
+	 * A wildcard address is dual-stack IPv6, except for a tun/tap client
+	 * with an IPv4 peer: its one socket must speak the peer's family.
+	 */
+	if (host_to_sockaddr(n->host, n->port, !(l->ntargets > 0 &&
+	    l->kind != LIS_TCP_FORWARD && l->targets[0].ss_family == AF_INET),
+	    &l->addr, &l->addrlen) != 0) {
 		seterr(err, errlen, "%s: listen address \"%s\" must be an IP "
 		    "address, localhost or empty", url, n->host);
 		return -1;

@@ -29,6 +29,7 @@ struct fwd_conn {
 	struct forward	*fw;
 	int		 client;
 	int		 out;
+	size_t		 start;		/* first target tried */
 	size_t		 tried;
 	size_t		 target;
 	struct event	*ev;
@@ -85,7 +86,7 @@ fwd_try(struct fwd_conn *c)
 	struct timeval tv;
 
 	for (; c->tried < l->ntargets; c->tried++) {
-		c->target = fw->next++ % l->ntargets;
+		c->target = (c->start + c->tried) % l->ntargets;
 		sa = (const struct sockaddr *)&l->targets[c->target];
 		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
 			c->out = mm_socket(fw->wk, sa->sa_family, SOCK_STREAM);
@@ -135,6 +136,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->fw = fw;
 	c->client = fd;
 	c->out = -1;
+	c->start = fw->next++;
 	fwd_try(c);
 }
 

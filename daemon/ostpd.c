@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "conf.h"
 #include "log.h"
 #include "monitor.h"
@@ -91,6 +93,19 @@ write_pidfile(const char *path)
 	close(fd);
 }
 
+/*
+ * libevent's own messages: its only routine one here is the note that a
+ * worker's fresh event base takes over signals from the inherited one.
+ */
+static void
+ostpd_event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		error("libevent: %s", msg);
+	else
+		debug2_f("libevent: %s", msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,6 +121,7 @@ main(int argc, char **argv)
 	memset(&args, 0, sizeof(args));
 	memset(&mon, 0, sizeof(mon));
 	log_init("ostpd", LOG_LEVEL_INFO, 0);
+	event_set_log_callback(ostpd_event_log);
 	if (argc == 1) {
 		usage(stdout);
 		return 0;

@@ -56,7 +56,7 @@ static const struct mon_dispatch mon_table[] = {
 	{ IPC_HELLO, MW_NEW, MON_ONCE, 8, 8, mm_answer_hello },
 	{ IPC_LOG, MW_ANY_LIVE, 0, 3, 3 + IPC_MAX_STRING, mm_answer_log },
 	{ IPC_LISTENER, MW_STARTING, 0, 4, 4, mm_answer_listener },
-	{ IPC_TUN_OPEN, MW_STARTING, 0, 3, 2 + IPC_MAX_NAME,
+	{ IPC_TUN_OPEN, MW_STARTING | MW_RUNNING, 0, 3, 2 + IPC_MAX_NAME,
 	    mm_answer_tun_open },
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
 	{ IPC_FILE_OPEN, MW_ANY_LIVE, 0, 3, 2 + IPC_MAX_STRING,

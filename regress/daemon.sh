@@ -1,0 +1,74 @@
+# Daemon conventions: -V, usage, -t, errors, -b/-p, sd_notify, SIGUSR1.
+. regress/lib.sh
+
+out=$("$OSTPD" -V) || fail "-V exited non-zero"
+echo "$out" | grep -Eq '^ostpd [0-9]+\.[0-9]+\.[0-9]+ \((gcc|clang) .* linux/[a-z0-9_]+\)$' ||
+	fail "-V prints \"$out\""
+
+out=$("$OSTPD" 2>&1); rc=$?
+[ $rc -eq 0 ] || fail "no arguments: exit $rc, want 0"
+echo "$out" | grep -q '^usage: ostpd' || fail "no arguments: no usage"
+"$OSTPD" -h | grep -q '^usage: ostpd \[-bDhtV\]' || fail "-h: no usage"
+
+# The man page SYNOPSIS and -h name the same flags.
+man_opts=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' man/ostpd.8 |
+	awk '/^\.Op Fl/ {print $3}' | tr -d '\n' | fold -w1 | sort | tr -d '\n')
+use_opts=$("$OSTPD" -h | grep -o '\-[A-Za-z]*' | tr -d '\n-' | fold -w1 | sort | tr -d '\n')
+[ -n "$man_opts" ] && [ "$man_opts" = "$use_opts" ] ||
+	fail "man page synopsis flags \"$man_opts\" differ from -h \"$use_opts\""
+
+"$OSTPD" -t -L tcp://127.0.0.1:1/127.0.0.1:2 || fail "-t rejects a valid config"
+out=$("$OSTPD" -t -L tcp://127.0.0.1:99999/127.0.0.1:2 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "-t with bad port: exit $rc"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "bad port: more than one line: $out"
+echo "$out" | grep -q 'bad port' || fail "bad port message: $out"
+out=$("$OSTPD" -t -L socks5://:1080 2>&1)
+echo "$out" | grep -q 'scheme socks5 is not supported in this build' ||
+	fail "unsupported scheme: $out"
+out=$("$OSTPD" -t -L tcp://:1/127.0.0.1:2 -F http://127.0.0.1:3128 2>&1)
+echo "$out" | grep -q 'not supported in this build' || fail "-F: $out"
+out=$("$OSTPD" -t -M abc -L tcp://:1/127.0.0.1:2 2>&1)
+echo "$out" | grep -q 'bad mark' || fail "-M abc: $out"
+out=$("$OSTPD" -t -C /nonexistent/file.json 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q 'No such file' || fail "-C missing: $out"
+out=$("$OSTPD" -t -L 'tun://:1?mtu=70000&net=10.9.0.1/24' 2>&1)
+echo "$out" | grep -q 'mtu' || fail "mtu=70000: $out"
+out=$("$OSTPD" -Z 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "unknown flag: exit $rc"
+
+# -b / -p: detaches, pidfile names the monitor, removed on SIGTERM.
+P=$(free_port); E=$(free_port)
+start_echo "$E"
+pidf=$LOGDIR/ostpd.pid
+"$OSTPD" -b -p "$pidf" -L "tcp://127.0.0.1:$P/127.0.0.1:$E" || fail "-b failed"
+wait_port "$P" || fail "-b: no listener"
+mpid=$(cat "$pidf" 2>/dev/null)
+[ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || fail "pidfile does not name a live process"
+PIDS="$PIDS $mpid"
+[ "$(ps -o comm= -p "$mpid")" = ostpd ] || fail "pidfile process is not ostpd"
+[ "$(ps -o tty= -p "$mpid" | tr -d ' ')" = "?" ] || fail "-b kept a terminal"
+$NETTOOL xfer 127.0.0.1 "$P" 100000 2 >/dev/null || fail "-b: forwarding failed"
+kill "$mpid"
+for i in $(seq 1 50); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$mpid" 2>/dev/null && fail "-b: still running after SIGTERM"
+[ -e "$pidf" ] && fail "pidfile left behind"
+
+# sd_notify: READY=1 once the worker serves, STOPPING=1 at the end.
+nsock=$LOGDIR/notify.sock
+$NETTOOL notify "$nsock" READY=1 10 >"$LOGDIR/notify.out" 2>&1 &
+npid=$!
+PIDS="$PIDS $npid"
+sleep 0.3
+P2=$(free_port)
+NOTIFY_SOCKET=$nsock start_ostpd notify -L "tcp://127.0.0.1:$P2/127.0.0.1:$E"
+wait "$npid" || fail "no READY=1 on NOTIFY_SOCKET"
+wait_port "$P2" || fail "notify: no listener"
+
+# SIGUSR1: state dump with workers, listeners and counters.
+$NETTOOL xfer 127.0.0.1 "$P2" 1000 3 >/dev/null || fail "transfer before dump"
+kill -USR1 "$OPID"
+wait_log "$LOGDIR/notify.log" 'active connections, [0-9]* accepted' 5 || fail "SIGUSR1: no counters in the dump"
+grep -q "listener tcp/127.0.0.1:$P2" "$LOGDIR/notify.log" || fail "SIGUSR1: no listener line"
+grep -q 'worker 0 generation 1: pid' "$LOGDIR/notify.log" || fail "SIGUSR1: no worker line"
+kill "$OPID"
+finish

@@ -1,0 +1,104 @@
+# Shared by the scenario tests: sourced, never run.  Every test starts
+# its own processes and namespaces and removes them on exit, even on
+# failure (trap).  Logs go to $LOGDIR; run.sh keeps them when a test fails.
+
+: "${BUILD:=build}"
+OSTPD=${OSTPD:-$PWD/$BUILD/ostpd}
+OSTPD_T=$PWD/$BUILD/ostpd-testhooks
+NETTOOL="python3 $PWD/regress/tools/nettool.py"
+: "${LOGDIR:=$(mktemp -d)}"
+TESTNAME=$(basename "$0" .sh)
+PIDS=""
+NETNS=""
+FAILED=0
+
+log() { echo "$TESTNAME: $*"; }
+fail() { echo "FAIL $TESTNAME: $*"; FAILED=1; }
+fatal() { echo "FATAL $TESTNAME: $*"; exit 1; }
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	sleep 0.2
+	for p in $PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for n in $NETNS; do
+		ip netns pids "$n" 2>/dev/null | while read -r p; do
+			kill -9 "$p" 2>/dev/null
+		done
+		ip netns del "$n" 2>/dev/null
+	done
+	[ -n "$EXTRA_CLEANUP" ] && eval "$EXTRA_CLEANUP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# A free TCP port on loopback (racy in theory, fine for tests).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT [HOST] [NS]: until something accepts there (5 s).
+wait_port() {
+	_h=${2:-127.0.0.1}
+	case $_h in *:*) _a="TCP6:[$_h]:$1" ;; *) _a="TCP:$_h:$1" ;; esac
+	for _i in $(seq 1 100); do
+		if [ -n "$3" ]; then
+			ip netns exec "$3" socat -T1 /dev/null "$_a" 2>/dev/null && return 0
+		else
+			socat -T1 /dev/null "$_a" 2>/dev/null && return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_log FILE PATTERN [SECONDS]
+wait_log() {
+	_n=$(( ${3:-5} * 20 ))
+	for _i in $(seq 1 $_n); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_ostpd NAME ARGS...: runs in the foreground mode, logs to
+# $LOGDIR/NAME.log, sets OPID.
+start_ostpd() {
+	_name=$1; shift
+	"$OSTPD" "$@" >"$LOGDIR/$_name.log" 2>&1 &
+	OPID=$!
+	PIDS="$PIDS $OPID"
+}
+
+start_echo() {
+	$NETTOOL echo "${2:-127.0.0.1}" "$1" >"$LOGDIR/echo-$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port "$1" "${2:-127.0.0.1}" || fatal "echo server on $1 did not start"
+}
+
+# The worker of a monitor: its only child.
+worker_of() {
+	for _i in $(seq 1 100); do
+		_w=$(pgrep -P "$1" | head -n 1)
+		[ -n "$_w" ] && { echo "$_w"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# status_field PID FIELD
+status_field() {
+	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+
+finish() {
+	if [ "$FAILED" -ne 0 ]; then
+		exit 1
+	fi
+	log "ok"
+	exit 0
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Test peers for the scenario tests: an echo server, a verifying
+client, and an sd_notify listener.  Loopback and test namespaces only."""
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def echo_server(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, int(port)))
+    s.listen(512)
+
+    def serve(c):
+        try:
+            while True:
+                d = c.recv(262144)
+                if not d:
+                    break
+                c.sendall(d)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def one_transfer(host, port, size, results, idx):
+    """Send size random bytes, read the echo, compare digests."""
+    try:
+        data = os.urandom(size)
+        s = socket.create_connection((host, int(port)), timeout=60)
+
+        def writer():
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+        t = threading.Thread(target=writer)
+        t.start()
+        h = hashlib.sha256()
+        n = 0
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        t.join()
+        s.close()
+        results[idx] = (n == size and
+                        h.digest() == hashlib.sha256(data).digest())
+        if not results[idx]:
+            print("transfer %d: got %d of %d bytes, digest %s" %
+                  (idx, n, size, "ok" if n == size else "mismatch"))
+    except OSError as e:
+        print("transfer %d: %s" % (idx, e))
+        results[idx] = False
+
+
+def xfer(host, port, size, conns):
+    size, conns = int(size), int(conns)
+    results = [None] * conns
+    threads = [threading.Thread(target=one_transfer,
+                                args=(host, port, size, results, i))
+               for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    ok = sum(1 for r in results if r)
+    print("%d/%d transfers of %d bytes byte-exact" % (ok, conns, size))
+    return 0 if ok == conns else 1
+
+
+def notify_listen(path, want, timeout):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(float(timeout))
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            print(msg, flush=True)
+            if want in msg.split("\n"):
+                return 0
+    except socket.timeout:
+        return 1
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "echo":
+        echo_server(sys.argv[2], sys.argv[3])
+    elif cmd == "xfer":
+        sys.exit(xfer(*sys.argv[2:6]))
+    elif cmd == "notify":
+        sys.exit(notify_listen(*sys.argv[2:5]))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

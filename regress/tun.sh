@@ -1,0 +1,67 @@
+# TUN devices: created by the monitor with the configured address, MTU
+# and routes inside a test namespace, removed on SIGTERM; two namespaces
+# joined by veth carry ping through a tun:// server/client pair.
+. regress/lib.sh
+
+S=ostpt-s$$; C=ostpt-c$$
+NETNS="$S $C"
+ip netns add $S || fatal "ip netns add"
+ip netns add $C || fatal "ip netns add"
+ip link add vs$$ netns $S type veth peer name vc$$ netns $C || fatal "veth"
+ip -n $S addr add 192.168.77.1/24 dev vs$$
+ip -n $C addr add 192.168.77.2/24 dev vc$$
+ip -n $S link set vs$$ up; ip -n $S link set lo up
+ip -n $C link set vc$$ up; ip -n $C link set lo up
+
+ip netns exec $S "$OSTPD" -D \
+	-L 'tun://192.168.77.1:8421?net=10.77.0.1/24&name=ostps0&mtu=1400&route=10.78.0.0/16' \
+	>"$LOGDIR/server.log" 2>&1 &
+SPID=$!; PIDS="$PIDS $SPID"
+ip netns exec $C "$OSTPD" -D \
+	-L 'tun://:0/192.168.77.1:8421?net=10.77.0.2/24&name=ostpc0' \
+	>"$LOGDIR/client.log" 2>&1 &
+CPID=$!; PIDS="$PIDS $CPID"
+wait_log "$LOGDIR/server.log" 'ready' 5 || fatal "server not ready"
+wait_log "$LOGDIR/client.log" 'ready' 5 || fatal "client not ready"
+
+ip -n $S -o addr show dev ostps0 | grep -q 'inet 10.77.0.1/24' || fail "server address missing"
+ip -n $S -o link show dev ostps0 | grep -q 'mtu 1400' || fail "server MTU not 1400"
+ip -n $S -o link show dev ostps0 | grep -q 'state UNKNOWN\|,UP' || fail "server device not up"
+ip -n $S route show 10.78.0.0/16 | grep -q 'dev ostps0' || fail "route 10.78.0.0/16 missing"
+ip -n $C -o link show dev ostpc0 | grep -q 'mtu 1350' || fail "client default MTU not 1350"
+
+# Traffic through the tunnel, both directions.
+ip netns exec $C ping -c 3 -i 0.2 -W 2 10.77.0.1 >"$LOGDIR/ping.out" 2>&1 ||
+	fail "ping client -> server through the tunnel"
+ip netns exec $S ping -c 3 -i 0.2 -W 2 10.77.0.2 >>"$LOGDIR/ping.out" 2>&1 ||
+	fail "ping server -> client through the tunnel"
+# The device fd lives in the worker; the worker is sandboxed.
+W=$(worker_of "$SPID")
+[ "$(status_field "$W" Seccomp)" = 2 ] || fail "tun worker not confined"
+
+# Garbage datagrams at the server: dropped, the tunnel keeps working.
+ip netns exec $C python3 -c '
+import socket, os
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (0, 1, 19, 39, 100, 1500):
+    s.sendto(os.urandom(n), ("192.168.77.1", 8421))
+'
+ip netns exec $C ping -c 2 -i 0.2 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
+	fail "tunnel broken by garbage"
+
+# SIGTERM removes the route and the device.
+kill "$SPID"; kill "$CPID"
+for i in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+ip -n $S link show ostps0 >/dev/null 2>&1 && fail "server device left after SIGTERM"
+ip -n $S route show | grep -q 10.78.0.0 && fail "route left after SIGTERM"
+for i in $(seq 1 50); do kill -0 "$CPID" 2>/dev/null || break; sleep 0.1; done
+ip -n $C link show ostpc0 >/dev/null 2>&1 && fail "client device left after SIGTERM"
+
+# A tap device is created too.
+ip netns exec $S "$OSTPD" -L 'tap://:8422?name=ostptap0&net=10.79.0.1/24' \
+	>"$LOGDIR/tap.log" 2>&1 &
+TPID=$!; PIDS="$PIDS $TPID"
+wait_log "$LOGDIR/tap.log" 'tap ostptap0 up' 5 || fail "tap device not created"
+ip -n $S -d link show ostptap0 2>/dev/null | grep -q 'tun type tap' || fail "ostptap0 is not a tap device"
+kill "$TPID"
+finish
