@@ -63,14 +63,25 @@ log_emit(int level, const char *line)
 {
 	int saved = errno;
 
+	char clean[1200];
+	size_t i;
+
 	if (level < LOG_LEVEL_FATAL || level > LOG_LEVEL_DEBUG3)
 		level = LOG_LEVEL_ERROR;
 	if (level > log_level)
 		return;
+	/*
+	 * Lines from workers arrive here unfiltered: no control character
+	 * may split a line or forge another.
+	 */
+	for (i = 0; line[i] != '\0' && i < sizeof(clean) - 1; i++)
+		clean[i] = ((unsigned char)line[i] < 0x20 ||
+		    line[i] == 0x7f) ? '?' : line[i];
+	clean[i] = '\0';
 	if (log_syslog)
-		syslog(syslog_prio[level], "%s", line);
+		syslog(syslog_prio[level], "%s", clean);
 	else
-		dprintf(STDERR_FILENO, "%s: %s\n", log_ident, line);
+		dprintf(STDERR_FILENO, "%s: %s\n", log_ident, clean);
 	errno = saved;
 }
 

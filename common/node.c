@@ -202,6 +202,10 @@ parse_remotes(struct node *n, const char *path, size_t len, char *err,
 			return -1;
 		}
 		n->nremotes++;
+		if (comma < end && comma + 1 == end) {
+			seterr(err, errlen, "%s: empty forward target", n->url);
+			return -1;
+		}
 		p = comma < end ? comma + 1 : end;
 	}
 	return 0;

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
@@ -77,6 +78,19 @@ check_chroot(const char *dir)
 		    "and not writable by group or others", dir);
 }
 
+/* A relay holds six descriptors per connection; take what we may. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			debug("setrlimit NOFILE: %s", strerror(errno));
+	}
+}
+
 static void
 write_pidfile(const char *path)
 {
@@ -113,7 +127,7 @@ main(int argc, char **argv)
 	struct conf conf;
 	struct monitor mon;
 	struct passwd *pw;
-	char err[512], *ep;
+	char err[512], *ep, *cpath = NULL;
 	unsigned long v;
 	int ch, background = 0, test_only = 0;
 	const char *pidfile = NULL;
@@ -184,6 +198,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	/* -b changes to /; SIGHUP must still find the file. */
+	if (args.path != NULL && args.path[0] != '/' &&
+	    (cpath = realpath(args.path, NULL)) != NULL)
+		args.path = cpath;
 	if (conf_load(&conf, &args, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ostpd: %s\n", err);
 		return 1;
@@ -218,6 +236,7 @@ main(int argc, char **argv)
 	mon.testhook = getenv("OSTP_TESTHOOK");
 #endif
 	check_chroot(mon.chroot_dir);
+	raise_nofile();
 
 	if (monitor_init(&mon, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ostpd: %s\n", err);

@@ -1,0 +1,286 @@
+/*
+ * loadgen: the benchmark's own load tool, one epoll loop per process.
+ *
+ *	loadgen sink PORT			accept and discard
+ *	loadgen echo PORT			accept and echo
+ *	loadgen bulk HOST PORT STREAMS SECS	write to a sink; print MB/s
+ *	loadgen rate HOST PORT CONC SECS	connect, 64-byte echo, close;
+ *						print conn/s, p50, p99 (us)
+ *	loadgen idle HOST PORT COUNT SECS	hold COUNT idle connections
+ *
+ * Loopback only; every run stops by itself after SECS.
+ */
+#define _GNU_SOURCE
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUFSZ	(256 * 1024)
+#define MAXEV	256
+
+static char buf[BUFSZ];
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+listen_on(int port)
+{
+	struct sockaddr_in sin;
+	int fd, on = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 4096) == -1) {
+		perror("bind/listen");
+		exit(1);
+	}
+	return fd;
+}
+
+static int
+dial(const char *host, int port, int nonblock)
+{
+	struct sockaddr_in sin;
+	int fd, on = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, host, &sin.sin_addr);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* sink and echo servers */
+static int __attribute__((noreturn))
+serve(int port, int echo)
+{
+	struct epoll_event ev, evs[MAXEV];
+	int lfd = listen_on(port), ep = epoll_create1(0), n, i, fd;
+	ssize_t r;
+
+	ev.events = EPOLLIN;
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (;;) {
+		n = epoll_wait(ep, evs, MAXEV, -1);
+		for (i = 0; i < n; i++) {
+			fd = evs[i].data.fd;
+			if (fd == lfd) {
+				while ((fd = accept4(lfd, NULL, NULL,
+				    SOCK_NONBLOCK)) != -1) {
+					int on = 1;
+
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
+					    &on, sizeof(on));
+					ev.events = EPOLLIN;
+					ev.data.fd = fd;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				if (echo && write(fd, buf, (size_t)r) != r)
+					break;	/* small echoes only */
+			if (r == 0 || (r == -1 && errno != EAGAIN)) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+				close(fd);
+			}
+		}
+	}
+}
+
+static int
+bulk(const char *host, int port, int streams, double secs)
+{
+	struct epoll_event ev, evs[MAXEV];
+	int ep = epoll_create1(0), i, n, fd;
+	double t0, t1;
+	uint64_t total = 0;
+	ssize_t r;
+
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < streams; i++) {
+		if ((fd = dial(host, port, 0)) == -1) {
+			perror("connect");
+			return 1;
+		}
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		ev.events = EPOLLOUT;
+		ev.data.fd = fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+	t0 = now();
+	while ((t1 = now()) - t0 < secs) {
+		n = epoll_wait(ep, evs, MAXEV, 100);
+		for (i = 0; i < n; i++)
+			while ((r = write(evs[i].data.fd, buf, sizeof(buf))) > 0)
+				total += (uint64_t)r;
+	}
+	printf("%.1f\n", (double)total / (t1 - t0) / 1e6);
+	return 0;
+}
+
+struct rconn {
+	int	fd;
+	int	state;	/* 0 connecting/writing, 1 reading */
+	size_t	got;
+	double	t0;
+};
+
+static int
+cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+rate(const char *host, int port, int conc, double secs)
+{
+	struct epoll_event ev, evs[MAXEV];
+	struct rconn *cs = calloc((size_t)conc, sizeof(*cs));
+	size_t nlat = 0, cap = 1 << 20;
+	double *lat = malloc(cap * sizeof(double)), t0, t;
+	int ep = epoll_create1(0), i, n, errors = 0;
+	char msg[64];
+
+	memset(msg, 'r', sizeof(msg));
+	t0 = now();
+	for (i = 0; i < conc; i++) {
+		cs[i].fd = -1;
+	}
+	for (;;) {
+		t = now();
+		if (t - t0 >= secs)
+			break;
+		for (i = 0; i < conc; i++) {
+			if (cs[i].fd != -1)
+				continue;
+			cs[i].fd = dial(host, port, 1);
+			if (cs[i].fd == -1) {
+				errors++;
+				continue;
+			}
+			cs[i].state = 0;
+			cs[i].got = 0;
+			cs[i].t0 = now();
+			ev.events = EPOLLOUT;
+			ev.data.u32 = (uint32_t)i;
+			epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+		}
+		n = epoll_wait(ep, evs, MAXEV, 100);
+		for (int k = 0; k < n; k++) {
+			struct rconn *c = &cs[evs[k].data.u32];
+			ssize_t r;
+
+			if (c->state == 0) {
+				if (write(c->fd, msg, sizeof(msg)) !=
+				    (ssize_t)sizeof(msg))
+					goto bad;
+				c->state = 1;
+				ev.events = EPOLLIN;
+				ev.data.u32 = evs[k].data.u32;
+				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+				continue;
+			}
+			r = read(c->fd, buf, sizeof(buf));
+			if (r > 0) {
+				c->got += (size_t)r;
+				if (c->got < sizeof(msg))
+					continue;
+				if (nlat < cap)
+					lat[nlat++] = now() - c->t0;
+				close(c->fd);
+				c->fd = -1;
+				continue;
+			}
+			if (r == -1 && errno == EAGAIN)
+				continue;
+ bad:
+			errors++;
+			close(c->fd);
+			c->fd = -1;
+		}
+	}
+	qsort(lat, nlat, sizeof(double), cmpd);
+	printf("%.0f %.0f %.0f %d\n", (double)nlat / secs,
+	    nlat ? lat[nlat / 2] * 1e6 : 0, nlat ? lat[nlat * 99 / 100] * 1e6 : 0,
+	    errors);
+	return 0;
+}
+
+static int
+idle(const char *host, int port, int count, double secs)
+{
+	int i, ok = 0;
+
+	for (i = 0; i < count; i++)
+		if (dial(host, port, 0) != -1)
+			ok++;
+	printf("%d\n", ok);
+	fflush(stdout);
+	usleep((useconds_t)(secs * 1e6));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	raise_nofile();
+	if (argc == 3 && strcmp(argv[1], "sink") == 0)
+		return serve(atoi(argv[2]), 0);
+	if (argc == 3 && strcmp(argv[1], "echo") == 0)
+		return serve(atoi(argv[2]), 1);
+	if (argc == 6 && strcmp(argv[1], "bulk") == 0)
+		return bulk(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
+	if (argc == 6 && strcmp(argv[1], "rate") == 0)
+		return rate(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
+	if (argc == 6 && strcmp(argv[1], "idle") == 0)
+		return idle(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
+	fprintf(stderr, "usage: loadgen sink|echo PORT | "
+	    "bulk|rate|idle HOST PORT N SECS\n");
+	return 1;
+}

@@ -1,0 +1,243 @@
+/*
+ * libFuzzer harness for the monitor <-> worker protocol: the input is one
+ * IPC packet.  The header is decoded and the payload handed to the
+ * decoder its type calls for; every decoder also gets the raw input.
+ * A payload that decodes must re-encode to the same bytes.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "ipc.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* The decoded value must encode back to exactly the input. */
+static void
+same_bytes(const struct buf *enc, const uint8_t *p, size_t len)
+{
+	if (buf_len(enc) != len || memcmp(buf_ptr(enc), p, len) != 0)
+		abort();
+}
+
+static void
+try_hello(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	uint32_t id, gen;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_hello(&v, &id, &gen) != 0)
+		return;
+	buf_init(&e);
+	if (ipc_enc_hello(&e, id, gen) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
+try_status(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	int32_t st;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_status(&v, &st) != 0)
+		return;
+	buf_init(&e);
+	if (ipc_enc_status(&e, st) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
+try_log(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	char *line = NULL;
+	int level;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_log(&v, &level, &line) != 0) {
+		if (line != NULL)
+			abort();
+		return;
+	}
+	if (line == NULL || level < 0 || level > 6 ||
+	    strlen(line) > IPC_MAX_STRING)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_log(&e, level, line) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+	free(line);
+}
+
+static void
+try_u32(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	uint32_t x;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_u32(&v, &x) != 0)
+		return;
+	buf_init(&e);
+	if (ipc_enc_u32(&e, x) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
+try_name(const uint8_t *p, size_t len, size_t maxlen)
+{
+	struct buf v, e;
+	char *s = NULL;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_name(&v, &s, maxlen) != 0) {
+		if (s != NULL)
+			abort();
+		return;
+	}
+	if (s == NULL || s[0] == '\0' || strlen(s) > maxlen)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_name(&e, s) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+	free(s);
+}
+
+static void
+try_socket(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	char *iface = NULL;
+	int family, type;
+	uint32_t mark;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_socket(&v, &family, &type, &mark, &iface) != 0) {
+		if (iface != NULL)
+			abort();
+		return;
+	}
+	if (iface == NULL || strlen(iface) > IPC_MAX_NAME)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_socket(&e, family, type, mark, iface) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+	free(iface);
+}
+
+static void
+try_stats(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	struct ipc_stats s;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_stats(&v, &s) != 0)
+		return;
+	buf_init(&e);
+	if (ipc_enc_stats(&e, &s) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
+try_empty(const uint8_t *p, size_t len)
+{
+	struct buf v;
+
+	buf_view(&v, p, len);
+	if ((buf_expect_end(&v) == 0) != (len == 0))
+		abort();
+}
+
+/* What the receiving side would run for a message of this type. */
+static void
+decode_payload(uint16_t type, const uint8_t *p, size_t len)
+{
+	switch (type) {
+	case IPC_HELLO:
+		try_hello(p, len);
+		break;
+	case IPC_HELLO_ANS:
+	case IPC_LISTENER_ANS:
+	case IPC_TUN_OPEN_ANS:
+	case IPC_SOCKET_ANS:
+	case IPC_FILE_OPEN_ANS:
+		try_status(p, len);
+		break;
+	case IPC_LOG:
+		try_log(p, len);
+		break;
+	case IPC_LISTENER:
+		try_u32(p, len);
+		break;
+	case IPC_TUN_OPEN:
+		try_name(p, len, IPC_MAX_NAME);
+		break;
+	case IPC_FILE_OPEN:
+		try_name(p, len, IPC_MAX_STRING);
+		break;
+	case IPC_SOCKET:
+		try_socket(p, len);
+		break;
+	case IPC_CMD_STATS_ANS:
+		try_stats(p, len);
+		break;
+	case IPC_READY:
+	case IPC_CMD_STATS:
+	case IPC_CMD_DRAIN:
+		try_empty(p, len);
+		break;
+	default:
+		(void)ipc_type_name(type);
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned char again[IPC_HDR_LEN];
+	struct ipc_hdr h;
+
+	if (ipc_hdr_decode(data, size, &h) == 0) {
+		/* The header checks hold, and the header round-trips. */
+		if (h.version != IPC_VERSION || (h.flags & ~IPC_F_MASK) ||
+		    h.len > IPC_MAX_PAYLOAD || size != IPC_HDR_LEN + h.len)
+			abort();
+		ipc_hdr_encode(&h, again);
+		if (memcmp(again, data, IPC_HDR_LEN) != 0)
+			abort();
+		decode_payload(h.type, data + IPC_HDR_LEN, h.len);
+	}
+
+	/* Every decoder on the raw input as well. */
+	try_hello(data, size);
+	try_status(data, size);
+	try_log(data, size);
+	try_u32(data, size);
+	try_name(data, size, IPC_MAX_NAME);
+	try_name(data, size, IPC_MAX_STRING);
+	try_socket(data, size);
+	try_stats(data, size);
+	return 0;
+}
