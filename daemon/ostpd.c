@@ -120,14 +120,29 @@ ostpd_event_log(int severity, const char *msg)
 		debug2_f("libevent: %s", msg);
 }
 
+static struct conf_args args;
+static char *cpath;
+
+static int ostpd_main(int, char **);
+
 int
 main(int argc, char **argv)
 {
-	struct conf_args args;
+	int r = ostpd_main(argc, argv);
+
+	free(args.serve);
+	free(args.chain);
+	free(cpath);
+	return r;
+}
+
+static int
+ostpd_main(int argc, char **argv)
+{
 	struct conf conf;
 	struct monitor mon;
 	struct passwd *pw;
-	char err[512], *ep, *cpath = NULL;
+	char err[512], *ep;
 	unsigned long v;
 	int ch, background = 0, test_only = 0;
 	const char *pidfile = NULL;

@@ -96,6 +96,11 @@ status_field() {
 }
 
 finish() {
+	# Sanitizer builds (make check-asan): any report in a log fails.
+	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+	    "$LOGDIR"/*.log >/dev/null 2>&1; then
+		fail "sanitizer report in $(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOGDIR"/*.log | tr '\n' ' ')"
+	fi
 	if [ "$FAILED" -ne 0 ]; then
 		exit 1
 	fi
