@@ -49,6 +49,20 @@ for n in (0, 1, 19, 39, 100, 1500):
 ip netns exec $C ping -c 2 -i 0.2 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
 	fail "tunnel broken by garbage"
 
+# A worker that dies is respawned and handed the same device again.
+kill -9 "$W"
+for i in $(seq 1 50); do
+	W2=$(pgrep -P "$SPID" | head -n 1)
+	[ -n "$W2" ] && [ "$W2" != "$W" ] && break
+	sleep 0.1
+done
+[ -n "$W2" ] && [ "$W2" != "$W" ] || fail "tun worker not respawned"
+wait_log "$LOGDIR/server.log" 'restarting in' 5 || fail "no restart logged"
+ip -n $S -o addr show dev ostps0 | grep -q 'inet 10.77.0.1/24' || fail "device lost across the respawn"
+sleep 0.3
+ip netns exec $C ping -c 2 -i 0.2 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
+	fail "ping after the worker respawn"
+
 # SIGTERM removes the route and the device.
 kill "$SPID"; kill "$CPID"
 for i in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
