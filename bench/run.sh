@@ -30,7 +30,7 @@ socat TCP-LISTEN:$S_E,bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:$
 if command -v haproxy >/dev/null 2>&1; then
 	cat >"$OUT/haproxy.cfg" <<HCFG
 global
-	maxconn 20000
+	maxconn 8000
 	nbthread 1
 defaults
 	mode tcp
@@ -75,9 +75,10 @@ row "p99 latency us" "$dp99" "$op99" "$sp99" "$hp99"
 # Memory: 10,000 idle relayed connections through ostpd's worker.
 W=$(pgrep -P $OPID | head -n 1)
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$W/status)
-$LG idle 127.0.0.1 $O_E 10000 6 >"$OUT/idle.out" &
+$LG idle 127.0.0.1 $O_E 10000 3 >"$OUT/idle.out" &
 IPID=$!; PIDS="$PIDS $IPID"
-sleep 4
+for i in $(seq 1 300); do [ -s "$OUT/idle.out" ] && break; sleep 0.1; done
+sleep 1
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$W/status)
 n=$(head -n 1 "$OUT/idle.out")
 wait $IPID
