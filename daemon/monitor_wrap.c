@@ -81,34 +81,36 @@ mm_hello(struct worker *wk)
 	return r;
 }
 
+/* Send an encoded request whose answer carries a descriptor. */
+static int
+mm_fd_request(struct worker *wk, int type, struct buf *b, int encoded)
+{
+	int fd = -1;
+
+	if (encoded != 0)
+		fatal_f("cannot encode %s", ipc_type_name(type));
+	if (mm_request(wk, type, b, &fd) != 0)
+		fd = -1;
+	buf_release(b);
+	return fd;
+}
+
 int
 mm_listener(struct worker *wk, uint32_t idx)
 {
 	struct buf b;
-	int fd = -1;
 
 	buf_init(&b);
-	if (ipc_enc_u32(&b, idx) != 0)
-		fatal_f("encode");
-	if (mm_request(wk, IPC_LISTENER, &b, &fd) != 0)
-		fd = -1;
-	buf_release(&b);
-	return fd;
+	return mm_fd_request(wk, IPC_LISTENER, &b, ipc_enc_u32(&b, idx));
 }
 
 int
 mm_tun_open(struct worker *wk, const char *name)
 {
 	struct buf b;
-	int fd = -1;
 
 	buf_init(&b);
-	if (ipc_enc_name(&b, name) != 0)
-		fatal_f("encode");
-	if (mm_request(wk, IPC_TUN_OPEN, &b, &fd) != 0)
-		fd = -1;
-	buf_release(&b);
-	return fd;
+	return mm_fd_request(wk, IPC_TUN_OPEN, &b, ipc_enc_name(&b, name));
 }
 
 int
@@ -116,31 +118,19 @@ mm_socket(struct worker *wk, int family, int type)
 {
 	const struct conf *c = wk->conf;
 	struct buf b;
-	int fd = -1;
 
 	buf_init(&b);
-	if (ipc_enc_socket(&b, family, type, c->have_mark ? c->mark : 0,
-	    c->iface) != 0)
-		fatal_f("encode");
-	if (mm_request(wk, IPC_SOCKET, &b, &fd) != 0)
-		fd = -1;
-	buf_release(&b);
-	return fd;
+	return mm_fd_request(wk, IPC_SOCKET, &b, ipc_enc_socket(&b, family,
+	    type, c->have_mark ? c->mark : 0, c->iface));
 }
 
 int
 mm_file_open(struct worker *wk, const char *path)
 {
 	struct buf b;
-	int fd = -1;
 
 	buf_init(&b);
-	if (ipc_enc_name(&b, path) != 0)
-		fatal_f("encode");
-	if (mm_request(wk, IPC_FILE_OPEN, &b, &fd) != 0)
-		fd = -1;
-	buf_release(&b);
-	return fd;
+	return mm_fd_request(wk, IPC_FILE_OPEN, &b, ipc_enc_name(&b, path));
 }
 
 int
