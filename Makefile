@@ -27,7 +27,7 @@ LIBS_ALL	= $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) $(SECCOMP_LIBS) \
 		  $(YAJL_LIBS) $(CRYPTO_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
-		  common/conf.c
+		  common/conf.c common/confjson.c common/params.c common/router.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \

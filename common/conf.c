@@ -13,12 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <yajl/yajl_tree.h>
-
 #include "conf.h"
 #include "log.h"
+#include "params.h"
 
-#define CONF_FILE_MAX	(1U << 20)
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -117,8 +115,8 @@ inet_prefix_parse(const char *s, struct inet_prefix *p)
 	return 0;
 }
 
-static int
-valid_ifname(const char *s)
+int
+conf_valid_ifname(const char *s)
 {
 	size_t len = strlen(s);
 
@@ -141,22 +139,6 @@ static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", NULL
 };
 
-static void
-warn_unused(const struct node *n, const char *const *used)
-{
-	struct node_param *p;
-	const char *const *u;
-
-	TAILQ_FOREACH(p, &n->params, entry) {
-		for (u = used; *u != NULL; u++)
-			if (strcmp(*u, p->key) == 0)
-				break;
-		if (*u == NULL)
-			logit("%s: parameter \"%s\" is not used by scheme "
-			    "%s; ignoring it", n->url, p->key, n->scheme);
-	}
-}
-
 static int
 build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
     size_t errlen)
@@ -169,7 +151,7 @@ build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
 
 	t->tap = tap;
 	if ((v = node_param(n, "name")) != NULL) {
-		if (!valid_ifname(v)) {
+		if (!conf_valid_ifname(v)) {
 			seterr(err, errlen, "%s: bad value \"%s\" for name "
 			    "(an interface name of 1-%d characters)", n->url, v,
 			    IFNAMSIZ - 1);
@@ -248,8 +230,7 @@ build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
 		    "peer address", n->url);
 		return -1;
 	}
-	warn_unused(n, tun_params);
-	return 0;
+	return params_check(n, tun_params, err, errlen);
 }
 
 static int
@@ -314,7 +295,8 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 }
 
 static int
-build_listener(struct conf *c, const char *url, char *err, size_t errlen)
+build_listener(struct conf *c, const char *url, const char *tag, char *err,
+    size_t errlen)
 {
 	struct listener_conf *l, *nl;
 	struct node *n;
@@ -336,6 +318,10 @@ build_listener(struct conf *c, const char *url, char *err, size_t errlen)
 	l = &c->lis[c->nlis++];
 	memset(l, 0, sizeof(*l));
 	l->node = n;
+	if (tag != NULL)
+		snprintf(l->tag, sizeof(l->tag), "%s", tag);
+	else
+		snprintf(l->tag, sizeof(l->tag), "in%zu", c->nlis - 1);
 
 	if (strcmp(n->scheme, "tcp") == 0) {
 		l->kind = LIS_TCP_FORWARD;
@@ -350,7 +336,8 @@ build_listener(struct conf *c, const char *url, char *err, size_t errlen)
 		l->timeout_ms = tmo;
 		if (build_targets(l, err, errlen) != 0)
 			return -1;
-		warn_unused(n, tcp_params);
+		if (params_check(n, tcp_params, err, errlen) != 0)
+			return -1;
 	} else if (strcmp(n->scheme, "tun") == 0 ||
 	    strcmp(n->scheme, "tap") == 0) {
 		l->kind = strcmp(n->scheme, "tap") == 0 ? LIS_TAP : LIS_TUN;
@@ -401,271 +388,93 @@ add_chain(struct conf *c, const char *url, char *err, size_t errlen)
 	return -1;
 }
 
-static char *
-read_file(const char *path, size_t *lenp, char *err, size_t errlen)
-{
-	struct stat st;
-	char *data;
-	ssize_t n;
-	size_t off = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)CONF_FILE_MAX) {
-		seterr(err, errlen, "%s: not a regular file of at most %u "
-		    "bytes", path, CONF_FILE_MAX);
-		close(fd);
-		return NULL;
-	}
-	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, data + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	data[off] = '\0';
-	*lenp = off;
-	return data;
-}
-
-/* Go's JSON decoder matches field names case-insensitively; so do we. */
-static yajl_val
-obj_get(yajl_val obj, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < YAJL_GET_OBJECT(obj)->len; i++)
-		if (strcasecmp(YAJL_GET_OBJECT(obj)->keys[i], key) == 0)
-			return YAJL_GET_OBJECT(obj)->values[i];
-	return NULL;
-}
-
 static int
-json_strings(yajl_val v, const char *path, const char *key, char ***out,
-    size_t *nout, char *err, size_t errlen)
+build_outbound_default(struct conf *c)
 {
-	size_t i;
-
-	if (!YAJL_IS_ARRAY(v)) {
-		seterr(err, errlen, "%s: %s must be an array of node URLs",
-		    path, key);
+	if ((c->obs = calloc(1, sizeof(*c->obs))) == NULL)
 		return -1;
-	}
-	for (i = 0; i < *nout; i++)
-		free((*out)[i]);
-	free(*out);
-	*out = NULL;
-	*nout = 0;
-	if (YAJL_GET_ARRAY(v)->len == 0)
-		return 0;
-	if ((*out = calloc(YAJL_GET_ARRAY(v)->len, sizeof(char *))) == NULL)
-		return -1;
-	for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
-		yajl_val s = YAJL_GET_ARRAY(v)->values[i];
-		const char *str;
-
-		if (!YAJL_IS_STRING(s)) {
-			seterr(err, errlen, "%s: %s[%zu] must be a string",
-			    path, key, i);
-			return -1;
-		}
-		str = YAJL_GET_STRING(s);
-		if (str == NULL || ((*out)[i] = strdup(str)) == NULL)
-			return -1;
-		(*nout)++;
-	}
+	snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "direct");
+	c->obs[0].type = OB_DIRECT;
+	c->nobs = 1;
+	c->default_ob = 0;
 	return 0;
-}
-
-/* The gost JSON format: Debug, ServeNodes, ChainNodes, Retries, Mark... */
-static int
-load_gost_json(struct conf *c, struct conf_args *a, char ***serve,
-    size_t *nserve, char ***chain, size_t *nchain, char *err, size_t errlen)
-{
-	char *data, yerr[256];
-	size_t len, i;
-	yajl_val root, v;
-	static const char *const known[] = {
-		"Debug", "ServeNodes", "ChainNodes", "Retries", "Mark",
-		"Interface", NULL
-	};
-	int ret = -1;
-
-	if ((data = read_file(a->path, &len, err, errlen)) == NULL)
-		return -1;
-	if (strlen(data) != len) {
-		seterr(err, errlen, "%s: NUL byte in file", a->path);
-		free(data);
-		return -1;
-	}
-	yerr[0] = '\0';
-	root = yajl_tree_parse(data, yerr, sizeof(yerr));
-	free(data);
-	if (root == NULL) {
-		char *nl;
-
-		/* yajl's message spans lines; keep the first. */
-		if ((nl = strchr(yerr, '\n')) != NULL)
-			*nl = '\0';
-		seterr(err, errlen, "%s: %s", a->path,
-		    yerr[0] ? yerr : "invalid JSON");
-		return -1;
-	}
-	if (!YAJL_IS_OBJECT(root)) {
-		seterr(err, errlen, "%s: the top level must be a JSON object",
-		    a->path);
-		goto out;
-	}
-	for (i = 0; i < YAJL_GET_OBJECT(root)->len; i++) {
-		const char *k = YAJL_GET_OBJECT(root)->keys[i];
-		const char *const *kk;
-
-		for (kk = known; *kk != NULL; kk++)
-			if (strcasecmp(*kk, k) == 0)
-				break;
-		if (*kk == NULL) {
-			seterr(err, errlen, "%s: unknown key \"%s\"%s", a->path,
-			    k, strcasecmp(k, "Routes") == 0 ?
-			    " (Routes are not supported in this build)" : "");
-			goto out;
-		}
-	}
-	if ((v = obj_get(root, "Debug")) != NULL) {
-		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-			seterr(err, errlen, "%s: Debug must be true or false",
-			    a->path);
-			goto out;
-		}
-		if (YAJL_IS_TRUE(v) && c->debug < 1)
-			c->debug = 1;
-	}
-	if ((v = obj_get(root, "ServeNodes")) != NULL &&
-	    json_strings(v, a->path, "ServeNodes", serve, nserve, err,
-	    errlen) != 0)
-		goto out;
-	if ((v = obj_get(root, "ChainNodes")) != NULL &&
-	    json_strings(v, a->path, "ChainNodes", chain, nchain, err,
-	    errlen) != 0)
-		goto out;
-	if ((v = obj_get(root, "Retries")) != NULL) {
-		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
-		    YAJL_GET_INTEGER(v) > 100) {
-			seterr(err, errlen, "%s: Retries must be an integer "
-			    "from 0 to 100", a->path);
-			goto out;
-		}
-		c->retries = (unsigned int)YAJL_GET_INTEGER(v);
-	}
-	if ((v = obj_get(root, "Mark")) != NULL) {
-		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
-		    YAJL_GET_INTEGER(v) > (long long)UINT32_MAX) {
-			seterr(err, errlen, "%s: Mark must be an integer from "
-			    "0 to %u", a->path, UINT32_MAX);
-			goto out;
-		}
-		c->mark = (uint32_t)YAJL_GET_INTEGER(v);
-		c->have_mark = c->mark != 0;
-	}
-	if ((v = obj_get(root, "Interface")) != NULL) {
-		if (!YAJL_IS_STRING(v) || (YAJL_GET_STRING(v)[0] != '\0' &&
-		    !valid_ifname(YAJL_GET_STRING(v)))) {
-			seterr(err, errlen, "%s: Interface must be an interface "
-			    "name", a->path);
-			goto out;
-		}
-		snprintf(c->iface, sizeof(c->iface), "%s", YAJL_GET_STRING(v));
-	}
-	ret = 0;
- out:
-	yajl_tree_free(root);
-	return ret;
-}
-
-static void
-free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static char **
-dup_strv(char **v, size_t n)
-{
-	char **o;
-	size_t i;
-
-	if ((o = calloc(n + 1, sizeof(*o))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((o[i] = strdup(v[i])) == NULL) {
-			free_strv(o, i);
-			return NULL;
-		}
-	return o;
 }
 
 int
 conf_load(struct conf *c, const struct conf_args *args, char *err,
     size_t errlen)
 {
-	struct conf_args a = *args;
-	char **serve = NULL, **chain = NULL;
-	size_t nserve = a.nserve, nchain = a.nchain, i;
+	struct conf_src src;
+	void *root = NULL;
+	size_t i;
 	int ret = -1;
 
 	memset(c, 0, sizeof(*c));
+	memset(&src, 0, sizeof(src));
 	snprintf(err, errlen, "out of memory");
-	c->debug = a.debug;
-	c->have_mark = a.have_mark;
-	c->mark = a.mark;
-	if (a.iface != NULL) {
-		if (!valid_ifname(a.iface)) {
+	c->debug = args->debug;
+	c->have_mark = args->have_mark;
+	c->mark = args->mark;
+	if (args->iface != NULL) {
+		if (!conf_valid_ifname(args->iface)) {
 			seterr(err, errlen, "-I: bad interface name \"%s\"",
-			    a.iface);
+			    args->iface);
 			return -1;
 		}
-		snprintf(c->iface, sizeof(c->iface), "%s", a.iface);
+		snprintf(c->iface, sizeof(c->iface), "%s", args->iface);
 	}
-	if ((serve = dup_strv(a.serve, a.nserve)) == NULL ||
-	    (chain = dup_strv(a.chain, a.nchain)) == NULL)
+	for (i = 0; i < args->nserve; i++)
+		if (conf_src_push(&src.serve, &src.nserve, args->serve[i]) != 0)
+			goto out;
+	if ((src.tags = calloc(src.nserve + 1, sizeof(char *))) == NULL)
 		goto out;
-	if (a.path != NULL) {
-		if ((c->path = strdup(a.path)) == NULL)
+	for (i = 0; i < args->nchain; i++)
+		if (conf_src_push(&src.chain, &src.nchain, args->chain[i]) != 0)
 			goto out;
-		if (load_gost_json(c, &a, &serve, &nserve, &chain, &nchain,
-		    err, errlen) != 0)
+	if (args->path != NULL) {
+		if ((c->path = strdup(args->path)) == NULL)
+			goto out;
+		if (conf_json_read(args->path, &root, err, errlen) != 0)
+			goto out;
+		if (conf_json_is_native(root)) {
+			if (conf_json_native(c, root, args->path, &src, err,
+			    errlen) != 0)
+				goto out;
+		} else if (conf_json_gost(c, root, args->path, &src, err,
+		    errlen) != 0)
 			goto out;
 	}
-	if (nserve == 0) {
+	if (c->log_level == 0)
+		c->log_level = LOG_LEVEL_INFO +
+		    (c->debug > 0 ? c->debug + 1 : 0);
+	if (c->log_level > LOG_LEVEL_DEBUG3)
+		c->log_level = LOG_LEVEL_DEBUG3;
+	if (src.nserve == 0) {
 		seterr(err, errlen, "no listener: give -L node or ServeNodes "
-		    "in %s", a.path ? a.path : "a -C file");
+		    "in %s", args->path ? args->path : "a -C file");
 		goto out;
 	}
-	for (i = 0; i < nserve; i++)
-		if (build_listener(c, serve[i], err, errlen) != 0)
+	for (i = 0; i < src.nserve; i++)
+		if (build_listener(c, src.serve[i], src.tags[i], err,
+		    errlen) != 0)
 			goto out;
-	for (i = 0; i < nchain; i++)
-		if (add_chain(c, chain[i], err, errlen) != 0)
+	for (i = 0; i < src.nchain; i++)
+		if (add_chain(c, src.chain[i], err, errlen) != 0)
 			goto out;
-	/* Two devices with one name would fight over the interface. */
+	if (c->nobs == 0 && build_outbound_default(c) != 0)
+		goto out;
+	/* Tags name inbounds in rules: they must be unique. */
 	for (i = 0; i < c->nlis; i++) {
 		size_t j;
 
 		for (j = 0; j < i; j++) {
+			if (strcmp(c->lis[i].tag, c->lis[j].tag) == 0) {
+				seterr(err, errlen, "%s: inbound tag \"%s\" is "
+				    "already used by %s", c->lis[i].node->url,
+				    c->lis[i].tag, c->lis[j].node->url);
+				goto out;
+			}
+			/* Two devices with one name would fight. */
 			if (c->lis[i].kind == LIS_TCP_FORWARD ||
 			    c->lis[j].kind == LIS_TCP_FORWARD)
 				continue;
@@ -678,10 +487,28 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 			}
 		}
 	}
+	for (i = 0; i < c->nrules; i++) {
+		size_t j;
+
+		for (j = 0; j < c->rules[i].ninbound; j++) {
+			size_t k;
+
+			for (k = 0; k < c->nlis; k++)
+				if (strcmp(c->lis[k].tag,
+				    c->rules[i].inbound[j]) == 0)
+					break;
+			if (k == c->nlis) {
+				seterr(err, errlen, "%s: routing rule %zu names "
+				    "unknown inbound \"%s\"", c->path, i,
+				    c->rules[i].inbound[j]);
+				goto out;
+			}
+		}
+	}
 	ret = 0;
  out:
-	free_strv(serve, nserve);
-	free_strv(chain, nchain);
+	conf_json_free(root);
+	conf_src_free(&src);
 	if (ret != 0)
 		conf_free(c);
 	return ret;
@@ -702,7 +529,34 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nchain; i++)
 		node_free(c->chain[i]);
 	free(c->chain);
-	free_strv(c->files, c->nfiles);
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	for (i = 0; i < c->nobs; i++) {
+		size_t j;
+
+		for (j = 0; j < c->obs[i].nhops; j++)
+			node_free(c->obs[i].hops[j]);
+		free(c->obs[i].hops);
+	}
+	free(c->obs);
+	for (i = 0; i < c->nrules; i++) {
+		struct rule_conf *r = &c->rules[i];
+		size_t j;
+
+		for (j = 0; j < r->ndomain_suffix; j++)
+			free(r->domain_suffix[j]);
+		for (j = 0; j < r->ndomain; j++)
+			free(r->domain[j]);
+		for (j = 0; j < r->ninbound; j++)
+			free(r->inbound[j]);
+		free(r->domain_suffix);
+		free(r->domain);
+		free(r->inbound);
+		free(r->cidr);
+		free(r->ports);
+	}
+	free(c->rules);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }

@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "node.h"
 
@@ -17,6 +18,8 @@
 #define CONF_MAX_ROUTES		64
 #define CONF_TUN_MTU_DEFAULT	1350
 #define CONF_TIMEOUT_DEFAULT	5000	/* ms, gost's dial timeout */
+#define CONF_TAG_MAX		64
+#define CONF_MAX_RULES		1024
 
 enum listener_kind {
 	LIS_TCP_FORWARD,
@@ -50,6 +53,7 @@ struct tun_conf {
 };
 
 struct listener_conf {
+	char			 tag[CONF_TAG_MAX];
 	struct node		*node;
 	enum listener_kind	 kind;
 	int			 socktype;	/* SOCK_STREAM, SOCK_DGRAM */
@@ -62,9 +66,43 @@ struct listener_conf {
 	struct tun_conf		 tun;
 };
 
+enum outbound_type {
+	OB_DIRECT,
+	OB_BLOCK,
+	OB_CHAIN,
+};
+
+struct outbound_conf {
+	char			 tag[CONF_TAG_MAX];
+	enum outbound_type	 type;
+	struct node		**hops;
+	size_t			 nhops;
+};
+
+struct port_range {
+	uint16_t		 lo;
+	uint16_t		 hi;
+};
+
+/* A routing rule: every non-empty list must match (lists are ORs). */
+struct rule_conf {
+	char			**domain_suffix;
+	size_t			 ndomain_suffix;
+	char			**domain;
+	size_t			 ndomain;
+	struct inet_prefix	*cidr;
+	size_t			 ncidr;
+	struct port_range	*ports;
+	size_t			 nports;
+	char			**inbound;
+	size_t			 ninbound;
+	size_t			 outbound;	/* index into conf.obs */
+};
+
 struct conf {
 	char			*path;		/* -C file, NULL if none */
-	int			 debug;
+	int			 debug;		/* -D count */
+	int			 log_level;	/* LOG_LEVEL_* */
 	int			 have_mark;
 	uint32_t		 mark;
 	char			 iface[IFNAMSIZ];
@@ -75,6 +113,22 @@ struct conf {
 	size_t			 nchain;
 	char			**files;	/* files a worker may open */
 	size_t			 nfiles;
+	struct outbound_conf	*obs;
+	size_t			 nobs;
+	struct rule_conf	*rules;
+	size_t			 nrules;
+	size_t			 default_ob;
+	int			 mux_enabled;
+	unsigned int		 mux_sessions;
+};
+
+/* Front-end scratch: node URLs with their tags, before they are built. */
+struct conf_src {
+	char			**serve;
+	char			**tags;		/* NULL entries = default tag */
+	size_t			 nserve;
+	char			**chain;
+	size_t			 nchain;
 };
 
 /* What the command line gave; conf_load() merges the -C file over it. */
@@ -92,6 +146,26 @@ struct conf_args {
 
 int	conf_load(struct conf *, const struct conf_args *, char *err,
 	    size_t errlen);
+/* Print the effective configuration as native JSON (stable key order). */
+int	conf_print_json(const struct conf *, FILE *);
+
+/* confjson.c: the two JSON front ends */
+int	conf_json_read(const char *path, void **rootp, char *err,
+	    size_t errlen);
+int	conf_json_is_native(const void *root);
+int	conf_json_gost(struct conf *, const void *root, const char *path,
+	    struct conf_src *, char *err, size_t errlen);
+int	conf_json_native(struct conf *, const void *root, const char *path,
+	    struct conf_src *, char *err, size_t errlen);
+void	conf_json_free(void *root);
+int	conf_src_push(char ***v, size_t *n, const char *s);
+void	conf_src_free(struct conf_src *);
+int	conf_valid_ifname(const char *);
+size_t	conf_outbound_find(const struct conf *, const char *tag);
+
+/* router.c: pick an outbound for a connection */
+size_t	router_pick(const struct conf *, size_t lis_idx,
+	    const struct sockaddr *dst, const char *domain);
 void	conf_free(struct conf *);
 int	conf_file_allowed(const struct conf *, const char *path);
 const struct listener_conf *conf_tun_by_name(const struct conf *,

@@ -431,28 +431,23 @@ node_param_uint(const struct node *n, const char *key, unsigned long min,
 	return 1;
 }
 
+/* Go durations (1h2m3s, 500ms) or bare seconds, into milliseconds. */
 int
-node_param_duration(const struct node *n, const char *key,
-    unsigned long *msec, char *err, size_t errlen)
+duration_parse(const char *v, unsigned long *msec)
 {
-	const char *v = node_param(n, key);
 	unsigned long total = 0, x, mul;
-	const char *p;
+	const char *p = v;
 	char *ep;
 
-	if (v == NULL)
-		return 0;
-	p = v;
 	if (*p == '\0')
-		goto bad;
-	/* Go durations (1h2m3s, 500ms) or bare seconds. */
+		return -1;
 	while (*p != '\0') {
 		if (!isdigit((unsigned char)*p))
-			goto bad;
+			return -1;
 		errno = 0;
 		x = strtoul(p, &ep, 10);
 		if (errno != 0 || x > 100000000UL)
-			goto bad;
+			return -1;
 		if (*ep == '\0' && p == v)
 			mul = 1000;
 		else if (strncmp(ep, "ms", 2) == 0) {
@@ -468,16 +463,28 @@ node_param_duration(const struct node *n, const char *key,
 			mul = 3600000;
 			ep++;
 		} else
-			goto bad;
+			return -1;
 		total += x * mul;
 		if (total > 100000000000UL)
-			goto bad;
+			return -1;
 		p = ep;
 	}
 	*msec = total;
+	return 0;
+}
+
+int
+node_param_duration(const struct node *n, const char *key,
+    unsigned long *msec, char *err, size_t errlen)
+{
+	const char *v = node_param(n, key);
+
+	if (v == NULL)
+		return 0;
+	if (duration_parse(v, msec) != 0) {
+		seterr(err, errlen, "%s: bad duration \"%s\" for %s (e.g. 30s, "
+		    "1m, 500ms or seconds)", n->url, v, key);
+		return -1;
+	}
 	return 1;
- bad:
-	seterr(err, errlen, "%s: bad duration \"%s\" for %s (e.g. 30s, 1m, "
-	    "500ms or seconds)", n->url, v, key);
-	return -1;
 }

@@ -221,10 +221,13 @@ ostpd_main(int argc, char **argv)
 		fprintf(stderr, "ostpd: %s\n", err);
 		return 1;
 	}
-	log_set_level(LOG_LEVEL_INFO + (conf.debug > 0 ? conf.debug + 1 : 0));
+	log_set_level(conf.log_level);
 	if (test_only) {
+		/* The effective configuration, as native JSON. */
+		int r = conf_print_json(&conf, stdout);
+
 		conf_free(&conf);
-		return 0;
+		return r == 0 ? 0 : 1;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "ostpd: must be started as root (it drops "
@@ -243,7 +246,7 @@ ostpd_main(int argc, char **argv)
 	mon.uid = pw->pw_uid;
 	mon.gid = pw->pw_gid;
 	mon.chroot_dir = PRIVSEP_PATH;
-	mon.seccomp_debug = conf.debug >= 2;
+	mon.seccomp_debug = conf.log_level >= LOG_LEVEL_DEBUG2;
 	mon.nworkers = 1;
 	mon.args = args;
 	mon.pidfile = pidfile;

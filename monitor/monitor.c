@@ -460,7 +460,7 @@ mon_reload(struct monitor *mon)
 		conf_free(&nc);
 		goto out;
 	}
-	log_set_level(LOG_LEVEL_INFO + (nc.debug > 0 ? nc.debug + 1 : 0));
+	log_set_level(nc.log_level);
 	g = gen_new(mon, &nc);
 	if (mon_listeners_open(mon, g, err, sizeof(err)) != 0) {
 		error("reload failed: %s; keeping the running configuration",

@@ -664,9 +664,16 @@ TEST(test_conf_json)
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
 	    "127.0.0.1:9\"],\"Bogus\":1}", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "unknown key \"Bogus\"") != NULL);
+	/* Routes: each route's ServeNodes become listeners too. */
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
-	    "127.0.0.1:9\"],\"Routes\":[]}", err, sizeof(err)), -1);
-	ASSERT(strstr(err, "Routes") != NULL);
+	    "127.0.0.1:9\"],\"Routes\":[{\"ServeNodes\":[\"tcp://:40002/"
+	    "127.0.0.1:9\"]}]}", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.nlis, 2);
+	conf_free(&c);
+	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
+	    "127.0.0.1:9\"],\"Routes\":[{\"Mark\":5}]}", err, sizeof(err)),
+	    -1);
+	ASSERT(strstr(err, "Routes[0]: a per-route Mark") != NULL);
 
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":\"tcp://:40001/"
 	    "127.0.0.1:9\"}", err, sizeof(err)), -1);

@@ -1,0 +1,1175 @@
+/*
+ * The JSON front ends: gost's format (ServeNodes, ChainNodes, Routes...)
+ * and the native one (inbounds, outbounds, routing, mux, log), both
+ * filling the one configuration model, and the printer behind -t.
+ * Syntax errors name file:line:col; semantic errors name the key path.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define CONF_FILE_MAX	(1U << 20)
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int
+conf_src_push(char ***v, size_t *n, const char *s)
+{
+	char **nv;
+
+	if ((nv = reallocarray(*v, *n + 2, sizeof(*nv))) == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[*n] = strdup(s)) == NULL)
+		return -1;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+conf_src_free(struct conf_src *s)
+{
+	strv_free(s->serve, s->nserve);
+	strv_free(s->tags, s->nserve);
+	strv_free(s->chain, s->nchain);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *
+read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat st;
+	char *data;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)CONF_FILE_MAX) {
+		seterr(err, errlen, "%s: not a regular file of at most %u "
+		    "bytes", path, CONF_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, data + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	data[off] = '\0';
+	*lenp = off;
+	return data;
+}
+
+/* Line and column (1-based) of byte offset off. */
+static void
+position(const char *data, size_t off, size_t *line, size_t *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && data[i] != '\0'; i++) {
+		if (data[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else
+			(*col)++;
+	}
+}
+
+/*
+ * A first pass with the event parser finds where a syntax error is
+ * (yajl_tree only reports what); the tree parser then builds the value.
+ */
+int
+conf_json_read(const char *path, void **rootp, char *err, size_t errlen)
+{
+	yajl_handle h;
+	yajl_status st;
+	unsigned char *msg;
+	char *data, *nl, yerr[256];
+	size_t len, off, line, col;
+
+	*rootp = NULL;
+	if ((data = read_file(path, &len, err, errlen)) == NULL)
+		return -1;
+	if (strlen(data) != len) {
+		position(data, strlen(data), &line, &col);
+		seterr(err, errlen, "%s:%zu:%zu: NUL byte in file", path, line,
+		    col);
+		free(data);
+		return -1;
+	}
+	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL) {
+		free(data);
+		return -1;
+	}
+	st = yajl_parse(h, (const unsigned char *)data, len);
+	/* Consumed bytes end just after the offending one. */
+	off = yajl_get_bytes_consumed(h);
+	off = off > 0 ? off - 1 : 0;
+	if (st == yajl_status_ok && (st = yajl_complete_parse(h)) !=
+	    yajl_status_ok)
+		off = len;	/* the text ended too early */
+	if (st != yajl_status_ok) {
+		msg = yajl_get_error(h, 0, NULL, 0);
+		if ((nl = strchr((char *)msg, '\n')) != NULL)
+			*nl = '\0';
+		if (off > len)
+			off = len;
+		position(data, off, &line, &col);
+		seterr(err, errlen, "%s:%zu:%zu: %s", path, line, col,
+		    (char *)msg);
+		yajl_free_error(h, msg);
+		yajl_free(h);
+		free(data);
+		return -1;
+	}
+	yajl_free(h);
+	yerr[0] = '\0';
+	*rootp = yajl_tree_parse(data, yerr, sizeof(yerr));
+	free(data);
+	if (*rootp == NULL) {
+		seterr(err, errlen, "%s: %s", path, yerr[0] ? yerr :
+		    "invalid JSON");
+		return -1;
+	}
+	if (!YAJL_IS_OBJECT((yajl_val)*rootp)) {
+		seterr(err, errlen, "%s:1:1: the top level must be a JSON "
+		    "object", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+conf_json_free(void *root)
+{
+	if (root != NULL)
+		yajl_tree_free(root);
+}
+
+static const char *const native_keys[] = {
+	"log", "mark", "interface", "inbounds", "outbounds", "routing", "mux",
+	NULL
+};
+
+int
+conf_json_is_native(const void *root)
+{
+	yajl_val o = (yajl_val)root;
+	size_t i;
+
+	for (i = 0; i < YAJL_GET_OBJECT(o)->len; i++) {
+		const char *k = YAJL_GET_OBJECT(o)->keys[i];
+
+		if (strcmp(k, "inbounds") == 0 || strcmp(k, "outbounds") == 0 ||
+		    strcmp(k, "routing") == 0 || strcmp(k, "mux") == 0 ||
+		    strcmp(k, "log") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static yajl_val
+obj_get(yajl_val obj, const char *key, int nocase)
+{
+	size_t i;
+
+	for (i = 0; i < YAJL_GET_OBJECT(obj)->len; i++)
+		if ((nocase ? strcasecmp : strcmp)(
+		    YAJL_GET_OBJECT(obj)->keys[i], key) == 0)
+			return YAJL_GET_OBJECT(obj)->values[i];
+	return NULL;
+}
+
+/* Unknown keys are mistakes: name the first one. */
+static int
+check_keys(yajl_val obj, const char *const *known, int nocase,
+    const char *path, const char *where, char *err, size_t errlen)
+{
+	size_t i;
+	const char *const *k;
+
+	for (i = 0; i < YAJL_GET_OBJECT(obj)->len; i++) {
+		const char *key = YAJL_GET_OBJECT(obj)->keys[i];
+
+		for (k = known; *k != NULL; k++)
+			if ((nocase ? strcasecmp : strcmp)(*k, key) == 0)
+				break;
+		if (*k == NULL) {
+			seterr(err, errlen, "%s: %s%sunknown key \"%s\"", path,
+			    where, where[0] ? ": " : "", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+json_strings(yajl_val v, const char *path, const char *key, char ***out,
+    size_t *nout, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!YAJL_IS_ARRAY(v)) {
+		seterr(err, errlen, "%s: %s must be an array of strings", path,
+		    key);
+		return -1;
+	}
+	for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+		yajl_val s = YAJL_GET_ARRAY(v)->values[i];
+
+		if (!YAJL_IS_STRING(s) || YAJL_GET_STRING(s) == NULL) {
+			seterr(err, errlen, "%s: %s[%zu] must be a string",
+			    path, key, i);
+			return -1;
+		}
+		if (conf_src_push(out, nout, YAJL_GET_STRING(s)) != 0) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+json_int(yajl_val v, long long min, long long max, long long *out)
+{
+	if (v == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min ||
+	    YAJL_GET_INTEGER(v) > max)
+		return -1;
+	*out = YAJL_GET_INTEGER(v);
+	return 0;
+}
+
+static int
+set_mark(struct conf *c, yajl_val v, const char *path, const char *key,
+    char *err, size_t errlen)
+{
+	long long x;
+
+	if (json_int(v, 0, UINT32_MAX, &x) != 0) {
+		seterr(err, errlen, "%s: %s must be an integer from 0 to %u",
+		    path, key, UINT32_MAX);
+		return -1;
+	}
+	c->mark = (uint32_t)x;
+	c->have_mark = x != 0;
+	return 0;
+}
+
+static int
+set_iface(struct conf *c, yajl_val v, const char *path, const char *key,
+    char *err, size_t errlen)
+{
+	const char *s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+
+	if (s == NULL || (s[0] != '\0' && !conf_valid_ifname(s))) {
+		seterr(err, errlen, "%s: %s must be an interface name", path,
+		    key);
+		return -1;
+	}
+	snprintf(c->iface, sizeof(c->iface), "%s", s);
+	return 0;
+}
+
+/* One gost route object: the top level or an entry of Routes. */
+static int
+gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
+    int top, struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const top_keys[] = {
+		"Debug", "ServeNodes", "ChainNodes", "Retries", "Mark",
+		"Interface", "Routes", NULL
+	};
+	static const char *const route_keys[] = {
+		"ServeNodes", "ChainNodes", "Retries", "Mark", "Interface", NULL
+	};
+	char key[64];
+	yajl_val v;
+	long long x;
+
+	if (check_keys(o, top ? top_keys : route_keys, 1, path, where, err,
+	    errlen) != 0)
+		return -1;
+	if (top && (v = obj_get(o, "Debug", 1)) != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			seterr(err, errlen, "%s: Debug must be true or false",
+			    path);
+			return -1;
+		}
+		if (YAJL_IS_TRUE(v) && c->debug < 1)
+			c->debug = 1;
+	}
+	if ((v = obj_get(o, "ServeNodes", 1)) != NULL) {
+		/* The file's list replaces the command line's (gost). */
+		if (top) {
+			strv_free(src->serve, src->nserve);
+			strv_free(src->tags, src->nserve);
+			src->serve = src->tags = NULL;
+			src->nserve = 0;
+		}
+		snprintf(key, sizeof(key), "%s%sServeNodes", where,
+		    where[0] ? "." : "");
+		if (json_strings(v, path, key, &src->serve, &src->nserve, err,
+		    errlen) != 0)
+			return -1;
+		free(src->tags);
+		if ((src->tags = calloc(src->nserve + 1, sizeof(char *))) ==
+		    NULL)
+			return -1;
+	}
+	if ((v = obj_get(o, "ChainNodes", 1)) != NULL) {
+		if (top) {
+			strv_free(src->chain, src->nchain);
+			src->chain = NULL;
+			src->nchain = 0;
+		}
+		snprintf(key, sizeof(key), "%s%sChainNodes", where,
+		    where[0] ? "." : "");
+		if (json_strings(v, path, key, &src->chain, &src->nchain, err,
+		    errlen) != 0)
+			return -1;
+	}
+	if ((v = obj_get(o, "Retries", 1)) != NULL) {
+		if (json_int(v, 0, 100, &x) != 0) {
+			seterr(err, errlen, "%s: %s%sRetries must be an integer "
+			    "from 0 to 100", path, where, where[0] ? "." : "");
+			return -1;
+		}
+		c->retries = (unsigned int)x;
+	}
+	if ((v = obj_get(o, "Mark", 1)) != NULL) {
+		uint32_t old = c->mark;
+
+		if (set_mark(c, v, path, "Mark", err, errlen) != 0)
+			return -1;
+		/* One mark for all sockets the monitor makes, for now. */
+		if (!top && c->mark != old) {
+			seterr(err, errlen, "%s: %s: a per-route Mark is not "
+			    "supported in this build", path, where);
+			return -1;
+		}
+	}
+	if ((v = obj_get(o, "Interface", 1)) != NULL) {
+		char old[IFNAMSIZ];
+
+		memcpy(old, c->iface, sizeof(old));
+		if (set_iface(c, v, path, "Interface", err, errlen) != 0)
+			return -1;
+		if (!top && strcmp(old, c->iface) != 0) {
+			seterr(err, errlen, "%s: %s: a per-route Interface is "
+			    "not supported in this build", path, where);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+conf_json_gost(struct conf *c, const void *rootp, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	yajl_val root = (yajl_val)rootp, routes;
+	char where[48];
+	size_t i;
+
+	if (gost_route(c, root, path, "", 1, src, err, errlen) != 0)
+		return -1;
+	if ((routes = obj_get(root, "Routes", 1)) == NULL)
+		return 0;
+	if (!YAJL_IS_ARRAY(routes)) {
+		seterr(err, errlen, "%s: Routes must be an array of objects",
+		    path);
+		return -1;
+	}
+	for (i = 0; i < YAJL_GET_ARRAY(routes)->len; i++) {
+		yajl_val r = YAJL_GET_ARRAY(routes)->values[i];
+
+		snprintf(where, sizeof(where), "Routes[%zu]", i);
+		if (!YAJL_IS_OBJECT(r)) {
+			seterr(err, errlen, "%s: %s must be an object", path,
+			    where);
+			return -1;
+		}
+		if (gost_route(c, r, path, where, 0, src, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const level_names[] = {
+	"fatal", "error", "info", "verbose", "debug", "debug2", "debug3", NULL
+};
+
+static int
+tag_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= CONF_TAG_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-_.", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* "%XX" for everything but unreserved characters. */
+static int
+url_append(char *out, size_t len, const char *s)
+{
+	size_t o = strlen(out);
+
+	for (; *s != '\0'; s++) {
+		if (isalnum((unsigned char)*s) || strchr("-._~/:,[]", *s)) {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = *s;
+		} else {
+			if (o + 3 >= len)
+				return -1;
+			snprintf(out + o, len - o, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static const char *
+json_str(yajl_val o, const char *key)
+{
+	yajl_val v = obj_get(o, key, 0);
+
+	return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* A typed tun/tap inbound becomes the node URL it stands for. */
+static int
+native_tun_url(yajl_val o, const char *type, const char *path,
+    const char *where, char *url, size_t len, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
+		"gw", NULL
+	};
+	const char *listen, *s;
+	yajl_val v;
+	long long mtu;
+	size_t i;
+	char sep = '?';
+
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "listen", 0)) != NULL && !YAJL_IS_STRING(v)) {
+		seterr(err, errlen, "%s: %s: listen must be a string "
+		    "([host]:port)", path, where);
+		return -1;
+	}
+	listen = (s = json_str(o, "listen")) != NULL ? s : ":0";
+	snprintf(url, len, "%s://", type);
+	if (url_append(url, len, listen) != 0)
+		goto toolong;
+	if ((s = json_str(o, "peer")) != NULL) {
+		if (url_append(url, len, "/") != 0)
+			goto toolong;
+		if (url_append(url, len, s) != 0)
+			goto toolong;
+	}
+	for (i = 0; i < 3; i++) {
+		const char *k = (const char *[]){ "name", "net", "gw" }[i];
+
+		if ((v = obj_get(o, k, 0)) == NULL)
+			continue;
+		if (!YAJL_IS_STRING(v)) {
+			seterr(err, errlen, "%s: %s: %s must be a string", path,
+			    where, k);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url), "%c%s=", sep,
+		    k);
+		sep = '&';
+		if (url_append(url, len, YAJL_GET_STRING(v)) != 0)
+			goto toolong;
+	}
+	if ((v = obj_get(o, "mtu", 0)) != NULL) {
+		if (json_int(v, 68, 65535, &mtu) != 0) {
+			seterr(err, errlen, "%s: %s: mtu must be an integer "
+			    "from 68 to 65535", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url), "%cmtu=%lld",
+		    sep, mtu);
+		sep = '&';
+	}
+	if ((v = obj_get(o, "routes", 0)) != NULL) {
+		if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len == 0) {
+			seterr(err, errlen, "%s: %s: routes must be a non-empty "
+			    "array of address/prefix strings", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url), "%croute=", sep);
+		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+			yajl_val r = YAJL_GET_ARRAY(v)->values[i];
+
+			if (!YAJL_IS_STRING(r)) {
+				seterr(err, errlen, "%s: %s: routes[%zu] must "
+				    "be a string", path, where, i);
+				return -1;
+			}
+			if (i > 0)
+				if (url_append(url, len, ",") != 0)
+					goto toolong;
+			if (url_append(url, len, YAJL_GET_STRING(r)) != 0)
+				goto toolong;
+		}
+	}
+	return 0;
+ toolong:
+	seterr(err, errlen, "%s: %s: too long", path, where);
+	return -1;
+}
+
+static int
+native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
+    char *err, size_t errlen)
+{
+	char where[48], url[2048];
+	const char *tag, *type, *u;
+	size_t i;
+
+	if (!YAJL_IS_ARRAY(arr)) {
+		seterr(err, errlen, "%s: inbounds must be an array", path);
+		return -1;
+	}
+	for (i = 0; i < YAJL_GET_ARRAY(arr)->len; i++) {
+		yajl_val o = YAJL_GET_ARRAY(arr)->values[i];
+
+		snprintf(where, sizeof(where), "inbounds[%zu]", i);
+		tag = NULL;
+		if (YAJL_IS_STRING(o))
+			u = YAJL_GET_STRING(o);
+		else if (YAJL_IS_OBJECT(o)) {
+			yajl_val tv = obj_get(o, "tag", 0);
+
+			if (tv != NULL && (!YAJL_IS_STRING(tv) ||
+			    !tag_ok(YAJL_GET_STRING(tv)))) {
+				seterr(err, errlen, "%s: %s: tag must be 1-%d "
+				    "letters, digits, '-', '_' or '.'", path,
+				    where, CONF_TAG_MAX - 1);
+				return -1;
+			}
+			tag = tv ? YAJL_GET_STRING(tv) : NULL;
+			type = json_str(o, "type");
+			if ((u = json_str(o, "url")) != NULL) {
+				static const char *const k[] = { "tag", "url",
+				    NULL };
+
+				if (check_keys(o, k, 0, path, where, err,
+				    errlen) != 0)
+					return -1;
+			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
+			    strcmp(type, "tap") == 0)) {
+				if (native_tun_url(o, type, path, where, url,
+				    sizeof(url), err, errlen) != 0)
+					return -1;
+				u = url;
+			} else if (type != NULL) {
+				seterr(err, errlen, "%s: %s: inbound type %s is "
+				    "not supported in this build", path, where,
+				    type);
+				return -1;
+			} else {
+				seterr(err, errlen, "%s: %s: needs \"url\" or "
+				    "\"type\"", path, where);
+				return -1;
+			}
+		} else {
+			seterr(err, errlen, "%s: %s must be a node URL or an "
+			    "object", path, where);
+			return -1;
+		}
+		if (conf_src_push(&src->serve, &src->nserve, u) != 0)
+			return -1;
+		if (tag != NULL) {
+			src->tags[src->nserve - 1] = strdup(tag);
+			if (src->tags[src->nserve - 1] == NULL)
+				return -1;
+		}
+		/* keep tags as long as serve, NULL-filled */
+		{
+			char **nt = reallocarray(src->tags, src->nserve + 1,
+			    sizeof(char *));
+
+			if (nt == NULL)
+				return -1;
+			src->tags = nt;
+			src->tags[src->nserve] = NULL;
+		}
+	}
+	return 0;
+}
+
+size_t
+conf_outbound_find(const struct conf *c, const char *tag)
+{
+	size_t i;
+
+	for (i = 0; i < c->nobs; i++)
+		if (strcmp(c->obs[i].tag, tag) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static int
+native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "type", "tag", "hops", NULL };
+	char where[48];
+	const char *type, *tag;
+	yajl_val hops;
+	size_t i, j;
+
+	if (!YAJL_IS_ARRAY(arr)) {
+		seterr(err, errlen, "%s: outbounds must be an array", path);
+		return -1;
+	}
+	if ((c->obs = calloc(YAJL_GET_ARRAY(arr)->len + 1,
+	    sizeof(*c->obs))) == NULL)
+		return -1;
+	for (i = 0; i < YAJL_GET_ARRAY(arr)->len; i++) {
+		yajl_val o = YAJL_GET_ARRAY(arr)->values[i];
+		struct outbound_conf *ob = &c->obs[c->nobs];
+
+		snprintf(where, sizeof(where), "outbounds[%zu]", i);
+		if (!YAJL_IS_OBJECT(o)) {
+			seterr(err, errlen, "%s: %s must be an object", path,
+			    where);
+			return -1;
+		}
+		if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+			return -1;
+		type = json_str(o, "type");
+		tag = json_str(o, "tag");
+		if (tag == NULL || !tag_ok(tag)) {
+			seterr(err, errlen, "%s: %s: tag must be 1-%d letters, "
+			    "digits, '-', '_' or '.'", path, where,
+			    CONF_TAG_MAX - 1);
+			return -1;
+		}
+		if (conf_outbound_find(c, tag) != (size_t)-1) {
+			seterr(err, errlen, "%s: %s: tag \"%s\" is used twice",
+			    path, where, tag);
+			return -1;
+		}
+		snprintf(ob->tag, sizeof(ob->tag), "%s", tag);
+		hops = obj_get(o, "hops", 0);
+		if (type != NULL && strcmp(type, "direct") == 0)
+			ob->type = OB_DIRECT;
+		else if (type != NULL && strcmp(type, "block") == 0)
+			ob->type = OB_BLOCK;
+		else if (type != NULL && strcmp(type, "chain") == 0) {
+			ob->type = OB_CHAIN;
+			if (hops == NULL || !YAJL_IS_ARRAY(hops) ||
+			    YAJL_GET_ARRAY(hops)->len == 0) {
+				seterr(err, errlen, "%s: %s: a chain needs "
+				    "\"hops\", an array of node URLs", path,
+				    where);
+				return -1;
+			}
+			for (j = 0; j < YAJL_GET_ARRAY(hops)->len; j++) {
+				yajl_val h = YAJL_GET_ARRAY(hops)->values[j];
+				struct node *n;
+
+				if (!YAJL_IS_STRING(h)) {
+					seterr(err, errlen, "%s: %s: hops[%zu] "
+					    "must be a node URL", path, where, j);
+					return -1;
+				}
+				if (node_parse(YAJL_GET_STRING(h), &n, err,
+				    errlen) != 0)
+					return -1;
+				/* No connector exists yet (see -F). */
+				seterr(err, errlen, "%s: chain nodes are not "
+				    "supported in this build", n->url);
+				node_free(n);
+				return -1;
+			}
+		} else {
+			seterr(err, errlen, "%s: %s: outbound type %s%s", path,
+			    where, type ? type : "(missing)",
+			    type && strcmp(type, "ostp") == 0 ?
+			    " is not supported in this build" :
+			    " is unknown (direct, block, chain or ostp)");
+			return -1;
+		}
+		if (hops != NULL && ob->type != OB_CHAIN) {
+			seterr(err, errlen, "%s: %s: only a chain has hops",
+			    path, where);
+			return -1;
+		}
+		c->nobs++;
+	}
+	return 0;
+}
+
+static int
+rule_strings(yajl_val v, char ***out, size_t *n)
+{
+	size_t i;
+
+	if (!YAJL_IS_ARRAY(v))
+		return -1;
+	for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
+		yajl_val s = YAJL_GET_ARRAY(v)->values[i];
+
+		if (!YAJL_IS_STRING(s) || YAJL_GET_STRING(s)[0] == '\0' ||
+		    conf_src_push(out, n, YAJL_GET_STRING(s)) != 0)
+			return -1;
+		for (char *p = (*out)[*n - 1]; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	return 0;
+}
+
+static int
+rule_port(yajl_val v, struct port_range *pr)
+{
+	long long x;
+	const char *s;
+	char *ep;
+	unsigned long lo, hi;
+
+	if (json_int(v, 1, 65535, &x) == 0) {
+		pr->lo = pr->hi = (uint16_t)x;
+		return 0;
+	}
+	if (!YAJL_IS_STRING(v))
+		return -1;
+	s = YAJL_GET_STRING(v);
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	lo = strtoul(s, &ep, 10);
+	hi = lo;
+	if (*ep == '-') {
+		if (!isdigit((unsigned char)ep[1]))
+			return -1;
+		hi = strtoul(ep + 1, &ep, 10);
+	}
+	if (*ep != '\0' || lo < 1 || hi > 65535 || lo > hi)
+		return -1;
+	pr->lo = (uint16_t)lo;
+	pr->hi = (uint16_t)hi;
+	return 0;
+}
+
+static int
+native_routing(struct conf *c, yajl_val o, const char *path, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = { "rules", "default_outbound",
+	    NULL };
+	static const char *const rkeys[] = { "domain_suffix", "domain",
+	    "ip_cidr", "port", "inbound", "outbound", NULL };
+	yajl_val rules, v;
+	const char *s;
+	char where[48];
+	size_t i, j;
+
+	if (!YAJL_IS_OBJECT(o)) {
+		seterr(err, errlen, "%s: routing must be an object", path);
+		return -1;
+	}
+	if (check_keys(o, keys, 0, path, "routing", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "default_outbound", 0)) != NULL) {
+		if (!YAJL_IS_STRING(v) || (c->default_ob = conf_outbound_find(c,
+		    YAJL_GET_STRING(v))) == (size_t)-1) {
+			seterr(err, errlen, "%s: routing: default_outbound must "
+			    "name an outbound tag", path);
+			return -1;
+		}
+	}
+	if ((rules = obj_get(o, "rules", 0)) == NULL)
+		return 0;
+	if (!YAJL_IS_ARRAY(rules) || YAJL_GET_ARRAY(rules)->len >
+	    CONF_MAX_RULES) {
+		seterr(err, errlen, "%s: routing: rules must be an array of at "
+		    "most %d objects", path, CONF_MAX_RULES);
+		return -1;
+	}
+	if ((c->rules = calloc(YAJL_GET_ARRAY(rules)->len + 1,
+	    sizeof(*c->rules))) == NULL)
+		return -1;
+	for (i = 0; i < YAJL_GET_ARRAY(rules)->len; i++) {
+		yajl_val r = YAJL_GET_ARRAY(rules)->values[i];
+		struct rule_conf *rc = &c->rules[c->nrules];
+
+		snprintf(where, sizeof(where), "routing.rules[%zu]", i);
+		if (!YAJL_IS_OBJECT(r)) {
+			seterr(err, errlen, "%s: %s must be an object", path,
+			    where);
+			return -1;
+		}
+		c->nrules++;
+		if (check_keys(r, rkeys, 0, path, where, err, errlen) != 0)
+			return -1;
+		if ((s = json_str(r, "outbound")) == NULL ||
+		    (rc->outbound = conf_outbound_find(c, s)) == (size_t)-1) {
+			seterr(err, errlen, "%s: %s: outbound must name an "
+			    "outbound tag", path, where);
+			return -1;
+		}
+		if (((v = obj_get(r, "domain_suffix", 0)) != NULL &&
+		    rule_strings(v, &rc->domain_suffix, &rc->ndomain_suffix)
+		    != 0) || ((v = obj_get(r, "domain", 0)) != NULL &&
+		    rule_strings(v, &rc->domain, &rc->ndomain) != 0) ||
+		    ((v = obj_get(r, "inbound", 0)) != NULL &&
+		    rule_strings(v, &rc->inbound, &rc->ninbound) != 0)) {
+			seterr(err, errlen, "%s: %s: domain_suffix, domain and "
+			    "inbound must be arrays of non-empty strings", path,
+			    where);
+			return -1;
+		}
+		if ((v = obj_get(r, "ip_cidr", 0)) != NULL) {
+			if (!YAJL_IS_ARRAY(v) || (rc->cidr = calloc(
+			    YAJL_GET_ARRAY(v)->len + 1, sizeof(*rc->cidr))) ==
+			    NULL)
+				goto badcidr;
+			for (j = 0; j < YAJL_GET_ARRAY(v)->len; j++) {
+				yajl_val e = YAJL_GET_ARRAY(v)->values[j];
+
+				if (!YAJL_IS_STRING(e) || inet_prefix_parse(
+				    YAJL_GET_STRING(e), &rc->cidr[j]) != 0)
+					goto badcidr;
+				rc->ncidr++;
+			}
+		}
+		if ((v = obj_get(r, "port", 0)) != NULL) {
+			if (!YAJL_IS_ARRAY(v) || (rc->ports = calloc(
+			    YAJL_GET_ARRAY(v)->len + 1, sizeof(*rc->ports))) ==
+			    NULL)
+				goto badport;
+			for (j = 0; j < YAJL_GET_ARRAY(v)->len; j++) {
+				if (rule_port(YAJL_GET_ARRAY(v)->values[j],
+				    &rc->ports[j]) != 0)
+					goto badport;
+				rc->nports++;
+			}
+		}
+		if (rc->ndomain_suffix + rc->ndomain + rc->ncidr + rc->nports +
+		    rc->ninbound == 0) {
+			seterr(err, errlen, "%s: %s: a rule needs at least one "
+			    "condition", path, where);
+			return -1;
+		}
+	}
+	return 0;
+ badcidr:
+	seterr(err, errlen, "%s: %s: ip_cidr must be an array of "
+	    "address/prefix strings", path, where);
+	return -1;
+ badport:
+	seterr(err, errlen, "%s: %s: port must be an array of ports (1-65535) "
+	    "or \"lo-hi\" ranges", path, where);
+	return -1;
+}
+
+int
+conf_json_native(struct conf *c, const void *rootp, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	yajl_val root = (yajl_val)rootp, v, l;
+	const char *s;
+	size_t i;
+
+	if (check_keys(root, native_keys, 0, path, "", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "log", 0)) != NULL) {
+		static const char *const k[] = { "level", NULL };
+
+		if (!YAJL_IS_OBJECT(v) ||
+		    check_keys(v, k, 0, path, "log", err, errlen) != 0) {
+			if (!YAJL_IS_OBJECT(v))
+				seterr(err, errlen, "%s: log must be an object",
+				    path);
+			return -1;
+		}
+		if ((l = obj_get(v, "level", 0)) != NULL) {
+			s = YAJL_IS_STRING(l) ? YAJL_GET_STRING(l) : "";
+			for (i = 1; level_names[i] != NULL; i++)
+				if (strcmp(level_names[i], s) == 0)
+					break;
+			if (level_names[i] == NULL) {
+				seterr(err, errlen, "%s: log.level must be one "
+				    "of error, info, verbose, debug, debug2, "
+				    "debug3", path);
+				return -1;
+			}
+			/* -D on the command line still raises it. */
+			c->log_level = (int)i;
+			if (c->debug > 0 && c->log_level <
+			    LOG_LEVEL_INFO + c->debug + 1)
+				c->log_level = LOG_LEVEL_INFO + c->debug + 1;
+		}
+	}
+	if ((v = obj_get(root, "mark", 0)) != NULL &&
+	    set_mark(c, v, path, "mark", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "interface", 0)) != NULL &&
+	    set_iface(c, v, path, "interface", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "inbounds", 0)) != NULL) {
+		/* The file's inbounds replace -L, like ServeNodes. */
+		strv_free(src->serve, src->nserve);
+		strv_free(src->tags, src->nserve);
+		src->serve = NULL;
+		src->nserve = 0;
+		if ((src->tags = calloc(1, sizeof(char *))) == NULL)
+			return -1;
+		if (native_inbounds(v, path, src, err, errlen) != 0)
+			return -1;
+	}
+	if ((v = obj_get(root, "outbounds", 0)) != NULL &&
+	    native_outbounds(c, v, path, err, errlen) != 0)
+		return -1;
+	if (c->nobs == 0) {
+		if ((c->obs = calloc(1, sizeof(*c->obs))) == NULL)
+			return -1;
+		snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "direct");
+		c->obs[0].type = OB_DIRECT;
+		c->nobs = 1;
+	}
+	if ((v = obj_get(root, "routing", 0)) != NULL &&
+	    native_routing(c, v, path, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "mux", 0)) != NULL) {
+		static const char *const k[] = { "enabled", "sessions", NULL };
+		long long n;
+
+		if (!YAJL_IS_OBJECT(v)) {
+			seterr(err, errlen, "%s: mux must be an object", path);
+			return -1;
+		}
+		if (check_keys(v, k, 0, path, "mux", err, errlen) != 0)
+			return -1;
+		if ((l = obj_get(v, "enabled", 0)) != NULL) {
+			if (!YAJL_IS_TRUE(l) && !YAJL_IS_FALSE(l)) {
+				seterr(err, errlen, "%s: mux.enabled must be "
+				    "true or false", path);
+				return -1;
+			}
+			c->mux_enabled = YAJL_IS_TRUE(l);
+		}
+		if ((l = obj_get(v, "sessions", 0)) != NULL) {
+			if (json_int(l, 0, 1024, &n) != 0) {
+				seterr(err, errlen, "%s: mux.sessions must be "
+				    "an integer from 0 to 1024", path);
+				return -1;
+			}
+			c->mux_sessions = (unsigned int)n;
+		}
+		/* Multiplexing is an OSTP outbound feature. */
+		if (c->mux_enabled) {
+			seterr(err, errlen, "%s: mux.enabled needs an ostp "
+			    "outbound, which this build does not have", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* -t: the effective configuration, keys always in this order. */
+#define G(x) do { if ((x) != yajl_gen_status_ok) goto fail; } while (0)
+#define GS(s) do { if (gen_str(g, (s)) != 0) goto fail; } while (0)
+
+static int
+gen_str(yajl_gen g, const char *s)
+{
+	return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) ==
+	    yajl_gen_status_ok ? 0 : -1;
+}
+
+static int
+gen_strv(yajl_gen g, const char *key, char **v, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (gen_str(g, key) != 0 || yajl_gen_array_open(g) !=
+	    yajl_gen_status_ok)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (gen_str(g, v[i]) != 0)
+			return -1;
+	return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+int
+conf_print_json(const struct conf *c, FILE *f)
+{
+	yajl_gen g;
+	const unsigned char *out;
+	size_t len, i, j;
+	char tmp[INET6_ADDRSTRLEN + 8];
+
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		return -1;
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_config(g, yajl_gen_indent_string, "  ");
+	G(yajl_gen_map_open(g));
+	GS("log");
+	G(yajl_gen_map_open(g));
+	GS("level");
+	GS(level_names[c->log_level]);
+	G(yajl_gen_map_close(g));
+	GS("mark");
+	G(yajl_gen_integer(g, c->have_mark ? c->mark : 0));
+	GS("interface");
+	GS(c->iface);
+
+	GS("inbounds");
+	G(yajl_gen_array_open(g));
+	for (i = 0; i < c->nlis; i++) {
+		G(yajl_gen_map_open(g));
+		GS("tag");
+		GS(c->lis[i].tag);
+		GS("url");
+		GS(c->lis[i].node->url);
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+
+	GS("outbounds");
+	G(yajl_gen_array_open(g));
+	for (i = 0; i < c->nobs; i++) {
+		static const char *const tn[] = { "direct", "block", "chain" };
+
+		G(yajl_gen_map_open(g));
+		GS("tag");
+		GS(c->obs[i].tag);
+		GS("type");
+		GS(tn[c->obs[i].type]);
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+
+	GS("routing");
+	G(yajl_gen_map_open(g));
+	GS("rules");
+	G(yajl_gen_array_open(g));
+	for (i = 0; i < c->nrules; i++) {
+		const struct rule_conf *r = &c->rules[i];
+
+		G(yajl_gen_map_open(g));
+		if (gen_strv(g, "domain_suffix", r->domain_suffix,
+		    r->ndomain_suffix) != 0 ||
+		    gen_strv(g, "domain", r->domain, r->ndomain) != 0)
+			goto fail;
+		if (r->ncidr > 0) {
+			GS("ip_cidr");
+			G(yajl_gen_array_open(g));
+			for (j = 0; j < r->ncidr; j++) {
+				inet_ntop(r->cidr[j].family, r->cidr[j].addr,
+				    tmp, sizeof(tmp));
+				snprintf(tmp + strlen(tmp), sizeof(tmp) -
+				    strlen(tmp), "/%d", r->cidr[j].plen);
+				GS(tmp);
+			}
+			G(yajl_gen_array_close(g));
+		}
+		if (r->nports > 0) {
+			GS("port");
+			G(yajl_gen_array_open(g));
+			for (j = 0; j < r->nports; j++) {
+				if (r->ports[j].lo == r->ports[j].hi) {
+					G(yajl_gen_integer(g, r->ports[j].lo));
+					continue;
+				}
+				snprintf(tmp, sizeof(tmp), "%u-%u",
+				    r->ports[j].lo, r->ports[j].hi);
+				GS(tmp);
+			}
+			G(yajl_gen_array_close(g));
+		}
+		if (gen_strv(g, "inbound", r->inbound, r->ninbound) != 0)
+			goto fail;
+		GS("outbound");
+		GS(c->obs[r->outbound].tag);
+		G(yajl_gen_map_close(g));
+	}
+	G(yajl_gen_array_close(g));
+	GS("default_outbound");
+	GS(c->obs[c->default_ob].tag);
+	G(yajl_gen_map_close(g));
+
+	GS("mux");
+	G(yajl_gen_map_open(g));
+	GS("enabled");
+	G(yajl_gen_bool(g, c->mux_enabled));
+	GS("sessions");
+	G(yajl_gen_integer(g, c->mux_sessions));
+	G(yajl_gen_map_close(g));
+	G(yajl_gen_map_close(g));
+	G(yajl_gen_get_buf(g, &out, &len));
+	fwrite(out, 1, len, f);
+	fputc('\n', f);
+	yajl_gen_free(g);
+	return 0;
+ fail:
+	yajl_gen_free(g);
+	return -1;
+}
