@@ -42,9 +42,9 @@ OSTPD_OBJS	= $(OSTPD_SRCS:%.c=$(OBJ)/%.o)
 OSTPDT_OBJS	= $(OSTPD_SRCS:%.c=$(OBJT)/%.o)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 
-UNITTESTS	= test_buf test_ipc test_dispatch test_node
+UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
-FUZZERS		= fuzz_ipc fuzz_node
+FUZZERS		= fuzz_ipc fuzz_node fuzz_conf
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \

@@ -434,7 +434,9 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	if (args->path != NULL) {
 		if ((c->path = strdup(args->path)) == NULL)
 			goto out;
-		if (conf_json_read(args->path, &root, err, errlen) != 0)
+		if ((args->text != NULL ? conf_json_parse(args->text,
+		    args->textlen, args->path, &root, err, errlen) :
+		    conf_json_read(args->path, &root, err, errlen)) != 0)
 			goto out;
 		if (conf_json_is_native(root)) {
 			if (conf_json_native(c, root, args->path, &src, err,

@@ -138,6 +138,8 @@ struct conf_args {
 	char		**chain;
 	size_t		  nchain;
 	const char	 *path;
+	const char	 *text;		/* file contents instead of reading path */
+	size_t		  textlen;
 	int		  debug;
 	int		  have_mark;
 	uint32_t	  mark;
@@ -152,6 +154,8 @@ int	conf_print_json(const struct conf *, FILE *);
 /* confjson.c: the two JSON front ends */
 int	conf_json_read(const char *path, void **rootp, char *err,
 	    size_t errlen);
+int	conf_json_parse(const char *data, size_t len, const char *name,
+	    void **rootp, char *err, size_t errlen);
 int	conf_json_is_native(const void *root);
 int	conf_json_gost(struct conf *, const void *root, const char *path,
 	    struct conf_src *, char *err, size_t errlen);

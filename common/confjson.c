@@ -132,26 +132,38 @@ position(const char *data, size_t off, size_t *line, size_t *col)
 int
 conf_json_read(const char *path, void **rootp, char *err, size_t errlen)
 {
-	yajl_handle h;
-	yajl_status st;
-	unsigned char *msg;
-	char *data, *nl, yerr[256];
-	size_t len, off, line, col;
+	char *data;
+	size_t len;
+	int r;
 
 	*rootp = NULL;
 	if ((data = read_file(path, &len, err, errlen)) == NULL)
 		return -1;
-	if (strlen(data) != len) {
-		position(data, strlen(data), &line, &col);
+	r = conf_json_parse(data, len, path, rootp, err, errlen);
+	free(data);
+	return r;
+}
+
+int
+conf_json_parse(const char *data, size_t len, const char *path, void **rootp,
+    char *err, size_t errlen)
+{
+	yajl_handle h;
+	yajl_status st;
+	unsigned char *msg;
+	char *nl, *copy, yerr[256];
+	size_t off, line, col;
+
+	*rootp = NULL;
+	if (memchr(data, '\0', len) != NULL) {
+		position(data, (size_t)((const char *)memchr(data, '\0', len) -
+		    data), &line, &col);
 		seterr(err, errlen, "%s:%zu:%zu: NUL byte in file", path, line,
 		    col);
-		free(data);
 		return -1;
 	}
-	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL) {
-		free(data);
+	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL)
 		return -1;
-	}
 	st = yajl_parse(h, (const unsigned char *)data, len);
 	/* Consumed bytes end just after the offending one. */
 	off = yajl_get_bytes_consumed(h);
@@ -170,13 +182,15 @@ conf_json_read(const char *path, void **rootp, char *err, size_t errlen)
 		    (char *)msg);
 		yajl_free_error(h, msg);
 		yajl_free(h);
-		free(data);
 		return -1;
 	}
 	yajl_free(h);
+	/* yajl_tree wants a terminated string. */
+	if ((copy = strndup(data, len)) == NULL)
+		return -1;
 	yerr[0] = '\0';
-	*rootp = yajl_tree_parse(data, yerr, sizeof(yerr));
-	free(data);
+	*rootp = yajl_tree_parse(copy, yerr, sizeof(yerr));
+	free(copy);
 	if (*rootp == NULL) {
 		seterr(err, errlen, "%s: %s", path, yerr[0] ? yerr :
 		    "invalid JSON");

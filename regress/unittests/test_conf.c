@@ -1,0 +1,329 @@
+/*
+ * The JSON front ends and the model: native JSON (inbounds, outbounds,
+ * routing, mux, log), syntax error positions, the -t round trip, the
+ * parameter table and the router.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "test.h"
+
+static int
+load(struct conf *c, const char *text, char *err, size_t errlen)
+{
+	struct conf_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.path = "t.json";
+	a.text = text;
+	a.textlen = strlen(text);
+	return conf_load(c, &a, err, errlen);
+}
+
+static int
+load_args(struct conf *c, const char *url, const char *text, char *err,
+    size_t errlen)
+{
+	struct conf_args a;
+	char *serve[1] = { (char *)url };
+
+	memset(&a, 0, sizeof(a));
+	a.serve = serve;
+	a.nserve = url ? 1 : 0;
+	if (text != NULL) {
+		a.path = "t.json";
+		a.text = text;
+		a.textlen = strlen(text);
+	}
+	return conf_load(c, &a, err, errlen);
+}
+
+static char *
+print(const struct conf *c)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL || conf_print_json(c, f) != 0)
+		return NULL;
+	fclose(f);
+	return out;
+}
+
+static const char native[] =
+    "{\n"
+    "  \"log\": {\"level\": \"verbose\"},\n"
+    "  \"mark\": 7, \"interface\": \"lo\",\n"
+    "  \"inbounds\": [\n"
+    "    \"tcp://127.0.0.1:2000/127.0.0.1:22\",\n"
+    "    {\"tag\": \"web\", \"url\": \"tcp://127.0.0.1:2001/10.1.2.3:80\"},\n"
+    "    {\"type\": \"tun\", \"tag\": \"t0\", \"listen\": \":8421\",\n"
+    "     \"name\": \"ostp9\", \"net\": \"10.9.0.1/24\", \"mtu\": 1400,\n"
+    "     \"routes\": [\"10.10.0.0/16\"]}\n"
+    "  ],\n"
+    "  \"outbounds\": [{\"type\": \"direct\", \"tag\": \"out\"},\n"
+    "                {\"type\": \"block\", \"tag\": \"deny\"}],\n"
+    "  \"routing\": {\"rules\": [\n"
+    "      {\"ip_cidr\": [\"10.0.0.0/8\"], \"port\": [80, \"8000-8010\"],\n"
+    "       \"outbound\": \"deny\"},\n"
+    "      {\"inbound\": [\"web\"], \"domain_suffix\": [\"Example.COM\"],\n"
+    "       \"outbound\": \"out\"},\n"
+    "      {\"domain\": [\"exact.org\"], \"outbound\": \"deny\"}],\n"
+    "    \"default_outbound\": \"out\"},\n"
+    "  \"mux\": {\"enabled\": false, \"sessions\": 4}\n"
+    "}\n";
+
+TEST(test_native_full)
+{
+	struct conf c;
+	char err[512];
+
+	REQUIRE(load(&c, native, err, sizeof(err)) == 0);
+	ASSERT_EQ_INT(c.log_level, LOG_LEVEL_VERBOSE);
+	ASSERT_EQ_UINT(c.mark, 7);
+	ASSERT_STREQ(c.iface, "lo");
+	ASSERT_EQ_UINT(c.nlis, 3);
+	ASSERT_STREQ(c.lis[0].tag, "in0");
+	ASSERT_STREQ(c.lis[1].tag, "web");
+	ASSERT_STREQ(c.lis[2].tag, "t0");
+	ASSERT_EQ_INT(c.lis[2].kind, LIS_TUN);
+	ASSERT_STREQ(c.lis[2].tun.name, "ostp9");
+	ASSERT_EQ_UINT(c.lis[2].tun.mtu, 1400);
+	ASSERT_EQ_UINT(c.lis[2].tun.nroutes, 1);
+	ASSERT_EQ_UINT(c.nobs, 2);
+	ASSERT_EQ_INT(c.obs[1].type, OB_BLOCK);
+	ASSERT_EQ_UINT(c.nrules, 3);
+	ASSERT_EQ_UINT(c.rules[0].nports, 2);
+	ASSERT_EQ_UINT(c.rules[0].ports[1].lo, 8000);
+	ASSERT_EQ_UINT(c.rules[0].ports[1].hi, 8010);
+	ASSERT_STREQ(c.rules[1].domain_suffix[0], "example.com");
+	ASSERT_EQ_UINT(c.default_ob, 0);
+	ASSERT_EQ_UINT(c.mux_sessions, 4);
+	conf_free(&c);
+}
+
+static void
+sin_set(struct sockaddr_in *sin, const char *ip, int port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, ip, &sin->sin_addr);
+	sin->sin_port = htons((uint16_t)port);
+}
+
+TEST(test_router)
+{
+	struct conf c;
+	struct sockaddr_in sin;
+	char err[512];
+
+	REQUIRE(load(&c, native, err, sizeof(err)) == 0);
+	sin_set(&sin, "10.1.2.3", 80);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 1);
+	sin_set(&sin, "10.1.2.3", 8005);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 1);
+	sin_set(&sin, "10.1.2.3", 8011);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 0);
+	sin_set(&sin, "11.1.2.3", 80);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 0);
+	/* inbound + domain_suffix: both must hold */
+	sin_set(&sin, "192.0.2.1", 443);
+	ASSERT_EQ_UINT(router_pick(&c, 1, (struct sockaddr *)&sin,
+	    "www.example.com"), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 1, (struct sockaddr *)&sin,
+	    "example.com"), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
+	    "exact.org"), 1);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
+	    "www.exact.org"), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
+	    "badexample.com"), 0);
+	conf_free(&c);
+}
+
+TEST(test_round_trip)
+{
+	struct conf c, c2;
+	char err[512], *a, *b;
+
+	REQUIRE(load(&c, native, err, sizeof(err)) == 0);
+	REQUIRE((a = print(&c)) != NULL);
+	conf_free(&c);
+	REQUIRE(load(&c2, a, err, sizeof(err)) == 0);
+	REQUIRE((b = print(&c2)) != NULL);
+	ASSERT_STREQ(a, b);
+	ASSERT(strstr(a, "\"url\": \"tun://:8421?name=ostp9&net=10.9.0.1/24"
+	    "&mtu=1400&route=10.10.0.0/16\"") != NULL);
+	conf_free(&c2);
+	free(a);
+	free(b);
+
+	/* CLI-only configuration prints a direct default outbound. */
+	REQUIRE(load_args(&c, "tcp://:1/127.0.0.1:2", NULL, err,
+	    sizeof(err)) == 0);
+	REQUIRE((a = print(&c)) != NULL);
+	ASSERT(strstr(a, "\"default_outbound\": \"direct\"") != NULL);
+	ASSERT(strstr(a, "\"tag\": \"in0\"") != NULL);
+	conf_free(&c);
+	REQUIRE(load(&c2, a, err, sizeof(err)) == 0);
+	REQUIRE((b = print(&c2)) != NULL);
+	ASSERT_STREQ(a, b);
+	conf_free(&c2);
+	free(a);
+	free(b);
+}
+
+static const struct {
+	const char	*text;
+	const char	*want;
+} bad[] = {
+	{ "{\"inbounds\": [\n  \"tcp://:1/1.2.3.4:5\",\n  x]}",
+	    "t.json:3:3: lexical error" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"", "t.json:1:35: parse error" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"bogus\": 1}",
+	    "unknown key \"bogus\"" },
+	{ "{\"inbounds\": {}}", "inbounds must be an array" },
+	{ "{\"inbounds\": [7]}", "inbounds[0] must be a node URL or an object" },
+	{ "{\"inbounds\": [{\"tag\": \"a b\", \"url\": \"tcp://:1/1.2.3.4:5\"}]}",
+	    "inbounds[0]: tag must be" },
+	{ "{\"inbounds\": [{\"type\": \"local_proxy\"}]}",
+	    "inbound type local_proxy is not supported in this build" },
+	{ "{\"inbounds\": [{\"type\": \"tun\", \"mtu\": 10}]}",
+	    "mtu must be an integer from 68 to 65535" },
+	{ "{\"inbounds\": [{\"type\": \"tun\", \"net\": \"10.0.0.1/24\", "
+	    "\"colour\": 1}]}", "inbounds[0]: unknown key \"colour\"" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\", {\"tag\": \"in0\", "
+	    "\"url\": \"tcp://:2/1.2.3.4:5\"}]}", "inbound tag \"in0\"" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"ostp\", \"tag\": \"o\"}]}",
+	    "outbound type ostp is not supported in this build" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"warp\", \"tag\": \"o\"}]}", "is unknown" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"chain\", \"tag\": \"c\", \"hops\": "
+	    "[\"socks5://1.2.3.4:1080\"]}]}",
+	    "chain nodes are not supported in this build" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"direct\", \"tag\": \"d\"}, {\"type\": \"block\", "
+	    "\"tag\": \"d\"}]}", "tag \"d\" is used twice" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": "
+	    "{\"default_outbound\": \"nope\"}}", "default_outbound must name" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"port\": [80], \"outbound\": \"nope\"}]}}",
+	    "rules[0]: outbound must name" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"outbound\": \"direct\"}]}}", "at least one condition" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"port\": [70000], \"outbound\": \"direct\"}]}}",
+	    "port must be an array" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"port\": [\"9-3\"], \"outbound\": \"direct\"}]}}",
+	    "port must be an array" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"ip_cidr\": [\"10.0.0.0/33\"], \"outbound\": \"direct\"}]}}",
+	    "ip_cidr must be" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"routing\": {\"rules\": "
+	    "[{\"inbound\": [\"zz\"], \"outbound\": \"direct\"}]}}",
+	    "unknown inbound \"zz\"" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"mux\": "
+	    "{\"enabled\": true}}", "mux.enabled needs an ostp outbound" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"mux\": "
+	    "{\"sessions\": -1}}", "mux.sessions must be" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"log\": "
+	    "{\"level\": \"loud\"}}", "log.level must be one of" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"mark\": \"x\"}",
+	    "mark must be an integer" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"interface\": "
+	    "\"a/b\"}", "interface must be an interface name" },
+	{ "{\"inbounds\": []}", "no listener" },
+	/* the parameter table */
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?timeout=abc\"]}",
+	    "bad duration \"abc\" for timeout" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?strategy=best\"]}",
+	    "bad value \"best\" for strategy (one of round|random|fifo)" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?retry=x\"]}",
+	    "bad value \"x\" for retry (an integer from 0 to 100)" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?secure=maybe\"]}",
+	    "bad value \"maybe\" for secure (true or false)" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?auth=%%%\"]}",
+	    "malformed query parameter" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?auth=abc\"]}",
+	    "bad value \"abc\" for auth (base64" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?probe_resist=code:999\"]}",
+	    "for probe_resist" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?prefer=ipv5\"]}",
+	    "for prefer" },
+	{ "{\"inbounds\": [\"tun://:1?net=10.0.0.1/24&gw=10.0.0.0/8\"]}",
+	    "for gw" },
+	{ "{\"inbounds\": [\"tun://:1?net=10.0.0.1/24&route=10.0.0.0/40\"]}",
+	    "in route" },
+};
+
+TEST(test_native_errors)
+{
+	struct conf c;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (load(&c, bad[i].text, err, sizeof(err)) == 0) {
+			TEST_FAIL_AT("case %zu accepted: %s", i, bad[i].text);
+			conf_free(&c);
+			continue;
+		}
+		if (strstr(err, bad[i].want) == NULL)
+			TEST_FAIL_AT("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    bad[i].want);
+		if (strchr(err, '\n') != NULL)
+			TEST_FAIL_AT("case %zu: message spans lines", i);
+	}
+}
+
+TEST(test_params_ok)
+{
+	struct conf c;
+	char err[512];
+
+	/* well-formed values of every type, unknown keys only warn */
+	ASSERT_EQ_INT(load_args(&c, "tcp://:1/1.2.3.4:5?timeout=1m30s&"
+	    "retry=3&strategy=fifo&secure=true&auth=dXNlcjpwYXNz&"
+	    "probe_resist=code:404&prefer=ipv6&max_fails=-1&whatever=1",
+	    NULL, err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.lis[0].timeout_ms, 90000);
+	conf_free(&c);
+	/* the file replaces -L: inbounds win */
+	ASSERT_EQ_INT(load_args(&c, "tcp://:1/1.2.3.4:5",
+	    "{\"inbounds\": [\"tcp://:9/1.2.3.4:5\"]}", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.nlis, 1);
+	ASSERT_EQ_UINT(c.lis[0].node->port, 9);
+	conf_free(&c);
+	/* without inbounds in the file, -L stays */
+	ASSERT_EQ_INT(load_args(&c, "tcp://:1/1.2.3.4:5",
+	    "{\"log\": {\"level\": \"error\"}}", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.nlis, 1);
+	ASSERT_EQ_INT(c.log_level, LOG_LEVEL_ERROR);
+	conf_free(&c);
+}
+
+int
+main(void)
+{
+	log_init("test_conf", LOG_LEVEL_ERROR, 0);
+	RUN(test_native_full);
+	RUN(test_router);
+	RUN(test_round_trip);
+	RUN(test_native_errors);
+	RUN(test_params_ok);
+	return TEST_EXIT();
+}
