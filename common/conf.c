@@ -323,7 +323,13 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 	else
 		snprintf(l->tag, sizeof(l->tag), "in%zu", c->nlis - 1);
 
-	if (strcmp(n->scheme, "tcp") == 0) {
+	/*
+	 * By protocol and transport, as gost builds them: tcp://, and an
+	 * auto node with a forward target (gost >= 2.5), forward TCP.
+	 */
+	if (strcmp(n->transport, "tcp") == 0 &&
+	    (strcmp(n->proto, "tcp") == 0 ||
+	    (strcmp(n->proto, "auto") == 0 && n->nremotes > 0))) {
 		l->kind = LIS_TCP_FORWARD;
 		l->socktype = SOCK_STREAM;
 		if (n->nremotes == 0) {
@@ -338,9 +344,11 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 			return -1;
 		if (params_check(n, tcp_params, err, errlen) != 0)
 			return -1;
-	} else if (strcmp(n->scheme, "tun") == 0 ||
-	    strcmp(n->scheme, "tap") == 0) {
-		l->kind = strcmp(n->scheme, "tap") == 0 ? LIS_TAP : LIS_TUN;
+	} else if ((strcmp(n->proto, "tun") == 0 &&
+	    strcmp(n->transport, "tun") == 0) ||
+	    (strcmp(n->proto, "tap") == 0 &&
+	    strcmp(n->transport, "tap") == 0)) {
+		l->kind = strcmp(n->proto, "tap") == 0 ? LIS_TAP : LIS_TUN;
 		if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err,
 		    errlen) != 0)
 			return -1;
@@ -463,6 +471,9 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	for (i = 0; i < src.nchain; i++)
 		if (add_chain(c, src.chain[i], err, errlen) != 0)
 			goto out;
+	if (c->retries > 0)
+		logit("%s: Retries applies to chains, which this build does not "
+		    "have; ignoring it", c->path ? c->path : "configuration");
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/* Tags name inbounds in rules: they must be unique. */

@@ -193,9 +193,7 @@ cidr_list_ok(const char *v)
 	char *dup, *tok, *save;
 	int ok = 1;
 
-	/* gost also takes a file path here: anything with '/' first. */
-	if (v[0] == '/' || v[0] == '.')
-		return 1;
+	/* gost also takes a route file here; not in this build. */
 	if ((dup = strdup(v)) == NULL)
 		return 0;
 	for (tok = strtok_r(dup, ",", &save); tok != NULL && ok;
@@ -236,7 +234,7 @@ type_form(const struct param_def *d, char *buf, size_t len)
 	case PT_CIDR:
 		return "address/prefix, e.g. 10.0.0.1/24";
 	case PT_CIDR_LIST:
-		return "a comma list of address/prefix, or a file";
+		return "a comma list of address/prefix";
 	case PT_IP:
 		return "an IP address";
 	case PT_BASE64:

@@ -138,7 +138,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->out = -1;
 	c->start = fw->next++;
 	/* Rules see the first target; a block outbound refuses at once. */
-	if (fw->wk->conf->nrules > 0 && fw->wk->conf->obs[router_pick(
+	if (fw->wk->conf->obs[router_pick(
 	    fw->wk->conf, (size_t)(fw->l - fw->wk->conf->lis),
 	    (const struct sockaddr *)&fw->l->targets[c->start %
 	    fw->l->ntargets], NULL)].type == OB_BLOCK) {
