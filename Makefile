@@ -27,11 +27,13 @@ LIBS_ALL	= $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) $(SECCOMP_LIBS) \
 		  $(YAJL_LIBS) $(CRYPTO_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
-		  common/conf.c common/confjson.c common/params.c common/router.c
+		  common/conf.c common/confjson.c common/params.c common/router.c \
+		  common/match.c common/cfgfile.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
-		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c
+		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
+		  daemon/reload.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -42,9 +44,10 @@ OSTPD_OBJS	= $(OSTPD_SRCS:%.c=$(OBJ)/%.o)
 OSTPDT_OBJS	= $(OSTPD_SRCS:%.c=$(OBJT)/%.o)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 
-UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf
+UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf \
+		  test_match test_cfgfile
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
-FUZZERS		= fuzz_ipc fuzz_node fuzz_conf
+FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -128,9 +131,10 @@ run: deps all
 
 install: $(BUILD)/ostpd
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
-	    $(DESTDIR)$(sysconfdir)/ostpd
+	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/ostpd
 	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
 	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
+	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5
 	install -m 644 contrib/ostpd.json \
 	    $(DESTDIR)$(sysconfdir)/ostpd/ostpd.json.example
 

@@ -16,6 +16,8 @@
 #include "conf.h"
 #include "log.h"
 #include "params.h"
+#include "match.h"
+#include "cfgfile.h"
 
 
 static void
@@ -134,7 +136,9 @@ conf_valid_ifname(const char *s)
  * Parameters each scheme uses.  Anything else is reported, never
  * silently accepted.
  */
-static const char *const tcp_params[] = { "timeout", NULL };
+static const char *const tcp_params[] = {
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", NULL
+};
 static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", NULL
 };
@@ -271,7 +275,9 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 
 	l->targets = calloc(n->nremotes, sizeof(*l->targets));
 	l->targetlens = calloc(n->nremotes, sizeof(*l->targetlens));
-	if (l->targets == NULL || l->targetlens == NULL)
+	l->targetnames = calloc(n->nremotes, sizeof(*l->targetnames));
+	if (l->targets == NULL || l->targetlens == NULL ||
+	    l->targetnames == NULL)
 		return -1;
 	for (i = 0; i < n->nremotes; i++) {
 		if (parse_hostport(n->remotes[i], &host, &port) != 0) {
@@ -280,16 +286,114 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 			    n->remotes[i]);
 			return -1;
 		}
-		if (host[0] == '\0' || host_to_sockaddr(host, port, 0,
-		    &l->targets[i], &l->targetlens[i]) != 0) {
-			seterr(err, errlen, "%s: forward target \"%s\" must be "
-			    "an IP address in this build (no resolver yet)",
-			    n->url, n->remotes[i]);
+		if (host[0] == '\0') {
+			seterr(err, errlen, "%s: forward target \"%s\" has no "
+			    "host", n->url, n->remotes[i]);
 			free(host);
 			return -1;
 		}
+		if (host_to_sockaddr(host, port, 0, &l->targets[i],
+		    &l->targetlens[i]) != 0) {
+			/* A name: only a hosts file can give it an address. */
+			if (node_param(n, "hosts") == NULL) {
+				seterr(err, errlen, "%s: forward target \"%s\" "
+				    "must be an IP address, or a name in a "
+				    "hosts= file (no resolver in this build)",
+				    n->url, n->remotes[i]);
+				free(host);
+				return -1;
+			}
+			l->targetnames[i] = host;
+			host = NULL;
+			/* the port travels in targets[i] */
+			((struct sockaddr_in *)&l->targets[i])->sin_family =
+			    AF_UNSPEC;
+			((struct sockaddr_in *)&l->targets[i])->sin_port =
+			    htons(port);
+		}
 		free(host);
 		l->ntargets++;
+	}
+	return 0;
+}
+
+static int
+conf_add_file(struct conf *c, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfiles; i++)
+		if (strcmp(c->files[i], path) == 0)
+			return 0;
+	return conf_src_push(&c->files, &c->nfiles, path);
+}
+
+/* Read and parse a reloadable file now, so mistakes stop startup. */
+static int
+check_file(const char *url, const char *key, const char *path, int hosts,
+    char *err, size_t errlen)
+{
+	struct matcher_set *ms = NULL;
+	struct hosts *h = NULL;
+	unsigned long reload;
+	char *data, e[400];
+	size_t len;
+	int r;
+
+	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
+		seterr(err, errlen, "%s: %s file %s", url, key, e);
+		return -1;
+	}
+	r = hosts ? hosts_parse(data, len, path, &h, e, sizeof(e)) :
+	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
+	free(data);
+	hosts_free(h);
+	matcher_set_free(ms);
+	if (r != 0)
+		seterr(err, errlen, "%s", e);
+	return r;
+}
+
+static int
+build_access(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v, *p;
+	char e[400];
+
+	if ((v = node_param(n, "bypass")) != NULL) {
+		/* gost: a file, or an inline list ("~" reverses it). */
+		p = v[0] == '~' ? v + 1 : v;
+		if (p[0] == '/' || p[0] == '.') {
+			if (check_file(n->url, "bypass", p, 0, err,
+			    errlen) != 0)
+				return -1;
+			if ((l->bypass_path = strdup(p)) == NULL ||
+			    conf_add_file(c, p) != 0)
+				return -1;
+		} else if (matcher_set_parse_list(v, &l->bypass, e,
+		    sizeof(e)) != 0) {
+			seterr(err, errlen, "%s: bypass: %s", n->url, e);
+			return -1;
+		}
+	}
+	if ((v = node_param(n, "hosts")) != NULL) {
+		if (check_file(n->url, "hosts", v, 1, err, errlen) != 0)
+			return -1;
+		if ((l->hosts_path = strdup(v)) == NULL ||
+		    conf_add_file(c, v) != 0)
+			return -1;
+	}
+	if ((v = node_param(n, "whitelist")) != NULL &&
+	    permission_parse(v, &l->whitelist, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: whitelist: %s", n->url, e);
+		return -1;
+	}
+	if ((v = node_param(n, "blacklist")) != NULL &&
+	    permission_parse(v, &l->blacklist, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: blacklist: %s", n->url, e);
+		return -1;
 	}
 	return 0;
 }
@@ -342,6 +446,8 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		l->timeout_ms = tmo;
 		if (build_targets(l, err, errlen) != 0)
 			return -1;
+		if (build_access(c, l, err, errlen) != 0)
+			return -1;
 		if (params_check(n, tcp_params, err, errlen) != 0)
 			return -1;
 	} else if ((strcmp(n->proto, "tun") == 0 &&
@@ -352,8 +458,13 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err,
 		    errlen) != 0)
 			return -1;
-		if (n->nremotes == 1 && build_targets(l, err, errlen) != 0)
+		if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
+		    l->targetnames[0] != NULL)) {
+			if (l->targetnames != NULL && l->targetnames[0] != NULL)
+				seterr(err, errlen, "%s: the peer must be an IP "
+				    "address", url);
 			return -1;
+		}
 	} else {
 		seterr(err, errlen, "%s: scheme %s is not supported in this "
 		    "build", url, n->scheme);
@@ -533,6 +644,17 @@ conf_free(struct conf *c)
 	size_t i;
 
 	for (i = 0; i < c->nlis; i++) {
+		struct listener_conf *l = &c->lis[i];
+		size_t j;
+
+		for (j = 0; l->targetnames != NULL && j < l->ntargets; j++)
+			free(l->targetnames[j]);
+		free(l->targetnames);
+		free(l->bypass_path);
+		free(l->hosts_path);
+		matcher_set_free(l->bypass);
+		permission_free(l->whitelist);
+		permission_free(l->blacklist);
 		node_free(c->lis[i].node);
 		free(c->lis[i].targets);
 		free(c->lis[i].targetlens);

@@ -14,6 +14,9 @@
 
 #include "node.h"
 
+struct matcher_set;
+struct permissions;
+
 #define CONF_MAX_LISTENERS	256
 #define CONF_MAX_ROUTES		64
 #define CONF_TUN_MTU_DEFAULT	1350
@@ -62,8 +65,15 @@ struct listener_conf {
 	struct sockaddr_storage	*targets;
 	socklen_t		*targetlens;
 	size_t			 ntargets;
+	char			**targetnames;	/* per target: NULL = IP */
 	unsigned long		 timeout_ms;
 	struct tun_conf		 tun;
+	/* access control (tcp forward) */
+	char			*bypass_path;	/* reloadable bypass file */
+	struct matcher_set	*bypass;	/* inline bypass list */
+	char			*hosts_path;	/* reloadable hosts file */
+	struct permissions	*whitelist;
+	struct permissions	*blacklist;
 };
 
 enum outbound_type {
@@ -162,6 +172,9 @@ int	conf_json_gost(struct conf *, const void *root, const char *path,
 int	conf_json_native(struct conf *, const void *root, const char *path,
 	    struct conf_src *, char *err, size_t errlen);
 void	conf_json_free(void *root);
+/* A regular file of at most 1 MiB, NUL-terminated. */
+char	*conf_read_file(const char *path, size_t *lenp, char *err,
+	    size_t errlen);
 int	conf_src_push(char ***v, size_t *n, const char *s);
 void	conf_src_free(struct conf_src *);
 int	conf_valid_ifname(const char *);

@@ -70,8 +70,8 @@ conf_src_free(struct conf_src *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static char *
-read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+char *
+conf_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
 {
 	struct stat st;
 	char *data;
@@ -137,7 +137,7 @@ conf_json_read(const char *path, void **rootp, char *err, size_t errlen)
 	int r;
 
 	*rootp = NULL;
-	if ((data = read_file(path, &len, err, errlen)) == NULL)
+	if ((data = conf_read_file(path, &len, err, errlen)) == NULL)
 		return -1;
 	r = conf_json_parse(data, len, path, rootp, err, errlen);
 	free(data);

@@ -31,6 +31,9 @@ ipc_type_name(int type)
 	case IPC_CMD_STATS:	return "CMD_STATS";
 	case IPC_CMD_STATS_ANS:	return "CMD_STATS_ANS";
 	case IPC_CMD_DRAIN:	return "CMD_DRAIN";
+	case IPC_FILE_WATCH:	return "FILE_WATCH";
+	case IPC_FILE_WATCH_ANS: return "FILE_WATCH_ANS";
+	case IPC_CMD_FILE:	return "CMD_FILE";
 	default:		return "unknown";
 	}
 }
@@ -343,6 +346,27 @@ ipc_dec_socket(struct buf *b, int *family, int *type, uint32_t *mark,
 	*family = f;
 	*type = t;
 	return 0;
+}
+
+int
+ipc_enc_watch(struct buf *b, uint32_t period_ms, const char *path)
+{
+	int r;
+
+	if ((r = buf_put_u32(b, period_ms)) != 0)
+		return r;
+	return buf_put_cstring(b, path);
+}
+
+int
+ipc_dec_watch(struct buf *b, uint32_t *period_ms, char **path)
+{
+	int r;
+
+	*path = NULL;
+	if ((r = buf_get_u32(b, period_ms)) != 0)
+		return r;
+	return ipc_dec_name(b, path, IPC_MAX_STRING);
 }
 
 int

@@ -41,10 +41,13 @@ enum ipc_type {
 	IPC_FILE_OPEN		= 12,	/* string path */
 	IPC_FILE_OPEN_ANS	= 13,	/* i32 status [+ fd] */
 	IPC_READY		= 14,	/* empty; no answer */
+	IPC_FILE_WATCH		= 16,	/* u32 period ms, string path */
+	IPC_FILE_WATCH_ANS	= 17,	/* i32 status */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
 	IPC_CMD_DRAIN		= 66,	/* empty; no answer */
+	IPC_CMD_FILE		= 68,	/* string path + fd: it changed */
 };
 
 struct ipc_hdr {
@@ -106,6 +109,8 @@ int	ipc_enc_socket(struct buf *, int family, int type, uint32_t mark,
 	    const char *iface);
 int	ipc_dec_socket(struct buf *, int *family, int *type, uint32_t *mark,
 	    char **iface);
+int	ipc_enc_watch(struct buf *, uint32_t period_ms, const char *path);
+int	ipc_dec_watch(struct buf *, uint32_t *period_ms, char **path);
 int	ipc_enc_stats(struct buf *, const struct ipc_stats *);
 int	ipc_dec_stats(struct buf *, struct ipc_stats *);
 

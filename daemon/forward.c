@@ -16,13 +16,20 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include "cfgfile.h"
 #include "log.h"
+#include "match.h"
 #include "worker.h"
 
 struct forward {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 next;	/* round-robin position */
+	struct matcher_set		*bypass_file;	/* live-reloaded */
+	struct hosts			*hosts;		/* live-reloaded */
 };
 
 struct fwd_conn {
@@ -77,27 +84,96 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 	free(c);
 }
 
+/*
+ * Address of target t, after the access checks: a name comes from the
+ * hosts file; bypass, whitelist/blacklist and routing rules may refuse.
+ */
+static int
+fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	const struct listener_conf *l = fw->l;
+	const struct hosts_entry *he;
+	const char *name = l->targetnames[t];
+	char host[INET6_ADDRSTRLEN], hp[300];
+	uint16_t port;
+	size_t ob;
+
+	memcpy(ss, &l->targets[t], sizeof(*ss));
+	*len = l->targetlens[t];
+	port = ntohs(((struct sockaddr_in *)ss)->sin_port);
+	if (name != NULL) {
+		if ((he = hosts_lookup(fw->hosts, name)) == NULL) {
+			debug("%s: %s is not in the hosts file", l->node->url,
+			    name);
+			return -1;
+		}
+		memset(ss, 0, sizeof(*ss));
+		if (he->family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, he->addr, 4);
+			sin->sin_port = htons(port);
+			*len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, he->addr, 16);
+			sin6->sin6_port = htons(port);
+			*len = sizeof(*sin6);
+		}
+	} else {
+		inet_ntop(ss->ss_family, ss->ss_family == AF_INET ?
+		    (void *)&((struct sockaddr_in *)ss)->sin_addr :
+		    (void *)&((struct sockaddr_in6 *)ss)->sin6_addr, host,
+		    sizeof(host));
+		name = host;
+	}
+	snprintf(hp, sizeof(hp), strchr(name, ':') ? "[%s]:%u" : "%s:%u",
+	    name, port);
+	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
+	    (fw->bypass_file != NULL && bypass_match(fw->bypass_file, hp))) {
+		debug("%s: %s bypassed", l->node->url, hp);
+		return -1;
+	}
+	if (!access_allowed(l->whitelist, l->blacklist, "tcp", name, port)) {
+		debug("%s: %s not permitted", l->node->url, hp);
+		return -1;
+	}
+	ob = router_pick(fw->wk->conf, (size_t)(l - fw->wk->conf->lis),
+	    (const struct sockaddr *)ss, l->targetnames[t]);
+	if (fw->wk->conf->obs[ob].type == OB_BLOCK) {
+		debug("%s: %s blocked by a routing rule", l->node->url, hp);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 fwd_try(struct fwd_conn *c)
 {
 	struct forward *fw = c->fw;
 	const struct listener_conf *l = fw->l;
-	const struct sockaddr *sa;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	struct timeval tv;
 
 	for (; c->tried < l->ntargets; c->tried++) {
 		c->target = (c->start + c->tried) % l->ntargets;
-		sa = (const struct sockaddr *)&l->targets[c->target];
+		if (fwd_target(fw, c->target, &ss, &sslen) != 0)
+			continue;
 		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
-			c->out = mm_socket(fw->wk, sa->sa_family, SOCK_STREAM);
+			c->out = mm_socket(fw->wk, ss.ss_family, SOCK_STREAM);
 		else
-			c->out = socket(sa->sa_family, SOCK_STREAM |
+			c->out = socket(ss.ss_family, SOCK_STREAM |
 			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->out == -1) {
 			error("%s: socket: %s", l->node->url, strerror(errno));
 			continue;
 		}
-		if (connect(c->out, sa, l->targetlens[c->target]) == 0 ||
+		if (connect(c->out, (struct sockaddr *)&ss, sslen) == 0 ||
 		    errno == EINPROGRESS) {
 			c->tried++;
 			c->ev = event_new(fw->wk->base, c->out, EV_WRITE,
@@ -137,15 +213,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->client = fd;
 	c->out = -1;
 	c->start = fw->next++;
-	/* Rules see the first target; a block outbound refuses at once. */
-	if (fw->wk->conf->obs[router_pick(
-	    fw->wk->conf, (size_t)(fw->l - fw->wk->conf->lis),
-	    (const struct sockaddr *)&fw->l->targets[c->start %
-	    fw->l->ntargets], NULL)].type == OB_BLOCK) {
-		debug("%s: blocked by a routing rule", fw->l->node->url);
-		fwd_conn_fail(c);
-		return;
-	}
 	fwd_try(c);
 }
 
@@ -169,6 +236,13 @@ forward_start(struct worker *wk, const struct listener_conf *l, int fd,
 		return -1;
 	fw->wk = wk;
 	fw->l = l;
+	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
+	    RELOAD_BYPASS, (void **)&fw->bypass_file) != 0) ||
+	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
+	    RELOAD_HOSTS, (void **)&fw->hosts) != 0)) {
+		free(fw);
+		return -1;
+	}
 	evutil_make_socket_nonblocking(fd);
 	*levp = evconnlistener_new(wk->base, accept_cb, fw,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);

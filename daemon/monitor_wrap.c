@@ -134,6 +134,20 @@ mm_file_open(struct worker *wk, const char *path)
 }
 
 int
+mm_file_watch(struct worker *wk, const char *path, unsigned long period_ms)
+{
+	struct buf b;
+	int fd, r;
+
+	buf_init(&b);
+	if (ipc_enc_watch(&b, (uint32_t)period_ms, path) != 0)
+		fatal_f("encode");
+	r = mm_request(wk, IPC_FILE_WATCH, &b, &fd);
+	buf_release(&b);
+	return r;
+}
+
+int
 mm_ready(struct worker *wk)
 {
 	int r;

@@ -90,6 +90,16 @@ mm_handle_command(struct worker *wk, struct ipc_msg *m)
 	case IPC_CMD_DRAIN:
 		worker_drain(wk);
 		break;
+	case IPC_CMD_FILE: {
+		char *path;
+
+		if (m->fd == -1 || ipc_dec_name(&m->payload, &path,
+		    IPC_MAX_STRING) != 0)
+			fatal("malformed CMD_FILE from the monitor");
+		reload_file(wk, path, m->fd);
+		free(path);
+		break;
+	}
 	default:
 		/* The monitor is trusted, but a mismatch means a bug. */
 		fatal("unexpected message %s from the monitor",

@@ -46,6 +46,8 @@ int	mm_listener(struct worker *, uint32_t idx);
 int	mm_tun_open(struct worker *, const char *name);
 int	mm_socket(struct worker *, int family, int type);
 int	mm_file_open(struct worker *, const char *path);
+int	mm_file_watch(struct worker *, const char *path,
+	    unsigned long period_ms);
 int	mm_ready(struct worker *);
 void	mm_handle_command(struct worker *, struct ipc_msg *);
 
@@ -58,6 +60,15 @@ int	forward_start(struct worker *, const struct listener_conf *, int fd,
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
+
+/* reload.c */
+enum reload_kind {
+	RELOAD_BYPASS,
+	RELOAD_HOSTS,
+};
+int	reload_register(struct worker *, const char *path, enum reload_kind,
+	    void **obj);
+void	reload_file(struct worker *, const char *path, int fd);
 
 /* tun.c */
 int	tun_start(struct worker *, const struct listener_conf *, int udpfd,

@@ -47,6 +47,8 @@ static int mm_answer_socket(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_file_open(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_file_watch(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_ready(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_stats(struct monitor *, struct mon_worker *,
@@ -61,6 +63,8 @@ static const struct mon_dispatch mon_table[] = {
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
 	{ IPC_FILE_OPEN, MW_ANY_LIVE, 0, 3, 2 + IPC_MAX_STRING,
 	    mm_answer_file_open },
+	{ IPC_FILE_WATCH, MW_ANY_LIVE, 0, 7, 6 + IPC_MAX_STRING,
+	    mm_answer_file_watch },
 	{ IPC_READY, MW_STARTING, MON_ONCE, 0, 0, mm_answer_ready },
 	{ IPC_CMD_STATS_ANS, MW_ANY_LIVE, 0, 28, 28, mm_answer_stats },
 };
@@ -286,6 +290,37 @@ mm_answer_file_open(struct monitor *mon, struct mon_worker *w,
 	if (fd != -1)
 		close(fd);
 	return r;
+}
+
+/*
+ * Watch a configured file: the monitor stats it every period and hands
+ * the workers a fresh descriptor when it changed.  gost's minimum period
+ * is one second.
+ */
+static int
+mm_answer_file_watch(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	uint32_t period;
+	char *path;
+	int r;
+
+	if (ipc_dec_watch(&m->payload, &period, &path) != 0) {
+		error("worker %u: malformed FILE_WATCH", w->id);
+		return -1;
+	}
+	if (!conf_file_allowed(&w->gen->conf, path)) {
+		error("worker %u: asked to watch \"%s\", which the "
+		    "configuration does not name", w->id, path);
+		free(path);
+		return -1;
+	}
+	if (period < 1000)
+		period = 1000;
+	r = mon_watch_add(mon, w->gen, path, period);
+	free(path);
+	return answer(w, IPC_FILE_WATCH_ANS, m->hdr.seq, r == 0 ? 0 : ENOMEM,
+	    -1);
 }
 
 static int

@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +208,96 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 	}
 }
 
+static int
+watch_stat(struct mon_watch *mw, struct stat *st)
+{
+	if (stat(mw->path, st) == -1)
+		return -1;
+	return 0;
+}
+
+/* Changed since last seen?  mtime, inode (rename over) or size. */
+static int
+watch_changed(struct mon_watch *mw, const struct stat *st)
+{
+	return st->st_mtim.tv_sec != mw->mtime.tv_sec ||
+	    st->st_mtim.tv_nsec != mw->mtime.tv_nsec ||
+	    st->st_ino != mw->ino || st->st_size != mw->size;
+}
+
+static void
+watch_record(struct mon_watch *mw, const struct stat *st)
+{
+	mw->mtime = st->st_mtim;
+	mw->ino = st->st_ino;
+	mw->size = st->st_size;
+}
+
+static void
+watch_cb(evutil_socket_t unused, short what, void *arg)
+{
+	struct mon_watch *mw = arg;
+	struct mon_worker *w;
+	struct stat st;
+	struct buf b;
+	int fd;
+
+	(void)unused;
+	(void)what;
+	if (watch_stat(mw, &st) == -1 || !watch_changed(mw, &st))
+		return;
+	watch_record(mw, &st);
+	/* The monitor only opens the file; the workers parse it. */
+	fd = open(mw->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1) {
+		error("reload %s: %s", mw->path, strerror(errno));
+		return;
+	}
+	verbose("%s changed; handing it to the workers", mw->path);
+	buf_init(&b);
+	if (ipc_enc_name(&b, mw->path) == 0) {
+		TAILQ_FOREACH(w, &mw->gen->workers, entry)
+			if (w->sock != -1 && ipc_send(w->sock, IPC_CMD_FILE,
+			    ++w->seq, &b, fd) != 0)
+				debug("worker %u: cannot send %s", w->id,
+				    mw->path);
+	}
+	buf_release(&b);
+	close(fd);
+}
+
+int
+mon_watch_add(struct monitor *mon, struct mon_gen *g, const char *path,
+    unsigned long period_ms)
+{
+	struct mon_watch *mw;
+	struct stat st;
+	struct timeval tv;
+
+	TAILQ_FOREACH(mw, &g->watches, entry)
+		if (strcmp(mw->path, path) == 0)
+			break;
+	if (mw == NULL) {
+		if ((mw = calloc(1, sizeof(*mw))) == NULL ||
+		    (mw->path = strdup(path)) == NULL) {
+			free(mw);
+			return -1;
+		}
+		mw->gen = g;
+		mw->ev = event_new(mon->base, -1, EV_PERSIST, watch_cb, mw);
+		if (watch_stat(mw, &st) == 0)
+			watch_record(mw, &st);
+		TAILQ_INSERT_TAIL(&g->watches, mw, entry);
+	} else if (mw->period_ms <= period_ms)
+		return 0;
+	mw->period_ms = period_ms;
+	tv.tv_sec = (time_t)(period_ms / 1000);
+	tv.tv_usec = (suseconds_t)(period_ms % 1000) * 1000;
+	event_add(mw->ev, &tv);
+	debug("watching %s every %lu ms", path, period_ms);
+	return 0;
+}
+
 static struct mon_gen *
 gen_new(struct monitor *mon, struct conf *conf)
 {
@@ -219,6 +311,7 @@ gen_new(struct monitor *mon, struct conf *conf)
 	g->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
 	TAILQ_INIT(&g->workers);
+	TAILQ_INIT(&g->watches);
 	for (i = 0; i < mon->nworkers; i++) {
 		if ((w = calloc(1, sizeof(*w))) == NULL ||
 		    (w->lis_given = calloc(g->conf.nlis + 1, 1)) == NULL ||
@@ -238,7 +331,14 @@ static void
 gen_free(struct monitor *mon, struct mon_gen *g)
 {
 	struct mon_worker *w;
+	struct mon_watch *mw;
 
+	while ((mw = TAILQ_FIRST(&g->watches)) != NULL) {
+		TAILQ_REMOVE(&g->watches, mw, entry);
+		event_free(mw->ev);
+		free(mw->path);
+		free(mw);
+	}
 	while ((w = TAILQ_FIRST(&g->workers)) != NULL) {
 		TAILQ_REMOVE(&g->workers, w, entry);
 		worker_detach_ipc(w);

@@ -41,6 +41,18 @@ struct mon_tun {
 
 struct mon_gen;
 
+/* A file a worker asked to have watched for changes (live reload). */
+struct mon_watch {
+	char			*path;
+	unsigned long		 period_ms;
+	struct timespec		 mtime;
+	ino_t			 ino;
+	off_t			 size;
+	struct event		*ev;
+	struct mon_gen		*gen;
+	TAILQ_ENTRY(mon_watch)	 entry;
+};
+
 struct mon_worker {
 	TAILQ_ENTRY(mon_worker)	 entry;
 	struct mon_gen		*gen;
@@ -66,6 +78,7 @@ struct mon_gen {
 	TAILQ_HEAD(, mon_worker) workers;
 	int			 draining;
 	struct event		*drain_ev;
+	TAILQ_HEAD(, mon_watch)	 watches;
 	TAILQ_ENTRY(mon_gen)	 entry;
 };
 
@@ -96,6 +109,8 @@ int	monitor_run(struct monitor *);
 void	mon_worker_kill(struct monitor *, struct mon_worker *,
 	    const char *why);
 void	mon_notify(const char *state);
+int	mon_watch_add(struct monitor *, struct mon_gen *, const char *path,
+	    unsigned long period_ms);
 
 /* mon_dispatch.c */
 int	mon_dispatch(struct monitor *, struct mon_worker *, struct ipc_msg *);

@@ -7,13 +7,14 @@ make --no-print-directory -s install DESTDIR="$D" prefix=/opt/ostp sysconfdir=/e
 	>"$LOGDIR/install.out" 2>&1 || fail "make install failed"
 [ -x "$D/opt/ostp/sbin/ostpd" ] || fail "ostpd not in DESTDIR/prefix/sbin"
 [ -f "$D/opt/ostp/share/man/man8/ostpd.8" ] || fail "man page not installed"
+[ -f "$D/opt/ostp/share/man/man5/ostpd.conf.5" ] || fail "ostpd.conf.5 not installed"
 [ -f "$D/etc/ostp-test/ostpd/ostpd.json.example" ] || fail "example config not in sysconfdir"
 "$D/opt/ostp/sbin/ostpd" -V >/dev/null || fail "installed binary does not run"
 
-mandoc -T lint -W warning man/ostpd.8 >"$LOGDIR/mandoc.out" 2>&1 || {
+mandoc -T lint -W warning man/ostpd.8 man/ostpd.conf.5 >"$LOGDIR/mandoc.out" 2>&1 || {
 	# cross references to pages not installed here are fine
 	grep -v -E 'referenced manual not found|STYLE: ' "$LOGDIR/mandoc.out" | grep -q . &&
-	    fail "man/ostpd.8: $(cat "$LOGDIR/mandoc.out")"
+	    fail "man pages: $(cat "$LOGDIR/mandoc.out")"
 }
 sh -n contrib/ostpd.init || fail "contrib/ostpd.init does not parse"
 python3 -c 'import json,sys; json.load(open("contrib/ostpd.json"))' || fail "contrib/ostpd.json is not JSON"

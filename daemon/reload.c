@@ -1,0 +1,179 @@
+/*
+ * Reloadable files in the worker.  The worker cannot open files: it gets
+ * a descriptor from the monitor at start, and again whenever the monitor
+ * sees the file change (the period comes from the file's own "reload"
+ * directive).  The worker parses the new contents and swaps them in as
+ * a whole; a file that does not parse leaves the previous contents in
+ * force and costs one log line naming the file and line.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfgfile.h"
+#include "log.h"
+#include "match.h"
+#include "worker.h"
+
+#define RELOAD_FILE_MAX	(1U << 20)
+
+struct reload_slot {
+	char			*path;
+	enum reload_kind	 kind;
+	void			**obj;
+	TAILQ_ENTRY(reload_slot) entry;
+};
+
+static TAILQ_HEAD(, reload_slot) slots = TAILQ_HEAD_INITIALIZER(slots);
+
+static char *
+read_fd(int fd, size_t *lenp)
+{
+	char *data;
+	size_t off = 0;
+	ssize_t n;
+
+	if ((data = malloc(RELOAD_FILE_MAX + 1)) == NULL)
+		return NULL;
+	for (;;) {
+		n = read(fd, data + off, RELOAD_FILE_MAX + 1 - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+		if (off > RELOAD_FILE_MAX) {
+			free(data);
+			errno = EFBIG;
+			return NULL;
+		}
+	}
+	if (n == -1) {
+		free(data);
+		return NULL;
+	}
+	data[off] = '\0';
+	*lenp = off;
+	return data;
+}
+
+static int
+parse(enum reload_kind kind, const char *data, size_t len, const char *path,
+    void **out, unsigned long *reload_ms, char *err, size_t errlen)
+{
+	struct hosts *h;
+	int r;
+
+	switch (kind) {
+	case RELOAD_BYPASS:
+		return bypass_file_parse(data, len, path,
+		    (struct matcher_set **)out, reload_ms, err, errlen);
+	case RELOAD_HOSTS:
+		if ((r = hosts_parse(data, len, path, &h, err, errlen)) != 0)
+			return r;
+		*reload_ms = h->reload_ms;
+		*out = h;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+obj_free(enum reload_kind kind, void *obj)
+{
+	switch (kind) {
+	case RELOAD_BYPASS:
+		matcher_set_free(obj);
+		break;
+	case RELOAD_HOSTS:
+		hosts_free(obj);
+		break;
+	}
+}
+
+static int
+load_fd(struct reload_slot *s, int fd, unsigned long *reload_ms, char *err,
+    size_t errlen)
+{
+	char *data;
+	size_t len;
+	void *obj = NULL;
+	int r;
+
+	if ((data = read_fd(fd, &len)) == NULL) {
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+		return -1;
+	}
+	if (strlen(data) != len) {
+		snprintf(err, errlen, "%s: NUL byte in file", s->path);
+		free(data);
+		return -1;
+	}
+	r = parse(s->kind, data, len, s->path, &obj, reload_ms, err, errlen);
+	free(data);
+	if (r != 0)
+		return -1;
+	/* One pointer store: a connection sees the old set or the new. */
+	obj_free(s->kind, *s->obj);
+	*s->obj = obj;
+	return 0;
+}
+
+int
+reload_register(struct worker *wk, const char *path, enum reload_kind kind,
+    void **obj)
+{
+	struct reload_slot *s;
+	unsigned long reload_ms = 0;
+	char err[512];
+	int fd, r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL)
+		fatal_f("out of memory");
+	s->kind = kind;
+	s->obj = obj;
+	if ((fd = mm_file_open(wk, path)) == -1) {
+		error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	r = load_fd(s, fd, &reload_ms, err, sizeof(err));
+	close(fd);
+	if (r != 0) {
+		error("%s", err);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&slots, s, entry);
+	if (reload_ms > 0 && mm_file_watch(wk, path, reload_ms) != 0)
+		error("%s: the monitor will not watch it: %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+void
+reload_file(struct worker *wk, const char *path, int fd)
+{
+	struct reload_slot *s;
+	unsigned long reload_ms;
+	char err[512];
+
+	(void)wk;
+	TAILQ_FOREACH(s, &slots, entry) {
+		if (strcmp(s->path, path) != 0)
+			continue;
+		if (lseek(fd, 0, SEEK_SET) == -1) {
+			error("%s: %s", path, strerror(errno));
+			continue;
+		}
+		if (load_fd(s, fd, &reload_ms, err, sizeof(err)) != 0)
+			error("reload failed: %s; keeping the previous "
+			    "contents", err);
+		else
+			logit("%s reloaded", path);
+	}
+}

@@ -1,0 +1,59 @@
+# Live reload of files the configuration names (bypass=, hosts=): the
+# monitor notices the change on the file's own "reload" period and hands
+# the worker a descriptor; the worker swaps the contents.  A broken file
+# keeps the previous contents and logs one line naming file and line.
+. regress/lib.sh
+
+E=$(free_port); P=$(free_port); P2=$(free_port)
+start_echo "$E"
+bp=$LOGDIR/bypass.txt
+hf=$LOGDIR/hosts.txt
+printf 'reload 1s\n# nothing bypassed yet\n10.0.0.0/8\n' >"$bp"
+printf 'reload 1s\n127.0.0.1 backend alias1\n' >"$hf"
+start_ostpd live -L "tcp://127.0.0.1:$P/127.0.0.1:$E?bypass=$bp" \
+	-L "tcp://127.0.0.1:$P2/backend:$E?hosts=$hf"
+L=$LOGDIR/live.log
+wait_port "$P" || fatal "no listener"
+W=$(worker_of "$OPID")
+$NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null || fail "forwarding before the bypass change"
+$NETTOOL xfer 127.0.0.1 "$P2" 10000 2 >/dev/null || fail "hosts name not resolved"
+
+# Bypass the target: connections are refused from the next period on.
+sleep 1.1
+printf 'reload 1s\n127.0.0.1\n' >"$bp"
+wait_log "$L" "$bp reloaded" 5 || fail "bypass file not reloaded"
+out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
+[ -z "$out" ] || fail "bypassed target still forwarded: $out"
+
+# A broken file: one line naming file and line; the old rules stay.
+sleep 1.1
+printf 'reload 1s\nreverse perhaps\n' >"$bp"
+wait_log "$L" "reload failed: $bp:2:" 5 || fail "broken bypass file: no error naming the line"
+[ "$(grep -c "reload failed: $bp" "$L")" -eq 1 ] || fail "more than one error line"
+out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
+[ -z "$out" ] || fail "broken reload dropped the previous bypass rules"
+
+# Repaired: forwarding again, without a restart.
+sleep 1.1
+printf 'reload 1s\n' >"$bp"
+for i in $(seq 1 40); do [ "$(grep -c "$bp reloaded" "$L")" -ge 2 ] && break; sleep 0.1; done
+$NETTOOL xfer 127.0.0.1 "$P" 10000 1 >/dev/null || fail "forwarding after the repair"
+
+# hosts: point the name elsewhere (nothing listens on 127.0.0.3:$E).
+sleep 1.1
+printf 'reload 1s\n127.0.0.3 backend\n' >"$hf"
+wait_log "$L" "$hf reloaded" 5 || fail "hosts file not reloaded"
+out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P2 2>&1)
+[ -z "$out" ] || fail "old hosts address still used: $out"
+[ "$(worker_of "$OPID")" = "$W" ] || fail "the worker was replaced; reload must not restart it"
+
+# A file the configuration does not name cannot be watched: see ipc.sh.
+# Startup refuses a broken file with file:line.
+printf 'bogus directive here\n' >"$LOGDIR/bad-bypass.txt"
+out=$("$OSTPD" -t -L "tcp://:1/127.0.0.1:2?bypass=$LOGDIR/bad-bypass.txt" 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "broken bypass file accepted at startup"
+echo "$out" | grep -q "bad-bypass.txt:1:" || fail "startup error lacks file:line: $out"
+out=$("$OSTPD" -t -L "tcp://:1/nosuchname:2" 2>&1)
+echo "$out" | grep -q 'hosts= file' || fail "name target without hosts=: $out"
+kill "$OPID"
+finish
