@@ -33,7 +33,8 @@ MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
-		  daemon/reload.c
+		  daemon/reload.c daemon/proxy.c $(PROTO_SRCS)
+PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -104,10 +105,10 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 unittests: $(UNIT_BINS)
 
 # libFuzzer harnesses: built with clang when configure found it.
-$(BUILD)/fuzz/%: regress/fuzz/%.c $(COMMON_SRCS) config.h
+$(BUILD)/fuzz/%: regress/fuzz/%.c $(COMMON_SRCS) $(PROTO_SRCS) config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(YAJL_LIBS)
+	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(PROTO_SRCS) $(YAJL_LIBS)
 
 fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \

@@ -139,6 +139,10 @@ conf_valid_ifname(const char *s)
 static const char *const tcp_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", NULL
 };
+static const char *const proxy_params[] = {
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "secrets",
+	"auth", "proxyAgent", "prefer", "dns", NULL
+};
 static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", NULL
 };
@@ -329,12 +333,15 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS };
+
 static int
-check_file(const char *url, const char *key, const char *path, int hosts,
+check_file(const char *url, const char *key, const char *path, int kind,
     char *err, size_t errlen)
 {
 	struct matcher_set *ms = NULL;
 	struct hosts *h = NULL;
+	struct secrets *sec = NULL;
 	unsigned long reload;
 	char *data, e[400];
 	size_t len;
@@ -344,10 +351,18 @@ check_file(const char *url, const char *key, const char *path, int hosts,
 		seterr(err, errlen, "%s: %s file %s", url, key, e);
 		return -1;
 	}
-	r = hosts ? hosts_parse(data, len, path, &h, e, sizeof(e)) :
+	if (strlen(data) != len) {
+		seterr(err, errlen, "%s: NUL byte in file", path);
+		free(data);
+		return -1;
+	}
+	r = kind == CF_HOSTS ? hosts_parse(data, len, path, &h, e, sizeof(e)) :
+	    kind == CF_SECRETS ? secrets_parse(data, len, path, &sec, e,
+	    sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
 	free(data);
 	hosts_free(h);
+	secrets_free(sec);
 	matcher_set_free(ms);
 	if (r != 0)
 		seterr(err, errlen, "%s", e);
@@ -366,7 +381,7 @@ build_access(struct conf *c, struct listener_conf *l, char *err,
 		/* gost: a file, or an inline list ("~" reverses it). */
 		p = v[0] == '~' ? v + 1 : v;
 		if (p[0] == '/' || p[0] == '.') {
-			if (check_file(n->url, "bypass", p, 0, err,
+			if (check_file(n->url, "bypass", p, CF_BYPASS, err,
 			    errlen) != 0)
 				return -1;
 			if ((l->bypass_path = strdup(p)) == NULL ||
@@ -379,7 +394,7 @@ build_access(struct conf *c, struct listener_conf *l, char *err,
 		}
 	}
 	if ((v = node_param(n, "hosts")) != NULL) {
-		if (check_file(n->url, "hosts", v, 1, err, errlen) != 0)
+		if (check_file(n->url, "hosts", v, CF_HOSTS, err, errlen) != 0)
 			return -1;
 		if ((l->hosts_path = strdup(v)) == NULL ||
 		    conf_add_file(c, v) != 0)
@@ -396,6 +411,100 @@ build_access(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+static int
+b64decode(const char *in, char *out, size_t outlen)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int acc = 0, bits = 0;
+	size_t o = 0;
+	const char *p;
+
+	for (; *in != '\0' && *in != '='; in++) {
+		if ((p = strchr(tbl, *in)) == NULL)
+			return -1;
+		acc = (acc << 6) | (unsigned int)(p - tbl);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)(acc >> bits);
+		}
+	}
+	out[o] = '\0';
+	return memchr(out, '\0', o) == NULL ? 0 : -1;
+}
+
+static int
+build_proxy(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v;
+	char e[400], up[512], *colon;
+
+	if (build_access(c, l, err, errlen) != 0)
+		return -1;
+	/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
+	if (n->user != NULL) {
+		if ((l->user = strdup(n->user)) == NULL ||
+		    (l->pass = strdup(n->pass ? n->pass : "")) == NULL)
+			return -1;
+	} else if ((v = node_param(n, "auth")) != NULL) {
+		if (b64decode(v, up, sizeof(up)) != 0 ||
+		    (colon = strchr(up, ':')) == NULL) {
+			seterr(err, errlen, "%s: bad value for auth (base64 of "
+			    "user:password)", n->url);
+			return -1;
+		}
+		*colon = '\0';
+		if ((l->user = strdup(up)) == NULL ||
+		    (l->pass = strdup(colon + 1)) == NULL)
+			return -1;
+		explicit_bzero(up, sizeof(up));
+	}
+	if ((v = node_param(n, "secrets")) != NULL) {
+		if (check_file(n->url, "secrets", v, CF_SECRETS, err,
+		    errlen) != 0)
+			return -1;
+		if ((l->secrets_path = strdup(v)) == NULL ||
+		    conf_add_file(c, v) != 0)
+			return -1;
+	}
+	if ((v = node_param(n, "proxyAgent")) != NULL &&
+	    (l->proxy_agent = strdup(v)) == NULL)
+		return -1;
+	if ((v = node_param(n, "prefer")) != NULL)
+		l->prefer_v6 = strcmp(v, "ipv6") == 0;
+	if ((v = node_param(n, "dns")) != NULL) {
+		size_t i;
+
+		if (v[0] == '/' || v[0] == '.') {
+			seterr(err, errlen, "%s: a dns= file is not supported "
+			    "in this build; give a list of nameservers",
+			    n->url);
+			return -1;
+		}
+		if (resolver_conf_parse_list(v, &l->dns, e, sizeof(e)) != 0) {
+			seterr(err, errlen, "%s: dns: %s", n->url, e);
+			return -1;
+		}
+		for (i = 0; i < l->dns->nns; i++) {
+			if (l->dns->ns[i].proto != NS_PROTO_UDP ||
+			    l->dns->ns[i].chain) {
+				seterr(err, errlen, "%s: dns: only plain UDP "
+				    "nameservers are supported in this build",
+				    n->url);
+				return -1;
+			}
+		}
+	} else if (conf_add_file(c, "/etc/resolv.conf") != 0)
+		return -1;
+	if (conf_add_file(c, "/etc/hosts") != 0)
+		return -1;
+	return params_check(n, proxy_params, err, errlen);
 }
 
 static int
@@ -450,6 +559,17 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 			return -1;
 		if (params_check(n, tcp_params, err, errlen) != 0)
 			return -1;
+	} else if (strcmp(n->transport, "tcp") == 0 && n->nremotes == 0 &&
+	    (strcmp(n->proto, "auto") == 0 || strcmp(n->proto, "socks5") == 0 ||
+	    strcmp(n->proto, "socks4") == 0 ||
+	    strcmp(n->proto, "socks4a") == 0 || strcmp(n->proto, "http") == 0)) {
+		l->kind = LIS_PROXY;
+		l->socktype = SOCK_STREAM;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (build_proxy(c, l, err, errlen) != 0)
+			return -1;
 	} else if ((strcmp(n->proto, "tun") == 0 &&
 	    strcmp(n->transport, "tun") == 0) ||
 	    (strcmp(n->proto, "tap") == 0 &&
@@ -470,11 +590,11 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		    "build", url, n->scheme);
 		return -1;
 	}
-	if (n->port == 0 && l->kind == LIS_TCP_FORWARD) {
+	if (n->port == 0 && l->socktype == SOCK_STREAM) {
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
-	if (n->user != NULL) {
+	if (n->user != NULL && l->kind != LIS_PROXY) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
 		    url, n->scheme);
 		return -1;
@@ -599,8 +719,10 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 				goto out;
 			}
 			/* Two devices with one name would fight. */
-			if (c->lis[i].kind == LIS_TCP_FORWARD ||
-			    c->lis[j].kind == LIS_TCP_FORWARD)
+			if ((c->lis[i].kind != LIS_TUN &&
+			    c->lis[i].kind != LIS_TAP) ||
+			    (c->lis[j].kind != LIS_TUN &&
+			    c->lis[j].kind != LIS_TAP))
 				continue;
 			if (strcmp(c->lis[i].tun.name, c->lis[j].tun.name) ==
 			    0) {
@@ -652,6 +774,13 @@ conf_free(struct conf *c)
 		free(l->targetnames);
 		free(l->bypass_path);
 		free(l->hosts_path);
+		free(l->secrets_path);
+		free(l->user);
+		if (l->pass != NULL)
+			explicit_bzero(l->pass, strlen(l->pass));
+		free(l->pass);
+		free(l->proxy_agent);
+		resolver_conf_free(l->dns);
 		matcher_set_free(l->bypass);
 		permission_free(l->whitelist);
 		permission_free(l->blacklist);

@@ -16,6 +16,7 @@
 
 struct matcher_set;
 struct permissions;
+struct resolver_conf;
 
 #define CONF_MAX_LISTENERS	256
 #define CONF_MAX_ROUTES		64
@@ -26,6 +27,7 @@ struct permissions;
 
 enum listener_kind {
 	LIS_TCP_FORWARD,
+	LIS_PROXY,		/* auto, socks5, socks4(a), http */
 	LIS_TUN,
 	LIS_TAP,
 };
@@ -74,6 +76,14 @@ struct listener_conf {
 	char			*hosts_path;	/* reloadable hosts file */
 	struct permissions	*whitelist;
 	struct permissions	*blacklist;
+	/* proxy handlers */
+	char			*secrets_path;	/* reloadable secrets file */
+	char			*user;		/* inline credentials */
+	char			*pass;
+	char			*proxy_agent;
+	int			 prefer_v6;
+	struct resolver_conf	*dns;		/* dns= inline list */
+	char			*dns_path;	/* dns= file */
 };
 
 enum outbound_type {

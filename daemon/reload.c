@@ -67,6 +67,7 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
     void **out, unsigned long *reload_ms, char *err, size_t errlen)
 {
 	struct hosts *h;
+	struct secrets *sec;
 	int r;
 
 	switch (kind) {
@@ -78,6 +79,13 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 			return r;
 		*reload_ms = h->reload_ms;
 		*out = h;
+		return 0;
+	case RELOAD_SECRETS:
+		if ((r = secrets_parse(data, len, path, &sec, err,
+		    errlen)) != 0)
+			return r;
+		*reload_ms = sec->reload_ms;
+		*out = sec;
 		return 0;
 	}
 	return -1;
@@ -92,6 +100,9 @@ obj_free(enum reload_kind kind, void *obj)
 		break;
 	case RELOAD_HOSTS:
 		hosts_free(obj);
+		break;
+	case RELOAD_SECRETS:
+		secrets_free(obj);
 		break;
 	}
 }

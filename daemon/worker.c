@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 
 #include "err.h"
 #include "ipc.h"
@@ -188,6 +189,9 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	    NULL)
 		fatal("out of memory");
 
+	/* Seed libevent's generator (DNS ids) while urandom is reachable. */
+	if (evutil_secure_rng_init() != 0)
+		fatal("cannot seed the random number generator");
 	sandbox_enter(sp);
 	log_set_sink(worker_log_sink, &wk);
 
@@ -202,6 +206,10 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		switch (l->kind) {
 		case LIS_TCP_FORWARD:
 			if (forward_start(&wk, l, fd, &wk.listeners[i]) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
+		case LIS_PROXY:
+			if (proxy_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
 		case LIS_TUN:

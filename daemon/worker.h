@@ -58,6 +58,10 @@ void	sandbox_enter(const struct sandbox_params *);
 int	forward_start(struct worker *, const struct listener_conf *, int fd,
 	    struct evconnlistener **);
 
+/* proxy.c */
+int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
+	    int fd, struct evconnlistener **);
+
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
 
@@ -65,6 +69,7 @@ int	relay_start(struct worker *, int a, int b);
 enum reload_kind {
 	RELOAD_BYPASS,
 	RELOAD_HOSTS,
+	RELOAD_SECRETS,
 };
 int	reload_register(struct worker *, const char *path, enum reload_kind,
 	    void **obj);

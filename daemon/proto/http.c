@@ -1,0 +1,339 @@
+/*
+ * HTTP/1.x proxy request parsing (RFC 9112): the request head only.  A
+ * head is at most HTTP_HEAD_MAX bytes and HTTP_MAX_HEADERS fields; line
+ * folding, bare CR, control characters and whitespace before a colon
+ * are refused.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "proto.h"
+
+static int
+is_tchar(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* Find the end of the head: the empty line.  Returns its length. */
+static size_t
+head_end(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (p[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+static int
+parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* host[:port] or [v6][:port] */
+static int
+parse_authority(const char *s, size_t len, uint16_t defport,
+    struct proxy_target *t)
+{
+	const char *h = s, *colon = NULL, *he;
+	size_t i;
+
+	if (len == 0)
+		return -1;
+	if (s[0] == '[') {
+		if ((he = memchr(s, ']', len)) == NULL)
+			return -1;
+		h = s + 1;
+		if ((size_t)(he + 1 - s) < len) {
+			if (he[1] != ':')
+				return -1;
+			colon = he + 1;
+		}
+	} else {
+		for (i = 0; i < len; i++)
+			if (s[i] == ':')
+				colon = s + i;
+		he = colon ? colon : s + len;
+	}
+	if (he == h || (size_t)(he - h) > PROXY_HOST_MAX)
+		return -1;
+	for (i = 0; i < (size_t)(he - h); i++)
+		if (!isalnum((unsigned char)h[i]) && strchr("-._:~%", h[i]) ==
+		    NULL)
+			return -1;
+	memcpy(t->host, h, (size_t)(he - h));
+	t->host[he - h] = '\0';
+	if (colon != NULL)
+		return parse_port(colon + 1, (size_t)(s + len - colon - 1),
+		    &t->port);
+	if (defport == 0)
+		return -1;
+	t->port = defport;
+	return 0;
+}
+
+void
+http_request_free(struct http_request *r)
+{
+	free(r->raw);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+http_parse_request(struct buf *b, struct http_request *r)
+{
+	const unsigned char *p = buf_ptr(b);
+	size_t len = buf_len(b), hlen, i;
+	char *s, *e, *line, *nl, *sp1, *sp2, *t;
+
+	memset(r, 0, sizeof(*r));
+	if (len > HTTP_HEAD_MAX)
+		len = HTTP_HEAD_MAX;
+	if ((hlen = head_end(p, len)) == 0)
+		return buf_len(b) >= HTTP_HEAD_MAX ? ERR_TOO_LONG :
+		    ERR_INCOMPLETE;
+	for (i = 0; i < hlen; i++)
+		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' &&
+		    p[i] != '\t') || p[i] == 0x7f)
+			return ERR_FORMAT;
+	if ((r->raw = malloc(hlen + 1)) == NULL)
+		return ERR_ALLOC;
+	memcpy(r->raw, p, hlen);
+	r->raw[hlen] = '\0';
+	r->rawlen = hlen;
+	s = r->raw;
+	e = r->raw + hlen;
+
+	/* request line */
+	nl = memchr(s, '\n', (size_t)(e - s));
+	line = s;
+	*nl = '\0';
+	if (nl > line && nl[-1] == '\r')
+		nl[-1] = '\0';
+	if (strchr(line, '\r') != NULL)
+		goto bad;
+	if ((sp1 = strchr(line, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' '))
+		goto bad;
+	for (t = line; t < sp1; t++)
+		if (!is_tchar((unsigned char)*t))
+			goto bad;
+	if (sp1 == line || sp2 == sp1 + 1)
+		goto bad;
+	if (strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	    !isdigit((unsigned char)sp2[8]) || sp2[9] != '\0')
+		goto bad;
+	r->minor = sp2[8] - '0';
+	r->method = line;
+	r->methodlen = (size_t)(sp1 - line);
+	if (r->methodlen == 7 && memcmp(line, "CONNECT", 7) == 0) {
+		r->is_connect = 1;
+		if (parse_authority(sp1 + 1, (size_t)(sp2 - sp1 - 1), 0,
+		    &r->dst) != 0)
+			goto bad;
+	} else {
+		const char *u = sp1 + 1, *auth, *slash;
+		size_t ulen = (size_t)(sp2 - u);
+
+		/* absolute-form, http only: other schemes are refused */
+		if (ulen < 8 || strncasecmp(u, "http://", 7) != 0)
+			goto bad;
+		auth = u + 7;
+		slash = memchr(auth, '/', ulen - 7);
+		if (slash == NULL)
+			slash = memchr(auth, '?', ulen - 7);
+		if (parse_authority(auth, (size_t)((slash ? slash : u + ulen) -
+		    auth), 80, &r->dst) != 0)
+			goto bad;
+		if (memchr(auth, '@', (size_t)((slash ? slash : u + ulen) -
+		    auth)) != NULL)
+			goto bad;
+		r->path = slash ? slash : "/";
+		r->pathlen = slash ? (size_t)(u + ulen - slash) : 1;
+	}
+
+	/* header fields */
+	for (s = nl + 1; s < e; s = nl + 1) {
+		char *colon, *v, *ve;
+
+		if ((nl = memchr(s, '\n', (size_t)(e - s))) == NULL)
+			goto bad;
+		*nl = '\0';
+		if (nl > s && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*s == '\0')
+			break;			/* the empty line */
+		if (strchr(s, '\r') != NULL || *s == ' ' || *s == '\t')
+			goto bad;		/* bare CR, obs-fold */
+		if (r->nhdr == HTTP_MAX_HEADERS)
+			goto bad;
+		if ((colon = strchr(s, ':')) == NULL || colon == s)
+			goto bad;
+		for (t = s; t < colon; t++)
+			if (!is_tchar((unsigned char)*t))
+				goto bad;
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
+		    ve[-1] == '\t'); ve--)
+			;
+		r->hdr[r->nhdr].name = s;
+		r->hdr[r->nhdr].namelen = (size_t)(colon - s);
+		r->hdr[r->nhdr].value = v;
+		r->hdr[r->nhdr].valuelen = (size_t)(ve - v);
+		r->nhdr++;
+	}
+	return buf_consume(b, hlen);
+ bad:
+	http_request_free(r);
+	return ERR_FORMAT;
+}
+
+const struct http_header *
+http_header_get(const struct http_request *r, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < r->nhdr; i++)
+		if (r->hdr[i].namelen == n &&
+		    strncasecmp(r->hdr[i].name, name, n) == 0)
+			return &r->hdr[i];
+	return NULL;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+http_basic_decode(const char *v, size_t len, char *user, size_t userlen,
+    char *pass, size_t passlen)
+{
+	unsigned char out[512];
+	size_t i, o = 0, bits = 0;
+	unsigned int acc = 0;
+	char *colon;
+	int x;
+
+	if (len < 6 || strncasecmp(v, "Basic ", 6) != 0)
+		return -1;
+	for (i = 6; i < len && v[i] == ' '; i++)
+		;
+	for (; i < len && v[i] != '='; i++) {
+		if ((x = b64val((unsigned char)v[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned int)x;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= sizeof(out) - 1)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	for (; i < len; i++)
+		if (v[i] != '=')
+			return -1;
+	out[o] = '\0';
+	if (memchr(out, '\0', o) != NULL ||
+	    (colon = strchr((char *)out, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	if (strlen((char *)out) >= userlen || strlen(colon + 1) >= passlen)
+		return -1;
+	strcpy(user, (char *)out);
+	strcpy(pass, colon + 1);
+	explicit_bzero(out, sizeof(out));
+	return 0;
+}
+
+static int
+hop_by_hop(const struct http_header *h)
+{
+	static const char *const names[] = {
+		"Proxy-Authorization", "Proxy-Connection", "Proxy-Authenticate",
+		"Connection", "Keep-Alive", NULL
+	};
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (h->namelen == strlen(names[i]) &&
+		    strncasecmp(h->name, names[i], h->namelen) == 0)
+			return 1;
+	return 0;
+}
+
+char *
+http_rewrite_request(const struct http_request *r, size_t *lenp)
+{
+	size_t cap = r->rawlen + 2 * r->nhdr + 64, o = 0, i;
+	char *out;
+	int n;
+
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	n = snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)r->methodlen,
+	    r->method, (int)r->pathlen, r->path, r->minor);
+	if (n < 0 || (size_t)n >= cap)
+		goto fail;
+	o = (size_t)n;
+	for (i = 0; i < r->nhdr; i++) {
+		const struct http_header *h = &r->hdr[i];
+
+		if (hop_by_hop(h))
+			continue;
+		n = snprintf(out + o, cap - o, "%.*s: %.*s\r\n",
+		    (int)h->namelen, h->name, (int)h->valuelen, h->value);
+		if (n < 0 || (size_t)n >= cap - o)
+			goto fail;
+		o += (size_t)n;
+	}
+	/* One request per upstream connection: no keep-alive mix-ups. */
+	n = snprintf(out + o, cap - o, "Connection: close\r\n\r\n");
+	if (n < 0 || (size_t)n >= cap - o)
+		goto fail;
+	*lenp = o + (size_t)n;
+	return out;
+ fail:
+	free(out);
+	return NULL;
+}

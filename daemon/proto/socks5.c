@@ -1,0 +1,146 @@
+/* SOCKS5 server-side message parsing (RFC 1928, RFC 1929). */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <string.h>
+
+#include "err.h"
+#include "proto.h"
+
+int
+socks5_parse_greeting(struct buf *b, struct socks5_greeting *g)
+{
+	const unsigned char *p = buf_ptr(b);
+	size_t len = buf_len(b), i, n;
+
+	memset(g, 0, sizeof(*g));
+	if (len < 2)
+		return ERR_INCOMPLETE;
+	if (p[0] != SOCKS5_VER || p[1] == 0)
+		return ERR_FORMAT;
+	n = p[1];
+	if (len < 2 + n)
+		return ERR_INCOMPLETE;
+	for (i = 0; i < n; i++) {
+		if (p[2 + i] == SOCKS5_AUTH_NONE)
+			g->offers_none = 1;
+		else if (p[2 + i] == SOCKS5_AUTH_USERPASS)
+			g->offers_userpass = 1;
+	}
+	return buf_consume(b, 2 + n);
+}
+
+int
+socks5_parse_auth(struct buf *b, struct socks5_auth *a)
+{
+	const unsigned char *p = buf_ptr(b);
+	size_t len = buf_len(b), ulen, plen;
+
+	memset(a, 0, sizeof(*a));
+	if (len < 2)
+		return ERR_INCOMPLETE;
+	if (p[0] != 0x01)
+		return ERR_FORMAT;
+	ulen = p[1];
+	if (len < 2 + ulen + 1)
+		return ERR_INCOMPLETE;
+	plen = p[2 + ulen];
+	if (len < 3 + ulen + plen)
+		return ERR_INCOMPLETE;
+	if (ulen == 0 || memchr(p + 2, '\0', ulen) != NULL ||
+	    memchr(p + 3 + ulen, '\0', plen) != NULL)
+		return ERR_FORMAT;
+	memcpy(a->user, p + 2, ulen);
+	memcpy(a->pass, p + 3 + ulen, plen);
+	return buf_consume(b, 3 + ulen + plen);
+}
+
+/* ATYP + address + port, shared by requests and UDP headers. */
+static int
+parse_addr(const unsigned char *p, size_t len, struct proxy_target *t,
+    size_t *used)
+{
+	size_t alen;
+
+	if (len < 1)
+		return ERR_INCOMPLETE;
+	t->atyp = p[0];
+	switch (p[0]) {
+	case SOCKS5_ATYP_IPV4:
+		alen = 4;
+		if (len < 1 + alen + 2)
+			return ERR_INCOMPLETE;
+		inet_ntop(AF_INET, p + 1, t->host, sizeof(t->host));
+		break;
+	case SOCKS5_ATYP_IPV6:
+		alen = 16;
+		if (len < 1 + alen + 2)
+			return ERR_INCOMPLETE;
+		inet_ntop(AF_INET6, p + 1, t->host, sizeof(t->host));
+		break;
+	case SOCKS5_ATYP_DOMAIN:
+		if (len < 2)
+			return ERR_INCOMPLETE;
+		alen = 1 + (size_t)p[1];
+		if (len < 1 + alen + 2)
+			return ERR_INCOMPLETE;
+		if (p[1] == 0 || memchr(p + 2, '\0', p[1]) != NULL)
+			return ERR_FORMAT;
+		memcpy(t->host, p + 2, p[1]);
+		t->host[p[1]] = '\0';
+		break;
+	default:
+		return ERR_VERSION;	/* address type not supported */
+	}
+	t->port = (uint16_t)(p[1 + alen] << 8 | p[2 + alen]);
+	*used = 1 + alen + 2;
+	return 0;
+}
+
+int
+socks5_parse_request(struct buf *b, struct socks5_request *r)
+{
+	const unsigned char *p = buf_ptr(b);
+	size_t len = buf_len(b), used;
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	if (len < 4)
+		return ERR_INCOMPLETE;
+	if (p[0] != SOCKS5_VER || p[2] != 0)
+		return ERR_FORMAT;
+	r->cmd = p[1];
+	if ((e = parse_addr(p + 3, len - 3, &r->dst, &used)) != 0)
+		return e;
+	return buf_consume(b, 3 + used);
+}
+
+size_t
+socks5_reply(unsigned char *out, size_t outlen, int rep,
+    const struct sockaddr *bound)
+{
+	const struct sockaddr_in *sin = (const void *)bound;
+	const struct sockaddr_in6 *sin6 = (const void *)bound;
+
+	if (outlen < 22)
+		return 0;
+	out[0] = SOCKS5_VER;
+	out[1] = (unsigned char)rep;
+	out[2] = 0;
+	if (bound != NULL && bound->sa_family == AF_INET6) {
+		out[3] = SOCKS5_ATYP_IPV6;
+		memcpy(out + 4, &sin6->sin6_addr, 16);
+		memcpy(out + 20, &sin6->sin6_port, 2);
+		return 22;
+	}
+	out[3] = SOCKS5_ATYP_IPV4;
+	if (bound != NULL && bound->sa_family == AF_INET) {
+		memcpy(out + 4, &sin->sin_addr, 4);
+		memcpy(out + 8, &sin->sin_port, 2);
+	} else
+		memset(out + 4, 0, 6);
+	return 10;
+}

@@ -1,0 +1,812 @@
+/*
+ * Proxy listeners: auto (sniff the first byte), socks5, socks4/4a and
+ * http.  A connection is read into a bounded buffer until its protocol
+ * parser has a target; then access control (bypass, whitelist/blacklist,
+ * routing rules), name resolution (hosts files, then the asynchronous
+ * resolver), a non-blocking connect with a timeout, the protocol's reply,
+ * and the splice relay.  Every failure answers with the protocol's own
+ * error and closes only this connection.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "cfgfile.h"
+#include "err.h"
+#include "log.h"
+#include "match.h"
+#include "proto/proto.h"
+#include "worker.h"
+
+#define HANDSHAKE_SECS	10	/* gost's read timeout */
+#define READ_CHUNK	4096
+
+enum pproto { PP_NONE, PP_SOCKS5, PP_SOCKS4, PP_HTTP };
+enum pstate {
+	PS_SNIFF,
+	PS_S5_GREETING,
+	PS_S5_AUTH,
+	PS_S5_REQUEST,
+	PS_S4_REQUEST,
+	PS_HTTP_HEAD,
+	PS_RESOLVE,
+	PS_CONNECT,
+};
+
+struct proxy {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	size_t				 idx;
+	struct evdns_base		*dns;
+	struct secrets			*secrets;	/* live-reloaded */
+	struct matcher_set		*bypass_file;	/* live-reloaded */
+	struct hosts			*hosts;		/* live-reloaded */
+};
+
+struct pconn {
+	struct proxy		*px;
+	int			 fd;
+	int			 out;
+	enum pproto		 proto;
+	enum pstate		 state;
+	struct buf		 in;
+	struct event		*rev;
+	struct event		*tmo;
+	struct event		*cev;
+	struct proxy_target	 dst;
+	struct http_request	 req;
+	struct evdns_getaddrinfo_request *dnsreq;
+	struct evutil_addrinfo	*ai;
+	struct evutil_addrinfo	*ai_next;
+	struct sockaddr_storage	 addr;		/* literal or hosts answer */
+	socklen_t		 addrlen;
+	int			 last_err;
+};
+
+/* Shared by every proxy of the worker: /etc/hosts and resolv.conf. */
+static struct hosts *sys_hosts;
+static struct evdns_base *sys_dns;
+
+static void pconn_free(struct pconn *);
+static void pconn_connect_next(struct pconn *);
+
+static void
+send_all(int fd, const void *p, size_t len)
+{
+	/* Small replies to a socket that has not sent anything back yet. */
+	(void)!send(fd, p, len, MSG_NOSIGNAL);
+}
+
+static void
+http_error(struct pconn *pc, int code, const char *reason, const char *extra)
+{
+	char resp[512];
+	const char *agent = pc->px->l->proxy_agent ? pc->px->l->proxy_agent :
+	    "ostpd/" PACKAGE_VERSION;
+	int n;
+
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\n"
+	    "Proxy-Agent: %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+	    code, reason, agent, extra ? extra : "");
+	if (n > 0 && (size_t)n < sizeof(resp))
+		send_all(pc->fd, resp, (size_t)n);
+}
+
+/* Tell the client why, in its protocol, then close. */
+static void
+pconn_fail(struct pconn *pc, int s5rep)
+{
+	unsigned char r[32];
+	size_t n;
+
+	switch (pc->proto) {
+	case PP_SOCKS5:
+		if (pc->state >= PS_S5_REQUEST) {
+			n = socks5_reply(r, sizeof(r), s5rep, NULL);
+			send_all(pc->fd, r, n);
+		}
+		break;
+	case PP_SOCKS4:
+		socks4_reply(r, SOCKS4_REP_REJECTED);
+		send_all(pc->fd, r, 8);
+		break;
+	case PP_HTTP:
+		if (s5rep == SOCKS5_REP_NOTALLOWED)
+			http_error(pc, 403, "Forbidden", NULL);
+		else if (s5rep == SOCKS5_REP_TTL)
+			http_error(pc, 504, "Gateway Timeout", NULL);
+		else if (s5rep == SOCKS5_REP_CMD)
+			http_error(pc, 400, "Bad Request", NULL);
+		else if (s5rep != SOCKS5_REP_OK)
+			http_error(pc, 502, "Bad Gateway", NULL);
+		break;
+	default:
+		break;
+	}
+	pconn_free(pc);
+}
+
+static void
+pconn_free(struct pconn *pc)
+{
+	if (pc->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(pc->dnsreq);	/* calls back: no-op */
+	if (pc->ai != NULL)
+		evutil_freeaddrinfo(pc->ai);
+	if (pc->rev != NULL)
+		event_free(pc->rev);
+	if (pc->tmo != NULL)
+		event_free(pc->tmo);
+	if (pc->cev != NULL)
+		event_free(pc->cev);
+	if (pc->out != -1)
+		close(pc->out);
+	if (pc->fd != -1)
+		close(pc->fd);
+	http_request_free(&pc->req);
+	buf_release(&pc->in);
+	worker_conn_closed(pc->px->wk);
+	free(pc);
+}
+
+static int
+auth_required(const struct proxy *px)
+{
+	return (px->secrets != NULL && secrets_count(px->secrets) > 0) ||
+	    px->l->user != NULL;
+}
+
+static int
+ct_streq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static int
+auth_ok(const struct proxy *px, const char *user, const char *pass)
+{
+	if (px->secrets != NULL && secrets_count(px->secrets) > 0)
+		return secrets_check(px->secrets, user, pass);
+	if (px->l->user != NULL)
+		return ct_streq(px->l->user, user) &
+		    ct_streq(px->l->pass, pass);
+	return 1;
+}
+
+/* Bypass, whitelist/blacklist, routing rules; 0 = allowed. */
+static int
+target_allowed(struct pconn *pc, const struct sockaddr *sa)
+{
+	const struct listener_conf *l = pc->px->l;
+	const struct conf *c = pc->px->wk->conf;
+	char hp[PROXY_HOST_MAX + 16];
+	int isname = sa == NULL;
+
+	snprintf(hp, sizeof(hp), strchr(pc->dst.host, ':') ? "[%s]:%u" :
+	    "%s:%u", pc->dst.host, pc->dst.port);
+	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
+	    (pc->px->bypass_file != NULL &&
+	    bypass_match(pc->px->bypass_file, hp))) {
+		debug("%s: %s bypassed", l->node->url, hp);
+		return -1;
+	}
+	if (!access_allowed(l->whitelist, l->blacklist, "tcp", pc->dst.host,
+	    pc->dst.port)) {
+		debug("%s: %s not permitted", l->node->url, hp);
+		return -1;
+	}
+	if (c->obs[router_pick(c, pc->px->idx, sa, isname ? pc->dst.host :
+	    NULL)].type == OB_BLOCK) {
+		debug("%s: %s blocked by a routing rule", l->node->url, hp);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn *pc = arg;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound), elen = sizeof(int);
+	unsigned char r[32];
+	size_t n;
+	int err = 0, one = 1;
+	char *head;
+	size_t hlen;
+
+	event_free(pc->cev);
+	pc->cev = NULL;
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		err = errno;
+	if (err != 0) {
+		debug("%s: %s:%u: %s", pc->px->l->node->url, pc->dst.host,
+		    pc->dst.port, strerror(err));
+		pc->last_err = err;
+		close(pc->out);
+		pc->out = -1;
+		pconn_connect_next(pc);
+		return;
+	}
+	setsockopt(pc->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(pc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	switch (pc->proto) {
+	case PP_SOCKS5:
+		if (getsockname(pc->out, (struct sockaddr *)&bound, &blen) == -1)
+			memset(&bound, 0, sizeof(bound));
+		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
+		    (struct sockaddr *)&bound);
+		send_all(pc->fd, r, n);
+		break;
+	case PP_SOCKS4:
+		socks4_reply(r, SOCKS4_REP_GRANTED);
+		send_all(pc->fd, r, 8);
+		break;
+	case PP_HTTP:
+		if (pc->req.is_connect) {
+			char resp[256];
+			int m = snprintf(resp, sizeof(resp), "HTTP/1.1 200 "
+			    "Connection established\r\nProxy-Agent: %s\r\n\r\n",
+			    pc->px->l->proxy_agent ? pc->px->l->proxy_agent :
+			    "ostpd/" PACKAGE_VERSION);
+
+			if (m > 0 && (size_t)m < sizeof(resp))
+				send_all(pc->fd, resp, (size_t)m);
+		} else {
+			if ((head = http_rewrite_request(&pc->req, &hlen)) ==
+			    NULL) {
+				pconn_fail(pc, SOCKS5_REP_FAIL);
+				return;
+			}
+			send_all(pc->out, head, hlen);
+			free(head);
+		}
+		break;
+	default:
+		break;
+	}
+	/* Bytes the client sent after its request go first. */
+	if (buf_len(&pc->in) > 0)
+		send_all(pc->out, buf_ptr(&pc->in), buf_len(&pc->in));
+	event_free(pc->rev);
+	pc->rev = NULL;
+	event_free(pc->tmo);
+	pc->tmo = NULL;
+	if (pc->ai != NULL)
+		evutil_freeaddrinfo(pc->ai);
+	pc->ai = NULL;
+	http_request_free(&pc->req);
+	buf_release(&pc->in);
+	relay_start(pc->px->wk, pc->fd, pc->out);
+	free(pc);
+}
+
+static void
+pconn_dial(struct pconn *pc, const struct sockaddr *sa, socklen_t len)
+{
+	const struct conf *c = pc->px->wk->conf;
+	struct timeval tv;
+
+	if (c->have_mark || c->iface[0] != '\0')
+		pc->out = mm_socket(pc->px->wk, sa->sa_family, SOCK_STREAM);
+	else
+		pc->out = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+	if (pc->out == -1) {
+		pc->last_err = errno;
+		pconn_connect_next(pc);
+		return;
+	}
+	if (connect(pc->out, sa, len) == -1 && errno != EINPROGRESS) {
+		pc->last_err = errno;
+		close(pc->out);
+		pc->out = -1;
+		pconn_connect_next(pc);
+		return;
+	}
+	pc->state = PS_CONNECT;
+	pc->cev = event_new(pc->px->wk->base, pc->out, EV_WRITE, connect_cb,
+	    pc);
+	tv.tv_sec = (time_t)(pc->px->l->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(pc->px->l->timeout_ms % 1000) * 1000;
+	event_add(pc->cev, &tv);
+}
+
+/* Next address of a resolved name; out of addresses: fail. */
+static void
+pconn_connect_next(struct pconn *pc)
+{
+	struct evutil_addrinfo *ai;
+
+	while ((ai = pc->ai_next) != NULL) {
+		pc->ai_next = ai->ai_next;
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (target_allowed(pc, ai->ai_addr) != 0) {
+			pc->last_err = EACCES;
+			continue;
+		}
+		pconn_dial(pc, ai->ai_addr, (socklen_t)ai->ai_addrlen);
+		return;
+	}
+	pconn_fail(pc, pc->last_err == ETIMEDOUT ? SOCKS5_REP_TTL :
+	    pc->last_err == ECONNREFUSED ? SOCKS5_REP_REFUSED :
+	    pc->last_err == EACCES ? SOCKS5_REP_NOTALLOWED :
+	    pc->last_err == ENETUNREACH ? SOCKS5_REP_NETUNREACH :
+	    SOCKS5_REP_HOSTUNREACH);
+}
+
+static void
+dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct pconn *pc = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;		/* pc is already gone */
+	pc->dnsreq = NULL;
+	if (result != 0 || res == NULL) {
+		debug("%s: %s: %s", pc->px->l->node->url, pc->dst.host,
+		    evutil_gai_strerror(result));
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		pconn_fail(pc, SOCKS5_REP_HOSTUNREACH);
+		return;
+	}
+	pc->ai = pc->ai_next = res;
+	pconn_connect_next(pc);
+}
+
+static int
+addr_from_entry(const struct hosts_entry *he, uint16_t port,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (he->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, he->addr, 4);
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, he->addr, 16);
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+	}
+	return 0;
+}
+
+/* The parser found a target: check, resolve, dial. */
+static void
+pconn_target(struct pconn *pc)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&pc->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&pc->addr;
+	const struct hosts_entry *he;
+	struct evutil_addrinfo hints;
+	struct evdns_base *dns;
+
+	debug("%s: %s to %s:%u", pc->px->l->node->url,
+	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
+	    "socks4" : "http", pc->dst.host, pc->dst.port);
+	event_del(pc->rev);
+	memset(&pc->addr, 0, sizeof(pc->addr));
+	if (inet_pton(AF_INET, pc->dst.host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(pc->dst.port);
+		pc->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, pc->dst.host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(pc->dst.port);
+		pc->addrlen = sizeof(*sin6);
+	} else if ((he = hosts_lookup(pc->px->hosts, pc->dst.host)) != NULL ||
+	    (he = hosts_lookup(sys_hosts, pc->dst.host)) != NULL)
+		addr_from_entry(he, pc->dst.port, &pc->addr, &pc->addrlen);
+	else {
+		/* Rules on names are checked before any query leaves. */
+		if (target_allowed(pc, NULL) != 0) {
+			pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+			return;
+		}
+		if ((dns = pc->px->dns ? pc->px->dns : sys_dns) == NULL) {
+			pconn_fail(pc, SOCKS5_REP_HOSTUNREACH);
+			return;
+		}
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_protocol = IPPROTO_TCP;
+		pc->state = PS_RESOLVE;
+		{
+			struct evdns_getaddrinfo_request *req;
+			char port[8];
+
+			snprintf(port, sizeof(port), "%u", pc->dst.port);
+			/*
+			 * The callback may run (and free pc) before this
+			 * returns; then req is NULL and pc is not touched.
+			 */
+			req = evdns_getaddrinfo(dns, pc->dst.host, port,
+			    &hints, dns_cb, pc);
+			if (req != NULL)
+				pc->dnsreq = req;
+		}
+		return;
+	}
+	if (target_allowed(pc, (struct sockaddr *)&pc->addr) != 0) {
+		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+		return;
+	}
+	pc->last_err = EHOSTUNREACH;
+	pconn_dial(pc, (struct sockaddr *)&pc->addr, pc->addrlen);
+}
+
+/* Run the parser for the current state; 1 = target found. */
+static int
+pconn_step(struct pconn *pc)
+{
+	struct socks5_greeting g;
+	struct socks5_auth a;
+	struct socks5_request s5;
+	struct socks4_request s4;
+	const struct http_header *h;
+	char user[256], pass[256];
+	unsigned char r[2];
+	int e;
+
+	for (;;) {
+		switch (pc->state) {
+		case PS_SNIFF:
+			if (buf_len(&pc->in) == 0)
+				return 0;
+			switch (buf_ptr(&pc->in)[0]) {
+			case SOCKS5_VER:
+				pc->proto = PP_SOCKS5;
+				pc->state = PS_S5_GREETING;
+				break;
+			case SOCKS4_VER:
+				pc->proto = PP_SOCKS4;
+				pc->state = PS_S4_REQUEST;
+				break;
+			default:
+				pc->proto = PP_HTTP;
+				pc->state = PS_HTTP_HEAD;
+				break;
+			}
+			/* An explicit scheme takes only its protocol. */
+			if ((strcmp(pc->px->l->node->proto, "socks5") == 0 &&
+			    pc->proto != PP_SOCKS5) ||
+			    ((strcmp(pc->px->l->node->proto, "socks4") == 0 ||
+			    strcmp(pc->px->l->node->proto, "socks4a") == 0) &&
+			    pc->proto != PP_SOCKS4) ||
+			    (strcmp(pc->px->l->node->proto, "http") == 0 &&
+			    pc->proto != PP_HTTP)) {
+				pc->proto = PP_NONE;	/* close silently */
+				return -1;
+			}
+			break;
+		case PS_S5_GREETING:
+			if ((e = socks5_parse_greeting(&pc->in, &g)) != 0)
+				return e == ERR_INCOMPLETE ? 0 : -1;
+			r[0] = SOCKS5_VER;
+			if (auth_required(pc->px))
+				r[1] = g.offers_userpass ?
+				    SOCKS5_AUTH_USERPASS : SOCKS5_AUTH_NOACCEPT;
+			else
+				r[1] = g.offers_none ? SOCKS5_AUTH_NONE :
+				    SOCKS5_AUTH_NOACCEPT;
+			send_all(pc->fd, r, 2);
+			if (r[1] == SOCKS5_AUTH_NOACCEPT)
+				return -1;
+			pc->state = r[1] == SOCKS5_AUTH_USERPASS ? PS_S5_AUTH :
+			    PS_S5_REQUEST;
+			break;
+		case PS_S5_AUTH:
+			if ((e = socks5_parse_auth(&pc->in, &a)) != 0)
+				return e == ERR_INCOMPLETE ? 0 : -1;
+			e = auth_ok(pc->px, a.user, a.pass);
+			explicit_bzero(a.pass, sizeof(a.pass));
+			r[0] = 0x01;
+			r[1] = e ? 0x00 : 0x01;
+			send_all(pc->fd, r, 2);
+			if (!e) {
+				verbose("%s: socks5 authentication failed for "
+				    "user \"%s\"", pc->px->l->node->url, a.user);
+				return -1;
+			}
+			pc->state = PS_S5_REQUEST;
+			break;
+		case PS_S5_REQUEST:
+			if ((e = socks5_parse_request(&pc->in, &s5)) != 0) {
+				if (e == ERR_INCOMPLETE)
+					return 0;
+				pconn_fail(pc, e == ERR_VERSION ?
+				    SOCKS5_REP_ATYP : SOCKS5_REP_FAIL);
+				return 2;
+			}
+			if (s5.cmd != SOCKS5_CMD_CONNECT) {
+				/* BIND and UDP ASSOCIATE come later */
+				pconn_fail(pc, SOCKS5_REP_CMD);
+				return 2;
+			}
+			pc->dst = s5.dst;
+			return 1;
+		case PS_S4_REQUEST:
+			if ((e = socks4_parse_request(&pc->in, &s4)) != 0) {
+				if (e == ERR_INCOMPLETE)
+					return 0;
+				pconn_fail(pc, SOCKS5_REP_FAIL);
+				return 2;
+			}
+			/* SOCKS4 has no passwords: refuse when they exist. */
+			if (auth_required(pc->px) ||
+			    s4.cmd != SOCKS4_CMD_CONNECT ||
+			    (s4.is4a && strcmp(pc->px->l->node->proto,
+			    "socks4") == 0)) {
+				pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+				return 2;
+			}
+			pc->dst = s4.dst;
+			return 1;
+		case PS_HTTP_HEAD:
+			if ((e = http_parse_request(&pc->in, &pc->req)) != 0) {
+				if (e == ERR_INCOMPLETE)
+					return 0;
+				if (e == ERR_TOO_LONG)
+					http_error(pc, 431, "Request Header "
+					    "Fields Too Large", NULL);
+				else
+					http_error(pc, 400, "Bad Request",
+					    NULL);
+				pconn_free(pc);
+				return 2;
+			}
+			if (auth_required(pc->px)) {
+				h = http_header_get(&pc->req,
+				    "Proxy-Authorization");
+				if (h == NULL || http_basic_decode(h->value,
+				    h->valuelen, user, sizeof(user), pass,
+				    sizeof(pass)) != 0 ||
+				    !auth_ok(pc->px, user, pass)) {
+					explicit_bzero(pass, sizeof(pass));
+					verbose("%s: http authentication failed",
+					    pc->px->l->node->url);
+					http_error(pc, 407, "Proxy Authentication "
+					    "Required", "Proxy-Authenticate: "
+					    "Basic realm=\"ostpd\"\r\n");
+					pconn_free(pc);
+					return 2;
+				}
+				explicit_bzero(pass, sizeof(pass));
+			}
+			pc->dst = pc->req.dst;
+			return 1;
+		default:
+			return 0;
+		}
+	}
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn *pc = arg;
+	unsigned char *d;
+	ssize_t n;
+	int r;
+
+	(void)what;
+	if (buf_reserve(&pc->in, READ_CHUNK, &d) != 0) {
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return;
+	}
+	n = read(fd, d, READ_CHUNK);
+	/* Give back what the read did not fill. */
+	pc->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		pconn_free(pc);
+		return;
+	}
+	if (n == -1)
+		return;
+	r = pconn_step(pc);
+	if (r == 1)
+		pconn_target(pc);
+	else if (r < 0)
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+	/* r == 2: the step already answered and freed the connection */
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn *pc = arg;
+
+	(void)fd;
+	(void)what;
+	debug("%s: handshake timed out", pc->px->l->node->url);
+	if (pc->state == PS_HTTP_HEAD)
+		http_error(pc, 408, "Request Timeout", NULL);
+	pconn_free(pc);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct proxy *px = arg;
+	struct pconn *pc;
+	struct timeval tv = { HANDSHAKE_SECS, 0 };
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	px->wk->stats.accepted++;
+	px->wk->stats.active++;
+	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
+		close(fd);
+		worker_conn_closed(px->wk);
+		return;
+	}
+	pc->px = px;
+	pc->fd = fd;
+	pc->out = -1;
+	buf_init(&pc->in);
+	/* A request head, and what a client may pipeline behind it. */
+	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
+	pc->rev = event_new(px->wk->base, fd, EV_READ | EV_PERSIST, read_cb,
+	    pc);
+	pc->tmo = evtimer_new(px->wk->base, timeout_cb, pc);
+	if (pc->rev == NULL || pc->tmo == NULL) {
+		pconn_free(pc);
+		return;
+	}
+	event_add(pc->rev, NULL);
+	event_add(pc->tmo, &tv);
+}
+
+static void
+accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct proxy *px = arg;
+
+	(void)lev;
+	error("%s: accept: %s", px->l->node->url, strerror(errno));
+}
+
+static struct evdns_base *
+dns_new(struct worker *wk, const struct resolver_conf *rc)
+{
+	struct evdns_base *d;
+	char tmo[24];
+	size_t i;
+
+	if ((d = evdns_base_new(wk->base, 0)) == NULL)
+		return NULL;
+	for (i = 0; rc != NULL && i < rc->nns; i++)
+		if (rc->ns[i].proto == NS_PROTO_UDP &&
+		    evdns_base_nameserver_ip_add(d, rc->ns[i].addr) != 0)
+			error("nameserver %s: not usable", rc->ns[i].addr);
+	snprintf(tmo, sizeof(tmo), "%lu", rc != NULL && rc->has_timeout ?
+	    (rc->timeout_ms + 999) / 1000 : 5);
+	evdns_base_set_option(d, "timeout:", tmo);
+	evdns_base_set_option(d, "attempts:", "2");
+	return d;
+}
+
+/* Read a monitor-provided file of at most 64 KiB. */
+static char *
+read_small(struct worker *wk, const char *path, size_t *lenp)
+{
+	char *data;
+	ssize_t n;
+	size_t off = 0;
+	int fd;
+
+	if ((fd = mm_file_open(wk, path)) == -1)
+		return NULL;
+	if ((data = malloc(65537)) == NULL)
+		fatal_f("out of memory");
+	while (off < 65536 && (n = read(fd, data + off, 65536 - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	data[off] = '\0';
+	*lenp = off;
+	return data;
+}
+
+/* /etc/hosts, read through the monitor once per worker. */
+static void
+sys_hosts_init(struct worker *wk)
+{
+	static int done;
+	char err[256], *data;
+	size_t len;
+
+	if (done++)
+		return;
+	if ((data = read_small(wk, "/etc/hosts", &len)) == NULL)
+		return;
+	if (hosts_parse(data, len, "/etc/hosts", &sys_hosts, err,
+	    sizeof(err)) != 0)
+		debug("%s; not using /etc/hosts", err);
+	free(data);
+}
+
+/* The system nameservers, for proxies without dns=. */
+static void
+sys_dns_init(struct worker *wk)
+{
+	struct resolver_conf *rc = NULL;
+	char err[256], *data;
+	size_t len;
+
+	if (sys_dns != NULL)
+		return;
+	if ((data = read_small(wk, "/etc/resolv.conf", &len)) != NULL) {
+		if (resolver_conf_parse(data, len, "/etc/resolv.conf", &rc,
+		    err, sizeof(err)) != 0)
+			error("%s; names will not resolve", err);
+		free(data);
+	}
+	sys_dns = dns_new(wk, rc);
+	resolver_conf_free(rc);
+}
+
+int
+proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd, struct evconnlistener **levp)
+{
+	struct proxy *px;
+
+	if ((px = calloc(1, sizeof(*px))) == NULL)
+		return -1;
+	px->wk = wk;
+	px->l = l;
+	px->idx = idx;
+	sys_hosts_init(wk);
+	if (l->dns != NULL) {
+		if ((px->dns = dns_new(wk, l->dns)) == NULL)
+			return -1;
+	} else
+		sys_dns_init(wk);
+	if ((l->secrets_path != NULL && reload_register(wk, l->secrets_path,
+	    RELOAD_SECRETS, (void **)&px->secrets) != 0) ||
+	    (l->bypass_path != NULL && reload_register(wk, l->bypass_path,
+	    RELOAD_BYPASS, (void **)&px->bypass_file) != 0) ||
+	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
+	    RELOAD_HOSTS, (void **)&px->hosts) != 0))
+		return -1;
+	evutil_make_socket_nonblocking(fd);
+	*levp = evconnlistener_new(wk->base, accept_cb, px,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (*levp == NULL)
+		return -1;
+	evconnlistener_set_error_cb(*levp, accept_error_cb);
+	return 0;
+}
