@@ -22,8 +22,8 @@ out=$("$OSTPD" -t -L tcp://127.0.0.1:99999/127.0.0.1:2 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "-t with bad port: exit $rc"
 [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "bad port: more than one line: $out"
 echo "$out" | grep -q 'bad port' || fail "bad port message: $out"
-out=$("$OSTPD" -t -L socks5://:1080 2>&1)
-echo "$out" | grep -q 'scheme socks5 is not supported in this build' ||
+out=$("$OSTPD" -t -L ss://aes-128-gcm:pw@:8338 2>&1)
+echo "$out" | grep -q 'scheme ss is not supported in this build' ||
 	fail "unsupported scheme: $out"
 out=$("$OSTPD" -t -L tcp://:1/127.0.0.1:2 -F http://127.0.0.1:3128 2>&1)
 echo "$out" | grep -q 'not supported in this build' || fail "-F: $out"

@@ -516,7 +516,11 @@ TEST(test_conf_refused)
 	ASSERT(strstr(err, "port 0") != NULL);
 	ASSERT_EQ_UINT(c.nlis, 0);
 
-	ASSERT_EQ_INT(load_one(&c, "socks5://:1080", err, sizeof(err)), -1);
+	ASSERT_EQ_INT(load_one(&c, "ss://aes-128-gcm:pw@:8338", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "scheme ss is not supported in this build") !=
+	    NULL);
+	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "not supported in this build") != NULL);
 
 	ASSERT_EQ_INT(load_one(&c, "tcp://:8080", err, sizeof(err)), -1);
