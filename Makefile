@@ -54,7 +54,8 @@ FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libevent-dev libmnl-dev libcap-dev libseccomp-dev \
 		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
-		  curl python3 procps socat mandoc iputils-ping
+		  curl python3 procps socat mandoc iputils-ping \
+		  openssl proxychains4 python3-socks
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
 	distclean

@@ -98,12 +98,51 @@ def notify_listen(path, want, timeout):
         return 1
 
 
+def dns_server(host, port):
+    """Answers A queries for *.test with 127.0.0.1, NXDOMAIN otherwise."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, int(port)))
+    while True:
+        q, peer = s.recvfrom(2048)
+        if len(q) < 12:
+            continue
+        # question name
+        i, labels = 12, []
+        while i < len(q) and q[i] != 0:
+            n = q[i]
+            labels.append(q[i + 1:i + 1 + n].decode(errors="replace"))
+            i += 1 + n
+        qend = i + 5
+        name = ".".join(labels).lower()
+        qtype = int.from_bytes(q[i + 1:i + 3], "big") if qend <= len(q) else 0
+        hdr = bytearray(q[:12])
+        hdr[2] = 0x81 | (q[2] & 0x01)
+        if name.endswith(".test") and qtype == 1:
+            hdr[3] = 0x80
+            hdr[6:8] = (1).to_bytes(2, "big")
+            ans = (b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big")
+                   + (60).to_bytes(4, "big") + (4).to_bytes(2, "big")
+                   + bytes([127, 0, 0, 1]))
+        elif name.endswith(".test"):
+            hdr[3] = 0x80
+            hdr[6:8] = (0).to_bytes(2, "big")
+            ans = b""
+        else:
+            hdr[3] = 0x83
+            hdr[6:8] = (0).to_bytes(2, "big")
+            ans = b""
+        hdr[8:12] = bytes(4)
+        s.sendto(bytes(hdr) + q[12:qend] + ans, peer)
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "echo":
         echo_server(sys.argv[2], sys.argv[3])
     elif cmd == "xfer":
         sys.exit(xfer(*sys.argv[2:6]))
+    elif cmd == "dns":
+        dns_server(sys.argv[2], sys.argv[3])
     elif cmd == "notify":
         sys.exit(notify_listen(*sys.argv[2:5]))
     else:

@@ -1,0 +1,160 @@
+# Proxy listeners with real clients: curl through socks5, socks5h,
+# socks4, socks4a and http proxies (auth, IPv6, HTTPS through CONNECT,
+# plain HTTP to two hosts), proxychains4; live reload of a secrets file;
+# failure paths answer with the right code and the daemon keeps serving.
+. regress/lib.sh
+
+W=$LOGDIR/www
+mkdir -p "$W"
+head -c 300000 /dev/urandom >"$W/blob"
+echo "hello from the origin" >"$W/hello.txt"
+H=$(free_port); H6=$(free_port); S=$(free_port); D=$(free_port); DEAD=$(free_port)
+(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
+PIDS="$PIDS $!"
+(cd "$W" && exec python3 -m http.server "$H6" --bind ::1) >"$LOGDIR/http6.log" 2>&1 &
+PIDS="$PIDS $!"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/key.pem" -out "$LOGDIR/cert.pem" \
+	-days 1 -subj /CN=localhost >/dev/null 2>&1 || fatal "openssl req"
+openssl s_server -quiet -accept "127.0.0.1:$S" -cert "$LOGDIR/cert.pem" -key "$LOGDIR/key.pem" -www \
+	>"$LOGDIR/tls.log" 2>&1 &
+PIDS="$PIDS $!"
+$NETTOOL dns 127.0.0.1 "$D" >"$LOGDIR/dns.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$H" || fatal "http server"
+wait_port "$S" || fatal "tls server"
+
+sec=$LOGDIR/secrets
+printf 'reload 1s\n# user password\nalice wonderland\n' >"$sec"
+A=$(free_port); P5=$(free_port); PH=$(free_port); P4=$(free_port); PB=$(free_port)
+start_ostpd proxy -L "127.0.0.1:$A?dns=127.0.0.1:$D" \
+	-L "socks5://bob:builder@127.0.0.1:$P5" \
+	-L "http://127.0.0.1:$PH?secrets=$sec&proxyAgent=test-agent/1" \
+	-L "socks4://127.0.0.1:$P4" \
+	-L "127.0.0.1:$PB?bypass=127.0.0.0/8&dns=127.0.0.1:$D"
+wait_port "$A" && wait_port "$PH" || fatal "no listener"
+L=$LOGDIR/proxy.log
+want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+
+get() {	# get PROXY URL [curl args]: prints the body's sha256
+	_x=$1; _u=$2; shift 2
+	curl -sS --max-time 10 -x "$_x" "$@" "$_u" | sha256sum | cut -d' ' -f1
+}
+[ "$(get socks5://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks5"
+[ "$(get socks5h://127.0.0.1:$A http://localhost:$H/blob)" = "$want" ] || fail "socks5h (name via /etc/hosts)"
+[ "$(get socks5h://127.0.0.1:$A http://www.test:$H/blob)" = "$want" ] || fail "socks5h (name via dns=)"
+[ "$(get socks4://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks4 on auto"
+[ "$(get socks4a://127.0.0.1:$A http://localhost:$H/blob)" = "$want" ] || fail "socks4a on auto"
+[ "$(get socks4://127.0.0.1:$P4 http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks4://"
+[ "$(get http://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "http plain on auto"
+[ "$(get socks5h://127.0.0.1:$A "http://[::1]:$H6/blob")" = "$want" ] || fail "socks5 to an IPv6 target"
+[ "$(get http://127.0.0.1:$A "http://[::1]:$H6/blob" -p)" = "$want" ] || fail "http CONNECT to an IPv6 target"
+[ "$(get socks5://bob:builder@127.0.0.1:$P5 http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks5 with password"
+[ "$(get http://alice:wonderland@127.0.0.1:$PH http://127.0.0.1:$H/blob)" = "$want" ] || fail "http with secrets"
+
+# HTTPS through CONNECT, to a real TLS server.
+out=$(curl -sS --max-time 10 -k -x "http://127.0.0.1:$A" "https://127.0.0.1:$S/")
+echo "$out" | grep -q 's_server' || fail "https through CONNECT: $out"
+out=$(curl -sS --max-time 10 -k -x "socks5h://127.0.0.1:$A" "https://localhost:$S/")
+echo "$out" | grep -q 's_server' || fail "https through socks5h"
+
+# Plain HTTP, keep-alive from the client, two hosts: each answer from its host.
+out=$(curl -sS --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/hello.txt" "http://[::1]:$H6/hello.txt")
+[ "$(echo "$out" | grep -c 'hello from the origin')" -eq 2 ] || fail "two hosts through one http proxy: $out"
+[ "$(grep -c 'GET /hello.txt' "$LOGDIR/http.log")" -ge 1 ] && [ "$(grep -c 'GET /hello.txt' "$LOGDIR/http6.log")" -ge 1 ] ||
+	fail "requests did not reach both hosts"
+# The origin sees origin-form requests without Proxy-* headers.
+grep -q '"GET http://' "$LOGDIR/http.log" && fail "absolute URI reached the origin"
+
+# Authentication failures.
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 407 ] || fail "no credentials: $code, want 407"
+hdr=$(curl -s -D - -o /dev/null --max-time 5 -x "http://127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+echo "$hdr" | grep -qi '^Proxy-Authenticate: Basic' || fail "407 without Proxy-Authenticate"
+echo "$hdr" | grep -qi '^Proxy-Agent: test-agent/1' || fail "proxyAgent= not used"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://alice:wrong@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 407 ] || fail "wrong password: $code, want 407"
+curl -s --max-time 5 -x "socks5://bob:wrong@127.0.0.1:$P5" "http://127.0.0.1:$H/hello.txt" >/dev/null 2>&1
+[ $? -eq 97 ] || fail "socks5 wrong password accepted"
+curl -s --max-time 5 -x "socks4://127.0.0.1:$P5" "http://127.0.0.1:$H/hello.txt" >/dev/null 2>&1 &&
+	fail "socks4 accepted on a socks5 listener"
+
+# Live reload of the secrets file: who may authenticate changes.
+sleep 1.1
+printf 'reload 1s\ncarol secret2\n' >"$sec"
+wait_log "$L" "$sec reloaded" 5 || fail "secrets not reloaded"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://alice:wonderland@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 407 ] || fail "removed user still accepted ($code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 200 ] || fail "new user refused ($code)"
+# A broken secrets file keeps the old secrets.
+sleep 1.1
+printf 'reload soon\n' >"$sec"
+wait_log "$L" "reload failed: $sec:1:" 5 || fail "broken secrets: no error"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 200 ] || fail "broken reload dropped the secrets ($code)"
+
+# Failure paths: refused port, DNS failure, bypass.
+curl -sS --max-time 5 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$DEAD/" >"$LOGDIR/c1" 2>&1
+grep -q '(5)\|refused' "$LOGDIR/c1" || fail "refused target: $(cat "$LOGDIR/c1")"
+code=$(curl -s -o /dev/null -w '%{http_connect}' --max-time 5 -p -x "http://127.0.0.1:$A" "http://127.0.0.1:$DEAD/")
+[ "$code" = 502 ] || fail "refused target over http CONNECT: $code, want 502"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:$A" "http://127.0.0.1:$DEAD/")
+[ "$code" = 502 ] || fail "refused target over plain http: $code, want 502"
+curl -sS --max-time 10 -x "socks5h://127.0.0.1:$A" "http://nosuch.invalid:$H/" >"$LOGDIR/c2" 2>&1
+grep -q '(4)\|unreachable' "$LOGDIR/c2" || fail "DNS failure: $(cat "$LOGDIR/c2")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$A" "http://nosuch.invalid/")
+[ "$code" = 502 ] || fail "DNS failure over http: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt")
+[ "$code" = 403 ] || fail "bypassed target over http: $code, want 403"
+curl -sS --max-time 5 -x "socks5://127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt" >"$LOGDIR/c3" 2>&1
+grep -q '(2)\|not allowed' "$LOGDIR/c3" || fail "bypassed target over socks5: $(cat "$LOGDIR/c3")"
+
+# proxychains4 in front of an unmodified program.
+cat >"$LOGDIR/pc.conf" <<PC
+strict_chain
+quiet_mode
+proxy_dns
+[ProxyList]
+socks5 127.0.0.1 $P5 bob builder
+PC
+out=$(proxychains4 -f "$LOGDIR/pc.conf" curl -sS --max-time 10 "http://127.0.0.1:$H/hello.txt" 2>&1)
+echo "$out" | grep -q 'hello from the origin' || fail "proxychains4: $out"
+
+# Bad input: garbage, truncated and oversized requests; the daemon serves on.
+python3 - "$A" <<'PY' >"$LOGDIR/bad.out" 2>&1 || fail "bad input: $(cat "$LOGDIR/bad.out")"
+import socket, sys
+port = int(sys.argv[1])
+def conv(data, expect=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    got = b""
+    try:
+        s.shutdown(socket.SHUT_WR)
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    s.close()
+    if expect is not None and not got.startswith(expect):
+        raise SystemExit("sent %r, got %r, want %r" % (data[:40], got, expect))
+conv(b"\x05")                                   # truncated greeting
+conv(b"\x05\x00")                               # no methods
+conv(b"\x05\x01\x00\x05\x01\x00\x09\x00", b"\x05\x00\x05\x08")  # bad ATYP
+conv(b"\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50", b"\x05\x00\x05\x07")  # BIND
+conv(b"\x04\x01\x00\x50\x7f\x00\x00\x01" + b"u" * 300)   # no NUL in userid
+conv(b"GARBAGE\r\n\r\n", b"HTTP/1.1 400")
+conv(b"GET /relative HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400")
+conv(b"GET http://127.0.0.1/ HTTP/1.1\r\n" + b"X-Big: " + b"a" * 20000 + b"\r\n\r\n", b"HTTP/1.1 431")
+conv(b"GET http://127.0.0.1/ HTTP/1.1\r\n folded: x\r\n\r\n", b"HTTP/1.1 400")
+conv(bytes(range(256)) * 8)
+print("ok")
+PY
+[ "$(get socks5://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "daemon not serving after bad input"
+W0=$(worker_of "$OPID")
+kill -0 "$W0" || fail "worker died"
+grep -q 'restarting in' "$L" && fail "a worker was restarted during the test"
+kill "$OPID"
+finish
