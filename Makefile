@@ -45,10 +45,11 @@ OSTPD_OBJS	= $(OSTPD_SRCS:%.c=$(OBJ)/%.o)
 OSTPDT_OBJS	= $(OSTPD_SRCS:%.c=$(OBJT)/%.o)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 
-UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf \
+UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
-FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile
+FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
+		  fuzz_proxy
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -129,7 +130,7 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 check
 
 run: deps all
-	./$(BUILD)/ostpd $(or $(ARGS),-D -L tcp://127.0.0.1:1080/127.0.0.1:22)
+	./$(BUILD)/ostpd $(or $(ARGS),-D -L 127.0.0.1:1080)
 
 install: $(BUILD)/ostpd
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \

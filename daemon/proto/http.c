@@ -311,8 +311,10 @@ http_rewrite_request(const struct http_request *r, size_t *lenp)
 
 	if ((out = malloc(cap)) == NULL)
 		return NULL;
-	n = snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)r->methodlen,
-	    r->method, (int)r->pathlen, r->path, r->minor);
+	/* "http://host?q" has an empty path: origin-form needs "/". */
+	n = snprintf(out, cap, "%.*s %s%.*s HTTP/1.%d\r\n", (int)r->methodlen,
+	    r->method, r->path[0] == '?' ? "/" : "", (int)r->pathlen, r->path,
+	    r->minor);
 	if (n < 0 || (size_t)n >= cap)
 		goto fail;
 	o = (size_t)n;

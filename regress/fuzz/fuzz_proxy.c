@@ -1,0 +1,89 @@
+/*
+ * libFuzzer harness for the proxy request parsers: the first byte picks
+ * SOCKS5 (greeting, auth, request in sequence), SOCKS4/4a or HTTP; the
+ * rest is what a client sent.  Parsers must never read past the input,
+ * must consume nothing on ERR_INCOMPLETE, and HTTP rewriting of anything
+ * that parses must itself parse.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "proto/proto.h"
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+
+static void
+check_incomplete(struct buf *b, size_t before, int r)
+{
+	if (r == ERR_INCOMPLETE && buf_len(b) != before)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	struct buf b, b2;
+	struct socks5_greeting g;
+	struct socks5_auth a;
+	struct socks5_request r5;
+	struct socks4_request r4;
+	struct http_request h, h2;
+	char user[256], pass[256], *out;
+	size_t before, len;
+	int r;
+
+	if (size == 0)
+		return 0;
+	buf_view(&b, data + 1, size - 1);
+	switch (data[0] % 3) {
+	case 0:
+		before = buf_len(&b);
+		r = socks5_parse_greeting(&b, &g);
+		check_incomplete(&b, before, r);
+		before = buf_len(&b);
+		r = socks5_parse_auth(&b, &a);
+		check_incomplete(&b, before, r);
+		before = buf_len(&b);
+		r = socks5_parse_request(&b, &r5);
+		check_incomplete(&b, before, r);
+		if (r == 0 && strlen(r5.dst.host) > PROXY_HOST_MAX)
+			abort();
+		break;
+	case 1:
+		before = buf_len(&b);
+		r = socks4_parse_request(&b, &r4);
+		check_incomplete(&b, before, r);
+		break;
+	case 2:
+		before = buf_len(&b);
+		r = http_parse_request(&b, &h);
+		check_incomplete(&b, before, r);
+		if (r != 0)
+			break;
+		for (size_t i = 0; i < h.nhdr; i++)
+			if (h.hdr[i].namelen == 19 &&
+			    strncasecmp(h.hdr[i].name, "Proxy-Authorization",
+			    19) == 0)
+				(void)http_basic_decode(h.hdr[i].value,
+				    h.hdr[i].valuelen, user, sizeof(user), pass,
+				    sizeof(pass));
+		if (!h.is_connect) {
+			if ((out = http_rewrite_request(&h, &len)) == NULL)
+				abort();
+			/* origin-form does not parse as a proxy request;
+			 * but it must be one well-formed head */
+			if (len < 4 || memcmp(out + len - 4, "\r\n\r\n", 4))
+				abort();
+			buf_view(&b2, out, len);
+			(void)http_parse_request(&b2, &h2);
+			http_request_free(&h2);
+			free(out);
+		}
+		http_request_free(&h);
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+/* Proxy request parsers: SOCKS5 (RFC 1928/1929), SOCKS4/4a, HTTP/1.x. */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "proto/proto.h"
+#include "test.h"
+
+#define VIEW(b, lit) buf_view(&(b), (lit), sizeof(lit) - 1)
+
+TEST(test_socks5_greeting)
+{
+	struct socks5_greeting g;
+	struct buf b;
+
+	VIEW(b, "\x05\x02\x00\x02");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), 0);
+	ASSERT(g.offers_none && g.offers_userpass);
+	ASSERT_EQ_UINT(buf_len(&b), 0);
+	VIEW(b, "\x05\x03\x00");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), ERR_INCOMPLETE);
+	ASSERT_EQ_UINT(buf_len(&b), 3);
+	VIEW(b, "\x05");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), ERR_INCOMPLETE);
+	VIEW(b, "\x05\x00");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), ERR_FORMAT);
+	VIEW(b, "\x04\x01\x00");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), ERR_FORMAT);
+	VIEW(b, "\x05\x01\x80");
+	ASSERT_EQ_INT(socks5_parse_greeting(&b, &g), 0);
+	ASSERT(!g.offers_none && !g.offers_userpass);
+}
+
+TEST(test_socks5_auth)
+{
+	struct socks5_auth a;
+	struct buf b;
+
+	VIEW(b, "\x01\x05" "alice\x03" "pw!");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), 0);
+	ASSERT_STREQ(a.user, "alice");
+	ASSERT_STREQ(a.pass, "pw!");
+	VIEW(b, "\x01\x05" "ali");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), ERR_INCOMPLETE);
+	VIEW(b, "\x01\x01u\x05pw");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), ERR_INCOMPLETE);
+	VIEW(b, "\x02\x01u\x01p");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), ERR_FORMAT);
+	VIEW(b, "\x01\x00\x01p");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), ERR_FORMAT);
+	VIEW(b, "\x01\x02u\x00\x01p");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), ERR_FORMAT);
+	VIEW(b, "\x01\x01u\x00");
+	ASSERT_EQ_INT(socks5_parse_auth(&b, &a), 0);
+	ASSERT_STREQ(a.pass, "");
+}
+
+TEST(test_socks5_request)
+{
+	struct socks5_request r;
+	struct buf b;
+	unsigned char out[32];
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	VIEW(b, "\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), 0);
+	ASSERT_EQ_INT(r.cmd, SOCKS5_CMD_CONNECT);
+	ASSERT_STREQ(r.dst.host, "127.0.0.1");
+	ASSERT_EQ_UINT(r.dst.port, 80);
+	VIEW(b, "\x05\x01\x00\x03\x0b" "example.org\x01\xbb" "extra");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), 0);
+	ASSERT_STREQ(r.dst.host, "example.org");
+	ASSERT_EQ_UINT(r.dst.port, 443);
+	ASSERT_EQ_UINT(buf_len(&b), 5);		/* pipelined data stays */
+	VIEW(b, "\x05\x01\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "\x00\x00\x00\x00\x00\x00\x00\x01\x1f\x90");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), 0);
+	ASSERT_STREQ(r.dst.host, "::1");
+	ASSERT_EQ_UINT(r.dst.port, 8080);
+	VIEW(b, "\x05\x01\x00\x03\x0b" "example");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), ERR_INCOMPLETE);
+	ASSERT_EQ_UINT(buf_len(&b), 12);
+	VIEW(b, "\x05\x01\x00\x03\x00\x00\x50");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), ERR_FORMAT);
+	VIEW(b, "\x05\x01\x00\x03\x03" "a\x00" "b\x00\x50");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), ERR_FORMAT);
+	VIEW(b, "\x05\x01\x00\x09\x00\x00");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), ERR_VERSION);
+	VIEW(b, "\x05\x01\x01\x01\x7f\x00\x00\x01\x00\x50");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), ERR_FORMAT);
+	VIEW(b, "\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00");
+	ASSERT_EQ_INT(socks5_parse_request(&b, &r), 0);
+	ASSERT_EQ_INT(r.cmd, SOCKS5_CMD_UDP);
+
+	ASSERT_EQ_UINT(socks5_reply(out, sizeof(out), 5, NULL), 10);
+	ASSERT(memcmp(out, "\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00", 10) ==
+	    0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(1080);
+	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
+	ASSERT_EQ_UINT(socks5_reply(out, sizeof(out), 0,
+	    (struct sockaddr *)&sin), 10);
+	ASSERT(memcmp(out, "\x05\x00\x00\x01\x0a\x01\x02\x03\x04\x38", 10) ==
+	    0);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(443);
+	ASSERT_EQ_UINT(socks5_reply(out, sizeof(out), 0,
+	    (struct sockaddr *)&sin6), 22);
+	ASSERT_EQ_INT(out[3], SOCKS5_ATYP_IPV6);
+	ASSERT_EQ_UINT(socks5_reply(out, 8, 0, NULL), 0);
+}
+
+TEST(test_socks4)
+{
+	struct socks4_request r;
+	struct buf b;
+	unsigned char out[8];
+	char big[600];
+
+	VIEW(b, "\x04\x01\x00\x50\x7f\x00\x00\x01user\x00");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), 0);
+	ASSERT_STREQ(r.dst.host, "127.0.0.1");
+	ASSERT_EQ_UINT(r.dst.port, 80);
+	ASSERT_STREQ(r.userid, "user");
+	ASSERT(!r.is4a);
+	VIEW(b, "\x04\x01\x01\xbb\x00\x00\x00\x07\x00" "example.org\x00");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), 0);
+	ASSERT(r.is4a);
+	ASSERT_STREQ(r.dst.host, "example.org");
+	ASSERT_EQ_UINT(r.dst.port, 443);
+	VIEW(b, "\x04\x01\x01\xbb\x00\x00\x00\x07\x00" "exam");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), ERR_INCOMPLETE);
+	VIEW(b, "\x04\x01\x00\x50\x7f\x00\x00\x01use");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), ERR_INCOMPLETE);
+	VIEW(b, "\x04\x01\x01\xbb\x00\x00\x00\x07\x00\x00");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), ERR_FORMAT);
+	VIEW(b, "\x05\x01\x00\x50\x7f\x00\x00\x01\x00");
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), ERR_FORMAT);
+	memset(big, 'u', sizeof(big));
+	memcpy(big, "\x04\x01\x00\x50\x7f\x00\x00\x01", 8);
+	buf_view(&b, big, sizeof(big));
+	ASSERT_EQ_INT(socks4_parse_request(&b, &r), ERR_TOO_LONG);
+	socks4_reply(out, SOCKS4_REP_GRANTED);
+	ASSERT(memcmp(out, "\x00\x5a\x00\x00\x00\x00\x00\x00", 8) == 0);
+}
+
+static int
+http_parse_str(const char *s, struct http_request *r)
+{
+	struct buf b;
+
+	buf_view(&b, s, strlen(s));
+	return http_parse_request(&b, r);
+}
+
+TEST(test_http_parse)
+{
+	struct http_request r;
+	const struct http_header *h;
+	char *out;
+	size_t len;
+
+	REQUIRE(http_parse_str("CONNECT example.org:443 HTTP/1.1\r\n"
+	    "Host: example.org:443\r\nProxy-Authorization: Basic "
+	    "YWxpY2U6c2VjcmV0\r\n\r\n", &r) == 0);
+	ASSERT(r.is_connect);
+	ASSERT_STREQ(r.dst.host, "example.org");
+	ASSERT_EQ_UINT(r.dst.port, 443);
+	REQUIRE((h = http_header_get(&r, "proxy-authorization")) != NULL);
+	{
+		char u[64], p[64];
+
+		ASSERT_EQ_INT(http_basic_decode(h->value, h->valuelen, u,
+		    sizeof(u), p, sizeof(p)), 0);
+		ASSERT_STREQ(u, "alice");
+		ASSERT_STREQ(p, "secret");
+	}
+	http_request_free(&r);
+
+	REQUIRE(http_parse_str("GET http://[::1]:8080/a/b?c=d HTTP/1.1\r\n"
+	    "Host: [::1]:8080\r\nProxy-Connection: keep-alive\r\n"
+	    "Connection: keep-alive\r\nAccept:*/*\r\n\r\n", &r) == 0);
+	ASSERT(!r.is_connect);
+	ASSERT_STREQ(r.dst.host, "::1");
+	ASSERT_EQ_UINT(r.dst.port, 8080);
+	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
+	ASSERT_EQ_UINT(strlen(out), len);
+	ASSERT_STREQ(out, "GET /a/b?c=d HTTP/1.1\r\nHost: [::1]:8080\r\n"
+	    "Accept: */*\r\nConnection: close\r\n\r\n");
+	free(out);
+	http_request_free(&r);
+
+	REQUIRE(http_parse_str("HEAD http://example.org HTTP/1.0\n"
+	    "X: y\n\n", &r) == 0);
+	ASSERT_EQ_UINT(r.dst.port, 80);
+	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
+	ASSERT(strncmp(out, "HEAD / HTTP/1.0\r\n", 17) == 0);
+	free(out);
+	http_request_free(&r);
+
+	REQUIRE(http_parse_str("GET http://example.org?q=1 HTTP/1.1\r\n\r\n",
+	    &r) == 0);
+	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
+	ASSERT(strncmp(out, "GET /?q=1 HTTP/1.1\r\n", 20) == 0);
+	free(out);
+	http_request_free(&r);
+}
+
+TEST(test_http_bad)
+{
+	static const char *const bad[] = {
+		"GET /relative HTTP/1.1\r\n\r\n",
+		"GET https://example.org/ HTTP/1.1\r\n\r\n",
+		"GET ftp://example.org/ HTTP/1.1\r\n\r\n",
+		"CONNECT example.org HTTP/1.1\r\n\r\n",
+		"CONNECT example.org:0 HTTP/1.1\r\n\r\n",
+		"CONNECT example.org:99999 HTTP/1.1\r\n\r\n",
+		"CONNECT [::1:443 HTTP/1.1\r\n\r\n",
+		"GET http://u:p@example.org/ HTTP/1.1\r\n\r\n",
+		"GET http://example.org/ HTTP/2.0\r\n\r\n",
+		"GET http://example.org/ HTTP/1.1 x\r\n\r\n",
+		"G(T http://example.org/ HTTP/1.1\r\n\r\n",
+		"GET  http://example.org/ HTTP/1.1\r\n\r\n",
+		"GET http://example.org/ HTTP/1.1\r\nNoColon\r\n\r\n",
+		"GET http://example.org/ HTTP/1.1\r\nBad Name: x\r\n\r\n",
+		"GET http://example.org/ HTTP/1.1\r\n folded\r\n\r\n",
+		"GET http://example.org/ HTTP/1.1\r\nA: b\rc\r\n\r\n",
+		"GET http://exa mple.org/ HTTP/1.1\r\n\r\n",
+		"GET http://example.org/\x01 HTTP/1.1\r\n\r\n",
+		":x\r\n\r\n",
+	};
+	struct http_request r;
+	struct buf b;
+	char *big;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_parse_str(bad[i], &r) != ERR_FORMAT)
+			TEST_FAIL_AT("accepted: %s", bad[i]);
+	ASSERT_EQ_INT(http_parse_str("GET http://example.org/ HTTP/1.1\r\n"
+	    "Host: x\r\n", &r), ERR_INCOMPLETE);
+	REQUIRE((big = malloc(HTTP_HEAD_MAX + 100)) != NULL);
+	memset(big, 'a', HTTP_HEAD_MAX + 100);
+	memcpy(big, "GET http://x/ HTTP/1.1\r\nX: ", 27);
+	buf_view(&b, big, HTTP_HEAD_MAX + 100);
+	ASSERT_EQ_INT(http_parse_request(&b, &r), ERR_TOO_LONG);
+	free(big);
+	{
+		char u[8], p[8];
+
+		ASSERT(http_basic_decode("Basic !!!!", 10, u, 8, p, 8) != 0);
+		ASSERT(http_basic_decode("Digest abc", 10, u, 8, p, 8) != 0);
+		/* "nocolon" */
+		ASSERT(http_basic_decode("Basic bm9jb2xvbg==", 18, u, 8, p,
+		    8) != 0);
+	}
+}
+
+int
+main(void)
+{
+	RUN(test_socks5_greeting);
+	RUN(test_socks5_auth);
+	RUN(test_socks5_request);
+	RUN(test_socks4);
+	RUN(test_http_parse);
+	RUN(test_http_bad);
+	return TEST_EXIT();
+}
