@@ -78,12 +78,34 @@ struct pconn {
 	int			 last_err;
 };
 
+/*
+ * A SOCKS5 UDP association: one socket facing the client, bound to the
+ * address the client reached us on, and one outgoing socket per address
+ * family.  It lives as long as the control connection.
+ */
+#define UDP_BUF		(65535 + 512)
+
+struct udp_assoc {
+	struct proxy		*px;
+	int			 ctl;
+	int			 udp;
+	int			 out[2];	/* AF_INET, AF_INET6 */
+	struct event		*ctl_ev;
+	struct event		*udp_ev;
+	struct event		*out_ev[2];
+	struct sockaddr_storage	 client;	/* learned from traffic */
+	socklen_t		 clientlen;
+	struct sockaddr_storage	 peer;		/* control connection peer */
+	unsigned char		*buf;
+};
+
 /* Shared by every proxy of the worker: /etc/hosts and resolv.conf. */
 static struct hosts *sys_hosts;
 static struct evdns_base *sys_dns;
 
 static void pconn_free(struct pconn *);
 static void pconn_connect_next(struct pconn *);
+static int udp_assoc_start(struct pconn *);
 
 static void
 send_all(int fd, const void *p, size_t len)
@@ -549,8 +571,12 @@ pconn_step(struct pconn *pc)
 				    SOCKS5_REP_ATYP : SOCKS5_REP_FAIL);
 				return 2;
 			}
+			if (s5.cmd == SOCKS5_CMD_UDP) {
+				pc->dst = s5.dst;
+				return udp_assoc_start(pc);
+			}
 			if (s5.cmd != SOCKS5_CMD_CONNECT) {
-				/* BIND and UDP ASSOCIATE come later */
+				/* BIND comes with remote forwarding */
 				pconn_fail(pc, SOCKS5_REP_CMD);
 				return 2;
 			}
@@ -717,6 +743,263 @@ dns_new(struct worker *wk, const struct resolver_conf *rc)
 	evdns_base_set_option(d, "timeout:", tmo);
 	evdns_base_set_option(d, "attempts:", "2");
 	return d;
+}
+
+/* ::ffff:a.b.c.d as a.b.c.d, so IPv4 clients see IPv4 addresses. */
+static void
+unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memcpy(ss, &sin, sizeof(sin));
+	*len = sizeof(sin);
+}
+
+static int
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+		    &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static void
+udp_assoc_free(struct udp_assoc *ua)
+{
+	int i;
+
+	event_free(ua->ctl_ev);
+	event_free(ua->udp_ev);
+	for (i = 0; i < 2; i++) {
+		if (ua->out_ev[i] != NULL)
+			event_free(ua->out_ev[i]);
+		if (ua->out[i] != -1)
+			close(ua->out[i]);
+	}
+	close(ua->udp);
+	close(ua->ctl);
+	free(ua->buf);
+	worker_conn_closed(ua->px->wk);
+	free(ua);
+}
+
+/* The control connection: its data is discarded, its end ends us. */
+static void
+udp_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_assoc *ua = arg;
+	char junk[512];
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, junk, sizeof(junk));
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+		udp_assoc_free(ua);
+}
+
+/* A reply from a remote host: prefix the header, send to the client. */
+static void
+udp_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_assoc *ua = arg;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	size_t hl;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, ua->buf + 300, UDP_BUF - 300, 0,
+		    (struct sockaddr *)&from, &fromlen);
+		if (n < 0)
+			return;
+		if (ua->clientlen == 0)
+			continue;
+		unmap_v4(&from, &fromlen);
+		hl = socks5_udp_header(ua->buf, 300, (struct sockaddr *)&from);
+		memmove(ua->buf + hl, ua->buf + 300, (size_t)n);
+		if (sendto(ua->udp, ua->buf, hl + (size_t)n, 0,
+		    (struct sockaddr *)&ua->client, ua->clientlen) > 0)
+			ua->px->wk->stats.bytes_out += (uint64_t)n;
+	}
+}
+
+static int
+udp_out_socket(struct udp_assoc *ua, int family)
+{
+	const struct conf *c = ua->px->wk->conf;
+	int i = family == AF_INET6, fd;
+
+	if (ua->out[i] != -1)
+		return ua->out[i];
+	if (c->have_mark || c->iface[0] != '\0')
+		fd = mm_socket(ua->px->wk, family, SOCK_DGRAM);
+	else
+		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd == -1)
+		return -1;
+	ua->out[i] = fd;
+	ua->out_ev[i] = event_new(ua->px->wk->base, fd, EV_READ | EV_PERSIST,
+	    udp_out_cb, ua);
+	event_add(ua->out_ev[i], NULL);
+	return fd;
+}
+
+/* A datagram from the client: check, strip the header, send it on. */
+static void
+udp_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_assoc *ua = arg;
+	const struct listener_conf *l = ua->px->l;
+	const struct conf *c = ua->px->wk->conf;
+	struct sockaddr_storage from, dst;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
+	struct proxy_target t;
+	const struct hosts_entry *he;
+	socklen_t fromlen, dstlen;
+	char hp[PROXY_HOST_MAX + 16];
+	size_t hl;
+	ssize_t n;
+	int i, ofd;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, ua->buf, UDP_BUF, 0, (struct sockaddr *)&from,
+		    &fromlen);
+		if (n < 0)
+			return;
+		unmap_v4(&from, &fromlen);
+		/* Only the host that asked may use the association. */
+		if (!same_host(&from, &ua->peer))
+			continue;
+		if (ua->clientlen != 0 && memcmp(&from, &ua->client,
+		    fromlen) != 0)
+			continue;
+		if (socks5_parse_udp(ua->buf, (size_t)n, &t, &hl) != 0)
+			continue;	/* garbage and fragments: dropped */
+		memset(&dst, 0, sizeof(dst));
+		if (inet_pton(AF_INET, t.host, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(t.port);
+			dstlen = sizeof(*sin);
+		} else if (inet_pton(AF_INET6, t.host, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(t.port);
+			dstlen = sizeof(*sin6);
+		} else if ((he = hosts_lookup(ua->px->hosts, t.host)) != NULL ||
+		    (he = hosts_lookup(sys_hosts, t.host)) != NULL)
+			addr_from_entry(he, t.port, &dst, &dstlen);
+		else {
+			/* names in datagrams: hosts files only, for now */
+			debug("%s: udp: cannot resolve %s", l->node->url,
+			    t.host);
+			continue;
+		}
+		snprintf(hp, sizeof(hp), strchr(t.host, ':') ? "[%s]:%u" :
+		    "%s:%u", t.host, t.port);
+		if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
+		    (ua->px->bypass_file != NULL &&
+		    bypass_match(ua->px->bypass_file, hp)) ||
+		    !access_allowed(l->whitelist, l->blacklist, "udp", t.host,
+		    t.port) || c->obs[router_pick(c, ua->px->idx,
+		    (struct sockaddr *)&dst, NULL)].type == OB_BLOCK) {
+			debug("%s: udp to %s refused", l->node->url, hp);
+			continue;
+		}
+		if (ua->clientlen == 0) {
+			memcpy(&ua->client, &from, fromlen);
+			ua->clientlen = fromlen;
+		}
+		if ((ofd = udp_out_socket(ua, dst.ss_family)) == -1)
+			continue;
+		if (sendto(ofd, ua->buf + hl, (size_t)n - hl, 0,
+		    (struct sockaddr *)&dst, dstlen) > 0)
+			ua->px->wk->stats.bytes_in += (uint64_t)n - hl;
+	}
+}
+
+/*
+ * UDP ASSOCIATE: bind a UDP socket on the address the client reached,
+ * answer with it, then relay datagrams until the control connection
+ * ends.  Returns 2: the pconn is consumed either way.
+ */
+static int
+udp_assoc_start(struct pconn *pc)
+{
+	struct udp_assoc *ua;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local), plen;
+	unsigned char r[32];
+	size_t n;
+
+	if ((ua = calloc(1, sizeof(*ua))) == NULL ||
+	    (ua->buf = malloc(UDP_BUF)) == NULL) {
+		free(ua);
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return 2;
+	}
+	ua->px = pc->px;
+	ua->out[0] = ua->out[1] = -1;
+	plen = sizeof(ua->peer);
+	if (getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1 ||
+	    getpeername(pc->fd, (struct sockaddr *)&ua->peer, &plen) == -1)
+		goto fail;
+	unmap_v4(&ua->peer, &plen);
+	unmap_v4(&local, &len);
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&local)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&local)->sin6_port = 0;
+	ua->udp = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (ua->udp == -1)
+		goto fail;
+	len = local.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	if (bind(ua->udp, (struct sockaddr *)&local, len) == -1 ||
+	    getsockname(ua->udp, (struct sockaddr *)&local, &len) == -1) {
+		close(ua->udp);
+		goto fail;
+	}
+	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
+	    (struct sockaddr *)&local);
+	send_all(pc->fd, r, n);
+	/* Hand the control connection over from pc to ua. */
+	ua->ctl = pc->fd;
+	pc->fd = -1;
+	ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl, EV_READ | EV_PERSIST,
+	    udp_ctl_cb, ua);
+	ua->udp_ev = event_new(pc->px->wk->base, ua->udp, EV_READ | EV_PERSIST,
+	    udp_client_cb, ua);
+	event_add(ua->ctl_ev, NULL);
+	event_add(ua->udp_ev, NULL);
+	debug("%s: udp association on fd %d", pc->px->l->node->url, ua->udp);
+	/* pconn_free counts a closed connection; the association is one. */
+	pc->px->wk->stats.active++;
+	pconn_free(pc);
+	return 2;
+ fail:
+	free(ua->buf);
+	free(ua);
+	pconn_fail(pc, SOCKS5_REP_FAIL);
+	return 2;
 }
 
 /* Read a monitor-provided file of at most 64 KiB. */

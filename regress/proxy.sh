@@ -109,6 +109,32 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:
 curl -sS --max-time 5 -x "socks5://127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt" >"$LOGDIR/c3" 2>&1
 grep -q '(2)\|not allowed' "$LOGDIR/c3" || fail "bypassed target over socks5: $(cat "$LOGDIR/c3")"
 
+# SOCKS5 UDP ASSOCIATE with a standard client (python3-socks).
+U=$(free_port)
+$NETTOOL udpecho 127.0.0.1 "$U" >"$LOGDIR/udpecho.log" 2>&1 &
+PIDS="$PIDS $!"
+sleep 0.3
+/usr/bin/python3 - "$A" "$U" "$P5" <<'PY' >"$LOGDIR/udp.out" 2>&1 || fail "UDP ASSOCIATE: $(cat "$LOGDIR/udp.out")"
+import socket, sys, socks
+proxy, echo, authport = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+s.set_proxy(socks.SOCKS5, "127.0.0.1", proxy)
+s.settimeout(5)
+for i in range(20):
+    msg = b"datagram %d " % i + bytes(range(256)) * (i + 1)
+    s.sendto(msg, ("127.0.0.1", echo))
+    data, src = s.recvfrom(65535)
+    assert data == msg and src == ("127.0.0.1", echo), (i, src)
+s.close()
+# with username/password on the socks5 listener
+s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+s.set_proxy(socks.SOCKS5, "127.0.0.1", authport, username="bob", password="builder")
+s.settimeout(5)
+s.sendto(b"authed", ("127.0.0.1", echo))
+assert s.recvfrom(100)[0] == b"authed"
+print("ok")
+PY
+
 # proxychains4 in front of an unmodified program.
 cat >"$LOGDIR/pc.conf" <<PC
 strict_chain

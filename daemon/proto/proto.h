@@ -68,6 +68,12 @@ int	socks5_parse_request(struct buf *, struct socks5_request *);
 size_t	socks5_reply(unsigned char *out, size_t outlen, int rep,
 	    const struct sockaddr *bound);
 
+/* UDP datagram header; *hdrlen is where the payload starts. */
+int	socks5_parse_udp(const unsigned char *, size_t, struct proxy_target *,
+	    size_t *hdrlen);
+size_t	socks5_udp_header(unsigned char *out, size_t outlen,
+	    const struct sockaddr *src);
+
 /* SOCKS4 / 4a */
 #define SOCKS4_VER		0x04
 #define SOCKS4_CMD_CONNECT	0x01

@@ -144,3 +144,37 @@ socks5_reply(unsigned char *out, size_t outlen, int rep,
 		memset(out + 4, 0, 6);
 	return 10;
 }
+
+/*
+ * UDP request header (RFC 1928 section 7): RSV(2) FRAG(1) ATYP ADDR PORT.
+ * Fragments are not supported (FRAG != 0 is refused, as most servers do).
+ */
+int
+socks5_parse_udp(const unsigned char *p, size_t len, struct proxy_target *t,
+    size_t *hdrlen)
+{
+	size_t used;
+	int e;
+
+	memset(t, 0, sizeof(*t));
+	if (len < 4)
+		return ERR_INCOMPLETE;
+	if (p[0] != 0 || p[1] != 0 || p[2] != 0)
+		return ERR_FORMAT;
+	if ((e = parse_addr(p + 3, len - 3, t, &used)) != 0)
+		return e;
+	*hdrlen = 3 + used;
+	return 0;
+}
+
+size_t
+socks5_udp_header(unsigned char *out, size_t outlen, const struct sockaddr *src)
+{
+	size_t n = socks5_reply(out, outlen, 0, src);
+
+	/* Same layout as a reply, with RSV RSV FRAG in front of ATYP. */
+	if (n == 0)
+		return 0;
+	out[0] = out[1] = out[2] = 0;
+	return n;
+}

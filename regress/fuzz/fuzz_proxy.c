@@ -52,6 +52,15 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		if (r == 0 && strlen(r5.dst.host) > PROXY_HOST_MAX)
 			abort();
 		break;
+		{
+			struct proxy_target t;
+			size_t hl;
+
+			if (socks5_parse_udp(data + 1, size - 1, &t, &hl) ==
+			    0 && hl > size - 1)
+				abort();
+		}
+		break;
 	case 1:
 		before = buf_len(&b);
 		r = socks4_parse_request(&b, &r4);

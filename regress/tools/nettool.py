@@ -135,12 +135,23 @@ def dns_server(host, port):
         s.sendto(bytes(hdr) + q[12:qend] + ans, peer)
 
 
+def udp_echo(host, port):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((host, int(port)))
+    while True:
+        d, peer = s.recvfrom(65535)
+        s.sendto(d, peer)
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "echo":
         echo_server(sys.argv[2], sys.argv[3])
     elif cmd == "xfer":
         sys.exit(xfer(*sys.argv[2:6]))
+    elif cmd == "udpecho":
+        udp_echo(sys.argv[2], sys.argv[3])
     elif cmd == "dns":
         dns_server(sys.argv[2], sys.argv[3])
     elif cmd == "notify":

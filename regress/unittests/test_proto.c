@@ -265,9 +265,47 @@ TEST(test_http_bad)
 	}
 }
 
+TEST(test_socks5_udp)
+{
+	struct proxy_target t;
+	struct sockaddr_in sin;
+	unsigned char out[32];
+	size_t hl;
+
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)
+	    "\x00\x00\x00\x01\x7f\x00\x00\x01\x00\x35" "data", 14, &t, &hl), 0);
+	ASSERT_STREQ(t.host, "127.0.0.1");
+	ASSERT_EQ_UINT(t.port, 53);
+	ASSERT_EQ_UINT(hl, 10);
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)
+	    "\x00\x00\x00\x03\x04" "host\x00\x35", 11, &t, &hl), 0);
+	ASSERT_STREQ(t.host, "host");
+	ASSERT_EQ_UINT(hl, 11);
+	/* fragments are refused; so are bad reserved bytes */
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)
+	    "\x00\x00\x01\x01\x7f\x00\x00\x01\x00\x35", 10, &t, &hl),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)
+	    "\x01\x00\x00\x01\x7f\x00\x00\x01\x00\x35", 10, &t, &hl),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)
+	    "\x00\x00\x00\x01\x7f\x00", 6, &t, &hl), ERR_INCOMPLETE);
+	ASSERT_EQ_INT(socks5_parse_udp((const unsigned char *)"\x00\x00", 2,
+	    &t, &hl), ERR_INCOMPLETE);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
+	ASSERT_EQ_UINT(socks5_udp_header(out, sizeof(out),
+	    (struct sockaddr *)&sin), 10);
+	ASSERT(memcmp(out, "\x00\x00\x00\x01\x0a\x00\x00\x01\x00\x35", 10) ==
+	    0);
+}
+
 int
 main(void)
 {
+	RUN(test_socks5_udp);
 	RUN(test_socks5_greeting);
 	RUN(test_socks5_auth);
 	RUN(test_socks5_request);
