@@ -63,10 +63,9 @@ suffix_match(const char *suffix, const char *name)
 
 static int
 rule_match(const struct conf *c, const struct rule_conf *r, size_t lis_idx,
-    const struct sockaddr *dst, const char *domain)
+    const struct sockaddr *dst, const char *domain, uint16_t port)
 {
 	size_t i;
-	uint16_t port;
 	int m;
 
 	if (r->ninbound > 0) {
@@ -76,7 +75,6 @@ rule_match(const struct conf *c, const struct rule_conf *r, size_t lis_idx,
 			return 0;
 	}
 	if (r->nports > 0) {
-		port = dst ? sa_port(dst) : 0;
 		for (m = 0, i = 0; i < r->nports && !m; i++)
 			m = port >= r->ports[i].lo && port <= r->ports[i].hi;
 		if (!m)
@@ -109,9 +107,10 @@ router_pick(const struct conf *c, size_t lis_idx, const struct sockaddr *dst,
     const char *domain)
 {
 	size_t i;
+	uint16_t port = dst != NULL ? sa_port(dst) : 0;
 
 	for (i = 0; i < c->nrules; i++)
-		if (rule_match(c, &c->rules[i], lis_idx, dst, domain))
+		if (rule_match(c, &c->rules[i], lis_idx, dst, domain, port))
 			return c->rules[i].outbound;
 	return c->default_ob;
 }

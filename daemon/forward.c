@@ -180,7 +180,7 @@ fwd_try(struct fwd_conn *c)
 			    connect_cb, c);
 			tv.tv_sec = (time_t)(l->timeout_ms / 1000);
 			tv.tv_usec = (suseconds_t)(l->timeout_ms % 1000) * 1000;
-			event_add(c->ev, &tv);
+			event_add(c->ev, l->timeout_ms ? &tv : NULL);
 			return;
 		}
 		debug("%s: target %zu: %s", l->node->url, c->target,

@@ -215,15 +215,22 @@ auth_ok(const struct proxy *px, const char *user, const char *pass)
 	return 1;
 }
 
-/* Bypass, whitelist/blacklist, routing rules; 0 = allowed. */
+/*
+ * Bypass, whitelist/blacklist (on the name or literal the client gave)
+ * and routing rules (on that name and the address it resolved to); with
+ * sa NULL only the first two are checked.  0 = allowed.
+ */
 static int
 target_allowed(struct pconn *pc, const struct sockaddr *sa)
 {
 	const struct listener_conf *l = pc->px->l;
 	const struct conf *c = pc->px->wk->conf;
 	char hp[PROXY_HOST_MAX + 16];
-	int isname = sa == NULL;
+	unsigned char tmp[16];
+	int isname;
 
+	isname = inet_pton(AF_INET, pc->dst.host, tmp) != 1 &&
+	    inet_pton(AF_INET6, pc->dst.host, tmp) != 1;
 	snprintf(hp, sizeof(hp), strchr(pc->dst.host, ':') ? "[%s]:%u" :
 	    "%s:%u", pc->dst.host, pc->dst.port);
 	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
@@ -237,8 +244,8 @@ target_allowed(struct pconn *pc, const struct sockaddr *sa)
 		debug("%s: %s not permitted", l->node->url, hp);
 		return -1;
 	}
-	if (c->obs[router_pick(c, pc->px->idx, sa, isname ? pc->dst.host :
-	    NULL)].type == OB_BLOCK) {
+	if (sa != NULL && c->obs[router_pick(c, pc->px->idx, sa, isname ?
+	    pc->dst.host : NULL)].type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
 		return -1;
 	}
@@ -353,7 +360,8 @@ pconn_dial(struct pconn *pc, const struct sockaddr *sa, socklen_t len)
 	    pc);
 	tv.tv_sec = (time_t)(pc->px->l->timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(pc->px->l->timeout_ms % 1000) * 1000;
-	event_add(pc->cev, &tv);
+	/* timeout=0: no limit but the kernel's, as in gost */
+	event_add(pc->cev, pc->px->l->timeout_ms ? &tv : NULL);
 }
 
 /* Next address of a resolved name; out of addresses: fail. */
@@ -380,6 +388,28 @@ pconn_connect_next(struct pconn *pc)
 	    SOCKS5_REP_HOSTUNREACH);
 }
 
+/* prefer=: addresses of the preferred family first, order kept. */
+static void
+prefer_order(struct evutil_addrinfo **head, int family)
+{
+	struct evutil_addrinfo *pref = NULL, **pt = &pref, *rest = NULL,
+	    **rt = &rest, *ai, *next;
+
+	for (ai = *head; ai != NULL; ai = next) {
+		next = ai->ai_next;
+		ai->ai_next = NULL;
+		if (ai->ai_family == family) {
+			*pt = ai;
+			pt = &ai->ai_next;
+		} else {
+			*rt = ai;
+			rt = &ai->ai_next;
+		}
+	}
+	*pt = rest;
+	*head = pref;
+}
+
 static void
 dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 {
@@ -397,6 +427,8 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 		return;
 	}
 	pc->ai = pc->ai_next = res;
+	prefer_order(&pc->ai, pc->px->l->prefer_v6 ? AF_INET6 : AF_INET);
+	pc->ai_next = pc->ai;
 	pconn_connect_next(pc);
 }
 
@@ -437,6 +469,8 @@ pconn_target(struct pconn *pc)
 	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
 	    "socks4" : "http", pc->dst.host, pc->dst.port);
 	event_del(pc->rev);
+	/* From here DNS and connect have their own time limits. */
+	event_del(pc->tmo);
 	memset(&pc->addr, 0, sizeof(pc->addr));
 	if (inet_pton(AF_INET, pc->dst.host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;

@@ -286,19 +286,39 @@ http_basic_decode(const char *v, size_t len, char *user, size_t userlen,
 	return 0;
 }
 
+/* Hop-by-hop: the fixed list, and every field Connection names. */
 static int
-hop_by_hop(const struct http_header *h)
+hop_by_hop(const struct http_request *r, const struct http_header *h)
 {
 	static const char *const names[] = {
 		"Proxy-Authorization", "Proxy-Connection", "Proxy-Authenticate",
-		"Connection", "Keep-Alive", NULL
+		"Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", NULL
 	};
+	const struct http_header *c;
+	const char *p, *e, *tok;
 	size_t i;
 
 	for (i = 0; names[i] != NULL; i++)
 		if (h->namelen == strlen(names[i]) &&
 		    strncasecmp(h->name, names[i], h->namelen) == 0)
 			return 1;
+	for (i = 0; i < r->nhdr; i++) {
+		c = &r->hdr[i];
+		if (c->namelen != 10 || strncasecmp(c->name, "Connection", 10))
+			continue;
+		p = c->value;
+		e = c->value + c->valuelen;
+		while (p < e) {
+			while (p < e && (*p == ',' || *p == ' ' || *p == '\t'))
+				p++;
+			tok = p;
+			while (p < e && *p != ',' && *p != ' ' && *p != '\t')
+				p++;
+			if ((size_t)(p - tok) == h->namelen &&
+			    strncasecmp(tok, h->name, h->namelen) == 0)
+				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -321,7 +341,7 @@ http_rewrite_request(const struct http_request *r, size_t *lenp)
 	for (i = 0; i < r->nhdr; i++) {
 		const struct http_header *h = &r->hdr[i];
 
-		if (hop_by_hop(h))
+		if (hop_by_hop(r, h))
 			continue;
 		n = snprintf(out + o, cap - o, "%.*s: %.*s\r\n",
 		    (int)h->namelen, h->name, (int)h->valuelen, h->value);

@@ -207,6 +207,16 @@ TEST(test_http_parse)
 	free(out);
 	http_request_free(&r);
 
+	/* fields named by Connection, and TE/Upgrade, are hop-by-hop */
+	REQUIRE(http_parse_str("GET http://example.org/ HTTP/1.1\r\n"
+	    "Connection: X-Secret, keep-alive\r\nX-Secret: 1\r\nTE: trailers\r\n"
+	    "Upgrade: h2c\r\nX-Kept: 2\r\n\r\n", &r) == 0);
+	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
+	ASSERT_STREQ(out, "GET / HTTP/1.1\r\nX-Kept: 2\r\nConnection: close\r\n"
+	    "\r\n");
+	free(out);
+	http_request_free(&r);
+
 	REQUIRE(http_parse_str("GET http://example.org?q=1 HTTP/1.1\r\n\r\n",
 	    &r) == 0);
 	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
