@@ -613,18 +613,142 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 	return 0;
 }
 
-static int
-add_chain(struct conf *c, const char *url, char *err, size_t errlen)
+static const char *const hop_params[] = { "timeout", "auth", NULL };
+
+void
+conf_hop_free(struct hop_conf *h)
+{
+	node_free(h->node);
+	free(h->user);
+	if (h->pass != NULL)
+		explicit_bzero(h->pass, strlen(h->pass));
+	free(h->pass);
+	memset(h, 0, sizeof(*h));
+}
+
+int
+conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
+    size_t errlen)
 {
 	struct node *n;
+	unsigned long tmo = CONF_TIMEOUT_DEFAULT;
+	const char *v;
+	char up[512], *colon;
 
+	memset(h, 0, sizeof(*h));
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
-	/* No connector exists yet; refusing is better than ignoring. */
-	seterr(err, errlen, "%s: chain nodes are not supported in this "
-	    "build", url);
-	node_free(n);
+	h->node = n;
+	if (strcmp(n->transport, "tcp") != 0) {
+		seterr(err, errlen, "%s: transport %s is not supported for "
+		    "chain nodes in this build", url, n->transport);
+		goto fail;
+	}
+	/* gost's auto connector speaks HTTP CONNECT for TCP. */
+	if (strcmp(n->proto, "http") == 0 || strcmp(n->proto, "auto") == 0)
+		h->kind = HOP_HTTP;
+	else if (strcmp(n->proto, "socks5") == 0)
+		h->kind = HOP_SOCKS5;
+	else if (strcmp(n->proto, "socks4") == 0)
+		h->kind = HOP_SOCKS4;
+	else if (strcmp(n->proto, "socks4a") == 0)
+		h->kind = HOP_SOCKS4A;
+	else {
+		seterr(err, errlen, "%s: scheme %s is not supported for chain "
+		    "nodes in this build", url, n->scheme);
+		goto fail;
+	}
+	if (n->host[0] == '\0' || n->port == 0) {
+		seterr(err, errlen, "%s: a chain node needs host:port", url);
+		goto fail;
+	}
+	if (n->nremotes > 0) {
+		seterr(err, errlen, "%s: a chain node takes no forward target",
+		    url);
+		goto fail;
+	}
+	if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+		goto fail;
+	h->timeout_ms = tmo;
+	if (n->user != NULL) {
+		if ((h->user = strdup(n->user)) == NULL ||
+		    (h->pass = strdup(n->pass ? n->pass : "")) == NULL)
+			goto oom;
+	} else if ((v = node_param(n, "auth")) != NULL) {
+		if (b64decode(v, up, sizeof(up)) != 0 ||
+		    (colon = strchr(up, ':')) == NULL) {
+			seterr(err, errlen, "%s: bad value for auth (base64 of "
+			    "user:password)", url);
+			goto fail;
+		}
+		*colon = '\0';
+		if ((h->user = strdup(up)) == NULL ||
+		    (h->pass = strdup(colon + 1)) == NULL)
+			goto oom;
+		explicit_bzero(up, sizeof(up));
+	}
+	if (h->user != NULL && (h->kind == HOP_SOCKS4 ||
+	    h->kind == HOP_SOCKS4A)) {
+		seterr(err, errlen, "%s: SOCKS4 has no passwords", url);
+		goto fail;
+	}
+	if (h->user != NULL && (strlen(h->user) > 255 ||
+	    strlen(h->pass) > 255)) {
+		seterr(err, errlen, "%s: user and password are limited to 255 "
+		    "bytes", url);
+		goto fail;
+	}
+	/* Later hops are reached through the earlier ones, by name. */
+	if (first && host_to_sockaddr(n->host, n->port, 0, &h->addr,
+	    &h->addrlen) != 0) {
+		seterr(err, errlen, "%s: the first chain node must be an IP "
+		    "address or localhost in this build (no resolver for it)",
+		    url);
+		goto fail;
+	}
+	if (params_check(n, hop_params, err, errlen) != 0)
+		goto fail;
+	return 0;
+ oom:
+	seterr(err, errlen, "out of memory");
+ fail:
+	conf_hop_free(h);
 	return -1;
+}
+
+/* -F / ChainNodes: one chain outbound shared by all listeners (gost). */
+static int
+add_chain(struct conf *c, struct conf_src *src, char *err, size_t errlen)
+{
+	struct outbound_conf *ob, *nobs;
+	size_t i;
+
+	if (src->nchain == 0)
+		return 0;
+	if (c->obs_explicit) {
+		seterr(err, errlen, "%s: -F/ChainNodes and outbounds cannot be "
+		    "combined; put the hops into a chain outbound",
+		    c->path ? c->path : "configuration");
+		return -1;
+	}
+	if ((nobs = reallocarray(c->obs, c->nobs + 1, sizeof(*nobs))) == NULL)
+		return -1;
+	c->obs = nobs;
+	ob = &c->obs[c->nobs];
+	memset(ob, 0, sizeof(*ob));
+	c->default_ob = c->nobs++;
+	snprintf(ob->tag, sizeof(ob->tag), "chain");
+	ob->type = OB_CHAIN;
+	ob->retries = c->retries;
+	if ((ob->hops = calloc(src->nchain, sizeof(*ob->hops))) == NULL)
+		return -1;
+	for (i = 0; i < src->nchain; i++) {
+		if (conf_hop_build(&ob->hops[i], src->chain[i], i == 0, err,
+		    errlen) != 0)
+			return -1;
+		ob->nhops++;
+	}
+	return 0;
 }
 
 static int
@@ -699,12 +823,8 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		if (build_listener(c, src.serve[i], src.tags[i], err,
 		    errlen) != 0)
 			goto out;
-	for (i = 0; i < src.nchain; i++)
-		if (add_chain(c, src.chain[i], err, errlen) != 0)
-			goto out;
-	if (c->retries > 0)
-		logit("%s: Retries applies to chains, which this build does not "
-		    "have; ignoring it", c->path ? c->path : "configuration");
+	if (add_chain(c, &src, err, errlen) != 0)
+		goto out;
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/* Tags name inbounds in rules: they must be unique. */
@@ -800,7 +920,7 @@ conf_free(struct conf *c)
 		size_t j;
 
 		for (j = 0; j < c->obs[i].nhops; j++)
-			node_free(c->obs[i].hops[j]);
+			conf_hop_free(&c->obs[i].hops[j]);
 		free(c->obs[i].hops);
 	}
 	free(c->obs);

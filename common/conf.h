@@ -92,11 +92,30 @@ enum outbound_type {
 	OB_CHAIN,
 };
 
+enum hop_kind {
+	HOP_HTTP,		/* HTTP CONNECT (also gost's "auto") */
+	HOP_SOCKS4,
+	HOP_SOCKS4A,
+	HOP_SOCKS5,
+};
+
+/* One chain node: a connector over plain TCP. */
+struct hop_conf {
+	struct node		*node;
+	enum hop_kind		 kind;
+	char			*user;		/* NULL: no credentials */
+	char			*pass;
+	unsigned long		 timeout_ms;
+	struct sockaddr_storage	 addr;		/* first hop: where to dial */
+	socklen_t		 addrlen;
+};
+
 struct outbound_conf {
 	char			 tag[CONF_TAG_MAX];
 	enum outbound_type	 type;
-	struct node		**hops;
+	struct hop_conf		*hops;
 	size_t			 nhops;
+	unsigned int		 retries;	/* attempts; 0 = 1 */
 };
 
 struct port_range {
@@ -138,6 +157,7 @@ struct conf {
 	struct rule_conf	*rules;
 	size_t			 nrules;
 	size_t			 default_ob;
+	int			 obs_explicit;	/* outbounds came from a file */
 	int			 mux_enabled;
 	unsigned int		 mux_sessions;
 };
@@ -189,10 +209,15 @@ int	conf_src_push(char ***v, size_t *n, const char *s);
 void	conf_src_free(struct conf_src *);
 int	conf_valid_ifname(const char *);
 size_t	conf_outbound_find(const struct conf *, const char *tag);
+/* Parse a chain node URL into a hop; first = it is dialled directly. */
+int	conf_hop_build(struct hop_conf *, const char *url, int first,
+	    char *err, size_t errlen);
+void	conf_hop_free(struct hop_conf *);
 
 /* router.c: pick an outbound for a connection */
+/* dst may be NULL (a name not resolved yet): then port is used. */
 size_t	router_pick(const struct conf *, size_t lis_idx,
-	    const struct sockaddr *dst, const char *domain);
+	    const struct sockaddr *dst, const char *domain, uint16_t port);
 void	conf_free(struct conf *);
 int	conf_file_allowed(const struct conf *, const char *path);
 const struct listener_conf *conf_tun_by_name(const struct conf *,

@@ -690,10 +690,11 @@ static int
 native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
     size_t errlen)
 {
-	static const char *const keys[] = { "type", "tag", "hops", NULL };
+	static const char *const keys[] = { "type", "tag", "hops", "retries",
+	    NULL };
 	char where[48];
 	const char *type, *tag;
-	yajl_val hops;
+	yajl_val hops, v;
 	size_t i, j;
 
 	if (!YAJL_IS_ARRAY(arr)) {
@@ -743,23 +744,37 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 				    where);
 				return -1;
 			}
+			if ((ob->hops = calloc(YAJL_GET_ARRAY(hops)->len,
+			    sizeof(*ob->hops))) == NULL)
+				return -1;
 			for (j = 0; j < YAJL_GET_ARRAY(hops)->len; j++) {
 				yajl_val h = YAJL_GET_ARRAY(hops)->values[j];
-				struct node *n;
 
 				if (!YAJL_IS_STRING(h)) {
 					seterr(err, errlen, "%s: %s: hops[%zu] "
 					    "must be a node URL", path, where, j);
+					c->nobs++;
 					return -1;
 				}
-				if (node_parse(YAJL_GET_STRING(h), &n, err,
-				    errlen) != 0)
+				if (conf_hop_build(&ob->hops[j],
+				    YAJL_GET_STRING(h), j == 0, err,
+				    errlen) != 0) {
+					c->nobs++;	/* so conf_free sees it */
 					return -1;
-				/* No connector exists yet (see -F). */
-				seterr(err, errlen, "%s: chain nodes are not "
-				    "supported in this build", n->url);
-				node_free(n);
-				return -1;
+				}
+				ob->nhops++;
+			}
+			if ((v = obj_get(o, "retries", 0)) != NULL) {
+				long long x;
+
+				if (json_int(v, 0, 100, &x) != 0) {
+					seterr(err, errlen, "%s: %s: retries "
+					    "must be an integer from 0 to 100",
+					    path, where);
+					c->nobs++;
+					return -1;
+				}
+				ob->retries = (unsigned int)x;
 			}
 		} else {
 			seterr(err, errlen, "%s: %s: outbound type %s%s", path,
@@ -769,8 +784,10 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 			    " is unknown (direct, block, chain or ostp)");
 			return -1;
 		}
-		if (hops != NULL && ob->type != OB_CHAIN) {
-			seterr(err, errlen, "%s: %s: only a chain has hops",
+		if ((hops != NULL || obj_get(o, "retries", 0) != NULL) &&
+		    ob->type != OB_CHAIN) {
+			seterr(err, errlen, "%s: %s: only a chain has hops and "
+			    "retries",
 			    path, where);
 			return -1;
 		}
@@ -996,9 +1013,11 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 		if (native_inbounds(v, path, src, err, errlen) != 0)
 			return -1;
 	}
-	if ((v = obj_get(root, "outbounds", 0)) != NULL &&
-	    native_outbounds(c, v, path, err, errlen) != 0)
-		return -1;
+	if ((v = obj_get(root, "outbounds", 0)) != NULL) {
+		c->obs_explicit = 1;
+		if (native_outbounds(c, v, path, err, errlen) != 0)
+			return -1;
+	}
 	if (c->nobs == 0) {
 		if ((c->obs = calloc(1, sizeof(*c->obs))) == NULL)
 			return -1;
@@ -1117,6 +1136,15 @@ conf_print_json(const struct conf *c, FILE *f)
 		GS(c->obs[i].tag);
 		GS("type");
 		GS(tn[c->obs[i].type]);
+		if (c->obs[i].type == OB_CHAIN) {
+			GS("hops");
+			G(yajl_gen_array_open(g));
+			for (j = 0; j < c->obs[i].nhops; j++)
+				GS(c->obs[i].hops[j].node->url);
+			G(yajl_gen_array_close(g));
+			GS("retries");
+			G(yajl_gen_integer(g, c->obs[i].retries));
+		}
 		G(yajl_gen_map_close(g));
 	}
 	G(yajl_gen_array_close(g));

@@ -104,10 +104,12 @@ rule_match(const struct conf *c, const struct rule_conf *r, size_t lis_idx,
 
 size_t
 router_pick(const struct conf *c, size_t lis_idx, const struct sockaddr *dst,
-    const char *domain)
+    const char *domain, uint16_t port)
 {
 	size_t i;
-	uint16_t port = dst != NULL ? sa_port(dst) : 0;
+
+	if (dst != NULL)
+		port = sa_port(dst);
 
 	for (i = 0; i < c->nrules; i++)
 		if (rule_match(c, &c->rules[i], lis_idx, dst, domain, port))

@@ -40,13 +40,16 @@ struct fwd_conn {
 	size_t		 tried;
 	size_t		 target;
 	struct event	*ev;
+	struct chain_dial *cd;
 };
 
 static void fwd_try(struct fwd_conn *);
+static void fwd_connected(struct fwd_conn *);
 
 static void
 fwd_conn_fail(struct fwd_conn *c)
 {
+	chain_dial_cancel(c->cd);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->out != -1)
@@ -60,8 +63,7 @@ static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fwd_conn *c = arg;
-	struct worker *wk = c->fw->wk;
-	int err = 0, one = 1;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (what & EV_TIMEOUT)
@@ -78,24 +80,32 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		fwd_try(c);
 		return;
 	}
+	fwd_connected(c);
+}
+
+static void
+fwd_connected(struct fwd_conn *c)
+{
+	int one = 1;
+
 	setsockopt(c->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	relay_start(wk, c->client, c->out);
+	relay_start(c->fw->wk, c->client, c->out);
 	free(c);
 }
 
 /*
- * Address of target t, after the access checks: a name comes from the
- * hosts file; bypass, whitelist/blacklist and routing rules may refuse.
+ * Target t after the access checks: its address (a name comes from the
+ * hosts file) and the outbound the routing rules pick.  -1 = refused.
  */
 static int
 fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
-    socklen_t *len)
+    socklen_t *len, char *host, size_t hostlen, size_t *obp)
 {
 	const struct listener_conf *l = fw->l;
 	const struct hosts_entry *he;
 	const char *name = l->targetnames[t];
-	char host[INET6_ADDRSTRLEN], hp[300];
+	char hp[300];
 	uint16_t port;
 	size_t ob;
 
@@ -103,15 +113,13 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	*len = l->targetlens[t];
 	port = ntohs(((struct sockaddr_in *)ss)->sin_port);
 	if (name != NULL) {
+		snprintf(host, hostlen, "%s", name);
 		if ((he = hosts_lookup(fw->hosts, name)) == NULL) {
-			debug("%s: %s is not in the hosts file", l->node->url,
-			    name);
-			return -1;
-		}
-		memset(ss, 0, sizeof(*ss));
-		if (he->family == AF_INET) {
+			*len = 0;	/* a chain may still resolve it */
+		} else if (he->family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
+			memset(ss, 0, sizeof(*ss));
 			sin->sin_family = AF_INET;
 			memcpy(&sin->sin_addr, he->addr, 4);
 			sin->sin_port = htons(port);
@@ -119,36 +127,56 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 		} else {
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
+			memset(ss, 0, sizeof(*ss));
 			sin6->sin6_family = AF_INET6;
 			memcpy(&sin6->sin6_addr, he->addr, 16);
 			sin6->sin6_port = htons(port);
 			*len = sizeof(*sin6);
 		}
-	} else {
+	} else
 		inet_ntop(ss->ss_family, ss->ss_family == AF_INET ?
 		    (void *)&((struct sockaddr_in *)ss)->sin_addr :
 		    (void *)&((struct sockaddr_in6 *)ss)->sin6_addr, host,
-		    sizeof(host));
-		name = host;
-	}
-	snprintf(hp, sizeof(hp), strchr(name, ':') ? "[%s]:%u" : "%s:%u",
-	    name, port);
+		    (socklen_t)hostlen);
+	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+	    host, port);
 	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
 	    (fw->bypass_file != NULL && bypass_match(fw->bypass_file, hp))) {
 		debug("%s: %s bypassed", l->node->url, hp);
 		return -1;
 	}
-	if (!access_allowed(l->whitelist, l->blacklist, "tcp", name, port)) {
+	if (!access_allowed(l->whitelist, l->blacklist, "tcp", host, port)) {
 		debug("%s: %s not permitted", l->node->url, hp);
 		return -1;
 	}
 	ob = router_pick(fw->wk->conf, (size_t)(l - fw->wk->conf->lis),
-	    (const struct sockaddr *)ss, l->targetnames[t]);
+	    *len ? (const struct sockaddr *)ss : NULL, name, port);
 	if (fw->wk->conf->obs[ob].type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
 		return -1;
 	}
+	if (fw->wk->conf->obs[ob].type == OB_DIRECT && *len == 0) {
+		debug("%s: %s is not in the hosts file", l->node->url, name);
+		return -1;
+	}
+	*obp = ob;
 	return 0;
+}
+
+static void
+fwd_chain_done(void *arg, int fd, int err)
+{
+	struct fwd_conn *c = arg;
+
+	c->cd = NULL;
+	if (fd == -1) {
+		debug("%s: target %zu through the chain: %s",
+		    c->fw->l->node->url, c->target, strerror(err));
+		fwd_try(c);
+		return;
+	}
+	c->out = fd;
+	fwd_connected(c);
 }
 
 static void
@@ -156,14 +184,27 @@ fwd_try(struct fwd_conn *c)
 {
 	struct forward *fw = c->fw;
 	const struct listener_conf *l = fw->l;
+	const struct outbound_conf *ob;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct timeval tv;
+	char host[256];
+	size_t obi;
 
 	for (; c->tried < l->ntargets; c->tried++) {
 		c->target = (c->start + c->tried) % l->ntargets;
-		if (fwd_target(fw, c->target, &ss, &sslen) != 0)
+		if (fwd_target(fw, c->target, &ss, &sslen, host, sizeof(host),
+		    &obi) != 0)
 			continue;
+		ob = &fw->wk->conf->obs[obi];
+		if (ob->type == OB_CHAIN) {
+			c->tried++;
+			if ((c->cd = chain_dial_start(fw->wk, ob, host,
+			    ntohs(((struct sockaddr_in *)&l->targets[
+			    c->target])->sin_port), fwd_chain_done, c)) != NULL)
+				return;
+			continue;
+		}
 		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
 			c->out = mm_socket(fw->wk, ss.ss_family, SOCK_STREAM);
 		else

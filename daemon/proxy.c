@@ -76,6 +76,7 @@ struct pconn {
 	struct sockaddr_storage	 addr;		/* literal or hosts answer */
 	socklen_t		 addrlen;
 	int			 last_err;
+	struct chain_dial	*cd;
 };
 
 /*
@@ -168,6 +169,7 @@ pconn_free(struct pconn *pc)
 {
 	if (pc->dnsreq != NULL)
 		evdns_getaddrinfo_cancel(pc->dnsreq);	/* calls back: no-op */
+	chain_dial_cancel(pc->cd);
 	if (pc->ai != NULL)
 		evutil_freeaddrinfo(pc->ai);
 	if (pc->rev != NULL)
@@ -245,24 +247,21 @@ target_allowed(struct pconn *pc, const struct sockaddr *sa)
 		return -1;
 	}
 	if (sa != NULL && c->obs[router_pick(c, pc->px->idx, sa, isname ?
-	    pc->dst.host : NULL)].type == OB_BLOCK) {
+	    pc->dst.host : NULL, 0)].type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
 		return -1;
 	}
 	return 0;
 }
 
+static void pconn_connected(struct pconn *);
+
 static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pconn *pc = arg;
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound), elen = sizeof(int);
-	unsigned char r[32];
-	size_t n;
-	int err = 0, one = 1;
-	char *head;
-	size_t hlen;
+	socklen_t elen = sizeof(int);
+	int err = 0;
 
 	event_free(pc->cev);
 	pc->cev = NULL;
@@ -279,6 +278,50 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		pconn_connect_next(pc);
 		return;
 	}
+	pconn_connected(pc);
+}
+
+static int
+errno_to_rep(int err)
+{
+	switch (err) {
+	case EACCES:		return SOCKS5_REP_NOTALLOWED;
+	case ECONNREFUSED:	return SOCKS5_REP_REFUSED;
+	case ETIMEDOUT:		return SOCKS5_REP_TTL;
+	case ENETUNREACH:	return SOCKS5_REP_NETUNREACH;
+	case EHOSTUNREACH:	return SOCKS5_REP_HOSTUNREACH;
+	default:		return SOCKS5_REP_FAIL;
+	}
+}
+
+static void
+chain_done(void *arg, int fd, int err)
+{
+	struct pconn *pc = arg;
+
+	pc->cd = NULL;
+	if (fd == -1) {
+		debug("%s: %s:%u through the chain: %s", pc->px->l->node->url,
+		    pc->dst.host, pc->dst.port, strerror(err));
+		pconn_fail(pc, errno_to_rep(err));
+		return;
+	}
+	pc->out = fd;
+	pconn_connected(pc);
+}
+
+/* The outgoing side is up: answer the client and start relaying. */
+static void
+pconn_connected(struct pconn *pc)
+{
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	unsigned char r[32];
+	size_t n;
+	int one = 1;
+	char *head;
+	size_t hlen;
+
 	setsockopt(pc->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(pc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	switch (pc->proto) {
@@ -455,15 +498,18 @@ addr_from_entry(const struct hosts_entry *he, uint16_t port,
 	return 0;
 }
 
-/* The parser found a target: check, resolve, dial. */
+/* The parser found a target: check, pick the outbound, resolve, dial. */
 static void
 pconn_target(struct pconn *pc)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&pc->addr;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&pc->addr;
+	const struct conf *c = pc->px->wk->conf;
 	const struct hosts_entry *he;
 	struct evutil_addrinfo hints;
 	struct evdns_base *dns;
+	const struct outbound_conf *ob;
+	int literal = 1;
 
 	debug("%s: %s to %s:%u", pc->px->l->node->url,
 	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
@@ -472,6 +518,7 @@ pconn_target(struct pconn *pc)
 	/* From here DNS and connect have their own time limits. */
 	event_del(pc->tmo);
 	memset(&pc->addr, 0, sizeof(pc->addr));
+	pc->addrlen = 0;
 	if (inet_pton(AF_INET, pc->dst.host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(pc->dst.port);
@@ -480,15 +527,36 @@ pconn_target(struct pconn *pc)
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(pc->dst.port);
 		pc->addrlen = sizeof(*sin6);
-	} else if ((he = hosts_lookup(pc->px->hosts, pc->dst.host)) != NULL ||
-	    (he = hosts_lookup(sys_hosts, pc->dst.host)) != NULL)
-		addr_from_entry(he, pc->dst.port, &pc->addr, &pc->addrlen);
-	else {
-		/* Rules on names are checked before any query leaves. */
-		if (target_allowed(pc, NULL) != 0) {
-			pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
-			return;
-		}
+	} else {
+		literal = 0;
+		if ((he = hosts_lookup(pc->px->hosts, pc->dst.host)) != NULL ||
+		    (he = hosts_lookup(sys_hosts, pc->dst.host)) != NULL)
+			addr_from_entry(he, pc->dst.port, &pc->addr,
+			    &pc->addrlen);
+	}
+	/* Bypass and permissions see what the client asked for. */
+	if (target_allowed(pc, NULL) != 0) {
+		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+		return;
+	}
+	ob = &c->obs[router_pick(c, pc->px->idx, pc->addrlen ?
+	    (struct sockaddr *)&pc->addr : NULL, literal ? NULL : pc->dst.host,
+	    pc->dst.port)];
+	if (ob->type == OB_BLOCK) {
+		debug("%s: %s blocked by a routing rule", pc->px->l->node->url,
+		    pc->dst.host);
+		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+		return;
+	}
+	pc->state = PS_CONNECT;
+	if (ob->type == OB_CHAIN) {
+		/* The chain resolves names itself, at its far end. */
+		if ((pc->cd = chain_dial_start(pc->px->wk, ob, pc->dst.host,
+		    pc->dst.port, chain_done, pc)) == NULL)
+			pconn_fail(pc, SOCKS5_REP_FAIL);
+		return;
+	}
+	if (pc->addrlen == 0) {
 		if ((dns = pc->px->dns ? pc->px->dns : sys_dns) == NULL) {
 			pconn_fail(pc, SOCKS5_REP_HOSTUNREACH);
 			return;
@@ -953,7 +1021,7 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
 		    bypass_match(ua->px->bypass_file, hp)) ||
 		    !access_allowed(l->whitelist, l->blacklist, "udp", t.host,
 		    t.port) || c->obs[router_pick(c, ua->px->idx,
-		    (struct sockaddr *)&dst, NULL)].type == OB_BLOCK) {
+		    (struct sockaddr *)&dst, NULL, 0)].type == OB_BLOCK) {
 			debug("%s: udp to %s refused", l->node->url, hp);
 			continue;
 		}

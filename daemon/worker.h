@@ -62,6 +62,19 @@ int	forward_start(struct worker *, const struct listener_conf *, int fd,
 int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);
 
+/* chain.c: dial host:port through a chain outbound */
+struct chain_dial;
+typedef void (*chain_cb)(void *arg, int fd, int err);
+/*
+ * cb runs exactly once, always from the event loop: fd is connected
+ * through every hop, or -1 with an errno value.  NULL: not started (cb
+ * will not run).
+ */
+struct chain_dial *chain_dial_start(struct worker *,
+	    const struct outbound_conf *, const char *host, uint16_t port,
+	    chain_cb cb, void *arg);
+void	chain_dial_cancel(struct chain_dial *);
+
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
 

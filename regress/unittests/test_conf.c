@@ -129,25 +129,28 @@ TEST(test_router)
 
 	REQUIRE(load(&c, native, err, sizeof(err)) == 0);
 	sin_set(&sin, "10.1.2.3", 80);
-	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 1);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL, 0), 1);
 	sin_set(&sin, "10.1.2.3", 8005);
-	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 1);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL, 0), 1);
 	sin_set(&sin, "10.1.2.3", 8011);
-	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL, 0), 0);
 	sin_set(&sin, "11.1.2.3", 80);
-	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin, NULL, 0), 0);
 	/* inbound + domain_suffix: both must hold */
 	sin_set(&sin, "192.0.2.1", 443);
 	ASSERT_EQ_UINT(router_pick(&c, 1, (struct sockaddr *)&sin,
-	    "www.example.com"), 0);
+	    "www.example.com", 0), 0);
 	ASSERT_EQ_UINT(router_pick(&c, 1, (struct sockaddr *)&sin,
-	    "example.com"), 0);
+	    "example.com", 0), 0);
 	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
-	    "exact.org"), 1);
+	    "exact.org", 0), 1);
 	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
-	    "www.exact.org"), 0);
+	    "www.exact.org", 0), 0);
 	ASSERT_EQ_UINT(router_pick(&c, 0, (struct sockaddr *)&sin,
-	    "badexample.com"), 0);
+	    "badexample.com", 0), 0);
+	/* a name not resolved yet: the port comes separately */
+	ASSERT_EQ_UINT(router_pick(&c, 0, NULL, "a.test", 8005), 0);
+	ASSERT_EQ_UINT(router_pick(&c, 0, NULL, "exact.org", 1), 1);
 	conf_free(&c);
 }
 
@@ -211,8 +214,15 @@ static const struct {
 	    "[{\"type\": \"warp\", \"tag\": \"o\"}]}", "is unknown" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"chain\", \"tag\": \"c\", \"hops\": "
-	    "[\"socks5://1.2.3.4:1080\"]}]}",
-	    "chain nodes are not supported in this build" },
+	    "[\"ss://aes-128-gcm:x@1.2.3.4:1080\"]}]}",
+	    "not supported for chain nodes in this build" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"chain\", \"tag\": \"c\", \"hops\": "
+	    "[\"socks5://1.2.3.4:1080\"], \"retries\": 500}]}",
+	    "retries must be an integer" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"direct\", \"tag\": \"c\", \"retries\": 1}]}",
+	    "only a chain has hops and retries" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"direct\", \"tag\": \"d\"}, {\"type\": \"block\", "
 	    "\"tag\": \"d\"}]}", "tag \"d\" is used twice" },

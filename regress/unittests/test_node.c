@@ -629,8 +629,21 @@ TEST(test_conf_chain_refused)
 	a.nserve = 1;
 	a.chain = chain;
 	a.nchain = 1;
+	/* A chain becomes the default outbound of every listener. */
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.obs[c.default_ob].type, OB_CHAIN);
+	ASSERT_EQ_UINT(c.obs[c.default_ob].nhops, 1);
+	ASSERT_EQ_INT(c.obs[c.default_ob].hops[0].kind, HOP_SOCKS5);
+	conf_free(&c);
+	a.chain = (char *[]){ "ss://aes-128-gcm:x@192.0.2.1:8338" };
 	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
-	ASSERT(strstr(err, "chain nodes are not supported") != NULL);
+	ASSERT(strstr(err, "not supported for chain nodes") != NULL);
+	a.chain = (char *[]){ "http://proxy.example:3128" };
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
+	ASSERT(strstr(err, "first chain node must be an IP") != NULL);
+	a.chain = (char *[]){ "socks4://u:p@127.0.0.1:1080" };
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
+	ASSERT(strstr(err, "SOCKS4 has no passwords") != NULL);
 	a.chain = badchain;
 	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
 	ASSERT(strstr(err, "missing port") != NULL);
@@ -715,9 +728,11 @@ TEST(test_conf_json)
 	    "127.0.0.1:9\"],\"Interface\":5}", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "Interface") != NULL);
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
-	    "127.0.0.1:9\"],\"ChainNodes\":[\"http://1.2.3.4:8080\"]}", err,
-	    sizeof(err)), -1);
-	ASSERT(strstr(err, "chain nodes") != NULL);
+	    "127.0.0.1:9\"],\"ChainNodes\":[\"http://1.2.3.4:8080\", "
+	    "\"socks5://proxy2:1080\"],\"Retries\":3}", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.obs[c.default_ob].nhops, 2);
+	ASSERT_EQ_UINT(c.obs[c.default_ob].retries, 3);
+	conf_free(&c);
 
 	/* A missing file names the path. */
 	{

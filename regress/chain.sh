@@ -1,0 +1,106 @@
+# Chains (-F): ostpd dials through hops that are ostpd instances and real
+# servers (dante as SOCKS5, squid as HTTP CONNECT), in every mix, and is
+# the client hop in front of them; dead or refusing hops give the right
+# error and leave the daemon serving.
+. regress/lib.sh
+
+W=$LOGDIR/www
+mkdir -p "$W"
+echo "through the chain" >"$W/hello.txt"
+head -c 2000000 /dev/urandom >"$W/blob"
+want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+H=$(free_port); PB=$(free_port); PC=$(free_port); PD=$(free_port); PS=$(free_port); DEAD=$(free_port)
+(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
+PIDS="$PIDS $!"
+
+# Hops: ostpd socks5 with a password, ostpd auto, dante, squid.
+start_ostpd hopB -D -L "socks5://u:p@127.0.0.1:$PB"
+start_ostpd hopC -L "127.0.0.1:$PC"
+cat >"$LOGDIR/danted.conf" <<D
+logoutput: $LOGDIR/danted.log
+internal: 127.0.0.1 port = $PD
+external: 127.0.0.1
+socksmethod: none
+clientmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+D
+danted -f "$LOGDIR/danted.conf" -N 1 >"$LOGDIR/danted.out" 2>&1 &
+PIDS="$PIDS $!"
+mkdir -p "$LOGDIR/squid"
+chown proxy "$LOGDIR/squid" 2>/dev/null || chmod 777 "$LOGDIR/squid"
+cat >"$LOGDIR/squid.conf" <<S
+http_port 127.0.0.1:$PS
+http_access allow all
+cache deny all
+cache_mem 8 MB
+access_log stdio:$LOGDIR/squid/access.log
+cache_log $LOGDIR/squid/cache.log
+pid_filename $LOGDIR/squid/squid.pid
+coredump_dir $LOGDIR/squid
+shutdown_lifetime 1 seconds
+dns_v4_first on
+S
+squid -N -f "$LOGDIR/squid.conf" >"$LOGDIR/squid.out" 2>&1 &
+PIDS="$PIDS $!"
+for p in $H $PB $PC $PD $PS; do wait_port "$p" || fatal "port $p did not open"; done
+
+get() {	# get PROXY URL
+	curl -sS --max-time 15 -x "$1" "$2" | sha256sum | cut -d' ' -f1
+}
+
+# 1. through an ostpd socks5 hop with a password
+A=$(free_port)
+start_ostpd c1 -L "127.0.0.1:$A" -F "socks5://u:p@127.0.0.1:$PB"
+wait_port "$A" || fatal "c1"
+[ "$(get "socks5h://127.0.0.1:$A" "http://localhost:$H/blob")" = "$want" ] || fail "ostpd -> ostpd socks5"
+grep -q "socks5 to localhost:$H" "$LOGDIR/hopB.log" || fail "the hop did not see the name (remote resolution)"
+
+# 2. squid (HTTP CONNECT) then dante (SOCKS5)
+A=$(free_port)
+start_ostpd c2 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PS" -F "socks5://127.0.0.1:$PD"
+wait_port "$A" || fatal "c2"
+[ "$(get "http://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "ostpd -> squid -> dante (plain http)"
+[ "$(get "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "ostpd -> squid -> dante (socks5)"
+grep -q "CONNECT 127.0.0.1:$PD" "$LOGDIR/squid/access.log" || fail "squid did not carry the CONNECT"
+
+# 3. ostpd as the client hop of a forwarder, in front of dante
+P=$(free_port)
+start_ostpd c3 -L "tcp://127.0.0.1:$P/127.0.0.1:$H" -F "socks5://127.0.0.1:$PD"
+wait_port "$P" || fatal "c3"
+out=$(curl -sS --max-time 10 "http://127.0.0.1:$P/hello.txt")
+[ "$out" = "through the chain" ] || fail "tcp forward through dante: $out"
+
+# 4. socks4a hop and three ostpd hops in a row
+A=$(free_port)
+start_ostpd c4 -L "127.0.0.1:$A" -F "socks4a://127.0.0.1:$PC"
+wait_port "$A" || fatal "c4"
+[ "$(get "socks5h://127.0.0.1:$A" "http://localhost:$H/blob")" = "$want" ] || fail "socks4a hop"
+A5=$(free_port)
+start_ostpd c5 -L "127.0.0.1:$A5" -F "http://127.0.0.1:$PC" -F "socks5://u:p@127.0.0.1:$PB" -F "socks4://127.0.0.1:$PC"
+wait_port "$A5" || fatal "c5"
+[ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "http -> socks5 -> socks4 hops"
+
+# 5. failures: a dead first hop, a wrong hop password, a dead last hop
+A=$(free_port)
+start_ostpd c6 -L "127.0.0.1:$A" -F "socks5://127.0.0.1:$DEAD"
+wait_port "$A" || fatal "c6"
+curl -sS --max-time 10 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/" >"$LOGDIR/f1" 2>&1
+grep -q '(5)\|refused' "$LOGDIR/f1" || fail "dead hop over socks5: $(cat "$LOGDIR/f1")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/")
+[ "$code" = 502 ] || fail "dead hop over http: $code, want 502"
+A=$(free_port)
+start_ostpd c7 -L "127.0.0.1:$A" -F "socks5://u:wrong@127.0.0.1:$PB"
+wait_port "$A" || fatal "c7"
+curl -sS --max-time 10 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/" >"$LOGDIR/f2" 2>&1
+[ $? -eq 97 ] || fail "wrong hop password: $(cat "$LOGDIR/f2")"
+A=$(free_port)
+start_ostpd c8 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PC" -F "socks5://127.0.0.1:$DEAD"
+wait_port "$A" || fatal "c8"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/")
+[ "$code" = 502 ] || fail "dead last hop: $code, want 502"
+# still serving
+[ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "chain c5 after failures"
+finish
