@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "err.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "worker.h"
@@ -288,7 +289,7 @@ cd_input(struct chain_dial *cd)
 {
 	const struct hop_conf *h = &cd->ob->hops[cd->hop];
 	unsigned char m[HTTP_HEAD_MAX + 1];
-	size_t want, i, ul, pl;
+	size_t ul, pl;
 	ssize_t n;
 	int r;
 
@@ -331,31 +332,33 @@ cd_input(struct chain_dial *cd)
 		}
 		cd_s5_connect(cd);
 		return;
-	case CD_S5_REPLY:
-		/* VER REP RSV ATYP, then the address decides the length */
+	case CD_S5_REPLY: {
+		size_t len;
+		int rep, e;
+
 		n = recv(cd->fd, m, 5, MSG_PEEK);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 			r = -1;
 			break;
 		}
-		if (n < 5) {
+		e = socks5_reply_length(m, n > 0 ? (size_t)n : 0, &len, &rep);
+		if (e == ERR_INCOMPLETE) {
 			r = 1;
 			break;
 		}
-		if (m[1] != SOCKS5_REP_OK) {
-			cd_fail(cd, s5_rep_errno(m[1]));
-			return;
-		}
-		want = m[3] == SOCKS5_ATYP_IPV4 ? 10 : m[3] == SOCKS5_ATYP_IPV6 ?
-		    22 : m[3] == SOCKS5_ATYP_DOMAIN ? 7 + (size_t)m[4] : 0;
-		if (m[0] != SOCKS5_VER || want == 0) {
+		if (e != 0) {
 			cd_fail(cd, EPROTO);
 			return;
 		}
-		if ((r = cd_take(cd, m, want)) != 0)
+		if (rep != SOCKS5_REP_OK) {
+			cd_fail(cd, s5_rep_errno(rep));
+			return;
+		}
+		if ((r = cd_take(cd, m, len)) != 0)
 			break;
 		cd_hop_done(cd);
 		return;
+	}
 	case CD_S4_REPLY:
 		if ((r = cd_take(cd, m, 8)) != 0)
 			break;
@@ -365,36 +368,32 @@ cd_input(struct chain_dial *cd)
 		}
 		cd_hop_done(cd);
 		return;
-	case CD_HTTP_REPLY:
+	case CD_HTTP_REPLY: {
+		size_t hl;
+		int code, e;
+
 		n = recv(cd->fd, m, HTTP_HEAD_MAX, MSG_PEEK);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 			r = -1;
 			break;
 		}
-		r = 1;
-		for (i = 3; n > 0 && i < (size_t)n; i++) {
-			if (memcmp(m + i - 3, "\r\n\r\n", 4) != 0)
-				continue;
-			if (recv(cd->fd, m, i + 1, 0) != (ssize_t)(i + 1)) {
-				r = -1;
-				break;
-			}
-			m[i] = '\0';
-			if (strncmp((char *)m, "HTTP/1.", 7) != 0 ||
-			    strncmp((char *)m + 8, " 200", 4) != 0) {
-				int code = atoi((char *)m + 9);
-
-				cd_fail(cd, code == 403 ? EACCES : code == 407 ?
-				    EPERM : code == 504 ? ETIMEDOUT :
-				    ECONNREFUSED);
-				return;
-			}
-			cd_hop_done(cd);
+		e = http_parse_status(m, n > 0 ? (size_t)n : 0, &hl, &code);
+		if (e == ERR_INCOMPLETE) {
+			r = 1;
+			break;
+		}
+		if (e != 0 || recv(cd->fd, m, hl, 0) != (ssize_t)hl) {
+			r = -1;
+			break;
+		}
+		if (code != 200) {
+			cd_fail(cd, code == 403 ? EACCES : code == 407 ? EPERM :
+			    code == 504 ? ETIMEDOUT : ECONNREFUSED);
 			return;
 		}
-		if (r == 1 && n >= HTTP_HEAD_MAX)
-			r = -1;
-		break;
+		cd_hop_done(cd);
+		return;
+	}
 	default:
 		return;
 	}

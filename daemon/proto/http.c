@@ -359,3 +359,25 @@ http_rewrite_request(const struct http_request *r, size_t *lenp)
 	free(out);
 	return NULL;
 }
+
+/*
+ * Client side: the end of a response head within p[0..avail) and its
+ * status code.  Returns 0 with *headlen, ERR_INCOMPLETE, ERR_TOO_LONG
+ * or ERR_FORMAT.
+ */
+int
+http_parse_status(const unsigned char *p, size_t avail, size_t *headlen,
+    int *code)
+{
+	size_t hl = head_end(p, avail > HTTP_HEAD_MAX ? HTTP_HEAD_MAX : avail);
+
+	if (hl == 0)
+		return avail >= HTTP_HEAD_MAX ? ERR_TOO_LONG : ERR_INCOMPLETE;
+	if (hl < 13 || memcmp(p, "HTTP/1.", 7) != 0 || !isdigit(p[7]) ||
+	    p[8] != ' ' || !isdigit(p[9]) || !isdigit(p[10]) ||
+	    !isdigit(p[11]) || (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
+		return ERR_FORMAT;
+	*code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	*headlen = hl;
+	return 0;
+}

@@ -68,6 +68,10 @@ int	socks5_parse_request(struct buf *, struct socks5_request *);
 size_t	socks5_reply(unsigned char *out, size_t outlen, int rep,
 	    const struct sockaddr *bound);
 
+/* Client side: the length of the server's reply and its code. */
+int	socks5_reply_length(const unsigned char *, size_t avail, size_t *len,
+	    int *rep);
+
 /* UDP datagram header; *hdrlen is where the payload starts. */
 int	socks5_parse_udp(const unsigned char *, size_t, struct proxy_target *,
 	    size_t *hdrlen);
@@ -118,6 +122,9 @@ struct http_request {
 
 int	http_parse_request(struct buf *, struct http_request *);
 void	http_request_free(struct http_request *);
+/* Client side: a response head's length and status code. */
+int	http_parse_status(const unsigned char *, size_t avail,
+	    size_t *headlen, int *code);
 /* The value of a header (first occurrence), or NULL. */
 const struct http_header *http_header_get(const struct http_request *,
 	    const char *name);

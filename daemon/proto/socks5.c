@@ -178,3 +178,32 @@ socks5_udp_header(unsigned char *out, size_t outlen, const struct sockaddr *src)
 	out[0] = out[1] = out[2] = 0;
 	return n;
 }
+
+/*
+ * Client side: how long the server's reply is.  Returns 0 with *len set
+ * (and *rep the reply code), ERR_INCOMPLETE, or ERR_FORMAT.
+ */
+int
+socks5_reply_length(const unsigned char *p, size_t avail, size_t *len,
+    int *rep)
+{
+	if (avail < 5)
+		return ERR_INCOMPLETE;
+	if (p[0] != SOCKS5_VER)
+		return ERR_FORMAT;
+	*rep = p[1];
+	switch (p[3]) {
+	case SOCKS5_ATYP_IPV4:
+		*len = 10;
+		return 0;
+	case SOCKS5_ATYP_IPV6:
+		*len = 22;
+		return 0;
+	case SOCKS5_ATYP_DOMAIN:
+		*len = 7 + (size_t)p[4];
+		return 0;
+	default:
+		/* a failure reply may carry no usable address */
+		return p[1] != SOCKS5_REP_OK ? (*len = 5, 0) : ERR_FORMAT;
+	}
+}

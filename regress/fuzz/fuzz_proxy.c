@@ -38,6 +38,18 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (size == 0)
 		return 0;
 	buf_view(&b, data + 1, size - 1);
+	/* client side: replies of the hops a chain talks to */
+	{
+		size_t len, hl;
+		int rep, code;
+
+		if (socks5_reply_length(data, size, &len, &rep) == 0 &&
+		    len < 5)
+			abort();
+		if (http_parse_status(data, size, &hl, &code) == 0 &&
+		    (hl > size || code < 0 || code > 999))
+			abort();
+	}
 	switch (data[0] % 3) {
 	case 0:
 		before = buf_len(&b);

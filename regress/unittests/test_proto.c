@@ -312,9 +312,55 @@ TEST(test_socks5_udp)
 	    0);
 }
 
+TEST(test_client_replies)
+{
+	size_t len;
+	int rep;
+
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x05\x00\x00\x01\x7f", 5, &len, &rep), 0);
+	ASSERT_EQ_UINT(len, 10);
+	ASSERT_EQ_INT(rep, 0);
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x05\x00\x00\x03\x09", 5, &len, &rep), 0);
+	ASSERT_EQ_UINT(len, 16);
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x05\x05\x00\x00\x00", 5, &len, &rep), 0);
+	ASSERT_EQ_INT(rep, 5);
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x05\x00\x00\x07\x00", 5, &len, &rep), ERR_FORMAT);
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x04\x00\x00\x01\x00", 5, &len, &rep), ERR_FORMAT);
+	ASSERT_EQ_INT(socks5_reply_length((const unsigned char *)
+	    "\x05\x00", 2, &len, &rep), ERR_INCOMPLETE);
+	{
+		const char *ok = "HTTP/1.1 200 Connection established\r\n"
+		    "Proxy-Agent: x\r\n\r\nTUNNEL";
+		const char *no = "HTTP/1.0 407 Proxy Authentication Required\r\n"
+		    "\r\n";
+		size_t hl;
+		int code;
+
+		ASSERT_EQ_INT(http_parse_status((const unsigned char *)ok,
+		    strlen(ok), &hl, &code), 0);
+		ASSERT_EQ_INT(code, 200);
+		ASSERT_EQ_UINT(hl, strlen(ok) - 6);
+		ASSERT_EQ_INT(http_parse_status((const unsigned char *)no,
+		    strlen(no), &hl, &code), 0);
+		ASSERT_EQ_INT(code, 407);
+		ASSERT_EQ_INT(http_parse_status((const unsigned char *)
+		    "HTTP/1.1 200 OK\r\n", 17, &hl, &code), ERR_INCOMPLETE);
+		ASSERT_EQ_INT(http_parse_status((const unsigned char *)
+		    "SSH-2.0-x\r\n\r\n", 15, &hl, &code), ERR_FORMAT);
+		ASSERT_EQ_INT(http_parse_status((const unsigned char *)
+		    "HTTP/1.1 2x0 OK\r\n\r\n", 21, &hl, &code), ERR_FORMAT);
+	}
+}
+
 int
 main(void)
 {
+	RUN(test_client_replies);
 	RUN(test_socks5_udp);
 	RUN(test_socks5_greeting);
 	RUN(test_socks5_auth);
