@@ -33,7 +33,8 @@ MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
-		  daemon/reload.c daemon/proxy.c daemon/chain.c $(PROTO_SRCS)
+		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
+		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.

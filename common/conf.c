@@ -751,6 +751,47 @@ add_chain(struct conf *c, struct conf_src *src, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * -P addr: a diagnostics endpoint (gost's pprof slot).  It serves the
+ * worker's counters as JSON over HTTP and is not part of the printed
+ * configuration, as -P is a command-line switch only.
+ */
+static int
+build_diag(struct conf *c, const char *addr, char *err, size_t errlen)
+{
+	struct listener_conf *l, *nl;
+	char *host;
+	uint16_t port;
+
+	if (parse_hostport(addr[0] == ':' ? addr : addr, &host, &port) != 0) {
+		seterr(err, errlen, "-P: bad address \"%s\" ([host]:port)",
+		    addr);
+		return -1;
+	}
+	if ((nl = reallocarray(c->lis, c->nlis + 1, sizeof(*nl))) == NULL) {
+		free(host);
+		return -1;
+	}
+	c->lis = nl;
+	l = &c->lis[c->nlis];
+	memset(l, 0, sizeof(*l));
+	if (host_to_sockaddr(host, port, 1, &l->addr, &l->addrlen) != 0) {
+		seterr(err, errlen, "-P: address \"%s\" must be an IP address, "
+		    "localhost or empty", addr);
+		free(host);
+		return -1;
+	}
+	free(host);
+	if (node_parse("tcp://127.0.0.1:1/127.0.0.1:1", &l->node, err,
+	    errlen) != 0)
+		return -1;
+	c->nlis++;
+	l->kind = LIS_DIAG;
+	l->socktype = SOCK_STREAM;
+	snprintf(l->tag, sizeof(l->tag), "profiling");
+	return 0;
+}
+
 static int
 build_outbound_default(struct conf *c)
 {
@@ -824,6 +865,9 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    errlen) != 0)
 			goto out;
 	if (add_chain(c, &src, err, errlen) != 0)
+		goto out;
+	if (args->profile != NULL && build_diag(c, args->profile, err,
+	    errlen) != 0)
 		goto out;
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;

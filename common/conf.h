@@ -28,6 +28,7 @@ struct resolver_conf;
 enum listener_kind {
 	LIS_TCP_FORWARD,
 	LIS_PROXY,		/* auto, socks5, socks4(a), http */
+	LIS_DIAG,		/* -P: counters over HTTP (PROFILING set) */
 	LIS_TUN,
 	LIS_TAP,
 };
@@ -184,6 +185,7 @@ struct conf_args {
 	int		  have_mark;
 	uint32_t	  mark;
 	const char	 *iface;
+	const char	 *profile;	/* -P address, when PROFILING is set */
 };
 
 int	conf_load(struct conf *, const struct conf_args *, char *err,

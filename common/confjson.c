@@ -595,6 +595,59 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 	return -1;
 }
 
+/*
+ * A local proxy inbound (SOCKS5/SOCKS4/HTTP on one port, as an OSTP
+ * client offers its applications) is the proxy node URL it stands for.
+ */
+static int
+native_local_proxy_url(yajl_val o, const char *path, const char *where,
+    char *url, size_t len, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "listen", "protocol", "user", "password", NULL
+	};
+	const char *listen, *proto, *user, *pass;
+
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((listen = json_str(o, "listen")) == NULL) {
+		seterr(err, errlen, "%s: %s: a local_proxy needs \"listen\" "
+		    "([host]:port)", path, where);
+		return -1;
+	}
+	proto = json_str(o, "protocol");
+	if (proto == NULL)
+		proto = "auto";
+	if (strcmp(proto, "auto") != 0 && strcmp(proto, "socks5") != 0 &&
+	    strcmp(proto, "socks4") != 0 && strcmp(proto, "http") != 0) {
+		seterr(err, errlen, "%s: %s: protocol must be auto, socks5, "
+		    "socks4 or http", path, where);
+		return -1;
+	}
+	user = json_str(o, "user");
+	pass = json_str(o, "password");
+	if ((pass != NULL) != (user != NULL)) {
+		seterr(err, errlen, "%s: %s: user and password go together",
+		    path, where);
+		return -1;
+	}
+	snprintf(url, len, "%s://", proto);
+	if (user != NULL) {
+		if (url_append(url, len, user) != 0)
+			goto toolong;
+		snprintf(url + strlen(url), len - strlen(url), ":");
+		if (url_append(url, len, pass) != 0)
+			goto toolong;
+		snprintf(url + strlen(url), len - strlen(url), "@");
+	}
+	if (url_append(url, len, listen) != 0)
+		goto toolong;
+	return 0;
+ toolong:
+	seterr(err, errlen, "%s: %s: too long", path, where);
+	return -1;
+}
+
 static int
 native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
     char *err, size_t errlen)
@@ -636,6 +689,12 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
 				if (native_tun_url(o, type, path, where, url,
+				    sizeof(url), err, errlen) != 0)
+					return -1;
+				u = url;
+			} else if (type != NULL &&
+			    strcmp(type, "local_proxy") == 0) {
+				if (native_local_proxy_url(o, path, where, url,
 				    sizeof(url), err, errlen) != 0)
 					return -1;
 				u = url;
@@ -1117,6 +1176,8 @@ conf_print_json(const struct conf *c, FILE *f)
 	GS("inbounds");
 	G(yajl_gen_array_open(g));
 	for (i = 0; i < c->nlis; i++) {
+		if (c->lis[i].kind == LIS_DIAG)
+			continue;	/* -P is not configuration */
 		G(yajl_gen_map_open(g));
 		GS("tag");
 		GS(c->lis[i].tag);

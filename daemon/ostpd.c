@@ -27,7 +27,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: ostpd [-bDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
-"             [-M mark] [-p pidfile]\n");
+"             [-M mark] [-P address] [-p pidfile]\n");
 }
 
 static void
@@ -155,7 +155,7 @@ ostpd_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:p:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:P:p:tV")) != -1) {
 		switch (ch) {
 		case 'b':
 			background = 1;
@@ -192,6 +192,15 @@ ostpd_main(int argc, char **argv)
 			}
 			args.mark = (uint32_t)v;
 			args.have_mark = v != 0;
+			break;
+		case 'P':
+			/* As in gost: only with PROFILING in the environment. */
+			if (getenv("PROFILING") != NULL &&
+			    getenv("PROFILING")[0] != '\0')
+				args.profile = optarg;
+			else
+				fprintf(stderr, "ostpd: -P %s ignored: PROFILING "
+				    "is not set\n", optarg);
 			break;
 		case 'p':
 			pidfile = optarg;

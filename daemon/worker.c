@@ -212,6 +212,10 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			if (proxy_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
+		case LIS_DIAG:
+			if (diag_start(&wk, l, fd) != 0)
+				fatal("-P: cannot start");
+			break;
 		case LIS_TUN:
 		case LIS_TAP:
 			if ((tunfd = mm_tun_open(&wk, l->tun.name)) == -1)

@@ -58,6 +58,9 @@ void	sandbox_enter(const struct sandbox_params *);
 int	forward_start(struct worker *, const struct listener_conf *, int fd,
 	    struct evconnlistener **);
 
+/* diag.c */
+int	diag_start(struct worker *, const struct listener_conf *, int fd);
+
 /* proxy.c */
 int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);

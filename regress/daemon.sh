@@ -71,4 +71,17 @@ wait_log "$LOGDIR/notify.log" 'active connections, [0-9]* accepted' 5 || fail "S
 grep -q "listener tcp/127.0.0.1:$P2" "$LOGDIR/notify.log" || fail "SIGUSR1: no listener line"
 grep -q 'worker 0 generation 1: pid' "$LOGDIR/notify.log" || fail "SIGUSR1: no worker line"
 kill "$OPID"
+
+# -P: the counters over HTTP, only with PROFILING in the environment.
+P3=$(free_port); D3=$(free_port)
+PROFILING=1 start_ostpd profiling -L "tcp://127.0.0.1:$P3/127.0.0.1:$E" -P "127.0.0.1:$D3"
+wait_port "$P3" || fatal "profiling: no listener"
+$NETTOOL xfer 127.0.0.1 "$P3" 1000 2 >/dev/null || fail "transfer with -P"
+out=$(curl -sS --max-time 5 "http://127.0.0.1:$D3/debug/vars")
+echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["accepted"] >= 2 and d["bytes_in"] >= 2000, d' ||
+	fail "-P /debug/vars: $out"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$D3/x")" = 404 ] || fail "-P: unknown path not 404"
+kill "$OPID"
+out=$(env -u PROFILING "$OSTPD" -t -L tcp://:1/127.0.0.1:2 -P 127.0.0.1:1 2>&1 >/dev/null)
+echo "$out" | grep -q 'ignored: PROFILING is not set' || fail "-P without PROFILING: $out"
 finish

@@ -200,7 +200,13 @@ static const struct {
 	{ "{\"inbounds\": [{\"tag\": \"a b\", \"url\": \"tcp://:1/1.2.3.4:5\"}]}",
 	    "inbounds[0]: tag must be" },
 	{ "{\"inbounds\": [{\"type\": \"local_proxy\"}]}",
-	    "inbound type local_proxy is not supported in this build" },
+	    "a local_proxy needs \"listen\"" },
+	{ "{\"inbounds\": [{\"type\": \"local_proxy\", \"listen\": "
+	    "\":1080\", \"protocol\": \"ss\"}]}", "protocol must be" },
+	{ "{\"inbounds\": [{\"type\": \"local_proxy\", \"listen\": "
+	    "\":1080\", \"user\": \"u\"}]}", "user and password go together" },
+	{ "{\"inbounds\": [{\"type\": \"warp\"}]}",
+	    "inbound type warp is not supported in this build" },
 	{ "{\"inbounds\": [{\"type\": \"tun\", \"mtu\": 10}]}",
 	    "mtu must be an integer from 68 to 65535" },
 	{ "{\"inbounds\": [{\"type\": \"tun\", \"net\": \"10.0.0.1/24\", "
@@ -311,6 +317,16 @@ TEST(test_params_ok)
 	    "probe_resist=code:404&prefer=ipv6&max_fails=-1&whatever=1",
 	    NULL, err, sizeof(err)), 0);
 	ASSERT_EQ_UINT(c.lis[0].timeout_ms, 90000);
+	conf_free(&c);
+	/* a local proxy inbound is the proxy URL it stands for */
+	ASSERT_EQ_INT(load(&c, "{\"inbounds\": [{\"type\": \"local_proxy\", "
+	    "\"tag\": \"lp\", \"listen\": \"127.0.0.1:1080\", \"protocol\": "
+	    "\"socks5\", \"user\": \"a b\", \"password\": \"p@ss\"}]}", err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].kind, LIS_PROXY);
+	ASSERT_STREQ(c.lis[0].node->url, "socks5://a%20b:p%40ss@127.0.0.1:1080");
+	ASSERT_STREQ(c.lis[0].user, "a b");
+	ASSERT_STREQ(c.lis[0].pass, "p@ss");
 	conf_free(&c);
 	/* the file replaces -L: inbounds win */
 	ASSERT_EQ_INT(load_args(&c, "tcp://:1/1.2.3.4:5",
