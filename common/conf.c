@@ -804,13 +804,91 @@ build_outbound_default(struct conf *c)
 	return 0;
 }
 
+/*
+ * gost's Routes: each route's listeners use that route's chain (or none)
+ * whatever the top level says.  In the model that is one outbound and
+ * one rule on the route's inbound tags per route, which is also how -t
+ * prints it.
+ */
+static int
+build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen)
+{
+	struct outbound_conf *ob, *nobs;
+	struct rule_conf *rule, *nr;
+	struct conf_route *rt;
+	char tag[CONF_TAG_MAX];
+	size_t k, i, obi, direct = (size_t)-1;
+
+	for (k = 0; k < src->nroutes; k++) {
+		rt = &src->routes[k];
+		if (rt->nserve == 0)
+			continue;
+		if (rt->nchain > 0) {
+			if ((nobs = reallocarray(c->obs, c->nobs + 1,
+			    sizeof(*nobs))) == NULL)
+				return -1;
+			c->obs = nobs;
+			ob = &c->obs[c->nobs];
+			memset(ob, 0, sizeof(*ob));
+			obi = c->nobs++;
+			snprintf(ob->tag, sizeof(ob->tag), "route%zu", k);
+			ob->type = OB_CHAIN;
+			ob->retries = rt->has_retries ? rt->retries : c->retries;
+			if ((ob->hops = calloc(rt->nchain, sizeof(*ob->hops))) ==
+			    NULL)
+				return -1;
+			for (i = 0; i < rt->nchain; i++) {
+				if (conf_hop_build(&ob->hops[i], rt->chain[i],
+				    i == 0, err, errlen) != 0)
+					return -1;
+				ob->nhops++;
+			}
+		} else {
+			if (direct == (size_t)-1) {
+				for (i = 0; i < c->nobs; i++)
+					if (c->obs[i].type == OB_DIRECT)
+						direct = i;
+			}
+			if (direct == (size_t)-1) {
+				if ((nobs = reallocarray(c->obs, c->nobs + 1,
+				    sizeof(*nobs))) == NULL)
+					return -1;
+				c->obs = nobs;
+				memset(&c->obs[c->nobs], 0, sizeof(*nobs));
+				snprintf(c->obs[c->nobs].tag,
+				    sizeof(c->obs[c->nobs].tag), "direct");
+				c->obs[c->nobs].type = OB_DIRECT;
+				direct = c->nobs++;
+			}
+			obi = direct;
+		}
+		if ((nr = reallocarray(c->rules, c->nrules + 1,
+		    sizeof(*nr))) == NULL)
+			return -1;
+		c->rules = nr;
+		rule = &c->rules[c->nrules++];
+		memset(rule, 0, sizeof(*rule));
+		rule->outbound = obi;
+		for (i = 0; i < rt->nserve; i++) {
+			snprintf(tag, sizeof(tag), "route%zu-%zu", k, i);
+			if (build_listener(c, rt->serve[i], tag, err,
+			    errlen) != 0)
+				return -1;
+			if (conf_src_push(&rule->inbound, &rule->ninbound,
+			    tag) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_load(struct conf *c, const struct conf_args *args, char *err,
     size_t errlen)
 {
 	struct conf_src src;
 	void *root = NULL;
-	size_t i;
+	size_t i, n;
 	int ret = -1;
 
 	memset(c, 0, sizeof(*c));
@@ -855,7 +933,9 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    (c->debug > 0 ? c->debug + 1 : 0);
 	if (c->log_level > LOG_LEVEL_DEBUG3)
 		c->log_level = LOG_LEVEL_DEBUG3;
-	if (src.nserve == 0) {
+	for (i = 0, n = src.nserve; i < src.nroutes; i++)
+		n += src.routes[i].nserve;
+	if (n == 0) {
 		seterr(err, errlen, "no listener: give -L node or ServeNodes "
 		    "in %s", args->path ? args->path : "a -C file");
 		goto out;
@@ -865,6 +945,11 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    errlen) != 0)
 			goto out;
 	if (add_chain(c, &src, err, errlen) != 0)
+		goto out;
+	/* Listeners without a chain go direct, Routes or not. */
+	if (c->nobs == 0 && build_outbound_default(c) != 0)
+		goto out;
+	if (build_routes(c, &src, err, errlen) != 0)
 		goto out;
 	if (args->profile != NULL && build_diag(c, args->profile, err,
 	    errlen) != 0)

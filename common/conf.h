@@ -164,12 +164,24 @@ struct conf {
 };
 
 /* Front-end scratch: node URLs with their tags, before they are built. */
+/* One entry of gost's Routes: listeners with their own chain. */
+struct conf_route {
+	char			**serve;
+	size_t			 nserve;
+	char			**chain;
+	size_t			 nchain;
+	int			 has_retries;
+	unsigned int		 retries;
+};
+
 struct conf_src {
 	char			**serve;
 	char			**tags;		/* NULL entries = default tag */
 	size_t			 nserve;
 	char			**chain;
 	size_t			 nchain;
+	struct conf_route	*routes;
+	size_t			 nroutes;
 };
 
 /* What the command line gave; conf_load() merges the -C file over it. */

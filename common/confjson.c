@@ -64,6 +64,13 @@ strv_free(char **v, size_t n)
 void
 conf_src_free(struct conf_src *s)
 {
+	size_t i;
+
+	for (i = 0; i < s->nroutes; i++) {
+		strv_free(s->routes[i].serve, s->routes[i].nserve);
+		strv_free(s->routes[i].chain, s->routes[i].nchain);
+	}
+	free(s->routes);
 	strv_free(s->serve, s->nserve);
 	strv_free(s->tags, s->nserve);
 	strv_free(s->chain, s->nchain);
@@ -336,11 +343,15 @@ set_iface(struct conf *c, yajl_val v, const char *path, const char *key,
 	return 0;
 }
 
+static int gost_route_rest(struct conf *, yajl_val, const char *,
+    const char *, struct conf_route *, char *, size_t);
+
 /* One gost route object: the top level or an entry of Routes. */
 static int
 gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
-    int top, struct conf_src *src, char *err, size_t errlen)
+    struct conf_route *rt, struct conf_src *src, char *err, size_t errlen)
 {
+	int top = rt == NULL;
 	static const char *const top_keys[] = {
 		"Debug", "ServeNodes", "ChainNodes", "Retries", "Mark",
 		"Interface", "Routes", NULL
@@ -374,6 +385,10 @@ gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
 		}
 		snprintf(key, sizeof(key), "%s%sServeNodes", where,
 		    where[0] ? "." : "");
+		if (!top)
+			return json_strings(v, path, key, &rt->serve,
+			    &rt->nserve, err, errlen) != 0 ? -1 :
+			    gost_route_rest(c, o, path, where, rt, err, errlen);
 		if (json_strings(v, path, key, &src->serve, &src->nserve, err,
 		    errlen) != 0)
 			return -1;
@@ -381,7 +396,8 @@ gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
 		if ((src->tags = calloc(src->nserve + 1, sizeof(char *))) ==
 		    NULL)
 			return -1;
-	}
+	} else if (!top)
+		return gost_route_rest(c, o, path, where, rt, err, errlen);
 	if ((v = obj_get(o, "ChainNodes", 1)) != NULL) {
 		if (top) {
 			strv_free(src->chain, src->nchain);
@@ -437,7 +453,7 @@ conf_json_gost(struct conf *c, const void *rootp, const char *path,
 	char where[48];
 	size_t i;
 
-	if (gost_route(c, root, path, "", 1, src, err, errlen) != 0)
+	if (gost_route(c, root, path, "", NULL, src, err, errlen) != 0)
 		return -1;
 	if ((routes = obj_get(root, "Routes", 1)) == NULL)
 		return 0;
@@ -446,6 +462,9 @@ conf_json_gost(struct conf *c, const void *rootp, const char *path,
 		    path);
 		return -1;
 	}
+	if ((src->routes = calloc(YAJL_GET_ARRAY(routes)->len + 1,
+	    sizeof(*src->routes))) == NULL)
+		return -1;
 	for (i = 0; i < YAJL_GET_ARRAY(routes)->len; i++) {
 		yajl_val r = YAJL_GET_ARRAY(routes)->values[i];
 
@@ -455,8 +474,61 @@ conf_json_gost(struct conf *c, const void *rootp, const char *path,
 			    where);
 			return -1;
 		}
-		if (gost_route(c, r, path, where, 0, src, err, errlen) != 0)
+		src->nroutes++;
+		if (gost_route(c, r, path, where, &src->routes[i], src, err,
+		    errlen) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A Routes entry past its ServeNodes: its chain, retries, mark. */
+static int
+gost_route_rest(struct conf *c, yajl_val o, const char *path,
+    const char *where, struct conf_route *rt, char *err, size_t errlen)
+{
+	char key[64];
+	yajl_val v;
+	long long x;
+
+	if ((v = obj_get(o, "ChainNodes", 1)) != NULL) {
+		snprintf(key, sizeof(key), "%s.ChainNodes", where);
+		if (json_strings(v, path, key, &rt->chain, &rt->nchain, err,
+		    errlen) != 0)
+			return -1;
+	}
+	if ((v = obj_get(o, "Retries", 1)) != NULL) {
+		if (json_int(v, 0, 100, &x) != 0) {
+			seterr(err, errlen, "%s: %s.Retries must be an integer "
+			    "from 0 to 100", path, where);
+			return -1;
+		}
+		rt->has_retries = 1;
+		rt->retries = (unsigned int)x;
+	}
+	if ((v = obj_get(o, "Mark", 1)) != NULL) {
+		uint32_t old = c->mark;
+
+		if (set_mark(c, v, path, "Mark", err, errlen) != 0)
+			return -1;
+		/* One mark for all sockets the monitor makes, for now. */
+		if (c->mark != old) {
+			seterr(err, errlen, "%s: %s: a per-route Mark is not "
+			    "supported in this build", path, where);
+			return -1;
+		}
+	}
+	if ((v = obj_get(o, "Interface", 1)) != NULL) {
+		char old[IFNAMSIZ];
+
+		memcpy(old, c->iface, sizeof(old));
+		if (set_iface(c, v, path, "Interface", err, errlen) != 0)
+			return -1;
+		if (strcmp(old, c->iface) != 0) {
+			seterr(err, errlen, "%s: %s: a per-route Interface is "
+			    "not supported in this build", path, where);
+			return -1;
+		}
 	}
 	return 0;
 }

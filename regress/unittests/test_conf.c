@@ -342,10 +342,48 @@ TEST(test_params_ok)
 	conf_free(&c);
 }
 
+TEST(test_gost_routes)
+{
+	struct conf c;
+	char err[512];
+
+	/* each route keeps its own chain; the top level has its own */
+	REQUIRE(load(&c, "{\"ServeNodes\":[\"127.0.0.1:1080\"],"
+	    "\"ChainNodes\":[\"socks5://127.0.0.1:9050\"],\"Retries\":2,"
+	    "\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1081\"]},"
+	    "{\"ServeNodes\":[\"127.0.0.1:1082\",\"127.0.0.1:1083\"],"
+	    "\"ChainNodes\":[\"http://127.0.0.1:3128\"],\"Retries\":5}]}", err,
+	    sizeof(err)) == 0);
+	ASSERT_EQ_UINT(c.nlis, 4);
+	ASSERT_STREQ(c.lis[1].tag, "route0-0");
+	ASSERT_STREQ(c.lis[3].tag, "route1-1");
+	ASSERT_EQ_INT(c.obs[c.default_ob].type, OB_CHAIN);
+	ASSERT_EQ_UINT(c.obs[c.default_ob].retries, 2);
+	ASSERT_EQ_UINT(router_pick(&c, 0, NULL, "x", 80), c.default_ob);
+	ASSERT_EQ_INT(c.obs[router_pick(&c, 1, NULL, "x", 80)].type,
+	    OB_DIRECT);
+	ASSERT_STREQ(c.obs[router_pick(&c, 3, NULL, "x", 80)].tag, "route1");
+	ASSERT_EQ_UINT(c.obs[router_pick(&c, 3, NULL, "x", 80)].retries, 5);
+	conf_free(&c);
+	/* Routes alone are enough listeners */
+	REQUIRE(load(&c, "{\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1081\"]}]}",
+	    err, sizeof(err)) == 0);
+	ASSERT_EQ_UINT(c.nlis, 1);
+	conf_free(&c);
+	ASSERT_EQ_INT(load(&c, "{\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1"
+	    "\"],\"ChainNodes\":[\"ss://a:b@1.2.3.4:1\"]}]}", err, sizeof(err)),
+	    -1);
+	ASSERT(strstr(err, "not supported for chain nodes") != NULL);
+	ASSERT_EQ_INT(load(&c, "{\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1"
+	    "\"],\"Retries\":-1}]}", err, sizeof(err)), -1);
+	ASSERT(strstr(err, "Routes[0].Retries") != NULL);
+}
+
 int
 main(void)
 {
 	log_init("test_conf", LOG_LEVEL_ERROR, 0);
+	RUN(test_gost_routes);
 	RUN(test_native_full);
 	RUN(test_router);
 	RUN(test_round_trip);
