@@ -333,7 +333,30 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
-enum { CF_BYPASS, CF_HOSTS, CF_SECRETS };
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER };
+
+/* The asynchronous resolver in this build speaks plain UDP only. */
+int
+resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < rc->nns; i++) {
+		if (rc->ns[i].proto != NS_PROTO_UDP || rc->ns[i].chain) {
+			seterr(err, errlen, "nameserver %s: only plain UDP "
+			    "nameservers are supported in this build",
+			    rc->ns[i].addr);
+			return -1;
+		}
+		if (rc->ns[i].addr[0] != '[' &&
+		    !isdigit((unsigned char)rc->ns[i].addr[0])) {
+			seterr(err, errlen, "nameserver %s: must be an IP "
+			    "address", rc->ns[i].addr);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static int
 check_file(const char *url, const char *key, const char *path, int kind,
@@ -342,6 +365,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	struct matcher_set *ms = NULL;
 	struct hosts *h = NULL;
 	struct secrets *sec = NULL;
+	struct resolver_conf *rc = NULL;
 	unsigned long reload;
 	char *data, e[400];
 	size_t len;
@@ -358,9 +382,17 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	}
 	r = kind == CF_HOSTS ? hosts_parse(data, len, path, &h, e, sizeof(e)) :
 	    kind == CF_SECRETS ? secrets_parse(data, len, path, &sec, e,
-	    sizeof(e)) :
+	    sizeof(e)) : kind == CF_RESOLVER ? resolver_conf_parse(data, len,
+	    path, &rc, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
+	if (r == 0 && rc != NULL && resolver_udp_only(rc, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: %s", path, e);
+		resolver_conf_free(rc);
+		free(data);
+		return -1;
+	}
 	free(data);
+	resolver_conf_free(rc);
 	hosts_free(h);
 	secrets_free(sec);
 	matcher_set_free(ms);
@@ -479,24 +511,22 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 	if ((v = node_param(n, "prefer")) != NULL)
 		l->prefer_v6 = strcmp(v, "ipv6") == 0;
 	if ((v = node_param(n, "dns")) != NULL) {
-		size_t i;
-
 		if (v[0] == '/' || v[0] == '.') {
-			seterr(err, errlen, "%s: a dns= file is not supported "
-			    "in this build; give a list of nameservers",
-			    n->url);
-			return -1;
-		}
-		if (resolver_conf_parse_list(v, &l->dns, e, sizeof(e)) != 0) {
-			seterr(err, errlen, "%s: dns: %s", n->url, e);
-			return -1;
-		}
-		for (i = 0; i < l->dns->nns; i++) {
-			if (l->dns->ns[i].proto != NS_PROTO_UDP ||
-			    l->dns->ns[i].chain) {
-				seterr(err, errlen, "%s: dns: only plain UDP "
-				    "nameservers are supported in this build",
-				    n->url);
+			/* a resolver file, reloadable like the others */
+			if (check_file(n->url, "dns", v, CF_RESOLVER, err,
+			    errlen) != 0)
+				return -1;
+			if ((l->dns_path = strdup(v)) == NULL ||
+			    conf_add_file(c, v) != 0)
+				return -1;
+		} else {
+			if (resolver_conf_parse_list(v, &l->dns, e,
+			    sizeof(e)) != 0) {
+				seterr(err, errlen, "%s: dns: %s", n->url, e);
+				return -1;
+			}
+			if (resolver_udp_only(l->dns, e, sizeof(e)) != 0) {
+				seterr(err, errlen, "%s: dns: %s", n->url, e);
 				return -1;
 			}
 		}
@@ -1029,6 +1059,7 @@ conf_free(struct conf *c)
 			explicit_bzero(l->pass, strlen(l->pass));
 		free(l->pass);
 		free(l->proxy_agent);
+		free(l->dns_path);
 		resolver_conf_free(l->dns);
 		matcher_set_free(l->bypass);
 		permission_free(l->whitelist);

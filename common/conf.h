@@ -227,6 +227,8 @@ size_t	conf_outbound_find(const struct conf *, const char *tag);
 int	conf_hop_build(struct hop_conf *, const char *url, int first,
 	    char *err, size_t errlen);
 void	conf_hop_free(struct hop_conf *);
+int	resolver_udp_only(const struct resolver_conf *, char *err,
+	    size_t errlen);
 
 /* router.c: pick an outbound for a connection */
 /* dst may be NULL (a name not resolved yet): then port is used. */

@@ -58,6 +58,7 @@ static const struct param_def param_defs[] = {
 	{ "knock",		PT_STRING, 0, 0, NULL },
 	{ "max_fails",		PT_INT, -1, 1000000, NULL },
 	{ "mbind",		PT_BOOL, 0, 0, NULL },
+	{ "method",		PT_STRING, 0, 0, NULL },
 	{ "mode",		PT_ENUM, 0, 0, "udp|tcp|tls|https" },
 	{ "mtu",		PT_INT, 68, 65535, NULL },
 	{ "name",		PT_STRING, 0, 0, NULL },

@@ -278,9 +278,9 @@ forward_start(struct worker *wk, const struct listener_conf *l, int fd,
 	fw->wk = wk;
 	fw->l = l;
 	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
-	    RELOAD_BYPASS, (void **)&fw->bypass_file) != 0) ||
+	    RELOAD_BYPASS, (void **)&fw->bypass_file, NULL, NULL) != 0) ||
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
-	    RELOAD_HOSTS, (void **)&fw->hosts) != 0)) {
+	    RELOAD_HOSTS, (void **)&fw->hosts, NULL, NULL) != 0)) {
 		free(fw);
 		return -1;
 	}

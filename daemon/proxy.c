@@ -56,6 +56,8 @@ struct proxy {
 	struct secrets			*secrets;	/* live-reloaded */
 	struct matcher_set		*bypass_file;	/* live-reloaded */
 	struct hosts			*hosts;		/* live-reloaded */
+	struct resolver_conf		*dnsconf;	/* dns= file, live */
+	int				 prefer_v6;
 };
 
 struct pconn {
@@ -470,7 +472,7 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 		return;
 	}
 	pc->ai = pc->ai_next = res;
-	prefer_order(&pc->ai, pc->px->l->prefer_v6 ? AF_INET6 : AF_INET);
+	prefer_order(&pc->ai, pc->px->prefer_v6 ? AF_INET6 : AF_INET);
 	pc->ai_next = pc->ai;
 	pconn_connect_next(pc);
 }
@@ -827,24 +829,51 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	error("%s: accept: %s", px->l->node->url, strerror(errno));
 }
 
-static struct evdns_base *
-dns_new(struct worker *wk, const struct resolver_conf *rc)
+/* Give a resolver the nameservers, timeout and search domain of rc. */
+static void
+dns_apply(struct evdns_base *d, const struct resolver_conf *rc)
 {
-	struct evdns_base *d;
 	char tmo[24];
 	size_t i;
 
-	if ((d = evdns_base_new(wk->base, 0)) == NULL)
-		return NULL;
+	evdns_base_clear_nameservers_and_suspend(d);
+	evdns_base_search_clear(d);
 	for (i = 0; rc != NULL && i < rc->nns; i++)
 		if (rc->ns[i].proto == NS_PROTO_UDP &&
 		    evdns_base_nameserver_ip_add(d, rc->ns[i].addr) != 0)
 			error("nameserver %s: not usable", rc->ns[i].addr);
+	if (rc != NULL && rc->domain != NULL)
+		evdns_base_search_add(d, rc->domain);
 	snprintf(tmo, sizeof(tmo), "%lu", rc != NULL && rc->has_timeout ?
 	    (rc->timeout_ms + 999) / 1000 : 5);
 	evdns_base_set_option(d, "timeout:", tmo);
 	evdns_base_set_option(d, "attempts:", "2");
+	evdns_base_resume(d);
+}
+
+static struct evdns_base *
+dns_new(struct worker *wk, const struct resolver_conf *rc)
+{
+	struct evdns_base *d;
+
+	if ((d = evdns_base_new(wk->base, 0)) == NULL)
+		return NULL;
+	dns_apply(d, rc);
 	return d;
+}
+
+/* A dns= file was (re)loaded: the proxy's resolver follows it. */
+static void
+dns_file_changed(void *arg)
+{
+	struct proxy *px = arg;
+
+	if (px->dns == NULL)
+		px->dns = evdns_base_new(px->wk->base, 0);
+	if (px->dns != NULL)
+		dns_apply(px->dns, px->dnsconf);
+	if (px->dnsconf != NULL && px->dnsconf->prefer != 0)
+		px->prefer_v6 = px->dnsconf->prefer == AF_INET6;
 }
 
 /* ::ffff:a.b.c.d as a.b.c.d, so IPv4 clients see IPv4 addresses. */
@@ -1175,17 +1204,22 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	px->l = l;
 	px->idx = idx;
 	sys_hosts_init(wk);
-	if (l->dns != NULL) {
+	px->prefer_v6 = l->prefer_v6;
+	if (l->dns_path != NULL) {
+		if (reload_register(wk, l->dns_path, RELOAD_RESOLVER,
+		    (void **)&px->dnsconf, dns_file_changed, px) != 0)
+			return -1;
+	} else if (l->dns != NULL) {
 		if ((px->dns = dns_new(wk, l->dns)) == NULL)
 			return -1;
 	} else
 		sys_dns_init(wk);
 	if ((l->secrets_path != NULL && reload_register(wk, l->secrets_path,
-	    RELOAD_SECRETS, (void **)&px->secrets) != 0) ||
+	    RELOAD_SECRETS, (void **)&px->secrets, NULL, NULL) != 0) ||
 	    (l->bypass_path != NULL && reload_register(wk, l->bypass_path,
-	    RELOAD_BYPASS, (void **)&px->bypass_file) != 0) ||
+	    RELOAD_BYPASS, (void **)&px->bypass_file, NULL, NULL) != 0) ||
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
-	    RELOAD_HOSTS, (void **)&px->hosts) != 0))
+	    RELOAD_HOSTS, (void **)&px->hosts, NULL, NULL) != 0))
 		return -1;
 	evutil_make_socket_nonblocking(fd);
 	*levp = evconnlistener_new(wk->base, accept_cb, px,

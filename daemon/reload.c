@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cfgfile.h"
+#include "conf.h"
 #include "log.h"
 #include "match.h"
 #include "worker.h"
@@ -26,6 +27,8 @@ struct reload_slot {
 	char			*path;
 	enum reload_kind	 kind;
 	void			**obj;
+	void			(*hook)(void *);	/* after each swap */
+	void			*hookctx;
 	TAILQ_ENTRY(reload_slot) entry;
 };
 
@@ -68,6 +71,7 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 {
 	struct hosts *h;
 	struct secrets *sec;
+	struct resolver_conf *rc;
 	int r;
 
 	switch (kind) {
@@ -87,6 +91,17 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 		*reload_ms = sec->reload_ms;
 		*out = sec;
 		return 0;
+	case RELOAD_RESOLVER:
+		if ((r = resolver_conf_parse(data, len, path, &rc, err,
+		    errlen)) != 0)
+			return r;
+		if (resolver_udp_only(rc, err, errlen) != 0) {
+			resolver_conf_free(rc);
+			return -1;
+		}
+		*reload_ms = rc->reload_ms;
+		*out = rc;
+		return 0;
 	}
 	return -1;
 }
@@ -103,6 +118,9 @@ obj_free(enum reload_kind kind, void *obj)
 		break;
 	case RELOAD_SECRETS:
 		secrets_free(obj);
+		break;
+	case RELOAD_RESOLVER:
+		resolver_conf_free(obj);
 		break;
 	}
 }
@@ -132,12 +150,14 @@ load_fd(struct reload_slot *s, int fd, unsigned long *reload_ms, char *err,
 	/* One pointer store: a connection sees the old set or the new. */
 	obj_free(s->kind, *s->obj);
 	*s->obj = obj;
+	if (s->hook != NULL)
+		s->hook(s->hookctx);
 	return 0;
 }
 
 int
 reload_register(struct worker *wk, const char *path, enum reload_kind kind,
-    void **obj)
+    void **obj, void (*hook)(void *), void *hookctx)
 {
 	struct reload_slot *s;
 	unsigned long reload_ms = 0;
@@ -149,6 +169,8 @@ reload_register(struct worker *wk, const char *path, enum reload_kind kind,
 		fatal_f("out of memory");
 	s->kind = kind;
 	s->obj = obj;
+	s->hook = hook;
+	s->hookctx = hookctx;
 	if ((fd = mm_file_open(wk, path)) == -1) {
 		error("%s: %s", path, strerror(errno));
 		return -1;

@@ -86,9 +86,11 @@ enum reload_kind {
 	RELOAD_BYPASS,
 	RELOAD_HOSTS,
 	RELOAD_SECRETS,
+	RELOAD_RESOLVER,
 };
+/* hook (may be NULL) runs after every successful load, the first too. */
 int	reload_register(struct worker *, const char *path, enum reload_kind,
-	    void **obj);
+	    void **obj, void (*hook)(void *), void *hookctx);
 void	reload_file(struct worker *, const char *path, int fd);
 
 /* tun.c */

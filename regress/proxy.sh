@@ -23,14 +23,18 @@ PIDS="$PIDS $!"
 wait_port "$H" || fatal "http server"
 wait_port "$S" || fatal "tls server"
 
+dnsf=$LOGDIR/resolver
+DEADU=$(free_port)
+printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$DEADU" >"$dnsf"
 sec=$LOGDIR/secrets
 printf 'reload 1s\n# user password\nalice wonderland\n' >"$sec"
-A=$(free_port); P5=$(free_port); PH=$(free_port); P4=$(free_port); PB=$(free_port)
+A=$(free_port); P5=$(free_port); PH=$(free_port); P4=$(free_port); PB=$(free_port); PR=$(free_port)
 start_ostpd proxy -L "127.0.0.1:$A?dns=127.0.0.1:$D" \
 	-L "socks5://bob:builder@127.0.0.1:$P5" \
 	-L "http://127.0.0.1:$PH?secrets=$sec&proxyAgent=test-agent/1" \
 	-L "socks4://127.0.0.1:$P4" \
-	-L "127.0.0.1:$PB?bypass=127.0.0.0/8&dns=127.0.0.1:$D"
+	-L "127.0.0.1:$PB?bypass=127.0.0.0/8&dns=127.0.0.1:$D" \
+	-L "127.0.0.1:$PR?dns=$dnsf"
 wait_port "$A" && wait_port "$PH" || fatal "no listener"
 L=$LOGDIR/proxy.log
 want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
@@ -92,6 +96,15 @@ printf 'reload soon\n' >"$sec"
 wait_log "$L" "reload failed: $sec:1:" 5 || fail "broken secrets: no error"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 200 ] || fail "broken reload dropped the secrets ($code)"
+
+# A resolver file (dns=/path) is live too: from a dead nameserver to ours.
+curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" >"$LOGDIR/r1" 2>&1 &&
+	fail "resolved through a dead nameserver"
+sleep 1.1
+printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" >"$dnsf"
+wait_log "$L" "$dnsf reloaded" 5 || fail "resolver file not reloaded"
+out=$(curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" 2>&1)
+[ "$out" = "hello from the origin" ] || fail "resolver file change not used: $out"
 
 # Failure paths: refused port, DNS failure, bypass.
 curl -sS --max-time 5 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$DEAD/" >"$LOGDIR/c1" 2>&1
