@@ -333,7 +333,7 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
-enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER };
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS };
 
 /* The asynchronous resolver in this build speaks plain UDP only. */
 int
@@ -366,6 +366,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	struct hosts *h = NULL;
 	struct secrets *sec = NULL;
 	struct resolver_conf *rc = NULL;
+	struct peer_conf *pe = NULL;
 	unsigned long reload;
 	char *data, e[400];
 	size_t len;
@@ -383,7 +384,8 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	r = kind == CF_HOSTS ? hosts_parse(data, len, path, &h, e, sizeof(e)) :
 	    kind == CF_SECRETS ? secrets_parse(data, len, path, &sec, e,
 	    sizeof(e)) : kind == CF_RESOLVER ? resolver_conf_parse(data, len,
-	    path, &rc, e, sizeof(e)) :
+	    path, &rc, e, sizeof(e)) : kind == CF_PEERS ? peer_conf_parse(data,
+	    len, path, &pe, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
 	if (r == 0 && rc != NULL && resolver_udp_only(rc, e, sizeof(e)) != 0) {
 		seterr(err, errlen, "%s: %s", path, e);
@@ -393,6 +395,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	}
 	free(data);
 	resolver_conf_free(rc);
+	peer_conf_free(pe);
 	hosts_free(h);
 	secrets_free(sec);
 	matcher_set_free(ms);
@@ -643,11 +646,116 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 	return 0;
 }
 
-static const char *const hop_params[] = { "timeout", "auth", NULL };
+static const char *const hop_params[] = {
+	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
+	"fail_timeout", NULL
+};
+
+/*
+ * Load balancing (gost's node groups): ip= members share everything
+ * but the address; peer= names a file of more nodes; strategy,
+ * max_fails and fail_timeout tune the choice.
+ */
+static int
+hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
+    size_t errlen)
+{
+	const struct node *n = h->node;
+	unsigned long ms = 30000;
+	const char *v;
+	char *list, *tok, *save, *host;
+	uint16_t port;
+	long mf = 1;
+	char *ep;
+
+	h->strategy = STRATEGY_ROUND;
+	if ((v = node_param(n, "strategy")) != NULL)
+		h->strategy = strcmp(v, "random") == 0 ? STRATEGY_RANDOM :
+		    strcmp(v, "fifo") == 0 ? STRATEGY_FIFO : STRATEGY_ROUND;
+	if ((v = node_param(n, "max_fails")) != NULL) {
+		mf = strtol(v, &ep, 10);
+		if (*v == '\0' || *ep != '\0')
+			mf = 1;		/* params_check names the mistake */
+	}
+	h->max_fails = (int)mf;
+	if (node_param_duration(n, "fail_timeout", &ms, err, errlen) < 0)
+		return -1;
+	h->fail_timeout_ms = ms;
+	if ((v = node_param(n, "peer")) != NULL) {
+		if (check_file(url, "peer", v, CF_PEERS, err, errlen) != 0)
+			return -1;
+		if ((h->peer_path = strdup(v)) == NULL)
+			return -1;
+	}
+	if ((v = node_param(n, "ip")) == NULL)
+		return 0;
+	if (v[0] == '/' || v[0] == '.') {
+		seterr(err, errlen, "%s: an ip= file is not supported in this "
+		    "build; give a comma list", url);
+		return -1;
+	}
+	if ((list = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		struct hop_conf *a, *na;
+		char buf[300];
+
+		/* an entry without a port takes the node's */
+		if (strchr(tok, ':') == NULL || (tok[0] == '[' &&
+		    strstr(tok, "]:") == NULL))
+			snprintf(buf, sizeof(buf), "%s:%u", tok, n->port);
+		else
+			snprintf(buf, sizeof(buf), "%s", tok);
+		if (parse_hostport(buf, &host, &port) != 0 || host[0] == '\0') {
+			seterr(err, errlen, "%s: bad address \"%s\" in ip=",
+			    url, tok);
+			free(list);
+			return -1;
+		}
+		if ((na = reallocarray(h->alts, h->nalts + 1,
+		    sizeof(*na))) == NULL) {
+			free(host);
+			free(list);
+			return -1;
+		}
+		h->alts = na;
+		a = &h->alts[h->nalts];
+		memset(a, 0, sizeof(*a));
+		a->kind = h->kind;
+		a->timeout_ms = h->timeout_ms;
+		snprintf(a->host, sizeof(a->host), "%s", host);
+		a->port = port;
+		if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
+		    (h->pass != NULL && (a->pass = strdup(h->pass)) == NULL)) {
+			free(host);
+			free(list);
+			return -1;
+		}
+		h->nalts++;
+		if (first && host_to_sockaddr(host, port, 0, &a->addr,
+		    &a->addrlen) != 0) {
+			seterr(err, errlen, "%s: ip= addresses of the first chain "
+			    "node must be IP addresses", url);
+			free(host);
+			free(list);
+			return -1;
+		}
+		free(host);
+	}
+	free(list);
+	return 0;
+}
 
 void
 conf_hop_free(struct hop_conf *h)
 {
+	size_t i;
+
+	for (i = 0; i < h->nalts; i++)
+		conf_hop_free(&h->alts[i]);
+	free(h->alts);
+	free(h->peer_path);
 	node_free(h->node);
 	free(h->user);
 	if (h->pass != NULL)
@@ -736,6 +844,10 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		    url);
 		goto fail;
 	}
+	snprintf(h->host, sizeof(h->host), "%s", n->host);
+	h->port = n->port;
+	if (hop_group_build(h, first, url, err, errlen) != 0)
+		goto fail;
 	if (params_check(n, hop_params, err, errlen) != 0)
 		goto fail;
 	return 0;
@@ -984,6 +1096,15 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	if (args->profile != NULL && build_diag(c, args->profile, err,
 	    errlen) != 0)
 		goto out;
+	/* peer= files of chain nodes: the worker may have them read */
+	for (i = 0; i < c->nobs; i++) {
+		size_t j;
+
+		for (j = 0; j < c->obs[i].nhops; j++)
+			if (c->obs[i].hops[j].peer_path != NULL &&
+			    conf_add_file(c, c->obs[i].hops[j].peer_path) != 0)
+				goto out;
+	}
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/* Tags name inbounds in rules: they must be unique. */

@@ -100,15 +100,35 @@ enum hop_kind {
 	HOP_SOCKS5,
 };
 
-/* One chain node: a connector over plain TCP. */
+enum group_strategy {
+	STRATEGY_ROUND,
+	STRATEGY_RANDOM,
+	STRATEGY_FIFO,
+};
+
+/*
+ * One chain node: a connector over plain TCP.  The node of a chain
+ * position is the base of a node group: ip= adds members that differ
+ * only in address, a peer= file adds nodes of its own (in the worker,
+ * live).
+ */
 struct hop_conf {
-	struct node		*node;
+	struct node		*node;		/* NULL for ip= members */
 	enum hop_kind		 kind;
+	char			 host[256];
+	uint16_t		 port;
 	char			*user;		/* NULL: no credentials */
 	char			*pass;
 	unsigned long		 timeout_ms;
 	struct sockaddr_storage	 addr;		/* first hop: where to dial */
 	socklen_t		 addrlen;
+	/* group: only on the base */
+	struct hop_conf		*alts;
+	size_t			 nalts;
+	char			*peer_path;
+	enum group_strategy	 strategy;
+	int			 max_fails;	/* < 0: no fail filter */
+	unsigned long		 fail_timeout_ms;
 };
 
 struct outbound_conf {

@@ -17,15 +17,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "cfgfile.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "worker.h"
+
+#define CHAIN_MAX_HOPS	16
+
+/*
+ * Runtime of a node group (gost's selector): fail counts per member and
+ * the round-robin position, kept per worker; members are the base node,
+ * its ip= alternatives and the nodes of its live peer= file.
+ */
+struct grp_member {
+	const struct hop_conf	*h;
+	unsigned int		 fails;
+	struct timespec		 last_fail;
+};
+
+struct grp {
+	const struct hop_conf	*base;
+	int			 first;
+	unsigned int		 rr;
+	struct grp_member	*m;
+	size_t			 nm;
+	struct peer_conf	*peers;		/* live-reloaded */
+	struct hop_conf		*peerhops;
+	size_t			 npeerhops;
+	enum group_strategy	 strategy;
+	int			 max_fails;
+	unsigned long		 fail_timeout_ms;
+	struct grp		*next;
+};
+
+static struct grp *groups;
 
 enum cd_state {
 	CD_CONNECT,
@@ -47,6 +79,8 @@ struct chain_dial {
 	struct event			*ev;
 	unsigned int			 attempt;
 	int				 err;
+	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
+	struct grp_member		*selm[CHAIN_MAX_HOPS];
 	chain_cb			 cb;
 	void				*arg;
 };
@@ -54,13 +88,162 @@ struct chain_dial {
 static void cd_attempt(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
 
+static void
+grp_rebuild(struct grp *g)
+{
+	size_t i, n = 0;
+
+	free(g->m);
+	g->nm = 1 + g->base->nalts + g->npeerhops;
+	if ((g->m = calloc(g->nm, sizeof(*g->m))) == NULL)
+		fatal_f("out of memory");
+	g->m[n++].h = g->base;
+	for (i = 0; i < g->base->nalts; i++)
+		g->m[n++].h = &g->base->alts[i];
+	for (i = 0; i < g->npeerhops; i++)
+		g->m[n++].h = &g->peerhops[i];
+}
+
+/* A peer= file changed: its nodes replace the previous ones. */
+static void
+grp_peers_changed(void *arg)
+{
+	struct grp *g = arg;
+	const struct peer_conf *pc = g->peers;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < g->npeerhops; i++)
+		conf_hop_free(&g->peerhops[i]);
+	free(g->peerhops);
+	g->peerhops = NULL;
+	g->npeerhops = 0;
+	g->strategy = g->base->strategy;
+	g->max_fails = g->base->max_fails;
+	g->fail_timeout_ms = g->base->fail_timeout_ms;
+	if (pc == NULL) {
+		grp_rebuild(g);
+		return;
+	}
+	if (pc->has_strategy)
+		g->strategy = (enum group_strategy)pc->strategy;
+	if (pc->has_max_fails)
+		g->max_fails = pc->max_fails;
+	if (pc->has_fail_timeout)
+		g->fail_timeout_ms = pc->fail_timeout_ms;
+	if (pc->nurls > 0 && (g->peerhops = calloc(pc->nurls,
+	    sizeof(*g->peerhops))) == NULL)
+		fatal_f("out of memory");
+	for (i = 0; i < pc->nurls; i++) {
+		if (conf_hop_build(&g->peerhops[g->npeerhops], pc->urls[i],
+		    g->first, err, sizeof(err)) != 0) {
+			error("peer %s: %s", pc->urls[i], err);
+			continue;
+		}
+		g->npeerhops++;
+	}
+	grp_rebuild(g);
+}
+
+static struct grp *
+grp_get(struct worker *wk, const struct hop_conf *base, int first)
+{
+	struct grp *g;
+
+	for (g = groups; g != NULL; g = g->next)
+		if (g->base == base)
+			return g;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal_f("out of memory");
+	g->base = base;
+	g->first = first;
+	g->strategy = base->strategy;
+	g->max_fails = base->max_fails;
+	g->fail_timeout_ms = base->fail_timeout_ms;
+	g->next = groups;
+	groups = g;
+	grp_rebuild(g);
+	(void)wk;
+	return g;
+}
+
+/* Load the peer= files of every chain: part of the worker's start. */
+int
+chain_init(struct worker *wk)
+{
+	const struct conf *c = wk->conf;
+	struct grp *g;
+	size_t i, j;
+
+	for (i = 0; i < c->nobs; i++) {
+		for (j = 0; j < c->obs[i].nhops; j++) {
+			const struct hop_conf *h = &c->obs[i].hops[j];
+
+			if (j >= CHAIN_MAX_HOPS) {
+				error("chain %s: more than %d hops", c->obs[i].tag,
+				    CHAIN_MAX_HOPS);
+				return -1;
+			}
+			g = grp_get(wk, h, j == 0);
+			if (h->peer_path != NULL && g->peers == NULL &&
+			    reload_register(wk, h->peer_path, RELOAD_PEERS,
+			    (void **)&g->peers, grp_peers_changed, g) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * Pick a member: members that failed max_fails times within fail_timeout
+ * are skipped (unless that leaves none: then all count), then round
+ * robin, random or the first.
+ */
+static struct grp_member *
+grp_pick(struct grp *g)
+{
+	struct grp_member *ok[64];
+	size_t n = 0, i;
+
+	for (i = 0; i < g->nm && n < 64; i++) {
+		struct grp_member *m = &g->m[i];
+
+		if (g->nm > 1 && g->max_fails > 0 &&
+		    m->fails >= (unsigned int)g->max_fails &&
+		    ms_since(&m->last_fail) < (long)g->fail_timeout_ms)
+			continue;
+		ok[n++] = m;
+	}
+	if (n == 0)
+		for (i = 0; i < g->nm && n < 64; i++)
+			ok[n++] = &g->m[i];
+	switch (g->strategy) {
+	case STRATEGY_RANDOM:
+		return ok[arc4random_uniform((uint32_t)n)];
+	case STRATEGY_FIFO:
+		return ok[0];
+	default:
+		return ok[g->rr++ % n];
+	}
+}
+
 /* The address hop i is asked for: the next hop, or the target. */
 static void
 cd_next(const struct chain_dial *cd, const char **host, uint16_t *port)
 {
 	if (cd->hop + 1 < cd->ob->nhops) {
-		*host = cd->ob->hops[cd->hop + 1].node->host;
-		*port = cd->ob->hops[cd->hop + 1].node->port;
+		*host = cd->sel[cd->hop + 1]->host;
+		*port = cd->sel[cd->hop + 1]->port;
 	} else {
 		*host = cd->host;
 		*port = cd->port;
@@ -70,7 +253,7 @@ cd_next(const struct chain_dial *cd, const char **host, uint16_t *port)
 static void
 cd_wait(struct chain_dial *cd, short what)
 {
-	const struct hop_conf *h = &cd->ob->hops[cd->hop];
+	const struct hop_conf *h = cd->sel[cd->hop];
 	struct timeval tv;
 
 	if (cd->ev != NULL)
@@ -98,8 +281,13 @@ cd_fail(struct chain_dial *cd, int err)
 {
 	unsigned int tries = cd->ob->retries > 0 ? cd->ob->retries : 1;
 
-	debug("chain %s: hop %zu (%s): %s", cd->ob->tag, cd->hop,
-	    cd->ob->hops[cd->hop].node->url, strerror(err));
+	debug("chain %s: hop %zu (%s:%u): %s", cd->ob->tag, cd->hop,
+	    cd->sel[cd->hop]->host, cd->sel[cd->hop]->port, strerror(err));
+	/* count it against the member of the group that failed */
+	if (cd->selm[cd->hop] != NULL) {
+		cd->selm[cd->hop]->fails++;
+		clock_gettime(CLOCK_MONOTONIC, &cd->selm[cd->hop]->last_fail);
+	}
 	if (cd->fd != -1)
 		close(cd->fd);
 	cd->fd = -1;
@@ -126,7 +314,7 @@ cd_send(struct chain_dial *cd, const void *p, size_t len)
 static void
 cd_request(struct chain_dial *cd)
 {
-	const struct hop_conf *h = &cd->ob->hops[cd->hop];
+	const struct hop_conf *h = cd->sel[cd->hop];
 	unsigned char m[600], a4[4], a6[16];
 	const char *host;
 	uint16_t port;
@@ -243,12 +431,16 @@ cd_s5_connect(struct chain_dial *cd)
 static void
 cd_hop_done(struct chain_dial *cd)
 {
+	size_t i;
 	int fd;
 
 	if (++cd->hop < cd->ob->nhops) {
 		cd_request(cd);
 		return;
 	}
+	for (i = 0; i < cd->ob->nhops; i++)
+		if (cd->selm[i] != NULL)
+			cd->selm[i]->fails = 0;
 	fd = cd->fd;
 	cd->fd = -1;
 	cd_finish(cd, fd, 0);
@@ -287,7 +479,7 @@ s5_rep_errno(int rep)
 static void
 cd_input(struct chain_dial *cd)
 {
-	const struct hop_conf *h = &cd->ob->hops[cd->hop];
+	const struct hop_conf *h = cd->sel[cd->hop];
 	unsigned char m[HTTP_HEAD_MAX + 1];
 	size_t ul, pl;
 	ssize_t n;
@@ -454,9 +646,17 @@ cd_defer_fail(struct chain_dial *cd, int err)
 static void
 cd_attempt(struct chain_dial *cd)
 {
-	const struct hop_conf *h = &cd->ob->hops[0];
+	const struct hop_conf *h;
 	const struct conf *c = cd->wk->conf;
+	size_t i;
 
+	/* each attempt chooses every position's node anew */
+	for (i = 0; i < cd->ob->nhops; i++) {
+		cd->selm[i] = grp_pick(grp_get(cd->wk, &cd->ob->hops[i],
+		    i == 0));
+		cd->sel[i] = cd->selm[i]->h;
+	}
+	h = cd->sel[0];
 	cd->hop = 0;
 	cd->state = CD_CONNECT;
 	/* -M and -I apply to the socket that leaves this host. */
@@ -484,6 +684,7 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 	struct chain_dial *cd;
 
 	if (strlen(host) > PROXY_HOST_MAX || ob->nhops == 0 ||
+	    ob->nhops > CHAIN_MAX_HOPS ||
 	    (cd = calloc(1, sizeof(*cd))) == NULL)
 		return NULL;	/* the caller fails the connection itself */
 	cd->wk = wk;

@@ -72,6 +72,7 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 	struct hosts *h;
 	struct secrets *sec;
 	struct resolver_conf *rc;
+	struct peer_conf *pe;
 	int r;
 
 	switch (kind) {
@@ -90,6 +91,13 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 			return r;
 		*reload_ms = sec->reload_ms;
 		*out = sec;
+		return 0;
+	case RELOAD_PEERS:
+		if ((r = peer_conf_parse(data, len, path, &pe, err,
+		    errlen)) != 0)
+			return r;
+		*reload_ms = pe->reload_ms;
+		*out = pe;
 		return 0;
 	case RELOAD_RESOLVER:
 		if ((r = resolver_conf_parse(data, len, path, &rc, err,
@@ -121,6 +129,9 @@ obj_free(enum reload_kind kind, void *obj)
 		break;
 	case RELOAD_RESOLVER:
 		resolver_conf_free(obj);
+		break;
+	case RELOAD_PEERS:
+		peer_conf_free(obj);
 		break;
 	}
 }

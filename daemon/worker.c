@@ -197,6 +197,8 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 
 	if (mm_hello(&wk) != 0)
 		fatal("monitor refused HELLO");
+	if (chain_init(&wk) != 0)
+		fatal("cannot set up the chains");
 	for (i = 0; i < conf->nlis; i++) {
 		const struct listener_conf *l = &conf->lis[i];
 

@@ -77,6 +77,7 @@ struct chain_dial *chain_dial_start(struct worker *,
 	    const struct outbound_conf *, const char *host, uint16_t port,
 	    chain_cb cb, void *arg);
 void	chain_dial_cancel(struct chain_dial *);
+int	chain_init(struct worker *);
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
@@ -87,6 +88,7 @@ enum reload_kind {
 	RELOAD_HOSTS,
 	RELOAD_SECRETS,
 	RELOAD_RESOLVER,
+	RELOAD_PEERS,
 };
 /* hook (may be NULL) runs after every successful load, the first too. */
 int	reload_register(struct worker *, const char *path, enum reload_kind,

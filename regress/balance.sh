@@ -1,0 +1,81 @@
+# Node groups on a chain position (gost's load balancing): ip= members,
+# round robin, fail filter with Retries, fifo, and a live peer= file.
+. regress/lib.sh
+
+W=$LOGDIR/www
+mkdir -p "$W"
+echo "balanced" >"$W/hello.txt"
+H=$(free_port); B1=$(free_port); B2=$(free_port); B3=$(free_port); DEAD=$(free_port)
+(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
+PIDS="$PIDS $!"
+start_ostpd b1 -D -L "socks5://127.0.0.1:$B1"
+start_ostpd b2 -D -L "socks5://127.0.0.1:$B2"
+B2PID=$OPID
+start_ostpd b3 -D -L "socks5://127.0.0.1:$B3"
+for p in $H $B1 $B2 $B3; do wait_port "$p" || fatal "port $p"; done
+
+served() {	# served LOG: how many requests that hop carried
+	grep -c "socks5 to 127.0.0.1:$H" "$LOGDIR/$1.log"
+}
+fetch() {	# fetch PROXY: 0 when the page came through
+	[ "$(curl -sS --max-time 10 -x "$1" "http://127.0.0.1:$H/hello.txt" 2>>"$LOGDIR/curl.err")" = balanced ]
+}
+
+# Round robin over the base node and two ip= members.
+cat >"$LOGDIR/rr.json" <<J
+{"ServeNodes": ["127.0.0.1:0"], "Retries": 3,
+ "ChainNodes": ["socks5://127.0.0.1:$B1?ip=127.0.0.1:$B2,127.0.0.1:$B3&max_fails=1&fail_timeout=60s"]}
+J
+A=$(free_port)
+sed -i "s/127.0.0.1:0\"/127.0.0.1:$A\"/" "$LOGDIR/rr.json"
+start_ostpd rr -C "$LOGDIR/rr.json"
+wait_port "$A" || fatal "rr"
+for i in 1 2 3 4 5 6; do fetch "socks5://127.0.0.1:$A" || fail "round robin request $i"; done
+for b in b1 b2 b3; do
+	[ "$(served $b)" -ge 2 ] || fail "round robin: $b carried $(served $b) of 6"
+done
+
+# One member dies: Retries carry the request to another, and the fail
+# filter keeps the dead one out of later choices.
+kill "$B2PID"
+sleep 0.3
+s13=$(( $(served b1) + $(served b3) ))
+for i in 1 2 3 4 5 6; do fetch "socks5://127.0.0.1:$A" || fail "request $i after a member died"; done
+[ $(( $(served b1) + $(served b3) )) -eq $((s13 + 6)) ] || fail "survivors did not take over"
+
+# fifo: always the first usable member.
+F=$(free_port)
+start_ostpd fifo -L "127.0.0.1:$F" -F "socks5://127.0.0.1:$B3?ip=127.0.0.1:$B1&strategy=fifo"
+wait_port "$F" || fatal "fifo"
+before1=$(served b1); before3=$(served b3)
+for i in 1 2 3; do fetch "socks5://127.0.0.1:$F" || fail "fifo request $i"; done
+[ "$(served b3)" -eq $((before3 + 3)) ] && [ "$(served b1)" -eq "$before1" ] || fail "fifo did not stick to the first member"
+
+# peer= file: the nodes it lists join the group, and follow its changes.
+pf=$LOGDIR/peers
+printf 'reload 1s\nstrategy fifo\nmax_fails 1\nfail_timeout 60s\npeer socks5://127.0.0.1:%s\n' "$B3" >"$pf"
+cat >"$LOGDIR/peer.json" <<J
+{"ServeNodes": ["127.0.0.1:PORT"], "Retries": 2,
+ "ChainNodes": ["socks5://127.0.0.1:$DEAD?peer=$pf"]}
+J
+P=$(free_port)
+sed -i "s/PORT/$P/" "$LOGDIR/peer.json"
+start_ostpd peer -C "$LOGDIR/peer.json"
+wait_port "$P" || fatal "peer"
+before3=$(served b3)
+for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "peer request $i"; done
+[ "$(served b3)" -eq $((before3 + 3)) ] || fail "the peer file's node did not serve"
+sleep 1.1
+printf 'reload 1s\nstrategy fifo\npeer socks5://127.0.0.1:%s\n' "$B1" >"$pf"
+wait_log "$LOGDIR/peer.log" "$pf reloaded" 5 || fail "peer file not reloaded"
+before1=$(served b1); before3=$(served b3)
+for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "request $i after the peer change"; done
+[ "$(served b1)" -eq $((before1 + 3)) ] && [ "$(served b3)" -eq "$before3" ] || fail "peer change not followed"
+
+# Every member dead: the request fails cleanly and the daemon serves on.
+Z=$(free_port)
+start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2"
+wait_port "$Z" || fatal "dead"
+fetch "socks5://127.0.0.1:$Z" && fail "a dead group carried a request"
+fetch "socks5://127.0.0.1:$A" || fail "other daemon disturbed"
+finish
