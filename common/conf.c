@@ -1035,6 +1035,7 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 
 	memset(c, 0, sizeof(*c));
 	memset(&src, 0, sizeof(src));
+	c->workers = 1;
 	snprintf(err, errlen, "out of memory");
 	c->debug = args->debug;
 	c->have_mark = args->have_mark;

@@ -181,6 +181,7 @@ struct conf {
 	int			 obs_explicit;	/* outbounds came from a file */
 	int			 mux_enabled;
 	unsigned int		 mux_sessions;
+	unsigned int		 workers;	/* 0: one per core */
 };
 
 /* Front-end scratch: node URLs with their tags, before they are built. */

@@ -219,8 +219,8 @@ conf_json_free(void *root)
 }
 
 static const char *const native_keys[] = {
-	"log", "mark", "interface", "inbounds", "outbounds", "routing", "mux",
-	NULL
+	"log", "mark", "interface", "workers", "inbounds", "outbounds",
+	"routing", "mux", NULL
 };
 
 int
@@ -1133,6 +1133,22 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 	if ((v = obj_get(root, "interface", 0)) != NULL &&
 	    set_iface(c, v, path, "interface", err, errlen) != 0)
 		return -1;
+	if ((v = obj_get(root, "workers", 0)) != NULL) {
+		long long n;
+
+		/* "auto": one worker per core, sharing ports (SO_REUSEPORT) */
+		const char *w = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+
+		if (w != NULL && strcmp(w, "auto") == 0)
+			c->workers = 0;
+		else if (json_int(v, 1, 64, &n) == 0)
+			c->workers = (unsigned int)n;
+		else {
+			seterr(err, errlen, "%s: workers must be \"auto\" or an "
+			    "integer from 1 to 64", path);
+			return -1;
+		}
+	}
 	if ((v = obj_get(root, "inbounds", 0)) != NULL) {
 		/* The file's inbounds replace -L, like ServeNodes. */
 		strv_free(src->serve, src->nserve);
@@ -1244,6 +1260,11 @@ conf_print_json(const struct conf *c, FILE *f)
 	G(yajl_gen_integer(g, c->have_mark ? c->mark : 0));
 	GS("interface");
 	GS(c->iface);
+	GS("workers");
+	if (c->workers == 0)
+		GS("auto");
+	else
+		G(yajl_gen_integer(g, c->workers));
 
 	GS("inbounds");
 	G(yajl_gen_array_open(g));

@@ -256,7 +256,6 @@ ostpd_main(int argc, char **argv)
 	mon.gid = pw->pw_gid;
 	mon.chroot_dir = PRIVSEP_PATH;
 	mon.seccomp_debug = conf.log_level >= LOG_LEVEL_DEBUG2;
-	mon.nworkers = 1;
 	mon.args = args;
 	mon.pidfile = pidfile;
 #ifdef OSTP_TESTHOOKS

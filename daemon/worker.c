@@ -202,6 +202,9 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	for (i = 0; i < conf->nlis; i++) {
 		const struct listener_conf *l = &conf->lis[i];
 
+		/* tun/tap nodes run in worker 0 only */
+		if (id != 0 && l->socktype != SOCK_STREAM)
+			continue;
 		if ((fd = mm_listener(&wk, (uint32_t)i)) == -1)
 			fatal("%s: no listener from the monitor: %s",
 			    l->node->url, strerror(errno));

@@ -174,9 +174,10 @@ mm_answer_listener(struct monitor *mon, struct mon_worker *w,
 		error("worker %u: malformed LISTENER", w->id);
 		return -1;
 	}
-	if (idx >= g->conf.nlis || g->lis[idx] == NULL) {
+	if (idx >= g->conf.nlis || w->id >= g->nworkers ||
+	    g->lis[idx * g->nworkers + w->id] == NULL) {
 		error("worker %u: asked for listener %u, which is not in the "
-		    "configuration", w->id, idx);
+		    "configuration for it", w->id, idx);
 		return -1;
 	}
 	if (w->lis_given[idx]) {
@@ -184,7 +185,8 @@ mm_answer_listener(struct monitor *mon, struct mon_worker *w,
 		return -1;
 	}
 	w->lis_given[idx] = 1;
-	return answer(w, IPC_LISTENER_ANS, m->hdr.seq, 0, g->lis[idx]->fd);
+	return answer(w, IPC_LISTENER_ANS, m->hdr.seq, 0,
+	    g->lis[idx * g->nworkers + w->id]->fd);
 }
 
 static int
@@ -209,6 +211,12 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 	}
 	free(name);
 	idx = (size_t)(l - g->conf.lis);
+	/* devices belong to worker 0, like their datagram sockets */
+	if (w->id != 0) {
+		error("worker %u: asked for device %s, which is worker 0's",
+		    w->id, l->tun.name);
+		return -1;
+	}
 	if (w->tun_given[idx]) {
 		error("worker %u: asked for device %s twice", w->id,
 		    l->tun.name);

@@ -24,19 +24,20 @@
 
 static struct mon_listener *
 listener_find(struct monitor *mon, int socktype,
-    const struct sockaddr_storage *ss, socklen_t len)
+    const struct sockaddr_storage *ss, socklen_t len, unsigned int slot)
 {
 	struct mon_listener *ml;
 
 	TAILQ_FOREACH(ml, &mon->listeners, entry)
 		if (ml->socktype == socktype && ml->addrlen == len &&
-		    memcmp(&ml->addr, ss, len) == 0)
+		    ml->slot == slot && memcmp(&ml->addr, ss, len) == 0)
 			return ml;
 	return NULL;
 }
 
 static int
-listener_open(const struct listener_conf *l, char *err, size_t errlen)
+listener_open(const struct listener_conf *l, int reuseport, char *err,
+    size_t errlen)
 {
 	char as[128];
 	int fd, on = 1, off = 0;
@@ -50,6 +51,18 @@ listener_open(const struct listener_conf *l, char *err, size_t errlen)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/*
+	 * Every stream listener may share its port with the sockets of the
+	 * other workers (and of the next generation): the kernel spreads
+	 * connections over them.
+	 */
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1) {
+		snprintf(err, errlen, "%s: SO_REUSEPORT: %s", l->node->url,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* A wildcard IPv6 listener serves IPv4 too, like gost's ":port". */
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
@@ -79,33 +92,44 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
     size_t errlen)
 {
 	struct mon_listener *ml;
-	size_t i;
+	size_t i, n = g->conf.nlis ? g->conf.nlis : 1;
+	unsigned int k, slots;
 	int fd;
 
-	if ((g->lis = calloc(g->conf.nlis ? g->conf.nlis : 1,
-	    sizeof(*g->lis))) == NULL) {
+	if ((g->lis = calloc(n * g->nworkers, sizeof(*g->lis))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < g->conf.nlis; i++) {
 		const struct listener_conf *l = &g->conf.lis[i];
 
-		if ((ml = listener_find(mon, l->socktype, &l->addr,
-		    l->addrlen)) == NULL) {
-			if ((fd = listener_open(l, err, errlen)) == -1)
-				goto fail;
-			if ((ml = calloc(1, sizeof(*ml))) == NULL) {
-				close(fd);
-				snprintf(err, errlen, "out of memory");
-				goto fail;
+		/*
+		 * A stream listener has one socket per worker; a datagram
+		 * one (a tun/tap node) belongs to worker 0 alone, since its
+		 * peers are learned in one process.
+		 */
+		slots = l->socktype == SOCK_STREAM ? g->nworkers : 1;
+		for (k = 0; k < slots; k++) {
+			if ((ml = listener_find(mon, l->socktype, &l->addr,
+			    l->addrlen, k)) == NULL) {
+				if ((fd = listener_open(l,
+				    l->socktype == SOCK_STREAM, err,
+				    errlen)) == -1)
+					goto fail;
+				if ((ml = calloc(1, sizeof(*ml))) == NULL) {
+					close(fd);
+					snprintf(err, errlen, "out of memory");
+					goto fail;
+				}
+				ml->fd = fd;
+				ml->slot = k;
+				ml->socktype = l->socktype;
+				memcpy(&ml->addr, &l->addr, l->addrlen);
+				ml->addrlen = l->addrlen;
+				TAILQ_INSERT_TAIL(&mon->listeners, ml, entry);
 			}
-			ml->fd = fd;
-			ml->socktype = l->socktype;
-			memcpy(&ml->addr, &l->addr, l->addrlen);
-			ml->addrlen = l->addrlen;
-			TAILQ_INSERT_TAIL(&mon->listeners, ml, entry);
+			g->lis[i * g->nworkers + k] = ml;
 		}
-		g->lis[i] = ml;
 	}
 	return 0;
  fail:
@@ -127,7 +151,8 @@ mon_listeners_gc(struct monitor *mon)
 	TAILQ_FOREACH_SAFE(ml, &mon->listeners, entry, tmp) {
 		used = 0;
 		TAILQ_FOREACH(g, &mon->gens, entry)
-			for (i = 0; g->lis != NULL && i < g->conf.nlis; i++)
+			for (i = 0; g->lis != NULL &&
+			    i < g->conf.nlis * g->nworkers; i++)
 				if (g->lis[i] == ml)
 					used = 1;
 		if (used)

@@ -310,9 +310,15 @@ gen_new(struct monitor *mon, struct conf *conf)
 	g->num = ++mon->next_gen;
 	g->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
+	g->nworkers = g->conf.workers;
+	if (g->nworkers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		g->nworkers = n < 1 ? 1 : n > 64 ? 64 : (unsigned int)n;
+	}
 	TAILQ_INIT(&g->workers);
 	TAILQ_INIT(&g->watches);
-	for (i = 0; i < mon->nworkers; i++) {
+	for (i = 0; i < g->nworkers; i++) {
 		if ((w = calloc(1, sizeof(*w))) == NULL ||
 		    (w->lis_given = calloc(g->conf.nlis + 1, 1)) == NULL ||
 		    (w->tun_given = calloc(g->conf.nlis + 1, 1)) == NULL)

@@ -26,6 +26,7 @@ struct event;
 
 struct mon_listener {
 	int			 fd;
+	unsigned int		 slot;		/* which worker's (SO_REUSEPORT) */
 	int			 socktype;
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
@@ -74,7 +75,8 @@ struct mon_worker {
 struct mon_gen {
 	unsigned int		 num;
 	struct conf		 conf;
-	struct mon_listener	**lis;		/* per conf listener */
+	unsigned int		 nworkers;
+	struct mon_listener	**lis;		/* [listener * nworkers + worker] */
 	TAILQ_HEAD(, mon_worker) workers;
 	int			 draining;
 	struct event		*drain_ev;
@@ -88,7 +90,6 @@ struct monitor {
 	TAILQ_HEAD(, mon_listener) listeners;
 	TAILQ_HEAD(, mon_tun)	 tuns;
 	unsigned int		 next_gen;
-	unsigned int		 nworkers;	/* per generation */
 	int			 ever_ready;
 	int			 shutting_down;
 	int			 exit_status;

@@ -56,7 +56,6 @@ fx_setup_args(struct fixture *f, const struct conf_args *a)
 	TAILQ_INIT(&f->mon.gens);
 	TAILQ_INIT(&f->mon.listeners);
 	TAILQ_INIT(&f->mon.tuns);
-	f->mon.nworkers = 1;
 	f->mon.next_gen = GEN_NUM;
 
 	if (conf_load(&f->gen.conf, a, err, sizeof(err)) != 0) {
@@ -69,6 +68,7 @@ fx_setup_args(struct fixture *f, const struct conf_args *a)
 	if ((f->ml.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	f->ml.socktype = SOCK_STREAM;
+	f->gen.nworkers = 1;
 	if ((f->gen.lis = calloc(f->gen.conf.nlis, sizeof(*f->gen.lis))) ==
 	    NULL)
 		return -1;
