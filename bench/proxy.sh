@@ -22,7 +22,10 @@ trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM
 SINK=23001 ECHO=23002 OS=23010 MS=23011 DS=23012 TP=23013 VS=23014 VH=23015
 $LG sink $SINK & PIDS="$PIDS $!"
 $LG echo $ECHO & PIDS="$PIDS $!"
-"$BUILD/ostpd" -L "127.0.0.1:$OS" 2>"$OUT/ostpd-proxy.log" & OPID=$!; PIDS="$PIDS $OPID"
+# WORKERS=auto (or N): ostpd with that many workers (SO_REUSEPORT)
+echo "{\"workers\": \"${WORKERS:-1}\", \"inbounds\": [\"127.0.0.1:$OS\"]}" |
+	sed 's/"\([0-9][0-9]*\)"/\1/' >"$OUT/ostpd-proxy.json"
+"$BUILD/ostpd" -C "$OUT/ostpd-proxy.json" 2>"$OUT/ostpd-proxy.log" & OPID=$!; PIDS="$PIDS $OPID"
 command -v microsocks >/dev/null && { microsocks -i 127.0.0.1 -p $MS >/dev/null 2>&1 & PIDS="$PIDS $!"; }
 if command -v danted >/dev/null; then
 	cat >"$OUT/danted.conf" <<D
@@ -106,6 +109,7 @@ row "p99 us" "" "$o9" "$t9" "$v9"
 
 # Memory: 10,000 idle relayed SOCKS5 connections through ostpd.
 W=$(pgrep -P $OPID | head -n 1)
+[ "${WORKERS:-1}" = 1 ] || echo "(idle RSS below is one worker of ${WORKERS})"
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$W/status)
 $LG idle 127.0.0.1 $OS 10000 3 socks5 $ECHO >"$OUT/idle-proxy.out" &
 IPID=$!; PIDS="$PIDS $IPID"
