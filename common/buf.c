@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,6 +278,22 @@ int
 buf_expect_end(const struct buf *b)
 {
 	return buf_len(b) == 0 ? 0 : ERR_TRAILING;
+}
+
+void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (p = err; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 const char *

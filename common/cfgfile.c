@@ -5,6 +5,7 @@
  * most malformed lines silently; here they are errors, so that a typo is
  * seen at start or reload instead of at the first connection.
  */
+#include "err.h"
 #include "config.h"
 
 #include <sys/socket.h>
@@ -40,27 +41,8 @@ struct cfg_reader {
 	size_t		 errlen;
 };
 
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
 static void	cfg_error(struct cfg_reader *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-
-/* Messages are one line: whatever the input held, no control bytes. */
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (p = err; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
 
 static void
 cfg_error(struct cfg_reader *r, const char *fmt, ...)

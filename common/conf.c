@@ -1,3 +1,4 @@
+#include "err.h"
 #include "config.h"
 
 #include <sys/stat.h>
@@ -19,16 +20,6 @@
 #include "match.h"
 #include "cfgfile.h"
 
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *
 sockaddr_ntop(const struct sockaddr *sa, char *out, size_t len)

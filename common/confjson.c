@@ -4,6 +4,7 @@
  * filling the one configuration model, and the printer behind -t.
  * Syntax errors name file:line:col; semantic errors name the key path.
  */
+#include "err.h"
 #include "config.h"
 
 #include <sys/stat.h>
@@ -26,16 +27,6 @@
 #include "log.h"
 
 #define CONF_FILE_MAX	(1U << 20)
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int
 conf_src_push(char ***v, size_t *n, const char *s)

@@ -2,6 +2,8 @@
 #ifndef OSTP_ERR_H
 #define OSTP_ERR_H
 
+#include <stddef.h>
+
 #define ERR_SUCCESS		0
 #define ERR_INTERNAL		-1
 #define ERR_ALLOC		-2
@@ -16,5 +18,11 @@
 #define ERR_DENIED		-11	/* not permitted by configuration */
 
 const char *ostp_err(int);
+/*
+ * Format a user-facing error line into err; control characters become
+ * '?' so that input quoted in it cannot break the line.
+ */
+void	seterr(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

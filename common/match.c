@@ -3,6 +3,7 @@
  * permissions.go (spec/gost.md 3.3, 3.4).  Everything here is a pure
  * function of its arguments.
  */
+#include "err.h"
 #include "config.h"
 
 #include <sys/socket.h>
@@ -22,25 +23,6 @@
 #define MATCH_MAX_ADDR		1024
 
 static int	is_ctrl(int);
-static void	seterr(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	/* One line, whatever the pattern held. */
-	for (p = err; *p != '\0'; p++)
-		if (is_ctrl(*p))
-			*p = '?';
-}
 
 /* ASCII only, whatever the locale. */
 static int

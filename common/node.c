@@ -1,3 +1,4 @@
+#include "err.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -30,18 +31,6 @@ in_list(const char *const *list, const char *s)
 		if (strcmp(*list, s) == 0)
 			return 1;
 	return 0;
-}
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static int
