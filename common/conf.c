@@ -132,7 +132,7 @@ static const char *const tcp_params[] = {
 };
 static const char *const proxy_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "secrets",
-	"auth", "proxyAgent", "prefer", "dns", NULL
+	"auth", "proxyAgent", "prefer", "dns", "probe_resist", "knock", NULL
 };
 static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", NULL
@@ -324,7 +324,7 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
-enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS };
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN };
 
 /* The asynchronous resolver in this build speaks plain UDP only. */
 int
@@ -366,6 +366,10 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
 		seterr(err, errlen, "%s: %s file %s", url, key, e);
 		return -1;
+	}
+	if (kind == CF_PLAIN) {		/* any content, it is only served */
+		free(data);
+		return 0;
 	}
 	if (strlen(data) != len) {
 		seterr(err, errlen, "%s: NUL byte in file", path);
@@ -463,6 +467,88 @@ b64decode(const char *in, char *out, size_t outlen)
 	return memchr(out, '\0', o) == NULL ? 0 : -1;
 }
 
+/*
+ * probe_resist=code:N|web:URL|host:ADDR|file:PATH and knock=HOST: an HTTP
+ * client that fails authentication sees a web server instead of a 407,
+ * unless it asked for the knock host (gost).  Addresses are IP literals
+ * in this build; the file is read through the monitor.
+ */
+static int
+build_probe(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v = node_param(n, "probe_resist"), *arg, *slash;
+	char *host, hp[300];
+	uint16_t port;
+	unsigned long code;
+
+	if ((arg = node_param(n, "knock")) != NULL &&
+	    (l->knock = strdup(arg)) == NULL)
+		return -1;
+	if (v == NULL)
+		return 0;
+	if ((arg = strchr(v, ':')) == NULL)
+		goto bad;
+	arg++;
+	if (strncmp(v, "code:", 5) == 0) {
+		code = strtoul(arg, NULL, 10);
+		if (code < 100 || code > 599)
+			goto bad;
+		l->probe = PROBE_CODE;
+		l->probe_code = (int)code;
+		return 0;
+	}
+	if (strncmp(v, "file:", 5) == 0) {
+		if (check_file(n->url, "probe_resist", arg, CF_PLAIN, err,
+		    errlen) != 0)
+			return -1;
+		l->probe = PROBE_FILE;
+		if ((l->probe_arg = strdup(arg)) == NULL ||
+		    conf_add_file(c, arg) != 0)
+			return -1;
+		return 0;
+	}
+	if (strncmp(v, "host:", 5) == 0) {
+		l->probe = PROBE_HOST;
+		snprintf(hp, sizeof(hp), "%s", arg);
+	} else if (strncmp(v, "web:", 4) == 0) {
+		/* http://host:port/path, "http://" optional */
+		if (strncmp(arg, "http://", 7) == 0)
+			arg += 7;
+		else if (strstr(arg, "://") != NULL)
+			goto bad;
+		slash = strchr(arg, '/');
+		snprintf(hp, sizeof(hp), "%.*s", (int)(slash ? slash - arg :
+		    (long)strlen(arg)), arg);
+		if (strchr(hp, ':') == NULL || (hp[0] == '[' &&
+		    strstr(hp, "]:") == NULL))
+			snprintf(hp + strlen(hp), sizeof(hp) - strlen(hp), ":80");
+		l->probe = PROBE_WEB;
+		/* "path host": what the GET asks and the Host it names */
+		if ((l->probe_arg = malloc(strlen(arg) + 4)) == NULL)
+			return -1;
+		sprintf(l->probe_arg, "%s %.*s", slash ? slash : "/",
+		    (int)(slash ? slash - arg : (long)strlen(arg)), arg);
+	} else
+		goto bad;
+	if (parse_hostport(hp, &host, &port) != 0)
+		goto bad;
+	if (host_to_sockaddr(host, port, 0, &l->probe_addr,
+	    &l->probe_addrlen) != 0) {
+		free(host);
+		seterr(err, errlen, "%s: probe_resist: the address must be an "
+		    "IP address in this build", n->url);
+		return -1;
+	}
+	free(host);
+	return 0;
+ bad:
+	seterr(err, errlen, "%s: bad value \"%s\" for probe_resist "
+	    "(code:N, web:URL, host:ADDR or file:PATH)", n->url, v);
+	return -1;
+}
+
 static int
 build_proxy(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
@@ -499,6 +585,8 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 		    conf_add_file(c, v) != 0)
 			return -1;
 	}
+	if (build_probe(c, l, err, errlen) != 0)
+		return -1;
 	if ((v = node_param(n, "proxyAgent")) != NULL &&
 	    (l->proxy_agent = strdup(v)) == NULL)
 		return -1;
@@ -1173,6 +1261,8 @@ conf_free(struct conf *c)
 		free(l->pass);
 		free(l->proxy_agent);
 		free(l->dns_path);
+		free(l->probe_arg);
+		free(l->knock);
 		resolver_conf_free(l->dns);
 		matcher_set_free(l->bypass);
 		permission_free(l->whitelist);

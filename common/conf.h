@@ -85,6 +85,14 @@ struct listener_conf {
 	int			 prefer_v6;
 	struct resolver_conf	*dns;		/* dns= inline list */
 	char			*dns_path;	/* dns= file */
+	/* probe resistance: what a failed HTTP authentication gets */
+	enum { PROBE_NONE, PROBE_CODE, PROBE_WEB, PROBE_HOST, PROBE_FILE }
+				 probe;
+	int			 probe_code;
+	struct sockaddr_storage	 probe_addr;	/* web: and host: */
+	socklen_t		 probe_addrlen;
+	char			*probe_arg;	/* web: path+host, file: path */
+	char			*knock;
 };
 
 enum outbound_type {

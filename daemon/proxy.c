@@ -19,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -58,6 +61,8 @@ struct proxy {
 	struct hosts			*hosts;		/* live-reloaded */
 	struct resolver_conf		*dnsconf;	/* dns= file, live */
 	int				 prefer_v6;
+	char				*probe_body;	/* probe_resist=file: */
+	size_t				 probe_len;
 };
 
 struct pconn {
@@ -79,6 +84,7 @@ struct pconn {
 	socklen_t		 addrlen;
 	int			 last_err;
 	struct chain_dial	*cd;
+	int			 probe;		/* answering as a web server */
 };
 
 /*
@@ -339,7 +345,21 @@ pconn_connected(struct pconn *pc)
 		send_all(pc->fd, r, 8);
 		break;
 	case PP_HTTP:
-		if (pc->req.is_connect) {
+		if (pc->probe == PROBE_HOST) {
+			/* the client's request, as it came, to the web host */
+			send_all(pc->out, pc->req.orig, pc->req.rawlen);
+		} else if (pc->probe == PROBE_WEB) {
+			const char *arg = pc->px->l->probe_arg;
+			const char *sp = strchr(arg, ' ');
+			char req[1024];
+			int m = snprintf(req, sizeof(req), "GET %.*s HTTP/1.1\r\n"
+			    "Host: %s\r\nConnection: close\r\n\r\n",
+			    (int)(sp - arg), arg, sp + 1);
+
+			if (m > 0 && (size_t)m < sizeof(req))
+				send_all(pc->out, req, (size_t)m);
+			buf_reset(&pc->in);	/* the client's body is not sent */
+		} else if (pc->req.is_connect) {
 			char resp[256];
 			int m = snprintf(resp, sizeof(resp), "HTTP/1.1 200 "
 			    "Connection established\r\nProxy-Agent: %s\r\n\r\n",
@@ -592,6 +612,82 @@ pconn_target(struct pconn *pc)
 	pconn_dial(pc, (struct sockaddr *)&pc->addr, pc->addrlen);
 }
 
+static void
+probe_sent_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker *wk = arg;
+
+	bufferevent_free(bev);		/* closes the client */
+	worker_conn_closed(wk);
+}
+
+static void
+probe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	probe_sent_cb(bev, arg);
+}
+
+/*
+ * Probe resistance: answer a failed authentication like an ordinary web
+ * server (gost's probe_resist), with nginx's Server header.  code: and
+ * file: are answered here; host: and web: are dialed and piped.
+ */
+static void
+probe_respond(struct pconn *pc)
+{
+	const struct listener_conf *l = pc->px->l;
+	struct bufferevent *bev;
+	char date[64], head[512];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	verbose("%s: authentication failed; answering as a web server",
+	    l->node->url);
+	if (l->probe == PROBE_HOST || l->probe == PROBE_WEB) {
+		pc->probe = l->probe;
+		memcpy(&pc->addr, &l->probe_addr, l->probe_addrlen);
+		pc->addrlen = l->probe_addrlen;
+		pc->last_err = EHOSTUNREACH;
+		event_del(pc->rev);
+		event_del(pc->tmo);
+		pconn_dial(pc, (struct sockaddr *)&pc->addr, pc->addrlen);
+		return;
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (l->probe == PROBE_FILE)
+		n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\n"
+		    "Server: nginx/1.14.1\r\nDate: %s\r\nContent-Type: "
+		    "text/html\r\nContent-Length: %zu\r\nConnection: "
+		    "keep-alive\r\n\r\n", date, pc->px->probe_len);
+	else
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+		    "Server: nginx/1.14.1\r\nDate: %s\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n", l->probe_code,
+		    l->probe_code == 404 ? "Not Found" : l->probe_code == 200 ?
+		    "OK" : "Error", date);
+	/* Hand the socket to a bufferevent that writes and then closes. */
+	bev = bufferevent_socket_new(pc->px->wk->base, pc->fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		pconn_free(pc);
+		return;
+	}
+	pc->fd = -1;
+	pc->px->wk->stats.active++;	/* the bufferevent's, until sent */
+	bufferevent_write(bev, head, (size_t)n);
+	if (l->probe == PROBE_FILE)
+		bufferevent_write(bev, pc->px->probe_body, pc->px->probe_len);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_setcb(bev, NULL, probe_sent_cb, probe_event_cb,
+	    pc->px->wk);
+	bufferevent_enable(bev, EV_WRITE);
+	bufferevent_disable(bev, EV_READ);
+	pconn_free(pc);
+}
+
 /* Run the parser for the current state; 1 = target found. */
 static int
 pconn_step(struct pconn *pc)
@@ -724,6 +820,13 @@ pconn_step(struct pconn *pc)
 				    sizeof(pass)) != 0 ||
 				    !auth_ok(pc->px, user, pass)) {
 					explicit_bzero(pass, sizeof(pass));
+					if (pc->px->l->probe != PROBE_NONE &&
+					    (pc->px->l->knock == NULL ||
+					    strcasecmp(pc->req.dst.host,
+					    pc->px->l->knock) != 0)) {
+						probe_respond(pc);
+						return 2;
+					}
 					verbose("%s: http authentication failed",
 					    pc->px->l->node->url);
 					http_error(pc, 407, "Proxy Authentication "
@@ -1221,6 +1324,18 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
 	    RELOAD_HOSTS, (void **)&px->hosts, NULL, NULL) != 0))
 		return -1;
+	if (l->probe == PROBE_FILE) {
+		size_t len;
+		char *body = read_small(wk, l->probe_arg, &len);
+
+		if (body == NULL) {
+			error("%s: probe_resist file %s: %s", l->node->url,
+			    l->probe_arg, strerror(errno));
+			return -1;
+		}
+		px->probe_body = body;
+		px->probe_len = len;
+	}
 	evutil_make_socket_nonblocking(fd);
 	*levp = evconnlistener_new(wk->base, accept_cb, px,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);

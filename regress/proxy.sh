@@ -36,6 +36,7 @@ start_ostpd proxy -L "127.0.0.1:$A?dns=127.0.0.1:$D" \
 	-L "127.0.0.1:$PB?bypass=127.0.0.0/8&dns=127.0.0.1:$D" \
 	-L "127.0.0.1:$PR?dns=$dnsf"
 wait_port "$A" && wait_port "$PH" || fatal "no listener"
+MAIN=$OPID
 L=$LOGDIR/proxy.log
 want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 
@@ -105,6 +106,30 @@ printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" >"$dnsf"
 wait_log "$L" "$dnsf reloaded" 5 || fail "resolver file not reloaded"
 out=$(curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" 2>&1)
 [ "$out" = "hello from the origin" ] || fail "resolver file change not used: $out"
+
+# Probe resistance: a failed authentication looks like a web server.
+R1=$(free_port); R2=$(free_port); R3=$(free_port); R4=$(free_port)
+start_ostpd probe -L "http://u:p@127.0.0.1:$R1?probe_resist=code:404&knock=knock.example" \
+	-L "http://u:p@127.0.0.1:$R2?probe_resist=file:$W/hello.txt" \
+	-L "http://u:p@127.0.0.1:$R3?probe_resist=host:127.0.0.1:$H" \
+	-L "http://u:p@127.0.0.1:$R4?probe_resist=web:127.0.0.1:$H/hello.txt"
+PPID2=$OPID
+wait_port "$R4" || fatal "probe listeners"
+hdr=$(curl -s -D - -o /dev/null --max-time 5 -x "http://127.0.0.1:$R1" "http://127.0.0.1:$H/hello.txt")
+echo "$hdr" | head -n 1 | grep -q ' 404' || fail "probe code:404: $hdr"
+echo "$hdr" | grep -qi '^Server: nginx' || fail "probe answer without nginx Server header"
+echo "$hdr" | grep -qi 'Proxy-Authenticate' && fail "probe answer reveals the proxy"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:$R1" "http://knock.example/")
+[ "$code" = 407 ] || fail "knock host: $code, want 407"
+[ "$(curl -sS --max-time 5 -x "http://u:p@127.0.0.1:$R1" "http://127.0.0.1:$H/hello.txt")" = "hello from the origin" ] ||
+	fail "probe listener refuses its real users"
+out=$(curl -s --max-time 5 -x "http://127.0.0.1:$R2" "http://127.0.0.1:$H/x")
+[ "$out" = "hello from the origin" ] || fail "probe file: $out"
+hdr=$(curl -s -D - -o /dev/null --max-time 5 -x "http://127.0.0.1:$R3" "http://127.0.0.1:$H/hello.txt")
+echo "$hdr" | grep -qi '^Server: SimpleHTTP' || fail "probe host: not answered by the web host: $hdr"
+out=$(curl -s --max-time 5 -x "http://127.0.0.1:$R4" "http://127.0.0.1:$H/other")
+[ "$out" = "hello from the origin" ] || fail "probe web: $out"
+kill "$PPID2"
 
 # Failure paths: refused port, DNS failure, bypass.
 curl -sS --max-time 5 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$DEAD/" >"$LOGDIR/c1" 2>&1
@@ -192,8 +217,8 @@ conv(bytes(range(256)) * 8)
 print("ok")
 PY
 [ "$(get socks5://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "daemon not serving after bad input"
-W0=$(worker_of "$OPID")
+W0=$(worker_of "$MAIN")
 kill -0 "$W0" || fail "worker died"
 grep -q 'restarting in' "$L" && fail "a worker was restarted during the test"
-kill "$OPID"
+kill "$MAIN"
 finish

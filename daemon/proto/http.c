@@ -102,6 +102,7 @@ parse_authority(const char *s, size_t len, uint16_t defport,
 void
 http_request_free(struct http_request *r)
 {
+	free(r->orig);
 	free(r->raw);
 	memset(r, 0, sizeof(*r));
 }
@@ -123,8 +124,12 @@ http_parse_request(struct buf *b, struct http_request *r)
 		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' &&
 		    p[i] != '\t') || p[i] == 0x7f)
 			return ERR_FORMAT;
-	if ((r->raw = malloc(hlen + 1)) == NULL)
+	if ((r->raw = malloc(hlen + 1)) == NULL ||
+	    (r->orig = malloc(hlen)) == NULL) {
+		http_request_free(r);
 		return ERR_ALLOC;
+	}
+	memcpy(r->orig, p, hlen);
 	memcpy(r->raw, p, hlen);
 	r->raw[hlen] = '\0';
 	r->rawlen = hlen;

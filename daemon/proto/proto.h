@@ -109,6 +109,7 @@ struct http_header {
 struct http_request {
 	char			*raw;		/* copy of the head, owned */
 	size_t			 rawlen;
+	char			*orig;		/* the head as received */
 	const char		*method;
 	size_t			 methodlen;
 	const char		*path;		/* origin-form for non-CONNECT */
