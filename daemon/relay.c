@@ -23,7 +23,7 @@
 
 #define RELAY_CHUNK	(256 * 1024)
 #define RELAY_PIPE_SZ	(256 * 1024)
-#define PIPE_POOL_MAX	256
+#define PIPE_POOL_MAX	1024
 
 /*
  * Empty pipes of finished relays, kept for the next connection: creating
@@ -124,6 +124,13 @@ dir_flush(struct relay_dir *d)
 		return -1;
 	}
 	event_del(d->wev);
+	/*
+	 * Drained: the pipe goes back to the pool, so an idle connection
+	 * holds no pipe and no pipe pages; the next burst takes one again
+	 * without a system call.
+	 */
+	if (d->pipe[0] != -1)
+		pipe_put(d->pipe, 1);
 	if (d->eof && !d->done) {
 		shutdown(d->to, SHUT_WR);
 		d->done = 1;

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,6 +72,19 @@ listener_open(const struct listener_conf *l, int reuseport, char *err,
 		    strerror(errno));
 		close(fd);
 		return -1;
+	}
+	/*
+	 * TCP keepalive every 180 s, as gost's listeners: accepted sockets
+	 * inherit it, so dead clients go away without a per-connection call.
+	 */
+	if (l->socktype == SOCK_STREAM) {
+		int idle = 180, intvl = 30, cnt = 4;
+
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+		    sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	}
 	if (l->socktype == SOCK_STREAM && listen(fd, LISTEN_BACKLOG) == -1) {
 		snprintf(err, errlen, "%s: listen %s: %s", l->node->url, as,
