@@ -105,8 +105,8 @@ node_free(struct node *n)
 	free(n);
 }
 
-static int
-parse_port(const char *s, size_t len, uint16_t *port)
+int
+port_parse(const char *s, size_t len, uint16_t *port)
 {
 	unsigned long v = 0;
 	size_t i;
@@ -364,7 +364,7 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (parse_port(colon + 1, (size_t)(auth_end - colon - 1),
+	if (port_parse(colon + 1, (size_t)(auth_end - colon - 1),
 	    &n->port) != 0) {
 		seterr(err, errlen, "%s: bad port \"%.*s\" (0-65535)", n->url,
 		    (int)(auth_end - colon - 1), colon + 1);

@@ -40,6 +40,8 @@ const char	*node_param(const struct node *, const char *key);
 int		 node_param_uint(const struct node *, const char *key,
 		    unsigned long min, unsigned long max, unsigned long *,
 		    char *err, size_t errlen);
+/* A decimal port of len digits, 0-65535; 0 on success. */
+int		 port_parse(const char *, size_t len, uint16_t *);
 /* Go durations (30s, 1m, 500ms, 1h2m) or bare seconds -> ms. */
 int		 duration_parse(const char *, unsigned long *msec);
 int		 node_param_duration(const struct node *, const char *key,

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "node.h"
 #include "proto.h"
 
 static int
@@ -38,23 +39,11 @@ head_end(const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* Ports in requests: 1-65535. */
 static int
 parse_port(const char *s, size_t len, uint16_t *port)
 {
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return -1;
-	*port = (uint16_t)v;
-	return 0;
+	return port_parse(s, len, port) != 0 || *port == 0 ? -1 : 0;
 }
 
 /* host[:port] or [v6][:port] */
