@@ -727,7 +727,7 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
-	"fail_timeout", NULL
+	"fail_timeout", "bypass", NULL
 };
 
 /*
@@ -835,6 +835,7 @@ conf_hop_free(struct hop_conf *h)
 		conf_hop_free(&h->alts[i]);
 	free(h->alts);
 	free(h->peer_path);
+	matcher_set_free(h->bypass);
 	node_free(h->node);
 	free(h->user);
 	if (h->pass != NULL)
@@ -925,6 +926,21 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	}
 	snprintf(h->host, sizeof(h->host), "%s", n->host);
 	h->port = n->port;
+	if ((v = node_param(n, "bypass")) != NULL) {
+		char e[400];
+
+		/* on a chain node: where the chain stops (gost) */
+		if (v[0] == '/' || v[0] == '.' || (v[0] == '~' &&
+		    (v[1] == '/' || v[1] == '.'))) {
+			seterr(err, errlen, "%s: a bypass file on a chain node "
+			    "is not supported in this build; give a list", url);
+			goto fail;
+		}
+		if (matcher_set_parse_list(v, &h->bypass, e, sizeof(e)) != 0) {
+			seterr(err, errlen, "%s: bypass: %s", url, e);
+			goto fail;
+		}
+	}
 	if (hop_group_build(h, first, url, err, errlen) != 0)
 		goto fail;
 	if (params_check(n, hop_params, err, errlen) != 0)

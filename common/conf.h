@@ -137,6 +137,8 @@ struct hop_conf {
 	enum group_strategy	 strategy;
 	int			 max_fails;	/* < 0: no fail filter */
 	unsigned long		 fail_timeout_ms;
+	struct matcher_set	*bypass;	/* targets that end the chain
+						   before this hop */
 };
 
 struct outbound_conf {

@@ -26,6 +26,7 @@
 #include "cfgfile.h"
 #include "err.h"
 #include "log.h"
+#include "match.h"
 #include "proto/proto.h"
 #include "worker.h"
 
@@ -79,6 +80,7 @@ struct chain_dial {
 	struct event			*ev;
 	unsigned int			 attempt;
 	int				 err;
+	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
 	chain_cb			 cb;
@@ -241,7 +243,7 @@ grp_pick(struct grp *g)
 static void
 cd_next(const struct chain_dial *cd, const char **host, uint16_t *port)
 {
-	if (cd->hop + 1 < cd->ob->nhops) {
+	if (cd->hop + 1 < cd->nhops) {
 		*host = cd->sel[cd->hop + 1]->host;
 		*port = cd->sel[cd->hop + 1]->port;
 	} else {
@@ -434,11 +436,11 @@ cd_hop_done(struct chain_dial *cd)
 	size_t i;
 	int fd;
 
-	if (++cd->hop < cd->ob->nhops) {
+	if (++cd->hop < cd->nhops) {
 		cd_request(cd);
 		return;
 	}
-	for (i = 0; i < cd->ob->nhops; i++)
+	for (i = 0; i < cd->nhops; i++)
 		if (cd->selm[i] != NULL)
 			cd->selm[i]->fails = 0;
 	fd = cd->fd;
@@ -651,7 +653,7 @@ cd_attempt(struct chain_dial *cd)
 	size_t i;
 
 	/* each attempt chooses every position's node anew */
-	for (i = 0; i < cd->ob->nhops; i++) {
+	for (i = 0; i < cd->nhops; i++) {
 		cd->selm[i] = grp_pick(grp_get(cd->wk, &cd->ob->hops[i],
 		    i == 0));
 		cd->sel[i] = cd->selm[i]->h;
@@ -677,6 +679,27 @@ cd_attempt(struct chain_dial *cd)
 	cd_wait(cd, EV_WRITE);
 }
 
+/*
+ * How many hops a connection to host:port takes: a hop whose bypass
+ * list matches the target ends the chain before it (gost), so the
+ * previous hop, or nobody (0: go direct), connects to the target.
+ */
+size_t
+chain_hops_for(const struct outbound_conf *ob, const char *host,
+    uint16_t port)
+{
+	char hp[PROXY_HOST_MAX + 16];
+	size_t i;
+
+	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+	    host, port);
+	for (i = 0; i < ob->nhops; i++)
+		if (ob->hops[i].bypass != NULL &&
+		    bypass_match(ob->hops[i].bypass, hp))
+			return i;
+	return ob->nhops;
+}
+
 struct chain_dial *
 chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
     const char *host, uint16_t port, chain_cb cb, void *arg)
@@ -691,6 +714,10 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 	cd->ob = ob;
 	snprintf(cd->host, sizeof(cd->host), "%s", host);
 	cd->port = port;
+	if ((cd->nhops = chain_hops_for(ob, host, port)) == 0) {
+		free(cd);
+		return NULL;	/* the caller goes direct */
+	}
 	cd->fd = -1;
 	cd->cb = cb;
 	cd->arg = arg;

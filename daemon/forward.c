@@ -197,7 +197,9 @@ fwd_try(struct fwd_conn *c)
 		    &obi) != 0)
 			continue;
 		ob = &fw->wk->conf->obs[obi];
-		if (ob->type == OB_CHAIN) {
+		if (ob->type == OB_CHAIN && chain_hops_for(ob, host,
+		    ntohs(((struct sockaddr_in *)&l->targets[
+		    c->target])->sin_port)) > 0) {
 			c->tried++;
 			if ((c->cd = chain_dial_start(fw->wk, ob, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[

@@ -571,7 +571,8 @@ pconn_target(struct pconn *pc)
 		return;
 	}
 	pc->state = PS_CONNECT;
-	if (ob->type == OB_CHAIN) {
+	if (ob->type == OB_CHAIN &&
+	    chain_hops_for(ob, pc->dst.host, pc->dst.port) > 0) {
 		/* The chain resolves names itself, at its far end. */
 		if ((pc->cd = chain_dial_start(pc->px->wk, ob, pc->dst.host,
 		    pc->dst.port, chain_done, pc)) == NULL)

@@ -78,6 +78,8 @@ struct chain_dial *chain_dial_start(struct worker *,
 	    chain_cb cb, void *arg);
 void	chain_dial_cancel(struct chain_dial *);
 int	chain_init(struct worker *);
+size_t	chain_hops_for(const struct outbound_conf *, const char *host,
+	    uint16_t port);
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);

@@ -15,7 +15,7 @@ PIDS="$PIDS $!"
 
 # Hops: ostpd socks5 with a password, ostpd auto, dante, squid.
 start_ostpd hopB -D -L "socks5://u:p@127.0.0.1:$PB"
-start_ostpd hopC -L "127.0.0.1:$PC"
+start_ostpd hopC -D -L "127.0.0.1:$PC"
 cat >"$LOGDIR/danted.conf" <<D
 logoutput: $LOGDIR/danted.log
 internal: 127.0.0.1 port = $PD
@@ -83,7 +83,23 @@ start_ostpd c5 -L "127.0.0.1:$A5" -F "http://127.0.0.1:$PC" -F "socks5://u:p@127
 wait_port "$A5" || fatal "c5"
 [ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "http -> socks5 -> socks4 hops"
 
-# 5. failures: a dead first hop, a wrong hop password, a dead last hop
+# 5. bypass on a chain node ends the chain before it
+A=$(free_port)
+start_ostpd c9 -L "127.0.0.1:$A" -F "socks5://u:p@127.0.0.1:$PB?bypass=localhost"
+wait_port "$A" || fatal "c9"
+nb=$(grep -c "socks5 to" "$LOGDIR/hopB.log")
+[ "$(get "socks5h://127.0.0.1:$A" "http://localhost:$H/blob")" = "$want" ] || fail "bypassed first hop: direct"
+[ "$(grep -c "socks5 to" "$LOGDIR/hopB.log")" -eq "$nb" ] || fail "a bypassed hop was used"
+[ "$(get "socks5h://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "not bypassed: through the hop"
+[ "$(grep -c "socks5 to" "$LOGDIR/hopB.log")" -eq $((nb + 1)) ] || fail "the hop was not used for other targets"
+A=$(free_port)
+start_ostpd c10 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PC" -F "socks5://u:p@127.0.0.1:$PB?bypass=127.0.0.0/8"
+wait_port "$A" || fatal "c10"
+nb=$(grep -c "socks5 to" "$LOGDIR/hopB.log")
+[ "$(get "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "chain cut after the first hop"
+[ "$(grep -c "socks5 to" "$LOGDIR/hopB.log")" -eq "$nb" ] || fail "the cut hop was used"
+
+# 6. failures: a dead first hop, a wrong hop password, a dead last hop
 A=$(free_port)
 start_ostpd c6 -L "127.0.0.1:$A" -F "socks5://127.0.0.1:$DEAD"
 wait_port "$A" || fatal "c6"
