@@ -106,7 +106,14 @@ struct udp_assoc {
 	socklen_t		 clientlen;
 	struct sockaddr_storage	 peer;		/* control connection peer */
 	unsigned char		*buf;
+	/* gost's 0xF3: datagrams framed on the control connection */
+	int			 tunnel;
+	struct buf		 in;
+	struct evbuffer		*obuf;
+	struct event		*ctl_wev;
 };
+
+#define UDPTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */
 
 /* Shared by every proxy of the worker: /etc/hosts and resolv.conf. */
 static struct hosts *sys_hosts;
@@ -114,7 +121,7 @@ static struct evdns_base *sys_dns;
 
 static void pconn_free(struct pconn *);
 static void pconn_connect_next(struct pconn *);
-static int udp_assoc_start(struct pconn *);
+static int udp_assoc_start(struct pconn *, int tunnel);
 
 static void
 send_all(int fd, const void *p, size_t len)
@@ -774,7 +781,11 @@ pconn_step(struct pconn *pc)
 			}
 			if (s5.cmd == SOCKS5_CMD_UDP) {
 				pc->dst = s5.dst;
-				return udp_assoc_start(pc);
+				return udp_assoc_start(pc, 0);
+			}
+			if (s5.cmd == SOCKS5_CMD_UDPTUN) {
+				pc->dst = s5.dst;
+				return udp_assoc_start(pc, 1);
 			}
 			if (s5.cmd != SOCKS5_CMD_CONNECT) {
 				/* BIND comes with remote forwarding */
@@ -1016,14 +1027,21 @@ udp_assoc_free(struct udp_assoc *ua)
 	int i;
 
 	event_free(ua->ctl_ev);
-	event_free(ua->udp_ev);
+	if (ua->udp_ev != NULL)
+		event_free(ua->udp_ev);
 	for (i = 0; i < 2; i++) {
 		if (ua->out_ev[i] != NULL)
 			event_free(ua->out_ev[i]);
 		if (ua->out[i] != -1)
 			close(ua->out[i]);
 	}
-	close(ua->udp);
+	if (ua->udp != -1)
+		close(ua->udp);
+	if (ua->ctl_wev != NULL)
+		event_free(ua->ctl_wev);
+	if (ua->obuf != NULL)
+		evbuffer_free(ua->obuf);
+	buf_release(&ua->in);
 	close(ua->ctl);
 	free(ua->buf);
 	worker_conn_closed(ua->px->wk);
@@ -1044,6 +1062,85 @@ udp_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		udp_assoc_free(ua);
 }
 
+static void udp_send_out(struct udp_assoc *, const struct proxy_target *,
+    const unsigned char *, size_t);
+
+static void
+udptun_flush(struct udp_assoc *ua)
+{
+	if (evbuffer_write(ua->obuf, ua->ctl) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		return;		/* the read side notices the end */
+	if (evbuffer_get_length(ua->obuf) > 0)
+		event_add(ua->ctl_wev, NULL);
+	else
+		event_del(ua->ctl_wev);
+}
+
+static void
+udptun_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	udptun_flush(arg);
+}
+
+/* A datagram for a 0xF3 client: one frame on the control connection. */
+static void
+udptun_send(struct udp_assoc *ua, const struct sockaddr *src,
+    const unsigned char *p, size_t len)
+{
+	unsigned char h[32];
+	size_t hl;
+
+	/* never an empty frame: gost would misread it */
+	if ((hl = socks5_udptun_header(h, sizeof(h), src, len)) == 0)
+		return;
+	if (evbuffer_get_length(ua->obuf) + hl + len > UDPTUN_OUT_MAX)
+		return;		/* a slow reader loses datagrams, as UDP */
+	evbuffer_add(ua->obuf, h, hl);
+	evbuffer_add(ua->obuf, p, len);
+	ua->px->wk->stats.bytes_out += (uint64_t)len;
+	udptun_flush(ua);
+}
+
+/* 0xF3 control connection: frames in, each one datagram out. */
+static void
+udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_assoc *ua = arg;
+	struct proxy_target t;
+	unsigned char *d;
+	size_t hl, fl;
+	ssize_t n;
+	int e;
+
+	(void)what;
+	if (buf_reserve(&ua->in, READ_CHUNK, &d) != 0) {
+		udp_assoc_free(ua);	/* a frame longer than any datagram */
+		return;
+	}
+	n = read(fd, d, READ_CHUNK);
+	ua->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		udp_assoc_free(ua);
+		return;
+	}
+	for (;;) {
+		e = socks5_parse_udptun(buf_ptr(&ua->in), buf_len(&ua->in), &t,
+		    &hl, &fl);
+		if (e == ERR_INCOMPLETE)
+			return;
+		if (e != 0) {
+			debug("%s: bad UDP-over-TCP frame", ua->px->l->node->url);
+			udp_assoc_free(ua);
+			return;
+		}
+		udp_send_out(ua, &t, buf_ptr(&ua->in) + hl, fl - hl);
+		buf_consume(&ua->in, fl);
+	}
+}
+
 /* A reply from a remote host: prefix the header, send to the client. */
 static void
 udp_out_cb(evutil_socket_t fd, short what, void *arg)
@@ -1062,9 +1159,14 @@ udp_out_cb(evutil_socket_t fd, short what, void *arg)
 		    (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			return;
+		unmap_v4(&from, &fromlen);
+		if (ua->tunnel) {
+			udptun_send(ua, (struct sockaddr *)&from,
+			    ua->buf + 300, (size_t)n);
+			continue;
+		}
 		if (ua->clientlen == 0)
 			continue;
-		unmap_v4(&from, &fromlen);
 		hl = socks5_udp_header(ua->buf, 300, (struct sockaddr *)&from);
 		memmove(ua->buf + hl, ua->buf + 300, (size_t)n);
 		if (sendto(ua->udp, ua->buf, hl + (size_t)n, 0,
@@ -1096,22 +1198,68 @@ udp_out_socket(struct udp_assoc *ua, int family)
 }
 
 /* A datagram from the client: check, strip the header, send it on. */
+/*
+ * One datagram from the client to t: resolve (literal or hosts files),
+ * check like a CONNECT with action "udp", send from our own socket.
+ */
+static void
+udp_send_out(struct udp_assoc *ua, const struct proxy_target *t,
+    const unsigned char *p, size_t len)
+{
+	const struct listener_conf *l = ua->px->l;
+	const struct conf *c = ua->px->wk->conf;
+	struct sockaddr_storage dst;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
+	const struct hosts_entry *he;
+	socklen_t dstlen;
+	char hp[PROXY_HOST_MAX + 16];
+	int ofd;
+
+	memset(&dst, 0, sizeof(dst));
+	if (inet_pton(AF_INET, t->host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(t->port);
+		dstlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, t->host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(t->port);
+		dstlen = sizeof(*sin6);
+	} else if ((he = hosts_lookup(ua->px->hosts, t->host)) != NULL ||
+	    (he = hosts_lookup(sys_hosts, t->host)) != NULL)
+		addr_from_entry(he, t->port, &dst, &dstlen);
+	else {
+		/* names in datagrams: hosts files only, for now */
+		debug("%s: udp: cannot resolve %s", l->node->url, t->host);
+		return;
+	}
+	snprintf(hp, sizeof(hp), strchr(t->host, ':') ? "[%s]:%u" : "%s:%u",
+	    t->host, t->port);
+	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
+	    (ua->px->bypass_file != NULL &&
+	    bypass_match(ua->px->bypass_file, hp)) ||
+	    !access_allowed(l->whitelist, l->blacklist, "udp", t->host,
+	    t->port) || c->obs[router_pick(c, ua->px->idx,
+	    (struct sockaddr *)&dst, NULL, 0)].type == OB_BLOCK) {
+		debug("%s: udp to %s refused", l->node->url, hp);
+		return;
+	}
+	if ((ofd = udp_out_socket(ua, dst.ss_family)) == -1)
+		return;
+	if (sendto(ofd, p, len, 0, (struct sockaddr *)&dst, dstlen) > 0)
+		ua->px->wk->stats.bytes_in += (uint64_t)len;
+}
+
 static void
 udp_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct udp_assoc *ua = arg;
-	const struct listener_conf *l = ua->px->l;
-	const struct conf *c = ua->px->wk->conf;
-	struct sockaddr_storage from, dst;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
+	struct sockaddr_storage from;
 	struct proxy_target t;
-	const struct hosts_entry *he;
-	socklen_t fromlen, dstlen;
-	char hp[PROXY_HOST_MAX + 16];
+	socklen_t fromlen;
 	size_t hl;
 	ssize_t n;
-	int i, ofd;
+	int i;
 
 	(void)what;
 	for (i = 0; i < 64; i++) {
@@ -1129,44 +1277,11 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		if (socks5_parse_udp(ua->buf, (size_t)n, &t, &hl) != 0)
 			continue;	/* garbage and fragments: dropped */
-		memset(&dst, 0, sizeof(dst));
-		if (inet_pton(AF_INET, t.host, &sin->sin_addr) == 1) {
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(t.port);
-			dstlen = sizeof(*sin);
-		} else if (inet_pton(AF_INET6, t.host, &sin6->sin6_addr) == 1) {
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(t.port);
-			dstlen = sizeof(*sin6);
-		} else if ((he = hosts_lookup(ua->px->hosts, t.host)) != NULL ||
-		    (he = hosts_lookup(sys_hosts, t.host)) != NULL)
-			addr_from_entry(he, t.port, &dst, &dstlen);
-		else {
-			/* names in datagrams: hosts files only, for now */
-			debug("%s: udp: cannot resolve %s", l->node->url,
-			    t.host);
-			continue;
-		}
-		snprintf(hp, sizeof(hp), strchr(t.host, ':') ? "[%s]:%u" :
-		    "%s:%u", t.host, t.port);
-		if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
-		    (ua->px->bypass_file != NULL &&
-		    bypass_match(ua->px->bypass_file, hp)) ||
-		    !access_allowed(l->whitelist, l->blacklist, "udp", t.host,
-		    t.port) || c->obs[router_pick(c, ua->px->idx,
-		    (struct sockaddr *)&dst, NULL, 0)].type == OB_BLOCK) {
-			debug("%s: udp to %s refused", l->node->url, hp);
-			continue;
-		}
 		if (ua->clientlen == 0) {
 			memcpy(&ua->client, &from, fromlen);
 			ua->clientlen = fromlen;
 		}
-		if ((ofd = udp_out_socket(ua, dst.ss_family)) == -1)
-			continue;
-		if (sendto(ofd, ua->buf + hl, (size_t)n - hl, 0,
-		    (struct sockaddr *)&dst, dstlen) > 0)
-			ua->px->wk->stats.bytes_in += (uint64_t)n - hl;
+		udp_send_out(ua, &t, ua->buf + hl, (size_t)n - hl);
 	}
 }
 
@@ -1176,7 +1291,7 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
  * ends.  Returns 2: the pconn is consumed either way.
  */
 static int
-udp_assoc_start(struct pconn *pc)
+udp_assoc_start(struct pconn *pc, int tunnel)
 {
 	struct udp_assoc *ua;
 	struct sockaddr_storage local;
@@ -1192,6 +1307,10 @@ udp_assoc_start(struct pconn *pc)
 	}
 	ua->px = pc->px;
 	ua->out[0] = ua->out[1] = -1;
+	ua->udp = -1;
+	ua->tunnel = tunnel;
+	buf_init(&ua->in);
+	buf_set_max(&ua->in, 65535 + 300 + READ_CHUNK);
 	plen = sizeof(ua->peer);
 	if (getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1 ||
 	    getpeername(pc->fd, (struct sockaddr *)&ua->peer, &plen) == -1)
@@ -1202,6 +1321,36 @@ udp_assoc_start(struct pconn *pc)
 		((struct sockaddr_in *)&local)->sin_port = 0;
 	else
 		((struct sockaddr_in6 *)&local)->sin6_port = 0;
+	if (tunnel) {
+		/*
+		 * 0xF3: no UDP port for the client; the reply names the
+		 * control connection's address, the frames follow on it.
+		 */
+		if ((ua->obuf = evbuffer_new()) == NULL)
+			goto fail;
+		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
+		    (struct sockaddr *)&local);
+		send_all(pc->fd, r, n);
+		ua->ctl = pc->fd;
+		pc->fd = -1;
+		ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl,
+		    EV_READ | EV_PERSIST, udptun_ctl_cb, ua);
+		ua->ctl_wev = event_new(pc->px->wk->base, ua->ctl, EV_WRITE,
+		    udptun_write_cb, ua);
+		event_add(ua->ctl_ev, NULL);
+		/* frames pipelined behind the request */
+		if (buf_len(&pc->in) > 0 && buf_put(&ua->in, buf_ptr(&pc->in),
+		    buf_len(&pc->in)) != 0) {
+			pc->px->wk->stats.active++;
+			pconn_free(pc);
+			udp_assoc_free(ua);
+			return 2;
+		}
+		pc->px->wk->stats.active++;
+		pconn_free(pc);
+		debug("%s: udp-over-tcp association", ua->px->l->node->url);
+		return 2;
+	}
 	ua->udp = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (ua->udp == -1)

@@ -173,6 +173,40 @@ assert s.recvfrom(100)[0] == b"authed"
 print("ok")
 PY
 
+# gost's UDP-over-TCP (CMD 0xF3): datagrams framed on the connection.
+python3 - "$A" "$U" <<'PY' >"$LOGDIR/udptun.out" 2>&1 || fail "UDP-over-TCP: $(cat "$LOGDIR/udptun.out")"
+import socket, struct, sys
+proxy, echo = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", proxy), timeout=5)
+s.sendall(b"\x05\x01\x00")
+assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\xf3\x00\x01\x00\x00\x00\x00\x00\x00")
+rep = b""
+while len(rep) < 10:
+    rep += s.recv(10 - len(rep))
+assert rep[1] == 0, rep
+def recvn(n):
+    d = b""
+    while len(d) < n:
+        b = s.recv(n - len(d))
+        assert b, "closed"
+        d += b
+    return d
+for i in range(10):
+    data = b"tun %d " % i + bytes(range(256)) * (i + 1)
+    s.sendall(struct.pack(">HB", len(data), 0) + b"\x01" + socket.inet_aton("127.0.0.1") +
+              struct.pack(">H", echo) + data)
+    h = recvn(10)
+    dlen = struct.unpack(">H", h[:2])[0]
+    assert h[3] == 1 and h[4:8] == socket.inet_aton("127.0.0.1"), h
+    assert struct.unpack(">H", h[8:10])[0] == echo
+    assert recvn(dlen) == data
+# a zero-length frame is a protocol error: the association ends
+s.sendall(b"\x00\x00\x00\x01\x7f\x00\x00\x01\x00\x35")
+assert s.recv(10) == b""
+print("ok")
+PY
+
 # proxychains4 in front of an unmodified program.
 cat >"$LOGDIR/pc.conf" <<PC
 strict_chain

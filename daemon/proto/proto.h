@@ -78,6 +78,13 @@ int	socks5_parse_udp(const unsigned char *, size_t, struct proxy_target *,
 size_t	socks5_udp_header(unsigned char *out, size_t outlen,
 	    const struct sockaddr *src);
 
+/* gost's UDP-over-TCP frames (CMD 0xF3). */
+#define SOCKS5_CMD_UDPTUN	0xf3
+int	socks5_parse_udptun(const unsigned char *, size_t avail,
+	    struct proxy_target *, size_t *hdrlen, size_t *framelen);
+size_t	socks5_udptun_header(unsigned char *out, size_t outlen,
+	    const struct sockaddr *src, size_t dlen);
+
 /* SOCKS4 / 4a */
 #define SOCKS4_VER		0x04
 #define SOCKS4_CMD_CONNECT	0x01

@@ -207,3 +207,44 @@ socks5_reply_length(const unsigned char *p, size_t avail, size_t *len,
 		return p[1] != SOCKS5_REP_OK ? (*len = 5, 0) : ERR_FORMAT;
 	}
 }
+
+/*
+ * gost's UDP-over-TCP frame (CMD 0xF3): DLEN(2) FRAG(1) ATYP ADDR PORT
+ * DATA, DLEN being the payload length.  Returns 0 with the frame's total
+ * length in *framelen, ERR_INCOMPLETE, or an error; a zero DLEN is
+ * refused (gost reads it as "everything available").
+ */
+int
+socks5_parse_udptun(const unsigned char *p, size_t avail,
+    struct proxy_target *t, size_t *hdrlen, size_t *framelen)
+{
+	size_t dlen, used;
+	int e;
+
+	memset(t, 0, sizeof(*t));
+	if (avail < 4)
+		return ERR_INCOMPLETE;
+	dlen = (size_t)(p[0] << 8 | p[1]);
+	if (dlen == 0)
+		return ERR_FORMAT;
+	if ((e = parse_addr(p + 3, avail - 3, t, &used)) != 0)
+		return e;
+	*hdrlen = 3 + used;
+	if (avail - *hdrlen < dlen)
+		return ERR_INCOMPLETE;
+	*framelen = *hdrlen + dlen;
+	return 0;
+}
+
+size_t
+socks5_udptun_header(unsigned char *out, size_t outlen,
+    const struct sockaddr *src, size_t dlen)
+{
+	size_t n = socks5_udp_header(out, outlen, src);
+
+	if (n == 0 || dlen == 0 || dlen > 0xffff)
+		return 0;
+	out[0] = (unsigned char)(dlen >> 8);
+	out[1] = (unsigned char)dlen;
+	return n;
+}

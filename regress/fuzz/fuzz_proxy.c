@@ -66,10 +66,13 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		break;
 		{
 			struct proxy_target t;
-			size_t hl;
+			size_t hl, fl;
 
 			if (socks5_parse_udp(data + 1, size - 1, &t, &hl) ==
 			    0 && hl > size - 1)
+				abort();
+			if (socks5_parse_udptun(data + 1, size - 1, &t, &hl,
+			    &fl) == 0 && (fl > size - 1 || hl >= fl))
 				abort();
 		}
 		break;

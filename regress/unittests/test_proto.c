@@ -357,9 +357,42 @@ TEST(test_client_replies)
 	}
 }
 
+TEST(test_udptun)
+{
+	struct proxy_target t;
+	struct sockaddr_in sin;
+	unsigned char out[32];
+	size_t hl, fl;
+
+	ASSERT_EQ_INT(socks5_parse_udptun((const unsigned char *)
+	    "\x00\x04\x00\x01\x7f\x00\x00\x01\x00\x35" "dataMORE", 18, &t,
+	    &hl, &fl), 0);
+	ASSERT_EQ_UINT(hl, 10);
+	ASSERT_EQ_UINT(fl, 14);
+	ASSERT_STREQ(t.host, "127.0.0.1");
+	ASSERT_EQ_INT(socks5_parse_udptun((const unsigned char *)
+	    "\x00\x09\x00\x01\x7f\x00\x00\x01\x00\x35" "data", 14, &t, &hl,
+	    &fl), ERR_INCOMPLETE);
+	ASSERT_EQ_INT(socks5_parse_udptun((const unsigned char *)
+	    "\x00\x00\x00\x01\x7f\x00\x00\x01\x00\x35", 10, &t, &hl, &fl),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(socks5_parse_udptun((const unsigned char *)
+	    "\x00\x01\x00\x05\x00\x00\x00", 7, &t, &hl, &fl), ERR_VERSION);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	ASSERT_EQ_UINT(socks5_udptun_header(out, sizeof(out),
+	    (struct sockaddr *)&sin, 300), 10);
+	ASSERT_EQ_INT(out[0], 1);
+	ASSERT_EQ_INT(out[1], 44);
+	ASSERT_EQ_UINT(socks5_udptun_header(out, sizeof(out),
+	    (struct sockaddr *)&sin, 0), 0);
+}
+
 int
 main(void)
 {
+	RUN(test_udptun);
 	RUN(test_client_replies);
 	RUN(test_socks5_udp);
 	RUN(test_socks5_greeting);
