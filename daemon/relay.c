@@ -117,6 +117,8 @@ dir_flush(struct relay_dir *d)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
+			/* The reader waits until the pipe drains. */
+			event_del(d->rev);
 			event_add(d->wev, NULL);
 			return 0;
 		}
@@ -184,13 +186,13 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/*
+	 * Usually the pipe drains at once, and the read event stays as it
+	 * is: no epoll_ctl per message.
+	 */
 	failed = dir_fill(d) != 0;
-	if (!failed) {
-		/* Stop reading until the pipe drains. */
-		if (d->inpipe > 0)
-			event_del(d->rev);
+	if (!failed)
 		failed = dir_flush(d) != 0;
-	}
 	relay_check(d->r, failed);
 }
 
