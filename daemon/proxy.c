@@ -122,6 +122,7 @@ static struct evdns_base *sys_dns;
 static void pconn_free(struct pconn *);
 static void pconn_connect_next(struct pconn *);
 static int udp_assoc_start(struct pconn *, int tunnel);
+static int s5_bind_start(struct pconn *);
 
 static void
 send_all(int fd, const void *p, size_t len)
@@ -787,8 +788,11 @@ pconn_step(struct pconn *pc)
 				pc->dst = s5.dst;
 				return udp_assoc_start(pc, 1);
 			}
+			if (s5.cmd == SOCKS5_CMD_BIND) {
+				pc->dst = s5.dst;
+				return s5_bind_start(pc);
+			}
 			if (s5.cmd != SOCKS5_CMD_CONNECT) {
-				/* BIND comes with remote forwarding */
 				pconn_fail(pc, SOCKS5_REP_CMD);
 				return 2;
 			}
@@ -1383,6 +1387,131 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	free(ua->buf);
 	free(ua);
 	pconn_fail(pc, SOCKS5_REP_FAIL);
+	return 2;
+}
+
+/*
+ * SOCKS5 BIND (RFC 1928): listen on the address the client reached, on
+ * an ephemeral port; reply once with it, once more with the peer that
+ * connects (which must be the host the request named, when it named
+ * one), then relay the two.  Permission action "rtcp", as in gost.
+ */
+#define BIND_WAIT_SECS	60
+
+struct s5_bind {
+	struct pconn	*pc;
+	int		 lfd;
+	struct event	*ev;
+};
+
+static void
+s5_bind_free(struct s5_bind *b, int rep)
+{
+	event_free(b->ev);
+	close(b->lfd);
+	if (rep >= 0)
+		pconn_fail(b->pc, rep);
+	free(b);
+}
+
+static void
+s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct s5_bind *b = arg;
+	struct pconn *pc = b->pc;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	unsigned char r[32], want[16];
+	size_t n;
+	int fd;
+
+	if (what & EV_TIMEOUT) {
+		s5_bind_free(b, SOCKS5_REP_TTL);
+		return;
+	}
+	fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			s5_bind_free(b, SOCKS5_REP_FAIL);
+		return;
+	}
+	unmap_v4(&peer, &plen);
+	/* A request that named a host takes only that host's connection. */
+	if ((inet_pton(AF_INET, pc->dst.host, want) == 1 &&
+	    strcmp(pc->dst.host, "0.0.0.0") != 0 &&
+	    (peer.ss_family != AF_INET || memcmp(&((struct sockaddr_in *)
+	    &peer)->sin_addr, want, 4) != 0)) ||
+	    (inet_pton(AF_INET6, pc->dst.host, want) == 1 &&
+	    strcmp(pc->dst.host, "::") != 0 &&
+	    (peer.ss_family != AF_INET6 || memcmp(&((struct sockaddr_in6 *)
+	    &peer)->sin6_addr, want, 16) != 0))) {
+		debug("%s: bind: connection from an unexpected host",
+		    pc->px->l->node->url);
+		close(fd);
+		return;
+	}
+	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
+	    (struct sockaddr *)&peer);
+	send_all(pc->fd, r, n);
+	s5_bind_free(b, -1);
+	/* bytes the client sent meanwhile belong to the peer */
+	if (buf_len(&pc->in) > 0)
+		send_all(fd, buf_ptr(&pc->in), buf_len(&pc->in));
+	relay_start(pc->px->wk, pc->fd, fd);
+	pc->fd = -1;
+	pc->px->wk->stats.active++;	/* the relay's; pconn_free drops one */
+	pconn_free(pc);
+}
+
+static int
+s5_bind_start(struct pconn *pc)
+{
+	const struct listener_conf *l = pc->px->l;
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct timeval tv = { BIND_WAIT_SECS, 0 };
+	struct s5_bind *b;
+	unsigned char r[32];
+	size_t n;
+
+	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
+	    pc->dst.port)) {
+		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+		return 2;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1) {
+		free(b);
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return 2;
+	}
+	b->pc = pc;
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&local)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&local)->sin6_port = 0;
+	b->lfd = socket(local.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (b->lfd == -1 || bind(b->lfd, (struct sockaddr *)&local, len) ==
+	    -1 || listen(b->lfd, 1) == -1 ||
+	    getsockname(b->lfd, (struct sockaddr *)&local, &len) == -1) {
+		if (b->lfd != -1)
+			close(b->lfd);
+		free(b);
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return 2;
+	}
+	unmap_v4(&local, &len);
+	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
+	    (struct sockaddr *)&local);
+	send_all(pc->fd, r, n);
+	event_del(pc->rev);
+	event_del(pc->tmo);
+	b->ev = event_new(pc->px->wk->base, b->lfd, EV_READ | EV_PERSIST,
+	    s5_bind_accept_cb, b);
+	event_add(b->ev, &tv);
+	debug("%s: bind: waiting for a connection", l->node->url);
 	return 2;
 }
 

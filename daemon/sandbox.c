@@ -167,6 +167,7 @@ install_seccomp(const struct sandbox_params *sp)
 	ALLOW(accept4);
 	ALLOW(connect);
 	ALLOW(bind);
+	ALLOW(listen);		/* SOCKS5 BIND on unprivileged ports */
 	ALLOW(getsockname);
 	ALLOW(getpeername);
 	ALLOW(getsockopt);

@@ -173,6 +173,35 @@ assert s.recvfrom(100)[0] == b"authed"
 print("ok")
 PY
 
+# SOCKS5 BIND: the proxy listens, the peer connects, the two are relayed.
+python3 - "$A" <<'PY' >"$LOGDIR/bind.out" 2>&1 || fail "BIND: $(cat "$LOGDIR/bind.out")"
+import socket, sys
+proxy = int(sys.argv[1])
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        b = s.recv(n - len(d))
+        assert b, "closed"
+        d += b
+    return d
+c = socket.create_connection(("127.0.0.1", proxy), timeout=10)
+c.sendall(b"\x05\x01\x00")
+assert recvn(c, 2) == b"\x05\x00"
+c.sendall(b"\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x00")
+r1 = recvn(c, 10)
+assert r1[1] == 0 and r1[3] == 1, r1
+port = int.from_bytes(r1[8:10], "big")
+p = socket.create_connection(("127.0.0.1", port), timeout=10)
+r2 = recvn(c, 10)
+assert r2[1] == 0 and r2[4:8] == socket.inet_aton("127.0.0.1"), r2
+assert int.from_bytes(r2[8:10], "big") == p.getsockname()[1]
+p.sendall(b"from the peer")
+assert recvn(c, 13) == b"from the peer"
+c.sendall(b"from the client")
+assert recvn(p, 15) == b"from the client"
+print("ok")
+PY
+
 # gost's UDP-over-TCP (CMD 0xF3): datagrams framed on the connection.
 python3 - "$A" "$U" <<'PY' >"$LOGDIR/udptun.out" 2>&1 || fail "UDP-over-TCP: $(cat "$LOGDIR/udptun.out")"
 import socket, struct, sys
@@ -241,7 +270,7 @@ def conv(data, expect=None):
 conv(b"\x05")                                   # truncated greeting
 conv(b"\x05\x00")                               # no methods
 conv(b"\x05\x01\x00\x05\x01\x00\x09\x00", b"\x05\x00\x05\x08")  # bad ATYP
-conv(b"\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50", b"\x05\x00\x05\x07")  # BIND
+conv(b"\x05\x01\x00\x05\x09\x00\x01\x7f\x00\x00\x01\x00\x50", b"\x05\x00\x05\x07")  # unknown command
 conv(b"\x04\x01\x00\x50\x7f\x00\x00\x01" + b"u" * 300)   # no NUL in userid
 conv(b"GARBAGE\r\n\r\n", b"HTTP/1.1 400")
 conv(b"GET /relative HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400")
