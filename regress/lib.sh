@@ -35,9 +35,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# A free TCP port on loopback (racy in theory, fine for tests).
+# A free TCP port on loopback, never one this test was given before
+# (a port handed out as "dead" must stay dead).  Callers use $(...), a
+# subshell, so the ports given are remembered in a file.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	_pf=$LOGDIR/.ports
+	while :; do
+		_p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		grep -qx "$_p" "$_pf" 2>/dev/null || break
+	done
+	echo "$_p" >>"$_pf"
+	echo "$_p"
 }
 
 # wait_port PORT [HOST] [NS]: until something accepts there (5 s).
