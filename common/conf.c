@@ -727,7 +727,7 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
-	"fail_timeout", "bypass", NULL
+	"fail_timeout", "bypass", "fastest_count", NULL
 };
 
 /*
@@ -760,6 +760,14 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	if (node_param_duration(n, "fail_timeout", &ms, err, errlen) < 0)
 		return -1;
 	h->fail_timeout_ms = ms;
+	{
+		unsigned long fc = 0;
+
+		if (node_param_uint(n, "fastest_count", 0, 1000, &fc, err,
+		    errlen) < 0)
+			return -1;
+		h->fastest_count = (unsigned int)fc;
+	}
 	if ((v = node_param(n, "peer")) != NULL) {
 		if (check_file(url, "peer", v, CF_PEERS, err, errlen) != 0)
 			return -1;
@@ -812,8 +820,8 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 			return -1;
 		}
 		h->nalts++;
-		if (first && host_to_sockaddr(host, port, 0, &a->addr,
-		    &a->addrlen) != 0) {
+		if (host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen) !=
+		    0 && first) {
 			seterr(err, errlen, "%s: ip= addresses of the first chain "
 			    "node must be IP addresses", url);
 			free(host);
@@ -916,9 +924,12 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		    "bytes", url);
 		goto fail;
 	}
-	/* Later hops are reached through the earlier ones, by name. */
-	if (first && host_to_sockaddr(n->host, n->port, 0, &h->addr,
-	    &h->addrlen) != 0) {
+	/*
+	 * Later hops are reached through the earlier ones, by name; an
+	 * address, when the name is one, serves fastest_count probes.
+	 */
+	if (host_to_sockaddr(n->host, n->port, 0, &h->addr, &h->addrlen) !=
+	    0 && first) {
 		seterr(err, errlen, "%s: the first chain node must be an IP "
 		    "address or localhost in this build (no resolver for it)",
 		    url);

@@ -139,6 +139,7 @@ struct hop_conf {
 	unsigned long		 fail_timeout_ms;
 	struct matcher_set	*bypass;	/* targets that end the chain
 						   before this hop */
+	unsigned int		 fastest_count;	/* 0: no latency probes */
 };
 
 struct outbound_conf {

@@ -37,10 +37,17 @@
  * the round-robin position, kept per worker; members are the base node,
  * its ip= alternatives and the nodes of its live peer= file.
  */
+struct grp;
+
 struct grp_member {
 	const struct hop_conf	*h;
 	unsigned int		 fails;
 	struct timespec		 last_fail;
+	long			 rtt_us;	/* last probe; < 0: none or failed */
+	int			 probe_fd;
+	struct event		*probe_ev;
+	struct timespec		 probe_start;
+	struct grp		*g;
 };
 
 struct grp {
@@ -55,6 +62,8 @@ struct grp {
 	enum group_strategy	 strategy;
 	int			 max_fails;
 	unsigned long		 fail_timeout_ms;
+	struct worker		*wk;
+	struct event		*probe_timer;	/* fastest_count */
 	struct grp		*next;
 };
 
@@ -90,11 +99,26 @@ struct chain_dial {
 static void cd_attempt(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
 
+static void grp_probe_all(struct grp *);
+
+static void
+grp_probe_end(struct grp_member *m)
+{
+	if (m->probe_ev != NULL)
+		event_free(m->probe_ev);
+	m->probe_ev = NULL;
+	if (m->probe_fd != -1)
+		close(m->probe_fd);
+	m->probe_fd = -1;
+}
+
 static void
 grp_rebuild(struct grp *g)
 {
 	size_t i, n = 0;
 
+	for (i = 0; g->m != NULL && i < g->nm; i++)
+		grp_probe_end(&g->m[i]);
 	free(g->m);
 	g->nm = 1 + g->base->nalts + g->npeerhops;
 	if ((g->m = calloc(g->nm, sizeof(*g->m))) == NULL)
@@ -104,6 +128,83 @@ grp_rebuild(struct grp *g)
 		g->m[n++].h = &g->base->alts[i];
 	for (i = 0; i < g->npeerhops; i++)
 		g->m[n++].h = &g->peerhops[i];
+	for (i = 0; i < g->nm; i++) {
+		g->m[i].rtt_us = -1;
+		g->m[i].probe_fd = -1;
+		g->m[i].g = g;
+	}
+	if (g->base->fastest_count > 0 && g->wk != NULL)
+		grp_probe_all(g);
+}
+
+/*
+ * fastest_count: a TCP connect to each member that has an address
+ * measures its latency; probes repeat every 180-300 s (gost's random
+ * cache time) and only the fastest members are picked from.
+ */
+static void
+grp_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct grp_member *m = arg;
+	struct timespec now;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->rtt_us = err != 0 ? -1 : (now.tv_sec - m->probe_start.tv_sec) *
+	    1000000 + (now.tv_nsec - m->probe_start.tv_nsec) / 1000;
+	debug("probe %s:%u: %s%ld us", m->h->host, m->h->port,
+	    err ? "failed, " : "", m->rtt_us);
+	grp_probe_end(m);
+}
+
+static void
+grp_probe_all(struct grp *g)
+{
+	const struct conf *c = g->wk->conf;
+	struct timeval tv = { 5, 0 }, again;
+	size_t i;
+
+	for (i = 0; i < g->nm; i++) {
+		struct grp_member *m = &g->m[i];
+
+		if (m->h->addrlen == 0 || m->probe_fd != -1)
+			continue;
+		if (c->have_mark || c->iface[0] != '\0')
+			m->probe_fd = mm_socket(g->wk, m->h->addr.ss_family,
+			    SOCK_STREAM);
+		else
+			m->probe_fd = socket(m->h->addr.ss_family, SOCK_STREAM |
+			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (m->probe_fd == -1)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &m->probe_start);
+		if (connect(m->probe_fd, (const struct sockaddr *)&m->h->addr,
+		    m->h->addrlen) == -1 && errno != EINPROGRESS) {
+			m->rtt_us = -1;
+			close(m->probe_fd);
+			m->probe_fd = -1;
+			continue;
+		}
+		m->probe_ev = event_new(g->wk->base, m->probe_fd, EV_WRITE,
+		    grp_probe_cb, m);
+		event_add(m->probe_ev, &tv);
+	}
+	again.tv_sec = 180 + (time_t)arc4random_uniform(121);
+	again.tv_usec = 0;
+	event_add(g->probe_timer, &again);
+}
+
+static void
+grp_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	grp_probe_all(arg);
 }
 
 /* A peer= file changed: its nodes replace the previous ones. */
@@ -159,13 +260,14 @@ grp_get(struct worker *wk, const struct hop_conf *base, int first)
 		fatal_f("out of memory");
 	g->base = base;
 	g->first = first;
+	g->wk = wk;
 	g->strategy = base->strategy;
 	g->max_fails = base->max_fails;
 	g->fail_timeout_ms = base->fail_timeout_ms;
+	g->probe_timer = evtimer_new(wk->base, grp_probe_timer_cb, g);
 	g->next = groups;
 	groups = g;
 	grp_rebuild(g);
-	(void)wk;
 	return g;
 }
 
@@ -229,6 +331,24 @@ grp_pick(struct grp *g)
 	if (n == 0)
 		for (i = 0; i < g->nm && n < 64; i++)
 			ok[n++] = &g->m[i];
+	if (g->base->fastest_count > 0 && n > 1) {
+		/* the fastest first (unmeasured last), keep fastest_count */
+		size_t j;
+
+		for (i = 1; i < n; i++)
+			for (j = i; j > 0 && (ok[j - 1]->rtt_us < 0 ||
+			    (ok[j]->rtt_us >= 0 &&
+			    ok[j]->rtt_us < ok[j - 1]->rtt_us)); j--) {
+				struct grp_member *t = ok[j];
+
+				if (ok[j - 1]->rtt_us < 0 && ok[j]->rtt_us < 0)
+					break;
+				ok[j] = ok[j - 1];
+				ok[j - 1] = t;
+			}
+		if (n > g->base->fastest_count)
+			n = g->base->fastest_count;
+	}
 	switch (g->strategy) {
 	case STRATEGY_RANDOM:
 		return ok[arc4random_uniform((uint32_t)n)];

@@ -72,6 +72,16 @@ before1=$(served b1); before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "request $i after the peer change"; done
 [ "$(served b1)" -eq $((before1 + 3)) ] && [ "$(served b3)" -eq "$before3" ] || fail "peer change not followed"
 
+# fastest_count: a connect probe finds the dead member; round robin then
+# never picks it, so no request fails even without Retries.
+X=$(free_port)
+start_ostpd fast -D -L "127.0.0.1:$X" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B3&fastest_count=1"
+wait_port "$X" || fatal "fast"
+wait_log "$LOGDIR/fast.log" "probe 127.0.0.1:$B3:" 5 || fail "no latency probe"
+before3=$(served b3)
+for i in 1 2 3 4; do fetch "socks5://127.0.0.1:$X" || fail "fastest_count request $i"; done
+[ "$(served b3)" -eq $((before3 + 4)) ] || fail "fastest_count did not keep to the live member"
+
 # Every member dead: the request fails cleanly and the daemon serves on.
 Z=$(free_port)
 start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2"
