@@ -1441,7 +1441,7 @@ resolver_conf_parse_list(const char *list, struct resolver_conf **rcp,
     char *err, size_t errlen)
 {
 	struct resolver_conf *rc;
-	const char *p, *e, *next;
+	const char *p, *next;
 	char item[CFG_MAX_LINE + 1], msg[256], *f[2], *slash;
 	size_t len, n;
 
@@ -1457,18 +1457,7 @@ resolver_conf_parse_list(const char *list, struct resolver_conf **rcp,
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	for (p = list; *p != '\0'; p = next) {
-		if ((e = strchr(p, ',')) == NULL) {
-			e = p + strlen(p);
-			next = e;
-		} else
-			next = e + 1;
-		while (p < e && is_blank((unsigned char)*p))
-			p++;
-		while (e > p && is_blank((unsigned char)e[-1]))
-			e--;
-		if ((len = e - p) == 0)
-			continue;
+	for (next = list; list_next(&next, &p, &len);) {
 		if (len > CFG_MAX_LINE) {
 			seterr(err, errlen, "dns entry too long");
 			goto fail;

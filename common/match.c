@@ -18,6 +18,7 @@
 
 #include "compat.h"
 #include "match.h"
+#include "node.h"
 
 /* Longer target addresses never match: no real host name is this long. */
 #define MATCH_MAX_ADDR		1024
@@ -29,13 +30,6 @@ static int
 lower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-static int
-is_blank(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    c == '\v' || c == '\f';
 }
 
 static int
@@ -323,7 +317,7 @@ matcher_set_parse_list(const char *list, struct matcher_set **setp,
     char *err, size_t errlen)
 {
 	struct matcher_set *set;
-	const char *p, *e, *next;
+	const char *p, *next;
 	char *item;
 	size_t len;
 	int r;
@@ -343,18 +337,7 @@ matcher_set_parse_list(const char *list, struct matcher_set **setp,
 	/* gost trims every leading '~' (strings.TrimLeft). */
 	for (p = list; *p == '~'; p++)
 		set->reversed = 1;
-	for (; *p != '\0'; p = next) {
-		if ((e = strchr(p, ',')) == NULL) {
-			e = p + strlen(p);
-			next = e;
-		} else
-			next = e + 1;
-		while (p < e && is_blank((unsigned char)*p))
-			p++;
-		while (e > p && is_blank((unsigned char)e[-1]))
-			e--;
-		if ((len = e - p) == 0)
-			continue;
+	for (next = p; list_next(&next, &p, &len);) {
 		if ((item = strndup(p, len)) == NULL) {
 			seterr(err, errlen, "out of memory");
 			matcher_set_free(set);
@@ -550,25 +533,6 @@ glob_list_parse(const char *rule, const char *what, const char *s,
 		*np = ++k;
 		start = i + 1;
 	}
-	return 0;
-}
-
-static int
-port_parse(const char *s, size_t len, uint16_t *port)
-{
-	unsigned long v = 0;
-	size_t i;
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (uint16_t)v;
 	return 0;
 }
 

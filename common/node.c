@@ -477,3 +477,27 @@ node_param_duration(const struct node *n, const char *key,
 	}
 	return 1;
 }
+
+int
+list_next(const char **pp, const char **item, size_t *len)
+{
+	const char *p = *pp, *e;
+
+	while (*p != '\0') {
+		if ((e = strchr(p, ',')) == NULL)
+			e = p + strlen(p);
+		*pp = *e == ',' ? e + 1 : e;
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		if (e > p) {
+			*item = p;
+			*len = (size_t)(e - p);
+			return 1;
+		}
+		p = *pp;
+	}
+	*pp = p;
+	return 0;
+}

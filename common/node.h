@@ -40,6 +40,11 @@ const char	*node_param(const struct node *, const char *key);
 int		 node_param_uint(const struct node *, const char *key,
 		    unsigned long min, unsigned long max, unsigned long *,
 		    char *err, size_t errlen);
+/*
+ * Comma lists: the next non-empty item of *pp, blanks trimmed, as a span
+ * [*item, *item + *len); 0 at the end of the list.
+ */
+int		 list_next(const char **pp, const char **item, size_t *len);
 /* A decimal port of len digits, 0-65535; 0 on success. */
 int		 port_parse(const char *, size_t len, uint16_t *);
 /* Go durations (30s, 1m, 500ms, 1h2m) or bare seconds -> ms. */
