@@ -28,14 +28,16 @@ LIBS_ALL	= $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) $(SECCOMP_LIBS) \
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
-		  common/match.c common/cfgfile.c
+		  common/match.c common/cfgfile.c common/blake3.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
 		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
+		  daemon/dial.c daemon/crelay.c daemon/ss.c \
 		  $(PROTO_SRCS)
-PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c
+PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
+		  daemon/proto/ss.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -47,7 +49,7 @@ OSTPDT_OBJS	= $(OSTPD_SRCS:%.c=$(OBJT)/%.o)
 LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
-		  test_match test_cfgfile
+		  test_match test_cfgfile test_blake3
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy
@@ -57,7 +59,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libevent-dev libmnl-dev libcap-dev libseccomp-dev \
 		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
 		  curl python3 procps socat mandoc iputils-ping \
-		  openssl proxychains4 python3-socks dante-server squid
+		  openssl proxychains4 python3-socks dante-server squid \
+		  shadowsocks-libev
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
 	distclean
@@ -111,7 +114,8 @@ unittests: $(UNIT_BINS)
 $(BUILD)/fuzz/%: regress/fuzz/%.c $(COMMON_SRCS) $(PROTO_SRCS) config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(PROTO_SRCS) $(YAJL_LIBS)
+	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(PROTO_SRCS) $(YAJL_LIBS) \
+	    $(CRYPTO_LIBS)
 
 fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \

@@ -19,6 +19,7 @@
 #include "params.h"
 #include "match.h"
 #include "cfgfile.h"
+#include "proto/ss.h"
 
 
 const char *
@@ -549,15 +550,98 @@ build_probe(struct conf *c, struct listener_conf *l, char *err,
 	return -1;
 }
 
+/*
+ * What a listener that dials for its clients needs: access control,
+ * hosts files, the resolver (dns=, prefer=).
+ */
+static int
+build_dialer(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v;
+	char e[400];
+
+	if (build_access(c, l, err, errlen) != 0)
+		return -1;
+	if ((v = node_param(n, "prefer")) != NULL)
+		l->prefer_v6 = strcmp(v, "ipv6") == 0;
+	if ((v = node_param(n, "dns")) != NULL) {
+		if (v[0] == '/' || v[0] == '.') {
+			/* a resolver file, reloadable like the others */
+			if (check_file(n->url, "dns", v, CF_RESOLVER, err,
+			    errlen) != 0)
+				return -1;
+			if ((l->dns_path = strdup(v)) == NULL ||
+			    conf_add_file(c, v) != 0)
+				return -1;
+		} else {
+			if (resolver_conf_parse_list(v, &l->dns, e,
+			    sizeof(e)) != 0) {
+				seterr(err, errlen, "%s: dns: %s", n->url, e);
+				return -1;
+			}
+			if (resolver_udp_only(l->dns, e, sizeof(e)) != 0) {
+				seterr(err, errlen, "%s: dns: %s", n->url, e);
+				return -1;
+			}
+		}
+	} else if (conf_add_file(c, "/etc/resolv.conf") != 0)
+		return -1;
+	if (conf_add_file(c, "/etc/hosts") != 0)
+		return -1;
+	return 0;
+}
+
+static const char *const ss_params[] = {
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", NULL
+};
+
+/* ss://method:password@...: the cipher and its master key. */
+static int
+build_ss_key(const struct node *n, const struct ss_method **mp,
+    unsigned char *key, char *err, size_t errlen)
+{
+	const struct ss_method *m;
+	char e[300];
+
+	if (n->user == NULL || n->user[0] == '\0') {
+		seterr(err, errlen, "%s: Shadowsocks needs method:password "
+		    "(e.g. ss://aes-128-gcm:secret@host:8338)", n->url);
+		return -1;
+	}
+	if ((m = ss_method_find(n->user)) == NULL) {
+		seterr(err, errlen, "%s: unknown Shadowsocks method \"%s\" "
+		    "(one of %s)", n->url, n->user, ss_method_names());
+		return -1;
+	}
+	if (m->kind == SS_KIND_NONE)
+		logit("%s: method %s sends everything in clear; use it only "
+		    "for tests", n->url, m->name);
+	else if (n->pass == NULL || n->pass[0] == '\0') {
+		seterr(err, errlen, "%s: Shadowsocks needs a password",
+		    n->url);
+		return -1;
+	}
+	if (ss_master_key(m, n->pass ? n->pass : "", key, e,
+	    sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: %s", n->url, e);
+		return -1;
+	}
+	*mp = m;
+	return 0;
+}
+
 static int
 build_proxy(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
 {
 	struct node *n = l->node;
 	const char *v;
-	char e[400], up[512], *colon;
+	char up[512], *colon;
 
-	if (build_access(c, l, err, errlen) != 0)
+	if (build_dialer(c, l, err, errlen) != 0)
 		return -1;
 	/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
 	if (n->user != NULL) {
@@ -589,32 +673,6 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	if ((v = node_param(n, "proxyAgent")) != NULL &&
 	    (l->proxy_agent = strdup(v)) == NULL)
-		return -1;
-	if ((v = node_param(n, "prefer")) != NULL)
-		l->prefer_v6 = strcmp(v, "ipv6") == 0;
-	if ((v = node_param(n, "dns")) != NULL) {
-		if (v[0] == '/' || v[0] == '.') {
-			/* a resolver file, reloadable like the others */
-			if (check_file(n->url, "dns", v, CF_RESOLVER, err,
-			    errlen) != 0)
-				return -1;
-			if ((l->dns_path = strdup(v)) == NULL ||
-			    conf_add_file(c, v) != 0)
-				return -1;
-		} else {
-			if (resolver_conf_parse_list(v, &l->dns, e,
-			    sizeof(e)) != 0) {
-				seterr(err, errlen, "%s: dns: %s", n->url, e);
-				return -1;
-			}
-			if (resolver_udp_only(l->dns, e, sizeof(e)) != 0) {
-				seterr(err, errlen, "%s: dns: %s", n->url, e);
-				return -1;
-			}
-		}
-	} else if (conf_add_file(c, "/etc/resolv.conf") != 0)
-		return -1;
-	if (conf_add_file(c, "/etc/hosts") != 0)
 		return -1;
 	return params_check(n, proxy_params, err, errlen);
 }
@@ -682,6 +740,17 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if (strcmp(n->proto, "ss") == 0 &&
+	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
+		l->kind = LIS_SS;
+		l->socktype = SOCK_STREAM;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (build_ss_key(n, &l->ss_method, l->ss_key, err,
+		    errlen) != 0 || build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, ss_params, err, errlen) != 0)
+			return -1;
 	} else if ((strcmp(n->proto, "tun") == 0 &&
 	    strcmp(n->transport, "tun") == 0) ||
 	    (strcmp(n->proto, "tap") == 0 &&
@@ -706,7 +775,7 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
-	if (n->user != NULL && l->kind != LIS_PROXY) {
+	if (n->user != NULL && l->kind != LIS_PROXY && l->kind != LIS_SS) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
 		    url, n->scheme);
 		return -1;
@@ -849,6 +918,7 @@ conf_hop_free(struct hop_conf *h)
 	if (h->pass != NULL)
 		explicit_bzero(h->pass, strlen(h->pass));
 	free(h->pass);
+	explicit_bzero(h->ss_key, sizeof(h->ss_key));
 	memset(h, 0, sizeof(*h));
 }
 
@@ -879,6 +949,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		h->kind = HOP_SOCKS4;
 	else if (strcmp(n->proto, "socks4a") == 0)
 		h->kind = HOP_SOCKS4A;
+	else if (strcmp(n->proto, "ss") == 0)
+		h->kind = HOP_SS;
 	else {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "
 		    "nodes in this build", url, n->scheme);
@@ -896,7 +968,11 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
 		goto fail;
 	h->timeout_ms = tmo;
-	if (n->user != NULL) {
+	if (h->kind == HOP_SS) {
+		if (build_ss_key(n, &h->ss_method, h->ss_key, err,
+		    errlen) != 0)
+			goto fail;
+	} else if (n->user != NULL) {
 		if ((h->user = strdup(n->user)) == NULL ||
 		    (h->pass = strdup(n->pass ? n->pass : "")) == NULL)
 			goto oom;
@@ -1290,6 +1366,7 @@ conf_free(struct conf *c)
 		free(l->dns_path);
 		free(l->probe_arg);
 		free(l->knock);
+		explicit_bzero(l->ss_key, sizeof(l->ss_key));
 		resolver_conf_free(l->dns);
 		matcher_set_free(l->bypass);
 		permission_free(l->whitelist);

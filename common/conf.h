@@ -16,6 +16,7 @@
 
 struct matcher_set;
 struct permissions;
+struct ss_method;
 struct resolver_conf;
 
 #define CONF_MAX_LISTENERS	256
@@ -31,6 +32,7 @@ enum listener_kind {
 	LIS_DIAG,		/* -P: counters over HTTP (PROFILING set) */
 	LIS_TUN,
 	LIS_TAP,
+	LIS_SS,			/* Shadowsocks over TCP */
 };
 
 struct inet_prefix {
@@ -93,6 +95,9 @@ struct listener_conf {
 	socklen_t		 probe_addrlen;
 	char			*probe_arg;	/* web: path+host, file: path */
 	char			*knock;
+	/* shadowsocks */
+	const struct ss_method	*ss_method;
+	unsigned char		 ss_key[32];
 };
 
 enum outbound_type {
@@ -106,6 +111,7 @@ enum hop_kind {
 	HOP_SOCKS4,
 	HOP_SOCKS4A,
 	HOP_SOCKS5,
+	HOP_SS,			/* Shadowsocks (a codec, no handshake) */
 };
 
 enum group_strategy {
@@ -140,6 +146,8 @@ struct hop_conf {
 	struct matcher_set	*bypass;	/* targets that end the chain
 						   before this hop */
 	unsigned int		 fastest_count;	/* 0: no latency probes */
+	const struct ss_method	*ss_method;
+	unsigned char		 ss_key[32];
 };
 
 struct outbound_conf {

@@ -28,6 +28,8 @@
 #include "log.h"
 #include "match.h"
 #include "proto/proto.h"
+#include "proto/ss.h"
+#include "stream.h"
 #include "worker.h"
 
 #define CHAIN_MAX_HOPS	16
@@ -92,11 +94,13 @@ struct chain_dial {
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
+	struct codec			*codec;		/* of a layered last hop */
 	chain_cb			 cb;
 	void				*arg;
 };
 
 static void cd_attempt(struct chain_dial *);
+static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
 
 static void grp_probe_all(struct grp *);
@@ -391,11 +395,12 @@ cd_finish(struct chain_dial *cd, int fd, int err)
 {
 	chain_cb cb = cd->cb;
 	void *arg = cd->arg;
+	struct codec *c = cd->codec;
 
 	if (cd->ev != NULL)
 		event_free(cd->ev);
 	free(cd);
-	cb(arg, fd, err);
+	cb(arg, fd, fd == -1 ? NULL : c, err);
 }
 
 static void
@@ -413,6 +418,8 @@ cd_fail(struct chain_dial *cd, int err)
 	if (cd->fd != -1)
 		close(cd->fd);
 	cd->fd = -1;
+	codec_free(cd->codec);
+	cd->codec = NULL;
 	cd->err = err;
 	if (++cd->attempt < tries) {
 		cd_attempt(cd);
@@ -442,6 +449,7 @@ cd_request(struct chain_dial *cd)
 	uint16_t port;
 	size_t n = 0, hl;
 	char req[1500], up[520], b64[700], hdr[760];
+	struct codec *c;
 	int len;
 
 	cd_next(cd, &host, &port);
@@ -481,6 +489,27 @@ cd_request(struct chain_dial *cd)
 			return;
 		cd->state = CD_S4_REPLY;
 		break;
+	case HOP_SS:
+		/*
+		 * No answer to wait for: the request header goes out with
+		 * the salt.  A later hop talks through the cipher via a
+		 * socketpair; the last one hands the codec to the relay.
+		 */
+		if ((c = ss_codec_client(h->ss_method, h->ss_key, host,
+		    port)) == NULL) {
+			cd_fail(cd, ENOMEM);
+			return;
+		}
+		if (cd->hop + 1 < cd->nhops) {
+			cd->fd = crelay_flatten(cd->wk, cd->fd, c);
+			if (cd->fd == -1) {
+				cd_fail(cd, errno);
+				return;
+			}
+		} else
+			cd->codec = c;
+		cd_hop_done(cd);
+		return;
 	case HOP_HTTP:
 		hdr[0] = '\0';
 		if (h->user != NULL) {

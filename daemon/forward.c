@@ -22,6 +22,7 @@
 #include "cfgfile.h"
 #include "log.h"
 #include "match.h"
+#include "stream.h"
 #include "worker.h"
 
 struct forward {
@@ -41,6 +42,7 @@ struct fwd_conn {
 	size_t		 target;
 	struct event	*ev;
 	struct chain_dial *cd;
+	struct codec	*codec;		/* of a layered last chain hop */
 };
 
 static void fwd_try(struct fwd_conn *);
@@ -90,7 +92,7 @@ fwd_connected(struct fwd_conn *c)
 
 	setsockopt(c->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	relay_start(c->fw->wk, c->client, c->out);
+	relay_start_codec(c->fw->wk, c->client, c->out, c->codec);
 	free(c);
 }
 
@@ -164,11 +166,12 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 }
 
 static void
-fwd_chain_done(void *arg, int fd, int err)
+fwd_chain_done(void *arg, int fd, struct codec *codec, int err)
 {
 	struct fwd_conn *c = arg;
 
 	c->cd = NULL;
+	c->codec = codec;
 	if (fd == -1) {
 		debug("%s: target %zu through the chain: %s",
 		    c->fw->l->node->url, c->target, strerror(err));

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "worker.h"
 #include "monitor.h"
 
 static void
@@ -263,6 +264,12 @@ ostpd_main(int argc, char **argv)
 #endif
 	check_chroot(mon.chroot_dir);
 	raise_nofile();
+	/*
+	 * Shadowsocks salts, shared by all workers of all generations;
+	 * untouched pages cost nothing where no ss:// listener runs.
+	 */
+	if (ss_replay_init() != 0)
+		fatal("cannot map the replay filter: %s", strerror(errno));
 
 	if (monitor_init(&mon, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ostpd: %s\n", err);

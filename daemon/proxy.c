@@ -33,7 +33,9 @@
 #include "err.h"
 #include "log.h"
 #include "match.h"
+#include "dial.h"
 #include "proto/proto.h"
+#include "stream.h"
 #include "worker.h"
 
 #define HANDSHAKE_SECS	10	/* gost's read timeout */
@@ -55,12 +57,8 @@ struct proxy {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 idx;
-	struct evdns_base		*dns;
+	struct dialer			 dl;
 	struct secrets			*secrets;	/* live-reloaded */
-	struct matcher_set		*bypass_file;	/* live-reloaded */
-	struct hosts			*hosts;		/* live-reloaded */
-	struct resolver_conf		*dnsconf;	/* dns= file, live */
-	int				 prefer_v6;
 	char				*probe_body;	/* probe_resist=file: */
 	size_t				 probe_len;
 };
@@ -77,13 +75,8 @@ struct pconn {
 	struct event		*cev;
 	struct proxy_target	 dst;
 	struct http_request	 req;
-	struct evdns_getaddrinfo_request *dnsreq;
-	struct evutil_addrinfo	*ai;
-	struct evutil_addrinfo	*ai_next;
-	struct sockaddr_storage	 addr;		/* literal or hosts answer */
-	socklen_t		 addrlen;
-	int			 last_err;
-	struct chain_dial	*cd;
+	struct dial		*dial;
+	struct codec		*codec;		/* of a layered chain hop */
 	int			 probe;		/* answering as a web server */
 };
 
@@ -115,12 +108,7 @@ struct udp_assoc {
 
 #define UDPTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */
 
-/* Shared by every proxy of the worker: /etc/hosts and resolv.conf. */
-static struct hosts *sys_hosts;
-static struct evdns_base *sys_dns;
-
 static void pconn_free(struct pconn *);
-static void pconn_connect_next(struct pconn *);
 static int udp_assoc_start(struct pconn *, int tunnel);
 static int s5_bind_start(struct pconn *);
 
@@ -183,17 +171,12 @@ pconn_fail(struct pconn *pc, int s5rep)
 static void
 pconn_free(struct pconn *pc)
 {
-	if (pc->dnsreq != NULL)
-		evdns_getaddrinfo_cancel(pc->dnsreq);	/* calls back: no-op */
-	chain_dial_cancel(pc->cd);
-	if (pc->ai != NULL)
-		evutil_freeaddrinfo(pc->ai);
+	dial_cancel(pc->dial);
+	codec_free(pc->codec);
 	if (pc->rev != NULL)
 		event_free(pc->rev);
 	if (pc->tmo != NULL)
 		event_free(pc->tmo);
-	if (pc->cev != NULL)
-		event_free(pc->cev);
 	if (pc->out != -1)
 		close(pc->out);
 	if (pc->fd != -1)
@@ -233,96 +216,20 @@ auth_ok(const struct proxy *px, const char *user, const char *pass)
 	return 1;
 }
 
-/*
- * Bypass, whitelist/blacklist (on the name or literal the client gave)
- * and routing rules (on that name and the address it resolved to); with
- * sa NULL only the first two are checked.  0 = allowed.
- */
-static int
-target_allowed(struct pconn *pc, const struct sockaddr *sa)
-{
-	const struct listener_conf *l = pc->px->l;
-	const struct conf *c = pc->px->wk->conf;
-	char hp[PROXY_HOST_MAX + 16];
-	unsigned char tmp[16];
-	int isname;
-
-	isname = inet_pton(AF_INET, pc->dst.host, tmp) != 1 &&
-	    inet_pton(AF_INET6, pc->dst.host, tmp) != 1;
-	snprintf(hp, sizeof(hp), strchr(pc->dst.host, ':') ? "[%s]:%u" :
-	    "%s:%u", pc->dst.host, pc->dst.port);
-	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
-	    (pc->px->bypass_file != NULL &&
-	    bypass_match(pc->px->bypass_file, hp))) {
-		debug("%s: %s bypassed", l->node->url, hp);
-		return -1;
-	}
-	if (!access_allowed(l->whitelist, l->blacklist, "tcp", pc->dst.host,
-	    pc->dst.port)) {
-		debug("%s: %s not permitted", l->node->url, hp);
-		return -1;
-	}
-	if (sa != NULL && c->obs[router_pick(c, pc->px->idx, sa, isname ?
-	    pc->dst.host : NULL, 0)].type == OB_BLOCK) {
-		debug("%s: %s blocked by a routing rule", l->node->url, hp);
-		return -1;
-	}
-	return 0;
-}
-
 static void pconn_connected(struct pconn *);
 
 static void
-connect_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct pconn *pc = arg;
-	socklen_t elen = sizeof(int);
-	int err = 0;
-
-	event_free(pc->cev);
-	pc->cev = NULL;
-	if (what & EV_TIMEOUT)
-		err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-		err = errno;
-	if (err != 0) {
-		debug("%s: %s:%u: %s", pc->px->l->node->url, pc->dst.host,
-		    pc->dst.port, strerror(err));
-		pc->last_err = err;
-		close(pc->out);
-		pc->out = -1;
-		pconn_connect_next(pc);
-		return;
-	}
-	pconn_connected(pc);
-}
-
-static int
-errno_to_rep(int err)
-{
-	switch (err) {
-	case EACCES:		return SOCKS5_REP_NOTALLOWED;
-	case ECONNREFUSED:	return SOCKS5_REP_REFUSED;
-	case ETIMEDOUT:		return SOCKS5_REP_TTL;
-	case ENETUNREACH:	return SOCKS5_REP_NETUNREACH;
-	case EHOSTUNREACH:	return SOCKS5_REP_HOSTUNREACH;
-	default:		return SOCKS5_REP_FAIL;
-	}
-}
-
-static void
-chain_done(void *arg, int fd, int err)
+dial_done(void *arg, int fd, struct codec *codec, int err)
 {
 	struct pconn *pc = arg;
 
-	pc->cd = NULL;
+	pc->dial = NULL;
 	if (fd == -1) {
-		debug("%s: %s:%u through the chain: %s", pc->px->l->node->url,
-		    pc->dst.host, pc->dst.port, strerror(err));
-		pconn_fail(pc, errno_to_rep(err));
+		pconn_fail(pc, dial_errno_rep(err));
 		return;
 	}
 	pc->out = fd;
+	pc->codec = codec;
 	pconn_connected(pc);
 }
 
@@ -389,157 +296,39 @@ pconn_connected(struct pconn *pc)
 	default:
 		break;
 	}
-	/* Bytes the client sent after its request go first. */
-	if (buf_len(&pc->in) > 0)
-		send_all(pc->out, buf_ptr(&pc->in), buf_len(&pc->in));
 	event_free(pc->rev);
 	pc->rev = NULL;
 	event_free(pc->tmo);
 	pc->tmo = NULL;
-	if (pc->ai != NULL)
-		evutil_freeaddrinfo(pc->ai);
-	pc->ai = NULL;
 	http_request_free(&pc->req);
+	if (pc->codec != NULL) {
+		struct relay_end a, b;
+
+		/* Bytes the client sent after its request go first. */
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.fd = pc->fd;
+		a.plain = buf_ptr(&pc->in);
+		a.plainlen = buf_len(&pc->in);
+		b.fd = pc->out;
+		b.codec = pc->codec;
+		crelay_start(pc->px->wk, &a, &b, 0);
+	} else {
+		if (buf_len(&pc->in) > 0)
+			send_all(pc->out, buf_ptr(&pc->in), buf_len(&pc->in));
+		relay_start(pc->px->wk, pc->fd, pc->out);
+	}
 	buf_release(&pc->in);
-	relay_start(pc->px->wk, pc->fd, pc->out);
 	free(pc);
 }
 
-static void
-pconn_dial(struct pconn *pc, const struct sockaddr *sa, socklen_t len)
-{
-	const struct conf *c = pc->px->wk->conf;
-	struct timeval tv;
-
-	if (c->have_mark || c->iface[0] != '\0')
-		pc->out = mm_socket(pc->px->wk, sa->sa_family, SOCK_STREAM);
-	else
-		pc->out = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-	if (pc->out == -1) {
-		pc->last_err = errno;
-		pconn_connect_next(pc);
-		return;
-	}
-	if (connect(pc->out, sa, len) == -1 && errno != EINPROGRESS) {
-		pc->last_err = errno;
-		close(pc->out);
-		pc->out = -1;
-		pconn_connect_next(pc);
-		return;
-	}
-	pc->state = PS_CONNECT;
-	pc->cev = event_new(pc->px->wk->base, pc->out, EV_WRITE, connect_cb,
-	    pc);
-	tv.tv_sec = (time_t)(pc->px->l->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(pc->px->l->timeout_ms % 1000) * 1000;
-	/* timeout=0: no limit but the kernel's, as in gost */
-	event_add(pc->cev, pc->px->l->timeout_ms ? &tv : NULL);
-}
-
-/* Next address of a resolved name; out of addresses: fail. */
-static void
-pconn_connect_next(struct pconn *pc)
-{
-	struct evutil_addrinfo *ai;
-
-	while ((ai = pc->ai_next) != NULL) {
-		pc->ai_next = ai->ai_next;
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (target_allowed(pc, ai->ai_addr) != 0) {
-			pc->last_err = EACCES;
-			continue;
-		}
-		pconn_dial(pc, ai->ai_addr, (socklen_t)ai->ai_addrlen);
-		return;
-	}
-	pconn_fail(pc, pc->last_err == ETIMEDOUT ? SOCKS5_REP_TTL :
-	    pc->last_err == ECONNREFUSED ? SOCKS5_REP_REFUSED :
-	    pc->last_err == EACCES ? SOCKS5_REP_NOTALLOWED :
-	    pc->last_err == ENETUNREACH ? SOCKS5_REP_NETUNREACH :
-	    SOCKS5_REP_HOSTUNREACH);
-}
-
-/* prefer=: addresses of the preferred family first, order kept. */
-static void
-prefer_order(struct evutil_addrinfo **head, int family)
-{
-	struct evutil_addrinfo *pref = NULL, **pt = &pref, *rest = NULL,
-	    **rt = &rest, *ai, *next;
-
-	for (ai = *head; ai != NULL; ai = next) {
-		next = ai->ai_next;
-		ai->ai_next = NULL;
-		if (ai->ai_family == family) {
-			*pt = ai;
-			pt = &ai->ai_next;
-		} else {
-			*rt = ai;
-			rt = &ai->ai_next;
-		}
-	}
-	*pt = rest;
-	*head = pref;
-}
-
-static void
-dns_cb(int result, struct evutil_addrinfo *res, void *arg)
-{
-	struct pconn *pc = arg;
-
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* pc is already gone */
-	pc->dnsreq = NULL;
-	if (result != 0 || res == NULL) {
-		debug("%s: %s: %s", pc->px->l->node->url, pc->dst.host,
-		    evutil_gai_strerror(result));
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		pconn_fail(pc, SOCKS5_REP_HOSTUNREACH);
-		return;
-	}
-	pc->ai = pc->ai_next = res;
-	prefer_order(&pc->ai, pc->px->prefer_v6 ? AF_INET6 : AF_INET);
-	pc->ai_next = pc->ai;
-	pconn_connect_next(pc);
-}
-
-static int
-addr_from_entry(const struct hosts_entry *he, uint16_t port,
-    struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (he->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, he->addr, 4);
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, he->addr, 16);
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-	}
-	return 0;
-}
-
-/* The parser found a target: check, pick the outbound, resolve, dial. */
+/* The parser found a target: access control, routing, resolve, dial. */
 static void
 pconn_target(struct pconn *pc)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&pc->addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&pc->addr;
-	const struct conf *c = pc->px->wk->conf;
-	const struct hosts_entry *he;
-	struct evutil_addrinfo hints;
-	struct evdns_base *dns;
-	const struct outbound_conf *ob;
-	int literal = 1;
+	/* a plain HTTP request is rewritten onto the socket itself */
+	int flags = pc->proto == PP_HTTP && !pc->req.is_connect ? 0 :
+	    DIAL_STREAM;
 
 	debug("%s: %s to %s:%u", pc->px->l->node->url,
 	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
@@ -547,78 +336,10 @@ pconn_target(struct pconn *pc)
 	event_del(pc->rev);
 	/* From here DNS and connect have their own time limits. */
 	event_del(pc->tmo);
-	memset(&pc->addr, 0, sizeof(pc->addr));
-	pc->addrlen = 0;
-	if (inet_pton(AF_INET, pc->dst.host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(pc->dst.port);
-		pc->addrlen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, pc->dst.host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(pc->dst.port);
-		pc->addrlen = sizeof(*sin6);
-	} else {
-		literal = 0;
-		if ((he = hosts_lookup(pc->px->hosts, pc->dst.host)) != NULL ||
-		    (he = hosts_lookup(sys_hosts, pc->dst.host)) != NULL)
-			addr_from_entry(he, pc->dst.port, &pc->addr,
-			    &pc->addrlen);
-	}
-	/* Bypass and permissions see what the client asked for. */
-	if (target_allowed(pc, NULL) != 0) {
-		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
-		return;
-	}
-	ob = &c->obs[router_pick(c, pc->px->idx, pc->addrlen ?
-	    (struct sockaddr *)&pc->addr : NULL, literal ? NULL : pc->dst.host,
-	    pc->dst.port)];
-	if (ob->type == OB_BLOCK) {
-		debug("%s: %s blocked by a routing rule", pc->px->l->node->url,
-		    pc->dst.host);
-		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
-		return;
-	}
 	pc->state = PS_CONNECT;
-	if (ob->type == OB_CHAIN &&
-	    chain_hops_for(ob, pc->dst.host, pc->dst.port) > 0) {
-		/* The chain resolves names itself, at its far end. */
-		if ((pc->cd = chain_dial_start(pc->px->wk, ob, pc->dst.host,
-		    pc->dst.port, chain_done, pc)) == NULL)
-			pconn_fail(pc, SOCKS5_REP_FAIL);
-		return;
-	}
-	if (pc->addrlen == 0) {
-		if ((dns = pc->px->dns ? pc->px->dns : sys_dns) == NULL) {
-			pconn_fail(pc, SOCKS5_REP_HOSTUNREACH);
-			return;
-		}
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_protocol = IPPROTO_TCP;
-		pc->state = PS_RESOLVE;
-		{
-			struct evdns_getaddrinfo_request *req;
-			char port[8];
-
-			snprintf(port, sizeof(port), "%u", pc->dst.port);
-			/*
-			 * The callback may run (and free pc) before this
-			 * returns; then req is NULL and pc is not touched.
-			 */
-			req = evdns_getaddrinfo(dns, pc->dst.host, port,
-			    &hints, dns_cb, pc);
-			if (req != NULL)
-				pc->dnsreq = req;
-		}
-		return;
-	}
-	if (target_allowed(pc, (struct sockaddr *)&pc->addr) != 0) {
-		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
-		return;
-	}
-	pc->last_err = EHOSTUNREACH;
-	pconn_dial(pc, (struct sockaddr *)&pc->addr, pc->addrlen);
+	if ((pc->dial = dial_start(&pc->px->dl, pc->dst.host, pc->dst.port,
+	    flags, dial_done, pc)) == NULL)
+		pconn_fail(pc, SOCKS5_REP_FAIL);
 }
 
 static void
@@ -655,13 +376,16 @@ probe_respond(struct pconn *pc)
 	verbose("%s: authentication failed; answering as a web server",
 	    l->node->url);
 	if (l->probe == PROBE_HOST || l->probe == PROBE_WEB) {
+		char host[INET6_ADDRSTRLEN];
+		uint16_t port;
+
 		pc->probe = l->probe;
-		memcpy(&pc->addr, &l->probe_addr, l->probe_addrlen);
-		pc->addrlen = l->probe_addrlen;
-		pc->last_err = EHOSTUNREACH;
 		event_del(pc->rev);
 		event_del(pc->tmo);
-		pconn_dial(pc, (struct sockaddr *)&pc->addr, pc->addrlen);
+		sockaddr_host(&l->probe_addr, host, sizeof(host), &port);
+		if ((pc->dial = dial_start(&pc->px->dl, host, port,
+		    DIAL_NOCHECK, dial_done, pc)) == NULL)
+			pconn_fail(pc, SOCKS5_REP_FAIL);
 		return;
 	}
 	gmtime_r(&now, &tm);
@@ -948,53 +672,6 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	error("%s: accept: %s", px->l->node->url, strerror(errno));
 }
 
-/* Give a resolver the nameservers, timeout and search domain of rc. */
-static void
-dns_apply(struct evdns_base *d, const struct resolver_conf *rc)
-{
-	char tmo[24];
-	size_t i;
-
-	evdns_base_clear_nameservers_and_suspend(d);
-	evdns_base_search_clear(d);
-	for (i = 0; rc != NULL && i < rc->nns; i++)
-		if (rc->ns[i].proto == NS_PROTO_UDP &&
-		    evdns_base_nameserver_ip_add(d, rc->ns[i].addr) != 0)
-			error("nameserver %s: not usable", rc->ns[i].addr);
-	if (rc != NULL && rc->domain != NULL)
-		evdns_base_search_add(d, rc->domain);
-	snprintf(tmo, sizeof(tmo), "%lu", rc != NULL && rc->has_timeout ?
-	    (rc->timeout_ms + 999) / 1000 : 5);
-	evdns_base_set_option(d, "timeout:", tmo);
-	evdns_base_set_option(d, "attempts:", "2");
-	evdns_base_resume(d);
-}
-
-static struct evdns_base *
-dns_new(struct worker *wk, const struct resolver_conf *rc)
-{
-	struct evdns_base *d;
-
-	if ((d = evdns_base_new(wk->base, 0)) == NULL)
-		return NULL;
-	dns_apply(d, rc);
-	return d;
-}
-
-/* A dns= file was (re)loaded: the proxy's resolver follows it. */
-static void
-dns_file_changed(void *arg)
-{
-	struct proxy *px = arg;
-
-	if (px->dns == NULL)
-		px->dns = evdns_base_new(px->wk->base, 0);
-	if (px->dns != NULL)
-		dns_apply(px->dns, px->dnsconf);
-	if (px->dnsconf != NULL && px->dnsconf->prefer != 0)
-		px->prefer_v6 = px->dnsconf->prefer == AF_INET6;
-}
-
 /* ::ffff:a.b.c.d as a.b.c.d, so IPv4 clients see IPv4 addresses. */
 static void
 unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
@@ -1211,13 +888,11 @@ udp_send_out(struct udp_assoc *ua, const struct proxy_target *t,
     const unsigned char *p, size_t len)
 {
 	const struct listener_conf *l = ua->px->l;
-	const struct conf *c = ua->px->wk->conf;
 	struct sockaddr_storage dst;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
 	const struct hosts_entry *he;
 	socklen_t dstlen;
-	char hp[PROXY_HOST_MAX + 16];
 	int ofd;
 
 	memset(&dst, 0, sizeof(dst));
@@ -1229,23 +904,16 @@ udp_send_out(struct udp_assoc *ua, const struct proxy_target *t,
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(t->port);
 		dstlen = sizeof(*sin6);
-	} else if ((he = hosts_lookup(ua->px->hosts, t->host)) != NULL ||
-	    (he = hosts_lookup(sys_hosts, t->host)) != NULL)
-		addr_from_entry(he, t->port, &dst, &dstlen);
+	} else if ((he = dialer_hosts(&ua->px->dl, t->host)) != NULL)
+		dialer_hosts_addr(he, t->port, &dst, &dstlen);
 	else {
 		/* names in datagrams: hosts files only, for now */
 		debug("%s: udp: cannot resolve %s", l->node->url, t->host);
 		return;
 	}
-	snprintf(hp, sizeof(hp), strchr(t->host, ':') ? "[%s]:%u" : "%s:%u",
-	    t->host, t->port);
-	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
-	    (ua->px->bypass_file != NULL &&
-	    bypass_match(ua->px->bypass_file, hp)) ||
-	    !access_allowed(l->whitelist, l->blacklist, "udp", t->host,
-	    t->port) || c->obs[router_pick(c, ua->px->idx,
-	    (struct sockaddr *)&dst, NULL, 0)].type == OB_BLOCK) {
-		debug("%s: udp to %s refused", l->node->url, hp);
+	if (dialer_allowed(&ua->px->dl, "udp", t->host, t->port,
+	    (struct sockaddr *)&dst) != 0) {
+		debug("%s: udp to %s refused", l->node->url, t->host);
 		return;
 	}
 	if ((ofd = udp_out_socket(ua, dst.ss_family)) == -1)
@@ -1515,65 +1183,6 @@ s5_bind_start(struct pconn *pc)
 	return 2;
 }
 
-/* Read a monitor-provided file of at most 64 KiB. */
-static char *
-read_small(struct worker *wk, const char *path, size_t *lenp)
-{
-	char *data;
-	ssize_t n;
-	size_t off = 0;
-	int fd;
-
-	if ((fd = mm_file_open(wk, path)) == -1)
-		return NULL;
-	if ((data = malloc(65537)) == NULL)
-		fatal_f("out of memory");
-	while (off < 65536 && (n = read(fd, data + off, 65536 - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	data[off] = '\0';
-	*lenp = off;
-	return data;
-}
-
-/* /etc/hosts, read through the monitor once per worker. */
-static void
-sys_hosts_init(struct worker *wk)
-{
-	static int done;
-	char err[256], *data;
-	size_t len;
-
-	if (done++)
-		return;
-	if ((data = read_small(wk, "/etc/hosts", &len)) == NULL)
-		return;
-	if (hosts_parse(data, len, "/etc/hosts", &sys_hosts, err,
-	    sizeof(err)) != 0)
-		debug("%s; not using /etc/hosts", err);
-	free(data);
-}
-
-/* The system nameservers, for proxies without dns=. */
-static void
-sys_dns_init(struct worker *wk)
-{
-	struct resolver_conf *rc = NULL;
-	char err[256], *data;
-	size_t len;
-
-	if (sys_dns != NULL)
-		return;
-	if ((data = read_small(wk, "/etc/resolv.conf", &len)) != NULL) {
-		if (resolver_conf_parse(data, len, "/etc/resolv.conf", &rc,
-		    err, sizeof(err)) != 0)
-			error("%s; names will not resolve", err);
-		free(data);
-	}
-	sys_dns = dns_new(wk, rc);
-	resolver_conf_free(rc);
-}
-
 int
 proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
     int fd, struct evconnlistener **levp)
@@ -1585,27 +1194,14 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	px->wk = wk;
 	px->l = l;
 	px->idx = idx;
-	sys_hosts_init(wk);
-	px->prefer_v6 = l->prefer_v6;
-	if (l->dns_path != NULL) {
-		if (reload_register(wk, l->dns_path, RELOAD_RESOLVER,
-		    (void **)&px->dnsconf, dns_file_changed, px) != 0)
-			return -1;
-	} else if (l->dns != NULL) {
-		if ((px->dns = dns_new(wk, l->dns)) == NULL)
-			return -1;
-	} else
-		sys_dns_init(wk);
-	if ((l->secrets_path != NULL && reload_register(wk, l->secrets_path,
-	    RELOAD_SECRETS, (void **)&px->secrets, NULL, NULL) != 0) ||
-	    (l->bypass_path != NULL && reload_register(wk, l->bypass_path,
-	    RELOAD_BYPASS, (void **)&px->bypass_file, NULL, NULL) != 0) ||
-	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
-	    RELOAD_HOSTS, (void **)&px->hosts, NULL, NULL) != 0))
+	if (dialer_init(&px->dl, wk, l, idx) != 0)
+		return -1;
+	if (l->secrets_path != NULL && reload_register(wk, l->secrets_path,
+	    RELOAD_SECRETS, (void **)&px->secrets, NULL, NULL) != 0)
 		return -1;
 	if (l->probe == PROBE_FILE) {
 		size_t len;
-		char *body = read_small(wk, l->probe_arg, &len);
+		char *body = worker_read_small(wk, l->probe_arg, &len);
 
 		if (body == NULL) {
 			error("%s: probe_resist file %s: %s", l->node->url,

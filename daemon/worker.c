@@ -23,6 +23,7 @@
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
+#include "proto/ss.h"
 #include "worker.h"
 
 struct worker *the_worker;
@@ -192,6 +193,9 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	/* Seed libevent's generator (DNS ids) while urandom is reachable. */
 	if (evutil_secure_rng_init() != 0)
 		fatal("cannot seed the random number generator");
+	/* OpenSSL loads its providers from files: before the chroot. */
+	if (ss_crypto_init() != 0)
+		fatal("OpenSSL: cannot load the ciphers Shadowsocks needs");
 	sandbox_enter(sp);
 	log_set_sink(worker_log_sink, &wk);
 
@@ -215,6 +219,10 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			break;
 		case LIS_PROXY:
 			if (proxy_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
+		case LIS_SS:
+			if (ss_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
 		case LIS_DIAG:

@@ -67,11 +67,12 @@ int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
 
 /* chain.c: dial host:port through a chain outbound */
 struct chain_dial;
-typedef void (*chain_cb)(void *arg, int fd, int err);
+struct codec;
+typedef void (*chain_cb)(void *arg, int fd, struct codec *, int err);
 /*
  * cb runs exactly once, always from the event loop: fd is connected
- * through every hop, or -1 with an errno value.  NULL: not started (cb
- * will not run).
+ * through every hop (with the codec of a layered last hop, else NULL),
+ * or -1 with an errno value.  NULL: not started (cb will not run).
  */
 struct chain_dial *chain_dial_start(struct worker *,
 	    const struct outbound_conf *, const char *host, uint16_t port,
@@ -80,6 +81,15 @@ void	chain_dial_cancel(struct chain_dial *);
 int	chain_init(struct worker *);
 size_t	chain_hops_for(const struct outbound_conf *, const char *host,
 	    uint16_t port);
+
+/* ss.c */
+struct ss_method;
+int	ss_start(struct worker *, const struct listener_conf *, size_t idx,
+	    int fd, struct evconnlistener **);
+struct codec *ss_codec_client(const struct ss_method *,
+	    const unsigned char *key, const char *host, uint16_t port);
+int	ss_replay_init(void);
+int	ss_replay_check(const unsigned char *salt, size_t len);
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);

@@ -72,6 +72,12 @@ size_t	socks5_reply(unsigned char *out, size_t outlen, int rep,
 int	socks5_reply_length(const unsigned char *, size_t avail, size_t *len,
 	    int *rep);
 
+/* ATYP, address, port: parse (used = its length) and build. */
+int	socks5_parse_addr(const unsigned char *, size_t, struct proxy_target *,
+	    size_t *used);
+size_t	socks5_put_addr(unsigned char *out, size_t outlen, const char *host,
+	    uint16_t port);
+
 /* UDP datagram header; *hdrlen is where the payload starts. */
 int	socks5_parse_udp(const unsigned char *, size_t, struct proxy_target *,
 	    size_t *hdrlen);

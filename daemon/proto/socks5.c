@@ -59,8 +59,8 @@ socks5_parse_auth(struct buf *b, struct socks5_auth *a)
 }
 
 /* ATYP + address + port, shared by requests and UDP headers. */
-static int
-parse_addr(const unsigned char *p, size_t len, struct proxy_target *t,
+int
+socks5_parse_addr(const unsigned char *p, size_t len, struct proxy_target *t,
     size_t *used)
 {
 	size_t alen;
@@ -113,7 +113,7 @@ socks5_parse_request(struct buf *b, struct socks5_request *r)
 	if (p[0] != SOCKS5_VER || p[2] != 0)
 		return ERR_FORMAT;
 	r->cmd = p[1];
-	if ((e = parse_addr(p + 3, len - 3, &r->dst, &used)) != 0)
+	if ((e = socks5_parse_addr(p + 3, len - 3, &r->dst, &used)) != 0)
 		return e;
 	return buf_consume(b, 3 + used);
 }
@@ -161,7 +161,7 @@ socks5_parse_udp(const unsigned char *p, size_t len, struct proxy_target *t,
 		return ERR_INCOMPLETE;
 	if (p[0] != 0 || p[1] != 0 || p[2] != 0)
 		return ERR_FORMAT;
-	if ((e = parse_addr(p + 3, len - 3, t, &used)) != 0)
+	if ((e = socks5_parse_addr(p + 3, len - 3, t, &used)) != 0)
 		return e;
 	*hdrlen = 3 + used;
 	return 0;
@@ -227,7 +227,7 @@ socks5_parse_udptun(const unsigned char *p, size_t avail,
 	dlen = (size_t)(p[0] << 8 | p[1]);
 	if (dlen == 0)
 		return ERR_FORMAT;
-	if ((e = parse_addr(p + 3, avail - 3, t, &used)) != 0)
+	if ((e = socks5_parse_addr(p + 3, avail - 3, t, &used)) != 0)
 		return e;
 	*hdrlen = 3 + used;
 	if (avail - *hdrlen < dlen)
@@ -246,5 +246,37 @@ socks5_udptun_header(unsigned char *out, size_t outlen,
 		return 0;
 	out[0] = (unsigned char)(dlen >> 8);
 	out[1] = (unsigned char)dlen;
+	return n;
+}
+
+/*
+ * ATYP + address + port for host (an IP literal or a name) and port;
+ * returns the length, 0 if it does not fit or the name is too long.
+ */
+size_t
+socks5_put_addr(unsigned char *out, size_t outlen, const char *host,
+    uint16_t port)
+{
+	size_t n, hl;
+
+	if (outlen < 1 + 16 + 2)
+		return 0;
+	if (inet_pton(AF_INET, host, out + 1) == 1) {
+		out[0] = SOCKS5_ATYP_IPV4;
+		n = 5;
+	} else if (inet_pton(AF_INET6, host, out + 1) == 1) {
+		out[0] = SOCKS5_ATYP_IPV6;
+		n = 17;
+	} else {
+		hl = strlen(host);
+		if (hl == 0 || hl > PROXY_HOST_MAX || outlen < 2 + hl + 2)
+			return 0;
+		out[0] = SOCKS5_ATYP_DOMAIN;
+		out[1] = (unsigned char)hl;
+		memcpy(out + 2, host, hl);
+		n = 2 + hl;
+	}
+	out[n++] = (unsigned char)(port >> 8);
+	out[n++] = (unsigned char)port;
 	return n;
 }

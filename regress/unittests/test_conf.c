@@ -220,7 +220,7 @@ static const struct {
 	    "[{\"type\": \"warp\", \"tag\": \"o\"}]}", "is unknown" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"chain\", \"tag\": \"c\", \"hops\": "
-	    "[\"ss://aes-128-gcm:x@1.2.3.4:1080\"]}]}",
+	    "[\"ssh://1.2.3.4:1080\"]}]}",
 	    "not supported for chain nodes in this build" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"chain\", \"tag\": \"c\", \"hops\": "
@@ -371,7 +371,7 @@ TEST(test_gost_routes)
 	ASSERT_EQ_UINT(c.nlis, 1);
 	conf_free(&c);
 	ASSERT_EQ_INT(load(&c, "{\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1"
-	    "\"],\"ChainNodes\":[\"ss://a:b@1.2.3.4:1\"]}]}", err, sizeof(err)),
+	    "\"],\"ChainNodes\":[\"ssh://a:b@1.2.3.4:1\"]}]}", err, sizeof(err)),
 	    -1);
 	ASSERT(strstr(err, "not supported for chain nodes") != NULL);
 	ASSERT_EQ_INT(load(&c, "{\"Routes\":[{\"ServeNodes\":[\"127.0.0.1:1"

@@ -516,10 +516,22 @@ TEST(test_conf_refused)
 	ASSERT(strstr(err, "port 0") != NULL);
 	ASSERT_EQ_UINT(c.nlis, 0);
 
-	ASSERT_EQ_INT(load_one(&c, "ss://aes-128-gcm:pw@:8338", err,
+	ASSERT_EQ_INT(load_one(&c, "ss://aes-999-gcm:pw@:8338", err,
 	    sizeof(err)), -1);
-	ASSERT(strstr(err, "scheme ss is not supported in this build") !=
+	ASSERT(strstr(err, "unknown Shadowsocks method \"aes-999-gcm\"") !=
 	    NULL);
+	ASSERT_EQ_INT(load_one(&c, "ss://aes-128-gcm@:8338", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "needs a password") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "ss://:8338", err, sizeof(err)), -1);
+	ASSERT(strstr(err, "needs method:password") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "ss://2022-blake3-aes-128-gcm:short@:8338",
+	    err, sizeof(err)), -1);
+	ASSERT(strstr(err, "base64 key of 16 bytes") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "ss://AEAD_CHACHA20_POLY1305:pw@:8338",
+	    err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[c.nlis - 1].kind, LIS_SS);
+	conf_free(&c);
 	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "not supported in this build") != NULL);
 
@@ -636,6 +648,13 @@ TEST(test_conf_chain_refused)
 	ASSERT_EQ_INT(c.obs[c.default_ob].hops[0].kind, HOP_SOCKS5);
 	conf_free(&c);
 	a.chain = (char *[]){ "ss://aes-128-gcm:x@192.0.2.1:8338" };
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.obs[c.default_ob].hops[0].kind, HOP_SS);
+	conf_free(&c);
+	a.chain = (char *[]){ "ss://rc4:x@192.0.2.1:8338" };
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
+	ASSERT(strstr(err, "unknown Shadowsocks method") != NULL);
+	a.chain = (char *[]){ "kcp://192.0.2.1:8338" };
 	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
 	ASSERT(strstr(err, "not supported for chain nodes") != NULL);
 	a.chain = (char *[]){ "http://proxy.example:3128" };

@@ -1,0 +1,73 @@
+/*
+ * Reaching a target for a listener: access control (bypass, whitelist/
+ * blacklist, routing rules), the outbound the rules pick, name
+ * resolution (hosts files, then the asynchronous resolver) and a
+ * non-blocking connect over each address in turn, or the chain.
+ */
+#ifndef OSTP_DIAL_H
+#define OSTP_DIAL_H
+
+#include <sys/socket.h>
+#include <stdint.h>
+
+struct worker;
+struct listener_conf;
+struct evdns_base;
+struct resolver_conf;
+struct matcher_set;
+struct hosts;
+struct hosts_entry;
+struct codec;
+
+/* Per listener; the live pointers follow their reloadable files. */
+struct dialer {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	size_t				 idx;
+	struct evdns_base		*dns;		/* NULL: the system's */
+	struct resolver_conf		*dnsconf;	/* dns= file, live */
+	struct matcher_set		*bypass_file;	/* live */
+	struct hosts			*hosts;		/* live */
+	int				 prefer_v6;
+};
+
+int	dialer_init(struct dialer *, struct worker *,
+	    const struct listener_conf *, size_t idx);
+struct evdns_base *dialer_dns(const struct dialer *);
+/* The listener's hosts file, then /etc/hosts. */
+const struct hosts_entry *dialer_hosts(const struct dialer *, const char *);
+void	dialer_hosts_addr(const struct hosts_entry *, uint16_t port,
+	    struct sockaddr_storage *, socklen_t *);
+/*
+ * Bypass and permissions (for action "tcp", "udp", ...) on what the
+ * client named, and with sa the routing rules on where it resolved.
+ * 0 = allowed.
+ */
+int	dialer_allowed(const struct dialer *, const char *action,
+	    const char *host, uint16_t port, const struct sockaddr *sa);
+
+/*
+ * cb runs exactly once, from the event loop: fd connected, with the
+ * codec of a layered last hop when DIAL_STREAM allowed one (else NULL),
+ * or fd -1 and an errno value: EACCES not permitted, EHOSTUNREACH no
+ * address, ETIMEDOUT, ECONNREFUSED, ...
+ */
+typedef void (*dial_cb)(void *arg, int fd, struct codec *, int err);
+
+#define DIAL_STREAM	0x01	/* the caller relays a codec itself */
+#define DIAL_NOCHECK	0x02	/* an address the configuration named */
+
+struct dial;
+
+struct dial *dial_start(struct dialer *, const char *host, uint16_t port,
+	    int flags, dial_cb, void *arg);
+void	dial_cancel(struct dial *);
+/* Read a file the monitor hands over, at most 64 KiB; NUL-terminated. */
+char	*worker_read_small(struct worker *, const char *path, size_t *len);
+/* The address and port of a sockaddr, as text. */
+void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
+	    uint16_t *port);
+/* socks5 reply code for a dial errno */
+int	dial_errno_rep(int err);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * DNS message checks (RFC 1035 4.1, RFC 2308, RFC 6891) for the caching
+ * DNS proxy.
+ *
+ * Compression pointers (RFC 1035 4.1.4) must point past the header and
+ * strictly before every byte already read for the name being expanded.
+ * Every jump therefore lands on bytes not yet visited, so no loop is
+ * possible, and a name costs at most DNS_NAME_MAX label bytes plus
+ * DNS_PTR_MAX jumps to expand.  Every real compressor points at an
+ * earlier name, which this rule allows.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "dns.h"
+
+#define DNS_PTR_MAX		(DNS_NAME_MAX / 2)
+
+/* header flags word */
+#define DNS_F_QR		0x8000
+#define DNS_F_OPCODE(f)		(((f) >> 11) & 0x0f)
+#define DNS_F_TC		0x0200
+#define DNS_F_RCODE(f)		((f) & 0x000f)
+
+/* byte 2 and 3 of the header */
+#define DNS_B2_QR		0x80
+#define DNS_B2_OPCODE		0x78
+#define DNS_B2_RD		0x01
+#define DNS_B3_RA		0x80
+#define DNS_B3_CD		0x10
+
+/* RR fixed part after the owner: type, class, ttl, rdlength */
+#define DNS_RR_FIXED		10
+#define DNS_SOA_FIXED		20	/* serial refresh retry expire minimum */
+#define DNS_TTL_MSB		0x80000000U
+
+enum dns_section { SEC_AN, SEC_NS, SEC_AR };
+
+struct dns_rr {
+	size_t		name_off;
+	uint16_t	type;
+	uint16_t	class;
+	uint32_t	ttl;
+	size_t		ttl_off;
+	size_t		rdata_off;
+	size_t		rdlen;
+};
+
+static uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static int
+lower(int c)
+{
+	/* DNS names compare case-insensitively in ASCII only (RFC 4343). */
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/*
+ * Read the name at *offp; on success *offp is past it where it was
+ * found (past the first pointer, if any).  When wire is not NULL it
+ * receives the expanded name, *wirelen its length.
+ */
+static int
+name_read(const unsigned char *p, size_t len, size_t *offp, int ptrs,
+    unsigned char *wire, size_t *wirelen)
+{
+	size_t off = *offp, low = *offp, end = 0, wl = 0, jumps = 0, ptr, n;
+
+	for (;;) {
+		if (off >= len)
+			return ERR_FORMAT;
+		n = p[off];
+		if ((n & 0xc0) == 0xc0) {
+			if (!ptrs || len - off < 2 || ++jumps > DNS_PTR_MAX)
+				return ERR_FORMAT;
+			ptr = (n & 0x3f) << 8 | p[off + 1];
+			if (ptr < DNS_HDR_LEN || ptr >= low)
+				return ERR_FORMAT;
+			if (end == 0)
+				end = off + 2;
+			off = low = ptr;
+			continue;
+		}
+		/* 0x40 and 0x80 are extended label types, not in use */
+		if ((n & 0xc0) != 0 || n >= len - off ||
+		    wl + 1 + n > DNS_NAME_MAX)
+			return ERR_FORMAT;
+		if (wire != NULL)
+			memcpy(wire + wl, p + off, 1 + n);
+		wl += 1 + n;
+		off += 1 + n;
+		if (n == 0)
+			break;
+	}
+	*offp = end != 0 ? end : off;
+	if (wirelen != NULL)
+		*wirelen = wl;
+	return 0;
+}
+
+/* Presentation form (RFC 1035 5.1): "." for root, \. \\ and \DDD. */
+static void
+name_text(const unsigned char *wire, char *out)
+{
+	size_t i = 0, o = 0, k, n;
+	unsigned char c;
+
+	if (wire[0] == 0) {
+		out[o++] = '.';
+		out[o] = '\0';
+		return;
+	}
+	while ((n = wire[i]) != 0) {
+		if (o != 0)
+			out[o++] = '.';
+		for (k = 1; k <= n; k++) {
+			c = wire[i + k];
+			if (c == '.' || c == '\\') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				out[o++] = '\\';
+				out[o++] = (char)('0' + c / 100);
+				out[o++] = (char)('0' + c / 10 % 10);
+				out[o++] = (char)('0' + c % 10);
+			} else
+				out[o++] = (char)c;
+		}
+		i += n + 1;
+	}
+	out[o] = '\0';
+}
+
+/* An RR's owner and fixed part; rdata must lie inside the message. */
+static int
+rr_read(const unsigned char *p, size_t len, size_t *offp, struct dns_rr *rr)
+{
+	size_t off = *offp;
+
+	rr->name_off = off;
+	if (name_read(p, len, &off, 1, NULL, NULL) != 0 ||
+	    len - off < DNS_RR_FIXED)
+		return ERR_FORMAT;
+	rr->type = get16(p + off);
+	rr->class = get16(p + off + 2);
+	rr->ttl_off = off + 4;
+	rr->ttl = get32(p + off + 4);
+	rr->rdlen = get16(p + off + 8);
+	off += DNS_RR_FIXED;
+	if (rr->rdlen > len - off)
+		return ERR_FORMAT;
+	rr->rdata_off = off;
+	*offp = off + rr->rdlen;
+	return 0;
+}
+
+/* OPT (RFC 6891 6.1.2): root owner, options exactly filling rdata. */
+static int
+opt_check(const unsigned char *p, const struct dns_rr *rr)
+{
+	size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen, n;
+
+	if (p[rr->name_off] != 0)
+		return ERR_FORMAT;
+	while (off < end) {
+		if (end - off < 4)
+			return ERR_FORMAT;
+		n = get16(p + off + 2);
+		off += 4;
+		if (n > end - off)
+			return ERR_FORMAT;
+		off += n;
+	}
+	return 0;
+}
+
+/* A name inside rdata: it starts there and its uncompressed part fits. */
+static int
+rdata_name(const unsigned char *p, size_t len, size_t *offp, size_t end)
+{
+	if (*offp >= end || name_read(p, len, offp, 1, NULL, NULL) != 0 ||
+	    *offp > end)
+		return ERR_FORMAT;
+	return 0;
+}
+
+/*
+ * The rdata of the types whose names may be compressed (RFC 3597 4)
+ * and of SOA, whose MINIMUM is needed for negative caching.  Other
+ * types are opaque to a cache.
+ */
+static int
+rdata_check(const unsigned char *p, size_t len, const struct dns_rr *rr,
+    uint32_t *soa_min)
+{
+	size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
+
+	switch (rr->type) {
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
+		if (rdata_name(p, len, &off, end) != 0)
+			return ERR_FORMAT;
+		break;
+	case DNS_TYPE_MX:
+		if (rr->rdlen < 2)
+			return ERR_FORMAT;
+		off += 2;
+		if (rdata_name(p, len, &off, end) != 0)
+			return ERR_FORMAT;
+		break;
+	case DNS_TYPE_SOA:
+		if (rdata_name(p, len, &off, end) != 0 ||
+		    rdata_name(p, len, &off, end) != 0 ||
+		    end - off != DNS_SOA_FIXED)
+			return ERR_FORMAT;
+		*soa_min = get32(p + off + 16);
+		off += DNS_SOA_FIXED;
+		break;
+	default:
+		off = end;
+		break;
+	}
+	return off == end ? 0 : ERR_FORMAT;
+}
+
+/* RFC 2181 8: a TTL with the top bit set is taken as zero. */
+static uint32_t
+ttl_value(uint32_t ttl)
+{
+	return (ttl & DNS_TTL_MSB) != 0 ? 0 : ttl;
+}
+
+int
+dns_parse_query(const unsigned char *p, size_t len, struct dns_query *q)
+{
+	struct dns_rr rr;
+	size_t off = DNS_HDR_LEN, i;
+	uint16_t ar;
+
+	memset(q, 0, sizeof(*q));
+	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
+		return ERR_FORMAT;
+	q->id = get16(p);
+	q->flags = get16(p + 2);
+	ar = get16(p + 10);
+	if ((q->flags & DNS_F_QR) != 0 || DNS_F_OPCODE(q->flags) != 0 ||
+	    get16(p + 4) != 1 || get16(p + 6) != 0 || get16(p + 8) != 0 ||
+	    ar > 1)
+		return ERR_FORMAT;
+	if (name_read(p, len, &off, 0, q->qname_wire, &q->qname_len) != 0 ||
+	    len - off < 4)
+		return ERR_FORMAT;
+	q->qtype = get16(p + off);
+	q->qclass = get16(p + off + 2);
+	off += 4;
+	q->question_end = off;
+	q->udp_size = DNS_UDP_MIN;
+	if (ar == 1) {
+		/* anything else here (TSIG, SIG(0)) is not for a cache */
+		if (rr_read(p, len, &off, &rr) != 0 ||
+		    rr.type != DNS_TYPE_OPT || opt_check(p, &rr) != 0)
+			return ERR_FORMAT;
+		q->edns = 1;
+		if (rr.class > DNS_UDP_MIN)
+			q->udp_size = rr.class;
+		q->edns_version = (rr.ttl >> 16) & 0xff;
+		q->do_bit = (rr.ttl & 0x8000) != 0;
+	}
+	if (off != len)
+		return ERR_FORMAT;
+	for (i = 0; i < q->qname_len; i++)
+		q->qname_wire[i] = (unsigned char)lower(q->qname_wire[i]);
+	name_text(q->qname_wire, q->qname);
+	return 0;
+}
+
+/* The question of a response against the query's. */
+static int
+question_check(const unsigned char *p, size_t len, size_t *offp,
+    const struct dns_query *q)
+{
+	unsigned char wire[DNS_NAME_MAX];
+	size_t wl, i;
+
+	if (name_read(p, len, offp, 1, wire, &wl) != 0 ||
+	    len - *offp < 4 || wl != q->qname_len)
+		return ERR_FORMAT;
+	for (i = 0; i < wl; i++)
+		if (lower(wire[i]) != q->qname_wire[i])
+			return ERR_FORMAT;
+	if (get16(p + *offp) != q->qtype || get16(p + *offp + 2) != q->qclass)
+		return ERR_FORMAT;
+	*offp += 4;
+	return 0;
+}
+
+int
+dns_parse_response(const unsigned char *p, size_t len,
+    const struct dns_query *q, struct dns_answer_info *a)
+{
+	struct dns_rr rr;
+	size_t off = DNS_HDR_LEN, i, nrr, an, ns;
+	uint32_t soa_min, ttl, min_ttl = UINT32_MAX;
+	uint16_t flags;
+	enum dns_section sec;
+	int ext_rcode = 0, counted = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
+		return ERR_FORMAT;
+	flags = get16(p + 2);
+	if (get16(p) != q->id || (flags & DNS_F_QR) == 0 ||
+	    DNS_F_OPCODE(flags) != 0 || get16(p + 4) != 1)
+		return ERR_FORMAT;
+	a->truncated = (flags & DNS_F_TC) != 0;
+	if (question_check(p, len, &off, q) != 0)
+		return ERR_FORMAT;
+	an = get16(p + 6);
+	ns = get16(p + 8);
+	nrr = an + ns + get16(p + 10);
+	for (i = 0; i < nrr; i++) {
+		sec = i < an ? SEC_AN : i < an + ns ? SEC_NS : SEC_AR;
+		soa_min = UINT32_MAX;
+		if (rr_read(p, len, &off, &rr) != 0) {
+			/* RFC 2181 9: a truncated message may stop anywhere */
+			if (a->truncated)
+				break;
+			return ERR_FORMAT;
+		}
+		if (rr.type == DNS_TYPE_OPT) {
+			if (sec != SEC_AR || a->edns || opt_check(p, &rr) != 0)
+				return ERR_FORMAT;
+			a->edns = 1;
+			ext_rcode = (rr.ttl >> 24) & 0xff;
+			continue;
+		}
+		if (rdata_check(p, len, &rr, &soa_min) != 0)
+			return ERR_FORMAT;
+		if (sec == SEC_AR)
+			continue;
+		ttl = ttl_value(rr.ttl);
+		if (sec == SEC_NS && rr.type == DNS_TYPE_SOA) {
+			a->has_soa = 1;
+			if (soa_min < ttl)
+				ttl = soa_min;
+		}
+		if (ttl < min_ttl)
+			min_ttl = ttl;
+		counted = 1;
+		if (sec == SEC_AN &&
+		    (rr.type == q->qtype || q->qtype == DNS_TYPE_ANY))
+			a->has_answer = 1;
+	}
+	if (!a->truncated && off != len)
+		return ERR_FORMAT;
+	a->rcode = ext_rcode << 4 | DNS_F_RCODE(flags);
+	a->negative = a->rcode == DNS_RCODE_NXDOMAIN ||
+	    (a->rcode == DNS_RCODE_NOERROR && !a->has_answer);
+	a->min_ttl = counted ? min_ttl : 0;
+	return 0;
+}
+
+void
+dns_set_id(unsigned char *p, uint16_t id)
+{
+	p[0] = id >> 8;
+	p[1] = id & 0xff;
+}
+
+int
+dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed)
+{
+	struct dns_rr rr;
+	size_t off = DNS_HDR_LEN, i, nrr;
+	uint32_t ttl;
+	int tc;
+
+	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
+		return ERR_FORMAT;
+	tc = (get16(p + 2) & DNS_F_TC) != 0;
+	for (i = get16(p + 4); i > 0; i--) {
+		if (name_read(p, len, &off, 1, NULL, NULL) != 0 ||
+		    len - off < 4)
+			return ERR_FORMAT;
+		off += 4;
+	}
+	nrr = (size_t)get16(p + 6) + get16(p + 8) + get16(p + 10);
+	for (i = 0; i < nrr; i++) {
+		if (rr_read(p, len, &off, &rr) != 0) {
+			if (tc)
+				break;
+			return ERR_FORMAT;
+		}
+		if (rr.type == DNS_TYPE_OPT)
+			continue;	/* its TTL holds flags */
+		ttl = ttl_value(rr.ttl);
+		put32(p + rr.ttl_off, ttl > elapsed ? ttl - elapsed : 0);
+	}
+	if (!tc && off != len)
+		return ERR_FORMAT;
+	return 0;
+}
+
+size_t
+dns_make_error(const unsigned char *query, size_t qlen, int rcode,
+    unsigned char *out, size_t outlen)
+{
+	size_t off = DNS_HDR_LEN, n = DNS_HDR_LEN;
+	int withq = 0;
+
+	if (qlen < DNS_HDR_LEN || rcode < 0 || rcode > 0x0f ||
+	    (query[2] & DNS_B2_QR) != 0)
+		return 0;
+	if (get16(query + 4) == 1 &&
+	    name_read(query, qlen, &off, 0, NULL, NULL) == 0 &&
+	    qlen - off >= 4) {
+		n = off + 4;
+		withq = 1;
+	}
+	if (n > outlen)
+		return 0;
+	memcpy(out, query, n);
+	/* RFC 1035 4.1.1: id, opcode and RD are copied; AA, TC cleared */
+	out[2] = DNS_B2_QR | (query[2] & (DNS_B2_OPCODE | DNS_B2_RD));
+	out[3] = DNS_B3_RA | (query[3] & DNS_B3_CD) | (unsigned char)rcode;
+	memset(out + 4, 0, DNS_HDR_LEN - 4);
+	out[5] = (unsigned char)withq;
+	return n;
+}

@@ -1,0 +1,358 @@
+/*
+ * Shadowsocks AEAD primitives (SIP004, SIP022).  Each session direction
+ * has its own subkey derived from the master key and a random salt, and
+ * a 96-bit little-endian nonce counter starting at zero, advanced after
+ * every seal or open.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "blake3.h"
+#include "err.h"
+#include "ss.h"
+
+static const struct ss_method methods[] = {
+	{ "aes-128-gcm",		SS_KIND_AEAD, 16, 0 },
+	{ "aes-256-gcm",		SS_KIND_AEAD, 32, 0 },
+	{ "chacha20-ietf-poly1305",	SS_KIND_AEAD, 32, 1 },
+	{ "2022-blake3-aes-128-gcm",	SS_KIND_2022, 16, 0 },
+	{ "2022-blake3-aes-256-gcm",	SS_KIND_2022, 32, 0 },
+	{ "2022-blake3-chacha20-poly1305", SS_KIND_2022, 32, 1 },
+	{ "plain",			SS_KIND_NONE, 0, 0 },
+	{ "none",			SS_KIND_NONE, 0, 0 },
+};
+
+static const struct {
+	const char	*alias;
+	const char	*name;
+} aliases[] = {
+	{ "AEAD_AES_128_GCM",		"aes-128-gcm" },
+	{ "AEAD_AES_256_GCM",		"aes-256-gcm" },
+	{ "AEAD_CHACHA20_POLY1305",	"chacha20-ietf-poly1305" },
+	{ "dummy",			"none" },
+};
+
+static EVP_CIPHER *aes128gcm, *aes256gcm, *chachapoly;
+static EVP_KDF *hkdf;
+static EVP_MD *md5;
+
+const struct ss_method *
+ss_method_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcasecmp(name, aliases[i].alias) == 0)
+			name = aliases[i].name;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcasecmp(name, methods[i].name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+const char *
+ss_method_names(void)
+{
+	return "aes-128-gcm, aes-256-gcm, chacha20-ietf-poly1305, "
+	    "2022-blake3-aes-128-gcm, 2022-blake3-aes-256-gcm, "
+	    "2022-blake3-chacha20-poly1305, none";
+}
+
+int
+ss_crypto_init(void)
+{
+	unsigned char b[1];
+
+	if (aes128gcm != NULL)
+		return 0;
+	if ((aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL)) == NULL ||
+	    (aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
+	    (chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305",
+	    NULL)) == NULL ||
+	    (hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (md5 = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL ||
+	    RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	return 0;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+/* Standard or URL-safe base64, padding optional; -1 if malformed. */
+static int
+b64decode(const char *s, unsigned char *out, size_t outcap, size_t *outlen)
+{
+	unsigned int acc = 0;
+	size_t n = 0, i, len = strlen(s);
+	int bits = 0, v;
+
+	while (len > 0 && s[len - 1] == '=')
+		len--;
+	for (i = 0; i < len; i++) {
+		if ((v = b64val((unsigned char)s[i])) < 0)
+			return -1;
+		acc = (acc << 6) | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= outcap)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*outlen = n;
+	return 0;
+}
+
+int
+ss_master_key(const struct ss_method *m, const char *password,
+    unsigned char *key, char *err, size_t errlen)
+{
+	unsigned char d[EVP_MAX_MD_SIZE], raw[64];
+	unsigned int dl = 0;
+	size_t n = 0, take, rawlen;
+	EVP_MD_CTX *ctx;
+
+	if (m->kind == SS_KIND_NONE)
+		return 0;
+	if (m->kind == SS_KIND_2022) {
+		/* SIP022: the key itself, base64, of the cipher's size */
+		if (b64decode(password, raw, sizeof(raw), &rawlen) != 0 ||
+		    rawlen != m->keylen) {
+			seterr(err, errlen, "%s needs a base64 key of %zu bytes "
+			    "(e.g. from openssl rand -base64 %zu)", m->name,
+			    m->keylen, m->keylen);
+			explicit_bzero(raw, sizeof(raw));
+			return -1;
+		}
+		memcpy(key, raw, m->keylen);
+		explicit_bzero(raw, sizeof(raw));
+		return 0;
+	}
+	if (md5 == NULL && ss_crypto_init() != 0) {
+		seterr(err, errlen, "OpenSSL lacks what Shadowsocks needs");
+		return -1;
+	}
+	/* EVP_BytesToKey(MD5, no salt, one round): D_i = MD5(D_i-1 || pw) */
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	while (n < m->keylen) {
+		if (EVP_DigestInit_ex(ctx, md5, NULL) != 1 ||
+		    (n > 0 && EVP_DigestUpdate(ctx, d, dl) != 1) ||
+		    EVP_DigestUpdate(ctx, password, strlen(password)) != 1 ||
+		    EVP_DigestFinal_ex(ctx, d, &dl) != 1) {
+			EVP_MD_CTX_free(ctx);
+			return -1;
+		}
+		take = m->keylen - n < dl ? m->keylen - n : dl;
+		memcpy(key + n, d, take);
+		n += take;
+	}
+	EVP_MD_CTX_free(ctx);
+	explicit_bzero(d, sizeof(d));
+	return 0;
+}
+
+static int
+subkey(const struct ss_method *m, const unsigned char *key,
+    const unsigned char *salt, unsigned char *out)
+{
+	if (m->kind == SS_KIND_2022) {
+		unsigned char mat[2 * SS_KEY_MAX];
+
+		memcpy(mat, key, m->keylen);
+		memcpy(mat + m->keylen, salt, m->keylen);
+		blake3_derive_key("shadowsocks 2022 session subkey", mat,
+		    2 * m->keylen, out, m->keylen);
+		explicit_bzero(mat, sizeof(mat));
+		return 0;
+	} else {
+		EVP_KDF_CTX *kctx;
+		OSSL_PARAM p[5], *pp = p;
+		int r;
+
+		if (hkdf == NULL && ss_crypto_init() != 0)
+			return ERR_INTERNAL;
+		if ((kctx = EVP_KDF_CTX_new(hkdf)) == NULL)
+			return ERR_ALLOC;
+		*pp++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+		    (char *)"SHA1", 0);
+		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+		    (void *)key, m->keylen);
+		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		    (void *)salt, m->keylen);
+		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+		    (void *)"ss-subkey", 9);
+		*pp = OSSL_PARAM_construct_end();
+		r = EVP_KDF_derive(kctx, out, m->keylen, p);
+		EVP_KDF_CTX_free(kctx);
+		return r == 1 ? 0 : ERR_INTERNAL;
+	}
+}
+
+int
+ss_aead_init(struct ss_aead *a, const struct ss_method *m,
+    const unsigned char *key, const unsigned char *salt, int enc)
+{
+	unsigned char sk[SS_KEY_MAX];
+	const EVP_CIPHER *c;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->enc = enc;
+	if (aes128gcm == NULL && ss_crypto_init() != 0)
+		return ERR_INTERNAL;
+	c = m->chacha ? chachapoly : m->keylen == 16 ? aes128gcm : aes256gcm;
+	if ((r = subkey(m, key, salt, sk)) != 0)
+		return r;
+	if ((a->ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		explicit_bzero(sk, sizeof(sk));
+		return ERR_ALLOC;
+	}
+	r = EVP_CipherInit_ex(a->ctx, c, NULL, sk, a->nonce, enc);
+	explicit_bzero(sk, sizeof(sk));
+	if (r != 1) {
+		ss_aead_clear(a);
+		return ERR_INTERNAL;
+	}
+	return 0;
+}
+
+void
+ss_aead_clear(struct ss_aead *a)
+{
+	EVP_CIPHER_CTX_free(a->ctx);	/* wipes the key schedule */
+	memset(a, 0, sizeof(*a));
+}
+
+static void
+nonce_next(unsigned char *n)
+{
+	size_t i;
+
+	for (i = 0; i < SS_NONCE_LEN; i++)
+		if (++n[i] != 0)
+			break;
+}
+
+int
+ss_aead_seal(struct ss_aead *a, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	int l = 0, l2 = 0;
+
+	if (n > 0x7fffffff ||
+	    EVP_EncryptInit_ex(a->ctx, NULL, NULL, NULL, a->nonce) != 1 ||
+	    EVP_EncryptUpdate(a->ctx, out, &l, in, (int)n) != 1 ||
+	    EVP_EncryptFinal_ex(a->ctx, out + l, &l2) != 1 ||
+	    (size_t)(l + l2) != n ||
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, SS_TAG_LEN,
+	    out + n) != 1)
+		return ERR_INTERNAL;
+	nonce_next(a->nonce);
+	return 0;
+}
+
+int
+ss_aead_open(struct ss_aead *a, const unsigned char *in, size_t n,
+    unsigned char *out)
+{
+	unsigned char tag[SS_TAG_LEN];
+	int l = 0, l2 = 0;
+
+	if (n < SS_TAG_LEN || n > 0x7fffffff)
+		return ERR_FORMAT;
+	n -= SS_TAG_LEN;
+	memcpy(tag, in + n, SS_TAG_LEN);	/* out may overlap in */
+	if (EVP_DecryptInit_ex(a->ctx, NULL, NULL, NULL, a->nonce) != 1 ||
+	    EVP_DecryptUpdate(a->ctx, out, &l, in, (int)n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, SS_TAG_LEN,
+	    tag) != 1)
+		return ERR_INTERNAL;
+	if (EVP_DecryptFinal_ex(a->ctx, out + l, &l2) != 1)
+		return ERR_FORMAT;
+	nonce_next(a->nonce);
+	return 0;
+}
+
+int
+ss_udp_seal(const struct ss_method *m, const unsigned char *key,
+    const unsigned char *in, size_t n, unsigned char *out, size_t outcap,
+    size_t *outlen)
+{
+	struct ss_aead a;
+	int r;
+
+	if (m->kind == SS_KIND_NONE) {
+		if (n > outcap)
+			return ERR_NO_SPACE;
+		memmove(out, in, n);
+		*outlen = n;
+		return 0;
+	}
+	if (m->kind != SS_KIND_AEAD)
+		return ERR_INTERNAL;
+	if (outcap < m->keylen || outcap - m->keylen < n + SS_TAG_LEN)
+		return ERR_NO_SPACE;
+	memmove(out + m->keylen, in, n);
+	if (RAND_bytes(out, (int)m->keylen) != 1)
+		return ERR_INTERNAL;
+	if ((r = ss_aead_init(&a, m, key, out, 1)) != 0)
+		return r;
+	r = ss_aead_seal(&a, out + m->keylen, n, out + m->keylen);
+	ss_aead_clear(&a);
+	*outlen = m->keylen + n + SS_TAG_LEN;
+	return r;
+}
+
+int
+ss_udp_open(const struct ss_method *m, const unsigned char *key,
+    const unsigned char *in, size_t n, unsigned char *out, size_t outcap,
+    size_t *outlen)
+{
+	struct ss_aead a;
+	int r;
+
+	if (m->kind == SS_KIND_NONE) {
+		if (n > outcap)
+			return ERR_NO_SPACE;
+		memmove(out, in, n);
+		*outlen = n;
+		return 0;
+	}
+	if (m->kind != SS_KIND_AEAD)
+		return ERR_INTERNAL;
+	if (n < m->keylen + SS_TAG_LEN)
+		return ERR_FORMAT;
+	if (outcap < n - m->keylen - SS_TAG_LEN)
+		return ERR_NO_SPACE;
+	if ((r = ss_aead_init(&a, m, key, in, 0)) != 0)
+		return r;
+	r = ss_aead_open(&a, in + m->keylen, n - m->keylen, out);
+	ss_aead_clear(&a);
+	if (r == 0)
+		*outlen = n - m->keylen - SS_TAG_LEN;
+	return r;
+}

@@ -1,0 +1,601 @@
+/*
+ * Shadowsocks over TCP: the AEAD codec (client and server side of a
+ * session) and the ss:// server.  The server reads the salt and the
+ * first chunks until the target address is complete, checks the salt
+ * against the replay filter, and relays through the dialer.  A client
+ * whose first chunk does not authenticate (a wrong key, or a prober)
+ * sees nothing that tells it what we are: its bytes are read and
+ * dropped, and the connection closes after a random delay.
+ */
+#include "config.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <openssl/rand.h>
+
+#include "dial.h"
+#include "err.h"
+#include "log.h"
+#include "proto/proto.h"
+#include "proto/ss.h"
+#include "stream.h"
+#include "worker.h"
+
+#define SS_HANDSHAKE_SECS	10	/* for the salt and the address */
+#define SS_DRAIN_MAX		512	/* probers held open per worker */
+
+struct ss_codec {
+	struct codec		 c;
+	const struct ss_method	*m;
+	const unsigned char	*key;		/* the configuration's */
+	struct ss_aead		 enc;
+	struct ss_aead		 dec;
+	int			 enc_on;
+	int			 dec_on;
+	int			 authed;	/* a chunk authenticated */
+	size_t			 need;		/* sealed payload awaited */
+	unsigned char		 salt[SS_SALT_MAX];	/* the peer's */
+	unsigned char		 hdr[2 + PROXY_HOST_MAX + 2 + 1];
+	size_t			 hdrlen;	/* client: target address */
+};
+
+static int
+ssc_encode(struct codec *cc, struct cbuf *in, struct cbuf *out)
+{
+	struct ss_codec *c = (struct ss_codec *)cc;
+	unsigned char len2[2], *t;
+	size_t room, n;
+
+	if (c->m->kind == SS_KIND_NONE) {
+		n = cbuf_room(out);
+		n = n < in->len ? n : in->len;
+		cbuf_append(out, in->p + in->off, n);
+		cbuf_consume(in, n);
+		return 0;
+	}
+	if (!c->enc_on) {
+		if (cbuf_room(out) < c->m->keylen)
+			return 0;
+		t = cbuf_tail(out);
+		if (RAND_bytes(t, (int)c->m->keylen) != 1 ||
+		    ss_aead_init(&c->enc, c->m, c->key, t, 1) != 0)
+			return ERR_INTERNAL;
+		out->len += c->m->keylen;
+		c->enc_on = 1;
+	}
+	while (in->len > 0) {
+		if ((room = cbuf_room(out)) <= SS_CHUNK_OVERHEAD)
+			break;
+		n = room - SS_CHUNK_OVERHEAD;
+		n = n < in->len ? n : in->len;
+		n = n < SS_PAYLOAD_MAX ? n : SS_PAYLOAD_MAX;
+		t = cbuf_tail(out);
+		len2[0] = (unsigned char)(n >> 8);
+		len2[1] = (unsigned char)n;
+		if (ss_aead_seal(&c->enc, len2, 2, t) != 0 ||
+		    ss_aead_seal(&c->enc, in->p + in->off, n,
+		    t + 2 + SS_TAG_LEN) != 0)
+			return ERR_INTERNAL;
+		out->len += n + SS_CHUNK_OVERHEAD;
+		cbuf_consume(in, n);
+	}
+	return 0;
+}
+
+static int
+ssc_decode(struct codec *cc, struct cbuf *in, struct cbuf *out)
+{
+	struct ss_codec *c = (struct ss_codec *)cc;
+	unsigned char len2[2];
+	size_t n;
+	int e;
+
+	if (c->m->kind == SS_KIND_NONE) {
+		n = cbuf_room(out);
+		n = n < in->len ? n : in->len;
+		cbuf_append(out, in->p + in->off, n);
+		cbuf_consume(in, n);
+		c->authed = 1;
+		return 0;
+	}
+	if (!c->dec_on) {
+		if (in->len < c->m->keylen)
+			return 0;
+		memcpy(c->salt, in->p + in->off, c->m->keylen);
+		if ((e = ss_aead_init(&c->dec, c->m, c->key, c->salt, 0)) != 0)
+			return e;
+		cbuf_consume(in, c->m->keylen);
+		c->dec_on = 1;
+	}
+	for (;;) {
+		if (c->need == 0) {
+			if (in->len < 2 + SS_TAG_LEN)
+				return 0;
+			if ((e = ss_aead_open(&c->dec, in->p + in->off,
+			    2 + SS_TAG_LEN, len2)) != 0)
+				return e;
+			n = (size_t)len2[0] << 8 | len2[1];
+			if (n > SS_PAYLOAD_MAX)
+				return ERR_TOO_LONG;
+			cbuf_consume(in, 2 + SS_TAG_LEN);
+			c->need = n + SS_TAG_LEN;
+			c->authed = 1;
+		}
+		if (in->len < c->need || cbuf_room(out) < c->need - SS_TAG_LEN)
+			return 0;
+		if ((e = ss_aead_open(&c->dec, in->p + in->off, c->need,
+		    cbuf_tail(out))) != 0)
+			return e;
+		out->len += c->need - SS_TAG_LEN;
+		cbuf_consume(in, c->need);
+		c->need = 0;
+	}
+}
+
+static int
+ssc_start(struct codec *cc, struct cbuf *out)
+{
+	struct ss_codec *c = (struct ss_codec *)cc;
+	struct cbuf h;
+
+	if (c->hdrlen == 0)
+		return 0;
+	/*
+	 * The request header goes out at once rather than with the first
+	 * payload, so that protocols where the server speaks first work.
+	 */
+	memset(&h, 0, sizeof(h));
+	h.p = c->hdr;
+	h.len = c->hdrlen;
+	h.cap = sizeof(c->hdr);
+	c->hdrlen = 0;
+	return ssc_encode(cc, &h, out);
+}
+
+static int
+ssc_eof(struct codec *cc)
+{
+	struct ss_codec *c = (struct ss_codec *)cc;
+
+	return c->need != 0 ? ERR_INCOMPLETE : 0;
+}
+
+static void
+ssc_free(struct codec *cc)
+{
+	struct ss_codec *c = (struct ss_codec *)cc;
+
+	if (c->enc_on)
+		ss_aead_clear(&c->enc);
+	if (c->dec_on)
+		ss_aead_clear(&c->dec);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
+static const struct codec_ops ss_codec_ops = {
+	"shadowsocks", ssc_start, ssc_decode, ssc_encode, ssc_eof, ssc_free
+};
+
+static struct ss_codec *
+ssc_new(const struct ss_method *m, const unsigned char *key)
+{
+	struct ss_codec *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->c.ops = &ss_codec_ops;
+	c->m = m;
+	c->key = key;
+	return c;
+}
+
+struct codec *
+ss_codec_client(const struct ss_method *m, const unsigned char *key,
+    const char *host, uint16_t port)
+{
+	struct ss_codec *c;
+
+	if ((c = ssc_new(m, key)) == NULL)
+		return NULL;
+	if ((c->hdrlen = socks5_put_addr(c->hdr, sizeof(c->hdr), host,
+	    port)) == 0) {
+		ssc_free(&c->c);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return &c->c;
+}
+
+/*
+ * The salt filter: two Bloom filters in memory shared by every worker
+ * (mapped before they fork), so a replay is caught whichever worker the
+ * kernel hands it to.  Salts go into the current filter; when it holds
+ * its capacity, the older one is cleared and becomes current, so the
+ * last 1-2 million salts are remembered with a false positive rate
+ * near 1e-7.  Concurrent updates may race on the counter; that moves
+ * the switch by a few entries, never loses a salt's bits.
+ */
+#define RF_BITS		(1UL << 25)	/* per filter: 4 MiB */
+#define RF_HASHES	20
+#define RF_CAPACITY	1000000
+
+struct replay_filter {
+	uint64_t	key[2];
+	unsigned int	cur;
+	unsigned int	count;
+	uint64_t	bits[2][RF_BITS / 64];
+};
+
+static struct replay_filter *rf;
+
+int
+ss_replay_init(void)
+{
+	if (rf != NULL)
+		return 0;
+	rf = mmap(NULL, sizeof(*rf), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rf == MAP_FAILED) {
+		rf = NULL;
+		return -1;
+	}
+	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1)
+		return -1;
+	return 0;
+}
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+/* Keyed, so that a prober cannot aim at chosen bits. */
+static void
+rf_hash(const unsigned char *salt, size_t len, uint64_t *h1, uint64_t *h2)
+{
+	uint64_t a = rf->key[0], b = rf->key[1], w;
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		w = 0;
+		memcpy(&w, salt + i, len - i < 8 ? len - i : 8);
+		a = mix64(a ^ w);
+		b = mix64(b + w + i);
+	}
+	*h1 = a;
+	*h2 = b | 1;
+}
+
+static int
+rf_test(unsigned int f, uint64_t h1, uint64_t h2)
+{
+	unsigned int i;
+	uint64_t bit;
+
+	for (i = 0; i < RF_HASHES; i++) {
+		bit = (h1 + i * h2) % RF_BITS;
+		if ((__atomic_load_n(&rf->bits[f][bit / 64], __ATOMIC_RELAXED) &
+		    (1ULL << (bit % 64))) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 if the salt was seen before; otherwise it is remembered. */
+int
+ss_replay_check(const unsigned char *salt, size_t len)
+{
+	uint64_t h1, h2, bit;
+	unsigned int i, cur;
+
+	if (rf == NULL)
+		return 0;
+	rf_hash(salt, len, &h1, &h2);
+	if (rf_test(0, h1, h2) || rf_test(1, h1, h2))
+		return 1;
+	cur = __atomic_load_n(&rf->cur, __ATOMIC_RELAXED) & 1;
+	for (i = 0; i < RF_HASHES; i++) {
+		bit = (h1 + i * h2) % RF_BITS;
+		__atomic_fetch_or(&rf->bits[cur][bit / 64],
+		    1ULL << (bit % 64), __ATOMIC_RELAXED);
+	}
+	if (__atomic_add_fetch(&rf->count, 1, __ATOMIC_RELAXED) >=
+	    RF_CAPACITY) {
+		memset(rf->bits[cur ^ 1], 0, sizeof(rf->bits[0]));
+		__atomic_store_n(&rf->cur, cur ^ 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&rf->count, 0, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+/* The ss:// server. */
+struct ss_server {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	struct dialer			 dl;
+};
+
+struct sconn {
+	struct ss_server	*sv;
+	int			 fd;
+	struct ss_codec		*codec;
+	struct cbuf		 in;
+	struct cbuf		 plain;
+	struct event		*rev;
+	struct event		*tmo;
+	struct dial		*dial;
+	int			 checked;	/* salt went through the filter */
+	struct proxy_target	 dst;
+};
+
+static unsigned int ndrain;
+
+static void
+sconn_free(struct sconn *sc)
+{
+	dial_cancel(sc->dial);
+	if (sc->rev != NULL)
+		event_free(sc->rev);
+	if (sc->tmo != NULL)
+		event_free(sc->tmo);
+	if (sc->fd != -1)
+		close(sc->fd);
+	if (sc->codec != NULL)
+		ssc_free(&sc->codec->c);
+	cbuf_release(&sc->in);
+	if (sc->plain.p != NULL)
+		explicit_bzero(sc->plain.p, sc->plain.cap);
+	cbuf_release(&sc->plain);
+	worker_conn_closed(sc->sv->wk);
+	free(sc);
+}
+
+struct drain {
+	struct worker	*wk;
+	int		 fd;
+	struct event	*rev;
+	struct event	*tmo;
+};
+
+static void
+drain_end(struct drain *d)
+{
+	event_free(d->rev);
+	event_free(d->tmo);
+	close(d->fd);
+	ndrain--;
+	worker_conn_closed(d->wk);
+	free(d);
+}
+
+static void
+drain_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct drain *d = arg;
+	char sink[4096];
+	ssize_t n;
+
+	(void)what;
+	while ((n = recv(fd, sink, sizeof(sink), 0)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		drain_end(d);
+}
+
+static void
+drain_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain_end(arg);
+}
+
+/*
+ * Probe resistance: keep reading and dropping for 2-12 s, then close,
+ * the same whatever went wrong and however much was sent.  Beyond
+ * SS_DRAIN_MAX held connections a prober gets a plain close.
+ */
+static void
+sconn_drain(struct sconn *sc, const char *why)
+{
+	struct drain *d;
+	struct timeval tv;
+
+	debug("%s: %s; draining", sc->sv->l->node->url, why);
+	if (ndrain >= SS_DRAIN_MAX || (d = calloc(1, sizeof(*d))) == NULL) {
+		sconn_free(sc);
+		return;
+	}
+	d->wk = sc->sv->wk;
+	d->fd = sc->fd;
+	sc->fd = -1;
+	d->rev = event_new(d->wk->base, d->fd, EV_READ | EV_PERSIST,
+	    drain_read_cb, d);
+	d->tmo = evtimer_new(d->wk->base, drain_tmo_cb, d);
+	if (d->rev == NULL || d->tmo == NULL)
+		fatal_f("out of memory");
+	tv.tv_sec = 2 + (time_t)arc4random_uniform(10);
+	tv.tv_usec = (suseconds_t)arc4random_uniform(1000000);
+	event_add(d->rev, NULL);
+	event_add(d->tmo, &tv);
+	ndrain++;
+	d->wk->stats.active++;		/* the drain's, until it ends */
+	sconn_free(sc);
+}
+
+static void
+sconn_dialed(void *arg, int fd, struct codec *out, int err)
+{
+	struct sconn *sc = arg;
+	struct relay_end a, b;
+
+	sc->dial = NULL;
+	if (fd == -1) {
+		/* as gost and ss-server: no answer, the connection closes */
+		debug("%s: %s:%u: %s", sc->sv->l->node->url, sc->dst.host,
+		    sc->dst.port, strerror(err));
+		sconn_free(sc);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.fd = sc->fd;
+	a.codec = &sc->codec->c;
+	a.wire = sc->in.p + sc->in.off;
+	a.wirelen = sc->in.len;
+	a.plain = sc->plain.p + sc->plain.off;
+	a.plainlen = sc->plain.len;
+	b.fd = fd;
+	b.codec = out;
+	sc->sv->wk->stats.active++;	/* the relay's; sconn_free's goes */
+	crelay_start(sc->sv->wk, &a, &b, 0);
+	sc->fd = -1;
+	sc->codec = NULL;
+	sconn_free(sc);
+}
+
+static void
+sconn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sconn *sc = arg;
+	size_t used, room;
+	ssize_t n;
+	int e;
+
+	(void)what;
+	if ((room = cbuf_room(&sc->in)) == 0) {
+		sconn_drain(sc, "no address in the first 64 KiB");
+		return;
+	}
+	n = recv(fd, cbuf_tail(&sc->in), room, 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		sconn_free(sc);
+		return;
+	}
+	if (n < 0)
+		return;
+	sc->in.len += (size_t)n;
+	if ((e = ssc_decode(&sc->codec->c, &sc->in, &sc->plain)) != 0) {
+		sconn_drain(sc, e == ERR_FORMAT ? "does not authenticate" :
+		    ostp_err(e));
+		return;
+	}
+	if (sc->codec->authed && !sc->checked) {
+		sc->checked = 1;
+		if (sc->codec->m->kind != SS_KIND_NONE &&
+		    ss_replay_check(sc->codec->salt, sc->codec->m->keylen)) {
+			verbose("%s: replayed salt from a client; dropped",
+			    sc->sv->l->node->url);
+			sconn_drain(sc, "replayed salt");
+			return;
+		}
+	}
+	e = socks5_parse_addr(sc->plain.p + sc->plain.off, sc->plain.len,
+	    &sc->dst, &used);
+	if (e == ERR_INCOMPLETE)
+		return;
+	if (e != 0) {
+		sconn_drain(sc, "bad target address");
+		return;
+	}
+	cbuf_consume(&sc->plain, used);
+	event_del(sc->rev);
+	event_del(sc->tmo);
+	debug("%s: to %s:%u", sc->sv->l->node->url, sc->dst.host,
+	    sc->dst.port);
+	if ((sc->dial = dial_start(&sc->sv->dl, sc->dst.host, sc->dst.port,
+	    DIAL_STREAM, sconn_dialed, sc)) == NULL)
+		sconn_free(sc);
+}
+
+static void
+sconn_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sconn_free(arg);
+}
+
+static void
+ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ss_server *sv = arg;
+	struct timeval tv = { SS_HANDSHAKE_SECS, 0 };
+	struct sconn *sc;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	sv->wk->stats.accepted++;
+	sv->wk->stats.active++;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+	    (sc->codec = ssc_new(sv->l->ss_method, sv->l->ss_key)) == NULL ||
+	    cbuf_alloc(&sc->in, CRELAY_BUF) != 0 ||
+	    cbuf_alloc(&sc->plain, CRELAY_BUF) != 0) {
+		if (sc != NULL) {
+			if (sc->codec != NULL)
+				ssc_free(&sc->codec->c);
+			cbuf_release(&sc->in);
+			free(sc);
+		}
+		close(fd);
+		worker_conn_closed(sv->wk);
+		return;
+	}
+	sc->sv = sv;
+	sc->fd = fd;
+	sc->rev = event_new(sv->wk->base, fd, EV_READ | EV_PERSIST,
+	    sconn_read_cb, sc);
+	sc->tmo = evtimer_new(sv->wk->base, sconn_tmo_cb, sc);
+	if (sc->rev == NULL || sc->tmo == NULL)
+		fatal_f("out of memory");
+	event_add(sc->rev, NULL);
+	event_add(sc->tmo, &tv);
+}
+
+static void
+ss_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct ss_server *sv = arg;
+
+	(void)lev;
+	error("%s: accept: %s", sv->l->node->url, strerror(errno));
+}
+
+int
+ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd, struct evconnlistener **levp)
+{
+	struct ss_server *sv;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+		return -1;
+	sv->wk = wk;
+	sv->l = l;
+	if (dialer_init(&sv->dl, wk, l, idx) != 0)
+		return -1;
+	evutil_make_socket_nonblocking(fd);
+	*levp = evconnlistener_new(wk->base, ss_accept_cb, sv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (*levp == NULL)
+		return -1;
+	evconnlistener_set_error_cb(*levp, ss_accept_error_cb);
+	return 0;
+}
