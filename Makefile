@@ -60,7 +60,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
-		  shadowsocks-libev
+		  shadowsocks-libev python3-cryptography v2ray
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
 	distclean
