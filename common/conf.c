@@ -597,6 +597,10 @@ static const char *const ss_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", NULL
 };
+static const char *const udp_params[] = {
+	"timeout", "ttl", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", NULL
+};
 
 /* ss://method:password@...: the cipher and its master key. */
 static int
@@ -740,6 +744,36 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if ((strcmp(n->proto, "udp") == 0 && n->nremotes > 0) ||
+	    strcmp(n->proto, "ssu") == 0) {
+		l->kind = strcmp(n->proto, "udp") == 0 ? LIS_UDP_FORWARD :
+		    LIS_SSU;
+		l->socktype = SOCK_DGRAM;
+		l->ttl_ms = CONF_TTL_DEFAULT;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
+		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (l->ttl_ms == 0)
+			l->ttl_ms = CONF_TTL_DEFAULT;
+		if (l->kind == LIS_UDP_FORWARD &&
+		    build_targets(l, err, errlen) != 0)
+			return -1;
+		if (l->kind == LIS_SSU && (n->nremotes > 0 ||
+		    build_ss_key(n, &l->ss_method, l->ss_key, err,
+		    errlen) != 0)) {
+			if (n->nremotes > 0)
+				seterr(err, errlen, "%s: ssu:// takes no forward "
+				    "target", url);
+			return -1;
+		}
+		if (build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, udp_params, err, errlen) != 0)
+			return -1;
+		if (n->port == 0) {
+			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
+			return -1;
+		}
 	} else if (strcmp(n->proto, "ss") == 0 &&
 	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
 		l->kind = LIS_SS;
@@ -775,7 +809,8 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
-	if (n->user != NULL && l->kind != LIS_PROXY && l->kind != LIS_SS) {
+	if (n->user != NULL && l->kind != LIS_PROXY && l->kind != LIS_SS &&
+	    l->kind != LIS_SSU) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
 		    url, n->scheme);
 		return -1;
@@ -935,7 +970,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
 	h->node = n;
-	if (strcmp(n->transport, "tcp") != 0) {
+	if (strcmp(n->transport, "tcp") != 0 && !(strcmp(n->proto, "ssu") ==
+	    0 && strcmp(n->transport, "udp") == 0)) {
 		seterr(err, errlen, "%s: transport %s is not supported for "
 		    "chain nodes in this build", url, n->transport);
 		goto fail;
@@ -949,7 +985,7 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		h->kind = HOP_SOCKS4;
 	else if (strcmp(n->proto, "socks4a") == 0)
 		h->kind = HOP_SOCKS4A;
-	else if (strcmp(n->proto, "ss") == 0)
+	else if (strcmp(n->proto, "ss") == 0 || strcmp(n->proto, "ssu") == 0)
 		h->kind = HOP_SS;
 	else {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "

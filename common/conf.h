@@ -19,10 +19,11 @@ struct permissions;
 struct ss_method;
 struct resolver_conf;
 
-#define CONF_MAX_LISTENERS	256
+#define CONF_MAX_LISTENERS	1024
 #define CONF_MAX_ROUTES		64
 #define CONF_TUN_MTU_DEFAULT	1350
 #define CONF_TIMEOUT_DEFAULT	5000	/* ms, gost's dial timeout */
+#define CONF_TTL_DEFAULT	60000	/* ms, gost's UDP session idle time */
 #define CONF_TAG_MAX		64
 #define CONF_MAX_RULES		1024
 
@@ -33,6 +34,8 @@ enum listener_kind {
 	LIS_TUN,
 	LIS_TAP,
 	LIS_SS,			/* Shadowsocks over TCP */
+	LIS_UDP_FORWARD,	/* udp://: per-client sessions to a target */
+	LIS_SSU,		/* Shadowsocks UDP */
 };
 
 struct inet_prefix {
@@ -72,6 +75,7 @@ struct listener_conf {
 	size_t			 ntargets;
 	char			**targetnames;	/* per target: NULL = IP */
 	unsigned long		 timeout_ms;
+	unsigned long		 ttl_ms;	/* datagram session idle time */
 	struct tun_conf		 tun;
 	/* access control (tcp forward) */
 	char			*bypass_path;	/* reloadable bypass file */

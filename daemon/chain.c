@@ -95,6 +95,7 @@ struct chain_dial {
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
 	struct codec			*codec;		/* of a layered last hop */
+	int				 flags;
 	chain_cb			 cb;
 	void				*arg;
 };
@@ -554,24 +555,17 @@ cd_s5_connect(struct chain_dial *cd)
 	m[n++] = SOCKS5_VER;
 	m[n++] = SOCKS5_CMD_CONNECT;
 	m[n++] = 0;
-	if (inet_pton(AF_INET, host, m + n + 1) == 1) {
-		m[n] = SOCKS5_ATYP_IPV4;
-		n += 5;
-	} else if (inet_pton(AF_INET6, host, m + n + 1) == 1) {
-		m[n] = SOCKS5_ATYP_IPV6;
-		n += 17;
-	} else {
-		if ((hl = strlen(host)) > PROXY_HOST_MAX) {
-			cd_fail(cd, ENAMETOOLONG);
-			return;
-		}
-		m[n++] = SOCKS5_ATYP_DOMAIN;
-		m[n++] = (unsigned char)hl;
-		memcpy(m + n, host, hl);
-		n += hl;
+	if ((cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops) {
+		/* gost's UDP-over-TCP association at the last hop */
+		m[1] = SOCKS5_CMD_UDPTUN;
+		host = "0.0.0.0";
+		port = 0;
 	}
-	m[n++] = (unsigned char)(port >> 8);
-	m[n++] = (unsigned char)port;
+	if ((hl = socks5_put_addr(m + n, sizeof(m) - n, host, port)) == 0) {
+		cd_fail(cd, ENAMETOOLONG);
+		return;
+	}
+	n += hl;
 	if (cd_send(cd, m, n) != 0)
 		return;
 	cd->state = CD_S5_REPLY;
@@ -851,7 +845,7 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 
 struct chain_dial *
 chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
-    const char *host, uint16_t port, chain_cb cb, void *arg)
+    const char *host, uint16_t port, int flags, chain_cb cb, void *arg)
 {
 	struct chain_dial *cd;
 
@@ -868,6 +862,7 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 		return NULL;	/* the caller goes direct */
 	}
 	cd->fd = -1;
+	cd->flags = flags;
 	cd->cb = cb;
 	cd->arg = arg;
 	cd_attempt(cd);

@@ -553,7 +553,7 @@ dial_begin(struct dial *d)
 	if (ob->type == OB_CHAIN && chain_hops_for(ob, host, port) > 0) {
 		/* The chain resolves names itself, at its far end. */
 		if ((d->cd = chain_dial_start(dl->wk, ob, host, port,
-		    chain_cb_, d)) == NULL)
+		    0, chain_cb_, d)) == NULL)
 			dial_defer_fail(d, ENOMEM);
 		return;
 	}

@@ -62,6 +62,21 @@ struct dial;
 struct dial *dial_start(struct dialer *, const char *host, uint16_t port,
 	    int flags, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
+/*
+ * Datagram channels (udp.c): one client's datagrams to any destination,
+ * routed per datagram (direct, UDP-over-TCP through a chain whose last
+ * hop is SOCKS5, or Shadowsocks UDP); answers come to cb with their
+ * source.
+ */
+struct proxy_target;
+struct uchan;
+typedef void (*uchan_cb)(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n);
+struct uchan *uchan_open(struct dialer *, uchan_cb, void *arg);
+void	uchan_send(struct uchan *, const char *host, uint16_t port,
+	    const unsigned char *p, size_t n);
+void	uchan_close(struct uchan *);
+
 /* Read a file the monitor hands over, at most 64 KiB; NUL-terminated. */
 char	*worker_read_small(struct worker *, const char *path, size_t *len);
 /* The address and port of a sockaddr, as text. */

@@ -206,7 +206,7 @@ fwd_try(struct fwd_conn *c)
 			c->tried++;
 			if ((c->cd = chain_dial_start(fw->wk, ob, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[
-			    c->target])->sin_port), fwd_chain_done, c)) != NULL)
+			    c->target])->sin_port), 0, fwd_chain_done, c)) != NULL)
 				return;
 			continue;
 		}

@@ -91,10 +91,9 @@ struct udp_assoc {
 	struct proxy		*px;
 	int			 ctl;
 	int			 udp;
-	int			 out[2];	/* AF_INET, AF_INET6 */
+	struct uchan		*uc;		/* where datagrams go */
 	struct event		*ctl_ev;
 	struct event		*udp_ev;
-	struct event		*out_ev[2];
 	struct sockaddr_storage	 client;	/* learned from traffic */
 	socklen_t		 clientlen;
 	struct sockaddr_storage	 peer;		/* control connection peer */
@@ -705,17 +704,10 @@ same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 static void
 udp_assoc_free(struct udp_assoc *ua)
 {
-	int i;
-
 	event_free(ua->ctl_ev);
 	if (ua->udp_ev != NULL)
 		event_free(ua->udp_ev);
-	for (i = 0; i < 2; i++) {
-		if (ua->out_ev[i] != NULL)
-			event_free(ua->out_ev[i]);
-		if (ua->out[i] != -1)
-			close(ua->out[i]);
-	}
+	uchan_close(ua->uc);
 	if (ua->udp != -1)
 		close(ua->udp);
 	if (ua->ctl_wev != NULL)
@@ -743,8 +735,6 @@ udp_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		udp_assoc_free(ua);
 }
 
-static void udp_send_out(struct udp_assoc *, const struct proxy_target *,
-    const unsigned char *, size_t);
 
 static void
 udptun_flush(struct udp_assoc *ua)
@@ -768,15 +758,21 @@ udptun_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* A datagram for a 0xF3 client: one frame on the control connection. */
 static void
-udptun_send(struct udp_assoc *ua, const struct sockaddr *src,
+udptun_send(struct udp_assoc *ua, const struct proxy_target *src,
     const unsigned char *p, size_t len)
 {
-	unsigned char h[32];
+	unsigned char h[3 + 1 + 1 + PROXY_HOST_MAX + 2];
 	size_t hl;
 
 	/* never an empty frame: gost would misread it */
-	if ((hl = socks5_udptun_header(h, sizeof(h), src, len)) == 0)
+	if (len == 0 || len > 0xffff ||
+	    (hl = socks5_put_addr(h + 3, sizeof(h) - 3, src->host,
+	    src->port)) == 0)
 		return;
+	h[0] = (unsigned char)(len >> 8);
+	h[1] = (unsigned char)len;
+	h[2] = 0;
+	hl += 3;
 	if (evbuffer_get_length(ua->obuf) + hl + len > UDPTUN_OUT_MAX)
 		return;		/* a slow reader loses datagrams, as UDP */
 	evbuffer_add(ua->obuf, h, hl);
@@ -817,109 +813,34 @@ udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
 			udp_assoc_free(ua);
 			return;
 		}
-		udp_send_out(ua, &t, buf_ptr(&ua->in) + hl, fl - hl);
+		uchan_send(ua->uc, t.host, t.port, buf_ptr(&ua->in) + hl,
+		    fl - hl);
 		buf_consume(&ua->in, fl);
 	}
 }
 
 /* A reply from a remote host: prefix the header, send to the client. */
+/* An answer from src: to the client, with the SOCKS5 UDP header. */
 static void
-udp_out_cb(evutil_socket_t fd, short what, void *arg)
+udp_reply_cb(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
 {
 	struct udp_assoc *ua = arg;
-	struct sockaddr_storage from;
-	socklen_t fromlen;
 	size_t hl;
-	ssize_t n;
-	int i;
 
-	(void)what;
-	for (i = 0; i < 64; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, ua->buf + 300, UDP_BUF - 300, 0,
-		    (struct sockaddr *)&from, &fromlen);
-		if (n < 0)
-			return;
-		unmap_v4(&from, &fromlen);
-		if (ua->tunnel) {
-			udptun_send(ua, (struct sockaddr *)&from,
-			    ua->buf + 300, (size_t)n);
-			continue;
-		}
-		if (ua->clientlen == 0)
-			continue;
-		hl = socks5_udp_header(ua->buf, 300, (struct sockaddr *)&from);
-		memmove(ua->buf + hl, ua->buf + 300, (size_t)n);
-		if (sendto(ua->udp, ua->buf, hl + (size_t)n, 0,
-		    (struct sockaddr *)&ua->client, ua->clientlen) > 0)
-			ua->px->wk->stats.bytes_out += (uint64_t)n;
-	}
-}
-
-static int
-udp_out_socket(struct udp_assoc *ua, int family)
-{
-	const struct conf *c = ua->px->wk->conf;
-	int i = family == AF_INET6, fd;
-
-	if (ua->out[i] != -1)
-		return ua->out[i];
-	if (c->have_mark || c->iface[0] != '\0')
-		fd = mm_socket(ua->px->wk, family, SOCK_DGRAM);
-	else
-		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd == -1)
-		return -1;
-	ua->out[i] = fd;
-	ua->out_ev[i] = event_new(ua->px->wk->base, fd, EV_READ | EV_PERSIST,
-	    udp_out_cb, ua);
-	event_add(ua->out_ev[i], NULL);
-	return fd;
-}
-
-/* A datagram from the client: check, strip the header, send it on. */
-/*
- * One datagram from the client to t: resolve (literal or hosts files),
- * check like a CONNECT with action "udp", send from our own socket.
- */
-static void
-udp_send_out(struct udp_assoc *ua, const struct proxy_target *t,
-    const unsigned char *p, size_t len)
-{
-	const struct listener_conf *l = ua->px->l;
-	struct sockaddr_storage dst;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&dst;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&dst;
-	const struct hosts_entry *he;
-	socklen_t dstlen;
-	int ofd;
-
-	memset(&dst, 0, sizeof(dst));
-	if (inet_pton(AF_INET, t->host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(t->port);
-		dstlen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, t->host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(t->port);
-		dstlen = sizeof(*sin6);
-	} else if ((he = dialer_hosts(&ua->px->dl, t->host)) != NULL)
-		dialer_hosts_addr(he, t->port, &dst, &dstlen);
-	else {
-		/* names in datagrams: hosts files only, for now */
-		debug("%s: udp: cannot resolve %s", l->node->url, t->host);
+	if (ua->tunnel) {
+		udptun_send(ua, src, p, n);
 		return;
 	}
-	if (dialer_allowed(&ua->px->dl, "udp", t->host, t->port,
-	    (struct sockaddr *)&dst) != 0) {
-		debug("%s: udp to %s refused", l->node->url, t->host);
+	if (ua->clientlen == 0 || n > UDP_BUF - 300)
 		return;
-	}
-	if ((ofd = udp_out_socket(ua, dst.ss_family)) == -1)
+	ua->buf[0] = ua->buf[1] = ua->buf[2] = 0;	/* RSV RSV FRAG */
+	if ((hl = socks5_put_addr(ua->buf + 3, 297, src->host,
+	    src->port)) == 0)
 		return;
-	if (sendto(ofd, p, len, 0, (struct sockaddr *)&dst, dstlen) > 0)
-		ua->px->wk->stats.bytes_in += (uint64_t)len;
+	memcpy(ua->buf + 3 + hl, p, n);
+	(void)sendto(ua->udp, ua->buf, 3 + hl + n, 0,
+	    (struct sockaddr *)&ua->client, ua->clientlen);
 }
 
 static void
@@ -953,7 +874,8 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
 			memcpy(&ua->client, &from, fromlen);
 			ua->clientlen = fromlen;
 		}
-		udp_send_out(ua, &t, ua->buf + hl, (size_t)n - hl);
+		uchan_send(ua->uc, t.host, t.port, ua->buf + hl,
+		    (size_t)n - hl);
 	}
 }
 
@@ -978,7 +900,8 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 		return 2;
 	}
 	ua->px = pc->px;
-	ua->out[0] = ua->out[1] = -1;
+	if ((ua->uc = uchan_open(&pc->px->dl, udp_reply_cb, ua)) == NULL)
+		fatal_f("out of memory");
 	ua->udp = -1;
 	ua->tunnel = tunnel;
 	buf_init(&ua->in);

@@ -170,16 +170,20 @@ ssc_eof(struct codec *cc)
 }
 
 static void
-ssc_free(struct codec *cc)
+ssc_destroy(struct ss_codec *c)
 {
-	struct ss_codec *c = (struct ss_codec *)cc;
-
 	if (c->enc_on)
 		ss_aead_clear(&c->enc);
 	if (c->dec_on)
 		ss_aead_clear(&c->dec);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
+}
+
+static void
+ssc_free(struct codec *cc)
+{
+	ssc_destroy((struct ss_codec *)cc);
 }
 
 static const struct codec_ops ss_codec_ops = {
@@ -209,7 +213,7 @@ ss_codec_client(const struct ss_method *m, const unsigned char *key,
 		return NULL;
 	if ((c->hdrlen = socks5_put_addr(c->hdr, sizeof(c->hdr), host,
 	    port)) == 0) {
-		ssc_free(&c->c);
+		ssc_destroy(c);
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
@@ -357,7 +361,7 @@ sconn_free(struct sconn *sc)
 	if (sc->fd != -1)
 		close(sc->fd);
 	if (sc->codec != NULL)
-		ssc_free(&sc->codec->c);
+		ssc_destroy(sc->codec);
 	cbuf_release(&sc->in);
 	if (sc->plain.p != NULL)
 		explicit_bzero(sc->plain.p, sc->plain.cap);
@@ -551,7 +555,7 @@ ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	    cbuf_alloc(&sc->plain, CRELAY_BUF) != 0) {
 		if (sc != NULL) {
 			if (sc->codec != NULL)
-				ssc_free(&sc->codec->c);
+				ssc_destroy(sc->codec);
 			cbuf_release(&sc->in);
 			free(sc);
 		}

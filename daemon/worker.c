@@ -225,6 +225,11 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			if (ss_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
+		case LIS_UDP_FORWARD:
+		case LIS_SSU:
+			if (udp_listener_start(&wk, l, i, fd) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
 		case LIS_DIAG:
 			if (diag_start(&wk, l, fd) != 0)
 				fatal("-P: cannot start");

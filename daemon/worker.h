@@ -74,9 +74,10 @@ typedef void (*chain_cb)(void *arg, int fd, struct codec *, int err);
  * through every hop (with the codec of a layered last hop, else NULL),
  * or -1 with an errno value.  NULL: not started (cb will not run).
  */
+#define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 struct chain_dial *chain_dial_start(struct worker *,
 	    const struct outbound_conf *, const char *host, uint16_t port,
-	    chain_cb cb, void *arg);
+	    int flags, chain_cb cb, void *arg);
 void	chain_dial_cancel(struct chain_dial *);
 int	chain_init(struct worker *);
 size_t	chain_hops_for(const struct outbound_conf *, const char *host,
@@ -90,6 +91,10 @@ struct codec *ss_codec_client(const struct ss_method *,
 	    const unsigned char *key, const char *host, uint16_t port);
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
+
+/* udp.c */
+int	udp_listener_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd);
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);

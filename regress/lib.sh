@@ -5,7 +5,7 @@
 : "${BUILD:=build}"
 OSTPD=${OSTPD:-$PWD/$BUILD/ostpd}
 OSTPD_T=$PWD/$BUILD/ostpd-testhooks
-NETTOOL="python3 $PWD/regress/tools/nettool.py"
+NETTOOL="/usr/bin/python3 $PWD/regress/tools/nettool.py"
 : "${LOGDIR:=$(mktemp -d)}"
 TESTNAME=$(basename "$0" .sh)
 PIDS=""

@@ -4,12 +4,14 @@
 # replayed salts, corrupted chunks, probers' random bytes.
 . regress/lib.sh
 
-SSTOOL="python3 $PWD/regress/tools/sstool.py"
+SSTOOL="/usr/bin/python3 $PWD/regress/tools/sstool.py"
 W=$LOGDIR/www
 mkdir -p "$W"
 head -c 3000000 /dev/urandom >"$W/blob"
 want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
-H=$(free_port); E=$(free_port)
+H=$(free_port); E=$(free_port); UE=$(free_port)
+$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
+PIDS="$PIDS $!"
 (cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
 PIDS="$PIDS $!"
 start_echo "$E"
@@ -22,14 +24,20 @@ get() {	# get SOCKSPORT
 
 for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do
 	S=$(free_port); L=$(free_port); S2=$(free_port); C=$(free_port)
-	# ss-local -> ostpd server
-	start_ostpd "srv-$m" -D -L "ss://$m:secret-$m@127.0.0.1:$S"
+	U=$(free_port)
+	# ss-local -> ostpd server (TCP and UDP on one port, as ss-server)
+	start_ostpd "srv-$m" -D -L "ss://$m:secret-$m@127.0.0.1:$S" \
+	    -L "ssu://$m:secret-$m@127.0.0.1:$S"
 	wait_port "$S" || fatal "ostpd ss server ($m)"
-	ss-local -s 127.0.0.1 -p "$S" -b 127.0.0.1 -l "$L" -k "secret-$m" \
+	ss-local -u -s 127.0.0.1 -p "$S" -b 127.0.0.1 -l "$L" -k "secret-$m" \
 	    -m "$m" >"$LOGDIR/ss-local-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_port "$L" || fatal "ss-local ($m)"
 	[ "$(get "$L")" = "$want" ] || fail "ss-local -> ostpd ($m)"
+	n=$($NETTOOL socksudp "$L" 127.0.0.1 "$UE" 10)
+	[ "$n" = 10 ] || fail "UDP: ss-local -> ostpd ssu ($m): $n of 10"
+	[ "$($SSTOOL udp "$m" "secret-$m" "$S" 127.0.0.1 "$UE")" = ok ] ||
+	    fail "sstool udp ($m)"
 	# independent client: echo, replay, corruption, prober
 	[ "$($SSTOOL echo "$m" "secret-$m" "$S" 127.0.0.1 "$E")" = ok ] ||
 	    fail "sstool echo ($m)"
@@ -40,13 +48,18 @@ for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do
 	[ "$($SSTOOL echo "$m" "wrong-password" "$S" 127.0.0.1 "$E" 2>/dev/null)" != ok ] ||
 	    fail "a wrong password was served ($m)"
 	# ostpd client hop -> ss-server
-	ss-server -s 127.0.0.1 -p "$S2" -k "other-$m" -m "$m" \
+	ss-server -u -s 127.0.0.1 -p "$S2" -k "other-$m" -m "$m" \
 	    >"$LOGDIR/ss-server-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
-	start_ostpd "cli-$m" -L "socks5://127.0.0.1:$C" -F "ss://$m:other-$m@127.0.0.1:$S2"
+	start_ostpd "cli-$m" -L "socks5://127.0.0.1:$C" \
+	    -L "udp://127.0.0.1:$U/127.0.0.1:$UE" -F "ss://$m:other-$m@127.0.0.1:$S2"
 	wait_port "$S2" || fatal "ss-server ($m)"
 	wait_port "$C" || fatal "ostpd client ($m)"
 	[ "$(get "$C")" = "$want" ] || fail "ostpd -> ss-server ($m)"
+	n=$($NETTOOL udpcheck 127.0.0.1 "$U" 10)
+	[ "$n" = 10 ] || fail "UDP: ostpd udp:// -> ss-server ($m): $n of 10"
+	n=$($NETTOOL socksudp "$C" 127.0.0.1 "$UE" 10)
+	[ "$n" = 10 ] || fail "UDP: ostpd socks5 -> ss-server ($m): $n of 10"
 done
 
 # A prober's random bytes: no answer, no quick close; others unaffected.

@@ -2,12 +2,13 @@
  * DNS message checks (RFC 1035 4.1, RFC 2308, RFC 6891) for the caching
  * DNS proxy.
  *
- * Compression pointers (RFC 1035 4.1.4) must point past the header and
- * strictly before every byte already read for the name being expanded.
- * Every jump therefore lands on bytes not yet visited, so no loop is
- * possible, and a name costs at most DNS_NAME_MAX label bytes plus
- * DNS_PTR_MAX jumps to expand.  Every real compressor points at an
- * earlier name, which this rule allows.
+ * Compression pointers (RFC 1035 4.1.4) must point at a label of a name
+ * read earlier in the message, strictly before every byte already read
+ * for the name being expanded.  Every jump therefore lands on bytes not
+ * yet visited, so no loop is possible, and a name costs at most
+ * DNS_NAME_MAX label bytes plus DNS_PTR_MAX jumps to expand.  A pointer
+ * can never reach into a TTL, so rewriting TTLs cannot change a name.
+ * Real compressors point at earlier names only, which these rules allow.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include "dns.h"
 
 #define DNS_PTR_MAX		(DNS_NAME_MAX / 2)
+#define DNS_PTR_RANGE		0x4000	/* 14-bit offsets */
 
 /* header flags word */
 #define DNS_F_QR		0x8000
@@ -33,10 +35,15 @@
 
 /* RR fixed part after the owner: type, class, ttl, rdlength */
 #define DNS_RR_FIXED		10
-#define DNS_SOA_FIXED		20	/* serial refresh retry expire minimum */
+#define DNS_SOA_FIXED		20	/* serial refresh retry expire min */
 #define DNS_TTL_MSB		0x80000000U
 
 enum dns_section { SEC_AN, SEC_NS, SEC_AR };
+
+/* Where labels of names read so far start: where pointers may go. */
+struct dns_marks {
+	uint8_t		bits[DNS_PTR_RANGE / 8];
+};
 
 struct dns_rr {
 	size_t		name_off;
@@ -77,14 +84,28 @@ lower(int c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
+static void
+mark(struct dns_marks *mk, size_t off)
+{
+	if (off < DNS_PTR_RANGE)
+		mk->bits[off / 8] |= 1U << (off % 8);
+}
+
+static int
+marked(const struct dns_marks *mk, size_t off)
+{
+	return (mk->bits[off / 8] & (1U << (off % 8))) != 0;
+}
+
 /*
  * Read the name at *offp; on success *offp is past it where it was
- * found (past the first pointer, if any).  When wire is not NULL it
- * receives the expanded name, *wirelen its length.
+ * found (past the first pointer, if any).  Without mk, pointers are
+ * refused.  When wire is not NULL it receives the expanded name,
+ * *wirelen its length.
  */
 static int
-name_read(const unsigned char *p, size_t len, size_t *offp, int ptrs,
-    unsigned char *wire, size_t *wirelen)
+name_read(const unsigned char *p, size_t len, size_t *offp,
+    struct dns_marks *mk, unsigned char *wire, size_t *wirelen)
 {
 	size_t off = *offp, low = *offp, end = 0, wl = 0, jumps = 0, ptr, n;
 
@@ -92,11 +113,15 @@ name_read(const unsigned char *p, size_t len, size_t *offp, int ptrs,
 		if (off >= len)
 			return ERR_FORMAT;
 		n = p[off];
+		if (end == 0 && mk != NULL)
+			mark(mk, off);
 		if ((n & 0xc0) == 0xc0) {
-			if (!ptrs || len - off < 2 || ++jumps > DNS_PTR_MAX)
+			if (mk == NULL || len - off < 2 ||
+			    ++jumps > DNS_PTR_MAX)
 				return ERR_FORMAT;
 			ptr = (n & 0x3f) << 8 | p[off + 1];
-			if (ptr < DNS_HDR_LEN || ptr >= low)
+			if (ptr < DNS_HDR_LEN || ptr >= low ||
+			    !marked(mk, ptr))
 				return ERR_FORMAT;
 			if (end == 0)
 				end = off + 2;
@@ -155,12 +180,13 @@ name_text(const unsigned char *wire, char *out)
 
 /* An RR's owner and fixed part; rdata must lie inside the message. */
 static int
-rr_read(const unsigned char *p, size_t len, size_t *offp, struct dns_rr *rr)
+rr_read(const unsigned char *p, size_t len, size_t *offp,
+    struct dns_marks *mk, struct dns_rr *rr)
 {
 	size_t off = *offp;
 
 	rr->name_off = off;
-	if (name_read(p, len, &off, 1, NULL, NULL) != 0 ||
+	if (name_read(p, len, &off, mk, NULL, NULL) != 0 ||
 	    len - off < DNS_RR_FIXED)
 		return ERR_FORMAT;
 	rr->type = get16(p + off);
@@ -198,9 +224,10 @@ opt_check(const unsigned char *p, const struct dns_rr *rr)
 
 /* A name inside rdata: it starts there and its uncompressed part fits. */
 static int
-rdata_name(const unsigned char *p, size_t len, size_t *offp, size_t end)
+rdata_name(const unsigned char *p, size_t len, size_t *offp, size_t end,
+    struct dns_marks *mk)
 {
-	if (*offp >= end || name_read(p, len, offp, 1, NULL, NULL) != 0 ||
+	if (*offp >= end || name_read(p, len, offp, mk, NULL, NULL) != 0 ||
 	    *offp > end)
 		return ERR_FORMAT;
 	return 0;
@@ -213,7 +240,7 @@ rdata_name(const unsigned char *p, size_t len, size_t *offp, size_t end)
  */
 static int
 rdata_check(const unsigned char *p, size_t len, const struct dns_rr *rr,
-    uint32_t *soa_min)
+    struct dns_marks *mk, uint32_t *soa_min)
 {
 	size_t off = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
 
@@ -221,19 +248,19 @@ rdata_check(const unsigned char *p, size_t len, const struct dns_rr *rr,
 	case DNS_TYPE_NS:
 	case DNS_TYPE_CNAME:
 	case DNS_TYPE_PTR:
-		if (rdata_name(p, len, &off, end) != 0)
+		if (rdata_name(p, len, &off, end, mk) != 0)
 			return ERR_FORMAT;
 		break;
 	case DNS_TYPE_MX:
 		if (rr->rdlen < 2)
 			return ERR_FORMAT;
 		off += 2;
-		if (rdata_name(p, len, &off, end) != 0)
+		if (rdata_name(p, len, &off, end, mk) != 0)
 			return ERR_FORMAT;
 		break;
 	case DNS_TYPE_SOA:
-		if (rdata_name(p, len, &off, end) != 0 ||
-		    rdata_name(p, len, &off, end) != 0 ||
+		if (rdata_name(p, len, &off, end, mk) != 0 ||
+		    rdata_name(p, len, &off, end, mk) != 0 ||
 		    end - off != DNS_SOA_FIXED)
 			return ERR_FORMAT;
 		*soa_min = get32(p + off + 16);
@@ -270,7 +297,7 @@ dns_parse_query(const unsigned char *p, size_t len, struct dns_query *q)
 	    get16(p + 4) != 1 || get16(p + 6) != 0 || get16(p + 8) != 0 ||
 	    ar > 1)
 		return ERR_FORMAT;
-	if (name_read(p, len, &off, 0, q->qname_wire, &q->qname_len) != 0 ||
+	if (name_read(p, len, &off, NULL, q->qname_wire, &q->qname_len) != 0 ||
 	    len - off < 4)
 		return ERR_FORMAT;
 	q->qtype = get16(p + off);
@@ -280,7 +307,7 @@ dns_parse_query(const unsigned char *p, size_t len, struct dns_query *q)
 	q->udp_size = DNS_UDP_MIN;
 	if (ar == 1) {
 		/* anything else here (TSIG, SIG(0)) is not for a cache */
-		if (rr_read(p, len, &off, &rr) != 0 ||
+		if (rr_read(p, len, &off, NULL, &rr) != 0 ||
 		    rr.type != DNS_TYPE_OPT || opt_check(p, &rr) != 0)
 			return ERR_FORMAT;
 		q->edns = 1;
@@ -300,12 +327,12 @@ dns_parse_query(const unsigned char *p, size_t len, struct dns_query *q)
 /* The question of a response against the query's. */
 static int
 question_check(const unsigned char *p, size_t len, size_t *offp,
-    const struct dns_query *q)
+    struct dns_marks *mk, const struct dns_query *q)
 {
 	unsigned char wire[DNS_NAME_MAX];
 	size_t wl, i;
 
-	if (name_read(p, len, offp, 1, wire, &wl) != 0 ||
+	if (name_read(p, len, offp, mk, wire, &wl) != 0 ||
 	    len - *offp < 4 || wl != q->qname_len)
 		return ERR_FORMAT;
 	for (i = 0; i < wl; i++)
@@ -321,6 +348,7 @@ int
 dns_parse_response(const unsigned char *p, size_t len,
     const struct dns_query *q, struct dns_answer_info *a)
 {
+	struct dns_marks mk;
 	struct dns_rr rr;
 	size_t off = DNS_HDR_LEN, i, nrr, an, ns;
 	uint32_t soa_min, ttl, min_ttl = UINT32_MAX;
@@ -336,7 +364,8 @@ dns_parse_response(const unsigned char *p, size_t len,
 	    DNS_F_OPCODE(flags) != 0 || get16(p + 4) != 1)
 		return ERR_FORMAT;
 	a->truncated = (flags & DNS_F_TC) != 0;
-	if (question_check(p, len, &off, q) != 0)
+	memset(&mk, 0, sizeof(mk));
+	if (question_check(p, len, &off, &mk, q) != 0)
 		return ERR_FORMAT;
 	an = get16(p + 6);
 	ns = get16(p + 8);
@@ -344,7 +373,7 @@ dns_parse_response(const unsigned char *p, size_t len,
 	for (i = 0; i < nrr; i++) {
 		sec = i < an ? SEC_AN : i < an + ns ? SEC_NS : SEC_AR;
 		soa_min = UINT32_MAX;
-		if (rr_read(p, len, &off, &rr) != 0) {
+		if (rr_read(p, len, &off, &mk, &rr) != 0) {
 			/* RFC 2181 9: a truncated message may stop anywhere */
 			if (a->truncated)
 				break;
@@ -357,7 +386,7 @@ dns_parse_response(const unsigned char *p, size_t len,
 			ext_rcode = (rr.ttl >> 24) & 0xff;
 			continue;
 		}
-		if (rdata_check(p, len, &rr, &soa_min) != 0)
+		if (rdata_check(p, len, &rr, &mk, &soa_min) != 0)
 			return ERR_FORMAT;
 		if (sec == SEC_AR)
 			continue;
@@ -390,32 +419,40 @@ dns_set_id(unsigned char *p, uint16_t id)
 	p[1] = id & 0xff;
 }
 
+/*
+ * The walk is the one of dns_parse_response, so that the names (the
+ * places pointers may go) are the same: what parsed still parses.
+ */
 int
 dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed)
 {
+	struct dns_marks mk;
 	struct dns_rr rr;
 	size_t off = DNS_HDR_LEN, i, nrr;
-	uint32_t ttl;
+	uint32_t ttl, soa_min;
 	int tc;
 
 	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
 		return ERR_FORMAT;
 	tc = (get16(p + 2) & DNS_F_TC) != 0;
+	memset(&mk, 0, sizeof(mk));
 	for (i = get16(p + 4); i > 0; i--) {
-		if (name_read(p, len, &off, 1, NULL, NULL) != 0 ||
+		if (name_read(p, len, &off, &mk, NULL, NULL) != 0 ||
 		    len - off < 4)
 			return ERR_FORMAT;
 		off += 4;
 	}
 	nrr = (size_t)get16(p + 6) + get16(p + 8) + get16(p + 10);
 	for (i = 0; i < nrr; i++) {
-		if (rr_read(p, len, &off, &rr) != 0) {
+		if (rr_read(p, len, &off, &mk, &rr) != 0) {
 			if (tc)
 				break;
 			return ERR_FORMAT;
 		}
 		if (rr.type == DNS_TYPE_OPT)
 			continue;	/* its TTL holds flags */
+		if (rdata_check(p, len, &rr, &mk, &soa_min) != 0)
+			return ERR_FORMAT;
 		ttl = ttl_value(rr.ttl);
 		put32(p + rr.ttl_off, ttl > elapsed ? ttl - elapsed : 0);
 	}
@@ -435,7 +472,7 @@ dns_make_error(const unsigned char *query, size_t qlen, int rcode,
 	    (query[2] & DNS_B2_QR) != 0)
 		return 0;
 	if (get16(query + 4) == 1 &&
-	    name_read(query, qlen, &off, 0, NULL, NULL) == 0 &&
+	    name_read(query, qlen, &off, NULL, NULL, NULL) == 0 &&
 	    qlen - off >= 4) {
 		n = off + 4;
 		withq = 1;

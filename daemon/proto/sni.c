@@ -133,7 +133,8 @@ b64_encode(const unsigned char *in, size_t len, char *out)
 	uint32_t v;
 
 	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64url[(v >> 18) & 63];
 		out[o++] = b64url[(v >> 12) & 63];
 		out[o++] = b64url[(v >> 6) & 63];
@@ -530,7 +531,8 @@ split_authority(const unsigned char *s, size_t len, char *host,
 		else
 			he = pe;
 		for (c = h; c < he; c++)
-			if (!is_alnum(*c) && *c != '-' && *c != '.' && *c != '_')
+			if (!is_alnum(*c) && *c != '-' && *c != '.' &&
+			    *c != '_')
 				return ERR_FORMAT;
 	}
 	hl = (size_t)(he - h);

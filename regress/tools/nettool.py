@@ -144,8 +144,51 @@ def udp_echo(host, port):
         s.sendto(d, peer)
 
 
+def udp_check(host, port, count):
+    """Send count distinct datagrams, one at a time; print how many came
+    back intact, and the source port the echo server saw (its reply is
+    the datagram itself, so only round trips are counted)."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    good = 0
+    for i in range(int(count)):
+        d = b"dgram-%d-" % i + os.urandom(16 + i * 37 % 1400)
+        s.sendto(d, (host, int(port)))
+        try:
+            r, _ = s.recvfrom(65535)
+            good += r == d
+        except socket.timeout:
+            pass
+    print(good)
+
+
+def socks_udp(proxy, host, port, count):
+    """Round trips through a SOCKS5 UDP association (python3-socks)."""
+    import socks
+    s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.set_proxy(socks.SOCKS5, "127.0.0.1", int(proxy))
+    s.settimeout(3)
+    good = 0
+    for i in range(int(count)):
+        d = b"sdgram-%d-" % i + os.urandom(16 + i * 53 % 1200)
+        s.sendto(d, (host, int(port)))
+        try:
+            r, src = s.recvfrom(65535)
+            good += r == d and src[1] == int(port)
+        except socket.timeout:
+            pass
+    print(good)
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "socksudp":
+        socks_udp(*sys.argv[2:6])
+        return
+    if cmd == "udpcheck":
+        udp_check(*sys.argv[2:5])
+        return
     if cmd == "echo":
         echo_server(sys.argv[2], sys.argv[3])
     elif cmd == "xfer":

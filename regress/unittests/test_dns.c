@@ -377,6 +377,18 @@ TEST(test_response)
 	ASSERT_EQ_INT(parse_r(&m, &q, &a), 0);
 	ASSERT_EQ_INT(a.has_answer, 1);
 
+	/* AN2's owner as a pointer to AN1's owner, itself a pointer */
+	q_www(&q, 1);
+	r_cname(&m, 0);
+	m.b[52] = 33;
+	m.b[51 + 3] = DNS_TYPE_CNAME;
+	m.b[51 + 11] = 2;
+	m.b[63] = 0xc0;
+	m.b[64] = 0x2d;
+	m.n = 65;
+	ASSERT_EQ_INT(parse_r(&m, &q, &a), 0);
+	ASSERT_EQ_INT(a.has_answer, 0);
+
 	/* a TTL with the top bit set counts as 0 (RFC 2181 8) */
 	q_www(&q, 1);
 	r_cname(&m, 0);
@@ -503,6 +515,13 @@ TEST(test_response_bad)
 	ASSERT_EQ_INT(parse_r(&m, &q, &a), ERR_FORMAT);
 	r_cname(&m, 0);
 	m.b[50] = 44;	/* into the middle of the CNAME's RR fields */
+	ASSERT_EQ_INT(parse_r(&m, &q, &a), ERR_FORMAT);
+	r_cname(&m, 0);
+	m.b[52] = 39;	/* at a TTL whose first byte reads as the root */
+	ASSERT_EQ_INT(parse_r(&m, &q, &a), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_rewrite_ttls(m.b, m.n, 1), ERR_FORMAT);
+	r_cname(&m, 0);
+	m.b[52] = 13;	/* into a label, not at its start */
 	ASSERT_EQ_INT(parse_r(&m, &q, &a), ERR_FORMAT);
 	r_cname(&m, 0);
 	m.b[51] = 0x80;				/* label type 0x80 */

@@ -558,10 +558,10 @@ TEST(test_http_host)
 	REQUIRE((big = malloc(SNI_HTTP_HEAD_MAX + 10)) != NULL);
 	memset(big, 'a', SNI_HTTP_HEAD_MAX + 10);
 	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
-	ASSERT_EQ_INT(sni_http_host((unsigned char *)big, SNI_HTTP_HEAD_MAX - 1,
-	    host, sizeof(host), &port), ERR_INCOMPLETE);
-	ASSERT_EQ_INT(sni_http_host((unsigned char *)big, SNI_HTTP_HEAD_MAX + 10,
-	    host, sizeof(host), &port), ERR_TOO_LONG);
+	ASSERT_EQ_INT(sni_http_host((unsigned char *)big,
+	    SNI_HTTP_HEAD_MAX - 1, host, sizeof(host), &port), ERR_INCOMPLETE);
+	ASSERT_EQ_INT(sni_http_host((unsigned char *)big,
+	    SNI_HTTP_HEAD_MAX + 10, host, sizeof(host), &port), ERR_TOO_LONG);
 	free(big);
 }
 

@@ -1,0 +1,761 @@
+/*
+ * Datagrams: outbound channels and per-client sessions.
+ *
+ * A channel (struct uchan) carries one client's datagrams to any
+ * destination and brings the answers back with their source.  Each
+ * datagram is checked like a connection (action "udp") and routed: a
+ * direct one leaves from the channel's own socket; through a chain whose
+ * last hop is SOCKS5 it goes as gost's UDP-over-TCP frames (CMD 0xF3)
+ * on one TCP connection through the chain; through a Shadowsocks hop as
+ * SIP004 UDP packets to that server.
+ *
+ * Sessions key a listener's clients by address and close after ttl
+ * without traffic.  udp:// forwards each client to a target; ssu://
+ * opens Shadowsocks packets and relays what they carry.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "cfgfile.h"
+#include "dial.h"
+#include "err.h"
+#include "log.h"
+#include "proto/proto.h"
+#include "proto/ss.h"
+#include "stream.h"
+#include "worker.h"
+
+#define UDP_MAX		65535
+#define UTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */
+#define UCHAN_DNS_TTL	60		/* seconds a resolved name is kept */
+#define USESS_MAX	4096		/* sessions per listener */
+#define USESS_BUCKETS	1024
+
+struct uchan {
+	struct dialer		*dl;
+	uchan_cb		 cb;
+	void			*arg;
+	/* direct: one socket per family */
+	int			 fd[2];
+	struct event		*ev[2];
+	/* a name being resolved, with the one datagram waiting for it */
+	struct evdns_getaddrinfo_request *dnsreq;
+	char			 qname[PROXY_HOST_MAX + 1];
+	uint16_t		 qport;
+	unsigned char		*qdata;
+	size_t			 qlen;
+	/* the last name resolved */
+	char			 cname[PROXY_HOST_MAX + 1];
+	struct sockaddr_storage	 caddr;
+	socklen_t		 caddrlen;
+	time_t			 cexpire;
+	/* through a chain: UDP-over-TCP */
+	struct chain_dial	*cd;
+	int			 tfd;
+	int			 tready;
+	struct event		*tev;
+	struct event		*twev;
+	struct cbuf		 tin;
+	struct cbuf		 tout;
+	/* through a Shadowsocks hop */
+	const struct hop_conf	*ss;
+	int			 sfd;
+	struct event		*sev;
+};
+
+static unsigned char udpbuf[UDP_MAX + 512];
+
+static void uchan_tun_close(struct uchan *);
+
+static int
+family_idx(int family)
+{
+	return family == AF_INET6;
+}
+
+static void
+uchan_deliver_sa(struct uchan *uc, const struct sockaddr_storage *ss,
+    const unsigned char *p, size_t n)
+{
+	struct proxy_target src;
+
+	memset(&src, 0, sizeof(src));
+	sockaddr_host(ss, src.host, sizeof(src.host), &src.port);
+	if (ss->ss_family == AF_INET6 && strncmp(src.host, "::ffff:", 7) == 0)
+		memmove(src.host, src.host + 7, strlen(src.host + 7) + 1);
+	uc->cb(uc->arg, &src, p, n);
+}
+
+static void
+uchan_direct_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uchan *uc = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		sl = sizeof(ss);
+		n = recvfrom(fd, udpbuf, UDP_MAX, 0, (struct sockaddr *)&ss,
+		    &sl);
+		if (n < 0)
+			return;
+		uc->dl->wk->stats.bytes_out += (uint64_t)n;
+		uchan_deliver_sa(uc, &ss, udpbuf, (size_t)n);
+	}
+}
+
+static int
+uchan_socket(struct uchan *uc, int family)
+{
+	const struct conf *c = uc->dl->wk->conf;
+	int i = family_idx(family), fd;
+
+	if (uc->fd[i] != -1)
+		return uc->fd[i];
+	if (c->have_mark || c->iface[0] != '\0')
+		fd = mm_socket(uc->dl->wk, family, SOCK_DGRAM);
+	else
+		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd == -1)
+		return -1;
+	uc->fd[i] = fd;
+	uc->ev[i] = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
+	    uchan_direct_cb, uc);
+	if (uc->ev[i] == NULL)
+		fatal_f("out of memory");
+	event_add(uc->ev[i], NULL);
+	return fd;
+}
+
+static void
+uchan_send_addr(struct uchan *uc, const char *host, uint16_t port,
+    const struct sockaddr *sa, socklen_t salen, const unsigned char *p,
+    size_t n)
+{
+	int fd;
+
+	if (dialer_allowed(uc->dl, "udp", host, port, sa) != 0)
+		return;
+	if ((fd = uchan_socket(uc, sa->sa_family)) == -1)
+		return;
+	if (sendto(fd, p, n, 0, sa, salen) > 0)
+		uc->dl->wk->stats.bytes_in += (uint64_t)n;
+}
+
+static void
+uchan_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct uchan *uc = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	uc->dnsreq = NULL;
+	if (result == 0 && res != NULL) {
+		memcpy(&uc->caddr, res->ai_addr, res->ai_addrlen);
+		uc->caddrlen = (socklen_t)res->ai_addrlen;
+		snprintf(uc->cname, sizeof(uc->cname), "%s", uc->qname);
+		uc->cexpire = time(NULL) + UCHAN_DNS_TTL;
+		((struct sockaddr_in *)&uc->caddr)->sin_port = htons(uc->qport);
+		uchan_send_addr(uc, uc->qname, uc->qport,
+		    (struct sockaddr *)&uc->caddr, uc->caddrlen, uc->qdata,
+		    uc->qlen);
+	} else
+		debug("udp: %s: %s", uc->qname, evutil_gai_strerror(result));
+	if (res != NULL)
+		evutil_freeaddrinfo(res);
+	free(uc->qdata);
+	uc->qdata = NULL;
+}
+
+static void
+uchan_direct(struct uchan *uc, const char *host, uint16_t port,
+    const unsigned char *p, size_t n)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	const struct hosts_entry *he;
+	struct evutil_addrinfo hints;
+	struct evdns_base *dns;
+	socklen_t sl = 0;
+	char portstr[8];
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sl = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sl = sizeof(*sin6);
+	} else if ((he = dialer_hosts(uc->dl, host)) != NULL)
+		dialer_hosts_addr(he, port, &ss, &sl);
+	else if (strcmp(host, uc->cname) == 0 && time(NULL) < uc->cexpire) {
+		memcpy(&ss, &uc->caddr, uc->caddrlen);
+		sl = uc->caddrlen;
+		sin->sin_port = htons(port);
+	}
+	if (sl != 0) {
+		uchan_send_addr(uc, host, port, (struct sockaddr *)&ss, sl, p,
+		    n);
+		return;
+	}
+	/* A name: one lookup at a time; datagrams meanwhile are lost. */
+	if (uc->dnsreq != NULL || uc->qdata != NULL ||
+	    (dns = dialer_dns(uc->dl)) == NULL)
+		return;
+	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
+		return;
+	if ((uc->qdata = malloc(n ? n : 1)) == NULL)
+		return;
+	memcpy(uc->qdata, p, n);
+	uc->qlen = n;
+	snprintf(uc->qname, sizeof(uc->qname), "%s", host);
+	uc->qport = port;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = uc->dl->prefer_v6 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_DGRAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	uc->dnsreq = evdns_getaddrinfo(dns, host, portstr, &hints,
+	    uchan_dns_cb, uc);
+}
+
+/* UDP-over-TCP through the chain. */
+static int
+uchan_tun_flush(struct uchan *uc)
+{
+	ssize_t w;
+
+	while (uc->tout.len > 0) {
+		w = send(uc->tfd, uc->tout.p + uc->tout.off, uc->tout.len,
+		    MSG_NOSIGNAL);
+		if (w > 0) {
+			cbuf_consume(&uc->tout, (size_t)w);
+			continue;
+		}
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && errno == EAGAIN) {
+			event_add(uc->twev, NULL);
+			return 0;
+		}
+		return -1;
+	}
+	event_del(uc->twev);
+	return 0;
+}
+
+static void
+uchan_tun_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uchan *uc = arg;
+
+	(void)fd;
+	(void)what;
+	if (uchan_tun_flush(uc) != 0)
+		uchan_tun_close(uc);
+}
+
+static void
+uchan_tun_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uchan *uc = arg;
+	struct proxy_target src;
+	size_t hdrlen, framelen;
+	ssize_t n;
+	int e;
+
+	(void)what;
+	n = recv(fd, cbuf_tail(&uc->tin), cbuf_room(&uc->tin), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		debug("udp: the chain's UDP tunnel closed");
+		uchan_tun_close(uc);
+		return;
+	}
+	if (n < 0)
+		return;
+	uc->tin.len += (size_t)n;
+	for (;;) {
+		e = socks5_parse_udptun(uc->tin.p + uc->tin.off, uc->tin.len,
+		    &src, &hdrlen, &framelen);
+		if (e == ERR_INCOMPLETE)
+			break;
+		if (e != 0) {
+			debug("udp: bad frame from the chain: %s",
+			    ostp_err(e));
+			uchan_tun_close(uc);
+			return;
+		}
+		uc->dl->wk->stats.bytes_out += framelen - hdrlen;
+		uc->cb(uc->arg, &src, uc->tin.p + uc->tin.off + hdrlen,
+		    framelen - hdrlen);
+		cbuf_consume(&uc->tin, framelen);
+	}
+}
+
+static void
+uchan_tun_ready(void *arg, int fd, struct codec *c, int err)
+{
+	struct uchan *uc = arg;
+
+	uc->cd = NULL;
+	codec_free(c);		/* never asked for */
+	if (fd == -1) {
+		debug("udp: no UDP tunnel through the chain: %s",
+		    strerror(err));
+		cbuf_release(&uc->tout);
+		return;
+	}
+	uc->tfd = fd;
+	uc->tready = 1;
+	if (cbuf_alloc(&uc->tin, UDP_MAX + 512) != 0)
+		fatal_f("out of memory");
+	uc->tev = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
+	    uchan_tun_read_cb, uc);
+	uc->twev = event_new(uc->dl->wk->base, fd, EV_WRITE, uchan_tun_write_cb,
+	    uc);
+	if (uc->tev == NULL || uc->twev == NULL)
+		fatal_f("out of memory");
+	event_add(uc->tev, NULL);
+	if (uchan_tun_flush(uc) != 0)
+		uchan_tun_close(uc);
+}
+
+static void
+uchan_tun_close(struct uchan *uc)
+{
+	chain_dial_cancel(uc->cd);
+	uc->cd = NULL;
+	if (uc->tev != NULL)
+		event_free(uc->tev);
+	if (uc->twev != NULL)
+		event_free(uc->twev);
+	uc->tev = uc->twev = NULL;
+	if (uc->tfd != -1)
+		close(uc->tfd);
+	uc->tfd = -1;
+	uc->tready = 0;
+	cbuf_release(&uc->tin);
+	cbuf_release(&uc->tout);
+}
+
+static void
+uchan_tun(struct uchan *uc, const struct outbound_conf *ob, const char *host,
+    uint16_t port, const unsigned char *p, size_t n)
+{
+	unsigned char *t;
+	size_t al;
+
+	if (n == 0)
+		return;		/* gost reads DLEN 0 as "the rest" */
+	if (cbuf_alloc(&uc->tout, UTUN_OUT_MAX) != 0)
+		return;
+	if (cbuf_room(&uc->tout) < n + 4 + 1 + PROXY_HOST_MAX + 2)
+		return;		/* the chain is slower than the client */
+	t = cbuf_tail(&uc->tout);
+	if ((al = socks5_put_addr(t + 3, PROXY_HOST_MAX + 4, host, port)) == 0)
+		return;
+	t[0] = (unsigned char)(n >> 8);
+	t[1] = (unsigned char)n;
+	t[2] = 0;
+	memcpy(t + 3 + al, p, n);
+	uc->tout.len += 3 + al + n;
+	uc->dl->wk->stats.bytes_in += (uint64_t)n;
+	if (uc->tready) {
+		if (uchan_tun_flush(uc) != 0)
+			uchan_tun_close(uc);
+		return;
+	}
+	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk, ob,
+	    "0.0.0.0", 0, CHAIN_UDPTUN, uchan_tun_ready, uc)) == NULL)
+		cbuf_release(&uc->tout);
+}
+
+/* Shadowsocks UDP to the hop's server. */
+static void
+uchan_ss_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct uchan *uc = arg;
+	static unsigned char plain[UDP_MAX + 512];
+	struct proxy_target src;
+	size_t len, used;
+	ssize_t n;
+
+	(void)what;
+	while ((n = recv(fd, udpbuf, UDP_MAX, 0)) > 0) {
+		if (ss_udp_open(uc->ss->ss_method, uc->ss->ss_key, udpbuf,
+		    (size_t)n, plain, sizeof(plain), &len) != 0 ||
+		    socks5_parse_addr(plain, len, &src, &used) != 0) {
+			debug("udp: a packet from %s does not open",
+			    uc->ss->host);
+			continue;
+		}
+		uc->dl->wk->stats.bytes_out += len - used;
+		uc->cb(uc->arg, &src, plain + used, len - used);
+	}
+}
+
+static void
+uchan_ss(struct uchan *uc, const struct hop_conf *h, const char *host,
+    uint16_t port, const unsigned char *p, size_t n)
+{
+	static unsigned char pkt[UDP_MAX + 512];
+	size_t al, len;
+
+	if (uc->sfd == -1) {
+		uc->ss = h;
+		uc->sfd = socket(h->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (uc->sfd == -1)
+			return;
+		if (connect(uc->sfd, (const struct sockaddr *)&h->addr,
+		    h->addrlen) == -1) {
+			close(uc->sfd);
+			uc->sfd = -1;
+			return;
+		}
+		uc->sev = event_new(uc->dl->wk->base, uc->sfd,
+		    EV_READ | EV_PERSIST, uchan_ss_cb, uc);
+		if (uc->sev == NULL)
+			fatal_f("out of memory");
+		event_add(uc->sev, NULL);
+	}
+	if ((al = socks5_put_addr(pkt, sizeof(pkt), host, port)) == 0 ||
+	    n > UDP_MAX - al - SS_SALT_MAX - SS_TAG_LEN)
+		return;
+	memcpy(pkt + al, p, n);
+	if (ss_udp_seal(h->ss_method, h->ss_key, pkt, al + n, pkt,
+	    sizeof(pkt), &len) != 0)
+		return;
+	if (send(uc->sfd, pkt, len, 0) > 0)
+		uc->dl->wk->stats.bytes_in += (uint64_t)n;
+}
+
+struct uchan *
+uchan_open(struct dialer *dl, uchan_cb cb, void *arg)
+{
+	struct uchan *uc;
+
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return NULL;
+	uc->dl = dl;
+	uc->cb = cb;
+	uc->arg = arg;
+	uc->fd[0] = uc->fd[1] = uc->tfd = uc->sfd = -1;
+	return uc;
+}
+
+void
+uchan_close(struct uchan *uc)
+{
+	int i;
+
+	if (uc == NULL)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (uc->ev[i] != NULL)
+			event_free(uc->ev[i]);
+		if (uc->fd[i] != -1)
+			close(uc->fd[i]);
+	}
+	if (uc->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(uc->dnsreq);
+	free(uc->qdata);
+	uchan_tun_close(uc);
+	if (uc->sev != NULL)
+		event_free(uc->sev);
+	if (uc->sfd != -1)
+		close(uc->sfd);
+	free(uc);
+}
+
+/* One datagram for host:port, by the route the rules pick. */
+void
+uchan_send(struct uchan *uc, const char *host, uint16_t port,
+    const unsigned char *p, size_t n)
+{
+	const struct conf *c = uc->dl->wk->conf;
+	const struct outbound_conf *ob;
+	const struct hop_conf *last;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned char tmp[16];
+	int literal;
+
+	literal = inet_pton(AF_INET, host, tmp) == 1 ||
+	    inet_pton(AF_INET6, host, tmp) == 1;
+	memset(&ss, 0, sizeof(ss));
+	sl = 0;
+	if (literal) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sl = sizeof(*sin);
+		} else {
+			inet_pton(AF_INET6, host, &sin6->sin6_addr);
+			sin6->sin6_family = AF_INET6;
+			sl = sizeof(*sin6);
+		}
+	}
+	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
+		return;
+	ob = &c->obs[router_pick(c, uc->dl->idx, sl ? (struct sockaddr *)&ss :
+	    NULL, literal ? NULL : host, port)];
+	if (ob->type == OB_BLOCK)
+		return;
+	if (ob->type != OB_CHAIN || chain_hops_for(ob, host, port) == 0) {
+		uchan_direct(uc, host, port, p, n);
+		return;
+	}
+	last = &ob->hops[chain_hops_for(ob, host, port) - 1];
+	if (last->kind == HOP_SOCKS5)
+		uchan_tun(uc, ob, host, port, p, n);
+	else if (last->kind == HOP_SS && chain_hops_for(ob, host, port) == 1)
+		uchan_ss(uc, last, host, port, p, n);
+	else
+		debug("udp: no datagrams through chain %s (its last hop is "
+		    "not socks5, or an ss hop is not the only one)", ob->tag);
+}
+
+/*
+ * Sessions of a datagram listener: one per client address, each with
+ * its channel, closed after ttl without traffic either way.
+ */
+struct usess;
+
+struct ulistener {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	struct dialer			 dl;
+	int				 fd;
+	struct event			*ev;
+	size_t				 next;		/* round robin */
+	size_t				 nsess;
+	LIST_HEAD(, usess)		 buckets[USESS_BUCKETS];
+};
+
+struct usess {
+	LIST_ENTRY(usess)	 entry;
+	struct ulistener	*ul;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	struct uchan		*uc;
+	struct event		*ttl;
+	size_t			 target;
+};
+
+static size_t
+usess_hash(const struct sockaddr_storage *ss, socklen_t len)
+{
+	const unsigned char *p = (const unsigned char *)ss;
+	uint32_t h = 2166136261U;
+	socklen_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619U;
+	return h % USESS_BUCKETS;
+}
+
+static void
+usess_free(struct usess *s)
+{
+	LIST_REMOVE(s, entry);
+	s->ul->nsess--;
+	uchan_close(s->uc);
+	event_free(s->ttl);
+	free(s);
+}
+
+static void
+usess_ttl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct usess *s = arg;
+
+	(void)fd;
+	(void)what;
+	debug("%s: session idle for its ttl; closed", s->ul->l->node->url);
+	usess_free(s);
+}
+
+static void
+usess_touch(struct usess *s)
+{
+	unsigned long ms = s->ul->l->ttl_ms;
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(s->ttl, &tv);
+}
+
+/* Answers for the client: as they came (udp://) or sealed (ssu://). */
+static void
+usess_reply_cb(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct usess *s = arg;
+	struct ulistener *ul = s->ul;
+	static unsigned char pkt[UDP_MAX + 512];
+	size_t al, len;
+
+	usess_touch(s);
+	if (ul->l->kind != LIS_SSU) {
+		(void)sendto(ul->fd, p, n, 0, (struct sockaddr *)&s->peer,
+		    s->peerlen);
+		return;
+	}
+	if ((al = socks5_put_addr(pkt, sizeof(pkt), src->host,
+	    src->port)) == 0 || n > UDP_MAX - al - SS_SALT_MAX - SS_TAG_LEN)
+		return;
+	memcpy(pkt + al, p, n);
+	if (ss_udp_seal(ul->l->ss_method, ul->l->ss_key, pkt, al + n, pkt,
+	    sizeof(pkt), &len) == 0)
+		(void)sendto(ul->fd, pkt, len, 0, (struct sockaddr *)&s->peer,
+		    s->peerlen);
+}
+
+static struct usess *
+usess_get(struct ulistener *ul, const struct sockaddr_storage *peer,
+    socklen_t peerlen)
+{
+	size_t b = usess_hash(peer, peerlen);
+	struct usess *s;
+
+	LIST_FOREACH(s, &ul->buckets[b], entry)
+		if (s->peerlen == peerlen && memcmp(&s->peer, peer,
+		    peerlen) == 0)
+			return s;
+	if (ul->nsess >= USESS_MAX || (s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->ul = ul;
+	memcpy(&s->peer, peer, peerlen);
+	s->peerlen = peerlen;
+	if ((s->uc = uchan_open(&ul->dl, usess_reply_cb, s)) == NULL ||
+	    (s->ttl = evtimer_new(ul->wk->base, usess_ttl_cb, s)) == NULL)
+		fatal_f("out of memory");
+	if (ul->l->ntargets > 0)
+		s->target = ul->next++ % ul->l->ntargets;
+	LIST_INSERT_HEAD(&ul->buckets[b], s, entry);
+	ul->nsess++;
+	return s;
+}
+
+static void
+ulistener_forward(struct ulistener *ul, struct usess *s,
+    const unsigned char *p, size_t n)
+{
+	const struct listener_conf *l = ul->l;
+	char host[PROXY_HOST_MAX + 1];
+	uint16_t port;
+
+	if (l->targetnames[s->target] != NULL) {
+		snprintf(host, sizeof(host), "%s", l->targetnames[s->target]);
+		port = ntohs(((const struct sockaddr_in *)
+		    &l->targets[s->target])->sin_port);
+	} else
+		sockaddr_host(&l->targets[s->target], host, sizeof(host),
+		    &port);
+	uchan_send(s->uc, host, port, p, n);
+}
+
+static void
+ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
+    size_t n)
+{
+	static unsigned char plain[UDP_MAX + 512];
+	struct proxy_target dst;
+	size_t len, used;
+
+	if (ss_udp_open(ul->l->ss_method, ul->l->ss_key, p, n, plain,
+	    sizeof(plain), &len) != 0) {
+		debug("%s: a packet does not authenticate", ul->l->node->url);
+		return;
+	}
+	if (ul->l->ss_method->kind != SS_KIND_NONE &&
+	    ss_replay_check(p, ul->l->ss_method->keylen)) {
+		debug("%s: replayed packet dropped", ul->l->node->url);
+		return;
+	}
+	if (socks5_parse_addr(plain, len, &dst, &used) != 0) {
+		debug("%s: bad address in a packet", ul->l->node->url);
+		return;
+	}
+	uchan_send(s->uc, dst.host, dst.port, plain + used, len - used);
+}
+
+static void
+ulistener_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ulistener *ul = arg;
+	struct sockaddr_storage peer;
+	struct usess *s;
+	socklen_t pl;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		pl = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		n = recvfrom(fd, udpbuf, UDP_MAX, 0, (struct sockaddr *)&peer,
+		    &pl);
+		if (n < 0)
+			return;
+		if ((s = usess_get(ul, &peer, pl)) == NULL) {
+			debug("%s: too many sessions; datagram dropped",
+			    ul->l->node->url);
+			continue;
+		}
+		usess_touch(s);
+		if (ul->l->kind == LIS_SSU)
+			ulistener_ss(ul, s, udpbuf, (size_t)n);
+		else
+			ulistener_forward(ul, s, udpbuf, (size_t)n);
+		/* a session may not outlive a channel that failed to open */
+	}
+}
+
+int
+udp_listener_start(struct worker *wk, const struct listener_conf *l,
+    size_t idx, int fd)
+{
+	struct ulistener *ul;
+	size_t i;
+
+	if ((ul = calloc(1, sizeof(*ul))) == NULL)
+		return -1;
+	ul->wk = wk;
+	ul->l = l;
+	ul->fd = fd;
+	for (i = 0; i < USESS_BUCKETS; i++)
+		LIST_INIT(&ul->buckets[i]);
+	if (dialer_init(&ul->dl, wk, l, idx) != 0)
+		return -1;
+	evutil_make_socket_nonblocking(fd);
+	ul->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST, ulistener_cb,
+	    ul);
+	if (ul->ev == NULL)
+		return -1;
+	event_add(ul->ev, NULL);
+	return 0;
+}
