@@ -681,9 +681,114 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 	return params_check(n, proxy_params, err, errlen);
 }
 
+/* "lo-hi" as two ports, lo <= hi; 0 if s[0..len) is such a range. */
+static int
+port_range_parse(const char *s, size_t len, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = memchr(s, '-', len);
+
+	if (dash == NULL || port_parse(s, (size_t)(dash - s), lo) != 0 ||
+	    port_parse(dash + 1, len - (size_t)(dash - s) - 1, hi) != 0 ||
+	    *lo == 0 || *hi < *lo)
+		return -1;
+	return 0;
+}
+
+static int build_listener_one(struct conf *, const char *, const char *,
+    char *, size_t);
+
+/*
+ * Port ranges (tcp://:8000-8010/host:9000-9010): one listener per port,
+ * each forwarding to the port at the same offset of a target's range,
+ * or to a target's single port.
+ */
 static int
 build_listener(struct conf *c, const char *url, const char *tag, char *err,
     size_t errlen)
+{
+	const char *auth, *end, *colon, *p, *q, *rend, *item;
+	char *one = NULL, tagbuf[CONF_TAG_MAX];
+	uint16_t lo, hi, tlo, thi;
+	size_t len, ilen, n, i, cap;
+	FILE *f;
+	int r = -1;
+
+	auth = strstr(url, "://");
+	auth = auth != NULL ? auth + 3 : url;
+	end = auth + strcspn(auth, "/?");
+	colon = NULL;
+	for (p = auth; p < end; p++)
+		if (*p == ':')
+			colon = p;
+	if (colon == NULL || port_range_parse(colon + 1,
+	    (size_t)(end - colon - 1), &lo, &hi) != 0)
+		return build_listener_one(c, url, tag, err, errlen);
+	n = (size_t)(hi - lo) + 1;
+	if (c->nlis + n > CONF_MAX_LISTENERS) {
+		seterr(err, errlen, "%s: the port range makes more than %d "
+		    "listeners", url, CONF_MAX_LISTENERS);
+		return -1;
+	}
+	rend = *end == '/' ? end + 1 + strcspn(end + 1, "?") : end;
+	for (i = 0; i < n; i++) {
+		if ((f = open_memstream(&one, &cap)) == NULL)
+			return -1;
+		fprintf(f, "%.*s%u", (int)(colon + 1 - url), url,
+		    (unsigned int)(lo + i));
+		if (*end == '/') {
+			fputc('/', f);
+			q = end + 1;
+			while (list_next(&q, &item, &ilen)) {
+				const char *tc = NULL;
+
+				if (q > rend || item + ilen > rend)
+					break;
+				for (p = item; p < item + ilen; p++)
+					if (*p == ':')
+						tc = p;
+				if (q - 1 > end + 1 && item != end + 1)
+					fputc(',', f);
+				if (tc != NULL && port_range_parse(tc + 1,
+				    (size_t)(item + ilen - tc - 1), &tlo,
+				    &thi) == 0) {
+					if ((size_t)(thi - tlo) + 1 != n) {
+						fclose(f);
+						seterr(err, errlen, "%s: target "
+						    "range %.*s is not as long as "
+						    "the listening range", url,
+						    (int)ilen, item);
+						goto out;
+					}
+					fprintf(f, "%.*s%u", (int)(tc + 1 -
+					    item), item, (unsigned int)(tlo +
+					    i));
+				} else
+					fprintf(f, "%.*s", (int)ilen, item);
+			}
+		}
+		fputs(rend, f);
+		if (fclose(f) != 0)
+			goto out;
+		if (tag != NULL)
+			snprintf(tagbuf, sizeof(tagbuf), "%s:%u", tag,
+			    (unsigned int)(lo + i));
+		len = strlen(one);
+		(void)len;
+		if (build_listener_one(c, one, tag != NULL ? tagbuf : NULL,
+		    err, errlen) != 0)
+			goto out;
+		free(one);
+		one = NULL;
+	}
+	r = 0;
+ out:
+	free(one);
+	return r;
+}
+
+static int
+build_listener_one(struct conf *c, const char *url, const char *tag,
+    char *err, size_t errlen)
 {
 	struct listener_conf *l, *nl;
 	struct node *n;

@@ -532,6 +532,27 @@ TEST(test_conf_refused)
 	    err, sizeof(err)), 0);
 	ASSERT_EQ_INT(c.lis[c.nlis - 1].kind, LIS_SS);
 	conf_free(&c);
+	/* port ranges: one listener per port, targets at the same offset */
+	ASSERT_EQ_INT(load_one(&c, "tcp://:8000-8002/10.0.0.1:9000-9002,"
+	    "10.0.0.2:53", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.nlis, 3);
+	if (c.nlis == 3) {
+		ASSERT_EQ_UINT(c.lis[2].node->port, 8002);
+		ASSERT_EQ_UINT(c.lis[2].ntargets, 2);
+		ASSERT_EQ_UINT(ntohs(((struct sockaddr_in *)
+		    &c.lis[2].targets[0])->sin_port), 9002);
+		ASSERT_EQ_UINT(ntohs(((struct sockaddr_in *)
+		    &c.lis[2].targets[1])->sin_port), 53);
+	}
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "udp://:8000-8002/10.0.0.1:9000-9001",
+	    err, sizeof(err)), -1);
+	ASSERT(strstr(err, "is not as long as the listening range") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "tcp://:8002-8000/10.0.0.1:1", err,
+	    sizeof(err)), -1);
+	ASSERT_EQ_INT(load_one(&c, "udp://:53/10.0.0.1:53?ttl=bogus", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "ttl") != NULL);
 	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "not supported in this build") != NULL);
 
