@@ -23,8 +23,8 @@ endif
 CFLAGS_ALL	= -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong -fPIE \
 		  $(CONF_CFLAGS_EXTRA)
 LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
-LIBS_ALL	= $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) $(SECCOMP_LIBS) \
-		  $(YAJL_LIBS) $(CRYPTO_LIBS)
+LIBS_ALL	= $(EVENT_SSL_LIBS) $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) \
+		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
@@ -35,6 +35,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
 		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
 		  daemon/dial.c daemon/crelay.c daemon/ss.c daemon/udp.c \
+		  daemon/dnsproxy.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c

@@ -597,6 +597,87 @@ static const char *const ss_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", NULL
 };
+static const char *const dnsl_params[] = {
+	"timeout", "ttl", "mode", "dns", "whitelist", "blacklist", NULL
+};
+
+/*
+ * dns://[host]:port[/upstream,...]: upstreams as node remotes
+ * (udp://, tcp://, tls:// URLs, DoH https:// URLs, or gost's
+ * addr/proto) or in dns=; the mode picks a UDP or TCP listener.
+ */
+static int
+build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
+{
+	struct node *n = l->node;
+	char list[2048], e[400];
+	const char *v;
+	size_t i, off = 0;
+	int w;
+
+	list[0] = '\0';
+	for (i = 0; i < n->nremotes; i++) {
+		const char *r = n->remotes[i], *proto = NULL;
+
+		if (strncmp(r, "tls://", 6) == 0)
+			proto = "tls";
+		else if (strncmp(r, "tcp://", 6) == 0)
+			proto = "tcp";
+		else if (strncmp(r, "udp://", 6) == 0)
+			proto = "udp";
+		w = snprintf(list + off, sizeof(list) - off, "%s%s%s%s",
+		    i ? "," : "", proto ? r + 6 : r, proto ? "/" : "",
+		    proto ? proto : "");
+		if (w < 0 || (size_t)w >= sizeof(list) - off) {
+			seterr(err, errlen, "%s: upstream list too long",
+			    n->url);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if ((v = node_param(n, "dns")) != NULL && n->nremotes == 0)
+		snprintf(list, sizeof(list), "%s", v);
+	if (list[0] == '\0') {
+		seterr(err, errlen, "%s: dns:// needs an upstream "
+		    "(dns://:53/1.1.1.1:53, tls://..., https://..., or dns=)",
+		    n->url);
+		return -1;
+	}
+	if (resolver_conf_parse_list(list, &l->dns_up, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: upstream: %s", n->url, e);
+		return -1;
+	}
+	for (i = 0; i < l->dns_up->nns; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char *host = NULL;
+		uint16_t port;
+		const char *a = l->dns_up->ns[i].addr;
+
+		if (l->dns_up->ns[i].proto == NS_PROTO_HTTPS)
+			continue;	/* checked in the worker */
+		if (parse_hostport(a, &host, &port) != 0 ||
+		    host_to_sockaddr(host, port, 0, &ss, &sl) != 0) {
+			free(host);
+			seterr(err, errlen, "%s: upstream %s must be an IP "
+			    "address and port", n->url, a);
+			return -1;
+		}
+		free(host);
+	}
+	if ((v = node_param(n, "mode")) != NULL && strcmp(v, "udp") != 0 &&
+	    strcmp(v, "tcp") != 0) {
+		seterr(err, errlen, "%s: bad value \"%s\" for mode (udp or "
+		    "tcp)", n->url, v);
+		return -1;
+	}
+	l->socktype = v != NULL && strcmp(v, "tcp") == 0 ? SOCK_STREAM :
+	    SOCK_DGRAM;
+	if (build_access(c, l, err, errlen) != 0)
+		return -1;
+	return params_check(n, dnsl_params, err, errlen);
+}
+
 static const char *const udp_params[] = {
 	"timeout", "ttl", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", NULL
@@ -849,6 +930,18 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if (strcmp(n->proto, "dns") == 0) {
+		l->kind = LIS_DNS;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
+		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (build_dns(c, l, err, errlen) != 0)
+			return -1;
+		if (n->port == 0) {
+			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
+			return -1;
+		}
 	} else if ((strcmp(n->proto, "udp") == 0 && n->nremotes > 0) ||
 	    strcmp(n->proto, "ssu") == 0) {
 		l->kind = strcmp(n->proto, "udp") == 0 ? LIS_UDP_FORWARD :
@@ -1508,6 +1601,7 @@ conf_free(struct conf *c)
 		free(l->probe_arg);
 		free(l->knock);
 		explicit_bzero(l->ss_key, sizeof(l->ss_key));
+		resolver_conf_free(l->dns_up);
 		resolver_conf_free(l->dns);
 		matcher_set_free(l->bypass);
 		permission_free(l->whitelist);

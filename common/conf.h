@@ -36,6 +36,7 @@ enum listener_kind {
 	LIS_SS,			/* Shadowsocks over TCP */
 	LIS_UDP_FORWARD,	/* udp://: per-client sessions to a target */
 	LIS_SSU,		/* Shadowsocks UDP */
+	LIS_DNS,		/* dns://: a caching DNS proxy */
 };
 
 struct inet_prefix {
@@ -99,6 +100,8 @@ struct listener_conf {
 	socklen_t		 probe_addrlen;
 	char			*probe_arg;	/* web: path+host, file: path */
 	char			*knock;
+	/* dns proxy: its upstreams */
+	struct resolver_conf	*dns_up;
 	/* shadowsocks */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];

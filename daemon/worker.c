@@ -196,6 +196,8 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	/* OpenSSL loads its providers from files: before the chroot. */
 	if (ss_crypto_init() != 0)
 		fatal("OpenSSL: cannot load the ciphers Shadowsocks needs");
+	if (dnsproxy_init(conf) != 0)
+		fatal("OpenSSL: cannot set up TLS for DNS upstreams");
 	sandbox_enter(sp);
 	log_set_sink(worker_log_sink, &wk);
 
@@ -228,6 +230,10 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		case LIS_UDP_FORWARD:
 		case LIS_SSU:
 			if (udp_listener_start(&wk, l, i, fd) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
+		case LIS_DNS:
+			if (dnsproxy_start(&wk, l, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
 		case LIS_DIAG:

@@ -92,6 +92,11 @@ struct codec *ss_codec_client(const struct ss_method *,
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 
+/* dnsproxy.c */
+int	dnsproxy_init(const struct conf *);
+int	dnsproxy_start(struct worker *, const struct listener_conf *, int fd,
+	    struct evconnlistener **);
+
 /* udp.c */
 int	udp_listener_start(struct worker *, const struct listener_conf *,
 	    size_t idx, int fd);
