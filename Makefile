@@ -61,7 +61,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
-		  shadowsocks-libev python3-cryptography v2ray
+		  shadowsocks-libev python3-cryptography v2ray unbound \
+		  knot-dnsutils bind9-dnsutils
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
 	distclean

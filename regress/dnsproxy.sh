@@ -1,0 +1,124 @@
+# dns://: dig and kdig against the proxy with a local unbound as the
+# upstream over UDP, TCP and DNS over TLS, and a local HTTPS server for
+# DNS over HTTPS; answers cached by TTL; malformed queries answered
+# FORMERR (or dropped) and never forwarded; a dead upstream skipped.
+. regress/lib.sh
+
+command -v unbound >/dev/null || fatal "unbound is not installed (make deps)"
+D=$LOGDIR/dns
+mkdir -p "$D"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" \
+    -out "$D/cert.pem" -days 2 -subj /CN=dns.test >/dev/null 2>&1 ||
+    fatal "openssl req"
+chmod 644 "$D/key.pem"
+UP=$(free_port); UT=$(free_port); DOH=$(free_port); DEAD=$(free_port)
+cat >"$D/unbound.conf" <<E
+server:
+    interface: 127.0.0.1@$UP
+    interface: 127.0.0.1@$UT
+    tls-port: $UT
+    tls-service-key: "$D/key.pem"
+    tls-service-pem: "$D/cert.pem"
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$D"
+    pidfile: "$D/unbound.pid"
+    use-syslog: no
+    logfile: "$D/unbound.log"
+    verbosity: 2
+    log-queries: yes
+    do-not-query-localhost: yes
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test.example." static
+    local-data: "www.test.example. 300 IN A 10.1.2.3"
+    local-data: "short.test.example. 2 IN A 10.9.9.9"
+    local-data: "v6.test.example. 300 IN AAAA 2001:db8::1"
+remote-control:
+    control-enable: no
+E
+unbound -d -c "$D/unbound.conf" >"$LOGDIR/unbound.out" 2>&1 &
+PIDS="$PIDS $!"
+$NETTOOL doh "$D/cert.pem" "$D/key.pem" "$DOH" "$UP" >"$LOGDIR/doh.out" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$UT" && wait_port "$DOH" || fatal "upstreams did not start"
+
+P1=$(free_port); P2=$(free_port); P3=$(free_port); P4=$(free_port); P5=$(free_port)
+start_ostpd dns -DD \
+    -L "dns://127.0.0.1:$P1/127.0.0.1:$UP" \
+    -L "dns://127.0.0.1:$P2/tls://127.0.0.1:$UT?mode=tcp" \
+    -L "dns://127.0.0.1:$P3/tcp://127.0.0.1:$UP" \
+    -L "dns://127.0.0.1:$P4/https://127.0.0.1:$DOH/dns-query" \
+    -L "dns://127.0.0.1:$P5/tcp://127.0.0.1:$DEAD,127.0.0.1:$UP"
+wait_port "$P2" || fatal "ostpd dns"
+wait_log "$LOGDIR/dns.log" "running" || fatal "ostpd dns did not start"
+
+q() {	# q DIG-ARGS...: the answer's first record
+	dig +time=8 +tries=1 +short "$@" 2>&1 | head -n 1
+}
+[ "$(q @127.0.0.1 -p "$P1" www.test.example)" = 10.1.2.3 ] || fail "udp upstream"
+[ "$(q @127.0.0.1 -p "$P2" +tcp v6.test.example AAAA)" = 2001:db8::1 ] ||
+    fail "DoT upstream (dig over TCP)"
+r=$(kdig +tcp +short @127.0.0.1 -p "$P2" www.test.example 2>&1 | head -n 1)
+[ "$r" = 10.1.2.3 ] || fail "DoT upstream (kdig): $r"
+[ "$(q @127.0.0.1 -p "$P3" www.test.example)" = 10.1.2.3 ] || fail "tcp upstream"
+[ "$(q @127.0.0.1 -p "$P4" www.test.example)" = 10.1.2.3 ] || fail "DoH upstream"
+[ "$(cat "$D/doh-count" 2>/dev/null)" -ge 1 ] 2>/dev/null || fail "the DoH server saw no query"
+[ "$(q @127.0.0.1 -p "$P5" www.test.example)" = 10.1.2.3 ] ||
+    fail "a dead first upstream was not skipped"
+dig +time=8 +tries=1 @127.0.0.1 -p "$P1" nothere.test.example >"$LOGDIR/nx.out" 2>&1
+grep -q "status: NXDOMAIN" "$LOGDIR/nx.out" || fail "NXDOMAIN not passed on"
+
+# The cache: a repeat comes from it; a TTL of 2 s runs out.
+before=$(grep -c "www.test.example from the cache" "$LOGDIR/dns.log")
+[ "$(q @127.0.0.1 -p "$P1" www.test.example)" = 10.1.2.3 ] || fail "repeat"
+after=$(grep -c "www.test.example from the cache" "$LOGDIR/dns.log")
+[ "$after" -gt "$before" ] || fail "a repeated question was not answered from the cache"
+ttl=$(dig +time=8 +tries=1 +noall +answer @127.0.0.1 -p "$P1" www.test.example | awk '{print $2}')
+[ -n "$ttl" ] && [ "$ttl" -le 300 ] || fail "cached TTL: $ttl"
+q @127.0.0.1 -p "$P1" short.test.example >/dev/null
+q @127.0.0.1 -p "$P1" short.test.example >/dev/null
+sleep 3
+n1=$(grep -c "short.test.example type 1 to" "$LOGDIR/dns.log")
+q @127.0.0.1 -p "$P1" short.test.example >/dev/null
+n2=$(grep -c "short.test.example type 1 to" "$LOGDIR/dns.log")
+[ "$n1" = 1 ] || fail "short.test.example asked upstream $n1 times within its TTL"
+[ "$n2" = 2 ] || fail "short.test.example not asked again after its TTL"
+
+# Malformed: FORMERR or silence, never forwarded, the proxy still serves.
+fw0=$(grep -c " to 127.0.0.1:$UP" "$LOGDIR/dns.log")
+/usr/bin/python3 - "$P1" <<'PY' >"$LOGDIR/bad.out" 2>&1 || fail "malformed queries: $(cat "$LOGDIR/bad.out")"
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.5)
+def ask(m):
+    s.sendto(m, ("127.0.0.1", port))
+    try:
+        return s.recvfrom(65535)[0]
+    except socket.timeout:
+        return None
+q = b"\x03www\x04test\x07example\x00\x00\x01\x00\x01"
+hdr = lambda id, flags, qd, an=0: struct.pack(">HHHHHH", id, flags, qd, an, 0, 0)
+# two questions
+r = ask(hdr(1, 0x0100, 2) + q + q)
+assert r is not None and r[3] & 0x0f == 1 and r[2] & 0x80, r
+# a response sent as a query: no answer at all
+assert ask(hdr(2, 0x8180, 1) + q) is None
+# truncated name
+r = ask(hdr(3, 0x0100, 1) + b"\x03www\x04te")
+assert r is not None and r[3] & 0x0f == 1, r
+# trailing garbage
+r = ask(hdr(4, 0x0100, 1) + q + b"junk")
+assert r is not None and r[3] & 0x0f == 1, r
+# shorter than a header: nothing
+assert ask(b"\x00\x05\x01") is None
+print("ok")
+PY
+fw1=$(grep -c " to 127.0.0.1:$UP" "$LOGDIR/dns.log")
+[ "$fw0" = "$fw1" ] || fail "a malformed query was forwarded"
+[ "$(q @127.0.0.1 -p "$P1" v6.test.example AAAA)" = 2001:db8::1 ] ||
+    fail "no answer after bad input"
+grep -q "malformed query" "$LOGDIR/dns.log" || fail "no debug line for malformed queries"
+
+finish
