@@ -678,6 +678,11 @@ build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
 	return params_check(n, dnsl_params, err, errlen);
 }
 
+static const char *const sni_params[] = {
+	"timeout", "host", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", NULL
+};
+
 static const char *const udp_params[] = {
 	"timeout", "ttl", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", NULL
@@ -929,6 +934,27 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			return -1;
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
+			return -1;
+	} else if (strcmp(n->proto, "sni") == 0 &&
+	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
+		const char *v, *colon;
+		uint16_t hp;
+
+		l->kind = LIS_SNI;
+		l->socktype = SOCK_STREAM;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if ((v = node_param(n, "host")) != NULL &&
+		    (((colon = strrchr(v, ':')) != NULL &&
+		    (port_parse(colon + 1, strlen(colon + 1), &hp) != 0 ||
+		    hp == 0)) || strlen(v) > 255)) {
+			seterr(err, errlen, "%s: bad value \"%s\" for host "
+			    "([name][:port])", url, v);
+			return -1;
+		}
+		if (build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, sni_params, err, errlen) != 0)
 			return -1;
 	} else if (strcmp(n->proto, "dns") == 0) {
 		l->kind = LIS_DNS;

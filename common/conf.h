@@ -37,6 +37,7 @@ enum listener_kind {
 	LIS_UDP_FORWARD,	/* udp://: per-client sessions to a target */
 	LIS_SSU,		/* Shadowsocks UDP */
 	LIS_DNS,		/* dns://: a caching DNS proxy */
+	LIS_SNI,		/* sni://: routed by TLS server name */
 };
 
 struct inet_prefix {

@@ -92,6 +92,10 @@ struct codec *ss_codec_client(const struct ss_method *,
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 
+/* sni.c */
+int	sni_start(struct worker *, const struct listener_conf *, size_t idx,
+	    int fd, struct evconnlistener **);
+
 /* dnsproxy.c */
 int	dnsproxy_init(const struct conf *);
 int	dnsproxy_start(struct worker *, const struct listener_conf *, int fd,

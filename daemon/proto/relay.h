@@ -50,7 +50,7 @@
 #define RELAY_DATAGRAM_MAX	0xffff
 
 struct relay_request {
-	int			cmd;		/* low nibble; 0 read as CONNECT */
+	int			cmd;		/* 0 is read as CONNECT */
 	int			udp;		/* RELAY_FLAG_UDP was set */
 	int			has_auth;
 	char			user[256];
