@@ -678,6 +678,11 @@ build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
 	return params_check(n, dnsl_params, err, errlen);
 }
 
+static const char *const relay_params[] = {
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", "auth", "secrets", "nodelay", NULL
+};
+
 static const char *const sni_params[] = {
 	"timeout", "host", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", NULL
@@ -723,17 +728,15 @@ build_ss_key(const struct node *n, const struct ss_method **mp,
 	return 0;
 }
 
+/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
 static int
-build_proxy(struct conf *c, struct listener_conf *l, char *err,
+build_creds(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
 {
 	struct node *n = l->node;
 	const char *v;
 	char up[512], *colon;
 
-	if (build_dialer(c, l, err, errlen) != 0)
-		return -1;
-	/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
 	if (n->user != NULL) {
 		if ((l->user = strdup(n->user)) == NULL ||
 		    (l->pass = strdup(n->pass ? n->pass : "")) == NULL)
@@ -759,6 +762,20 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 		    conf_add_file(c, v) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int
+build_proxy(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v;
+
+	if (build_dialer(c, l, err, errlen) != 0)
+		return -1;
+	if (build_creds(c, l, err, errlen) != 0)
+		return -1;
 	if (build_probe(c, l, err, errlen) != 0)
 		return -1;
 	if ((v = node_param(n, "proxyAgent")) != NULL &&
@@ -935,6 +952,18 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if (strcmp(n->proto, "relay") == 0 &&
+	    strcmp(n->transport, "tcp") == 0) {
+		l->kind = LIS_RELAY;
+		l->socktype = SOCK_STREAM;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if ((n->nremotes > 0 && build_targets(l, err, errlen) != 0) ||
+		    build_dialer(c, l, err, errlen) != 0 ||
+		    build_creds(c, l, err, errlen) != 0 ||
+		    params_check(n, relay_params, err, errlen) != 0)
+			return -1;
 	} else if (strcmp(n->proto, "sni") == 0 &&
 	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
 		const char *v, *colon;
@@ -1034,7 +1063,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		return -1;
 	}
 	if (n->user != NULL && l->kind != LIS_PROXY && l->kind != LIS_SS &&
-	    l->kind != LIS_SSU) {
+	    l->kind != LIS_SSU && l->kind != LIS_RELAY) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
 		    url, n->scheme);
 		return -1;
@@ -1055,7 +1084,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
-	"fail_timeout", "bypass", "fastest_count", NULL
+	"fail_timeout", "bypass", "fastest_count", "nodelay", NULL
 };
 
 /*
@@ -1211,6 +1240,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		h->kind = HOP_SOCKS4A;
 	else if (strcmp(n->proto, "ss") == 0 || strcmp(n->proto, "ssu") == 0)
 		h->kind = HOP_SS;
+	else if (strcmp(n->proto, "relay") == 0)
+		h->kind = HOP_RELAY;
 	else {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "
 		    "nodes in this build", url, n->scheme);

@@ -38,6 +38,7 @@ enum listener_kind {
 	LIS_SSU,		/* Shadowsocks UDP */
 	LIS_DNS,		/* dns://: a caching DNS proxy */
 	LIS_SNI,		/* sni://: routed by TLS server name */
+	LIS_RELAY,		/* relay://: gost's relay protocol */
 };
 
 struct inet_prefix {
@@ -120,6 +121,7 @@ enum hop_kind {
 	HOP_SOCKS4A,
 	HOP_SOCKS5,
 	HOP_SS,			/* Shadowsocks (a codec, no handshake) */
+	HOP_RELAY,		/* gost relay */
 };
 
 enum group_strategy {

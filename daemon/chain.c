@@ -28,6 +28,7 @@
 #include "log.h"
 #include "match.h"
 #include "proto/proto.h"
+#include "proto/relay.h"
 #include "proto/ss.h"
 #include "stream.h"
 #include "worker.h"
@@ -78,6 +79,7 @@ enum cd_state {
 	CD_S5_REPLY,
 	CD_S4_REPLY,
 	CD_HTTP_REPLY,
+	CD_RELAY_REPLY,
 };
 
 struct chain_dial {
@@ -445,7 +447,7 @@ static void
 cd_request(struct chain_dial *cd)
 {
 	const struct hop_conf *h = cd->sel[cd->hop];
-	unsigned char m[600], a4[4], a6[16];
+	unsigned char m[1100], a4[4], a6[16];
 	const char *host;
 	uint16_t port;
 	size_t n = 0, hl;
@@ -489,6 +491,18 @@ cd_request(struct chain_dial *cd)
 		if (cd_send(cd, m, n) != 0)
 			return;
 		cd->state = CD_S4_REPLY;
+		break;
+	case HOP_RELAY:
+		/* v2's request: command 0, the UDP flag for datagrams */
+		if ((n = relay_build_request(m, sizeof(m), 0,
+		    (cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops,
+		    h->user, h->pass, host, port)) == 0) {
+			cd_fail(cd, ENAMETOOLONG);
+			return;
+		}
+		if (cd_send(cd, m, n) != 0)
+			return;
+		cd->state = CD_RELAY_REPLY;
 		break;
 	case HOP_SS:
 		/*
@@ -726,6 +740,37 @@ cd_input(struct chain_dial *cd)
 		if (code != 200) {
 			cd_fail(cd, code == 403 ? EACCES : code == 407 ? EPERM :
 			    code == 504 ? ETIMEDOUT : ECONNREFUSED);
+			return;
+		}
+		cd_hop_done(cd);
+		return;
+	}
+	case CD_RELAY_REPLY: {
+		struct relay_response rr;
+		size_t used;
+		int e;
+
+		n = recv(cd->fd, m, sizeof(m) - 1, MSG_PEEK);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			r = -1;
+			break;
+		}
+		e = relay_parse_response(m, n > 0 ? (size_t)n : 0, &rr, &used);
+		if (e == ERR_INCOMPLETE && (size_t)n < sizeof(m) - 1) {
+			r = 1;
+			break;
+		}
+		if (e != 0 || recv(cd->fd, m, used, 0) != (ssize_t)used) {
+			r = -1;
+			break;
+		}
+		if (rr.status != RELAY_OK) {
+			cd_fail(cd, rr.status == RELAY_UNAUTHORIZED ? EPERM :
+			    rr.status == RELAY_FORBIDDEN ? EACCES :
+			    rr.status == RELAY_TIMEOUT ? ETIMEDOUT :
+			    rr.status == RELAY_HOST_UNREACHABLE ? EHOSTUNREACH :
+			    rr.status == RELAY_NETWORK_UNREACHABLE ?
+			    ENETUNREACH : ECONNREFUSED);
 			return;
 		}
 		cd_hop_done(cd);

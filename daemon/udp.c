@@ -34,6 +34,7 @@
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
+#include "proto/relay.h"
 #include "proto/ss.h"
 #include "stream.h"
 #include "worker.h"
@@ -70,6 +71,8 @@ struct uchan {
 	struct event		*twev;
 	struct cbuf		 tin;
 	struct cbuf		 tout;
+	int			 trelay;	/* relay framing, one peer */
+	struct proxy_target	 tdst;
 	/* through a Shadowsocks hop */
 	const struct hop_conf	*ss;
 	int			 sfd;
@@ -293,6 +296,20 @@ uchan_tun_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n < 0)
 		return;
 	uc->tin.len += (size_t)n;
+	while (uc->trelay) {
+		e = relay_parse_datagram(uc->tin.p + uc->tin.off, uc->tin.len,
+		    &hdrlen, &framelen);
+		if (e == ERR_INCOMPLETE)
+			return;
+		if (e != 0) {
+			uchan_tun_close(uc);
+			return;
+		}
+		uc->dl->wk->stats.bytes_out += framelen;
+		uc->cb(uc->arg, &uc->tdst, uc->tin.p + uc->tin.off + hdrlen,
+		    framelen);
+		cbuf_consume(&uc->tin, hdrlen + framelen);
+	}
 	for (;;) {
 		e = socks5_parse_udptun(uc->tin.p + uc->tin.off, uc->tin.len,
 		    &src, &hdrlen, &framelen);
@@ -357,27 +374,50 @@ uchan_tun_close(struct uchan *uc)
 	cbuf_release(&uc->tout);
 }
 
+/*
+ * Through a chain: gost's UDP-over-TCP frames to a SOCKS5 last hop (any
+ * destination), or a relay hop's UDP mode (LEN DATA; the connection is
+ * for the first destination, others are dropped).
+ */
 static void
-uchan_tun(struct uchan *uc, const struct outbound_conf *ob, const char *host,
-    uint16_t port, const unsigned char *p, size_t n)
+uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
+    const char *host, uint16_t port, const unsigned char *p, size_t n)
 {
 	unsigned char *t;
 	size_t al;
 
-	if (n == 0)
+	if (n == 0 || n > 0xffff)
 		return;		/* gost reads DLEN 0 as "the rest" */
+	if (uc->tout.p == NULL && !uc->tready && uc->cd == NULL) {
+		uc->trelay = relay;
+		snprintf(uc->tdst.host, sizeof(uc->tdst.host), "%s", host);
+		uc->tdst.port = port;
+	}
+	if (uc->trelay != relay || (relay && (uc->tdst.port != port ||
+	    strcmp(uc->tdst.host, host) != 0))) {
+		debug("udp: the relay hop carries datagrams for %s:%u only",
+		    uc->tdst.host, uc->tdst.port);
+		return;
+	}
 	if (cbuf_alloc(&uc->tout, UTUN_OUT_MAX) != 0)
 		return;
 	if (cbuf_room(&uc->tout) < n + 4 + 1 + PROXY_HOST_MAX + 2)
 		return;		/* the chain is slower than the client */
 	t = cbuf_tail(&uc->tout);
-	if ((al = socks5_put_addr(t + 3, PROXY_HOST_MAX + 4, host, port)) == 0)
-		return;
-	t[0] = (unsigned char)(n >> 8);
-	t[1] = (unsigned char)n;
-	t[2] = 0;
-	memcpy(t + 3 + al, p, n);
-	uc->tout.len += 3 + al + n;
+	if (relay) {
+		relay_put_datagram_len(t, n);
+		memcpy(t + 2, p, n);
+		uc->tout.len += 2 + n;
+	} else {
+		if ((al = socks5_put_addr(t + 3, PROXY_HOST_MAX + 4, host,
+		    port)) == 0)
+			return;
+		t[0] = (unsigned char)(n >> 8);
+		t[1] = (unsigned char)n;
+		t[2] = 0;
+		memcpy(t + 3 + al, p, n);
+		uc->tout.len += 3 + al + n;
+	}
 	uc->dl->wk->stats.bytes_in += (uint64_t)n;
 	if (uc->tready) {
 		if (uchan_tun_flush(uc) != 0)
@@ -385,7 +425,8 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, const char *host,
 		return;
 	}
 	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk, ob,
-	    "0.0.0.0", 0, CHAIN_UDPTUN, uchan_tun_ready, uc)) == NULL)
+	    relay ? host : "0.0.0.0", relay ? port : 0, CHAIN_UDPTUN,
+	    uchan_tun_ready, uc)) == NULL)
 		cbuf_release(&uc->tout);
 }
 
@@ -528,13 +569,14 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 		return;
 	}
 	last = &ob->hops[chain_hops_for(ob, host, port) - 1];
-	if (last->kind == HOP_SOCKS5)
-		uchan_tun(uc, ob, host, port, p, n);
+	if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY)
+		uchan_tun(uc, ob, last->kind == HOP_RELAY, host, port, p, n);
 	else if (last->kind == HOP_SS && chain_hops_for(ob, host, port) == 1)
 		uchan_ss(uc, last, host, port, p, n);
 	else
 		debug("udp: no datagrams through chain %s (its last hop is "
-		    "not socks5, or an ss hop is not the only one)", ob->tag);
+		    "not socks5 or relay, or an ss hop is not the only one)",
+		    ob->tag);
 }
 
 /*

@@ -236,6 +236,11 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			if (sni_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
+		case LIS_RELAY:
+			if (relay_server_start(&wk, l, i, fd,
+			    &wk.listeners[i]) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
 		case LIS_DNS:
 			if (dnsproxy_start(&wk, l, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);

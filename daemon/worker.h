@@ -92,6 +92,10 @@ struct codec *ss_codec_client(const struct ss_method *,
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 
+/* relaysrv.c */
+int	relay_server_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd, struct evconnlistener **);
+
 /* sni.c */
 int	sni_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);

@@ -1,0 +1,413 @@
+/*
+ * relay://: gost's relay protocol, server side.  The client's request
+ * header names a target (unless the listener has a fixed one: then an
+ * Addr is refused with Forbidden, as gost does) and may carry a user
+ * and password; the answer is a response header, then the connection
+ * carries the stream, or with the UDP flag datagrams framed as LEN(2)
+ * DATA in both directions.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "cfgfile.h"
+#include "dial.h"
+#include "err.h"
+#include "log.h"
+#include "proto/relay.h"
+#include "stream.h"
+#include "worker.h"
+
+#define RELAY_HANDSHAKE_SECS	10
+#define RELAY_HEAD_MAX		(RELAY_HDR_LEN + RELAY_FEALEN_MAX)
+#define RELAY_UDP_OUT_MAX	(256 * 1024)
+
+struct relay_server {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	struct dialer			 dl;
+	struct secrets			*secrets;	/* live */
+	size_t				 next;		/* fixed targets */
+};
+
+struct rconn {
+	struct relay_server	*sv;
+	int			 fd;
+	struct cbuf		 in;
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*tmo;
+	struct dial		*dial;
+	char			 host[PROXY_HOST_MAX + 1];
+	uint16_t		 port;
+	/* UDP mode */
+	int			 udp;
+	struct uchan		*uc;
+	struct cbuf		 out;
+};
+
+static void
+rconn_free(struct rconn *c)
+{
+	dial_cancel(c->dial);
+	uchan_close(c->uc);
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->tmo != NULL)
+		event_free(c->tmo);
+	if (c->fd != -1)
+		close(c->fd);
+	cbuf_release(&c->in);
+	cbuf_release(&c->out);
+	worker_conn_closed(c->sv->wk);
+	free(c);
+}
+
+static void
+rconn_status(struct rconn *c, int status)
+{
+	unsigned char r[16];
+	size_t n;
+
+	if ((n = relay_build_response(r, sizeof(r), status, NULL, 0)) > 0)
+		(void)send(c->fd, r, n, MSG_NOSIGNAL);
+}
+
+static int
+status_of(int err)
+{
+	switch (err) {
+	case EACCES:		return RELAY_FORBIDDEN;
+	case ETIMEDOUT:		return RELAY_TIMEOUT;
+	case EHOSTUNREACH:	return RELAY_HOST_UNREACHABLE;
+	case ENETUNREACH:	return RELAY_NETWORK_UNREACHABLE;
+	default:		return RELAY_SERVICE_UNAVAILABLE;
+	}
+}
+
+static void
+rconn_fail(struct rconn *c, int status)
+{
+	rconn_status(c, status);
+	rconn_free(c);
+}
+
+static void
+rconn_dialed(void *arg, int fd, struct codec *codec, int err)
+{
+	struct rconn *c = arg;
+	struct relay_end a, b;
+
+	c->dial = NULL;
+	if (fd == -1) {
+		debug("%s: %s:%u: %s", c->sv->l->node->url, c->host, c->port,
+		    strerror(err));
+		rconn_fail(c, status_of(err));
+		return;
+	}
+	rconn_status(c, RELAY_OK);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.fd = c->fd;
+	a.plain = c->in.p + c->in.off;
+	a.plainlen = c->in.len;
+	b.fd = fd;
+	b.codec = codec;
+	c->sv->wk->stats.active++;	/* the relay's; rconn_free's goes */
+	crelay_start(c->sv->wk, &a, &b, 0);
+	c->fd = -1;
+	rconn_free(c);
+}
+
+/* UDP mode: frames from the client go to the target, answers back. */
+static int
+rconn_flush(struct rconn *c)
+{
+	ssize_t n;
+
+	while (c->out.len > 0) {
+		n = send(c->fd, c->out.p + c->out.off, c->out.len,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			cbuf_consume(&c->out, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			event_add(c->wev, NULL);
+			return 0;
+		}
+		return -1;
+	}
+	event_del(c->wev);
+	return 0;
+}
+
+static void
+rconn_udp_reply(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct rconn *c = arg;
+
+	(void)src;
+	if (n > RELAY_DATAGRAM_MAX || cbuf_room(&c->out) < n + 2)
+		return;		/* a slow client loses datagrams */
+	relay_put_datagram_len(cbuf_tail(&c->out), n);
+	memcpy(cbuf_tail(&c->out) + 2, p, n);
+	c->out.len += n + 2;
+	if (rconn_flush(c) != 0)
+		debug("%s: udp: write failed", c->sv->l->node->url);
+}
+
+static void
+rconn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (rconn_flush(c) != 0)
+		rconn_free(c);
+}
+
+static int
+rconn_udp_input(struct rconn *c)
+{
+	size_t hl, dl;
+	int e;
+
+	for (;;) {
+		e = relay_parse_datagram(c->in.p + c->in.off, c->in.len, &hl,
+		    &dl);
+		if (e == ERR_INCOMPLETE)
+			return 0;
+		if (e != 0)
+			return -1;
+		/* v2 nodelay clients send one empty datagram: ignored */
+		if (dl > 0)
+			uchan_send(c->uc, c->host, c->port, c->in.p + c->in.off +
+			    hl, dl);
+		cbuf_consume(&c->in, hl + dl);
+	}
+}
+
+static void rconn_read_cb(evutil_socket_t, short, void *);
+
+/* 1 if equal; time depends on the lengths only. */
+static int
+ct_streq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static int
+rconn_authorized(struct rconn *c, const struct relay_request *rq)
+{
+	const struct relay_server *sv = c->sv;
+
+	if (sv->secrets != NULL && secrets_count(sv->secrets) > 0)
+		return rq->has_auth && secrets_check(sv->secrets, rq->user,
+		    rq->pass);
+	if (sv->l->user != NULL)
+		return rq->has_auth && ct_streq(sv->l->user, rq->user) &
+		    ct_streq(sv->l->pass, rq->pass);
+	return 1;	/* gost: no authenticator, everyone */
+}
+
+static void
+rconn_request(struct rconn *c)
+{
+	const struct listener_conf *l = c->sv->l;
+	struct relay_request rq;
+	size_t used, t;
+	int e, cmd;
+
+	e = relay_parse_request(c->in.p + c->in.off, c->in.len, &rq, &used);
+	if (e == ERR_INCOMPLETE)
+		return;
+	if (e != 0) {
+		debug("%s: bad request: %s", l->node->url, ostp_err(e));
+		rconn_fail(c, RELAY_BAD_REQUEST);
+		return;
+	}
+	cbuf_consume(&c->in, used);
+	event_del(c->tmo);
+	if (!rconn_authorized(c, &rq)) {
+		explicit_bzero(&rq, sizeof(rq));
+		verbose("%s: authentication failed", l->node->url);
+		rconn_fail(c, RELAY_UNAUTHORIZED);
+		return;
+	}
+	c->udp = rq.udp || (rq.has_network && rq.network == RELAY_NETWORK_UDP);
+	if (rq.naddr > 0 && l->ntargets > 0) {
+		explicit_bzero(&rq, sizeof(rq));
+		rconn_fail(c, RELAY_FORBIDDEN);
+		return;
+	}
+	if (rq.naddr > 0) {
+		snprintf(c->host, sizeof(c->host), "%s", rq.addr[0].host);
+		c->port = rq.addr[0].port;
+	} else if (l->ntargets > 0) {
+		t = c->sv->next++ % l->ntargets;
+		if (l->targetnames[t] != NULL) {
+			snprintf(c->host, sizeof(c->host), "%s",
+			    l->targetnames[t]);
+			c->port = ntohs(((const struct sockaddr_in *)
+			    &l->targets[t])->sin_port);
+		} else
+			sockaddr_host(&l->targets[t], c->host,
+			    sizeof(c->host), &c->port);
+	} else {
+		explicit_bzero(&rq, sizeof(rq));
+		rconn_fail(c, RELAY_BAD_REQUEST);
+		return;
+	}
+	cmd = rq.cmd & RELAY_CMD_MASK;
+	explicit_bzero(&rq, sizeof(rq));
+	if (cmd != RELAY_CMD_CONNECT && cmd != 0) {
+		/* BIND and ASSOCIATE are v3 tunnel features */
+		rconn_fail(c, RELAY_BAD_REQUEST);
+		return;
+	}
+	debug("%s: %s to %s:%u", l->node->url, c->udp ? "udp" : "tcp",
+	    c->host, c->port);
+	if (c->udp) {
+		if (dialer_allowed(&c->sv->dl, "udp", c->host, c->port,
+		    NULL) != 0) {
+			rconn_fail(c, RELAY_FORBIDDEN);
+			return;
+		}
+		if ((c->uc = uchan_open(&c->sv->dl, rconn_udp_reply, c)) ==
+		    NULL || cbuf_alloc(&c->out, RELAY_UDP_OUT_MAX) != 0) {
+			rconn_fail(c, RELAY_INTERNAL_ERROR);
+			return;
+		}
+		rconn_status(c, RELAY_OK);
+		if (rconn_udp_input(c) != 0)
+			rconn_free(c);
+		return;
+	}
+	event_del(c->rev);
+	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, DIAL_STREAM,
+	    rconn_dialed, c)) == NULL)
+		rconn_fail(c, RELAY_INTERNAL_ERROR);
+}
+
+static void
+rconn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *c = arg;
+	size_t room;
+	ssize_t n;
+
+	(void)what;
+	if ((room = cbuf_room(&c->in)) == 0) {
+		rconn_free(c);
+		return;
+	}
+	n = recv(fd, cbuf_tail(&c->in), room, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		rconn_free(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in.len += (size_t)n;
+	if (c->uc != NULL) {
+		if (rconn_udp_input(c) != 0)
+			rconn_free(c);
+		return;
+	}
+	rconn_request(c);
+}
+
+static void
+rconn_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rconn_free(arg);
+}
+
+static void
+relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct relay_server *sv = arg;
+	struct timeval tv = { RELAY_HANDSHAKE_SECS, 0 };
+	struct rconn *c;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	sv->wk->stats.accepted++;
+	sv->wk->stats.active++;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    cbuf_alloc(&c->in, RELAY_HEAD_MAX + 4096) != 0) {
+		free(c);
+		close(fd);
+		worker_conn_closed(sv->wk);
+		return;
+	}
+	c->sv = sv;
+	c->fd = fd;
+	c->rev = event_new(sv->wk->base, fd, EV_READ | EV_PERSIST,
+	    rconn_read_cb, c);
+	c->wev = event_new(sv->wk->base, fd, EV_WRITE, rconn_write_cb, c);
+	c->tmo = evtimer_new(sv->wk->base, rconn_tmo_cb, c);
+	if (c->rev == NULL || c->wev == NULL || c->tmo == NULL)
+		fatal_f("out of memory");
+	event_add(c->rev, NULL);
+	event_add(c->tmo, &tv);
+}
+
+static void
+relay_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct relay_server *sv = arg;
+
+	(void)lev;
+	error("%s: accept: %s", sv->l->node->url, strerror(errno));
+}
+
+int
+relay_server_start(struct worker *wk, const struct listener_conf *l,
+    size_t idx, int fd, struct evconnlistener **levp)
+{
+	struct relay_server *sv;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL)
+		return -1;
+	sv->wk = wk;
+	sv->l = l;
+	if (dialer_init(&sv->dl, wk, l, idx) != 0)
+		return -1;
+	if (l->secrets_path != NULL && reload_register(wk, l->secrets_path,
+	    RELOAD_SECRETS, (void **)&sv->secrets, NULL, NULL) != 0)
+		return -1;
+	evutil_make_socket_nonblocking(fd);
+	*levp = evconnlistener_new(wk->base, relay_accept_cb, sv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (*levp == NULL)
+		return -1;
+	evconnlistener_set_error_cb(*levp, relay_accept_error_cb);
+	return 0;
+}
