@@ -36,6 +36,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
 		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
 		  daemon/dial.c daemon/crelay.c daemon/ss.c daemon/udp.c \
 		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
+		  daemon/redirect.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
@@ -64,7 +65,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
-		  knot-dnsutils bind9-dnsutils
+		  knot-dnsutils bind9-dnsutils iptables
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
 	distclean

@@ -952,6 +952,35 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if ((strcmp(n->proto, "red") == 0 ||
+	    strcmp(n->proto, "redirect") == 0) && n->nremotes == 0 &&
+	    strcmp(n->transport, "tcp") == 0) {
+		l->kind = LIS_REDIRECT;
+		l->socktype = SOCK_STREAM;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, ss_params, err, errlen) != 0)
+			return -1;
+	} else if ((strcmp(n->proto, "redu") == 0 ||
+	    strcmp(n->proto, "redirectu") == 0) && n->nremotes == 0) {
+		l->kind = LIS_REDU;
+		l->socktype = SOCK_DGRAM;
+		l->ttl_ms = CONF_TTL_DEFAULT;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
+		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (l->ttl_ms == 0)
+			l->ttl_ms = CONF_TTL_DEFAULT;
+		if (build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, udp_params, err, errlen) != 0)
+			return -1;
+		if (n->port == 0) {
+			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
+			return -1;
+		}
 	} else if (strcmp(n->proto, "relay") == 0 &&
 	    strcmp(n->transport, "tcp") == 0) {
 		l->kind = LIS_RELAY;

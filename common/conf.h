@@ -39,6 +39,8 @@ enum listener_kind {
 	LIS_DNS,		/* dns://: a caching DNS proxy */
 	LIS_SNI,		/* sni://: routed by TLS server name */
 	LIS_RELAY,		/* relay://: gost's relay protocol */
+	LIS_REDIRECT,		/* red://: TCP by SO_ORIGINAL_DST */
+	LIS_REDU,		/* redu://: UDP by TPROXY */
 };
 
 struct inet_prefix {

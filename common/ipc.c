@@ -33,6 +33,8 @@ ipc_type_name(int type)
 	case IPC_CMD_DRAIN:	return "CMD_DRAIN";
 	case IPC_FILE_WATCH:	return "FILE_WATCH";
 	case IPC_FILE_WATCH_ANS: return "FILE_WATCH_ANS";
+	case IPC_TPROXY_SOCKET:	return "TPROXY_SOCKET";
+	case IPC_TPROXY_SOCKET_ANS: return "TPROXY_SOCKET_ANS";
 	case IPC_CMD_FILE:	return "CMD_FILE";
 	default:		return "unknown";
 	}
@@ -310,6 +312,33 @@ ipc_dec_name(struct buf *b, char **s, size_t maxlen)
 		return r != 0 ? r : ERR_FORMAT;
 	}
 	return 0;
+}
+
+int
+ipc_enc_tproxy(struct buf *b, uint32_t lis, int family,
+    const unsigned char addr[16], uint16_t port)
+{
+	int r;
+
+	if ((r = buf_put_u32(b, lis)) != 0 ||
+	    (r = buf_put_u8(b, (uint8_t)family)) != 0 ||
+	    (r = buf_put(b, addr, 16)) != 0)
+		return r;
+	return buf_put_u16(b, port);
+}
+
+int
+ipc_dec_tproxy(struct buf *b, uint32_t *lis, int *family,
+    unsigned char addr[16], uint16_t *port)
+{
+	uint8_t f;
+	int r;
+
+	if ((r = buf_get_u32(b, lis)) != 0 || (r = buf_get_u8(b, &f)) != 0 ||
+	    (r = buf_get(b, addr, 16)) != 0 || (r = buf_get_u16(b, port)) != 0)
+		return r;
+	*family = f;
+	return buf_expect_end(b);
 }
 
 int

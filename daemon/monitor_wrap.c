@@ -5,6 +5,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -122,6 +126,25 @@ mm_socket(struct worker *wk, int family, int type)
 	buf_init(&b);
 	return mm_fd_request(wk, IPC_SOCKET, &b, ipc_enc_socket(&b, family,
 	    type, c->have_mark ? c->mark : 0, c->iface));
+}
+
+int
+mm_tproxy_socket(struct worker *wk, uint32_t lis, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	unsigned char addr[16];
+	struct buf b;
+
+	memset(addr, 0, sizeof(addr));
+	if (sa->sa_family == AF_INET)
+		memcpy(addr, &sin->sin_addr, 4);
+	else
+		memcpy(addr, &sin6->sin6_addr, 16);
+	buf_init(&b);
+	return mm_fd_request(wk, IPC_TPROXY_SOCKET, &b, ipc_enc_tproxy(&b, lis,
+	    sa->sa_family, addr, ntohs(sa->sa_family == AF_INET ?
+	    sin->sin_port : sin6->sin6_port)));
 }
 
 int

@@ -589,6 +589,7 @@ struct ulistener {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	struct dialer			 dl;
+	size_t				 idx;
 	int				 fd;
 	struct event			*ev;
 	size_t				 next;		/* round robin */
@@ -601,19 +602,26 @@ struct usess {
 	struct ulistener	*ul;
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
+	struct sockaddr_storage	 odst;		/* redu: where it was sent */
+	socklen_t		 odstlen;
+	int			 rfd;		/* redu: answers leave here */
 	struct uchan		*uc;
 	struct event		*ttl;
 	size_t			 target;
 };
 
 static size_t
-usess_hash(const struct sockaddr_storage *ss, socklen_t len)
+usess_hash(const struct sockaddr_storage *ss, socklen_t len,
+    const struct sockaddr_storage *od, socklen_t odlen)
 {
 	const unsigned char *p = (const unsigned char *)ss;
 	uint32_t h = 2166136261U;
 	socklen_t i;
 
 	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619U;
+	p = (const unsigned char *)od;
+	for (i = 0; i < odlen; i++)
 		h = (h ^ p[i]) * 16777619U;
 	return h % USESS_BUCKETS;
 }
@@ -625,6 +633,8 @@ usess_free(struct usess *s)
 	s->ul->nsess--;
 	uchan_close(s->uc);
 	event_free(s->ttl);
+	if (s->rfd != -1)
+		close(s->rfd);
 	free(s);
 }
 
@@ -661,6 +671,12 @@ usess_reply_cb(void *arg, const struct proxy_target *src,
 	size_t al, len;
 
 	usess_touch(s);
+	if (ul->l->kind == LIS_REDU) {
+		/* from the address the client sent to (TPROXY) */
+		(void)sendto(s->rfd, p, n, 0, (struct sockaddr *)&s->peer,
+		    s->peerlen);
+		return;
+	}
 	if (ul->l->kind != LIS_SSU) {
 		(void)sendto(ul->fd, p, n, 0, (struct sockaddr *)&s->peer,
 		    s->peerlen);
@@ -678,20 +694,32 @@ usess_reply_cb(void *arg, const struct proxy_target *src,
 
 static struct usess *
 usess_get(struct ulistener *ul, const struct sockaddr_storage *peer,
-    socklen_t peerlen)
+    socklen_t peerlen, const struct sockaddr_storage *od, socklen_t odlen)
 {
-	size_t b = usess_hash(peer, peerlen);
+	size_t b = usess_hash(peer, peerlen, od, odlen);
 	struct usess *s;
 
 	LIST_FOREACH(s, &ul->buckets[b], entry)
 		if (s->peerlen == peerlen && memcmp(&s->peer, peer,
-		    peerlen) == 0)
+		    peerlen) == 0 && s->odstlen == odlen &&
+		    memcmp(&s->odst, od, odlen) == 0)
 			return s;
 	if (ul->nsess >= USESS_MAX || (s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->ul = ul;
+	s->rfd = -1;
 	memcpy(&s->peer, peer, peerlen);
 	s->peerlen = peerlen;
+	memcpy(&s->odst, od, odlen);
+	s->odstlen = odlen;
+	if (ul->l->kind == LIS_REDU &&
+	    (s->rfd = mm_tproxy_socket(ul->wk, (uint32_t)ul->idx,
+	    (const struct sockaddr *)od)) == -1) {
+		debug("%s: no reply socket: %s", ul->l->node->url,
+		    strerror(errno));
+		free(s);
+		return NULL;
+	}
 	if ((s->uc = uchan_open(&ul->dl, usess_reply_cb, s)) == NULL ||
 	    (s->ttl = evtimer_new(ul->wk->base, usess_ttl_cb, s)) == NULL)
 		fatal_f("out of memory");
@@ -699,6 +727,17 @@ usess_get(struct ulistener *ul, const struct sockaddr_storage *peer,
 		s->target = ul->next++ % ul->l->ntargets;
 	LIST_INSERT_HEAD(&ul->buckets[b], s, entry);
 	ul->nsess++;
+	if (log_get_level() >= LOG_LEVEL_DEBUG1) {
+		char ph[PROXY_HOST_MAX + 1], oh[PROXY_HOST_MAX + 1];
+		uint16_t pp, op = 0;
+
+		sockaddr_host(peer, ph, sizeof(ph), &pp);
+		oh[0] = '\0';
+		if (odlen > 0)
+			sockaddr_host(od, oh, sizeof(oh), &op);
+		debug("%s: new session for %s:%u%s%s", ul->l->node->url, ph,
+		    pp, odlen > 0 ? " to " : "", oh);
+	}
 	return s;
 }
 
@@ -745,25 +784,90 @@ ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
 	uchan_send(s->uc, dst.host, dst.port, plain + used, len - used);
 }
 
+/* ::ffff:a.b.c.d as a.b.c.d, for a socket of the IPv4 family. */
+static void
+unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memcpy(ss, &sin, sizeof(sin));
+	*len = sizeof(sin);
+}
+
+/* The original destination of a TPROXY datagram; 0 if none. */
+static socklen_t
+orig_dst(struct msghdr *mh, struct sockaddr_storage *od)
+{
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == SOL_IP &&
+		    cm->cmsg_type == IP_ORIGDSTADDR &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in))) {
+			memset(od, 0, sizeof(*od));
+			memcpy(od, CMSG_DATA(cm), sizeof(struct sockaddr_in));
+			return sizeof(struct sockaddr_in);
+		}
+		if (cm->cmsg_level == SOL_IPV6 &&
+		    cm->cmsg_type == IPV6_ORIGDSTADDR &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct sockaddr_in6))) {
+			memset(od, 0, sizeof(*od));
+			memcpy(od, CMSG_DATA(cm), sizeof(struct sockaddr_in6));
+			return sizeof(struct sockaddr_in6);
+		}
+	}
+	return 0;
+}
+
 static void
 ulistener_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ulistener *ul = arg;
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer, od;
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	b[CMSG_SPACE(sizeof(struct sockaddr_in6)) +
+				  CMSG_SPACE(sizeof(struct sockaddr_in))];
+	} cbuf;
+	struct msghdr mh;
+	struct iovec iov;
 	struct usess *s;
-	socklen_t pl;
+	socklen_t pl, odl;
 	ssize_t n;
 	int i;
 
 	(void)what;
 	for (i = 0; i < 64; i++) {
-		pl = sizeof(peer);
 		memset(&peer, 0, sizeof(peer));
-		n = recvfrom(fd, udpbuf, UDP_MAX, 0, (struct sockaddr *)&peer,
-		    &pl);
-		if (n < 0)
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = udpbuf;
+		iov.iov_len = UDP_MAX;
+		mh.msg_name = &peer;
+		mh.msg_namelen = sizeof(peer);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = &cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		if ((n = recvmsg(fd, &mh, 0)) < 0)
 			return;
-		if ((s = usess_get(ul, &peer, pl)) == NULL) {
+		pl = mh.msg_namelen;
+		memset(&od, 0, sizeof(od));
+		odl = 0;
+		if (ul->l->kind == LIS_REDU) {
+			if ((odl = orig_dst(&mh, &od)) == 0)
+				continue;	/* not redirected: dropped */
+			if (od.ss_family == AF_INET)
+				unmap(&peer, &pl);
+		}
+		if ((s = usess_get(ul, &peer, pl, &od, odl)) == NULL) {
 			debug("%s: too many sessions; datagram dropped",
 			    ul->l->node->url);
 			continue;
@@ -771,9 +875,14 @@ ulistener_cb(evutil_socket_t fd, short what, void *arg)
 		usess_touch(s);
 		if (ul->l->kind == LIS_SSU)
 			ulistener_ss(ul, s, udpbuf, (size_t)n);
-		else
+		else if (ul->l->kind == LIS_REDU) {
+			char host[PROXY_HOST_MAX + 1];
+			uint16_t port;
+
+			sockaddr_host(&od, host, sizeof(host), &port);
+			uchan_send(s->uc, host, port, udpbuf, (size_t)n);
+		} else
 			ulistener_forward(ul, s, udpbuf, (size_t)n);
-		/* a session may not outlive a channel that failed to open */
 	}
 }
 
@@ -788,6 +897,7 @@ udp_listener_start(struct worker *wk, const struct listener_conf *l,
 		return -1;
 	ul->wk = wk;
 	ul->l = l;
+	ul->idx = idx;
 	ul->fd = fd;
 	for (i = 0; i < USESS_BUCKETS; i++)
 		LIST_INIT(&ul->buckets[i]);

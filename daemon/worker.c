@@ -227,8 +227,14 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			if (ss_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
+		case LIS_REDIRECT:
+			if (redirect_start(&wk, l, i, fd,
+			    &wk.listeners[i]) != 0)
+				fatal("%s: cannot start", l->node->url);
+			break;
 		case LIS_UDP_FORWARD:
 		case LIS_SSU:
+		case LIS_REDU:
 			if (udp_listener_start(&wk, l, i, fd) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;

@@ -46,6 +46,8 @@ int	mm_listener(struct worker *, uint32_t idx);
 int	mm_tun_open(struct worker *, const char *name);
 int	mm_socket(struct worker *, int family, int type);
 int	mm_file_open(struct worker *, const char *path);
+struct sockaddr;
+int	mm_tproxy_socket(struct worker *, uint32_t lis, const struct sockaddr *);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);
 int	mm_ready(struct worker *);
@@ -91,6 +93,10 @@ struct codec *ss_codec_client(const struct ss_method *,
 	    const unsigned char *key, const char *host, uint16_t port);
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
+
+/* redirect.c */
+int	redirect_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd, struct evconnlistener **);
 
 /* relaysrv.c */
 int	relay_server_start(struct worker *, const struct listener_conf *,

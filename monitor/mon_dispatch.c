@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -43,6 +45,8 @@ static int mm_answer_listener(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_tun_open(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_tproxy(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_socket(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_file_open(struct monitor *, struct mon_worker *,
@@ -61,6 +65,7 @@ static const struct mon_dispatch mon_table[] = {
 	{ IPC_TUN_OPEN, MW_STARTING | MW_RUNNING, 0, 3, 2 + IPC_MAX_NAME,
 	    mm_answer_tun_open },
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
+	{ IPC_TPROXY_SOCKET, MW_ANY_LIVE, 0, 23, 23, mm_answer_tproxy },
 	{ IPC_FILE_OPEN, MW_ANY_LIVE, 0, 3, 2 + IPC_MAX_STRING,
 	    mm_answer_file_open },
 	{ IPC_FILE_WATCH, MW_ANY_LIVE, 0, 7, 6 + IPC_MAX_STRING,
@@ -259,6 +264,64 @@ mm_answer_socket(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 	free(iface);
 	r = mon_socket_create(c, family, type, mark, c->iface, &fd);
 	r = answer(w, IPC_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 : errno, fd);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+/*
+ * redu://: a UDP socket bound, transparently, to the original
+ * destination of a datagram, to answer from it.  Only for a configured
+ * redu listener; the address is whatever the client sent to, which is
+ * what TPROXY is for.
+ */
+static int
+mm_answer_tproxy(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
+{
+	const struct conf *c = &w->gen->conf;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	unsigned char addr[16];
+	uint32_t lis;
+	uint16_t port;
+	int family, fd = -1, r, on = 1, err = 0;
+
+	(void)mon;
+	if (ipc_dec_tproxy(&m->payload, &lis, &family, addr, &port) != 0) {
+		error("worker %u: malformed TPROXY_SOCKET", w->id);
+		return -1;
+	}
+	if (lis >= c->nlis || c->lis[lis].kind != LIS_REDU ||
+	    (family != AF_INET && family != AF_INET6) || port == 0) {
+		error("worker %u: TPROXY_SOCKET for listener %u is outside the "
+		    "configuration", w->id, lis);
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, addr, 4);
+		sin->sin_port = htons(port);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, addr, 16);
+		sin6->sin6_port = htons(port);
+	}
+	if (mon_socket_create(c, family, SOCK_DGRAM, c->have_mark ? c->mark :
+	    0, c->iface, &fd) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (family == AF_INET ? setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on,
+	    sizeof(on)) : setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on,
+	    sizeof(on))) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, family == AF_INET ?
+	    sizeof(*sin) : sizeof(*sin6)) == -1) {
+		err = errno;
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	r = answer(w, IPC_TPROXY_SOCKET_ANS, m->hdr.seq, err, fd);
 	if (fd != -1)
 		close(fd);
 	return r;

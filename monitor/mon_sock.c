@@ -67,6 +67,21 @@ listener_open(const struct listener_conf *l, int reuseport, char *err,
 	/* A wildcard IPv6 listener serves IPv4 too, like gost's ":port". */
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	/*
+	 * redu://: TPROXY delivers datagrams for any address here, each
+	 * with its original destination (needs CAP_NET_ADMIN).
+	 */
+	if (l->kind == LIS_REDU && (setsockopt(fd, SOL_IP, IP_TRANSPARENT,
+	    &on, sizeof(on)) == -1 || setsockopt(fd, SOL_IP,
+	    IP_RECVORIGDSTADDR, &on, sizeof(on)) == -1 ||
+	    (l->addr.ss_family == AF_INET6 && (setsockopt(fd, SOL_IPV6,
+	    IPV6_TRANSPARENT, &on, sizeof(on)) == -1 || setsockopt(fd,
+	    SOL_IPV6, IPV6_RECVORIGDSTADDR, &on, sizeof(on)) == -1)))) {
+		snprintf(err, errlen, "%s: IP_TRANSPARENT: %s", l->node->url,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
 		snprintf(err, errlen, "%s: bind %s: %s", l->node->url, as,
 		    strerror(errno));
