@@ -952,6 +952,25 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
 			return -1;
+	} else if ((strcmp(n->proto, "rtcp") == 0 ||
+	    strcmp(n->proto, "rudp") == 0) && n->nremotes > 0) {
+		l->kind = strcmp(n->proto, "rtcp") == 0 ? LIS_RTCP : LIS_RUDP;
+		l->socktype = 0;	/* nothing listens here */
+		l->ttl_ms = CONF_TTL_DEFAULT;
+		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
+		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
+			return -1;
+		l->timeout_ms = tmo;
+		if (l->ttl_ms == 0)
+			l->ttl_ms = CONF_TTL_DEFAULT;
+		if (build_targets(l, err, errlen) != 0 ||
+		    build_dialer(c, l, err, errlen) != 0 ||
+		    params_check(n, udp_params, err, errlen) != 0)
+			return -1;
+		if (n->port == 0) {
+			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
+			return -1;
+		}
 	} else if ((strcmp(n->proto, "red") == 0 ||
 	    strcmp(n->proto, "redirect") == 0) && n->nremotes == 0 &&
 	    strcmp(n->transport, "tcp") == 0) {
@@ -1610,6 +1629,24 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	}
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
+	/*
+	 * rtcp/rudp open their port on the chain's last hop: without rules
+	 * choosing otherwise, that chain must exist and end in a hop that
+	 * can bind (SOCKS5).
+	 */
+	for (i = 0; i < c->nlis && c->nrules == 0; i++) {
+		const struct outbound_conf *ob = &c->obs[c->default_ob];
+
+		if (c->lis[i].kind != LIS_RTCP && c->lis[i].kind != LIS_RUDP)
+			continue;
+		if (ob->type != OB_CHAIN || ob->nhops == 0 ||
+		    ob->hops[ob->nhops - 1].kind != HOP_SOCKS5) {
+			seterr(err, errlen, "%s: remote forwarding needs a "
+			    "chain whose last node is socks5 (-F socks5://...)",
+			    c->lis[i].node->url);
+			goto out;
+		}
+	}
 	/* Tags name inbounds in rules: they must be unique. */
 	for (i = 0; i < c->nlis; i++) {
 		size_t j;

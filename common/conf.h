@@ -41,6 +41,8 @@ enum listener_kind {
 	LIS_RELAY,		/* relay://: gost's relay protocol */
 	LIS_REDIRECT,		/* red://: TCP by SO_ORIGINAL_DST */
 	LIS_REDU,		/* redu://: UDP by TPROXY */
+	LIS_RTCP,		/* rtcp://: a port on the chain's last hop */
+	LIS_RUDP,		/* rudp://: likewise for datagrams */
 };
 
 struct inet_prefix {

@@ -569,12 +569,14 @@ cd_s5_connect(struct chain_dial *cd)
 	m[n++] = SOCKS5_VER;
 	m[n++] = SOCKS5_CMD_CONNECT;
 	m[n++] = 0;
-	if ((cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops) {
-		/* gost's UDP-over-TCP association at the last hop */
+	/*
+	 * At the last hop: gost's UDP-over-TCP (host:port the address to
+	 * bind, 0.0.0.0:0 for an association) or a BIND for rtcp.
+	 */
+	if ((cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops)
 		m[1] = SOCKS5_CMD_UDPTUN;
-		host = "0.0.0.0";
-		port = 0;
-	}
+	else if ((cd->flags & CHAIN_BIND) && cd->hop + 1 == cd->nhops)
+		m[1] = SOCKS5_CMD_BIND;
 	if ((hl = socks5_put_addr(m + n, sizeof(m) - n, host, port)) == 0) {
 		cd_fail(cd, ENAMETOOLONG);
 		return;

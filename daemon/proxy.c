@@ -100,6 +100,7 @@ struct udp_assoc {
 	unsigned char		*buf;
 	/* gost's 0xF3: datagrams framed on the control connection */
 	int			 tunnel;
+	int			 bindmode;	/* rudp: peers reach ua->udp */
 	struct buf		 in;
 	struct evbuffer		*obuf;
 	struct event		*ctl_wev;
@@ -781,6 +782,66 @@ udptun_send(struct udp_assoc *ua, const struct proxy_target *src,
 	udptun_flush(ua);
 }
 
+/* rudp: a frame for a peer leaves from the bound port. */
+static void
+bind_send(struct udp_assoc *ua, const struct proxy_target *t,
+    const unsigned char *p, size_t n)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET6, t->host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(t->port);
+		sl = sizeof(*sin6);
+	} else if (inet_pton(AF_INET, t->host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(t->port);
+		sl = sizeof(*sin);
+		/* the bound socket is dual-stack IPv6 */
+		if (ua->bindmode == AF_INET6) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(t->port);
+			memset(&sin6->sin6_addr, 0, 10);
+			memset((char *)&sin6->sin6_addr + 10, 0xff, 2);
+			inet_pton(AF_INET, t->host,
+			    (char *)&sin6->sin6_addr + 12);
+			sl = sizeof(*sin6);
+		}
+	} else
+		return;		/* peers are addresses */
+	if (sendto(ua->udp, p, n, 0, (struct sockaddr *)&ss, sl) > 0)
+		ua->px->wk->stats.bytes_out += (uint64_t)n;
+}
+
+/* rudp: a datagram from a peer, framed to the client with its source. */
+static void
+bind_peer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_assoc *ua = arg;
+	struct sockaddr_storage from;
+	struct proxy_target src;
+	socklen_t fl;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		fl = sizeof(from);
+		n = recvfrom(fd, ua->buf, UDP_BUF, 0, (struct sockaddr *)&from,
+		    &fl);
+		if (n < 0)
+			return;
+		unmap_v4(&from, &fl);
+		memset(&src, 0, sizeof(src));
+		sockaddr_host(&from, src.host, sizeof(src.host), &src.port);
+		udptun_send(ua, &src, ua->buf, (size_t)n);
+	}
+}
+
 /* 0xF3 control connection: frames in, each one datagram out. */
 static void
 udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
@@ -813,8 +874,11 @@ udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
 			udp_assoc_free(ua);
 			return;
 		}
-		uchan_send(ua->uc, t.host, t.port, buf_ptr(&ua->in) + hl,
-		    fl - hl);
+		if (ua->bindmode)
+			bind_send(ua, &t, buf_ptr(&ua->in) + hl, fl - hl);
+		else
+			uchan_send(ua->uc, t.host, t.port, buf_ptr(&ua->in) +
+			    hl, fl - hl);
 		buf_consume(&ua->in, fl);
 	}
 }
@@ -892,6 +956,7 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	socklen_t len = sizeof(local), plen;
 	unsigned char r[32];
 	size_t n;
+	int rep = SOCKS5_REP_FAIL;
 
 	if ((ua = calloc(1, sizeof(*ua))) == NULL ||
 	    (ua->buf = malloc(UDP_BUF)) == NULL) {
@@ -916,6 +981,50 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 		((struct sockaddr_in *)&local)->sin_port = 0;
 	else
 		((struct sockaddr_in6 *)&local)->sin6_port = 0;
+	if (tunnel && pc->dst.port != 0) {
+		/*
+		 * gost's rudp: 0xF3 with an address to bind.  Peers send to
+		 * that port; their datagrams come to the client as frames.
+		 */
+		struct sockaddr_storage any;
+		socklen_t al;
+		int on = 1;
+
+		if (!access_allowed(pc->px->l->whitelist, pc->px->l->blacklist,
+		    "rudp", pc->dst.host, pc->dst.port)) {
+			rep = SOCKS5_REP_NOTALLOWED;
+			goto refuse;
+		}
+		memset(&any, 0, sizeof(any));
+		any.ss_family = local.ss_family == AF_INET ? AF_INET : AF_INET6;
+		al = any.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		if (any.ss_family == AF_INET)
+			((struct sockaddr_in *)&any)->sin_port =
+			    htons(pc->dst.port);
+		else
+			((struct sockaddr_in6 *)&any)->sin6_port =
+			    htons(pc->dst.port);
+		ua->udp = socket(any.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (ua->udp == -1)
+			goto fail;
+		setsockopt(ua->udp, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(ua->udp, (struct sockaddr *)&any, al) == -1)
+			goto fail;
+		ua->bindmode = any.ss_family;
+		ua->udp_ev = event_new(pc->px->wk->base, ua->udp,
+		    EV_READ | EV_PERSIST, bind_peer_cb, ua);
+		event_add(ua->udp_ev, NULL);
+		if (local.ss_family == AF_INET)
+			((struct sockaddr_in *)&local)->sin_port =
+			    htons(pc->dst.port);
+		else
+			((struct sockaddr_in6 *)&local)->sin6_port =
+			    htons(pc->dst.port);
+		debug("%s: rudp: listening on udp port %u",
+		    pc->px->l->node->url, pc->dst.port);
+	}
 	if (tunnel) {
 		/*
 		 * 0xF3: no UDP port for the client; the reply names the
@@ -974,10 +1083,16 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	pc->px->wk->stats.active++;
 	pconn_free(pc);
 	return 2;
+ refuse:
  fail:
+	uchan_close(ua->uc);
+	if (ua->udp_ev != NULL)
+		event_free(ua->udp_ev);
+	if (ua->udp != -1)
+		close(ua->udp);
 	free(ua->buf);
 	free(ua);
-	pconn_fail(pc, SOCKS5_REP_FAIL);
+	pconn_fail(pc, rep);
 	return 2;
 }
 
@@ -993,16 +1108,124 @@ struct s5_bind {
 	struct pconn	*pc;
 	int		 lfd;
 	struct event	*ev;
+	struct event	*cev;		/* the client leaving, meanwhile */
+	int		 wild;		/* gost's rtcp: a port of ours */
+	uint16_t	 port;
+	struct sockaddr_storage owner;	/* its client's address */
 };
+
+/*
+ * A forwarded port between two BINDs: rtcp sends the next BIND as soon
+ * as a peer arrives, and peers that connected meanwhile wait in the
+ * parked socket's backlog instead of being refused.  Unclaimed for
+ * BIND_PARK_SECS, the port closes.
+ */
+#define BIND_PARK_SECS	10
+
+struct parked {
+	LIST_ENTRY(parked)	 entry;
+	int			 lfd;
+	uint16_t		 port;
+	int			 family;
+	struct sockaddr_storage	 owner;
+	struct event		*tmo;
+};
+
+static LIST_HEAD(, parked) parked_binds = LIST_HEAD_INITIALIZER(parked_binds);
+
+static void
+parked_free(struct parked *pk, int keepfd)
+{
+	LIST_REMOVE(pk, entry);
+	event_free(pk->tmo);
+	if (!keepfd)
+		close(pk->lfd);
+	free(pk);
+}
+
+static void
+parked_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	parked_free(arg, 0);
+}
+
+static void
+bind_park(struct worker *wk, struct s5_bind *b)
+{
+	struct timeval tv = { BIND_PARK_SECS, 0 };
+	struct parked *pk;
+
+	if ((pk = calloc(1, sizeof(*pk))) == NULL ||
+	    (pk->tmo = evtimer_new(wk->base, parked_tmo_cb, pk)) == NULL) {
+		free(pk);
+		close(b->lfd);
+		return;
+	}
+	pk->lfd = b->lfd;
+	pk->port = b->port;
+	pk->owner = b->owner;
+	LIST_INSERT_HEAD(&parked_binds, pk, entry);
+	evtimer_add(pk->tmo, &tv);
+}
+
+/* The parked socket of this port, if the same host asks again. */
+static int
+bind_unpark(uint16_t port, const struct sockaddr_storage *owner)
+{
+	struct parked *pk;
+	int fd;
+
+	LIST_FOREACH(pk, &parked_binds, entry) {
+		if (pk->port != port || !same_host(&pk->owner, owner))
+			continue;
+		fd = pk->lfd;
+		parked_free(pk, 1);
+		return fd;
+	}
+	return -1;
+}
 
 static void
 s5_bind_free(struct s5_bind *b, int rep)
 {
 	event_free(b->ev);
-	close(b->lfd);
+	if (b->cev != NULL)
+		event_free(b->cev);
+	if (b->wild && rep < 0 && b->pc->fd == -1)
+		bind_park(b->pc->px->wk, b);	/* a peer came: next BIND */
+	else
+		close(b->lfd);
 	if (rep >= 0)
 		pconn_fail(b->pc, rep);
 	free(b);
+}
+
+/*
+ * While waiting for the peer: the client's early bytes are kept for the
+ * peer; its EOF ends the wait and closes the port.
+ */
+static void
+s5_bind_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct s5_bind *b = arg;
+	struct pconn *pc = b->pc;
+	unsigned char *d;
+	ssize_t n;
+
+	(void)what;
+	if (buf_reserve(&pc->in, READ_CHUNK, &d) != 0) {
+		event_del(b->cev);	/* enough kept: wait for the peer */
+		return;
+	}
+	n = read(fd, d, READ_CHUNK);
+	pc->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		debug("%s: bind: the client left", pc->px->l->node->url);
+		s5_bind_free(b, -1);
+		pconn_free(pc);
+	}
 }
 
 static void
@@ -1045,12 +1268,12 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 	    (struct sockaddr *)&peer);
 	send_all(pc->fd, r, n);
-	s5_bind_free(b, -1);
 	/* bytes the client sent meanwhile belong to the peer */
 	if (buf_len(&pc->in) > 0)
 		send_all(fd, buf_ptr(&pc->in), buf_len(&pc->in));
 	relay_start(pc->px->wk, pc->fd, fd);
 	pc->fd = -1;
+	s5_bind_free(b, -1);
 	pc->px->wk->stats.active++;	/* the relay's; pconn_free drops one */
 	pconn_free(pc);
 }
@@ -1062,9 +1285,12 @@ s5_bind_start(struct pconn *pc)
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
 	struct timeval tv = { BIND_WAIT_SECS, 0 };
+	struct sockaddr_storage ctl;
+	socklen_t ctllen, plen;
 	struct s5_bind *b;
 	unsigned char r[32];
 	size_t n;
+	int wild = 0, on = 1, reused = 0;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
 	    pc->dst.port)) {
@@ -1078,20 +1304,63 @@ s5_bind_start(struct pconn *pc)
 		return 2;
 	}
 	b->pc = pc;
+	ctl = local;
+	ctllen = len;
 	if (local.ss_family == AF_INET)
 		((struct sockaddr_in *)&local)->sin_port = 0;
 	else
 		((struct sockaddr_in6 *)&local)->sin6_port = 0;
-	b->lfd = socket(local.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (b->lfd == -1 || bind(b->lfd, (struct sockaddr *)&local, len) ==
-	    -1 || listen(b->lfd, 1) == -1 ||
-	    getsockname(b->lfd, (struct sockaddr *)&local, &len) == -1) {
+	/*
+	 * gost's rtcp asks for a wildcard address and a port: listen there
+	 * (on every address, as a forwarded port is meant to be reached).
+	 * A named host keeps RFC 1928's meaning: the expected peer.
+	 */
+	if (pc->dst.port != 0 && (strcmp(pc->dst.host, "0.0.0.0") == 0 ||
+	    strcmp(pc->dst.host, "::") == 0)) {
+		memset(&local, 0, sizeof(local));
+		local.ss_family = ctl.ss_family;
+		if (local.ss_family == AF_INET)
+			((struct sockaddr_in *)&local)->sin_port =
+			    htons(pc->dst.port);
+		else
+			((struct sockaddr_in6 *)&local)->sin6_port =
+			    htons(pc->dst.port);
+		wild = 1;
+	}
+	b->wild = wild;
+	b->port = pc->dst.port;
+	plen = sizeof(b->owner);
+	if (getpeername(pc->fd, (struct sockaddr *)&b->owner, &plen) == 0)
+		unmap_v4(&b->owner, &plen);
+	if (wild && (b->lfd = bind_unpark(b->port, &b->owner)) != -1)
+		reused = 1;
+	else {
+		b->lfd = socket(local.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (b->lfd != -1)
+			setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+	}
+	if (b->lfd == -1 || (!reused && (bind(b->lfd,
+	    (struct sockaddr *)&local, len) == -1 || listen(b->lfd,
+	    wild ? 64 : 1) == -1)) || getsockname(b->lfd,
+	    (struct sockaddr *)&local, &len) == -1) {
 		if (b->lfd != -1)
 			close(b->lfd);
 		free(b);
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 		return 2;
+	}
+	if (wild) {
+		/* the reply names the control connection's address */
+		uint16_t p = pc->dst.port;
+
+		local = ctl;
+		len = ctllen;
+		if (local.ss_family == AF_INET)
+			((struct sockaddr_in *)&local)->sin_port = htons(p);
+		else
+			((struct sockaddr_in6 *)&local)->sin6_port = htons(p);
 	}
 	unmap_v4(&local, &len);
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
@@ -1101,7 +1370,11 @@ s5_bind_start(struct pconn *pc)
 	event_del(pc->tmo);
 	b->ev = event_new(pc->px->wk->base, b->lfd, EV_READ | EV_PERSIST,
 	    s5_bind_accept_cb, b);
-	event_add(b->ev, &tv);
+	/* a forwarded port waits as long as its client stays */
+	event_add(b->ev, wild ? NULL : &tv);
+	b->cev = event_new(pc->px->wk->base, pc->fd, EV_READ | EV_PERSIST,
+	    s5_bind_ctl_cb, b);
+	event_add(b->cev, NULL);
 	debug("%s: bind: waiting for a connection", l->node->url);
 	return 2;
 }

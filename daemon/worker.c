@@ -72,6 +72,7 @@ worker_drain(struct worker *wk)
 			wk->listeners[i] = NULL;
 		}
 	}
+	rforward_drain();
 	debug("draining %u connections", wk->stats.active);
 	worker_maybe_exit(wk);
 }
@@ -211,6 +212,12 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		/* tun/tap nodes run in worker 0 only */
 		if (id != 0 && l->socktype != SOCK_STREAM)
 			continue;
+		/* remote forwarding: the port is opened on the far hop */
+		if (l->kind == LIS_RTCP || l->kind == LIS_RUDP) {
+			if (rforward_start(&wk, l, i) != 0)
+				fatal("%s: cannot start", l->node->url);
+			continue;
+		}
 		if ((fd = mm_listener(&wk, (uint32_t)i)) == -1)
 			fatal("%s: no listener from the monitor: %s",
 			    l->node->url, strerror(errno));
@@ -226,6 +233,9 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		case LIS_SS:
 			if (ss_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
+			break;
+		case LIS_RTCP:
+		case LIS_RUDP:
 			break;
 		case LIS_REDIRECT:
 			if (redirect_start(&wk, l, i, fd,

@@ -77,6 +77,7 @@ typedef void (*chain_cb)(void *arg, int fd, struct codec *, int err);
  * or -1 with an errno value.  NULL: not started (cb will not run).
  */
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
+#define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */
 struct chain_dial *chain_dial_start(struct worker *,
 	    const struct outbound_conf *, const char *host, uint16_t port,
 	    int flags, chain_cb cb, void *arg);
@@ -93,6 +94,11 @@ struct codec *ss_codec_client(const struct ss_method *,
 	    const unsigned char *key, const char *host, uint16_t port);
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
+
+/* rforward.c */
+int	rforward_start(struct worker *, const struct listener_conf *,
+	    size_t idx);
+void	rforward_drain(void);
 
 /* redirect.c */
 int	redirect_start(struct worker *, const struct listener_conf *,

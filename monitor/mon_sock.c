@@ -138,6 +138,9 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 		 * peers are learned in one process.
 		 */
 		slots = l->socktype == SOCK_STREAM ? g->nworkers : 1;
+		/* rtcp/rudp listen on the far hop, not here */
+		if (l->socktype == 0)
+			slots = 0;
 		for (k = 0; k < slots; k++) {
 			if ((ml = listener_find(mon, l->socktype, &l->addr,
 			    l->addrlen, k)) == NULL) {

@@ -1,0 +1,443 @@
+/*
+ * Remote forwarding: rtcp:// and rudp:// open their port on the chain's
+ * last hop (a SOCKS5 server) and bring what arrives there to a local
+ * target.
+ *
+ * rtcp asks for a BIND on the port; the first reply says the port is
+ * open, the second that a peer connected, and the connection then
+ * carries that peer, so a new BIND is sent at once for the next one.
+ * rudp asks for gost's UDP-over-TCP with the port as the address to
+ * bind: datagrams from peers arrive as frames naming them, each peer
+ * gets its own session to the target, and answers go back framed.
+ * When the hop goes away (a restart), both try again after 1 s, then
+ * 2, 4 and at most 6 s between attempts, for as long as they run.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "dial.h"
+#include "err.h"
+#include "log.h"
+#include "proto/proto.h"
+#include "stream.h"
+#include "worker.h"
+
+#define RF_BACKOFF_MIN_MS	1000
+#define RF_BACKOFF_MAX_MS	6000
+#define RF_TUN_BUF		(256 * 1024)
+#define RF_PEERS_MAX		1024
+
+struct rfwd;
+
+struct rpeer {
+	LIST_ENTRY(rpeer)	 entry;
+	struct rfwd		*rf;
+	struct proxy_target	 who;
+	struct uchan		*uc;
+	struct event		*ttl;
+};
+
+struct rfwd {
+	LIST_ENTRY(rfwd)		 entry;
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	struct dialer			 dl;
+	size_t				 next;		/* target, in turn */
+	char				 bindhost[PROXY_HOST_MAX + 1];
+	struct chain_dial		*cd;
+	int				 fd;		/* waiting or tunnel */
+	struct event			*ev;
+	struct event			*wev;
+	struct event			*retry;
+	unsigned long			 backoff_ms;
+	/* rudp */
+	struct cbuf			 tin;
+	struct cbuf			 tout;
+	LIST_HEAD(, rpeer)		 peers;
+	size_t				 npeers;
+};
+
+static LIST_HEAD(, rfwd) rfwds = LIST_HEAD_INITIALIZER(rfwds);
+
+static void rf_open(struct rfwd *);
+
+static void
+rpeer_free(struct rpeer *p)
+{
+	LIST_REMOVE(p, entry);
+	p->rf->npeers--;
+	uchan_close(p->uc);
+	event_free(p->ttl);
+	free(p);
+}
+
+static void
+rf_close(struct rfwd *rf)
+{
+	chain_dial_cancel(rf->cd);
+	rf->cd = NULL;
+	if (rf->ev != NULL)
+		event_free(rf->ev);
+	if (rf->wev != NULL)
+		event_free(rf->wev);
+	rf->ev = rf->wev = NULL;
+	if (rf->fd != -1)
+		close(rf->fd);
+	rf->fd = -1;
+	cbuf_release(&rf->tin);
+	cbuf_release(&rf->tout);
+	while (!LIST_EMPTY(&rf->peers))
+		rpeer_free(LIST_FIRST(&rf->peers));
+}
+
+static void
+rf_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rf_open(arg);
+}
+
+/* The hop is gone or refused: again later, backing off. */
+static void
+rf_again(struct rfwd *rf, const char *why)
+{
+	struct timeval tv;
+
+	rf_close(rf);
+	if (rf->wk->draining)
+		return;
+	verbose("%s: %s; trying again in %lu ms", rf->l->node->url, why,
+	    rf->backoff_ms);
+	tv.tv_sec = (time_t)(rf->backoff_ms / 1000);
+	tv.tv_usec = (suseconds_t)(rf->backoff_ms % 1000) * 1000;
+	evtimer_add(rf->retry, &tv);
+	rf->backoff_ms *= 2;
+	if (rf->backoff_ms > RF_BACKOFF_MAX_MS)
+		rf->backoff_ms = RF_BACKOFF_MAX_MS;
+}
+
+static void
+rf_target(struct rfwd *rf, char *host, size_t hostlen, uint16_t *port)
+{
+	const struct listener_conf *l = rf->l;
+	size_t t = rf->next++ % l->ntargets;
+
+	if (l->targetnames[t] != NULL) {
+		snprintf(host, hostlen, "%s", l->targetnames[t]);
+		*port = ntohs(((const struct sockaddr_in *)
+		    &l->targets[t])->sin_port);
+	} else
+		sockaddr_host(&l->targets[t], host, hostlen, port);
+}
+
+/* rtcp: a peer connected on the hop; its connection goes to the target. */
+struct rtconn {
+	struct rfwd	*rf;
+	int		 fd;
+	struct dial	*dial;
+};
+
+static void
+rtconn_dialed(void *arg, int fd, struct codec *codec, int err)
+{
+	struct rtconn *c = arg;
+	struct worker *wk = c->rf->wk;
+
+	if (fd == -1) {
+		debug("%s: target: %s", c->rf->l->node->url, strerror(err));
+		close(c->fd);
+		worker_conn_closed(wk);
+	} else
+		relay_start_codec(wk, c->fd, fd, codec);
+	free(c);
+}
+
+static void
+rf_peer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rfwd *rf = arg;
+	unsigned char r[300];
+	char host[PROXY_HOST_MAX + 1];
+	struct rtconn *c;
+	uint16_t port;
+	size_t len;
+	ssize_t n;
+	int rep, e;
+
+	(void)what;
+	n = recv(fd, r, sizeof(r), MSG_PEEK);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		rf_again(rf, "the hop closed the bind");
+		return;
+	}
+	if (n < 0)
+		return;
+	if ((e = socks5_reply_length(r, (size_t)n, &len, &rep)) ==
+	    ERR_INCOMPLETE)
+		return;
+	if (e != 0 || rep != SOCKS5_REP_OK ||
+	    recv(fd, r, len, 0) != (ssize_t)len) {
+		rf_again(rf, "the hop's second bind reply is not a success");
+		return;
+	}
+	/* The connection is the peer's now; the port needs a new BIND. */
+	event_free(rf->ev);
+	rf->ev = NULL;
+	rf->fd = -1;
+	rf->wk->stats.accepted++;
+	rf->wk->stats.active++;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		worker_conn_closed(rf->wk);
+	} else {
+		c->rf = rf;
+		c->fd = fd;
+		rf_target(rf, host, sizeof(host), &port);
+		debug("%s: a peer connected; to %s:%u", rf->l->node->url,
+		    host, port);
+		if ((c->dial = dial_start(&rf->dl, host, port, DIAL_STREAM,
+		    rtconn_dialed, c)) == NULL) {
+			close(fd);
+			free(c);
+			worker_conn_closed(rf->wk);
+		}
+	}
+	rf_open(rf);
+}
+
+/* rudp: frames from the hop; answers back as frames. */
+static int
+rf_flush(struct rfwd *rf)
+{
+	ssize_t n;
+
+	while (rf->tout.len > 0) {
+		n = send(rf->fd, rf->tout.p + rf->tout.off, rf->tout.len,
+		    MSG_NOSIGNAL);
+		if (n > 0) {
+			cbuf_consume(&rf->tout, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			event_add(rf->wev, NULL);
+			return 0;
+		}
+		return -1;
+	}
+	event_del(rf->wev);
+	return 0;
+}
+
+static void
+rf_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rfwd *rf = arg;
+
+	(void)fd;
+	(void)what;
+	if (rf_flush(rf) != 0)
+		rf_again(rf, "the UDP tunnel failed");
+}
+
+static void
+rpeer_touch(struct rpeer *p)
+{
+	unsigned long ms = p->rf->l->ttl_ms;
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(p->ttl, &tv);
+}
+
+static void
+rpeer_ttl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rpeer_free(arg);
+}
+
+/* The target answered a peer: one frame to the hop, naming the peer. */
+static void
+rpeer_answer(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct rpeer *pr = arg;
+	struct rfwd *rf = pr->rf;
+	unsigned char *t;
+	size_t al;
+
+	(void)src;
+	if (rf->fd == -1 || n == 0 || n > 0xffff ||
+	    cbuf_room(&rf->tout) < n + 3 + 1 + 1 + PROXY_HOST_MAX + 2)
+		return;
+	rpeer_touch(pr);
+	t = cbuf_tail(&rf->tout);
+	if ((al = socks5_put_addr(t + 3, PROXY_HOST_MAX + 4, pr->who.host,
+	    pr->who.port)) == 0)
+		return;
+	t[0] = (unsigned char)(n >> 8);
+	t[1] = (unsigned char)n;
+	t[2] = 0;
+	memcpy(t + 3 + al, p, n);
+	rf->tout.len += 3 + al + n;
+	if (rf_flush(rf) != 0)
+		rf_again(rf, "the UDP tunnel failed");
+}
+
+static struct rpeer *
+rpeer_get(struct rfwd *rf, const struct proxy_target *who)
+{
+	struct rpeer *p;
+
+	LIST_FOREACH(p, &rf->peers, entry)
+		if (p->who.port == who->port &&
+		    strcmp(p->who.host, who->host) == 0)
+			return p;
+	if (rf->npeers >= RF_PEERS_MAX || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->rf = rf;
+	p->who = *who;
+	if ((p->uc = uchan_open(&rf->dl, rpeer_answer, p)) == NULL ||
+	    (p->ttl = evtimer_new(rf->wk->base, rpeer_ttl_cb, p)) == NULL)
+		fatal_f("out of memory");
+	LIST_INSERT_HEAD(&rf->peers, p, entry);
+	rf->npeers++;
+	debug("%s: new peer %s:%u", rf->l->node->url, who->host, who->port);
+	return p;
+}
+
+static void
+rf_tun_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rfwd *rf = arg;
+	struct proxy_target who;
+	char host[PROXY_HOST_MAX + 1];
+	struct rpeer *p;
+	size_t hl, fl;
+	uint16_t port;
+	ssize_t n;
+	int e;
+
+	(void)what;
+	n = recv(fd, cbuf_tail(&rf->tin), cbuf_room(&rf->tin), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		rf_again(rf, "the hop closed the UDP tunnel");
+		return;
+	}
+	if (n < 0)
+		return;
+	rf->tin.len += (size_t)n;
+	for (;;) {
+		e = socks5_parse_udptun(rf->tin.p + rf->tin.off, rf->tin.len,
+		    &who, &hl, &fl);
+		if (e == ERR_INCOMPLETE)
+			return;
+		if (e != 0) {
+			rf_again(rf, "a bad frame from the hop");
+			return;
+		}
+		if ((p = rpeer_get(rf, &who)) != NULL) {
+			rpeer_touch(p);
+			/* each peer's session goes to the same target */
+			if (p->uc != NULL) {
+				rf->next = 0;
+				rf_target(rf, host, sizeof(host), &port);
+				uchan_send(p->uc, host, port,
+				    rf->tin.p + rf->tin.off + hl, fl - hl);
+			}
+		}
+		cbuf_consume(&rf->tin, fl);
+	}
+}
+
+static void
+rf_ready(void *arg, int fd, struct codec *codec, int err)
+{
+	struct rfwd *rf = arg;
+	int rudp = rf->l->kind == LIS_RUDP;
+
+	rf->cd = NULL;
+	codec_free(codec);	/* a socks5 last hop has none */
+	if (fd == -1) {
+		rf_again(rf, strerror(err));
+		return;
+	}
+	rf->fd = fd;
+	rf->backoff_ms = RF_BACKOFF_MIN_MS;
+	verbose("%s: port %u open on the hop", rf->l->node->url,
+	    rf->l->node->port);
+	if (rudp && (cbuf_alloc(&rf->tin, 0xffff + 512) != 0 ||
+	    cbuf_alloc(&rf->tout, RF_TUN_BUF) != 0))
+		fatal_f("out of memory");
+	rf->ev = event_new(rf->wk->base, fd, EV_READ | EV_PERSIST,
+	    rudp ? rf_tun_cb : rf_peer_cb, rf);
+	rf->wev = event_new(rf->wk->base, fd, EV_WRITE, rf_write_cb, rf);
+	if (rf->ev == NULL || rf->wev == NULL)
+		fatal_f("out of memory");
+	event_add(rf->ev, NULL);
+}
+
+static void
+rf_open(struct rfwd *rf)
+{
+	const struct conf *c = rf->wk->conf;
+	const struct outbound_conf *ob = &c->obs[c->default_ob];
+
+	if (rf->wk->draining)
+		return;
+	rf->cd = chain_dial_start(rf->wk, ob, rf->bindhost, rf->l->node->port,
+	    rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : CHAIN_BIND, rf_ready, rf);
+	if (rf->cd == NULL)
+		rf_again(rf, "no chain to open the port on");
+}
+
+int
+rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx)
+{
+	struct rfwd *rf;
+
+	if ((rf = calloc(1, sizeof(*rf))) == NULL)
+		return -1;
+	rf->wk = wk;
+	rf->l = l;
+	rf->fd = -1;
+	rf->backoff_ms = RF_BACKOFF_MIN_MS;
+	LIST_INIT(&rf->peers);
+	/* an empty or wildcard host: every address of the hop */
+	snprintf(rf->bindhost, sizeof(rf->bindhost), "%s",
+	    l->node->host[0] == '\0' ? "0.0.0.0" : l->node->host);
+	if (dialer_init(&rf->dl, wk, l, idx) != 0 ||
+	    (rf->retry = evtimer_new(wk->base, rf_retry_cb, rf)) == NULL)
+		return -1;
+	LIST_INSERT_HEAD(&rfwds, rf, entry);
+	rf_open(rf);
+	return 0;
+}
+
+/* A draining worker gives the ports back, so its successor can bind. */
+void
+rforward_drain(void)
+{
+	struct rfwd *rf;
+
+	LIST_FOREACH(rf, &rfwds, entry) {
+		evtimer_del(rf->retry);
+		rf_close(rf);
+	}
+}

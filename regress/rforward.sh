@@ -1,0 +1,45 @@
+# Remote forwarding: rtcp:// and rudp:// open their port on the chain's
+# last hop (an ostpd SOCKS5 server: BIND and gost's UDP-over-TCP with a
+# bind address), carry concurrent connections and datagrams to local
+# targets, and come back by themselves when the hop is restarted.
+. regress/lib.sh
+
+E=$(free_port); UE=$(free_port); H=$(free_port); RT=$(free_port); RU=$(free_port)
+start_echo "$E"
+$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
+PIDS="$PIDS $!"
+start_ostpd hop -D -L "socks5://127.0.0.1:$H"
+HOPPID=$OPID
+wait_port "$H" || fatal "hop"
+start_ostpd rf -D -L "rtcp://:$RT/127.0.0.1:$E" -L "rudp://:$RU/127.0.0.1:$UE" \
+    -F "socks5://127.0.0.1:$H"
+wait_port "$RT" || fatal "the rtcp port did not open on the hop"
+wait_log "$LOGDIR/rf.log" "rudp://:$RU.*port $RU open on the hop" || fatal "rudp"
+
+$NETTOOL xfer 127.0.0.1 "$RT" 200000 8 >"$LOGDIR/x1.out" 2>&1 ||
+    fail "rtcp: $(cat "$LOGDIR/x1.out")"
+n=$($NETTOOL udpcheck 127.0.0.1 "$RU" 10)
+[ "$n" = 10 ] || fail "rudp: $n of 10 round trips"
+
+# the hop restarts: both come back
+kill "$HOPPID"
+sleep 0.5
+start_ostpd hop2 -D -L "socks5://127.0.0.1:$H"
+wait_log "$LOGDIR/rf.log" "trying again" 5 || fail "no retry after the hop went away"
+for i in $(seq 1 80); do
+	[ "$(grep -c "rtcp://:$RT.*open on the hop" "$LOGDIR/rf.log")" -ge 2 ] &&
+	    [ "$(grep -c "rudp://:$RU.*open on the hop" "$LOGDIR/rf.log")" -ge 2 ] && break
+	sleep 0.25
+done
+wait_port "$RT" || fail "rtcp did not come back"
+$NETTOOL xfer 127.0.0.1 "$RT" 100000 4 >"$LOGDIR/x2.out" 2>&1 ||
+    fail "rtcp after the restart: $(cat "$LOGDIR/x2.out")"
+n=$($NETTOOL udpcheck 127.0.0.1 "$RU" 5)
+[ "$n" = 5 ] || fail "rudp after the restart: $n of 5"
+
+"$OSTPD" -t -L "rtcp://:9000/127.0.0.1:22" >"$LOGDIR/nochain.out" 2>&1 &&
+    fail "rtcp without a chain was accepted"
+grep -q "remote forwarding needs a chain" "$LOGDIR/nochain.out" ||
+    fail "no clear error for rtcp without a chain"
+
+finish
