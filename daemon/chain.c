@@ -30,6 +30,7 @@
 #include "proto/proto.h"
 #include "proto/relay.h"
 #include "proto/ss.h"
+#include "proto/sscodec.h"
 #include "stream.h"
 #include "worker.h"
 

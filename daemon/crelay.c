@@ -26,68 +26,6 @@
 #define CRELAY_OUT_EXTRA	4096	/* framing overhead of one buffer */
 #define CRELAY_READS		16	/* reads per wake-up, for fairness */
 
-int
-cbuf_alloc(struct cbuf *b, size_t cap)
-{
-	if (b->p != NULL)
-		return 0;
-	if ((b->p = malloc(cap)) == NULL)
-		return -1;
-	b->off = b->len = 0;
-	b->cap = cap;
-	return 0;
-}
-
-void
-cbuf_release(struct cbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-size_t
-cbuf_room(struct cbuf *b)
-{
-	if (b->off > 0 && (b->len == 0 || b->off + b->len > b->cap / 2)) {
-		memmove(b->p, b->p + b->off, b->len);
-		b->off = 0;
-	}
-	return b->cap - b->off - b->len;
-}
-
-unsigned char *
-cbuf_tail(struct cbuf *b)
-{
-	return b->p + b->off + b->len;
-}
-
-int
-cbuf_append(struct cbuf *b, const void *p, size_t n)
-{
-	if (cbuf_room(b) < n)
-		return ERR_NO_SPACE;
-	memcpy(cbuf_tail(b), p, n);
-	b->len += n;
-	return 0;
-}
-
-void
-cbuf_consume(struct cbuf *b, size_t n)
-{
-	if (n >= b->len) {
-		b->off = b->len = 0;
-		return;
-	}
-	b->off += n;
-	b->len -= n;
-}
-
-void
-codec_free(struct codec *c)
-{
-	if (c != NULL)
-		c->ops->free(c);
-}
 
 struct crelay;
 
@@ -191,7 +129,7 @@ cdir_pump(struct cdir *d)
 		}
 		if (d->eof || reads++ >= CRELAY_READS)
 			break;
-		if (cbuf_alloc(rb, CRELAY_BUF) != 0)
+		if (cbuf_alloc(rb, CRELAY_IN_BUF) != 0)
 			return -1;
 		if ((room = cbuf_room(rb)) == 0)
 			break;
@@ -261,7 +199,7 @@ cdir_preload(struct cdir *d, const struct relay_end *e)
 	if (e->wirelen > 0) {
 		struct cbuf *b = d->dec != NULL ? &d->in : &d->mid;
 
-		if (cbuf_alloc(b, CRELAY_BUF) != 0 ||
+		if (cbuf_alloc(b, CRELAY_IN_BUF) != 0 ||
 		    cbuf_append(b, e->wire, e->wirelen) != 0)
 			return -1;
 	}

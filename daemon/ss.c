@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "dial.h"
@@ -27,198 +29,12 @@
 #include "log.h"
 #include "proto/proto.h"
 #include "proto/ss.h"
+#include "proto/sscodec.h"
 #include "stream.h"
 #include "worker.h"
 
 #define SS_HANDSHAKE_SECS	10	/* for the salt and the address */
 #define SS_DRAIN_MAX		512	/* probers held open per worker */
-
-struct ss_codec {
-	struct codec		 c;
-	const struct ss_method	*m;
-	const unsigned char	*key;		/* the configuration's */
-	struct ss_aead		 enc;
-	struct ss_aead		 dec;
-	int			 enc_on;
-	int			 dec_on;
-	int			 authed;	/* a chunk authenticated */
-	size_t			 need;		/* sealed payload awaited */
-	unsigned char		 salt[SS_SALT_MAX];	/* the peer's */
-	unsigned char		 hdr[2 + PROXY_HOST_MAX + 2 + 1];
-	size_t			 hdrlen;	/* client: target address */
-};
-
-static int
-ssc_encode(struct codec *cc, struct cbuf *in, struct cbuf *out)
-{
-	struct ss_codec *c = (struct ss_codec *)cc;
-	unsigned char len2[2], *t;
-	size_t room, n;
-
-	if (c->m->kind == SS_KIND_NONE) {
-		n = cbuf_room(out);
-		n = n < in->len ? n : in->len;
-		cbuf_append(out, in->p + in->off, n);
-		cbuf_consume(in, n);
-		return 0;
-	}
-	if (!c->enc_on) {
-		if (cbuf_room(out) < c->m->keylen)
-			return 0;
-		t = cbuf_tail(out);
-		if (RAND_bytes(t, (int)c->m->keylen) != 1 ||
-		    ss_aead_init(&c->enc, c->m, c->key, t, 1) != 0)
-			return ERR_INTERNAL;
-		out->len += c->m->keylen;
-		c->enc_on = 1;
-	}
-	while (in->len > 0) {
-		if ((room = cbuf_room(out)) <= SS_CHUNK_OVERHEAD)
-			break;
-		n = room - SS_CHUNK_OVERHEAD;
-		n = n < in->len ? n : in->len;
-		n = n < SS_PAYLOAD_MAX ? n : SS_PAYLOAD_MAX;
-		t = cbuf_tail(out);
-		len2[0] = (unsigned char)(n >> 8);
-		len2[1] = (unsigned char)n;
-		if (ss_aead_seal(&c->enc, len2, 2, t) != 0 ||
-		    ss_aead_seal(&c->enc, in->p + in->off, n,
-		    t + 2 + SS_TAG_LEN) != 0)
-			return ERR_INTERNAL;
-		out->len += n + SS_CHUNK_OVERHEAD;
-		cbuf_consume(in, n);
-	}
-	return 0;
-}
-
-static int
-ssc_decode(struct codec *cc, struct cbuf *in, struct cbuf *out)
-{
-	struct ss_codec *c = (struct ss_codec *)cc;
-	unsigned char len2[2];
-	size_t n;
-	int e;
-
-	if (c->m->kind == SS_KIND_NONE) {
-		n = cbuf_room(out);
-		n = n < in->len ? n : in->len;
-		cbuf_append(out, in->p + in->off, n);
-		cbuf_consume(in, n);
-		c->authed = 1;
-		return 0;
-	}
-	if (!c->dec_on) {
-		if (in->len < c->m->keylen)
-			return 0;
-		memcpy(c->salt, in->p + in->off, c->m->keylen);
-		if ((e = ss_aead_init(&c->dec, c->m, c->key, c->salt, 0)) != 0)
-			return e;
-		cbuf_consume(in, c->m->keylen);
-		c->dec_on = 1;
-	}
-	for (;;) {
-		if (c->need == 0) {
-			if (in->len < 2 + SS_TAG_LEN)
-				return 0;
-			if ((e = ss_aead_open(&c->dec, in->p + in->off,
-			    2 + SS_TAG_LEN, len2)) != 0)
-				return e;
-			n = (size_t)len2[0] << 8 | len2[1];
-			if (n > SS_PAYLOAD_MAX)
-				return ERR_TOO_LONG;
-			cbuf_consume(in, 2 + SS_TAG_LEN);
-			c->need = n + SS_TAG_LEN;
-			c->authed = 1;
-		}
-		if (in->len < c->need || cbuf_room(out) < c->need - SS_TAG_LEN)
-			return 0;
-		if ((e = ss_aead_open(&c->dec, in->p + in->off, c->need,
-		    cbuf_tail(out))) != 0)
-			return e;
-		out->len += c->need - SS_TAG_LEN;
-		cbuf_consume(in, c->need);
-		c->need = 0;
-	}
-}
-
-static int
-ssc_start(struct codec *cc, struct cbuf *out)
-{
-	struct ss_codec *c = (struct ss_codec *)cc;
-	struct cbuf h;
-
-	if (c->hdrlen == 0)
-		return 0;
-	/*
-	 * The request header goes out at once rather than with the first
-	 * payload, so that protocols where the server speaks first work.
-	 */
-	memset(&h, 0, sizeof(h));
-	h.p = c->hdr;
-	h.len = c->hdrlen;
-	h.cap = sizeof(c->hdr);
-	c->hdrlen = 0;
-	return ssc_encode(cc, &h, out);
-}
-
-static int
-ssc_eof(struct codec *cc)
-{
-	struct ss_codec *c = (struct ss_codec *)cc;
-
-	return c->need != 0 ? ERR_INCOMPLETE : 0;
-}
-
-static void
-ssc_destroy(struct ss_codec *c)
-{
-	if (c->enc_on)
-		ss_aead_clear(&c->enc);
-	if (c->dec_on)
-		ss_aead_clear(&c->dec);
-	explicit_bzero(c, sizeof(*c));
-	free(c);
-}
-
-static void
-ssc_free(struct codec *cc)
-{
-	ssc_destroy((struct ss_codec *)cc);
-}
-
-static const struct codec_ops ss_codec_ops = {
-	"shadowsocks", ssc_start, ssc_decode, ssc_encode, ssc_eof, ssc_free
-};
-
-static struct ss_codec *
-ssc_new(const struct ss_method *m, const unsigned char *key)
-{
-	struct ss_codec *c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	c->c.ops = &ss_codec_ops;
-	c->m = m;
-	c->key = key;
-	return c;
-}
-
-struct codec *
-ss_codec_client(const struct ss_method *m, const unsigned char *key,
-    const char *host, uint16_t port)
-{
-	struct ss_codec *c;
-
-	if ((c = ssc_new(m, key)) == NULL)
-		return NULL;
-	if ((c->hdrlen = socks5_put_addr(c->hdr, sizeof(c->hdr), host,
-	    port)) == 0) {
-		ssc_destroy(c);
-		errno = ENAMETOOLONG;
-		return NULL;
-	}
-	return &c->c;
-}
 
 /*
  * The salt filter: two Bloom filters in memory shared by every worker
@@ -550,8 +366,9 @@ ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	sv->wk->stats.accepted++;
 	sv->wk->stats.active++;
 	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
-	    (sc->codec = ssc_new(sv->l->ss_method, sv->l->ss_key)) == NULL ||
-	    cbuf_alloc(&sc->in, CRELAY_BUF) != 0 ||
+	    (sc->codec = ssc_new(sv->l->ss_method, sv->l->ss_key,
+	    SSC_SERVER)) == NULL ||
+	    cbuf_alloc(&sc->in, CRELAY_IN_BUF) != 0 ||
 	    cbuf_alloc(&sc->plain, CRELAY_BUF) != 0) {
 		if (sc != NULL) {
 			if (sc->codec != NULL)

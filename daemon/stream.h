@@ -14,21 +14,7 @@
 
 struct worker;
 
-/* A byte buffer: data at p + off, len bytes, room for cap. */
-struct cbuf {
-	unsigned char	*p;
-	size_t		 off;
-	size_t		 len;
-	size_t		 cap;
-};
-
-int	cbuf_alloc(struct cbuf *, size_t cap);
-void	cbuf_release(struct cbuf *);
-/* Free space at the end, after moving the data to the front if useful. */
-size_t	cbuf_room(struct cbuf *);
-unsigned char *cbuf_tail(struct cbuf *);
-int	cbuf_append(struct cbuf *, const void *, size_t);
-void	cbuf_consume(struct cbuf *, size_t);
+#include "cbuf.h"
 
 struct codec;
 
@@ -56,10 +42,17 @@ struct codec {
 	const struct codec_ops *ops;
 };
 
-void	codec_free(struct codec *);
+static inline void
+codec_free(struct codec *c)
+{
+	if (c != NULL)
+		c->ops->free(c);
+}
 
 /* Room a relay direction keeps per buffer. */
 #define CRELAY_BUF	(64 * 1024)
+/* Wire input: a whole frame must fit (SIP022: 0xffff + tags). */
+#define CRELAY_IN_BUF	(CRELAY_BUF + 4096)
 
 /*
  * One side of a copying relay: the socket, its codec (NULL: plain) and

@@ -90,8 +90,6 @@ size_t	chain_hops_for(const struct outbound_conf *, const char *host,
 struct ss_method;
 int	ss_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);
-struct codec *ss_codec_client(const struct ss_method *,
-	    const unsigned char *key, const char *host, uint16_t port);
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 

@@ -113,6 +113,23 @@ else
 	log "v2ray not installed; skipped"
 fi
 
+# SIP022 (2022-blake3): no Debian package speaks it; an ostpd pair, and
+# the key derivation against published vectors (unittests/test_blake3).
+for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-poly1305; do
+	# URL-safe base64: no "/" or "+" to percent-encode in the URL
+	case $m in *128*) k=$(openssl rand -base64 16) ;; *) k=$(openssl rand -base64 32) ;; esac
+	k=$(echo "$k" | tr "+/" "-_")
+	S=$(free_port); C=$(free_port); U=$(free_port)
+	start_ostpd "s22-$m" -D -L "ss://$m:$k@127.0.0.1:$S"
+	start_ostpd "c22-$m" -L "socks5://127.0.0.1:$C" -F "ss://$m:$k@127.0.0.1:$S"
+	wait_port "$S" && wait_port "$C" || fatal "SIP022 pair ($m)"
+	[ "$(get "$C")" = "$want" ] || fail "SIP022 ostpd pair ($m)"
+	grep -q "to localhost:$H" "$LOGDIR/s22-$m.log" || fail "SIP022 server did not see the target ($m)"
+done
+"$OSTPD" -t -L "ss://2022-blake3-aes-256-gcm:$(openssl rand -base64 16 | tr "+/" "-_")@:1" \
+    >"$LOGDIR/badkey.out" 2>&1 && fail "a 16-byte key for aes-256 was accepted"
+grep -q "needs a base64 key of 32 bytes" "$LOGDIR/badkey.out" || fail "no clear error for a bad SIP022 key"
+
 # Method none: a warning at start, and it works (tests only).
 S=$(free_port)
 start_ostpd plain -L "ss://none:x@127.0.0.1:$S"

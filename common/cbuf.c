@@ -1,0 +1,68 @@
+/*
+ * Byte buffers of a fixed capacity: data at p + off, len bytes.  Room
+ * at the end is made by moving the data to the front when that pays.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbuf.h"
+#include "err.h"
+
+int
+cbuf_alloc(struct cbuf *b, size_t cap)
+{
+	if (b->p != NULL)
+		return 0;
+	if ((b->p = malloc(cap)) == NULL)
+		return -1;
+	b->off = b->len = 0;
+	b->cap = cap;
+	return 0;
+}
+
+void
+cbuf_release(struct cbuf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+size_t
+cbuf_room(struct cbuf *b)
+{
+	if (b->off > 0 && (b->len == 0 || b->off + b->len > b->cap / 2)) {
+		memmove(b->p, b->p + b->off, b->len);
+		b->off = 0;
+	}
+	return b->cap - b->off - b->len;
+}
+
+unsigned char *
+cbuf_tail(struct cbuf *b)
+{
+	return b->p + b->off + b->len;
+}
+
+int
+cbuf_append(struct cbuf *b, const void *p, size_t n)
+{
+	if (cbuf_room(b) < n)
+		return ERR_NO_SPACE;
+	memcpy(cbuf_tail(b), p, n);
+	b->len += n;
+	return 0;
+}
+
+void
+cbuf_consume(struct cbuf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
