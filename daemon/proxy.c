@@ -39,6 +39,7 @@
 #include "worker.h"
 
 #define HANDSHAKE_SECS	10	/* gost's read timeout */
+#define HTTP_IDLE_SECS	30	/* a kept-alive client's next request */
 #define READ_CHUNK	4096
 
 enum pproto { PP_NONE, PP_SOCKS5, PP_SOCKS4, PP_HTTP };
@@ -233,6 +234,35 @@ dial_done(void *arg, int fd, struct codec *codec, int err)
 	pconn_connected(pc);
 }
 
+/*
+ * A plain HTTP request whose client keeps the connection and whose
+ * body has a known length: httpfwd carries this exchange and hands the
+ * client back for its next request.  1 when it took the connection.
+ */
+static int
+pconn_keepalive(struct pconn *pc)
+{
+	uint64_t blen;
+	int body, head;
+
+	if (pc->codec != NULL || pc->probe != 0 || !http_keepalive(&pc->req))
+		return 0;
+	body = http_body(&pc->req, -1, 0, &blen);
+	if (body != HTTP_BODY_NONE && body != HTTP_BODY_LENGTH)
+		return 0;	/* chunked bodies: one exchange, then close */
+	head = pc->req.methodlen == 4 && memcmp(pc->req.method, "HEAD", 4) == 0;
+	event_free(pc->rev);
+	pc->rev = NULL;
+	event_free(pc->tmo);
+	pc->tmo = NULL;
+	http_request_free(&pc->req);
+	httpfwd_start(pc->px->wk, pc->px, pc->fd, pc->out, buf_ptr(&pc->in),
+	    buf_len(&pc->in), blen, head);
+	buf_release(&pc->in);
+	free(pc);
+	return 1;
+}
+
 /* The outgoing side is up: answer the client and start relaying. */
 static void
 pconn_connected(struct pconn *pc)
@@ -291,6 +321,8 @@ pconn_connected(struct pconn *pc)
 			}
 			send_all(pc->out, head, hlen);
 			free(head);
+			if (pconn_keepalive(pc))
+				return;
 		}
 		break;
 	default:
@@ -661,6 +693,50 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	event_add(pc->rev, NULL);
 	event_add(pc->tmo, &tv);
+}
+
+/*
+ * The next request on a kept-alive HTTP connection (httpfwd.c): parsed,
+ * checked and dialed afresh, so a client that turns to another host
+ * gets a connection to that host.
+ */
+void
+proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
+{
+	struct proxy *px = pxarg;
+	struct pconn *pc;
+	struct timeval tv = { HTTP_IDLE_SECS, 0 };
+	int r;
+
+	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
+		close(fd);
+		worker_conn_closed(px->wk);
+		return;
+	}
+	pc->px = px;
+	pc->fd = fd;
+	pc->out = -1;
+	pc->proto = PP_HTTP;
+	pc->state = PS_HTTP_HEAD;
+	buf_init(&pc->in);
+	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
+	pc->rev = event_new(px->wk->base, fd, EV_READ | EV_PERSIST, read_cb,
+	    pc);
+	pc->tmo = evtimer_new(px->wk->base, timeout_cb, pc);
+	if (pc->rev == NULL || pc->tmo == NULL ||
+	    (n > 0 && buf_put(&pc->in, p, n) != 0)) {
+		pconn_free(pc);
+		return;
+	}
+	event_add(pc->rev, NULL);
+	event_add(pc->tmo, &tv);
+	if (n == 0)
+		return;
+	r = pconn_step(pc);
+	if (r == 1)
+		pconn_target(pc);
+	else if (r < 0)
+		pconn_fail(pc, SOCKS5_REP_FAIL);
 }
 
 static void

@@ -63,7 +63,13 @@ int	forward_start(struct worker *, const struct listener_conf *, int fd,
 /* diag.c */
 int	diag_start(struct worker *, const struct listener_conf *, int fd);
 
+/* httpfwd.c: one kept-alive HTTP exchange */
+void	httpfwd_start(struct worker *, void *px, int client, int upstream,
+	    const unsigned char *pending, size_t npending, uint64_t bodylen,
+	    int head_request);
+
 /* proxy.c */
+void	proxy_http_next(void *px, int fd, const unsigned char *p, size_t n);
 int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);
 

@@ -67,6 +67,16 @@ out=$(curl -sS --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/hello
 [ "$(echo "$out" | grep -c 'hello from the origin')" -eq 2 ] || fail "two hosts through one http proxy: $out"
 [ "$(grep -c 'GET /hello.txt' "$LOGDIR/http.log")" -ge 1 ] && [ "$(grep -c 'GET /hello.txt' "$LOGDIR/http6.log")" -ge 1 ] ||
 	fail "requests did not reach both hosts"
+# ... on one client connection: curl reuses it for the second host and
+# for a large body and a POST after it (the proxy re-dials per host).
+curl -sSv --max-time 20 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/hello.txt" \
+    "http://[::1]:$H6/blob" -o /dev/null -o "$LOGDIR/ka-blob" \
+    --next -x "http://127.0.0.1:$A" -d "posted=1" "http://127.0.0.1:$H/hello.txt" \
+    >"$LOGDIR/ka.out" 2>"$LOGDIR/ka.err"
+[ "$(sha256sum <"$LOGDIR/ka-blob" | cut -d' ' -f1)" = "$want" ] || fail "keep-alive: blob after a switch of host"
+[ "$(grep -c 'Re-using existing connection' "$LOGDIR/ka.err")" -ge 2 ] ||
+	fail "the client connection was not kept: $(grep -i 'connect\|re-us' "$LOGDIR/ka.err" | head -5)"
+grep -q 'POST /hello.txt' "$LOGDIR/http.log" || fail "keep-alive: the POST after two GETs"
 # The origin sees origin-form requests without Proxy-* headers.
 grep -q '"GET http://' "$LOGDIR/http.log" && fail "absolute URI reached the origin"
 

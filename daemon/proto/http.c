@@ -96,6 +96,45 @@ http_request_free(struct http_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Header fields of a head from s up to e (NUL-terminated in place). */
+static int
+parse_fields(char *s, char *e, struct http_request *r)
+{
+	char *nl, *t;
+
+	for (; s < e; s = nl + 1) {
+		char *colon, *v, *ve;
+
+		if ((nl = memchr(s, '\n', (size_t)(e - s))) == NULL)
+			return -1;
+		*nl = '\0';
+		if (nl > s && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*s == '\0')
+			break;			/* the empty line */
+		if (strchr(s, '\r') != NULL || *s == ' ' || *s == '\t')
+			return -1;		/* bare CR, obs-fold */
+		if (r->nhdr == HTTP_MAX_HEADERS)
+			return -1;
+		if ((colon = strchr(s, ':')) == NULL || colon == s)
+			return -1;
+		for (t = s; t < colon; t++)
+			if (!is_tchar((unsigned char)*t))
+				return -1;
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
+		    ve[-1] == '\t'); ve--)
+			;
+		r->hdr[r->nhdr].name = s;
+		r->hdr[r->nhdr].namelen = (size_t)(colon - s);
+		r->hdr[r->nhdr].value = v;
+		r->hdr[r->nhdr].valuelen = (size_t)(ve - v);
+		r->nhdr++;
+	}
+	return 0;
+}
+
 int
 http_parse_request(struct buf *b, struct http_request *r)
 {
@@ -173,37 +212,8 @@ http_parse_request(struct buf *b, struct http_request *r)
 		r->pathlen = slash ? (size_t)(u + ulen - slash) : 1;
 	}
 
-	/* header fields */
-	for (s = nl + 1; s < e; s = nl + 1) {
-		char *colon, *v, *ve;
-
-		if ((nl = memchr(s, '\n', (size_t)(e - s))) == NULL)
-			goto bad;
-		*nl = '\0';
-		if (nl > s && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (*s == '\0')
-			break;			/* the empty line */
-		if (strchr(s, '\r') != NULL || *s == ' ' || *s == '\t')
-			goto bad;		/* bare CR, obs-fold */
-		if (r->nhdr == HTTP_MAX_HEADERS)
-			goto bad;
-		if ((colon = strchr(s, ':')) == NULL || colon == s)
-			goto bad;
-		for (t = s; t < colon; t++)
-			if (!is_tchar((unsigned char)*t))
-				goto bad;
-		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-			;
-		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
-		    ve[-1] == '\t'); ve--)
-			;
-		r->hdr[r->nhdr].name = s;
-		r->hdr[r->nhdr].namelen = (size_t)(colon - s);
-		r->hdr[r->nhdr].value = v;
-		r->hdr[r->nhdr].valuelen = (size_t)(ve - v);
-		r->nhdr++;
-	}
+	if (parse_fields(nl + 1, e, r) != 0)
+		goto bad;
 	return buf_consume(b, hlen);
  bad:
 	http_request_free(r);
@@ -374,4 +384,174 @@ http_parse_status(const unsigned char *p, size_t avail, size_t *headlen,
 	*code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	*headlen = hl;
 	return 0;
+}
+
+/*
+ * A response head (client side of an HTTP forward), parsed like a
+ * request into r: minor version and header fields; *code the status.
+ */
+int
+http_parse_response(const unsigned char *p, size_t avail,
+    struct http_request *r, int *code)
+{
+	size_t hlen, i;
+	char *nl;
+	int e;
+
+	memset(r, 0, sizeof(*r));
+	if ((e = http_parse_status(p, avail, &hlen, code)) != 0)
+		return e;
+	for (i = 0; i < hlen; i++)
+		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' &&
+		    p[i] != '\t') || p[i] == 0x7f)
+			return ERR_FORMAT;
+	if ((r->raw = malloc(hlen + 1)) == NULL)
+		return ERR_ALLOC;
+	memcpy(r->raw, p, hlen);
+	r->raw[hlen] = '\0';
+	r->rawlen = hlen;
+	r->minor = p[7] - '0';
+	nl = memchr(r->raw, '\n', hlen);
+	if (nl != NULL) {
+		*nl = '\0';		/* the status line, for the rewrite */
+		if (nl > r->raw && nl[-1] == '\r')
+			nl[-1] = '\0';
+	}
+	if (nl == NULL || strchr(r->raw, '\r') != NULL ||
+	    parse_fields(nl + 1, r->raw + hlen, r) != 0) {
+		http_request_free(r);
+		return ERR_FORMAT;
+	}
+	return 0;
+}
+
+/* Whether the header's comma list holds token (case-insensitive). */
+static int
+has_token(const struct http_request *r, const char *name, const char *token)
+{
+	size_t i, n = strlen(name), tl = strlen(token);
+	const char *p, *e, *t;
+
+	for (i = 0; i < r->nhdr; i++) {
+		if (r->hdr[i].namelen != n ||
+		    strncasecmp(r->hdr[i].name, name, n) != 0)
+			continue;
+		p = r->hdr[i].value;
+		e = p + r->hdr[i].valuelen;
+		while (p < e) {
+			while (p < e && (*p == ',' || *p == ' ' || *p == '\t'))
+				p++;
+			t = p;
+			while (p < e && *p != ',' && *p != ' ' && *p != '\t')
+				p++;
+			if ((size_t)(p - t) == tl && strncasecmp(t, token,
+			    tl) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* RFC 9112 9.3: HTTP/1.1 persists unless "close"; 1.0 only if asked. */
+int
+http_keepalive(const struct http_request *r)
+{
+	if (has_token(r, "Connection", "close") ||
+	    has_token(r, "Proxy-Connection", "close"))
+		return 0;
+	if (r->minor >= 1)
+		return 1;
+	return has_token(r, "Connection", "keep-alive") ||
+	    has_token(r, "Proxy-Connection", "keep-alive");
+}
+
+/*
+ * How a message's body ends (RFC 9112 6.3): HTTP_BODY_NONE,
+ * HTTP_BODY_LENGTH (*len bytes), HTTP_BODY_CHUNKED or HTTP_BODY_CLOSE
+ * (a response read to the end of the connection); ERR_FORMAT for
+ * conflicting or malformed lengths.  code < 0 for a request.
+ */
+int
+http_body(const struct http_request *r, int code, int head_request,
+    uint64_t *len)
+{
+	const struct http_header *te = http_header_get(r, "Transfer-Encoding");
+	uint64_t v = 0, first = 0;
+	size_t i, j;
+	int seen = 0;
+
+	*len = 0;
+	if (code >= 0 && (head_request || (code >= 100 && code < 200) ||
+	    code == 204 || code == 304))
+		return HTTP_BODY_NONE;
+	if (te != NULL) {
+		/* chunked must be the last coding; anything else: unframed */
+		if (te->valuelen >= 7 && strncasecmp(te->value + te->valuelen -
+		    7, "chunked", 7) == 0)
+			return HTTP_BODY_CHUNKED;
+		return code < 0 ? ERR_FORMAT : HTTP_BODY_CLOSE;
+	}
+	for (i = 0; i < r->nhdr; i++) {
+		const struct http_header *h = &r->hdr[i];
+
+		if (h->namelen != 14 || strncasecmp(h->name, "Content-Length",
+		    14) != 0)
+			continue;
+		if (h->valuelen == 0 || h->valuelen > 18)
+			return ERR_FORMAT;
+		for (v = 0, j = 0; j < h->valuelen; j++) {
+			if (!isdigit((unsigned char)h->value[j]))
+				return ERR_FORMAT;
+			v = v * 10 + (uint64_t)(h->value[j] - '0');
+		}
+		if (seen && v != first)
+			return ERR_FORMAT;
+		first = v;
+		seen = 1;
+	}
+	if (seen) {
+		*len = first;
+		return first == 0 ? HTTP_BODY_NONE : HTTP_BODY_LENGTH;
+	}
+	return code < 0 ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
+}
+
+/*
+ * A response head for the client: the status line as it came, the
+ * end-to-end fields, and our own Connection field.
+ */
+char *
+http_rewrite_response(const struct http_request *r, int keep, size_t *lenp)
+{
+	size_t cap = r->rawlen + 2 * r->nhdr + 64, o, i;
+	const char *nl = memchr(r->raw, '\0', r->rawlen);
+	char *out;
+	int n;
+
+	if (nl == NULL || (out = malloc(cap)) == NULL)
+		return NULL;
+	n = snprintf(out, cap, "%s\r\n", r->raw);	/* the status line */
+	if (n < 0 || (size_t)n >= cap)
+		goto fail;
+	o = (size_t)n;
+	for (i = 0; i < r->nhdr; i++) {
+		const struct http_header *h = &r->hdr[i];
+
+		if (hop_by_hop(r, h))
+			continue;
+		n = snprintf(out + o, cap - o, "%.*s: %.*s\r\n",
+		    (int)h->namelen, h->name, (int)h->valuelen, h->value);
+		if (n < 0 || (size_t)n >= cap - o)
+			goto fail;
+		o += (size_t)n;
+	}
+	n = snprintf(out + o, cap - o, "Connection: %s\r\n\r\n",
+	    keep ? "keep-alive" : "close");
+	if (n < 0 || (size_t)n >= cap - o)
+		goto fail;
+	*lenp = o + (size_t)n;
+	return out;
+ fail:
+	free(out);
+	return NULL;
 }

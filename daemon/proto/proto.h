@@ -142,6 +142,18 @@ int	http_parse_status(const unsigned char *, size_t avail,
 /* The value of a header (first occurrence), or NULL. */
 const struct http_header *http_header_get(const struct http_request *,
 	    const char *name);
+/* Response heads and message framing, for keep-alive forwarding. */
+#define HTTP_BODY_NONE		0
+#define HTTP_BODY_LENGTH	1
+#define HTTP_BODY_CHUNKED	2
+#define HTTP_BODY_CLOSE		3
+int	http_parse_response(const unsigned char *, size_t avail,
+	    struct http_request *, int *code);
+int	http_keepalive(const struct http_request *);
+int	http_body(const struct http_request *, int code, int head_request,
+	    uint64_t *len);
+char	*http_rewrite_response(const struct http_request *, int keep,
+	    size_t *lenp);
 /* Decode "Basic b64" into user and password; 0 on success. */
 int	http_basic_decode(const char *value, size_t len, char *user,
 	    size_t userlen, char *pass, size_t passlen);

@@ -1,0 +1,321 @@
+/*
+ * One exchange of a kept-alive HTTP proxy connection: the request head
+ * has gone to the origin (with "Connection: close", so the origin's
+ * close ends its part); here its body follows, counted, and the answer
+ * comes back with a head rewritten for the client.  When the response
+ * ends by its own framing (Content-Length, chunked up to the origin's
+ * close, or no body) the client is handed back to the proxy for its
+ * next request, whatever host that names; a response delimited only by
+ * the close, or any doubt, closes the client too.  Bytes the client
+ * sends ahead (its next request) wait here, bounded.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cbuf.h"
+#include "err.h"
+#include "log.h"
+#include "proto/proto.h"
+#include "worker.h"
+
+#define HF_BUF		(64 * 1024)
+#define HF_AHEAD_MAX	(HTTP_HEAD_MAX + 4096)	/* pipelined bytes kept */
+
+enum { HF_HEAD, HF_BODY, HF_DONE };
+
+struct httpfwd {
+	struct worker	*wk;
+	void		*px;
+	int		 cfd;
+	int		 ufd;
+	uint64_t	 body_left;	/* request body still to send */
+	int		 head_req;
+	int		 state;
+	int		 framing;
+	uint64_t	 resp_left;
+	int		 keep;
+	int		 ueof;
+	struct cbuf	 cin;		/* from the client */
+	struct cbuf	 uin;		/* from the origin */
+	struct cbuf	 toc;		/* to the client */
+	struct event	*crev, *cwev, *urev, *uwev;
+};
+
+static void
+hf_free(struct httpfwd *h, int close_client)
+{
+	event_free(h->crev);
+	event_free(h->cwev);
+	event_free(h->urev);
+	event_free(h->uwev);
+	if (h->ufd != -1)
+		close(h->ufd);
+	if (close_client) {
+		close(h->cfd);
+		worker_conn_closed(h->wk);
+	}
+	cbuf_release(&h->cin);
+	cbuf_release(&h->uin);
+	cbuf_release(&h->toc);
+	free(h);
+}
+
+static int
+hf_send(int fd, struct cbuf *b)
+{
+	ssize_t n;
+
+	while (b->len > 0) {
+		n = send(fd, b->p + b->off, b->len, MSG_NOSIGNAL);
+		if (n > 0) {
+			cbuf_consume(b, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		return n == -1 && errno == EAGAIN ? 1 : -1;
+	}
+	return 0;
+}
+
+static void
+hf_error(struct httpfwd *h, const char *why)
+{
+	static const char bad[] = "HTTP/1.1 502 Bad Gateway\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+	debug("http: %s", why);
+	if (h->state == HF_HEAD)
+		(void)send(h->cfd, bad, sizeof(bad) - 1, MSG_NOSIGNAL);
+	hf_free(h, 1);
+}
+
+/* The response head from the origin: rewritten into toc. */
+static int
+hf_head(struct httpfwd *h)
+{
+	struct http_request r;
+	char *head;
+	size_t hlen;
+	int code, e;
+
+	e = http_parse_response(h->uin.p + h->uin.off, h->uin.len, &r, &code);
+	if (e == ERR_INCOMPLETE)
+		return h->ueof ? -1 : 0;
+	if (e != 0)
+		return -1;
+	if (code >= 100 && code < 200 && code != 101) {
+		/* interim (100 Continue): as it came; the final one follows */
+		cbuf_append(&h->toc, h->uin.p + h->uin.off, r.rawlen);
+		cbuf_consume(&h->uin, r.rawlen);
+		http_request_free(&r);
+		return 1;
+	}
+	h->framing = http_body(&r, code, h->head_req, &h->resp_left);
+	h->keep = code != 101 && (h->framing == HTTP_BODY_NONE ||
+	    h->framing == HTTP_BODY_LENGTH || h->framing == HTTP_BODY_CHUNKED);
+	if (h->framing < 0)
+		h->framing = HTTP_BODY_CLOSE;
+	head = http_rewrite_response(&r, h->keep, &hlen);
+	cbuf_consume(&h->uin, r.rawlen);
+	http_request_free(&r);
+	if (head == NULL || cbuf_append(&h->toc, head, hlen) != 0) {
+		free(head);
+		return -1;
+	}
+	free(head);
+	h->state = HF_BODY;
+	return 1;
+}
+
+/* Move what can move; -1 on failure, 1 when the exchange is over. */
+static int
+hf_pump(struct httpfwd *h)
+{
+	size_t n;
+	int r;
+
+	for (;;) {
+		/* request body: client -> origin, exactly its length */
+		if (h->body_left > 0 && h->cin.len > 0 && h->ufd != -1) {
+			struct cbuf part = h->cin;
+
+			n = h->cin.len < h->body_left ? h->cin.len :
+			    (size_t)h->body_left;
+			part.len = n;
+			if ((r = hf_send(h->ufd, &part)) < 0)
+				return -1;
+			n -= part.len;
+			cbuf_consume(&h->cin, n);
+			h->body_left -= n;
+			if (r == 1)
+				event_add(h->uwev, NULL);
+		}
+		if (h->state == HF_HEAD && h->uin.len > 0) {
+			if ((r = hf_head(h)) < 0)
+				return -1;
+			if (r == 1)
+				continue;
+		}
+		if (h->state == HF_BODY && h->uin.len > 0) {
+			n = h->uin.len;
+			if (h->framing == HTTP_BODY_LENGTH &&
+			    n > h->resp_left)
+				n = (size_t)h->resp_left;
+			if (h->framing == HTTP_BODY_NONE)
+				n = 0;
+			if (cbuf_room(&h->toc) < n)
+				n = cbuf_room(&h->toc);
+			cbuf_append(&h->toc, h->uin.p + h->uin.off, n);
+			cbuf_consume(&h->uin, n);
+			if (h->framing == HTTP_BODY_LENGTH)
+				h->resp_left -= n;
+			/* past the announced end: the origin's excess */
+			if ((h->framing == HTTP_BODY_LENGTH &&
+			    h->resp_left == 0) || h->framing == HTTP_BODY_NONE)
+				cbuf_consume(&h->uin, h->uin.len);
+		}
+		if ((r = hf_send(h->cfd, &h->toc)) < 0)
+			return -1;
+		if (r == 1) {
+			event_add(h->cwev, NULL);
+			event_del(h->urev);
+		} else if (h->ufd != -1 && !h->ueof)
+			event_add(h->urev, NULL);
+		break;
+	}
+	if (h->state == HF_BODY && h->toc.len == 0 && h->body_left == 0 &&
+	    ((h->framing == HTTP_BODY_LENGTH && h->resp_left == 0) ||
+	    h->framing == HTTP_BODY_NONE || h->ueof))
+		h->state = HF_DONE;
+	if (h->state == HF_DONE)
+		return 1;
+	/* client bytes: the body, then a bounded look-ahead */
+	if (h->cin.len < (h->body_left > 0 ? HF_BUF / 2 : HF_AHEAD_MAX))
+		event_add(h->crev, NULL);
+	else
+		event_del(h->crev);
+	return 0;
+}
+
+static void
+hf_finish(struct httpfwd *h)
+{
+	struct worker *wk = h->wk;
+	void *px = h->px;
+	int fd = h->cfd;
+	struct cbuf rest = h->cin;
+	int keep = h->keep && h->framing != HTTP_BODY_CLOSE &&
+	    !(h->framing == HTTP_BODY_LENGTH && h->resp_left > 0);
+
+	memset(&h->cin, 0, sizeof(h->cin));
+	hf_free(h, !keep);
+	if (keep) {
+		debug("http: exchange done; the connection stays");
+		proxy_http_next(px, fd, rest.p + rest.off, rest.len);
+	}
+	(void)wk;
+	cbuf_release(&rest);
+}
+
+static void
+hf_run(struct httpfwd *h)
+{
+	int r = hf_pump(h);
+
+	if (r < 0)
+		hf_error(h, "exchange failed");
+	else if (r == 1)
+		hf_finish(h);
+}
+
+static void
+hf_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpfwd *h = arg;
+	ssize_t n;
+
+	if (what & EV_READ) {
+		n = recv(fd, cbuf_tail(&h->cin), cbuf_room(&h->cin), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			hf_free(h, 1);	/* the client left */
+			return;
+		}
+		if (n > 0)
+			h->cin.len += (size_t)n;
+	}
+	hf_run(h);
+}
+
+static void
+hf_origin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpfwd *h = arg;
+	ssize_t n;
+
+	if ((what & EV_READ) && cbuf_room(&h->uin) > 0) {
+		n = recv(fd, cbuf_tail(&h->uin), cbuf_room(&h->uin), 0);
+		if (n == 0) {
+			h->ueof = 1;
+			event_del(h->urev);
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			hf_error(h, strerror(errno));
+			return;
+		} else if (n > 0)
+			h->uin.len += (size_t)n;
+	}
+	if (h->ueof && h->state == HF_HEAD && h->uin.len == 0) {
+		hf_error(h, "the origin closed before answering");
+		return;
+	}
+	hf_run(h);
+}
+
+void
+httpfwd_start(struct worker *wk, void *px, int client, int upstream,
+    const unsigned char *pending, size_t npending, uint64_t bodylen,
+    int head_request)
+{
+	struct httpfwd *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    cbuf_alloc(&h->cin, HF_BUF) != 0 ||
+	    cbuf_alloc(&h->uin, HF_BUF) != 0 ||
+	    cbuf_alloc(&h->toc, HF_BUF + HTTP_HEAD_MAX) != 0) {
+		if (h != NULL) {
+			cbuf_release(&h->cin);
+			cbuf_release(&h->uin);
+			free(h);
+		}
+		close(client);
+		close(upstream);
+		worker_conn_closed(wk);
+		return;
+	}
+	h->wk = wk;
+	h->px = px;
+	h->cfd = client;
+	h->ufd = upstream;
+	h->body_left = bodylen;
+	h->head_req = head_request;
+	if (npending > 0)
+		cbuf_append(&h->cin, pending, npending > HF_BUF ? HF_BUF :
+		    npending);
+	h->crev = event_new(wk->base, client, EV_READ, hf_client_cb, h);
+	h->cwev = event_new(wk->base, client, EV_WRITE, hf_client_cb, h);
+	h->urev = event_new(wk->base, upstream, EV_READ, hf_origin_cb, h);
+	h->uwev = event_new(wk->base, upstream, EV_WRITE, hf_origin_cb, h);
+	if (h->crev == NULL || h->cwev == NULL || h->urev == NULL ||
+	    h->uwev == NULL)
+		fatal_f("out of memory");
+	event_add(h->urev, NULL);
+	hf_run(h);
+}
