@@ -562,6 +562,11 @@ pconn_step(struct pconn *pc)
 				return 2;
 			}
 			/* SOCKS4 has no passwords: refuse when they exist. */
+			if (!auth_required(pc->px) &&
+			    s4.cmd == SOCKS4_CMD_BIND) {
+				pc->dst = s4.dst;
+				return s5_bind_start(pc);
+			}
 			if (auth_required(pc->px) ||
 			    s4.cmd != SOCKS4_CMD_CONNECT ||
 			    (s4.is4a && strcmp(pc->px->l->node->proto,
@@ -1180,6 +1185,21 @@ udp_assoc_start(struct pconn *pc, int tunnel)
  */
 #define BIND_WAIT_SECS	60
 
+/* A BIND reply in the client's protocol (SOCKS5 or SOCKS4). */
+static void
+bind_reply(struct pconn *pc, const struct sockaddr *sa)
+{
+	unsigned char r[32];
+	size_t n;
+
+	if (pc->proto == PP_SOCKS4) {
+		socks4_reply_addr(r, SOCKS4_REP_GRANTED, sa);
+		n = 8;
+	} else
+		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, sa);
+	send_all(pc->fd, r, n);
+}
+
 struct s5_bind {
 	struct pconn	*pc;
 	int		 lfd;
@@ -1311,8 +1331,7 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct pconn *pc = b->pc;
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
-	unsigned char r[32], want[16];
-	size_t n;
+	unsigned char want[16];
 	int fd;
 
 	if (what & EV_TIMEOUT) {
@@ -1341,9 +1360,7 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
-	    (struct sockaddr *)&peer);
-	send_all(pc->fd, r, n);
+	bind_reply(pc, (struct sockaddr *)&peer);
 	/* bytes the client sent meanwhile belong to the peer */
 	if (buf_len(&pc->in) > 0)
 		send_all(fd, buf_ptr(&pc->in), buf_len(&pc->in));
@@ -1364,8 +1381,6 @@ s5_bind_start(struct pconn *pc)
 	struct sockaddr_storage ctl;
 	socklen_t ctllen, plen;
 	struct s5_bind *b;
-	unsigned char r[32];
-	size_t n;
 	int wild = 0, on = 1, reused = 0;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
@@ -1439,9 +1454,7 @@ s5_bind_start(struct pconn *pc)
 			((struct sockaddr_in6 *)&local)->sin6_port = htons(p);
 	}
 	unmap_v4(&local, &len);
-	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
-	    (struct sockaddr *)&local);
-	send_all(pc->fd, r, n);
+	bind_reply(pc, (struct sockaddr *)&local);
 	event_del(pc->rev);
 	event_del(pc->tmo);
 	b->ev = event_new(pc->px->wk->base, b->lfd, EV_READ | EV_PERSIST,

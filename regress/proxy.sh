@@ -212,6 +212,33 @@ assert recvn(p, 15) == b"from the client"
 print("ok")
 PY
 
+# SOCKS4 BIND: the same with SOCKS4 replies (VN 0, 0x5A, port, address).
+python3 - "$A" <<'PY' >"$LOGDIR/bind4.out" 2>&1 || fail "SOCKS4 BIND: $(cat "$LOGDIR/bind4.out")"
+import socket, struct, sys
+proxy = int(sys.argv[1])
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        b = s.recv(n - len(d))
+        assert b, "closed"
+        d += b
+    return d
+c = socket.create_connection(("127.0.0.1", proxy), timeout=10)
+c.sendall(b"\x04\x02\x00\x00" + socket.inet_aton("127.0.0.1") + b"user\x00")
+r1 = recvn(c, 8)
+assert r1[0] == 0 and r1[1] == 0x5a, r1
+port = struct.unpack(">H", r1[2:4])[0]
+assert port != 0 and r1[4:8] == socket.inet_aton("127.0.0.1"), r1
+p = socket.create_connection(("127.0.0.1", port), timeout=10)
+r2 = recvn(c, 8)
+assert r2[1] == 0x5a and struct.unpack(">H", r2[2:4])[0] == p.getsockname()[1], r2
+p.sendall(b"peer4")
+assert recvn(c, 5) == b"peer4"
+c.sendall(b"client4")
+assert recvn(p, 7) == b"client4"
+print("ok")
+PY
+
 # gost's UDP-over-TCP (CMD 0xF3): datagrams framed on the connection.
 python3 - "$A" "$U" <<'PY' >"$LOGDIR/udptun.out" 2>&1 || fail "UDP-over-TCP: $(cat "$LOGDIR/udptun.out")"
 import socket, struct, sys

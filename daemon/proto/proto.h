@@ -107,6 +107,8 @@ struct socks4_request {
 
 int	socks4_parse_request(struct buf *, struct socks4_request *);
 void	socks4_reply(unsigned char out[8], int rep);
+void	socks4_reply_addr(unsigned char out[8], int rep,
+	    const struct sockaddr *);
 
 /* HTTP/1.x proxy requests (RFC 9110, 9112) */
 #define HTTP_HEAD_MAX		(16 * 1024)

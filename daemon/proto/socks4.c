@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <string.h>
 
 #include "err.h"
@@ -52,4 +55,17 @@ socks4_reply(unsigned char out[8], int rep)
 {
 	memset(out, 0, 8);
 	out[1] = (unsigned char)rep;
+}
+
+/* A reply naming an IPv4 address and port (BIND); others as zeros. */
+void
+socks4_reply_addr(unsigned char out[8], int rep, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+	socks4_reply(out, rep);
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memcpy(out + 2, &sin->sin_port, 2);
+		memcpy(out + 4, &sin->sin_addr, 4);
+	}
 }
