@@ -44,6 +44,7 @@ struct dial {
 	struct evutil_addrinfo	*ai_next;
 	struct event		*ev;
 	struct chain_dial	*cd;
+	const struct outbound_conf *chain_ob;	/* resolving for a chain */
 	int			 in_start;	/* inside dial_start */
 	struct codec		*res_codec;	/* deferred result */
 	dial_cb			 cb;
@@ -359,6 +360,7 @@ dial_defer_fail(struct dial *d, int err)
 }
 
 static void dial_next(struct dial *);
+static void dial_chain(struct dial *, const struct sockaddr *);
 
 static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
@@ -483,7 +485,32 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	d->ai = res;
 	prefer_order(&d->ai, d->dl->prefer_v6 ? AF_INET6 : AF_INET);
 	d->ai_next = d->ai;
+	if (d->chain_ob != NULL) {
+		dial_chain(d, d->ai->ai_addr);
+		return;
+	}
 	dial_next(d);
+}
+
+static void chain_cb_(void *, int, struct codec *, int);
+
+/* Through the chain to the address a hosts file or dns= gave (gost). */
+static void
+dial_chain(struct dial *d, const struct sockaddr *sa)
+{
+	struct sockaddr_storage ss;
+	char host[PROXY_HOST_MAX + 1];
+	uint16_t port;
+
+	memset(&ss, 0, sizeof(ss));
+	memcpy(&ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6));
+	sockaddr_host(&ss, host, sizeof(host), &port);
+	debug("%s: %s is %s, through the chain", d->dl->l->node->url, d->host,
+	    host);
+	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, host, d->port,
+	    0, chain_cb_, d)) == NULL)
+		dial_finish(d, -1, NULL, ENOMEM);
 }
 
 static void
@@ -551,11 +578,28 @@ dial_begin(struct dial *d)
 		return;
 	}
 	if (ob->type == OB_CHAIN && chain_hops_for(ob, host, port) > 0) {
-		/* The chain resolves names itself, at its far end. */
-		if ((d->cd = chain_dial_start(dl->wk, ob, host, port,
-		    0, chain_cb_, d)) == NULL)
-			dial_defer_fail(d, ENOMEM);
-		return;
+		/*
+		 * As gost: a name in the listener's hosts file, or any name
+		 * when the listener has its own dns=, is resolved here;
+		 * otherwise the chain resolves it at its far end.
+		 */
+		d->chain_ob = ob;
+		if (!literal && (he = hosts_lookup(dl->hosts, host)) != NULL) {
+			dialer_hosts_addr(he, port, &d->addr, &d->addrlen);
+			dial_chain(d, (struct sockaddr *)&d->addr);
+			return;
+		}
+		if (literal || (dl->l->dns == NULL && dl->l->dns_path == NULL)) {
+			if ((d->cd = chain_dial_start(dl->wk, ob, host, port,
+			    0, chain_cb_, d)) == NULL)
+				dial_defer_fail(d, ENOMEM);
+			return;
+		}
+		if (d->addrlen != 0) {		/* /etc/hosts */
+			dial_chain(d, (struct sockaddr *)&d->addr);
+			return;
+		}
+		/* resolved below; dns_cb goes on through the chain */
 	}
 	if (d->addrlen == 0) {
 		struct evdns_getaddrinfo_request *req;

@@ -119,4 +119,19 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1
 [ "$code" = 502 ] || fail "dead last hop: $code, want 502"
 # still serving
 [ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "chain c5 after failures"
+
+# 7. a listener's hosts= and dns= resolve names before the chain (gost);
+# without them the last hop resolves (checked in 1.)
+printf '127.0.0.1 viahosts.example\n' >"$LOGDIR/chain.hosts"
+DNSP=$(free_port)
+$NETTOOL dns 127.0.0.1 "$DNSP" >"$LOGDIR/dns.log" 2>&1 &
+PIDS="$PIDS $!"
+A=$(free_port); A2=$(free_port)
+start_ostpd c11 -L "127.0.0.1:$A?hosts=$LOGDIR/chain.hosts" -F "socks5://u:p@127.0.0.1:$PB"
+start_ostpd c12 -L "127.0.0.1:$A2?dns=127.0.0.1:$DNSP" -F "socks5://u:p@127.0.0.1:$PB"
+wait_port "$A" && wait_port "$A2" || fatal "c11/c12"
+[ "$(get "socks5h://127.0.0.1:$A" "http://viahosts.example:$H/blob")" = "$want" ] || fail "hosts= before the chain"
+grep -q "socks5 to 127.0.0.1:$H" "$LOGDIR/hopB.log" || fail "the hop got the name, not the hosts address"
+[ "$(get "socks5h://127.0.0.1:$A2" "http://viadns.test:$H/blob")" = "$want" ] || fail "dns= before the chain"
+grep -q "socks5 to viadns.test" "$LOGDIR/hopB.log" && fail "the hop got the name, not the dns= answer"
 finish
