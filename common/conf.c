@@ -873,7 +873,7 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 		if (fclose(f) != 0)
 			goto out;
 		if (tag != NULL)
-			snprintf(tagbuf, sizeof(tagbuf), "%s:%u", tag,
+			snprintf(tagbuf, sizeof(tagbuf), "%s-%u", tag,
 			    (unsigned int)(lo + i));
 		len = strlen(one);
 		(void)len;
@@ -1062,7 +1062,11 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			return -1;
 		if (l->kind == LIS_SSU && (n->nremotes > 0 ||
 		    build_ss_key(n, &l->ss_method, l->ss_key, err,
-		    errlen) != 0)) {
+		    errlen) != 0 || l->ss_method->kind == SS_KIND_2022)) {
+			if (n->nremotes == 0 && l->ss_method != NULL &&
+			    l->ss_method->kind == SS_KIND_2022)
+				seterr(err, errlen, "%s: ssu:// with a 2022 method "
+				    "is not supported in this build", url);
 			if (n->nremotes > 0)
 				seterr(err, errlen, "%s: ssu:// takes no forward "
 				    "target", url);
@@ -1121,7 +1125,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	 * with an IPv4 peer: its one socket must speak the peer's family.
 	 */
 	if (host_to_sockaddr(n->host, n->port, !(l->ntargets > 0 &&
-	    l->kind != LIS_TCP_FORWARD && l->targets[0].ss_family == AF_INET),
+	    (l->kind == LIS_TUN || l->kind == LIS_TAP) &&
+	    l->targets[0].ss_family == AF_INET),
 	    &l->addr, &l->addrlen) != 0) {
 		seterr(err, errlen, "%s: listen address \"%s\" must be an IP "
 		    "address, localhost or empty", url, n->host);
@@ -1132,7 +1137,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
-	"fail_timeout", "bypass", "fastest_count", "nodelay", NULL
+	"fail_timeout", "bypass", "fastest_count", "nodelay", "mbind", NULL
 };
 
 /*
@@ -1366,6 +1371,12 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 			seterr(err, errlen, "%s: bypass: %s", url, e);
 			goto fail;
 		}
+	}
+	if ((v = node_param(n, "mbind")) != NULL)
+		h->mbind = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+	if (h->mbind && h->kind != HOP_SOCKS5) {
+		seterr(err, errlen, "%s: mbind is for socks5 nodes", url);
+		goto fail;
 	}
 	if (hop_group_build(h, first, url, err, errlen) != 0)
 		goto fail;

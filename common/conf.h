@@ -162,6 +162,7 @@ struct hop_conf {
 	unsigned int		 fastest_count;	/* 0: no latency probes */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
+	int			 mbind;		/* rtcp: gost's MBIND */
 };
 
 struct outbound_conf {

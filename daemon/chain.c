@@ -578,6 +578,8 @@ cd_s5_connect(struct chain_dial *cd)
 		m[1] = SOCKS5_CMD_UDPTUN;
 	else if ((cd->flags & CHAIN_BIND) && cd->hop + 1 == cd->nhops)
 		m[1] = SOCKS5_CMD_BIND;
+	else if ((cd->flags & CHAIN_MBIND) && cd->hop + 1 == cd->nhops)
+		m[1] = SOCKS5_CMD_MBIND;
 	if ((hl = socks5_put_addr(m + n, sizeof(m) - n, host, port)) == 0) {
 		cd_fail(cd, ENAMETOOLONG);
 		return;

@@ -35,6 +35,7 @@
 #include "match.h"
 #include "dial.h"
 #include "proto/proto.h"
+#include "smux.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -112,6 +113,7 @@ struct udp_assoc {
 static void pconn_free(struct pconn *);
 static int udp_assoc_start(struct pconn *, int tunnel);
 static int s5_bind_start(struct pconn *);
+static int mbind_start(struct pconn *);
 
 static void
 send_all(int fd, const void *p, size_t len)
@@ -543,6 +545,10 @@ pconn_step(struct pconn *pc)
 			if (s5.cmd == SOCKS5_CMD_UDPTUN) {
 				pc->dst = s5.dst;
 				return udp_assoc_start(pc, 1);
+			}
+			if (s5.cmd == SOCKS5_CMD_MBIND) {
+				pc->dst = s5.dst;
+				return mbind_start(pc);
 			}
 			if (s5.cmd == SOCKS5_CMD_BIND) {
 				pc->dst = s5.dst;
@@ -1503,4 +1509,124 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	evconnlistener_set_error_cb(*levp, accept_error_cb);
 	return 0;
+}
+
+/*
+ * gost's MBIND (0xF2): listen on the requested port as for rtcp's BIND,
+ * answer once, then turn the control connection into an smux session in
+ * which this side is the client: every peer that connects becomes a
+ * stream carrying its bytes as they are (gost v2).
+ */
+struct mbind {
+	struct proxy	*px;
+	int		 lfd;
+	struct event	*ev;
+	struct smux	*s;
+};
+
+static void
+mbind_free(struct mbind *m)
+{
+	if (m->ev != NULL)
+		event_free(m->ev);
+	if (m->lfd != -1)
+		close(m->lfd);
+	worker_conn_closed(m->px->wk);
+	free(m);
+}
+
+static void
+mbind_closed_cb(void *arg)
+{
+	struct mbind *m = arg;
+
+	debug("%s: mbind: the session ended", m->px->l->node->url);
+	m->s = NULL;
+	mbind_free(m);
+}
+
+static void
+mbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct mbind *m = arg;
+	int fd;
+
+	(void)what;
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) != -1) {
+		m->px->wk->stats.accepted++;
+		m->px->wk->stats.active++;	/* the stream's */
+		if (smux_open(m->s, fd) != 0)
+			return;		/* the session is gone, m with it */
+	}
+}
+
+static int
+mbind_start(struct pconn *pc)
+{
+	const struct listener_conf *l = pc->px->l;
+	struct sockaddr_storage local, any;
+	socklen_t len = sizeof(local), al;
+	struct mbind *m;
+	unsigned char r[32];
+	size_t n;
+	int on = 1;
+
+	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
+	    pc->dst.port)) {
+		pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
+		return 2;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1) {
+		free(m);
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return 2;
+	}
+	m->px = pc->px;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = local.ss_family;
+	al = local.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&any)->sin_port = htons(pc->dst.port);
+	else
+		((struct sockaddr_in6 *)&any)->sin6_port = htons(pc->dst.port);
+	m->lfd = socket(any.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (m->lfd != -1)
+		setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (m->lfd == -1 || bind(m->lfd, (struct sockaddr *)&any, al) == -1 ||
+	    listen(m->lfd, 128) == -1 ||
+	    getsockname(m->lfd, (struct sockaddr *)&any, &al) == -1) {
+		if (m->lfd != -1)
+			close(m->lfd);
+		free(m);
+		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return 2;
+	}
+	/* the reply names the control connection's address */
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&local)->sin_port =
+		    ((struct sockaddr_in *)&any)->sin_port;
+	else
+		((struct sockaddr_in6 *)&local)->sin6_port =
+		    ((struct sockaddr_in6 *)&any)->sin6_port;
+	unmap_v4(&local, &len);
+	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, (struct sockaddr *)&local);
+	send_all(pc->fd, r, n);
+	debug("%s: mbind: listening on port %u", l->node->url, pc->dst.port);
+	m->s = smux_new(pc->px->wk, pc->fd, 1, buf_ptr(&pc->in),
+	    buf_len(&pc->in), NULL, mbind_closed_cb, m);
+	pc->fd = -1;
+	pc->px->wk->stats.active++;	/* the mbind's; pconn_free drops one */
+	pconn_free(pc);
+	if (m->s == NULL) {
+		mbind_free(m);
+		return 2;
+	}
+	m->ev = event_new(m->px->wk->base, m->lfd, EV_READ | EV_PERSIST,
+	    mbind_accept_cb, m);
+	event_add(m->ev, NULL);
+	return 2;
 }

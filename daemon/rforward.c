@@ -30,6 +30,7 @@
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
+#include "smux.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -48,8 +49,19 @@ struct rpeer {
 	struct event		*ttl;
 };
 
+/* MBIND: a stream the hop opened, waiting for its target. */
+struct mdial {
+	LIST_ENTRY(mdial)	 entry;
+	struct rfwd		*rf;
+	struct smux_stream	*st;
+	struct dial		*dial;
+};
+
 struct rfwd {
 	LIST_ENTRY(rfwd)		 entry;
+	struct smux			*mux;		/* MBIND */
+	int				 mbind;
+	LIST_HEAD(, mdial)		 mdials;
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	struct dialer			 dl;
@@ -83,8 +95,24 @@ rpeer_free(struct rpeer *p)
 }
 
 static void
+mdials_cancel(struct rfwd *rf)
+{
+	struct mdial *md;
+
+	while ((md = LIST_FIRST(&rf->mdials)) != NULL) {
+		LIST_REMOVE(md, entry);
+		dial_cancel(md->dial);
+		free(md);
+	}
+}
+
+static void
 rf_close(struct rfwd *rf)
 {
+	mdials_cancel(rf);
+	if (rf->mux != NULL)
+		smux_free(rf->mux);
+	rf->mux = NULL;
 	chain_dial_cancel(rf->cd);
 	rf->cd = NULL;
 	if (rf->ev != NULL)
@@ -367,6 +395,61 @@ rf_tun_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+mdial_done(void *arg, int fd, struct codec *codec, int err)
+{
+	struct mdial *md = arg;
+	struct rfwd *rf = md->rf;
+
+	LIST_REMOVE(md, entry);
+	if (fd != -1 && codec != NULL)
+		fd = crelay_flatten(rf->wk, fd, codec);
+	if (fd == -1)
+		debug("%s: target: %s", rf->l->node->url, strerror(err));
+	else
+		rf->wk->stats.active++;		/* the stream's */
+	smux_attach(md->st, fd);
+	free(md);
+}
+
+/* MBIND: the hop opened a stream for a peer; it goes to the target. */
+static void
+rf_mbind_accept(void *arg, struct smux_stream *st)
+{
+	struct rfwd *rf = arg;
+	char host[PROXY_HOST_MAX + 1];
+	struct mdial *md;
+	uint16_t port;
+
+	rf->wk->stats.accepted++;
+	if ((md = calloc(1, sizeof(*md))) == NULL) {
+		smux_attach(st, -1);
+		return;
+	}
+	md->rf = rf;
+	md->st = st;
+	LIST_INSERT_HEAD(&rf->mdials, md, entry);
+	rf_target(rf, host, sizeof(host), &port);
+	debug("%s: a peer connected (mbind); to %s:%u", rf->l->node->url,
+	    host, port);
+	if ((md->dial = dial_start(&rf->dl, host, port, 0, mdial_done,
+	    md)) == NULL) {
+		LIST_REMOVE(md, entry);
+		free(md);
+		smux_attach(st, -1);
+	}
+}
+
+static void
+rf_mbind_closed(void *arg)
+{
+	struct rfwd *rf = arg;
+
+	rf->mux = NULL;
+	mdials_cancel(rf);
+	rf_again(rf, "the hop ended the mbind session");
+}
+
+static void
 rf_ready(void *arg, int fd, struct codec *codec, int err)
 {
 	struct rfwd *rf = arg;
@@ -378,10 +461,17 @@ rf_ready(void *arg, int fd, struct codec *codec, int err)
 		rf_again(rf, strerror(err));
 		return;
 	}
-	rf->fd = fd;
 	rf->backoff_ms = RF_BACKOFF_MIN_MS;
 	verbose("%s: port %u open on the hop", rf->l->node->url,
 	    rf->l->node->port);
+	if (rf->mbind) {
+		/* the hop is the smux client; we accept its streams */
+		if ((rf->mux = smux_new(rf->wk, fd, 0, NULL, 0,
+		    rf_mbind_accept, rf_mbind_closed, rf)) == NULL)
+			rf_again(rf, "no smux session");
+		return;
+	}
+	rf->fd = fd;
 	if (rudp && (cbuf_alloc(&rf->tin, 0xffff + 512) != 0 ||
 	    cbuf_alloc(&rf->tout, RF_TUN_BUF) != 0))
 		fatal_f("out of memory");
@@ -401,8 +491,11 @@ rf_open(struct rfwd *rf)
 
 	if (rf->wk->draining)
 		return;
+	rf->mbind = rf->l->kind == LIS_RTCP && ob->nhops > 0 &&
+	    ob->hops[ob->nhops - 1].mbind;
 	rf->cd = chain_dial_start(rf->wk, ob, rf->bindhost, rf->l->node->port,
-	    rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : CHAIN_BIND, rf_ready, rf);
+	    rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : rf->mbind ? CHAIN_MBIND :
+	    CHAIN_BIND, rf_ready, rf);
 	if (rf->cd == NULL)
 		rf_again(rf, "no chain to open the port on");
 }
@@ -419,6 +512,7 @@ rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx)
 	rf->fd = -1;
 	rf->backoff_ms = RF_BACKOFF_MIN_MS;
 	LIST_INIT(&rf->peers);
+	LIST_INIT(&rf->mdials);
 	/* an empty or wildcard host: every address of the hop */
 	snprintf(rf->bindhost, sizeof(rf->bindhost), "%s",
 	    l->node->host[0] == '\0' ? "0.0.0.0" : l->node->host);

@@ -84,6 +84,7 @@ typedef void (*chain_cb)(void *arg, int fd, struct codec *, int err);
  */
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 #define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */
+#define CHAIN_MBIND	0x04	/* last hop: gost's MBIND (smux) */
 struct chain_dial *chain_dial_start(struct worker *,
 	    const struct outbound_conf *, const char *host, uint16_t port,
 	    int flags, chain_cb cb, void *arg);

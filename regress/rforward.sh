@@ -37,6 +37,18 @@ $NETTOOL xfer 127.0.0.1 "$RT" 100000 4 >"$LOGDIR/x2.out" 2>&1 ||
 n=$($NETTOOL udpcheck 127.0.0.1 "$RU" 5)
 [ "$n" = 5 ] || fail "rudp after the restart: $n of 5"
 
+# gost's MBIND: one smux session carries every peer
+H2=$(free_port); RM=$(free_port)
+start_ostpd hopm -D -L "socks5://127.0.0.1:$H2"
+wait_port "$H2" || fatal "mbind hop"
+start_ostpd rfm -D -L "rtcp://:$RM/127.0.0.1:$E" -F "socks5://127.0.0.1:$H2?mbind=true"
+wait_port "$RM" || fatal "the mbind port did not open"
+$NETTOOL xfer 127.0.0.1 "$RM" 1000000 8 >"$LOGDIR/xm.out" 2>&1 ||
+    fail "rtcp over MBIND: $(cat "$LOGDIR/xm.out")"
+grep -q "mbind: listening on port $RM" "$LOGDIR/hopm.log" || fail "the hop did not serve MBIND"
+[ "$(grep -c "open on the hop" "$LOGDIR/rfm.log")" -eq 1 ] ||
+    fail "MBIND opened the port more than once"
+
 "$OSTPD" -t -L "rtcp://:9000/127.0.0.1:22" >"$LOGDIR/nochain.out" 2>&1 &&
     fail "rtcp without a chain was accepted"
 grep -q "remote forwarding needs a chain" "$LOGDIR/nochain.out" ||

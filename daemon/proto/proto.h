@@ -86,6 +86,7 @@ size_t	socks5_udp_header(unsigned char *out, size_t outlen,
 
 /* gost's UDP-over-TCP frames (CMD 0xF3). */
 #define SOCKS5_CMD_UDPTUN	0xf3
+#define SOCKS5_CMD_MBIND	0xf2	/* gost: BIND multiplexed with smux */
 int	socks5_parse_udptun(const unsigned char *, size_t avail,
 	    struct proxy_target *, size_t *hdrlen, size_t *framelen);
 size_t	socks5_udptun_header(unsigned char *out, size_t outlen,
