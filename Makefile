@@ -117,12 +117,22 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 
 unittests: $(UNIT_BINS)
 
-# libFuzzer harnesses: built with clang when configure found it.
-$(BUILD)/fuzz/%: regress/fuzz/%.c $(COMMON_SRCS) $(PROTO_SRCS) config.h
+# libFuzzer harnesses: built with clang when configure found it.  The
+# parsers are compiled once with coverage and sanitizers, then linked
+# into each harness.
+FUZZ_SRCS	= $(COMMON_SRCS) $(PROTO_SRCS)
+FUZZ_OBJS	= $(FUZZ_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_FLAGS	= -std=gnu11 -g -O1 -fsanitize=address,undefined
+
+$(BUILD)/fuzzobj/%.o: %.c config.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    $(CPPFLAGS_ALL) -o $@ $< $(COMMON_SRCS) $(PROTO_SRCS) $(YAJL_LIBS) \
-	    $(CRYPTO_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS_ALL) \
+	    -c $< -o $@
+
+$(BUILD)/fuzz/%: regress/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS_ALL) -o $@ $< \
+	    $(FUZZ_OBJS) $(YAJL_LIBS) $(CRYPTO_LIBS)
 
 fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \

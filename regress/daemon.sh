@@ -22,11 +22,11 @@ out=$("$OSTPD" -t -L tcp://127.0.0.1:99999/127.0.0.1:2 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "-t with bad port: exit $rc"
 [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "bad port: more than one line: $out"
 echo "$out" | grep -q 'bad port' || fail "bad port message: $out"
-out=$("$OSTPD" -t -L ss://aes-128-gcm:pw@:8338 2>&1)
-echo "$out" | grep -q 'scheme ss is not supported in this build' ||
+out=$("$OSTPD" -t -L kcp://:8338 2>&1)
+echo "$out" | grep -q 'scheme kcp is not supported in this build' ||
 	fail "unsupported scheme: $out"
-out=$("$OSTPD" -t -L tcp://:1/127.0.0.1:2 -F ss://aes-128-gcm:x@127.0.0.1:8338 2>&1)
-echo "$out" | grep -q 'not supported for chain nodes in this build' || fail "-F ss: $out"
+out=$("$OSTPD" -t -L tcp://:1/127.0.0.1:2 -F kcp://127.0.0.1:8338 2>&1)
+echo "$out" | grep -q 'not supported for chain nodes in this build' || fail "-F kcp: $out"
 out=$("$OSTPD" -t -M abc -L tcp://:1/127.0.0.1:2 2>&1)
 echo "$out" | grep -q 'bad mark' || fail "-M abc: $out"
 out=$("$OSTPD" -t -C /nonexistent/file.json 2>&1); rc=$?
