@@ -86,6 +86,7 @@ wait_port "$C" || fatal "pair client"
 # v2ray's shadowsocks inbound and outbound
 if command -v v2ray >/dev/null; then
 	VS=$(free_port); VC=$(free_port); S=$(free_port); C=$(free_port)
+	VU=$(free_port)
 	cat >"$LOGDIR/v2ray-in.json" <<V
 {"log": {"loglevel": "warning"},
  "inbounds": [{"listen": "127.0.0.1", "port": $VS, "protocol": "shadowsocks",
@@ -94,8 +95,10 @@ if command -v v2ray >/dev/null; then
 V
 	v2ray -config "$LOGDIR/v2ray-in.json" >"$LOGDIR/v2ray-in.log" 2>&1 &
 	PIDS="$PIDS $!"
-	start_ostpd v2cli -L "socks5://127.0.0.1:$C" -F "ss://aes-256-gcm:vv@127.0.0.1:$VS"
-	start_ostpd v2srv -L "ss://chacha20-ietf-poly1305:ww@127.0.0.1:$S"
+	start_ostpd v2cli -L "socks5://127.0.0.1:$C" -L "udp://127.0.0.1:$VU/127.0.0.1:$UE" \
+	    -F "ss://aes-256-gcm:vv@127.0.0.1:$VS"
+	start_ostpd v2srv -L "ss://chacha20-ietf-poly1305:ww@127.0.0.1:$S" \
+	    -L "ssu://chacha20-ietf-poly1305:ww@127.0.0.1:$S"
 	cat >"$LOGDIR/v2ray-out.json" <<V
 {"log": {"loglevel": "warning"},
  "inbounds": [{"listen": "127.0.0.1", "port": $VC, "protocol": "socks",
@@ -109,6 +112,10 @@ V
 	for p in $VS $VC $S $C; do wait_port "$p" || fatal "v2ray setup ($p)"; done
 	[ "$(get "$C")" = "$want" ] || fail "ostpd -> v2ray ss inbound"
 	[ "$(get "$VC")" = "$want" ] || fail "v2ray ss outbound -> ostpd"
+	n=$($NETTOOL udpcheck 127.0.0.1 "$VU" 10)
+	[ "$n" = 10 ] || fail "UDP: ostpd udp:// -> v2ray ss inbound: $n of 10"
+	n=$($NETTOOL socksudp "$VC" 127.0.0.1 "$UE" 10)
+	[ "$n" = 10 ] || fail "UDP: v2ray ss outbound -> ostpd ssu: $n of 10"
 else
 	log "v2ray not installed; skipped"
 fi
