@@ -1651,10 +1651,12 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		if (c->lis[i].kind != LIS_RTCP && c->lis[i].kind != LIS_RUDP)
 			continue;
 		if (ob->type != OB_CHAIN || ob->nhops == 0 ||
-		    ob->hops[ob->nhops - 1].kind != HOP_SOCKS5) {
+		    (ob->hops[ob->nhops - 1].kind != HOP_SOCKS5 &&
+		    (c->lis[i].kind != LIS_RTCP ||
+		    ob->hops[ob->nhops - 1].kind != HOP_RELAY))) {
 			seterr(err, errlen, "%s: remote forwarding needs a "
-			    "chain whose last node is socks5 (-F socks5://...)",
-			    c->lis[i].node->url);
+			    "chain whose last node is socks5 (-F socks5://...)"
+			    " or, for rtcp, relay", c->lis[i].node->url);
 			goto out;
 		}
 	}

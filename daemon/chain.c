@@ -494,8 +494,13 @@ cd_request(struct chain_dial *cd)
 		cd->state = CD_S4_REPLY;
 		break;
 	case HOP_RELAY:
-		/* v2's request: command 0, the UDP flag for datagrams */
-		if ((n = relay_build_request(m, sizeof(m), 0,
+		/*
+		 * v2's request: command 0, the UDP flag for datagrams; BIND
+		 * (v3) for rtcp at the last hop.
+		 */
+		if ((n = relay_build_request(m, sizeof(m),
+		    (cd->flags & CHAIN_BIND) && cd->hop + 1 == cd->nhops ?
+		    RELAY_CMD_BIND : 0,
 		    (cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops,
 		    h->user, h->pass, host, port)) == 0) {
 			cd_fail(cd, ENAMETOOLONG);

@@ -1556,7 +1556,7 @@ mbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	    SOCK_CLOEXEC)) != -1) {
 		m->px->wk->stats.accepted++;
 		m->px->wk->stats.active++;	/* the stream's */
-		if (smux_open(m->s, fd) != 0)
+		if (smux_open(m->s, fd, NULL, 0) != 0)
 			return;		/* the session is gone, m with it */
 	}
 }

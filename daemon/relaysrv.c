@@ -24,7 +24,9 @@
 #include "dial.h"
 #include "err.h"
 #include "log.h"
+#include "match.h"
 #include "proto/relay.h"
+#include "smux.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -206,6 +208,139 @@ rconn_udp_input(struct rconn *c)
 
 static void rconn_read_cb(evutil_socket_t, short, void *);
 
+/*
+ * BIND (gost v3's reverse forwarding): listen on the requested port,
+ * answer with it, then carry every peer that connects on a stream of an
+ * smux session in which this side is the client; each stream opens
+ * with a relay response naming the peer.
+ */
+struct rbind {
+	struct relay_server	*sv;
+	int			 lfd;
+	struct event		*ev;
+	struct smux		*s;
+};
+
+static void
+rbind_free(struct rbind *b)
+{
+	if (b->ev != NULL)
+		event_free(b->ev);
+	close(b->lfd);
+	worker_conn_closed(b->sv->wk);
+	free(b);
+}
+
+static void
+rbind_closed_cb(void *arg)
+{
+	struct rbind *b = arg;
+
+	debug("%s: bind: the session ended", b->sv->l->node->url);
+	rbind_free(b);
+}
+
+static void
+rbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct rbind *b = arg;
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	char host[PROXY_HOST_MAX + 1];
+	unsigned char hdr[64];
+	uint16_t port;
+	size_t n;
+	int fd;
+
+	(void)what;
+	while ((fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+		sockaddr_host(&peer, host, sizeof(host), &port);
+		if (strncmp(host, "::ffff:", 7) == 0)
+			memmove(host, host + 7, strlen(host + 7) + 1);
+		n = relay_build_response(hdr, sizeof(hdr), RELAY_OK, host, port);
+		b->sv->wk->stats.accepted++;
+		b->sv->wk->stats.active++;	/* the stream's */
+		if (smux_open(b->s, fd, hdr, n) != 0)
+			return;		/* the session is gone, b with it */
+		pl = sizeof(peer);
+	}
+}
+
+static void
+rconn_bind(struct rconn *c, const struct proxy_target *t)
+{
+	const struct listener_conf *l = c->sv->l;
+	struct sockaddr_storage local, any;
+	socklen_t len = sizeof(local), al;
+	char host[PROXY_HOST_MAX + 1];
+	unsigned char r[64];
+	struct rbind *b;
+	uint16_t port;
+	size_t n;
+	int on = 1;
+
+	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", t->host,
+	    t->port)) {
+		rconn_fail(c, RELAY_FORBIDDEN);
+		return;
+	}
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    getsockname(c->fd, (struct sockaddr *)&local, &len) == -1) {
+		free(b);
+		rconn_fail(c, RELAY_INTERNAL_ERROR);
+		return;
+	}
+	b->sv = c->sv;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = local.ss_family;
+	al = local.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	if (local.ss_family == AF_INET)
+		((struct sockaddr_in *)&any)->sin_port = htons(t->port);
+	else
+		((struct sockaddr_in6 *)&any)->sin6_port = htons(t->port);
+	b->lfd = socket(any.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (b->lfd != -1)
+		setsockopt(b->lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (b->lfd == -1 || bind(b->lfd, (struct sockaddr *)&any, al) == -1 ||
+	    listen(b->lfd, 128) == -1 ||
+	    getsockname(b->lfd, (struct sockaddr *)&any, &al) == -1) {
+		debug("%s: bind port %u: %s", l->node->url, t->port,
+		    strerror(errno));
+		if (b->lfd != -1)
+			close(b->lfd);
+		free(b);
+		rconn_fail(c, RELAY_SERVICE_UNAVAILABLE);
+		return;
+	}
+	/* the answer: the control connection's address, the bound port */
+	sockaddr_host(&local, host, sizeof(host), &port);
+	port = ntohs(any.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&any)->sin_port :
+	    ((struct sockaddr_in6 *)&any)->sin6_port);
+	if (strncmp(host, "::ffff:", 7) == 0)
+		memmove(host, host + 7, strlen(host + 7) + 1);
+	n = relay_build_response(r, sizeof(r), RELAY_OK, host, port);
+	(void)send(c->fd, r, n, MSG_NOSIGNAL);
+	debug("%s: bind: listening on port %u", l->node->url, port);
+	event_del(c->rev);
+	event_del(c->tmo);
+	b->s = smux_new(c->sv->wk, c->fd, 1, c->in.p + c->in.off, c->in.len,
+	    NULL, rbind_closed_cb, b);
+	c->fd = -1;
+	c->sv->wk->stats.active++;	/* the bind's; rconn_free drops one */
+	rconn_free(c);
+	if (b->s == NULL) {
+		rbind_free(b);
+		return;
+	}
+	b->ev = event_new(b->sv->wk->base, b->lfd, EV_READ | EV_PERSIST,
+	    rbind_accept_cb, b);
+	event_add(b->ev, NULL);
+}
+
 /* 1 if equal; time depends on the lengths only. */
 static int
 ct_streq(const char *a, const char *b)
@@ -257,6 +392,16 @@ rconn_request(struct rconn *c)
 		return;
 	}
 	c->udp = rq.udp || (rq.has_network && rq.network == RELAY_NETWORK_UDP);
+	if ((rq.cmd & RELAY_CMD_MASK) == RELAY_CMD_BIND && !c->udp) {
+		struct proxy_target bt;
+
+		memset(&bt, 0, sizeof(bt));
+		if (rq.naddr > 0)
+			bt = rq.addr[0];
+		explicit_bzero(&rq, sizeof(rq));
+		rconn_bind(c, &bt);
+		return;
+	}
 	if (rq.naddr > 0 && l->ntargets > 0) {
 		explicit_bzero(&rq, sizeof(rq));
 		rconn_fail(c, RELAY_FORBIDDEN);

@@ -30,6 +30,7 @@
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
+#include "proto/relay.h"
 #include "smux.h"
 #include "stream.h"
 #include "worker.h"
@@ -411,6 +412,18 @@ mdial_done(void *arg, int fd, struct codec *codec, int err)
 	free(md);
 }
 
+/* A relay BIND stream opens with a response naming the peer. */
+static int
+relay_strip(const unsigned char *p, size_t len, size_t *used)
+{
+	struct relay_response rr;
+	int e;
+
+	if ((e = relay_parse_response(p, len, &rr, used)) != 0)
+		return e;
+	return rr.status == RELAY_OK ? 0 : ERR_FORMAT;
+}
+
 /* MBIND: the hop opened a stream for a peer; it goes to the target. */
 static void
 rf_mbind_accept(void *arg, struct smux_stream *st)
@@ -427,6 +440,8 @@ rf_mbind_accept(void *arg, struct smux_stream *st)
 	}
 	md->rf = rf;
 	md->st = st;
+	if (rf->mbind == 2)
+		smux_strip(st, relay_strip);
 	LIST_INSERT_HEAD(&rf->mdials, md, entry);
 	rf_target(rf, host, sizeof(host), &port);
 	debug("%s: a peer connected (mbind); to %s:%u", rf->l->node->url,
@@ -491,11 +506,13 @@ rf_open(struct rfwd *rf)
 
 	if (rf->wk->draining)
 		return;
-	rf->mbind = rf->l->kind == LIS_RTCP && ob->nhops > 0 &&
+	/* 1: gost's SOCKS5 MBIND; 2: a relay hop's BIND (v3); both smux */
+	rf->mbind = rf->l->kind != LIS_RTCP || ob->nhops == 0 ? 0 :
+	    ob->hops[ob->nhops - 1].kind == HOP_RELAY ? 2 :
 	    ob->hops[ob->nhops - 1].mbind;
 	rf->cd = chain_dial_start(rf->wk, ob, rf->bindhost, rf->l->node->port,
-	    rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : rf->mbind ? CHAIN_MBIND :
-	    CHAIN_BIND, rf_ready, rf);
+	    rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : rf->mbind == 1 ?
+	    CHAIN_MBIND : CHAIN_BIND, rf_ready, rf);
 	if (rf->cd == NULL)
 		rf_again(rf, "no chain to open the port on");
 }

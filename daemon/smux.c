@@ -45,6 +45,7 @@ struct smux_stream {
 	int			 fin_sent;
 	int			 blocked;	/* waits for session output */
 	int			 full;		/* its queue stops the session */
+	smux_strip_fn		 strip;		/* a header to drop first */
 };
 
 struct smux {
@@ -181,6 +182,27 @@ stream_pump_in(struct smux_stream *st)
 
 	if (st->fd == -1)
 		return;
+	if (st->strip != NULL && st->toq.len > 0) {
+		size_t used;
+		int e = st->strip(st->toq.p + st->toq.off, st->toq.len, &used);
+
+		if (e == ERR_INCOMPLETE && !st->fin_rcvd)
+			return;
+		if (e != 0) {
+			debug("smux: stream %u: bad header", st->sid);
+			cbuf_consume(&st->toq, st->toq.len);
+			st->fin_rcvd = 1;
+			if (!st->fin_sent) {
+				smux_frame(s, SMUX_FIN, st->sid, NULL, 0);
+				st->fin_sent = 1;
+				event_del(st->rev);
+			}
+			stream_maybe_done(st);
+			return;
+		}
+		cbuf_consume(&st->toq, used);
+		st->strip = NULL;
+	}
 	while (st->toq.len > 0) {
 		n = send(st->fd, st->toq.p + st->toq.off, st->toq.len,
 		    MSG_NOSIGNAL);
@@ -468,15 +490,26 @@ smux_new(struct worker *wk, int fd, int client, const void *pre,
 	return s;
 }
 
-/* A new stream from our side, bridged to fd (which it takes). */
+void
+smux_strip(struct smux_stream *st, smux_strip_fn fn)
+{
+	st->strip = fn;
+}
+
+/*
+ * A new stream from our side, bridged to fd (which it takes); pre, if
+ * any, goes first on the stream (a header the peer expects).
+ */
 int
-smux_open(struct smux *s, int fd)
+smux_open(struct smux *s, int fd, const void *pre, size_t prelen)
 {
 	struct smux_stream *st;
 
 	s->next_sid += 2;
 	if ((st = stream_new(s, s->next_sid)) == NULL ||
-	    smux_frame(s, SMUX_SYN, st->sid, NULL, 0) != 0) {
+	    smux_frame(s, SMUX_SYN, st->sid, NULL, 0) != 0 ||
+	    (prelen > 0 && smux_frame(s, SMUX_PSH, st->sid, pre,
+	    prelen) != 0)) {
 		if (st != NULL)
 			stream_free(st);
 		close(fd);

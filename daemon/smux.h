@@ -12,6 +12,7 @@ struct smux_stream;
  * A stream the peer opened: call smux_attach() with the socket to
  * bridge it to (now or later; -1 refuses it).
  */
+typedef int (*smux_strip_fn)(const unsigned char *, size_t, size_t *);
 typedef void (*smux_accept_cb)(void *arg, struct smux_stream *);
 
 /*
@@ -22,7 +23,14 @@ typedef void (*smux_accept_cb)(void *arg, struct smux_stream *);
 struct smux	*smux_new(struct worker *, int fd, int client, const void *pre,
 		    size_t prelen, smux_accept_cb, void (*closed)(void *),
 		    void *arg);
-int		 smux_open(struct smux *, int fd);
+int		 smux_open(struct smux *, int fd, const void *pre,
+		    size_t prelen);
+/*
+ * Before bridging, drop a header at the start of what the peer sends:
+ * fn returns 0 with its length, ERR_INCOMPLETE, or an error (the stream
+ * ends).
+ */
+void		 smux_strip(struct smux_stream *, smux_strip_fn);
 int		 smux_attach(struct smux_stream *, int fd);
 void		 smux_free(struct smux *);
 

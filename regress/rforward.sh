@@ -49,6 +49,27 @@ grep -q "mbind: listening on port $RM" "$LOGDIR/hopm.log" || fail "the hop did n
 [ "$(grep -c "open on the hop" "$LOGDIR/rfm.log")" -eq 1 ] ||
     fail "MBIND opened the port more than once"
 
+# relay's BIND (gost v3): smux streams that open with a relay response
+H3=$(free_port); RR=$(free_port)
+start_ostpd hopr -D -L "relay://127.0.0.1:$H3"
+HRPID=$OPID
+wait_port "$H3" || fatal "relay hop"
+start_ostpd rfr -D -L "rtcp://:$RR/127.0.0.1:$E" -F "relay://127.0.0.1:$H3"
+wait_port "$RR" || fatal "the relay-bound port did not open"
+$NETTOOL xfer 127.0.0.1 "$RR" 500000 8 >"$LOGDIR/xr.out" 2>&1 ||
+    fail "rtcp over a relay hop: $(cat "$LOGDIR/xr.out")"
+grep -q "bind: listening on port $RR" "$LOGDIR/hopr.log" || fail "the relay hop did not bind"
+kill "$HRPID"
+sleep 0.5
+start_ostpd hopr2 -D -L "relay://127.0.0.1:$H3"
+for i in $(seq 1 80); do
+	[ "$(grep -c "open on the hop" "$LOGDIR/rfr.log")" -ge 2 ] && break
+	sleep 0.25
+done
+wait_port "$RR" || fail "rtcp over relay did not come back"
+$NETTOOL xfer 127.0.0.1 "$RR" 100000 2 >"$LOGDIR/xr2.out" 2>&1 ||
+    fail "rtcp over relay after the restart: $(cat "$LOGDIR/xr2.out")"
+
 "$OSTPD" -t -L "rtcp://:9000/127.0.0.1:22" >"$LOGDIR/nochain.out" 2>&1 &&
     fail "rtcp without a chain was accepted"
 grep -q "remote forwarding needs a chain" "$LOGDIR/nochain.out" ||
