@@ -1062,11 +1062,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			return -1;
 		if (l->kind == LIS_SSU && (n->nremotes > 0 ||
 		    build_ss_key(n, &l->ss_method, l->ss_key, err,
-		    errlen) != 0 || l->ss_method->kind == SS_KIND_2022)) {
-			if (n->nremotes == 0 && l->ss_method != NULL &&
-			    l->ss_method->kind == SS_KIND_2022)
-				seterr(err, errlen, "%s: ssu:// with a 2022 method "
-				    "is not supported in this build", url);
+		    errlen) != 0)) {
 			if (n->nremotes > 0)
 				seterr(err, errlen, "%s: ssu:// takes no forward "
 				    "target", url);

@@ -58,6 +58,29 @@ struct replay_filter {
 
 static struct replay_filter *rf;
 
+/*
+ * SIP022 forbids false positives: its salts are kept exactly, for the
+ * 60 s its timestamps allow, in a table shared like the filter.  A
+ * spinlock guards it; the critical sections are a few probes long.
+ * When every slot holds a live salt, a new session is refused.
+ */
+#define SALT_SLOTS	(1U << 18)
+#define SALT_KEEP_SECS	60
+
+struct salt_slot {
+	int64_t		expires;
+	unsigned char	salt[SS_SALT_MAX];
+};
+
+struct salt_table {
+	int		lock;
+	struct salt_slot slot[SALT_SLOTS];
+};
+
+static struct salt_table *st22;
+
+static void rf_hash(const unsigned char *, size_t, uint64_t *, uint64_t *);
+
 int
 ss_replay_init(void)
 {
@@ -71,7 +94,50 @@ ss_replay_init(void)
 	}
 	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1)
 		return -1;
+	st22 = mmap(NULL, sizeof(*st22), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (st22 == MAP_FAILED) {
+		st22 = NULL;
+		return -1;
+	}
 	return 0;
+}
+
+/* 1 if the salt is within its 60 s already; otherwise it is kept. */
+int
+ss_salt_seen(const unsigned char *salt, size_t len)
+{
+	uint64_t h1, h2;
+	int64_t now = (int64_t)time(NULL);
+	size_t i, idx, freeslot = SIZE_MAX;
+	int seen = 0;
+
+	if (st22 == NULL || len > SS_SALT_MAX)
+		return 0;
+	rf_hash(salt, len, &h1, &h2);
+	while (__atomic_exchange_n(&st22->lock, 1, __ATOMIC_ACQUIRE))
+		;
+	for (i = 0; i < 64; i++) {
+		idx = (size_t)((h1 + i) % SALT_SLOTS);
+		if (st22->slot[idx].expires <= now) {
+			if (freeslot == SIZE_MAX)
+				freeslot = idx;
+			continue;
+		}
+		if (memcmp(st22->slot[idx].salt, salt, len) == 0) {
+			seen = 1;
+			break;
+		}
+	}
+	if (!seen && freeslot != SIZE_MAX) {
+		memset(st22->slot[freeslot].salt, 0, SS_SALT_MAX);
+		memcpy(st22->slot[freeslot].salt, salt, len);
+		st22->slot[freeslot].expires = now + SALT_KEEP_SECS;
+	} else if (!seen)
+		seen = 1;	/* no room to remember it: refused */
+	__atomic_store_n(&st22->lock, 0, __ATOMIC_RELEASE);
+	(void)h2;
+	return seen;
 }
 
 static uint64_t
@@ -318,8 +384,10 @@ sconn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (sc->codec->authed && !sc->checked) {
 		sc->checked = 1;
-		if (sc->codec->m->kind != SS_KIND_NONE &&
-		    ss_replay_check(sc->codec->salt, sc->codec->m->keylen)) {
+		if ((sc->codec->m->kind == SS_KIND_AEAD &&
+		    ss_replay_check(sc->codec->salt, sc->codec->m->keylen)) ||
+		    (sc->codec->m->kind == SS_KIND_2022 &&
+		    ss_salt_seen(sc->codec->salt, sc->codec->m->keylen))) {
 			verbose("%s: replayed salt from a client; dropped",
 			    sc->sv->l->node->url);
 			sconn_drain(sc, "replayed salt");

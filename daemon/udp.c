@@ -77,6 +77,12 @@ struct uchan {
 	const struct hop_conf	*ss;
 	int			 sfd;
 	struct event		*sev;
+	/* SIP022: our session, and the server's we heard last */
+	unsigned char		 csid[8];
+	uint64_t		 cpid;
+	int			 have_ssid;
+	unsigned char		 ssid[8];
+	struct ss22_window	 win;
 };
 
 static unsigned char udpbuf[UDP_MAX + 512];
@@ -442,6 +448,31 @@ uchan_ss_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	while ((n = recv(fd, udpbuf, UDP_MAX, 0)) > 0) {
+		if (uc->ss->ss_method->kind == SS_KIND_2022) {
+			struct ss22_packet pk;
+			const unsigned char *d;
+			size_t dl;
+
+			if (ss22_udp_open(uc->ss->ss_method, uc->ss->ss_key,
+			    udpbuf, (size_t)n, &pk, &d, &dl) != 0 ||
+			    pk.type != 1 || memcmp(pk.csid, uc->csid, 8) != 0) {
+				debug("udp: a packet from %s does not open",
+				    uc->ss->host);
+				continue;
+			}
+			if (!uc->have_ssid || memcmp(pk.sid, uc->ssid, 8) != 0) {
+				/* a new server session: a new window */
+				memcpy(uc->ssid, pk.sid, 8);
+				memset(&uc->win, 0, sizeof(uc->win));
+				uc->have_ssid = 1;
+			}
+			if (ss22_window_check(&uc->win, pk.pid) != 0 ||
+			    socks5_parse_addr(d, dl, &src, &used) != 0)
+				continue;	/* replayed or malformed */
+			uc->dl->wk->stats.bytes_out += dl - used;
+			uc->cb(uc->arg, &src, d + used, dl - used);
+			continue;
+		}
 		if (ss_udp_open(uc->ss->ss_method, uc->ss->ss_key, udpbuf,
 		    (size_t)n, plain, sizeof(plain), &len) != 0 ||
 		    socks5_parse_addr(plain, len, &src, &used) != 0) {
@@ -483,7 +514,19 @@ uchan_ss(struct uchan *uc, const struct hop_conf *h, const char *host,
 	    n > UDP_MAX - al - SS_SALT_MAX - SS_TAG_LEN)
 		return;
 	memcpy(pkt + al, p, n);
-	if (ss_udp_seal(h->ss_method, h->ss_key, pkt, al + n, pkt,
+	if (h->ss_method->kind == SS_KIND_2022) {
+		struct ss22_packet pk;
+
+		if (uc->cpid == 0)
+			arc4random_buf(uc->csid, sizeof(uc->csid));
+		memset(&pk, 0, sizeof(pk));
+		memcpy(pk.sid, uc->csid, 8);
+		pk.pid = uc->cpid++;
+		pk.type = 0;
+		if (ss22_udp_seal(h->ss_method, h->ss_key, &pk, pkt, al + n,
+		    pkt, sizeof(pkt), &len) != 0)
+			return;
+	} else if (ss_udp_seal(h->ss_method, h->ss_key, pkt, al + n, pkt,
 	    sizeof(pkt), &len) != 0)
 		return;
 	if (send(uc->sfd, pkt, len, 0) > 0)
@@ -605,6 +648,12 @@ struct usess {
 	struct sockaddr_storage	 odst;		/* redu: where it was sent */
 	socklen_t		 odstlen;
 	int			 rfd;		/* redu: answers leave here */
+	/* ssu with SIP022: the client's session, ours, replay window */
+	int			 have_csid;
+	unsigned char		 csid[8];
+	unsigned char		 ssid[8];
+	uint64_t		 spid;
+	struct ss22_window	 win;
 	struct uchan		*uc;
 	struct event		*ttl;
 	size_t			 target;
@@ -686,6 +735,22 @@ usess_reply_cb(void *arg, const struct proxy_target *src,
 	    src->port)) == 0 || n > UDP_MAX - al - SS_SALT_MAX - SS_TAG_LEN)
 		return;
 	memcpy(pkt + al, p, n);
+	if (ul->l->ss_method->kind == SS_KIND_2022) {
+		struct ss22_packet pk;
+
+		if (!s->have_csid)
+			return;
+		memset(&pk, 0, sizeof(pk));
+		memcpy(pk.sid, s->ssid, 8);
+		pk.pid = s->spid++;
+		pk.type = 1;
+		memcpy(pk.csid, s->csid, 8);
+		if (ss22_udp_seal(ul->l->ss_method, ul->l->ss_key, &pk, pkt,
+		    al + n, pkt, sizeof(pkt), &len) == 0)
+			(void)sendto(ul->fd, pkt, len, 0,
+			    (struct sockaddr *)&s->peer, s->peerlen);
+		return;
+	}
 	if (ss_udp_seal(ul->l->ss_method, ul->l->ss_key, pkt, al + n, pkt,
 	    sizeof(pkt), &len) == 0)
 		(void)sendto(ul->fd, pkt, len, 0, (struct sockaddr *)&s->peer,
@@ -767,6 +832,37 @@ ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
 	struct proxy_target dst;
 	size_t len, used;
 
+	if (ul->l->ss_method->kind == SS_KIND_2022) {
+		struct ss22_packet pk;
+		const unsigned char *d;
+		size_t dl;
+
+		memcpy(plain, p, n);
+		if (ss22_udp_open(ul->l->ss_method, ul->l->ss_key, plain, n,
+		    &pk, &d, &dl) != 0 || pk.type != 0) {
+			debug("%s: a packet does not authenticate",
+			    ul->l->node->url);
+			return;
+		}
+		if (!s->have_csid || memcmp(s->csid, pk.sid, 8) != 0) {
+			/* a new client session: ours is new as well */
+			memcpy(s->csid, pk.sid, 8);
+			arc4random_buf(s->ssid, sizeof(s->ssid));
+			s->spid = 0;
+			memset(&s->win, 0, sizeof(s->win));
+			s->have_csid = 1;
+		}
+		if (ss22_window_check(&s->win, pk.pid) != 0) {
+			debug("%s: replayed packet dropped", ul->l->node->url);
+			return;
+		}
+		if (socks5_parse_addr(d, dl, &dst, &used) != 0) {
+			debug("%s: bad address in a packet", ul->l->node->url);
+			return;
+		}
+		uchan_send(s->uc, dst.host, dst.port, d + used, dl - used);
+		return;
+	}
 	if (ss_udp_open(ul->l->ss_method, ul->l->ss_key, p, n, plain,
 	    sizeof(plain), &len) != 0) {
 		debug("%s: a packet does not authenticate", ul->l->node->url);

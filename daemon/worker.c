@@ -24,6 +24,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "proto/ss.h"
+#include "proto/sscodec.h"
 #include "worker.h"
 
 struct worker *the_worker;
@@ -197,6 +198,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	/* OpenSSL loads its providers from files: before the chroot. */
 	if (ss_crypto_init() != 0)
 		fatal("OpenSSL: cannot load the ciphers Shadowsocks needs");
+	ssc_salt_seen = ss_salt_seen;
 	if (dnsproxy_init(conf) != 0)
 		fatal("OpenSSL: cannot set up TLS for DNS upstreams");
 	sandbox_enter(sp);

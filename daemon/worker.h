@@ -99,6 +99,7 @@ int	ss_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);
 int	ss_replay_init(void);
 int	ss_replay_check(const unsigned char *salt, size_t len);
+int	ss_salt_seen(const unsigned char *salt, size_t len);
 
 /* rforward.c */
 int	rforward_start(struct worker *, const struct listener_conf *,

@@ -127,10 +127,15 @@ for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-po
 	case $m in *128*) k=$(openssl rand -base64 16) ;; *) k=$(openssl rand -base64 32) ;; esac
 	k=$(echo "$k" | tr "+/" "-_")
 	S=$(free_port); C=$(free_port); U=$(free_port)
-	start_ostpd "s22-$m" -D -L "ss://$m:$k@127.0.0.1:$S"
-	start_ostpd "c22-$m" -L "socks5://127.0.0.1:$C" -F "ss://$m:$k@127.0.0.1:$S"
+	start_ostpd "s22-$m" -D -L "ss://$m:$k@127.0.0.1:$S" -L "ssu://$m:$k@127.0.0.1:$S"
+	start_ostpd "c22-$m" -L "socks5://127.0.0.1:$C" \
+	    -L "udp://127.0.0.1:$U/127.0.0.1:$UE" -F "ss://$m:$k@127.0.0.1:$S"
 	wait_port "$S" && wait_port "$C" || fatal "SIP022 pair ($m)"
 	[ "$(get "$C")" = "$want" ] || fail "SIP022 ostpd pair ($m)"
+	n=$($NETTOOL udpcheck 127.0.0.1 "$U" 10)
+	[ "$n" = 10 ] || fail "SIP022 UDP ostpd pair ($m): $n of 10"
+	n=$($NETTOOL socksudp "$C" 127.0.0.1 "$UE" 5)
+	[ "$n" = 5 ] || fail "SIP022 UDP via socks5 ($m): $n of 5"
 	grep -q "to localhost:$H" "$LOGDIR/s22-$m.log" || fail "SIP022 server did not see the target ($m)"
 done
 "$OSTPD" -t -L "ss://2022-blake3-aes-256-gcm:$(openssl rand -base64 16 | tr "+/" "-_")@:1" \

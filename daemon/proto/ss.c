@@ -8,6 +8,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -40,7 +41,7 @@ static const struct {
 	{ "dummy",			"none" },
 };
 
-static EVP_CIPHER *aes128gcm, *aes256gcm, *chachapoly;
+static EVP_CIPHER *aes128gcm, *aes256gcm, *chachapoly, *aes128ecb, *aes256ecb;
 static EVP_KDF *hkdf;
 static EVP_MD *md5;
 
@@ -77,6 +78,8 @@ ss_crypto_init(void)
 	    (aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
 	    (chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305",
 	    NULL)) == NULL ||
+	    (aes128ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL)) == NULL ||
+	    (aes256ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL)) == NULL ||
 	    (hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
 	    (md5 = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL ||
 	    RAND_bytes(b, sizeof(b)) != 1)
@@ -355,4 +358,286 @@ ss_udp_open(const struct ss_method *m, const unsigned char *key,
 	if (r == 0)
 		*outlen = n - m->keylen - SS_TAG_LEN;
 	return r;
+}
+
+/*
+ * SIP022 UDP.  AES methods: a 16-byte separate header (session ID,
+ * packet ID) encrypted with AES-ECB under the key, then the body sealed
+ * with the session's subkey (BLAKE3 of key and session ID) and bytes
+ * 4..16 of the separate header as nonce.  The ChaCha method: a random
+ * 24-byte nonce and XChaCha20-Poly1305 under the key itself, the IDs
+ * inside the body.
+ */
+#define ROTL32(v, n)	((uint32_t)((v) << (n)) | ((v) >> (32 - (n))))
+#define QR(a, b, c, d) do {						\
+	a += b; d ^= a; d = ROTL32(d, 16);				\
+	c += d; b ^= c; b = ROTL32(b, 12);				\
+	a += b; d ^= a; d = ROTL32(d, 8);				\
+	c += d; b ^= c; b = ROTL32(b, 7);				\
+} while (0)
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* HChaCha20 (the XChaCha draft): 32-byte subkey from key and nonce[16]. */
+void
+ss_hchacha20(const unsigned char key[32], const unsigned char nonce[16],
+    unsigned char out[32])
+{
+	uint32_t x[16];
+	int i;
+
+	x[0] = 0x61707865;
+	x[1] = 0x3320646e;
+	x[2] = 0x79622d32;
+	x[3] = 0x6b206574;
+	for (i = 0; i < 8; i++)
+		x[4 + i] = le32(key + 4 * i);
+	for (i = 0; i < 4; i++)
+		x[12 + i] = le32(nonce + 4 * i);
+	for (i = 0; i < 10; i++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (i = 0; i < 4; i++) {
+		uint32_t a = x[i], b = x[12 + i];
+
+		out[4 * i] = (unsigned char)a;
+		out[4 * i + 1] = (unsigned char)(a >> 8);
+		out[4 * i + 2] = (unsigned char)(a >> 16);
+		out[4 * i + 3] = (unsigned char)(a >> 24);
+		out[16 + 4 * i] = (unsigned char)b;
+		out[16 + 4 * i + 1] = (unsigned char)(b >> 8);
+		out[16 + 4 * i + 2] = (unsigned char)(b >> 16);
+		out[16 + 4 * i + 3] = (unsigned char)(b >> 24);
+	}
+	explicit_bzero(x, sizeof(x));
+}
+
+/* One-shot AEAD with an explicit key and 12-byte nonce. */
+static int
+aead_once(const EVP_CIPHER *c, const unsigned char *key,
+    const unsigned char nonce[12], int enc, const unsigned char *in,
+    size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	unsigned char tag[SS_TAG_LEN];
+	int l = 0, l2 = 0, r = ERR_INTERNAL;
+
+	if (n > 0x7fffffff || (!enc && n < SS_TAG_LEN) ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return n > 0x7fffffff ? ERR_TOO_LONG : ERR_FORMAT;
+	if (!enc) {
+		n -= SS_TAG_LEN;
+		memcpy(tag, in + n, SS_TAG_LEN);
+	}
+	if (EVP_CipherInit_ex(ctx, c, NULL, key, nonce, enc) != 1 ||
+	    EVP_CipherUpdate(ctx, out, &l, in, (int)n) != 1)
+		goto done;
+	if (enc) {
+		if (EVP_CipherFinal_ex(ctx, out + l, &l2) != 1 ||
+		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SS_TAG_LEN,
+		    out + n) != 1)
+			goto done;
+		r = 0;
+	} else {
+		if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SS_TAG_LEN,
+		    tag) != 1)
+			goto done;
+		r = EVP_CipherFinal_ex(ctx, out + l, &l2) == 1 ? 0 : ERR_FORMAT;
+	}
+ done:
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+static int
+ecb_block(const struct ss_method *m, const unsigned char *key, int enc,
+    const unsigned char in[16], unsigned char out[16])
+{
+	EVP_CIPHER_CTX *ctx;
+	int l = 0, r;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return ERR_ALLOC;
+	r = EVP_CipherInit_ex(ctx, m->keylen == 16 ? aes128ecb : aes256ecb,
+	    NULL, key, NULL, enc) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	    EVP_CipherUpdate(ctx, out, &l, in, 16) == 1 && l == 16 ? 0 :
+	    ERR_INTERNAL;
+	EVP_CIPHER_CTX_free(ctx);
+	return r;
+}
+
+int
+ss22_udp_seal(const struct ss_method *m, const unsigned char *key,
+    const struct ss22_packet *pk, const unsigned char *in, size_t n,
+    unsigned char *out, size_t outcap, size_t *outlen)
+{
+	unsigned char body[SS22_HDR_MAX], sh[16], sub[SS_KEY_MAX], nonce[24];
+	unsigned char xk[32];
+	size_t hl = 0, i;
+	uint64_t ts = (uint64_t)time(NULL);
+	int r;
+
+	if (aes128gcm == NULL && ss_crypto_init() != 0)
+		return ERR_INTERNAL;
+	memcpy(sh, pk->sid, 8);
+	for (i = 0; i < 8; i++)
+		sh[8 + i] = (unsigned char)(pk->pid >> (56 - 8 * i));
+	if (m->chacha) {
+		memcpy(body, sh, 16);
+		hl = 16;
+	}
+	body[hl++] = (unsigned char)pk->type;
+	for (i = 0; i < 8; i++)
+		body[hl++] = (unsigned char)(ts >> (56 - 8 * i));
+	if (pk->type == 1) {
+		memcpy(body + hl, pk->csid, 8);
+		hl += 8;
+	}
+	body[hl++] = 0;			/* no padding */
+	body[hl++] = 0;
+	if (m->chacha) {
+		if (outcap < 24 || outcap - 24 < hl + n + SS_TAG_LEN)
+			return ERR_NO_SPACE;
+		memmove(out + 24 + hl, in, n);
+		memcpy(out + 24, body, hl);
+		if (RAND_bytes(nonce, 24) != 1)
+			return ERR_INTERNAL;
+		memcpy(out, nonce, 24);
+		ss_hchacha20(key, nonce, xk);
+		memset(nonce + 4, 0, 4);	/* 0000 || nonce[16..24] */
+		memcpy(nonce + 8, out + 16, 8);
+		r = aead_once(chachapoly, xk, nonce + 4, 1, out + 24, hl + n,
+		    out + 24);
+		explicit_bzero(xk, sizeof(xk));
+		*outlen = 24 + hl + n + SS_TAG_LEN;
+		return r;
+	}
+	if (outcap < 16 || outcap - 16 < hl + n + SS_TAG_LEN)
+		return ERR_NO_SPACE;
+	memmove(out + 16 + hl, in, n);
+	memcpy(out + 16, body, hl);
+	memcpy(sub, key, m->keylen);
+	memcpy(sub + m->keylen, pk->sid, 8);
+	blake3_derive_key("shadowsocks 2022 session subkey", sub,
+	    m->keylen + 8, sub, m->keylen);
+	r = aead_once(m->keylen == 16 ? aes128gcm : aes256gcm, sub, sh + 4, 1,
+	    out + 16, hl + n, out + 16);
+	explicit_bzero(sub, sizeof(sub));
+	if (r == 0)
+		r = ecb_block(m, key, 1, sh, out);
+	*outlen = 16 + hl + n + SS_TAG_LEN;
+	return r;
+}
+
+int
+ss22_udp_open(const struct ss_method *m, const unsigned char *key,
+    unsigned char *in, size_t n, struct ss22_packet *pk,
+    const unsigned char **data, size_t *dlen)
+{
+	unsigned char sh[16], sub[SS_KEY_MAX], xk[32], nonce[12], *b;
+	size_t bl, hl, pad, i;
+	int64_t ts = 0, skew;
+	int r;
+
+	if (aes128gcm == NULL && ss_crypto_init() != 0)
+		return ERR_INTERNAL;
+	if (m->chacha) {
+		if (n < 24 + 16 + SS_TAG_LEN)
+			return ERR_FORMAT;
+		ss_hchacha20(key, in, xk);
+		memset(nonce, 0, 4);
+		memcpy(nonce + 4, in + 16, 8);
+		b = in + 24;
+		bl = n - 24;
+		r = aead_once(chachapoly, xk, nonce, 0, b, bl, b);
+		explicit_bzero(xk, sizeof(xk));
+		if (r != 0)
+			return r;
+		bl -= SS_TAG_LEN;
+		memcpy(sh, b, 16);
+		b += 16;
+		bl -= 16;
+	} else {
+		if (n < 16 + SS_TAG_LEN)
+			return ERR_FORMAT;
+		if ((r = ecb_block(m, key, 0, in, sh)) != 0)
+			return r;
+		memcpy(sub, key, m->keylen);
+		memcpy(sub + m->keylen, sh, 8);
+		blake3_derive_key("shadowsocks 2022 session subkey", sub,
+		    m->keylen + 8, sub, m->keylen);
+		b = in + 16;
+		bl = n - 16;
+		r = aead_once(m->keylen == 16 ? aes128gcm : aes256gcm, sub,
+		    sh + 4, 0, b, bl, b);
+		explicit_bzero(sub, sizeof(sub));
+		if (r != 0)
+			return r;
+		bl -= SS_TAG_LEN;
+	}
+	memcpy(pk->sid, sh, 8);
+	pk->pid = 0;
+	for (i = 0; i < 8; i++)
+		pk->pid = pk->pid << 8 | sh[8 + i];
+	if (bl < 1 + 8 + 2)
+		return ERR_FORMAT;
+	pk->type = b[0];
+	for (i = 0; i < 8; i++)
+		ts = (int64_t)((uint64_t)ts << 8 | b[1 + i]);
+	hl = 9;
+	if (pk->type == 1) {
+		if (bl < hl + 8 + 2)
+			return ERR_FORMAT;
+		memcpy(pk->csid, b + hl, 8);
+		hl += 8;
+	} else if (pk->type != 0)
+		return ERR_FORMAT;
+	skew = ts - (int64_t)time(NULL);
+	if (skew > 30 || skew < -30)
+		return ERR_FORMAT;
+	pad = (size_t)b[hl] << 8 | b[hl + 1];
+	hl += 2;
+	if (pad > bl - hl)
+		return ERR_FORMAT;
+	hl += pad;
+	*data = b + hl;
+	*dlen = bl - hl;
+	return 0;
+}
+
+/*
+ * The packet IDs of one session: the highest seen and a 64-packet
+ * window below it; 0 if pid is new (and now seen).
+ */
+int
+ss22_window_check(struct ss22_window *w, uint64_t pid)
+{
+	uint64_t d;
+
+	if (!w->any || pid > w->top) {
+		d = w->any ? pid - w->top : 64;
+		w->bits = d >= 64 ? 0 : w->bits << d;
+		w->bits |= 1;
+		w->top = pid;
+		w->any = 1;
+		return 0;
+	}
+	d = w->top - pid;
+	if (d >= 64 || (w->bits & (1ULL << d)))
+		return -1;
+	w->bits |= 1ULL << d;
+	return 0;
 }

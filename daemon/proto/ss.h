@@ -81,4 +81,32 @@ int	ss_udp_open(const struct ss_method *, const unsigned char *key,
 	    const unsigned char *in, size_t n, unsigned char *out,
 	    size_t outcap, size_t *outlen);
 
+/* SIP022 UDP */
+#define SS22_HDR_MAX	64	/* main header without padding or address */
+
+struct ss22_packet {
+	unsigned char	sid[8];		/* the sender's session */
+	uint64_t	pid;
+	int		type;		/* 0 client, 1 server */
+	unsigned char	csid[8];	/* server packets: the client's */
+};
+
+struct ss22_window {
+	int		any;
+	uint64_t	top;
+	uint64_t	bits;
+};
+
+void	ss_hchacha20(const unsigned char key[32], const unsigned char nonce[16],
+	    unsigned char out[32]);
+/* in: SOCKS address and payload; the header is added in front. */
+int	ss22_udp_seal(const struct ss_method *, const unsigned char *key,
+	    const struct ss22_packet *, const unsigned char *in, size_t n,
+	    unsigned char *out, size_t outcap, size_t *outlen);
+/* Opened in place; *data: SOCKS address and payload within in. */
+int	ss22_udp_open(const struct ss_method *, const unsigned char *key,
+	    unsigned char *in, size_t n, struct ss22_packet *,
+	    const unsigned char **data, size_t *dlen);
+int	ss22_window_check(struct ss22_window *, uint64_t pid);
+
 #endif

@@ -27,6 +27,8 @@
  * way decode yields, on a server, the target address followed by data,
  * so the handshake reads both kinds alike.
  */
+int	(*ssc_salt_seen)(const unsigned char *, size_t);
+
 static int
 ssc_start_enc(struct ss_codec *c, struct cbuf *out)
 {
@@ -230,7 +232,8 @@ ssc_2022_first(struct ss_codec *c, struct cbuf *in, struct cbuf *out)
 		if (socks5_parse_addr(p, n, &t, &used) != 0 || n - used < 2)
 			return ERR_FORMAT;
 		pad = (size_t)p[used] << 8 | p[used + 1];
-		if (pad > n - used - 2)
+		/* padding or data must be there, within the chunk */
+		if (pad > n - used - 2 || (pad == 0 && n - used - 2 == 0))
 			return ERR_FORMAT;
 		memmove(p + used, p + used + 2 + pad, n - used - 2 - pad);
 		n -= 2 + pad;
@@ -269,6 +272,11 @@ ssc_decode(struct codec *cc, struct cbuf *in, struct cbuf *out)
 				return e;
 			cbuf_consume(in, c->m->keylen);
 			c->dec_on = 1;
+			/* SIP022: clients keep servers' salts too */
+			if (c->m->kind == SS_KIND_2022 &&
+			    c->role == SSC_CLIENT && ssc_salt_seen != NULL &&
+			    ssc_salt_seen(c->salt, c->m->keylen))
+				return ERR_FORMAT;
 			c->dstate = c->m->kind == SS_KIND_2022 ? DS_FIXED :
 			    DS_LEN;
 			break;

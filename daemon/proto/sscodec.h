@@ -30,6 +30,9 @@ struct ss_codec {
 	size_t			 hdrlen;	/* client: target address */
 };
 
+/* Set by the daemon: SIP022's exact salt store (NULL: none). */
+extern int	(*ssc_salt_seen)(const unsigned char *, size_t);
+
 struct ss_codec	*ssc_new(const struct ss_method *, const unsigned char *key,
 		    int role);
 void		 ssc_destroy(struct ss_codec *);

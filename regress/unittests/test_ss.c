@@ -142,6 +142,75 @@ TEST(test_udp_packets)
 	    ERR_NO_SPACE);
 }
 
+TEST(test_hchacha20)
+{
+	/* the XChaCha20 draft's HChaCha20 vector */
+	unsigned char key[32], out[32], want[32];
+	const unsigned char nonce[16] = { 0, 0, 0, 9, 0, 0, 0, 0x4a, 0, 0, 0,
+	    0, 0x31, 0x41, 0x59, 0x27 };
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		key[i] = (unsigned char)i;
+	ss_hchacha20(key, nonce, out);
+	unhex("82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc",
+	    want, sizeof(want));
+	ASSERT(memcmp(out, want, 32) == 0);
+}
+
+static void
+udp22_roundtrip(const char *method, const char *b64)
+{
+	const struct ss_method *m = ss_method_find(method);
+	unsigned char key[32], pkt[256], copy[256];
+	const unsigned char *d;
+	struct ss22_packet pk, got;
+	char err[200];
+	size_t len, dl;
+
+	ASSERT_EQ_INT(ss_master_key(m, b64, key, err, sizeof(err)), 0);
+	memset(&pk, 0, sizeof(pk));
+	memcpy(pk.sid, "sessid01", 8);
+	pk.pid = 7;
+	pk.type = 1;
+	memcpy(pk.csid, "client01", 8);
+	ASSERT_EQ_INT(ss22_udp_seal(m, key, &pk, (const unsigned char *)
+	    "\x01\x7f\0\0\1\0\x35payload", 14, pkt, sizeof(pkt), &len), 0);
+	memcpy(copy, pkt, len);
+	ASSERT_EQ_INT(ss22_udp_open(m, key, pkt, len, &got, &d, &dl), 0);
+	ASSERT(memcmp(got.sid, "sessid01", 8) == 0);
+	ASSERT_EQ_UINT(got.pid, 7);
+	ASSERT_EQ_INT(got.type, 1);
+	ASSERT(memcmp(got.csid, "client01", 8) == 0);
+	ASSERT_EQ_UINT(dl, 14);
+	ASSERT(memcmp(d + 7, "payload", 7) == 0);
+	copy[len / 2] ^= 4;
+	ASSERT_EQ_INT(ss22_udp_open(m, key, copy, len, &got, &d, &dl),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(ss22_udp_open(m, key, copy, 20, &got, &d, &dl),
+	    ERR_FORMAT);
+}
+
+TEST(test_sip022_udp)
+{
+	struct ss22_window w;
+
+	udp22_roundtrip("2022-blake3-aes-128-gcm", "AAECAwQFBgcICQoLDA0ODw==");
+	udp22_roundtrip("2022-blake3-aes-256-gcm",
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+	udp22_roundtrip("2022-blake3-chacha20-poly1305",
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+	/* the sliding window: new ids pass once, old ones within 64 */
+	memset(&w, 0, sizeof(w));
+	ASSERT_EQ_INT(ss22_window_check(&w, 5), 0);
+	ASSERT_EQ_INT(ss22_window_check(&w, 5), -1);
+	ASSERT_EQ_INT(ss22_window_check(&w, 3), 0);
+	ASSERT_EQ_INT(ss22_window_check(&w, 3), -1);
+	ASSERT_EQ_INT(ss22_window_check(&w, 100), 0);
+	ASSERT_EQ_INT(ss22_window_check(&w, 5), -1);	/* out of window */
+	ASSERT_EQ_INT(ss22_window_check(&w, 99), 0);
+}
+
 int
 main(void)
 {
@@ -149,5 +218,7 @@ main(void)
 	RUN(test_methods);
 	RUN(test_sip022_keys);
 	RUN(test_udp_packets);
+	RUN(test_hchacha20);
+	RUN(test_sip022_udp);
 	return TEST_EXIT();
 }
