@@ -123,6 +123,8 @@ unittests: $(UNIT_BINS)
 FUZZ_SRCS	= $(COMMON_SRCS) $(PROTO_SRCS)
 FUZZ_OBJS	= $(FUZZ_SRCS:%.c=$(BUILD)/fuzzobj/%.o)
 FUZZ_FLAGS	= -std=gnu11 -g -O1 -fsanitize=address,undefined
+# kept: not intermediates for make to remove after the harnesses link
+.SECONDARY: $(FUZZ_OBJS)
 
 $(BUILD)/fuzzobj/%.o: %.c config.h
 	@mkdir -p $(dir $@)
