@@ -24,6 +24,7 @@
 #define RELAY_CHUNK	(256 * 1024)
 #define RELAY_PIPE_SZ	(256 * 1024)
 #define PIPE_POOL_MAX	1024
+#define RELAY_HALF_IDLE_SECS	relay_half_idle_secs()
 
 /*
  * Empty pipes of finished relays, kept for the next connection: creating
@@ -31,6 +32,23 @@
  * An empty pipe holds no buffer pages, so the pool costs only fds.
  */
 static int pipe_pool[PIPE_POOL_MAX][2];
+
+/* 60 s; test builds take OSTP_HALF_IDLE (seconds) to keep tests short. */
+int
+relay_half_idle_secs(void)
+{
+#ifdef OSTP_TESTHOOKS
+	static int v;
+	const char *e;
+
+	if (v == 0)
+		v = (e = getenv("OSTP_HALF_IDLE")) != NULL && atoi(e) > 0 ?
+		    atoi(e) : 60;
+	return v;
+#else
+	return 60;
+#endif
+}
 static size_t pipe_pool_len;
 
 static int
@@ -81,6 +99,8 @@ struct relay_dir {
 struct relay {
 	struct worker	*wk;
 	struct relay_dir d[2];
+	struct event	*idle;		/* one side finished: a time limit */
+	time_t		 last;		/* last activity */
 };
 
 static void
@@ -94,6 +114,8 @@ relay_free(struct relay *r)
 		if (r->d[i].pipe[0] != -1)
 			pipe_put(r->d[i].pipe, r->d[i].inpipe == 0);
 	}
+	if (r->idle != NULL)
+		event_free(r->idle);
 	close(r->d[0].from);
 	close(r->d[1].from);
 	worker_conn_closed(r->wk);
@@ -171,11 +193,48 @@ dir_fill(struct relay_dir *d)
 	}
 }
 
+/*
+ * Once one side has finished, the other gets RELAY_HALF_IDLE_SECS of
+ * silence before the pair is closed: a peer that never closes its half
+ * would otherwise hold the connection for ever.
+ */
+static void
+relay_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct timeval now, tv;
+
+	(void)fd;
+	(void)what;
+	event_base_gettimeofday_cached(r->wk->base, &now);
+	if (now.tv_sec - r->last >= RELAY_HALF_IDLE_SECS) {
+		debug_f("half-closed and idle for %d s; closed",
+		    RELAY_HALF_IDLE_SECS);
+		relay_free(r);
+		return;
+	}
+	tv.tv_sec = RELAY_HALF_IDLE_SECS - (now.tv_sec - r->last);
+	tv.tv_usec = 0;
+	evtimer_add(r->idle, &tv);
+}
+
 static void
 relay_check(struct relay *r, int failed)
 {
-	if (failed || (r->d[0].done && r->d[1].done))
+	struct timeval now, tv = { RELAY_HALF_IDLE_SECS, 0 };
+
+	if (failed || (r->d[0].done && r->d[1].done)) {
 		relay_free(r);
+		return;
+	}
+	event_base_gettimeofday_cached(r->wk->base, &now);
+	r->last = now.tv_sec;
+	if ((r->d[0].done || r->d[1].done) && r->idle == NULL) {
+		if ((r->idle = evtimer_new(r->wk->base, relay_idle_cb, r)) ==
+		    NULL)
+			fatal_f("out of memory");
+		evtimer_add(r->idle, &tv);
+	}
 }
 
 static void

@@ -129,6 +129,7 @@ int	udp_listener_start(struct worker *, const struct listener_conf *,
 
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
+int	relay_half_idle_secs(void);
 
 /* reload.c */
 enum reload_kind {

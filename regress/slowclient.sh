@@ -48,4 +48,45 @@ echo "worker RSS $rss0 -> $rss1 kB" >"$LOGDIR/rss.out"
 [ $((rss1 - rss0)) -lt 8192 ] || fail "memory grew from $rss0 to $rss1 kB"
 [ "$(worker_of "$OPID")" = "$W" ] || fail "the worker was replaced"
 kill "$OPID"
+
+# A relay whose one side has finished and whose other side stays silent
+# is closed after the half-idle time (60 s; 2 s in this test build),
+# through the splice relay (tcp://) and the copying one (ss://).
+Q=$(free_port); F=$(free_port); S=$(free_port); C=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
+while True:
+    c, _ = s.accept(); held.append(c)' "$Q" >"$LOGDIR/silent.log" 2>&1 &
+PIDS="$PIDS $!"
+OSTP_HALF_IDLE=2 "$OSTPD_T" -D -L "tcp://127.0.0.1:$F/127.0.0.1:$Q" \
+    -L "ss://aes-128-gcm:hi@127.0.0.1:$S" >"$LOGDIR/half.log" 2>&1 &
+PIDS="$PIDS $!"
+start_ostpd halfc -L "socks5://127.0.0.1:$C" -F "ss://aes-128-gcm:hi@127.0.0.1:$S"
+wait_port "$F" && wait_port "$S" && wait_port "$C" || fatal "half-idle setup"
+python3 - "$F" "$C" "$Q" <<'PY' >"$LOGDIR/halfidle.out" 2>&1 || fail "half-closed relays: $(cat "$LOGDIR/halfidle.out")"
+import socket, sys, time
+f, c, q = (int(a) for a in sys.argv[1:4])
+def wait_closed(s, limit):
+    s.settimeout(limit)
+    t = time.time()
+    try:
+        while s.recv(100):
+            pass
+    except socket.timeout:
+        raise AssertionError("still open after %d s" % limit)
+    return time.time() - t
+s = socket.create_connection(("127.0.0.1", f), 5)
+s.sendall(b"request")
+s.shutdown(socket.SHUT_WR)
+print("tcp:// closed after %.1f s" % wait_closed(s, 10))
+s = socket.create_connection(("127.0.0.1", c), 5)
+s.sendall(b"\x05\x01\x00")
+assert s.recv(2) == b"\x05\x00"
+s.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + q.to_bytes(2, "big"))
+assert s.recv(10)[1] == 0
+s.sendall(b"request")
+s.shutdown(socket.SHUT_WR)
+print("ss:// closed after %.1f s" % wait_closed(s, 12))
+PY
 finish
