@@ -277,8 +277,8 @@ pconn_connected(struct pconn *pc)
 	char *head;
 	size_t hlen;
 
+	/* accepted sockets inherit TCP_NODELAY from the listener */
 	setsockopt(pc->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(pc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	switch (pc->proto) {
 	case PP_SOCKS5:
 		if (getsockname(pc->out, (struct sockaddr *)&bound, &blen) == -1)
@@ -330,12 +330,12 @@ pconn_connected(struct pconn *pc)
 	default:
 		break;
 	}
-	event_free(pc->rev);
-	pc->rev = NULL;
 	event_free(pc->tmo);
 	pc->tmo = NULL;
 	http_request_free(&pc->req);
 	if (pc->codec != NULL) {
+		event_free(pc->rev);
+		pc->rev = NULL;
 		struct relay_end a, b;
 
 		/* Bytes the client sent after its request go first. */
@@ -351,6 +351,9 @@ pconn_connected(struct pconn *pc)
 		if (buf_len(&pc->in) > 0)
 			send_all(pc->out, buf_ptr(&pc->in), buf_len(&pc->in));
 		relay_start(pc->px->wk, pc->fd, pc->out);
+		/* after: the fd stays registered for reading throughout */
+		event_free(pc->rev);
+		pc->rev = NULL;
 	}
 	buf_release(&pc->in);
 	free(pc);
@@ -367,7 +370,11 @@ pconn_target(struct pconn *pc)
 	debug("%s: %s to %s:%u", pc->px->l->node->url,
 	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
 	    "socks4" : "http", pc->dst.host, pc->dst.port);
-	event_del(pc->rev);
+	/*
+	 * The read event stays: what the client sends meanwhile is kept
+	 * for the target, and the relay takes the fd's registration over
+	 * without an epoll_ctl of its own.
+	 */
 	/* From here DNS and connect have their own time limits. */
 	event_del(pc->tmo);
 	pc->state = PS_CONNECT;

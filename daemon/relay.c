@@ -156,7 +156,9 @@ dir_flush(struct relay_dir *d)
 	if (d->pipe[0] != -1)
 		pipe_put(d->pipe, 1);
 	if (d->eof && !d->done) {
-		shutdown(d->to, SHUT_WR);
+		/* the last direction to finish: close() follows at once */
+		if (!d->r->d[d == &d->r->d[0]].done)
+			shutdown(d->to, SHUT_WR);
 		d->done = 1;
 	} else if (!d->eof)
 		event_add(d->rev, NULL);

@@ -96,6 +96,8 @@ listener_open(const struct listener_conf *l, int reuseport, char *err,
 		int idle = 180, intvl = 30, cnt = 4;
 
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		/* inherited too: no small-write delays, no call per client */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
 		    sizeof(intvl));
