@@ -83,39 +83,40 @@ start_ostpd pair-cli -L "127.0.0.1:$C" -F "ss://chacha20-ietf-poly1305:pp@127.0.
 wait_port "$C" || fatal "pair client"
 [ "$(get "$C")" = "$want" ] || fail "ostpd -> ostpd ss -> socks5 hop"
 
-# v2ray's shadowsocks inbound and outbound
+# v2ray's shadowsocks inbound and outbound, every AEAD cipher, TCP and UDP
 if command -v v2ray >/dev/null; then
+    for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do
 	VS=$(free_port); VC=$(free_port); S=$(free_port); C=$(free_port)
 	VU=$(free_port)
-	cat >"$LOGDIR/v2ray-in.json" <<V
+	cat >"$LOGDIR/v2ray-in-$m.json" <<V
 {"log": {"loglevel": "warning"},
  "inbounds": [{"listen": "127.0.0.1", "port": $VS, "protocol": "shadowsocks",
-   "settings": {"method": "aes-256-gcm", "password": "vv", "network": "tcp,udp"}}],
+   "settings": {"method": "$m", "password": "vv", "network": "tcp,udp"}}],
  "outbounds": [{"protocol": "freedom"}]}
 V
-	v2ray -config "$LOGDIR/v2ray-in.json" >"$LOGDIR/v2ray-in.log" 2>&1 &
+	v2ray -config "$LOGDIR/v2ray-in-$m.json" >"$LOGDIR/v2ray-in-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
-	start_ostpd v2cli -L "socks5://127.0.0.1:$C" -L "udp://127.0.0.1:$VU/127.0.0.1:$UE" \
-	    -F "ss://aes-256-gcm:vv@127.0.0.1:$VS"
-	start_ostpd v2srv -L "ss://chacha20-ietf-poly1305:ww@127.0.0.1:$S" \
-	    -L "ssu://chacha20-ietf-poly1305:ww@127.0.0.1:$S"
-	cat >"$LOGDIR/v2ray-out.json" <<V
+	start_ostpd "v2cli-$m" -L "socks5://127.0.0.1:$C" \
+	    -L "udp://127.0.0.1:$VU/127.0.0.1:$UE" -F "ss://$m:vv@127.0.0.1:$VS"
+	start_ostpd "v2srv-$m" -L "ss://$m:ww@127.0.0.1:$S" \
+	    -L "ssu://$m:ww@127.0.0.1:$S"
+	cat >"$LOGDIR/v2ray-out-$m.json" <<V
 {"log": {"loglevel": "warning"},
  "inbounds": [{"listen": "127.0.0.1", "port": $VC, "protocol": "socks",
    "settings": {"udp": true}}],
  "outbounds": [{"protocol": "shadowsocks", "settings": {"servers": [
-   {"address": "127.0.0.1", "port": $S, "method": "chacha20-ietf-poly1305",
-    "password": "ww"}]}}]}
+   {"address": "127.0.0.1", "port": $S, "method": "$m", "password": "ww"}]}}]}
 V
-	v2ray -config "$LOGDIR/v2ray-out.json" >"$LOGDIR/v2ray-out.log" 2>&1 &
+	v2ray -config "$LOGDIR/v2ray-out-$m.json" >"$LOGDIR/v2ray-out-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
-	for p in $VS $VC $S $C; do wait_port "$p" || fatal "v2ray setup ($p)"; done
-	[ "$(get "$C")" = "$want" ] || fail "ostpd -> v2ray ss inbound"
-	[ "$(get "$VC")" = "$want" ] || fail "v2ray ss outbound -> ostpd"
+	for p in $VS $VC $S $C; do wait_port "$p" || fatal "v2ray setup ($m, $p)"; done
+	[ "$(get "$C")" = "$want" ] || fail "ostpd -> v2ray ss inbound ($m)"
+	[ "$(get "$VC")" = "$want" ] || fail "v2ray ss outbound -> ostpd ($m)"
 	n=$($NETTOOL udpcheck 127.0.0.1 "$VU" 10)
-	[ "$n" = 10 ] || fail "UDP: ostpd udp:// -> v2ray ss inbound: $n of 10"
+	[ "$n" = 10 ] || fail "UDP: ostpd udp:// -> v2ray ss inbound ($m): $n of 10"
 	n=$($NETTOOL socksudp "$VC" 127.0.0.1 "$UE" 10)
-	[ "$n" = 10 ] || fail "UDP: v2ray ss outbound -> ostpd ssu: $n of 10"
+	[ "$n" = 10 ] || fail "UDP: v2ray ss outbound -> ostpd ssu ($m): $n of 10"
+    done
 else
 	log "v2ray not installed; skipped"
 fi

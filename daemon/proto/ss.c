@@ -485,7 +485,7 @@ ss22_udp_seal(const struct ss_method *m, const unsigned char *key,
     unsigned char *out, size_t outcap, size_t *outlen)
 {
 	unsigned char body[SS22_HDR_MAX], sh[16], sub[SS_KEY_MAX], nonce[24];
-	unsigned char xk[32];
+	unsigned char xk[32], mat[SS_KEY_MAX + 8];
 	size_t hl = 0, i;
 	uint64_t ts = (uint64_t)time(NULL);
 	int r;
@@ -529,10 +529,11 @@ ss22_udp_seal(const struct ss_method *m, const unsigned char *key,
 		return ERR_NO_SPACE;
 	memmove(out + 16 + hl, in, n);
 	memcpy(out + 16, body, hl);
-	memcpy(sub, key, m->keylen);
-	memcpy(sub + m->keylen, pk->sid, 8);
-	blake3_derive_key("shadowsocks 2022 session subkey", sub,
+	memcpy(mat, key, m->keylen);
+	memcpy(mat + m->keylen, pk->sid, 8);
+	blake3_derive_key("shadowsocks 2022 session subkey", mat,
 	    m->keylen + 8, sub, m->keylen);
+	explicit_bzero(mat, sizeof(mat));
 	r = aead_once(m->keylen == 16 ? aes128gcm : aes256gcm, sub, sh + 4, 1,
 	    out + 16, hl + n, out + 16);
 	explicit_bzero(sub, sizeof(sub));
@@ -548,6 +549,7 @@ ss22_udp_open(const struct ss_method *m, const unsigned char *key,
     const unsigned char **data, size_t *dlen)
 {
 	unsigned char sh[16], sub[SS_KEY_MAX], xk[32], nonce[12], *b;
+	unsigned char mat[SS_KEY_MAX + 8];
 	size_t bl, hl, pad, i;
 	int64_t ts = 0, skew;
 	int r;
@@ -575,10 +577,11 @@ ss22_udp_open(const struct ss_method *m, const unsigned char *key,
 			return ERR_FORMAT;
 		if ((r = ecb_block(m, key, 0, in, sh)) != 0)
 			return r;
-		memcpy(sub, key, m->keylen);
-		memcpy(sub + m->keylen, sh, 8);
-		blake3_derive_key("shadowsocks 2022 session subkey", sub,
+		memcpy(mat, key, m->keylen);
+		memcpy(mat + m->keylen, sh, 8);
+		blake3_derive_key("shadowsocks 2022 session subkey", mat,
 		    m->keylen + 8, sub, m->keylen);
+		explicit_bzero(mat, sizeof(mat));
 		b = in + 16;
 		bl = n - 16;
 		r = aead_once(m->keylen == 16 ? aes128gcm : aes256gcm, sub,
