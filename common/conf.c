@@ -133,7 +133,8 @@ static const char *const tcp_params[] = {
 };
 static const char *const proxy_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "secrets",
-	"auth", "proxyAgent", "prefer", "dns", "probe_resist", "knock", NULL
+	"auth", "proxyAgent", "prefer", "dns", "probe_resist", "knock", "notls",
+	NULL
 };
 static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", NULL
@@ -778,6 +779,8 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	if (build_probe(c, l, err, errlen) != 0)
 		return -1;
+	if ((v = node_param(n, "notls")) != NULL)
+		l->notls = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 	if ((v = node_param(n, "proxyAgent")) != NULL &&
 	    (l->proxy_agent = strdup(v)) == NULL)
 		return -1;

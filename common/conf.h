@@ -95,6 +95,7 @@ struct listener_conf {
 	char			*user;		/* inline credentials */
 	char			*pass;
 	char			*proxy_agent;
+	int			 notls;		/* no gost TLS methods */
 	int			 prefer_v6;
 	struct resolver_conf	*dns;		/* dns= inline list */
 	char			*dns_path;	/* dns= file */

@@ -114,6 +114,9 @@ static void pconn_free(struct pconn *);
 static int udp_assoc_start(struct pconn *, int tunnel);
 static int s5_bind_start(struct pconn *);
 static int mbind_start(struct pconn *);
+static int s5_tls_start(struct pconn *, enum pstate);
+static struct pconn *pconn_resume(struct proxy *, int, enum pproto,
+    enum pstate, const unsigned char *, size_t);
 
 static void
 send_all(int fd, const void *p, size_t len)
@@ -510,6 +513,19 @@ pconn_step(struct pconn *pc)
 			if ((e = socks5_parse_greeting(&pc->in, &g)) != 0)
 				return e == ERR_INCOMPLETE ? 0 : -1;
 			r[0] = SOCKS5_VER;
+			/*
+			 * gost's TLS methods when offered (as gost, 0x82
+			 * when passwords are needed, whichever was offered).
+			 */
+			if (!pc->px->l->notls &&
+			    (g.offers_tls || g.offers_tlsauth)) {
+				r[1] = auth_required(pc->px) ?
+				    SOCKS5_AUTH_TLSAUTH : SOCKS5_AUTH_TLS;
+				send_all(pc->fd, r, 2);
+				return s5_tls_start(pc, r[1] ==
+				    SOCKS5_AUTH_TLSAUTH ? PS_S5_AUTH :
+				    PS_S5_REQUEST);
+			}
 			if (auth_required(pc->px))
 				r[1] = g.offers_userpass ?
 				    SOCKS5_AUTH_USERPASS : SOCKS5_AUTH_NOACCEPT;
@@ -718,24 +734,29 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
  * checked and dialed afresh, so a client that turns to another host
  * gets a connection to that host.
  */
-void
-proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
+/*
+ * A connection that goes on in a given state on a new socket (TLS
+ * inside gost's methods) or after an exchange (HTTP keep-alive); NULL
+ * if it could not (fd closed, the connection counted as closed).
+ */
+static struct pconn *
+pconn_resume(struct proxy *px, int fd, enum pproto proto, enum pstate state,
+    const unsigned char *p, size_t n)
 {
-	struct proxy *px = pxarg;
 	struct pconn *pc;
-	struct timeval tv = { HTTP_IDLE_SECS, 0 };
-	int r;
+	struct timeval tv = { proto == PP_HTTP ? HTTP_IDLE_SECS :
+	    HANDSHAKE_SECS, 0 };
 
 	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
 		close(fd);
 		worker_conn_closed(px->wk);
-		return;
+		return NULL;
 	}
 	pc->px = px;
 	pc->fd = fd;
 	pc->out = -1;
-	pc->proto = PP_HTTP;
-	pc->state = PS_HTTP_HEAD;
+	pc->proto = proto;
+	pc->state = state;
 	buf_init(&pc->in);
 	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
 	pc->rev = event_new(px->wk->base, fd, EV_READ | EV_PERSIST, read_cb,
@@ -744,17 +765,60 @@ proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
 	if (pc->rev == NULL || pc->tmo == NULL ||
 	    (n > 0 && buf_put(&pc->in, p, n) != 0)) {
 		pconn_free(pc);
-		return;
+		return NULL;
 	}
 	event_add(pc->rev, NULL);
 	event_add(pc->tmo, &tv);
-	if (n == 0)
+	return pc;
+}
+
+/*
+ * The next request on a kept-alive HTTP connection (httpfwd.c): parsed,
+ * checked and dialed afresh, so a client that turns to another host
+ * gets a connection to that host.
+ */
+void
+proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
+{
+	struct pconn *pc;
+	int r;
+
+	if ((pc = pconn_resume(pxarg, fd, PP_HTTP, PS_HTTP_HEAD, p, n)) ==
+	    NULL || n == 0)
 		return;
 	r = pconn_step(pc);
 	if (r == 1)
 		pconn_target(pc);
 	else if (r < 0)
 		pconn_fail(pc, SOCKS5_REP_FAIL);
+}
+
+/*
+ * gost's 0x80/0x82: TLS on the client's connection from here on; the
+ * rest of SOCKS5 (0x82: RFC 1929 first) continues inside it.
+ */
+static int
+s5_tls_start(struct pconn *pc, enum pstate next)
+{
+	struct proxy *px = pc->px;
+	int fd;
+
+	if (buf_len(&pc->in) > 0) {
+		/* TLS bytes read ahead with the greeting: not expected */
+		pconn_free(pc);
+		return 2;
+	}
+	fd = pc->fd;
+	pc->fd = -1;
+	px->wk->stats.active++;		/* the new pconn's */
+	pconn_free(pc);
+	if ((fd = tlsbridge_accept(px->wk, fd)) == -1) {
+		worker_conn_closed(px->wk);
+		return 2;
+	}
+	debug("%s: socks5 inside TLS", px->l->node->url);
+	(void)pconn_resume(px, fd, PP_SOCKS5, next, NULL, 0);
+	return 2;
 }
 
 static void

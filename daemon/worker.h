@@ -63,6 +63,10 @@ int	forward_start(struct worker *, const struct listener_conf *, int fd,
 /* diag.c */
 int	diag_start(struct worker *, const struct listener_conf *, int fd);
 
+/* tlsbridge.c: TLS ended in the worker, a plain socket for inside */
+int	tlsbridge_init(void);
+int	tlsbridge_accept(struct worker *, int fd);
+
 /* httpfwd.c: one kept-alive HTTP exchange */
 void	httpfwd_start(struct worker *, void *px, int client, int upstream,
 	    const unsigned char *pending, size_t npending, uint64_t bodylen,

@@ -212,6 +212,50 @@ assert recvn(p, 15) == b"from the client"
 print("ok")
 PY
 
+# gost's SOCKS5 TLS methods: 0x80 (then the request inside TLS), 0x82
+# (RFC 1929 inside TLS); notls=true answers plain methods only.
+E2=$(free_port); NT=$(free_port)
+start_echo "$E2"
+start_ostpd notls -L "socks5://127.0.0.1:$NT?notls=true"
+wait_port "$NT" || fatal "notls listener"
+/usr/bin/python3 - "$A" "$P5" "$NT" "$E2" <<'PY' >"$LOGDIR/tls.out" 2>&1 || fail "SOCKS5 TLS methods: $(cat "$LOGDIR/tls.out")"
+import socket, ssl, sys
+a, p5, nt, echo = (int(x) for x in sys.argv[1:5])
+def recvn(s, n):
+    d = b""
+    while len(d) < n:
+        x = s.recv(n - len(d))
+        assert x, "closed"
+        d += x
+    return d
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE	# gost's client does not verify either
+req = b"\x05\x01\x00\x01\x7f\x00\x00\x01" + echo.to_bytes(2, "big")
+s = socket.create_connection(("127.0.0.1", a), 5)
+s.sendall(b"\x05\x02\x00\x80")
+assert recvn(s, 2) == b"\x05\x80"
+t = ctx.wrap_socket(s)
+t.sendall(req)
+assert recvn(t, 10)[1] == 0
+t.sendall(b"inside tls")
+assert recvn(t, 10) == b"inside tls"
+s = socket.create_connection(("127.0.0.1", p5), 5)
+s.sendall(b"\x05\x03\x00\x02\x80")
+assert recvn(s, 2) == b"\x05\x82"
+t = ctx.wrap_socket(s)
+t.sendall(b"\x01\x03bob\x07builder")
+assert recvn(t, 2) == b"\x01\x00"
+t.sendall(req)
+assert recvn(t, 10)[1] == 0
+t.sendall(b"z" * 200000)
+assert recvn(t, 200000) == b"z" * 200000
+s = socket.create_connection(("127.0.0.1", nt), 5)
+s.sendall(b"\x05\x02\x00\x80")
+assert recvn(s, 2) == b"\x05\x00"
+print("ok")
+PY
+
 # SOCKS4 BIND: the same with SOCKS4 replies (VN 0, 0x5A, port, address).
 python3 - "$A" <<'PY' >"$LOGDIR/bind4.out" 2>&1 || fail "SOCKS4 BIND: $(cat "$LOGDIR/bind4.out")"
 import socket, struct, sys

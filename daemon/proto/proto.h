@@ -30,6 +30,8 @@ struct proxy_target {
 #define SOCKS5_AUTH_NONE	0x00
 #define SOCKS5_AUTH_USERPASS	0x02
 #define SOCKS5_AUTH_NOACCEPT	0xff
+#define SOCKS5_AUTH_TLS		0x80	/* gost: TLS, then no auth */
+#define SOCKS5_AUTH_TLSAUTH	0x82	/* gost: TLS, then RFC 1929 */
 #define SOCKS5_CMD_CONNECT	0x01
 #define SOCKS5_CMD_BIND		0x02
 #define SOCKS5_CMD_UDP		0x03
@@ -49,6 +51,8 @@ struct proxy_target {
 struct socks5_greeting {
 	int		offers_none;
 	int		offers_userpass;
+	int		offers_tls;
+	int		offers_tlsauth;
 };
 
 struct socks5_auth {

@@ -29,6 +29,10 @@ socks5_parse_greeting(struct buf *b, struct socks5_greeting *g)
 			g->offers_none = 1;
 		else if (p[2 + i] == SOCKS5_AUTH_USERPASS)
 			g->offers_userpass = 1;
+		else if (p[2 + i] == SOCKS5_AUTH_TLS)
+			g->offers_tls = 1;
+		else if (p[2 + i] == SOCKS5_AUTH_TLSAUTH)
+			g->offers_tlsauth = 1;
 	}
 	return buf_consume(b, 2 + n);
 }
