@@ -41,7 +41,17 @@ trap 'exit 1' INT TERM
 free_port() {
 	_pf=$LOGDIR/.ports
 	while :; do
-		_p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		# free for TCP and for UDP: some tests use both on one port
+		_p=$(python3 -c 'import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(p)
+    break')
 		grep -qx "$_p" "$_pf" 2>/dev/null || break
 	done
 	echo "$_p" >>"$_pf"

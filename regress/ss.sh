@@ -138,6 +138,21 @@ for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-po
 	n=$($NETTOOL socksudp "$C" 127.0.0.1 "$UE" 5)
 	[ "$n" = 5 ] || fail "SIP022 UDP via socks5 ($m): $n of 5"
 	grep -q "to localhost:$H" "$LOGDIR/s22-$m.log" || fail "SIP022 server did not see the target ($m)"
+	# a recorded request replayed: refused (exact salt store, 60 s)
+	M=$(free_port); C2=$(free_port)
+	$SSTOOL mitm "$M" "$S" "$LOGDIR/first-$m" >"$LOGDIR/mitm-$m.log" 2>&1 &
+	PIDS="$PIDS $!"
+	# listening (without a connection, which it would take as the one)
+	for i in $(seq 1 100); do
+		ss -ltn "sport = :$M" | grep -q LISTEN && break
+		sleep 0.05
+	done
+	start_ostpd "c22r-$m" -L "socks5://127.0.0.1:$C2" -F "ss://$m:$k@127.0.0.1:$M"
+	wait_port "$C2" || fatal "SIP022 replay client ($m)"
+	[ "$(get "$C2")" = "$want" ] || fail "SIP022 through the recorder ($m)"
+	[ "$($SSTOOL replayfile "$S" "$LOGDIR/first-$m")" = rejected ] ||
+	    fail "a replayed SIP022 request was served ($m)"
+	grep -q "replayed salt" "$LOGDIR/s22-$m.log" || fail "no log line for the SIP022 replay ($m)"
 done
 "$OSTPD" -t -L "ss://2022-blake3-aes-256-gcm:$(openssl rand -base64 16 | tr "+/" "-_")@:1" \
     >"$LOGDIR/badkey.out" 2>&1 && fail "a 16-byte key for aes-256 was accepted"

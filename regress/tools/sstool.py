@@ -9,6 +9,9 @@ independent of ostpd's, able to send what a real client never would
   sstool.py corrupt METHOD PW SPORT THOST TPORT  a bad second chunk
   sstool.py garbage SPORT                        random bytes (a prober)
   sstool.py udp METHOD PW SPORT THOST TPORT      one datagram via ssu://
+  sstool.py mitm LPORT SPORT FILE                pass one connection on,
+                                                 recording its first bytes
+  sstool.py replayfile SPORT FILE                send them again
 """
 import hashlib
 import os
@@ -92,6 +95,12 @@ def first_bytes(method, key, thost, tport, payload):
 
 def main():
     mode = sys.argv[1]
+    if mode == "mitm":
+        replay_proxy(*sys.argv[2:5])
+        return
+    if mode == "replayfile":
+        replay_file(*sys.argv[2:4])
+        return
     if mode == "garbage":
         s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), 5)
         s.sendall(os.urandom(200))
@@ -146,6 +155,55 @@ def main():
             print("answered" if got else "closed-early")
         except socket.timeout:
             print("rejected")
+
+
+
+def replay_proxy(listen, target, out):
+    """Between a Shadowsocks client and server: pass one connection on,
+    keeping the client's first bytes in out (for a replay later)."""
+    import threading
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(listen)))
+    ls.listen(4)
+    c, _ = ls.accept()
+    u = socket.create_connection(("127.0.0.1", int(target)), 5)
+    first = c.recv(65536)
+    with open(out, "wb") as f:
+        f.write(first)
+    u.sendall(first)
+
+    def pipe(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    t = threading.Thread(target=pipe, args=(u, c), daemon=True)
+    t.start()
+    pipe(c, u)
+    t.join(5)
+
+
+def replay_file(port, path):
+    """Send recorded first bytes again: a server must not answer."""
+    with open(path, "rb") as f:
+        first = f.read()
+    s = socket.create_connection(("127.0.0.1", int(port)), 5)
+    s.sendall(first)
+    s.settimeout(1.5)
+    try:
+        got = s.recv(100)
+        print("answered" if got else "closed-early")
+    except socket.timeout:
+        print("rejected")
 
 
 if __name__ == "__main__":
