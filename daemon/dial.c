@@ -389,19 +389,28 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 	dial_finish(d, fd, NULL, 0);
 }
 
+/*
+ * An outgoing socket: from the monitor when -M or -I apply (SO_MARK and
+ * SO_BINDTODEVICE need privileges), else our own.
+ */
+int
+dial_socket(struct worker *wk, int family, int type)
+{
+	const struct conf *c = wk->conf;
+
+	if (c->have_mark || c->iface[0] != '\0')
+		return mm_socket(wk, family, type);
+	return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
 static void
 dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 {
 	struct worker *wk = d->dl->wk;
-	const struct conf *c = wk->conf;
 	unsigned long ms = d->dl->l->timeout_ms;
 	struct timeval tv;
 
-	if (c->have_mark || c->iface[0] != '\0')
-		d->fd = mm_socket(wk, sa->sa_family, SOCK_STREAM);
-	else
-		d->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+	d->fd = dial_socket(wk, sa->sa_family, SOCK_STREAM);
 	if (d->fd == -1) {
 		d->last_err = errno;
 		dial_next(d);

@@ -82,6 +82,8 @@ char	*worker_read_small(struct worker *, const char *path, size_t *len);
 /* The address and port of a sockaddr, as text. */
 void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
 	    uint16_t *port);
+/* An outgoing socket, marked or bound as -M/-I say. */
+int	dial_socket(struct worker *, int family, int type);
 /* socks5 reply code for a dial errno */
 int	dial_errno_rep(int err);
 

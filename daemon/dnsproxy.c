@@ -532,7 +532,7 @@ dq_send_stream(struct dq *d, const struct nameserver *ns)
 	const char *path = NULL;
 	unsigned char lenb[2];
 	SSL *ssl = NULL;
-	int n;
+	int n, fd;
 
 	if (ns->proto == NS_PROTO_HTTPS) {
 		if (doh_target(ns->addr, &ss, &sl, host, sizeof(host),
@@ -547,8 +547,14 @@ dq_send_stream(struct dq *d, const struct nameserver *ns)
 		dq_next(d);
 		return;
 	}
+	/* our socket, so that -M and -I apply to it */
+	if ((fd = dial_socket(dp->wk, ss.ss_family, SOCK_STREAM)) == -1) {
+		dq_next(d);
+		return;
+	}
 	if (ns->proto == NS_PROTO_TLS || ns->proto == NS_PROTO_HTTPS) {
 		if (tls_ctx == NULL || (ssl = SSL_new(tls_ctx)) == NULL) {
+			close(fd);
 			dq_next(d);
 			return;
 		}
@@ -557,15 +563,16 @@ dq_send_stream(struct dq *d, const struct nameserver *ns)
 			SSL_set1_host(ssl, ns->hostname);
 			SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
 		}
-		d->bev = bufferevent_openssl_socket_new(dp->wk->base, -1, ssl,
+		d->bev = bufferevent_openssl_socket_new(dp->wk->base, fd, ssl,
 		    BUFFEREVENT_SSL_CONNECTING,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	} else
-		d->bev = bufferevent_socket_new(dp->wk->base, -1,
+		d->bev = bufferevent_socket_new(dp->wk->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (d->bev == NULL) {
 		if (ssl != NULL)
 			SSL_free(ssl);
+		close(fd);
 		dq_next(d);
 		return;
 	}
@@ -620,8 +627,7 @@ dq_send(struct dq *d)
 	}
 	i = ss.ss_family == AF_INET6;
 	if ((fd = dp->usock[i]) == -1) {
-		fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		fd = dial_socket(dp->wk, ss.ss_family, SOCK_DGRAM);
 		if (fd == -1) {
 			dq_next(d);
 			return;

@@ -132,17 +132,11 @@ uchan_direct_cb(evutil_socket_t fd, short what, void *arg)
 static int
 uchan_socket(struct uchan *uc, int family)
 {
-	const struct conf *c = uc->dl->wk->conf;
 	int i = family_idx(family), fd;
 
 	if (uc->fd[i] != -1)
 		return uc->fd[i];
-	if (c->have_mark || c->iface[0] != '\0')
-		fd = mm_socket(uc->dl->wk, family, SOCK_DGRAM);
-	else
-		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd == -1)
+	if ((fd = dial_socket(uc->dl->wk, family, SOCK_DGRAM)) == -1)
 		return -1;
 	uc->fd[i] = fd;
 	uc->ev[i] = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
@@ -494,8 +488,8 @@ uchan_ss(struct uchan *uc, const struct hop_conf *h, const char *host,
 
 	if (uc->sfd == -1) {
 		uc->ss = h;
-		uc->sfd = socket(h->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		uc->sfd = dial_socket(uc->dl->wk, h->addr.ss_family,
+		    SOCK_DGRAM);
 		if (uc->sfd == -1)
 			return;
 		if (connect(uc->sfd, (const struct sockaddr *)&h->addr,
