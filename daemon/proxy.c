@@ -689,7 +689,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	debug("%s: handshake timed out", pc->px->l->node->url);
-	if (pc->state == PS_HTTP_HEAD)
+	/* a kept-alive connection that sent nothing more just closes */
+	if (pc->state == PS_HTTP_HEAD && buf_len(&pc->in) > 0)
 		http_error(pc, 408, "Request Timeout", NULL);
 	pconn_free(pc);
 }
