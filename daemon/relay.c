@@ -23,7 +23,12 @@
 
 #define RELAY_CHUNK	(256 * 1024)
 #define RELAY_PIPE_SZ	(256 * 1024)
-#define PIPE_POOL_MAX	1024
+/*
+ * 128 pooled pipes of 64 pages stay well within the kernel's soft limit
+ * on pipe pages for an unprivileged user (16384 by default), past which
+ * new pipes would get a single page.
+ */
+#define PIPE_POOL_MAX	128
 #define RELAY_HALF_IDLE_SECS	relay_half_idle_secs()
 
 /*

@@ -75,6 +75,8 @@ def wait_closed(s, limit):
             pass
     except socket.timeout:
         raise AssertionError("still open after %d s" % limit)
+    except ConnectionResetError:
+        pass			# closed as well
     return time.time() - t
 s = socket.create_connection(("127.0.0.1", f), 5)
 s.sendall(b"request")
