@@ -729,19 +729,19 @@ build_ss_key(const struct node *n, const struct ss_method **mp,
 	return 0;
 }
 
-/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
+/* user:pass from the userinfo, else from auth=base64(user:pass). */
 static int
-build_creds(struct conf *c, struct listener_conf *l, char *err,
+node_userpass(const struct node *n, char **user, char **pass, char *err,
     size_t errlen)
 {
-	struct node *n = l->node;
 	const char *v;
 	char up[512], *colon;
+	int r = 0;
 
 	if (n->user != NULL) {
-		if ((l->user = strdup(n->user)) == NULL ||
-		    (l->pass = strdup(n->pass ? n->pass : "")) == NULL)
-			return -1;
+		if ((*user = strdup(n->user)) == NULL ||
+		    (*pass = strdup(n->pass ? n->pass : "")) == NULL)
+			goto oom;
 	} else if ((v = node_param(n, "auth")) != NULL) {
 		if (b64decode(v, up, sizeof(up)) != 0 ||
 		    (colon = strchr(up, ':')) == NULL) {
@@ -750,11 +750,29 @@ build_creds(struct conf *c, struct listener_conf *l, char *err,
 			return -1;
 		}
 		*colon = '\0';
-		if ((l->user = strdup(up)) == NULL ||
-		    (l->pass = strdup(colon + 1)) == NULL)
-			return -1;
+		if ((*user = strdup(up)) == NULL ||
+		    (*pass = strdup(colon + 1)) == NULL)
+			r = -1;
 		explicit_bzero(up, sizeof(up));
+		if (r != 0)
+			goto oom;
 	}
+	return 0;
+ oom:
+	seterr(err, errlen, "out of memory");
+	return -1;
+}
+
+/* Credentials: userinfo, else auth=base64(user:pass); secrets=. */
+static int
+build_creds(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	const char *v;
+
+	if (node_userpass(n, &l->user, &l->pass, err, errlen) != 0)
+		return -1;
 	if ((v = node_param(n, "secrets")) != NULL) {
 		if (check_file(n->url, "secrets", v, CF_SECRETS, err,
 		    errlen) != 0)
@@ -1269,7 +1287,6 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	struct node *n;
 	unsigned long tmo = CONF_TIMEOUT_DEFAULT;
 	const char *v;
-	char up[512], *colon;
 
 	memset(h, 0, sizeof(*h));
 	if (node_parse(url, &n, err, errlen) != 0)
@@ -1315,23 +1332,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		if (build_ss_key(n, &h->ss_method, h->ss_key, err,
 		    errlen) != 0)
 			goto fail;
-	} else if (n->user != NULL) {
-		if ((h->user = strdup(n->user)) == NULL ||
-		    (h->pass = strdup(n->pass ? n->pass : "")) == NULL)
-			goto oom;
-	} else if ((v = node_param(n, "auth")) != NULL) {
-		if (b64decode(v, up, sizeof(up)) != 0 ||
-		    (colon = strchr(up, ':')) == NULL) {
-			seterr(err, errlen, "%s: bad value for auth (base64 of "
-			    "user:password)", url);
-			goto fail;
-		}
-		*colon = '\0';
-		if ((h->user = strdup(up)) == NULL ||
-		    (h->pass = strdup(colon + 1)) == NULL)
-			goto oom;
-		explicit_bzero(up, sizeof(up));
-	}
+	} else if (node_userpass(n, &h->user, &h->pass, err, errlen) != 0)
+		goto fail;
 	if (h->user != NULL && (h->kind == HOP_SOCKS4 ||
 	    h->kind == HOP_SOCKS4A)) {
 		seterr(err, errlen, "%s: SOCKS4 has no passwords", url);
@@ -1382,8 +1384,6 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (params_check(n, hop_params, err, errlen) != 0)
 		goto fail;
 	return 0;
- oom:
-	seterr(err, errlen, "out of memory");
  fail:
 	conf_hop_free(h);
 	return -1;

@@ -25,7 +25,6 @@
 
 #define CRELAY_OUT_EXTRA	4096	/* framing overhead of one buffer */
 #define CRELAY_READS		16	/* reads per wake-up, for fairness */
-#define RELAY_HALF_IDLE_SECS	relay_half_idle_secs()
 
 
 struct crelay;
@@ -49,8 +48,7 @@ struct cdir {
 struct crelay {
 	struct worker	*wk;
 	int		 flags;
-	struct event	*idle;		/* one side finished: a time limit */
-	time_t		 last;		/* last activity */
+	struct halfidle	 hi;		/* one side finished: a time limit */
 	struct codec	*codec[2];
 	struct cdir	 d[2];
 };
@@ -72,8 +70,7 @@ crelay_free(struct crelay *r)
 		cbuf_release(&d->out);
 		codec_free(r->codec[i]);
 	}
-	if (r->idle != NULL)
-		event_free(r->idle);
+	halfidle_clear(&r->hi);
 	close(r->d[0].from);
 	close(r->d[1].from);
 	if (!(r->flags & RELAY_UNCOUNTED))
@@ -178,48 +175,26 @@ cdir_pump(struct cdir *d)
 	return 0;
 }
 
-/*
- * Once one side has finished, the other gets RELAY_HALF_IDLE_SECS of
- * silence before the pair is closed: a peer that never closes its half
- * would otherwise hold the connection for ever.
- */
 static void
 crelay_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct crelay *r = arg;
-	struct timeval now, tv;
 
 	(void)fd;
 	(void)what;
-	event_base_gettimeofday_cached(r->wk->base, &now);
-	if (now.tv_sec - r->last >= RELAY_HALF_IDLE_SECS) {
-		debug_f("half-closed and idle for %d s; closed",
-		    RELAY_HALF_IDLE_SECS);
+	if (halfidle_expired(&r->hi, r->wk->base))
 		crelay_free(r);
-		return;
-	}
-	tv.tv_sec = RELAY_HALF_IDLE_SECS - (now.tv_sec - r->last);
-	tv.tv_usec = 0;
-	evtimer_add(r->idle, &tv);
 }
 
 static void
 crelay_check(struct crelay *r, int failed)
 {
-	struct timeval now, tv = { RELAY_HALF_IDLE_SECS, 0 };
-
 	if (failed || (r->d[0].done && r->d[1].done)) {
 		crelay_free(r);
 		return;
 	}
-	event_base_gettimeofday_cached(r->wk->base, &now);
-	r->last = now.tv_sec;
-	if ((r->d[0].done || r->d[1].done) && r->idle == NULL) {
-		if ((r->idle = evtimer_new(r->wk->base, crelay_idle_cb, r)) ==
-		    NULL)
-			fatal_f("out of memory");
-		evtimer_add(r->idle, &tv);
-	}
+	halfidle_touch(&r->hi, r->wk->base, r->d[0].done || r->d[1].done,
+	    crelay_idle_cb, r);
 }
 
 static void

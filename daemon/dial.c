@@ -269,10 +269,36 @@ sockaddr_host(const struct sockaddr_storage *ss, char *host, size_t len,
 		inet_ntop(AF_INET, &sin->sin_addr, host, (socklen_t)len);
 		*port = ntohs(sin->sin_port);
 	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, (socklen_t)len);
+		/* ::ffff:a.b.c.d as a.b.c.d: an IPv4 peer of a dual socket */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], host,
+			    (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, &sin6->sin6_addr, host,
+			    (socklen_t)len);
 		*port = ntohs(sin6->sin6_port);
 	}
 }
+
+/* ::ffff:a.b.c.d as a.b.c.d, so IPv4 clients see IPv4 addresses. */
+void
+sockaddr_unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memcpy(ss, &sin, sizeof(sin));
+	*len = sizeof(sin);
+}
+
+
 
 int
 dial_errno_rep(int err)

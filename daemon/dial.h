@@ -79,7 +79,9 @@ void	uchan_close(struct uchan *);
 
 /* Read a file the monitor hands over, at most 64 KiB; NUL-terminated. */
 char	*worker_read_small(struct worker *, const char *path, size_t *len);
-/* The address and port of a sockaddr, as text. */
+/* ::ffff:a.b.c.d as a.b.c.d, in place. */
+void	sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
+/* The address and port of a sockaddr, as text (mapped IPv4 as IPv4). */
 void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
 	    uint16_t *port);
 /* An outgoing socket, marked or bound as -M/-I say. */

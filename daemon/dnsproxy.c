@@ -816,9 +816,7 @@ dnsproxy_start(struct worker *wk, const struct listener_conf *l, int fd,
 	TAILQ_INIT(&dp->lru);
 	evutil_make_socket_nonblocking(fd);
 	if (l->socktype == SOCK_STREAM) {
-		*levp = evconnlistener_new(wk->base, dnsp_accept_cb, dp,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-		return *levp != NULL ? 0 : -1;
+		return worker_listen(wk, fd, dnsp_accept_cb, dp, levp);
 	}
 	dp->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST, dnsp_udp_cb,
 	    dp);

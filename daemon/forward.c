@@ -262,16 +262,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	fwd_try(c);
 }
 
-static void
-accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct forward *fw = arg;
-
-	(void)lev;
-	/* EMFILE and friends: report, keep listening. */
-	error("%s: accept: %s", fw->l->node->url, strerror(errno));
-}
-
 int
 forward_start(struct worker *wk, const struct listener_conf *l, int fd,
     struct evconnlistener **levp)
@@ -289,13 +279,9 @@ forward_start(struct worker *wk, const struct listener_conf *l, int fd,
 		free(fw);
 		return -1;
 	}
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, accept_cb, fw,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL) {
+	if (worker_listen(wk, fd, accept_cb, fw, levp) != 0) {
 		free(fw);
 		return -1;
 	}
-	evconnlistener_set_error_cb(*levp, accept_error_cb);
 	return 0;
 }

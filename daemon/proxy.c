@@ -822,33 +822,6 @@ s5_tls_start(struct pconn *pc, enum pstate next)
 	return 2;
 }
 
-static void
-accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct proxy *px = arg;
-
-	(void)lev;
-	error("%s: accept: %s", px->l->node->url, strerror(errno));
-}
-
-/* ::ffff:a.b.c.d as a.b.c.d, so IPv4 clients see IPv4 addresses. */
-static void
-unmap_v4(struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in sin;
-
-	if (ss->ss_family != AF_INET6 ||
-	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = sin6->sin6_port;
-	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	memcpy(ss, &sin, sizeof(sin));
-	*len = sizeof(sin);
-}
-
 static int
 same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -994,7 +967,7 @@ bind_peer_cb(evutil_socket_t fd, short what, void *arg)
 		    &fl);
 		if (n < 0)
 			return;
-		unmap_v4(&from, &fl);
+		sockaddr_unmap(&from, &fl);
 		memset(&src, 0, sizeof(src));
 		sockaddr_host(&from, src.host, sizeof(src.host), &src.port);
 		udptun_send(ua, &src, ua->buf, (size_t)n);
@@ -1084,7 +1057,7 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
 		    &fromlen);
 		if (n < 0)
 			return;
-		unmap_v4(&from, &fromlen);
+		sockaddr_unmap(&from, &fromlen);
 		/* Only the host that asked may use the association. */
 		if (!same_host(&from, &ua->peer))
 			continue;
@@ -1134,8 +1107,8 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	if (getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1 ||
 	    getpeername(pc->fd, (struct sockaddr *)&ua->peer, &plen) == -1)
 		goto fail;
-	unmap_v4(&ua->peer, &plen);
-	unmap_v4(&local, &len);
+	sockaddr_unmap(&ua->peer, &plen);
+	sockaddr_unmap(&local, &len);
 	if (local.ss_family == AF_INET)
 		((struct sockaddr_in *)&local)->sin_port = 0;
 	else
@@ -1423,7 +1396,7 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			s5_bind_free(b, SOCKS5_REP_FAIL);
 		return;
 	}
-	unmap_v4(&peer, &plen);
+	sockaddr_unmap(&peer, &plen);
 	/* A request that named a host takes only that host's connection. */
 	if ((inet_pton(AF_INET, pc->dst.host, want) == 1 &&
 	    strcmp(pc->dst.host, "0.0.0.0") != 0 &&
@@ -1500,7 +1473,7 @@ s5_bind_start(struct pconn *pc)
 	b->port = pc->dst.port;
 	plen = sizeof(b->owner);
 	if (getpeername(pc->fd, (struct sockaddr *)&b->owner, &plen) == 0)
-		unmap_v4(&b->owner, &plen);
+		sockaddr_unmap(&b->owner, &plen);
 	if (wild && (b->lfd = bind_unpark(b->port, &b->owner)) != -1)
 		reused = 1;
 	else {
@@ -1531,7 +1504,7 @@ s5_bind_start(struct pconn *pc)
 		else
 			((struct sockaddr_in6 *)&local)->sin6_port = htons(p);
 	}
-	unmap_v4(&local, &len);
+	sockaddr_unmap(&local, &len);
 	bind_reply(pc, (struct sockaddr *)&local);
 	event_del(pc->rev);
 	event_del(pc->tmo);
@@ -1574,13 +1547,7 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		px->probe_body = body;
 		px->probe_len = len;
 	}
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, accept_cb, px,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL)
-		return -1;
-	evconnlistener_set_error_cb(*levp, accept_error_cb);
-	return 0;
+	return worker_listen(wk, fd, accept_cb, px, levp);
 }
 
 /*
@@ -1684,7 +1651,7 @@ mbind_start(struct pconn *pc)
 	else
 		((struct sockaddr_in6 *)&local)->sin6_port =
 		    ((struct sockaddr_in6 *)&any)->sin6_port;
-	unmap_v4(&local, &len);
+	sockaddr_unmap(&local, &len);
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, (struct sockaddr *)&local);
 	send_all(pc->fd, r, n);
 	debug("%s: mbind: listening on port %u", l->node->url, pc->dst.port);

@@ -116,9 +116,7 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	 * the address it was sent to) would dial itself, again and again.
 	 */
 	sockaddr_host(&local, lhost, sizeof(lhost), &lport);
-	if (c->port == lport && (strcmp(c->host, lhost) == 0 ||
-	    (strncmp(lhost, "::ffff:", 7) == 0 &&
-	    strcmp(c->host, lhost + 7) == 0))) {
+	if (c->port == lport && strcmp(c->host, lhost) == 0) {
 		debug("%s: not a redirected connection", rd->l->node->url);
 		free(c);
 		goto drop;
@@ -135,15 +133,6 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	worker_conn_closed(rd->wk);
 }
 
-static void
-redir_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct redir *rd = arg;
-
-	(void)lev;
-	error("%s: accept: %s", rd->l->node->url, strerror(errno));
-}
-
 int
 redirect_start(struct worker *wk, const struct listener_conf *l, size_t idx,
     int fd, struct evconnlistener **levp)
@@ -156,11 +145,5 @@ redirect_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	rd->l = l;
 	if (dialer_init(&rd->dl, wk, l, idx) != 0)
 		return -1;
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, redir_accept_cb, rd,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL)
-		return -1;
-	evconnlistener_set_error_cb(*levp, redir_accept_error_cb);
-	return 0;
+	return worker_listen(wk, fd, redir_accept_cb, rd, levp);
 }

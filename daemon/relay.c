@@ -29,7 +29,6 @@
  * new pipes would get a single page.
  */
 #define PIPE_POOL_MAX	128
-#define RELAY_HALF_IDLE_SECS	relay_half_idle_secs()
 
 /*
  * Empty pipes of finished relays, kept for the next connection: creating
@@ -104,8 +103,7 @@ struct relay_dir {
 struct relay {
 	struct worker	*wk;
 	struct relay_dir d[2];
-	struct event	*idle;		/* one side finished: a time limit */
-	time_t		 last;		/* last activity */
+	struct halfidle	 hi;		/* one side finished: a time limit */
 };
 
 static void
@@ -119,8 +117,7 @@ relay_free(struct relay *r)
 		if (r->d[i].pipe[0] != -1)
 			pipe_put(r->d[i].pipe, r->d[i].inpipe == 0);
 	}
-	if (r->idle != NULL)
-		event_free(r->idle);
+	halfidle_clear(&r->hi);
 	close(r->d[0].from);
 	close(r->d[1].from);
 	worker_conn_closed(r->wk);
@@ -201,47 +198,73 @@ dir_fill(struct relay_dir *d)
 }
 
 /*
- * Once one side has finished, the other gets RELAY_HALF_IDLE_SECS of
- * silence before the pair is closed: a peer that never closes its half
- * would otherwise hold the connection for ever.
+ * Once one side of a relay has finished, the other gets
+ * relay_half_idle_secs() of silence before the pair is closed: a peer
+ * that never closes its half would otherwise hold it for ever.  Both
+ * relays use this; the timer is armed once and re-armed for the rest.
  */
+void
+halfidle_touch(struct halfidle *h, struct event_base *base, int half,
+    event_callback_fn cb, void *arg)
+{
+	struct timeval now, tv = { relay_half_idle_secs(), 0 };
+
+	event_base_gettimeofday_cached(base, &now);
+	h->last = now.tv_sec;
+	if (half && h->ev == NULL) {
+		if ((h->ev = evtimer_new(base, cb, arg)) == NULL)
+			fatal_f("out of memory");
+		evtimer_add(h->ev, &tv);
+	}
+}
+
+/* The timer fired: 1 when the limit is reached, else 0 (re-armed). */
+int
+halfidle_expired(struct halfidle *h, struct event_base *base)
+{
+	struct timeval now, tv;
+	time_t idle;
+
+	event_base_gettimeofday_cached(base, &now);
+	if ((idle = now.tv_sec - h->last) >= relay_half_idle_secs()) {
+		debug_f("half-closed and idle for %d s; closed",
+		    relay_half_idle_secs());
+		return 1;
+	}
+	tv.tv_sec = relay_half_idle_secs() - idle;
+	tv.tv_usec = 0;
+	evtimer_add(h->ev, &tv);
+	return 0;
+}
+
+void
+halfidle_clear(struct halfidle *h)
+{
+	if (h->ev != NULL)
+		event_free(h->ev);
+	h->ev = NULL;
+}
+
 static void
 relay_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *r = arg;
-	struct timeval now, tv;
 
 	(void)fd;
 	(void)what;
-	event_base_gettimeofday_cached(r->wk->base, &now);
-	if (now.tv_sec - r->last >= RELAY_HALF_IDLE_SECS) {
-		debug_f("half-closed and idle for %d s; closed",
-		    RELAY_HALF_IDLE_SECS);
+	if (halfidle_expired(&r->hi, r->wk->base))
 		relay_free(r);
-		return;
-	}
-	tv.tv_sec = RELAY_HALF_IDLE_SECS - (now.tv_sec - r->last);
-	tv.tv_usec = 0;
-	evtimer_add(r->idle, &tv);
 }
 
 static void
 relay_check(struct relay *r, int failed)
 {
-	struct timeval now, tv = { RELAY_HALF_IDLE_SECS, 0 };
-
 	if (failed || (r->d[0].done && r->d[1].done)) {
 		relay_free(r);
 		return;
 	}
-	event_base_gettimeofday_cached(r->wk->base, &now);
-	r->last = now.tv_sec;
-	if ((r->d[0].done || r->d[1].done) && r->idle == NULL) {
-		if ((r->idle = evtimer_new(r->wk->base, relay_idle_cb, r)) ==
-		    NULL)
-			fatal_f("out of memory");
-		evtimer_add(r->idle, &tv);
-	}
+	halfidle_touch(&r->hi, r->wk->base, r->d[0].done || r->d[1].done,
+	    relay_idle_cb, r);
 }
 
 static void

@@ -256,8 +256,6 @@ rbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	while ((fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
 		sockaddr_host(&peer, host, sizeof(host), &port);
-		if (strncmp(host, "::ffff:", 7) == 0)
-			memmove(host, host + 7, strlen(host + 7) + 1);
 		n = relay_build_response(hdr, sizeof(hdr), RELAY_OK, host, port);
 		b->sv->wk->stats.accepted++;
 		b->sv->wk->stats.active++;	/* the stream's */
@@ -320,8 +318,6 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	port = ntohs(any.ss_family == AF_INET ?
 	    ((struct sockaddr_in *)&any)->sin_port :
 	    ((struct sockaddr_in6 *)&any)->sin6_port);
-	if (strncmp(host, "::ffff:", 7) == 0)
-		memmove(host, host + 7, strlen(host + 7) + 1);
 	n = relay_build_response(r, sizeof(r), RELAY_OK, host, port);
 	(void)send(c->fd, r, n, MSG_NOSIGNAL);
 	debug("%s: bind: listening on port %u", l->node->url, port);
@@ -524,15 +520,6 @@ relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	event_add(c->tmo, &tv);
 }
 
-static void
-relay_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct relay_server *sv = arg;
-
-	(void)lev;
-	error("%s: accept: %s", sv->l->node->url, strerror(errno));
-}
-
 int
 relay_server_start(struct worker *wk, const struct listener_conf *l,
     size_t idx, int fd, struct evconnlistener **levp)
@@ -548,11 +535,5 @@ relay_server_start(struct worker *wk, const struct listener_conf *l,
 	if (l->secrets_path != NULL && reload_register(wk, l->secrets_path,
 	    RELOAD_SECRETS, (void **)&sv->secrets, NULL, NULL) != 0)
 		return -1;
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, relay_accept_cb, sv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL)
-		return -1;
-	evconnlistener_set_error_cb(*levp, relay_accept_error_cb);
-	return 0;
+	return worker_listen(wk, fd, relay_accept_cb, sv, levp);
 }

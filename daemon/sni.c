@@ -208,15 +208,6 @@ sni_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	event_add(c->tmo, &tv);
 }
 
-static void
-sni_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct sni_server *sv = arg;
-
-	(void)lev;
-	error("%s: accept: %s", sv->l->node->url, strerror(errno));
-}
-
 int
 sni_start(struct worker *wk, const struct listener_conf *l, size_t idx,
     int fd, struct evconnlistener **levp)
@@ -240,11 +231,5 @@ sni_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	}
 	if (dialer_init(&sv->dl, wk, l, idx) != 0)
 		return -1;
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, sni_accept_cb, sv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL)
-		return -1;
-	evconnlistener_set_error_cb(*levp, sni_accept_error_cb);
-	return 0;
+	return worker_listen(wk, fd, sni_accept_cb, sv, levp);
 }

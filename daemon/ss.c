@@ -459,15 +459,6 @@ ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	event_add(sc->tmo, &tv);
 }
 
-static void
-ss_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct ss_server *sv = arg;
-
-	(void)lev;
-	error("%s: accept: %s", sv->l->node->url, strerror(errno));
-}
-
 int
 ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
     int fd, struct evconnlistener **levp)
@@ -480,11 +471,5 @@ ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	sv->l = l;
 	if (dialer_init(&sv->dl, wk, l, idx) != 0)
 		return -1;
-	evutil_make_socket_nonblocking(fd);
-	*levp = evconnlistener_new(wk->base, ss_accept_cb, sv,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (*levp == NULL)
-		return -1;
-	evconnlistener_set_error_cb(*levp, ss_accept_error_cb);
-	return 0;
+	return worker_listen(wk, fd, ss_accept_cb, sv, levp);
 }

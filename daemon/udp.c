@@ -103,8 +103,6 @@ uchan_deliver_sa(struct uchan *uc, const struct sockaddr_storage *ss,
 
 	memset(&src, 0, sizeof(src));
 	sockaddr_host(ss, src.host, sizeof(src.host), &src.port);
-	if (ss->ss_family == AF_INET6 && strncmp(src.host, "::ffff:", 7) == 0)
-		memmove(src.host, src.host + 7, strlen(src.host + 7) + 1);
 	uc->cb(uc->arg, &src, p, n);
 }
 
@@ -874,24 +872,6 @@ ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
 	uchan_send(s->uc, dst.host, dst.port, plain + used, len - used);
 }
 
-/* ::ffff:a.b.c.d as a.b.c.d, for a socket of the IPv4 family. */
-static void
-unmap(struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in sin;
-
-	if (ss->ss_family != AF_INET6 ||
-	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = sin6->sin6_port;
-	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	memcpy(ss, &sin, sizeof(sin));
-	*len = sizeof(sin);
-}
-
 /* The original destination of a TPROXY datagram; 0 if none. */
 static socklen_t
 orig_dst(struct msghdr *mh, struct sockaddr_storage *od)
@@ -955,7 +935,7 @@ ulistener_cb(evutil_socket_t fd, short what, void *arg)
 			if ((odl = orig_dst(&mh, &od)) == 0)
 				continue;	/* not redirected: dropped */
 			if (od.ss_family == AF_INET)
-				unmap(&peer, &pl);
+				sockaddr_unmap(&peer, &pl);
 		}
 		if ((s = usess_get(ul, &peer, pl, &od, odl)) == NULL) {
 			debug("%s: too many sessions; datagram dropped",

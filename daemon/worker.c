@@ -52,6 +52,35 @@ worker_maybe_exit(struct worker *wk)
 	}
 }
 
+/* A failed accept (EMFILE...): reported, the listener goes on. */
+static void
+listen_error_cb(struct evconnlistener *lev, void *arg)
+{
+	const struct worker *wk = the_worker;
+	const char *url = "a listener";
+	size_t i;
+
+	(void)arg;
+	for (i = 0; wk != NULL && i < wk->conf->nlis; i++)
+		if (wk->listeners[i] == lev)
+			url = wk->conf->lis[i].node->url;
+	error("%s: accept: %s", url, strerror(errno));
+}
+
+/* Accept on fd (taken) with cb; *levp is the listener. */
+int
+worker_listen(struct worker *wk, int fd, evconnlistener_cb cb, void *arg,
+    struct evconnlistener **levp)
+{
+	evutil_make_socket_nonblocking(fd);
+	*levp = evconnlistener_new(wk->base, cb, arg,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (*levp == NULL)
+		return -1;
+	evconnlistener_set_error_cb(*levp, listen_error_cb);
+	return 0;
+}
+
 void
 worker_conn_closed(struct worker *wk)
 {

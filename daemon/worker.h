@@ -5,6 +5,8 @@
 #include <sys/types.h>
 #include <stdint.h>
 
+#include <event2/listener.h>
+
 #include "conf.h"
 #include "ipc.h"
 
@@ -39,6 +41,8 @@ void	worker_main(const struct conf *, const struct sandbox_params *,
 	    int sock, unsigned int id, unsigned int gen, const char *testhook)
 	    __attribute__((noreturn));
 void	worker_conn_closed(struct worker *);
+int	worker_listen(struct worker *, int fd, evconnlistener_cb, void *arg,
+	    struct evconnlistener **);
 
 /* monitor_wrap.c: synchronous requests; return fd or -1 */
 int	mm_hello(struct worker *);
@@ -134,6 +138,14 @@ int	udp_listener_start(struct worker *, const struct listener_conf *,
 /* relay.c */
 int	relay_start(struct worker *, int a, int b);
 int	relay_half_idle_secs(void);
+struct halfidle {
+	struct event	*ev;
+	time_t		 last;		/* last activity */
+};
+void	halfidle_touch(struct halfidle *, struct event_base *, int half,
+	    event_callback_fn, void *);
+int	halfidle_expired(struct halfidle *, struct event_base *);
+void	halfidle_clear(struct halfidle *);
 
 /* reload.c */
 enum reload_kind {

@@ -50,6 +50,32 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		    (hl > size || code < 0 || code > 999))
 			abort();
 	}
+	/* an origin's response head, as the keep-alive forwarder reads it */
+	{
+		struct http_request rs, rs2;
+		uint64_t blen;
+		size_t rl;
+		int code, code2, fr;
+		char *rw;
+
+		if (http_parse_response(data, size, &rs, &code) == 0) {
+			fr = http_body(&rs, code, data[0] & 1, &blen);
+			if (fr != ERR_FORMAT && (fr < HTTP_BODY_NONE ||
+			    fr > HTTP_BODY_CLOSE))
+				abort();
+			(void)http_keepalive(&rs);
+			if ((rw = http_rewrite_response(&rs, data[0] & 2,
+			    &rl)) == NULL)
+				abort();
+			/* what the client gets must itself parse */
+			if (http_parse_response((unsigned char *)rw, rl, &rs2,
+			    &code2) != 0 || code2 != code)
+				abort();
+			http_request_free(&rs2);
+			free(rw);
+			http_request_free(&rs);
+		}
+	}
 	switch (data[0] % 3) {
 	case 0:
 		before = buf_len(&b);
@@ -63,7 +89,6 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		check_incomplete(&b, before, r);
 		if (r == 0 && strlen(r5.dst.host) > PROXY_HOST_MAX)
 			abort();
-		break;
 		{
 			struct proxy_target t;
 			size_t hl, fl;
@@ -94,7 +119,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 				(void)http_basic_decode(h.hdr[i].value,
 				    h.hdr[i].valuelen, user, sizeof(user), pass,
 				    sizeof(pass));
+		(void)http_keepalive(&h);
 		if (!h.is_connect) {
+			uint64_t blen;
+
+			(void)http_body(&h, -1, 0, &blen);
 			if ((out = http_rewrite_request(&h, &len)) == NULL)
 				abort();
 			/* origin-form does not parse as a proxy request;

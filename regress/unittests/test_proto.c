@@ -389,6 +389,96 @@ TEST(test_udptun)
 	    (struct sockaddr *)&sin, 0), 0);
 }
 
+/* Keep-alive forwarding: response heads, framing, the rewrite. */
+static int
+resp(const char *head, struct http_request *r, int *code)
+{
+	return http_parse_response((const unsigned char *)head, strlen(head),
+	    r, code);
+}
+
+TEST(test_http_response)
+{
+	struct http_request r, r2;
+	uint64_t len;
+	size_t rl;
+	char *rw;
+	int code;
+
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n"
+	    "Connection: close, X-Hop\r\nX-Hop: 1\r\nServer: t\r\n\r\n", &r,
+	    &code), 0);
+	ASSERT_EQ_INT(code, 200);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_LENGTH);
+	ASSERT_EQ_UINT(len, 12);
+	ASSERT_EQ_INT(http_body(&r, code, 1, &len), HTTP_BODY_NONE);	/* HEAD */
+	ASSERT_EQ_INT(http_keepalive(&r), 0);
+	rw = http_rewrite_response(&r, 1, &rl);
+	ASSERT(rw != NULL);
+	if (rw != NULL) {
+		ASSERT(strstr(rw, "HTTP/1.1 200 OK\r\n") == rw);
+		ASSERT(strstr(rw, "Connection: keep-alive\r\n\r\n") != NULL);
+		ASSERT(strstr(rw, "X-Hop") == NULL);	/* named in Connection */
+		ASSERT(strstr(rw, "Server: t\r\n") != NULL);
+		ASSERT_EQ_INT(http_parse_response((unsigned char *)rw, rl, &r2,
+		    &code), 0);
+		http_request_free(&r2);
+		free(rw);
+	}
+	http_request_free(&r);
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, "
+	    "chunked\r\n\r\n", &r, &code), 0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_CHUNKED);
+	http_request_free(&r);
+	ASSERT_EQ_INT(resp("HTTP/1.0 200 OK\r\n\r\n", &r, &code), 0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_CLOSE);
+	http_request_free(&r);
+	ASSERT_EQ_INT(resp("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n"
+	    "\r\n", &r, &code), 0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_NONE);
+	http_request_free(&r);
+	/* conflicting or malformed lengths */
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+	    "Content-Length: 6\r\n\r\n", &r, &code), 0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), ERR_FORMAT);
+	http_request_free(&r);
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+	    &r, &code), 0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), ERR_FORMAT);
+	http_request_free(&r);
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nBad\rHeader: x\r\n\r\n",
+	    &r, &code), ERR_FORMAT);
+	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n", &r,
+	    &code), ERR_INCOMPLETE);
+}
+
+TEST(test_http_keepalive)
+{
+	struct buf b;
+	struct http_request r;
+	uint64_t len;
+	const char *reqs[] = {
+		"GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET http://h/ HTTP/1.1\r\nProxy-Connection: close\r\n\r\n",
+		"GET http://h/ HTTP/1.0\r\n\r\n",
+		"GET http://h/ HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+		"POST http://h/ HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
+		"POST http://h/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	};
+	const int keep[] = { 1, 0, 0, 1, 1, 1 };
+	const int body[] = { HTTP_BODY_NONE, HTTP_BODY_NONE, HTTP_BODY_NONE,
+	    HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED };
+	size_t i;
+
+	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		buf_view(&b, reqs[i], strlen(reqs[i]));
+		ASSERT_EQ_INT(http_parse_request(&b, &r), 0);
+		ASSERT_EQ_INT(http_keepalive(&r), keep[i]);
+		ASSERT_EQ_INT(http_body(&r, -1, 0, &len), body[i]);
+		http_request_free(&r);
+	}
+}
+
 int
 main(void)
 {
@@ -401,5 +491,7 @@ main(void)
 	RUN(test_socks4);
 	RUN(test_http_parse);
 	RUN(test_http_bad);
+	RUN(test_http_response);
+	RUN(test_http_keepalive);
 	return TEST_EXIT();
 }
