@@ -11,6 +11,8 @@
  * bulk, rate and idle take an optional "socks5 TPORT" or "http TPORT":
  * HOST:PORT is then a proxy and each connection first asks it for
  * 127.0.0.1:TPORT (SOCKS5 without authentication, or HTTP CONNECT).
+ * rate runs that handshake inside its event loop, as a client with many
+ * connections would; bulk and idle do it before they start measuring.
  *
  * Loopback only; every run stops by itself after SECS.
  */
@@ -128,13 +130,6 @@ dial(const char *host, int port, int nonblock)
 	struct sockaddr_in sin;
 	int fd, on = 1;
 
-	if (proxy_kind != 0 && nonblock) {
-		/* the handshake is part of what is measured: do it inline */
-		if ((fd = dial(host, port, 0)) == -1)
-			return -1;
-		fcntl(fd, F_SETFL, O_NONBLOCK);
-		return fd;
-	}
 	fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -225,10 +220,13 @@ bulk(const char *host, int port, int streams, double secs)
 
 struct rconn {
 	int	fd;
-	int	state;	/* 0 connecting/writing, 1 reading */
+	int	state;	/* one of the R_ states */
 	size_t	got;
 	double	t0;
+	char	head[256];	/* proxy reply being read */
 };
+
+enum { R_CONNECT, R_METHOD, R_REPLY, R_HTTP, R_ECHO };
 
 static int
 cmpd(const void *a, const void *b)
@@ -236,6 +234,87 @@ cmpd(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/*
+ * One step of a rate connection once its socket is ready: the proxy
+ * handshake runs here, non-blocking, like the echo itself, so the load
+ * tool never waits on one connection while the others are ready.
+ * Returns 1 when the echo is complete, 0 to wait, -1 on error.
+ */
+static int
+rate_step(struct rconn *c, const char *msg, size_t msglen)
+{
+	unsigned char q[10] = { 5, 1, 0, 1, 127, 0, 0, 1,
+	    (unsigned char)(proxy_tport >> 8), (unsigned char)proxy_tport };
+	char req[128];
+	size_t want;
+	ssize_t r;
+	int len;
+
+	switch (c->state) {
+	case R_CONNECT:
+		c->got = 0;
+		if (proxy_kind == 1) {
+			if (write(c->fd, "\5\1\0", 3) != 3)
+				return -1;
+			c->state = R_METHOD;
+		} else if (proxy_kind == 2) {
+			len = snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d "
+			    "HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+			    proxy_tport, proxy_tport);
+			if (write(c->fd, req, (size_t)len) != len)
+				return -1;
+			c->state = R_HTTP;
+		} else {
+			if (write(c->fd, msg, msglen) != (ssize_t)msglen)
+				return -1;
+			c->state = R_ECHO;
+		}
+		return 0;
+	case R_METHOD:
+	case R_REPLY:
+	case R_HTTP:
+		/* the proxy sends nothing after its reply until the echo */
+		want = c->state == R_METHOD ? 2 : c->state == R_REPLY ? 10 :
+		    sizeof(c->head) - 1;
+		r = read(c->fd, c->head + c->got, want - c->got);
+		if (r == -1 && errno == EAGAIN)
+			return 0;
+		if (r <= 0)
+			return -1;
+		c->got += (size_t)r;
+		if (c->state == R_HTTP) {
+			c->head[c->got] = 0;
+			if (strstr(c->head, "\r\n\r\n") == NULL)
+				return c->got < want ? 0 : -1;
+			if (strncmp(c->head, "HTTP/1.1 200", 12) != 0 &&
+			    strncmp(c->head, "HTTP/1.0 200", 12) != 0)
+				return -1;
+		} else if (c->got < want)
+			return 0;
+		else if (c->head[1] != 0)
+			return -1;
+		c->got = 0;
+		if (c->state == R_METHOD) {
+			if (write(c->fd, q, sizeof(q)) != (ssize_t)sizeof(q))
+				return -1;
+			c->state = R_REPLY;
+			return 0;
+		}
+		if (write(c->fd, msg, msglen) != (ssize_t)msglen)
+			return -1;
+		c->state = R_ECHO;
+		return 0;
+	default:
+		r = read(c->fd, buf, sizeof(buf));
+		if (r == -1 && errno == EAGAIN)
+			return 0;
+		if (r <= 0)
+			return -1;
+		c->got += (size_t)r;
+		return c->got >= msglen;
+	}
 }
 
 static int
@@ -265,7 +344,7 @@ rate(const char *host, int port, int conc, double secs)
 				errors++;
 				continue;
 			}
-			cs[i].state = 0;
+			cs[i].state = R_CONNECT;
 			cs[i].got = 0;
 			cs[i].t0 = now();
 			ev.events = EPOLLOUT;
@@ -275,33 +354,22 @@ rate(const char *host, int port, int conc, double secs)
 		n = epoll_wait(ep, evs, MAXEV, 100);
 		for (int k = 0; k < n; k++) {
 			struct rconn *c = &cs[evs[k].data.u32];
-			ssize_t r;
+			int was = c->state, done;
 
-			if (c->state == 0) {
-				if (write(c->fd, msg, sizeof(msg)) !=
-				    (ssize_t)sizeof(msg))
-					goto bad;
-				c->state = 1;
+			if (c->fd == -1)
+				continue;
+			done = rate_step(c, msg, sizeof(msg));
+			if (done == 0 && was == R_CONNECT) {
 				ev.events = EPOLLIN;
 				ev.data.u32 = evs[k].data.u32;
 				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-				continue;
 			}
-			r = read(c->fd, buf, sizeof(buf));
-			if (r > 0) {
-				c->got += (size_t)r;
-				if (c->got < sizeof(msg))
-					continue;
-				if (nlat < cap)
-					lat[nlat++] = now() - c->t0;
-				close(c->fd);
-				c->fd = -1;
+			if (done == 0)
 				continue;
-			}
-			if (r == -1 && errno == EAGAIN)
-				continue;
- bad:
-			errors++;
+			if (done == 1 && nlat < cap)
+				lat[nlat++] = now() - c->t0;
+			if (done == -1)
+				errors++;
 			close(c->fd);
 			c->fd = -1;
 		}
