@@ -7,6 +7,9 @@
  *	loadgen rate HOST PORT CONC SECS	connect, 64-byte echo, close;
  *						print conn/s, p50, p99 (us)
  *	loadgen idle HOST PORT COUNT SECS	hold COUNT idle connections
+ *	loadgen floor PORT TPORT		the least a user-space forwarder
+ *						can do: a thread per direction,
+ *						blocking splice, 1 MiB pipes
  *
  * bulk, rate and idle take an optional "socks5 TPORT" or "http TPORT":
  * HOST:PORT is then a proxy and each connection first asks it for
@@ -18,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/epoll.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -395,6 +399,78 @@ idle(const char *host, int port, int count, double secs)
 	return 0;
 }
 
+/*
+ * floor: forward each connection to 127.0.0.1:TPORT with nothing but
+ * blocking splice() through a 1 MiB pipe, one thread per direction.  No
+ * event loop, no buffers, no limits: the bulk figure it reaches bounds
+ * what any forwarder on this machine can reach.
+ */
+struct fdir {
+	int	from, to;
+};
+
+static void *
+floor_dir(void *arg)
+{
+	struct fdir *d = arg;
+	int p[2];
+	ssize_t n, m;
+
+	if (pipe(p) == -1)
+		return NULL;
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	while ((n = splice(d->from, NULL, p[1], NULL, 1 << 20,
+	    SPLICE_F_MOVE)) > 0)
+		while (n > 0 && (m = splice(p[0], NULL, d->to, NULL,
+		    (size_t)n, SPLICE_F_MOVE)) > 0)
+			n -= m;
+	shutdown(d->to, SHUT_WR);
+	close(p[0]);
+	close(p[1]);
+	return NULL;
+}
+
+static void *
+floor_conn(void *arg)
+{
+	struct fdir *d = arg, back;
+	pthread_t t;
+
+	back.from = d->to;
+	back.to = d->from;
+	if (pthread_create(&t, NULL, floor_dir, &back) == 0) {
+		floor_dir(d);
+		pthread_join(t, NULL);
+	}
+	close(d->from);
+	close(d->to);
+	free(d);
+	return NULL;
+}
+
+static int __attribute__((noreturn))
+floor_fwd(int port, int tport)
+{
+	int lfd = listen_on(port), fd;
+	struct fdir *d;
+	pthread_t t;
+
+	fcntl(lfd, F_SETFL, 0);
+	for (;;) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			continue;
+		if ((d = malloc(sizeof(*d))) == NULL ||
+		    (d->to = dial("127.0.0.1", tport, 0)) == -1) {
+			free(d);
+			close(fd);
+			continue;
+		}
+		d->from = fd;
+		if (pthread_create(&t, NULL, floor_conn, d) == 0)
+			pthread_detach(t);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -413,6 +489,8 @@ main(int argc, char **argv)
 		return serve(atoi(argv[2]), 0);
 	if (argc == 3 && strcmp(argv[1], "echo") == 0)
 		return serve(atoi(argv[2]), 1);
+	if (argc == 4 && strcmp(argv[1], "floor") == 0)
+		floor_fwd(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 6 && strcmp(argv[1], "bulk") == 0)
 		return bulk(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (argc == 6 && strcmp(argv[1], "rate") == 0)

@@ -232,6 +232,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		fatal("OpenSSL: cannot make the TLS certificate for SOCKS5");
 	if (dnsproxy_init(conf) != 0)
 		fatal("OpenSSL: cannot set up TLS for DNS upstreams");
+	relay_init(conf);
 	sandbox_enter(sp);
 	log_set_sink(worker_log_sink, &wk);
 

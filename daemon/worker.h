@@ -136,6 +136,7 @@ int	udp_listener_start(struct worker *, const struct listener_conf *,
 	    size_t idx, int fd);
 
 /* relay.c */
+void	relay_init(const struct conf *);
 int	relay_start(struct worker *, int a, int b);
 int	relay_half_idle_secs(void);
 struct halfidle {

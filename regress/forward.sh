@@ -10,6 +10,9 @@ wait_port "$P" || fatal "no listener"
 $NETTOOL xfer 127.0.0.1 "$P" 67108864 1 || fail "64 MiB transfer"
 $NETTOOL xfer 127.0.0.1 "$P" 1048576 100 || fail "100 concurrent 1 MiB transfers"
 $NETTOOL xfer 127.0.0.1 "$P" 0 20 || fail "empty transfers (half-close)"
+# Bulk grows a direction's pipe; a 2.5 s silence hands it back (the sweep
+# runs each second) and the second half grows a pipe again.
+$NETTOOL xfer 127.0.0.1 "$P" 33554432 3 2.5 || fail "bulk, a silence, bulk"
 
 # First target refuses: the next one serves.
 P2=$(free_port)

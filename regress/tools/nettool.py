@@ -34,7 +34,7 @@ def echo_server(host, port):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def one_transfer(host, port, size, results, idx):
+def one_transfer(host, port, size, results, idx, pause=0.0):
     """Send size random bytes, read the echo, compare digests."""
     try:
         data = os.urandom(size)
@@ -42,7 +42,14 @@ def one_transfer(host, port, size, results, idx):
 
         def writer():
             try:
-                s.sendall(data)
+                if pause > 0:
+                    # half, a silence (a relay gives its pipes back),
+                    # then the rest on the same connection
+                    s.sendall(data[:size // 2])
+                    time.sleep(pause)
+                    s.sendall(data[size // 2:])
+                else:
+                    s.sendall(data)
                 s.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
@@ -69,11 +76,11 @@ def one_transfer(host, port, size, results, idx):
         results[idx] = False
 
 
-def xfer(host, port, size, conns):
-    size, conns = int(size), int(conns)
+def xfer(host, port, size, conns, pause="0"):
+    size, conns, pause = int(size), int(conns), float(pause)
     results = [None] * conns
     threads = [threading.Thread(target=one_transfer,
-                                args=(host, port, size, results, i))
+                                args=(host, port, size, results, i, pause))
                for i in range(conns)]
     for t in threads:
         t.start()
@@ -240,7 +247,7 @@ def main():
     if cmd == "echo":
         echo_server(sys.argv[2], sys.argv[3])
     elif cmd == "xfer":
-        sys.exit(xfer(*sys.argv[2:6]))
+        sys.exit(xfer(*sys.argv[2:7]))
     elif cmd == "udpecho":
         udp_echo(sys.argv[2], sys.argv[3])
     elif cmd == "dns":
