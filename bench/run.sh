@@ -25,8 +25,11 @@ O_S=21011 O_E=21012 S_S=21021 S_E=21022 H_S=21031 H_E=21032 F_S=21041
 $LG sink $SINK & PIDS="$PIDS $!"
 $LG echo $ECHO & PIDS="$PIDS $!"
 $LG floor $F_S $SINK & FPID=$!; PIDS="$PIDS $FPID"
-"$BUILD/ostpd" -L tcp://127.0.0.1:$O_S/127.0.0.1:$SINK \
-	-L tcp://127.0.0.1:$O_E/127.0.0.1:$ECHO 2>"$OUT/ostpd.log" &
+# WORKERS=auto (or N): ostpd with that many workers (SO_REUSEPORT)
+echo "{\"workers\": \"${WORKERS:-1}\", \"inbounds\": [
+	\"tcp://127.0.0.1:$O_S/127.0.0.1:$SINK\", \"tcp://127.0.0.1:$O_E/127.0.0.1:$ECHO\"]}" |
+	sed 's/"\([0-9][0-9]*\)"/\1/' >"$OUT/ostpd-fwd.json"
+"$BUILD/ostpd" -C "$OUT/ostpd-fwd.json" 2>"$OUT/ostpd.log" &
 OPID=$!; PIDS="$PIDS $OPID"
 socat TCP-LISTEN:$S_S,bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:$SINK & PIDS="$PIDS $!"
 socat TCP-LISTEN:$S_E,bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:$ECHO & PIDS="$PIDS $!"
@@ -62,13 +65,13 @@ row() { printf '%-34s %9s %9s %9s %9s %9s\n' "$@"; }
 bulk() {
 	case $1 in
 	direct) port=$SINK pid= ;; floor) port=$F_S pid=$FPID ;;
-	ostpd) port=$O_S pid=$W ;; socat) port=$S_S pid= ;;
+	ostpd) port=$O_S pid=$OPID ;; socat) port=$S_S pid= ;;
 	haproxy) [ -n "$HPID" ] || { echo -; return; }; port=$H_S pid=$HPID ;;
 	esac
-	[ -n "$pid" ] && t0=$(ticks "$pid")
+	[ -n "$pid" ] && t0=$(tree_ticks "$pid")
 	mb=$($LG bulk 127.0.0.1 "$port" "$2" "$SECS")
 	if [ -n "$pid" ]; then
-		t1=$(ticks "$pid")
+		t1=$(tree_ticks "$pid")
 		awk -v t="$((t1 - t0))" -v hz="$TCK" -v s="$SECS" -v mb="$mb" \
 		    'BEGIN { if (mb > 0) printf "%.3f\n", t / hz / s / (mb / 1000) }' \
 		    >>"$OUT/cpu-$1-$2"
@@ -118,6 +121,7 @@ row "p50 latency us" "$P50_direct" "" "$P50_ostpd" "$P50_socat" "$P50_haproxy"
 row "p99 latency us" "$P99_direct" "" "$P99_ostpd" "$P99_socat" "$P99_haproxy"
 
 # Memory: 10,000 idle relayed connections through ostpd's worker.
+[ "${WORKERS:-1}" = 1 ] || echo "(idle RSS below is one worker of ${WORKERS})"
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$W/status)
 $LG idle 127.0.0.1 $O_E 10000 3 >"$OUT/idle.out" &
 IPID=$!; PIDS="$PIDS $IPID"
