@@ -35,6 +35,9 @@ ipc_type_name(int type)
 	case IPC_FILE_WATCH_ANS: return "FILE_WATCH_ANS";
 	case IPC_TPROXY_SOCKET:	return "TPROXY_SOCKET";
 	case IPC_TPROXY_SOCKET_ANS: return "TPROXY_SOCKET_ANS";
+	case IPC_BIND_PARK:	return "BIND_PARK";
+	case IPC_BIND_UNPARK:	return "BIND_UNPARK";
+	case IPC_BIND_UNPARK_ANS: return "BIND_UNPARK_ANS";
 	case IPC_CMD_FILE:	return "CMD_FILE";
 	default:		return "unknown";
 	}

@@ -45,6 +45,10 @@ enum ipc_type {
 	IPC_FILE_WATCH_ANS	= 17,	/* i32 status */
 	IPC_TPROXY_SOCKET	= 18,	/* u32 listener, u8 family, 16 addr, u16 port */
 	IPC_TPROXY_SOCKET_ANS	= 19,	/* i32 status [+ fd] */
+	IPC_BIND_PARK		= 20,	/* as TPROXY_SOCKET (addr: the BIND's
+					   client) + fd; no answer */
+	IPC_BIND_UNPARK		= 22,	/* as TPROXY_SOCKET */
+	IPC_BIND_UNPARK_ANS	= 23,	/* i32 status [+ fd] */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
@@ -107,7 +111,10 @@ int	ipc_enc_u32(struct buf *, uint32_t);
 int	ipc_dec_u32(struct buf *, uint32_t *);
 int	ipc_enc_name(struct buf *, const char *);
 int	ipc_dec_name(struct buf *, char **, size_t maxlen);
-/* TPROXY reply sockets: addr is 4 or 16 bytes by family, in 16. */
+/*
+ * TPROXY reply sockets and parked BIND ports: a listener index, an
+ * address (4 or 16 bytes by family, in 16) and a port.
+ */
 int	ipc_enc_tproxy(struct buf *, uint32_t lis, int family,
 	    const unsigned char addr[16], uint16_t port);
 int	ipc_dec_tproxy(struct buf *, uint32_t *lis, int *family,

@@ -147,6 +147,51 @@ mm_tproxy_socket(struct worker *wk, uint32_t lis, const struct sockaddr *sa)
 	    sin->sin_port : sin6->sin6_port)));
 }
 
+/* the listener, host and port of a BIND, as BIND_PARK/UNPARK carry them */
+static int
+enc_bind(struct buf *b, uint32_t lis, const struct sockaddr_storage *owner,
+    uint16_t port)
+{
+	unsigned char addr[16];
+
+	memset(addr, 0, sizeof(addr));
+	if (owner->ss_family == AF_INET)
+		memcpy(addr, &((const struct sockaddr_in *)owner)->sin_addr, 4);
+	else
+		memcpy(addr, &((const struct sockaddr_in6 *)owner)->sin6_addr,
+		    16);
+	return ipc_enc_tproxy(b, lis, owner->ss_family, addr, port);
+}
+
+/* Hand a BIND's listening socket to the monitor; it is closed here. */
+void
+mm_bind_park(struct worker *wk, uint32_t lis,
+    const struct sockaddr_storage *owner, uint16_t port, int fd)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if (enc_bind(&b, lis, owner, port) != 0)
+		fatal_f("cannot encode BIND_PARK");
+	if ((r = ipc_send(wk->sock, IPC_BIND_PARK, ++wk->seq, &b, fd)) != 0)
+		lost_monitor(r);
+	buf_release(&b);
+	close(fd);
+}
+
+/* The port parked by the same host's last BIND, or -1. */
+int
+mm_bind_unpark(struct worker *wk, uint32_t lis,
+    const struct sockaddr_storage *owner, uint16_t port)
+{
+	struct buf b;
+
+	buf_init(&b);
+	return mm_fd_request(wk, IPC_BIND_UNPARK, &b, enc_bind(&b, lis, owner,
+	    port));
+}
+
 int
 mm_file_open(struct worker *wk, const char *path)
 {

@@ -1264,74 +1264,29 @@ struct s5_bind {
 /*
  * A forwarded port between two BINDs: rtcp sends the next BIND as soon
  * as a peer arrives, and peers that connected meanwhile wait in the
- * parked socket's backlog instead of being refused.  Unclaimed for
- * BIND_PARK_SECS, the port closes.
+ * listening socket's backlog instead of being refused.  The monitor
+ * holds the socket meanwhile (for 10 s), so the next BIND may reach any
+ * worker.
  */
-#define BIND_PARK_SECS	10
-
-struct parked {
-	LIST_ENTRY(parked)	 entry;
-	int			 lfd;
-	uint16_t		 port;
-	int			 family;
-	struct sockaddr_storage	 owner;
-	struct event		*tmo;
-};
-
-static LIST_HEAD(, parked) parked_binds = LIST_HEAD_INITIALIZER(parked_binds);
-
-static void
-parked_free(struct parked *pk, int keepfd)
-{
-	LIST_REMOVE(pk, entry);
-	event_free(pk->tmo);
-	if (!keepfd)
-		close(pk->lfd);
-	free(pk);
-}
-
-static void
-parked_tmo_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	parked_free(arg, 0);
-}
-
 static void
 bind_park(struct worker *wk, struct s5_bind *b)
 {
-	struct timeval tv = { BIND_PARK_SECS, 0 };
-	struct parked *pk;
-
-	if ((pk = calloc(1, sizeof(*pk))) == NULL ||
-	    (pk->tmo = evtimer_new(wk->base, parked_tmo_cb, pk)) == NULL) {
-		free(pk);
+	if (b->owner.ss_family != AF_INET && b->owner.ss_family != AF_INET6) {
 		close(b->lfd);
 		return;
 	}
-	pk->lfd = b->lfd;
-	pk->port = b->port;
-	pk->owner = b->owner;
-	LIST_INSERT_HEAD(&parked_binds, pk, entry);
-	evtimer_add(pk->tmo, &tv);
+	mm_bind_park(wk, (uint32_t)b->pc->px->idx, &b->owner, b->port,
+	    b->lfd);
 }
 
 /* The parked socket of this port, if the same host asks again. */
 static int
-bind_unpark(uint16_t port, const struct sockaddr_storage *owner)
+bind_unpark(struct proxy *px, uint16_t port,
+    const struct sockaddr_storage *owner)
 {
-	struct parked *pk;
-	int fd;
-
-	LIST_FOREACH(pk, &parked_binds, entry) {
-		if (pk->port != port || !same_host(&pk->owner, owner))
-			continue;
-		fd = pk->lfd;
-		parked_free(pk, 1);
-		return fd;
-	}
-	return -1;
+	if (owner->ss_family != AF_INET && owner->ss_family != AF_INET6)
+		return -1;
+	return mm_bind_unpark(px->wk, (uint32_t)px->idx, owner, port);
 }
 
 static void
@@ -1474,7 +1429,7 @@ s5_bind_start(struct pconn *pc)
 	plen = sizeof(b->owner);
 	if (getpeername(pc->fd, (struct sockaddr *)&b->owner, &plen) == 0)
 		sockaddr_unmap(&b->owner, &plen);
-	if (wild && (b->lfd = bind_unpark(b->port, &b->owner)) != -1)
+	if (wild && (b->lfd = bind_unpark(pc->px, b->port, &b->owner)) != -1)
 		reused = 1;
 	else {
 		b->lfd = socket(local.ss_family, SOCK_STREAM | SOCK_NONBLOCK |

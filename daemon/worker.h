@@ -52,6 +52,11 @@ int	mm_socket(struct worker *, int family, int type);
 int	mm_file_open(struct worker *, const char *path);
 struct sockaddr;
 int	mm_tproxy_socket(struct worker *, uint32_t lis, const struct sockaddr *);
+struct sockaddr_storage;
+void	mm_bind_park(struct worker *, uint32_t lis,
+	    const struct sockaddr_storage *owner, uint16_t port, int fd);
+int	mm_bind_unpark(struct worker *, uint32_t lis,
+	    const struct sockaddr_storage *owner, uint16_t port);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);
 int	mm_ready(struct worker *);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "err.h"
 #include "ipc.h"
@@ -49,6 +52,10 @@ static int mm_answer_tproxy(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_socket(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_bind_park(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_bind_unpark(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_file_open(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_file_watch(struct monitor *, struct mon_worker *,
@@ -66,6 +73,8 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_tun_open },
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
 	{ IPC_TPROXY_SOCKET, MW_ANY_LIVE, 0, 23, 23, mm_answer_tproxy },
+	{ IPC_BIND_PARK, MW_ANY_LIVE, MON_FD_OK, 23, 23, mm_answer_bind_park },
+	{ IPC_BIND_UNPARK, MW_ANY_LIVE, 0, 23, 23, mm_answer_bind_unpark },
 	{ IPC_FILE_OPEN, MW_ANY_LIVE, 0, 3, 2 + IPC_MAX_STRING,
 	    mm_answer_file_open },
 	{ IPC_FILE_WATCH, MW_ANY_LIVE, 0, 7, 6 + IPC_MAX_STRING,
@@ -231,6 +240,154 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 	r = mon_tun_get(mon, &l->tun, &fd);
 	return answer(w, IPC_TUN_OPEN_ANS, m->hdr.seq, r == 0 ? 0 :
 	    (errno ? errno : EIO), fd);
+}
+
+/*
+ * A SOCKS5 BIND port between two BINDs (gost's rtcp asks again as soon
+ * as a peer arrives).  The worker that served the last BIND hands the
+ * listening socket here, and whichever worker the next BIND reaches
+ * takes it back, so peers that connected meanwhile wait in its backlog
+ * and no worker has to own the port.  Unclaimed for MON_PARK_SECS, the
+ * port closes.
+ */
+#define MON_PARK_SECS	10
+#define MON_PARK_MAX	256
+
+struct mon_parked {
+	TAILQ_ENTRY(mon_parked)	 entry;
+	int			 fd;
+	uint32_t		 lis;
+	int			 family;
+	unsigned char		 owner[16];
+	uint16_t		 port;
+	struct event		*tmo;
+};
+
+static TAILQ_HEAD(, mon_parked) mon_parked = TAILQ_HEAD_INITIALIZER(mon_parked);
+static size_t mon_nparked;
+
+static void
+parked_free(struct mon_parked *pk, int keepfd)
+{
+	TAILQ_REMOVE(&mon_parked, pk, entry);
+	mon_nparked--;
+	event_free(pk->tmo);
+	if (!keepfd)
+		close(pk->fd);
+	free(pk);
+}
+
+static void
+parked_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	parked_free(arg, 0);
+}
+
+/* The request's fields, checked against the worker's configuration. */
+static int
+park_decode(struct mon_worker *w, struct ipc_msg *m, uint32_t *lis,
+    int *family, unsigned char owner[16], uint16_t *port)
+{
+	const struct conf *c = &w->gen->conf;
+
+	if (ipc_dec_tproxy(&m->payload, lis, family, owner, port) != 0) {
+		error("worker %u: malformed %s", w->id,
+		    ipc_type_name(m->hdr.type));
+		return -1;
+	}
+	if (*lis >= c->nlis || c->lis[*lis].socktype != SOCK_STREAM ||
+	    (*family != AF_INET && *family != AF_INET6) || *port == 0) {
+		error("worker %u: %s for listener %u is outside the "
+		    "configuration", w->id, ipc_type_name(m->hdr.type), *lis);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+mm_answer_bind_park(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	struct timeval tv = { MON_PARK_SECS, 0 };
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct mon_parked *pk;
+	int on = 0, type = 0;
+	socklen_t olen = sizeof(on), tlen = sizeof(type);
+	uint32_t lis;
+	int family;
+	unsigned char owner[16];
+	uint16_t port, bound;
+
+	if (park_decode(w, m, &lis, &family, owner, &port) != 0)
+		return -1;
+	/* only what a BIND leaves: a listening TCP socket on that port */
+	if (m->fd == -1 ||
+	    getsockopt(m->fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) == -1 ||
+	    getsockopt(m->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    on != 1 || type != SOCK_STREAM ||
+	    getsockname(m->fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		error("worker %u: BIND_PARK without a listening socket", w->id);
+		return -1;
+	}
+	bound = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (bound != port) {
+		error("worker %u: BIND_PARK names port %u, socket has %u",
+		    w->id, port, bound);
+		return -1;
+	}
+	if (mon_nparked >= MON_PARK_MAX ||
+	    (pk = calloc(1, sizeof(*pk))) == NULL) {
+		debug("worker %u: too many parked BIND ports; port %u closed",
+		    w->id, port);
+		return 0;	/* the descriptor closes with the message */
+	}
+	if ((pk->tmo = evtimer_new(mon->base, parked_tmo_cb, pk)) == NULL) {
+		free(pk);
+		return 0;
+	}
+	pk->fd = m->fd;
+	m->fd = -1;
+	pk->lis = lis;
+	pk->family = family;
+	memcpy(pk->owner, owner, sizeof(pk->owner));
+	pk->port = port;
+	TAILQ_INSERT_TAIL(&mon_parked, pk, entry);
+	mon_nparked++;
+	evtimer_add(pk->tmo, &tv);
+	return 0;
+}
+
+static int
+mm_answer_bind_unpark(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	struct mon_parked *pk;
+	uint32_t lis;
+	int family, fd, r;
+	unsigned char owner[16];
+	uint16_t port;
+
+	(void)mon;
+	if (park_decode(w, m, &lis, &family, owner, &port) != 0)
+		return -1;
+	TAILQ_FOREACH(pk, &mon_parked, entry)
+		if (pk->lis == lis && pk->port == port &&
+		    pk->family == family &&
+		    memcmp(pk->owner, owner, family == AF_INET ? 4 : 16) == 0)
+			break;
+	if (pk == NULL)
+		return answer(w, IPC_BIND_UNPARK_ANS, m->hdr.seq, ENOENT, -1);
+	fd = pk->fd;
+	parked_free(pk, 1);
+	r = answer(w, IPC_BIND_UNPARK_ANS, m->hdr.seq, 0, fd);
+	close(fd);
+	return r;
 }
 
 static int

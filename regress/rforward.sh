@@ -70,6 +70,22 @@ wait_port "$RR" || fail "rtcp over relay did not come back"
 $NETTOOL xfer 127.0.0.1 "$RR" 100000 2 >"$LOGDIR/xr2.out" 2>&1 ||
     fail "rtcp over relay after the restart: $(cat "$LOGDIR/xr2.out")"
 
+# A hop with four workers: each BIND may reach any of them, and finds
+# the port the last one left with the monitor (no worker owns it).
+H4=$(free_port); R4=$(free_port)
+printf '{"workers": 4, "inbounds": ["socks5://127.0.0.1:%s"]}\n' "$H4" \
+    >"$LOGDIR/hop4.json"
+start_ostpd hop4 -D -C "$LOGDIR/hop4.json"
+wait_port "$H4" || fatal "four-worker hop"
+start_ostpd rf4 -D -L "rtcp://:$R4/127.0.0.1:$E" -F "socks5://127.0.0.1:$H4"
+wait_port "$R4" || fatal "rtcp through the four-worker hop"
+for i in $(seq 1 12); do
+	$NETTOOL xfer 127.0.0.1 "$R4" 10000 1 >>"$LOGDIR/x4.out" 2>&1 ||
+	    fail "rtcp through four workers, connection $i"
+done
+! grep -q "trying again" "$LOGDIR/rf4.log" ||
+    fail "a BIND through the four-worker hop failed: $(grep "trying again" "$LOGDIR/rf4.log" | head -n 1)"
+
 "$OSTPD" -t -L "rtcp://:9000/127.0.0.1:22" >"$LOGDIR/nochain.out" 2>&1 &&
     fail "rtcp without a chain was accepted"
 grep -q "remote forwarding needs a chain" "$LOGDIR/nochain.out" ||

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -655,6 +659,102 @@ TEST(test_request_with_fd)
 	close(fd);
 }
 
+/* BIND_PARK/UNPARK for listener lis, host 127.0.0.<host>, port */
+static int
+fx_park(struct fixture *f, int type, uint32_t lis, int host, uint16_t port,
+    int fd)
+{
+	unsigned char addr[16] = { 127, 0, 0, 0 };
+	struct buf b;
+	int r;
+
+	addr[3] = (unsigned char)host;
+	buf_init(&b);
+	if (ipc_enc_tproxy(&b, lis, AF_INET, addr, port) != 0)
+		return -2;
+	r = fx_request(f, type, &b, fd);
+	buf_release(&b);
+	return r;
+}
+
+/* a listening TCP socket on 127.0.0.1; its port in *port */
+static int
+listening(uint16_t *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+TEST(test_bind_park)
+{
+	struct fixture f;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	uint16_t port;
+	int lfd, nfd, ufd;
+
+	REQUIRE(fx_started(&f) == 0);
+	REQUIRE((f.mon.base = event_base_new()) != NULL);
+	REQUIRE((lfd = listening(&port)) != -1);
+	REQUIRE((ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1);
+	REQUIRE((nfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1);
+	f.w.state = MW_RUNNING;
+
+	/* Only a listening TCP socket on the named port, of a listener. */
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, port, -1), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, port, nfd), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, port, ufd), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1,
+	    (uint16_t)(port + 1), lfd), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 7, 1, port, lfd), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, 0, lfd), -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, port, lfd), 0);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+
+	/* Another host, another port, another listener: not theirs. */
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 2, port, -1), 0);
+	ASSERT_EQ_INT(f.atype, IPC_BIND_UNPARK_ANS);
+	ASSERT_EQ_INT(f.astatus, ENOENT);
+	ASSERT_EQ_INT(f.afd, -1);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 1,
+	    (uint16_t)(port + 1), -1), 0);
+	ASSERT_EQ_INT(f.astatus, ENOENT);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 7, 1, port, -1), -1);
+
+	/* The same host gets the same listening socket back, once. */
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 1, port, -1), 0);
+	ASSERT_EQ_INT(f.astatus, 0);
+	ASSERT(f.afd != -1);
+	ASSERT_EQ_INT(getsockname(f.afd, (struct sockaddr *)&sin, &len), 0);
+	ASSERT_EQ_INT(ntohs(sin.sin_port), port);
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 1, port, -1), 0);
+	ASSERT_EQ_INT(f.astatus, ENOENT);
+
+	/* A descriptor rides only on BIND_PARK. */
+	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 1, port, lfd), -1);
+
+	close(lfd);
+	close(ufd);
+	close(nfd);
+	event_base_free(f.mon.base);
+	fx_teardown(&f);
+}
+
 int
 main(void)
 {
@@ -676,5 +776,6 @@ main(void)
 	RUN(test_ready);
 	RUN(test_log);
 	RUN(test_request_with_fd);
+	RUN(test_bind_park);
 	return TEST_EXIT();
 }
