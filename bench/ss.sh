@@ -1,18 +1,19 @@
 #!/bin/sh
 # Benchmark: Shadowsocks TCP throughput, ostpd client+server against
 # shadowsocks-libev's ss-local+ss-server with the same cipher, and each
-# ostpd role paired with the other program; plus a tcp:// port forward
-# against a direct connection.  Loopback; every step runs SECS seconds
-# and stops by itself; a SOCKS5 client (bench/loadgen) drives the
-# client side of each pair.
+# ostpd role paired with the other program (the tcp:// forward against a
+# direct connection is in run.sh).  Loopback; every step runs SECS
+# seconds and stops by itself; a SOCKS5 client (bench/loadgen) drives
+# the client side of each pair; medians of ROUNDS interleaved rounds.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-5}
 BUILD=${BUILD:-build}
 OUT=${OUT:-$BUILD/bench}
+. bench/lib.sh
 mkdir -p "$OUT"
 command -v ss-server >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq shadowsocks-libev >/dev/null 2>&1
-cc -O2 -Wall -o "$OUT/loadgen" bench/loadgen.c || exit 1
+cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
 LG=$OUT/loadgen
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
@@ -21,13 +22,12 @@ trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM
 SINK=23101
 $LG sink $SINK & PIDS="$PIDS $!"
 row() { printf '%-30s %10s %10s %10s %10s %10s\n' "$@"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 bulk() {	# bulk SOCKSPORT N
 	_o=$($LG bulk 127.0.0.1 "$1" "$2" "$SECS" socks5 $SINK 2>/dev/null)
 	echo "${_o:--}"
 }
 
-echo "shadowsocks, loopback, ${SECS}s per step, $(nproc) cores"
+echo "shadowsocks, loopback, ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores"
 for m in aes-128-gcm chacha20-ietf-poly1305; do
 	# servers: ostpd on OS, ss-server on LS; clients: ostpd and ss-local
 	# to each, as SOCKS5 entries.
@@ -45,23 +45,18 @@ for m in aes-128-gcm chacha20-ietf-poly1305; do
 	echo "$m"
 	row "bulk MB/s" "ostpd pair" "libev pair" "ratio" "ostpd->libev" "libev->ostpd"
 	for n in 1 4; do
-		o=$(bulk $OO $n); l=$(bulk $LL $n); ol=$(bulk $OL $n); lo=$(bulk $LO $n)
+		v_OO= v_LL= v_OL= v_LO=
+		order="OO LL OL LO"
+		for r in $(seq 1 "$ROUNDS"); do
+			for s in $order; do
+				eval "v_$s=\"\$v_$s $(eval bulk \$$s $n)\""
+			done
+			order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
+		done
+		o=$(median $v_OO); l=$(median $v_LL); ol=$(median $v_OL); lo=$(median $v_LO)
 		row "  $n stream(s)" "$o" "$l" "$(ratio "$o" "$l")" "$ol" "$lo"
 	done
 	kill $P1 $P2 $P3 $P4 $P5 $P6 2>/dev/null
 	wait $P1 $P2 $P3 $P4 $P5 $P6 2>/dev/null
 	sleep 0.5
-done
-
-# tcp:// port forwarding against a direct connection
-F=23120
-"$BUILD/ostpd" -L "tcp://127.0.0.1:$F/127.0.0.1:$SINK" 2>"$OUT/fwd.log" & PIDS="$PIDS $!"
-sleep 1
-echo
-echo "tcp:// forward"
-row "bulk MB/s" "direct" "ostpd" "ratio"
-for n in 1 4; do
-	d=$($LG bulk 127.0.0.1 $SINK $n $SECS)
-	o=$($LG bulk 127.0.0.1 $F $n $SECS)
-	row "  $n stream(s)" "$d" "$o" "$(ratio "$o" "$d")"
 done
