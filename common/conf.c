@@ -1154,7 +1154,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
-	"fail_timeout", "bypass", "fastest_count", "nodelay", "mbind", NULL
+	"fail_timeout", "bypass", "fastest_count", "nodelay", "mbind", "notls",
+	NULL
 };
 
 /*
@@ -1238,6 +1239,10 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 		memset(a, 0, sizeof(*a));
 		a->kind = h->kind;
 		a->timeout_ms = h->timeout_ms;
+		a->mbind = h->mbind;
+		a->notls = h->notls;
+		a->ss_method = h->ss_method;
+		memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
 		snprintf(a->host, sizeof(a->host), "%s", host);
 		a->port = port;
 		if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
@@ -1379,6 +1384,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		seterr(err, errlen, "%s: mbind is for socks5 nodes", url);
 		goto fail;
 	}
+	if ((v = node_param(n, "notls")) != NULL)
+		h->notls = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 	if (hop_group_build(h, first, url, err, errlen) != 0)
 		goto fail;
 	if (params_check(n, hop_params, err, errlen) != 0)

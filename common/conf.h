@@ -164,6 +164,7 @@ struct hop_conf {
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
 	int			 mbind;		/* rtcp: gost's MBIND */
+	int			 notls;		/* socks5: no 0x80/0x82 */
 };
 
 struct outbound_conf {

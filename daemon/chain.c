@@ -454,17 +454,31 @@ cd_request(struct chain_dial *cd)
 	size_t n = 0, hl;
 	char req[1500], up[520], b64[700], hdr[760];
 	struct codec *c;
-	int len;
+	int len, tls;
 
 	cd_next(cd, &host, &port);
 	hl = strlen(host);
 	switch (h->kind) {
 	case HOP_SOCKS5:
-		m[0] = SOCKS5_VER;
-		m[1] = h->user ? 2 : 1;
-		m[2] = SOCKS5_AUTH_NONE;
-		m[3] = SOCKS5_AUTH_USERPASS;
-		if (cd_send(cd, m, 2 + (size_t)m[1]) != 0)
+		/*
+		 * As gost's client: its TLS method too, unless notls (and,
+		 * as gost v3, the password methods only with a password).
+		 * Not for an MBIND session at the last hop: smux through
+		 * the TLS bridge loses a stream now and then (see README).
+		 */
+		tls = !h->notls && !((cd->flags & CHAIN_MBIND) &&
+		    cd->hop + 1 == cd->nhops);
+		m[n++] = SOCKS5_VER;
+		m[n++] = 0;
+		m[n++] = SOCKS5_AUTH_NONE;
+		if (h->user != NULL)
+			m[n++] = SOCKS5_AUTH_USERPASS;
+		if (tls)
+			m[n++] = SOCKS5_AUTH_TLS;
+		if (tls && h->user != NULL)
+			m[n++] = SOCKS5_AUTH_TLSAUTH;
+		m[1] = (unsigned char)(n - 2);
+		if (cd_send(cd, m, n) != 0)
 			return;
 		cd->state = CD_S5_METHOD;
 		break;
@@ -662,11 +676,25 @@ cd_input(struct chain_dial *cd)
 			cd_fail(cd, EPROTO);
 			return;
 		}
-		if (m[1] == SOCKS5_AUTH_NONE) {
+		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
+		    !h->notls && !((cd->flags & CHAIN_MBIND) &&
+		    cd->hop + 1 == cd->nhops)) {
+			/* TLS at once; the rest of SOCKS5 runs inside it */
+			if ((cd->fd = tlsbridge_connect(cd->wk, cd->fd)) ==
+			    -1) {
+				cd_fail(cd, errno ? errno : ENOMEM);
+				return;
+			}
+			if (m[1] == SOCKS5_AUTH_TLS) {
+				cd_s5_connect(cd);
+				return;
+			}
+		} else if (m[1] == SOCKS5_AUTH_NONE) {
 			cd_s5_connect(cd);
 			return;
 		}
-		if (m[1] != SOCKS5_AUTH_USERPASS || h->user == NULL) {
+		if ((m[1] != SOCKS5_AUTH_USERPASS &&
+		    m[1] != SOCKS5_AUTH_TLSAUTH) || h->user == NULL) {
 			cd_fail(cd, EPERM);
 			return;
 		}

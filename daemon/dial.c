@@ -560,6 +560,8 @@ chain_cb_(void *arg, int fd, struct codec *c, int err)
 	dial_finish(d, fd, c, err);
 }
 
+static const struct outbound_conf direct_ob = { .type = OB_DIRECT };
+
 /* Everything dial_start does; any outcome reaches dial_finish. */
 static void
 dial_begin(struct dial *d)
@@ -604,8 +606,10 @@ dial_begin(struct dial *d)
 		dial_defer_fail(d, EACCES);
 		return;
 	}
-	ob = &c->obs[router_pick(c, dl->idx, d->addrlen ?
-	    (struct sockaddr *)&d->addr : NULL, literal ? NULL : host, port)];
+	/* remote forwarding's targets are ours: never through the chain */
+	ob = dl->direct ? &direct_ob : &c->obs[router_pick(c, dl->idx,
+	    d->addrlen ? (struct sockaddr *)&d->addr : NULL,
+	    literal ? NULL : host, port)];
 	if (ob->type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", dl->l->node->url,
 		    host);

@@ -29,6 +29,8 @@ struct dialer {
 	struct matcher_set		*bypass_file;	/* live */
 	struct hosts			*hosts;		/* live */
 	int				 prefer_v6;
+	int				 direct;	/* no routing, no chain:
+							   rtcp/rudp targets */
 };
 
 int	dialer_init(struct dialer *, struct worker *,

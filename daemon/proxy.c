@@ -80,6 +80,12 @@ struct pconn {
 	struct dial		*dial;
 	struct codec		*codec;		/* of a layered chain hop */
 	int			 probe;		/* answering as a web server */
+	/* inside TLS (gost's methods) pc->fd is a socketpair: the TCP
+	   connection's own addresses, for BIND and UDP ASSOCIATE */
+	struct sockaddr_storage	 tcp_local;
+	struct sockaddr_storage	 tcp_peer;
+	socklen_t		 tcp_locallen;
+	socklen_t		 tcp_peerlen;
 };
 
 /*
@@ -123,6 +129,29 @@ send_all(int fd, const void *p, size_t len)
 {
 	/* Small replies to a socket that has not sent anything back yet. */
 	(void)!send(fd, p, len, MSG_NOSIGNAL);
+}
+
+/* The client connection's local and remote address, TLS or not. */
+static int
+pc_sockname(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (pc->tcp_locallen > 0) {
+		*ss = pc->tcp_local;
+		*len = pc->tcp_locallen;
+		return 0;
+	}
+	return getsockname(pc->fd, (struct sockaddr *)ss, len);
+}
+
+static int
+pc_peername(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (pc->tcp_peerlen > 0) {
+		*ss = pc->tcp_peer;
+		*len = pc->tcp_peerlen;
+		return 0;
+	}
+	return getpeername(pc->fd, (struct sockaddr *)ss, len);
 }
 
 static void
@@ -802,9 +831,14 @@ static int
 s5_tls_start(struct pconn *pc, enum pstate next)
 {
 	struct proxy *px = pc->px;
+	struct sockaddr_storage local, peer;
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	struct pconn *npc;
 	int fd;
 
-	if (buf_len(&pc->in) > 0) {
+	if (buf_len(&pc->in) > 0 ||
+	    pc_sockname(pc, &local, &llen) == -1 ||
+	    pc_peername(pc, &peer, &plen) == -1) {
 		/* TLS bytes read ahead with the greeting: not expected */
 		pconn_free(pc);
 		return 2;
@@ -818,7 +852,12 @@ s5_tls_start(struct pconn *pc, enum pstate next)
 		return 2;
 	}
 	debug("%s: socks5 inside TLS", px->l->node->url);
-	(void)pconn_resume(px, fd, PP_SOCKS5, next, NULL, 0);
+	if ((npc = pconn_resume(px, fd, PP_SOCKS5, next, NULL, 0)) != NULL) {
+		npc->tcp_local = local;
+		npc->tcp_locallen = llen;
+		npc->tcp_peer = peer;
+		npc->tcp_peerlen = plen;
+	}
 	return 2;
 }
 
@@ -1104,8 +1143,8 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	buf_init(&ua->in);
 	buf_set_max(&ua->in, 65535 + 300 + READ_CHUNK);
 	plen = sizeof(ua->peer);
-	if (getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1 ||
-	    getpeername(pc->fd, (struct sockaddr *)&ua->peer, &plen) == -1)
+	if (pc_sockname(pc, &local, &len) == -1 ||
+	    pc_peername(pc, &ua->peer, &plen) == -1)
 		goto fail;
 	sockaddr_unmap(&ua->peer, &plen);
 	sockaddr_unmap(&local, &len);
@@ -1395,7 +1434,7 @@ s5_bind_start(struct pconn *pc)
 		return 2;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1) {
+	    pc_sockname(pc, &local, &len) == -1) {
 		free(b);
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 		return 2;
@@ -1427,7 +1466,7 @@ s5_bind_start(struct pconn *pc)
 	b->wild = wild;
 	b->port = pc->dst.port;
 	plen = sizeof(b->owner);
-	if (getpeername(pc->fd, (struct sockaddr *)&b->owner, &plen) == 0)
+	if (pc_peername(pc, &b->owner, &plen) == 0)
 		sockaddr_unmap(&b->owner, &plen);
 	if (wild && (b->lfd = bind_unpark(pc->px, b->port, &b->owner)) != -1)
 		reused = 1;
@@ -1572,7 +1611,7 @@ mbind_start(struct pconn *pc)
 		return 2;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    getsockname(pc->fd, (struct sockaddr *)&local, &len) == -1) {
+	    pc_sockname(pc, &local, &len) == -1) {
 		free(m);
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 		return 2;

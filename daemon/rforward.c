@@ -536,6 +536,8 @@ rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx)
 	if (dialer_init(&rf->dl, wk, l, idx) != 0 ||
 	    (rf->retry = evtimer_new(wk->base, rf_retry_cb, rf)) == NULL)
 		return -1;
+	/* peers go to the target from here, as gost's rtcp/rudp do */
+	rf->dl.direct = 1;
 	LIST_INSERT_HEAD(&rfwds, rf, entry);
 	rf_open(rf);
 	return 0;

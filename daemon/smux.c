@@ -68,6 +68,7 @@ struct smux {
 };
 
 static void smux_close(struct smux *);
+static void smux_unblock(struct smux *);
 static void stream_pump_in(struct smux_stream *);
 
 static int
@@ -91,6 +92,11 @@ smux_flush(struct smux *s)
 		return -1;
 	}
 	event_del(s->wev);
+	/*
+	 * Drained here, not in the write callback (which is now off):
+	 * streams that stopped for room must hear of it here too.
+	 */
+	smux_unblock(s);
 	return 0;
 }
 

@@ -599,7 +599,8 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	    NULL, literal ? NULL : host, port)];
 	if (ob->type == OB_BLOCK)
 		return;
-	if (ob->type != OB_CHAIN || chain_hops_for(ob, host, port) == 0) {
+	if (uc->dl->direct || ob->type != OB_CHAIN ||
+	    chain_hops_for(ob, host, port) == 0) {
 		uchan_direct(uc, host, port, p, n);
 		return;
 	}

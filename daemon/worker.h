@@ -75,6 +75,7 @@ int	diag_start(struct worker *, const struct listener_conf *, int fd);
 /* tlsbridge.c: TLS ended in the worker, a plain socket for inside */
 int	tlsbridge_init(void);
 int	tlsbridge_accept(struct worker *, int fd);
+int	tlsbridge_connect(struct worker *, int fd);
 
 /* httpfwd.c: one kept-alive HTTP exchange */
 void	httpfwd_start(struct worker *, void *px, int client, int upstream,

@@ -1,7 +1,8 @@
 # Chains (-F): ostpd dials through hops that are ostpd instances and real
 # servers (dante as SOCKS5, squid as HTTP CONNECT), in every mix, and is
 # the client hop in front of them; dead or refusing hops give the right
-# error and leave the daemon serving.
+# error and leave the daemon serving.  The SOCKS5 connector offers gost's
+# TLS method unless notls, as gost's client does.
 . regress/lib.sh
 
 W=$LOGDIR/www
@@ -119,6 +120,38 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1
 [ "$code" = 502 ] || fail "dead last hop: $code, want 502"
 # still serving
 [ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "chain c5 after failures"
+
+# 8. gost's TLS methods on the connector, against an independent server
+# that chooses as gost v2 does (0x80, or 0x82 with credentials)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/gkey.pem" \
+    -out "$LOGDIR/gcert.pem" -days 1 -subj /CN=gost >/dev/null 2>&1 ||
+    fatal "openssl req"
+G1=$(free_port); G2=$(free_port)
+$NETTOOL gostsocks5 "$G1" "$LOGDIR/gcert.pem" "$LOGDIR/gkey.pem" "" \
+    >"$LOGDIR/gost1.log" 2>&1 &
+PIDS="$PIDS $!"
+$NETTOOL gostsocks5 "$G2" "$LOGDIR/gcert.pem" "$LOGDIR/gkey.pem" "gu:gp" \
+    >"$LOGDIR/gost2.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$G1" && wait_port "$G2" || fatal "gost-like servers"
+T1=$(free_port); T2=$(free_port); T3=$(free_port)
+start_ostpd g1 -L "tcp://127.0.0.1:$T1/127.0.0.1:9" -F "socks5://127.0.0.1:$G1"
+start_ostpd g2 -L "tcp://127.0.0.1:$T2/127.0.0.1:9" -F "socks5://gu:gp@127.0.0.1:$G2"
+start_ostpd g3 -L "tcp://127.0.0.1:$T3/127.0.0.1:9" -F "socks5://gu:gp@127.0.0.1:$G2?notls=true"
+for p in $T1 $T2 $T3; do wait_port "$p" || fatal "g listeners"; done
+$NETTOOL xfer 127.0.0.1 "$T1" 1000000 2 >"$LOGDIR/g1.out" 2>&1 || fail "TLS method 0x80: $(cat "$LOGDIR/g1.out")"
+grep -q "offered 00,80 chose 80 user -" "$LOGDIR/gost1.log" ||
+    fail "0x80: $(head -n 2 "$LOGDIR/gost1.log")"
+$NETTOOL xfer 127.0.0.1 "$T2" 1000000 2 >"$LOGDIR/g2.out" 2>&1 || fail "TLS method 0x82: $(cat "$LOGDIR/g2.out")"
+grep -q "offered 00,02,80,82 chose 82 user gu" "$LOGDIR/gost2.log" ||
+    fail "0x82: $(head -n 2 "$LOGDIR/gost2.log")"
+$NETTOOL xfer 127.0.0.1 "$T3" 100000 1 >"$LOGDIR/g3.out" 2>&1 || fail "notls: $(cat "$LOGDIR/g3.out")"
+grep -q "offered 00,02 chose 02 user gu" "$LOGDIR/gost2.log" ||
+    fail "notls still offered TLS: $(tail -n 2 "$LOGDIR/gost2.log")"
+! grep -q "connection failed" "$LOGDIR/gost1.log" "$LOGDIR/gost2.log" ||
+    fail "$(grep -h "connection failed" "$LOGDIR/gost1.log" "$LOGDIR/gost2.log" | head -n 1)"
+# and between two ostpd: the hop of 1. ended TLS (0x82)
+grep -q "socks5 inside TLS" "$LOGDIR/hopB.log" || fail "ostpd -> ostpd did not use TLS"
 
 # 7. a listener's hosts= and dns= resolve names before the chain (gost);
 # without them the last hop resolves (checked in 1.)

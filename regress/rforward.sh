@@ -46,6 +46,12 @@ wait_port "$RM" || fatal "the mbind port did not open"
 $NETTOOL xfer 127.0.0.1 "$RM" 1000000 8 >"$LOGDIR/xm.out" 2>&1 ||
     fail "rtcp over MBIND: $(cat "$LOGDIR/xm.out")"
 grep -q "mbind: listening on port $RM" "$LOGDIR/hopm.log" || fail "the hop did not serve MBIND"
+# peers are taken to the target from this side (gost: the local side
+# dials), never through the hop; the hop only sees the binds
+! grep -q "socks5 to 127.0.0.1:$E" "$LOGDIR/hop.log" "$LOGDIR/hopm.log" ||
+    fail "the target was dialed through the hop"
+grep -q "socks5 inside TLS" "$LOGDIR/hop.log" ||
+    fail "the SOCKS5 connector did not use gost's TLS method for BIND"
 [ "$(grep -c "open on the hop" "$LOGDIR/rfm.log")" -eq 1 ] ||
     fail "MBIND opened the port more than once"
 

@@ -233,8 +233,83 @@ def doh_server(cert, key, port, upstream):
     srv.serve_forever()
 
 
+def recvn(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("short read")
+        b += c
+    return b
+
+
+def gost_socks5(port, cert, key, creds):
+    """A SOCKS5 server choosing methods as gost v2 does (0x80 when
+    offered, 0x82 instead with credentials; then TLS at once, RFC 1929
+    inside it for 0x82) that echoes what a CONNECT carries.  Logs one
+    line per connection: the methods offered, the one chosen, the user.
+    """
+    import ssl
+    user, _, pw = creds.partition(":")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(port)))
+    srv.listen(16)
+
+    def one(c):
+        first = c.recv(1, socket.MSG_PEEK)
+        if not first:
+            c.close()  # a port probe
+            return
+        try:
+            ver, n = recvn(c, 2)
+            offered = recvn(c, n)
+            if 0x80 in offered or 0x82 in offered:
+                chosen = 0x82 if user else 0x80
+            else:
+                chosen = 0x02 if user else 0x00
+            c.sendall(bytes([5, chosen]))
+            s = ctx.wrap_socket(c, server_side=True) if chosen >= 0x80 else c
+            got = "-"
+            if chosen in (0x02, 0x82):
+                v, ul = recvn(s, 2)
+                u = recvn(s, ul)
+                pl = recvn(s, 1)[0]
+                pwd = recvn(s, pl)
+                ok = u.decode() == user and pwd.decode() == pw
+                s.sendall(bytes([1, 0 if ok else 1]))
+                got = u.decode()
+                if not ok:
+                    raise EOFError("bad password")
+            v, cmd, rsv, atyp = recvn(s, 4)
+            alen = {1: 4, 4: 16}.get(atyp) or recvn(s, 1)[0]
+            recvn(s, alen + 2)
+            s.sendall(bytes([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]))
+            print("offered %s chose %02x user %s" % (
+                ",".join("%02x" % m for m in offered), chosen, got),
+                flush=True)
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                s.sendall(b)
+            s.close()
+        except (OSError, EOFError, ValueError) as e:
+            print("connection failed: %s" % e, flush=True)
+            c.close()
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "gostsocks5":
+        gost_socks5(*sys.argv[2:6])
+        return
     if cmd == "doh":
         doh_server(*sys.argv[2:6])
         return
