@@ -163,8 +163,12 @@ tlsb_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		struct timeval tv = { relay_half_idle_secs(), 0 };
+
 		/* what came before the end still goes out, then the end */
 		b->ended[bev == b->tls ? 0 : 1] = 1;
+		/* and the other side gets the relays' half-closed limit */
+		bufferevent_set_timeouts(other(b, bev), &tv, NULL);
 		bufferevent_disable(bev, EV_READ);
 		(void)tlsb_pass_eof(b, other(b, bev));
 		return;

@@ -52,7 +52,8 @@ kill "$OPID"
 # A relay whose one side has finished and whose other side stays silent
 # is closed after the half-idle time (60 s; 2 s in this test build),
 # through the splice relay (tcp://) and the copying one (ss://).
-Q=$(free_port); F=$(free_port); S=$(free_port); C=$(free_port)
+Q=$(free_port); F=$(free_port); S=$(free_port); C=$(free_port); T5=$(free_port)
+DEAD=$(free_port)
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); held = []
@@ -60,13 +61,15 @@ while True:
     c, _ = s.accept(); held.append(c)' "$Q" >"$LOGDIR/silent.log" 2>&1 &
 PIDS="$PIDS $!"
 OSTP_HALF_IDLE=2 "$OSTPD_T" -D -L "tcp://127.0.0.1:$F/127.0.0.1:$Q" \
-    -L "ss://aes-128-gcm:hi@127.0.0.1:$S" >"$LOGDIR/half.log" 2>&1 &
+    -L "ss://aes-128-gcm:hi@127.0.0.1:$S" -L "socks5://127.0.0.1:$T5" \
+    >"$LOGDIR/half.log" 2>&1 &
 PIDS="$PIDS $!"
 start_ostpd halfc -L "socks5://127.0.0.1:$C" -F "ss://aes-128-gcm:hi@127.0.0.1:$S"
-wait_port "$F" && wait_port "$S" && wait_port "$C" || fatal "half-idle setup"
-python3 - "$F" "$C" "$Q" <<'PY' >"$LOGDIR/halfidle.out" 2>&1 || fail "half-closed relays: $(cat "$LOGDIR/halfidle.out")"
-import socket, sys, time
-f, c, q = (int(a) for a in sys.argv[1:4])
+wait_port "$F" && wait_port "$S" && wait_port "$C" && wait_port "$T5" ||
+    fatal "half-idle setup"
+python3 - "$F" "$C" "$Q" "$T5" "$DEAD" <<'PY' >"$LOGDIR/halfidle.out" 2>&1 || fail "half-closed relays: $(cat "$LOGDIR/halfidle.out")"
+import os, socket, ssl, sys, time
+f, c, q, t5, dead = (int(a) for a in sys.argv[1:6])
 def wait_closed(s, limit):
     s.settimeout(limit)
     t = time.time()
@@ -90,5 +93,23 @@ assert s.recv(10)[1] == 0
 s.sendall(b"request")
 s.shutdown(socket.SHUT_WR)
 print("ss:// closed after %.1f s" % wait_closed(s, 12))
+# inside gost's TLS method: the server's side ends (a refused CONNECT),
+# close_notify comes, and a client that never ends its side is still
+# closed after the half-idle time
+s = socket.create_connection(("127.0.0.1", t5), 5)
+s.sendall(b"\x05\x01\x80")
+assert s.recv(2) == b"\x05\x80"
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + dead.to_bytes(2, "big"))
+assert t.recv(10)[1] != 0
+try:
+    assert t.recv(10) == b""	# close_notify
+except ssl.SSLEOFError:
+    pass
+raw = socket.socket(fileno=os.dup(t.fileno()))
+print("TLS bridge closed after %.1f s" % wait_closed(raw, 12))
 PY
 finish
