@@ -463,13 +463,8 @@ cd_request(struct chain_dial *cd)
 		/*
 		 * As gost's client: its TLS method too, unless notls (and,
 		 * as gost v3, the password methods only with a password).
-		 * Not for an MBIND session at the last hop: smux through
-		 * the TLS bridge still loses a stream now and then (about
-		 * one run in two of regress/rforward.sh's MBIND transfers;
-		 * the cause is not found yet).
 		 */
-		tls = !h->notls && !((cd->flags & CHAIN_MBIND) &&
-		    cd->hop + 1 == cd->nhops);
+		tls = !h->notls;
 		m[n++] = SOCKS5_VER;
 		m[n++] = 0;
 		m[n++] = SOCKS5_AUTH_NONE;
@@ -679,8 +674,7 @@ cd_input(struct chain_dial *cd)
 			return;
 		}
 		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
-		    !h->notls && !((cd->flags & CHAIN_MBIND) &&
-		    cd->hop + 1 == cd->nhops)) {
+		    !h->notls) {
 			/* TLS at once; the rest of SOCKS5 runs inside it */
 			if ((cd->fd = tlsbridge_connect(cd->wk, cd->fd)) ==
 			    -1) {

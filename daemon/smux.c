@@ -153,7 +153,14 @@ stream_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	/*
+	 * Data stops at SMUX_OUT_MAX: the rest of the buffer is kept for
+	 * SYN, FIN and NOP frames, which must never fail for want of room
+	 * (a lost SYN is a peer dropped, a lost FIN a stream never ended).
+	 */
 	room = cbuf_room(&s->out);
+	room = room > SMUX_HDR_LEN + SMUX_FRAME_MAX ?
+	    room - SMUX_HDR_LEN - SMUX_FRAME_MAX : 0;
 	if (room < SMUX_HDR_LEN + 1024) {
 		event_del(st->rev);
 		st->blocked = 1;

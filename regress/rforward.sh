@@ -52,6 +52,8 @@ grep -q "mbind: listening on port $RM" "$LOGDIR/hopm.log" || fail "the hop did n
     fail "the target was dialed through the hop"
 grep -q "socks5 inside TLS" "$LOGDIR/hop.log" ||
     fail "the SOCKS5 connector did not use gost's TLS method for BIND"
+grep -q "socks5 inside TLS" "$LOGDIR/hopm.log" ||
+    fail "the SOCKS5 connector did not use gost's TLS method for MBIND"
 [ "$(grep -c "open on the hop" "$LOGDIR/rfm.log")" -eq 1 ] ||
     fail "MBIND opened the port more than once"
 
