@@ -12,10 +12,6 @@ median() {	# median of the arguments; "-" ignored
 		else printf "%.5g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-ticks() {	# user+system clock ticks of a process, all threads
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 tree_ticks() {	# ticks of a process and all its descendants; $2=u: user only

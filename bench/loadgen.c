@@ -44,49 +44,17 @@ static char buf[BUFSZ];
 static int proxy_kind;		/* 0 none, 1 socks5, 2 http */
 static int proxy_tport;
 
-/* Blocking proxy handshake on a fresh connection; 0 on success. */
-static int
-proxy_handshake(int fd)
-{
-	unsigned char r[512];
-	char req[128];
-	size_t got = 0;
-	ssize_t n;
-	int len;
+struct rconn {
+	int	fd;
+	int	state;	/* one of the R_ states */
+	size_t	got;
+	double	t0;
+	char	head[256];	/* proxy reply being read */
+};
 
-	if (proxy_kind == 1) {
-		unsigned char g[3] = { 5, 1, 0 };
-		unsigned char q[10] = { 5, 1, 0, 1, 127, 0, 0, 1,
-		    (unsigned char)(proxy_tport >> 8),
-		    (unsigned char)proxy_tport };
+enum { R_CONNECT, R_METHOD, R_REPLY, R_HTTP, R_ECHO };
 
-		if (write(fd, g, 3) != 3)
-			return -1;
-		while (got < 2 && (n = read(fd, r + got, 2 - got)) > 0)
-			got += (size_t)n;
-		if (got < 2 || r[1] != 0)
-			return -1;
-		if (write(fd, q, 10) != 10)
-			return -1;
-		got = 0;
-		while (got < 10 && (n = read(fd, r + got, 10 - got)) > 0)
-			got += (size_t)n;
-		return got == 10 && r[1] == 0 ? 0 : -1;
-	}
-	len = snprintf(req, sizeof(req), "CONNECT 127.0.0.1:%d HTTP/1.1\r\n"
-	    "Host: 127.0.0.1:%d\r\n\r\n", proxy_tport, proxy_tport);
-	if (write(fd, req, (size_t)len) != len)
-		return -1;
-	/* read byte by byte up to the empty line: no over-read */
-	while (got < sizeof(r) - 1 && (n = read(fd, r + got, 1)) == 1) {
-		got++;
-		if (got >= 4 && memcmp(r + got - 4, "\r\n\r\n", 4) == 0)
-			break;
-	}
-	r[got] = 0;
-	return strncmp((char *)r, "HTTP/1.1 200", 12) == 0 ||
-	    strncmp((char *)r, "HTTP/1.0 200", 12) == 0 ? 0 : -1;
-}
+static int proxy_handshake(int);
 
 static double
 now(void)
@@ -222,16 +190,6 @@ bulk(const char *host, int port, int streams, double secs)
 	return 0;
 }
 
-struct rconn {
-	int	fd;
-	int	state;	/* one of the R_ states */
-	size_t	got;
-	double	t0;
-	char	head[256];	/* proxy reply being read */
-};
-
-enum { R_CONNECT, R_METHOD, R_REPLY, R_HTTP, R_ECHO };
-
 static int
 cmpd(const void *a, const void *b)
 {
@@ -241,13 +199,14 @@ cmpd(const void *a, const void *b)
 }
 
 /*
- * One step of a rate connection once its socket is ready: the proxy
- * handshake runs here, non-blocking, like the echo itself, so the load
- * tool never waits on one connection while the others are ready.
- * Returns 1 when the echo is complete, 0 to wait, -1 on error.
+ * One step of a connection's proxy handshake (SOCKS5 without
+ * authentication, or CONNECT) once its socket is ready; the rate test
+ * runs it in its event loop, dial() in a blocking loop.  Returns 1 when
+ * the proxy has answered (at once without a proxy), 0 to wait, -1 on
+ * error.
  */
 static int
-rate_step(struct rconn *c, const char *msg, size_t msglen)
+hs_step(struct rconn *c)
 {
 	unsigned char q[10] = { 5, 1, 0, 1, 127, 0, 0, 1,
 	    (unsigned char)(proxy_tport >> 8), (unsigned char)proxy_tport };
@@ -270,16 +229,13 @@ rate_step(struct rconn *c, const char *msg, size_t msglen)
 			if (write(c->fd, req, (size_t)len) != len)
 				return -1;
 			c->state = R_HTTP;
-		} else {
-			if (write(c->fd, msg, msglen) != (ssize_t)msglen)
-				return -1;
-			c->state = R_ECHO;
-		}
+		} else
+			return 1;
 		return 0;
 	case R_METHOD:
 	case R_REPLY:
 	case R_HTTP:
-		/* the proxy sends nothing after its reply until the echo */
+		/* the proxy sends nothing after its reply until we do */
 		want = c->state == R_METHOD ? 2 : c->state == R_REPLY ? 10 :
 		    sizeof(c->head) - 1;
 		r = read(c->fd, c->head + c->got, want - c->got);
@@ -292,33 +248,63 @@ rate_step(struct rconn *c, const char *msg, size_t msglen)
 			c->head[c->got] = 0;
 			if (strstr(c->head, "\r\n\r\n") == NULL)
 				return c->got < want ? 0 : -1;
-			if (strncmp(c->head, "HTTP/1.1 200", 12) != 0 &&
-			    strncmp(c->head, "HTTP/1.0 200", 12) != 0)
-				return -1;
-		} else if (c->got < want)
-			return 0;
-		else if (c->head[1] != 0)
-			return -1;
-		c->got = 0;
-		if (c->state == R_METHOD) {
-			if (write(c->fd, q, sizeof(q)) != (ssize_t)sizeof(q))
-				return -1;
-			c->state = R_REPLY;
-			return 0;
+			return strncmp(c->head, "HTTP/1.1 200", 12) == 0 ||
+			    strncmp(c->head, "HTTP/1.0 200", 12) == 0 ? 1 : -1;
 		}
+		if (c->got < want)
+			return 0;
+		if (c->head[1] != 0)
+			return -1;
+		if (c->state == R_REPLY)
+			return 1;
+		c->got = 0;
+		if (write(c->fd, q, sizeof(q)) != (ssize_t)sizeof(q))
+			return -1;
+		c->state = R_REPLY;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The handshake on a blocking socket; 0 on success. */
+static int
+proxy_handshake(int fd)
+{
+	struct rconn c = { .fd = fd, .state = R_CONNECT };
+	int r;
+
+	while ((r = hs_step(&c)) == 0)
+		;
+	return r == 1 ? 0 : -1;
+}
+
+/*
+ * One step of a rate connection: the handshake, then the 64-byte echo.
+ * Returns 1 when the echo is complete, 0 to wait, -1 on error.
+ */
+static int
+rate_step(struct rconn *c, const char *msg, size_t msglen)
+{
+	ssize_t r;
+	int h;
+
+	if (c->state != R_ECHO) {
+		if ((h = hs_step(c)) != 1)
+			return h;
 		if (write(c->fd, msg, msglen) != (ssize_t)msglen)
 			return -1;
 		c->state = R_ECHO;
+		c->got = 0;
 		return 0;
-	default:
-		r = read(c->fd, buf, sizeof(buf));
-		if (r == -1 && errno == EAGAIN)
-			return 0;
-		if (r <= 0)
-			return -1;
-		c->got += (size_t)r;
-		return c->got >= msglen;
 	}
+	r = read(c->fd, buf, sizeof(buf));
+	if (r == -1 && errno == EAGAIN)
+		return 0;
+	if (r <= 0)
+		return -1;
+	c->got += (size_t)r;
+	return c->got >= msglen;
 }
 
 static int

@@ -49,7 +49,8 @@ for m in aes-128-gcm chacha20-ietf-poly1305; do
 		order="OO LL OL LO"
 		for r in $(seq 1 "$ROUNDS"); do
 			for s in $order; do
-				eval "v_$s=\"\$v_$s $(eval bulk \$$s $n)\""
+				eval "port=\$$s"
+				eval "v_$s=\"\$v_$s $(bulk "$port" $n)\""
 			done
 			order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
 		done

@@ -248,8 +248,8 @@ dialer_allowed(const struct dialer *dl, const char *action, const char *host,
 		debug("%s: %s not permitted", l->node->url, hp);
 		return -1;
 	}
-	if (sa != NULL && c->obs[router_pick(c, dl->idx, sa, isname ? host :
-	    NULL, 0)].type == OB_BLOCK) {
+	if (sa != NULL && !dl->direct && c->obs[router_pick(c, dl->idx, sa,
+	    isname ? host : NULL, 0)].type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
 		return -1;
 	}

@@ -595,12 +595,15 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	}
 	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
 		return;
+	if (uc->dl->direct) {		/* rudp: the target is ours */
+		uchan_direct(uc, host, port, p, n);
+		return;
+	}
 	ob = &c->obs[router_pick(c, uc->dl->idx, sl ? (struct sockaddr *)&ss :
 	    NULL, literal ? NULL : host, port)];
 	if (ob->type == OB_BLOCK)
 		return;
-	if (uc->dl->direct || ob->type != OB_CHAIN ||
-	    chain_hops_for(ob, host, port) == 0) {
+	if (ob->type != OB_CHAIN || chain_hops_for(ob, host, port) == 0) {
 		uchan_direct(uc, host, port, p, n);
 		return;
 	}

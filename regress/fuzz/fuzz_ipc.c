@@ -143,6 +143,28 @@ try_socket(const uint8_t *p, size_t len)
 	free(iface);
 }
 
+/* TPROXY_SOCKET, BIND_PARK, BIND_UNPARK: listener, address, port */
+static void
+try_lisaddr(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	unsigned char addr[16];
+	uint32_t lis;
+	uint16_t port;
+	int family;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_tproxy(&v, &lis, &family, addr, &port) != 0)
+		return;
+	if (family < 0 || family > 255)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_tproxy(&e, lis, family, addr, port) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
 static void
 try_stats(const uint8_t *p, size_t len)
 {
@@ -182,7 +204,15 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 	case IPC_TUN_OPEN_ANS:
 	case IPC_SOCKET_ANS:
 	case IPC_FILE_OPEN_ANS:
+	case IPC_FILE_WATCH_ANS:
+	case IPC_TPROXY_SOCKET_ANS:
+	case IPC_BIND_UNPARK_ANS:
 		try_status(p, len);
+		break;
+	case IPC_TPROXY_SOCKET:
+	case IPC_BIND_PARK:
+	case IPC_BIND_UNPARK:
+		try_lisaddr(p, len);
 		break;
 	case IPC_LOG:
 		try_log(p, len);
@@ -238,6 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	try_name(data, size, IPC_MAX_NAME);
 	try_name(data, size, IPC_MAX_STRING);
 	try_socket(data, size);
+	try_lisaddr(data, size);
 	try_stats(data, size);
 	return 0;
 }
