@@ -4,7 +4,7 @@
 # FORMERR (or dropped) and never forwarded; a dead upstream skipped.
 . regress/lib.sh
 
-command -v unbound >/dev/null || fatal "unbound is not installed (make deps)"
+command -v unbound >/dev/null || skip "unbound is not installed (make deps)"
 D=$LOGDIR/dns
 mkdir -p "$D"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" \

@@ -15,6 +15,12 @@ FAILED=0
 log() { echo "$TESTNAME: $*"; }
 fail() { echo "FAIL $TESTNAME: $*"; FAILED=1; }
 fatal() { echo "FATAL $TESTNAME: $*"; exit 1; }
+# skip REASON: the whole test cannot run here (exit 77: run.sh counts it
+# as skipped).  skip_part REASON: one part cannot; the test still runs
+# the rest, but is reported skipped, not passed, unless it failed.
+SKIPPED=0
+skip() { echo "SKIP $TESTNAME: $*"; exit 77; }
+skip_part() { echo "SKIP $TESTNAME: $*"; SKIPPED=1; }
 
 cleanup() {
 	for p in $PIDS; do
@@ -122,6 +128,7 @@ finish() {
 	if [ "$FAILED" -ne 0 ]; then
 		exit 1
 	fi
+	[ "$SKIPPED" -ne 0 ] && exit 77
 	log "ok"
 	exit 0
 }

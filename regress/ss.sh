@@ -118,7 +118,7 @@ V
 	[ "$n" = 10 ] || fail "UDP: v2ray ss outbound -> ostpd ssu ($m): $n of 10"
     done
 else
-	log "v2ray not installed; skipped"
+	skip_part "v2ray is not installed (make deps)"
 fi
 
 # SIP022 (2022-blake3): no Debian package speaks it; an ostpd pair, and

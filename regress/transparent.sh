@@ -5,7 +5,7 @@
 # binds, transparently, to the servers' addresses.
 . regress/lib.sh
 
-command -v iptables >/dev/null || fatal "iptables is not installed (make deps)"
+command -v iptables >/dev/null || skip "iptables is not installed (make deps)"
 T=ostpt$$
 C=${T}c; R=${T}r; S=${T}s
 NETNS="$C $R $S"
