@@ -32,7 +32,8 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/cbuf.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c
-DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/monitor_wrap.c \
+DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
+		  daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
 		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
 		  daemon/dial.c daemon/crelay.c daemon/ss.c daemon/udp.c \
@@ -69,7 +70,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables
 
-.PHONY: all deps run check check-asan unittests fuzz-smoke install clean \
+.PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
+	install clean \
 	distclean
 
 all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks
@@ -146,6 +148,12 @@ fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	        { echo "fuzz-smoke: $$n failed, see $(BUILD)/fuzz/$$n.log"; exit 1; }; \
 	    echo "fuzz-smoke: $$n ok"; \
 	done; fi
+
+# Long runs, not part of check: FUZZ_SECONDS per harness (default 600).
+fuzz-long: $(if $(FUZZ_CC),$(FUZZ_BINS))
+	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-long: clang not found"; \
+	    exit 1; fi
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh regress/fuzz/long.sh
 
 check: deps all unittests $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@BUILD=$(BUILD) FUZZ_CC=$(FUZZ_CC) sh regress/run.sh

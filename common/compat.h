@@ -4,11 +4,24 @@
 
 #include <sys/queue.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
 	for ((var) = TAILQ_FIRST(head);					\
 	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
+
+/* OpenBSD's: wipe, then free (secrets, configuration text). */
+static inline void
+freezero(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, n);
+	free(p);
+}
 
 #endif

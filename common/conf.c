@@ -351,6 +351,9 @@ resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
 	return 0;
 }
 
+/* Set by conf_load for a worker's copy of the configuration. */
+static int files_checked;
+
 static int
 check_file(const char *url, const char *key, const char *path, int kind,
     char *err, size_t errlen)
@@ -365,6 +368,12 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	size_t len;
 	int r;
 
+	/*
+	 * The monitor read and parsed every named file before it passed the
+	 * configuration on; a worker reads them only through the monitor.
+	 */
+	if (files_checked)
+		return 0;
 	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
 		seterr(err, errlen, "%s: %s file %s", url, key, e);
 		return -1;
@@ -1575,6 +1584,7 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	memset(&src, 0, sizeof(src));
 	c->workers = 1;
 	snprintf(err, errlen, "out of memory");
+	files_checked = args->from_monitor;
 	c->debug = args->debug;
 	c->have_mark = args->have_mark;
 	c->mark = args->mark;

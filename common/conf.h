@@ -255,6 +255,8 @@ struct conf_args {
 	uint32_t	  mark;
 	const char	 *iface;
 	const char	 *profile;	/* -P address, when PROFILING is set */
+	int		  from_monitor;	/* a worker's copy: the files it names
+					   were checked; do not read them */
 };
 
 int	conf_load(struct conf *, const struct conf_args *, char *err,

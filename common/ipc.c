@@ -39,6 +39,8 @@ ipc_type_name(int type)
 	case IPC_BIND_UNPARK:	return "BIND_UNPARK";
 	case IPC_BIND_UNPARK_ANS: return "BIND_UNPARK_ANS";
 	case IPC_CMD_FILE:	return "CMD_FILE";
+	case IPC_CMD_INIT:	return "CMD_INIT";
+	case IPC_CMD_SHM:	return "CMD_SHM";
 	default:		return "unknown";
 	}
 }
@@ -424,4 +426,52 @@ ipc_dec_stats(struct buf *b, struct ipc_stats *s)
 	    (r = buf_get_u64(b, &s->bytes_out)) != 0)
 		return r;
 	return buf_expect_end(b);
+}
+
+int
+ipc_enc_init(struct buf *b, const struct ipc_init *in)
+{
+	int r;
+
+	if ((r = buf_put_u32(b, in->id)) != 0 ||
+	    (r = buf_put_u32(b, in->gen)) != 0 ||
+	    (r = buf_put_u32(b, in->uid)) != 0 ||
+	    (r = buf_put_u32(b, in->gid)) != 0 ||
+	    (r = buf_put_u32(b, in->monitor_pid)) != 0 ||
+	    (r = buf_put_u8(b, in->seccomp_debug)) != 0 ||
+	    (r = buf_put_cstring(b, in->chroot_dir)) != 0 ||
+	    (r = buf_put_cstring(b, in->testhook ? in->testhook : "")) != 0)
+		return r;
+	return buf_put_cstring(b, in->profile ? in->profile : "");
+}
+
+void
+ipc_init_clear(struct ipc_init *in)
+{
+	free(in->chroot_dir);
+	free(in->testhook);
+	free(in->profile);
+	memset(in, 0, sizeof(*in));
+}
+
+int
+ipc_dec_init(struct buf *b, struct ipc_init *in)
+{
+	int r;
+
+	memset(in, 0, sizeof(*in));
+	if ((r = buf_get_u32(b, &in->id)) != 0 ||
+	    (r = buf_get_u32(b, &in->gen)) != 0 ||
+	    (r = buf_get_u32(b, &in->uid)) != 0 ||
+	    (r = buf_get_u32(b, &in->gid)) != 0 ||
+	    (r = buf_get_u32(b, &in->monitor_pid)) != 0 ||
+	    (r = buf_get_u8(b, &in->seccomp_debug)) != 0 ||
+	    (r = buf_get_cstring(b, &in->chroot_dir, IPC_MAX_STRING)) != 0 ||
+	    (r = buf_get_cstring(b, &in->testhook, IPC_MAX_STRING)) != 0 ||
+	    (r = buf_get_cstring(b, &in->profile, IPC_MAX_STRING)) != 0 ||
+	    (r = buf_expect_end(b)) != 0) {
+		ipc_init_clear(in);
+		return r;
+	}
+	return 0;
 }

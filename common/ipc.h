@@ -18,7 +18,7 @@
 
 #include "buf.h"
 
-#define IPC_VERSION		1
+#define IPC_VERSION		2
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		4096
 #define IPC_MAX_STRING		1024	/* log lines, paths */
@@ -54,6 +54,26 @@ enum ipc_type {
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
 	IPC_CMD_DRAIN		= 66,	/* empty; no answer */
 	IPC_CMD_FILE		= 68,	/* string path + fd: it changed */
+	/*
+	 * The first two messages of a freshly executed worker: its
+	 * parameters with the configuration (a sealed memfd of native
+	 * JSON), then the shared replay memory (a memfd).  No answers.
+	 */
+	IPC_CMD_INIT		= 70,	/* see struct ipc_init; + fd */
+	IPC_CMD_SHM		= 72,	/* empty; + fd */
+};
+
+/* What a worker is told before it enters its sandbox. */
+struct ipc_init {
+	uint32_t	id;
+	uint32_t	gen;
+	uint32_t	uid;
+	uint32_t	gid;
+	uint32_t	monitor_pid;
+	uint8_t		seccomp_debug;
+	char		*chroot_dir;	/* decoded strings are allocated */
+	char		*testhook;	/* "" for none */
+	char		*profile;	/* -P address, "" for none */
 };
 
 struct ipc_hdr {
@@ -126,6 +146,9 @@ int	ipc_dec_socket(struct buf *, int *family, int *type, uint32_t *mark,
 int	ipc_enc_watch(struct buf *, uint32_t period_ms, const char *path);
 int	ipc_dec_watch(struct buf *, uint32_t *period_ms, char **path);
 int	ipc_enc_stats(struct buf *, const struct ipc_stats *);
+int	ipc_enc_init(struct buf *, const struct ipc_init *);
+int	ipc_dec_init(struct buf *, struct ipc_init *);
+void	ipc_init_clear(struct ipc_init *);
 int	ipc_dec_stats(struct buf *, struct ipc_stats *);
 
 #endif

@@ -123,6 +123,9 @@ ostpd_event_log(int severity, const char *msg)
 
 static struct conf_args args;
 static char *cpath;
+#ifdef OSTP_TESTHOOKS
+char *test_canary;
+#endif
 
 static int ostpd_main(int, char **);
 
@@ -152,6 +155,13 @@ ostpd_main(int argc, char **argv)
 	memset(&mon, 0, sizeof(mon));
 	log_init("ostpd", LOG_LEVEL_INFO, 0);
 	event_set_log_callback(ostpd_event_log);
+	/*
+	 * Private: how the monitor starts a worker (fd 3 its channel).  It
+	 * is not an option a user gives; worker_exec() refuses to run
+	 * without the monitor's channel.
+	 */
+	if (argc == 2 && strcmp(argv[1], "-W") == 0)
+		worker_exec();
 	if (argc == 1) {
 		usage(stdout);
 		return 0;
@@ -261,15 +271,25 @@ ostpd_main(int argc, char **argv)
 	mon.pidfile = pidfile;
 #ifdef OSTP_TESTHOOKS
 	mon.testhook = getenv("OSTP_TESTHOOK");
+	/*
+	 * A secret only the monitor holds, on its heap: regress/reexec.sh
+	 * checks that no worker's memory contains it.
+	 */
+	if (getenv("OSTP_TEST_CANARY") != NULL &&
+	    (test_canary = strdup(getenv("OSTP_TEST_CANARY"))) == NULL)
+		fatal("out of memory");
 #endif
 	check_chroot(mon.chroot_dir);
 	raise_nofile();
+	/* Workers are executions of this very file (monitor.c). */
+	if ((mon.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("cannot open /proc/self/exe: %s", strerror(errno));
 	/*
 	 * Shadowsocks salts, shared by all workers of all generations;
 	 * untouched pages cost nothing where no ss:// listener runs.
 	 */
-	if (ss_replay_init() != 0)
-		fatal("cannot map the replay filter: %s", strerror(errno));
+	if ((mon.replay_fd = ss_replay_create()) == -1)
+		fatal("cannot make the replay filter: %s", strerror(errno));
 
 	if (monitor_init(&mon, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ostpd: %s\n", err);

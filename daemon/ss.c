@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -38,7 +39,7 @@
 
 /*
  * The salt filter: two Bloom filters in memory shared by every worker
- * (mapped before they fork), so a replay is caught whichever worker the
+ * (see ss_replay_create), so a replay is caught whichever worker the
  * kernel hands it to.  Salts go into the current filter; when it holds
  * its capacity, the older one is cleared and becomes current, so the
  * last 1-2 million salts are remembered with a false positive rate
@@ -81,26 +82,70 @@ static struct salt_table *st22;
 
 static void rf_hash(const unsigned char *, size_t, uint64_t *, uint64_t *);
 
-int
-ss_replay_init(void)
+/*
+ * Both tables live in one memfd the monitor creates at start; every
+ * worker (a fresh exec of the binary) maps it from the descriptor it is
+ * given, so a replay is caught whichever worker sees it.  Untouched
+ * pages cost nothing.
+ */
+struct ss_shared {
+	struct replay_filter	rf;
+	struct salt_table	st;
+};
+
+static int
+ss_replay_map(int fd)
 {
-	if (rf != NULL)
-		return 0;
-	rf = mmap(NULL, sizeof(*rf), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (rf == MAP_FAILED) {
-		rf = NULL;
+	struct ss_shared *sh;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    0);
+	if (sh == MAP_FAILED)
 		return -1;
-	}
-	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1)
-		return -1;
-	st22 = mmap(NULL, sizeof(*st22), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (st22 == MAP_FAILED) {
-		st22 = NULL;
-		return -1;
-	}
+	rf = &sh->rf;
+	st22 = &sh->st;
 	return 0;
+}
+
+/* Monitor: the shared memory and its key; returns the memfd or -1. */
+int
+ss_replay_create(void)
+{
+	int fd;
+
+	if ((fd = memfd_create("ostpd-replay", MFD_CLOEXEC)) == -1)
+		return -1;
+	if (ftruncate(fd, (off_t)sizeof(struct ss_shared)) == -1 ||
+	    ss_replay_map(fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1) {
+		munmap(rf, sizeof(struct ss_shared));
+		rf = NULL;
+		st22 = NULL;
+		close(fd);
+		return -1;
+	}
+	/* The monitor only makes it; the workers use it. */
+	munmap(rf, sizeof(struct ss_shared));
+	rf = NULL;
+	st22 = NULL;
+	return fd;
+}
+
+/* Worker: map what the monitor created; the size must be ours. */
+int
+ss_replay_attach(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1 ||
+	    st.st_size != (off_t)sizeof(struct ss_shared)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return ss_replay_map(fd);
 }
 
 /* 1 if the salt is within its 60 s already; otherwise it is kept. */

@@ -40,6 +40,8 @@ extern struct worker *the_worker;
 void	worker_main(const struct conf *, const struct sandbox_params *,
 	    int sock, unsigned int id, unsigned int gen, const char *testhook)
 	    __attribute__((noreturn));
+/* worker_exec.c: the private -W entry point of an executed worker */
+void	worker_exec(void) __attribute__((noreturn));
 void	worker_conn_closed(struct worker *);
 int	worker_listen(struct worker *, int fd, evconnlistener_cb, void *arg,
 	    struct evconnlistener **);
@@ -111,7 +113,8 @@ size_t	chain_hops_for(const struct outbound_conf *, const char *host,
 struct ss_method;
 int	ss_start(struct worker *, const struct listener_conf *, size_t idx,
 	    int fd, struct evconnlistener **);
-int	ss_replay_init(void);
+int	ss_replay_create(void);
+int	ss_replay_attach(int fd);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 int	ss_salt_seen(const unsigned char *salt, size_t len);
 

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -137,11 +139,80 @@ respawn_cb(evutil_socket_t fd, short what, void *arg)
 	mon_worker_spawn(the_mon, arg);
 }
 
+/*
+ * The environment a worker is executed with: nothing of the monitor's
+ * but what the sanitizer runtimes of a test build read.
+ */
+static char **
+worker_env(void)
+{
+	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS" };
+	static char *env[sizeof(keep) / sizeof(keep[0]) + 1];
+	static char buf[3][512];
+	size_t i, n = 0;
+	const char *v;
+	int r;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		if ((v = getenv(keep[i])) == NULL)
+			continue;
+		r = snprintf(buf[n], sizeof(buf[n]), "%s=%s", keep[i], v);
+		if (r < 0 || (size_t)r >= sizeof(buf[n]))
+			continue;
+		env[n] = buf[n];
+		n++;
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/*
+ * The first messages a worker reads: who it is, where its sandbox is,
+ * its configuration, and the memory it shares with its siblings.
+ */
+static int
+worker_send_init(struct monitor *mon, struct mon_worker *w)
+{
+	struct ipc_init in;
+	struct buf b;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	in.id = w->id;
+	in.gen = w->gen->num;
+	in.uid = (uint32_t)mon->uid;
+	in.gid = (uint32_t)mon->gid;
+	in.monitor_pid = (uint32_t)getpid();
+	in.seccomp_debug = mon->seccomp_debug ? 1 : 0;
+	in.chroot_dir = (char *)mon->chroot_dir;
+	in.testhook = (char *)mon->testhook;
+	in.profile = (char *)mon->args.profile;
+	buf_init(&b);
+	r = ipc_enc_init(&b, &in);
+	if (r == 0)
+		r = ipc_send(w->sock, IPC_CMD_INIT, 0, &b, w->gen->conf_fd);
+	if (r == 0)
+		r = ipc_send(w->sock, IPC_CMD_SHM, 0, NULL, mon->replay_fd);
+	buf_release(&b);
+	return r;
+}
+
+/*
+ * A worker is a fresh execution of this binary (as OpenSSH's
+ * sshd-session): it starts with its own address-space layout and none
+ * of the monitor's memory, and learns only what worker_send_init tells
+ * it.  The binary is executed from the descriptor opened at start, so
+ * an upgrade of the file on disk cannot hand a running monitor's
+ * workers another version of the IPC protocol.
+ */
 static void
 mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 {
-	struct sandbox_params sp;
-	int sv[2];
+	char *const argv[] = { "ostpd", "-W", NULL };
+	char **envp;
+	sigset_t all;
+	int sv[2], s, e;
 	pid_t pid;
 
 	if (mon->shutting_down || w->gen->draining)
@@ -155,6 +226,7 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 	w->state = MW_NEW;
 	memset(w->lis_given, 0, w->gen->conf.nlis);
 	memset(w->tun_given, 0, w->gen->conf.nlis);
+	envp = worker_env();
 	switch ((pid = fork())) {
 	case -1:
 		error("fork: %s", strerror(errno));
@@ -163,35 +235,43 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 		goto retry;
 	case 0:
 		/*
-		 * Child: keep only its end of the channel (as fd 3) and the
-		 * standard descriptors; everything else the monitor owns.
+		 * Child: its end of the channel becomes fd 3, the binary
+		 * fd 4 (close-on-exec); all else the monitor owns is closed.
+		 * Both are first moved above 4 so neither overwrites the
+		 * other.
 		 */
-		if (dup2(sv[1], 3) == -1)
-			_exit(1);
-		syscall(SYS_close_range, 4, ~0U, 0);
+		if ((s = fcntl(sv[1], F_DUPFD, 10)) == -1 ||
+		    (e = fcntl(mon->exe_fd, F_DUPFD_CLOEXEC, 10)) == -1 ||
+		    dup2(s, 3) == -1 || dup3(e, 4, O_CLOEXEC) == -1)
+			_exit(127);
+		syscall(SYS_close_range, 5, ~0U, 0);
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGUSR1, SIG_IGN);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
-		memset(&sp, 0, sizeof(sp));
-		sp.uid = mon->uid;
-		sp.gid = mon->gid;
-		sp.chroot_dir = mon->chroot_dir;
-		sp.seccomp_debug = mon->seccomp_debug;
-		sp.ipc_sock = 3;
-		sp.monitor_pid = getppid();
-		worker_main(&w->gen->conf, &sp, 3, w->id, w->gen->num,
-		    mon->testhook);
-		/* NOTREACHED */
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* Until its sandbox sets it again after the uid change. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		fexecve(4, argv, envp);
+		_exit(127);
 	default:
 		break;
 	}
 	close(sv[1]);
-	evutil_make_socket_nonblocking(sv[0]);
 	w->pid = pid;
 	w->sock = sv[0];
+	if (worker_send_init(mon, w) != 0) {
+		error("worker %u: cannot send its configuration: %s", w->id,
+		    strerror(errno));
+		kill(pid, SIGKILL);
+		worker_detach_ipc(w);
+		/* SIGCHLD reports it and schedules the respawn. */
+		return;
+	}
+	evutil_make_socket_nonblocking(sv[0]);
 	clock_gettime(CLOCK_MONOTONIC, &w->started);
 	w->ev = event_new(mon->base, sv[0], EV_READ | EV_PERSIST,
 	    worker_ipc_cb, w);
@@ -206,6 +286,49 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 
 		event_add(w->respawn_ev, &tv);
 	}
+}
+
+/*
+ * The workers' copy of a generation's configuration: its effective
+ * native JSON (what -t prints) in a memfd sealed against change, so a
+ * worker can neither alter what its siblings and successors read nor
+ * receive anything but the configuration itself.
+ */
+static int
+gen_conf_fd(const struct conf *conf)
+{
+	char *text = NULL;
+	size_t len = 0, off;
+	ssize_t n;
+	FILE *f;
+	int fd;
+
+	if ((f = open_memstream(&text, &len)) == NULL)
+		return -1;
+	if (conf_print_json(conf, f) != 0) {
+		fclose(f);
+		free(text);
+		return -1;
+	}
+	if (fclose(f) != 0 || (fd = memfd_create("ostpd-conf",
+	    MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1) {
+		free(text);
+		return -1;
+	}
+	for (off = 0; off < len; off += (size_t)n) {
+		if ((n = write(fd, text + off, len - off)) <= 0) {
+			close(fd);
+			freezero(text, len);
+			return -1;
+		}
+	}
+	freezero(text, len);
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int
@@ -310,6 +433,9 @@ gen_new(struct monitor *mon, struct conf *conf)
 	g->num = ++mon->next_gen;
 	g->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
+	if ((g->conf_fd = gen_conf_fd(&g->conf)) == -1)
+		fatal("cannot pass the configuration to workers: %s",
+		    strerror(errno));
 	g->nworkers = g->conf.workers;
 	if (g->nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -356,6 +482,7 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 	if (g->drain_ev != NULL)
 		event_free(g->drain_ev);
 	TAILQ_REMOVE(&mon->gens, g, entry);
+	close(g->conf_fd);
 	conf_free(&g->conf);
 	free(g->lis);
 	free(g);

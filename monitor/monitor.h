@@ -81,6 +81,8 @@ struct mon_gen {
 	int			 draining;
 	struct event		*drain_ev;
 	TAILQ_HEAD(, mon_watch)	 watches;
+	int			 conf_fd;	/* sealed memfd: the workers'
+						   copy of conf, native JSON */
 	TAILQ_ENTRY(mon_gen)	 entry;
 };
 
@@ -101,6 +103,8 @@ struct monitor {
 	const char		*chroot_dir;
 	int			 seccomp_debug;
 	const char		*testhook;
+	int			 exe_fd;	/* this binary, for workers */
+	int			 replay_fd;	/* Shadowsocks replay memory */
 };
 
 /* monitor.c */

@@ -191,6 +191,27 @@ try_empty(const uint8_t *p, size_t len)
 		abort();
 }
 
+static void
+try_init(const uint8_t *p, size_t len)
+{
+	struct ipc_init in;
+	struct buf v, e;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_init(&v, &in) != 0) {
+		if (in.chroot_dir != NULL || in.testhook != NULL ||
+		    in.profile != NULL)
+			abort();	/* a refusal leaves nothing allocated */
+		return;
+	}
+	buf_init(&e);
+	if (ipc_enc_init(&e, &in) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+	ipc_init_clear(&in);
+}
+
 /* What the receiving side would run for a message of this type. */
 static void
 decode_payload(uint16_t type, const uint8_t *p, size_t len)
@@ -232,9 +253,13 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 	case IPC_CMD_STATS_ANS:
 		try_stats(p, len);
 		break;
+	case IPC_CMD_INIT:
+		try_init(p, len);
+		break;
 	case IPC_READY:
 	case IPC_CMD_STATS:
 	case IPC_CMD_DRAIN:
+	case IPC_CMD_SHM:
 		try_empty(p, len);
 		break;
 	default:
@@ -270,5 +295,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	try_socket(data, size);
 	try_lisaddr(data, size);
 	try_stats(data, size);
+	try_init(data, size);
 	return 0;
 }

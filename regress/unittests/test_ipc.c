@@ -460,6 +460,20 @@ dec_stats(struct buf *b)
 	return ipc_dec_stats(b, &s);
 }
 
+static int
+dec_init(struct buf *b)
+{
+	struct ipc_init in;
+	int r;
+
+	r = ipc_dec_init(b, &in);
+	if (r != 0 && (in.chroot_dir != NULL || in.testhook != NULL ||
+	    in.profile != NULL))
+		return INT_MIN;
+	ipc_init_clear(&in);
+	return r;
+}
+
 /* The full encoding decodes; every prefix and a trailing byte do not. */
 static int
 check_strict(const struct buf *enc, dec_fn dec)
@@ -697,8 +711,44 @@ TEST(test_payload_stats)
 	buf_release(&b);
 }
 
+TEST(test_payload_init)
+{
+	struct ipc_init in, o;
+	struct buf b;
+
+	memset(&in, 0, sizeof(in));
+	in.id = 3;
+	in.gen = 0x01020304;
+	in.uid = 101;
+	in.gid = 65534;
+	in.monitor_pid = 4242;
+	in.seccomp_debug = 1;
+	in.chroot_dir = "/var/empty";
+	in.testhook = NULL;		/* encodes as "" */
+	in.profile = "127.0.0.1:6060";
+	buf_init(&b);
+	ASSERT_EQ_INT(ipc_enc_init(&b, &in), 0);
+	ASSERT_EQ_UINT(buf_len(&b), 21 + 12 + 2 + 16);
+	ASSERT_EQ_INT(check_strict(&b, dec_init), 0);
+	ASSERT_EQ_INT(ipc_dec_init(&b, &o), 0);
+	ASSERT_EQ_UINT(o.id, 3);
+	ASSERT_EQ_UINT(o.gen, 0x01020304);
+	ASSERT_EQ_UINT(o.uid, 101);
+	ASSERT_EQ_UINT(o.gid, 65534);
+	ASSERT_EQ_UINT(o.monitor_pid, 4242);
+	ASSERT_EQ_UINT(o.seccomp_debug, 1);
+	ASSERT_STREQ(o.chroot_dir, "/var/empty");
+	ASSERT_STREQ(o.testhook, "");
+	ASSERT_STREQ(o.profile, "127.0.0.1:6060");
+	ipc_init_clear(&o);
+	ASSERT(o.chroot_dir == NULL);
+	buf_release(&b);
+}
+
 TEST(test_type_names)
 {
+	ASSERT_STREQ(ipc_type_name(IPC_CMD_INIT), "CMD_INIT");
+	ASSERT_STREQ(ipc_type_name(IPC_CMD_SHM), "CMD_SHM");
 	ASSERT_STREQ(ipc_type_name(IPC_HELLO), "HELLO");
 	ASSERT_STREQ(ipc_type_name(IPC_CMD_DRAIN), "CMD_DRAIN");
 	ASSERT_STREQ(ipc_type_name(200), "unknown");
@@ -724,6 +774,7 @@ main(void)
 	RUN(test_payload_name);
 	RUN(test_payload_socket);
 	RUN(test_payload_stats);
+	RUN(test_payload_init);
 	RUN(test_type_names);
 	return TEST_EXIT();
 }
