@@ -141,20 +141,26 @@ respawn_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The environment a worker is executed with: nothing of the monitor's
- * but what the sanitizer runtimes of a test build read.
+ * but what the sanitizer runtimes read (and, in test builds, the test
+ * knobs the worker reads).
  */
 static char **
 worker_env(void)
 {
 	static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
-	    "LSAN_OPTIONS" };
-	static char *env[sizeof(keep) / sizeof(keep[0]) + 1];
-	static char buf[3][512];
+	    "LSAN_OPTIONS",
+#ifdef OSTP_TESTHOOKS
+	    "OSTP_HALF_IDLE",	/* test builds: relay.c's short limit */
+#endif
+	};
+#define NKEEP (sizeof(keep) / sizeof(keep[0]))
+	static char *env[NKEEP + 1];
+	static char buf[NKEEP][512];
 	size_t i, n = 0;
 	const char *v;
 	int r;
 
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+	for (i = 0; i < NKEEP; i++) {
 		if ((v = getenv(keep[i])) == NULL)
 			continue;
 		r = snprintf(buf[n], sizeof(buf[n]), "%s=%s", keep[i], v);
@@ -165,6 +171,7 @@ worker_env(void)
 	}
 	env[n] = NULL;
 	return env;
+#undef NKEEP
 }
 
 /*
