@@ -440,9 +440,7 @@ gen_new(struct monitor *mon, struct conf *conf)
 	g->num = ++mon->next_gen;
 	g->conf = *conf;
 	memset(conf, 0, sizeof(*conf));
-	if ((g->conf_fd = gen_conf_fd(&g->conf)) == -1)
-		fatal("cannot pass the configuration to workers: %s",
-		    strerror(errno));
+	g->conf_fd = gen_conf_fd(&g->conf);	/* callers check */
 	g->nworkers = g->conf.workers;
 	if (g->nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -489,7 +487,8 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 	if (g->drain_ev != NULL)
 		event_free(g->drain_ev);
 	TAILQ_REMOVE(&mon->gens, g, entry);
-	close(g->conf_fd);
+	if (g->conf_fd != -1)
+		close(g->conf_fd);
 	conf_free(&g->conf);
 	free(g->lis);
 	free(g);
@@ -702,7 +701,11 @@ mon_reload(struct monitor *mon)
 	}
 	log_set_level(nc.log_level);
 	g = gen_new(mon, &nc);
-	if (mon_listeners_open(mon, g, err, sizeof(err)) != 0) {
+	if (g->conf_fd == -1)
+		snprintf(err, sizeof(err), "cannot copy the configuration for "
+		    "the workers: %s", strerror(errno));
+	if (g->conf_fd == -1 ||
+	    mon_listeners_open(mon, g, err, sizeof(err)) != 0) {
 		error("reload failed: %s; keeping the running configuration",
 		    err);
 		TAILQ_INSERT_TAIL(&mon->gens, g, entry);
@@ -801,6 +804,11 @@ monitor_init(struct monitor *mon, struct conf *conf, char *err,
 	}
 	g = gen_new(mon, conf);
 	TAILQ_INSERT_TAIL(&mon->gens, g, entry);
+	if (g->conf_fd == -1) {
+		snprintf(err, errlen, "cannot copy the configuration for the "
+		    "workers: %s", strerror(errno));
+		return -1;
+	}
 	return mon_listeners_open(mon, g, err, errlen);
 }
 
