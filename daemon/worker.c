@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -167,6 +168,7 @@ ipc_cb(evutil_socket_t fd, short what, void *arg)
  * Test builds only: SIGUSR2 makes the worker misbehave on purpose so
  * the suite can watch the monitor and the sandbox react.
  */
+
 /*
  * An ioctl that is neither FIONREAD nor FIONBIO (nor the terminal query
  * sanitizer builds let through): the filter must kill the worker.
@@ -181,6 +183,15 @@ testhook_ioctl(struct worker *wk)
 	ifc.ifc_len = sizeof(ifr);
 	ifc.ifc_req = ifr;
 	(void)ioctl(wk->sock, SIOCGIFCONF, &ifc);
+}
+
+/* The terminal query of the sanitizer runtimes: allowed in their builds. */
+static void
+testhook_tcgets(void)
+{
+	struct termios t;
+
+	(void)ioctl(STDERR_FILENO, TCGETS, &t);
 }
 
 /*
@@ -207,6 +218,7 @@ testhook_ubsan(void)
 	logit("signed overflow: %d", big + 1);
 }
 
+/* SIGUSR2: run the hook OSTP_TESTHOOK names (default "seccomp"). */
 static void
 testhook_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -228,6 +240,8 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		(void)!send(wk->sock, "\x00\x99garbage", 9, 0);
 	else if (strcmp(h, "ioctl") == 0)
 		testhook_ioctl(wk);
+	else if (strcmp(h, "tcgets") == 0)
+		testhook_tcgets();
 	else if (strcmp(h, "asan") == 0)
 		testhook_asan();
 	else if (strcmp(h, "ubsan") == 0)

@@ -10,22 +10,43 @@ OSTPD=$OSTPD_T
 E=$(free_port)
 start_echo "$E"
 
-# The filter names the forbidden ioctl (-DD) and the worker comes back.
-P=$(free_port)
-OSTP_TESTHOOK=ioctl start_ostpd sanitizer-ioctl -DD \
-    -L "tcp://127.0.0.1:$P/127.0.0.1:$E"
-wait_port "$P" || fatal "no listener"
-W1=$(worker_of "$OPID") || fatal "no worker"
-kill -USR2 "$W1"
-wait_log "$LOGDIR/sanitizer-ioctl.log" 'forbidden system call ioctl' 5 ||
-	fail "an ioctl outside the allow-list was not stopped"
-wait_log "$LOGDIR/sanitizer-ioctl.log" 'restarting in' 5 ||
-	fail "ioctl: no respawn"
-$NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null ||
-	fail "ioctl: forwarding after the respawn"
-kill "$OPID"
+if "$OSTPD" -V | grep -q 'fsanitize=address'; then
+	SAN=1
+else
+	SAN=0
+fi
 
-if ! "$OSTPD" -V | grep -q 'fsanitize=address'; then
+# The filter names a forbidden ioctl (-DD) and the worker comes back.
+# TCGETS, which the sanitizer runtimes ask, passes in their builds only.
+for hook in ioctl tcgets; do
+	L=$LOGDIR/sanitizer-$hook.log
+	P=$(free_port)
+	OSTP_TESTHOOK=$hook start_ostpd "sanitizer-$hook" -DD \
+	    -L "tcp://127.0.0.1:$P/127.0.0.1:$E"
+	wait_port "$P" || { fail "$hook: no listener"; continue; }
+	W1=$(worker_of "$OPID") || fatal "no worker"
+	kill -USR2 "$W1"
+	if [ "$hook" = tcgets ] && [ "$SAN" = 1 ]; then
+		wait_log "$L" 'test hook "tcgets" triggered' 5 ||
+			fail "tcgets: hook not run"
+		$NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null ||
+			fail "tcgets: forwarding after the ioctl"
+		grep -q 'forbidden system call' "$L" &&
+			fail "tcgets: the sanitizer build's filter stopped TCGETS"
+		[ "$(worker_of "$OPID")" = "$W1" ] ||
+			fail "tcgets: the worker did not survive TCGETS"
+		kill "$OPID"
+		continue
+	fi
+	wait_log "$L" 'forbidden system call ioctl' 5 ||
+		fail "$hook: an ioctl outside the allow-list was not stopped"
+	wait_log "$L" 'restarting in' 5 || fail "$hook: no respawn"
+	$NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null ||
+		fail "$hook: forwarding after the respawn"
+	kill "$OPID"
+done
+
+if [ "$SAN" = 0 ]; then
 	log "not a sanitizer build: checked the release filter only"
 	finish
 fi
