@@ -31,6 +31,13 @@ usage(FILE *f)
 "             [-M mark] [-P address] [-p pidfile]\n");
 }
 
+/* -V names sanitizer builds: their workers may make a few more calls. */
+#ifdef OSTP_SANITIZE
+#define BUILD_NOTE	" -fsanitize=address,undefined"
+#else
+#define BUILD_NOTE	""
+#endif
+
 static void
 version(void)
 {
@@ -40,13 +47,14 @@ version(void)
 	if (uname(&u) == 0)
 		arch = u.machine;
 #if defined(__clang__)
-	printf("ostpd %s (clang %s linux/%s)\n", PACKAGE_VERSION,
-	    __clang_version__, arch);
+	printf("ostpd %s (clang %s%s linux/%s)\n", PACKAGE_VERSION,
+	    __clang_version__, BUILD_NOTE, arch);
 #elif defined(__GNUC__)
-	printf("ostpd %s (gcc %s linux/%s)\n", PACKAGE_VERSION,
-	    __VERSION__, arch);
+	printf("ostpd %s (gcc %s%s linux/%s)\n", PACKAGE_VERSION,
+	    __VERSION__, BUILD_NOTE, arch);
 #else
-	printf("ostpd %s (cc linux/%s)\n", PACKAGE_VERSION, arch);
+	printf("ostpd %s (cc%s linux/%s)\n", PACKAGE_VERSION, BUILD_NOTE,
+	    arch);
 #endif
 }
 

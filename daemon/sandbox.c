@@ -24,6 +24,9 @@
 #include <unistd.h>
 
 #include <seccomp.h>
+#ifdef OSTP_SANITIZE
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include "buf.h"
 #include "ipc.h"
@@ -229,7 +232,12 @@ install_seccomp(const struct sandbox_params *sp)
 	/* abort() signals itself; only the own thread group is reachable. */
 	ALLOW_ARG(tgkill, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 #ifdef OSTP_SANITIZE
-	/* The sanitizer runtimes read their own state on reports. */
+	/*
+	 * The sanitizer runtimes read their own state on reports, and ask
+	 * isatty(2) of stderr (TCGETS) before every line to pick colours:
+	 * without these a report would die half-written.
+	 */
+	ALLOW_ARG(ioctl, 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	ALLOW(prctl);
 	ALLOW(sched_getaffinity);
 	ALLOW(getrlimit);
@@ -247,6 +255,13 @@ install_seccomp(const struct sandbox_params *sp)
 void
 sandbox_enter(const struct sandbox_params *sp)
 {
+#ifdef OSTP_SANITIZE
+	/*
+	 * Sanitizer builds: the runtime caches /proc/self/maps now, so that
+	 * a report written inside the chroot still names the modules.
+	 */
+	__sanitizer_sandbox_on_notify(NULL);
+#endif
 	drop_ids(sp);
 	/* Die with the monitor; set after the uid change, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)

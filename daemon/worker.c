@@ -5,15 +5,19 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <net/if.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -164,6 +168,57 @@ ipc_cb(evutil_socket_t fd, short what, void *arg)
  * Test builds only: SIGUSR2 makes the worker misbehave on purpose so
  * the suite can watch the monitor and the sandbox react.
  */
+
+/*
+ * An ioctl that is neither FIONREAD nor FIONBIO (nor the terminal query
+ * sanitizer builds let through): the filter must kill the worker.
+ */
+static void
+testhook_ioctl(struct worker *wk)
+{
+	struct ifconf ifc;
+	struct ifreq ifr[4];
+
+	memset(&ifc, 0, sizeof(ifc));
+	ifc.ifc_len = sizeof(ifr);
+	ifc.ifc_req = ifr;
+	(void)ioctl(wk->sock, SIOCGIFCONF, &ifc);
+}
+
+/* The terminal query of the sanitizer runtimes: allowed in their builds. */
+static void
+testhook_tcgets(void)
+{
+	struct termios t;
+
+	(void)ioctl(STDERR_FILENO, TCGETS, &t);
+}
+
+/*
+ * Memory errors for the sanitizer builds' test: each must reach the log
+ * as a report.  A read after free, not a write, so a release build
+ * that gets the hook by mistake does not corrupt its heap.
+ */
+static void
+testhook_asan(void)
+{
+	char *volatile p;
+
+	if ((p = malloc(32)) == NULL)
+		return;
+	free(p);
+	logit("read after free: %d", p[8]);
+}
+
+static void
+testhook_ubsan(void)
+{
+	volatile int big = INT_MAX;
+
+	logit("signed overflow: %d", big + 1);
+}
+
+/* SIGUSR2: run the hook OSTP_TESTHOOK names (default "seccomp"). */
 static void
 testhook_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -183,6 +238,14 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		(void)mm_file_open(wk, "/etc/shadow");
 	else if (strcmp(h, "garbage") == 0)
 		(void)!send(wk->sock, "\x00\x99garbage", 9, 0);
+	else if (strcmp(h, "ioctl") == 0)
+		testhook_ioctl(wk);
+	else if (strcmp(h, "tcgets") == 0)
+		testhook_tcgets();
+	else if (strcmp(h, "asan") == 0)
+		testhook_asan();
+	else if (strcmp(h, "ubsan") == 0)
+		testhook_ubsan();
 }
 #endif
 
