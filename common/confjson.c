@@ -142,10 +142,41 @@ conf_json_read(const char *path, void **rootp, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * A key given twice in one object: JSON leaves its meaning open and
+ * the front ends would read one occurrence or both (and each section
+ * is built once), so the file is refused.  Returns the key or NULL.
+ */
+static const char *
+dup_key(yajl_val v)
+{
+	const char *k;
+	size_t i, j;
+
+	if (YAJL_IS_ARRAY(v)) {
+		for (i = 0; i < v->u.array.len; i++)
+			if ((k = dup_key(v->u.array.values[i])) != NULL)
+				return k;
+		return NULL;
+	}
+	if (!YAJL_IS_OBJECT(v))
+		return NULL;
+	for (i = 0; i < v->u.object.len; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(v->u.object.keys[i],
+			    v->u.object.keys[j]) == 0)
+				return v->u.object.keys[i];
+		if ((k = dup_key(v->u.object.values[i])) != NULL)
+			return k;
+	}
+	return NULL;
+}
+
 int
 conf_json_parse(const char *data, size_t len, const char *path, void **rootp,
     char *err, size_t errlen)
 {
+	const char *k;
 	yajl_handle h;
 	yajl_status st;
 	unsigned char *msg;
@@ -197,6 +228,15 @@ conf_json_parse(const char *data, size_t len, const char *path, void **rootp,
 	if (!YAJL_IS_OBJECT((yajl_val)*rootp)) {
 		seterr(err, errlen, "%s:1:1: the top level must be a JSON "
 		    "object", path);
+		yajl_tree_free(*rootp);
+		*rootp = NULL;
+		return -1;
+	}
+	if ((k = dup_key(*rootp)) != NULL) {
+		seterr(err, errlen, "%s: key \"%s\" is given twice in one "
+		    "object", path, k);
+		yajl_tree_free(*rootp);
+		*rootp = NULL;
 		return -1;
 	}
 	return 0;

@@ -262,6 +262,11 @@ static const struct {
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"interface\": "
 	    "\"a/b\"}", "interface must be an interface name" },
 	{ "{\"inbounds\": []}", "no listener" },
+	/* a key twice (the second outbounds leaked the first: fuzz_conf) */
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": [], "
+	    "\"outbounds\": []}", "key \"outbounds\" is given twice" },
+	{ "{\"ServeNodes\": [\"tcp://:1/1.2.3.4:5\"], \"Routes\": [{\"Retries\": "
+	    "1, \"Retries\": 2}]}", "key \"Retries\" is given twice" },
 	/* the parameter table */
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?timeout=abc\"]}",
 	    "bad duration \"abc\" for timeout" },
