@@ -121,9 +121,9 @@ status_field() {
 
 finish() {
 	# Sanitizer builds (make check-asan): any report in a log fails.
-	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+	if grep -l -E 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
 	    "$LOGDIR"/*.log >/dev/null 2>&1; then
-		fail "sanitizer report in $(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOGDIR"/*.log | tr '\n' ' ')"
+		fail "sanitizer report in $(grep -l -E 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$LOGDIR"/*.log | tr '\n' ' ')"
 	fi
 	if [ "$FAILED" -ne 0 ]; then
 		exit 1

@@ -2,6 +2,8 @@
 # confined, the kernel spreads connections over them, one that dies is
 # replaced while the others serve, and a reload may change their number.
 . regress/lib.sh
+# workers are killed on purpose: run.sh must not fail the test for it
+ALLOW_RESPAWN=1
 
 E=$(free_port); P=$(free_port); S=$(free_port)
 start_echo "$E"
