@@ -84,8 +84,10 @@ for i in 1 2 3 4; do fetch "socks5://127.0.0.1:$X" || fail "fastest_count reques
 
 # Every member dead: the request fails cleanly and the daemon serves on.
 Z=$(free_port)
-start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2"
+# (bypass: a name that skips the group proves this daemon still serves)
+start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2&bypass=localhost"
 wait_port "$Z" || fatal "dead"
 fetch "socks5://127.0.0.1:$Z" && fail "a dead group carried a request"
+assert_serving "socks5h://127.0.0.1:$Z" "http://localhost:$H/hello.txt"
 fetch "socks5://127.0.0.1:$A" || fail "other daemon disturbed"
 finish

@@ -81,6 +81,8 @@ out=$(curl -sS --max-time 5 "http://127.0.0.1:$D3/debug/vars")
 echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["accepted"] >= 2 and d["bytes_in"] >= 2000, d' ||
 	fail "-P /debug/vars: $out"
 [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$D3/x")" = 404 ] || fail "-P: unknown path not 404"
+assert_serving "tcp://127.0.0.1:$P3"
+curl -sS --max-time 5 -o /dev/null "http://127.0.0.1:$D3/debug/vars" || fail "-P: no answer after a 404"
 kill "$OPID"
 out=$(env -u PROFILING "$OSTPD" -t -L tcp://:1/127.0.0.1:2 -P 127.0.0.1:1 2>&1 >/dev/null)
 echo "$out" | grep -q 'ignored: PROFILING is not set' || fail "-P without PROFILING: $out"

@@ -104,6 +104,45 @@ start_echo() {
 	wait_port "$1" "${2:-127.0.0.1}" || fatal "echo server on $1 did not start"
 }
 
+# assert_serving URL [TARGET]: after a refusal (a 403/407/502, a closed
+# connection, a refused request), one real request through the same
+# daemon, so that a daemon that died cannot pass a refusal test.
+#   tcp://HOST:PORT   a forwarder to an echo server: bytes come back
+#   udp://HOST:PORT   a forwarder to a UDP echo server: round trips
+#   dns://HOST:PORT   a DNS proxy: TARGET (a name) gets an address
+#   socks5://, socks5h://, socks4://, socks4a://, http://[USER:PASS@]HOST:PORT
+#                     a proxy: TARGET fetched through it, an http:// URL
+#                     (status 200; $WEB_URL when not given) or
+#                     tcp://HOST:PORT of an echo server (bytes come back)
+assert_serving() {
+	_u=$1; _t=${2:-$WEB_URL}
+	_hp=${_u#*://}; _hp=${_hp##*@}; _hp=${_hp%%/*}
+	_h=${_hp%:*}; _p=${_hp##*:}
+	_h=${_h#[}; _h=${_h%]}
+	case $_u in tcp://*|udp://*) _t= ;; esac
+	case $_u in
+	tcp://*)
+		$NETTOOL xfer "$_h" "$_p" 1000 1 >/dev/null 2>&1 ;;
+	udp://*)
+		[ "$($NETTOOL udpcheck "$_h" "$_p" 2)" = 2 ] ;;
+	dns://*)
+		dig +time=5 +tries=1 +short @"$_h" -p "$_p" "$_t" 2>&1 |
+		    grep -qE '^[0-9a-fA-F.:]+$' ;;
+	socks*://*|http://*)
+		case $_t in
+		tcp://*)
+			_t2=${_t#tcp://}
+			$NETTOOL proxyecho "$_u" "${_t2%:*}" "${_t2##*:}" \
+			    >/dev/null 2>&1 ;;
+		http://*)
+			[ "$(curl -s -o /dev/null -w '%{http_code}' \
+			    --max-time 10 -x "$_u" "$_t")" = 200 ] ;;
+		*)	fatal "assert_serving $_u: no target" ;;
+		esac ;;
+	*)	fatal "assert_serving: cannot check $_u" ;;
+	esac || fail "not serving after a refusal: $_u${_t:+ to $_t}"
+}
+
 # The worker of a monitor: its only child.
 worker_of() {
 	for _i in $(seq 1 100); do

@@ -24,6 +24,7 @@ printf 'reload 1s\n127.0.0.1\n' >"$bp"
 wait_log "$L" "$bp reloaded" 5 || fail "bypass file not reloaded"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
 [ -z "$out" ] || fail "bypassed target still forwarded: $out"
+assert_serving "tcp://127.0.0.1:$P2"
 
 # A broken file: one line naming file and line; the old rules stay.
 sleep 1.1
@@ -32,6 +33,7 @@ wait_log "$L" "reload failed: $bp:2:" 5 || fail "broken bypass file: no error na
 [ "$(grep -c "reload failed: $bp" "$L")" -eq 1 ] || fail "more than one error line"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
 [ -z "$out" ] || fail "broken reload dropped the previous bypass rules"
+assert_serving "tcp://127.0.0.1:$P2"
 
 # Repaired: forwarding again, without a restart.
 sleep 1.1
@@ -45,6 +47,7 @@ printf 'reload 1s\n127.0.0.3 backend\n' >"$hf"
 wait_log "$L" "$hf reloaded" 5 || fail "hosts file not reloaded"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P2 2>&1)
 [ -z "$out" ] || fail "old hosts address still used: $out"
+assert_serving "tcp://127.0.0.1:$P"
 [ "$(worker_of "$OPID")" = "$W" ] || fail "the worker was replaced; reload must not restart it"
 
 # A file the configuration does not name cannot be watched: see ipc.sh.

@@ -22,6 +22,7 @@ $NETTOOL dns 127.0.0.1 "$D" >"$LOGDIR/dns.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$H" || fatal "http server"
 wait_port "$S" || fatal "tls server"
+WEB_URL=http://127.0.0.1:$H/hello.txt
 
 dnsf=$LOGDIR/resolver
 DEADU=$(free_port)
@@ -92,6 +93,8 @@ curl -s --max-time 5 -x "socks5://bob:wrong@127.0.0.1:$P5" "http://127.0.0.1:$H/
 [ $? -eq 97 ] || fail "socks5 wrong password accepted"
 curl -s --max-time 5 -x "socks4://127.0.0.1:$P5" "http://127.0.0.1:$H/hello.txt" >/dev/null 2>&1 &&
 	fail "socks4 accepted on a socks5 listener"
+assert_serving "http://alice:wonderland@127.0.0.1:$PH"
+assert_serving "socks5://bob:builder@127.0.0.1:$P5"
 
 # Live reload of the secrets file: who may authenticate changes.
 sleep 1.1
@@ -139,6 +142,7 @@ hdr=$(curl -s -D - -o /dev/null --max-time 5 -x "http://127.0.0.1:$R3" "http://1
 echo "$hdr" | grep -qi '^Server: SimpleHTTP' || fail "probe host: not answered by the web host: $hdr"
 out=$(curl -s --max-time 5 -x "http://127.0.0.1:$R4" "http://127.0.0.1:$H/other")
 [ "$out" = "hello from the origin" ] || fail "probe web: $out"
+assert_serving "http://u:p@127.0.0.1:$R4"
 kill "$PPID2"
 
 # Failure paths: refused port, DNS failure, bypass.
@@ -156,6 +160,9 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:
 [ "$code" = 403 ] || fail "bypassed target over http: $code, want 403"
 curl -sS --max-time 5 -x "socks5://127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt" >"$LOGDIR/c3" 2>&1
 grep -q '(2)\|not allowed' "$LOGDIR/c3" || fail "bypassed target over socks5: $(cat "$LOGDIR/c3")"
+assert_serving "socks5://127.0.0.1:$A"
+assert_serving "http://127.0.0.1:$A"
+assert_serving "socks5://127.0.0.1:$PB" "http://[::1]:$H6/hello.txt"
 
 # SOCKS5 UDP ASSOCIATE with a standard client (python3-socks).
 U=$(free_port)

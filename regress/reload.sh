@@ -25,6 +25,7 @@ $NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null || fail "old config stopped serv
 echo "{\"ServeNodes\": [\"tcp://127.0.0.1:70000/127.0.0.1:$E\"]}" >"$cfg"
 kill -HUP "$OPID"
 wait_log "$L" 'bad port "70000"' 5 || fail "bad port: no error naming it"
+assert_serving "tcp://127.0.0.1:$P"
 
 # A long-lived connection through the old generation.
 python3 -c "

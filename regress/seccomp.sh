@@ -33,5 +33,6 @@ kill -USR2 "$W1"
 wait_log "$LOGDIR/seccomp-debug.log" 'forbidden system call ptrace' 5 ||
 	fail "-DD did not name the system call"
 wait_port "$P" || fail "no listener after the debug kill"
+assert_serving "tcp://127.0.0.1:$P"
 kill "$OPID"
 finish

@@ -47,6 +47,9 @@ for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do
 	    fail "a corrupted chunk did not close the session ($m)"
 	[ "$($SSTOOL echo "$m" "wrong-password" "$S" 127.0.0.1 "$E" 2>/dev/null)" != ok ] ||
 	    fail "a wrong password was served ($m)"
+	# still serving after the refusals
+	[ "$($SSTOOL echo "$m" "secret-$m" "$S" 127.0.0.1 "$E")" = ok ] ||
+	    fail "not serving after a refusal ($m)"
 	# ostpd client hop -> ss-server
 	ss-server -u -s 127.0.0.1 -p "$S2" -k "other-$m" -m "$m" \
 	    >"$LOGDIR/ss-server-$m.log" 2>&1 &
@@ -153,6 +156,7 @@ for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-po
 	[ "$($SSTOOL replayfile "$S" "$LOGDIR/first-$m")" = rejected ] ||
 	    fail "a replayed SIP022 request was served ($m)"
 	grep -q "replayed salt" "$LOGDIR/s22-$m.log" || fail "no log line for the SIP022 replay ($m)"
+	[ "$(get "$C")" = "$want" ] || fail "not serving after a refused replay ($m)"
 done
 "$OSTPD" -t -L "ss://2022-blake3-aes-256-gcm:$(openssl rand -base64 16 | tr "+/" "-_")@:1" \
     >"$LOGDIR/badkey.out" 2>&1 && fail "a 16-byte key for aes-256 was accepted"
