@@ -38,7 +38,7 @@ done
 # One member dies: Retries carry the request to another, and the fail
 # filter keeps the dead one out of later choices.
 kill "$B2PID"
-sleep 0.3
+wait_gone "$B2PID" || fatal "b2 did not exit"
 s13=$(( $(served b1) + $(served b3) ))
 for i in 1 2 3 4 5 6; do fetch "socks5://127.0.0.1:$A" || fail "request $i after a member died"; done
 [ $(( $(served b1) + $(served b3) )) -eq $((s13 + 6)) ] || fail "survivors did not take over"
@@ -65,9 +65,9 @@ wait_port "$P" || fatal "peer"
 before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "peer request $i"; done
 [ "$(served b3)" -eq $((before3 + 3)) ] || fail "the peer file's node did not serve"
-sleep 1.1
-printf 'reload 1s\nstrategy fifo\npeer socks5://127.0.0.1:%s\n' "$B1" >"$pf"
-wait_log "$LOGDIR/peer.log" "$pf reloaded" 5 || fail "peer file not reloaded"
+printf 'reload 1s\nstrategy fifo\npeer socks5://127.0.0.1:%s\n' "$B1" |
+    live_write "$pf" "$LOGDIR/peer.log" || fail "peer file not reloaded"
+grep -q "$pf reloaded" "$LOGDIR/peer.log" || fail "peer file refused"
 before1=$(served b1); before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "request $i after the peer change"; done
 [ "$(served b1)" -eq $((before1 + 3)) ] && [ "$(served b3)" -eq "$before3" ] || fail "peer change not followed"

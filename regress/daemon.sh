@@ -49,8 +49,7 @@ PIDS="$PIDS $mpid"
 [ "$(ps -o tty= -p "$mpid" | tr -d ' ')" = "?" ] || fail "-b kept a terminal"
 $NETTOOL xfer 127.0.0.1 "$P" 100000 2 >/dev/null || fail "-b: forwarding failed"
 kill "$mpid"
-for i in $(seq 1 50); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$mpid" 2>/dev/null && fail "-b: still running after SIGTERM"
+wait_gone "$mpid" || fail "-b: still running after SIGTERM"
 [ -e "$pidf" ] && fail "pidfile left behind"
 
 # sd_notify: READY=1 once the worker serves, STOPPING=1 at the end.
@@ -58,7 +57,7 @@ nsock=$LOGDIR/notify.sock
 $NETTOOL notify "$nsock" READY=1 10 >"$LOGDIR/notify.out" 2>&1 &
 npid=$!
 PIDS="$PIDS $npid"
-sleep 0.3
+wait_until 5 test -S "$nsock" || fatal "notify listener did not start"
 P2=$(free_port)
 NOTIFY_SOCKET=$nsock start_ostpd notify -L "tcp://127.0.0.1:$P2/127.0.0.1:$E"
 wait "$npid" || fail "no READY=1 on NOTIFY_SOCKET"

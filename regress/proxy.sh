@@ -97,26 +97,23 @@ assert_serving "http://alice:wonderland@127.0.0.1:$PH"
 assert_serving "socks5://bob:builder@127.0.0.1:$P5"
 
 # Live reload of the secrets file: who may authenticate changes.
-sleep 1.1
-printf 'reload 1s\ncarol secret2\n' >"$sec"
-wait_log "$L" "$sec reloaded" 5 || fail "secrets not reloaded"
+printf 'reload 1s\ncarol secret2\n' | live_write "$sec" "$L" ||
+    fail "secrets not reloaded"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://alice:wonderland@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 407 ] || fail "removed user still accepted ($code)"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 200 ] || fail "new user refused ($code)"
 # A broken secrets file keeps the old secrets.
-sleep 1.1
-printf 'reload soon\n' >"$sec"
-wait_log "$L" "reload failed: $sec:1:" 5 || fail "broken secrets: no error"
+printf 'reload soon\n' | live_write "$sec" "$L"
+grep -q "reload failed: $sec:1:" "$L" || fail "broken secrets: no error"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 200 ] || fail "broken reload dropped the secrets ($code)"
 
 # A resolver file (dns=/path) is live too: from a dead nameserver to ours.
 curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" >"$LOGDIR/r1" 2>&1 &&
 	fail "resolved through a dead nameserver"
-sleep 1.1
-printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" >"$dnsf"
-wait_log "$L" "$dnsf reloaded" 5 || fail "resolver file not reloaded"
+printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" |
+    live_write "$dnsf" "$L" || fail "resolver file not reloaded"
 out=$(curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" 2>&1)
 [ "$out" = "hello from the origin" ] || fail "resolver file change not used: $out"
 
@@ -166,9 +163,7 @@ assert_serving "socks5://127.0.0.1:$PB" "http://[::1]:$H6/hello.txt"
 
 # SOCKS5 UDP ASSOCIATE with a standard client (python3-socks).
 U=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$U" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.3
+start_udpecho "$U"
 /usr/bin/python3 - "$A" "$U" "$P5" <<'PY' >"$LOGDIR/udp.out" 2>&1 || fail "UDP ASSOCIATE: $(cat "$LOGDIR/udp.out")"
 import socket, sys, socks
 proxy, echo, authport = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

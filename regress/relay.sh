@@ -12,8 +12,7 @@ want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 H=$(free_port); UE=$(free_port); E=$(free_port)
 (cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
 PIDS="$PIDS $!"
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho "$UE"
 start_echo "$E"
 wait_port "$H" || fatal "http"
 

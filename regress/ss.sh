@@ -10,8 +10,7 @@ mkdir -p "$W"
 head -c 3000000 /dev/urandom >"$W/blob"
 want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 H=$(free_port); E=$(free_port); UE=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho "$UE"
 (cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
 PIDS="$PIDS $!"
 start_echo "$E"
@@ -146,10 +145,7 @@ for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-po
 	$SSTOOL mitm "$M" "$S" "$LOGDIR/first-$m" >"$LOGDIR/mitm-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
 	# listening (without a connection, which it would take as the one)
-	for i in $(seq 1 100); do
-		ss -ltn "sport = :$M" | grep -q LISTEN && break
-		sleep 0.05
-	done
+	wait_until 5 listening "$M" || fatal "the recorder did not start"
 	start_ostpd "c22r-$m" -L "socks5://127.0.0.1:$C2" -F "ss://$m:$k@127.0.0.1:$M"
 	wait_port "$C2" || fatal "SIP022 replay client ($m)"
 	[ "$(get "$C2")" = "$want" ] || fail "SIP022 through the recorder ($m)"

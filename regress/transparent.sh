@@ -39,10 +39,8 @@ echo "behind the router" >"$LOGDIR/www/hello.txt"
 (cd "$LOGDIR/www" && exec ip netns exec "$S" python3 -m http.server 80 --bind ::) \
     >"$LOGDIR/http.log" 2>&1 &
 PIDS="$PIDS $!"
-inn "$S" $NETTOOL udpecho 0.0.0.0 7777 >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
-inn "$S" $NETTOOL udpecho :: 7778 >"$LOGDIR/udpecho6.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho 7777 0.0.0.0 "$S"
+start_udpecho 7778 :: "$S"
 
 # the router: REDIRECT for TCP, TPROXY for UDP
 PT=12345; PU=12346
