@@ -6,8 +6,7 @@ W=$LOGDIR/www
 mkdir -p "$W"
 echo "balanced" >"$W/hello.txt"
 H=$(free_port); B1=$(free_port); B2=$(free_port); B3=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 start_ostpd b1 -D -L "socks5://127.0.0.1:$B1"
 start_ostpd b2 -D -L "socks5://127.0.0.1:$B2"
 B2PID=$OPID

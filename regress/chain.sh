@@ -8,11 +8,9 @@
 W=$LOGDIR/www
 mkdir -p "$W"
 echo "through the chain" >"$W/hello.txt"
-head -c 2000000 /dev/urandom >"$W/blob"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+want=$(make_blob "$W/blob" 2000000)
 H=$(free_port); PB=$(free_port); PC=$(free_port); PD=$(free_port); PS=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 
 # Hops: ostpd socks5 with a password, ostpd auto, dante, squid.
 start_ostpd hopB -D -L "socks5://u:p@127.0.0.1:$PB"
@@ -129,9 +127,7 @@ assert_serving "socks5h://127.0.0.1:$A" "http://localhost:$H/hello.txt"
 
 # 8. gost's TLS methods on the connector, against an independent server
 # that chooses as gost v2 does (0x80, or 0x82 with credentials)
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/gkey.pem" \
-    -out "$LOGDIR/gcert.pem" -days 1 -subj /CN=gost >/dev/null 2>&1 ||
-    fatal "openssl req"
+make_cert "$LOGDIR/gkey.pem" "$LOGDIR/gcert.pem" gost
 G1=$(free_port); G2=$(free_port)
 $NETTOOL gostsocks5 "$G1" "$LOGDIR/gcert.pem" "$LOGDIR/gkey.pem" "" \
     >"$LOGDIR/gost1.log" 2>&1 &

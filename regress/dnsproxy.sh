@@ -7,10 +7,7 @@
 command -v unbound >/dev/null || skip "unbound is not installed (make deps)"
 D=$LOGDIR/dns
 mkdir -p "$D"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" \
-    -out "$D/cert.pem" -days 2 -subj /CN=dns.test >/dev/null 2>&1 ||
-    fatal "openssl req"
-chmod 644 "$D/key.pem"
+make_cert "$D/key.pem" "$D/cert.pem" dns.test
 UP=$(free_port); UT=$(free_port); DOH=$(free_port); DEAD=$(free_port)
 cat >"$D/unbound.conf" <<E
 server:

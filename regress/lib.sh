@@ -203,6 +203,32 @@ assert_serving() {
 	esac || fail "not serving after a refusal: $_u${_t:+ to $_t}"
 }
 
+# start_web NAME DIR PORT [HOST] [NS]: python's http.server serving
+# DIR on HOST (127.0.0.1), its log in $LOGDIR/NAME.log, answering once
+# this returns.
+start_web() {
+	_h=${4:-127.0.0.1}
+	(cd "$2" && exec ${5:+ip netns exec "$5"} python3 -m http.server \
+	    "$3" --bind "$_h") >"$LOGDIR/$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+	case $_h in 0.0.0.0) _h=127.0.0.1 ;; ::) _h=::1 ;; esac
+	wait_port "$3" "$_h" "$5" || fatal "web server $1 on $3 did not start"
+}
+
+# make_blob FILE SIZE: SIZE random bytes in FILE; prints their sha256.
+make_blob() {
+	head -c "$2" /dev/urandom >"$1" || return 1
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# make_cert KEY CERT CN: a self-signed certificate for test servers
+# (the key readable by servers that drop privileges).
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1" -out "$2" \
+	    -days 2 -subj "/CN=$3" >/dev/null 2>&1 || fatal "openssl req ($3)"
+	chmod 644 "$1"
+}
+
 # start_udpecho PORT [HOST] [NS]: a UDP echo server, answering once
 # this returns.
 _udp_answers() {

@@ -6,21 +6,17 @@
 
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 300000 /dev/urandom >"$W/blob"
+want=$(make_blob "$W/blob" 300000)
 echo "hello from the origin" >"$W/hello.txt"
 H=$(free_port); H6=$(free_port); S=$(free_port); D=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
-(cd "$W" && exec python3 -m http.server "$H6" --bind ::1) >"$LOGDIR/http6.log" 2>&1 &
-PIDS="$PIDS $!"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/key.pem" -out "$LOGDIR/cert.pem" \
-	-days 1 -subj /CN=localhost >/dev/null 2>&1 || fatal "openssl req"
+start_web http "$W" "$H"
+start_web http6 "$W" "$H6" ::1
+make_cert "$LOGDIR/key.pem" "$LOGDIR/cert.pem" localhost
 openssl s_server -quiet -accept "127.0.0.1:$S" -cert "$LOGDIR/cert.pem" -key "$LOGDIR/key.pem" -www \
 	>"$LOGDIR/tls.log" 2>&1 &
 PIDS="$PIDS $!"
 $NETTOOL dns 127.0.0.1 "$D" >"$LOGDIR/dns.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_port "$H" || fatal "http server"
 wait_port "$S" || fatal "tls server"
 WEB_URL=http://127.0.0.1:$H/hello.txt
 
@@ -39,7 +35,6 @@ start_ostpd proxy -L "127.0.0.1:$A?dns=127.0.0.1:$D" \
 wait_port "$A" && wait_port "$PH" || fatal "no listener"
 MAIN=$OPID
 L=$LOGDIR/proxy.log
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 
 get() {	# get PROXY URL [curl args]: prints the body's sha256
 	_x=$1; _u=$2; shift 2

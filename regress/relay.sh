@@ -6,15 +6,12 @@
 
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 2000000 /dev/urandom >"$W/blob"
+want=$(make_blob "$W/blob" 2000000)
 echo "through the relay" >"$W/hello.txt"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 H=$(free_port); UE=$(free_port); E=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 start_udpecho "$UE"
 start_echo "$E"
-wait_port "$H" || fatal "http"
 
 R=$(free_port); RA=$(free_port); RF=$(free_port)
 start_ostpd srv -D -L "relay://127.0.0.1:$R"

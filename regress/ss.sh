@@ -7,14 +7,11 @@
 SSTOOL="/usr/bin/python3 $PWD/regress/tools/sstool.py"
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 3000000 /dev/urandom >"$W/blob"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+want=$(make_blob "$W/blob" 3000000)
 H=$(free_port); E=$(free_port); UE=$(free_port)
 start_udpecho "$UE"
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 start_echo "$E"
-wait_port "$H" || fatal "http server"
 
 get() {	# get SOCKSPORT
 	curl -sS --max-time 20 --socks5-hostname "127.0.0.1:$1" \
