@@ -333,8 +333,13 @@ def conv(data, expect=None):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(data)
     got = b""
+    # The proxy may close with our bytes unread: its RST can come before
+    # our shutdown (which then fails), yet its answer is still queued.
     try:
         s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    try:
         while True:
             b = s.recv(4096)
             if not b:
