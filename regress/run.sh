@@ -21,18 +21,25 @@ skipped_list=""
 
 # Reports a sanitizer prints, in any process: the daemon's workers,
 # peers, unit tests.
-SAN_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|MemorySanitizer|runtime error:'
+SAN_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer'
+SAN_RE="$SAN_RE|ThreadSanitizer|MemorySanitizer|runtime error:"
 # A worker that died while its generation served (the monitor logs the
 # restart, or gives up during start-up), or crashed at any time; workers
 # ended by a drain or a shutdown are logged without "restarting".
-DEATH_RE='worker [0-9]+ .*; restarting in [0-9]+ ms|worker [0-9]+ .* during start-up; exiting|worker [0-9]+ .*(killed by SIGSYS|killed by signal (4|6|7|8|11))'
+DEATH_RE='worker [0-9]+ .*; restarting in [0-9]+ ms'
+DEATH_RE="$DEATH_RE|worker [0-9]+ .* during start-up; exiting"
+DEATH_RE="$DEATH_RE|worker [0-9]+ .*killed by SIGSYS"
+DEATH_RE="$DEATH_RE|worker [0-9]+ .*killed by signal (4|6|7|8|11)\\b"
 
 # post_check NAME LOG SCRIPT: what a test cannot hide from the runner,
 # however it ended (fatal, a timeout, a log file outside the lib.sh
-# names): the test's output and every file under its LOGDIR are read.
-# Prints the reason and returns 1 when the test must fail.
+# names): the test's output and every file under its LOGDIR are read,
+# except reports a test provokes on purpose (NAME.expected-report,
+# sanitizer.sh).  Prints the reason and returns 1 when the test must
+# fail.
 post_check() {
-	_files=$(grep -rlaE "$SAN_RE" "$2" "$LOGROOT/$1" 2>/dev/null)
+	_files=$(grep -rlaE --exclude='*.expected-report' "$SAN_RE" "$2" \
+	    "$LOGROOT/$1" 2>/dev/null)
 	if [ -n "$_files" ]; then
 		echo "sanitizer report in: $(echo "$_files" | tr '\n' ' ')"
 		grep -haE -m 3 "$SAN_RE" $_files | sed 's/^/    /'
@@ -43,7 +50,8 @@ post_check() {
 	grep -q '^ALLOW_RESPAWN=1' "$3" && return 0
 	_files=$(grep -rlaE "$DEATH_RE" "$2" "$LOGROOT/$1" 2>/dev/null)
 	if [ -n "$_files" ]; then
-		echo "a worker died (no ALLOW_RESPAWN=1 in $3): $(echo "$_files" | tr '\n' ' ')"
+		echo "a worker died (no ALLOW_RESPAWN=1 in $3):" \
+		    "$(echo "$_files" | tr '\n' ' ')"
 		grep -haE -m 3 "$DEATH_RE" $_files | sed 's/^/    /'
 		return 1
 	fi
