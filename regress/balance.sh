@@ -6,8 +6,7 @@ W=$LOGDIR/www
 mkdir -p "$W"
 echo "balanced" >"$W/hello.txt"
 H=$(free_port); B1=$(free_port); B2=$(free_port); B3=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 start_ostpd b1 -D -L "socks5://127.0.0.1:$B1"
 start_ostpd b2 -D -L "socks5://127.0.0.1:$B2"
 B2PID=$OPID
@@ -38,7 +37,7 @@ done
 # One member dies: Retries carry the request to another, and the fail
 # filter keeps the dead one out of later choices.
 kill "$B2PID"
-sleep 0.3
+wait_gone "$B2PID" || fatal "b2 did not exit"
 s13=$(( $(served b1) + $(served b3) ))
 for i in 1 2 3 4 5 6; do fetch "socks5://127.0.0.1:$A" || fail "request $i after a member died"; done
 [ $(( $(served b1) + $(served b3) )) -eq $((s13 + 6)) ] || fail "survivors did not take over"
@@ -65,9 +64,9 @@ wait_port "$P" || fatal "peer"
 before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "peer request $i"; done
 [ "$(served b3)" -eq $((before3 + 3)) ] || fail "the peer file's node did not serve"
-sleep 1.1
-printf 'reload 1s\nstrategy fifo\npeer socks5://127.0.0.1:%s\n' "$B1" >"$pf"
-wait_log "$LOGDIR/peer.log" "$pf reloaded" 5 || fail "peer file not reloaded"
+printf 'reload 1s\nstrategy fifo\npeer socks5://127.0.0.1:%s\n' "$B1" |
+    live_write "$pf" "$LOGDIR/peer.log" || fail "peer file not reloaded"
+grep -q "$pf reloaded" "$LOGDIR/peer.log" || fail "peer file refused"
 before1=$(served b1); before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "request $i after the peer change"; done
 [ "$(served b1)" -eq $((before1 + 3)) ] && [ "$(served b3)" -eq "$before3" ] || fail "peer change not followed"
@@ -84,8 +83,10 @@ for i in 1 2 3 4; do fetch "socks5://127.0.0.1:$X" || fail "fastest_count reques
 
 # Every member dead: the request fails cleanly and the daemon serves on.
 Z=$(free_port)
-start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2"
+# (bypass: a name that skips the group proves this daemon still serves)
+start_ostpd dead -L "127.0.0.1:$Z" -F "socks5://127.0.0.1:$DEAD?ip=127.0.0.1:$B2&bypass=localhost"
 wait_port "$Z" || fatal "dead"
 fetch "socks5://127.0.0.1:$Z" && fail "a dead group carried a request"
+assert_serving "socks5h://127.0.0.1:$Z" "http://localhost:$H/hello.txt"
 fetch "socks5://127.0.0.1:$A" || fail "other daemon disturbed"
 finish

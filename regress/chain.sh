@@ -8,11 +8,9 @@
 W=$LOGDIR/www
 mkdir -p "$W"
 echo "through the chain" >"$W/hello.txt"
-head -c 2000000 /dev/urandom >"$W/blob"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+want=$(make_blob "$W/blob" 2000000)
 H=$(free_port); PB=$(free_port); PC=$(free_port); PD=$(free_port); PS=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
 
 # Hops: ostpd socks5 with a password, ostpd auto, dante, squid.
 start_ostpd hopB -D -L "socks5://u:p@127.0.0.1:$PB"
@@ -102,30 +100,34 @@ nb=$(grep -c "socks5 to" "$LOGDIR/hopB.log")
 
 # 6. failures: a dead first hop, a wrong hop password, a dead last hop
 A=$(free_port)
-start_ostpd c6 -L "127.0.0.1:$A" -F "socks5://127.0.0.1:$DEAD"
+# (bypass=localhost: a name that skips the failing hop, to show that
+# each daemon still serves after its refusals)
+start_ostpd c6 -L "127.0.0.1:$A" -F "socks5://127.0.0.1:$DEAD?bypass=localhost"
 wait_port "$A" || fatal "c6"
 curl -sS --max-time 10 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/" >"$LOGDIR/f1" 2>&1
 grep -q '(5)\|refused' "$LOGDIR/f1" || fail "dead hop over socks5: $(cat "$LOGDIR/f1")"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/")
 [ "$code" = 502 ] || fail "dead hop over http: $code, want 502"
+assert_serving "socks5h://127.0.0.1:$A" "http://localhost:$H/hello.txt"
 A=$(free_port)
-start_ostpd c7 -L "127.0.0.1:$A" -F "socks5://u:wrong@127.0.0.1:$PB"
+start_ostpd c7 -L "127.0.0.1:$A" -F "socks5://u:wrong@127.0.0.1:$PB?bypass=localhost"
 wait_port "$A" || fatal "c7"
 curl -sS --max-time 10 -x "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/" >"$LOGDIR/f2" 2>&1
 [ $? -eq 97 ] || fail "wrong hop password: $(cat "$LOGDIR/f2")"
+assert_serving "socks5h://127.0.0.1:$A" "http://localhost:$H/hello.txt"
+assert_serving "socks5://u:p@127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt"
 A=$(free_port)
-start_ostpd c8 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PC" -F "socks5://127.0.0.1:$DEAD"
+start_ostpd c8 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PC" -F "socks5://127.0.0.1:$DEAD?bypass=localhost"
 wait_port "$A" || fatal "c8"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "http://127.0.0.1:$A" "http://127.0.0.1:$H/")
 [ "$code" = 502 ] || fail "dead last hop: $code, want 502"
+assert_serving "socks5h://127.0.0.1:$A" "http://localhost:$H/hello.txt"
 # still serving
 [ "$(get "socks5://127.0.0.1:$A5" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "chain c5 after failures"
 
 # 8. gost's TLS methods on the connector, against an independent server
 # that chooses as gost v2 does (0x80, or 0x82 with credentials)
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/gkey.pem" \
-    -out "$LOGDIR/gcert.pem" -days 1 -subj /CN=gost >/dev/null 2>&1 ||
-    fatal "openssl req"
+make_cert "$LOGDIR/gkey.pem" "$LOGDIR/gcert.pem" gost
 G1=$(free_port); G2=$(free_port)
 $NETTOOL gostsocks5 "$G1" "$LOGDIR/gcert.pem" "$LOGDIR/gkey.pem" "" \
     >"$LOGDIR/gost1.log" 2>&1 &

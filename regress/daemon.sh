@@ -49,8 +49,7 @@ PIDS="$PIDS $mpid"
 [ "$(ps -o tty= -p "$mpid" | tr -d ' ')" = "?" ] || fail "-b kept a terminal"
 $NETTOOL xfer 127.0.0.1 "$P" 100000 2 >/dev/null || fail "-b: forwarding failed"
 kill "$mpid"
-for i in $(seq 1 50); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$mpid" 2>/dev/null && fail "-b: still running after SIGTERM"
+wait_gone "$mpid" || fail "-b: still running after SIGTERM"
 [ -e "$pidf" ] && fail "pidfile left behind"
 
 # sd_notify: READY=1 once the worker serves, STOPPING=1 at the end.
@@ -58,7 +57,7 @@ nsock=$LOGDIR/notify.sock
 $NETTOOL notify "$nsock" READY=1 10 >"$LOGDIR/notify.out" 2>&1 &
 npid=$!
 PIDS="$PIDS $npid"
-sleep 0.3
+wait_until 5 test -S "$nsock" || fatal "notify listener did not start"
 P2=$(free_port)
 NOTIFY_SOCKET=$nsock start_ostpd notify -L "tcp://127.0.0.1:$P2/127.0.0.1:$E"
 wait "$npid" || fail "no READY=1 on NOTIFY_SOCKET"
@@ -81,6 +80,8 @@ out=$(curl -sS --max-time 5 "http://127.0.0.1:$D3/debug/vars")
 echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["accepted"] >= 2 and d["bytes_in"] >= 2000, d' ||
 	fail "-P /debug/vars: $out"
 [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$D3/x")" = 404 ] || fail "-P: unknown path not 404"
+assert_serving "tcp://127.0.0.1:$P3"
+curl -sS --max-time 5 -o /dev/null "http://127.0.0.1:$D3/debug/vars" || fail "-P: no answer after a 404"
 kill "$OPID"
 out=$(env -u PROFILING "$OSTPD" -t -L tcp://:1/127.0.0.1:2 -P 127.0.0.1:1 2>&1 >/dev/null)
 echo "$out" | grep -q 'ignored: PROFILING is not set' || fail "-P without PROFILING: $out"

@@ -21,13 +21,14 @@ wait_port "$P2" || fatal "no listener 2"
 $NETTOOL xfer 127.0.0.1 "$P2" 100000 6 || fail "failover to the second target"
 
 # Only a refusing target: the client sees the connection closed.
-P3=$(free_port)
-start_ostpd fwd3 -L "tcp://127.0.0.1:$P3/127.0.0.1:$DEAD"
+P3=$(free_port); P3B=$(free_port)
+start_ostpd fwd3 -L "tcp://127.0.0.1:$P3/127.0.0.1:$DEAD" -L "tcp://127.0.0.1:$P3B/127.0.0.1:$E"
 wait_port "$P3" || fatal "no listener 3"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P3 2>&1); rc=$?
 [ $rc -ne 124 ] || fail "refused target: client hangs"
 [ -z "$out" ] || [ "$rc" -ne 0 ] || fail "refused target: got data \"$out\""
-$NETTOOL xfer 127.0.0.1 "$P" 1000 1 >/dev/null || fail "daemon 1 still serving"
+assert_serving "tcp://127.0.0.1:$P3B"
+assert_serving "tcp://127.0.0.1:$P"
 
 # IPv6 listener and target.
 if ip -6 addr show dev lo | grep -q '::1'; then

@@ -26,7 +26,8 @@ cleanup() {
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
-	sleep 0.2
+	# a daemon removes its devices and pidfile on SIGTERM: let it
+	wait_until 3 all_gone $PIDS
 	for p in $PIDS; do
 		kill -9 "$p" 2>/dev/null
 	done
@@ -64,29 +65,88 @@ while True:
 	echo "$_p"
 }
 
+# Synchronisation: tests wait for a condition, never for a time.
+# wait_until SECONDS CMD [ARG...]: until CMD succeeds (every 50 ms);
+# 1 when it has not within SECONDS (whole seconds).
+wait_until() {
+	_wn=$(( $1 * 20 )); shift
+	while ! "$@"; do
+		[ "$_wn" -gt 0 ] || return 1
+		_wn=$((_wn - 1))
+		sleep 0.05
+	done
+	return 0
+}
+
+# gone PID: no such process, or one that has exited and waits only to
+# be reaped (a zombie child of this shell).
+gone() {
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)
+	[ -z "$_st" ] || [ "$_st" = Z ]
+}
+all_gone() {
+	for _g in "$@"; do gone "$_g" || return 1; done
+	return 0
+}
+# wait_gone PID [SECONDS]: until the process has exited (5 s).
+wait_gone() { wait_until "${2:-5}" gone "$1"; }
+
+_accepts() {
+	if [ -n "$3" ]; then
+		ip netns exec "$3" socat -T1 /dev/null "$1" 2>/dev/null
+	else
+		socat -T1 /dev/null "$1" 2>/dev/null
+	fi
+}
 # wait_port PORT [HOST] [NS]: until something accepts there (5 s).
 wait_port() {
 	_h=${2:-127.0.0.1}
 	case $_h in *:*) _a="TCP6:[$_h]:$1" ;; *) _a="TCP:$_h:$1" ;; esac
-	for _i in $(seq 1 100); do
-		if [ -n "$3" ]; then
-			ip netns exec "$3" socat -T1 /dev/null "$_a" 2>/dev/null && return 0
-		else
-			socat -T1 /dev/null "$_a" 2>/dev/null && return 0
-		fi
-		sleep 0.05
-	done
-	return 1
+	wait_until 5 _accepts "$_a" "$_h" "$3"
 }
 
-# wait_log FILE PATTERN [SECONDS]
-wait_log() {
-	_n=$(( ${3:-5} * 20 ))
-	for _i in $(seq 1 $_n); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
+# count FILE PATTERN: lines of FILE matching PATTERN (0 without FILE).
+count() { _c=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${_c:-0}"; }
+_has() { grep -q -- "$2" "$1" 2>/dev/null; }
+_atleast() { [ "$(count "$1" "$2")" -ge "$3" ]; }
+# wait_log FILE PATTERN [SECONDS]: until a line matches (5 s).
+wait_log() { wait_until "${3:-5}" _has "$1" "$2"; }
+# wait_count FILE PATTERN N [SECONDS]: until N lines match (5 s).
+wait_count() { wait_until "${4:-5}" _atleast "$1" "$2" "$3"; }
+
+_nworkers() { [ "$(pgrep -P "$1" | wc -l)" -eq "$2" ]; }
+# wait_workers MONITOR N [SECONDS]: until the monitor has N children.
+wait_workers() { wait_until "${3:-5}" _nworkers "$1" "$2"; }
+
+# established PORT [STATE]: a TCP connection to PORT is in STATE
+# (established by default), as the kernel's socket table shows it.
+established() {
+	ss -tn state "${2:-established}" "( dport = :$1 )" | grep -qE ":$1( |$)"
+}
+
+# listening PORT: a TCP socket listens there (without connecting to it:
+# for peers that take only one connection).
+listening() { ss -ltn "sport = :$1" | grep -q LISTEN; }
+
+# live_write FILE LOG [SECONDS]: replaces a file that the daemon writing
+# LOG reloads live ("reload" in the file) with standard input, and waits
+# until a worker logged that it took the new contents or refused them.
+# The new version is renamed into place (the monitor, which polls, never
+# sees half of it) with an mtime of its own: the monitor compares mtime,
+# inode and size, and two writes can fall into one timestamp tick.
+LIVE_N=0
+_reload_lines() {
+	_c=$(grep -cF -e "$1 reloaded" -e "reload failed: $1:" "$2" 2>/dev/null)
+	echo "${_c:-0}"
+}
+_reloaded_past() { [ "$(_reload_lines "$1" "$2")" -gt "$3" ]; }
+live_write() {
+	_lb=$(_reload_lines "$1" "$2")
+	cat >"$1.new" || return 1
+	LIVE_N=$((LIVE_N + 1))
+	touch -d "@$(( $(date +%s) + 100 + LIVE_N ))" "$1.new"
+	mv -f "$1.new" "$1"
+	wait_until "${3:-5}" _reloaded_past "$1" "$2" "$_lb"
 }
 
 # start_ostpd NAME ARGS...: runs in the foreground mode, logs to
@@ -102,6 +162,86 @@ start_echo() {
 	$NETTOOL echo "${2:-127.0.0.1}" "$1" >"$LOGDIR/echo-$1.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_port "$1" "${2:-127.0.0.1}" || fatal "echo server on $1 did not start"
+}
+
+# assert_serving URL [TARGET]: after a refusal (a 403/407/502, a closed
+# connection, a refused request), one real request through the same
+# daemon, so that a daemon that died cannot pass a refusal test.
+#   tcp://HOST:PORT   a forwarder to an echo server: bytes come back
+#   udp://HOST:PORT   a forwarder to a UDP echo server: round trips
+#   dns://HOST:PORT   a DNS proxy: TARGET (a name) gets an address
+#   socks5://, socks5h://, socks4://, socks4a://, http://[USER:PASS@]HOST:PORT
+#                     a proxy: TARGET fetched through it, an http:// URL
+#                     (status 200; $WEB_URL when not given) or
+#                     tcp://HOST:PORT of an echo server (bytes come back)
+assert_serving() {
+	_u=$1; _t=${2:-$WEB_URL}
+	_hp=${_u#*://}; _hp=${_hp##*@}; _hp=${_hp%%/*}
+	_h=${_hp%:*}; _p=${_hp##*:}
+	_h=${_h#[}; _h=${_h%]}
+	case $_u in tcp://*|udp://*) _t= ;; esac
+	case $_u in
+	tcp://*)
+		$NETTOOL xfer "$_h" "$_p" 1000 1 >/dev/null 2>&1 ;;
+	udp://*)
+		[ "$($NETTOOL udpcheck "$_h" "$_p" 2)" = 2 ] ;;
+	dns://*)
+		dig +time=5 +tries=1 +short @"$_h" -p "$_p" "$_t" 2>&1 |
+		    grep -qE '^[0-9a-fA-F.:]+$' ;;
+	socks*://*|http://*)
+		case $_t in
+		tcp://*)
+			_t2=${_t#tcp://}
+			$NETTOOL proxyecho "$_u" "${_t2%:*}" "${_t2##*:}" \
+			    >/dev/null 2>&1 ;;
+		http://*)
+			[ "$(curl -s -o /dev/null -w '%{http_code}' \
+			    --max-time 10 -x "$_u" "$_t")" = 200 ] ;;
+		*)	fatal "assert_serving $_u: no target" ;;
+		esac ;;
+	*)	fatal "assert_serving: cannot check $_u" ;;
+	esac || fail "not serving after a refusal: $_u${_t:+ to $_t}"
+}
+
+# start_web NAME DIR PORT [HOST] [NS]: python's http.server serving
+# DIR on HOST (127.0.0.1), its log in $LOGDIR/NAME.log, answering once
+# this returns.
+start_web() {
+	_h=${4:-127.0.0.1}
+	(cd "$2" && exec ${5:+ip netns exec "$5"} python3 -m http.server \
+	    "$3" --bind "$_h") >"$LOGDIR/$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+	case $_h in 0.0.0.0) _h=127.0.0.1 ;; ::) _h=::1 ;; esac
+	wait_port "$3" "$_h" "$5" || fatal "web server $1 on $3 did not start"
+}
+
+# make_blob FILE SIZE: SIZE random bytes in FILE; prints their sha256.
+make_blob() {
+	head -c "$2" /dev/urandom >"$1" || return 1
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
+# make_cert KEY CERT CN: a self-signed certificate for test servers
+# (the key readable by servers that drop privileges).
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1" -out "$2" \
+	    -days 2 -subj "/CN=$3" >/dev/null 2>&1 || fatal "openssl req ($3)"
+	chmod 644 "$1"
+}
+
+# start_udpecho PORT [HOST] [NS]: a UDP echo server, answering once
+# this returns.
+_udp_answers() {
+	[ "$(${3:+ip netns exec "$3"} $NETTOOL udpcheck "$1" "$2" 1)" = 1 ]
+}
+start_udpecho() {
+	_h=${2:-127.0.0.1}
+	${3:+ip netns exec "$3"} $NETTOOL udpecho "$_h" "$1" \
+	    >"$LOGDIR/udpecho-$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+	case $_h in 0.0.0.0) _h=127.0.0.1 ;; ::) _h=::1 ;; esac
+	wait_until 5 _udp_answers "$_h" "$1" "$3" ||
+	    fatal "UDP echo server on $1 did not start"
 }
 
 # The worker of a monitor: its only child.
@@ -121,9 +261,12 @@ status_field() {
 
 finish() {
 	# Sanitizer builds (make check-asan): any report in a log fails.
-	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
-	    "$LOGDIR"/*.log >/dev/null 2>&1; then
-		fail "sanitizer report in $(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$LOGDIR"/*.log | tr '\n' ' ')"
+	# (run.sh reads every file of every test, however it ended.)
+	_san='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer'
+	_san="$_san|runtime error:"
+	if grep -l -E "$_san" "$LOGDIR"/*.log >/dev/null 2>&1; then
+		fail "sanitizer report in $(grep -l -E "$_san" \
+		    "$LOGDIR"/*.log | tr '\n' ' ')"
 	fi
 	if [ "$FAILED" -ne 0 ]; then
 		exit 1

@@ -19,32 +19,31 @@ $NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null || fail "forwarding before the b
 $NETTOOL xfer 127.0.0.1 "$P2" 10000 2 >/dev/null || fail "hosts name not resolved"
 
 # Bypass the target: connections are refused from the next period on.
-sleep 1.1
-printf 'reload 1s\n127.0.0.1\n' >"$bp"
-wait_log "$L" "$bp reloaded" 5 || fail "bypass file not reloaded"
+printf 'reload 1s\n127.0.0.1\n' | live_write "$bp" "$L" ||
+    fail "bypass file not reloaded"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
 [ -z "$out" ] || fail "bypassed target still forwarded: $out"
+assert_serving "tcp://127.0.0.1:$P2"
 
 # A broken file: one line naming file and line; the old rules stay.
-sleep 1.1
-printf 'reload 1s\nreverse perhaps\n' >"$bp"
-wait_log "$L" "reload failed: $bp:2:" 5 || fail "broken bypass file: no error naming the line"
+printf 'reload 1s\nreverse perhaps\n' | live_write "$bp" "$L"
+grep -q "reload failed: $bp:2:" "$L" || fail "broken bypass file: no error naming the line"
 [ "$(grep -c "reload failed: $bp" "$L")" -eq 1 ] || fail "more than one error line"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P 2>&1)
 [ -z "$out" ] || fail "broken reload dropped the previous bypass rules"
+assert_serving "tcp://127.0.0.1:$P2"
 
 # Repaired: forwarding again, without a restart.
-sleep 1.1
-printf 'reload 1s\n' >"$bp"
-for i in $(seq 1 40); do [ "$(grep -c "$bp reloaded" "$L")" -ge 2 ] && break; sleep 0.1; done
+printf 'reload 1s\n' | live_write "$bp" "$L" || fail "repaired file not reloaded"
+[ "$(count "$L" "$bp reloaded")" -eq 2 ] || fail "repaired file refused"
 $NETTOOL xfer 127.0.0.1 "$P" 10000 1 >/dev/null || fail "forwarding after the repair"
 
 # hosts: point the name elsewhere (nothing listens on 127.0.0.3:$E).
-sleep 1.1
-printf 'reload 1s\n127.0.0.3 backend\n' >"$hf"
-wait_log "$L" "$hf reloaded" 5 || fail "hosts file not reloaded"
+printf 'reload 1s\n127.0.0.3 backend\n' | live_write "$hf" "$L" ||
+    fail "hosts file not reloaded"
 out=$(echo hi | timeout 5 socat - TCP:127.0.0.1:$P2 2>&1)
 [ -z "$out" ] || fail "old hosts address still used: $out"
+assert_serving "tcp://127.0.0.1:$P"
 [ "$(worker_of "$OPID")" = "$W" ] || fail "the worker was replaced; reload must not restart it"
 
 # A file the configuration does not name cannot be watched: see ipc.sh.

@@ -13,7 +13,7 @@ s.sendall(b'x'); s.recv(1)
 time.sleep(3)
 " &
 CPID=$!; PIDS="$PIDS $CPID"
-sleep 1
+wait_until 3 established "$E" || fail "no connection to the echo server"
 ss -tne state established "( dport = :$E )" >"$LOGDIR/ss.out"
 grep -q 'fwmark:0x2a' "$LOGDIR/ss.out" || fail "outgoing socket has no fwmark 0x2a: $(cat "$LOGDIR/ss.out")"
 grep -q '%lo' "$LOGDIR/ss.out" || fail "outgoing socket not bound to lo: $(cat "$LOGDIR/ss.out")"
@@ -22,17 +22,16 @@ kill "$OPID"
 
 # The same for datagrams (udp://) and the DNS proxy's upstream (TCP).
 UE=$(free_port); U=$(free_port); SL=$(free_port); DP=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho "$UE"
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
 c, _ = s.accept(); time.sleep(4)' "$SL" >"$LOGDIR/slowdns.log" 2>&1 &
 PIDS="$PIDS $!"
+wait_until 5 listening "$SL" || fatal "the slow DNS upstream did not start"
 start_ostpd mark2 -M 0x2b -L "udp://127.0.0.1:$U/127.0.0.1:$UE" \
     -L "dns://127.0.0.1:$DP/tcp://127.0.0.1:$SL"
-wait_log "$LOGDIR/mark2.log" "starting" || fatal "mark2"
-sleep 0.5
+wait_until 5 _udp_answers 127.0.0.1 "$U" || fatal "mark2 does not forward"
 [ "$($NETTOOL udpcheck 127.0.0.1 "$U" 2)" = 2 ] || fail "udp forwarding with mark"
 # the outgoing datagram socket is unconnected: find it by its process
 W2=$(worker_of "$OPID")
@@ -41,7 +40,7 @@ grep "pid=$W2," "$LOGDIR/ssu.out" | grep -v ":$U " | grep -q 'fwmark:0x2b' ||
     fail "udp:// socket has no fwmark: $(grep "pid=$W2," "$LOGDIR/ssu.out")"
 dig +tries=1 +time=5 @127.0.0.1 -p "$DP" example.test >/dev/null 2>&1 &
 PIDS="$PIDS $!"
-sleep 1
+wait_until 5 established "$SL" || fail "no connection to the DNS upstream"
 ss -tne "( dport = :$SL )" >"$LOGDIR/ssd.out"
 grep -q 'fwmark:0x2b' "$LOGDIR/ssd.out" || fail "dns upstream socket has no fwmark: $(cat "$LOGDIR/ssd.out")"
 finish

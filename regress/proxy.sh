@@ -6,22 +6,19 @@
 
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 300000 /dev/urandom >"$W/blob"
+want=$(make_blob "$W/blob" 300000)
 echo "hello from the origin" >"$W/hello.txt"
 H=$(free_port); H6=$(free_port); S=$(free_port); D=$(free_port); DEAD=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
-(cd "$W" && exec python3 -m http.server "$H6" --bind ::1) >"$LOGDIR/http6.log" 2>&1 &
-PIDS="$PIDS $!"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LOGDIR/key.pem" -out "$LOGDIR/cert.pem" \
-	-days 1 -subj /CN=localhost >/dev/null 2>&1 || fatal "openssl req"
+start_web http "$W" "$H"
+start_web http6 "$W" "$H6" ::1
+make_cert "$LOGDIR/key.pem" "$LOGDIR/cert.pem" localhost
 openssl s_server -quiet -accept "127.0.0.1:$S" -cert "$LOGDIR/cert.pem" -key "$LOGDIR/key.pem" -www \
 	>"$LOGDIR/tls.log" 2>&1 &
 PIDS="$PIDS $!"
 $NETTOOL dns 127.0.0.1 "$D" >"$LOGDIR/dns.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_port "$H" || fatal "http server"
 wait_port "$S" || fatal "tls server"
+WEB_URL=http://127.0.0.1:$H/hello.txt
 
 dnsf=$LOGDIR/resolver
 DEADU=$(free_port)
@@ -38,7 +35,6 @@ start_ostpd proxy -L "127.0.0.1:$A?dns=127.0.0.1:$D" \
 wait_port "$A" && wait_port "$PH" || fatal "no listener"
 MAIN=$OPID
 L=$LOGDIR/proxy.log
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
 
 get() {	# get PROXY URL [curl args]: prints the body's sha256
 	_x=$1; _u=$2; shift 2
@@ -92,28 +88,27 @@ curl -s --max-time 5 -x "socks5://bob:wrong@127.0.0.1:$P5" "http://127.0.0.1:$H/
 [ $? -eq 97 ] || fail "socks5 wrong password accepted"
 curl -s --max-time 5 -x "socks4://127.0.0.1:$P5" "http://127.0.0.1:$H/hello.txt" >/dev/null 2>&1 &&
 	fail "socks4 accepted on a socks5 listener"
+assert_serving "http://alice:wonderland@127.0.0.1:$PH"
+assert_serving "socks5://bob:builder@127.0.0.1:$P5"
 
 # Live reload of the secrets file: who may authenticate changes.
-sleep 1.1
-printf 'reload 1s\ncarol secret2\n' >"$sec"
-wait_log "$L" "$sec reloaded" 5 || fail "secrets not reloaded"
+printf 'reload 1s\ncarol secret2\n' | live_write "$sec" "$L" ||
+    fail "secrets not reloaded"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://alice:wonderland@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 407 ] || fail "removed user still accepted ($code)"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 200 ] || fail "new user refused ($code)"
 # A broken secrets file keeps the old secrets.
-sleep 1.1
-printf 'reload soon\n' >"$sec"
-wait_log "$L" "reload failed: $sec:1:" 5 || fail "broken secrets: no error"
+printf 'reload soon\n' | live_write "$sec" "$L"
+grep -q "reload failed: $sec:1:" "$L" || fail "broken secrets: no error"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://carol:secret2@127.0.0.1:$PH" "http://127.0.0.1:$H/hello.txt")
 [ "$code" = 200 ] || fail "broken reload dropped the secrets ($code)"
 
 # A resolver file (dns=/path) is live too: from a dead nameserver to ours.
 curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" >"$LOGDIR/r1" 2>&1 &&
 	fail "resolved through a dead nameserver"
-sleep 1.1
-printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" >"$dnsf"
-wait_log "$L" "$dnsf reloaded" 5 || fail "resolver file not reloaded"
+printf 'reload 1s\ntimeout 1s\nnameserver 127.0.0.1:%s\n' "$D" |
+    live_write "$dnsf" "$L" || fail "resolver file not reloaded"
 out=$(curl -sS --max-time 10 -x "socks5h://127.0.0.1:$PR" "http://www.test:$H/hello.txt" 2>&1)
 [ "$out" = "hello from the origin" ] || fail "resolver file change not used: $out"
 
@@ -139,6 +134,7 @@ hdr=$(curl -s -D - -o /dev/null --max-time 5 -x "http://127.0.0.1:$R3" "http://1
 echo "$hdr" | grep -qi '^Server: SimpleHTTP' || fail "probe host: not answered by the web host: $hdr"
 out=$(curl -s --max-time 5 -x "http://127.0.0.1:$R4" "http://127.0.0.1:$H/other")
 [ "$out" = "hello from the origin" ] || fail "probe web: $out"
+assert_serving "http://u:p@127.0.0.1:$R4"
 kill "$PPID2"
 
 # Failure paths: refused port, DNS failure, bypass.
@@ -156,12 +152,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -x "http://127.0.0.1:
 [ "$code" = 403 ] || fail "bypassed target over http: $code, want 403"
 curl -sS --max-time 5 -x "socks5://127.0.0.1:$PB" "http://127.0.0.1:$H/hello.txt" >"$LOGDIR/c3" 2>&1
 grep -q '(2)\|not allowed' "$LOGDIR/c3" || fail "bypassed target over socks5: $(cat "$LOGDIR/c3")"
+assert_serving "socks5://127.0.0.1:$A"
+assert_serving "http://127.0.0.1:$A"
+assert_serving "socks5://127.0.0.1:$PB" "http://[::1]:$H6/hello.txt"
 
 # SOCKS5 UDP ASSOCIATE with a standard client (python3-socks).
 U=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$U" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.3
+start_udpecho "$U"
 /usr/bin/python3 - "$A" "$U" "$P5" <<'PY' >"$LOGDIR/udp.out" 2>&1 || fail "UDP ASSOCIATE: $(cat "$LOGDIR/udp.out")"
 import socket, sys, socks
 proxy, echo, authport = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -336,8 +333,13 @@ def conv(data, expect=None):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(data)
     got = b""
+    # The proxy may close with our bytes unread: its RST can come before
+    # our shutdown (which then fails), yet its answer is still queued.
     try:
         s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    try:
         while True:
             b = s.recv(4096)
             if not b:
@@ -361,8 +363,5 @@ conv(bytes(range(256)) * 8)
 print("ok")
 PY
 [ "$(get socks5://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "daemon not serving after bad input"
-W0=$(worker_of "$MAIN")
-kill -0 "$W0" || fail "worker died"
-grep -q 'restarting in' "$L" && fail "a worker was restarted during the test"
 kill "$MAIN"
 finish

@@ -6,15 +6,12 @@
 
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 2000000 /dev/urandom >"$W/blob"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+want=$(make_blob "$W/blob" 2000000)
+echo "through the relay" >"$W/hello.txt"
 H=$(free_port); UE=$(free_port); E=$(free_port)
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$W" "$H"
+start_udpecho "$UE"
 start_echo "$E"
-wait_port "$H" || fatal "http"
 
 R=$(free_port); RA=$(free_port); RF=$(free_port)
 start_ostpd srv -D -L "relay://127.0.0.1:$R"
@@ -37,6 +34,7 @@ for p in $C1 $C2 $C3; do wait_port "$p" || fatal "client $p"; done
 curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$C3" "http://localhost:$H/blob" \
     >/dev/null 2>"$LOGDIR/c3.err" && fail "a wrong relay password was accepted"
 grep -q "authentication failed" "$LOGDIR/srva.log" || fail "no log line for the wrong password"
+assert_serving "socks5h://127.0.0.1:$C2" "http://localhost:$H/hello.txt"
 n=$($NETTOOL udpcheck 127.0.0.1 "$U" 10)
 [ "$n" = 10 ] || fail "udp:// through a relay hop: $n of 10"
 grep -q "udp to 127.0.0.1:$UE" "$LOGDIR/srv.log" || fail "the server did not see UDP mode"
@@ -100,5 +98,7 @@ s.sendall(req(0, [feat(2, addr("127.0.0.1", dead))]))
 assert resp(s) in (5, 6)
 print("ok")
 PY
+assert_serving "socks5h://127.0.0.1:$C1" "http://localhost:$H/hello.txt"
+assert_serving "socks5h://127.0.0.1:$C2" "http://localhost:$H/hello.txt"
 
 finish

@@ -25,6 +25,7 @@ $NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null || fail "old config stopped serv
 echo "{\"ServeNodes\": [\"tcp://127.0.0.1:70000/127.0.0.1:$E\"]}" >"$cfg"
 kill -HUP "$OPID"
 wait_log "$L" 'bad port "70000"' 5 || fail "bad port: no error naming it"
+assert_serving "tcp://127.0.0.1:$P"
 
 # A long-lived connection through the old generation.
 python3 -c "
@@ -42,7 +43,8 @@ assert d == b'still here', d
 print('drained ok')
 " >"$LOGDIR/drain.out" 2>&1 &
 DPID=$!
-sleep 0.3
+# the old worker has taken it (and dialed the echo server)
+wait_until 5 established "$E" || fail "no connection through the old generation"
 
 # Valid: the old listener stays, a new one appears.
 echo "{\"ServeNodes\": [\"tcp://127.0.0.1:$P/127.0.0.1:$E\", \"tcp://127.0.0.1:$P2/127.0.0.1:$E\"]}" >"$cfg"
@@ -53,8 +55,7 @@ $NETTOOL xfer 127.0.0.1 "$P" 10000 2 >/dev/null || fail "old port after reload"
 $NETTOOL xfer 127.0.0.1 "$P2" 10000 2 >/dev/null || fail "new port after reload"
 wait "$DPID" || fail "connection of the old generation was cut: $(cat "$LOGDIR/drain.out")"
 # The old worker exits once its connection is done.
-for i in $(seq 1 50); do kill -0 "$W1" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$W1" 2>/dev/null && fail "old worker still running after draining"
+wait_gone "$W1" || fail "old worker still running after draining"
 [ "$(pgrep -P "$OPID" | wc -l)" -eq 1 ] || fail "not exactly one worker after the reload"
 kill "$OPID"
 finish

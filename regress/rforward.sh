@@ -6,8 +6,7 @@
 
 E=$(free_port); UE=$(free_port); H=$(free_port); RT=$(free_port); RU=$(free_port)
 start_echo "$E"
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho "$UE"
 start_ostpd hop -D -L "socks5://127.0.0.1:$H"
 HOPPID=$OPID
 wait_port "$H" || fatal "hop"
@@ -23,14 +22,12 @@ n=$($NETTOOL udpcheck 127.0.0.1 "$RU" 10)
 
 # the hop restarts: both come back
 kill "$HOPPID"
-sleep 0.5
+wait_gone "$HOPPID" || fatal "the hop did not exit"
 start_ostpd hop2 -D -L "socks5://127.0.0.1:$H"
 wait_log "$LOGDIR/rf.log" "trying again" 5 || fail "no retry after the hop went away"
-for i in $(seq 1 80); do
-	[ "$(grep -c "rtcp://:$RT.*open on the hop" "$LOGDIR/rf.log")" -ge 2 ] &&
-	    [ "$(grep -c "rudp://:$RU.*open on the hop" "$LOGDIR/rf.log")" -ge 2 ] && break
-	sleep 0.25
-done
+wait_count "$LOGDIR/rf.log" "rtcp://:$RT.*open on the hop" 2 20 &&
+    wait_count "$LOGDIR/rf.log" "rudp://:$RU.*open on the hop" 2 20 ||
+    fail "rtcp and rudp not opened again on the restarted hop"
 wait_port "$RT" || fail "rtcp did not come back"
 $NETTOOL xfer 127.0.0.1 "$RT" 100000 4 >"$LOGDIR/x2.out" 2>&1 ||
     fail "rtcp after the restart: $(cat "$LOGDIR/x2.out")"
@@ -68,12 +65,10 @@ $NETTOOL xfer 127.0.0.1 "$RR" 500000 8 >"$LOGDIR/xr.out" 2>&1 ||
     fail "rtcp over a relay hop: $(cat "$LOGDIR/xr.out")"
 grep -q "bind: listening on port $RR" "$LOGDIR/hopr.log" || fail "the relay hop did not bind"
 kill "$HRPID"
-sleep 0.5
+wait_gone "$HRPID" || fatal "the relay hop did not exit"
 start_ostpd hopr2 -D -L "relay://127.0.0.1:$H3"
-for i in $(seq 1 80); do
-	[ "$(grep -c "open on the hop" "$LOGDIR/rfr.log")" -ge 2 ] && break
-	sleep 0.25
-done
+wait_count "$LOGDIR/rfr.log" "open on the hop" 2 20 ||
+    fail "not opened again on the restarted relay hop"
 wait_port "$RR" || fail "rtcp over relay did not come back"
 $NETTOOL xfer 127.0.0.1 "$RR" 100000 2 >"$LOGDIR/xr2.out" 2>&1 ||
     fail "rtcp over relay after the restart: $(cat "$LOGDIR/xr2.out")"

@@ -47,6 +47,7 @@ echo "worker RSS $rss0 -> $rss1 kB" >"$LOGDIR/rss.out"
 # 300 half-requests: a few hundred kB at most, never megabytes per client
 [ $((rss1 - rss0)) -lt 8192 ] || fail "memory grew from $rss0 to $rss1 kB"
 [ "$(worker_of "$OPID")" = "$W" ] || fail "the worker was replaced"
+assert_serving "socks5://127.0.0.1:$A" "tcp://127.0.0.1:$E"
 kill "$OPID"
 
 # A relay whose one side has finished and whose other side stays silent
@@ -112,4 +113,6 @@ except ssl.SSLEOFError:
 raw = socket.socket(fileno=os.dup(t.fileno()))
 print("TLS bridge closed after %.1f s" % wait_closed(raw, 12))
 PY
+assert_serving "socks5://127.0.0.1:$C" "tcp://127.0.0.1:$E"
+assert_serving "socks5://127.0.0.1:$T5" "tcp://127.0.0.1:$E"
 finish

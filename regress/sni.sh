@@ -7,16 +7,13 @@
 D=$LOGDIR/tls
 mkdir -p "$D/www"
 echo "routed by host" >"$D/www/hello.txt"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" \
-    -out "$D/cert.pem" -days 2 -subj /CN=localhost >/dev/null 2>&1 ||
-    fatal "openssl req"
+make_cert "$D/key.pem" "$D/cert.pem" localhost
 T=$(free_port); H=$(free_port); P=$(free_port); P2=$(free_port)
 HOP=$(free_port); PC=$(free_port)
 openssl s_server -accept "127.0.0.1:$T" -cert "$D/cert.pem" \
     -key "$D/key.pem" -www >"$LOGDIR/s_server.log" 2>&1 &
 PIDS="$PIDS $!"
-(cd "$D/www" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$D/www" "$H"
 start_ostpd sni -DD -L "sni://127.0.0.1:$P?host=:$T" -L "sni://127.0.0.1:$P2"
 start_ostpd hop -L "socks5://127.0.0.1:$HOP"
 for p in $T $H $P $P2 $HOP; do wait_port "$p" || fatal "port $p"; done

@@ -7,15 +7,11 @@
 SSTOOL="/usr/bin/python3 $PWD/regress/tools/sstool.py"
 W=$LOGDIR/www
 mkdir -p "$W"
-head -c 3000000 /dev/urandom >"$W/blob"
-want=$(sha256sum <"$W/blob" | cut -d' ' -f1)
+want=$(make_blob "$W/blob" 3000000)
 H=$(free_port); E=$(free_port); UE=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$UE" >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
-(cd "$W" && exec python3 -m http.server "$H" --bind 127.0.0.1) >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
+start_udpecho "$UE"
+start_web http "$W" "$H"
 start_echo "$E"
-wait_port "$H" || fatal "http server"
 
 get() {	# get SOCKSPORT
 	curl -sS --max-time 20 --socks5-hostname "127.0.0.1:$1" \
@@ -47,6 +43,9 @@ for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do
 	    fail "a corrupted chunk did not close the session ($m)"
 	[ "$($SSTOOL echo "$m" "wrong-password" "$S" 127.0.0.1 "$E" 2>/dev/null)" != ok ] ||
 	    fail "a wrong password was served ($m)"
+	# still serving after the refusals
+	[ "$($SSTOOL echo "$m" "secret-$m" "$S" 127.0.0.1 "$E")" = ok ] ||
+	    fail "not serving after a refusal ($m)"
 	# ostpd client hop -> ss-server
 	ss-server -u -s 127.0.0.1 -p "$S2" -k "other-$m" -m "$m" \
 	    >"$LOGDIR/ss-server-$m.log" 2>&1 &
@@ -143,16 +142,14 @@ for m in 2022-blake3-aes-128-gcm 2022-blake3-aes-256-gcm 2022-blake3-chacha20-po
 	$SSTOOL mitm "$M" "$S" "$LOGDIR/first-$m" >"$LOGDIR/mitm-$m.log" 2>&1 &
 	PIDS="$PIDS $!"
 	# listening (without a connection, which it would take as the one)
-	for i in $(seq 1 100); do
-		ss -ltn "sport = :$M" | grep -q LISTEN && break
-		sleep 0.05
-	done
+	wait_until 5 listening "$M" || fatal "the recorder did not start"
 	start_ostpd "c22r-$m" -L "socks5://127.0.0.1:$C2" -F "ss://$m:$k@127.0.0.1:$M"
 	wait_port "$C2" || fatal "SIP022 replay client ($m)"
 	[ "$(get "$C2")" = "$want" ] || fail "SIP022 through the recorder ($m)"
 	[ "$($SSTOOL replayfile "$S" "$LOGDIR/first-$m")" = rejected ] ||
 	    fail "a replayed SIP022 request was served ($m)"
 	grep -q "replayed salt" "$LOGDIR/s22-$m.log" || fail "no log line for the SIP022 replay ($m)"
+	[ "$(get "$C")" = "$want" ] || fail "not serving after a refused replay ($m)"
 done
 "$OSTPD" -t -L "ss://2022-blake3-aes-256-gcm:$(openssl rand -base64 16 | tr "+/" "-_")@:1" \
     >"$LOGDIR/badkey.out" 2>&1 && fail "a 16-byte key for aes-256 was accepted"

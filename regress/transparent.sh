@@ -36,13 +36,9 @@ inn "$S" ip -6 route add default via fd97::1
 # servers in S
 mkdir -p "$LOGDIR/www"
 echo "behind the router" >"$LOGDIR/www/hello.txt"
-(cd "$LOGDIR/www" && exec ip netns exec "$S" python3 -m http.server 80 --bind ::) \
-    >"$LOGDIR/http.log" 2>&1 &
-PIDS="$PIDS $!"
-inn "$S" $NETTOOL udpecho 0.0.0.0 7777 >"$LOGDIR/udpecho.log" 2>&1 &
-PIDS="$PIDS $!"
-inn "$S" $NETTOOL udpecho :: 7778 >"$LOGDIR/udpecho6.log" 2>&1 &
-PIDS="$PIDS $!"
+start_web http "$LOGDIR/www" 80 :: "$S"
+start_udpecho 7777 0.0.0.0 "$S"
+start_udpecho 7778 :: "$S"
 
 # the router: REDIRECT for TCP, TPROXY for UDP
 PT=12345; PU=12346
@@ -62,7 +58,6 @@ inn "$R" ip -6 route add local ::/0 dev lo table 100
 inn "$R" "$OSTPD" -D -L "red://:$PT" -L "redu://:$PU?ttl=5s" >"$LOGDIR/router.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port $PT 127.0.0.1 "$R" || fatal "red:// did not start"
-wait_port 80 10.97.0.5 "$S" || fatal "http server"
 
 r=$(inn "$C" curl -sS --max-time 10 http://10.97.0.5/hello.txt 2>&1)
 [ "$r" = "behind the router" ] || fail "IPv4 REDIRECT: $r"

@@ -5,11 +5,8 @@
 . regress/lib.sh
 
 U1=$(free_port); U2=$(free_port)
-$NETTOOL udpecho 127.0.0.1 "$U1" >"$LOGDIR/udpecho1.log" 2>&1 &
-PIDS="$PIDS $!"
-$NETTOOL udpecho 127.0.0.1 "$U2" >"$LOGDIR/udpecho2.log" 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.3
+start_udpecho "$U1"
+start_udpecho "$U2"
 
 # 1. direct, with a short ttl
 F=$(free_port)

@@ -188,6 +188,37 @@ def socks_udp(proxy, host, port, count):
     print(good)
 
 
+def proxy_echo(url, host, port):
+    """One round trip to an echo server through a proxy URL
+    (socks5://, socks4://, http:// with user:pass@): 0 when the bytes
+    came back."""
+    import socks
+    from urllib.parse import unquote, urlsplit
+    u = urlsplit(url)
+    kind = {"socks5": socks.SOCKS5, "socks5h": socks.SOCKS5,
+            "socks4": socks.SOCKS4, "socks4a": socks.SOCKS4,
+            "http": socks.HTTP}[u.scheme]
+    s = socks.socksocket()
+    s.set_proxy(kind, u.hostname, u.port, rdns=u.scheme.endswith(("a", "h")),
+                username=unquote(u.username) if u.username else None,
+                password=unquote(u.password) if u.password else None)
+    s.settimeout(10)
+    data = os.urandom(1000)
+    try:
+        s.connect((host, int(port)))
+        s.sendall(data)
+        got = b""
+        while len(got) < len(data):
+            b = s.recv(len(data) - len(got))
+            if not b:
+                break
+            got += b
+    except (OSError, socks.ProxyError) as e:
+        print("through %s: %s" % (url, e))
+        return 1
+    return 0 if got == data else 1
+
+
 def doh_server(cert, key, port, upstream):
     """A DNS-over-HTTPS upstream (RFC 8484 POST) that asks a local UDP
     server; it counts the queries it served in doh-count next to cert."""
@@ -316,6 +347,8 @@ def main():
     if cmd == "socksudp":
         socks_udp(*sys.argv[2:6])
         return
+    if cmd == "proxyecho":
+        sys.exit(proxy_echo(*sys.argv[2:5]))
     if cmd == "udpcheck":
         udp_check(*sys.argv[2:5])
         return
