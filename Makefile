@@ -143,6 +143,8 @@ fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	else for f in $(FUZZ_BINS); do \
 	    n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
 	    $$f -max_total_time=$${FUZZ_SECONDS:-10} -print_final_stats=0 \
+	        -error_exitcode=1 -timeout_exitcode=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$n- \
 	        $(BUILD)/fuzz/corpus-$$n regress/fuzz/seeds/$$n \
 	        >$(BUILD)/fuzz/$$n.log 2>&1 || \
 	        { echo "fuzz-smoke: $$n failed, see $(BUILD)/fuzz/$$n.log"; exit 1; }; \

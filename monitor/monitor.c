@@ -563,7 +563,19 @@ worker_exited(struct monitor *mon, struct mon_worker *w, int status)
 	worker_detach_ipc(w);
 	w->pid = -1;
 	if (g->draining || mon->shutting_down) {
-		debug("worker %u (generation %u) %s", w->id, g->num, why);
+		/*
+		 * Ending is expected now, but a crash is still a crash:
+		 * only a clean exit or our own TERM/KILL is quiet.
+		 */
+		if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+		    (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
+		    WTERMSIG(status) == SIGKILL)))
+			debug("worker %u (generation %u) %s", w->id, g->num,
+			    why);
+		else
+			error("worker %u (generation %u) %s while %s", w->id,
+			    g->num, why, mon->shutting_down ? "shutting down" :
+			    "draining");
 		if (!gen_alive(g))
 			gen_free(mon, g);
 		return;

@@ -104,7 +104,12 @@ elif [ -n "$FUZZ_CC" ]; then
 		[ -x "$f" ] || continue
 		n=$(basename "$f")
 		mkdir -p "$BUILD/fuzz/corpus-$n"
+		# libFuzzer's own error exit code is 77, our "skipped":
+		# a finding must count as a failure.  Reproducers stay
+		# in the test's log directory, out of the tree.
 		run_one "fuzz/$n" "" "$f" -max_total_time="${FUZZ_SECONDS:-10}" \
+		    -error_exitcode=1 -timeout_exitcode=1 \
+		    -artifact_prefix="$LOGROOT/fuzz/$n/" \
 		    -print_final_stats=1 "$BUILD/fuzz/corpus-$n" \
 		    "regress/fuzz/seeds/$n"
 	done

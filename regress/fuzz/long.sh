@@ -20,6 +20,7 @@ for n in $FUZZERS; do
 	mkdir -p "$corpus" "$seeds"
 	if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 	    -artifact_prefix="$BUILD/fuzz/$n-" -timeout=10 -rss_limit_mb=2048 \
+	    -error_exitcode=1 -timeout_exitcode=1 \
 	    "$corpus" "$seeds" >"$log" 2>&1; then
 		echo "fuzz-long: $n FAILED, see $log and $BUILD/fuzz/$n-*"
 		status=1
