@@ -39,7 +39,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/dial.c daemon/crelay.c daemon/ss.c daemon/udp.c \
 		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
 		  daemon/redirect.c daemon/rforward.c daemon/httpfwd.c \
-		  daemon/smux.c daemon/tlsbridge.c \
+		  daemon/smux.c daemon/tlsbridge.c daemon/linger.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \

@@ -7,7 +7,11 @@
  * close, or no body) the client is handed back to the proxy for its
  * next request, whatever host that names; a response delimited only by
  * the close, or any doubt, closes the client too.  Bytes the client
- * sends ahead (its next request) wait here, bounded.
+ * sends ahead (its next request) wait here, bounded.  A response head
+ * with ambiguous framing (http.c) is answered with 502; a chunked body
+ * is followed chunk by chunk to its last chunk, so what an origin sends
+ * past its end can never pass for the answer to the client's next
+ * request, and a malformed one closes both sides.
  */
 #include "config.h"
 
@@ -41,6 +45,9 @@ struct httpfwd {
 	int		 state;
 	int		 framing;
 	uint64_t	 resp_left;
+	struct http_chunked chunk;	/* HTTP_BODY_CHUNKED: where it ends */
+	int		 chunk_done;
+	int		 answered;	/* bytes of an answer went out */
 	int		 keep;
 	int		 ueof;
 	struct cbuf	 cin;		/* from the client */
@@ -52,14 +59,17 @@ struct httpfwd {
 static void
 hf_free(struct httpfwd *h, int close_client)
 {
-	event_free(h->crev);
-	event_free(h->cwev);
+	if (h->crev != NULL)
+		event_free(h->crev);
+	if (h->cwev != NULL)
+		event_free(h->cwev);
 	event_free(h->urev);
 	event_free(h->uwev);
 	if (h->ufd != -1)
 		close(h->ufd);
 	if (close_client) {
-		close(h->cfd);
+		if (h->cfd != -1)
+			close(h->cfd);
 		worker_conn_closed(h->wk);
 	}
 	cbuf_release(&h->cin);
@@ -93,8 +103,19 @@ hf_error(struct httpfwd *h, const char *why)
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 
 	debug("http: %s", why);
-	if (h->state == HF_HEAD)
-		(void)send(h->cfd, bad, sizeof(bad) - 1, MSG_NOSIGNAL);
+	/*
+	 * Nothing sent yet: 502.  Else the client's answer is cut short
+	 * and it learns so from the close.  Either way the close lingers:
+	 * the client may be sending its next request.
+	 */
+	event_free(h->crev);
+	event_free(h->cwev);
+	h->crev = h->cwev = NULL;
+	if (!h->answered)
+		linger_close(h->wk, h->cfd, bad, sizeof(bad) - 1);
+	else
+		linger_close(h->wk, h->cfd, NULL, 0);
+	h->cfd = -1;
 	hf_free(h, 1);
 }
 
@@ -110,8 +131,11 @@ hf_head(struct httpfwd *h)
 	e = http_parse_response(h->uin.p + h->uin.off, h->uin.len, &r, &code);
 	if (e == ERR_INCOMPLETE)
 		return h->ueof ? -1 : 0;
-	if (e != 0)
+	if (e != 0) {
+		/* malformed, or framed two ways (smuggling): 502 */
+		debug("http: bad response head from the origin");
 		return -1;
+	}
 	if (code >= 100 && code < 200 && code != 101) {
 		/* interim (100 Continue): as it came; the final one follows */
 		cbuf_append(&h->toc, h->uin.p + h->uin.off, r.rawlen);
@@ -120,10 +144,14 @@ hf_head(struct httpfwd *h)
 		return 1;
 	}
 	h->framing = http_body(&r, code, h->head_req, &h->resp_left);
+	if (h->framing < 0) {
+		/* http_parse_response refuses these already */
+		http_request_free(&r);
+		return -1;
+	}
 	h->keep = code != 101 && (h->framing == HTTP_BODY_NONE ||
 	    h->framing == HTTP_BODY_LENGTH || h->framing == HTTP_BODY_CHUNKED);
-	if (h->framing < 0)
-		h->framing = HTTP_BODY_CLOSE;
+	http_chunked_init(&h->chunk);
 	head = http_rewrite_response(&r, h->keep, &hlen);
 	cbuf_consume(&h->uin, r.rawlen);
 	http_request_free(&r);
@@ -174,17 +202,36 @@ hf_pump(struct httpfwd *h)
 				n = 0;
 			if (cbuf_room(&h->toc) < n)
 				n = cbuf_room(&h->toc);
+			if (h->framing == HTTP_BODY_CHUNKED) {
+				size_t used;
+
+				r = http_chunked_scan(&h->chunk, h->uin.p +
+				    h->uin.off, n, &used);
+				if (r < 0) {
+					debug("http: malformed chunked body "
+					    "from the origin");
+					return -1;
+				}
+				n = used;
+				if (r == 1)
+					h->chunk_done = 1;
+			}
 			cbuf_append(&h->toc, h->uin.p + h->uin.off, n);
 			cbuf_consume(&h->uin, n);
 			if (h->framing == HTTP_BODY_LENGTH)
 				h->resp_left -= n;
 			/* past the announced end: the origin's excess */
 			if ((h->framing == HTTP_BODY_LENGTH &&
-			    h->resp_left == 0) || h->framing == HTTP_BODY_NONE)
+			    h->resp_left == 0) ||
+			    h->framing == HTTP_BODY_NONE ||
+			    (h->framing == HTTP_BODY_CHUNKED && h->chunk_done))
 				cbuf_consume(&h->uin, h->uin.len);
 		}
+		n = h->toc.len;
 		if ((r = hf_send(h->cfd, &h->toc)) < 0)
 			return -1;
+		if (h->toc.len < n)
+			h->answered = 1;
 		if (r == 1) {
 			event_add(h->cwev, NULL);
 			event_del(h->urev);
@@ -194,6 +241,7 @@ hf_pump(struct httpfwd *h)
 	}
 	if (h->state == HF_BODY && h->toc.len == 0 && h->body_left == 0 &&
 	    ((h->framing == HTTP_BODY_LENGTH && h->resp_left == 0) ||
+	    (h->framing == HTTP_BODY_CHUNKED && h->chunk_done) ||
 	    h->framing == HTTP_BODY_NONE || h->ueof))
 		h->state = HF_DONE;
 	if (h->state == HF_DONE)
@@ -214,7 +262,8 @@ hf_finish(struct httpfwd *h)
 	int fd = h->cfd;
 	struct cbuf rest = h->cin;
 	int keep = h->keep && h->framing != HTTP_BODY_CLOSE &&
-	    !(h->framing == HTTP_BODY_LENGTH && h->resp_left > 0);
+	    !(h->framing == HTTP_BODY_LENGTH && h->resp_left > 0) &&
+	    !(h->framing == HTTP_BODY_CHUNKED && !h->chunk_done);
 
 	memset(&h->cin, 0, sizeof(h->cin));
 	hf_free(h, !keep);

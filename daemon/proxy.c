@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -154,53 +153,87 @@ pc_peername(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
 	return getpeername(pc->fd, (struct sockaddr *)ss, len);
 }
 
+/*
+ * Answer and close: reply (may be empty) goes out through a lingering
+ * close (linger.c), so a client still sending reads it instead of a
+ * reset.  Every refusal of a client ends here.  Frees pc.
+ */
 static void
-http_error(struct pconn *pc, int code, const char *reason, const char *extra)
+pconn_refuse(struct pconn *pc, const void *reply, size_t len)
 {
-	char resp[512];
+	if (pc->fd != -1) {
+		if (pc->rev != NULL) {
+			event_free(pc->rev);
+			pc->rev = NULL;
+		}
+		linger_close(pc->px->wk, pc->fd, reply, len);
+		pc->fd = -1;
+	}
+	pconn_free(pc);
+}
+
+/* An HTTP error reply into resp; its length, 0 if it did not fit. */
+static size_t
+http_error_fmt(struct pconn *pc, char *resp, size_t size, int code,
+    const char *reason, const char *extra)
+{
 	const char *agent = pc->px->l->proxy_agent ? pc->px->l->proxy_agent :
 	    "ostpd/" PACKAGE_VERSION;
 	int n;
 
-	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\n"
+	n = snprintf(resp, size, "HTTP/1.1 %d %s\r\n"
 	    "Proxy-Agent: %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
 	    code, reason, agent, extra ? extra : "");
-	if (n > 0 && (size_t)n < sizeof(resp))
-		send_all(pc->fd, resp, (size_t)n);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-/* Tell the client why, in its protocol, then close. */
+/* Answer with an HTTP error and close (lingering).  Frees pc. */
+static void
+http_error(struct pconn *pc, int code, const char *reason, const char *extra)
+{
+	char resp[512];
+
+	pconn_refuse(pc, resp, http_error_fmt(pc, resp, sizeof(resp), code,
+	    reason, extra));
+}
+
+/* Tell the client why, in its protocol, then close.  Frees pc. */
 static void
 pconn_fail(struct pconn *pc, int s5rep)
 {
-	unsigned char r[32];
-	size_t n;
+	char r[512];
+	size_t n = 0;
 
 	switch (pc->proto) {
 	case PP_SOCKS5:
-		if (pc->state >= PS_S5_REQUEST) {
-			n = socks5_reply(r, sizeof(r), s5rep, NULL);
-			send_all(pc->fd, r, n);
-		}
+		if (pc->state >= PS_S5_REQUEST)
+			n = socks5_reply((unsigned char *)r, sizeof(r), s5rep,
+			    NULL);
 		break;
 	case PP_SOCKS4:
-		socks4_reply(r, SOCKS4_REP_REJECTED);
-		send_all(pc->fd, r, 8);
+		socks4_reply((unsigned char *)r, SOCKS4_REP_REJECTED);
+		n = 8;
 		break;
 	case PP_HTTP:
 		if (s5rep == SOCKS5_REP_NOTALLOWED)
-			http_error(pc, 403, "Forbidden", NULL);
+			n = http_error_fmt(pc, r, sizeof(r), 403, "Forbidden",
+			    NULL);
 		else if (s5rep == SOCKS5_REP_TTL)
-			http_error(pc, 504, "Gateway Timeout", NULL);
+			n = http_error_fmt(pc, r, sizeof(r), 504,
+			    "Gateway Timeout", NULL);
 		else if (s5rep == SOCKS5_REP_CMD)
-			http_error(pc, 400, "Bad Request", NULL);
+			n = http_error_fmt(pc, r, sizeof(r), 400,
+			    "Bad Request", NULL);
 		else if (s5rep != SOCKS5_REP_OK)
-			http_error(pc, 502, "Bad Gateway", NULL);
+			n = http_error_fmt(pc, r, sizeof(r), 502,
+			    "Bad Gateway", NULL);
 		break;
 	default:
-		break;
+		/* not a protocol this listener speaks: no answer */
+		pconn_free(pc);
+		return;
 	}
-	pconn_free(pc);
+	pconn_refuse(pc, r, n);
 }
 
 static void
@@ -415,22 +448,6 @@ pconn_target(struct pconn *pc)
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 }
 
-static void
-probe_sent_cb(struct bufferevent *bev, void *arg)
-{
-	struct worker *wk = arg;
-
-	bufferevent_free(bev);		/* closes the client */
-	worker_conn_closed(wk);
-}
-
-static void
-probe_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)what;
-	probe_sent_cb(bev, arg);
-}
-
 /*
  * Probe resistance: answer a failed authentication like an ordinary web
  * server (gost's probe_resist), with nginx's Server header.  code: and
@@ -440,10 +457,10 @@ static void
 probe_respond(struct pconn *pc)
 {
 	const struct listener_conf *l = pc->px->l;
-	struct bufferevent *bev;
-	char date[64], head[512];
+	char date[64], head[512], *all;
 	struct tm tm;
 	time_t now = time(NULL);
+	size_t blen = 0;
 	int n;
 
 	verbose("%s: authentication failed; answering as a web server",
@@ -474,24 +491,22 @@ probe_respond(struct pconn *pc)
 		    "Connection: close\r\n\r\n", l->probe_code,
 		    l->probe_code == 404 ? "Not Found" : l->probe_code == 200 ?
 		    "OK" : "Error", date);
-	/* Hand the socket to a bufferevent that writes and then closes. */
-	bev = bufferevent_socket_new(pc->px->wk->base, pc->fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	if (n <= 0 || (size_t)n >= sizeof(head)) {
 		pconn_free(pc);
 		return;
 	}
-	pc->fd = -1;
-	pc->px->wk->stats.active++;	/* the bufferevent's, until sent */
-	bufferevent_write(bev, head, (size_t)n);
+	/* the answer, then a lingering close as nginx's own */
 	if (l->probe == PROBE_FILE)
-		bufferevent_write(bev, pc->px->probe_body, pc->px->probe_len);
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_setcb(bev, NULL, probe_sent_cb, probe_event_cb,
-	    pc->px->wk);
-	bufferevent_enable(bev, EV_WRITE);
-	bufferevent_disable(bev, EV_READ);
-	pconn_free(pc);
+		blen = pc->px->probe_len;
+	if ((all = malloc((size_t)n + blen)) == NULL) {
+		pconn_free(pc);
+		return;
+	}
+	memcpy(all, head, (size_t)n);
+	if (blen > 0)
+		memcpy(all + n, pc->px->probe_body, blen);
+	pconn_refuse(pc, all, (size_t)n + blen);
+	free(all);
 }
 
 /* Run the parser for the current state; 1 = target found. */
@@ -638,13 +653,19 @@ pconn_step(struct pconn *pc)
 			if ((e = http_parse_request(&pc->in, &pc->req)) != 0) {
 				if (e == ERR_INCOMPLETE)
 					return 0;
+				/*
+				 * 400 also for every ambiguous framing
+				 * (smuggling): never forwarded.
+				 */
 				if (e == ERR_TOO_LONG)
 					http_error(pc, 431, "Request Header "
 					    "Fields Too Large", NULL);
-				else
+				else {
+					debug("%s: bad http request head",
+					    pc->px->l->node->url);
 					http_error(pc, 400, "Bad Request",
 					    NULL);
-				pconn_free(pc);
+				}
 				return 2;
 			}
 			if (auth_required(pc->px)) {
@@ -667,7 +688,6 @@ pconn_step(struct pconn *pc)
 					http_error(pc, 407, "Proxy Authentication "
 					    "Required", "Proxy-Authenticate: "
 					    "Basic realm=\"ostpd\"\r\n");
-					pconn_free(pc);
 					return 2;
 				}
 				explicit_bzero(pass, sizeof(pass));
@@ -721,7 +741,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	/* a kept-alive connection that sent nothing more just closes */
 	if (pc->state == PS_HTTP_HEAD && buf_len(&pc->in) > 0)
 		http_error(pc, 408, "Request Timeout", NULL);
-	pconn_free(pc);
+	else
+		pconn_free(pc);
 }
 
 static void

@@ -1,8 +1,15 @@
 /*
  * HTTP/1.x proxy request parsing (RFC 9112): the request head only.  A
  * head is at most HTTP_HEAD_MAX bytes and HTTP_MAX_HEADERS fields; line
- * folding, bare CR, control characters and whitespace before a colon
- * are refused.
+ * folding, bare CR, bare LF, control characters and whitespace before a
+ * colon are refused.  So is every head whose message framing two
+ * parsers could read differently (RFC 9112 6.1-6.3, 11.2: request
+ * smuggling): Content-Length with Transfer-Encoding, repeated or
+ * malformed Content-Length (even repeated identical values, as nginx
+ * does), a repeated Transfer-Encoding, one with padding inside its
+ * value, one whose last coding is not chunked, or any in HTTP/1.0.
+ * A proxy that forwards such a head lets the next hop find a different
+ * end of the message than it did.
  */
 #include "config.h"
 
@@ -37,6 +44,21 @@ head_end(const unsigned char *p, size_t len)
 			return i + 3;
 	}
 	return 0;
+}
+
+/*
+ * Every line of a head ends in CRLF (RFC 9112 2.2): a bare LF that we
+ * took as a line end could be part of a line for the next hop.
+ */
+static int
+crlf_only(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			return 0;
+	return 1;
 }
 
 /* Ports in requests: 1-65535. */
@@ -126,6 +148,15 @@ parse_fields(char *s, char *e, struct http_request *r)
 		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
 		    ve[-1] == '\t'); ve--)
 			;
+		/*
+		 * "Transfer-Encoding:\tchunked", "...: chunked " and
+		 * the like: OWS allowed by RFC 9110, but padding that
+		 * some parsers keep; only the plain spelling passes.
+		 */
+		if (colon - s == 17 && strncasecmp(s, "Transfer-Encoding",
+		    17) == 0 && (v - colon > 2 || colon[1] == '\t' ||
+		    *ve != '\0'))
+			return -1;
 		r->hdr[r->nhdr].name = s;
 		r->hdr[r->nhdr].namelen = (size_t)(colon - s);
 		r->hdr[r->nhdr].value = v;
@@ -148,6 +179,8 @@ http_parse_request(struct buf *b, struct http_request *r)
 	if ((hlen = head_end(p, len)) == 0)
 		return buf_len(b) >= HTTP_HEAD_MAX ? ERR_TOO_LONG :
 		    ERR_INCOMPLETE;
+	if (!crlf_only(p, hlen))
+		return ERR_FORMAT;
 	for (i = 0; i < hlen; i++)
 		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' &&
 		    p[i] != '\t') || p[i] == 0x7f)
@@ -212,7 +245,7 @@ http_parse_request(struct buf *b, struct http_request *r)
 		r->pathlen = slash ? (size_t)(u + ulen - slash) : 1;
 	}
 
-	if (parse_fields(nl + 1, e, r) != 0)
+	if (parse_fields(nl + 1, e, r) != 0 || http_framing(r, NULL) < 0)
 		goto bad;
 	return buf_consume(b, hlen);
  bad:
@@ -401,6 +434,8 @@ http_parse_response(const unsigned char *p, size_t avail,
 	memset(r, 0, sizeof(*r));
 	if ((e = http_parse_status(p, avail, &hlen, code)) != 0)
 		return e;
+	if (!crlf_only(p, hlen))
+		return ERR_FORMAT;
 	for (i = 0; i < hlen; i++)
 		if (p[i] == 0 || (p[i] < 0x20 && p[i] != '\r' && p[i] != '\n' &&
 		    p[i] != '\t') || p[i] == 0x7f)
@@ -418,7 +453,8 @@ http_parse_response(const unsigned char *p, size_t avail,
 			nl[-1] = '\0';
 	}
 	if (nl == NULL || strchr(r->raw, '\r') != NULL ||
-	    parse_fields(nl + 1, r->raw + hlen, r) != 0) {
+	    parse_fields(nl + 1, r->raw + hlen, r) != 0 ||
+	    http_framing(r, NULL) < 0) {
 		http_request_free(r);
 		return ERR_FORMAT;
 	}
@@ -465,55 +501,260 @@ http_keepalive(const struct http_request *r)
 	    has_token(r, "Proxy-Connection", "keep-alive");
 }
 
+/* Whether name is the field h (case-insensitive). */
+static int
+is_field(const struct http_header *h, const char *name, size_t len)
+{
+	return h->namelen == len && strncasecmp(h->name, name, len) == 0;
+}
+
+/*
+ * A Transfer-Encoding value: codings separated by commas with at most
+ * one space around each, no parameters, chunked last and only there.
+ */
+static int
+te_valid(const char *v, size_t len)
+{
+	size_t i = 0, t;
+
+	for (;;) {
+		if (i < len && v[i] == ' ')
+			i++;
+		for (t = i; i < len && is_tchar((unsigned char)v[i]); i++)
+			;
+		if (i == t)
+			return 0;
+		if (i - t == 7 && strncasecmp(v + t, "chunked", 7) == 0) {
+			/* chunked ends the list (RFC 9112 6.1) */
+			return i == len;
+		}
+		if (i < len && v[i] == ' ')
+			i++;
+		if (i == len || v[i] != ',')
+			return 0;
+		i++;
+	}
+}
+
+/*
+ * The framing fields of a parsed head (RFC 9112 6.1-6.3): ERR_FORMAT
+ * for every ambiguous or malformed shape (see the top of this file);
+ * else HTTP_BODY_CHUNKED, HTTP_BODY_LENGTH with *len (if len is not
+ * NULL), or HTTP_BODY_NONE when neither field is present.
+ */
+int
+http_framing(const struct http_request *r, uint64_t *len)
+{
+	const struct http_header *h, *te = NULL, *cl = NULL;
+	uint64_t v = 0;
+	size_t i, j;
+
+	for (i = 0; i < r->nhdr; i++) {
+		h = &r->hdr[i];
+		if (is_field(h, "Transfer-Encoding", 17)) {
+			if (te != NULL)
+				return ERR_FORMAT;
+			te = h;
+		} else if (is_field(h, "Content-Length", 14)) {
+			if (cl != NULL)
+				return ERR_FORMAT;
+			cl = h;
+		}
+	}
+	if (te != NULL) {
+		/* HTTP/1.0 has no chunked coding (RFC 9112 6.1) */
+		if (cl != NULL || r->minor == 0 || !te_valid(te->value,
+		    te->valuelen))
+			return ERR_FORMAT;
+		return HTTP_BODY_CHUNKED;
+	}
+	if (cl == NULL)
+		return HTTP_BODY_NONE;
+	/* 1*DIGIT, no sign, no list; 18 digits cannot overflow */
+	if (cl->valuelen == 0 || cl->valuelen > 18)
+		return ERR_FORMAT;
+	for (j = 0; j < cl->valuelen; j++) {
+		if (!isdigit((unsigned char)cl->value[j]))
+			return ERR_FORMAT;
+		v = v * 10 + (uint64_t)(cl->value[j] - '0');
+	}
+	if (len != NULL)
+		*len = v;
+	return HTTP_BODY_LENGTH;
+}
+
 /*
  * How a message's body ends (RFC 9112 6.3): HTTP_BODY_NONE,
  * HTTP_BODY_LENGTH (*len bytes), HTTP_BODY_CHUNKED or HTTP_BODY_CLOSE
  * (a response read to the end of the connection); ERR_FORMAT for
- * conflicting or malformed lengths.  code < 0 for a request.
+ * conflicting or malformed framing.  code < 0 for a request.
  */
 int
 http_body(const struct http_request *r, int code, int head_request,
     uint64_t *len)
 {
-	const struct http_header *te = http_header_get(r, "Transfer-Encoding");
-	uint64_t v = 0, first = 0;
-	size_t i, j;
-	int seen = 0;
+	int f;
 
 	*len = 0;
+	if ((f = http_framing(r, len)) < 0)
+		return f;
 	if (code >= 0 && (head_request || (code >= 100 && code < 200) ||
-	    code == 204 || code == 304))
+	    code == 204 || code == 304)) {
+		*len = 0;
 		return HTTP_BODY_NONE;
-	if (te != NULL) {
-		/* chunked must be the last coding; anything else: unframed */
-		if (te->valuelen >= 7 && strncasecmp(te->value + te->valuelen -
-		    7, "chunked", 7) == 0)
-			return HTTP_BODY_CHUNKED;
-		return code < 0 ? ERR_FORMAT : HTTP_BODY_CLOSE;
 	}
-	for (i = 0; i < r->nhdr; i++) {
-		const struct http_header *h = &r->hdr[i];
+	if (f == HTTP_BODY_LENGTH && *len == 0)
+		return HTTP_BODY_NONE;
+	if (f == HTTP_BODY_NONE && code >= 0)
+		return HTTP_BODY_CLOSE;
+	return f;
+}
 
-		if (h->namelen != 14 || strncasecmp(h->name, "Content-Length",
-		    14) != 0)
+/* Chunked body scanner states */
+enum {
+	CH_SIZE = 0, CH_SIZE_WS, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR,
+	CH_DATA_LF, CH_TRAILER_START, CH_TRAILER, CH_TRAILER_LF, CH_END_LF,
+	CH_DONE
+};
+#define CH_LINE_MAX	4096	/* a chunk-size line, a trailer line */
+
+/* Bytes that may stand in a chunk extension or a trailer line. */
+static int
+ch_linechar(unsigned char c)
+{
+	return (c >= 0x20 && c != 0x7f) || c == '\t';
+}
+
+void
+http_chunked_init(struct http_chunked *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Follow a chunked body (RFC 9112 7.1) through p[0..len): 0 when all of
+ * it belongs to the body and more is to come, 1 when the body ends
+ * after *used bytes (the rest is not part of it), ERR_FORMAT when it is
+ * not a well-formed chunked body: a chunk size that is not hex or
+ * overflows, a missing CRLF, a bare CR or LF, an overlong line.  Never
+ * guesses: a body we cannot frame is refused, not forwarded.
+ */
+int
+http_chunked_scan(struct http_chunked *c, const unsigned char *p,
+    size_t len, size_t *used)
+{
+	size_t i = 0, n;
+	unsigned char ch;
+	int d;
+
+	*used = 0;
+	while (i < len) {
+		if (c->state == CH_DATA) {
+			n = len - i;
+			if (n > c->left)
+				n = (size_t)c->left;
+			c->left -= n;
+			i += n;
+			if (c->left == 0)
+				c->state = CH_DATA_CR;
 			continue;
-		if (h->valuelen == 0 || h->valuelen > 18)
-			return ERR_FORMAT;
-		for (v = 0, j = 0; j < h->valuelen; j++) {
-			if (!isdigit((unsigned char)h->value[j]))
-				return ERR_FORMAT;
-			v = v * 10 + (uint64_t)(h->value[j] - '0');
 		}
-		if (seen && v != first)
+		ch = p[i++];
+		switch (c->state) {
+		case CH_SIZE:
+			if (ch >= '0' && ch <= '9')
+				d = ch - '0';
+			else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+				d = (ch | 0x20) - 'a' + 10;
+			else
+				d = -1;
+			if (d >= 0) {
+				if (c->left > (UINT64_MAX >> 4))
+					return ERR_FORMAT;
+				c->left = (c->left << 4) | (uint64_t)d;
+				c->digits++;
+				break;
+			}
+			if (c->digits == 0)
+				return ERR_FORMAT;
+			if (ch == ' ' || ch == '\t')
+				c->state = CH_SIZE_WS;
+			else if (ch == ';')
+				c->state = CH_EXT;
+			else if (ch == '\r')
+				c->state = CH_SIZE_LF;
+			else
+				return ERR_FORMAT;
+			break;
+		case CH_SIZE_WS:	/* BWS before an extension only */
+			if (ch == ';')
+				c->state = CH_EXT;
+			else if (ch != ' ' && ch != '\t')
+				return ERR_FORMAT;
+			break;
+		case CH_EXT:
+			if (ch == '\r')
+				c->state = CH_SIZE_LF;
+			else if (!ch_linechar(ch))
+				return ERR_FORMAT;
+			break;
+		case CH_SIZE_LF:
+			if (ch != '\n')
+				return ERR_FORMAT;
+			c->state = c->left == 0 ? CH_TRAILER_START : CH_DATA;
+			c->digits = 0;
+			c->line = 0;
+			continue;
+		case CH_DATA_CR:
+			if (ch != '\r')
+				return ERR_FORMAT;
+			c->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (ch != '\n')
+				return ERR_FORMAT;
+			c->state = CH_SIZE;
+			c->line = 0;
+			continue;
+		case CH_TRAILER_START:
+			if (ch == '\r') {
+				c->state = CH_END_LF;
+				break;
+			}
+			/* obs-fold in the trailer section: refused too */
+			if (ch == ' ' || ch == '\t' || !ch_linechar(ch))
+				return ERR_FORMAT;
+			c->state = CH_TRAILER;
+			break;
+		case CH_TRAILER:
+			if (ch == '\r')
+				c->state = CH_TRAILER_LF;
+			else if (!ch_linechar(ch))
+				return ERR_FORMAT;
+			break;
+		case CH_TRAILER_LF:
+			if (ch != '\n')
+				return ERR_FORMAT;
+			c->state = CH_TRAILER_START;
+			c->line = 0;
+			continue;
+		case CH_END_LF:
+			if (ch != '\n')
+				return ERR_FORMAT;
+			c->state = CH_DONE;
+			*used = i;
+			return 1;
+		default:		/* CH_DONE: nothing more belongs */
+			*used = i - 1;
+			return 1;
+		}
+		/* a size line, an extension, a trailer line: bounded */
+		if (++c->line > CH_LINE_MAX || (c->state >= CH_TRAILER_START &&
+		    ++c->trailer > HTTP_HEAD_MAX))
 			return ERR_FORMAT;
-		first = v;
-		seen = 1;
 	}
-	if (seen) {
-		*len = first;
-		return first == 0 ? HTTP_BODY_NONE : HTTP_BODY_LENGTH;
-	}
-	return code < 0 ? HTTP_BODY_NONE : HTTP_BODY_CLOSE;
+	*used = len;
+	return 0;
 }
 
 /*

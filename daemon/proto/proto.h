@@ -159,6 +159,19 @@ int	http_parse_response(const unsigned char *, size_t avail,
 int	http_keepalive(const struct http_request *);
 int	http_body(const struct http_request *, int code, int head_request,
 	    uint64_t *len);
+/* The framing fields alone; ERR_FORMAT for ambiguous ones (smuggling). */
+int	http_framing(const struct http_request *, uint64_t *len);
+/* Following a chunked body to its end, to frame it exactly. */
+struct http_chunked {
+	int		 state;
+	unsigned int	 digits;
+	uint64_t	 left;		/* chunk-size, then data bytes left */
+	size_t		 line;		/* bytes of the current line */
+	size_t		 trailer;	/* bytes of the trailer section */
+};
+void	http_chunked_init(struct http_chunked *);
+int	http_chunked_scan(struct http_chunked *, const unsigned char *,
+	    size_t len, size_t *used);
 char	*http_rewrite_response(const struct http_request *, int keep,
 	    size_t *lenp);
 /* Decode "Basic b64" into user and password; 0 on success. */

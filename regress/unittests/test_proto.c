@@ -199,8 +199,8 @@ TEST(test_http_parse)
 	free(out);
 	http_request_free(&r);
 
-	REQUIRE(http_parse_str("HEAD http://example.org HTTP/1.0\n"
-	    "X: y\n\n", &r) == 0);
+	REQUIRE(http_parse_str("HEAD http://example.org HTTP/1.0\r\n"
+	    "X: y\r\n\r\n", &r) == 0);
 	ASSERT_EQ_UINT(r.dst.port, 80);
 	REQUIRE((out = http_rewrite_request(&r, &len)) != NULL);
 	ASSERT(strncmp(out, "HEAD / HTTP/1.0\r\n", 17) == 0);
@@ -247,6 +247,10 @@ TEST(test_http_bad)
 		"GET http://exa mple.org/ HTTP/1.1\r\n\r\n",
 		"GET http://example.org/\x01 HTTP/1.1\r\n\r\n",
 		":x\r\n\r\n",
+		/* bare LF ends no line (RFC 9112 2.2) */
+		"HEAD http://example.org HTTP/1.0\nX: y\n\n",
+		"GET http://example.org/ HTTP/1.1\r\nX: y\n\r\n",
+		"GET http://example.org/ HTTP/1.1\r\nX: y\r\n\n",
 	};
 	struct http_request r;
 	struct buf b;
@@ -427,7 +431,7 @@ TEST(test_http_response)
 	}
 	http_request_free(&r);
 	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, "
-	    "chunked\r\n\r\n", &r, &code), 0);
+	    "Chunked\r\n\r\n", &r, &code), 0);
 	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_CHUNKED);
 	http_request_free(&r);
 	ASSERT_EQ_INT(resp("HTTP/1.0 200 OK\r\n\r\n", &r, &code), 0);
@@ -437,19 +441,261 @@ TEST(test_http_response)
 	    "\r\n", &r, &code), 0);
 	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_NONE);
 	http_request_free(&r);
-	/* conflicting or malformed lengths */
+	/* conflicting or malformed lengths: refused with the head */
 	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
-	    "Content-Length: 6\r\n\r\n", &r, &code), 0);
-	ASSERT_EQ_INT(http_body(&r, code, 0, &len), ERR_FORMAT);
-	http_request_free(&r);
+	    "Content-Length: 6\r\n\r\n", &r, &code), ERR_FORMAT);
 	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-	    &r, &code), 0);
-	ASSERT_EQ_INT(http_body(&r, code, 0, &len), ERR_FORMAT);
-	http_request_free(&r);
+	    &r, &code), ERR_FORMAT);
 	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nBad\rHeader: x\r\n\r\n",
 	    &r, &code), ERR_FORMAT);
 	ASSERT_EQ_INT(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n", &r,
 	    &code), ERR_INCOMPLETE);
+}
+
+/*
+ * Request smuggling (RFC 9112 6.1-6.3, 11.2): every head whose framing
+ * two parsers could read differently is refused by the parser itself.
+ */
+#define RQ	"POST http://example.org/ HTTP/1.1\r\nHost: example.org\r\n"
+TEST(test_http_smuggling)
+{
+	static const char *const bad[] = {
+		/* both framings */
+		RQ "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+		RQ "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+		/* conflicting, repeated (even identical) lengths */
+		RQ "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+		RQ "Content-Length: 5\r\nContent-Length: 5\r\n\r\n",
+		RQ "Content-Length: 5, 6\r\n\r\n",
+		RQ "Content-Length: 5, 5\r\n\r\n",
+		RQ "Content-Length: 5,5\r\n\r\n",
+		/* invalid lengths */
+		RQ "Content-Length: -1\r\n\r\n",
+		RQ "Content-Length: +5\r\n\r\n",
+		RQ "Content-Length: 0x10\r\n\r\n",
+		RQ "Content-Length: 5 5\r\n\r\n",
+		RQ "Content-Length: 1e3\r\n\r\n",
+		RQ "Content-Length: \r\n\r\n",
+		RQ "Content-Length: 99999999999999999999\r\n\r\n",
+		RQ "Content-Length: 18446744073709551617\r\n\r\n",
+		RQ "Content-Length: 1234567890123456789\r\n\r\n",
+		/* obfuscated Transfer-Encoding */
+		RQ "Transfer-Encoding: chunked, identity\r\n\r\n",
+		RQ "Transfer-Encoding: identity\r\n\r\n",
+		RQ "Transfer-Encoding: xchunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunkedx\r\n\r\n",
+		RQ "Transfer-Encoding: chunked, chunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked;q=1\r\n\r\n",
+		RQ "Transfer-Encoding: \"chunked\"\r\n\r\n",
+		RQ "Transfer-Encoding: ,chunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked,\r\n\r\n",
+		RQ "Transfer-Encoding: gzip,,chunked\r\n\r\n",
+		RQ "Transfer-Encoding:\r\n\r\n",
+		RQ "Transfer-Encoding:  chunked\r\n\r\n",
+		RQ "Transfer-Encoding:\tchunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked \r\n\r\n",
+		RQ "Transfer-Encoding: chunked\t\r\n\r\n",
+		RQ "Transfer-Encoding: \tchunked\r\n\r\n",
+		RQ "Transfer-Encoding: gzip,\tchunked\r\n\r\n",
+		RQ "Transfer-Encoding: gzip,  chunked\r\n\r\n",
+		RQ "Transfer-Encoding : chunked\r\n\r\n",
+		RQ "Transfer-Encoding\t: chunked\r\n\r\n",
+		RQ " Transfer-Encoding: chunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked"
+		    "\r\n\r\n",
+		RQ "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity"
+		    "\r\n\r\n",
+		RQ "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked"
+		    "\r\n\r\n",
+		/* obs-fold continuing a framing field, or making one */
+		RQ "Transfer-Encoding: gzip,\r\n chunked\r\n\r\n",
+		RQ "X: y\r\n\tTransfer-Encoding: chunked\r\n\r\n",
+		RQ "Content-Length: 5\r\n 6\r\n\r\n",
+		/* bare LF and CR inside the head */
+		RQ "X: y\nTransfer-Encoding: chunked\r\n\r\n",
+		RQ "X: y\rTransfer-Encoding: chunked\r\n\r\n",
+		RQ "Transfer-Encoding: chunked\n\r\n",
+		RQ "Transfer-Encoding\n: chunked\r\n\r\n",
+		/* HTTP/1.0 has no chunked coding */
+		"POST http://example.org/ HTTP/1.0\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n",
+		/* CONNECT too */
+		"CONNECT example.org:443 HTTP/1.1\r\nContent-Length: 1\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n",
+	};
+	static const struct {
+		const char	*req;
+		int		 body;
+		uint64_t	 len;
+	} good[] = {
+		{ RQ "Content-Length: 5\r\n\r\n", HTTP_BODY_LENGTH, 5 },
+		{ RQ "Content-Length:5\r\n\r\n", HTTP_BODY_LENGTH, 5 },
+		{ RQ "content-length: 007\r\n\r\n", HTTP_BODY_LENGTH, 7 },
+		{ RQ "Content-Length: 123456789012345678\r\n\r\n",
+		    HTTP_BODY_LENGTH, 123456789012345678ULL },
+		{ RQ "Content-Length: 0\r\n\r\n", HTTP_BODY_NONE, 0 },
+		{ RQ "Transfer-Encoding: chunked\r\n\r\n", HTTP_BODY_CHUNKED,
+		    0 },
+		{ RQ "transfer-encoding: CHUNKED\r\n\r\n", HTTP_BODY_CHUNKED,
+		    0 },
+		{ RQ "Transfer-Encoding:chunked\r\n\r\n", HTTP_BODY_CHUNKED,
+		    0 },
+		{ RQ "Transfer-Encoding: gzip, chunked\r\n\r\n",
+		    HTTP_BODY_CHUNKED, 0 },
+		{ RQ "Transfer-Encoding: gzip,chunked\r\n\r\n",
+		    HTTP_BODY_CHUNKED, 0 },
+		{ RQ "\r\n", HTTP_BODY_NONE, 0 },
+	};
+	struct http_request r;
+	uint64_t len;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_parse_str(bad[i], &r) != ERR_FORMAT)
+			TEST_FAIL_AT("accepted: %s", bad[i] + sizeof(RQ) - 1);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (http_parse_str(good[i].req, &r) != 0) {
+			TEST_FAIL_AT("refused: %s", good[i].req +
+			    sizeof(RQ) - 1);
+			continue;
+		}
+		ASSERT_EQ_INT(http_body(&r, -1, 0, &len), good[i].body);
+		ASSERT_EQ_UINT(len, good[i].len);
+		http_request_free(&r);
+	}
+}
+
+/* The same shapes in an origin's response head. */
+#define RS	"HTTP/1.1 200 OK\r\nServer: t\r\n"
+TEST(test_http_response_smuggling)
+{
+	static const char *const bad[] = {
+		RS "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+		RS "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
+		RS "Content-Length: 5\r\nContent-Length: 5\r\n\r\n",
+		RS "Content-Length: 5, 5\r\n\r\n",
+		RS "Content-Length: -5\r\n\r\n",
+		RS "Content-Length: 99999999999999999999\r\n\r\n",
+		RS "Transfer-Encoding: chunked, identity\r\n\r\n",
+		RS "Transfer-Encoding: identity\r\n\r\n",
+		RS "Transfer-Encoding: gzip\r\n\r\n",
+		RS "Transfer-Encoding: chunked \r\n\r\n",
+		RS "Transfer-Encoding:\tchunked\r\n\r\n",
+		RS "Transfer-Encoding : chunked\r\n\r\n",
+		RS "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked"
+		    "\r\n\r\n",
+		RS "X: y\r\n Transfer-Encoding: chunked\r\n\r\n",
+		RS "X: y\nContent-Length: 5\r\n\r\n",
+		RS "X: y\rContent-Length: 5\r\n\r\n",
+		"HTTP/1.1 200 OK\nContent-Length: 5\n\n",
+		"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		/* framing fields are checked even where no body follows */
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 1\r\n"
+		    "Content-Length: 2\r\n\r\n",
+	};
+	struct http_request r;
+	uint64_t len;
+	size_t i;
+	int code;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (resp(bad[i], &r, &code) != ERR_FORMAT)
+			TEST_FAIL_AT("accepted: %s", bad[i]);
+	ASSERT_EQ_INT(resp(RS "TRANSFER-ENCODING: Chunked\r\n\r\n", &r, &code),
+	    0);
+	ASSERT_EQ_INT(http_body(&r, code, 0, &len), HTTP_BODY_CHUNKED);
+	http_request_free(&r);
+}
+
+/* Scan s in pieces of step bytes: the result and the body's length. */
+static int
+chunked_str(const char *s, size_t step, size_t *bodylen)
+{
+	struct http_chunked c;
+	size_t len = strlen(s), off = 0, n, used;
+	int r = 0;
+
+	http_chunked_init(&c);
+	*bodylen = 0;
+	while (off < len) {
+		n = len - off < step ? len - off : step;
+		if ((r = http_chunked_scan(&c, (const unsigned char *)s + off,
+		    n, &used)) < 0)
+			return r;
+		if (used > n)
+			return -100;
+		*bodylen += used;
+		off += n;
+		if (r == 1)
+			return 1;
+	}
+	return r;
+}
+
+TEST(test_http_chunked)
+{
+	static const struct {
+		const char	*body;
+		int		 want;
+		size_t		 len;	/* of the body, when it ends */
+	} cases[] = {
+		{ "0\r\n\r\n", 1, 5 },
+		{ "5\r\nhello\r\n0\r\n\r\n", 1, 15 },
+		{ "5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", 1, 15 },
+		{ "A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", 1, 35 },
+		{ "5;ext=1\r\nhello\r\n0\r\n\r\n", 1, 21 },
+		{ "5 ;ext\r\nhello\r\n0\r\n\r\n", 1, 20 },
+		{ "0\r\nX-Trailer: 1\r\n\r\n", 1, 19 },
+		{ "000000000000000000000005\r\nhello\r\n0\r\n\r\n", 1, 38 },
+		{ "ffffffffffffffff\r\n", 0, 0 },
+		{ "5\r\nhel", 0, 0 },
+		{ "5\r\nhello\r\n", 0, 0 },
+		/* refused: never guessed */
+		{ "10000000000000000\r\n", ERR_FORMAT, 0 },	/* 2^64 */
+		{ "fffffffffffffffff\r\n", ERR_FORMAT, 0 },
+		{ "-5\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "+5\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "0x5\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ " 5\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5 \r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5\rhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5\r\nhelloX\r\n0\r\n\r\n", ERR_FORMAT, 0 },	/* no CRLF */
+		{ "5\r\nhello\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5\r\nhello0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "5;a\nb\r\nhello\r\n0\r\n\r\n", ERR_FORMAT, 0 },
+		{ "0\r\n\n", ERR_FORMAT, 0 },
+		{ "0\r\nX: 1\n\r\n", ERR_FORMAT, 0 },
+		{ "0\r\n folded\r\n\r\n", ERR_FORMAT, 0 },
+		{ "0\r\nX: \x01\r\n\r\n", ERR_FORMAT, 0 },
+	};
+	char *big;
+	size_t i, step, len;
+	int r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* whole, and byte by byte: the same answer */
+		for (step = 1; step <= 4096; step *= 4096) {
+			r = chunked_str(cases[i].body, step, &len);
+			if (r != cases[i].want || (r == 1 &&
+			    len != cases[i].len))
+				TEST_FAIL_AT("%s (step %zu): %d, %zu bytes",
+				    cases[i].body, step, r, len);
+		}
+	}
+	/* an endless chunk-size line or trailer section is refused */
+	REQUIRE((big = malloc(HTTP_HEAD_MAX * 2 + 8)) != NULL);
+	memset(big, '0', 8192);
+	big[8192] = '\0';
+	ASSERT_EQ_INT(chunked_str(big, 4096, &len), ERR_FORMAT);
+	memcpy(big, "0\r\n", 3);
+	for (i = 3; i + 4 < HTTP_HEAD_MAX * 2; i += 4)
+		memcpy(big + i, "X:\r\n", 4);
+	big[i] = '\0';
+	ASSERT_EQ_INT(chunked_str(big, 4096, &len), ERR_FORMAT);
+	free(big);
 }
 
 TEST(test_http_keepalive)
@@ -493,5 +739,8 @@ main(void)
 	RUN(test_http_bad);
 	RUN(test_http_response);
 	RUN(test_http_keepalive);
+	RUN(test_http_smuggling);
+	RUN(test_http_response_smuggling);
+	RUN(test_http_chunked);
 	return TEST_EXIT();
 }
