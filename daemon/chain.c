@@ -66,16 +66,16 @@ struct grp_gen {
 	struct ref		 ref;		/* first: see ref.h */
 	struct grp_member	*m;
 	size_t			 nm;
-	struct hop_conf		*peerhops;	/* the peer file's nodes */
+	struct hop_conf		*peerhops;	/* peer file nodes */
 	size_t			 npeerhops;
-	int			 retired;	/* replaced by a newer one */
+	int			 retired;	/* replaced */
 };
 
 struct grp {
 	const struct hop_conf	*base;
 	int			 first;
 	unsigned int		 rr;
-	struct grp_gen		*cur;		/* holds one reference */
+	struct grp_gen		*cur;		/* one ref held */
 	struct peer_conf	*peers;		/* live-reloaded */
 	enum group_strategy	 strategy;
 	int			 max_fails;
@@ -111,7 +111,7 @@ struct chain_dial {
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
-	struct grp_gen			*selg[CHAIN_MAX_HOPS];	/* refs */
+	struct grp_gen			*selg[CHAIN_MAX_HOPS]; /* held */
 	struct codec			*codec;		/* of a layered last hop */
 	int				 flags;
 	chain_cb			 cb;

@@ -49,7 +49,8 @@ round() {
 	_w0=$(waiting)
 	_dp=""
 	_i=0
-	for _t in "backend $E" "echo.test $E" "127.0.0.1 $E" "127.0.0.1 $DEAD"; do
+	for _t in "backend $E" "echo.test $E" "127.0.0.1 $E" \
+	    "127.0.0.1 $DEAD"; do
 		_i=$((_i + 1))
 		# shellcheck disable=SC2086
 		$SLOW dial "$P" $_t alice wonderland \
@@ -87,7 +88,8 @@ round() {
 	    fail "$_name: dial to a dead port: $(cat "$LOGDIR/dial-$_name-4.out")"
 }
 
-round peer "$pf" "reload 1s\nstrategy round\npeer socks5://127.0.0.1:$HOP?notls=true\n"
+round peer "$pf" \
+    "reload 1s\nstrategy round\npeer socks5://127.0.0.1:$HOP?notls=true\n"
 round hosts "$hf" "reload 1s\n127.0.0.1 backend alias\n"
 round bypass "$bf" "reload 1s\n192.0.2.0/24\n"
 round secrets "$sf" "reload 1s\nalice wonderland\nbob builder\n"
@@ -105,7 +107,10 @@ out=$($SLOW dial "$P" backend "$E" bob builder)
 
 # SIGHUP: a new worker generation; the old one keeps its dials (and
 # the objects they hold) until they finish.
-rounds_hup() { kill -HUP "$OPID"; wait_log "$L" "configuration reloaded" 5 || fail "SIGHUP: no reload"; }
+rounds_hup() {
+	kill -HUP "$OPID"
+	wait_log "$L" "configuration reloaded" 5 || fail "SIGHUP: no reload"
+}
 round hup "" rounds_hup
 grep -q "restarting" "$L" && fail "a worker died after SIGHUP: $(grep restarting "$L")"
 out=$($SLOW dial "$P" 127.0.0.1 "$E" alice wonderland)
