@@ -434,6 +434,13 @@ secrets_free(struct secrets *s)
 	free(s);
 }
 
+/* The last reference is gone (ref.h). */
+static void
+secrets_unref(void *p)
+{
+	secrets_free(p);
+}
+
 int
 secrets_parse(const char *data, size_t len, const char *name,
     struct secrets **sp, char *err, size_t errlen)
@@ -451,6 +458,7 @@ secrets_parse(const char *data, size_t len, const char *name,
 		seterr(err, errlen, "%s: out of memory", r.name);
 		return -1;
 	}
+	ref_init(s, secrets_unref);
 	while ((rv = cfg_next_line(&r)) == 1) {
 		/*
 		 * As gost: tabs become spaces (inside a password too), the
@@ -614,6 +622,13 @@ hosts_free(struct hosts *h)
 	free(h);
 }
 
+/* The last reference is gone (ref.h). */
+static void
+hosts_unref(void *p)
+{
+	hosts_free(p);
+}
+
 int
 hosts_parse(const char *data, size_t len, const char *name,
     struct hosts **hp, char *err, size_t errlen)
@@ -631,6 +646,7 @@ hosts_parse(const char *data, size_t len, const char *name,
 		seterr(err, errlen, "%s: out of memory", r.name);
 		return -1;
 	}
+	ref_init(h, hosts_unref);
 	while ((rv = cfg_next_line(&r)) == 1) {
 		strip_comment(r.line);
 		if (cfg_split(&r, r.line, tok, &ntok) == -1)
@@ -725,6 +741,13 @@ peer_conf_free(struct peer_conf *pc)
 		free(pc->urls[i]);
 	free(pc->urls);
 	free(pc);
+}
+
+/* The last reference is gone (ref.h). */
+static void
+peer_conf_unref(void *p)
+{
+	peer_conf_free(p);
 }
 
 static int
@@ -1112,6 +1135,7 @@ peer_conf_parse(const char *data, size_t len, const char *name,
 		seterr(err, errlen, "%s: out of memory", r.name);
 		return -1;
 	}
+	ref_init(pc, peer_conf_unref);
 	for (i = 0; i < r.len && (is_blank((unsigned char)r.data[i]) ||
 	    r.data[i] == '\n'); i++)
 		;
@@ -1143,6 +1167,13 @@ resolver_conf_free(struct resolver_conf *rc)
 	free(rc->ns);
 	free(rc->domain);
 	free(rc);
+}
+
+/* The last reference is gone (ref.h). */
+static void
+resolver_conf_unref(void *p)
+{
+	resolver_conf_free(p);
 }
 
 static int
@@ -1359,6 +1390,7 @@ resolver_conf_parse(const char *data, size_t len, const char *name,
 		seterr(err, errlen, "%s: out of memory", r.name);
 		return -1;
 	}
+	ref_init(rc, resolver_conf_unref);
 	while ((rv = cfg_next_line(&r)) == 1) {
 		strip_comment(r.line);
 		if (cfg_split(&r, r.line, tok, &ntok) == -1)
@@ -1457,6 +1489,7 @@ resolver_conf_parse_list(const char *list, struct resolver_conf **rcp,
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	ref_init(rc, resolver_conf_unref);
 	for (next = list; list_next(&next, &p, &len);) {
 		if (len > CFG_MAX_LINE) {
 			seterr(err, errlen, "dns entry too long");

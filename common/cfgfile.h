@@ -8,6 +8,11 @@
  * reload_ms is 0 when the file asks for no live reload (no directive,
  * zero or negative), else at least 1000: gost's watcher polls at most
  * once a second.
+ *
+ * Each result starts with a struct ref holding one reference (see
+ * ref.h): a live slot shares it with the operations that use it, and
+ * ref_put frees it.  The *_free functions free at once, for a sole
+ * owner.
  */
 #ifndef OSTP_CFGFILE_H
 #define OSTP_CFGFILE_H
@@ -16,6 +21,7 @@
 #include <stdint.h>
 
 #include "match.h"
+#include "ref.h"
 
 #define CFG_MAX_LINE		4096		/* bytes, without the newline */
 #define CFG_MAX_ENTRIES		100000		/* per file */
@@ -36,6 +42,7 @@ struct secret_entry {
 };
 
 struct secrets {
+	struct ref		 ref;		/* first: see ref.h */
 	struct secret_entry	*v;
 	size_t			 n;
 	size_t			 alloc;
@@ -71,6 +78,7 @@ struct hosts_entry {
 };
 
 struct hosts {
+	struct ref		 ref;		/* first: see ref.h */
 	struct hosts_entry	*v;
 	size_t			 n;
 	size_t			 alloc;
@@ -92,6 +100,7 @@ enum peer_strategy {
 };
 
 struct peer_conf {
+	struct ref		 ref;		/* first: see ref.h */
 	int			 has_strategy;
 	enum peer_strategy	 strategy;
 	int			 has_max_fails;
@@ -126,6 +135,7 @@ struct nameserver {
 };
 
 struct resolver_conf {
+	struct ref		 ref;		/* first: see ref.h */
 	struct nameserver	*ns;
 	size_t			 nns;
 	size_t			 alloc;

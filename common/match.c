@@ -209,6 +209,8 @@ strndup_lower(const char *s, size_t len)
 	return d;
 }
 
+static void matcher_set_unref(void *);
+
 struct matcher_set *
 matcher_set_new(void)
 {
@@ -216,8 +218,16 @@ matcher_set_new(void)
 
 	if ((set = calloc(1, sizeof(*set))) == NULL)
 		return NULL;
+	ref_init(set, matcher_set_unref);
 	TAILQ_INIT(&set->list);
 	return set;
+}
+
+/* The last reference is gone (ref.h). */
+static void
+matcher_set_unref(void *p)
+{
+	matcher_set_free(p);
 }
 
 static void

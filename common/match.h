@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ref.h"
+
 #define MATCH_MAX_PATTERN	1024	/* one bypass matcher */
 #define MATCH_MAX_LIST		65536	/* an inline bypass= value */
 #define PERM_MAX_LEN		65536	/* a whitelist=/blacklist= value */
@@ -33,6 +35,7 @@ struct matcher {
 };
 
 struct matcher_set {
+	struct ref		 ref;		/* first: see ref.h */
 	TAILQ_HEAD(, matcher)	 list;
 	size_t			 count;
 	int			 reversed;	/* bypass what is NOT matched */

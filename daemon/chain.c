@@ -31,6 +31,7 @@
 #include "proto/relay.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
+#include "ref.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -40,8 +41,16 @@
  * Runtime of a node group (gost's selector): fail counts per member and
  * the round-robin position, kept per worker; members are the base node,
  * its ip= alternatives and the nodes of its live peer= file.
+ *
+ * The members live in a generation that a peer file reload replaces as
+ * a whole.  A generation is reference counted (ref.h): the group holds
+ * one for its current generation, and a chain dial one for each
+ * generation it picked a member from, for as long as it uses the
+ * member's hop_conf or may count a failure against it.  A replaced
+ * generation stops its probes at once and is freed by the last dial
+ * still using it; what such a dial writes into it is never read again.
  */
-struct grp;
+struct grp_gen;
 
 struct grp_member {
 	const struct hop_conf	*h;
@@ -51,18 +60,23 @@ struct grp_member {
 	int			 probe_fd;
 	struct event		*probe_ev;
 	struct timespec		 probe_start;
-	struct grp		*g;
+};
+
+struct grp_gen {
+	struct ref		 ref;		/* first: see ref.h */
+	struct grp_member	*m;
+	size_t			 nm;
+	struct hop_conf		*peerhops;	/* peer file nodes */
+	size_t			 npeerhops;
+	int			 retired;	/* replaced */
 };
 
 struct grp {
 	const struct hop_conf	*base;
 	int			 first;
 	unsigned int		 rr;
-	struct grp_member	*m;
-	size_t			 nm;
+	struct grp_gen		*cur;		/* one ref held */
 	struct peer_conf	*peers;		/* live-reloaded */
-	struct hop_conf		*peerhops;
-	size_t			 npeerhops;
 	enum group_strategy	 strategy;
 	int			 max_fails;
 	unsigned long		 fail_timeout_ms;
@@ -97,6 +111,7 @@ struct chain_dial {
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
+	struct grp_gen			*selg[CHAIN_MAX_HOPS]; /* held */
 	struct codec			*codec;		/* of a layered last hop */
 	int				 flags;
 	chain_cb			 cb;
@@ -121,25 +136,54 @@ grp_probe_end(struct grp_member *m)
 }
 
 static void
-grp_rebuild(struct grp *g)
+grp_gen_free(void *p)
 {
+	struct grp_gen *gen = p;
+	size_t i;
+
+	for (i = 0; i < gen->nm; i++)
+		grp_probe_end(&gen->m[i]);
+	free(gen->m);
+	for (i = 0; i < gen->npeerhops; i++)
+		conf_hop_free(&gen->peerhops[i]);
+	free(gen->peerhops);
+	free(gen);
+}
+
+/*
+ * A new generation of members: the base node, its ip= alternatives and
+ * peerhops (taken); the previous one is retired.
+ */
+static void
+grp_rebuild(struct grp *g, struct hop_conf *peerhops, size_t npeerhops)
+{
+	struct grp_gen *gen, *old = g->cur;
 	size_t i, n = 0;
 
-	for (i = 0; g->m != NULL && i < g->nm; i++)
-		grp_probe_end(&g->m[i]);
-	free(g->m);
-	g->nm = 1 + g->base->nalts + g->npeerhops;
-	if ((g->m = calloc(g->nm, sizeof(*g->m))) == NULL)
+	if ((gen = calloc(1, sizeof(*gen))) == NULL)
 		fatal_f("out of memory");
-	g->m[n++].h = g->base;
+	ref_init(gen, grp_gen_free);
+	gen->peerhops = peerhops;
+	gen->npeerhops = npeerhops;
+	gen->nm = 1 + g->base->nalts + npeerhops;
+	if ((gen->m = calloc(gen->nm, sizeof(*gen->m))) == NULL)
+		fatal_f("out of memory");
+	gen->m[n++].h = g->base;
 	for (i = 0; i < g->base->nalts; i++)
-		g->m[n++].h = &g->base->alts[i];
-	for (i = 0; i < g->npeerhops; i++)
-		g->m[n++].h = &g->peerhops[i];
-	for (i = 0; i < g->nm; i++) {
-		g->m[i].rtt_us = -1;
-		g->m[i].probe_fd = -1;
-		g->m[i].g = g;
+		gen->m[n++].h = &g->base->alts[i];
+	for (i = 0; i < npeerhops; i++)
+		gen->m[n++].h = &peerhops[i];
+	for (i = 0; i < gen->nm; i++) {
+		gen->m[i].rtt_us = -1;
+		gen->m[i].probe_fd = -1;
+	}
+	g->cur = gen;
+	if (old != NULL) {
+		/* its probes would only measure for nobody */
+		for (i = 0; i < old->nm; i++)
+			grp_probe_end(&old->m[i]);
+		old->retired = 1;
+		ref_put(old);
 	}
 	if (g->base->fastest_count > 0 && g->wk != NULL)
 		grp_probe_all(g);
@@ -175,10 +219,11 @@ grp_probe_all(struct grp *g)
 {
 	const struct conf *c = g->wk->conf;
 	struct timeval tv = { 5, 0 }, again;
+	struct grp_gen *gen = ref_get(g->cur);
 	size_t i;
 
-	for (i = 0; i < g->nm; i++) {
-		struct grp_member *m = &g->m[i];
+	for (i = 0; i < gen->nm && !gen->retired; i++) {
+		struct grp_member *m = &gen->m[i];
 
 		if (m->h->addrlen == 0 || m->probe_fd != -1)
 			continue;
@@ -190,6 +235,11 @@ grp_probe_all(struct grp *g)
 			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (m->probe_fd == -1)
 			continue;
+		if (gen->retired) {
+			/* replaced meanwhile: the new one probes itself */
+			grp_probe_end(m);
+			break;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &m->probe_start);
 		if (connect(m->probe_fd, (const struct sockaddr *)&m->h->addr,
 		    m->h->addrlen) == -1 && errno != EINPROGRESS) {
@@ -202,6 +252,7 @@ grp_probe_all(struct grp *g)
 		    grp_probe_cb, m);
 		event_add(m->probe_ev, &tv);
 	}
+	ref_put(gen);
 	again.tv_sec = 180 + (time_t)arc4random_uniform(121);
 	again.tv_usec = 0;
 	event_add(g->probe_timer, &again);
@@ -221,19 +272,15 @@ grp_peers_changed(void *arg)
 {
 	struct grp *g = arg;
 	const struct peer_conf *pc = g->peers;
+	struct hop_conf *hops = NULL;
+	size_t i, n = 0;
 	char err[512];
-	size_t i;
 
-	for (i = 0; i < g->npeerhops; i++)
-		conf_hop_free(&g->peerhops[i]);
-	free(g->peerhops);
-	g->peerhops = NULL;
-	g->npeerhops = 0;
 	g->strategy = g->base->strategy;
 	g->max_fails = g->base->max_fails;
 	g->fail_timeout_ms = g->base->fail_timeout_ms;
 	if (pc == NULL) {
-		grp_rebuild(g);
+		grp_rebuild(g, NULL, 0);
 		return;
 	}
 	if (pc->has_strategy)
@@ -242,18 +289,18 @@ grp_peers_changed(void *arg)
 		g->max_fails = pc->max_fails;
 	if (pc->has_fail_timeout)
 		g->fail_timeout_ms = pc->fail_timeout_ms;
-	if (pc->nurls > 0 && (g->peerhops = calloc(pc->nurls,
-	    sizeof(*g->peerhops))) == NULL)
+	if (pc->nurls > 0 && (hops = calloc(pc->nurls,
+	    sizeof(*hops))) == NULL)
 		fatal_f("out of memory");
 	for (i = 0; i < pc->nurls; i++) {
-		if (conf_hop_build(&g->peerhops[g->npeerhops], pc->urls[i],
-		    g->first, err, sizeof(err)) != 0) {
+		if (conf_hop_build(&hops[n], pc->urls[i], g->first, err,
+		    sizeof(err)) != 0) {
 			error("peer %s: %s", pc->urls[i], err);
 			continue;
 		}
-		g->npeerhops++;
+		n++;
 	}
-	grp_rebuild(g);
+	grp_rebuild(g, hops, n);
 }
 
 static struct grp *
@@ -275,7 +322,7 @@ grp_get(struct worker *wk, const struct hop_conf *base, int first)
 	g->probe_timer = evtimer_new(wk->base, grp_probe_timer_cb, g);
 	g->next = groups;
 	groups = g;
-	grp_rebuild(g);
+	grp_rebuild(g, NULL, 0);
 	return g;
 }
 
@@ -324,21 +371,22 @@ ms_since(const struct timespec *t)
 static struct grp_member *
 grp_pick(struct grp *g)
 {
+	struct grp_gen *gen = g->cur;
 	struct grp_member *ok[64];
 	size_t n = 0, i;
 
-	for (i = 0; i < g->nm && n < 64; i++) {
-		struct grp_member *m = &g->m[i];
+	for (i = 0; i < gen->nm && n < 64; i++) {
+		struct grp_member *m = &gen->m[i];
 
-		if (g->nm > 1 && g->max_fails > 0 &&
+		if (gen->nm > 1 && g->max_fails > 0 &&
 		    m->fails >= (unsigned int)g->max_fails &&
 		    ms_since(&m->last_fail) < (long)g->fail_timeout_ms)
 			continue;
 		ok[n++] = m;
 	}
 	if (n == 0)
-		for (i = 0; i < g->nm && n < 64; i++)
-			ok[n++] = &g->m[i];
+		for (i = 0; i < gen->nm && n < 64; i++)
+			ok[n++] = &gen->m[i];
 	if (g->base->fastest_count > 0 && n > 1) {
 		/* the fastest first (unmeasured last), keep fastest_count */
 		size_t j;
@@ -394,6 +442,20 @@ cd_wait(struct chain_dial *cd, short what)
 	event_add(cd->ev, h->timeout_ms ? &tv : NULL);
 }
 
+/* Let go of the member generations the dial picked from. */
+static void
+cd_release(struct chain_dial *cd)
+{
+	size_t i;
+
+	for (i = 0; i < CHAIN_MAX_HOPS; i++) {
+		ref_put(cd->selg[i]);
+		cd->selg[i] = NULL;
+		cd->selm[i] = NULL;
+		cd->sel[i] = NULL;
+	}
+}
+
 static void
 cd_finish(struct chain_dial *cd, int fd, int err)
 {
@@ -403,6 +465,7 @@ cd_finish(struct chain_dial *cd, int fd, int err)
 
 	if (cd->ev != NULL)
 		event_free(cd->ev);
+	cd_release(cd);
 	free(cd);
 	cb(arg, fd, fd == -1 ? NULL : c, err);
 }
@@ -874,10 +937,17 @@ cd_attempt(struct chain_dial *cd)
 	const struct conf *c = cd->wk->conf;
 	size_t i;
 
-	/* each attempt chooses every position's node anew */
+	/*
+	 * Each attempt chooses every position's node anew, and keeps the
+	 * generation it came from (a peer file may replace it meanwhile).
+	 */
 	for (i = 0; i < cd->nhops; i++) {
-		cd->selm[i] = grp_pick(grp_get(cd->wk, &cd->ob->hops[i],
-		    i == 0));
+		struct grp *g = grp_get(cd->wk, &cd->ob->hops[i], i == 0);
+		struct grp_gen *prev = cd->selg[i];
+
+		cd->selg[i] = ref_get(g->cur);
+		ref_put(prev);
+		cd->selm[i] = grp_pick(g);
 		cd->sel[i] = cd->selm[i]->h;
 	}
 	h = cd->sel[0];
@@ -957,5 +1027,7 @@ chain_dial_cancel(struct chain_dial *cd)
 		event_free(cd->ev);
 	if (cd->fd != -1)
 		close(cd->fd);
+	codec_free(cd->codec);
+	cd_release(cd);
 	free(cd);
 }

@@ -1,7 +1,9 @@
 /*
  * The worker's side of each privileged operation: one stub per request,
  * a synchronous round trip on the monitor channel.  Commands the monitor
- * sends meanwhile are handled in passing.
+ * sends meanwhile are handled in passing, except those that would
+ * replace or tear down state a caller below us may be using (a file
+ * push, a drain): mm_handle_command queues them for the event loop.
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@ mm_wait(struct worker *wk, int want, uint32_t seq, int *fdp)
 	/* The channel is non-blocking for the event loop; block here. */
 	fl = fcntl(wk->sock, F_GETFL);
 	fcntl(wk->sock, F_SETFL, fl & ~O_NONBLOCK);
+	wk->in_request++;
 	for (;;) {
 		if ((r = ipc_recv(wk->sock, &m)) != 0)
 			lost_monitor(r);
@@ -48,6 +51,7 @@ mm_wait(struct worker *wk, int want, uint32_t seq, int *fdp)
 		mm_handle_command(wk, &m);
 		ipc_msg_clear(&m);
 	}
+	wk->in_request--;
 	fcntl(wk->sock, F_SETFL, fl);
 	if (ipc_dec_status(&m.payload, &status) != 0)
 		fatal_f("malformed answer from the monitor");

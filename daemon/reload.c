@@ -5,6 +5,12 @@
  * directive).  The worker parses the new contents and swaps them in as
  * a whole; a file that does not parse leaves the previous contents in
  * force and costs one log line naming the file and line.
+ *
+ * Lifetimes (common/ref.h): the slot holds one reference to what it
+ * publishes, and a swap drops only that one; whoever keeps a pointer
+ * across a callback holds its own reference, so the previous contents
+ * live until the last such user lets go.  Swaps run from the event
+ * loop only (the worker queues a push that arrives inside mm_wait).
  */
 #include "config.h"
 
@@ -19,6 +25,7 @@
 #include "conf.h"
 #include "log.h"
 #include "match.h"
+#include "ref.h"
 #include "worker.h"
 
 #define RELOAD_FILE_MAX	(1U << 20)
@@ -114,35 +121,13 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 	return -1;
 }
 
-static void
-obj_free(enum reload_kind kind, void *obj)
-{
-	switch (kind) {
-	case RELOAD_BYPASS:
-		matcher_set_free(obj);
-		break;
-	case RELOAD_HOSTS:
-		hosts_free(obj);
-		break;
-	case RELOAD_SECRETS:
-		secrets_free(obj);
-		break;
-	case RELOAD_RESOLVER:
-		resolver_conf_free(obj);
-		break;
-	case RELOAD_PEERS:
-		peer_conf_free(obj);
-		break;
-	}
-}
-
 static int
 load_fd(struct reload_slot *s, int fd, unsigned long *reload_ms, char *err,
     size_t errlen)
 {
 	char *data;
 	size_t len;
-	void *obj = NULL;
+	void *obj = NULL, *old;
 	int r;
 
 	if ((data = read_fd(fd, &len)) == NULL) {
@@ -158,11 +143,16 @@ load_fd(struct reload_slot *s, int fd, unsigned long *reload_ms, char *err,
 	free(data);
 	if (r != 0)
 		return -1;
-	/* One pointer store: a connection sees the old set or the new. */
-	obj_free(s->kind, *s->obj);
+	/*
+	 * One pointer store: a connection sees the old set or the new.
+	 * The slot's reference moves to the new contents; the old ones
+	 * go when their last user lets go (ref.h).
+	 */
+	old = *s->obj;
 	*s->obj = obj;
 	if (s->hook != NULL)
 		s->hook(s->hookctx);
+	ref_put(old);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <net/if.h>
 
@@ -111,32 +112,98 @@ worker_drain(struct worker *wk)
 	worker_maybe_exit(wk);
 }
 
+/*
+ * A file push replaces objects (ref.h) and a drain frees the listeners.
+ * Inside a synchronous request (mm_wait, wk->in_request) the functions
+ * below on the stack may be using exactly those, so such commands wait
+ * in this queue and run from the event loop, in the order they came.
+ */
+struct cmd_later {
+	TAILQ_ENTRY(cmd_later)	 entry;
+	int			 type;
+	char			*path;		/* IPC_CMD_FILE */
+	int			 fd;
+};
+
+static TAILQ_HEAD(, cmd_later) cmds_later = TAILQ_HEAD_INITIALIZER(cmds_later);
+static struct event *cmds_later_ev;
+
+static void
+cmd_apply(struct worker *wk, int type, const char *path, int fd)
+{
+	if (type == IPC_CMD_DRAIN)
+		worker_drain(wk);
+	else
+		reload_file(wk, path, fd);
+}
+
+static void
+cmds_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *wk = arg;
+	struct cmd_later *c;
+
+	(void)fd;
+	(void)what;
+	/* what these commands do may queue more: they run in turn */
+	while ((c = TAILQ_FIRST(&cmds_later)) != NULL) {
+		TAILQ_REMOVE(&cmds_later, c, entry);
+		cmd_apply(wk, c->type, c->path, c->fd);
+		if (c->fd != -1)
+			close(c->fd);
+		free(c->path);
+		free(c);
+	}
+}
+
+/* Keep a command for the event loop; takes path and the message's fd. */
+static void
+cmd_later(struct worker *wk, struct ipc_msg *m, char *path)
+{
+	struct timeval tv = { 0, 0 };
+	struct cmd_later *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal_f("out of memory");
+	c->type = m->hdr.type;
+	c->path = path;
+	c->fd = m->fd;
+	m->fd = -1;
+	TAILQ_INSERT_TAIL(&cmds_later, c, entry);
+	if (cmds_later_ev == NULL && (cmds_later_ev = evtimer_new(wk->base,
+	    cmds_later_cb, wk)) == NULL)
+		fatal_f("out of memory");
+	evtimer_add(cmds_later_ev, &tv);
+}
+
 void
 mm_handle_command(struct worker *wk, struct ipc_msg *m)
 {
 	struct buf b;
+	char *path = NULL;
 
 	switch (m->hdr.type) {
 	case IPC_CMD_STATS:
+		/* read-only, and the monitor may be waiting for it */
 		buf_init(&b);
 		if (ipc_enc_stats(&b, &wk->stats) == 0)
 			(void)ipc_send(wk->sock, IPC_CMD_STATS_ANS, m->hdr.seq,
 			    &b, -1);
 		buf_release(&b);
 		break;
-	case IPC_CMD_DRAIN:
-		worker_drain(wk);
-		break;
-	case IPC_CMD_FILE: {
-		char *path;
-
+	case IPC_CMD_FILE:
 		if (m->fd == -1 || ipc_dec_name(&m->payload, &path,
 		    IPC_MAX_STRING) != 0)
 			fatal("malformed CMD_FILE from the monitor");
-		reload_file(wk, path, m->fd);
+		/* FALLTHROUGH */
+	case IPC_CMD_DRAIN:
+		if (wk->in_request > 0 || !TAILQ_EMPTY(&cmds_later)) {
+			cmd_later(wk, m, path);
+			break;
+		}
+		cmd_apply(wk, m->hdr.type, path, m->fd);
 		free(path);
 		break;
-	}
 	default:
 		/* The monitor is trusted, but a mismatch means a bug. */
 		fatal("unexpected message %s from the monitor",

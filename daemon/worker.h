@@ -29,6 +29,7 @@ struct worker {
 	unsigned int		 gen;
 	uint32_t		 seq;
 	int			 draining;
+	int			 in_request;	/* mm_wait depth */
 	struct ipc_stats	 stats;
 	struct event		*ipc_ev;
 	struct evconnlistener	**listeners;

@@ -679,6 +679,60 @@ TEST(test_resolver_list)
 	ASSERT(rc == NULL);
 }
 
+/*
+ * Every reloadable result starts with one reference (ref.h); a user's
+ * reference keeps it alive after the slot let go, and the last put
+ * frees it (ASan builds see any use after that).
+ */
+TEST(test_refs)
+{
+	static const char sec[] = "alice wonderland\n";
+	static const char hst[] = "127.0.0.1 backend\n";
+	static const char byp[] = "10.0.0.0/8\n";
+	static const char per[] = "peer socks5://127.0.0.1:1080\n";
+	static const char res[] = "127.0.0.1:53 udp\n";
+	struct secrets *s, *user;
+	struct hosts *h;
+	struct matcher_set *m;
+	struct peer_conf *pc;
+	struct resolver_conf *rc;
+	unsigned long ms;
+	char err[256];
+
+	ASSERT_EQ_INT(secrets_parse(sec, sizeof(sec) - 1, "s", &s, err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_UINT(s->ref.n, 1);
+	user = ref_get(s);
+	ASSERT(user == s);
+	ASSERT_EQ_UINT(s->ref.n, 2);
+	ref_put(s);			/* the slot lets go */
+	ASSERT_EQ_INT(secrets_check(user, "alice", "wonderland"), 1);
+	ref_put(user);			/* freed here */
+	ASSERT(ref_get(NULL) == NULL);
+	ref_put(NULL);
+
+	ASSERT_EQ_INT(hosts_parse(hst, sizeof(hst) - 1, "h", &h, err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_UINT(h->ref.n, 1);
+	ref_put(h);
+	ASSERT_EQ_INT(bypass_file_parse(byp, sizeof(byp) - 1, "b", &m, &ms,
+	    err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(m->ref.n, 1);
+	ref_put(m);
+	ASSERT_EQ_INT(peer_conf_parse(per, sizeof(per) - 1, "p", &pc, err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_UINT(pc->ref.n, 1);
+	ref_put(pc);
+	ASSERT_EQ_INT(resolver_conf_parse(res, sizeof(res) - 1, "r", &rc, err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_UINT(rc->ref.n, 1);
+	ref_put(rc);
+	ASSERT_EQ_INT(resolver_conf_parse_list("1.1.1.1", &rc, err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_UINT(rc->ref.n, 1);
+	ref_put(rc);
+}
+
 int
 main(void)
 {
@@ -692,5 +746,6 @@ main(void)
 	RUN(test_peers);
 	RUN(test_resolver);
 	RUN(test_resolver_list);
+	RUN(test_refs);
 	return TEST_EXIT();
 }
