@@ -29,12 +29,24 @@ for id in 0 1; do
 	[ "${n:-0}" -ge 1 ] || fail "worker $id accepted nothing (SO_REUSEPORT spread)"
 done
 
-# One worker dies; service goes on, it is replaced.
+# One worker dies; service goes on, it is replaced.  It dies with a
+# request of the monitor unread (stopped during a SIGUSR1 dump): that is
+# a death like any other, not an IPC error ("killing worker ...").
+# The other worker's answer comes after the dump sent W1 its request.
+n=$(grep -c 'active connections' "$L")
+kill -STOP "$W1"
+kill -USR1 "$OPID"
+for i in $(seq 1 50); do
+	[ "$(grep -c 'active connections' "$L")" -gt "$n" ] && break
+	sleep 0.1
+done
+[ "$(grep -c 'active connections' "$L")" -gt "$n" ] || fail "no second dump"
 kill -9 "$W1"
 $NETTOOL xfer 127.0.0.1 "$P" 10000 20 >/dev/null || fail "forwarding while a worker restarts"
 wait_log "$L" 'restarting in' 5 || fail "no restart"
 for i in $(seq 1 50); do [ "$(pgrep -P "$OPID" | wc -l)" -eq 2 ] && break; sleep 0.1; done
 [ "$(pgrep -P "$OPID" | wc -l)" -eq 2 ] || fail "the worker was not replaced"
+grep -q 'killing worker' "$L" && fail "a dead worker reported as an IPC fault: $(grep 'killing worker' "$L")"
 
 # Reload to one worker: same ports, the old pair drains away.
 cat >"$cfg" <<J
