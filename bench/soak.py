@@ -475,12 +475,14 @@ def proc_usage(pid):
     d = "/proc/%d/fd" % pid
     try:
         names = os.listdir(d)
-        u = {"fds": len(names), "sockets": 0, "pipes": 0}
+        u = {"fds": 0, "sockets": 0, "pipes": 0}
         for n in names:
+            # one closed since the listing is not counted at all
             try:
                 t = os.readlink(d + "/" + n)
             except OSError:
                 continue
+            u["fds"] += 1
             if t.startswith("socket:"):
                 u["sockets"] += 1
             elif t.startswith("pipe:"):
