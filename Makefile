@@ -71,7 +71,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  knot-dnsutils bind9-dnsutils iptables
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
-	install clean \
+	soak install clean \
 	distclean
 
 all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks
@@ -156,6 +156,13 @@ fuzz-long: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-long: clang not found"; \
 	    exit 1; fi
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh regress/fuzz/long.sh
+
+# Not part of check either: CONNS relayed connections for SECS s with
+# churn, reloads and killed workers (bench/soak.sh; about SECS + 60 s).
+soak: all
+	@BUILD=$(BUILD) CONNS=$(or $(CONNS),10000) SECS=$(or $(SECS),600) \
+	    HUP=$(or $(HUP),30) KILL=$(or $(KILL),60) \
+	    WORKERS=$(or $(WORKERS),2) sh bench/soak.sh
 
 check: deps all unittests $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@BUILD=$(BUILD) FUZZ_CC=$(FUZZ_CC) sh regress/run.sh

@@ -113,8 +113,13 @@ worker_ipc_cb(evutil_socket_t fd, short what, void *arg)
 		r = ipc_recv(fd, &m);
 		if (r == ERR_SYSTEM && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		if (r == ERR_CLOSED) {
-			/* It exited; SIGCHLD does the rest. */
+		/*
+		 * It exited; SIGCHLD does the rest.  One that died with
+		 * requests unread (a STATS of a SIGUSR1 dump) leaves
+		 * ECONNRESET instead of EOF: no fault of its own to kill.
+		 */
+		if (r == ERR_CLOSED ||
+		    (r == ERR_SYSTEM && errno == ECONNRESET)) {
 			worker_detach_ipc(w);
 			return;
 		}

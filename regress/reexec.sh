@@ -52,12 +52,10 @@ ALLOW_RESPAWN=1
 kill -9 "$W"
 wait_log "$LOGDIR/reexec.log" "worker 0 (generation 1) killed by signal 9" ||
     fail "monitor did not see the worker die"
-for i in $(seq 1 100); do
-	W2=$(pgrep -P "$OPID" | head -n 1)
-	[ -n "$W2" ] && [ "$W2" != "$W" ] && wait_port "$P" && break
-	sleep 0.05
-done
-[ -n "$W2" ] && [ "$W2" != "$W" ] || fatal "no new worker"
+new_worker() { _w=$(pgrep -P "$OPID" | head -n 1); [ -n "$_w" ] && [ "$_w" != "$W" ]; }
+wait_until 5 new_worker || fatal "no new worker"
+W2=$(pgrep -P "$OPID" | head -n 1)
+wait_port "$P" || fatal "no listener after the respawn"
 [ "$(base "$W2")" != "$(base "$OPID")" ] || fail "respawned worker shares the monitor's layout"
 n=$(python3 regress/tools/memscan.py "$W2" "$CANARY")
 [ "$n" = 0 ] || fail "the canary is in the respawned worker's memory"

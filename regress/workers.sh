@@ -32,11 +32,19 @@ for id in 0 1; do
 	[ "${n:-0}" -ge 1 ] || fail "worker $id accepted nothing (SO_REUSEPORT spread)"
 done
 
-# One worker dies; service goes on, it is replaced.
+# One worker dies; service goes on, it is replaced.  It dies with a
+# request of the monitor unread (stopped during a SIGUSR1 dump): that is
+# a death like any other, not an IPC error ("killing worker ...").
+# The other worker's answer comes after the dump sent W1 its request.
+n=$(grep -c 'active connections' "$L")
+kill -STOP "$W1"
+kill -USR1 "$OPID"
+wait_count "$L" 'active connections' $((n + 1)) || fail "no second dump"
 kill -9 "$W1"
 $NETTOOL xfer 127.0.0.1 "$P" 10000 20 >/dev/null || fail "forwarding while a worker restarts"
 wait_log "$L" 'restarting in' 5 || fail "no restart"
 wait_workers "$OPID" 2 || fail "the worker was not replaced"
+grep -q 'killing worker' "$L" && fail "a dead worker reported as an IPC fault: $(grep 'killing worker' "$L")"
 
 # Reload to one worker: same ports, the old pair drains away.
 cat >"$cfg" <<J
