@@ -115,6 +115,8 @@ pipe_get(int p[2], int *size)
 	if (pipe_pages + PAGES(RELAY_PIPE_SZ) <= pipe_budget &&
 	    (sz = fcntl(p[1], F_SETPIPE_SZ, RELAY_PIPE_SZ)) > 0)
 		*size = sz;
+	else if ((sz = fcntl(p[1], F_GETPIPE_SZ)) > 0)
+		*size = sz;	/* past the user's limit: 2 pages */
 	pipe_pages += PAGES(*size);
 	return 0;
 }
@@ -122,7 +124,9 @@ pipe_get(int p[2], int *size)
 static void
 pipe_put(int p[2], int size, int empty)
 {
-	if (empty && pipe_pool_len < PIPE_POOL_MAX && size <= RELAY_PIPE_SZ) {
+	/* Pool only pipes worth reusing: not the kernel's small ones. */
+	if (empty && pipe_pool_len < PIPE_POOL_MAX && size >= 65536 &&
+	    size <= RELAY_PIPE_SZ) {
 		pipe_pool[pipe_pool_len].fd[0] = p[0];
 		pipe_pool[pipe_pool_len].fd[1] = p[1];
 		pipe_pool[pipe_pool_len].size = size;
