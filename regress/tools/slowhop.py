@@ -23,6 +23,8 @@ import sys
 import threading
 import time
 
+from nettool import recvn
+
 
 _out = threading.Lock()
 
@@ -32,16 +34,6 @@ def say(line):
     with _out:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
-
-
-def recvn(s, n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            raise EOFError("short read")
-        b += c
-    return b
 
 
 def pipe(a, b):
