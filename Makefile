@@ -36,10 +36,12 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
 		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
-		  daemon/dial.c daemon/crelay.c daemon/ss.c daemon/udp.c \
+		  daemon/dial.c daemon/ss.c daemon/udp.c \
 		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
 		  daemon/redirect.c daemon/rforward.c daemon/httpfwd.c \
-		  daemon/smux.c daemon/tlsbridge.c daemon/linger.c \
+		  daemon/smux.c daemon/linger.c \
+		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
+		  daemon/core/copy.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \

@@ -1,9 +1,11 @@
 /*
  * Dialing through a chain of proxies: connect to the first hop, then ask
  * each hop in turn (SOCKS5, SOCKS4/4a or HTTP CONNECT) for the next one
- * and the last for the target.  Everything is non-blocking; answers are
- * read with MSG_PEEK first so that exactly the handshake's bytes are
- * consumed and nothing of the tunnel.  A failed attempt is retried from
+ * and the last for the target.  Everything is non-blocking and runs on
+ * a connection (core/conn.h): a hop that adds a layer (Shadowsocks'
+ * cipher, gost's SOCKS5 TLS method) pushes it, and the next hop talks
+ * through it.  Bytes read past an answer are given back to the
+ * connection for whoever reads next.  A failed attempt is retried from
  * the start as often as the chain's retries allow.
  */
 #include "config.h"
@@ -24,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "cfgfile.h"
+#include "core/conn.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
@@ -103,16 +106,19 @@ struct chain_dial {
 	char				 host[PROXY_HOST_MAX + 1];
 	uint16_t			 port;
 	size_t				 hop;
-	int				 fd;
+	int				 fd;		/* while connecting */
+	struct conn			*c;		/* then */
+	struct cbuf			 in;		/* answers read */
+	struct cbuf			 out;		/* requests to send */
+	int				 eof;
 	enum cd_state			 state;
-	struct event			*ev;
+	struct event			*ev;		/* connect, timeout */
 	unsigned int			 attempt;
 	int				 err;
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
 	struct grp_gen			*selg[CHAIN_MAX_HOPS]; /* held */
-	struct codec			*codec;		/* of a layered last hop */
 	int				 flags;
 	chain_cb			 cb;
 	void				*arg;
@@ -121,6 +127,7 @@ struct chain_dial {
 static void cd_attempt(struct chain_dial *);
 static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
+static void cd_conn_cb(struct conn *, int, void *);
 
 static void grp_probe_all(struct grp *);
 
@@ -428,6 +435,11 @@ cd_next(const struct chain_dial *cd, const char **host, uint16_t *port)
 	}
 }
 
+/*
+ * Wait for the hop: for the connect on fd (EV_WRITE), else for its
+ * answer on the connection (and for room, while a request waits).
+ * Each step has the hop's timeout.
+ */
 static void
 cd_wait(struct chain_dial *cd, short what)
 {
@@ -436,7 +448,15 @@ cd_wait(struct chain_dial *cd, short what)
 
 	if (cd->ev != NULL)
 		event_free(cd->ev);
-	cd->ev = event_new(cd->wk->base, cd->fd, what, cd_event, cd);
+	if (cd->c == NULL)
+		cd->ev = event_new(cd->wk->base, cd->fd, what, cd_event, cd);
+	else {
+		cd->ev = evtimer_new(cd->wk->base, cd_event, cd);
+		conn_want(cd->c, CONN_READ |
+		    (cd->out.len > 0 ? CONN_WRITE : 0));
+	}
+	if (cd->ev == NULL)
+		fatal_f("out of memory");
 	tv.tv_sec = (time_t)(h->timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(h->timeout_ms % 1000) * 1000;
 	event_add(cd->ev, h->timeout_ms ? &tv : NULL);
@@ -456,18 +476,33 @@ cd_release(struct chain_dial *cd)
 	}
 }
 
+/* The connection and what was read of it, the socket: all let go. */
 static void
-cd_finish(struct chain_dial *cd, int fd, int err)
+cd_drop(struct chain_dial *cd)
+{
+	if (cd->ev != NULL)
+		event_free(cd->ev);
+	cd->ev = NULL;
+	if (cd->fd != -1)
+		close(cd->fd);
+	cd->fd = -1;
+	conn_free(cd->c);
+	cd->c = NULL;
+	cbuf_release(&cd->in);
+	cbuf_release(&cd->out);
+	cd->eof = 0;
+}
+
+static void
+cd_finish(struct chain_dial *cd, struct conn *c, int err)
 {
 	chain_cb cb = cd->cb;
 	void *arg = cd->arg;
-	struct codec *c = cd->codec;
 
-	if (cd->ev != NULL)
-		event_free(cd->ev);
+	cd_drop(cd);
 	cd_release(cd);
 	free(cd);
-	cb(arg, fd, fd == -1 ? NULL : c, err);
+	cb(arg, c, err);
 }
 
 static void
@@ -482,28 +517,79 @@ cd_fail(struct chain_dial *cd, int err)
 		cd->selm[cd->hop]->fails++;
 		clock_gettime(CLOCK_MONOTONIC, &cd->selm[cd->hop]->last_fail);
 	}
-	if (cd->fd != -1)
-		close(cd->fd);
-	cd->fd = -1;
-	codec_free(cd->codec);
-	cd->codec = NULL;
+	cd_drop(cd);
 	cd->err = err;
 	if (++cd->attempt < tries) {
 		cd_attempt(cd);
 		return;
 	}
-	cd_finish(cd, -1, err);
+	cd_finish(cd, NULL, err);
 }
 
+/* Send what waits; 0, or -1 when the dial failed. */
 static int
-cd_send(struct chain_dial *cd, const void *p, size_t len)
+cd_flush(struct chain_dial *cd)
 {
-	/* Handshake messages are small; a fresh socket takes them whole. */
-	if (send(cd->fd, p, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	ssize_t n;
+
+	while (cd->out.len > 0) {
+		n = conn_send(cd->c, cd->out.p + cd->out.off, cd->out.len);
+		if (n > 0) {
+			cbuf_consume(&cd->out, (size_t)n);
+			continue;
+		}
+		if (errno == EAGAIN)
+			return 0;
 		cd_fail(cd, errno ? errno : EPIPE);
 		return -1;
 	}
+	cbuf_release(&cd->out);
 	return 0;
+}
+
+/* Queue a request and send what goes; 0, or -1 when the dial failed. */
+static int
+cd_send(struct chain_dial *cd, const void *p, size_t len)
+{
+	if (cbuf_alloc(&cd->out, 2048) != 0 ||
+	    cbuf_append(&cd->out, p, len) != 0) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	return cd_flush(cd);
+}
+
+/*
+ * A layer goes on top: what was read past the last answer belongs to
+ * the connection below it.  0, or -1 when the dial failed.
+ */
+static int
+cd_push(struct chain_dial *cd, struct conn *(*push)(struct conn *,
+    const void *), const void *arg)
+{
+	if (conn_unread(cd->c, cd->in.p + cd->in.off, cd->in.len) != 0) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	cbuf_release(&cd->in);
+	if ((cd->c = push(cd->c, arg)) == NULL) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	conn_set_cb(cd->c, cd_conn_cb, cd);
+	return 0;
+}
+
+static struct conn *
+push_codec(struct conn *c, const void *arg)
+{
+	return conn_codec_push(c, (struct codec *)(uintptr_t)arg);
+}
+
+static struct conn *
+push_tls(struct conn *c, const void *arg)
+{
+	return tls_client_push(c, arg);
 }
 
 /* Ask hop cd->hop for the next address in its protocol. */
@@ -587,22 +673,15 @@ cd_request(struct chain_dial *cd)
 	case HOP_SS:
 		/*
 		 * No answer to wait for: the request header goes out with
-		 * the salt.  A later hop talks through the cipher via a
-		 * socketpair; the last one hands the codec to the relay.
+		 * the salt, and what follows is the cipher's layer.
 		 */
 		if ((c = ss_codec_client(h->ss_method, h->ss_key, host,
 		    port)) == NULL) {
 			cd_fail(cd, ENOMEM);
 			return;
 		}
-		if (cd->hop + 1 < cd->nhops) {
-			cd->fd = crelay_flatten(cd->wk, cd->fd, c);
-			if (cd->fd == -1) {
-				cd_fail(cd, errno);
-				return;
-			}
-		} else
-			cd->codec = c;
+		if (cd_push(cd, push_codec, c) != 0)
+			return;
 		cd_hop_done(cd);
 		return;
 	case HOP_HTTP:
@@ -674,8 +753,8 @@ cd_s5_connect(struct chain_dial *cd)
 static void
 cd_hop_done(struct chain_dial *cd)
 {
+	struct conn *c;
 	size_t i;
-	int fd;
 
 	if (++cd->hop < cd->nhops) {
 		cd_request(cd);
@@ -684,26 +763,53 @@ cd_hop_done(struct chain_dial *cd)
 	for (i = 0; i < cd->nhops; i++)
 		if (cd->selm[i] != NULL)
 			cd->selm[i]->fails = 0;
-	fd = cd->fd;
-	cd->fd = -1;
-	cd_finish(cd, fd, 0);
+	/* the tunnel's first bytes, if they came with the last answer */
+	if (conn_unread(cd->c, cd->in.p + cd->in.off, cd->in.len) != 0) {
+		cd_fail(cd, ENOMEM);
+		return;
+	}
+	c = cd->c;
+	cd->c = NULL;
+	conn_want(c, 0);
+	conn_set_cb(c, NULL, NULL);
+	cd_finish(cd, c, 0);
 }
 
 /*
- * Peek at what the hop answered; 0 when want bytes are there (then read
- * them), 1 to wait, -1 on EOF or error.
+ * Read what the hop sent so far; -1 on a failure other than EOF (which
+ * cd->eof records: an answer cut short is the hop's failure).
  */
+static int
+cd_fill(struct chain_dial *cd)
+{
+	size_t room;
+	ssize_t n;
+
+	if (cbuf_alloc(&cd->in, HTTP_HEAD_MAX + 1) != 0)
+		return -1;
+	while (!cd->eof && (room = cbuf_room(&cd->in)) > 0) {
+		n = conn_recv(cd->c, cbuf_tail(&cd->in), room);
+		if (n > 0)
+			cd->in.len += (size_t)n;
+		else if (n == 0)
+			cd->eof = 1;
+		else if (errno == EAGAIN)
+			return 0;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* want bytes of the answer: 0 with them in p, 1 to wait, -1 failed. */
 static int
 cd_take(struct chain_dial *cd, unsigned char *p, size_t want)
 {
-	ssize_t n;
-
-	n = recv(cd->fd, p, want, MSG_PEEK);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-		return -1;
-	if (n < (ssize_t)want)
-		return 1;
-	return recv(cd->fd, p, want, 0) == (ssize_t)want ? 0 : -1;
+	if (cd->in.len < want)
+		return cd->eof ? -1 : 1;
+	memcpy(p, cd->in.p + cd->in.off, want);
+	cbuf_consume(&cd->in, want);
+	return 0;
 }
 
 static int
@@ -724,10 +830,15 @@ cd_input(struct chain_dial *cd)
 {
 	const struct hop_conf *h = cd->sel[cd->hop];
 	unsigned char m[HTTP_HEAD_MAX + 1];
+	const unsigned char *in;
 	size_t ul, pl;
-	ssize_t n;
 	int r;
 
+	if (cd_fill(cd) != 0) {
+		cd_fail(cd, errno ? errno : EPROTO);
+		return;
+	}
+	in = cd->in.p + cd->in.off;
 	switch (cd->state) {
 	case CD_S5_METHOD:
 		if ((r = cd_take(cd, m, 2)) != 0)
@@ -739,11 +850,8 @@ cd_input(struct chain_dial *cd)
 		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
 		    !h->notls) {
 			/* TLS at once; the rest of SOCKS5 runs inside it */
-			if ((cd->fd = tlsbridge_connect(cd->wk, cd->fd)) ==
-			    -1) {
-				cd_fail(cd, errno ? errno : ENOMEM);
+			if (cd_push(cd, push_tls, h->host) != 0)
 				return;
-			}
 			if (m[1] == SOCKS5_AUTH_TLS) {
 				cd_s5_connect(cd);
 				return;
@@ -784,14 +892,9 @@ cd_input(struct chain_dial *cd)
 		size_t len;
 		int rep, e;
 
-		n = recv(cd->fd, m, 5, MSG_PEEK);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-			r = -1;
-			break;
-		}
-		e = socks5_reply_length(m, n > 0 ? (size_t)n : 0, &len, &rep);
+		e = socks5_reply_length(in, cd->in.len, &len, &rep);
 		if (e == ERR_INCOMPLETE) {
-			r = 1;
+			r = cd->eof ? -1 : 1;
 			break;
 		}
 		if (e != 0) {
@@ -820,20 +923,17 @@ cd_input(struct chain_dial *cd)
 		size_t hl;
 		int code, e;
 
-		n = recv(cd->fd, m, HTTP_HEAD_MAX, MSG_PEEK);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-			r = -1;
-			break;
-		}
-		e = http_parse_status(m, n > 0 ? (size_t)n : 0, &hl, &code);
+		e = http_parse_status(in, cd->in.len < HTTP_HEAD_MAX ?
+		    cd->in.len : HTTP_HEAD_MAX, &hl, &code);
 		if (e == ERR_INCOMPLETE) {
-			r = 1;
+			r = cd->eof || cd->in.len >= HTTP_HEAD_MAX ? -1 : 1;
 			break;
 		}
-		if (e != 0 || recv(cd->fd, m, hl, 0) != (ssize_t)hl) {
+		if (e != 0) {
 			r = -1;
 			break;
 		}
+		cbuf_consume(&cd->in, hl);
 		if (code != 200) {
 			cd_fail(cd, code == 403 ? EACCES : code == 407 ? EPERM :
 			    code == 504 ? ETIMEDOUT : ECONNREFUSED);
@@ -847,20 +947,16 @@ cd_input(struct chain_dial *cd)
 		size_t used;
 		int e;
 
-		n = recv(cd->fd, m, sizeof(m) - 1, MSG_PEEK);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+		e = relay_parse_response(in, cd->in.len, &rr, &used);
+		if (e == ERR_INCOMPLETE) {
+			r = cd->eof || cd->in.len >= HTTP_HEAD_MAX ? -1 : 1;
+			break;
+		}
+		if (e != 0) {
 			r = -1;
 			break;
 		}
-		e = relay_parse_response(m, n > 0 ? (size_t)n : 0, &rr, &used);
-		if (e == ERR_INCOMPLETE && (size_t)n < sizeof(m) - 1) {
-			r = 1;
-			break;
-		}
-		if (e != 0 || recv(cd->fd, m, used, 0) != (ssize_t)used) {
-			r = -1;
-			break;
-		}
+		cbuf_consume(&cd->in, used);
 		if (rr.status != RELAY_OK) {
 			cd_fail(cd, rr.status == RELAY_UNAUTHORIZED ? EPERM :
 			    rr.status == RELAY_FORBIDDEN ? EACCES :
@@ -883,6 +979,20 @@ cd_input(struct chain_dial *cd)
 }
 
 static void
+cd_conn_cb(struct conn *c, int what, void *arg)
+{
+	struct chain_dial *cd = arg;
+
+	(void)c;
+	if ((what & CONN_WRITE) && cd_flush(cd) != 0)
+		return;
+	if (what & CONN_READ)
+		cd_input(cd);
+	else
+		cd_wait(cd, EV_READ);
+}
+
+static void
 cd_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct chain_dial *cd = arg;
@@ -893,18 +1003,24 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 		cd_fail(cd, ETIMEDOUT);
 		return;
 	}
-	if (cd->state == CD_CONNECT) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-			err = errno;
-		if (err != 0) {
-			cd_fail(cd, err);
-			return;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		cd_request(cd);
+	/* CD_CONNECT: the socket becomes the connection */
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		cd_fail(cd, err);
 		return;
 	}
-	cd_input(cd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	event_free(cd->ev);
+	cd->ev = NULL;
+	cd->c = conn_socket(cd->wk, cd->fd);
+	cd->fd = -1;
+	if (cd->c == NULL) {
+		cd_fail(cd, ENOMEM);
+		return;
+	}
+	conn_set_cb(cd->c, cd_conn_cb, cd);
+	cd_request(cd);
 }
 
 static void
@@ -1023,11 +1139,7 @@ chain_dial_cancel(struct chain_dial *cd)
 {
 	if (cd == NULL)
 		return;
-	if (cd->ev != NULL)
-		event_free(cd->ev);
-	if (cd->fd != -1)
-		close(cd->fd);
-	codec_free(cd->codec);
+	cd_drop(cd);
 	cd_release(cd);
 	free(cd);
 }

@@ -23,11 +23,11 @@
 #include <event2/util.h>
 
 #include "cfgfile.h"
+#include "core/conn.h"
 #include "dial.h"
 #include "log.h"
 #include "match.h"
 #include "proto/proto.h"
-#include "stream.h"
 #include "worker.h"
 
 struct dial {
@@ -46,7 +46,7 @@ struct dial {
 	struct chain_dial	*cd;
 	const struct outbound_conf *chain_ob;	/* resolving for a chain */
 	int			 in_start;	/* inside dial_start */
-	struct codec		*res_codec;	/* deferred result */
+	struct conn		*res;		/* deferred result */
 	dial_cb			 cb;
 	void			*arg;
 };
@@ -325,52 +325,45 @@ dial_free(struct dial *d)
 		event_free(d->ev);
 	if (d->fd != -1)
 		close(d->fd);
-	codec_free(d->res_codec);
+	conn_free(d->res);
 	free(d);
 }
 
-static void dial_defer(struct dial *, int fd, struct codec *, int err);
+static void dial_defer(struct dial *, struct conn *, int err);
 
 static void
-dial_finish(struct dial *d, int fd, struct codec *c, int err)
+dial_finish(struct dial *d, struct conn *c, int err)
 {
 	dial_cb cb = d->cb;
 	void *arg = d->arg;
 
 	/* The caller hears of it from the event loop, never inside start. */
 	if (d->in_start) {
-		dial_defer(d, fd, c, err);
+		dial_defer(d, c, err);
 		return;
 	}
-	if (fd != -1 && c != NULL && !(d->flags & DIAL_STREAM) &&
-	    (fd = crelay_flatten(d->dl->wk, fd, c)) == -1)
-		err = errno;
-	if (fd == -1 || !(d->flags & DIAL_STREAM))
-		c = NULL;
 	dial_free(d);
-	cb(arg, fd, c, err);
+	cb(arg, c, err);
 }
 
 static void
 deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dial *d = arg;
-	struct codec *c = d->res_codec;
+	struct conn *c = d->res;
 
+	(void)fd;
 	(void)what;
-	fd = d->fd;
-	d->fd = -1;
-	d->res_codec = NULL;
-	dial_finish(d, fd, c, d->last_err);
+	d->res = NULL;
+	dial_finish(d, c, d->last_err);
 }
 
 static void
-dial_defer(struct dial *d, int fd, struct codec *c, int err)
+dial_defer(struct dial *d, struct conn *c, int err)
 {
 	struct timeval tv = { 0, 0 };
 
-	d->fd = fd;
-	d->res_codec = c;
+	d->res = c;
 	d->last_err = err;
 	if (d->ev != NULL)
 		event_free(d->ev);
@@ -382,7 +375,7 @@ dial_defer(struct dial *d, int fd, struct codec *c, int err)
 static void
 dial_defer_fail(struct dial *d, int err)
 {
-	dial_defer(d, -1, NULL, err);
+	dial_defer(d, NULL, err);
 }
 
 static void dial_next(struct dial *);
@@ -392,6 +385,7 @@ static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dial *d = arg;
+	struct conn *c;
 	socklen_t elen = sizeof(int);
 	int err = 0;
 
@@ -412,7 +406,9 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	fd = d->fd;
 	d->fd = -1;
-	dial_finish(d, fd, NULL, 0);
+	if ((c = conn_socket(d->dl->wk, fd)) == NULL)
+		err = ENOMEM;
+	dial_finish(d, c, err);
 }
 
 /*
@@ -474,7 +470,7 @@ dial_next(struct dial *d)
 		dial_addr(d, ai->ai_addr, (socklen_t)ai->ai_addrlen);
 		return;
 	}
-	dial_finish(d, -1, NULL, d->last_err == ETIMEDOUT ||
+	dial_finish(d, NULL, d->last_err == ETIMEDOUT ||
 	    d->last_err == ECONNREFUSED || d->last_err == EACCES ||
 	    d->last_err == ENETUNREACH ? d->last_err : EHOSTUNREACH);
 }
@@ -514,7 +510,7 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 		    evutil_gai_strerror(result));
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
-		dial_finish(d, -1, NULL, EHOSTUNREACH);
+		dial_finish(d, NULL, EHOSTUNREACH);
 		return;
 	}
 	d->ai = res;
@@ -527,7 +523,7 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	dial_next(d);
 }
 
-static void chain_cb_(void *, int, struct codec *, int);
+static void chain_cb_(void *, struct conn *, int);
 
 /* Through the chain to the address a hosts file or dns= gave (gost). */
 static void
@@ -545,19 +541,19 @@ dial_chain(struct dial *d, const struct sockaddr *sa)
 	    host);
 	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, host, d->port,
 	    0, chain_cb_, d)) == NULL)
-		dial_finish(d, -1, NULL, ENOMEM);
+		dial_finish(d, NULL, ENOMEM);
 }
 
 static void
-chain_cb_(void *arg, int fd, struct codec *c, int err)
+chain_cb_(void *arg, struct conn *c, int err)
 {
 	struct dial *d = arg;
 
 	d->cd = NULL;
-	if (fd == -1)
+	if (c == NULL)
 		debug("%s: %s:%u through the chain: %s", d->dl->l->node->url,
 		    d->host, d->port, strerror(err));
-	dial_finish(d, fd, c, err);
+	dial_finish(d, c, err);
 }
 
 static const struct outbound_conf direct_ob = { .type = OB_DIRECT };

@@ -17,7 +17,7 @@ struct resolver_conf;
 struct matcher_set;
 struct hosts;
 struct hosts_entry;
-struct codec;
+struct conn;
 
 /* Per listener; the live pointers follow their reloadable files. */
 struct dialer {
@@ -49,14 +49,13 @@ int	dialer_allowed(const struct dialer *, const char *action,
 	    const char *host, uint16_t port, const struct sockaddr *sa);
 
 /*
- * cb runs exactly once, from the event loop: fd connected, with the
- * codec of a layered last hop when DIAL_STREAM allowed one (else NULL),
- * or fd -1 and an errno value: EACCES not permitted, EHOSTUNREACH no
- * address, ETIMEDOUT, ECONNREFUSED, ...
+ * cb runs exactly once, from the event loop: the connection to the
+ * target (a socket, or the stack of layers a chain built), or NULL and
+ * an errno value: EACCES not permitted, EHOSTUNREACH no address,
+ * ETIMEDOUT, ECONNREFUSED, ...
  */
-typedef void (*dial_cb)(void *arg, int fd, struct codec *, int err);
+typedef void (*dial_cb)(void *arg, struct conn *, int err);
 
-#define DIAL_STREAM	0x01	/* the caller relays a codec itself */
 #define DIAL_NOCHECK	0x02	/* an address the configuration named */
 
 struct dial;

@@ -22,7 +22,7 @@
 #include "cfgfile.h"
 #include "log.h"
 #include "match.h"
-#include "stream.h"
+#include "core/conn.h"
 #include "worker.h"
 
 struct forward {
@@ -42,7 +42,7 @@ struct fwd_conn {
 	size_t		 target;
 	struct event	*ev;
 	struct chain_dial *cd;
-	struct codec	*codec;		/* of a layered last chain hop */
+	struct conn	*up;		/* through the chain */
 };
 
 static void fwd_try(struct fwd_conn *);
@@ -52,6 +52,7 @@ static void
 fwd_conn_fail(struct fwd_conn *c)
 {
 	chain_dial_cancel(c->cd);
+	conn_free(c->up);
 	if (c->ev != NULL)
 		event_free(c->ev);
 	if (c->out != -1)
@@ -90,9 +91,13 @@ fwd_connected(struct fwd_conn *c)
 {
 	int one = 1;
 
-	setsockopt(c->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->up != NULL ? c->up->fd : c->out, IPPROTO_TCP,
+	    TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	relay_start_codec(c->fw->wk, c->client, c->out, c->codec);
+	if (c->up == NULL)
+		relay_start(c->fw->wk, c->client, c->out);
+	else
+		relay_fd_conn(c->fw->wk, c->client, NULL, 0, c->up);
 	free(c);
 }
 
@@ -166,19 +171,18 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 }
 
 static void
-fwd_chain_done(void *arg, int fd, struct codec *codec, int err)
+fwd_chain_done(void *arg, struct conn *up, int err)
 {
 	struct fwd_conn *c = arg;
 
 	c->cd = NULL;
-	c->codec = codec;
-	if (fd == -1) {
+	c->up = up;
+	if (up == NULL) {
 		debug("%s: target %zu through the chain: %s",
 		    c->fw->l->node->url, c->target, strerror(err));
 		fwd_try(c);
 		return;
 	}
-	c->out = fd;
 	fwd_connected(c);
 }
 

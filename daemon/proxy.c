@@ -35,7 +35,7 @@
 #include "dial.h"
 #include "proto/proto.h"
 #include "smux.h"
-#include "stream.h"
+#include "core/conn.h"
 #include "worker.h"
 
 #define HANDSHAKE_SECS	10	/* gost's read timeout */
@@ -67,7 +67,7 @@ struct proxy {
 struct pconn {
 	struct proxy		*px;
 	int			 fd;
-	int			 out;
+	struct conn		*up;		/* to the target */
 	enum pproto		 proto;
 	enum pstate		 state;
 	struct buf		 in;
@@ -77,7 +77,6 @@ struct pconn {
 	struct proxy_target	 dst;
 	struct http_request	 req;
 	struct dial		*dial;
-	struct codec		*codec;		/* of a layered chain hop */
 	int			 probe;		/* answering as a web server */
 	/* inside TLS (gost's methods) pc->fd is a socketpair: the TCP
 	   connection's own addresses, for BIND and UDP ASSOCIATE */
@@ -240,13 +239,11 @@ static void
 pconn_free(struct pconn *pc)
 {
 	dial_cancel(pc->dial);
-	codec_free(pc->codec);
+	conn_free(pc->up);
 	if (pc->rev != NULL)
 		event_free(pc->rev);
 	if (pc->tmo != NULL)
 		event_free(pc->tmo);
-	if (pc->out != -1)
-		close(pc->out);
 	if (pc->fd != -1)
 		close(pc->fd);
 	http_request_free(&pc->req);
@@ -287,17 +284,16 @@ auth_ok(const struct proxy *px, const char *user, const char *pass)
 static void pconn_connected(struct pconn *);
 
 static void
-dial_done(void *arg, int fd, struct codec *codec, int err)
+dial_done(void *arg, struct conn *c, int err)
 {
 	struct pconn *pc = arg;
 
 	pc->dial = NULL;
-	if (fd == -1) {
+	if (c == NULL) {
 		pconn_fail(pc, dial_errno_rep(err));
 		return;
 	}
-	pc->out = fd;
-	pc->codec = codec;
+	pc->up = c;
 	pconn_connected(pc);
 }
 
@@ -312,7 +308,8 @@ pconn_keepalive(struct pconn *pc)
 	uint64_t blen;
 	int body, head;
 
-	if (pc->codec != NULL || pc->probe != 0 || !http_keepalive(&pc->req))
+	if (!conn_is_bare(pc->up) || pc->probe != 0 ||
+	    !http_keepalive(&pc->req))
 		return 0;
 	body = http_body(&pc->req, -1, 0, &blen);
 	if (body != HTTP_BODY_NONE && body != HTTP_BODY_LENGTH)
@@ -323,30 +320,37 @@ pconn_keepalive(struct pconn *pc)
 	event_free(pc->tmo);
 	pc->tmo = NULL;
 	http_request_free(&pc->req);
-	httpfwd_start(pc->px->wk, pc->px, pc->fd, pc->out, buf_ptr(&pc->in),
-	    buf_len(&pc->in), blen, head);
+	httpfwd_start(pc->px->wk, pc->px, pc->fd, conn_take_fd(pc->up),
+	    buf_ptr(&pc->in), buf_len(&pc->in), blen, head);
 	buf_release(&pc->in);
 	free(pc);
 	return 1;
 }
 
-/* The outgoing side is up: answer the client and start relaying. */
+/*
+ * The outgoing side is up: answer the client and start relaying.  What
+ * goes to the target before the client's own bytes (a rewritten request
+ * head, the request a probe forwards) is put in front of them.
+ */
 static void
 pconn_connected(struct pconn *pc)
 {
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
 	unsigned char r[32];
-	size_t n;
-	int one = 1;
-	char *head;
-	size_t hlen;
+	size_t n, tolen = 0;
+	int one = 1, m;
+	char *head = NULL, req[1024], resp[256];
+	const void *to = NULL;
+	struct conn *client;
 
 	/* accepted sockets inherit TCP_NODELAY from the listener */
-	setsockopt(pc->out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(pc->up->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	switch (pc->proto) {
 	case PP_SOCKS5:
-		if (getsockname(pc->out, (struct sockaddr *)&bound, &blen) == -1)
+		/* the address of the socket that leaves this host */
+		if (getsockname(pc->up->fd, (struct sockaddr *)&bound,
+		    &blen) == -1)
 			memset(&bound, 0, sizeof(bound));
 		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 		    (struct sockaddr *)&bound);
@@ -359,37 +363,43 @@ pconn_connected(struct pconn *pc)
 	case PP_HTTP:
 		if (pc->probe == PROBE_HOST) {
 			/* the client's request, as it came, to the web host */
-			send_all(pc->out, pc->req.orig, pc->req.rawlen);
+			to = pc->req.orig;
+			tolen = pc->req.rawlen;
 		} else if (pc->probe == PROBE_WEB) {
 			const char *arg = pc->px->l->probe_arg;
 			const char *sp = strchr(arg, ' ');
-			char req[1024];
-			int m = snprintf(req, sizeof(req), "GET %.*s HTTP/1.1\r\n"
+
+			m = snprintf(req, sizeof(req), "GET %.*s HTTP/1.1\r\n"
 			    "Host: %s\r\nConnection: close\r\n\r\n",
 			    (int)(sp - arg), arg, sp + 1);
-
-			if (m > 0 && (size_t)m < sizeof(req))
-				send_all(pc->out, req, (size_t)m);
+			if (m > 0 && (size_t)m < sizeof(req)) {
+				to = req;
+				tolen = (size_t)m;
+			}
 			buf_reset(&pc->in);	/* the client's body is not sent */
 		} else if (pc->req.is_connect) {
-			char resp[256];
-			int m = snprintf(resp, sizeof(resp), "HTTP/1.1 200 "
+			m = snprintf(resp, sizeof(resp), "HTTP/1.1 200 "
 			    "Connection established\r\nProxy-Agent: %s\r\n\r\n",
 			    pc->px->l->proxy_agent ? pc->px->l->proxy_agent :
 			    "ostpd/" PACKAGE_VERSION);
-
 			if (m > 0 && (size_t)m < sizeof(resp))
 				send_all(pc->fd, resp, (size_t)m);
 		} else {
-			if ((head = http_rewrite_request(&pc->req, &hlen)) ==
+			if ((head = http_rewrite_request(&pc->req, &n)) ==
 			    NULL) {
 				pconn_fail(pc, SOCKS5_REP_FAIL);
 				return;
 			}
-			send_all(pc->out, head, hlen);
-			free(head);
-			if (pconn_keepalive(pc))
-				return;
+			if (conn_is_bare(pc->up)) {
+				send_all(pc->up->fd, head, n);
+				free(head);
+				head = NULL;
+				if (pconn_keepalive(pc))
+					return;
+			} else {
+				to = head;
+				tolen = n;
+			}
 		}
 		break;
 	default:
@@ -397,30 +407,22 @@ pconn_connected(struct pconn *pc)
 	}
 	event_free(pc->tmo);
 	pc->tmo = NULL;
-	http_request_free(&pc->req);
-	if (pc->codec != NULL) {
-		event_free(pc->rev);
-		pc->rev = NULL;
-		struct relay_end a, b;
-
-		/* Bytes the client sent after its request go first. */
-		memset(&a, 0, sizeof(a));
-		memset(&b, 0, sizeof(b));
-		a.fd = pc->fd;
-		a.plain = buf_ptr(&pc->in);
-		a.plainlen = buf_len(&pc->in);
-		b.fd = pc->out;
-		b.codec = pc->codec;
-		crelay_start(pc->px->wk, &a, &b, 0);
-	} else {
-		if (buf_len(&pc->in) > 0)
-			send_all(pc->out, buf_ptr(&pc->in), buf_len(&pc->in));
-		relay_start(pc->px->wk, pc->fd, pc->out);
-		/* after: the fd stays registered for reading throughout */
-		event_free(pc->rev);
-		pc->rev = NULL;
+	/* Bytes the client sent after its request go first. */
+	client = conn_socket(pc->px->wk, pc->fd);
+	pc->fd = -1;
+	if (client == NULL || conn_unread(client, buf_ptr(&pc->in),
+	    buf_len(&pc->in)) != 0 || conn_unread(client, to, tolen) != 0) {
+		free(head);
+		conn_free(client);
+		pconn_free(pc);
+		return;
 	}
+	free(head);
+	http_request_free(&pc->req);
 	buf_release(&pc->in);
+	relay_conns(pc->px->wk, client, pc->up, 0);
+	/* after: a splice relay takes the fd's registration over */
+	event_free(pc->rev);
 	free(pc);
 }
 
@@ -428,9 +430,7 @@ pconn_connected(struct pconn *pc)
 static void
 pconn_target(struct pconn *pc)
 {
-	/* a plain HTTP request is rewritten onto the socket itself */
-	int flags = pc->proto == PP_HTTP && !pc->req.is_connect ? 0 :
-	    DIAL_STREAM;
+	int flags = 0;
 
 	debug("%s: %s to %s:%u", pc->px->l->node->url,
 	    pc->proto == PP_SOCKS5 ? "socks5" : pc->proto == PP_SOCKS4 ?
@@ -765,7 +765,6 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	pc->px = px;
 	pc->fd = fd;
-	pc->out = -1;
 	buf_init(&pc->in);
 	/* A request head, and what a client may pipeline behind it. */
 	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
@@ -805,7 +804,6 @@ pconn_resume(struct proxy *px, int fd, enum pproto proto, enum pstate state,
 	}
 	pc->px = px;
 	pc->fd = fd;
-	pc->out = -1;
 	pc->proto = proto;
 	pc->state = state;
 	buf_init(&pc->in);
@@ -855,6 +853,7 @@ s5_tls_start(struct pconn *pc, enum pstate next)
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof(local), plen = sizeof(peer);
 	struct pconn *npc;
+	struct conn *c;
 	int fd;
 
 	if (buf_len(&pc->in) > 0 ||
@@ -868,7 +867,9 @@ s5_tls_start(struct pconn *pc, enum pstate next)
 	pc->fd = -1;
 	px->wk->stats.active++;		/* the new pconn's */
 	pconn_free(pc);
-	if ((fd = tlsbridge_accept(px->wk, fd)) == -1) {
+	/* TLS ends here; the rest of SOCKS5 reads a socketpair for now */
+	if ((c = conn_socket(px->wk, fd)) == NULL ||
+	    (c = tls_server_push(c)) == NULL || (fd = conn_flatten(c)) == -1) {
 		worker_conn_closed(px->wk);
 		return 2;
 	}

@@ -20,6 +20,7 @@
 #include "dial.h"
 #include "log.h"
 #include "proto/proto.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -49,18 +50,18 @@ struct rdconn {
 };
 
 static void
-rdconn_dialed(void *arg, int fd, struct codec *codec, int err)
+rdconn_dialed(void *arg, struct conn *up, int err)
 {
 	struct rdconn *c = arg;
 	struct worker *wk = c->rd->wk;
 
-	if (fd == -1) {
+	if (up == NULL) {
 		debug("%s: %s:%u: %s", c->rd->l->node->url, c->host, c->port,
 		    strerror(err));
 		close(c->fd);
 		worker_conn_closed(wk);
 	} else
-		relay_start_codec(wk, c->fd, fd, codec);
+		relay_fd_conn(wk, c->fd, NULL, 0, up);
 	free(c);
 }
 
@@ -122,7 +123,7 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		goto drop;
 	}
 	debug("%s: to %s:%u", rd->l->node->url, c->host, c->port);
-	if ((c->dial = dial_start(&rd->dl, c->host, c->port, DIAL_STREAM,
+	if ((c->dial = dial_start(&rd->dl, c->host, c->port, 0,
 	    rdconn_dialed, c)) == NULL) {
 		free(c);
 		goto drop;

@@ -27,6 +27,7 @@
 #include "match.h"
 #include "proto/relay.h"
 #include "smux.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -107,28 +108,20 @@ rconn_fail(struct rconn *c, int status)
 }
 
 static void
-rconn_dialed(void *arg, int fd, struct codec *codec, int err)
+rconn_dialed(void *arg, struct conn *up, int err)
 {
 	struct rconn *c = arg;
-	struct relay_end a, b;
 
 	c->dial = NULL;
-	if (fd == -1) {
+	if (up == NULL) {
 		debug("%s: %s:%u: %s", c->sv->l->node->url, c->host, c->port,
 		    strerror(err));
 		rconn_fail(c, status_of(err));
 		return;
 	}
 	rconn_status(c, RELAY_OK);
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = c->fd;
-	a.plain = c->in.p + c->in.off;
-	a.plainlen = c->in.len;
-	b.fd = fd;
-	b.codec = codec;
 	c->sv->wk->stats.active++;	/* the relay's; rconn_free's goes */
-	crelay_start(c->sv->wk, &a, &b, 0);
+	relay_fd_conn(c->sv->wk, c->fd, c->in.p + c->in.off, c->in.len, up);
 	c->fd = -1;
 	rconn_free(c);
 }
@@ -447,7 +440,7 @@ rconn_request(struct rconn *c)
 		return;
 	}
 	event_del(c->rev);
-	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, DIAL_STREAM,
+	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, 0,
 	    rconn_dialed, c)) == NULL)
 		rconn_fail(c, RELAY_INTERNAL_ERROR);
 }

@@ -32,6 +32,7 @@
 #include "proto/proto.h"
 #include "proto/relay.h"
 #include "smux.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -179,17 +180,17 @@ struct rtconn {
 };
 
 static void
-rtconn_dialed(void *arg, int fd, struct codec *codec, int err)
+rtconn_dialed(void *arg, struct conn *up, int err)
 {
 	struct rtconn *c = arg;
 	struct worker *wk = c->rf->wk;
 
-	if (fd == -1) {
+	if (up == NULL) {
 		debug("%s: target: %s", c->rf->l->node->url, strerror(err));
 		close(c->fd);
 		worker_conn_closed(wk);
 	} else
-		relay_start_codec(wk, c->fd, fd, codec);
+		relay_fd_conn(wk, c->fd, NULL, 0, up);
 	free(c);
 }
 
@@ -236,7 +237,7 @@ rf_peer_cb(evutil_socket_t fd, short what, void *arg)
 		rf_target(rf, host, sizeof(host), &port);
 		debug("%s: a peer connected; to %s:%u", rf->l->node->url,
 		    host, port);
-		if ((c->dial = dial_start(&rf->dl, host, port, DIAL_STREAM,
+		if ((c->dial = dial_start(&rf->dl, host, port, 0,
 		    rtconn_dialed, c)) == NULL) {
 			close(fd);
 			free(c);
@@ -396,14 +397,16 @@ rf_tun_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-mdial_done(void *arg, int fd, struct codec *codec, int err)
+mdial_done(void *arg, struct conn *up, int err)
 {
 	struct mdial *md = arg;
 	struct rfwd *rf = md->rf;
+	int fd = -1;
 
 	LIST_REMOVE(md, entry);
-	if (fd != -1 && codec != NULL)
-		fd = crelay_flatten(rf->wk, fd, codec);
+	/* smux streams are bridged to descriptors (for now) */
+	if (up != NULL && (fd = conn_flatten(up)) == -1)
+		err = errno;
 	if (fd == -1)
 		debug("%s: target: %s", rf->l->node->url, strerror(err));
 	else
@@ -465,13 +468,15 @@ rf_mbind_closed(void *arg)
 }
 
 static void
-rf_ready(void *arg, int fd, struct codec *codec, int err)
+rf_ready(void *arg, struct conn *c, int err)
 {
 	struct rfwd *rf = arg;
-	int rudp = rf->l->kind == LIS_RUDP;
+	int rudp = rf->l->kind == LIS_RUDP, fd = -1;
 
 	rf->cd = NULL;
-	codec_free(codec);	/* a socks5 last hop has none */
+	/* the session below reads a descriptor (for now) */
+	if (c != NULL && (fd = conn_flatten(c)) == -1)
+		err = errno;
 	if (fd == -1) {
 		rf_again(rf, strerror(err));
 		return;

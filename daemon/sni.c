@@ -22,6 +22,7 @@
 #include "err.h"
 #include "log.h"
 #include "proto/sni.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -62,27 +63,19 @@ snic_free(struct snic *c)
 }
 
 static void
-snic_dialed(void *arg, int fd, struct codec *codec, int err)
+snic_dialed(void *arg, struct conn *up, int err)
 {
 	struct snic *c = arg;
-	struct relay_end a, b;
 
 	c->dial = NULL;
-	if (fd == -1) {
+	if (up == NULL) {
 		debug("%s: %s:%u: %s", c->sv->l->node->url, c->host, c->port,
 		    strerror(err));
 		snic_free(c);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = c->fd;
-	a.plain = c->in.p + c->in.off;
-	a.plainlen = c->in.len;
-	b.fd = fd;
-	b.codec = codec;
 	c->sv->wk->stats.active++;	/* the relay's; snic_free's goes */
-	crelay_start(c->sv->wk, &a, &b, 0);
+	relay_fd_conn(c->sv->wk, c->fd, c->in.p + c->in.off, c->in.len, up);
 	c->fd = -1;
 	snic_free(c);
 }
@@ -164,7 +157,7 @@ snic_read_cb(evutil_socket_t fd, short what, void *arg)
 	event_del(c->rev);
 	event_del(c->tmo);
 	debug("%s: to %s:%u", c->sv->l->node->url, c->host, c->port);
-	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, DIAL_STREAM,
+	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, 0,
 	    snic_dialed, c)) == NULL)
 		snic_free(c);
 }

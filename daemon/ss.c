@@ -31,6 +31,7 @@
 #include "proto/proto.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -371,33 +372,43 @@ sconn_drain(struct sconn *sc, const char *why)
 }
 
 static void
-sconn_dialed(void *arg, int fd, struct codec *out, int err)
+sconn_dialed(void *arg, struct conn *up, int err)
 {
 	struct sconn *sc = arg;
-	struct relay_end a, b;
+	struct conn *a;
 
 	sc->dial = NULL;
-	if (fd == -1) {
+	if (up == NULL) {
 		/* as gost and ss-server: no answer, the connection closes */
 		debug("%s: %s:%u: %s", sc->sv->l->node->url, sc->dst.host,
 		    sc->dst.port, strerror(err));
 		sconn_free(sc);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	a.fd = sc->fd;
-	a.codec = &sc->codec->c;
-	a.wire = sc->in.p + sc->in.off;
-	a.wirelen = sc->in.len;
-	a.plain = sc->plain.p + sc->plain.off;
-	a.plainlen = sc->plain.len;
-	b.fd = fd;
-	b.codec = out;
-	sc->sv->wk->stats.active++;	/* the relay's; sconn_free's goes */
-	crelay_start(sc->sv->wk, &a, &b, 0);
+	/*
+	 * The client's socket under the cipher's layer: wire bytes read
+	 * past the request go below it, plaintext decoded past it above.
+	 */
+	a = conn_socket(sc->sv->wk, sc->fd);
 	sc->fd = -1;
+	if (a == NULL || conn_unread(a, sc->in.p + sc->in.off,
+	    sc->in.len) != 0) {
+		conn_free(a);
+		conn_free(up);
+		sconn_free(sc);
+		return;
+	}
+	a = conn_codec_push(a, &sc->codec->c);
 	sc->codec = NULL;
+	if (a == NULL || conn_unread(a, sc->plain.p + sc->plain.off,
+	    sc->plain.len) != 0) {
+		conn_free(a);
+		conn_free(up);
+		sconn_free(sc);
+		return;
+	}
+	sc->sv->wk->stats.active++;	/* the relay's; sconn_free's goes */
+	relay_conns(sc->sv->wk, a, up, 0);
 	sconn_free(sc);
 }
 
@@ -453,7 +464,7 @@ sconn_read_cb(evutil_socket_t fd, short what, void *arg)
 	debug("%s: to %s:%u", sc->sv->l->node->url, sc->dst.host,
 	    sc->dst.port);
 	if ((sc->dial = dial_start(&sc->sv->dl, sc->dst.host, sc->dst.port,
-	    DIAL_STREAM, sconn_dialed, sc)) == NULL)
+	    0, sconn_dialed, sc)) == NULL)
 		sconn_free(sc);
 }
 

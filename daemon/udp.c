@@ -36,6 +36,7 @@
 #include "proto/proto.h"
 #include "proto/relay.h"
 #include "proto/ss.h"
+#include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -327,12 +328,15 @@ uchan_tun_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-uchan_tun_ready(void *arg, int fd, struct codec *c, int err)
+uchan_tun_ready(void *arg, struct conn *c, int err)
 {
 	struct uchan *uc = arg;
+	int fd = -1;
 
 	uc->cd = NULL;
-	codec_free(c);		/* never asked for */
+	/* the tunnel's frames are read from a descriptor (for now) */
+	if (c != NULL && (fd = conn_flatten(c)) == -1)
+		err = errno;
 	if (fd == -1) {
 		debug("udp: no UDP tunnel through the chain: %s",
 		    strerror(err));

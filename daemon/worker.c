@@ -25,6 +25,7 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 
+#include "core/conn.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
@@ -358,7 +359,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	if (ss_crypto_init() != 0)
 		fatal("OpenSSL: cannot load the ciphers Shadowsocks needs");
 	ssc_salt_seen = ss_salt_seen;
-	if (tlsbridge_init() != 0)
+	if (tls_init() != 0)
 		fatal("OpenSSL: cannot make the TLS certificate for SOCKS5");
 	if (dnsproxy_init(conf) != 0)
 		fatal("OpenSSL: cannot set up TLS for DNS upstreams");

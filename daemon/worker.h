@@ -75,11 +75,6 @@ int	forward_start(struct worker *, const struct listener_conf *, int fd,
 /* diag.c */
 int	diag_start(struct worker *, const struct listener_conf *, int fd);
 
-/* tlsbridge.c: TLS ended in the worker, a plain socket for inside */
-int	tlsbridge_init(void);
-int	tlsbridge_accept(struct worker *, int fd);
-int	tlsbridge_connect(struct worker *, int fd);
-
 /* httpfwd.c: one kept-alive HTTP exchange */
 void	httpfwd_start(struct worker *, void *px, int client, int upstream,
 	    const unsigned char *pending, size_t npending, uint64_t bodylen,
@@ -95,12 +90,12 @@ int	proxy_start(struct worker *, const struct listener_conf *, size_t idx,
 
 /* chain.c: dial host:port through a chain outbound */
 struct chain_dial;
-struct codec;
-typedef void (*chain_cb)(void *arg, int fd, struct codec *, int err);
+struct conn;
+typedef void (*chain_cb)(void *arg, struct conn *, int err);
 /*
- * cb runs exactly once, always from the event loop: fd is connected
- * through every hop (with the codec of a layered last hop, else NULL),
- * or -1 with an errno value.  NULL: not started (cb will not run).
+ * cb runs exactly once, always from the event loop: the connection
+ * through every hop (with the layers hops added), or NULL with an
+ * errno value.  NULL: not started (cb will not run).
  */
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 #define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */

@@ -1,0 +1,381 @@
+/*
+ * TLS as a connection layer: OpenSSL reads and writes through a BIO
+ * whose operations are conn_recv/conn_send on the connection below, so
+ * TLS stacks on a socket, a WebSocket, a mux stream or anything else
+ * without a descriptor of its own.
+ *
+ * OpenSSL says after each call what it waits for (SSL_ERROR_WANT_READ
+ * or _WRITE), separately for the reading and the writing side of the
+ * owner: a write may wait for the peer's handshake answer, a read for
+ * room to send a session ticket.  The layer arms the connection below
+ * for exactly that, so a wake-up always lets the waiting side go on.
+ *
+ * The contexts of gost's SOCKS5 TLS methods (0x80, 0x82) are made at
+ * start: the server's certificate is self-signed with a fresh P-256 key
+ * that lives only in this worker's memory, because clients of these
+ * methods do not verify it (gost's does not, nor does ours) and no
+ * long-term key is involved.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "core/conn.h"
+#include "log.h"
+
+static SSL_CTX *server_ctx;
+static SSL_CTX *client_ctx;
+static BIO_METHOD *conn_bio;
+
+struct tlayer {
+	SSL	*ssl;
+	int	 rneed;		/* what SSL_read waits for below */
+	int	 wneed;		/* what SSL_write/shutdown waits for */
+	int	 err;		/* sticky errno */
+};
+
+static int
+bio_write(BIO *b, const char *p, int n)
+{
+	struct conn *c = BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	if ((r = conn_send(c->lower, p, (size_t)n)) > 0)
+		return (int)r;
+	if (r == -1 && errno == EAGAIN)
+		BIO_set_retry_write(b);
+	return -1;
+}
+
+static int
+bio_read(BIO *b, char *p, int n)
+{
+	struct conn *c = BIO_get_data(b);
+	ssize_t r;
+
+	BIO_clear_retry_flags(b);
+	if ((r = conn_recv(c->lower, p, (size_t)n)) >= 0)
+		return (int)r;
+	if (errno == EAGAIN)
+		BIO_set_retry_read(b);
+	return -1;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	(void)b;
+	(void)num;
+	(void)ptr;
+	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int
+bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+/* The server context of gost's TLS methods: a throwaway identity. */
+static SSL_CTX *
+tls_selfsigned_ctx(void)
+{
+	EVP_PKEY *key = NULL;
+	X509 *x = NULL;
+	SSL_CTX *ctx = NULL;
+
+	if ((key = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL)
+		goto out;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)arc4random());
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3650L * 86400);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"ostpd", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	if (X509_set_pubkey(x, key) != 1 || X509_sign(x, key, EVP_sha256()) == 0)
+		goto out;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto out;
+	if (SSL_CTX_use_certificate(ctx, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+ out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ctx;
+}
+
+static void
+tls_ctx_common(SSL_CTX *ctx)
+{
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	/* peers that close without close_notify end the stream: gost does */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+
+/* Before the sandbox. */
+int
+tls_init(void)
+{
+	if (server_ctx != NULL)
+		return 0;
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	if ((conn_bio = BIO_meth_new(BIO_get_new_index() |
+	    BIO_TYPE_SOURCE_SINK, "ostp conn")) == NULL ||
+	    BIO_meth_set_write(conn_bio, bio_write) != 1 ||
+	    BIO_meth_set_read(conn_bio, bio_read) != 1 ||
+	    BIO_meth_set_ctrl(conn_bio, bio_ctrl) != 1 ||
+	    BIO_meth_set_create(conn_bio, bio_create) != 1)
+		return -1;
+	/* gost's TLS methods authenticate nobody: no verification */
+	if ((client_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	tls_ctx_common(client_ctx);
+	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_NONE, NULL);
+	if ((server_ctx = tls_selfsigned_ctx()) == NULL)
+		return -1;
+	tls_ctx_common(server_ctx);
+	return 0;
+}
+
+/*
+ * After an SSL call that returned r <= 0: -1 with errno EAGAIN and
+ * *need set to what it waits for, or 0 at a clean end, or -1 with
+ * another errno (sticky).
+ */
+static int
+tl_result(struct conn *c, int r, int *need)
+{
+	struct tlayer *l = c->layer;
+	unsigned long e;
+
+	switch (SSL_get_error(l->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*need = CONN_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*need = CONN_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		/* the BIO's errno; 0 is an EOF below */
+		if (errno == 0 || errno == EAGAIN)
+			return 0;
+		l->err = errno;
+		break;
+	default:
+		e = ERR_peek_error();
+		debug_f("TLS: %s", e != 0 ? ERR_reason_error_string(e) :
+		    "failed");
+		l->err = EPROTO;
+		break;
+	}
+	ERR_clear_error();
+	errno = l->err;
+	return -1;
+}
+
+static ssize_t
+tl_recv(struct conn *c, void *p, size_t n)
+{
+	struct tlayer *l = c->layer;
+	size_t got;
+	int r;
+
+	if (l->err != 0) {
+		errno = l->err;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_read_ex(l->ssl, p, n, &got)) == 1) {
+		l->rneed = CONN_READ;
+		return (ssize_t)got;
+	}
+	return tl_result(c, r, &l->rneed);
+}
+
+static ssize_t
+tl_send(struct conn *c, const void *p, size_t n)
+{
+	struct tlayer *l = c->layer;
+	size_t put;
+	int r;
+
+	if (l->err != 0) {
+		errno = l->err;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write_ex(l->ssl, p, n, &put)) == 1) {
+		l->wneed = 0;
+		return (ssize_t)put;
+	}
+	if (tl_result(c, r, &l->wneed) == 0)
+		errno = EPIPE;
+	c->ops->update(c);
+	return -1;
+}
+
+/* close_notify; the socket below stays open for the peer's rest. */
+static int
+tl_shutw(struct conn *c)
+{
+	struct tlayer *l = c->layer;
+	int r;
+
+	if (l->err != 0) {
+		errno = l->err;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_shutdown(l->ssl)) >= 0) {
+		l->wneed = 0;
+		return 0;
+	}
+	if (tl_result(c, r, &l->wneed) == 0)
+		return 0;
+	c->ops->update(c);
+	return -1;
+}
+
+static void
+tl_update(struct conn *c)
+{
+	struct tlayer *l = c->layer;
+	int lw = 0;
+
+	if (l->err != 0) {
+		conn_kick(c, c->want);
+		conn_want(c->lower, 0);
+		return;
+	}
+	if (c->want & CONN_READ) {
+		if (SSL_pending(l->ssl) > 0)
+			conn_kick(c, CONN_READ);
+		else
+			lw |= l->rneed;
+	}
+	if (c->want & CONN_WRITE) {
+		if (l->wneed == 0)
+			conn_kick(c, CONN_WRITE);
+		else
+			lw |= l->wneed;
+	}
+	conn_want(c->lower, lw);
+}
+
+/* Whichever side waited for what came goes on. */
+static void
+tl_lower_cb(struct conn *lower, int what, void *arg)
+{
+	struct conn *c = arg;
+	struct tlayer *l = c->layer;
+	int w = 0;
+
+	(void)lower;
+	if (what & l->rneed)
+		w |= CONN_READ;
+	if (what & l->wneed)
+		w |= CONN_WRITE;
+	conn_notify(c, w);
+}
+
+static size_t
+tl_pending(const struct conn *c)
+{
+	const struct tlayer *l = c->layer;
+	int n = SSL_pending(l->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+tl_free(struct conn *c)
+{
+	struct tlayer *l = c->layer;
+
+	SSL_free(l->ssl);
+	free(l);
+}
+
+static const struct conn_ops tls_ops = {
+	.name = "tls",
+	.recv = tl_recv,
+	.send = tl_send,
+	.shutw = tl_shutw,
+	.update = tl_update,
+	.pending = tl_pending,
+	.free = tl_free,
+};
+
+static struct conn *
+tls_push(struct conn *lower, SSL_CTX *ctx, int client, const char *sni)
+{
+	struct tlayer *l = NULL;
+	struct conn *c = NULL;
+	unsigned char a[16];
+	BIO *b;
+
+	if (ctx == NULL || (l = calloc(1, sizeof(*l))) == NULL ||
+	    (c = conn_layer_new(lower, &tls_ops, l)) == NULL ||
+	    (l->ssl = SSL_new(ctx)) == NULL ||
+	    (b = BIO_new(conn_bio)) == NULL) {
+		if (l != NULL)
+			SSL_free(l->ssl);
+		free(l);
+		free(c);
+		conn_free(lower);
+		return NULL;
+	}
+	BIO_set_data(b, c);
+	SSL_set_bio(l->ssl, b, b);
+	l->rneed = CONN_READ;
+	if (client) {
+		SSL_set_connect_state(l->ssl);
+		if (sni != NULL && *sni != '\0' &&
+		    inet_pton(AF_INET, sni, a) != 1 &&
+		    inet_pton(AF_INET6, sni, a) != 1)
+			SSL_set_tlsext_host_name(l->ssl, sni);
+	} else
+		SSL_set_accept_state(l->ssl);
+	conn_set_cb(lower, tl_lower_cb, c);
+	return c;
+}
+
+/* TLS as a client over lower (taken); NULL on failure (lower freed). */
+struct conn *
+tls_client_push(struct conn *lower, const char *sni)
+{
+	return tls_push(lower, client_ctx, 1, sni);
+}
+
+/* TLS as a server over lower (taken); NULL on failure (lower freed). */
+struct conn *
+tls_server_push(struct conn *lower)
+{
+	return tls_push(lower, server_ctx, 0, NULL);
+}
