@@ -36,6 +36,7 @@ ipc_type_name(int type)
 	case IPC_TPROXY_SOCKET:	return "TPROXY_SOCKET";
 	case IPC_TPROXY_SOCKET_ANS: return "TPROXY_SOCKET_ANS";
 	case IPC_BIND_PARK:	return "BIND_PARK";
+	case IPC_BIND_PARK_ANS:	return "BIND_PARK_ANS";
 	case IPC_BIND_UNPARK:	return "BIND_UNPARK";
 	case IPC_BIND_UNPARK_ANS: return "BIND_UNPARK_ANS";
 	case IPC_CMD_FILE:	return "CMD_FILE";

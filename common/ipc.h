@@ -18,7 +18,7 @@
 
 #include "buf.h"
 
-#define IPC_VERSION		2
+#define IPC_VERSION		3
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		4096
 #define IPC_MAX_STRING		1024	/* log lines, paths */
@@ -46,7 +46,8 @@ enum ipc_type {
 	IPC_TPROXY_SOCKET	= 18,	/* u32 listener, u8 family, 16 addr, u16 port */
 	IPC_TPROXY_SOCKET_ANS	= 19,	/* i32 status [+ fd] */
 	IPC_BIND_PARK		= 20,	/* as TPROXY_SOCKET (addr: the BIND's
-					   client) + fd; no answer */
+					   client) + fd */
+	IPC_BIND_PARK_ANS	= 21,	/* i32 status */
 	IPC_BIND_UNPARK		= 22,	/* as TPROXY_SOCKET */
 	IPC_BIND_UNPARK_ANS	= 23,	/* i32 status [+ fd] */
 	/* monitor -> worker */

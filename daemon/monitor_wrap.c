@@ -173,15 +173,21 @@ mm_bind_park(struct worker *wk, uint32_t lis,
     const struct sockaddr_storage *owner, uint16_t port, int fd)
 {
 	struct buf b;
-	int r;
+	uint32_t seq = ++wk->seq;
+	int r, afd;
 
 	buf_init(&b);
 	if (enc_bind(&b, lis, owner, port) != 0)
 		fatal_f("cannot encode BIND_PARK");
-	if ((r = ipc_send(wk->sock, IPC_BIND_PARK, ++wk->seq, &b, fd)) != 0)
+	if ((r = ipc_send(wk->sock, IPC_BIND_PARK, seq, &b, fd)) != 0)
 		lost_monitor(r);
 	buf_release(&b);
 	close(fd);
+	/*
+	 * Answered: the port is parked before the client hears of its
+	 * peer, so its next BIND (to any worker) finds it.
+	 */
+	(void)mm_wait(wk, IPC_BIND_PARK_ANS, seq, &afd);
 }
 
 /* The port parked by the same host's last BIND, or -1. */

@@ -66,24 +66,16 @@ struct proxy {
 
 struct pconn {
 	struct proxy		*px;
-	int			 fd;
+	struct conn		*c;		/* the client's */
 	struct conn		*up;		/* to the target */
 	enum pproto		 proto;
 	enum pstate		 state;
 	struct buf		 in;
-	struct event		*rev;
 	struct event		*tmo;
-	struct event		*cev;
 	struct proxy_target	 dst;
 	struct http_request	 req;
 	struct dial		*dial;
 	int			 probe;		/* answering as a web server */
-	/* inside TLS (gost's methods) pc->fd is a socketpair: the TCP
-	   connection's own addresses, for BIND and UDP ASSOCIATE */
-	struct sockaddr_storage	 tcp_local;
-	struct sockaddr_storage	 tcp_peer;
-	socklen_t		 tcp_locallen;
-	socklen_t		 tcp_peerlen;
 };
 
 /*
@@ -119,7 +111,7 @@ static int udp_assoc_start(struct pconn *, int tunnel);
 static int s5_bind_start(struct pconn *);
 static int mbind_start(struct pconn *);
 static int s5_tls_start(struct pconn *, enum pstate);
-static struct pconn *pconn_resume(struct proxy *, int, enum pproto,
+static struct pconn *pconn_resume(struct proxy *, struct conn *, enum pproto,
     enum pstate, const unsigned char *, size_t);
 
 static void
@@ -129,27 +121,27 @@ send_all(int fd, const void *p, size_t len)
 	(void)!send(fd, p, len, MSG_NOSIGNAL);
 }
 
-/* The client connection's local and remote address, TLS or not. */
+/*
+ * The client connection's local and remote address: the socket's at the
+ * bottom of its layers (TLS or not).
+ */
 static int
 pc_sockname(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
 {
-	if (pc->tcp_locallen > 0) {
-		*ss = pc->tcp_local;
-		*len = pc->tcp_locallen;
-		return 0;
-	}
-	return getsockname(pc->fd, (struct sockaddr *)ss, len);
+	return getsockname(pc->c->fd, (struct sockaddr *)ss, len);
 }
 
 static int
 pc_peername(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
 {
-	if (pc->tcp_peerlen > 0) {
-		*ss = pc->tcp_peer;
-		*len = pc->tcp_peerlen;
-		return 0;
-	}
-	return getpeername(pc->fd, (struct sockaddr *)ss, len);
+	return getpeername(pc->c->fd, (struct sockaddr *)ss, len);
+}
+
+/* Small replies to a client that has not been sent anything else yet. */
+static void
+pc_send(struct pconn *pc, const void *p, size_t len)
+{
+	(void)conn_send(pc->c, p, len);
 }
 
 /*
@@ -160,13 +152,15 @@ pc_peername(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
 static void
 pconn_refuse(struct pconn *pc, const void *reply, size_t len)
 {
-	if (pc->fd != -1) {
-		if (pc->rev != NULL) {
-			event_free(pc->rev);
-			pc->rev = NULL;
-		}
-		linger_close(pc->px->wk, pc->fd, reply, len);
-		pc->fd = -1;
+	int fd;
+
+	if (pc->c != NULL && (fd = conn_take_fd(pc->c)) != -1) {
+		pc->c = NULL;
+		linger_close(pc->px->wk, fd, reply, len);
+	} else if (pc->c != NULL) {
+		/* a layer: the reply and its end go through it */
+		(void)conn_send(pc->c, reply, len);
+		(void)conn_shutw(pc->c);
 	}
 	pconn_free(pc);
 }
@@ -240,12 +234,9 @@ pconn_free(struct pconn *pc)
 {
 	dial_cancel(pc->dial);
 	conn_free(pc->up);
-	if (pc->rev != NULL)
-		event_free(pc->rev);
 	if (pc->tmo != NULL)
 		event_free(pc->tmo);
-	if (pc->fd != -1)
-		close(pc->fd);
+	conn_free(pc->c);
 	http_request_free(&pc->req);
 	buf_release(&pc->in);
 	worker_conn_closed(pc->px->wk);
@@ -306,21 +297,20 @@ static int
 pconn_keepalive(struct pconn *pc)
 {
 	uint64_t blen;
-	int body, head;
+	int body, head, fd;
 
-	if (!conn_is_bare(pc->up) || pc->probe != 0 ||
+	if (!conn_is_bare(pc->up) || !conn_is_bare(pc->c) || pc->probe != 0 ||
 	    !http_keepalive(&pc->req))
 		return 0;
 	body = http_body(&pc->req, -1, 0, &blen);
 	if (body != HTTP_BODY_NONE && body != HTTP_BODY_LENGTH)
 		return 0;	/* chunked bodies: one exchange, then close */
 	head = pc->req.methodlen == 4 && memcmp(pc->req.method, "HEAD", 4) == 0;
-	event_free(pc->rev);
-	pc->rev = NULL;
 	event_free(pc->tmo);
 	pc->tmo = NULL;
 	http_request_free(&pc->req);
-	httpfwd_start(pc->px->wk, pc->px, pc->fd, conn_take_fd(pc->up),
+	fd = conn_take_fd(pc->c);
+	httpfwd_start(pc->px->wk, pc->px, fd, conn_take_fd(pc->up),
 	    buf_ptr(&pc->in), buf_len(&pc->in), blen, head);
 	buf_release(&pc->in);
 	free(pc);
@@ -354,11 +344,11 @@ pconn_connected(struct pconn *pc)
 			memset(&bound, 0, sizeof(bound));
 		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 		    (struct sockaddr *)&bound);
-		send_all(pc->fd, r, n);
+		pc_send(pc, r, n);
 		break;
 	case PP_SOCKS4:
 		socks4_reply(r, SOCKS4_REP_GRANTED);
-		send_all(pc->fd, r, 8);
+		pc_send(pc, r, 8);
 		break;
 	case PP_HTTP:
 		if (pc->probe == PROBE_HOST) {
@@ -383,7 +373,7 @@ pconn_connected(struct pconn *pc)
 			    pc->px->l->proxy_agent ? pc->px->l->proxy_agent :
 			    "ostpd/" PACKAGE_VERSION);
 			if (m > 0 && (size_t)m < sizeof(resp))
-				send_all(pc->fd, resp, (size_t)m);
+				pc_send(pc, resp, (size_t)m);
 		} else {
 			if ((head = http_rewrite_request(&pc->req, &n)) ==
 			    NULL) {
@@ -408,9 +398,9 @@ pconn_connected(struct pconn *pc)
 	event_free(pc->tmo);
 	pc->tmo = NULL;
 	/* Bytes the client sent after its request go first. */
-	client = conn_socket(pc->px->wk, pc->fd);
-	pc->fd = -1;
-	if (client == NULL || conn_unread(client, buf_ptr(&pc->in),
+	client = pc->c;
+	pc->c = NULL;
+	if (conn_unread(client, buf_ptr(&pc->in),
 	    buf_len(&pc->in)) != 0 || conn_unread(client, to, tolen) != 0) {
 		free(head);
 		conn_free(client);
@@ -421,8 +411,6 @@ pconn_connected(struct pconn *pc)
 	http_request_free(&pc->req);
 	buf_release(&pc->in);
 	relay_conns(pc->px->wk, client, pc->up, 0);
-	/* after: a splice relay takes the fd's registration over */
-	event_free(pc->rev);
 	free(pc);
 }
 
@@ -470,7 +458,7 @@ probe_respond(struct pconn *pc)
 		uint16_t port;
 
 		pc->probe = l->probe;
-		event_del(pc->rev);
+		conn_want(pc->c, 0);
 		event_del(pc->tmo);
 		sockaddr_host(&l->probe_addr, host, sizeof(host), &port);
 		if ((pc->dial = dial_start(&pc->px->dl, host, port,
@@ -565,7 +553,7 @@ pconn_step(struct pconn *pc)
 			    (g.offers_tls || g.offers_tlsauth)) {
 				r[1] = auth_required(pc->px) ?
 				    SOCKS5_AUTH_TLSAUTH : SOCKS5_AUTH_TLS;
-				send_all(pc->fd, r, 2);
+				pc_send(pc, r, 2);
 				return s5_tls_start(pc, r[1] ==
 				    SOCKS5_AUTH_TLSAUTH ? PS_S5_AUTH :
 				    PS_S5_REQUEST);
@@ -576,7 +564,7 @@ pconn_step(struct pconn *pc)
 			else
 				r[1] = g.offers_none ? SOCKS5_AUTH_NONE :
 				    SOCKS5_AUTH_NOACCEPT;
-			send_all(pc->fd, r, 2);
+			pc_send(pc, r, 2);
 			if (r[1] == SOCKS5_AUTH_NOACCEPT)
 				return -1;
 			pc->state = r[1] == SOCKS5_AUTH_USERPASS ? PS_S5_AUTH :
@@ -589,7 +577,7 @@ pconn_step(struct pconn *pc)
 			explicit_bzero(a.pass, sizeof(a.pass));
 			r[0] = 0x01;
 			r[1] = e ? 0x00 : 0x01;
-			send_all(pc->fd, r, 2);
+			pc_send(pc, r, 2);
 			if (!e) {
 				verbose("%s: socks5 authentication failed for "
 				    "user \"%s\"", pc->px->l->node->url, a.user);
@@ -701,7 +689,7 @@ pconn_step(struct pconn *pc)
 }
 
 static void
-read_cb(evutil_socket_t fd, short what, void *arg)
+read_cb(struct conn *c, int what, void *arg)
 {
 	struct pconn *pc = arg;
 	unsigned char *d;
@@ -713,7 +701,7 @@ read_cb(evutil_socket_t fd, short what, void *arg)
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 		return;
 	}
-	n = read(fd, d, READ_CHUNK);
+	n = conn_recv(c, d, READ_CHUNK);
 	/* Give back what the read did not fill. */
 	pc->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
@@ -751,6 +739,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct proxy *px = arg;
 	struct pconn *pc;
+	struct conn *c = NULL;
 	struct timeval tv = { HANDSHAKE_SECS, 0 };
 
 	(void)lev;
@@ -758,65 +747,57 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)salen;
 	px->wk->stats.accepted++;
 	px->wk->stats.active++;
-	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
-		close(fd);
+	if ((c = conn_socket(px->wk, fd)) == NULL ||
+	    (pc = calloc(1, sizeof(*pc))) == NULL) {
+		conn_free(c);
 		worker_conn_closed(px->wk);
 		return;
 	}
 	pc->px = px;
-	pc->fd = fd;
+	pc->c = c;
 	buf_init(&pc->in);
 	/* A request head, and what a client may pipeline behind it. */
 	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
-	pc->rev = event_new(px->wk->base, fd, EV_READ | EV_PERSIST, read_cb,
-	    pc);
-	pc->tmo = evtimer_new(px->wk->base, timeout_cb, pc);
-	if (pc->rev == NULL || pc->tmo == NULL) {
+	if ((pc->tmo = evtimer_new(px->wk->base, timeout_cb, pc)) == NULL) {
 		pconn_free(pc);
 		return;
 	}
-	event_add(pc->rev, NULL);
+	conn_set_cb(c, read_cb, pc);
+	conn_want(c, CONN_READ);
 	event_add(pc->tmo, &tv);
 }
 
-/*
- * The next request on a kept-alive HTTP connection (httpfwd.c): parsed,
- * checked and dialed afresh, so a client that turns to another host
- * gets a connection to that host.
- */
 /*
  * A connection that goes on in a given state on a new socket (TLS
  * inside gost's methods) or after an exchange (HTTP keep-alive); NULL
  * if it could not (fd closed, the connection counted as closed).
  */
 static struct pconn *
-pconn_resume(struct proxy *px, int fd, enum pproto proto, enum pstate state,
-    const unsigned char *p, size_t n)
+pconn_resume(struct proxy *px, struct conn *c, enum pproto proto,
+    enum pstate state, const unsigned char *p, size_t n)
 {
 	struct pconn *pc;
 	struct timeval tv = { proto == PP_HTTP ? HTTP_IDLE_SECS :
 	    HANDSHAKE_SECS, 0 };
 
 	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
-		close(fd);
+		conn_free(c);
 		worker_conn_closed(px->wk);
 		return NULL;
 	}
 	pc->px = px;
-	pc->fd = fd;
+	pc->c = c;
 	pc->proto = proto;
 	pc->state = state;
 	buf_init(&pc->in);
 	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
-	pc->rev = event_new(px->wk->base, fd, EV_READ | EV_PERSIST, read_cb,
-	    pc);
 	pc->tmo = evtimer_new(px->wk->base, timeout_cb, pc);
-	if (pc->rev == NULL || pc->tmo == NULL ||
-	    (n > 0 && buf_put(&pc->in, p, n) != 0)) {
+	if (pc->tmo == NULL || (n > 0 && buf_put(&pc->in, p, n) != 0)) {
 		pconn_free(pc);
 		return NULL;
 	}
-	event_add(pc->rev, NULL);
+	conn_set_cb(c, read_cb, pc);
+	conn_want(c, CONN_READ);
 	event_add(pc->tmo, &tv);
 	return pc;
 }
@@ -829,10 +810,16 @@ pconn_resume(struct proxy *px, int fd, enum pproto proto, enum pstate state,
 void
 proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
 {
+	struct proxy *px = pxarg;
 	struct pconn *pc;
+	struct conn *c;
 	int r;
 
-	if ((pc = pconn_resume(pxarg, fd, PP_HTTP, PS_HTTP_HEAD, p, n)) ==
+	if ((c = conn_socket(px->wk, fd)) == NULL) {
+		worker_conn_closed(px->wk);
+		return;
+	}
+	if ((pc = pconn_resume(px, c, PP_HTTP, PS_HTTP_HEAD, p, n)) ==
 	    NULL || n == 0)
 		return;
 	r = pconn_step(pc);
@@ -850,36 +837,23 @@ static int
 s5_tls_start(struct pconn *pc, enum pstate next)
 {
 	struct proxy *px = pc->px;
-	struct sockaddr_storage local, peer;
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
-	struct pconn *npc;
-	struct conn *c;
-	int fd;
+	struct conn *c = pc->c;
 
-	if (buf_len(&pc->in) > 0 ||
-	    pc_sockname(pc, &local, &llen) == -1 ||
-	    pc_peername(pc, &peer, &plen) == -1) {
-		/* TLS bytes read ahead with the greeting: not expected */
+	/* what came with the greeting is the start of the handshake */
+	pc->c = NULL;
+	if (conn_unread(c, buf_ptr(&pc->in), buf_len(&pc->in)) != 0) {
+		conn_free(c);
 		pconn_free(pc);
 		return 2;
 	}
-	fd = pc->fd;
-	pc->fd = -1;
 	px->wk->stats.active++;		/* the new pconn's */
 	pconn_free(pc);
-	/* TLS ends here; the rest of SOCKS5 reads a socketpair for now */
-	if ((c = conn_socket(px->wk, fd)) == NULL ||
-	    (c = tls_server_push(c)) == NULL || (fd = conn_flatten(c)) == -1) {
+	if ((c = tls_server_push(c)) == NULL) {
 		worker_conn_closed(px->wk);
 		return 2;
 	}
 	debug("%s: socks5 inside TLS", px->l->node->url);
-	if ((npc = pconn_resume(px, fd, PP_SOCKS5, next, NULL, 0)) != NULL) {
-		npc->tcp_local = local;
-		npc->tcp_locallen = llen;
-		npc->tcp_peer = peer;
-		npc->tcp_peerlen = plen;
-	}
+	(void)pconn_resume(px, c, PP_SOCKS5, next, NULL, 0);
 	return 2;
 }
 
@@ -1227,9 +1201,16 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 			goto fail;
 		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 		    (struct sockaddr *)&local);
-		send_all(pc->fd, r, n);
-		ua->ctl = pc->fd;
-		pc->fd = -1;
+		pc_send(pc, r, n);
+		/* the association reads a descriptor (for now) */
+		ua->ctl = conn_flatten(pc->c);
+		pc->c = NULL;
+		if (ua->ctl == -1) {
+			pc->px->wk->stats.active++;
+			pconn_free(pc);
+			udp_assoc_free(ua);
+			return 2;
+		}
 		ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl,
 		    EV_READ | EV_PERSIST, udptun_ctl_cb, ua);
 		ua->ctl_wev = event_new(pc->px->wk->base, ua->ctl, EV_WRITE,
@@ -1261,10 +1242,15 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	}
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 	    (struct sockaddr *)&local);
-	send_all(pc->fd, r, n);
+	pc_send(pc, r, n);
 	/* Hand the control connection over from pc to ua. */
-	ua->ctl = pc->fd;
-	pc->fd = -1;
+	ua->ctl = conn_flatten(pc->c);
+	pc->c = NULL;
+	if (ua->ctl == -1) {
+		close(ua->udp);
+		ua->udp = -1;
+		goto fail;
+	}
 	ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl, EV_READ | EV_PERSIST,
 	    udp_ctl_cb, ua);
 	ua->udp_ev = event_new(pc->px->wk->base, ua->udp, EV_READ | EV_PERSIST,
@@ -1309,15 +1295,15 @@ bind_reply(struct pconn *pc, const struct sockaddr *sa)
 		n = 8;
 	} else
 		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, sa);
-	send_all(pc->fd, r, n);
+	pc_send(pc, r, n);
 }
 
 struct s5_bind {
 	struct pconn	*pc;
 	int		 lfd;
 	struct event	*ev;
-	struct event	*cev;		/* the client leaving, meanwhile */
 	int		 wild;		/* gost's rtcp: a port of ours */
+	int		 taken;		/* a peer came */
 	uint16_t	 port;
 	struct sockaddr_storage owner;	/* its client's address */
 };
@@ -1354,9 +1340,7 @@ static void
 s5_bind_free(struct s5_bind *b, int rep)
 {
 	event_free(b->ev);
-	if (b->cev != NULL)
-		event_free(b->cev);
-	if (b->wild && rep < 0 && b->pc->fd == -1)
+	if (b->wild && rep < 0 && b->taken)
 		bind_park(b->pc->px->wk, b);	/* a peer came: next BIND */
 	else
 		close(b->lfd);
@@ -1370,7 +1354,7 @@ s5_bind_free(struct s5_bind *b, int rep)
  * peer; its EOF ends the wait and closes the port.
  */
 static void
-s5_bind_ctl_cb(evutil_socket_t fd, short what, void *arg)
+s5_bind_ctl_cb(struct conn *c, int what, void *arg)
 {
 	struct s5_bind *b = arg;
 	struct pconn *pc = b->pc;
@@ -1379,10 +1363,10 @@ s5_bind_ctl_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (buf_reserve(&pc->in, READ_CHUNK, &d) != 0) {
-		event_del(b->cev);	/* enough kept: wait for the peer */
+		conn_want(c, 0);	/* enough kept: wait for the peer */
 		return;
 	}
-	n = read(fd, d, READ_CHUNK);
+	n = conn_recv(c, d, READ_CHUNK);
 	pc->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		debug("%s: bind: the client left", pc->px->l->node->url);
@@ -1399,6 +1383,7 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
 	unsigned char want[16];
+	struct conn *client, *up;
 	int fd;
 
 	if (what & EV_TIMEOUT) {
@@ -1427,13 +1412,24 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	/*
+	 * A wildcard port is parked with the monitor before the client
+	 * hears of its peer: its next BIND, at any worker, finds it.
+	 */
+	b->taken = 1;
+	s5_bind_free(b, -1);
 	bind_reply(pc, (struct sockaddr *)&peer);
 	/* bytes the client sent meanwhile belong to the peer */
-	if (buf_len(&pc->in) > 0)
-		send_all(fd, buf_ptr(&pc->in), buf_len(&pc->in));
-	relay_start(pc->px->wk, pc->fd, fd);
-	pc->fd = -1;
-	s5_bind_free(b, -1);
+	client = pc->c;
+	pc->c = NULL;
+	if ((up = conn_socket(pc->px->wk, fd)) == NULL ||
+	    conn_unread(client, buf_ptr(&pc->in), buf_len(&pc->in)) != 0) {
+		conn_free(up);
+		conn_free(client);
+		pconn_free(pc);
+		return;
+	}
+	relay_conns(pc->px->wk, client, up, 0);
 	pc->px->wk->stats.active++;	/* the relay's; pconn_free drops one */
 	pconn_free(pc);
 }
@@ -1522,15 +1518,13 @@ s5_bind_start(struct pconn *pc)
 	}
 	sockaddr_unmap(&local, &len);
 	bind_reply(pc, (struct sockaddr *)&local);
-	event_del(pc->rev);
 	event_del(pc->tmo);
 	b->ev = event_new(pc->px->wk->base, b->lfd, EV_READ | EV_PERSIST,
 	    s5_bind_accept_cb, b);
 	/* a forwarded port waits as long as its client stays */
 	event_add(b->ev, wild ? NULL : &tv);
-	b->cev = event_new(pc->px->wk->base, pc->fd, EV_READ | EV_PERSIST,
-	    s5_bind_ctl_cb, b);
-	event_add(b->cev, NULL);
+	conn_set_cb(pc->c, s5_bind_ctl_cb, b);
+	conn_want(pc->c, CONN_READ);
 	debug("%s: bind: waiting for a connection", l->node->url);
 	return 2;
 }
@@ -1625,7 +1619,7 @@ mbind_start(struct pconn *pc)
 	struct mbind *m;
 	unsigned char r[32];
 	size_t n;
-	int on = 1;
+	int on = 1, fd;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
 	    pc->dst.port)) {
@@ -1669,11 +1663,13 @@ mbind_start(struct pconn *pc)
 		    ((struct sockaddr_in6 *)&any)->sin6_port;
 	sockaddr_unmap(&local, &len);
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, (struct sockaddr *)&local);
-	send_all(pc->fd, r, n);
+	pc_send(pc, r, n);
 	debug("%s: mbind: listening on port %u", l->node->url, pc->dst.port);
-	m->s = smux_new(pc->px->wk, pc->fd, 1, buf_ptr(&pc->in),
+	/* the session reads a descriptor (for now) */
+	fd = conn_flatten(pc->c);
+	pc->c = NULL;
+	m->s = fd == -1 ? NULL : smux_new(pc->px->wk, fd, 1, buf_ptr(&pc->in),
 	    buf_len(&pc->in), NULL, mbind_closed_cb, m);
-	pc->fd = -1;
 	pc->px->wk->stats.active++;	/* the mbind's; pconn_free drops one */
 	pconn_free(pc);
 	if (m->s == NULL) {

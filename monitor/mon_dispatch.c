@@ -345,11 +345,12 @@ mm_answer_bind_park(struct monitor *mon, struct mon_worker *w,
 	    (pk = calloc(1, sizeof(*pk))) == NULL) {
 		debug("worker %u: too many parked BIND ports; port %u closed",
 		    w->id, port);
-		return 0;	/* the descriptor closes with the message */
+		/* the descriptor closes with the message */
+		return answer(w, IPC_BIND_PARK_ANS, m->hdr.seq, 0, -1);
 	}
 	if ((pk->tmo = evtimer_new(mon->base, parked_tmo_cb, pk)) == NULL) {
 		free(pk);
-		return 0;
+		return answer(w, IPC_BIND_PARK_ANS, m->hdr.seq, 0, -1);
 	}
 	pk->fd = m->fd;
 	m->fd = -1;
@@ -360,7 +361,7 @@ mm_answer_bind_park(struct monitor *mon, struct mon_worker *w,
 	TAILQ_INSERT_TAIL(&mon_parked, pk, entry);
 	mon_nparked++;
 	evtimer_add(pk->tmo, &tv);
-	return 0;
+	return answer(w, IPC_BIND_PARK_ANS, m->hdr.seq, 0, -1);
 }
 
 static int

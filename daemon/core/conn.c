@@ -66,9 +66,15 @@ conn_want(struct conn *c, int what)
 	c->ops->update(c);
 }
 
+/*
+ * A reader that takes less than what is held and waits again is called
+ * again without waiting: readiness stays level-triggered through
+ * layers, as it is for a socket.
+ */
 ssize_t
 conn_recv(struct conn *c, void *p, size_t n)
 {
+	ssize_t r;
 	size_t k;
 
 	if (c->ra.len > 0) {
@@ -77,9 +83,12 @@ conn_recv(struct conn *c, void *p, size_t n)
 		cbuf_consume(&c->ra, k);
 		if (c->ra.len == 0)
 			cbuf_release(&c->ra);
-		return (ssize_t)k;
-	}
-	return c->ops->recv(c, p, n);
+		r = (ssize_t)k;
+	} else
+		r = c->ops->recv(c, p, n);
+	if (r > 0 && (c->want & CONN_READ) && conn_pending(c) > 0)
+		conn_kick(c, CONN_READ);
+	return r;
 }
 
 ssize_t

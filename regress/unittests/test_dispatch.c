@@ -724,7 +724,8 @@ TEST(test_bind_park)
 	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 7, 1, port, lfd), -1);
 	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, 0, lfd), -1);
 	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_PARK, 0, 1, port, lfd), 0);
-	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	ASSERT_EQ_INT(f.atype, IPC_BIND_PARK_ANS);
+	ASSERT_EQ_INT(f.astatus, 0);
 
 	/* Another host, another port, another listener: not theirs. */
 	ASSERT_EQ_INT(fx_park(&f, IPC_BIND_UNPARK, 0, 2, port, -1), 0);
