@@ -14,6 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "conf.h"
 #include "log.h"
 #include "params.h"
@@ -408,6 +414,128 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	if (r != 0)
 		seterr(err, errlen, "%s", e);
 	return r;
+}
+
+/*
+ * A PEM file of TLS: certificates (a chain, the first is ours) or a
+ * private key.  With a key, cert is the certificate it must match.
+ * The key is read here in the monitor only (a worker's copy of the
+ * configuration checks no files), and wiped after.
+ */
+static int
+check_pem(const char *url, const char *what, const char *path, int key,
+    const char *cert, char *err, size_t errlen)
+{
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	BIO *b = NULL;
+	char *data = NULL, e[400];
+	size_t len = 0;
+	int r = -1;
+
+	if (files_checked)
+		return 0;
+	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
+		seterr(err, errlen, "%s: %s file %s", url, what, e);
+		return -1;
+	}
+	if ((b = BIO_new_mem_buf(data, (int)len)) == NULL)
+		goto out;
+	if (!key) {
+		if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+			seterr(err, errlen, "%s: %s file %s: no PEM certificate "
+			    "in it", url, what, path);
+		else
+			r = 0;
+		goto out;
+	}
+	if ((pk = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"")) ==
+	    NULL) {
+		seterr(err, errlen, "%s: %s file %s: no unencrypted PEM private "
+		    "key in it", url, what, path);
+		goto out;
+	}
+	BIO_free(b);
+	freezero(data, len);
+	data = NULL;
+	if ((data = conf_read_file(cert, &len, e, sizeof(e))) == NULL ||
+	    (b = BIO_new_mem_buf(data, (int)len)) == NULL ||
+	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+		goto out;	/* named by the cert check */
+	if (X509_check_private_key(x, pk) != 1) {
+		seterr(err, errlen, "%s: key file %s does not belong to the "
+		    "certificate in %s", url, path, cert);
+		goto out;
+	}
+	r = 0;
+ out:
+	ERR_clear_error();
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	BIO_free(b);
+	if (data != NULL)
+		freezero(data, len);
+	return r;
+}
+
+/* A stream transport this build has layers for. */
+static int
+stream_tp(const struct node *n)
+{
+	return strcmp(n->transport, "tcp") == 0 ||
+	    strcmp(n->transport, "tls") == 0;
+}
+
+/*
+ * The transport of a listener (server) or a chain node: the layers its
+ * protocol rides on.  A TLS listener without cert= and key= takes
+ * cert.pem and key.pem of the working directory when both are there
+ * (gost), else a certificate the monitor makes at start.
+ */
+static int
+build_transport(const struct node *n, struct tp_conf *tp, int server,
+    char *err, size_t errlen)
+{
+	const char *v;
+	int b;
+
+	memset(tp, 0, sizeof(*tp));
+	if (strcmp(n->transport, "tcp") == 0) {
+		tp->kind = TP_TCP;
+		return 0;
+	}
+	if (strcmp(n->transport, "tls") != 0) {
+		seterr(err, errlen, "%s: transport %s is not supported in this "
+		    "build", n->url, n->transport);
+		return -1;
+	}
+	tp->kind = TP_TLS;
+	tp->cert = node_param(n, "cert");
+	tp->key = node_param(n, "key");
+	tp->ca = node_param(n, "ca");
+	if ((v = node_param(n, "secure")) != NULL &&
+	    param_bool_parse(v, &b) == 0)
+		tp->secure = b;
+	tp->sni = (v = node_param(n, "host")) != NULL ? v : n->host;
+	if (server && (tp->cert == NULL) != (tp->key == NULL)) {
+		seterr(err, errlen, "%s: %s= without %s=", n->url,
+		    tp->cert != NULL ? "cert" : "key",
+		    tp->cert != NULL ? "key" : "cert");
+		return -1;
+	}
+	if (!server && (tp->cert != NULL || tp->key != NULL)) {
+		seterr(err, errlen, "%s: client certificates (cert=, key=) are "
+		    "not supported in this build", n->url);
+		return -1;
+	}
+	if (tp->cert != NULL &&
+	    (check_pem(n->url, "cert", tp->cert, 0, NULL, err, errlen) != 0 ||
+	    check_pem(n->url, "key", tp->key, 1, tp->cert, err, errlen) != 0))
+		return -1;
+	if (tp->ca != NULL &&
+	    check_pem(n->url, "ca", tp->ca, 0, NULL, err, errlen) != 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -971,13 +1099,14 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			return -1;
 		if (params_check(n, tcp_params, err, errlen) != 0)
 			return -1;
-	} else if (strcmp(n->transport, "tcp") == 0 && n->nremotes == 0 &&
+	} else if (stream_tp(n) && n->nremotes == 0 &&
 	    (strcmp(n->proto, "auto") == 0 || strcmp(n->proto, "socks5") == 0 ||
 	    strcmp(n->proto, "socks4") == 0 ||
 	    strcmp(n->proto, "socks4a") == 0 || strcmp(n->proto, "http") == 0)) {
 		l->kind = LIS_PROXY;
 		l->socktype = SOCK_STREAM;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
+		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
 			return -1;
 		l->timeout_ms = tmo;
 		if (build_proxy(c, l, err, errlen) != 0)
@@ -1247,6 +1376,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 		a = &h->alts[h->nalts];
 		memset(a, 0, sizeof(*a));
 		a->kind = h->kind;
+		a->tp = h->tp;
 		a->timeout_ms = h->timeout_ms;
 		a->mbind = h->mbind;
 		a->notls = h->notls;
@@ -1306,12 +1436,15 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
 	h->node = n;
-	if (strcmp(n->transport, "tcp") != 0 && !(strcmp(n->proto, "ssu") ==
-	    0 && strcmp(n->transport, "udp") == 0)) {
+	if (!stream_tp(n) && !(strcmp(n->proto, "ssu") == 0 &&
+	    strcmp(n->transport, "udp") == 0)) {
 		seterr(err, errlen, "%s: transport %s is not supported for "
 		    "chain nodes in this build", url, n->transport);
 		goto fail;
 	}
+	if (strcmp(n->transport, "udp") != 0 &&
+	    build_transport(n, &h->tp, 0, err, errlen) != 0)
+		goto fail;
 	/* gost's auto connector speaks HTTP CONNECT for TCP. */
 	if (strcmp(n->proto, "http") == 0 || strcmp(n->proto, "auto") == 0)
 		h->kind = HOP_HTTP;
@@ -1645,15 +1778,29 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	if (args->profile != NULL && build_diag(c, args->profile, err,
 	    errlen) != 0)
 		goto out;
-	/* peer= files of chain nodes: the worker may have them read */
+	/*
+	 * peer= files of chain nodes and the CAs TLS verifies against:
+	 * the worker may have them read
+	 */
 	for (i = 0; i < c->nobs; i++) {
 		size_t j;
 
-		for (j = 0; j < c->obs[i].nhops; j++)
-			if (c->obs[i].hops[j].peer_path != NULL &&
-			    conf_add_file(c, c->obs[i].hops[j].peer_path) != 0)
+		for (j = 0; j < c->obs[i].nhops; j++) {
+			const struct hop_conf *h = &c->obs[i].hops[j];
+
+			if ((h->peer_path != NULL &&
+			    conf_add_file(c, h->peer_path) != 0) ||
+			    (h->tp.ca != NULL &&
+			    conf_add_file(c, h->tp.ca) != 0) ||
+			    (h->tp.ca == NULL && h->tp.secure &&
+			    conf_add_file(c, TLS_SYSTEM_CAS) != 0))
 				goto out;
+		}
 	}
+	for (i = 0; i < c->nlis; i++)
+		if (c->lis[i].tp.ca != NULL &&
+		    conf_add_file(c, c->lis[i].tp.ca) != 0)
+			goto out;
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/*

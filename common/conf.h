@@ -70,9 +70,33 @@ struct tun_conf {
 	int		 gw_family;
 };
 
+/*
+ * The transport a node's protocol rides on (gost's protocol+transport):
+ * its layers over TCP.  The strings are the node's parameters.
+ */
+/* What secure=true verifies against without ca= (Debian's bundle). */
+#define TLS_SYSTEM_CAS	"/etc/ssl/certs/ca-certificates.crt"
+
+enum tp_kind {
+	TP_TCP,
+	TP_TLS,
+};
+
+struct tp_conf {
+	enum tp_kind		 kind;
+	const char		*cert;		/* PEM; NULL: the default */
+	const char		*key;
+	const char		*ca;		/* listener: clients must show a
+						   certificate it signed; hop:
+						   the server's must chain to it */
+	int			 secure;	/* hop: verify the server */
+	const char		*sni;		/* hop: the name it asks for */
+};
+
 struct listener_conf {
 	char			 tag[CONF_TAG_MAX];
 	struct node		*node;
+	struct tp_conf		 tp;
 	enum listener_kind	 kind;
 	int			 socktype;	/* SOCK_STREAM, SOCK_DGRAM */
 	struct sockaddr_storage	 addr;
@@ -136,7 +160,7 @@ enum group_strategy {
 };
 
 /*
- * One chain node: a connector over plain TCP.  The node of a chain
+ * One chain node: a connector over a transport.  The node of a chain
  * position is the base of a node group: ip= adds members that differ
  * only in address, a peer= file adds nodes of its own (in the worker,
  * live).
@@ -144,6 +168,7 @@ enum group_strategy {
 struct hop_conf {
 	struct node		*node;		/* NULL for ip= members */
 	enum hop_kind		 kind;
+	struct tp_conf		 tp;		/* ip= members: the base's */
 	char			 host[256];
 	uint16_t		 port;
 	char			*user;		/* NULL: no credentials */

@@ -247,13 +247,34 @@ type_form(const struct param_def *d, char *buf, size_t len)
 	}
 }
 
+/* What each transport reads of a node's parameters. */
+static const char *const tls_used[] = {
+	"cert", "key", "ca", "secure", "host", NULL
+};
+
+static const char *const *
+transport_used(const char *transport)
+{
+	if (strcmp(transport, "tls") == 0)
+		return tls_used;
+	return NULL;
+}
+
+static int
+in_used(const char *const *u, const char *key)
+{
+	for (; u != NULL && *u != NULL; u++)
+		if (strcmp(*u, key) == 0)
+			return 1;
+	return 0;
+}
+
 int
 params_check(const struct node *n, const char *const *used, char *err,
     size_t errlen)
 {
 	const struct param_def *d;
 	struct node_param *p;
-	const char *const *u;
 	struct inet_prefix pfx;
 	unsigned long ms;
 	char form[96];
@@ -305,10 +326,8 @@ params_check(const struct node *n, const char *const *used, char *err,
 			    type_form(d, form, sizeof(form)));
 			return -1;
 		}
-		for (u = used; u != NULL && *u != NULL; u++)
-			if (strcmp(*u, p->key) == 0)
-				break;
-		if (u == NULL || *u == NULL)
+		if (!in_used(used, p->key) &&
+		    !in_used(transport_used(n->transport), p->key))
 			logit("%s: parameter \"%s\" is not used by scheme %s; "
 			    "ignoring it", n->url, p->key, n->scheme);
 	}

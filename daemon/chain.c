@@ -27,6 +27,7 @@
 
 #include "cfgfile.h"
 #include "core/conn.h"
+#include "core/tls.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
@@ -128,6 +129,7 @@ static void cd_attempt(struct chain_dial *);
 static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
 static void cd_conn_cb(struct conn *, int, void *);
+static int cd_transport(struct chain_dial *);
 
 static void grp_probe_all(struct grp *);
 
@@ -350,6 +352,12 @@ chain_init(struct worker *wk)
 				    CHAIN_MAX_HOPS);
 				return -1;
 			}
+			if (h->tp.kind == TP_TLS &&
+			    tls_client_ctx(wk, &h->tp) == NULL) {
+				error("chain %s: %s: no TLS context",
+				    c->obs[i].tag, h->node->url);
+				return -1;
+			}
 			g = grp_get(wk, h, j == 0);
 			if (h->peer_path != NULL && g->peers == NULL &&
 			    reload_register(wk, h->peer_path, RELOAD_PEERS,
@@ -509,7 +517,13 @@ static void
 cd_fail(struct chain_dial *cd, int err)
 {
 	unsigned int tries = cd->ob->retries > 0 ? cd->ob->retries : 1;
+	const char *why;
 
+	/* a certificate that does not verify is the configuration's matter */
+	if ((why = tls_verify_error(cd->c)) != NULL)
+		error("chain %s: hop %zu (%s:%u): TLS: the server's certificate: "
+		    "%s", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
+		    cd->sel[cd->hop]->port, why);
 	debug("chain %s: hop %zu (%s:%u): %s", cd->ob->tag, cd->hop,
 	    cd->sel[cd->hop]->host, cd->sel[cd->hop]->port, strerror(err));
 	/* count it against the member of the group that failed */
@@ -592,6 +606,23 @@ push_tls(struct conn *c, const void *arg)
 	return tls_client_push(c, arg);
 }
 
+static int
+cd_push_tls(struct chain_dial *cd, SSL_CTX *ctx, const struct tp_conf *tp)
+{
+	if (conn_unread(cd->c, cd->in.p + cd->in.off, cd->in.len) != 0) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	cbuf_release(&cd->in);
+	if ((cd->c = tls_client_push_ctx(cd->c, ctx, tp->sni,
+	    tp->secure)) == NULL) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	conn_set_cb(cd->c, cd_conn_cb, cd);
+	return 0;
+}
+
 /* Ask hop cd->hop for the next address in its protocol. */
 static void
 cd_request(struct chain_dial *cd)
@@ -613,7 +644,7 @@ cd_request(struct chain_dial *cd)
 		 * As gost's client: its TLS method too, unless notls (and,
 		 * as gost v3, the password methods only with a password).
 		 */
-		tls = !h->notls;
+		tls = !h->notls && h->tp.kind != TP_TLS;
 		m[n++] = SOCKS5_VER;
 		m[n++] = 0;
 		m[n++] = SOCKS5_AUTH_NONE;
@@ -757,7 +788,8 @@ cd_hop_done(struct chain_dial *cd)
 	size_t i;
 
 	if (++cd->hop < cd->nhops) {
-		cd_request(cd);
+		if (cd_transport(cd) == 0)
+			cd_request(cd);
 		return;
 	}
 	for (i = 0; i < cd->nhops; i++)
@@ -848,7 +880,7 @@ cd_input(struct chain_dial *cd)
 			return;
 		}
 		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
-		    !h->notls) {
+		    !h->notls && h->tp.kind != TP_TLS) {
 			/* TLS at once; the rest of SOCKS5 runs inside it */
 			if (cd_push(cd, push_tls, h->host) != 0)
 				return;
@@ -1020,7 +1052,31 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_set_cb(cd->c, cd_conn_cb, cd);
-	cd_request(cd);
+	if (cd_transport(cd) == 0)
+		cd_request(cd);
+}
+
+/*
+ * The hop's transport, over the connection so far (the first hop's
+ * socket, or the tunnel through the hops before).  0, or -1 when the
+ * dial failed.
+ */
+static int
+cd_transport(struct chain_dial *cd)
+{
+	const struct tp_conf *tp = &cd->sel[cd->hop]->tp;
+	SSL_CTX *ctx;
+
+	switch (tp->kind) {
+	case TP_TLS:
+		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
+			cd_fail(cd, EPROTO);
+			return -1;
+		}
+		return cd_push_tls(cd, ctx, tp);
+	default:
+		return 0;
+	}
 }
 
 static void

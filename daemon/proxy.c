@@ -36,6 +36,7 @@
 #include "proto/proto.h"
 #include "smux.h"
 #include "core/conn.h"
+#include "core/tls.h"
 #include "worker.h"
 
 #define HANDSHAKE_SECS	10	/* gost's read timeout */
@@ -62,6 +63,7 @@ struct proxy {
 	struct secrets			*secrets;	/* live-reloaded */
 	char				*probe_body;	/* probe_resist=file: */
 	size_t				 probe_len;
+	SSL_CTX				*tls;		/* the TLS transport's */
 };
 
 struct pconn {
@@ -549,7 +551,8 @@ pconn_step(struct pconn *pc)
 			 * gost's TLS methods when offered (as gost, 0x82
 			 * when passwords are needed, whichever was offered).
 			 */
-			if (!pc->px->l->notls &&
+			/* not TLS inside a TLS transport */
+			if (!pc->px->l->notls && pc->px->tls == NULL &&
 			    (g.offers_tls || g.offers_tlsauth)) {
 				r[1] = auth_required(pc->px) ?
 				    SOCKS5_AUTH_TLSAUTH : SOCKS5_AUTH_TLS;
@@ -750,6 +753,12 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if ((c = conn_socket(px->wk, fd)) == NULL ||
 	    (pc = calloc(1, sizeof(*pc))) == NULL) {
 		conn_free(c);
+		worker_conn_closed(px->wk);
+		return;
+	}
+	/* the listener's transport */
+	if (px->tls != NULL && (c = tls_server_push_ctx(c, px->tls)) == NULL) {
+		free(pc);
 		worker_conn_closed(px->wk);
 		return;
 	}
@@ -1556,6 +1565,11 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		}
 		px->probe_body = body;
 		px->probe_len = len;
+	}
+	if (l->tp.kind == TP_TLS &&
+	    (px->tls = tlskey_server_ctx(wk, idx)) == NULL) {
+		error("%s: no TLS context", l->node->url);
+		return -1;
 	}
 	return worker_listen(wk, fd, accept_cb, px, levp);
 }

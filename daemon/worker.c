@@ -26,6 +26,7 @@
 #include <event2/util.h>
 
 #include "core/conn.h"
+#include "core/tls.h"
 #include "err.h"
 #include "ipc.h"
 #include "log.h"

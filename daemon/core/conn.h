@@ -103,11 +103,6 @@ void		 conn_notify(struct conn *, int what);
 /* A codec (stream.h: the Shadowsocks AEAD framing) as a layer. */
 struct conn	*conn_codec_push(struct conn *, struct codec *);
 
-/* tls.c: TLS over any connection. */
-int		 tls_init(void);
-struct conn	*tls_client_push(struct conn *, const char *sni);
-struct conn	*tls_server_push(struct conn *);
-
 /* copy.c: the relay between two connections (takes both). */
 #define RELAY_UNCOUNTED	0x01	/* an inner leg, not a client connection */
 int		 relay_conns(struct worker *, struct conn *, struct conn *,

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 
@@ -28,10 +29,15 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include "conf.h"
 #include "core/conn.h"
+#include "core/tls.h"
 #include "log.h"
+#include "worker.h"
 
 static SSL_CTX *server_ctx;
 static SSL_CTX *client_ctx;
@@ -371,6 +377,162 @@ struct conn *
 tls_client_push(struct conn *lower, const char *sni)
 {
 	return tls_push(lower, client_ctx, 1, sni);
+}
+
+/*
+ * A chain node's TLS: its context (tls_client_ctx), the name it asks
+ * for, and with verify that name checked against the certificate.
+ */
+struct conn *
+tls_client_push_ctx(struct conn *lower, SSL_CTX *ctx, const char *sni,
+    int verify)
+{
+	struct tlayer *l;
+	struct conn *c;
+	unsigned char a[16];
+
+	if ((c = tls_push(lower, ctx, 1, sni)) == NULL)
+		return NULL;
+	l = c->layer;
+	if (verify && sni != NULL && *sni != '\0') {
+		if (inet_pton(AF_INET, sni, a) == 1 ||
+		    inet_pton(AF_INET6, sni, a) == 1)
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(l->ssl),
+			    sni);
+		else
+			SSL_set1_host(l->ssl, sni);
+	}
+	return c;
+}
+
+/* TLS as a server with ctx (a listener's) over lower (taken). */
+struct conn *
+tls_server_push_ctx(struct conn *lower, SSL_CTX *ctx)
+{
+	return tls_push(lower, ctx, 0, NULL);
+}
+
+/*
+ * Every certificate of a PEM file into store; the file comes through
+ * the monitor.  0, or -1 (logged) if it has none.
+ */
+#define TLS_CA_MAX	(8 * 1024 * 1024)
+int
+tls_load_cas(struct worker *wk, X509_STORE *store, const char *path)
+{
+	STACK_OF(X509_INFO) *infos = NULL;
+	X509_INFO *xi;
+	BIO *b = NULL;
+	char *data = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd, i, count = 0;
+
+	if ((fd = mm_file_open(wk, path)) == -1) {
+		error("TLS: cannot read the CA file %s", path);
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nd;
+
+			if (cap >= TLS_CA_MAX || (nd = realloc(data,
+			    cap + 65536)) == NULL)
+				break;
+			data = nd;
+			cap += 65536;
+		}
+		if ((n = read(fd, data + len, cap - len)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (data != NULL && (b = BIO_new_mem_buf(data, (int)len)) != NULL)
+		infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	for (i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+		xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 != NULL && X509_STORE_add_cert(store,
+		    xi->x509) == 1)
+			count++;
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(b);
+	free(data);
+	ERR_clear_error();
+	if (count == 0) {
+		error("TLS: no certificate in the CA file %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The client context of a chain node's TLS: without secure= or ca=,
+ * gost's default, no verification; ca= verifies the chain against that
+ * CA only (gost ignores the name then); secure=true verifies the chain
+ * (against ca=, else the system's CAs) and the name.  Contexts are
+ * shared by nodes that verify alike and made before they are needed.
+ */
+struct cctx {
+	char		*ca;
+	int		 secure;
+	SSL_CTX		*ctx;
+	struct cctx	*next;
+};
+static struct cctx *cctxs;
+
+SSL_CTX *
+tls_client_ctx(struct worker *wk, const struct tp_conf *tp)
+{
+	const char *ca = tp->ca != NULL ? tp->ca : tp->secure ?
+	    TLS_SYSTEM_CAS : NULL;
+	struct cctx *cc;
+	SSL_CTX *ctx;
+
+	if (ca == NULL)
+		return client_ctx;
+	for (cc = cctxs; cc != NULL; cc = cc->next)
+		if (strcmp(cc->ca, ca) == 0 && cc->secure == tp->secure)
+			return cc->ctx;
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return NULL;
+	tls_ctx_common(ctx);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (tls_load_cas(wk, SSL_CTX_get_cert_store(ctx), ca) != 0 ||
+	    (cc = calloc(1, sizeof(*cc))) == NULL ||
+	    (cc->ca = strdup(ca)) == NULL) {
+		free(cc);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	cc->secure = tp->secure;
+	cc->ctx = ctx;
+	cc->next = cctxs;
+	cctxs = cc;
+	return ctx;
+}
+
+/* Why the last handshake on c failed, when it was the certificate. */
+const char *
+tls_verify_error(const struct conn *c)
+{
+	const struct tlayer *l;
+	long v;
+
+	for (; c != NULL; c = c->lower) {
+		if (c->ops != &tls_ops)
+			continue;
+		l = c->layer;
+		if ((v = SSL_get_verify_result(l->ssl)) != X509_V_OK)
+			return X509_verify_cert_error_string(v);
+	}
+	return NULL;
+}
+
+SSL_CTX *
+tls_selfsigned_ctx_get(void)
+{
+	return server_ctx;
 }
 
 /* TLS as a server over lower (taken); NULL on failure (lower freed). */

@@ -1,0 +1,31 @@
+/* TLS as a connection layer (tls.c) and the contexts of its nodes. */
+#ifndef OSTP_TLS_H
+#define OSTP_TLS_H
+
+#include <openssl/ssl.h>
+
+struct conn;
+struct tp_conf;
+struct worker;
+
+int		 tls_init(void);
+/* gost's SOCKS5 TLS methods: no verification, a throwaway identity. */
+struct conn	*tls_client_push(struct conn *, const char *sni);
+struct conn	*tls_server_push(struct conn *);
+/* A chain node's TLS; verify: check sni against the certificate. */
+struct conn	*tls_client_push_ctx(struct conn *, SSL_CTX *, const char *sni,
+		    int verify);
+struct conn	*tls_server_push_ctx(struct conn *, SSL_CTX *);
+SSL_CTX		*tls_client_ctx(struct worker *, const struct tp_conf *);
+int		 tls_load_cas(struct worker *, X509_STORE *, const char *path);
+/* The certificate's fault, when a handshake on c failed; else NULL. */
+const char	*tls_verify_error(const struct conn *);
+
+/*
+ * tlskey.c: a TLS listener's context.  Its certificate comes from the
+ * monitor, which keeps the private key and signs for the worker.
+ */
+SSL_CTX		*tlskey_server_ctx(struct worker *, size_t lis);
+SSL_CTX		*tls_selfsigned_ctx_get(void);
+
+#endif
