@@ -119,7 +119,7 @@ int	ohttp_accept_value(const char *key, char out[OHTTP_ACCEPT_LEN + 1]);
 
 struct otls_hello {
 	size_t		hello_len;	/* the first record, header included */
-	size_t		ticket_off;	/* first payload, from the record start */
+	size_t		ticket_off;	/* first payload, from p[0]; 0: none */
 	size_t		ticket_len;	/* 0 when absent or empty */
 	size_t		sid_len;
 	unsigned char	sid[OTLS_SID_MAX];
