@@ -1159,11 +1159,11 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 			return -1;
 		}
-	} else if (strcmp(n->proto, "relay") == 0 &&
-	    strcmp(n->transport, "tcp") == 0) {
+	} else if (strcmp(n->proto, "relay") == 0 && stream_tp(n)) {
 		l->kind = LIS_RELAY;
 		l->socktype = SOCK_STREAM;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
+		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
 			return -1;
 		l->timeout_ms = tmo;
 		if ((n->nremotes > 0 && build_targets(l, err, errlen) != 0) ||
@@ -1234,11 +1234,12 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 			return -1;
 		}
-	} else if (strcmp(n->proto, "ss") == 0 &&
-	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
+	} else if (strcmp(n->proto, "ss") == 0 && stream_tp(n) &&
+	    n->nremotes == 0) {
 		l->kind = LIS_SS;
 		l->socktype = SOCK_STREAM;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
+		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
+		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
 			return -1;
 		l->timeout_ms = tmo;
 		if (build_ss_key(n, &l->ss_method, l->ss_key, err,

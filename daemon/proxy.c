@@ -36,6 +36,7 @@
 #include "proto/proto.h"
 #include "smux.h"
 #include "core/conn.h"
+#include "core/listen.h"
 #include "core/tls.h"
 #include "worker.h"
 
@@ -63,7 +64,7 @@ struct proxy {
 	struct secrets			*secrets;	/* live-reloaded */
 	char				*probe_body;	/* probe_resist=file: */
 	size_t				 probe_len;
-	SSL_CTX				*tls;		/* the TLS transport's */
+	struct tp_server		 tp;		/* its transport */
 };
 
 struct pconn {
@@ -552,7 +553,7 @@ pconn_step(struct pconn *pc)
 			 * when passwords are needed, whichever was offered).
 			 */
 			/* not TLS inside a TLS transport */
-			if (!pc->px->l->notls && pc->px->tls == NULL &&
+			if (!pc->px->l->notls && pc->px->tp.tls == NULL &&
 			    (g.offers_tls || g.offers_tlsauth)) {
 				r[1] = auth_required(pc->px) ?
 				    SOCKS5_AUTH_TLSAUTH : SOCKS5_AUTH_TLS;
@@ -750,15 +751,9 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)salen;
 	px->wk->stats.accepted++;
 	px->wk->stats.active++;
-	if ((c = conn_socket(px->wk, fd)) == NULL ||
+	if ((c = tp_accept(&px->tp, fd)) == NULL ||
 	    (pc = calloc(1, sizeof(*pc))) == NULL) {
 		conn_free(c);
-		worker_conn_closed(px->wk);
-		return;
-	}
-	/* the listener's transport */
-	if (px->tls != NULL && (c = tls_server_push_ctx(c, px->tls)) == NULL) {
-		free(pc);
 		worker_conn_closed(px->wk);
 		return;
 	}
@@ -1566,11 +1561,8 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		px->probe_body = body;
 		px->probe_len = len;
 	}
-	if (l->tp.kind == TP_TLS &&
-	    (px->tls = tlskey_server_ctx(wk, idx)) == NULL) {
-		error("%s: no TLS context", l->node->url);
+	if (tp_server_init(&px->tp, wk, l, idx) != 0)
 		return -1;
-	}
 	return worker_listen(wk, fd, accept_cb, px, levp);
 }
 

@@ -28,6 +28,7 @@
 #include "proto/relay.h"
 #include "smux.h"
 #include "core/conn.h"
+#include "core/listen.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -41,14 +42,13 @@ struct relay_server {
 	struct dialer			 dl;
 	struct secrets			*secrets;	/* live */
 	size_t				 next;		/* fixed targets */
+	struct tp_server		 tp;
 };
 
 struct rconn {
 	struct relay_server	*sv;
-	int			 fd;
+	struct conn		*c;
 	struct cbuf		 in;
-	struct event		*rev;
-	struct event		*wev;
 	struct event		*tmo;
 	struct dial		*dial;
 	char			 host[PROXY_HOST_MAX + 1];
@@ -64,14 +64,9 @@ rconn_free(struct rconn *c)
 {
 	dial_cancel(c->dial);
 	uchan_close(c->uc);
-	if (c->rev != NULL)
-		event_free(c->rev);
-	if (c->wev != NULL)
-		event_free(c->wev);
 	if (c->tmo != NULL)
 		event_free(c->tmo);
-	if (c->fd != -1)
-		close(c->fd);
+	conn_free(c->c);
 	cbuf_release(&c->in);
 	cbuf_release(&c->out);
 	worker_conn_closed(c->sv->wk);
@@ -85,7 +80,7 @@ rconn_status(struct rconn *c, int status)
 	size_t n;
 
 	if ((n = relay_build_response(r, sizeof(r), status, NULL, 0)) > 0)
-		(void)send(c->fd, r, n, MSG_NOSIGNAL);
+		(void)conn_send(c->c, r, n);
 }
 
 static int
@@ -121,8 +116,13 @@ rconn_dialed(void *arg, struct conn *up, int err)
 	}
 	rconn_status(c, RELAY_OK);
 	c->sv->wk->stats.active++;	/* the relay's; rconn_free's goes */
-	relay_fd_conn(c->sv->wk, c->fd, c->in.p + c->in.off, c->in.len, up);
-	c->fd = -1;
+	if (conn_unread(c->c, c->in.p + c->in.off, c->in.len) == 0) {
+		relay_conns(c->sv->wk, c->c, up, 0);
+		c->c = NULL;
+	} else {
+		conn_free(up);
+		worker_conn_closed(c->sv->wk);
+	}
 	rconn_free(c);
 }
 
@@ -133,21 +133,18 @@ rconn_flush(struct rconn *c)
 	ssize_t n;
 
 	while (c->out.len > 0) {
-		n = send(c->fd, c->out.p + c->out.off, c->out.len,
-		    MSG_NOSIGNAL);
+		n = conn_send(c->c, c->out.p + c->out.off, c->out.len);
 		if (n > 0) {
 			cbuf_consume(&c->out, (size_t)n);
 			continue;
 		}
-		if (n == -1 && errno == EINTR)
-			continue;
 		if (n == -1 && errno == EAGAIN) {
-			event_add(c->wev, NULL);
+			conn_want(c->c, CONN_READ | CONN_WRITE);
 			return 0;
 		}
 		return -1;
 	}
-	event_del(c->wev);
+	conn_want(c->c, CONN_READ);
 	return 0;
 }
 
@@ -167,16 +164,6 @@ rconn_udp_reply(void *arg, const struct proxy_target *src,
 		debug("%s: udp: write failed", c->sv->l->node->url);
 }
 
-static void
-rconn_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct rconn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (rconn_flush(c) != 0)
-		rconn_free(c);
-}
 
 static int
 rconn_udp_input(struct rconn *c)
@@ -199,7 +186,7 @@ rconn_udp_input(struct rconn *c)
 	}
 }
 
-static void rconn_read_cb(evutil_socket_t, short, void *);
+static void rconn_cb(struct conn *, int, void *);
 
 /*
  * BIND (gost v3's reverse forwarding): listen on the requested port,
@@ -269,7 +256,7 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	struct rbind *b;
 	uint16_t port;
 	size_t n;
-	int on = 1;
+	int on = 1, fd;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", t->host,
 	    t->port)) {
@@ -277,7 +264,7 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 		return;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    getsockname(c->fd, (struct sockaddr *)&local, &len) == -1) {
+	    getsockname(c->c->fd, (struct sockaddr *)&local, &len) == -1) {
 		free(b);
 		rconn_fail(c, RELAY_INTERNAL_ERROR);
 		return;
@@ -312,13 +299,14 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	    ((struct sockaddr_in *)&any)->sin_port :
 	    ((struct sockaddr_in6 *)&any)->sin6_port);
 	n = relay_build_response(r, sizeof(r), RELAY_OK, host, port);
-	(void)send(c->fd, r, n, MSG_NOSIGNAL);
+	(void)conn_send(c->c, r, n);
 	debug("%s: bind: listening on port %u", l->node->url, port);
-	event_del(c->rev);
 	event_del(c->tmo);
-	b->s = smux_new(c->sv->wk, c->fd, 1, c->in.p + c->in.off, c->in.len,
-	    NULL, rbind_closed_cb, b);
-	c->fd = -1;
+	/* the session reads a descriptor (for now) */
+	fd = conn_flatten(c->c);
+	c->c = NULL;
+	b->s = fd == -1 ? NULL : smux_new(c->sv->wk, fd, 1, c->in.p +
+	    c->in.off, c->in.len, NULL, rbind_closed_cb, b);
 	c->sv->wk->stats.active++;	/* the bind's; rconn_free drops one */
 	rconn_free(c);
 	if (b->s == NULL) {
@@ -439,26 +427,31 @@ rconn_request(struct rconn *c)
 			rconn_free(c);
 		return;
 	}
-	event_del(c->rev);
+	conn_want(c->c, 0);
 	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, 0,
 	    rconn_dialed, c)) == NULL)
 		rconn_fail(c, RELAY_INTERNAL_ERROR);
 }
 
 static void
-rconn_read_cb(evutil_socket_t fd, short what, void *arg)
+rconn_cb(struct conn *cn, int what, void *arg)
 {
 	struct rconn *c = arg;
 	size_t room;
 	ssize_t n;
 
-	(void)what;
+	if ((what & CONN_WRITE) && rconn_flush(c) != 0) {
+		rconn_free(c);
+		return;
+	}
+	if (!(what & CONN_READ))
+		return;
 	if ((room = cbuf_room(&c->in)) == 0) {
 		rconn_free(c);
 		return;
 	}
-	n = recv(fd, cbuf_tail(&c->in), room, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	n = conn_recv(cn, cbuf_tail(&c->in), room);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		rconn_free(c);
 		return;
 	}
@@ -487,29 +480,29 @@ relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct relay_server *sv = arg;
 	struct timeval tv = { RELAY_HANDSHAKE_SECS, 0 };
-	struct rconn *c;
+	struct rconn *c = NULL;
+	struct conn *cn;
 
 	(void)lev;
 	(void)sa;
 	(void)salen;
 	sv->wk->stats.accepted++;
 	sv->wk->stats.active++;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	if ((cn = tp_accept(&sv->tp, fd)) == NULL ||
+	    (c = calloc(1, sizeof(*c))) == NULL ||
 	    cbuf_alloc(&c->in, RELAY_HEAD_MAX + 4096) != 0) {
 		free(c);
-		close(fd);
+		conn_free(cn);
 		worker_conn_closed(sv->wk);
 		return;
 	}
 	c->sv = sv;
-	c->fd = fd;
-	c->rev = event_new(sv->wk->base, fd, EV_READ | EV_PERSIST,
-	    rconn_read_cb, c);
-	c->wev = event_new(sv->wk->base, fd, EV_WRITE, rconn_write_cb, c);
+	c->c = cn;
 	c->tmo = evtimer_new(sv->wk->base, rconn_tmo_cb, c);
-	if (c->rev == NULL || c->wev == NULL || c->tmo == NULL)
+	if (c->tmo == NULL)
 		fatal_f("out of memory");
-	event_add(c->rev, NULL);
+	conn_set_cb(cn, rconn_cb, c);
+	conn_want(cn, CONN_READ);
 	event_add(c->tmo, &tv);
 }
 
@@ -523,7 +516,8 @@ relay_server_start(struct worker *wk, const struct listener_conf *l,
 		return -1;
 	sv->wk = wk;
 	sv->l = l;
-	if (dialer_init(&sv->dl, wk, l, idx) != 0)
+	if (dialer_init(&sv->dl, wk, l, idx) != 0 ||
+	    tp_server_init(&sv->tp, wk, l, idx) != 0)
 		return -1;
 	if (l->secrets_path != NULL && reload_register(wk, l->secrets_path,
 	    RELOAD_SECRETS, (void **)&sv->secrets, NULL, NULL) != 0)

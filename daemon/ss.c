@@ -32,6 +32,7 @@
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "core/conn.h"
+#include "core/listen.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -261,15 +262,15 @@ struct ss_server {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	struct dialer			 dl;
+	struct tp_server		 tp;
 };
 
 struct sconn {
 	struct ss_server	*sv;
-	int			 fd;
+	struct conn		*c;
 	struct ss_codec		*codec;
 	struct cbuf		 in;
 	struct cbuf		 plain;
-	struct event		*rev;
 	struct event		*tmo;
 	struct dial		*dial;
 	int			 checked;	/* salt went through the filter */
@@ -282,12 +283,9 @@ static void
 sconn_free(struct sconn *sc)
 {
 	dial_cancel(sc->dial);
-	if (sc->rev != NULL)
-		event_free(sc->rev);
 	if (sc->tmo != NULL)
 		event_free(sc->tmo);
-	if (sc->fd != -1)
-		close(sc->fd);
+	conn_free(sc->c);
 	if (sc->codec != NULL)
 		ssc_destroy(sc->codec);
 	cbuf_release(&sc->in);
@@ -300,33 +298,31 @@ sconn_free(struct sconn *sc)
 
 struct drain {
 	struct worker	*wk;
-	int		 fd;
-	struct event	*rev;
+	struct conn	*c;
 	struct event	*tmo;
 };
 
 static void
 drain_end(struct drain *d)
 {
-	event_free(d->rev);
 	event_free(d->tmo);
-	close(d->fd);
+	conn_free(d->c);
 	ndrain--;
 	worker_conn_closed(d->wk);
 	free(d);
 }
 
 static void
-drain_read_cb(evutil_socket_t fd, short what, void *arg)
+drain_read_cb(struct conn *c, int what, void *arg)
 {
 	struct drain *d = arg;
 	char sink[4096];
 	ssize_t n;
 
 	(void)what;
-	while ((n = recv(fd, sink, sizeof(sink), 0)) > 0)
+	while ((n = conn_recv(c, sink, sizeof(sink))) > 0)
 		;
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (n == 0 || errno != EAGAIN)
 		drain_end(d);
 }
 
@@ -355,16 +351,15 @@ sconn_drain(struct sconn *sc, const char *why)
 		return;
 	}
 	d->wk = sc->sv->wk;
-	d->fd = sc->fd;
-	sc->fd = -1;
-	d->rev = event_new(d->wk->base, d->fd, EV_READ | EV_PERSIST,
-	    drain_read_cb, d);
+	d->c = sc->c;
+	sc->c = NULL;
 	d->tmo = evtimer_new(d->wk->base, drain_tmo_cb, d);
-	if (d->rev == NULL || d->tmo == NULL)
+	if (d->tmo == NULL)
 		fatal_f("out of memory");
 	tv.tv_sec = 2 + (time_t)arc4random_uniform(10);
 	tv.tv_usec = (suseconds_t)arc4random_uniform(1000000);
-	event_add(d->rev, NULL);
+	conn_set_cb(d->c, drain_read_cb, d);
+	conn_want(d->c, CONN_READ);
 	event_add(d->tmo, &tv);
 	ndrain++;
 	d->wk->stats.active++;		/* the drain's, until it ends */
@@ -389,9 +384,9 @@ sconn_dialed(void *arg, struct conn *up, int err)
 	 * The client's socket under the cipher's layer: wire bytes read
 	 * past the request go below it, plaintext decoded past it above.
 	 */
-	a = conn_socket(sc->sv->wk, sc->fd);
-	sc->fd = -1;
-	if (a == NULL || conn_unread(a, sc->in.p + sc->in.off,
+	a = sc->c;
+	sc->c = NULL;
+	if (conn_unread(a, sc->in.p + sc->in.off,
 	    sc->in.len) != 0) {
 		conn_free(a);
 		conn_free(up);
@@ -413,7 +408,7 @@ sconn_dialed(void *arg, struct conn *up, int err)
 }
 
 static void
-sconn_read_cb(evutil_socket_t fd, short what, void *arg)
+sconn_read_cb(struct conn *c, int what, void *arg)
 {
 	struct sconn *sc = arg;
 	size_t used, room;
@@ -425,8 +420,8 @@ sconn_read_cb(evutil_socket_t fd, short what, void *arg)
 		sconn_drain(sc, "no address in the first 64 KiB");
 		return;
 	}
-	n = recv(fd, cbuf_tail(&sc->in), room, 0);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	n = conn_recv(c, cbuf_tail(&sc->in), room);
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
 		sconn_free(sc);
 		return;
 	}
@@ -459,7 +454,7 @@ sconn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	cbuf_consume(&sc->plain, used);
-	event_del(sc->rev);
+	conn_want(sc->c, 0);
 	event_del(sc->tmo);
 	debug("%s: to %s:%u", sc->sv->l->node->url, sc->dst.host,
 	    sc->dst.port);
@@ -482,14 +477,16 @@ ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct ss_server *sv = arg;
 	struct timeval tv = { SS_HANDSHAKE_SECS, 0 };
-	struct sconn *sc;
+	struct sconn *sc = NULL;
+	struct conn *c;
 
 	(void)lev;
 	(void)sa;
 	(void)salen;
 	sv->wk->stats.accepted++;
 	sv->wk->stats.active++;
-	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+	if ((c = tp_accept(&sv->tp, fd)) == NULL ||
+	    (sc = calloc(1, sizeof(*sc))) == NULL ||
 	    (sc->codec = ssc_new(sv->l->ss_method, sv->l->ss_key,
 	    SSC_SERVER)) == NULL ||
 	    cbuf_alloc(&sc->in, CRELAY_IN_BUF) != 0 ||
@@ -500,18 +497,17 @@ ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			cbuf_release(&sc->in);
 			free(sc);
 		}
-		close(fd);
+		conn_free(c);
 		worker_conn_closed(sv->wk);
 		return;
 	}
 	sc->sv = sv;
-	sc->fd = fd;
-	sc->rev = event_new(sv->wk->base, fd, EV_READ | EV_PERSIST,
-	    sconn_read_cb, sc);
+	sc->c = c;
 	sc->tmo = evtimer_new(sv->wk->base, sconn_tmo_cb, sc);
-	if (sc->rev == NULL || sc->tmo == NULL)
+	if (sc->tmo == NULL)
 		fatal_f("out of memory");
-	event_add(sc->rev, NULL);
+	conn_set_cb(c, sconn_read_cb, sc);
+	conn_want(c, CONN_READ);
 	event_add(sc->tmo, &tv);
 }
 
@@ -525,7 +521,8 @@ ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	sv->wk = wk;
 	sv->l = l;
-	if (dialer_init(&sv->dl, wk, l, idx) != 0)
+	if (dialer_init(&sv->dl, wk, l, idx) != 0 ||
+	    tp_server_init(&sv->tp, wk, l, idx) != 0)
 		return -1;
 	return worker_listen(wk, fd, ss_accept_cb, sv, levp);
 }
