@@ -336,8 +336,29 @@ def gost_socks5(port, cert, key, creds):
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
+def hold(host, port, count, secs, ready):
+    """Open count connections, each echoing one byte, then keep them
+    idle for secs (at most) and write count to the ready file."""
+    conns = []
+    for i in range(int(count)):
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(b"x")
+        if s.recv(1) != b"x":
+            sys.exit("connection %d: no echo" % i)
+        conns.append(s)
+    with open(ready + ".tmp", "w") as f:
+        f.write("%d\n" % len(conns))
+    os.rename(ready + ".tmp", ready)
+    time.sleep(float(secs))
+    for s in conns:
+        s.close()
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "hold":
+        hold(*sys.argv[2:7])
+        return
     if cmd == "gostsocks5":
         gost_socks5(*sys.argv[2:6])
         return
