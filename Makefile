@@ -42,7 +42,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/smux.c daemon/linger.c \
 		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
 		  daemon/core/copy.c daemon/core/tlskey.c \
-		  daemon/core/listen.c \
+		  daemon/core/listen.c daemon/transport/obfs.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \

@@ -483,7 +483,9 @@ static int
 stream_tp(const struct node *n)
 {
 	return strcmp(n->transport, "tcp") == 0 ||
-	    strcmp(n->transport, "tls") == 0;
+	    strcmp(n->transport, "tls") == 0 ||
+	    strcmp(n->transport, "ohttp") == 0 ||
+	    strcmp(n->transport, "otls") == 0;
 }
 
 /*
@@ -502,6 +504,17 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 	memset(tp, 0, sizeof(*tp));
 	if (strcmp(n->transport, "tcp") == 0) {
 		tp->kind = TP_TCP;
+		return 0;
+	}
+	if (strcmp(n->transport, "ohttp") == 0 ||
+	    strcmp(n->transport, "otls") == 0) {
+		tp->kind = n->transport[1] == 'h' ? TP_OHTTP : TP_OTLS;
+		tp->sni = (v = node_param(n, "host")) != NULL ? v : n->host;
+		if (strlen(tp->sni) > 255) {
+			seterr(err, errlen, "%s: host is limited to 255 bytes",
+			    n->url);
+			return -1;
+		}
 		return 0;
 	}
 	if (strcmp(n->transport, "tls") != 0) {

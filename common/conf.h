@@ -80,6 +80,8 @@ struct tun_conf {
 enum tp_kind {
 	TP_TCP,
 	TP_TLS,
+	TP_OHTTP,		/* gost's obfs-http */
+	TP_OTLS,		/* gost's obfs-tls */
 };
 
 struct tp_conf {

@@ -252,11 +252,17 @@ static const char *const tls_used[] = {
 	"cert", "key", "ca", "secure", "host", NULL
 };
 
+static const char *const obfs_used[] = {
+	"host", NULL
+};
+
 static const char *const *
 transport_used(const char *transport)
 {
 	if (strcmp(transport, "tls") == 0)
 		return tls_used;
+	if (strcmp(transport, "ohttp") == 0 || strcmp(transport, "otls") == 0)
+		return obfs_used;
 	return NULL;
 }
 

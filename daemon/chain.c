@@ -37,6 +37,7 @@
 #include "proto/sscodec.h"
 #include "ref.h"
 #include "stream.h"
+#include "transport/transport.h"
 #include "worker.h"
 
 #define CHAIN_MAX_HOPS	16
@@ -1074,6 +1075,10 @@ cd_transport(struct chain_dial *cd)
 			return -1;
 		}
 		return cd_push_tls(cd, ctx, tp);
+	case TP_OHTTP:
+		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));
+	case TP_OTLS:
+		return cd_push(cd, push_codec, otls_codec(0, tp->sni));
 	default:
 		return 0;
 	}

@@ -35,6 +35,11 @@ struct codec_ops {
 	/* EOF from the peer: 0 if it fell on a unit boundary. */
 	int	(*eof)(struct codec *);
 	void	(*free)(struct codec *);
+	/*
+	 * Bytes to send now, after a decode, without data to carry them
+	 * (a handshake's answer, a refusal before the end); NULL if none.
+	 */
+	int	(*reply)(struct codec *, struct cbuf *out);
 };
 
 struct codec {

@@ -30,6 +30,7 @@
 #include "err.h"
 #include "ipc.h"
 #include "log.h"
+#include "proto/obfs.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "worker.h"
@@ -360,6 +361,8 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	if (ss_crypto_init() != 0)
 		fatal("OpenSSL: cannot load the ciphers Shadowsocks needs");
 	ssc_salt_seen = ss_salt_seen;
+	if (obfs_crypto_init() != 0)
+		fatal("OpenSSL: cannot load SHA-1 for obfs-http");
 	if (tls_init() != 0)
 		fatal("OpenSSL: cannot make the TLS certificate for SOCKS5");
 	if (dnsproxy_init(conf) != 0)

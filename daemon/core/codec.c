@@ -54,21 +54,49 @@ cl_flush(struct conn *c)
 	return 0;
 }
 
+/*
+ * What the codec answers by itself after reading (a handshake's reply,
+ * a refusal) goes out at once; after an error, as far as it goes.
+ */
+static void
+cl_reply(struct conn *c)
+{
+	struct clayer *l = c->layer;
+	int err = l->err;
+
+	if (l->codec->ops->reply == NULL ||
+	    cbuf_alloc(&l->out, CRELAY_BUF + CL_OUT_EXTRA) != 0)
+		return;
+	if (l->codec->ops->reply(l->codec, &l->out) == 0 && l->out.len > 0) {
+		l->err = 0;
+		(void)cl_flush(c);
+		if (err != 0)
+			l->err = err;
+		else
+			c->ops->update(c);
+	}
+}
+
 /* Decode what in holds into mid, when mid is empty. */
 static int
-cl_settle(struct clayer *l)
+cl_settle(struct conn *c)
 {
+	struct clayer *l = c->layer;
 	int e;
 
 	if (l->mid.len > 0 || l->in.len == 0)
 		return 0;
 	if (cbuf_alloc(&l->mid, CRELAY_BUF) != 0)
 		return -1;
-	if ((e = l->codec->ops->decode(l->codec, &l->in, &l->mid)) != 0) {
+	e = l->codec->ops->decode(l->codec, &l->in, &l->mid);
+	if (e != 0) {
 		debug_f("%s: %s", l->codec->ops->name, ostp_err(e));
 		l->err = EPROTO;
+		cl_reply(c);
+		errno = EPROTO;
 		return -1;
 	}
+	cl_reply(c);
 	if (l->mid.len == 0)
 		cbuf_release(&l->mid);
 	if (l->in.len == 0)
@@ -96,7 +124,7 @@ cl_recv(struct conn *c, void *p, size_t n)
 			cbuf_consume(&l->mid, k);
 			if (l->mid.len == 0)
 				cbuf_release(&l->mid);
-			if (cl_settle(l) != 0)
+			if (cl_settle(c) != 0)
 				return -1;
 			return (ssize_t)k;
 		}
@@ -109,18 +137,21 @@ cl_recv(struct conn *c, void *p, size_t n)
 			    &dst)) != 0) {
 				debug_f("%s: %s", l->codec->ops->name,
 				    ostp_err(e));
-				errno = l->err = EPROTO;
+				l->err = EPROTO;
+				cl_reply(c);
+				errno = EPROTO;
 				return -1;
 			}
+			cl_reply(c);
 			if (dst.len > 0) {
 				if (l->in.len == 0)
 					cbuf_release(&l->in);
-				else if (cl_settle(l) != 0)
+				else if (cl_settle(c) != 0)
 					return -1;
 				return (ssize_t)dst.len;
 			}
 			/* a unit too big for the caller, or a part of one */
-			if (cl_settle(l) != 0)
+			if (cl_settle(c) != 0)
 				return -1;
 			if (l->mid.len > 0)
 				continue;

@@ -12,6 +12,7 @@
 #include "core/listen.h"
 #include "core/tls.h"
 #include "log.h"
+#include "transport/transport.h"
 #include "worker.h"
 
 int
@@ -49,6 +50,10 @@ tp_accept(struct tp_server *ts, int fd)
 	switch (ts->l->tp.kind) {
 	case TP_TLS:
 		return tls_server_push_ctx(c, ts->tls);
+	case TP_OHTTP:
+		return conn_codec_push(c, ohttp_codec(1, NULL));
+	case TP_OTLS:
+		return conn_codec_push(c, otls_codec(1, NULL));
 	default:
 		return c;
 	}

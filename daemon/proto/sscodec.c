@@ -362,7 +362,12 @@ ssc_free(struct codec *cc)
 }
 
 static const struct codec_ops ss_codec_ops = {
-	"shadowsocks", ssc_start, ssc_decode, ssc_encode, ssc_eof, ssc_free
+	.name = "shadowsocks",
+	.start = ssc_start,
+	.decode = ssc_decode,
+	.encode = ssc_encode,
+	.eof = ssc_eof,
+	.free = ssc_free,
 };
 
 struct ss_codec *

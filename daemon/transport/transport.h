@@ -1,0 +1,11 @@
+/* Transports as layers: the codecs and pushes of transport/. */
+#ifndef OSTP_TRANSPORT_H
+#define OSTP_TRANSPORT_H
+
+struct codec;
+
+/* obfs.c: gost's ohttp and otls; host: the client's Host/SNI. */
+struct codec	*ohttp_codec(int server, const char *host);
+struct codec	*otls_codec(int server, const char *host);
+
+#endif
