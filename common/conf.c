@@ -1093,11 +1093,12 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	 * By protocol and transport, as gost builds them: tcp://, and an
 	 * auto node with a forward target (gost >= 2.5), forward TCP.
 	 */
-	if (strcmp(n->transport, "tcp") == 0 &&
-	    (strcmp(n->proto, "tcp") == 0 ||
+	if (stream_tp(n) && (strcmp(n->proto, "tcp") == 0 ||
 	    (strcmp(n->proto, "auto") == 0 && n->nremotes > 0))) {
 		l->kind = LIS_TCP_FORWARD;
 		l->socktype = SOCK_STREAM;
+		if (build_transport(n, &l->tp, 1, err, errlen) != 0)
+			return -1;
 		if (n->nremotes == 0) {
 			seterr(err, errlen, "%s: tcp:// needs a forward target "
 			    "(tcp://[host]:port/target:port)", url);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "match.h"
 #include "core/conn.h"
+#include "core/listen.h"
 #include "worker.h"
 
 struct forward {
@@ -31,6 +32,7 @@ struct forward {
 	size_t				 next;	/* round-robin position */
 	struct matcher_set		*bypass_file;	/* live-reloaded */
 	struct hosts			*hosts;		/* live-reloaded */
+	struct tp_server		 tp;		/* the listener's */
 };
 
 struct fwd_conn {
@@ -89,15 +91,25 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 static void
 fwd_connected(struct fwd_conn *c)
 {
+	struct conn *client;
 	int one = 1;
 
 	setsockopt(c->up != NULL ? c->up->fd : c->out, IPPROTO_TCP,
 	    TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (c->up == NULL)
-		relay_start(c->fw->wk, c->client, c->out);
-	else
-		relay_fd_conn(c->fw->wk, c->client, NULL, 0, c->up);
+	if (c->up == NULL && (c->up = conn_socket(c->fw->wk, c->out)) == NULL) {
+		close(c->client);
+		worker_conn_closed(c->fw->wk);
+		free(c);
+		return;
+	}
+	c->out = -1;
+	/* the listener's transport (a bare socket for tcp: spliced) */
+	if ((client = tp_accept(&c->fw->tp, c->client)) == NULL) {
+		conn_free(c->up);
+		worker_conn_closed(c->fw->wk);
+	} else
+		relay_conns(c->fw->wk, client, c->up, 0);
 	free(c);
 }
 
@@ -267,8 +279,8 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 int
-forward_start(struct worker *wk, const struct listener_conf *l, int fd,
-    struct evconnlistener **levp)
+forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd, struct evconnlistener **levp)
 {
 	struct forward *fw;
 
@@ -276,6 +288,10 @@ forward_start(struct worker *wk, const struct listener_conf *l, int fd,
 		return -1;
 	fw->wk = wk;
 	fw->l = l;
+	if (tp_server_init(&fw->tp, wk, l, idx) != 0) {
+		free(fw);
+		return -1;
+	}
 	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
 	    RELOAD_BYPASS, (void **)&fw->bypass_file, NULL, NULL) != 0) ||
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,

@@ -392,7 +392,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 			    l->node->url, strerror(errno));
 		switch (l->kind) {
 		case LIS_TCP_FORWARD:
-			if (forward_start(&wk, l, fd, &wk.listeners[i]) != 0)
+			if (forward_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
 				fatal("%s: cannot start", l->node->url);
 			break;
 		case LIS_PROXY:

@@ -69,8 +69,8 @@ void	mm_handle_command(struct worker *, struct ipc_msg *);
 void	sandbox_enter(const struct sandbox_params *);
 
 /* forward.c */
-int	forward_start(struct worker *, const struct listener_conf *, int fd,
-	    struct evconnlistener **);
+int	forward_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd, struct evconnlistener **);
 
 /* diag.c */
 int	diag_start(struct worker *, const struct listener_conf *, int fd);

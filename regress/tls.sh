@@ -28,6 +28,26 @@ got=$(curl -sS --max-time 20 --proxy-insecure -x "https://127.0.0.1:$P2" "http:/
 got=$(curl -sS --max-time 20 --proxy-insecure -p -x "https://127.0.0.1:$P2" "http://127.0.0.1:$H/blob" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "curl through an https:// proxy (CONNECT)"
 
+# 1b. a TLS-terminating port forward (gost's tls://:port/target)
+TF=$(free_port)
+start_ostpd tf -D -L "tls://127.0.0.1:$TF/127.0.0.1:$E"
+wait_port "$TF" || fatal "tls forward"
+out=$(/usr/bin/python3 - "$TF" <<'PY' 2>&1
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10))
+msg = b"through a TLS forward"
+s.sendall(msg)
+got = b""
+while len(got) < len(msg):
+    got += s.recv(100)
+print(got.decode())
+PY
+)
+[ "$out" = "through a TLS forward" ] || fail "tls:// forward: got \"$out\""
+
 # 2. ostpd -> ostpd over TLS, each protocol: byte-exact, several at once
 i=0
 for hop in "socks5+tls://127.0.0.1:$P1" "http+tls://127.0.0.1:$P2" \
