@@ -34,7 +34,7 @@
 #include "match.h"
 #include "dial.h"
 #include "proto/proto.h"
-#include "smux.h"
+#include "mux/smux.h"
 #include "core/conn.h"
 #include "core/listen.h"
 #include "core/tls.h"
@@ -1609,10 +1609,19 @@ mbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	(void)what;
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
 	    SOCK_CLOEXEC)) != -1) {
+		struct conn *st, *peer;
+
 		m->px->wk->stats.accepted++;
 		m->px->wk->stats.active++;	/* the stream's */
-		if (smux_open(m->s, fd, NULL, 0) != 0)
-			return;		/* the session is gone, m with it */
+		if ((st = smux_open(m->s)) == NULL ||
+		    (peer = conn_socket(m->px->wk, fd)) == NULL) {
+			if (st == NULL)
+				close(fd);
+			conn_free(st);
+			worker_conn_closed(m->px->wk);
+			continue;
+		}
+		relay_conns(m->px->wk, peer, st, 0);
 	}
 }
 
@@ -1625,7 +1634,7 @@ mbind_start(struct pconn *pc)
 	struct mbind *m;
 	unsigned char r[32];
 	size_t n;
-	int on = 1, fd;
+	int on = 1;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
 	    pc->dst.port)) {
@@ -1671,11 +1680,10 @@ mbind_start(struct pconn *pc)
 	n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK, (struct sockaddr *)&local);
 	pc_send(pc, r, n);
 	debug("%s: mbind: listening on port %u", l->node->url, pc->dst.port);
-	/* the session reads a descriptor (for now) */
-	fd = conn_flatten(pc->c);
+	/* the session over the client's connection; it opens the streams */
+	m->s = conn_unread(pc->c, buf_ptr(&pc->in), buf_len(&pc->in)) != 0 ?
+	    NULL : smux_new(pc->c, 1, NULL, mbind_closed_cb, m);
 	pc->c = NULL;
-	m->s = fd == -1 ? NULL : smux_new(pc->px->wk, fd, 1, buf_ptr(&pc->in),
-	    buf_len(&pc->in), NULL, mbind_closed_cb, m);
 	pc->px->wk->stats.active++;	/* the mbind's; pconn_free drops one */
 	pconn_free(pc);
 	if (m->s == NULL) {

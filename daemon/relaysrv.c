@@ -26,7 +26,7 @@
 #include "log.h"
 #include "match.h"
 #include "proto/relay.h"
-#include "smux.h"
+#include "mux/smux.h"
 #include "core/conn.h"
 #include "core/listen.h"
 #include "stream.h"
@@ -230,6 +230,7 @@ rbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	unsigned char hdr[64];
 	uint16_t port;
 	size_t n;
+	struct conn *st, *pc = NULL;
 	int fd;
 
 	(void)what;
@@ -239,9 +240,19 @@ rbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		n = relay_build_response(hdr, sizeof(hdr), RELAY_OK, host, port);
 		b->sv->wk->stats.accepted++;
 		b->sv->wk->stats.active++;	/* the stream's */
-		if (smux_open(b->s, fd, hdr, n) != 0)
-			return;		/* the session is gone, b with it */
 		pl = sizeof(peer);
+		/* the stream opens with a response naming the peer */
+		if ((st = smux_open(b->s)) == NULL ||
+		    (pc = conn_socket(b->sv->wk, fd)) == NULL ||
+		    conn_unread(pc, hdr, n) != 0) {
+			if (st == NULL)
+				close(fd);
+			conn_free(st);
+			conn_free(pc);
+			worker_conn_closed(b->sv->wk);
+			continue;
+		}
+		relay_conns(b->sv->wk, pc, st, 0);
 	}
 }
 
@@ -256,7 +267,7 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	struct rbind *b;
 	uint16_t port;
 	size_t n;
-	int on = 1, fd;
+	int on = 1;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", t->host,
 	    t->port)) {
@@ -302,11 +313,10 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	(void)conn_send(c->c, r, n);
 	debug("%s: bind: listening on port %u", l->node->url, port);
 	event_del(c->tmo);
-	/* the session reads a descriptor (for now) */
-	fd = conn_flatten(c->c);
+	/* the session over the client's connection; it opens the streams */
+	b->s = conn_unread(c->c, c->in.p + c->in.off, c->in.len) != 0 ? NULL :
+	    smux_new(c->c, 1, NULL, rbind_closed_cb, b);
 	c->c = NULL;
-	b->s = fd == -1 ? NULL : smux_new(c->sv->wk, fd, 1, c->in.p +
-	    c->in.off, c->in.len, NULL, rbind_closed_cb, b);
 	c->sv->wk->stats.active++;	/* the bind's; rconn_free drops one */
 	rconn_free(c);
 	if (b->s == NULL) {

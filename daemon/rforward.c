@@ -31,7 +31,7 @@
 #include "log.h"
 #include "proto/proto.h"
 #include "proto/relay.h"
-#include "smux.h"
+#include "mux/smux.h"
 #include "core/conn.h"
 #include "stream.h"
 #include "worker.h"
@@ -51,12 +51,16 @@ struct rpeer {
 	struct event		*ttl;
 };
 
-/* MBIND: a stream the hop opened, waiting for its target. */
+/*
+ * MBIND: a stream the hop opened, waiting for its target (and, from a
+ * relay hop, for the response naming the peer that opens it).
+ */
 struct mdial {
 	LIST_ENTRY(mdial)	 entry;
 	struct rfwd		*rf;
-	struct smux_stream	*st;
+	struct conn		*st;
 	struct dial		*dial;
+	struct cbuf		 hdr;
 };
 
 struct rfwd {
@@ -97,15 +101,22 @@ rpeer_free(struct rpeer *p)
 }
 
 static void
+mdial_free(struct mdial *md)
+{
+	LIST_REMOVE(md, entry);
+	dial_cancel(md->dial);
+	conn_free(md->st);
+	cbuf_release(&md->hdr);
+	free(md);
+}
+
+static void
 mdials_cancel(struct rfwd *rf)
 {
 	struct mdial *md;
 
-	while ((md = LIST_FIRST(&rf->mdials)) != NULL) {
-		LIST_REMOVE(md, entry);
-		dial_cancel(md->dial);
-		free(md);
-	}
+	while ((md = LIST_FIRST(&rf->mdials)) != NULL)
+		mdial_free(md);
 }
 
 static void
@@ -401,60 +412,97 @@ mdial_done(void *arg, struct conn *up, int err)
 {
 	struct mdial *md = arg;
 	struct rfwd *rf = md->rf;
-	int fd = -1;
+	struct conn *st = md->st;
 
-	LIST_REMOVE(md, entry);
-	/* smux streams are bridged to descriptors (for now) */
-	if (up != NULL && (fd = conn_flatten(up)) == -1)
-		err = errno;
-	if (fd == -1)
+	md->dial = NULL;
+	md->st = NULL;
+	mdial_free(md);
+	if (up == NULL) {
 		debug("%s: target: %s", rf->l->node->url, strerror(err));
-	else
-		rf->wk->stats.active++;		/* the stream's */
-	smux_attach(md->st, fd);
-	free(md);
+		conn_free(st);
+		return;
+	}
+	rf->wk->stats.active++;		/* the stream's */
+	relay_conns(rf->wk, st, up, 0);
+}
+
+static void
+mdial_target(struct mdial *md)
+{
+	struct rfwd *rf = md->rf;
+	char host[PROXY_HOST_MAX + 1];
+	uint16_t port;
+
+	rf_target(rf, host, sizeof(host), &port);
+	debug("%s: a peer connected (mbind); to %s:%u", rf->l->node->url,
+	    host, port);
+	conn_want(md->st, 0);
+	if ((md->dial = dial_start(&rf->dl, host, port, 0, mdial_done,
+	    md)) == NULL)
+		mdial_free(md);
 }
 
 /* A relay BIND stream opens with a response naming the peer. */
-static int
-relay_strip(const unsigned char *p, size_t len, size_t *used)
+static void
+mdial_hdr_cb(struct conn *c, int what, void *arg)
 {
+	struct mdial *md = arg;
 	struct relay_response rr;
+	size_t used;
+	ssize_t n;
 	int e;
 
-	if ((e = relay_parse_response(p, len, &rr, used)) != 0)
-		return e;
-	return rr.status == RELAY_OK ? 0 : ERR_FORMAT;
+	(void)what;
+	while ((n = conn_recv(c, cbuf_tail(&md->hdr),
+	    cbuf_room(&md->hdr))) > 0)
+		md->hdr.len += (size_t)n;
+	e = relay_parse_response(md->hdr.p + md->hdr.off, md->hdr.len, &rr,
+	    &used);
+	if (e == ERR_INCOMPLETE && cbuf_room(&md->hdr) > 0 &&
+	    (n < 0 && errno == EAGAIN))
+		return;
+	if (e != 0 || rr.status != RELAY_OK) {
+		debug("%s: mbind: stream %s", md->rf->l->node->url,
+		    e != 0 ? "without its header" : "refused");
+		mdial_free(md);
+		return;
+	}
+	/* the peer's first bytes, if they came with it */
+	if (conn_unread(c, md->hdr.p + md->hdr.off + used,
+	    md->hdr.len - used) != 0) {
+		mdial_free(md);
+		return;
+	}
+	cbuf_release(&md->hdr);
+	mdial_target(md);
 }
 
 /* MBIND: the hop opened a stream for a peer; it goes to the target. */
 static void
-rf_mbind_accept(void *arg, struct smux_stream *st)
+rf_mbind_accept(void *arg, struct conn *st)
 {
 	struct rfwd *rf = arg;
-	char host[PROXY_HOST_MAX + 1];
 	struct mdial *md;
-	uint16_t port;
 
 	rf->wk->stats.accepted++;
 	if ((md = calloc(1, sizeof(*md))) == NULL) {
-		smux_attach(st, -1);
+		conn_free(st);
 		return;
 	}
 	md->rf = rf;
 	md->st = st;
-	if (rf->mbind == 2)
-		smux_strip(st, relay_strip);
 	LIST_INSERT_HEAD(&rf->mdials, md, entry);
-	rf_target(rf, host, sizeof(host), &port);
-	debug("%s: a peer connected (mbind); to %s:%u", rf->l->node->url,
-	    host, port);
-	if ((md->dial = dial_start(&rf->dl, host, port, 0, mdial_done,
-	    md)) == NULL) {
-		LIST_REMOVE(md, entry);
-		free(md);
-		smux_attach(st, -1);
+	if (rf->mbind == 2) {
+		if (cbuf_alloc(&md->hdr, RELAY_HDR_LEN + RELAY_FEALEN_MAX) !=
+		    0) {
+			mdial_free(md);
+			return;
+		}
+		conn_set_cb(st, mdial_hdr_cb, md);
+		conn_want(st, CONN_READ);
+		return;
 	}
+	mdial_target(md);
 }
 
 static void
@@ -474,10 +522,7 @@ rf_ready(void *arg, struct conn *c, int err)
 	int rudp = rf->l->kind == LIS_RUDP, fd = -1;
 
 	rf->cd = NULL;
-	/* the session below reads a descriptor (for now) */
-	if (c != NULL && (fd = conn_flatten(c)) == -1)
-		err = errno;
-	if (fd == -1) {
+	if (c == NULL) {
 		rf_again(rf, strerror(err));
 		return;
 	}
@@ -486,9 +531,14 @@ rf_ready(void *arg, struct conn *c, int err)
 	    rf->l->node->port);
 	if (rf->mbind) {
 		/* the hop is the smux client; we accept its streams */
-		if ((rf->mux = smux_new(rf->wk, fd, 0, NULL, 0,
-		    rf_mbind_accept, rf_mbind_closed, rf)) == NULL)
+		if ((rf->mux = smux_new(c, 0, rf_mbind_accept,
+		    rf_mbind_closed, rf)) == NULL)
 			rf_again(rf, "no smux session");
+		return;
+	}
+	/* the BIND's second reply and UDP frames read a descriptor (now) */
+	if ((fd = conn_flatten(c)) == -1) {
+		rf_again(rf, strerror(errno));
 		return;
 	}
 	rf->fd = fd;

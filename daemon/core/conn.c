@@ -17,6 +17,8 @@
 #include "log.h"
 #include "worker.h"
 
+static const struct conn_ops sock_ops;
+
 static void
 kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -155,7 +157,8 @@ conn_free_one(struct conn *c, int closefd)
 		event_free(c->wev);
 	if (c->kick != NULL)
 		event_free(c->kick);
-	if (c->lower == NULL && closefd && c->fd != -1)
+	/* only a socket owns its descriptor (a stream names its session's) */
+	if (c->ops == &sock_ops && closefd && c->fd != -1)
 		close(c->fd);
 	cbuf_release(&c->ra);
 	free(c);
@@ -174,9 +177,15 @@ conn_free(struct conn *c)
 }
 
 int
+conn_is_socket(const struct conn *c)
+{
+	return c->ops == &sock_ops;
+}
+
+int
 conn_is_bare(const struct conn *c)
 {
-	return c->lower == NULL && c->ra.len == 0;
+	return c->ops == &sock_ops && c->ra.len == 0;
 }
 
 int

@@ -92,6 +92,8 @@ void		 conn_free(struct conn *);
 int		 conn_take_fd(struct conn *);
 /* 1 for a bare socket connection with nothing read ahead. */
 int		 conn_is_bare(const struct conn *);
+/* 1 for a socket connection (no layer, no stream). */
+int		 conn_is_socket(const struct conn *);
 /* Layers use these: make c readable/writable at once, from the loop. */
 void		 conn_kick(struct conn *, int what);
 /* Push a layer: c becomes its lower connection. */

@@ -197,8 +197,8 @@ relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
 	int fa, fb, i, failed = 0;
 
 	/* bytes a handshake read ahead go first, then the kernel splices */
-	if (!(flags & RELAY_UNCOUNTED) && a->lower == NULL &&
-	    b->lower == NULL && ra_flush(a, b) && ra_flush(b, a)) {
+	if (!(flags & RELAY_UNCOUNTED) && conn_is_socket(a) &&
+	    conn_is_socket(b) && ra_flush(a, b) && ra_flush(b, a)) {
 		fa = conn_take_fd(a);
 		fb = conn_take_fd(b);
 		return relay_start(wk, fa, fb);
