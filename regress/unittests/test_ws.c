@@ -948,6 +948,92 @@ TEST(test_close)
 	ASSERT_EQ_INT(ws_close_build(out, &n, 1000, r), ERR_TOO_LONG);
 }
 
+/*
+ * Bytes python3-websockets 10.4 (sans-I/O) produced, with its key and
+ * mask generators fixed to the RFC's: its client's request, its
+ * server's answer, and its client's frames.  (In the other direction,
+ * its ServerConnection accepted the request ws_build_request makes and
+ * read our masked frames of 0 to 70000 bytes.)
+ */
+TEST(test_websockets_bytes)
+{
+	static const char request[] = "GET /ws HTTP/1.1\r\n"
+	    "Host: example.com:8443\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "\r\n";
+	static const char response[] = "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Date: Sun, 06 Dec 2026 19:18:40 GMT\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+	    "\r\n";
+	/* binary "Hello", text "Hel" (not final), ping "p", "lo" */
+	static const unsigned char frames[] =
+	    "\x82\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
+	    "\x01\x83\x37\xfa\x21\x3d\x7f\x9f\x4d"
+	    "\x89\x81\x37\xfa\x21\x3d\x47"
+	    "\x80\x82\x37\xfa\x21\x3d\x5b\x95"
+	    "\x82\xfe\x01\x00\x37\xfa\x21\x3d";
+	/* then 256 zero bytes masked, and close 1000 "bye" */
+	static const unsigned char close[] =
+	    "\x88\x85\x37\xfa\x21\x3d\x34\x12\x43\x44\x52";
+	static const struct {
+		int	op;
+		int	fin;
+		size_t	len;
+		const char *data;
+	} want[] = {
+		{ WS_OP_BINARY, 1, 5, "Hello" },
+		{ WS_OP_TEXT, 0, 3, "Hel" },
+		{ WS_OP_PING, 1, 1, "p" },
+		{ WS_OP_CONT, 1, 2, "lo" },
+		{ WS_OP_BINARY, 1, 256, NULL },
+		{ WS_OP_CLOSE, 1, 5, "\x03\xe8" "bye" },
+	};
+	unsigned char stream[512], zero[256];
+	struct ws_request r;
+	struct ws_rx rx;
+	struct ws_frame f;
+	const unsigned char *reason;
+	size_t hl, n = 0, off, i;
+	int st, code;
+
+	ASSERT_EQ_INT(req(request, &r), 0);
+	ASSERT_STREQ(r.path, "/ws");
+	ASSERT_STREQ(r.host, "example.com:8443");
+	ASSERT_EQ_INT(resp(response, &hl, &st), 0);
+	ASSERT_EQ_UINT(hl, strlen(response));
+
+	memcpy(stream, frames, sizeof(frames) - 1);
+	n = sizeof(frames) - 1;
+	for (i = 0; i < 256; i++)
+		stream[n++] = "\x37\xfa\x21\x3d"[i & 3];
+	memcpy(stream + n, close, sizeof(close) - 1);
+	n += sizeof(close) - 1;
+	memset(zero, 0, sizeof(zero));
+	ws_rx_init(&rx, 1, 1024);
+	for (off = 0, i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		REQUIRE(ws_frame_parse(&rx, stream + off, n - off, &f) == 0);
+		ASSERT_EQ_INT(f.opcode, want[i].op);
+		ASSERT_EQ_INT(f.fin, want[i].fin);
+		REQUIRE(f.len == want[i].len && off + f.hdrlen + f.len <= n);
+		off += f.hdrlen;
+		ws_mask(stream + off, f.len, f.mask, 0);
+		ASSERT(memcmp(stream + off, want[i].data ? want[i].data :
+		    (const char *)zero, f.len) == 0);
+		if (f.opcode == WS_OP_CLOSE) {
+			ASSERT_EQ_INT(ws_close_parse(stream + off, f.len, &code,
+			    &reason, &hl), 0);
+			ASSERT_EQ_INT(code, 1000);
+		}
+		off += f.len;
+	}
+	ASSERT_EQ_UINT(off, n);
+}
+
 int
 main(void)
 {
@@ -970,5 +1056,6 @@ main(void)
 	RUN(test_frames_errors);
 	RUN(test_mask);
 	RUN(test_close);
+	RUN(test_websockets_bytes);
 	return TEST_EXIT();
 }
