@@ -229,15 +229,19 @@ ws_parse_response(const unsigned char *p, size_t len,
 		return e;
 	end = s + hlen;
 	eol = memchr(s, '\r', hlen);
-	/* HTTP/1.1 SP 3DIGIT [SP reason] */
-	if (eol - s < 12 || !http11(s, 8) || s[8] != ' ' ||
-	    s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
-	    s[11] < '0' || s[11] > '9' || (eol - s > 12 && s[12] != ' '))
+	/* HTTP/1.x SP 3DIGIT [SP reason] */
+	if (eol - s < 12 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' ||
+	    s[7] > '9' || s[8] != ' ' || s[9] < '1' || s[9] > '5' ||
+	    s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9' ||
+	    (eol - s > 12 && s[12] != ' '))
 		return ERR_FORMAT;
 	*status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
 	*headlen = hlen;
+	/* any refusal is reported as one, even from an HTTP/1.0 server */
 	if (*status != 101)
 		return ERR_DENIED;
+	if (!http11(s, 8))
+		return ERR_FORMAT;
 	ws_key_encode(key, k);
 	if ((e = ws_accept_value(k, WS_KEY_B64_LEN, want)) != 0)
 		return e;

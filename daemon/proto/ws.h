@@ -5,6 +5,8 @@
  * small per-direction state: no I/O.  Functions return 0 or a negative
  * error from err.h.  No extension (permessage-deflate) and no
  * subprotocol is offered or accepted, so RSV bits are always an error.
+ * Text payloads are not checked for UTF-8 (gorilla does not either: the
+ * transports carry bytes); close reasons are.
  */
 #ifndef OSTP_WS_H
 #define OSTP_WS_H
@@ -66,7 +68,8 @@ int	ws_build_request(char *out, size_t outlen, size_t *olen,
  * valid 101 with the expected Sec-WebSocket-Accept: *headlen bytes are
  * the head, frames start after them.  ERR_INCOMPLETE until the head is
  * complete, ERR_TOO_LONG past WS_HEAD_MAX, ERR_DENIED for a complete
- * head with another status (in *status), ERR_FORMAT for anything else.
+ * head with another status (in *status; *headlen is set too),
+ * ERR_FORMAT for anything else.
  */
 int	ws_parse_response(const unsigned char *p, size_t len,
 	    const unsigned char key[WS_KEY_LEN], size_t *headlen, int *status);

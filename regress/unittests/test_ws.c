@@ -451,7 +451,12 @@ TEST(test_response_errors)
 		{ "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
 		    ERR_DENIED, 403 },
 		{ "HTTP/1.1 200 OK\r\n\r\n", ERR_DENIED, 200 },
-		{ "HTTP/1.0 101 Switching Protocols\r\n\r\n", ERR_FORMAT, 0 },
+		{ "HTTP/1.0 403 Forbidden\r\n\r\n", ERR_DENIED, 403 },
+		{ "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    ERR_FORMAT, 101 },
+		{ "HTTP/2.0 200 OK\r\n\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 1O1 Switching Protocols\r\n\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 101Switching Protocols\r\n\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 601 x\r\n\r\n", ERR_FORMAT, 0 },
