@@ -17,13 +17,13 @@
 #define WS_KEY_LEN		16	/* Sec-WebSocket-Key, decoded */
 #define WS_KEY_B64_LEN		24
 #define WS_ACCEPT_B64_LEN	28	/* base64 of a SHA-1 digest */
-#define WS_HEAD_MAX		8192	/* handshake head, with its CRLFCRLF */
+#define WS_HEAD_MAX		8192	/* a handshake head, with CRLFCRLF */
 #define WS_PATH_MAX		1024
 #define WS_HOST_MAX		263	/* "[" 255 "]:65535" */
 #define WS_AGENT_DEFAULT	"Chrome/78.0.3904.106"	/* gost's */
 
 #define WS_HDR_MAX		14	/* 2 + 8 (length) + 4 (mask key) */
-#define WS_CONTROL_MAX		125	/* payload of a control frame */
+#define WS_CONTROL_MAX		125	/* a control frame's payload */
 
 #define WS_OP_CONT		0x0
 #define WS_OP_TEXT		0x1
@@ -113,8 +113,8 @@ int	ws_build_refusal(char *out, size_t outlen, size_t *olen, int status);
  * peer may send next.
  */
 struct ws_rx {
-	int	server;		/* frames must be masked (from a client) */
-	int	msg_op;		/* opcode of an unfinished message, or -1 */
+	int	server;		/* reading a client: frames are masked */
+	int	msg_op;		/* an unfinished message's opcode, or -1 */
 	int	closed;		/* a close frame came */
 	size_t	max_payload;	/* per frame */
 };
@@ -124,7 +124,7 @@ struct ws_frame {
 	int		opcode;
 	int		masked;
 	unsigned char	mask[4];
-	size_t		hdrlen;		/* the payload starts here */
+	size_t		hdrlen;		/* where the payload starts */
 	size_t		len;		/* payload length */
 };
 

@@ -179,8 +179,8 @@ TEST(test_request_rfc)
 TEST(test_request_errors)
 {
 	static const struct {
-		const char	*lines;		/* between the host and key */
-		const char	*first;		/* request line, NULL: default */
+		const char	*lines;		/* after the Host line */
+		const char	*first;		/* NULL: GET /ws HTTP/1.1 */
 		int		 err;
 		int		 status;
 	} t[] = {
@@ -454,7 +454,8 @@ TEST(test_response_errors)
 		{ "HTTP/1.0 403 Forbidden\r\n\r\n", ERR_DENIED, 403 },
 		{ "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/2.0 200 OK\r\n\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 1O1 Switching Protocols\r\n\r\n", ERR_FORMAT, 0 },
@@ -462,16 +463,19 @@ TEST(test_response_errors)
 		{ "HTTP/1.1 601 x\r\n\r\n", ERR_FORMAT, 0 },
 		{ "ICY 200 OK\r\n\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 101 S\r\nConnection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
-		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n\r\n", ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
-		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOA=\r\n\r\n",
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOA=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
@@ -480,7 +484,8 @@ TEST(test_response_errors)
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
 		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
@@ -493,7 +498,8 @@ TEST(test_response_errors)
 		    "Sec-WebSocket-Protocol: chat\r\n\r\n", ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: websocket\r\n"
 		    "Connection: Upgrade\r\n"
-		    " Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+		    " Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+		    "\r\n",
 		    ERR_FORMAT, 101 },
 		{ "HTTP/1.1 101 S\nUpgrade: websocket\r\n", ERR_FORMAT, 0 },
 		{ "HTTP/1.1 101 S\r\nUpgrade: web\rsocket\r\n", ERR_FORMAT, 0 },
@@ -760,7 +766,7 @@ TEST(test_frames_errors)
 		{ "\xc2\x00", 2, 0, ERR_FORMAT },	/* RSV1 */
 		{ "\xa2\x00", 2, 0, ERR_FORMAT },	/* RSV2 */
 		{ "\x92\x00", 2, 0, ERR_FORMAT },	/* RSV3 */
-		{ "\x83\x00", 2, 0, ERR_FORMAT },	/* reserved data opcodes */
+		{ "\x83\x00", 2, 0, ERR_FORMAT },	/* reserved opcodes */
 		{ "\x84\x00", 2, 0, ERR_FORMAT },
 		{ "\x85\x00", 2, 0, ERR_FORMAT },
 		{ "\x86\x00", 2, 0, ERR_FORMAT },
@@ -780,8 +786,8 @@ TEST(test_frames_errors)
 		{ "\x88\x81", 2, 1, ERR_FORMAT },
 		{ "\x80\x00", 2, 0, ERR_FORMAT },	/* no message */
 		{ "\x00\x00", 2, 0, ERR_FORMAT },
-		{ "\x82\x80", 2, 0, ERR_FORMAT },	/* masked to a client */
-		{ "\x82\x00", 2, 1, ERR_FORMAT },	/* unmasked to a server */
+		{ "\x82\x80", 2, 0, ERR_FORMAT },	/* masked from server */
+		{ "\x82\x00", 2, 1, ERR_FORMAT },	/* unmasked to server */
 		{ "\x89\x7d", 2, 0, 0 },		/* 125 is fine */
 		{ "\x88\x00", 2, 0, 0 },
 		{ "\x88\x82\x00\x00\x00\x00", 6, 1, 0 },
