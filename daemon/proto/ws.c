@@ -278,6 +278,18 @@ key_valid(const char *v, size_t len)
 	return 1;
 }
 
+/* Visible ASCII only. */
+static int
+printable(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 static int
 copy_value(char *dst, size_t dstlen, const char *v, size_t len)
 {
@@ -309,9 +321,8 @@ request_line(const char *s, const char *eol, struct ws_request *r)
 	}
 	if (sp1[1] != '/')
 		return ERR_FORMAT;
-	for (q = sp1 + 1; q < sp2; q++)
-		if ((unsigned char)*q < 0x21 || (unsigned char)*q > 0x7e)
-			return ERR_FORMAT;
+	if (!printable(sp1 + 1, (size_t)(sp2 - sp1 - 1)))
+		return ERR_FORMAT;
 	if ((q = memchr(sp1 + 1, '?', (size_t)(sp2 - sp1 - 1))) == NULL)
 		q = sp2;
 	if (copy_value(r->path, sizeof(r->path), sp1 + 1,
@@ -343,9 +354,9 @@ ws_parse_request(const unsigned char *p, size_t len, struct ws_request *r)
 		return e;
 	for (cur = eol + 2; (e = next_field(&cur, end, &f)) == 1;) {
 		if (field_is(&f, "Host")) {
+			/* one authority, printable: it is logged and compared */
 			if (hosts++ > 0 || f.vallen == 0 ||
-			    memchr(f.val, ' ', f.vallen) != NULL ||
-			    memchr(f.val, '\t', f.vallen) != NULL ||
+			    !printable(f.val, f.vallen) ||
 			    memchr(f.val, ',', f.vallen) != NULL)
 				return ERR_FORMAT;
 			if (copy_value(r->host, sizeof(r->host), f.val,

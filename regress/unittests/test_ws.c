@@ -238,12 +238,20 @@ TEST(test_request_missing)
 		"Connection: Upgrade\r\n"
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 		"Sec-WebSocket-Version: 13\r\n\r\n",
-		/* Host with a space or a list */
+		/* Host with a space, a list, a tab, past ASCII */
 		"GET / HTTP/1.1\r\nHost: a b\r\nUpgrade: websocket\r\n"
 		"Connection: Upgrade\r\n"
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 		"Sec-WebSocket-Version: 13\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a,b\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\tb\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\n"
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: \xc3\xa9\r\nUpgrade: websocket\r\n"
 		"Connection: Upgrade\r\n"
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 		"Sec-WebSocket-Version: 13\r\n\r\n",
