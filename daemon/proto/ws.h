@@ -137,8 +137,9 @@ void	ws_rx_init(struct ws_rx *, int server, size_t max_payload);
 /*
  * A frame header at p.  On 0 the frame is taken: rx now expects what
  * may follow it, and the caller consumes f->hdrlen bytes; the payload
- * (f->len bytes, unmask with ws_mask) may not all be there yet.  Do not
- * parse the same header twice.  ERR_INCOMPLETE (nothing taken),
+ * (f->len bytes, unmask with ws_mask) may not all be there yet: compare
+ * len - f->hdrlen with f->len rather than adding them, which can wrap
+ * when max_payload is SIZE_MAX.  Do not parse the same header twice.  ERR_INCOMPLETE (nothing taken),
  * ERR_TOO_LONG over max_payload (close 1009), ERR_CLOSED for a frame
  * after a close frame, ERR_FORMAT for a protocol error (close 1002): RSV
  * bits, a reserved opcode, the wrong masking, a fragmented or long
