@@ -42,7 +42,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/linger.c daemon/mux/smux.c \
 		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
 		  daemon/core/copy.c daemon/core/tlskey.c \
-		  daemon/core/listen.c daemon/transport/obfs.c \
+		  daemon/core/listen.c daemon/transport/obfs.c daemon/transport/ws.c \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
@@ -73,7 +73,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
-		  knot-dnsutils bind9-dnsutils iptables
+		  knot-dnsutils bind9-dnsutils iptables python3-websockets
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \

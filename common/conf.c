@@ -485,7 +485,9 @@ stream_tp(const struct node *n)
 	return strcmp(n->transport, "tcp") == 0 ||
 	    strcmp(n->transport, "tls") == 0 ||
 	    strcmp(n->transport, "ohttp") == 0 ||
-	    strcmp(n->transport, "otls") == 0;
+	    strcmp(n->transport, "otls") == 0 ||
+	    strcmp(n->transport, "ws") == 0 ||
+	    strcmp(n->transport, "wss") == 0;
 }
 
 /*
@@ -517,12 +519,34 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		}
 		return 0;
 	}
-	if (strcmp(n->transport, "tls") != 0) {
+	if (strcmp(n->transport, "ws") == 0 ||
+	    strcmp(n->transport, "wss") == 0) {
+		tp->path = (v = node_param(n, "path")) != NULL ? v : "/ws";
+		tp->agent = node_param(n, "agent");
+		if (tp->path[0] != '/' || strlen(tp->path) > 1024 ||
+		    strpbrk(tp->path, " ?#") != NULL) {
+			seterr(err, errlen, "%s: bad value \"%s\" for path (an "
+			    "absolute path, at most 1024 bytes)", n->url,
+			    tp->path);
+			return -1;
+		}
+		/* gost's client: the host= value, else the node's address */
+		if ((v = node_param(n, "host")) != NULL)
+			snprintf(tp->wshost, sizeof(tp->wshost), "%s", v);
+		else
+			snprintf(tp->wshost, sizeof(tp->wshost),
+			    strchr(n->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+			    n->host, n->port);
+		if (strcmp(n->transport, "ws") == 0) {
+			tp->kind = TP_WS;
+			return 0;
+		}
+	} else if (strcmp(n->transport, "tls") != 0) {
 		seterr(err, errlen, "%s: transport %s is not supported in this "
 		    "build", n->url, n->transport);
 		return -1;
 	}
-	tp->kind = TP_TLS;
+	tp->kind = strcmp(n->transport, "wss") == 0 ? TP_WSS : TP_TLS;
 	tp->cert = node_param(n, "cert");
 	tp->key = node_param(n, "key");
 	tp->ca = node_param(n, "ca");

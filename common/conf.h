@@ -82,6 +82,8 @@ enum tp_kind {
 	TP_TLS,
 	TP_OHTTP,		/* gost's obfs-http */
 	TP_OTLS,		/* gost's obfs-tls */
+	TP_WS,			/* WebSocket */
+	TP_WSS,			/* WebSocket over TLS */
 };
 
 struct tp_conf {
@@ -93,6 +95,9 @@ struct tp_conf {
 						   the server's must chain to it */
 	int			 secure;	/* hop: verify the server */
 	const char		*sni;		/* hop: the name it asks for */
+	const char		*path;		/* ws: the upgrade's path */
+	const char		*agent;		/* ws: the client's User-Agent */
+	char			 wshost[270];	/* ws: the client's Host */
 };
 
 struct listener_conf {

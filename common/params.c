@@ -255,6 +255,12 @@ static const char *const tls_used[] = {
 static const char *const obfs_used[] = {
 	"host", NULL
 };
+static const char *const ws_used[] = {
+	"path", "host", "agent", NULL
+};
+static const char *const wss_used[] = {
+	"path", "host", "agent", "cert", "key", "ca", "secure", NULL
+};
 
 static const char *const *
 transport_used(const char *transport)
@@ -263,6 +269,10 @@ transport_used(const char *transport)
 		return tls_used;
 	if (strcmp(transport, "ohttp") == 0 || strcmp(transport, "otls") == 0)
 		return obfs_used;
+	if (strcmp(transport, "ws") == 0)
+		return ws_used;
+	if (strcmp(transport, "wss") == 0)
+		return wss_used;
 	return NULL;
 }
 

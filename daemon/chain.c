@@ -353,7 +353,7 @@ chain_init(struct worker *wk)
 				    CHAIN_MAX_HOPS);
 				return -1;
 			}
-			if (h->tp.kind == TP_TLS &&
+			if ((h->tp.kind == TP_TLS || h->tp.kind == TP_WSS) &&
 			    tls_client_ctx(wk, &h->tp) == NULL) {
 				error("chain %s: %s: no TLS context",
 				    c->obs[i].tag, h->node->url);
@@ -598,6 +598,10 @@ cd_push(struct chain_dial *cd, struct conn *(*push)(struct conn *,
 static struct conn *
 push_codec(struct conn *c, const void *arg)
 {
+	if (arg == NULL) {
+		conn_free(c);
+		return NULL;
+	}
 	return conn_codec_push(c, (struct codec *)(uintptr_t)arg);
 }
 
@@ -605,6 +609,14 @@ static struct conn *
 push_tls(struct conn *c, const void *arg)
 {
 	return tls_client_push(c, arg);
+}
+
+static struct conn *
+push_ws(struct conn *c, const void *arg)
+{
+	const struct tp_conf *tp = arg;
+
+	return ws_client_push(c, tp->path, tp->wshost, tp->agent);
 }
 
 static int
@@ -645,7 +657,8 @@ cd_request(struct chain_dial *cd)
 		 * As gost's client: its TLS method too, unless notls (and,
 		 * as gost v3, the password methods only with a password).
 		 */
-		tls = !h->notls && h->tp.kind != TP_TLS;
+		tls = !h->notls && h->tp.kind != TP_TLS &&
+		    h->tp.kind != TP_WSS;
 		m[n++] = SOCKS5_VER;
 		m[n++] = 0;
 		m[n++] = SOCKS5_AUTH_NONE;
@@ -881,7 +894,8 @@ cd_input(struct chain_dial *cd)
 			return;
 		}
 		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
-		    !h->notls && h->tp.kind != TP_TLS) {
+		    !h->notls && h->tp.kind != TP_TLS &&
+		    h->tp.kind != TP_WSS) {
 			/* TLS at once; the rest of SOCKS5 runs inside it */
 			if (cd_push(cd, push_tls, h->host) != 0)
 				return;
@@ -1070,11 +1084,18 @@ cd_transport(struct chain_dial *cd)
 
 	switch (tp->kind) {
 	case TP_TLS:
+	case TP_WSS:
 		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
 			cd_fail(cd, EPROTO);
 			return -1;
 		}
-		return cd_push_tls(cd, ctx, tp);
+		if (cd_push_tls(cd, ctx, tp) != 0)
+			return -1;	/* cd is gone or tries again */
+		if (tp->kind == TP_TLS)
+			return 0;
+		return cd_push(cd, push_ws, tp);
+	case TP_WS:
+		return cd_push(cd, push_ws, tp);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));
 	case TP_OTLS:

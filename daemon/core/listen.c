@@ -25,6 +25,7 @@ tp_server_init(struct tp_server *ts, struct worker *wk,
 	ts->idx = idx;
 	switch (l->tp.kind) {
 	case TP_TLS:
+	case TP_WSS:
 		if ((ts->tls = tlskey_server_ctx(wk, idx)) == NULL) {
 			error("%s: no TLS context", l->node->url);
 			return -1;
@@ -54,6 +55,12 @@ tp_accept(struct tp_server *ts, int fd)
 		return conn_codec_push(c, ohttp_codec(1, NULL));
 	case TP_OTLS:
 		return conn_codec_push(c, otls_codec(1, NULL));
+	case TP_WS:
+		return ws_server_push(c, ts->l->tp.path);
+	case TP_WSS:
+		if ((c = tls_server_push_ctx(c, ts->tls)) == NULL)
+			return NULL;
+		return ws_server_push(c, ts->l->tp.path);
 	default:
 		return c;
 	}

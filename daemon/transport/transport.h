@@ -8,4 +8,10 @@ struct codec;
 struct codec	*ohttp_codec(int server, const char *host);
 struct codec	*otls_codec(int server, const char *host);
 
+struct conn;
+/* ws.c: WebSocket; path NULL: /ws, agent NULL: gost's. */
+struct conn	*ws_client_push(struct conn *, const char *path,
+		    const char *host, const char *agent);
+struct conn	*ws_server_push(struct conn *, const char *path);
+
 #endif

@@ -34,8 +34,10 @@ def echo_server(host, port):
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
-def one_transfer(host, port, size, results, idx, pause=0.0):
-    """Send size random bytes, read the echo, compare digests."""
+def one_transfer(host, port, size, results, idx, pause=0.0, halfclose=True):
+    """Send size random bytes, read the echo, compare digests; without
+    halfclose the sender never shuts its side: the reader stops at size
+    bytes (for transports that cannot carry a half-close)."""
     try:
         data = os.urandom(size)
         s = socket.create_connection((host, int(port)), timeout=60)
@@ -50,7 +52,8 @@ def one_transfer(host, port, size, results, idx, pause=0.0):
                     s.sendall(data[size // 2:])
                 else:
                     s.sendall(data)
-                s.shutdown(socket.SHUT_WR)
+                if halfclose:
+                    s.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
 
@@ -58,7 +61,7 @@ def one_transfer(host, port, size, results, idx, pause=0.0):
         t.start()
         h = hashlib.sha256()
         n = 0
-        while True:
+        while halfclose or n < size:
             b = s.recv(1 << 20)
             if not b:
                 break
@@ -76,11 +79,12 @@ def one_transfer(host, port, size, results, idx, pause=0.0):
         results[idx] = False
 
 
-def xfer(host, port, size, conns, pause="0"):
+def xfer(host, port, size, conns, pause="0", halfclose=True):
     size, conns, pause = int(size), int(conns), float(pause)
     results = [None] * conns
     threads = [threading.Thread(target=one_transfer,
-                                args=(host, port, size, results, i, pause))
+                                args=(host, port, size, results, i, pause,
+                                      halfclose))
                for i in range(conns)]
     for t in threads:
         t.start()
@@ -377,6 +381,8 @@ def main():
         echo_server(sys.argv[2], sys.argv[3])
     elif cmd == "xfer":
         sys.exit(xfer(*sys.argv[2:7]))
+    elif cmd == "roundtrip":
+        sys.exit(xfer(*sys.argv[2:6], halfclose=False))
     elif cmd == "udpecho":
         udp_echo(sys.argv[2], sys.argv[3])
     elif cmd == "dns":
