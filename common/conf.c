@@ -482,12 +482,16 @@ check_pem(const char *url, const char *what, const char *path, int key,
 static int
 stream_tp(const struct node *n)
 {
-	return strcmp(n->transport, "tcp") == 0 ||
-	    strcmp(n->transport, "tls") == 0 ||
-	    strcmp(n->transport, "ohttp") == 0 ||
-	    strcmp(n->transport, "otls") == 0 ||
-	    strcmp(n->transport, "ws") == 0 ||
-	    strcmp(n->transport, "wss") == 0;
+	static const char *const names[] = {
+		"tcp", "tls", "mtls", "ws", "wss", "mws", "mwss", "ohttp",
+		"otls", NULL
+	};
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(n->transport, names[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -500,27 +504,42 @@ static int
 build_transport(const struct node *n, struct tp_conf *tp, int server,
     char *err, size_t errlen)
 {
+	static const struct {
+		const char	*name;
+		enum tp_kind	 kind;
+		int		 ws, tls;
+	} tps[] = {
+		{ "tcp",	TP_TCP,		0, 0 },
+		{ "tls",	TP_TLS,		0, 1 },
+		{ "mtls",	TP_MTLS,	0, 1 },
+		{ "ws",		TP_WS,		1, 0 },
+		{ "wss",	TP_WSS,		1, 1 },
+		{ "mws",	TP_MWS,		1, 0 },
+		{ "mwss",	TP_MWSS,	1, 1 },
+		{ "ohttp",	TP_OHTTP,	0, 0 },
+		{ "otls",	TP_OTLS,	0, 0 },
+	};
 	const char *v;
+	size_t i;
 	int b;
 
 	memset(tp, 0, sizeof(*tp));
-	if (strcmp(n->transport, "tcp") == 0) {
-		tp->kind = TP_TCP;
-		return 0;
+	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
+		if (strcmp(n->transport, tps[i].name) == 0)
+			break;
+	if (i == sizeof(tps) / sizeof(tps[0])) {
+		seterr(err, errlen, "%s: transport %s is not supported in this "
+		    "build", n->url, n->transport);
+		return -1;
 	}
-	if (strcmp(n->transport, "ohttp") == 0 ||
-	    strcmp(n->transport, "otls") == 0) {
-		tp->kind = n->transport[1] == 'h' ? TP_OHTTP : TP_OTLS;
-		tp->sni = (v = node_param(n, "host")) != NULL ? v : n->host;
-		if (strlen(tp->sni) > 255) {
-			seterr(err, errlen, "%s: host is limited to 255 bytes",
-			    n->url);
-			return -1;
-		}
-		return 0;
+	tp->kind = tps[i].kind;
+	/* the name a client shows: Host of ohttp, SNI of otls and TLS */
+	tp->sni = (v = node_param(n, "host")) != NULL ? v : n->host;
+	if (strlen(tp->sni) > 255) {
+		seterr(err, errlen, "%s: host is limited to 255 bytes", n->url);
+		return -1;
 	}
-	if (strcmp(n->transport, "ws") == 0 ||
-	    strcmp(n->transport, "wss") == 0) {
+	if (tps[i].ws) {
 		tp->path = (v = node_param(n, "path")) != NULL ? v : "/ws";
 		tp->agent = node_param(n, "agent");
 		if (tp->path[0] != '/' || strlen(tp->path) > 1024 ||
@@ -537,23 +556,15 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 			snprintf(tp->wshost, sizeof(tp->wshost),
 			    strchr(n->host, ':') != NULL ? "[%s]:%u" : "%s:%u",
 			    n->host, n->port);
-		if (strcmp(n->transport, "ws") == 0) {
-			tp->kind = TP_WS;
-			return 0;
-		}
-	} else if (strcmp(n->transport, "tls") != 0) {
-		seterr(err, errlen, "%s: transport %s is not supported in this "
-		    "build", n->url, n->transport);
-		return -1;
 	}
-	tp->kind = strcmp(n->transport, "wss") == 0 ? TP_WSS : TP_TLS;
+	if (!tps[i].tls)
+		return 0;
 	tp->cert = node_param(n, "cert");
 	tp->key = node_param(n, "key");
 	tp->ca = node_param(n, "ca");
 	if ((v = node_param(n, "secure")) != NULL &&
 	    param_bool_parse(v, &b) == 0)
 		tp->secure = b;
-	tp->sni = (v = node_param(n, "host")) != NULL ? v : n->host;
 	if (server && (tp->cert == NULL) != (tp->key == NULL)) {
 		seterr(err, errlen, "%s: %s= without %s=", n->url,
 		    tp->cert != NULL ? "cert" : "key",

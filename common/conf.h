@@ -84,6 +84,9 @@ enum tp_kind {
 	TP_OTLS,		/* gost's obfs-tls */
 	TP_WS,			/* WebSocket */
 	TP_WSS,			/* WebSocket over TLS */
+	TP_MTLS,		/* smux sessions over TLS */
+	TP_MWS,			/* smux sessions over WebSocket */
+	TP_MWSS,		/* smux sessions over WebSocket over TLS */
 };
 
 struct tp_conf {

@@ -265,13 +265,13 @@ static const char *const wss_used[] = {
 static const char *const *
 transport_used(const char *transport)
 {
-	if (strcmp(transport, "tls") == 0)
+	if (strcmp(transport, "tls") == 0 || strcmp(transport, "mtls") == 0)
 		return tls_used;
 	if (strcmp(transport, "ohttp") == 0 || strcmp(transport, "otls") == 0)
 		return obfs_used;
-	if (strcmp(transport, "ws") == 0)
+	if (strcmp(transport, "ws") == 0 || strcmp(transport, "mws") == 0)
 		return ws_used;
-	if (strcmp(transport, "wss") == 0)
+	if (strcmp(transport, "wss") == 0 || strcmp(transport, "mwss") == 0)
 		return wss_used;
 	return NULL;
 }

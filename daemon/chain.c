@@ -37,6 +37,9 @@
 #include "proto/sscodec.h"
 #include "ref.h"
 #include "stream.h"
+#include "core/listen.h"
+#include "mux/pool.h"
+#include "mux/smux.h"
 #include "transport/transport.h"
 #include "worker.h"
 
@@ -93,6 +96,7 @@ struct grp {
 static struct grp *groups;
 
 enum cd_state {
+	CD_MUXSTART,		/* on a stream of a pooled session */
 	CD_CONNECT,
 	CD_S5_METHOD,
 	CD_S5_AUTH,
@@ -131,6 +135,7 @@ static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
 static void cd_conn_cb(struct conn *, int, void *);
 static int cd_transport(struct chain_dial *);
+static int cd_mux(struct chain_dial *);
 
 static void grp_probe_all(struct grp *);
 
@@ -353,7 +358,7 @@ chain_init(struct worker *wk)
 				    CHAIN_MAX_HOPS);
 				return -1;
 			}
-			if ((h->tp.kind == TP_TLS || h->tp.kind == TP_WSS) &&
+			if (tp_has_tls(&h->tp) &&
 			    tls_client_ctx(wk, &h->tp) == NULL) {
 				error("chain %s: %s: no TLS context",
 				    c->obs[i].tag, h->node->url);
@@ -611,6 +616,68 @@ push_tls(struct conn *c, const void *arg)
 	return tls_client_push(c, arg);
 }
 
+/* The pool's name of hop i's session: transport, address, path. */
+static void
+cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
+{
+	const struct hop_conf *h = cd->sel[i];
+
+	snprintf(key, len, "%d %s %u %s %zu", (int)h->tp.kind, h->host,
+	    h->port, h->tp.path != NULL ? h->tp.path : "", i);
+}
+
+/*
+ * The connection built so far becomes a pooled session for this hop,
+ * and the dial goes on over a stream of it.  0, or -1 (dial failed).
+ */
+static int
+cd_mux(struct chain_dial *cd)
+{
+	char key[400];
+	struct smux *s;
+
+	cd_mux_key(cd, cd->hop, key, sizeof(key));
+	s = muxpool_open(key, cd->c);
+	cd->c = NULL;
+	if (s == NULL || (cd->c = smux_open(s)) == NULL) {
+		cd_fail(cd, ENOMEM);
+		return -1;
+	}
+	conn_set_cb(cd->c, cd_conn_cb, cd);
+	return 0;
+}
+
+/*
+ * A live session of a multiplexed hop cuts the route (gost): the dial
+ * starts on a new stream of the furthest such hop.  1 if it did.
+ */
+static int
+cd_from_pool(struct chain_dial *cd)
+{
+	struct timeval tv = { 0, 0 };
+	char key[400];
+	struct smux *s;
+	size_t i;
+
+	for (i = cd->nhops; i-- > 0; ) {
+		if (!tp_is_mux(&cd->sel[i]->tp))
+			continue;
+		cd_mux_key(cd, i, key, sizeof(key));
+		if ((s = muxpool_get(key)) == NULL ||
+		    (cd->c = smux_open(s)) == NULL)
+			continue;
+		conn_set_cb(cd->c, cd_conn_cb, cd);
+		cd->hop = i;
+		cd->state = CD_MUXSTART;
+		/* the request goes out from the event loop, never in start */
+		if ((cd->ev = evtimer_new(cd->wk->base, cd_event, cd)) == NULL)
+			fatal_f("out of memory");
+		event_add(cd->ev, &tv);
+		return 1;
+	}
+	return 0;
+}
+
 static struct conn *
 push_ws(struct conn *c, const void *arg)
 {
@@ -657,8 +724,7 @@ cd_request(struct chain_dial *cd)
 		 * As gost's client: its TLS method too, unless notls (and,
 		 * as gost v3, the password methods only with a password).
 		 */
-		tls = !h->notls && h->tp.kind != TP_TLS &&
-		    h->tp.kind != TP_WSS;
+		tls = !h->notls && !tp_has_tls(&h->tp);
 		m[n++] = SOCKS5_VER;
 		m[n++] = 0;
 		m[n++] = SOCKS5_AUTH_NONE;
@@ -894,8 +960,7 @@ cd_input(struct chain_dial *cd)
 			return;
 		}
 		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
-		    !h->notls && h->tp.kind != TP_TLS &&
-		    h->tp.kind != TP_WSS) {
+		    !h->notls && !tp_has_tls(&h->tp)) {
 			/* TLS at once; the rest of SOCKS5 runs inside it */
 			if (cd_push(cd, push_tls, h->host) != 0)
 				return;
@@ -1046,6 +1111,13 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 	socklen_t len = sizeof(int);
 	int err = 0, one = 1;
 
+	if (cd->state == CD_MUXSTART) {
+		event_free(cd->ev);
+		cd->ev = NULL;
+		cd->state = CD_CONNECT;
+		cd_request(cd);
+		return;
+	}
 	if (what & EV_TIMEOUT) {
 		cd_fail(cd, ETIMEDOUT);
 		return;
@@ -1085,6 +1157,8 @@ cd_transport(struct chain_dial *cd)
 	switch (tp->kind) {
 	case TP_TLS:
 	case TP_WSS:
+	case TP_MTLS:
+	case TP_MWSS:
 		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
 			cd_fail(cd, EPROTO);
 			return -1;
@@ -1093,9 +1167,17 @@ cd_transport(struct chain_dial *cd)
 			return -1;	/* cd is gone or tries again */
 		if (tp->kind == TP_TLS)
 			return 0;
-		return cd_push(cd, push_ws, tp);
+		if (tp->kind == TP_MTLS)
+			return cd_mux(cd);
+		if (cd_push(cd, push_ws, tp) != 0)
+			return -1;
+		return tp->kind == TP_MWSS ? cd_mux(cd) : 0;
 	case TP_WS:
 		return cd_push(cd, push_ws, tp);
+	case TP_MWS:
+		if (cd_push(cd, push_ws, tp) != 0)
+			return -1;
+		return cd_mux(cd);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));
 	case TP_OTLS:
@@ -1148,6 +1230,8 @@ cd_attempt(struct chain_dial *cd)
 		cd->selm[i] = grp_pick(g);
 		cd->sel[i] = cd->selm[i]->h;
 	}
+	if (cd_from_pool(cd))
+		return;
 	h = cd->sel[0];
 	cd->hop = 0;
 	cd->state = CD_CONNECT;

@@ -37,7 +37,7 @@ struct forward {
 
 struct fwd_conn {
 	struct forward	*fw;
-	int		 client;
+	struct conn	*client;
 	int		 out;
 	size_t		 start;		/* first target tried */
 	size_t		 tried;
@@ -59,7 +59,7 @@ fwd_conn_fail(struct fwd_conn *c)
 		event_free(c->ev);
 	if (c->out != -1)
 		close(c->out);
-	close(c->client);
+	conn_free(c->client);
 	worker_conn_closed(c->fw->wk);
 	free(c);
 }
@@ -91,25 +91,20 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 static void
 fwd_connected(struct fwd_conn *c)
 {
-	struct conn *client;
 	int one = 1;
 
 	setsockopt(c->up != NULL ? c->up->fd : c->out, IPPROTO_TCP,
 	    TCP_NODELAY, &one, sizeof(one));
-	setsockopt(c->client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->client->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (c->up == NULL && (c->up = conn_socket(c->fw->wk, c->out)) == NULL) {
-		close(c->client);
+		conn_free(c->client);
 		worker_conn_closed(c->fw->wk);
 		free(c);
 		return;
 	}
 	c->out = -1;
-	/* the listener's transport (a bare socket for tcp: spliced) */
-	if ((client = tp_accept(&c->fw->tp, c->client)) == NULL) {
-		conn_free(c->up);
-		worker_conn_closed(c->fw->wk);
-	} else
-		relay_conns(c->fw->wk, client, c->up, 0);
+	/* bare sockets both (a tcp listener, a direct dial): spliced */
+	relay_conns(c->fw->wk, c->client, c->up, 0);
 	free(c);
 }
 
@@ -255,24 +250,18 @@ fwd_try(struct fwd_conn *c)
 }
 
 static void
-accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+fwd_accept(void *arg, struct conn *client)
 {
 	struct forward *fw = arg;
 	struct fwd_conn *c;
 
-	(void)lev;
-	(void)sa;
-	(void)salen;
-	fw->wk->stats.accepted++;
-	fw->wk->stats.active++;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		close(fd);
+		conn_free(client);
 		worker_conn_closed(fw->wk);
 		return;
 	}
 	c->fw = fw;
-	c->client = fd;
+	c->client = client;
 	c->out = -1;
 	c->start = fw->next++;
 	fwd_try(c);
@@ -288,10 +277,6 @@ forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	fw->wk = wk;
 	fw->l = l;
-	if (tp_server_init(&fw->tp, wk, l, idx) != 0) {
-		free(fw);
-		return -1;
-	}
 	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
 	    RELOAD_BYPASS, (void **)&fw->bypass_file, NULL, NULL) != 0) ||
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
@@ -299,7 +284,7 @@ forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		free(fw);
 		return -1;
 	}
-	if (worker_listen(wk, fd, accept_cb, fw, levp) != 0) {
+	if (tp_listen(&fw->tp, wk, l, idx, fd, fwd_accept, fw, levp) != 0) {
 		free(fw);
 		return -1;
 	}

@@ -737,22 +737,15 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 		pconn_free(pc);
 }
 
+/* A client's connection, inside the listener's transport (counted). */
 static void
-accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+proxy_accept(void *arg, struct conn *c)
 {
 	struct proxy *px = arg;
 	struct pconn *pc;
-	struct conn *c = NULL;
 	struct timeval tv = { HANDSHAKE_SECS, 0 };
 
-	(void)lev;
-	(void)sa;
-	(void)salen;
-	px->wk->stats.accepted++;
-	px->wk->stats.active++;
-	if ((c = tp_accept(&px->tp, fd)) == NULL ||
-	    (pc = calloc(1, sizeof(*pc))) == NULL) {
+	if ((pc = calloc(1, sizeof(*pc))) == NULL) {
 		conn_free(c);
 		worker_conn_closed(px->wk);
 		return;
@@ -1561,9 +1554,7 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		px->probe_body = body;
 		px->probe_len = len;
 	}
-	if (tp_server_init(&px->tp, wk, l, idx) != 0)
-		return -1;
-	return worker_listen(wk, fd, accept_cb, px, levp);
+	return tp_listen(&px->tp, wk, l, idx, fd, proxy_accept, px, levp);
 }
 
 /*

@@ -485,21 +485,13 @@ rconn_tmo_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-relay_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+relay_accept(void *arg, struct conn *cn)
 {
 	struct relay_server *sv = arg;
 	struct timeval tv = { RELAY_HANDSHAKE_SECS, 0 };
 	struct rconn *c = NULL;
-	struct conn *cn;
 
-	(void)lev;
-	(void)sa;
-	(void)salen;
-	sv->wk->stats.accepted++;
-	sv->wk->stats.active++;
-	if ((cn = tp_accept(&sv->tp, fd)) == NULL ||
-	    (c = calloc(1, sizeof(*c))) == NULL ||
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    cbuf_alloc(&c->in, RELAY_HEAD_MAX + 4096) != 0) {
 		free(c);
 		conn_free(cn);
@@ -526,11 +518,10 @@ relay_server_start(struct worker *wk, const struct listener_conf *l,
 		return -1;
 	sv->wk = wk;
 	sv->l = l;
-	if (dialer_init(&sv->dl, wk, l, idx) != 0 ||
-	    tp_server_init(&sv->tp, wk, l, idx) != 0)
+	if (dialer_init(&sv->dl, wk, l, idx) != 0)
 		return -1;
 	if (l->secrets_path != NULL && reload_register(wk, l->secrets_path,
 	    RELOAD_SECRETS, (void **)&sv->secrets, NULL, NULL) != 0)
 		return -1;
-	return worker_listen(wk, fd, relay_accept_cb, sv, levp);
+	return tp_listen(&sv->tp, wk, l, idx, fd, relay_accept, sv, levp);
 }

@@ -472,21 +472,13 @@ sconn_tmo_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-ss_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+ss_accept(void *arg, struct conn *c)
 {
 	struct ss_server *sv = arg;
 	struct timeval tv = { SS_HANDSHAKE_SECS, 0 };
 	struct sconn *sc = NULL;
-	struct conn *c;
 
-	(void)lev;
-	(void)sa;
-	(void)salen;
-	sv->wk->stats.accepted++;
-	sv->wk->stats.active++;
-	if ((c = tp_accept(&sv->tp, fd)) == NULL ||
-	    (sc = calloc(1, sizeof(*sc))) == NULL ||
+	if ((sc = calloc(1, sizeof(*sc))) == NULL ||
 	    (sc->codec = ssc_new(sv->l->ss_method, sv->l->ss_key,
 	    SSC_SERVER)) == NULL ||
 	    cbuf_alloc(&sc->in, CRELAY_IN_BUF) != 0 ||
@@ -521,8 +513,7 @@ ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	sv->wk = wk;
 	sv->l = l;
-	if (dialer_init(&sv->dl, wk, l, idx) != 0 ||
-	    tp_server_init(&sv->tp, wk, l, idx) != 0)
+	if (dialer_init(&sv->dl, wk, l, idx) != 0)
 		return -1;
-	return worker_listen(wk, fd, ss_accept_cb, sv, levp);
+	return tp_listen(&sv->tp, wk, l, idx, fd, ss_accept, sv, levp);
 }

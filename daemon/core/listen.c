@@ -1,9 +1,13 @@
 /*
  * A listener's transport: the layers an accepted socket is wrapped in
- * before its handler reads the first byte of its protocol.
+ * before its handler reads the first byte of its protocol, and for the
+ * multiplexed transports (mtls, mws, mwss) the smux session whose every
+ * stream the handler gets as a connection of its own.  Handshakes of
+ * the layers run as the handler reads.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -12,56 +16,131 @@
 #include "core/listen.h"
 #include "core/tls.h"
 #include "log.h"
+#include "mux/smux.h"
 #include "transport/transport.h"
 #include "worker.h"
 
-int
-tp_server_init(struct tp_server *ts, struct worker *wk,
-    const struct listener_conf *l, size_t idx)
+/* A multiplexed transport's session: it counts as a connection. */
+struct tp_session {
+	struct tp_server	*ts;
+	struct smux		*s;
+};
+
+static void
+tp_stream_cb(void *arg, struct conn *st)
 {
-	memset(ts, 0, sizeof(*ts));
-	ts->wk = wk;
-	ts->l = l;
-	ts->idx = idx;
-	switch (l->tp.kind) {
-	case TP_TLS:
-	case TP_WSS:
-		if ((ts->tls = tlskey_server_ctx(wk, idx)) == NULL) {
-			error("%s: no TLS context", l->node->url);
-			return -1;
-		}
-		break;
-	default:
-		break;
-	}
-	return 0;
+	struct tp_session *ss = arg;
+	struct worker *wk = ss->ts->wk;
+
+	wk->stats.accepted++;
+	wk->stats.active++;
+	ss->ts->accept(ss->ts->arg, st);
 }
 
-/*
- * The accepted socket (taken) inside the listener's transport; NULL on
- * failure (closed).  Handshakes of the layers run as the handler reads.
- */
-struct conn *
-tp_accept(struct tp_server *ts, int fd)
+static void
+tp_session_closed(void *arg)
 {
+	struct tp_session *ss = arg;
+
+	debug("%s: a session ended", ss->ts->l->node->url);
+	worker_conn_closed(ss->ts->wk);
+	free(ss);
+}
+
+/* The socket (taken) inside the layers below any session; NULL: gone. */
+static struct conn *
+tp_layers(struct tp_server *ts, int fd)
+{
+	const struct tp_conf *tp = &ts->l->tp;
 	struct conn *c;
 
 	if ((c = conn_socket(ts->wk, fd)) == NULL)
 		return NULL;
-	switch (ts->l->tp.kind) {
+	switch (tp->kind) {
 	case TP_TLS:
+	case TP_MTLS:
 		return tls_server_push_ctx(c, ts->tls);
 	case TP_OHTTP:
 		return conn_codec_push(c, ohttp_codec(1, NULL));
 	case TP_OTLS:
 		return conn_codec_push(c, otls_codec(1, NULL));
-	case TP_WS:
-		return ws_server_push(c, ts->l->tp.path);
 	case TP_WSS:
+	case TP_MWSS:
 		if ((c = tls_server_push_ctx(c, ts->tls)) == NULL)
 			return NULL;
-		return ws_server_push(c, ts->l->tp.path);
+		/* FALLTHROUGH */
+	case TP_WS:
+	case TP_MWS:
+		return ws_server_push(c, tp->path);
 	default:
 		return c;
 	}
+}
+
+static void
+tp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct tp_server *ts = arg;
+	struct tp_session *ss;
+	struct conn *c;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	ts->wk->stats.accepted++;
+	ts->wk->stats.active++;
+	if ((c = tp_layers(ts, fd)) == NULL) {
+		worker_conn_closed(ts->wk);
+		return;
+	}
+	if (!tp_is_mux(&ts->l->tp)) {
+		ts->accept(ts->arg, c);
+		return;
+	}
+	/* the client opens the streams (gost's mtls, mws, mwss) */
+	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
+		conn_free(c);
+		worker_conn_closed(ts->wk);
+		return;
+	}
+	ss->ts = ts;
+	if ((ss->s = smux_new(c, 0, tp_stream_cb, tp_session_closed,
+	    ss)) == NULL) {
+		free(ss);
+		worker_conn_closed(ts->wk);
+	}
+}
+
+int
+tp_listen(struct tp_server *ts, struct worker *wk,
+    const struct listener_conf *l, size_t idx, int fd, tp_accept_fn accept,
+    void *arg, struct evconnlistener **levp)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->wk = wk;
+	ts->l = l;
+	ts->idx = idx;
+	ts->accept = accept;
+	ts->arg = arg;
+	if (tp_has_tls(&l->tp) &&
+	    (ts->tls = tlskey_server_ctx(wk, idx)) == NULL) {
+		error("%s: no TLS context", l->node->url);
+		return -1;
+	}
+	return worker_listen(wk, fd, tp_accept_cb, ts, levp);
+}
+
+int
+tp_has_tls(const struct tp_conf *tp)
+{
+	return tp->kind == TP_TLS || tp->kind == TP_WSS ||
+	    tp->kind == TP_MTLS || tp->kind == TP_MWSS;
+}
+
+int
+tp_is_mux(const struct tp_conf *tp)
+{
+	return tp->kind == TP_MTLS || tp->kind == TP_MWS ||
+	    tp->kind == TP_MWSS;
 }

@@ -67,6 +67,7 @@ struct smux {
 	size_t			 nstreams;
 	smux_accept_cb		 accept;
 	void			(*closed)(void *);
+	void			(*dying)(void *, struct conn *);
 	void			*arg;
 };
 
@@ -542,6 +543,12 @@ smux_open(struct smux *s)
 	return st->c;
 }
 
+void
+smux_set_dying(struct smux *s, void (*dying)(void *, struct conn *))
+{
+	s->dying = dying;
+}
+
 size_t
 smux_nstreams(const struct smux *s)
 {
@@ -589,6 +596,8 @@ smux_close(struct smux *s)
 		}
 	event_free(s->ka);
 	event_free(s->fail_ev);
+	if (s->dying != NULL)
+		s->dying(arg, s->c);
 	conn_free(s->c);
 	cbuf_release(&s->in);
 	cbuf_release(&s->out);

@@ -24,6 +24,9 @@ struct smux	*smux_new(struct conn *, int client, smux_accept_cb,
 /* A new stream from our side; NULL if the session cannot take one. */
 struct conn	*smux_open(struct smux *);
 size_t		 smux_nstreams(const struct smux *);
+/* Called with the session's connection just before it goes. */
+void		 smux_set_dying(struct smux *,
+		    void (*)(void *arg, struct conn *));
 void		 smux_free(struct smux *);
 
 #endif

@@ -3,6 +3,7 @@
 client, and an sd_notify listener.  Loopback and test namespaces only."""
 import hashlib
 import os
+import select
 import socket
 import sys
 import threading
@@ -340,9 +341,11 @@ def gost_socks5(port, cert, key, creds):
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
-def hold(host, port, count, secs, ready):
+def hold(host, port, count, secs, ready, watch=""):
     """Open count connections, each echoing one byte, then keep them
-    idle for secs (at most) and write count to the ready file."""
+    idle for secs (at most) and write count to the ready file.  With
+    watch: exit 0 as soon as the far side has closed every one of them,
+    1 if some are still open after secs."""
     conns = []
     for i in range(int(count)):
         s = socket.create_connection((host, int(port)), timeout=10)
@@ -353,15 +356,30 @@ def hold(host, port, count, secs, ready):
     with open(ready + ".tmp", "w") as f:
         f.write("%d\n" % len(conns))
     os.rename(ready + ".tmp", ready)
-    time.sleep(float(secs))
-    for s in conns:
-        s.close()
+    if not watch:
+        time.sleep(float(secs))
+        for s in conns:
+            s.close()
+        return
+    deadline = time.time() + float(secs)
+    live = list(conns)
+    while live and time.time() < deadline:
+        r, _, _ = select.select(live, [], [], 0.2)
+        for s in r:
+            try:
+                d = s.recv(4096)
+            except OSError:
+                d = b""
+            if not d:
+                live.remove(s)
+    print("%d of %d still open" % (len(live), len(conns)))
+    sys.exit(1 if live else 0)
 
 
 def main():
     cmd = sys.argv[1]
     if cmd == "hold":
-        hold(*sys.argv[2:7])
+        hold(*sys.argv[2:8])
         return
     if cmd == "gostsocks5":
         gost_socks5(*sys.argv[2:6])
