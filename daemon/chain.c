@@ -125,6 +125,8 @@ struct chain_dial {
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
 	struct grp_gen			*selg[CHAIN_MAX_HOPS]; /* held */
+	unsigned int			 claimed;	/* mux hops it builds */
+	struct muxwait			*mw;		/* for a session */
 	int				 flags;
 	chain_cb			 cb;
 	void				*arg;
@@ -136,6 +138,8 @@ static void cd_event(evutil_socket_t, short, void *);
 static void cd_conn_cb(struct conn *, int, void *);
 static int cd_transport(struct chain_dial *);
 static int cd_mux(struct chain_dial *);
+static void cd_mux_key(const struct chain_dial *, size_t, char *, size_t);
+static void cd_unclaim(struct chain_dial *);
 
 static void grp_probe_all(struct grp *);
 
@@ -505,6 +509,24 @@ cd_drop(struct chain_dial *cd)
 	cbuf_release(&cd->in);
 	cbuf_release(&cd->out);
 	cd->eof = 0;
+	cd_unclaim(cd);
+	muxpool_unwait(cd->mw);
+	cd->mw = NULL;
+}
+
+/* Sessions this dial was to build and did not: others may now. */
+static void
+cd_unclaim(struct chain_dial *cd)
+{
+	char key[400];
+	size_t i;
+
+	for (i = 0; cd->claimed != 0 && i < cd->nhops; i++)
+		if (cd->claimed & (1U << i)) {
+			cd_mux_key(cd, i, key, sizeof(key));
+			muxpool_abandon(key);
+			cd->claimed &= ~(1U << i);
+		}
 }
 
 static void
@@ -530,8 +552,10 @@ cd_fail(struct chain_dial *cd, int err)
 		error("chain %s: hop %zu (%s:%u): TLS: the server's certificate: "
 		    "%s", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
 		    cd->sel[cd->hop]->port, why);
-	debug("chain %s: hop %zu (%s:%u): %s", cd->ob->tag, cd->hop,
-	    cd->sel[cd->hop]->host, cd->sel[cd->hop]->port, strerror(err));
+	debug("chain %s: hop %zu (%s:%u): %s (state %d, %zu read, %zu to send)",
+	    cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
+	    cd->sel[cd->hop]->port, strerror(err), (int)cd->state, cd->in.len,
+	    cd->out.len);
 	/* count it against the member of the group that failed */
 	if (cd->selm[cd->hop] != NULL) {
 		cd->selm[cd->hop]->fails++;
@@ -638,6 +662,7 @@ cd_mux(struct chain_dial *cd)
 
 	cd_mux_key(cd, cd->hop, key, sizeof(key));
 	s = muxpool_open(key, cd->c);
+	cd->claimed &= ~(1U << cd->hop);
 	cd->c = NULL;
 	if (s == NULL || (cd->c = smux_open(s)) == NULL) {
 		cd_fail(cd, ENOMEM);
@@ -647,9 +672,20 @@ cd_mux(struct chain_dial *cd)
 	return 0;
 }
 
+static void
+cd_pool_ready(void *arg)
+{
+	struct chain_dial *cd = arg;
+
+	cd->mw = NULL;
+	cd_attempt(cd);
+}
+
 /*
  * A live session of a multiplexed hop cuts the route (gost): the dial
- * starts on a new stream of the furthest such hop.  1 if it did.
+ * starts on a new stream of the furthest such hop.  One being built by
+ * another dial is waited for.  1 if the dial goes on so; else it builds
+ * the sessions of its multiplexed hops itself (claimed).
  */
 static int
 cd_from_pool(struct chain_dial *cd)
@@ -663,8 +699,10 @@ cd_from_pool(struct chain_dial *cd)
 		if (!tp_is_mux(&cd->sel[i]->tp))
 			continue;
 		cd_mux_key(cd, i, key, sizeof(key));
-		if ((s = muxpool_get(key)) == NULL ||
-		    (cd->c = smux_open(s)) == NULL)
+		if ((s = muxpool_get(key)) == NULL &&
+		    (cd->mw = muxpool_wait(key, cd_pool_ready, cd)) != NULL)
+			return 1;
+		if (s == NULL || (cd->c = smux_open(s)) == NULL)
 			continue;
 		conn_set_cb(cd->c, cd_conn_cb, cd);
 		cd->hop = i;
@@ -674,6 +712,13 @@ cd_from_pool(struct chain_dial *cd)
 			fatal_f("out of memory");
 		event_add(cd->ev, &tv);
 		return 1;
+	}
+	for (i = 0; i < cd->nhops; i++) {
+		if (!tp_is_mux(&cd->sel[i]->tp))
+			continue;
+		cd_mux_key(cd, i, key, sizeof(key));
+		if (muxpool_claim(cd->wk, key) == 1)
+			cd->claimed |= 1U << i;
 	}
 	return 0;
 }

@@ -8,11 +8,11 @@
  * answer with a RST, and a RST can overtake the reply in flight and
  * destroy it in the client's receive queue: a client that sent a large
  * head (431) or a body behind a refused request would see a reset
- * instead of the answer.  Every error reply of the proxy goes out here.
+ * instead of the answer.  Every error reply of the proxy goes out here,
+ * through whatever layers the connection has (the reply, then their
+ * end: TLS close_notify, a WebSocket close, a stream's FIN).
  */
 #include "config.h"
-
-#include <sys/socket.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "core/conn.h"
 #include "log.h"
 #include "worker.h"
 
@@ -30,95 +31,62 @@
 #define LINGER_READ	(16 * 1024)
 #define LINGER_ROUNDS	8		/* reads per wakeup, then others */
 
-struct linger_conn {
+struct lingering {
 	struct worker	*wk;
-	int		 fd;
-	unsigned char	*out;		/* the reply */
-	size_t		 outoff;	/* sent so far */
-	size_t		 outlen;	/* not yet sent */
+	struct conn	*c;
 	size_t		 discarded;
+	int		 shut;		/* reply out, our side ended */
 	int		 eof;		/* the client closed its side */
-	struct event	*rev;
-	struct event	*wev;
 	struct event	*tmo;
 };
 
 static void
-linger_done(struct linger_conn *lg)
+linger_done(struct lingering *lg)
 {
-	if (lg->rev != NULL)
-		event_free(lg->rev);
-	if (lg->wev != NULL)
-		event_free(lg->wev);
 	if (lg->tmo != NULL)
 		event_free(lg->tmo);
-	close(lg->fd);
-	free(lg->out);
+	conn_free(lg->c);
 	worker_conn_closed(lg->wk);
 	free(lg);
 }
 
-/*
- * Send what is left of the reply; 1 when all is out (and our side shut
- * down: the lingering proper begins), -1 on error.
- */
+/* The reply out and our side ended: 1, then the lingering proper. */
 static int
-linger_send(struct linger_conn *lg)
+linger_shut(struct lingering *lg)
 {
 	struct timeval tv = { LINGER_SECS, 0 };
-	ssize_t n;
 
-	while (lg->outlen > 0) {
-		n = send(lg->fd, lg->out + lg->outoff, lg->outlen,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return errno == EAGAIN ? 0 : -1;
-		lg->outoff += (size_t)n;
-		lg->outlen -= (size_t)n;
-	}
-	/* the FIN after the reply: the client knows nothing more comes */
-	(void)shutdown(lg->fd, SHUT_WR);
-	if (lg->tmo != NULL)
-		event_add(lg->tmo, &tv);
+	if (lg->shut)
+		return 1;
+	if (conn_shutw(lg->c) != 0)
+		return errno == EAGAIN ? 0 : -1;
+	lg->shut = 1;
+	event_add(lg->tmo, &tv);
 	return 1;
 }
 
 static void
-linger_write_cb(evutil_socket_t fd, short what, void *arg)
+linger_cb(struct conn *c, int what, void *arg)
 {
-	struct linger_conn *lg = arg;
-	int r;
-
-	(void)fd;
-	(void)what;
-	if ((r = linger_send(lg)) < 0 || (r == 1 && lg->eof))
-		linger_done(lg);
-	else if (r == 0)
-		event_add(lg->wev, NULL);
-}
-
-static void
-linger_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct linger_conn *lg = arg;
+	struct lingering *lg = arg;
 	unsigned char junk[LINGER_READ];
 	ssize_t n;
-	int i;
+	int i, r;
 
-	(void)what;
-	for (i = 0; i < LINGER_ROUNDS; i++) {
-		n = recv(fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
+	if ((r = linger_shut(lg)) < 0 || (r == 1 && lg->eof)) {
+		linger_done(lg);
+		return;
+	}
+	for (i = 0; (what & CONN_READ) && !lg->eof && i < LINGER_ROUNDS;
+	    i++) {
+		n = conn_recv(c, junk, sizeof(junk));
+		if (n == -1 && errno == EAGAIN)
+			break;
 		if (n <= 0) {
 			/* the client closed (or reset): nothing to protect */
-			if (n == 0 && lg->outlen > 0) {
-				/* it may still read the reply */
-				lg->eof = 1;
-				event_del(lg->rev);
-				return;
+			if (n == 0 && !lg->shut) {
+				lg->eof = 1;	/* it may still read the reply */
+				break;
 			}
 			linger_done(lg);
 			return;
@@ -131,6 +99,7 @@ linger_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
+	conn_want(c, (lg->eof ? 0 : CONN_READ) | (lg->shut ? 0 : CONN_WRITE));
 }
 
 static void
@@ -142,52 +111,45 @@ linger_timeout_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Send reply (may be empty) on fd and close it, lingering.  Takes fd
+ * Send reply (may be empty) on c and close it, lingering.  Takes c
  * over; the lingering connection counts as active until it closes, so
  * a draining worker waits for it (LINGER_SEND_SECS + LINGER_SECS at
  * most).
  */
 void
-linger_close(struct worker *wk, int fd, const void *reply, size_t len)
+linger_conn(struct worker *wk, struct conn *c, const void *reply,
+    size_t len)
 {
 	struct timeval tv = { LINGER_SEND_SECS, 0 };
-	struct linger_conn *lg;
-	int r;
+	struct lingering *lg;
 
 	if ((lg = calloc(1, sizeof(*lg))) == NULL ||
-	    (len > 0 && (lg->out = malloc(len)) == NULL)) {
-		/* no memory: the reply, then a plain close */
-		if (len > 0)
-			(void)!send(fd, reply, len, MSG_NOSIGNAL |
-			    MSG_DONTWAIT);
-		close(fd);
+	    (lg->tmo = evtimer_new(wk->base, linger_timeout_cb, lg)) ==
+	    NULL) {
+		/* no memory: the reply, as far as it goes, and a close */
+		(void)conn_send(c, reply, len);
+		conn_free(c);
 		free(lg);
 		return;
 	}
 	wk->stats.active++;
 	lg->wk = wk;
-	lg->fd = fd;
-	if (len > 0)
-		memcpy(lg->out, reply, len);
-	lg->outlen = len;
-	lg->rev = event_new(wk->base, fd, EV_READ | EV_PERSIST,
-	    linger_read_cb, lg);
-	lg->wev = event_new(wk->base, fd, EV_WRITE, linger_write_cb, lg);
-	lg->tmo = evtimer_new(wk->base, linger_timeout_cb, lg);
-	if (lg->rev == NULL || lg->wev == NULL || lg->tmo == NULL) {
-		if (lg->tmo != NULL)
-			event_free(lg->tmo);
-		lg->tmo = NULL;
-		(void)linger_send(lg);
+	lg->c = c;
+	if (conn_put(c, reply, len) != 0) {
 		linger_done(lg);
 		return;
 	}
-	event_add(lg->tmo, &tv);	/* linger_send re-arms it when done */
-	if ((r = linger_send(lg)) < 0) {
-		linger_done(lg);
-		return;
-	}
-	if (r == 0)
-		event_add(lg->wev, NULL);
-	event_add(lg->rev, NULL);
+	event_add(lg->tmo, &tv);	/* linger_shut re-arms it when done */
+	conn_set_cb(c, linger_cb, lg);
+	linger_cb(c, CONN_READ | CONN_WRITE, lg);
+}
+
+/* The same for a socket (taken). */
+void
+linger_close(struct worker *wk, int fd, const void *reply, size_t len)
+{
+	struct conn *c;
+
+	if ((c = conn_socket(wk, fd)) != NULL)
+		linger_conn(wk, c, reply, len);
 }

@@ -140,11 +140,16 @@ pc_peername(struct pconn *pc, struct sockaddr_storage *ss, socklen_t *len)
 	return getpeername(pc->c->fd, (struct sockaddr *)ss, len);
 }
 
-/* Small replies to a client that has not been sent anything else yet. */
+/*
+ * A reply to the client: queued when the connection cannot take it at
+ * once (a TLS layer mid-handshake, a stream of a busy session).
+ */
 static void
 pc_send(struct pconn *pc, const void *p, size_t len)
 {
-	(void)conn_send(pc->c, p, len);
+	if (conn_put(pc->c, p, len) != 0)
+		debug("%s: a reply could not be sent: %s", pc->px->l->node->url,
+		    strerror(errno));
 }
 
 /*
@@ -155,15 +160,9 @@ pc_send(struct pconn *pc, const void *p, size_t len)
 static void
 pconn_refuse(struct pconn *pc, const void *reply, size_t len)
 {
-	int fd;
-
-	if (pc->c != NULL && (fd = conn_take_fd(pc->c)) != -1) {
+	if (pc->c != NULL) {
+		linger_conn(pc->px->wk, pc->c, reply, len);
 		pc->c = NULL;
-		linger_close(pc->px->wk, fd, reply, len);
-	} else if (pc->c != NULL) {
-		/* a layer: the reply and its end go through it */
-		(void)conn_send(pc->c, reply, len);
-		(void)conn_shutw(pc->c);
 	}
 	pconn_free(pc);
 }
@@ -729,7 +728,8 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	debug("%s: handshake timed out", pc->px->l->node->url);
+	debug("%s: handshake timed out (state %d)", pc->px->l->node->url,
+	    (int)pc->state);
 	/* a kept-alive connection that sent nothing more just closes */
 	if (pc->state == PS_HTTP_HEAD && buf_len(&pc->in) > 0)
 		http_error(pc, 408, "Request Timeout", NULL);

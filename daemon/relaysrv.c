@@ -80,7 +80,7 @@ rconn_status(struct rconn *c, int status)
 	size_t n;
 
 	if ((n = relay_build_response(r, sizeof(r), status, NULL, 0)) > 0)
-		(void)conn_send(c->c, r, n);
+		(void)conn_put(c->c, r, n);
 }
 
 static int
@@ -310,7 +310,7 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	    ((struct sockaddr_in *)&any)->sin_port :
 	    ((struct sockaddr_in6 *)&any)->sin6_port);
 	n = relay_build_response(r, sizeof(r), RELAY_OK, host, port);
-	(void)conn_send(c->c, r, n);
+	(void)conn_put(c->c, r, n);
 	debug("%s: bind: listening on port %u", l->node->url, port);
 	event_del(c->tmo);
 	/* the session over the client's connection; it opens the streams */

@@ -80,8 +80,11 @@ void	httpfwd_start(struct worker *, void *px, int client, int upstream,
 	    const unsigned char *pending, size_t npending, uint64_t bodylen,
 	    int head_request);
 
-/* linger.c: an error reply, then a lingering close (takes fd) */
+/* linger.c: an error reply, then a lingering close (takes fd, c) */
 void	linger_close(struct worker *, int fd, const void *reply, size_t len);
+struct conn;
+void	linger_conn(struct worker *, struct conn *, const void *reply,
+	    size_t len);
 
 /* proxy.c */
 void	proxy_http_next(void *px, int fd, const unsigned char *p, size_t n);

@@ -19,6 +19,48 @@
 
 static const struct conn_ops sock_ops;
 
+static void conn_rearm(struct conn *);
+
+/* What conn_put queued goes first, as far as the connection takes it. */
+static void
+wq_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->wq.len > 0 && c->werr == 0) {
+		n = c->ops->send(c, c->wq.p + c->wq.off, c->wq.len);
+		if (n > 0) {
+			cbuf_consume(&c->wq, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN)
+			return;
+		c->werr = n == 0 ? EPIPE : errno;
+	}
+	cbuf_release(&c->wq);
+}
+
+/*
+ * Readiness reaches the owner for what it waits for, after the queue
+ * had its turn at writing.
+ */
+static void
+conn_dispatch(struct conn *c, int what)
+{
+	if ((what & CONN_WRITE) && c->wq.len > 0) {
+		wq_flush(c);
+		if (c->wq.len == 0) {
+			conn_rearm(c);
+			/* an error shows on the owner's next call */
+			if (c->werr != 0)
+				what |= c->owner_want;
+		}
+	}
+	what &= c->owner_want;
+	if (what != 0 && c->cb != NULL)
+		c->cb(c, what, c->arg);
+}
+
 static void
 kick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -29,8 +71,8 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	w = c->kicked & c->want;
 	c->kicked = 0;
-	if (w != 0 && c->cb != NULL)
-		c->cb(c, w, c->arg);
+	if (w != 0)
+		conn_dispatch(c, w);
 }
 
 void
@@ -48,8 +90,8 @@ void
 conn_notify(struct conn *c, int what)
 {
 	what &= c->want;
-	if (what != 0 && c->cb != NULL)
-		c->cb(c, what, c->arg);
+	if (what != 0)
+		conn_dispatch(c, what);
 }
 
 void
@@ -59,13 +101,52 @@ conn_set_cb(struct conn *c, conn_cb cb, void *arg)
 	c->arg = arg;
 }
 
+/* Arm what the owner waits for, and writing while the queue holds. */
+static void
+conn_rearm(struct conn *c)
+{
+	c->want = c->owner_want | (c->wq.len > 0 ? CONN_WRITE : 0);
+	if ((c->want & CONN_READ) && c->ra.len > 0)
+		conn_kick(c, CONN_READ);
+	c->ops->update(c);
+}
+
 void
 conn_want(struct conn *c, int what)
 {
-	c->want = what;
-	if ((what & CONN_READ) && c->ra.len > 0)
-		conn_kick(c, CONN_READ);
-	c->ops->update(c);
+	c->owner_want = what;
+	conn_rearm(c);
+}
+
+int
+conn_put(struct conn *c, const void *p, size_t n)
+{
+	ssize_t k = 0;
+
+	if (c->werr != 0) {
+		errno = c->werr;
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (c->wq.len == 0 && !c->shut) {
+		if ((k = c->ops->send(c, p, n)) < 0) {
+			if (errno != EAGAIN)
+				return -1;
+			k = 0;
+		}
+		if ((size_t)k == n)
+			return 0;
+	}
+	if (c->shut || c->wq.len + (n - (size_t)k) > CONN_PUT_MAX ||
+	    cbuf_alloc(&c->wq, CONN_PUT_MAX) != 0 ||
+	    cbuf_append(&c->wq, (const unsigned char *)p + k,
+	    n - (size_t)k) != 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	conn_rearm(c);
+	return 0;
 }
 
 /*
@@ -93,6 +174,25 @@ conn_recv(struct conn *c, void *p, size_t n)
 	return r;
 }
 
+/* Queued bytes first: -1 with errno while they are not all out. */
+static int
+wq_before(struct conn *c)
+{
+	if (c->wq.len > 0) {
+		wq_flush(c);
+		if (c->wq.len > 0) {
+			conn_rearm(c);
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	if (c->werr != 0) {
+		errno = c->werr;
+		return -1;
+	}
+	return 0;
+}
+
 ssize_t
 conn_send(struct conn *c, const void *p, size_t n)
 {
@@ -100,6 +200,8 @@ conn_send(struct conn *c, const void *p, size_t n)
 		errno = EPIPE;
 		return -1;
 	}
+	if (wq_before(c) != 0)
+		return -1;
 	if (n == 0)
 		return 0;
 	return c->ops->send(c, p, n);
@@ -112,6 +214,8 @@ conn_shutw(struct conn *c)
 
 	if (c->shut)
 		return 0;
+	if (wq_before(c) != 0)
+		return -1;
 	if ((r = c->ops->shutw(c)) == 0)
 		c->shut = 1;
 	return r;
@@ -161,6 +265,7 @@ conn_free_one(struct conn *c, int closefd)
 	if (c->ops == &sock_ops && closefd && c->fd != -1)
 		close(c->fd);
 	cbuf_release(&c->ra);
+	cbuf_release(&c->wq);
 	free(c);
 }
 
@@ -185,7 +290,7 @@ conn_is_socket(const struct conn *c)
 int
 conn_is_bare(const struct conn *c)
 {
-	return c->ops == &sock_ops && c->ra.len == 0;
+	return c->ops == &sock_ops && c->ra.len == 0 && c->wq.len == 0;
 }
 
 int

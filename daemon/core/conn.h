@@ -58,7 +58,10 @@ struct conn {
 	struct conn		*lower;		/* NULL: a kernel socket */
 	int			 fd;		/* the socket at the bottom */
 	struct cbuf		 ra;		/* read-ahead, given back */
-	int			 want;		/* what the owner waits for */
+	struct cbuf		 wq;		/* conn_put: not yet taken */
+	int			 werr;		/* wq could not be sent */
+	int			 owner_want;	/* what the owner waits for */
+	int			 want;		/* and for wq: what to arm */
 	int			 armed;		/* socket: events added */
 	int			 shut;		/* write side ended */
 	conn_cb			 cb;
@@ -80,6 +83,14 @@ ssize_t		 conn_send(struct conn *, const void *, size_t);
 int		 conn_shutw(struct conn *);
 /* Give bytes back: the next conn_recv returns them first. */
 int		 conn_unread(struct conn *, const void *, size_t);
+/*
+ * Send all of p, now or as soon as the connection takes it (before
+ * anything sent after): a handshake's replies, which must not be lost
+ * when a layer or a stream cannot take them at once.  -1 only when
+ * CONN_PUT_MAX would be passed or the connection failed.
+ */
+#define CONN_PUT_MAX	(64 * 1024)
+int		 conn_put(struct conn *, const void *, size_t);
 /* Bytes conn_recv returns without waiting (read-ahead included). */
 size_t		 conn_pending(const struct conn *);
 /* The whole stack. */

@@ -198,7 +198,8 @@ relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
 
 	/* bytes a handshake read ahead go first, then the kernel splices */
 	if (!(flags & RELAY_UNCOUNTED) && conn_is_socket(a) &&
-	    conn_is_socket(b) && ra_flush(a, b) && ra_flush(b, a)) {
+	    conn_is_socket(b) && a->wq.len == 0 && b->wq.len == 0 &&
+	    ra_flush(a, b) && ra_flush(b, a)) {
 		fa = conn_take_fd(a);
 		fb = conn_take_fd(b);
 		return relay_start(wk, fa, fb);

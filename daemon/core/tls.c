@@ -523,7 +523,9 @@ tls_verify_error(const struct conn *c)
 		if (c->ops != &tls_ops)
 			continue;
 		l = c->layer;
-		if ((v = SSL_get_verify_result(l->ssl)) != X509_V_OK)
+		/* only where verification was asked for (secure=, ca=) */
+		if ((SSL_get_verify_mode(l->ssl) & SSL_VERIFY_PEER) &&
+		    (v = SSL_get_verify_result(l->ssl)) != X509_V_OK)
 			return X509_verify_cert_error_string(v);
 	}
 	return NULL;

@@ -3,6 +3,11 @@
  * address and transport, opened by the first dial that needs it and
  * reused by every dial after, until it fails; then the next dial opens
  * another.  A session's streams fail with it.
+ *
+ * While one dial builds a session, others for the same node wait for
+ * it instead of opening sessions of their own (gost holds a lock for
+ * this); if the builder fails, the waiters try again, and one of them
+ * builds.
  */
 #include "config.h"
 
@@ -12,20 +17,80 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "core/conn.h"
 #include "core/tls.h"
 #include "log.h"
 #include "mux/pool.h"
 #include "mux/smux.h"
+#include "worker.h"
+
+struct muxwait {
+	LIST_ENTRY(muxwait)	 entry;
+	struct pooled_session	*ps;
+	void			(*cb)(void *);
+	void			*arg;
+};
 
 struct pooled_session {
 	LIST_ENTRY(pooled_session)	 entry;
 	char				*key;
-	struct smux			*s;
+	struct smux			*s;	/* NULL: being built */
+	LIST_HEAD(, muxwait)		 waiters;
+	struct event			*wake;
 };
 
 static LIST_HEAD(, pooled_session) sessions =
     LIST_HEAD_INITIALIZER(sessions);
+
+static struct pooled_session *
+pool_find(const char *key)
+{
+	struct pooled_session *ps;
+
+	LIST_FOREACH(ps, &sessions, entry)
+		if (strcmp(ps->key, key) == 0)
+			return ps;
+	return NULL;
+}
+
+static void
+pool_free(struct pooled_session *ps)
+{
+	LIST_REMOVE(ps, entry);
+	if (ps->wake != NULL)
+		event_free(ps->wake);
+	free(ps->key);
+	free(ps);
+}
+
+/* The waiters go on, each from the event loop. */
+static void
+pool_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pooled_session *ps = arg;
+	struct muxwait *w;
+
+	(void)fd;
+	(void)what;
+	while ((w = LIST_FIRST(&ps->waiters)) != NULL) {
+		LIST_REMOVE(w, entry);
+		w->cb(w->arg);
+		free(w);
+	}
+	if (ps->s == NULL)
+		pool_free(ps);		/* abandoned: nobody builds now */
+}
+
+static void
+pool_wake(struct pooled_session *ps)
+{
+	if (ps->wake != NULL)
+		event_active(ps->wake, EV_TIMEOUT, 1);
+	else if (ps->s == NULL)
+		pool_free(ps);
+}
 
 static void
 pool_closed(void *arg)
@@ -33,9 +98,11 @@ pool_closed(void *arg)
 	struct pooled_session *ps = arg;
 
 	debug("mux %s: the session ended", ps->key);
-	LIST_REMOVE(ps, entry);
-	free(ps->key);
-	free(ps);
+	ps->s = NULL;
+	if (LIST_EMPTY(&ps->waiters))
+		pool_free(ps);
+	else
+		pool_wake(ps);
 }
 
 /* Why the session's connection failed, when it was a certificate. */
@@ -53,43 +120,86 @@ pool_dying(void *arg, struct conn *c)
 struct smux *
 muxpool_get(const char *key)
 {
+	struct pooled_session *ps = pool_find(key);
+
+	return ps != NULL ? ps->s : NULL;
+}
+
+int
+muxpool_claim(struct worker *wk, const char *key)
+{
 	struct pooled_session *ps;
 
-	LIST_FOREACH(ps, &sessions, entry)
-		if (strcmp(ps->key, key) == 0)
-			return ps->s;
-	return NULL;
+	if (pool_find(key) != NULL)
+		return 0;
+	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
+	    (ps->key = strdup(key)) == NULL ||
+	    (ps->wake = evtimer_new(wk->base, pool_wake_cb, ps)) == NULL) {
+		if (ps != NULL)
+			free(ps->key);
+		free(ps);
+		return -1;
+	}
+	LIST_INIT(&ps->waiters);
+	LIST_INSERT_HEAD(&sessions, ps, entry);
+	return 1;
+}
+
+void
+muxpool_abandon(const char *key)
+{
+	struct pooled_session *ps = pool_find(key);
+
+	if (ps != NULL && ps->s == NULL)
+		pool_wake(ps);
+}
+
+struct muxwait *
+muxpool_wait(const char *key, void (*cb)(void *), void *arg)
+{
+	struct pooled_session *ps = pool_find(key);
+	struct muxwait *w;
+
+	if (ps == NULL || ps->s != NULL || (w = calloc(1, sizeof(*w))) ==
+	    NULL)
+		return NULL;
+	w->ps = ps;
+	w->cb = cb;
+	w->arg = arg;
+	LIST_INSERT_HEAD(&ps->waiters, w, entry);
+	return w;
+}
+
+void
+muxpool_unwait(struct muxwait *w)
+{
+	if (w != NULL) {
+		LIST_REMOVE(w, entry);
+		free(w);
+	}
 }
 
 struct smux *
 muxpool_open(const char *key, struct conn *c)
 {
-	struct pooled_session *ps;
+	struct pooled_session *ps = pool_find(key);
+	struct smux *s;
 
-	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
-	    (ps->key = strdup(key)) == NULL) {
-		free(ps);
-		conn_free(c);
-		return NULL;
+	if (ps == NULL || ps->s != NULL) {
+		/* not claimed (or claimed and filled): a session of its own */
+		if (muxpool_claim(c->wk, key) != 1 ||
+		    (ps = pool_find(key)) == NULL) {
+			conn_free(c);
+			return NULL;
+		}
 	}
 	if ((ps->s = smux_new(c, 1, NULL, pool_closed, ps)) == NULL) {
-		free(ps->key);
-		free(ps);
+		pool_wake(ps);
 		return NULL;
 	}
 	smux_set_dying(ps->s, pool_dying);
-	LIST_INSERT_HEAD(&sessions, ps, entry);
 	debug("mux %s: a new session", key);
-	return ps->s;
-}
-
-size_t
-muxpool_count(void)
-{
-	struct pooled_session *ps;
-	size_t n = 0;
-
-	LIST_FOREACH(ps, &sessions, entry)
-		n++;
-	return n;
+	s = ps->s;
+	pool_wake(ps);		/* the waiters open their streams */
+	return s;
 }

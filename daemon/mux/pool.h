@@ -6,11 +6,21 @@
 
 struct conn;
 struct smux;
+struct muxwait;
+struct worker;
 
 /* The live session of key (transport, address, path), or NULL. */
 struct smux	*muxpool_get(const char *key);
-/* A client session on c (taken), pooled under key; NULL: c freed. */
+/*
+ * 1: the caller builds key's session (muxpool_open, or muxpool_abandon
+ * when it cannot); 0: somebody does, or it exists; -1: no memory.
+ */
+int		 muxpool_claim(struct worker *, const char *key);
+void		 muxpool_abandon(const char *key);
+/* cb runs (from the loop) when key's session is built or abandoned. */
+struct muxwait	*muxpool_wait(const char *key, void (*cb)(void *), void *);
+void		 muxpool_unwait(struct muxwait *);
+/* A client session on c (taken) under key; NULL: c freed. */
 struct smux	*muxpool_open(const char *key, struct conn *);
-size_t		 muxpool_count(void);
 
 #endif

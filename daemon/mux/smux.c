@@ -5,10 +5,11 @@
  * frames in the session's output.
  *
  * Version 1 has no per-stream flow control, so back-pressure is the
- * session's: a stream whose queue is full stops the reading of the
- * whole connection (as smux itself does when its receive buffer is
- * full), and writers wait while the session's output is full.  NOP
- * every 10 s; a session that hears nothing for 30 s is closed.
+ * session's, as in xtaci/smux: what waits in the streams' queues
+ * together is bounded by its receive buffer (4 MiB), past which the
+ * connection is no longer read until the readers caught up by half;
+ * writers wait while the session's output is full.  NOP every 10 s; a
+ * session that hears nothing for 30 s is closed.
  */
 #include "config.h"
 
@@ -30,7 +31,8 @@
 #include "worker.h"
 
 #define SMUX_OUT_MAX		(1024 * 1024)
-#define SMUX_STREAM_MAX		(256 * 1024)	/* queued for a reader */
+#define SMUX_RECV_MAX		(4 * 1024 * 1024) /* queued, all streams */
+#define SMUX_TOQ_MIN		(16 * 1024)
 #define SMUX_KEEPALIVE_SECS	10
 #define SMUX_TIMEOUT_SECS	30
 #define SMUX_STREAMS_MAX	4096
@@ -45,7 +47,6 @@ struct smux_stream {
 	int			 fin_rcvd;
 	int			 fin_sent;
 	int			 blocked;	/* waits for session output */
-	int			 full;		/* its queue stops the session */
 };
 
 LIST_HEAD(stream_list, smux_stream);
@@ -60,7 +61,8 @@ struct smux {
 	struct event		*fail_ev;	/* closes it, from the loop */
 	int			 failing;
 	time_t			 last_rx;
-	int			 nfull;		/* streams whose queue is full */
+	size_t			 queued;	/* in the streams' queues */
+	int			 stalled;	/* queued past SMUX_RECV_MAX */
 	int			 nblocked;
 	int			 busy;		/* inside smux_input */
 	struct stream_list	 bucket[SMUX_BUCKETS];
@@ -79,7 +81,7 @@ static const struct conn_ops stream_ops;
 static void
 smux_arm(struct smux *s)
 {
-	conn_want(s->c, (s->nfull == 0 ? CONN_READ : 0) |
+	conn_want(s->c, (!s->stalled ? CONN_READ : 0) |
 	    (s->out.len > 0 ? CONN_WRITE : 0));
 }
 
@@ -168,20 +170,43 @@ stream_find(struct smux *s, uint32_t sid)
 	return NULL;
 }
 
-/* A queue that drained lets the session read again. */
+/* Readers took n bytes: below half the budget the session reads on. */
 static void
-stream_unfull(struct smux_stream *st)
+smux_taken(struct smux *s, size_t n)
 {
-	struct smux *s = st->s;
-
-	if (!st->full || (s != NULL && st->toq.len >= SMUX_STREAM_MAX / 2))
-		return;
-	st->full = 0;
-	if (s != NULL && --s->nfull == 0) {
+	s->queued -= n;
+	if (s->stalled && s->queued < SMUX_RECV_MAX / 2) {
+		s->stalled = 0;
 		smux_arm(s);
 		/* frames may wait in s->in with nothing more to read */
 		conn_kick(s->c, CONN_READ);
 	}
+}
+
+/* A frame's payload into a stream's queue, which grows as needed. */
+static int
+toq_append(struct smux_stream *st, const unsigned char *p, size_t n)
+{
+	struct cbuf *q = &st->toq;
+	unsigned char *np;
+	size_t cap;
+
+	if (q->p == NULL && cbuf_alloc(q, SMUX_TOQ_MIN) != 0)
+		return -1;
+	if (cbuf_room(q) < n) {
+		for (cap = q->cap; cap - q->len < n; cap *= 2)
+			;
+		if ((np = malloc(cap)) == NULL)
+			return -1;
+		memcpy(np, q->p + q->off, q->len);
+		free(q->p);
+		q->p = np;
+		q->off = 0;
+		q->cap = cap;
+	}
+	memcpy(cbuf_tail(q), p, n);
+	q->len += n;
+	return 0;
 }
 
 /* Off the session: the stream fails from now on. */
@@ -192,10 +217,8 @@ stream_detach(struct smux_stream *st)
 
 	if (s == NULL)
 		return;
-	if (st->full) {
-		st->full = 0;
-		s->nfull--;
-	}
+	if (st->toq.len > 0)
+		smux_taken(s, st->toq.len);
 	if (st->blocked) {
 		st->blocked = 0;
 		s->nblocked--;
@@ -215,7 +238,10 @@ st_recv(struct conn *c, void *p, size_t n)
 		k = n < st->toq.len ? n : st->toq.len;
 		memcpy(p, st->toq.p + st->toq.off, k);
 		cbuf_consume(&st->toq, k);
-		stream_unfull(st);
+		if (st->toq.len == 0)
+			cbuf_release(&st->toq);
+		if (st->s != NULL)
+			smux_taken(st->s, k);
 		return (ssize_t)k;
 	}
 	if (st->fin_rcvd)
@@ -315,7 +341,7 @@ st_free(struct conn *c)
 		if (!st->fin_sent)
 			smux_frame(s, SMUX_FIN, st->sid, NULL, 0);
 		stream_detach(st);
-		if (!s->busy && s->nfull == 0)
+		if (!s->busy && !s->stalled)
 			conn_kick(s->c, CONN_READ);
 		if (!s->failing && smux_flush(s) != 0)
 			smux_fail(s);
@@ -345,9 +371,7 @@ stream_new(struct smux *s, uint32_t sid)
 	if (s->nstreams >= SMUX_STREAMS_MAX ||
 	    (st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    cbuf_alloc(&st->toq, SMUX_STREAM_MAX) != 0) {
-		free(c);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		free(st);
 		return NULL;
 	}
@@ -372,8 +396,8 @@ smux_input(struct smux *s)
 	int e;
 
 	for (;;) {
-		if (s->nfull > 0)
-			return 0;	/* a stream's reader must catch up */
+		if (s->stalled)
+			return 0;	/* the readers must catch up */
 		e = smux_parse(s->in.p + s->in.off, s->in.len, &f);
 		if (e == ERR_INCOMPLETE)
 			return 0;
@@ -404,14 +428,15 @@ smux_input(struct smux *s)
 		case SMUX_PSH:
 			if (st == NULL || st->fin_rcvd)
 				break;		/* data for a closed stream */
-			if (cbuf_room(&st->toq) < f.len) {
+			if (s->queued + f.len > SMUX_RECV_MAX) {
 				/* the frame waits; so does the session */
-				st->full = 1;
-				s->nfull++;
+				s->stalled = 1;
 				return 0;
 			}
-			cbuf_append(&st->toq, s->in.p + s->in.off +
-			    SMUX_HDR_LEN, f.len);
+			if (toq_append(st, s->in.p + s->in.off +
+			    SMUX_HDR_LEN, f.len) != 0)
+				return -1;
+			s->queued += f.len;
 			conn_kick(st->c, CONN_READ);
 			break;
 		case SMUX_NOP:
@@ -457,7 +482,7 @@ smux_conn_cb(struct conn *c, int what, void *arg)
 			return;
 		}
 		/* more may wait below a layer, or in s->in */
-		if (s->nfull == 0 && (conn_pending(c) > 0 ||
+		if (!s->stalled && (conn_pending(c) > 0 ||
 		    s->in.len >= SMUX_HDR_LEN + SMUX_FRAME_MAX))
 			conn_kick(c, CONN_READ);
 	}

@@ -330,8 +330,11 @@ wsl_recv(struct conn *c, void *p, size_t n)
 		ws_mask(p, k, l->f.mask, l->off);
 	l->off += k;
 	l->left -= k;
-	if (l->left == 0)
+	if (l->left == 0) {
 		l->infr = 0;
+		/* the next frame's header now: pending() must see its data */
+		wsl_advance(c);
+	}
 	return (ssize_t)k;
 }
 
