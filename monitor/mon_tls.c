@@ -272,7 +272,7 @@ mon_tls_load(struct monitor *mon, struct mon_gen *g, char *err,
 	struct mon_tlskey *cwd = NULL, *k;
 	char cert[PATH_MAX], key[PATH_MAX];
 	size_t i;
-	int have_cwd = -1;
+	int have_cwd = -1, r = -1;
 
 	if ((g->tls = calloc(g->conf.nlis + 1, sizeof(*g->tls))) == NULL) {
 		seterr(err, errlen, "out of memory");
@@ -285,7 +285,7 @@ mon_tls_load(struct monitor *mon, struct mon_gen *g, char *err,
 		if (l->tp.cert != NULL) {
 			if ((k = mon_tlskey_load(l->node->url, l->tp.cert,
 			    l->tp.key, err, errlen)) == NULL)
-				return -1;
+				goto out;
 			g->tls[i] = k;
 			continue;
 		}
@@ -295,24 +295,25 @@ mon_tls_load(struct monitor *mon, struct mon_gen *g, char *err,
 		if (have_cwd) {
 			if (cwd == NULL && (cwd = mon_tlskey_load(l->node->url,
 			    cert, key, err, errlen)) == NULL)
-				return -1;
+				goto out;
 			k = cwd;
 		} else {
 			if (mon->tls_default == NULL &&
 			    (mon->tls_default = tlskey_selfsigned()) == NULL) {
 				seterr(err, errlen, "%s: cannot make a "
 				    "certificate", l->node->url);
-				return -1;
+				goto out;
 			}
 			k = mon->tls_default;
 		}
 		k->refs++;
 		g->tls[i] = k;
 	}
-	/* the listeners hold cwd's references */
-	if (cwd != NULL)
-		mon_tlskey_unref(cwd);
-	return 0;
+	r = 0;
+ out:
+	/* the listeners hold their own references (gen_free drops them) */
+	mon_tlskey_unref(cwd);
+	return r;
 }
 
 void
