@@ -829,16 +829,28 @@ monitor_init(struct monitor *mon, struct conf *conf, char *err,
 	if (g->conf_fd == -1) {
 		snprintf(err, errlen, "cannot copy the configuration for the "
 		    "workers: %s", strerror(errno));
-		return -1;
+		goto fail;
 	}
 	/*
 	 * TLS listeners without cert= take cert.pem and key.pem from here,
 	 * also after -b changed to / and at every reload.
 	 */
 	mon->start_dir = getcwd(NULL, 0);
-	if (mon_tls_load(mon, g, err, errlen) != 0)
-		return -1;
-	return mon_listeners_open(mon, g, err, errlen);
+	if (mon_tls_load(mon, g, err, errlen) != 0 ||
+	    mon_listeners_open(mon, g, err, errlen) != 0)
+		goto fail;
+	return 0;
+ fail:
+	/* the keys loaded so far go now, not with the process */
+	while ((g = TAILQ_FIRST(&mon->gens)) != NULL)
+		gen_free(mon, g);
+	mon_tlskey_unref(mon->tls_default);
+	mon->tls_default = NULL;
+	free(mon->start_dir);
+	mon->start_dir = NULL;
+	event_base_free(mon->base);
+	mon->base = NULL;
+	return -1;
 }
 
 int

@@ -928,7 +928,7 @@ answer_sig(struct fixture *f, const unsigned char **sig, size_t *len)
 TEST(test_tls_sign)
 {
 	struct fixture f;
-	unsigned char in[IPC_TLS_SIGN_MAX], out[IPC_TLS_SIGN_MAX];
+	unsigned char in[IPC_TLS_SIGN_MAX], out[IPC_TLS_SIGN_MAX + 16];
 	const unsigned char *sig;
 	size_t len, n;
 	EVP_PKEY_CTX *ctx;
