@@ -486,6 +486,16 @@ check_pem(const char *url, const char *what, const char *path, int key,
 }
 
 /*
+ * A listener or hop whose transport has a TLS layer; for a listener,
+ * the monitor holds its identity (mon_tls.c).
+ */
+int
+conf_tp_tls(const struct tp_conf *tp)
+{
+	return tp->kind == TP_TLS;
+}
+
+/*
  * A private key a TLS listener can use: the operations the monitor
  * performs for workers (mon_tls.c) are RSA's and ECDSA's.
  */

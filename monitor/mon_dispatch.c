@@ -566,7 +566,7 @@ tls_listener(struct mon_worker *w, uint32_t idx, const char *what)
 {
 	struct mon_gen *g = w->gen;
 
-	if (idx >= g->conf.nlis || g->conf.lis[idx].tp.kind != TP_TLS ||
+	if (idx >= g->conf.nlis || !conf_tp_tls(&g->conf.lis[idx].tp) ||
 	    g->tls == NULL || g->tls[idx] == NULL) {
 		error("worker %u: %s for listener %u, which is not a TLS "
 		    "listener of its configuration", w->id, what, idx);

@@ -280,7 +280,7 @@ mon_tls_load(struct monitor *mon, struct mon_gen *g, char *err,
 	}
 	for (i = 0; i < g->conf.nlis; i++) {
 		l = &g->conf.lis[i];
-		if (l->tp.kind != TP_TLS)
+		if (!conf_tp_tls(&l->tp))
 			continue;
 		if (l->tp.cert != NULL) {
 			if ((k = mon_tlskey_load(l->node->url, l->tp.cert,
