@@ -31,7 +31,7 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/match.c common/cfgfile.c common/blake3.c \
 		  common/cbuf.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
-		  monitor/mon_tun.c monitor/mon_caps.c
+		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c \
 		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \

@@ -455,6 +455,13 @@ check_pem(const char *url, const char *what, const char *path, int key,
 		    "key in it", url, what, path);
 		goto out;
 	}
+	/* the monitor signs for workers with RSA and ECDSA keys only */
+	if (!conf_tls_key_supported(pk)) {
+		seterr(err, errlen, "%s: %s file %s: %s keys are not supported "
+		    "(only RSA and ECDSA)", url, what, path,
+		    EVP_PKEY_get0_type_name(pk));
+		goto out;
+	}
 	BIO_free(b);
 	freezero(data, len);
 	data = NULL;
@@ -476,6 +483,28 @@ check_pem(const char *url, const char *what, const char *path, int key,
 	if (data != NULL)
 		freezero(data, len);
 	return r;
+}
+
+/*
+ * A listener or hop whose transport has a TLS layer; for a listener,
+ * the monitor holds its identity (mon_tls.c).
+ */
+int
+conf_tp_tls(const struct tp_conf *tp)
+{
+	return tp->kind == TP_TLS;
+}
+
+/*
+ * A private key a TLS listener can use: the operations the monitor
+ * performs for workers (mon_tls.c) are RSA's and ECDSA's.
+ */
+int
+conf_tls_key_supported(const EVP_PKEY *pk)
+{
+	int t = EVP_PKEY_get_base_id(pk);
+
+	return t == EVP_PKEY_RSA || t == EVP_PKEY_EC;
 }
 
 /* A stream transport this build has layers for. */

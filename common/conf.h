@@ -330,6 +330,9 @@ size_t	router_pick(const struct conf *, size_t lis_idx,
 	    const struct sockaddr *dst, const char *domain, uint16_t port);
 void	conf_free(struct conf *);
 int	conf_file_allowed(const struct conf *, const char *path);
+int	conf_tp_tls(const struct tp_conf *);
+struct evp_pkey_st;
+int	conf_tls_key_supported(const struct evp_pkey_st *);
 const struct listener_conf *conf_tun_by_name(const struct conf *,
 	    const char *name);
 /* Same device parameters (so a reload may keep the device). */

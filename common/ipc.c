@@ -39,6 +39,10 @@ ipc_type_name(int type)
 	case IPC_BIND_PARK_ANS:	return "BIND_PARK_ANS";
 	case IPC_BIND_UNPARK:	return "BIND_UNPARK";
 	case IPC_BIND_UNPARK_ANS: return "BIND_UNPARK_ANS";
+	case IPC_TLS_CERT:	return "TLS_CERT";
+	case IPC_TLS_CERT_ANS:	return "TLS_CERT_ANS";
+	case IPC_TLS_SIGN:	return "TLS_SIGN";
+	case IPC_TLS_SIGN_ANS:	return "TLS_SIGN_ANS";
 	case IPC_CMD_FILE:	return "CMD_FILE";
 	case IPC_CMD_INIT:	return "CMD_INIT";
 	case IPC_CMD_SHM:	return "CMD_SHM";
@@ -402,6 +406,73 @@ ipc_dec_watch(struct buf *b, uint32_t *period_ms, char **path)
 	if ((r = buf_get_u32(b, period_ms)) != 0)
 		return r;
 	return ipc_dec_name(b, path, IPC_MAX_STRING);
+}
+
+int
+ipc_enc_tls_sign(struct buf *b, uint32_t lis, int op, const unsigned char *p,
+    size_t len)
+{
+	int r;
+
+	if (len == 0 || len > IPC_TLS_SIGN_MAX || op < 0 || op > 255)
+		return ERR_FORMAT;
+	if ((r = buf_put_u32(b, lis)) != 0 ||
+	    (r = buf_put_u8(b, (uint8_t)op)) != 0)
+		return r;
+	return buf_put(b, p, len);
+}
+
+/* The input is the rest of the message: 1 to IPC_TLS_SIGN_MAX bytes. */
+int
+ipc_dec_tls_sign(struct buf *b, uint32_t *lis, int *op,
+    const unsigned char **p, size_t *len)
+{
+	uint8_t o;
+	size_t n;
+	int r;
+
+	if ((r = buf_get_u32(b, lis)) != 0 || (r = buf_get_u8(b, &o)) != 0)
+		return r;
+	n = buf_len(b);
+	if (n == 0 || n > IPC_TLS_SIGN_MAX)
+		return ERR_FORMAT;
+	*op = o;
+	*p = buf_ptr(b);
+	*len = n;
+	return buf_consume(b, n);
+}
+
+int
+ipc_enc_tls_sig(struct buf *b, int32_t status, const unsigned char *p,
+    size_t len)
+{
+	int r;
+
+	if ((status == 0) != (len > 0) || len > IPC_TLS_SIGN_MAX)
+		return ERR_FORMAT;
+	if ((r = buf_put_u32(b, (uint32_t)status)) != 0 || len == 0)
+		return r;
+	return buf_put(b, p, len);
+}
+
+/* A signature with status 0, nothing after any other status. */
+int
+ipc_dec_tls_sig(struct buf *b, int32_t *status, const unsigned char **p,
+    size_t *len)
+{
+	uint32_t v;
+	size_t n;
+	int r;
+
+	if ((r = buf_get_u32(b, &v)) != 0)
+		return r;
+	n = buf_len(b);
+	if ((v == 0) != (n > 0) || n > IPC_TLS_SIGN_MAX)
+		return ERR_FORMAT;
+	*status = (int32_t)v;
+	*p = n > 0 ? buf_ptr(b) : NULL;
+	*len = n;
+	return n > 0 ? buf_consume(b, n) : 0;
 }
 
 int

@@ -18,7 +18,7 @@
 
 #include "buf.h"
 
-#define IPC_VERSION		3
+#define IPC_VERSION		4
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		4096
 #define IPC_MAX_STRING		1024	/* log lines, paths */
@@ -50,6 +50,11 @@ enum ipc_type {
 	IPC_BIND_PARK_ANS	= 21,	/* i32 status */
 	IPC_BIND_UNPARK		= 22,	/* as TPROXY_SOCKET */
 	IPC_BIND_UNPARK_ANS	= 23,	/* i32 status [+ fd] */
+	IPC_TLS_CERT		= 24,	/* u32 listener */
+	IPC_TLS_CERT_ANS	= 25,	/* i32 status [+ fd: sealed memfd,
+					   the PEM certificate chain] */
+	IPC_TLS_SIGN		= 26,	/* u32 listener, u8 op, input bytes */
+	IPC_TLS_SIGN_ANS	= 27,	/* i32 status [+ signature bytes] */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
@@ -63,6 +68,18 @@ enum ipc_type {
 	IPC_CMD_INIT		= 70,	/* see struct ipc_init; + fd */
 	IPC_CMD_SHM		= 72,	/* empty; + fd */
 };
+
+/*
+ * TLS_SIGN operations with a listener's private key, which only the
+ * monitor holds.  RSA_RAW: the private operation without padding (the
+ * worker pads), input exactly the modulus size and smaller than the
+ * modulus.  ECDSA: the signature of a digest, answered in DER.
+ */
+#define IPC_TLS_RSA_RAW		1
+#define IPC_TLS_ECDSA		2
+#define IPC_TLS_SIGN_MAX	2048	/* bytes: a 16384-bit RSA modulus */
+#define IPC_TLS_DGST_MIN	20	/* SHA-1 */
+#define IPC_TLS_DGST_MAX	64	/* SHA-512 */
 
 /* What a worker is told before it enters its sandbox. */
 struct ipc_init {
@@ -146,6 +163,16 @@ int	ipc_dec_socket(struct buf *, int *family, int *type, uint32_t *mark,
 	    char **iface);
 int	ipc_enc_watch(struct buf *, uint32_t period_ms, const char *path);
 int	ipc_dec_watch(struct buf *, uint32_t *period_ms, char **path);
+/* TLS_SIGN: p points into b's memory (a view) on decode. */
+int	ipc_enc_tls_sign(struct buf *, uint32_t lis, int op,
+	    const unsigned char *p, size_t len);
+int	ipc_dec_tls_sign(struct buf *, uint32_t *lis, int *op,
+	    const unsigned char **p, size_t *len);
+/* TLS_SIGN_ANS: a status, then the signature when it is 0. */
+int	ipc_enc_tls_sig(struct buf *, int32_t status,
+	    const unsigned char *p, size_t len);
+int	ipc_dec_tls_sig(struct buf *, int32_t *status,
+	    const unsigned char **p, size_t *len);
 int	ipc_enc_stats(struct buf *, const struct ipc_stats *);
 int	ipc_enc_init(struct buf *, const struct ipc_init *);
 int	ipc_dec_init(struct buf *, struct ipc_init *);

@@ -30,29 +30,37 @@ lost_monitor(int r)
 	_exit(0);
 }
 
+/* Wait for the answer of type `want` into m, for the caller to decode. */
+static void
+mm_wait_msg(struct worker *wk, int want, uint32_t seq, struct ipc_msg *m)
+{
+	int r, fl;
+
+	/* The channel is non-blocking for the event loop; block here. */
+	fl = fcntl(wk->sock, F_GETFL);
+	fcntl(wk->sock, F_SETFL, fl & ~O_NONBLOCK);
+	wk->in_request++;
+	for (;;) {
+		if ((r = ipc_recv(wk->sock, m)) != 0)
+			lost_monitor(r);
+		if (m->hdr.type == want && m->hdr.seq == seq)
+			break;
+		mm_handle_command(wk, m);
+		ipc_msg_clear(m);
+	}
+	wk->in_request--;
+	fcntl(wk->sock, F_SETFL, fl);
+}
+
 /* Wait for the answer of type `want`; returns its status and fd. */
 static int
 mm_wait(struct worker *wk, int want, uint32_t seq, int *fdp)
 {
 	struct ipc_msg m;
 	int32_t status;
-	int r, fl;
 
 	*fdp = -1;
-	/* The channel is non-blocking for the event loop; block here. */
-	fl = fcntl(wk->sock, F_GETFL);
-	fcntl(wk->sock, F_SETFL, fl & ~O_NONBLOCK);
-	wk->in_request++;
-	for (;;) {
-		if ((r = ipc_recv(wk->sock, &m)) != 0)
-			lost_monitor(r);
-		if (m.hdr.type == want && m.hdr.seq == seq)
-			break;
-		mm_handle_command(wk, &m);
-		ipc_msg_clear(&m);
-	}
-	wk->in_request--;
-	fcntl(wk->sock, F_SETFL, fl);
+	mm_wait_msg(wk, want, seq, &m);
 	if (ipc_dec_status(&m.payload, &status) != 0)
 		fatal_f("malformed answer from the monitor");
 	if (status != 0) {
@@ -223,6 +231,52 @@ mm_file_watch(struct worker *wk, const char *path, unsigned long period_ms)
 	r = mm_request(wk, IPC_FILE_WATCH, &b, &fd);
 	buf_release(&b);
 	return r;
+}
+
+/* A TLS listener's certificate chain: a memfd of PEM, or -1. */
+int
+mm_tls_cert(struct worker *wk, uint32_t lis)
+{
+	struct buf b;
+
+	buf_init(&b);
+	return mm_fd_request(wk, IPC_TLS_CERT, &b, ipc_enc_u32(&b, lis));
+}
+
+/*
+ * A private-key operation with listener lis's key, by the monitor:
+ * the result (at most outmax bytes) in out, its length in *outlen.
+ * 0, or -1 with errno.
+ */
+int
+mm_tls_sign(struct worker *wk, uint32_t lis, int op, const unsigned char *in,
+    size_t inlen, unsigned char *out, size_t outmax, size_t *outlen)
+{
+	const unsigned char *sig;
+	struct ipc_msg m;
+	struct buf b;
+	uint32_t seq = ++wk->seq;
+	int32_t status;
+	size_t n;
+	int r;
+
+	buf_init(&b);
+	if (ipc_enc_tls_sign(&b, lis, op, in, inlen) != 0)
+		fatal_f("cannot encode TLS_SIGN");
+	if ((r = ipc_send(wk->sock, IPC_TLS_SIGN, seq, &b, -1)) != 0)
+		lost_monitor(r);
+	buf_release(&b);
+	mm_wait_msg(wk, IPC_TLS_SIGN_ANS, seq, &m);
+	if (m.fd != -1 || ipc_dec_tls_sig(&m.payload, &status, &sig,
+	    &n) != 0)
+		fatal_f("malformed answer from the monitor");
+	if (status != 0 || n > outmax) {
+		errno = status != 0 ? status : EMSGSIZE;
+		return -1;
+	}
+	memcpy(out, sig, n);
+	*outlen = n;
+	return 0;
 }
 
 int

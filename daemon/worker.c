@@ -306,7 +306,15 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		(void)mm_socket(wk, AF_INET, SOCK_RAW);
 	else if (strcmp(h, "badfile") == 0)
 		(void)mm_file_open(wk, "/etc/shadow");
-	else if (strcmp(h, "garbage") == 0)
+	else if (strcmp(h, "badsign") == 0) {
+		/* a signature with listener 0's key: it is no TLS listener */
+		unsigned char in[32], out[IPC_TLS_SIGN_MAX];
+		size_t n;
+
+		memset(in, 0x5a, sizeof(in));
+		(void)mm_tls_sign(wk, 0, IPC_TLS_ECDSA, in, sizeof(in), out,
+		    sizeof(out), &n);
+	} else if (strcmp(h, "garbage") == 0)
 		(void)!send(wk->sock, "\x00\x99garbage", 9, 0);
 	else if (strcmp(h, "ioctl") == 0)
 		testhook_ioctl(wk);

@@ -62,6 +62,10 @@ int	mm_bind_unpark(struct worker *, uint32_t lis,
 	    const struct sockaddr_storage *owner, uint16_t port);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);
+int	mm_tls_cert(struct worker *, uint32_t lis);
+int	mm_tls_sign(struct worker *, uint32_t lis, int op,
+	    const unsigned char *in, size_t inlen, unsigned char *out,
+	    size_t outmax, size_t *outlen);
 int	mm_ready(struct worker *);
 void	mm_handle_command(struct worker *, struct ipc_msg *);
 

@@ -60,6 +60,10 @@ static int mm_answer_file_open(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_file_watch(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_tls_cert(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
+static int mm_answer_tls_sign(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_ready(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_stats(struct monitor *, struct mon_worker *,
@@ -79,6 +83,10 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_file_open },
 	{ IPC_FILE_WATCH, MW_ANY_LIVE, 0, 7, 6 + IPC_MAX_STRING,
 	    mm_answer_file_watch },
+	{ IPC_TLS_CERT, MW_STARTING, 0, 4, 4, mm_answer_tls_cert },
+	/* handshakes run in the event loop, after READY */
+	{ IPC_TLS_SIGN, MW_RUNNING | MW_DRAINING, 0, 6, 5 + IPC_TLS_SIGN_MAX,
+	    mm_answer_tls_sign },
 	{ IPC_READY, MW_STARTING, MON_ONCE, 0, 0, mm_answer_ready },
 	{ IPC_CMD_STATS_ANS, MW_ANY_LIVE, 0, 28, 28, mm_answer_stats },
 };
@@ -550,6 +558,96 @@ mm_answer_file_watch(struct monitor *mon, struct mon_worker *w,
 	free(path);
 	return answer(w, IPC_FILE_WATCH_ANS, m->hdr.seq, r == 0 ? 0 : ENOMEM,
 	    -1);
+}
+
+/* A TLS listener of the worker's generation, or NULL (logged). */
+static const struct mon_tlskey *
+tls_listener(struct mon_worker *w, uint32_t idx, const char *what)
+{
+	struct mon_gen *g = w->gen;
+
+	if (idx >= g->conf.nlis || !conf_tp_tls(&g->conf.lis[idx].tp) ||
+	    g->tls == NULL || g->tls[idx] == NULL) {
+		error("worker %u: %s for listener %u, which is not a TLS "
+		    "listener of its configuration", w->id, what, idx);
+		return NULL;
+	}
+	return g->tls[idx];
+}
+
+/* A TLS listener's certificate chain, in a sealed memfd. */
+static int
+mm_answer_tls_cert(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct mon_tlskey *k;
+	uint32_t idx;
+	int fd, r;
+
+	(void)mon;
+	if (ipc_dec_u32(&m->payload, &idx) != 0) {
+		error("worker %u: malformed TLS_CERT", w->id);
+		return -1;
+	}
+	if ((k = tls_listener(w, idx, "TLS_CERT")) == NULL)
+		return -1;
+	if (w->tls_given[idx]) {
+		error("worker %u: asked for the certificate of listener %u "
+		    "twice", w->id, idx);
+		return -1;
+	}
+	w->tls_given[idx] = 1;
+	if ((fd = mon_tls_chain_fd(k)) == -1)
+		return answer(w, IPC_TLS_CERT_ANS, m->hdr.seq, errno, -1);
+	r = answer(w, IPC_TLS_CERT_ANS, m->hdr.seq, 0, fd);
+	close(fd);
+	return r;
+}
+
+/*
+ * A signature with a TLS listener's key, for a worker that took that
+ * listener's certificate.  The operation must fit the key exactly
+ * (mon_tls_sign); anything else is not a request our worker makes.
+ */
+static int
+mm_answer_tls_sign(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct mon_tlskey *k;
+	const unsigned char *in;
+	unsigned char sig[IPC_TLS_SIGN_MAX];
+	size_t inlen, siglen = 0;
+	uint32_t idx;
+	int op, status, r;
+	struct buf b;
+
+	(void)mon;
+	if (ipc_dec_tls_sign(&m->payload, &idx, &op, &in, &inlen) != 0) {
+		error("worker %u: malformed TLS_SIGN", w->id);
+		return -1;
+	}
+	if ((k = tls_listener(w, idx, "TLS_SIGN")) == NULL)
+		return -1;
+	if (!w->tls_given[idx]) {
+		error("worker %u: TLS_SIGN for listener %u before its "
+		    "certificate", w->id, idx);
+		return -1;
+	}
+	if (mon_tls_sign(k, op, in, inlen, sig, &siglen, &status) != 0) {
+		error("worker %u: TLS_SIGN for listener %u: operation %d "
+		    "with %zu bytes does not fit its key", w->id, idx, op,
+		    inlen);
+		return -1;
+	}
+	buf_init(&b);
+	if ((r = ipc_enc_tls_sig(&b, status, sig, status == 0 ? siglen :
+	    0)) == 0)
+		r = ipc_send(w->sock, IPC_TLS_SIGN_ANS, m->hdr.seq, &b, -1);
+	buf_release(&b);
+	explicit_bzero(sig, sizeof(sig));
+	if (r != 0)
+		error_f("worker %u: %s", w->id, ostp_err(r));
+	return r;
 }
 
 static int

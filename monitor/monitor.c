@@ -238,6 +238,7 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 	w->state = MW_NEW;
 	memset(w->lis_given, 0, w->gen->conf.nlis);
 	memset(w->tun_given, 0, w->gen->conf.nlis);
+	memset(w->tls_given, 0, w->gen->conf.nlis);
 	envp = worker_env();
 	switch ((pid = fork())) {
 	case -1:
@@ -457,7 +458,8 @@ gen_new(struct monitor *mon, struct conf *conf)
 	for (i = 0; i < g->nworkers; i++) {
 		if ((w = calloc(1, sizeof(*w))) == NULL ||
 		    (w->lis_given = calloc(g->conf.nlis + 1, 1)) == NULL ||
-		    (w->tun_given = calloc(g->conf.nlis + 1, 1)) == NULL)
+		    (w->tun_given = calloc(g->conf.nlis + 1, 1)) == NULL ||
+		    (w->tls_given = calloc(g->conf.nlis + 1, 1)) == NULL)
 			fatal("out of memory");
 		w->gen = g;
 		w->id = i;
@@ -487,6 +489,7 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 		event_free(w->respawn_ev);
 		free(w->lis_given);
 		free(w->tun_given);
+		free(w->tls_given);
 		free(w);
 	}
 	if (g->drain_ev != NULL)
@@ -494,6 +497,7 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 	TAILQ_REMOVE(&mon->gens, g, entry);
 	if (g->conf_fd != -1)
 		close(g->conf_fd);
+	mon_tls_free(g);
 	conf_free(&g->conf);
 	free(g->lis);
 	free(g);
@@ -722,6 +726,7 @@ mon_reload(struct monitor *mon)
 		snprintf(err, sizeof(err), "cannot copy the configuration for "
 		    "the workers: %s", strerror(errno));
 	if (g->conf_fd == -1 ||
+	    mon_tls_load(mon, g, err, sizeof(err)) != 0 ||
 	    mon_listeners_open(mon, g, err, sizeof(err)) != 0) {
 		error("reload failed: %s; keeping the running configuration",
 		    err);
@@ -824,9 +829,28 @@ monitor_init(struct monitor *mon, struct conf *conf, char *err,
 	if (g->conf_fd == -1) {
 		snprintf(err, errlen, "cannot copy the configuration for the "
 		    "workers: %s", strerror(errno));
-		return -1;
+		goto fail;
 	}
-	return mon_listeners_open(mon, g, err, errlen);
+	/*
+	 * TLS listeners without cert= take cert.pem and key.pem from here,
+	 * also after -b changed to / and at every reload.
+	 */
+	mon->start_dir = getcwd(NULL, 0);
+	if (mon_tls_load(mon, g, err, errlen) != 0 ||
+	    mon_listeners_open(mon, g, err, errlen) != 0)
+		goto fail;
+	return 0;
+ fail:
+	/* the keys loaded so far go now, not with the process */
+	while ((g = TAILQ_FIRST(&mon->gens)) != NULL)
+		gen_free(mon, g);
+	mon_tlskey_unref(mon->tls_default);
+	mon->tls_default = NULL;
+	free(mon->start_dir);
+	mon->start_dir = NULL;
+	event_base_free(mon->base);
+	mon->base = NULL;
+	return -1;
 }
 
 int
@@ -859,6 +883,9 @@ monitor_run(struct monitor *mon)
 		mon_worker_spawn(mon, w);
 	event_base_dispatch(mon->base);
 	mon_shutdown(mon);
+	mon_tlskey_unref(mon->tls_default);
+	mon->tls_default = NULL;
+	free(mon->start_dir);
 	for (i = 0; signos[i] != 0; i++)
 		event_free(sigs[i]);
 	event_base_free(mon->base);

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <openssl/types.h>
+
 #include "conf.h"
 #include "ipc.h"
 
@@ -42,6 +44,23 @@ struct mon_tun {
 
 struct mon_gen;
 
+/*
+ * A TLS listener's identity (mon_tls.c): the private key lives only
+ * here; workers get the certificates and ask for signatures.  Shared
+ * (refs) by the listeners and generations that use the same files or
+ * the default certificate.
+ */
+struct mon_tlskey {
+	unsigned int		 refs;
+	EVP_PKEY		*key;
+	int			 type;		/* EVP_PKEY_RSA, EVP_PKEY_EC */
+	size_t			 size;		/* RSA: modulus bytes; EC: the
+						   largest DER signature */
+	unsigned char		*modulus;	/* RSA, big-endian, size bytes */
+	char			*chain;		/* PEM: certificates only */
+	size_t			 chainlen;
+};
+
 /* A file a worker asked to have watched for changes (live reload). */
 struct mon_watch {
 	char			*path;
@@ -66,6 +85,7 @@ struct mon_worker {
 	uint32_t		 once;		/* once-only requests done */
 	unsigned char		*lis_given;	/* per listener index */
 	unsigned char		*tun_given;
+	unsigned char		*tls_given;	/* TLS_CERT answered */
 	struct timespec		 started;
 	unsigned int		 quick_deaths;
 	unsigned long		 backoff_ms;
@@ -77,6 +97,7 @@ struct mon_gen {
 	struct conf		 conf;
 	unsigned int		 nworkers;
 	struct mon_listener	**lis;		/* [listener * nworkers + worker] */
+	struct mon_tlskey	**tls;		/* [listener]: TLS listeners */
 	TAILQ_HEAD(, mon_worker) workers;
 	int			 draining;
 	struct event		*drain_ev;
@@ -105,6 +126,8 @@ struct monitor {
 	const char		*testhook;
 	int			 exe_fd;	/* this binary, for workers */
 	int			 replay_fd;	/* Shadowsocks replay memory */
+	char			*start_dir;	/* cwd at start: cert.pem */
+	struct mon_tlskey	*tls_default;	/* made once, when needed */
 };
 
 /* monitor.c */
@@ -131,6 +154,18 @@ int	mon_socket_create(const struct conf *, int family, int type,
 int	mon_tun_get(struct monitor *, const struct tun_conf *, int *fdp);
 void	mon_tun_destroy(struct monitor *, struct mon_tun *);
 void	mon_tuns_gc(struct monitor *);
+
+/* mon_tls.c */
+int	mon_tls_load(struct monitor *, struct mon_gen *, char *err,
+	    size_t errlen);
+void	mon_tls_free(struct mon_gen *);
+void	mon_tlskey_unref(struct mon_tlskey *);
+struct mon_tlskey *mon_tlskey_load(const char *url, const char *cert,
+	    const char *key, char *err, size_t errlen);
+int	mon_tls_chain_fd(const struct mon_tlskey *);
+int	mon_tls_sign(const struct mon_tlskey *, int op,
+	    const unsigned char *in, size_t inlen, unsigned char *out,
+	    size_t *outlen, int *status);
 
 /* mon_caps.c */
 int	mon_caps_drop(void);

@@ -174,6 +174,9 @@ start_echo() {
 #                     a proxy: TARGET fetched through it, an http:// URL
 #                     (status 200; $WEB_URL when not given) or
 #                     tcp://HOST:PORT of an echo server (bytes come back)
+#   https://HOST:PORT a proxy over TLS: TARGET (an http:// URL) fetched
+#                     with curl and the options in $PROXY_TLS_ARGS
+#                     (--proxy-cacert ..., --proxy-cert ...)
 assert_serving() {
 	_u=$1; _t=${2:-$WEB_URL}
 	_hp=${_u#*://}; _hp=${_hp##*@}; _hp=${_hp%%/*}
@@ -188,6 +191,10 @@ assert_serving() {
 	dns://*)
 		dig +time=5 +tries=1 +short @"$_h" -p "$_p" "$_t" 2>&1 |
 		    grep -qE '^[0-9a-fA-F.:]+$' ;;
+	https://*)
+		# shellcheck disable=SC2086
+		[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		    $PROXY_TLS_ARGS -x "$_u" "$_t")" = 200 ] ;;
 	socks*://*|http://*)
 		case $_t in
 		tcp://*)

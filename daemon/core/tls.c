@@ -126,7 +126,8 @@ tls_selfsigned_ctx(void)
 	return ctx;
 }
 
-static void
+/* The settings of every context: listeners' (tlskey.c) too. */
+void
 tls_ctx_common(SSL_CTX *ctx)
 {
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);

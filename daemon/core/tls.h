@@ -9,6 +9,7 @@ struct tp_conf;
 struct worker;
 
 int		 tls_init(void);
+void		 tls_ctx_common(SSL_CTX *);
 /* gost's SOCKS5 TLS methods: no verification, a throwaway identity. */
 struct conn	*tls_client_push(struct conn *, const char *sni);
 struct conn	*tls_server_push(struct conn *);

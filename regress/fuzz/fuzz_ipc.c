@@ -166,6 +166,51 @@ try_lisaddr(const uint8_t *p, size_t len)
 }
 
 static void
+try_tls_sign(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	const unsigned char *in;
+	size_t inlen;
+	uint32_t lis;
+	int op;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_tls_sign(&v, &lis, &op, &in, &inlen) != 0)
+		return;
+	/* the input is a view of the payload, all of its rest */
+	if (op < 0 || op > 255 || inlen == 0 || inlen > IPC_TLS_SIGN_MAX ||
+	    in != p + 5 || inlen != len - 5 || buf_len(&v) != 0)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_tls_sign(&e, lis, op, in, inlen) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
+try_tls_sig(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	const unsigned char *sig;
+	size_t siglen;
+	int32_t st;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_tls_sig(&v, &st, &sig, &siglen) != 0)
+		return;
+	/* a signature exactly when the status is 0 */
+	if ((st == 0) != (siglen > 0) || siglen > IPC_TLS_SIGN_MAX ||
+	    (siglen > 0 && sig != p + 4) || buf_len(&v) != 0)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_tls_sig(&e, st, sig, siglen) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
+static void
 try_stats(const uint8_t *p, size_t len)
 {
 	struct buf v, e;
@@ -228,7 +273,14 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 	case IPC_FILE_WATCH_ANS:
 	case IPC_TPROXY_SOCKET_ANS:
 	case IPC_BIND_UNPARK_ANS:
+	case IPC_TLS_CERT_ANS:
 		try_status(p, len);
+		break;
+	case IPC_TLS_SIGN:
+		try_tls_sign(p, len);
+		break;
+	case IPC_TLS_SIGN_ANS:
+		try_tls_sig(p, len);
 		break;
 	case IPC_TPROXY_SOCKET:
 	case IPC_BIND_PARK:
@@ -239,6 +291,7 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 		try_log(p, len);
 		break;
 	case IPC_LISTENER:
+	case IPC_TLS_CERT:
 		try_u32(p, len);
 		break;
 	case IPC_TUN_OPEN:
@@ -296,5 +349,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	try_lisaddr(data, size);
 	try_stats(data, size);
 	try_init(data, size);
+	try_tls_sign(data, size);
+	try_tls_sig(data, size);
 	return 0;
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """memscan.py PID STRING: print how many times STRING occurs in the
 readable private memory of process PID (root only: reads /proc/PID/mem).
+memscan.py PID --hex HEX...: one count per needle, given in hex (binary
+secrets: key primes, scalars), on one line.
 Used to prove that a secret of the monitor never reaches a worker."""
 import re
 import sys
 
 
-def main():
-    pid, needle = sys.argv[1], sys.argv[2].encode()
-    found = 0
+def scan(pid, needles):
+    found = [0] * len(needles)
+    keep = max(len(n) for n in needles) - 1
     with open(f"/proc/{pid}/maps") as maps, \
             open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
@@ -34,10 +36,21 @@ def main():
                     tail = b""
                     continue
                 buf = tail + data
-                found += buf.count(needle)
-                # too short to hold a match: none is counted twice
-                tail = buf[-(len(needle) - 1):]
-    print(found)
+                for i, needle in enumerate(needles):
+                    # a match lying wholly in the kept tail was counted
+                    # with the chunk before
+                    found[i] += buf.count(needle) - tail.count(needle)
+                tail = buf[-keep:] if keep > 0 else b""
+    return found
+
+
+def main():
+    pid = sys.argv[1]
+    if sys.argv[2] == "--hex":
+        needles = [bytes.fromhex(h) for h in sys.argv[3:]]
+        print(" ".join(str(n) for n in scan(pid, needles)))
+    else:
+        print(scan(pid, [sys.argv[2].encode()])[0])
 
 
 main()

@@ -23,6 +23,11 @@
 
 #include <event2/event.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
@@ -47,6 +52,8 @@ struct fixture {
 	uint32_t		 aseq;
 	int32_t			 astatus;
 	int			 afd;
+	unsigned char		 araw[IPC_MAX_PAYLOAD];
+	size_t			 alen;
 };
 
 static int
@@ -92,7 +99,8 @@ fx_setup_args(struct fixture *f, const struct conf_args *a)
 	f->w.sock = f->sv[1];
 	f->w.state = MW_NEW;
 	if ((f->w.lis_given = calloc(f->gen.conf.nlis + 1, 1)) == NULL ||
-	    (f->w.tun_given = calloc(f->gen.conf.nlis + 1, 1)) == NULL)
+	    (f->w.tun_given = calloc(f->gen.conf.nlis + 1, 1)) == NULL ||
+	    (f->w.tls_given = calloc(f->gen.conf.nlis + 1, 1)) == NULL)
 		return -1;
 	TAILQ_INSERT_TAIL(&f->gen.workers, &f->w, entry);
 	return 0;
@@ -123,7 +131,10 @@ fx_teardown(struct fixture *f)
 		close(f->ml.fd);
 	free(f->w.lis_given);
 	free(f->w.tun_given);
+	free(f->w.tls_given);
 	free(f->gen.lis);
+	mon_tls_free(&f->gen);
+	mon_tlskey_unref(f->mon.tls_default);
 	conf_free(&f->gen.conf);
 	memset(f, 0, sizeof(*f));
 }
@@ -168,6 +179,8 @@ fx_request(struct fixture *f, int type, const struct buf *payload, int fd)
 	f->atype = m.hdr.type;
 	f->aseq = m.hdr.seq;
 	f->afd = m.fd;
+	f->alen = m.hdr.len;
+	memcpy(f->araw, buf_ptr(&m.payload), f->alen);
 	b = m.payload;
 	if (ipc_dec_status(&b, &f->astatus) != 0)
 		f->astatus = -54321;
@@ -756,6 +769,252 @@ TEST(test_bind_park)
 	fx_teardown(&f);
 }
 
+/*
+ * TLS listeners: one with the default certificate (ECDSA, made by the
+ * monitor) and one with an RSA key from files written here, after a
+ * plain forwarder (listener 0).
+ */
+static char tls_cert_path[64], tls_key_path[64];
+
+static int
+write_rsa_files(void)
+{
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	FILE *fc = NULL, *fk = NULL;
+	int fd, ok = 0;
+
+	snprintf(tls_cert_path, sizeof(tls_cert_path),
+	    "/tmp/test_dispatch.crt.XXXXXX");
+	snprintf(tls_key_path, sizeof(tls_key_path),
+	    "/tmp/test_dispatch.key.XXXXXX");
+	if ((fd = mkstemp(tls_cert_path)) == -1 ||
+	    (fc = fdopen(fd, "w")) == NULL ||
+	    (fd = mkstemp(tls_key_path)) == -1 ||
+	    (fk = fdopen(fd, "w")) == NULL)
+		goto out;
+	if ((k = EVP_RSA_gen(2048)) == NULL || (x = X509_new()) == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 3600) == NULL ||
+	    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"test", -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
+	    X509_set_pubkey(x, k) != 1 || X509_sign(x, k, EVP_sha256()) == 0 ||
+	    PEM_write_X509(fc, x) != 1 ||
+	    PEM_write_PrivateKey(fk, k, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	ok = 1;
+ out:
+	if (fc != NULL)
+		fclose(fc);
+	if (fk != NULL)
+		fclose(fk);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return ok ? 0 : -1;
+}
+
+static int
+fx_tls_started(struct fixture *f)
+{
+	struct conf_args a;
+	char rsa[256], err[256];
+	char *serve[] = { TCP_NODE, "https://127.0.0.1:40001", rsa };
+
+	snprintf(rsa, sizeof(rsa), "http+tls://127.0.0.1:40002?cert=%s&"
+	    "key=%s", tls_cert_path, tls_key_path);
+	memset(&a, 0, sizeof(a));
+	a.serve = serve;
+	a.nserve = 3;
+	if (fx_setup_args(f, &a) != 0 ||
+	    mon_tls_load(&f->mon, &f->gen, err, sizeof(err)) != 0 ||
+	    fx_hello(f, 0, GEN_NUM) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+fx_sign(struct fixture *f, uint32_t lis, int op, const unsigned char *in,
+    size_t len)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if (ipc_enc_tls_sign(&b, lis, op, in, len) != 0)
+		return -2;
+	r = fx_request(f, IPC_TLS_SIGN, &b, -1);
+	buf_release(&b);
+	return r;
+}
+
+/* The certificate a TLS_CERT answer's memfd holds. */
+static X509 *
+answer_cert(struct fixture *f)
+{
+	char pem[16384];
+	ssize_t n;
+	BIO *b;
+	X509 *x;
+	int seals;
+
+	if (f->afd == -1 || (seals = fcntl(f->afd, F_GET_SEALS)) == -1 ||
+	    (seals & F_SEAL_WRITE) == 0 ||
+	    (n = read(f->afd, pem, sizeof(pem))) <= 0 ||
+	    (b = BIO_new_mem_buf(pem, (int)n)) == NULL)
+		return NULL;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	/* certificates only: never a key */
+	if (memmem(pem, (size_t)n, "PRIVATE KEY", 11) != NULL) {
+		X509_free(x);
+		x = NULL;
+	}
+	BIO_free(b);
+	return x;
+}
+
+TEST(test_tls_cert)
+{
+	struct fixture f;
+	X509 *x;
+
+	REQUIRE(fx_tls_started(&f) == 0);
+	/* not TLS listeners, or none at all */
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 0), -1);
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 3), -1);
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, UINT32_MAX), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	ASSERT_EQ_INT(fx_raw(&f, IPC_TLS_CERT, "\0\0\0", 3), -1);
+	ASSERT_EQ_INT(fx_raw(&f, IPC_TLS_CERT, "\0\0\0\1\0", 5), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	/* the default certificate, then the RSA one from its file */
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 1), 0);
+	ASSERT_EQ_INT(f.atype, IPC_TLS_CERT_ANS);
+	ASSERT_EQ_INT(f.astatus, 0);
+	ASSERT((x = answer_cert(&f)) != NULL);
+	ASSERT(x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) ==
+	    EVP_PKEY_EC);
+	X509_free(x);
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 2), 0);
+	ASSERT((x = answer_cert(&f)) != NULL);
+	ASSERT(x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) ==
+	    EVP_PKEY_RSA);
+	X509_free(x);
+	/* once per listener, and only while starting */
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 1), -1);
+	fx_teardown(&f);
+	REQUIRE(fx_tls_started(&f) == 0);
+	f.w.state = MW_RUNNING;
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 1), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	fx_teardown(&f);
+}
+
+/* The signature of the last TLS_SIGN answer: 0, or -1. */
+static int
+answer_sig(struct fixture *f, const unsigned char **sig, size_t *len)
+{
+	struct buf b;
+	int32_t st;
+
+	buf_view(&b, f->araw, f->alen);
+	if (f->atype != IPC_TLS_SIGN_ANS || f->afd != -1 ||
+	    ipc_dec_tls_sig(&b, &st, sig, len) != 0 || st != 0)
+		return -1;
+	return 0;
+}
+
+TEST(test_tls_sign)
+{
+	struct fixture f;
+	unsigned char in[IPC_TLS_SIGN_MAX], out[IPC_TLS_SIGN_MAX + 16];
+	const unsigned char *sig;
+	size_t len, n;
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pub = NULL;
+	X509 *x;
+
+	memset(in, 0x5a, sizeof(in));
+	REQUIRE(fx_tls_started(&f) == 0);
+	/* no handshakes before READY */
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 32), -1);
+	f.w.state = MW_RUNNING;
+	/* nor before the listener's certificate */
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 32), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	f.w.state = MW_STARTING;
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 1), 0);
+	ASSERT((x = answer_cert(&f)) != NULL);
+	if (x != NULL) {
+		pub = X509_get_pubkey(x);
+		X509_free(x);
+	}
+	ASSERT_EQ_INT(fx_u32(&f, IPC_TLS_CERT, 2), 0);
+	f.w.state = MW_RUNNING;
+
+	/* ECDSA: a digest of 20 to 64 bytes, answered in DER */
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 32), 0);
+	ASSERT_EQ_INT(answer_sig(&f, &sig, &len), 0);
+	ASSERT((ctx = EVP_PKEY_CTX_new(pub, NULL)) != NULL);
+	ASSERT(ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+	    EVP_PKEY_verify(ctx, sig, len, in, 32) == 1);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pub);
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 20), 0);
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 64), 0);
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 19), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_ECDSA, in, 65), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	/* the wrong operation for the key, or none we know */
+	ASSERT_EQ_INT(fx_sign(&f, 1, IPC_TLS_RSA_RAW, in, 32), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 1, 0, in, 32), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 1, 3, in, 32), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_ECDSA, in, 32), -1);
+	/* not TLS listeners */
+	ASSERT_EQ_INT(fx_sign(&f, 0, IPC_TLS_ECDSA, in, 32), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 3, IPC_TLS_ECDSA, in, 32), -1);
+	/* lengths: no input, more than any key's */
+	ASSERT_EQ_INT(fx_raw(&f, IPC_TLS_SIGN, "\0\0\0\1\2", 5), -1);
+	memset(out, 0, sizeof(out));
+	out[3] = 1;
+	out[4] = IPC_TLS_ECDSA;
+	ASSERT_EQ_INT(fx_raw(&f, IPC_TLS_SIGN, out, 6 + IPC_TLS_SIGN_MAX), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+
+	/* RSA: exactly the modulus size, below the modulus */
+	in[0] = 0x00;
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 256), 0);
+	ASSERT_EQ_INT(answer_sig(&f, &sig, &len), 0);
+	ASSERT_EQ_UINT(len, 256);
+	/* the public operation gives the input back */
+	pub = NULL;
+	if (f.gen.tls != NULL && f.gen.tls[2] != NULL)
+		pub = f.gen.tls[2]->key;
+	n = sizeof(out);
+	ASSERT(pub != NULL && (ctx = EVP_PKEY_CTX_new(pub, NULL)) != NULL);
+	ASSERT(pub != NULL && EVP_PKEY_verify_recover_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
+	    EVP_PKEY_verify_recover(ctx, out, &n, sig, len) == 1 &&
+	    n == 256 && memcmp(out, in, 256) == 0);
+	if (pub != NULL)
+		EVP_PKEY_CTX_free(ctx);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 255), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 257), -1);
+	memcpy(in, f.gen.tls[2]->modulus, 256);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 256), -1);
+	memset(in, 0xff, 256);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 256), -1);
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_ECDSA, in, 32), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	/* draining workers still finish their handshakes */
+	f.w.state = MW_DRAINING;
+	in[0] = 0;
+	ASSERT_EQ_INT(fx_sign(&f, 2, IPC_TLS_RSA_RAW, in, 256), 0);
+	ASSERT_EQ_INT(answer_sig(&f, &sig, &len), 0);
+	fx_teardown(&f);
+}
+
 int
 main(void)
 {
@@ -778,5 +1037,14 @@ main(void)
 	RUN(test_log);
 	RUN(test_request_with_fd);
 	RUN(test_bind_park);
+	if (write_rsa_files() == 0) {
+		RUN(test_tls_cert);
+		RUN(test_tls_sign);
+	} else {
+		fprintf(stderr, "FAIL - cannot write the RSA test key\n");
+		test_nfailed++;
+	}
+	unlink(tls_cert_path);
+	unlink(tls_key_path);
 	return TEST_EXIT();
 }
