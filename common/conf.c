@@ -492,7 +492,8 @@ check_pem(const char *url, const char *what, const char *path, int key,
 int
 conf_tp_tls(const struct tp_conf *tp)
 {
-	return tp->kind == TP_TLS;
+	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
+	    tp->kind == TP_WSS || tp->kind == TP_MWSS;
 }
 
 /*

@@ -134,8 +134,7 @@ tp_listen(struct tp_server *ts, struct worker *wk,
 int
 tp_has_tls(const struct tp_conf *tp)
 {
-	return tp->kind == TP_TLS || tp->kind == TP_WSS ||
-	    tp->kind == TP_MTLS || tp->kind == TP_MWSS;
+	return conf_tp_tls(tp);
 }
 
 int

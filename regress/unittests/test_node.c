@@ -553,8 +553,29 @@ TEST(test_conf_refused)
 	ASSERT_EQ_INT(load_one(&c, "udp://:53/10.0.0.1:53?ttl=bogus", err,
 	    sizeof(err)), -1);
 	ASSERT(strstr(err, "ttl") != NULL);
-	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080", err, sizeof(err)), -1);
+	ASSERT_EQ_INT(load_one(&c, "socks5+kcp://:1080", err, sizeof(err)),
+	    -1);
 	ASSERT(strstr(err, "not supported in this build") != NULL);
+	/* transports: the kind and what each takes from the node */
+	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080", err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_WS);
+	ASSERT_STREQ(c.lis[0].tp.path, "/ws");
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "relay+mwss://:1080?path=/x", err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_MWSS);
+	ASSERT_STREQ(c.lis[0].tp.path, "/x");
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "ss+otls://aes-128-gcm:p@:1080", err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_OTLS);
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080?path=nopath", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "path") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "http+tls://:1080?cert=/nonexistent", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "key=") != NULL);
 
 	ASSERT_EQ_INT(load_one(&c, "tcp://:8080", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "forward target") != NULL);
