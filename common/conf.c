@@ -1795,7 +1795,7 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 
 	memset(c, 0, sizeof(*c));
 	memset(&src, 0, sizeof(src));
-	c->workers = 1;
+	c->workers = 0;		/* one per core, as nginx's "auto" */
 	snprintf(err, errlen, "out of memory");
 	files_checked = args->from_monitor;
 	c->debug = args->debug;
@@ -1832,6 +1832,8 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    errlen) != 0)
 			goto out;
 	}
+	if (args->have_workers)
+		c->workers = args->workers;
 	if (c->log_level == 0)
 		c->log_level = LOG_LEVEL_INFO +
 		    (c->debug > 0 ? c->debug + 1 : 0);

@@ -290,6 +290,8 @@ struct conf_args {
 	uint32_t	  mark;
 	const char	 *iface;
 	const char	 *profile;	/* -P address, when PROFILING is set */
+	int		  have_workers;	/* -w: over the file's "workers" */
+	unsigned int	  workers;	/* 0: one per core */
 	int		  from_monitor;	/* a worker's copy: the files it names
 					   were checked; do not read them */
 };

@@ -28,7 +28,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: ostpd [-bDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
-"             [-M mark] [-P address] [-p pidfile]\n");
+"             [-M mark] [-P address] [-p pidfile] [-w workers]\n");
 }
 
 /* -V names sanitizer builds: their workers may make a few more calls. */
@@ -174,7 +174,7 @@ ostpd_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:P:p:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:P:p:tVw:")) != -1) {
 		switch (ch) {
 		case 'b':
 			background = 1;
@@ -230,6 +230,20 @@ ostpd_main(int argc, char **argv)
 		case 'V':
 			version();
 			return 0;
+		case 'w':
+			errno = 0;
+			v = strtoul(optarg, &ep, 10);
+			if (strcmp(optarg, "auto") == 0)
+				v = 0;
+			else if (*optarg == '\0' || *ep != '\0' || errno != 0 ||
+			    v < 1 || v > 64 || optarg[0] == '-') {
+				fprintf(stderr, "ostpd: -w: bad worker count "
+				    "\"%s\" (auto, or 1 to 64)\n", optarg);
+				return 1;
+			}
+			args.workers = (unsigned int)v;
+			args.have_workers = 1;
+			break;
 		default:
 			usage(stderr);
 			return 1;

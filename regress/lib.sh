@@ -151,9 +151,15 @@ live_write() {
 
 # start_ostpd NAME ARGS...: runs in the foreground mode, logs to
 # $LOGDIR/NAME.log, sets OPID.
+# start_ostpd NAME ARGS...: one worker unless the test says otherwise
+# (-w, or CONFIG_WORKERS=1 for a -C file's "workers"): tests look at
+# the worker and count its log lines; the default is one per core.
 start_ostpd() {
 	_name=$1; shift
-	"$OSTPD" "$@" >"$LOGDIR/$_name.log" 2>&1 &
+	_w="-w 1"
+	case " $* " in *" -w "*) _w= ;; esac
+	[ -n "$CONFIG_WORKERS" ] && _w=
+	"$OSTPD" $_w "$@" >"$LOGDIR/$_name.log" 2>&1 &
 	OPID=$!
 	PIDS="$PIDS $OPID"
 }

@@ -78,7 +78,7 @@ $NETTOOL xfer 127.0.0.1 "$RR" 100000 2 >"$LOGDIR/xr2.out" 2>&1 ||
 H4=$(free_port); R4=$(free_port)
 printf '{"workers": 4, "inbounds": ["socks5://127.0.0.1:%s"]}\n' "$H4" \
     >"$LOGDIR/hop4.json"
-start_ostpd hop4 -D -C "$LOGDIR/hop4.json"
+CONFIG_WORKERS=1; start_ostpd hop4 -D -C "$LOGDIR/hop4.json"; CONFIG_WORKERS=
 wait_port "$H4" || fatal "four-worker hop"
 start_ostpd rf4 -D -L "rtcp://:$R4/127.0.0.1:$E" -F "socks5://127.0.0.1:$H4"
 wait_port "$R4" || fatal "rtcp through the four-worker hop"

@@ -60,7 +60,7 @@ for hook in asan ubsan; do
 	esac
 	R=$LOGDIR/sanitizer-$hook.expected-report
 	P=$(free_port)
-	OSTP_TESTHOOK=$hook "$OSTPD" -L "tcp://127.0.0.1:$P/127.0.0.1:$E" \
+	OSTP_TESTHOOK=$hook "$OSTPD" -w 1 -L "tcp://127.0.0.1:$P/127.0.0.1:$E" \
 	    >"$R" 2>&1 &
 	OPID=$!
 	PIDS="$PIDS $OPID"

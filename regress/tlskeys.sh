@@ -42,7 +42,7 @@ chmod 644 "$D"/*.key "$D"/*.pem
 
 PR=$(free_port); PE=$(free_port); PD=$(free_port); PM=$(free_port)
 # started in a directory without cert.pem: https:// gets the default
-(cd "$LOGDIR/empty" && exec "$OSTPD" \
+(cd "$LOGDIR/empty" && exec "$OSTPD" -w 1 \
     -L "http+tls://127.0.0.1:$PR?cert=$D/rsa.crt&key=$D/rsa.key" \
     -L "http+tls://127.0.0.1:$PE?cert=$D/ec.pem&key=$D/ec.pem" \
     -L "https://127.0.0.1:$PD" \
@@ -184,7 +184,7 @@ log "key bytes: monitor $m, worker $w"
 cp "$D/ec.crt" "$LOGDIR/cwd/cert.pem"
 cp "$D/ec.key" "$LOGDIR/cwd/key.pem"
 PC=$(free_port)
-(cd "$LOGDIR/cwd" && exec "$OSTPD" -L "https://127.0.0.1:$PC") \
+(cd "$LOGDIR/cwd" && exec "$OSTPD" -w 1 -L "https://127.0.0.1:$PC") \
     >"$LOGDIR/cwd.log" 2>&1 &
 CPID=$!
 PIDS="$PIDS $CPID"

@@ -11,7 +11,7 @@ cfg=$LOGDIR/w.json
 cat >"$cfg" <<J
 {"workers": 2, "inbounds": ["tcp://127.0.0.1:$P/127.0.0.1:$E", "socks5://127.0.0.1:$S"]}
 J
-start_ostpd w -C "$cfg"
+CONFIG_WORKERS=1; start_ostpd w -C "$cfg"; CONFIG_WORKERS=
 L=$LOGDIR/w.log
 wait_port "$P" && wait_port "$S" || fatal "no listener"
 wait_workers "$OPID" 2
