@@ -125,24 +125,30 @@ muxpool_get(const char *key)
 	return ps != NULL ? ps->s : NULL;
 }
 
-int
-muxpool_claim(struct worker *wk, const char *key)
+static struct pooled_session *
+pool_entry_new(struct worker *wk, const char *key)
 {
 	struct pooled_session *ps;
 
-	if (pool_find(key) != NULL)
-		return 0;
 	if ((ps = calloc(1, sizeof(*ps))) == NULL ||
 	    (ps->key = strdup(key)) == NULL ||
 	    (ps->wake = evtimer_new(wk->base, pool_wake_cb, ps)) == NULL) {
 		if (ps != NULL)
 			free(ps->key);
 		free(ps);
-		return -1;
+		return NULL;
 	}
 	LIST_INIT(&ps->waiters);
 	LIST_INSERT_HEAD(&sessions, ps, entry);
-	return 1;
+	return ps;
+}
+
+int
+muxpool_claim(struct worker *wk, const char *key)
+{
+	if (pool_find(key) != NULL)
+		return 0;
+	return pool_entry_new(wk, key) != NULL ? 1 : -1;
 }
 
 void
@@ -186,9 +192,11 @@ muxpool_open(const char *key, struct conn *c)
 	struct smux *s;
 
 	if (ps == NULL || ps->s != NULL) {
-		/* not claimed (or claimed and filled): a session of its own */
-		if (muxpool_claim(c->wk, key) != 1 ||
-		    (ps = pool_find(key)) == NULL) {
+		/*
+		 * Not claimed, or filled by another dial meanwhile: an entry
+		 * of its own (the newest is found first).
+		 */
+		if ((ps = pool_entry_new(c->wk, key)) == NULL) {
 			conn_free(c);
 			return NULL;
 		}
