@@ -90,10 +90,9 @@ struct pconn {
 
 struct udp_assoc {
 	struct proxy		*px;
-	int			 ctl;
+	struct conn		*ctl;		/* the client's connection */
 	int			 udp;
 	struct uchan		*uc;		/* where datagrams go */
-	struct event		*ctl_ev;
 	struct event		*udp_ev;
 	struct sockaddr_storage	 client;	/* learned from traffic */
 	socklen_t		 clientlen;
@@ -103,8 +102,7 @@ struct udp_assoc {
 	int			 tunnel;
 	int			 bindmode;	/* rudp: peers reach ua->udp */
 	struct buf		 in;
-	struct evbuffer		*obuf;
-	struct event		*ctl_wev;
+	struct cbuf		 out;		/* frames for the client */
 };
 
 #define UDPTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */
@@ -869,18 +867,14 @@ same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 static void
 udp_assoc_free(struct udp_assoc *ua)
 {
-	event_free(ua->ctl_ev);
 	if (ua->udp_ev != NULL)
 		event_free(ua->udp_ev);
 	uchan_close(ua->uc);
 	if (ua->udp != -1)
 		close(ua->udp);
-	if (ua->ctl_wev != NULL)
-		event_free(ua->ctl_wev);
-	if (ua->obuf != NULL)
-		evbuffer_free(ua->obuf);
+	cbuf_release(&ua->out);
 	buf_release(&ua->in);
-	close(ua->ctl);
+	conn_free(ua->ctl);
 	free(ua->buf);
 	worker_conn_closed(ua->px->wk);
 	free(ua);
@@ -888,37 +882,32 @@ udp_assoc_free(struct udp_assoc *ua)
 
 /* The control connection: its data is discarded, its end ends us. */
 static void
-udp_ctl_cb(evutil_socket_t fd, short what, void *arg)
+udp_ctl_cb(struct conn *c, int what, void *arg)
 {
 	struct udp_assoc *ua = arg;
 	char junk[512];
 	ssize_t n;
 
 	(void)what;
-	n = read(fd, junk, sizeof(junk));
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+	while ((n = conn_recv(c, junk, sizeof(junk))) > 0)
+		;
+	if (n == 0 || errno != EAGAIN)
 		udp_assoc_free(ua);
 }
 
-
+/* Frames out through the control connection, as far as it takes them. */
 static void
 udptun_flush(struct udp_assoc *ua)
 {
-	if (evbuffer_write(ua->obuf, ua->ctl) == -1 && errno != EAGAIN &&
-	    errno != EINTR)
-		return;		/* the read side notices the end */
-	if (evbuffer_get_length(ua->obuf) > 0)
-		event_add(ua->ctl_wev, NULL);
-	else
-		event_del(ua->ctl_wev);
-}
+	ssize_t n;
 
-static void
-udptun_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	udptun_flush(arg);
+	while (ua->out.len > 0) {
+		n = conn_send(ua->ctl, ua->out.p + ua->out.off, ua->out.len);
+		if (n <= 0)
+			break;		/* the read side notices an end */
+		cbuf_consume(&ua->out, (size_t)n);
+	}
+	conn_want(ua->ctl, CONN_READ | (ua->out.len > 0 ? CONN_WRITE : 0));
 }
 
 /* A datagram for a 0xF3 client: one frame on the control connection. */
@@ -938,10 +927,10 @@ udptun_send(struct udp_assoc *ua, const struct proxy_target *src,
 	h[1] = (unsigned char)len;
 	h[2] = 0;
 	hl += 3;
-	if (evbuffer_get_length(ua->obuf) + hl + len > UDPTUN_OUT_MAX)
+	if (cbuf_room(&ua->out) < hl + len)
 		return;		/* a slow reader loses datagrams, as UDP */
-	evbuffer_add(ua->obuf, h, hl);
-	evbuffer_add(ua->obuf, p, len);
+	cbuf_append(&ua->out, h, hl);
+	cbuf_append(&ua->out, p, len);
 	ua->px->wk->stats.bytes_out += (uint64_t)len;
 	udptun_flush(ua);
 }
@@ -1008,7 +997,7 @@ bind_peer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* 0xF3 control connection: frames in, each one datagram out. */
 static void
-udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
+udptun_ctl_cb(struct conn *c, int what, void *arg)
 {
 	struct udp_assoc *ua = arg;
 	struct proxy_target t;
@@ -1017,14 +1006,17 @@ udptun_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	int e;
 
-	(void)what;
+	if (what & CONN_WRITE)
+		udptun_flush(ua);
+	if (!(what & CONN_READ))
+		return;
 	if (buf_reserve(&ua->in, READ_CHUNK, &d) != 0) {
 		udp_assoc_free(ua);	/* a frame longer than any datagram */
 		return;
 	}
-	n = read(fd, d, READ_CHUNK);
+	n = conn_recv(c, d, READ_CHUNK);
 	ua->in.size -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+	if (n == 0 || (n == -1 && errno != EAGAIN)) {
 		udp_assoc_free(ua);
 		return;
 	}
@@ -1194,28 +1186,19 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 		 * 0xF3: no UDP port for the client; the reply names the
 		 * control connection's address, the frames follow on it.
 		 */
-		if ((ua->obuf = evbuffer_new()) == NULL)
+		if (cbuf_alloc(&ua->out, UDPTUN_OUT_MAX) != 0)
 			goto fail;
 		n = socks5_reply(r, sizeof(r), SOCKS5_REP_OK,
 		    (struct sockaddr *)&local);
 		pc_send(pc, r, n);
-		/* the association reads a descriptor (for now) */
-		ua->ctl = conn_flatten(pc->c);
+		/* the frames go on the client's connection, whatever layers */
+		ua->ctl = pc->c;
 		pc->c = NULL;
-		if (ua->ctl == -1) {
-			pc->px->wk->stats.active++;
-			pconn_free(pc);
-			udp_assoc_free(ua);
-			return 2;
-		}
-		ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl,
-		    EV_READ | EV_PERSIST, udptun_ctl_cb, ua);
-		ua->ctl_wev = event_new(pc->px->wk->base, ua->ctl, EV_WRITE,
-		    udptun_write_cb, ua);
-		event_add(ua->ctl_ev, NULL);
-		/* frames pipelined behind the request */
-		if (buf_len(&pc->in) > 0 && buf_put(&ua->in, buf_ptr(&pc->in),
-		    buf_len(&pc->in)) != 0) {
+		conn_set_cb(ua->ctl, udptun_ctl_cb, ua);
+		conn_want(ua->ctl, CONN_READ);
+		/* frames pipelined behind the request: read first */
+		if (conn_unread(ua->ctl, buf_ptr(&pc->in), buf_len(&pc->in)) !=
+		    0) {
 			pc->px->wk->stats.active++;
 			pconn_free(pc);
 			udp_assoc_free(ua);
@@ -1241,18 +1224,12 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	    (struct sockaddr *)&local);
 	pc_send(pc, r, n);
 	/* Hand the control connection over from pc to ua. */
-	ua->ctl = conn_flatten(pc->c);
+	ua->ctl = pc->c;
 	pc->c = NULL;
-	if (ua->ctl == -1) {
-		close(ua->udp);
-		ua->udp = -1;
-		goto fail;
-	}
-	ua->ctl_ev = event_new(pc->px->wk->base, ua->ctl, EV_READ | EV_PERSIST,
-	    udp_ctl_cb, ua);
+	conn_set_cb(ua->ctl, udp_ctl_cb, ua);
+	conn_want(ua->ctl, CONN_READ);
 	ua->udp_ev = event_new(pc->px->wk->base, ua->udp, EV_READ | EV_PERSIST,
 	    udp_client_cb, ua);
-	event_add(ua->ctl_ev, NULL);
 	event_add(ua->udp_ev, NULL);
 	debug("%s: udp association on fd %d", pc->px->l->node->url, ua->udp);
 	/* pconn_free counts a closed connection; the association is one. */
@@ -1266,6 +1243,7 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 		event_free(ua->udp_ev);
 	if (ua->udp != -1)
 		close(ua->udp);
+	cbuf_release(&ua->out);
 	free(ua->buf);
 	free(ua);
 	pconn_fail(pc, rep);

@@ -74,9 +74,7 @@ struct rfwd {
 	size_t				 next;		/* target, in turn */
 	char				 bindhost[PROXY_HOST_MAX + 1];
 	struct chain_dial		*cd;
-	int				 fd;		/* waiting or tunnel */
-	struct event			*ev;
-	struct event			*wev;
+	struct conn			*rc;		/* waiting or tunnel */
 	struct event			*retry;
 	unsigned long			 backoff_ms;
 	/* rudp */
@@ -128,14 +126,8 @@ rf_close(struct rfwd *rf)
 	rf->mux = NULL;
 	chain_dial_cancel(rf->cd);
 	rf->cd = NULL;
-	if (rf->ev != NULL)
-		event_free(rf->ev);
-	if (rf->wev != NULL)
-		event_free(rf->wev);
-	rf->ev = rf->wev = NULL;
-	if (rf->fd != -1)
-		close(rf->fd);
-	rf->fd = -1;
+	conn_free(rf->rc);
+	rf->rc = NULL;
 	cbuf_release(&rf->tin);
 	cbuf_release(&rf->tout);
 	while (!LIST_EMPTY(&rf->peers))
@@ -186,7 +178,7 @@ rf_target(struct rfwd *rf, char *host, size_t hostlen, uint16_t *port)
 /* rtcp: a peer connected on the hop; its connection goes to the target. */
 struct rtconn {
 	struct rfwd	*rf;
-	int		 fd;
+	struct conn	*c;
 	struct dial	*dial;
 };
 
@@ -198,18 +190,18 @@ rtconn_dialed(void *arg, struct conn *up, int err)
 
 	if (up == NULL) {
 		debug("%s: target: %s", c->rf->l->node->url, strerror(err));
-		close(c->fd);
+		conn_free(c->c);
 		worker_conn_closed(wk);
 	} else
-		relay_fd_conn(wk, c->fd, NULL, 0, up);
+		relay_conns(wk, c->c, up, 0);
 	free(c);
 }
 
+/* rtcp: the hop's second BIND reply says a peer connected. */
 static void
-rf_peer_cb(evutil_socket_t fd, short what, void *arg)
+rf_peer_cb(struct conn *pc, int what, void *arg)
 {
 	struct rfwd *rf = arg;
-	unsigned char r[300];
 	char host[PROXY_HOST_MAX + 1];
 	struct rtconn *c;
 	uint16_t port;
@@ -218,39 +210,44 @@ rf_peer_cb(evutil_socket_t fd, short what, void *arg)
 	int rep, e;
 
 	(void)what;
-	n = recv(fd, r, sizeof(r), MSG_PEEK);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	while (cbuf_room(&rf->tin) > 0 && (n = conn_recv(pc,
+	    cbuf_tail(&rf->tin), cbuf_room(&rf->tin))) > 0)
+		rf->tin.len += (size_t)n;
+	e = socks5_reply_length(rf->tin.p + rf->tin.off, rf->tin.len, &len,
+	    &rep);
+	if (e == ERR_INCOMPLETE) {
+		if (cbuf_room(&rf->tin) > 0 && n < 0 && errno == EAGAIN)
+			return;
 		rf_again(rf, "the hop closed the bind");
 		return;
 	}
-	if (n < 0)
-		return;
-	if ((e = socks5_reply_length(r, (size_t)n, &len, &rep)) ==
-	    ERR_INCOMPLETE)
-		return;
-	if (e != 0 || rep != SOCKS5_REP_OK ||
-	    recv(fd, r, len, 0) != (ssize_t)len) {
+	if (e != 0 || rep != SOCKS5_REP_OK) {
 		rf_again(rf, "the hop's second bind reply is not a success");
 		return;
 	}
 	/* The connection is the peer's now; the port needs a new BIND. */
-	event_free(rf->ev);
-	rf->ev = NULL;
-	rf->fd = -1;
+	cbuf_consume(&rf->tin, len);
+	if (conn_unread(pc, rf->tin.p + rf->tin.off, rf->tin.len) != 0) {
+		rf_again(rf, "out of memory");
+		return;
+	}
+	cbuf_release(&rf->tin);
+	rf->rc = NULL;
+	conn_want(pc, 0);
 	rf->wk->stats.accepted++;
 	rf->wk->stats.active++;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		close(fd);
+		conn_free(pc);
 		worker_conn_closed(rf->wk);
 	} else {
 		c->rf = rf;
-		c->fd = fd;
+		c->c = pc;
 		rf_target(rf, host, sizeof(host), &port);
 		debug("%s: a peer connected; to %s:%u", rf->l->node->url,
 		    host, port);
 		if ((c->dial = dial_start(&rf->dl, host, port, 0,
 		    rtconn_dialed, c)) == NULL) {
-			close(fd);
+			conn_free(pc);
 			free(c);
 			worker_conn_closed(rf->wk);
 		}
@@ -265,33 +262,17 @@ rf_flush(struct rfwd *rf)
 	ssize_t n;
 
 	while (rf->tout.len > 0) {
-		n = send(rf->fd, rf->tout.p + rf->tout.off, rf->tout.len,
-		    MSG_NOSIGNAL);
+		n = conn_send(rf->rc, rf->tout.p + rf->tout.off, rf->tout.len);
 		if (n > 0) {
 			cbuf_consume(&rf->tout, (size_t)n);
 			continue;
 		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN) {
-			event_add(rf->wev, NULL);
-			return 0;
-		}
+		if (n == -1 && errno == EAGAIN)
+			break;
 		return -1;
 	}
-	event_del(rf->wev);
+	conn_want(rf->rc, CONN_READ | (rf->tout.len > 0 ? CONN_WRITE : 0));
 	return 0;
-}
-
-static void
-rf_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct rfwd *rf = arg;
-
-	(void)fd;
-	(void)what;
-	if (rf_flush(rf) != 0)
-		rf_again(rf, "the UDP tunnel failed");
 }
 
 static void
@@ -324,7 +305,7 @@ rpeer_answer(void *arg, const struct proxy_target *src,
 	size_t al;
 
 	(void)src;
-	if (rf->fd == -1 || n == 0 || n > 0xffff ||
+	if (rf->rc == NULL || n == 0 || n > 0xffff ||
 	    cbuf_room(&rf->tout) < n + 3 + 1 + 1 + PROXY_HOST_MAX + 2)
 		return;
 	rpeer_touch(pr);
@@ -364,7 +345,7 @@ rpeer_get(struct rfwd *rf, const struct proxy_target *who)
 }
 
 static void
-rf_tun_cb(evutil_socket_t fd, short what, void *arg)
+rf_tun_cb(struct conn *tc, int what, void *arg)
 {
 	struct rfwd *rf = arg;
 	struct proxy_target who;
@@ -375,9 +356,18 @@ rf_tun_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	int e;
 
-	(void)what;
-	n = recv(fd, cbuf_tail(&rf->tin), cbuf_room(&rf->tin), 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if ((what & CONN_WRITE) && rf_flush(rf) != 0) {
+		rf_again(rf, "the UDP tunnel failed");
+		return;
+	}
+	if (!(what & CONN_READ))
+		return;
+	if (cbuf_room(&rf->tin) == 0) {
+		rf_again(rf, "a frame longer than a datagram");
+		return;
+	}
+	n = conn_recv(tc, cbuf_tail(&rf->tin), cbuf_room(&rf->tin));
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		rf_again(rf, "the hop closed the UDP tunnel");
 		return;
 	}
@@ -519,7 +509,7 @@ static void
 rf_ready(void *arg, struct conn *c, int err)
 {
 	struct rfwd *rf = arg;
-	int rudp = rf->l->kind == LIS_RUDP, fd = -1;
+	int rudp = rf->l->kind == LIS_RUDP;
 
 	rf->cd = NULL;
 	if (c == NULL) {
@@ -536,21 +526,13 @@ rf_ready(void *arg, struct conn *c, int err)
 			rf_again(rf, "no smux session");
 		return;
 	}
-	/* the BIND's second reply and UDP frames read a descriptor (now) */
-	if ((fd = conn_flatten(c)) == -1) {
-		rf_again(rf, strerror(errno));
-		return;
-	}
-	rf->fd = fd;
-	if (rudp && (cbuf_alloc(&rf->tin, 0xffff + 512) != 0 ||
-	    cbuf_alloc(&rf->tout, RF_TUN_BUF) != 0))
+	/* the BIND's second reply, or UDP frames, on the connection */
+	rf->rc = c;
+	if (cbuf_alloc(&rf->tin, rudp ? 0xffff + 512 : 300) != 0 ||
+	    (rudp && cbuf_alloc(&rf->tout, RF_TUN_BUF) != 0))
 		fatal_f("out of memory");
-	rf->ev = event_new(rf->wk->base, fd, EV_READ | EV_PERSIST,
-	    rudp ? rf_tun_cb : rf_peer_cb, rf);
-	rf->wev = event_new(rf->wk->base, fd, EV_WRITE, rf_write_cb, rf);
-	if (rf->ev == NULL || rf->wev == NULL)
-		fatal_f("out of memory");
-	event_add(rf->ev, NULL);
+	conn_set_cb(c, rudp ? rf_tun_cb : rf_peer_cb, rf);
+	conn_want(c, CONN_READ);
 }
 
 static void
@@ -581,7 +563,6 @@ rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx)
 		return -1;
 	rf->wk = wk;
 	rf->l = l;
-	rf->fd = -1;
 	rf->backoff_ms = RF_BACKOFF_MIN_MS;
 	LIST_INIT(&rf->peers);
 	LIST_INIT(&rf->mdials);

@@ -188,9 +188,6 @@ install_seccomp(const struct sandbox_params *sp)
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_STREAM));
 	ALLOW_ARG(socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_DGRAM));
-	/* Descriptors for code not yet on connections (conn_flatten). */
-	ALLOW_ARG(socketpair, 2, SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff, SOCK_STREAM));
 	/* Socket options of the protocol layers only. */
 	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET));
 	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP));

@@ -66,10 +66,8 @@ struct uchan {
 	time_t			 cexpire;
 	/* through a chain: UDP-over-TCP */
 	struct chain_dial	*cd;
-	int			 tfd;
+	struct conn		*tc;		/* through the chain */
 	int			 tready;
-	struct event		*tev;
-	struct event		*twev;
 	struct cbuf		 tin;
 	struct cbuf		 tout;
 	int			 trelay;	/* relay framing, one peer */
@@ -247,37 +245,21 @@ uchan_tun_flush(struct uchan *uc)
 	ssize_t w;
 
 	while (uc->tout.len > 0) {
-		w = send(uc->tfd, uc->tout.p + uc->tout.off, uc->tout.len,
-		    MSG_NOSIGNAL);
+		w = conn_send(uc->tc, uc->tout.p + uc->tout.off, uc->tout.len);
 		if (w > 0) {
 			cbuf_consume(&uc->tout, (size_t)w);
 			continue;
 		}
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && errno == EAGAIN) {
-			event_add(uc->twev, NULL);
-			return 0;
-		}
+		if (w == -1 && errno == EAGAIN)
+			break;
 		return -1;
 	}
-	event_del(uc->twev);
+	conn_want(uc->tc, CONN_READ | (uc->tout.len > 0 ? CONN_WRITE : 0));
 	return 0;
 }
 
 static void
-uchan_tun_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct uchan *uc = arg;
-
-	(void)fd;
-	(void)what;
-	if (uchan_tun_flush(uc) != 0)
-		uchan_tun_close(uc);
-}
-
-static void
-uchan_tun_read_cb(evutil_socket_t fd, short what, void *arg)
+uchan_tun_cb(struct conn *c, int what, void *arg)
 {
 	struct uchan *uc = arg;
 	struct proxy_target src;
@@ -285,9 +267,18 @@ uchan_tun_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 	int e;
 
-	(void)what;
-	n = recv(fd, cbuf_tail(&uc->tin), cbuf_room(&uc->tin), 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if ((what & CONN_WRITE) && uchan_tun_flush(uc) != 0) {
+		uchan_tun_close(uc);
+		return;
+	}
+	if (!(what & CONN_READ))
+		return;
+	if (cbuf_room(&uc->tin) == 0) {
+		uchan_tun_close(uc);	/* a frame longer than a datagram */
+		return;
+	}
+	n = conn_recv(c, cbuf_tail(&uc->tin), cbuf_room(&uc->tin));
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		debug("udp: the chain's UDP tunnel closed");
 		uchan_tun_close(uc);
 		return;
@@ -331,29 +322,20 @@ static void
 uchan_tun_ready(void *arg, struct conn *c, int err)
 {
 	struct uchan *uc = arg;
-	int fd = -1;
 
 	uc->cd = NULL;
-	/* the tunnel's frames are read from a descriptor (for now) */
-	if (c != NULL && (fd = conn_flatten(c)) == -1)
-		err = errno;
-	if (fd == -1) {
+	if (c == NULL) {
 		debug("udp: no UDP tunnel through the chain: %s",
 		    strerror(err));
 		cbuf_release(&uc->tout);
 		return;
 	}
-	uc->tfd = fd;
+	/* the frames go on the chain's connection, whatever its layers */
+	uc->tc = c;
 	uc->tready = 1;
 	if (cbuf_alloc(&uc->tin, UDP_MAX + 512) != 0)
 		fatal_f("out of memory");
-	uc->tev = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
-	    uchan_tun_read_cb, uc);
-	uc->twev = event_new(uc->dl->wk->base, fd, EV_WRITE, uchan_tun_write_cb,
-	    uc);
-	if (uc->tev == NULL || uc->twev == NULL)
-		fatal_f("out of memory");
-	event_add(uc->tev, NULL);
+	conn_set_cb(c, uchan_tun_cb, uc);
 	if (uchan_tun_flush(uc) != 0)
 		uchan_tun_close(uc);
 }
@@ -363,14 +345,8 @@ uchan_tun_close(struct uchan *uc)
 {
 	chain_dial_cancel(uc->cd);
 	uc->cd = NULL;
-	if (uc->tev != NULL)
-		event_free(uc->tev);
-	if (uc->twev != NULL)
-		event_free(uc->twev);
-	uc->tev = uc->twev = NULL;
-	if (uc->tfd != -1)
-		close(uc->tfd);
-	uc->tfd = -1;
+	conn_free(uc->tc);
+	uc->tc = NULL;
 	uc->tready = 0;
 	cbuf_release(&uc->tin);
 	cbuf_release(&uc->tout);
@@ -539,7 +515,7 @@ uchan_open(struct dialer *dl, uchan_cb cb, void *arg)
 	uc->dl = dl;
 	uc->cb = cb;
 	uc->arg = arg;
-	uc->fd[0] = uc->fd[1] = uc->tfd = uc->sfd = -1;
+	uc->fd[0] = uc->fd[1] = uc->sfd = -1;
 	return uc;
 }
 

@@ -122,11 +122,5 @@ int		 relay_conns(struct worker *, struct conn *, struct conn *,
 		    int flags);
 int		 relay_fd_conn(struct worker *, int fd, const void *pre,
 		    size_t prelen, struct conn *);
-/*
- * A descriptor standing for c, for code not yet moved onto
- * connections: a bare socket's own fd, else one end of a socketpair
- * relayed to c inside the worker.  -1 on failure (c freed).
- */
-int		 conn_flatten(struct conn *);
 
 #endif

@@ -246,25 +246,3 @@ relay_fd_conn(struct worker *wk, int fd, const void *pre, size_t prelen,
 	}
 	return relay_conns(wk, a, up, 0);
 }
-
-int
-conn_flatten(struct conn *c)
-{
-	struct conn *in;
-	int fd, sp[2];
-
-	if ((fd = conn_take_fd(c)) != -1)
-		return fd;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-	    sp) == -1) {
-		conn_free(c);
-		return -1;
-	}
-	if ((in = conn_socket(c->wk, sp[0])) == NULL) {
-		close(sp[1]);
-		conn_free(c);
-		return -1;
-	}
-	relay_conns(c->wk, c, in, RELAY_UNCOUNTED);
-	return sp[1];
-}
