@@ -136,7 +136,7 @@ FUZZ_FLAGS	= -std=gnu11 -g -O1 -fsanitize=address,undefined
 $(BUILD)/fuzzobj/%.o: %.c config.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS_ALL) \
-	    -c $< -o $@
+	    -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/%: regress/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
@@ -194,4 +194,6 @@ distclean: clean
 	rm -rf config.mk config.h config.log config.status configure \
 	    autom4te.cache aclocal.m4 config.h.in config.h.in~
 
--include $(OSTPD_OBJS:.o=.d) $(OSTPDT_OBJS:.o=.d)
+# header dependencies of every object, the fuzzers' too (a stale
+# object built against an older struct layout is silent corruption)
+-include $(OSTPD_OBJS:.o=.d) $(OSTPDT_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
