@@ -32,7 +32,8 @@ pair() {
 	"$BUILD/ostpd" -w 1 -L "socks5+$_t://127.0.0.1:$3?cert=$OUT/tcert.pem&key=$OUT/tkey.pem" \
 	    2>"$OUT/$1-srv.log" &
 	eval "SP_$1=$!"; PIDS="$PIDS $!"
-	"$BUILD/ostpd" -w 1 -L "socks5://127.0.0.1:$2" -F "socks5+$_t://127.0.0.1:$3" \
+	# notls: the plain pair is a plain relay (no gost TLS method)
+	"$BUILD/ostpd" -w 1 -L "socks5://127.0.0.1:$2" -F "socks5+$_t://127.0.0.1:$3?notls=true" \
 	    2>"$OUT/$1-cli.log" &
 	eval "CP_$1=$!"; PIDS="$PIDS $!"
 }
@@ -78,21 +79,12 @@ port_of() {
 	case $1 in tcp) echo 23110 ;; tls) echo 23112 ;; wss) echo 23114 ;;
 	mwss) echo 23116 ;; v2tls) echo 23120 ;; v2wss) echo 23122 ;; esac
 }
-# measure MODE SUBJECT N: bulk MB/s or "conn/s p50 p99"; CPU ticks of
-# both processes of the pair go to $OUT/tcpu-SUBJECT (us per connection)
+# measure MODE SUBJECT N: bulk MB/s or "conn/s p50 p99"
 measure() {
 	eval "_c=\$CP_$2 _s=\$SP_$2"
 	[ -z "$_c" ] && { echo -; return; }
 	[ "$1" = rate ] && dport=$ECHO || dport=$SINK
-	t0=$(( $(tree_ticks "$_c") + $(tree_ticks "$_s") ))
 	_o=$($LG "$1" 127.0.0.1 "$(port_of "$2")" "$3" "$SECS" socks5 "$dport" 2>/dev/null)
-	t1=$(( $(tree_ticks "$_c") + $(tree_ticks "$_s") ))
-	if [ "$1" = rate ] && [ -n "$_o" ]; then
-		set -- $_o
-		awk -v t=$((t1 - t0)) -v hz="$TCK" -v n="$1" -v s="$SECS" \
-		    'BEGIN { if (n > 0) printf "%.0f\n", t / hz * 1e6 / (n * s) }' \
-		    >>"$OUT/tcpu-$2"
-	fi
 	echo "${_o:--}"
 }
 
@@ -117,7 +109,6 @@ for n in 1 4; do
 	eval "echo \"  tls/tcp $(ratio "$m_tls" "$m_tcp"), tls/v2tls $(ratio "$m_tls" "${m_v2tls:--}")," \
 	    "wss/v2wss $(ratio "$m_wss" "${m_v2wss:--}")\""
 done
-rm -f "$OUT"/tcpu-*
 for s in $all; do eval "r_$s= p_$s="; done
 order=$all
 for r in $(seq 1 "$ROUNDS"); do
@@ -127,11 +118,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 	order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
 done
-R="" P="" C=""
+R="" P=""
 for s in $all; do
 	eval "R=\"\$R \$(median \$r_$s)\" P=\"\$P \$(median \$p_$s)\""
-	C="$C $(median $(cat "$OUT/tcpu-$s" 2>/dev/null))"
 done
 row "conn/s (32 in flight)" $R
 row "p50 us" $P
-row "CPU us per connection" $C

@@ -45,6 +45,7 @@ static BIO_METHOD *conn_bio;
 
 struct tlayer {
 	SSL	*ssl;
+	int	 starved;	/* what read ahead holds is less than a record */
 	int	 rneed;		/* what SSL_read waits for below */
 	int	 wneed;		/* what SSL_write/shutdown waits for */
 	int	 err;		/* sticky errno */
@@ -135,6 +136,9 @@ tls_ctx_common(SSL_CTX *ctx)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	/* peers that close without close_notify end the stream: gost does */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* many records per read from below, not two reads per record */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
 }
 
 /* Before the sandbox. */
@@ -220,7 +224,9 @@ tl_recv(struct conn *c, void *p, size_t n)
 		l->rneed = CONN_READ;
 		return (ssize_t)got;
 	}
-	return tl_result(c, r, &l->rneed);
+	if ((r = tl_result(c, r, &l->rneed)) == -1 && errno == EAGAIN)
+		l->starved = 1;		/* until more comes from below */
+	return r;
 }
 
 static ssize_t
@@ -269,6 +275,8 @@ tl_shutw(struct conn *c)
 	return -1;
 }
 
+static size_t tl_pending(const struct conn *);
+
 static void
 tl_update(struct conn *c)
 {
@@ -281,7 +289,7 @@ tl_update(struct conn *c)
 		return;
 	}
 	if (c->want & CONN_READ) {
-		if (SSL_pending(l->ssl) > 0)
+		if (tl_pending(c) > 0)
 			conn_kick(c, CONN_READ);
 		else
 			lw |= l->rneed;
@@ -304,6 +312,8 @@ tl_lower_cb(struct conn *lower, int what, void *arg)
 	int w = 0;
 
 	(void)lower;
+	if (what & CONN_READ)
+		l->starved = 0;
 	if (what & l->rneed)
 		w |= CONN_READ;
 	if (what & l->wneed)
@@ -311,13 +321,20 @@ tl_lower_cb(struct conn *lower, int what, void *arg)
 	conn_notify(c, w);
 }
 
+/*
+ * Decrypted bytes held, or records read ahead that may complete one
+ * (read-ahead fetches many records per system call); not what is only
+ * part of a record, which waits for the layer below.
+ */
 static size_t
 tl_pending(const struct conn *c)
 {
 	const struct tlayer *l = c->layer;
 	int n = SSL_pending(l->ssl);
 
-	return n > 0 ? (size_t)n : 0;
+	if (n > 0)
+		return (size_t)n;
+	return !l->starved && SSL_has_pending(l->ssl) ? 1 : 0;
 }
 
 static void
