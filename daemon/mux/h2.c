@@ -596,13 +596,25 @@ h2_on_data(nghttp2_session *ng, uint8_t flags, int32_t sid,
 	return 0;
 }
 
-/* An ownerless stream's END_STREAM went: the peer need send no more. */
+/*
+ * An ownerless stream's END_STREAM went: the peer need send no more.
+ * A peer that sent past a stream's window (nghttp2 resets the stream)
+ * is broken: its whole session ends, GOAWAY(FLOW_CONTROL_ERROR).
+ */
 static int
 h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
 	struct h2_stream *st;
 
 	(void)arg;
+	if (f->hd.type == NGHTTP2_RST_STREAM &&
+	    f->rst_stream.error_code == NGHTTP2_FLOW_CONTROL_ERROR) {
+		debug("h2: stream %d: the peer ignored flow control",
+		    f->hd.stream_id);
+		nghttp2_session_terminate_session(ng,
+		    NGHTTP2_FLOW_CONTROL_ERROR);
+		return 0;
+	}
 	if (!(f->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
 	    (f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
 	    (st = nghttp2_session_get_stream_user_data(ng,
