@@ -43,7 +43,7 @@ kill "$SRV"
 wait_gone "$SRV" || fatal "the hop did not stop"
 wait "$HOLD" || fail "streams outlived their session: $(cat "$LOGDIR/hold.out")"
 start_ostpd srv2 -D -L "relay+h2c://127.0.0.1:$HC" -L "socks5+h2://127.0.0.1:$H2" \
-    -L "tcp+h2c://127.0.0.1:$HH/127.0.0.1:$E"
+    -L "tcp+h2c://127.0.0.1:$HH/127.0.0.1:$E?ping=1s"
 SRV=$OPID
 for p in $H2 $HC $HH; do wait_port "$p" || fatal "the hop did not come back"; done
 $NETTOOL xfer 127.0.0.1 "$F2" 100000 4 >"$LOGDIR/xr.out" 2>&1 ||
@@ -108,6 +108,9 @@ for m in garbage rst; do
 done
 $H2RAW flow "$FS" "127.0.0.1:$SK" >"$LOGDIR/bad-flow.out" 2>&1 ||
     fail "flow: $(tail -n 2 "$LOGDIR/bad-flow.out")"
+# ping=1s: a peer that answers no PING is closed within two periods
+$H2RAW silent "$HH" >"$LOGDIR/silent.out" 2>&1 ||
+    fail "silent peer: $(tail -n 2 "$LOGDIR/silent.out")"
 $NETTOOL xfer 127.0.0.1 "$F2" 300000 10 >"$LOGDIR/xa.out" 2>&1 ||
     fail "after bad peers: $(cat "$LOGDIR/xa.out")"
 [ "$(grep -c "a new session" "$LOGDIR/c2.log")" -eq 2 ] ||

@@ -7,6 +7,7 @@ h2raw.py MODE PORT [AUTHORITY]
   garbage   the preface, then bytes that are no frame: GOAWAY or close
   flow      DATA past the stream's window: FLOW_CONTROL_ERROR (AUTHORITY
             a sink: the tunnel's target never reads)
+  silent    answer no PING: a server with ping= closes the session
   sink      listen on PORT with a tiny buffer and never accept
   rst       RST_STREAM and WINDOW_UPDATE for streams that never were
 """
@@ -124,6 +125,21 @@ def main():
         if ended(s) != -1:
             sys.exit("the session went on after GOAWAY")
         print("flow: GOAWAY(FLOW_CONTROL_ERROR), closed")
+    elif mode == "silent":
+        pings = [0]
+
+        def count(t, fl, sid, p):
+            if t == PING and not fl & ACK:
+                pings[0] += 1
+            return None
+        s.settimeout(15)
+        try:
+            until(s, count)
+        except (EOFError, ConnectionResetError):
+            pass
+        if pings[0] == 0:
+            sys.exit("closed without a PING")
+        print("silent: closed after %d PING" % pings[0])
     elif mode == "rst":
         s.sendall(frame(RST, 0, 99, struct.pack(">I", 8)) +
                   frame(WINUP, 0, 77, struct.pack(">I", 1000)))
