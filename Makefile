@@ -67,7 +67,7 @@ UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
-		  fuzz_obfs fuzz_ws
+		  fuzz_obfs fuzz_ws fuzz_h2
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -146,6 +146,17 @@ $(BUILD)/fuzz/%: regress/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS_ALL) -o $@ $< \
 	    $(FUZZ_OBJS) $(YAJL_LIBS) $(CRYPTO_LIBS)
+
+# The HTTP/2 glue runs on connections and libevent, with libnghttp2.
+FUZZ_H2_OBJS	= $(BUILD)/fuzzobj/daemon/core/conn.o \
+		  $(BUILD)/fuzzobj/daemon/mux/h2.o
+.SECONDARY: $(FUZZ_H2_OBJS)
+
+$(BUILD)/fuzz/fuzz_h2: regress/fuzz/fuzz_h2.c $(FUZZ_OBJS) $(FUZZ_H2_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS_ALL) -o $@ $< \
+	    $(FUZZ_H2_OBJS) $(FUZZ_OBJS) $(NGHTTP2_LIBS) $(EVENT_LIBS) \
+	    $(YAJL_LIBS) $(CRYPTO_LIBS)
 
 fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \
