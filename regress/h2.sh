@@ -100,13 +100,19 @@ SK=$(free_port); FS=$(free_port)
 $H2RAW sink "$SK" >/dev/null 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$SK" || fatal "sink"
-start_ostpd sinkfwd -D -L "tcp+h2c://127.0.0.1:$FS/127.0.0.1:$SK"
+HO=$(free_port)
+$H2RAW hole "$HO" >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_until 5 listening "$HO" || fatal "hole"
+start_ostpd sinkfwd -D -L "tcp+h2c://127.0.0.1:$FS/127.0.0.1:$HO?timeout=30s"
 wait_port "$FS" || fatal "sinkfwd"
 for m in garbage rst; do
 	$H2RAW "$m" "$HC" >"$LOGDIR/bad-$m.out" 2>&1 ||
 	    fail "$m: $(tail -n 2 "$LOGDIR/bad-$m.out")"
 done
-$H2RAW flow "$FS" "127.0.0.1:$SK" >"$LOGDIR/bad-flow.out" 2>&1 ||
+$H2RAW noalpn "$H2" >"$LOGDIR/bad-noalpn.out" 2>&1 ||
+    fail "TLS without ALPN h2: $(tail -n 2 "$LOGDIR/bad-noalpn.out")"
+$H2RAW flow "$FS" >"$LOGDIR/bad-flow.out" 2>&1 ||
     fail "flow: $(tail -n 2 "$LOGDIR/bad-flow.out")"
 # ping=1s: a peer that answers no PING is closed within two periods
 $H2RAW silent "$HH" >"$LOGDIR/silent.out" 2>&1 ||

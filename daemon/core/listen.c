@@ -112,7 +112,8 @@ tp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if (ts->l->tp.kind == TP_H2 || ts->l->tp.kind == TP_H2C) {
 		/* each CONNECT (or GET path) stream is a connection */
 		if ((ss->h2 = h2_new(c, 0, ts->l->tp.path, ts->l->tp.ping_ms,
-		    0, tp_stream_cb, tp_session_closed, ss)) == NULL) {
+		    ts->l->tp.kind == TP_H2, tp_stream_cb, tp_session_closed,
+		    ss)) == NULL) {
 			free(ss);
 			worker_conn_closed(ts->wk);
 		}

@@ -69,7 +69,7 @@ struct h2 {
 	nghttp2_session		*ng;
 	int			 client;
 	char			*path;		/* server: GET path tunnels */
-	int			 alpn;		/* client: check "h2" */
+	int			 alpn;		/* TLS: "h2" must be chosen */
 	int			 alpn_ok;
 	struct cbuf		 out;
 	struct event		*ping_ev;
@@ -698,9 +698,9 @@ h2_conn_cb(struct conn *c, int what, void *arg)
 		}
 		s->heard = 1;
 		if (s->alpn && !s->alpn_ok) {
-			/* the handshake is over: the server must speak h2 */
+			/* the handshake is over: both agreed on h2 */
 			if (!tls_alpn_is(c, "h2")) {
-				debug("h2: the server did not choose ALPN h2");
+				debug("h2: TLS without ALPN h2");
 				h2_close(s);
 				return;
 			}

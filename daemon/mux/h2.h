@@ -18,7 +18,7 @@ typedef void (*h2_accept_cb)(void *arg, struct conn *);
  * A session on c (taken).  path: a server's tunnels are GET path
  * requests (NULL: CONNECT); ping_ms: PING that often, a session that
  * stays silent a whole period after one is closed (0: never).
- * alpn: c is TLS, and the server must have chosen "h2".  closed runs
+ * alpn: c is TLS, on which "h2" must have been agreed (ALPN).  closed runs
  * when the session ends by itself (not after h2_free); its streams
  * then fail on their next operation.  NULL if it could not start (c
  * freed).

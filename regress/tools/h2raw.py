@@ -5,9 +5,11 @@ a CONNECT tunnel, and peers that misbehave.  Loopback only.
 h2raw.py MODE PORT [AUTHORITY]
   connect   CONNECT AUTHORITY, expect 200, echo "ping" through the tunnel
   garbage   the preface, then bytes that are no frame: GOAWAY or close
-  flow      DATA past the stream's window: FLOW_CONTROL_ERROR (AUTHORITY
-            a sink: the tunnel's target never reads)
+  flow      DATA past the stream's window: FLOW_CONTROL_ERROR (PORT a
+            forwarder whose target never answers: nothing is consumed)
   silent    answer no PING: a server with ping= closes the session
+  noalpn    TLS without ALPN, then the preface: the h2 listener closes
+  hole      listen on PORT with a full backlog: connects there hang
   sink      listen on PORT with a tiny buffer and never accept
   rst       RST_STREAM and WINDOW_UPDATE for streams that never were
 """
@@ -77,6 +79,19 @@ def ended(s):
 
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "hole":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", port))
+        ls.listen(0)
+        # never accepted: these fill the queue, later SYNs are dropped
+        held = []
+        for _ in range(4):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            held.append(c)
+        while True:
+            time.sleep(3600)
     if mode == "sink":
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -85,6 +100,21 @@ def main():
         while True:
             time.sleep(3600)
     auth = sys.argv[3].encode() if len(sys.argv) > 3 else b"127.0.0.1:1"
+    if mode == "noalpn":
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
+                                                     timeout=10))
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+        try:
+            while s.recv(4096):
+                pass
+        except (ConnectionResetError, ssl.SSLError):
+            pass
+        print("noalpn: closed")
+        return
     s = start(port)
     if mode == "connect":
         s.sendall(frame(HEADERS, END_HEADERS, 1,
