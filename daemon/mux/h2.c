@@ -166,11 +166,17 @@ h2_pump(struct h2 *s)
 	return 0;
 }
 
-/* A pump inside a stream's operation: a failure closes from the loop. */
+/*
+ * A pump inside a stream's operation: a failure closes from the loop,
+ * as does the end of a session that has nothing left to do (GOAWAY
+ * both ways, its last stream gone).
+ */
 static void
 h2_pump_or_fail(struct h2 *s)
 {
-	if (h2_pump(s) != 0)
+	if (h2_pump(s) != 0 || (!s->busy &&
+	    !nghttp2_session_want_read(s->ng) &&
+	    !nghttp2_session_want_write(s->ng) && s->out.len == 0))
 		h2_fail(s);
 }
 
@@ -536,9 +542,14 @@ h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	int end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
 
 	if (f->hd.type == NGHTTP2_GOAWAY) {
-		/* gost's peers say it when they go: no new tunnels */
 		debug("h2: GOAWAY (error %u)", f->goaway.error_code);
-		h2_fail(s);
+		/*
+		 * A client's session takes no new tunnels now: it goes, and
+		 * the pool opens another.  A server's lets its tunnels end;
+		 * nghttp2 then has nothing to read or write (h2_conn_cb).
+		 */
+		if (s->client)
+			h2_fail(s);
 		return 0;
 	}
 	if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
