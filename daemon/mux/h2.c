@@ -199,6 +199,16 @@ stream_new(struct h2 *s)
 	return st;
 }
 
+/*
+ * Room for the writer; its queue is made at the first write (a peer may
+ * open many streams that never carry a byte back).
+ */
+static size_t
+sq_room(struct h2_stream *st)
+{
+	return st->sq.p == NULL ? H2_SQ_MAX : cbuf_room(&st->sq);
+}
+
 /* The stream's connection; -1 without memory. */
 static int
 stream_conn(struct h2_stream *st)
@@ -206,11 +216,8 @@ stream_conn(struct h2_stream *st)
 	struct h2 *s = st->s;
 	struct conn *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    cbuf_alloc(&st->sq, H2_SQ_MAX) != 0) {
-		free(c);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
-	}
 	/* a connection without a descriptor; fd names the session's */
 	c->ops = &h2_stream_ops;
 	c->wk = s->wk;
@@ -260,6 +267,8 @@ h2_data_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len,
 	if (n > 0) {
 		memcpy(buf, st->sq.p + st->sq.off, n);
 		cbuf_consume(&st->sq, n);
+		if (st->sq.len == 0)
+			cbuf_release(&st->sq);	/* idle streams hold none */
 	}
 	if (st->sq.len == 0 && st->fin_sent)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -338,9 +347,13 @@ st_send(struct conn *c, const void *p, size_t n)
 		return -1;
 	}
 	/* a client's tunnel goes on after the server's 200 only */
-	if (!st->answered || (room = cbuf_room(&st->sq)) == 0) {
+	if (!st->answered || (room = sq_room(st)) == 0) {
 		st->wblocked = 1;
 		errno = EAGAIN;
+		return -1;
+	}
+	if (cbuf_alloc(&st->sq, H2_SQ_MAX) != 0) {
+		errno = ENOMEM;
 		return -1;
 	}
 	if (n > room)
@@ -378,7 +391,7 @@ st_update(struct conn *c)
 		conn_kick(c, CONN_READ);
 	if (!(c->want & CONN_WRITE))
 		return;
-	if (dead || (st->answered && cbuf_room(&st->sq) > 0))
+	if (dead || (st->answered && sq_room(st) > 0))
 		conn_kick(c, CONN_WRITE);
 	else
 		st->wblocked = 1;
