@@ -465,8 +465,8 @@ h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	    f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	if (s->nstreams >= H2_STREAMS_MAX || (st = stream_new(s)) == NULL) {
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id,
-		    NGHTTP2_REFUSED_STREAM);
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE,
+		    f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
 		return 0;
 	}
 	st->sid = f->hd.stream_id;
