@@ -12,7 +12,7 @@ WARN		= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
 		  -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
 CPPFLAGS_ALL	= -D_GNU_SOURCE -I. -Icommon -Imonitor -Idaemon \
 		  $(CRYPTO_CFLAGS) $(EVENT_CFLAGS) $(MNL_CFLAGS) $(CAP_CFLAGS) \
-		  $(SECCOMP_CFLAGS) $(YAJL_CFLAGS)
+		  $(SECCOMP_CFLAGS) $(YAJL_CFLAGS) $(NGHTTP2_CFLAGS)
 ifeq ($(SAN),1)
 OPT		= -O1 -g -fno-omit-frame-pointer \
 		  -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -25,6 +25,8 @@ CFLAGS_ALL	= -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong -fPIE \
 LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
 LIBS_ALL	= $(EVENT_SSL_LIBS) $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) \
 		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
+# Only the workers' HTTP/2 transports (daemon/mux/h2.c) use it.
+WORKER_LIBS	= $(NGHTTP2_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
@@ -40,6 +42,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
 		  daemon/redirect.c daemon/rforward.c daemon/httpfwd.c \
 		  daemon/linger.c daemon/mux/smux.c daemon/mux/pool.c \
+		  daemon/mux/h2.c \
 		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
 		  daemon/core/copy.c daemon/core/tlskey.c \
 		  daemon/core/listen.c daemon/transport/obfs.c daemon/transport/ws.c \
@@ -64,7 +67,7 @@ UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
-		  fuzz_obfs fuzz_ws
+		  fuzz_obfs fuzz_ws fuzz_h2
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -73,7 +76,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
-		  knot-dnsutils bind9-dnsutils iptables python3-websockets
+		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
+		  libnghttp2-dev nghttp2-client nghttp2-server
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -110,17 +114,17 @@ $(OBJT)/%.o: %.c config.h
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -DOSTP_TESTHOOKS -MMD -MP -c $< -o $@
 
 $(BUILD)/ostpd: $(OSTPD_OBJS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(WORKER_LIBS) $(LIBS_ALL)
 
 # Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
 $(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(WORKER_LIBS) $(LIBS_ALL)
 
 $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
     $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Iregress/unittests -o $@ $< \
-	    $(LIB_OBJS) $(LDFLAGS_ALL) $(LIBS_ALL)
+	    $(LIB_OBJS) $(LDFLAGS_ALL) $(WORKER_LIBS) $(LIBS_ALL)
 
 unittests: $(UNIT_BINS)
 
@@ -142,6 +146,17 @@ $(BUILD)/fuzz/%: regress/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS_ALL) -o $@ $< \
 	    $(FUZZ_OBJS) $(YAJL_LIBS) $(CRYPTO_LIBS)
+
+# The HTTP/2 glue runs on connections and libevent, with libnghttp2.
+FUZZ_H2_OBJS	= $(BUILD)/fuzzobj/daemon/core/conn.o \
+		  $(BUILD)/fuzzobj/daemon/mux/h2.o
+.SECONDARY: $(FUZZ_H2_OBJS)
+
+$(BUILD)/fuzz/fuzz_h2: regress/fuzz/fuzz_h2.c $(FUZZ_OBJS) $(FUZZ_H2_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS_ALL) -o $@ $< \
+	    $(FUZZ_H2_OBJS) $(FUZZ_OBJS) $(NGHTTP2_LIBS) $(EVENT_LIBS) \
+	    $(YAJL_LIBS) $(CRYPTO_LIBS)
 
 fuzz-smoke: $(if $(FUZZ_CC),$(FUZZ_BINS))
 	@if [ -z "$(FUZZ_CC)" ]; then echo "fuzz-smoke: clang not found, skipped"; \

@@ -493,7 +493,7 @@ int
 conf_tp_tls(const struct tp_conf *tp)
 {
 	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
-	    tp->kind == TP_WSS || tp->kind == TP_MWSS;
+	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2;
 }
 
 /*
@@ -514,7 +514,7 @@ stream_tp(const struct node *n)
 {
 	static const char *const names[] = {
 		"tcp", "tls", "mtls", "ws", "wss", "mws", "mwss", "ohttp",
-		"otls", NULL
+		"otls", "h2", "h2c", NULL
 	};
 	size_t i;
 
@@ -548,6 +548,8 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		{ "mwss",	TP_MWSS,	1, 1 },
 		{ "ohttp",	TP_OHTTP,	0, 0 },
 		{ "otls",	TP_OTLS,	0, 0 },
+		{ "h2",		TP_H2,		2, 1 },
+		{ "h2c",	TP_H2C,		2, 0 },
 	};
 	const char *v;
 	size_t i;
@@ -569,11 +571,17 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		seterr(err, errlen, "%s: host is limited to 255 bytes", n->url);
 		return -1;
 	}
+	if (tps[i].ws == 2 && node_param_duration(n, "ping", &tp->ping_ms,
+	    err, errlen) < 0)
+		return -1;
 	if (tps[i].ws) {
-		tp->path = (v = node_param(n, "path")) != NULL ? v : "/ws";
+		/* h2: GET path tunnels when path= is set, else CONNECT */
+		tp->path = (v = node_param(n, "path")) != NULL ? v :
+		    tps[i].ws == 2 ? NULL : "/ws";
 		tp->agent = node_param(n, "agent");
-		if (tp->path[0] != '/' || strlen(tp->path) > 1024 ||
-		    strpbrk(tp->path, " ?#") != NULL) {
+		if (tp->path != NULL && (tp->path[0] != '/' ||
+		    strlen(tp->path) > 1024 ||
+		    strpbrk(tp->path, " ?#") != NULL)) {
 			seterr(err, errlen, "%s: bad value \"%s\" for path (an "
 			    "absolute path, at most 1024 bytes)", n->url,
 			    tp->path);

@@ -87,6 +87,8 @@ enum tp_kind {
 	TP_MTLS,		/* smux sessions over TLS */
 	TP_MWS,			/* smux sessions over WebSocket */
 	TP_MWSS,		/* smux sessions over WebSocket over TLS */
+	TP_H2,			/* HTTP/2 streams over TLS (ALPN h2) */
+	TP_H2C,			/* HTTP/2 streams, cleartext */
 };
 
 struct tp_conf {
@@ -101,6 +103,7 @@ struct tp_conf {
 	const char		*path;		/* ws: the upgrade's path */
 	const char		*agent;		/* ws: the client's User-Agent */
 	char			 wshost[270];	/* ws: the client's Host */
+	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
 };
 
 struct listener_conf {

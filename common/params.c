@@ -262,6 +262,13 @@ static const char *const wss_used[] = {
 	"path", "host", "agent", "cert", "key", "ca", "secure", NULL
 };
 
+static const char *const h2_used[] = {
+	"path", "host", "ping", "cert", "key", "ca", "secure", NULL
+};
+static const char *const h2c_used[] = {
+	"path", "host", "ping", NULL
+};
+
 static const char *const *
 transport_used(const char *transport)
 {
@@ -273,6 +280,10 @@ transport_used(const char *transport)
 		return ws_used;
 	if (strcmp(transport, "wss") == 0 || strcmp(transport, "mwss") == 0)
 		return wss_used;
+	if (strcmp(transport, "h2") == 0)
+		return h2_used;
+	if (strcmp(transport, "h2c") == 0)
+		return h2c_used;
 	return NULL;
 }
 

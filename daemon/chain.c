@@ -657,14 +657,15 @@ cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 static int
 cd_mux(struct chain_dial *cd)
 {
+	const struct tp_conf *tp = &cd->sel[cd->hop]->tp;
+	struct pooled_session *s;
 	char key[400];
-	struct smux *s;
 
 	cd_mux_key(cd, cd->hop, key, sizeof(key));
-	s = muxpool_open(key, cd->c);
+	s = muxpool_open(key, cd->c, tp);
 	cd->claimed &= ~(1U << cd->hop);
 	cd->c = NULL;
-	if (s == NULL || (cd->c = smux_open(s)) == NULL) {
+	if (s == NULL || (cd->c = muxpool_stream(s, tp)) == NULL) {
 		cd_fail(cd, ENOMEM);
 		return -1;
 	}
@@ -691,8 +692,8 @@ static int
 cd_from_pool(struct chain_dial *cd)
 {
 	struct timeval tv = { 0, 0 };
+	struct pooled_session *s;
 	char key[400];
-	struct smux *s;
 	size_t i;
 
 	for (i = cd->nhops; i-- > 0; ) {
@@ -702,7 +703,8 @@ cd_from_pool(struct chain_dial *cd)
 		if ((s = muxpool_get(key)) == NULL &&
 		    (cd->mw = muxpool_wait(key, cd_pool_ready, cd)) != NULL)
 			return 1;
-		if (s == NULL || (cd->c = smux_open(s)) == NULL)
+		if (s == NULL || (cd->c = muxpool_stream(s,
+		    &cd->sel[i]->tp)) == NULL)
 			continue;
 		conn_set_cb(cd->c, cd_conn_cb, cd);
 		cd->hop = i;
@@ -1222,6 +1224,20 @@ cd_transport(struct chain_dial *cd)
 	case TP_MWS:
 		if (cd_push(cd, push_ws, tp) != 0)
 			return -1;
+		return cd_mux(cd);
+	case TP_H2:
+		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
+			cd_fail(cd, EPROTO);
+			return -1;
+		}
+		if (cd_push_tls(cd, ctx, tp) != 0)
+			return -1;
+		if (tls_set_alpn(cd->c, "h2") != 0) {
+			cd_fail(cd, ENOMEM);
+			return -1;
+		}
+		return cd_mux(cd);
+	case TP_H2C:
 		return cd_mux(cd);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));

@@ -16,6 +16,7 @@
 #include "core/listen.h"
 #include "core/tls.h"
 #include "log.h"
+#include "mux/h2.h"
 #include "mux/smux.h"
 #include "transport/transport.h"
 #include "worker.h"
@@ -24,6 +25,7 @@
 struct tp_session {
 	struct tp_server	*ts;
 	struct smux		*s;
+	struct h2		*h2;
 };
 
 static void
@@ -72,6 +74,8 @@ tp_layers(struct tp_server *ts, int fd)
 	case TP_WS:
 	case TP_MWS:
 		return ws_server_push(c, tp->path);
+	case TP_H2:
+		return tls_server_push_ctx(c, ts->tls);
 	default:
 		return c;
 	}
@@ -105,6 +109,16 @@ tp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	ss->ts = ts;
+	if (ts->l->tp.kind == TP_H2 || ts->l->tp.kind == TP_H2C) {
+		/* each CONNECT (or GET path) stream is a connection */
+		if ((ss->h2 = h2_new(c, 0, ts->l->tp.path, ts->l->tp.ping_ms,
+		    ts->l->tp.kind == TP_H2, tp_stream_cb, tp_session_closed,
+		    ss)) == NULL) {
+			free(ss);
+			worker_conn_closed(ts->wk);
+		}
+		return;
+	}
 	if ((ss->s = smux_new(c, 0, tp_stream_cb, tp_session_closed,
 	    ss)) == NULL) {
 		free(ss);
@@ -128,6 +142,8 @@ tp_listen(struct tp_server *ts, struct worker *wk,
 		error("%s: no TLS context", l->node->url);
 		return -1;
 	}
+	if (l->tp.kind == TP_H2)
+		tls_ctx_alpn_h2(ts->tls);
 	return worker_listen(wk, fd, tp_accept_cb, ts, levp);
 }
 
@@ -141,5 +157,5 @@ int
 tp_is_mux(const struct tp_conf *tp)
 {
 	return tp->kind == TP_MTLS || tp->kind == TP_MWS ||
-	    tp->kind == TP_MWSS;
+	    tp->kind == TP_MWSS || tp->kind == TP_H2 || tp->kind == TP_H2C;
 }

@@ -561,3 +561,66 @@ tls_server_push(struct conn *lower)
 {
 	return tls_push(lower, server_ctx, 0, NULL);
 }
+
+/*
+ * ALPN for the h2 transport.  A client offers proto on its own SSL (the
+ * context is shared with other nodes); tls_alpn_is says what the
+ * server chose, once the handshake is over.
+ */
+int
+tls_set_alpn(struct conn *c, const char *proto)
+{
+	unsigned char wire[256];
+	size_t n = strlen(proto);
+	struct tlayer *l;
+
+	if (c->ops != &tls_ops || n == 0 || n > 255)
+		return -1;
+	l = c->layer;
+	wire[0] = (unsigned char)n;
+	memcpy(wire + 1, proto, n);
+	/* 0 is success here */
+	return SSL_set_alpn_protos(l->ssl, wire, (unsigned int)n + 1) == 0 ?
+	    0 : -1;
+}
+
+int
+tls_alpn_is(const struct conn *c, const char *proto)
+{
+	const struct tlayer *l;
+	const unsigned char *p;
+	unsigned int n;
+
+	for (; c != NULL; c = c->lower) {
+		if (c->ops != &tls_ops)
+			continue;
+		l = c->layer;
+		SSL_get0_alpn_selected(l->ssl, &p, &n);
+		return n == strlen(proto) && memcmp(p, proto, n) == 0;
+	}
+	return 0;
+}
+
+/* A server that speaks h2 only: a client offering others is refused. */
+static int
+tls_alpn_h2_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned int i;
+
+	(void)ssl;
+	(void)arg;
+	for (i = 0; i < inlen && in[i] <= inlen - i - 1; i += 1 + in[i])
+		if (in[i] == 2 && memcmp(in + i + 1, "h2", 2) == 0) {
+			*out = in + i + 1;
+			*outlen = 2;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+void
+tls_ctx_alpn_h2(SSL_CTX *ctx)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_h2_cb, NULL);
+}

@@ -21,6 +21,10 @@ SSL_CTX		*tls_client_ctx(struct worker *, const struct tp_conf *);
 int		 tls_load_cas(struct worker *, X509_STORE *, const char *path);
 /* The certificate's fault, when a handshake on c failed; else NULL. */
 const char	*tls_verify_error(const struct conn *);
+/* ALPN (the h2 transport): offer proto; what was chosen; h2 only. */
+int		 tls_set_alpn(struct conn *, const char *proto);
+int		 tls_alpn_is(const struct conn *, const char *proto);
+void		 tls_ctx_alpn_h2(SSL_CTX *);
 
 /*
  * tlskey.c: a TLS listener's context.  Its certificate comes from the

@@ -1,5 +1,6 @@
 /*
- * Sessions of multiplexed chain nodes (mtls, mws, mwss): one per node
+ * Sessions of multiplexed chain nodes (mtls, mws, mwss: smux; h2, h2c:
+ * HTTP/2): one per node
  * address and transport, opened by the first dial that needs it and
  * reused by every dial after, until it fails; then the next dial opens
  * another.  A session's streams fail with it.
@@ -22,6 +23,8 @@
 #include "core/conn.h"
 #include "core/tls.h"
 #include "log.h"
+#include "conf.h"
+#include "mux/h2.h"
 #include "mux/pool.h"
 #include "mux/smux.h"
 #include "worker.h"
@@ -36,7 +39,8 @@ struct muxwait {
 struct pooled_session {
 	LIST_ENTRY(pooled_session)	 entry;
 	char				*key;
-	struct smux			*s;	/* NULL: being built */
+	struct smux			*s;	/* both NULL: being built */
+	struct h2			*h2;
 	LIST_HEAD(, muxwait)		 waiters;
 	struct event			*wake;
 };
@@ -79,7 +83,7 @@ pool_wake_cb(evutil_socket_t fd, short what, void *arg)
 		w->cb(w->arg);
 		free(w);
 	}
-	if (ps->s == NULL)
+	if (ps->s == NULL && ps->h2 == NULL)
 		pool_free(ps);		/* abandoned: nobody builds now */
 }
 
@@ -88,7 +92,7 @@ pool_wake(struct pooled_session *ps)
 {
 	if (ps->wake != NULL)
 		event_active(ps->wake, EV_TIMEOUT, 1);
-	else if (ps->s == NULL)
+	else if (ps->s == NULL && ps->h2 == NULL)
 		pool_free(ps);
 }
 
@@ -99,6 +103,7 @@ pool_closed(void *arg)
 
 	debug("mux %s: the session ended", ps->key);
 	ps->s = NULL;
+	ps->h2 = NULL;
 	if (LIST_EMPTY(&ps->waiters))
 		pool_free(ps);
 	else
@@ -117,12 +122,27 @@ pool_dying(void *arg, struct conn *c)
 		    why);
 }
 
-struct smux *
+static int
+pool_live(const struct pooled_session *ps)
+{
+	return ps->s != NULL || ps->h2 != NULL;
+}
+
+struct pooled_session *
 muxpool_get(const char *key)
 {
 	struct pooled_session *ps = pool_find(key);
 
-	return ps != NULL ? ps->s : NULL;
+	return ps != NULL && pool_live(ps) ? ps : NULL;
+}
+
+/* h2: CONNECT the node (host= overrides it), or GET path= */
+struct conn *
+muxpool_stream(struct pooled_session *ps, const struct tp_conf *tp)
+{
+	if (ps->h2 != NULL)
+		return h2_open(ps->h2, tp->wshost, tp->path);
+	return smux_open(ps->s);
 }
 
 static struct pooled_session *
@@ -166,7 +186,7 @@ muxpool_wait(const char *key, void (*cb)(void *), void *arg)
 	struct pooled_session *ps = pool_find(key);
 	struct muxwait *w;
 
-	if (ps == NULL || ps->s != NULL || (w = calloc(1, sizeof(*w))) ==
+	if (ps == NULL || pool_live(ps) || (w = calloc(1, sizeof(*w))) ==
 	    NULL)
 		return NULL;
 	w->ps = ps;
@@ -185,13 +205,12 @@ muxpool_unwait(struct muxwait *w)
 	}
 }
 
-struct smux *
-muxpool_open(const char *key, struct conn *c)
+struct pooled_session *
+muxpool_open(const char *key, struct conn *c, const struct tp_conf *tp)
 {
 	struct pooled_session *ps = pool_find(key);
-	struct smux *s;
 
-	if (ps == NULL || ps->s != NULL) {
+	if (ps == NULL || pool_live(ps)) {
 		/*
 		 * Not claimed, or filled by another dial meanwhile: an entry
 		 * of its own (the newest is found first).
@@ -201,13 +220,21 @@ muxpool_open(const char *key, struct conn *c)
 			return NULL;
 		}
 	}
-	if ((ps->s = smux_new(c, 1, NULL, pool_closed, ps)) == NULL) {
-		pool_wake(ps);
-		return NULL;
+	if (tp->kind == TP_H2 || tp->kind == TP_H2C) {
+		if ((ps->h2 = h2_new(c, 1, NULL, tp->ping_ms,
+		    tp->kind == TP_H2, NULL, pool_closed, ps)) == NULL) {
+			pool_wake(ps);
+			return NULL;
+		}
+		h2_set_dying(ps->h2, pool_dying);
+	} else {
+		if ((ps->s = smux_new(c, 1, NULL, pool_closed, ps)) == NULL) {
+			pool_wake(ps);
+			return NULL;
+		}
+		smux_set_dying(ps->s, pool_dying);
 	}
-	smux_set_dying(ps->s, pool_dying);
 	debug("mux %s: a new session", key);
-	s = ps->s;
 	pool_wake(ps);		/* the waiters open their streams */
-	return s;
+	return ps;
 }

@@ -5,12 +5,16 @@
 #include <stddef.h>
 
 struct conn;
-struct smux;
+struct pooled_session;
+struct tp_conf;
 struct muxwait;
 struct worker;
 
 /* The live session of key (transport, address, path), or NULL. */
-struct smux	*muxpool_get(const char *key);
+struct pooled_session *muxpool_get(const char *key);
+/* A new stream of the session (for h2 as tp says); NULL: none now. */
+struct conn	*muxpool_stream(struct pooled_session *,
+		    const struct tp_conf *);
 /*
  * 1: the caller builds key's session (muxpool_open, or muxpool_abandon
  * when it cannot); 0: somebody does, or it exists; -1: no memory.
@@ -20,7 +24,11 @@ void		 muxpool_abandon(const char *key);
 /* cb runs (from the loop) when key's session is built or abandoned. */
 struct muxwait	*muxpool_wait(const char *key, void (*cb)(void *), void *);
 void		 muxpool_unwait(struct muxwait *);
-/* A client session on c (taken) under key; NULL: c freed. */
-struct smux	*muxpool_open(const char *key, struct conn *);
+/*
+ * A client session on c (taken) under key: HTTP/2 for tp's h2 and h2c,
+ * else smux; NULL: c freed.
+ */
+struct pooled_session *muxpool_open(const char *key, struct conn *,
+		    const struct tp_conf *);
 
 #endif

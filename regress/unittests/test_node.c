@@ -570,6 +570,26 @@ TEST(test_conf_refused)
 	    sizeof(err)), 0);
 	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_OTLS);
 	conf_free(&c);
+	/* h2, h2c: CONNECT without path=, GET path with it; ping= */
+	ASSERT_EQ_INT(load_one(&c, "socks5+h2://:1080", err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_H2);
+	ASSERT(c.lis[0].tp.path == NULL);
+	ASSERT(conf_tp_tls(&c.lis[0].tp));
+	ASSERT_EQ_UINT(c.lis[0].tp.ping_ms, 0);
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "relay+h2c://:1080?path=/t&ping=1m", err,
+	    sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_H2C);
+	ASSERT_STREQ(c.lis[0].tp.path, "/t");
+	ASSERT(!conf_tp_tls(&c.lis[0].tp));
+	ASSERT_EQ_UINT(c.lis[0].tp.ping_ms, 60000);
+	conf_free(&c);
+	ASSERT_EQ_INT(load_one(&c, "relay+h2c://:1080?ping=often", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "ping") != NULL);
+	ASSERT_EQ_INT(load_one(&c, "relay+h2://:1080?path=t", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "path") != NULL);
 	ASSERT_EQ_INT(load_one(&c, "socks5+ws://:1080?path=nopath", err,
 	    sizeof(err)), -1);
 	ASSERT(strstr(err, "path") != NULL);
