@@ -315,3 +315,29 @@ ostp_err(int r)
 	default:		return "unknown error";
 	}
 }
+
+/*
+ * A vector with a one- or two-byte length prefix (TLS's <0..2^8-1> and
+ * <0..2^16-1>): v views its bytes, b moves past them.
+ */
+int
+buf_get_vec(struct buf *b, int lenbytes, struct buf *v)
+{
+	uint8_t n8;
+	uint16_t n16;
+	size_t n;
+
+	if (lenbytes == 1) {
+		if (buf_get_u8(b, &n8) != 0)
+			return ERR_FORMAT;
+		n = n8;
+	} else {
+		if (buf_get_u16(b, &n16) != 0)
+			return ERR_FORMAT;
+		n = n16;
+	}
+	if (n > buf_len(b))
+		return ERR_FORMAT;
+	buf_view(v, buf_ptr(b), n);
+	return buf_consume(b, n);
+}

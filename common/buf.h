@@ -45,6 +45,8 @@ int		 buf_put_cstring(struct buf *, const char *);
 int		 buf_get(struct buf *, void *, size_t);
 int		 buf_get_u8(struct buf *, uint8_t *);
 int		 buf_get_u16(struct buf *, uint16_t *);
+/* A vector with a 1- or 2-byte length prefix; v views it. */
+int		 buf_get_vec(struct buf *, int lenbytes, struct buf *v);
 int		 buf_get_u32(struct buf *, uint32_t *);
 int		 buf_get_u64(struct buf *, uint64_t *);
 /*

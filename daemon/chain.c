@@ -574,20 +574,12 @@ cd_fail(struct chain_dial *cd, int err)
 static int
 cd_flush(struct chain_dial *cd)
 {
-	ssize_t n;
-
-	while (cd->out.len > 0) {
-		n = conn_send(cd->c, cd->out.p + cd->out.off, cd->out.len);
-		if (n > 0) {
-			cbuf_consume(&cd->out, (size_t)n);
-			continue;
-		}
-		if (errno == EAGAIN)
-			return 0;
+	if (conn_send_buf(cd->c, &cd->out) != 0) {
 		cd_fail(cd, errno ? errno : EPIPE);
 		return -1;
 	}
-	cbuf_release(&cd->out);
+	if (cd->out.len == 0)
+		cbuf_release(&cd->out);
 	return 0;
 }
 

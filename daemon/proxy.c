@@ -899,14 +899,8 @@ udp_ctl_cb(struct conn *c, int what, void *arg)
 static void
 udptun_flush(struct udp_assoc *ua)
 {
-	ssize_t n;
-
-	while (ua->out.len > 0) {
-		n = conn_send(ua->ctl, ua->out.p + ua->out.off, ua->out.len);
-		if (n <= 0)
-			break;		/* the read side notices an end */
-		cbuf_consume(&ua->out, (size_t)n);
-	}
+	/* a failure: the read side notices the end */
+	(void)conn_send_buf(ua->ctl, &ua->out);
 	conn_want(ua->ctl, CONN_READ | (ua->out.len > 0 ? CONN_WRITE : 0));
 }
 

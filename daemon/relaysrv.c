@@ -130,21 +130,9 @@ rconn_dialed(void *arg, struct conn *up, int err)
 static int
 rconn_flush(struct rconn *c)
 {
-	ssize_t n;
-
-	while (c->out.len > 0) {
-		n = conn_send(c->c, c->out.p + c->out.off, c->out.len);
-		if (n > 0) {
-			cbuf_consume(&c->out, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EAGAIN) {
-			conn_want(c->c, CONN_READ | CONN_WRITE);
-			return 0;
-		}
+	if (conn_send_buf(c->c, &c->out) != 0)
 		return -1;
-	}
-	conn_want(c->c, CONN_READ);
+	conn_want(c->c, CONN_READ | (c->out.len > 0 ? CONN_WRITE : 0));
 	return 0;
 }
 

@@ -259,18 +259,8 @@ rf_peer_cb(struct conn *pc, int what, void *arg)
 static int
 rf_flush(struct rfwd *rf)
 {
-	ssize_t n;
-
-	while (rf->tout.len > 0) {
-		n = conn_send(rf->rc, rf->tout.p + rf->tout.off, rf->tout.len);
-		if (n > 0) {
-			cbuf_consume(&rf->tout, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EAGAIN)
-			break;
+	if (conn_send_buf(rf->rc, &rf->tout) != 0)
 		return -1;
-	}
 	conn_want(rf->rc, CONN_READ | (rf->tout.len > 0 ? CONN_WRITE : 0));
 	return 0;
 }

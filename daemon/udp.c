@@ -242,18 +242,8 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 static int
 uchan_tun_flush(struct uchan *uc)
 {
-	ssize_t w;
-
-	while (uc->tout.len > 0) {
-		w = conn_send(uc->tc, uc->tout.p + uc->tout.off, uc->tout.len);
-		if (w > 0) {
-			cbuf_consume(&uc->tout, (size_t)w);
-			continue;
-		}
-		if (w == -1 && errno == EAGAIN)
-			break;
+	if (conn_send_buf(uc->tc, &uc->tout) != 0)
 		return -1;
-	}
 	conn_want(uc->tc, CONN_READ | (uc->tout.len > 0 ? CONN_WRITE : 0));
 	return 0;
 }

@@ -37,20 +37,13 @@ static int
 cl_flush(struct conn *c)
 {
 	struct clayer *l = c->layer;
-	ssize_t n;
 
-	while (l->out.len > 0) {
-		n = conn_send(c->lower, l->out.p + l->out.off, l->out.len);
-		if (n > 0) {
-			cbuf_consume(&l->out, (size_t)n);
-			continue;
-		}
-		if (errno == EAGAIN)
-			return 0;
+	if (conn_send_buf(c->lower, &l->out) != 0) {
 		l->err = errno;
 		return -1;
 	}
-	cbuf_release(&l->out);
+	if (l->out.len == 0)
+		cbuf_release(&l->out);
 	return 0;
 }
 

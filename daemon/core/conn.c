@@ -208,6 +208,25 @@ conn_send(struct conn *c, const void *p, size_t n)
 }
 
 int
+conn_send_buf(struct conn *c, struct cbuf *b)
+{
+	ssize_t n;
+
+	while (b->len > 0) {
+		if ((n = conn_send(c, b->p + b->off, b->len)) > 0)
+			cbuf_consume(b, (size_t)n);
+		else if (n == -1 && errno == EAGAIN)
+			return 0;
+		else {
+			if (n == 0)
+				errno = EPIPE;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
 conn_shutw(struct conn *c)
 {
 	int r;

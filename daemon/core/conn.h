@@ -91,6 +91,11 @@ int		 conn_unread(struct conn *, const void *, size_t);
  */
 #define CONN_PUT_MAX	(64 * 1024)
 int		 conn_put(struct conn *, const void *, size_t);
+/*
+ * Send from b what c takes now (consumed from b): 0, b emptied or c
+ * full (EAGAIN), or -1 with errno when c failed.
+ */
+int		 conn_send_buf(struct conn *, struct cbuf *);
 /* Bytes conn_recv returns without waiting (read-ahead included). */
 size_t		 conn_pending(const struct conn *);
 /* The whole stack. */

@@ -106,18 +106,8 @@ smux_unblock(struct smux *s)
 static int
 smux_flush(struct smux *s)
 {
-	ssize_t n;
-
-	while (s->out.len > 0) {
-		n = conn_send(s->c, s->out.p + s->out.off, s->out.len);
-		if (n > 0) {
-			cbuf_consume(&s->out, (size_t)n);
-			continue;
-		}
-		if (errno == EAGAIN)
-			break;
+	if (conn_send_buf(s->c, &s->out) != 0)
 		return -1;
-	}
 	smux_unblock(s);
 	return 0;
 }

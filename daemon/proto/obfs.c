@@ -545,29 +545,6 @@ otls_client_hello(const char *host, time_t now, const void *data,
 	return 0;
 }
 
-/* A vector with a 1- or 2-byte length prefix, as a view of its own. */
-static int
-get_vec(struct buf *b, int lenbytes, struct buf *v)
-{
-	uint8_t n8;
-	uint16_t n16;
-	size_t n;
-
-	if (lenbytes == 1) {
-		if (buf_get_u8(b, &n8) != 0)
-			return ERR_FORMAT;
-		n = n8;
-	} else {
-		if (buf_get_u16(b, &n16) != 0)
-			return ERR_FORMAT;
-		n = n16;
-	}
-	if (n > buf_len(b))
-		return ERR_FORMAT;
-	buf_view(v, buf_ptr(b), n);
-	return buf_consume(b, n);
-}
-
 int
 otls_parse_hello(const unsigned char *p, size_t len, struct otls_hello *h)
 {
@@ -598,22 +575,22 @@ otls_parse_hello(const unsigned char *p, size_t len, struct otls_hello *h)
 	if (buf_get_u16(&body, &u16) != 0 || u16 >> 8 != 3 ||
 	    buf_consume(&body, TLS_RANDOM_LEN) != 0)
 		return ERR_FORMAT;
-	if (get_vec(&body, 1, &v) != 0 || buf_len(&v) > OTLS_SID_MAX)
+	if (buf_get_vec(&body, 1, &v) != 0 || buf_len(&v) > OTLS_SID_MAX)
 		return ERR_FORMAT;
 	h->sid_len = buf_len(&v);
 	memcpy(h->sid, buf_ptr(&v), h->sid_len);
-	if (get_vec(&body, 2, &v) != 0 || buf_len(&v) < 2 ||
+	if (buf_get_vec(&body, 2, &v) != 0 || buf_len(&v) < 2 ||
 	    buf_len(&v) % 2 != 0)
 		return ERR_FORMAT;
-	if (get_vec(&body, 1, &v) != 0 || buf_len(&v) < 1)
+	if (buf_get_vec(&body, 1, &v) != 0 || buf_len(&v) < 1)
 		return ERR_FORMAT;
 	/* Extensions are optional (RFC 5246 7.4.1.2): then no payload. */
 	if (buf_len(&body) != 0) {
-		if (get_vec(&body, 2, &exts) != 0 || buf_len(&body) != 0)
+		if (buf_get_vec(&body, 2, &exts) != 0 || buf_len(&body) != 0)
 			return ERR_FORMAT;
 		while (buf_len(&exts) > 0) {
 			if (buf_get_u16(&exts, &type) != 0 ||
-			    get_vec(&exts, 2, &ext) != 0)
+			    buf_get_vec(&exts, 2, &ext) != 0)
 				return ERR_FORMAT;
 			if (type != TLS_EXT_SESSION_TICKET)
 				continue;

@@ -86,29 +86,6 @@ host_valid(const char *s, size_t len)
 	return lab != 0;
 }
 
-/* A vector with a 1- or 2-byte length prefix, as a view of its own. */
-static int
-get_vec(struct buf *b, int lenbytes, struct buf *v)
-{
-	uint8_t n8;
-	uint16_t n16;
-	size_t n;
-
-	if (lenbytes == 1) {
-		if (buf_get_u8(b, &n8) != 0)
-			return ERR_FORMAT;
-		n = n8;
-	} else {
-		if (buf_get_u16(b, &n16) != 0)
-			return ERR_FORMAT;
-		n = n16;
-	}
-	if (n > buf_len(b))
-		return ERR_FORMAT;
-	buf_view(v, buf_ptr(b), n);
-	return buf_consume(b, n);
-}
-
 uint32_t
 sni_crc32(const unsigned char *p, size_t len)
 {
@@ -268,12 +245,12 @@ parse_server_name(struct buf *ext, struct sni_hello *h)
 	struct buf list, name;
 	uint8_t type;
 
-	if (get_vec(ext, 2, &list) != 0 || buf_len(ext) != 0 ||
+	if (buf_get_vec(ext, 2, &list) != 0 || buf_len(ext) != 0 ||
 	    buf_len(&list) == 0)
 		return ERR_FORMAT;
 	while (buf_len(&list) > 0) {
 		if (buf_get_u8(&list, &type) != 0 ||
-		    get_vec(&list, 2, &name) != 0 || buf_len(&name) == 0)
+		    buf_get_vec(&list, 2, &name) != 0 || buf_len(&name) == 0)
 			return ERR_FORMAT;
 		if (type != SNI_NAME_TYPE_HOST)
 			continue;
@@ -340,18 +317,18 @@ sni_parse(const unsigned char *p, size_t len, struct sni_hello *h)
 	if (buf_get_u16(&body, &u16) != 0 || u16 >> 8 != 3 ||
 	    buf_consume(&body, TLS_RANDOM_LEN) != 0)
 		return ERR_FORMAT;
-	if (get_vec(&body, 1, &v) != 0 || buf_len(&v) > TLS_SESSION_ID_MAX)
+	if (buf_get_vec(&body, 1, &v) != 0 || buf_len(&v) > TLS_SESSION_ID_MAX)
 		return ERR_FORMAT;
-	if (get_vec(&body, 2, &v) != 0 || buf_len(&v) < 2 ||
+	if (buf_get_vec(&body, 2, &v) != 0 || buf_len(&v) < 2 ||
 	    buf_len(&v) % 2 != 0)
 		return ERR_FORMAT;
-	if (get_vec(&body, 1, &v) != 0 || buf_len(&v) < 1)
+	if (buf_get_vec(&body, 1, &v) != 0 || buf_len(&v) < 1)
 		return ERR_FORMAT;
 	/* Extensions are optional before TLS 1.3 (RFC 5246 7.4.1.2). */
 	if (buf_len(&body) == 0)
 		return 0;
 	h->ext_off = (size_t)(buf_ptr(&body) - p);
-	if (get_vec(&body, 2, &exts) != 0 || buf_len(&body) != 0)
+	if (buf_get_vec(&body, 2, &exts) != 0 || buf_len(&body) != 0)
 		return ERR_FORMAT;
 	/*
 	 * Duplicates are checked for the two extensions we act on; the
@@ -360,7 +337,7 @@ sni_parse(const unsigned char *p, size_t len, struct sni_hello *h)
 	while (buf_len(&exts) > 0) {
 		off = (size_t)(buf_ptr(&exts) - p);
 		if (buf_get_u16(&exts, &type) != 0 ||
-		    get_vec(&exts, 2, &ext) != 0)
+		    buf_get_vec(&exts, 2, &ext) != 0)
 			return ERR_FORMAT;
 		if (type == SNI_EXT_SERVER_NAME) {
 			if (h->sni_off != 0)

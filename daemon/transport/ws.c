@@ -62,16 +62,8 @@ static int
 wsl_flush(struct conn *c)
 {
 	struct wsl *l = c->layer;
-	ssize_t n;
 
-	while (l->out.len > 0) {
-		n = conn_send(c->lower, l->out.p + l->out.off, l->out.len);
-		if (n > 0) {
-			cbuf_consume(&l->out, (size_t)n);
-			continue;
-		}
-		if (errno == EAGAIN)
-			return 0;
+	if (conn_send_buf(c->lower, &l->out) != 0) {
 		l->err = errno;
 		return -1;
 	}
