@@ -72,8 +72,14 @@ bio_read(BIO *b, char *p, int n)
 	ssize_t r;
 
 	BIO_clear_retry_flags(b);
-	if ((r = conn_recv(c->lower, p, (size_t)n)) >= 0)
+	if ((r = conn_recv(c->lower, p, (size_t)n)) >= 0) {
+		/*
+		 * New bytes may complete a record, whichever call read them
+		 * (SSL_write reads during a handshake too): not starved.
+		 */
+		((struct tlayer *)c->layer)->starved = 0;
 		return (int)r;
+	}
 	if (errno == EAGAIN)
 		BIO_set_retry_read(b);
 	return -1;
