@@ -34,18 +34,11 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/cbuf.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c
+# daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
-		  daemon/monitor_wrap.c \
-		  daemon/sandbox.c daemon/forward.c daemon/relay.c daemon/tun.c \
-		  daemon/reload.c daemon/proxy.c daemon/chain.c daemon/diag.c \
-		  daemon/dial.c daemon/ss.c daemon/udp.c \
-		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
-		  daemon/redirect.c daemon/rforward.c daemon/httpfwd.c \
-		  daemon/linger.c daemon/mux/smux.c daemon/mux/pool.c \
-		  daemon/mux/h2.c \
-		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
-		  daemon/core/copy.c daemon/core/tlskey.c \
-		  daemon/core/listen.c daemon/transport/obfs.c daemon/transport/ws.c \
+		  daemon/monitor_wrap.c daemon/sandbox.c \
+		  $(sort $(wildcard daemon/core/*.c daemon/handler/*.c \
+		  daemon/connector/*.c daemon/mux/*.c daemon/transport/*.c)) \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \

@@ -237,7 +237,7 @@ build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
 		    "peer address", n->url);
 		return -1;
 	}
-	return params_check(n, tun_params, err, errlen);
+	return 0;
 }
 
 static int
@@ -899,7 +899,7 @@ build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
 	    SOCK_DGRAM;
 	if (build_access(c, l, err, errlen) != 0)
 		return -1;
-	return params_check(n, dnsl_params, err, errlen);
+	return 0;
 }
 
 static const char *const relay_params[] = {
@@ -1025,7 +1025,7 @@ build_proxy(struct conf *c, struct listener_conf *l, char *err,
 	if ((v = node_param(n, "proxyAgent")) != NULL &&
 	    (l->proxy_agent = strdup(v)) == NULL)
 		return -1;
-	return params_check(n, proxy_params, err, errlen);
+	return 0;
 }
 
 /* "lo-hi" as two ports, lo <= hi; 0 if s[0..len) is such a range. */
@@ -1039,6 +1039,261 @@ port_range_parse(const char *s, size_t len, uint16_t *lo, uint16_t *hi)
 	    *lo == 0 || *hi < *lo)
 		return -1;
 	return 0;
+}
+
+/*
+ * Listener builders, one per handler: each reads its node's parameters
+ * into the listener.  The scheme table below says which runs.
+ */
+static int
+build_lis_forward(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+
+	if (n->nremotes == 0) {
+		seterr(err, errlen, "%s: tcp:// needs a forward target "
+		    "(tcp://[host]:port/target:port)", n->url);
+		return -1;
+	}
+	if (build_targets(l, err, errlen) != 0 ||
+	    build_access(c, l, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+build_lis_remote(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	if (build_targets(l, err, errlen) != 0 ||
+	    build_dialer(c, l, err, errlen) != 0)
+		return -1;
+	l->socktype = 0;	/* nothing listens here */
+	return 0;
+}
+
+static int
+build_lis_dialer(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	return build_dialer(c, l, err, errlen);
+}
+
+static int
+build_lis_relay(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	if ((l->node->nremotes > 0 && build_targets(l, err, errlen) != 0) ||
+	    build_dialer(c, l, err, errlen) != 0 ||
+	    build_creds(c, l, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+build_lis_sni(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	const char *v, *colon;
+	uint16_t hp;
+
+	if ((v = node_param(l->node, "host")) != NULL &&
+	    (((colon = strrchr(v, ':')) != NULL &&
+	    (port_parse(colon + 1, strlen(colon + 1), &hp) != 0 ||
+	    hp == 0)) || strlen(v) > 255)) {
+		seterr(err, errlen, "%s: bad value \"%s\" for host "
+		    "([name][:port])", l->node->url, v);
+		return -1;
+	}
+	return build_dialer(c, l, err, errlen);
+}
+
+static int
+build_lis_udp(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+
+	if (l->kind == LIS_UDP_FORWARD && build_targets(l, err, errlen) != 0)
+		return -1;
+	if (l->kind == LIS_SSU && n->nremotes > 0) {
+		seterr(err, errlen, "%s: ssu:// takes no forward target",
+		    n->url);
+		return -1;
+	}
+	if (l->kind == LIS_SSU && build_ss_key(n, &l->ss_method, l->ss_key,
+	    err, errlen) != 0)
+		return -1;
+	return build_dialer(c, l, err, errlen);
+}
+
+static int
+build_lis_ss(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	if (build_ss_key(l->node, &l->ss_method, l->ss_key, err,
+	    errlen) != 0)
+		return -1;
+	return build_dialer(c, l, err, errlen);
+}
+
+static int
+build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+
+	if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err, errlen) != 0)
+		return -1;
+	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
+	    l->targetnames[0] != NULL)) {
+		if (l->targetnames != NULL && l->targetnames[0] != NULL)
+			seterr(err, errlen, "%s: the peer must be an IP "
+			    "address", n->url);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What carries a node: plain TCP, a stream transport this build has
+ * layers for (TLS, WebSocket, ...), datagrams, or its own tun/tap
+ * device.
+ */
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#define CARRY_TCP	0x01
+#define CARRY_LAYER	0x02
+#define CARRY_UDP	0x04
+#define CARRY_DEV	0x08
+#define CARRY_OTHER	0x10
+#define CARRY_STREAM	(CARRY_TCP | CARRY_LAYER)
+#define CARRY_ANY	0xff
+
+static unsigned int
+node_carry(const struct node *n)
+{
+	if (strcmp(n->transport, "tcp") == 0)
+		return CARRY_TCP;
+	if (stream_tp(n))
+		return CARRY_LAYER;
+	if (strcmp(n->transport, "udp") == 0)
+		return CARRY_UDP;
+	if ((strcmp(n->proto, "tun") == 0 || strcmp(n->proto, "tap") == 0) &&
+	    strcmp(n->transport, n->proto) == 0)
+		return CARRY_DEV;
+	return CARRY_OTHER;
+}
+
+enum remotes { REM_ANY, REM_NONE, REM_SOME };
+
+/*
+ * The schemes: for each protocol (as node_parse normalises it), the
+ * handler a listener runs and the connector a chain node speaks, what
+ * may carry each, and the parameters it takes.  The first row whose
+ * protocol, carrier and forward targets fit a listener's node is its
+ * handler; gost's auto is a TCP forward with targets, else a proxy.
+ */
+static const struct scheme {
+	const char		*proto;
+	int			 lis;		/* listener kind, -1: none */
+	unsigned int		 lis_carry;
+	enum remotes		 remotes;
+	int			 socktype;
+	int			 userinfo;	/* user:pass@ is its own */
+	unsigned int		 accept;	/* proxy: protocols served */
+	int			 ttl;		/* datagram sessions */
+	int			(*build)(struct conf *, struct listener_conf *,
+				    char *, size_t);
+	const char *const	*params;
+	int			 hop;		/* hop kind, -1: none */
+	unsigned int		 hop_carry;
+} schemes[] = {
+	{ "tcp", LIS_TCP_FORWARD, CARRY_STREAM, REM_ANY, SOCK_STREAM, 0, 0, 0,
+	    build_lis_forward, tcp_params, -1, 0 },
+	{ "auto", LIS_TCP_FORWARD, CARRY_STREAM, REM_SOME, SOCK_STREAM, 0, 0,
+	    0, build_lis_forward, tcp_params, HOP_HTTP, CARRY_STREAM },
+	{ "auto", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_SOCKS5 | PROXY_SOCKS4 | PROXY_SOCKS4A | PROXY_HTTP, 0,
+	    build_proxy, proxy_params, HOP_HTTP, CARRY_STREAM },
+	{ "socks5", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_SOCKS5, 0, build_proxy, proxy_params, HOP_SOCKS5,
+	    CARRY_STREAM },
+	{ "socks4", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_SOCKS4, 0, build_proxy, proxy_params, HOP_SOCKS4,
+	    CARRY_STREAM },
+	{ "socks4a", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_SOCKS4 | PROXY_SOCKS4A, 0, build_proxy, proxy_params,
+	    HOP_SOCKS4A, CARRY_STREAM },
+	{ "http", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_HTTP, 0, build_proxy, proxy_params, HOP_HTTP,
+	    CARRY_STREAM },
+	{ "relay", LIS_RELAY, CARRY_STREAM, REM_ANY, SOCK_STREAM, 1, 0, 0,
+	    build_lis_relay, relay_params, HOP_RELAY, CARRY_STREAM },
+	{ "ss", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
+	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
+	{ "ssu", LIS_SSU, CARRY_ANY, REM_ANY, SOCK_DGRAM, 1, 0, 1,
+	    build_lis_udp, udp_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
+	{ "udp", LIS_UDP_FORWARD, CARRY_ANY, REM_SOME, SOCK_DGRAM, 0, 0, 1,
+	    build_lis_udp, udp_params, -1, 0 },
+	{ "rtcp", LIS_RTCP, CARRY_ANY, REM_SOME, 0, 0, 0, 1,
+	    build_lis_remote, udp_params, -1, 0 },
+	{ "rudp", LIS_RUDP, CARRY_ANY, REM_SOME, 0, 0, 0, 1,
+	    build_lis_remote, udp_params, -1, 0 },
+	{ "red", LIS_REDIRECT, CARRY_TCP, REM_NONE, SOCK_STREAM, 0, 0, 0,
+	    build_lis_dialer, ss_params, -1, 0 },
+	{ "redirect", LIS_REDIRECT, CARRY_TCP, REM_NONE, SOCK_STREAM, 0, 0, 0,
+	    build_lis_dialer, ss_params, -1, 0 },
+	{ "redu", LIS_REDU, CARRY_ANY, REM_NONE, SOCK_DGRAM, 0, 0, 1,
+	    build_lis_dialer, udp_params, -1, 0 },
+	{ "redirectu", LIS_REDU, CARRY_ANY, REM_NONE, SOCK_DGRAM, 0, 0, 1,
+	    build_lis_dialer, udp_params, -1, 0 },
+	{ "sni", LIS_SNI, CARRY_TCP, REM_NONE, SOCK_STREAM, 0, 0, 0,
+	    build_lis_sni, sni_params, -1, 0 },
+	{ "dns", LIS_DNS, CARRY_ANY, REM_ANY, 0, 0, 0, 0,
+	    build_dns, dnsl_params, -1, 0 },
+	{ "tun", LIS_TUN, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
+	    build_lis_tun, tun_params, -1, 0 },
+	{ "tap", LIS_TAP, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
+	    build_lis_tun, tun_params, -1, 0 },
+};
+
+static const struct scheme *
+scheme_listener(const struct node *n)
+{
+	unsigned int carry = node_carry(n);
+	size_t i;
+
+	for (i = 0; i < nitems(schemes); i++) {
+		const struct scheme *s = &schemes[i];
+
+		if (s->lis < 0 || strcmp(s->proto, n->proto) != 0 ||
+		    !(s->lis_carry & carry))
+			continue;
+		if ((s->remotes == REM_NONE && n->nremotes > 0) ||
+		    (s->remotes == REM_SOME && n->nremotes == 0))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+/* The row of a chain node's protocol; *carried: may its transport. */
+static const struct scheme *
+scheme_hop(const struct node *n, int *carried)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(schemes); i++)
+		if (schemes[i].hop >= 0 &&
+		    strcmp(schemes[i].proto, n->proto) == 0) {
+			*carried = (schemes[i].hop_carry & node_carry(n)) != 0;
+			return &schemes[i];
+		}
+	return NULL;
 }
 
 static int build_listener_one(struct conf *, const char *, const char *,
@@ -1137,6 +1392,7 @@ static int
 build_listener_one(struct conf *c, const char *url, const char *tag,
     char *err, size_t errlen)
 {
+	const struct scheme *s;
 	struct listener_conf *l, *nl;
 	struct node *n;
 	unsigned long tmo = CONF_TIMEOUT_DEFAULT;
@@ -1162,203 +1418,32 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	else
 		snprintf(l->tag, sizeof(l->tag), "in%zu", c->nlis - 1);
 
-	/*
-	 * By protocol and transport, as gost builds them: tcp://, and an
-	 * auto node with a forward target (gost >= 2.5), forward TCP.
-	 */
-	if (stream_tp(n) && (strcmp(n->proto, "tcp") == 0 ||
-	    (strcmp(n->proto, "auto") == 0 && n->nremotes > 0))) {
-		l->kind = LIS_TCP_FORWARD;
-		l->socktype = SOCK_STREAM;
-		if (build_transport(n, &l->tp, 1, err, errlen) != 0)
-			return -1;
-		if (n->nremotes == 0) {
-			seterr(err, errlen, "%s: tcp:// needs a forward target "
-			    "(tcp://[host]:port/target:port)", url);
-			return -1;
-		}
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (build_targets(l, err, errlen) != 0)
-			return -1;
-		if (build_access(c, l, err, errlen) != 0)
-			return -1;
-		if (params_check(n, tcp_params, err, errlen) != 0)
-			return -1;
-	} else if (stream_tp(n) && n->nremotes == 0 &&
-	    (strcmp(n->proto, "auto") == 0 || strcmp(n->proto, "socks5") == 0 ||
-	    strcmp(n->proto, "socks4") == 0 ||
-	    strcmp(n->proto, "socks4a") == 0 || strcmp(n->proto, "http") == 0)) {
-		l->kind = LIS_PROXY;
-		l->socktype = SOCK_STREAM;
-		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
-		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (build_proxy(c, l, err, errlen) != 0)
-			return -1;
-	} else if ((strcmp(n->proto, "rtcp") == 0 ||
-	    strcmp(n->proto, "rudp") == 0) && n->nremotes > 0) {
-		l->kind = strcmp(n->proto, "rtcp") == 0 ? LIS_RTCP : LIS_RUDP;
-		l->socktype = 0;	/* nothing listens here */
-		l->ttl_ms = CONF_TTL_DEFAULT;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
-		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (l->ttl_ms == 0)
-			l->ttl_ms = CONF_TTL_DEFAULT;
-		if (build_targets(l, err, errlen) != 0 ||
-		    build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, udp_params, err, errlen) != 0)
-			return -1;
-		if (n->port == 0) {
-			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
-			return -1;
-		}
-	} else if ((strcmp(n->proto, "red") == 0 ||
-	    strcmp(n->proto, "redirect") == 0) && n->nremotes == 0 &&
-	    strcmp(n->transport, "tcp") == 0) {
-		l->kind = LIS_REDIRECT;
-		l->socktype = SOCK_STREAM;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, ss_params, err, errlen) != 0)
-			return -1;
-	} else if ((strcmp(n->proto, "redu") == 0 ||
-	    strcmp(n->proto, "redirectu") == 0) && n->nremotes == 0) {
-		l->kind = LIS_REDU;
-		l->socktype = SOCK_DGRAM;
-		l->ttl_ms = CONF_TTL_DEFAULT;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
-		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (l->ttl_ms == 0)
-			l->ttl_ms = CONF_TTL_DEFAULT;
-		if (build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, udp_params, err, errlen) != 0)
-			return -1;
-		if (n->port == 0) {
-			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
-			return -1;
-		}
-	} else if (strcmp(n->proto, "relay") == 0 && stream_tp(n)) {
-		l->kind = LIS_RELAY;
-		l->socktype = SOCK_STREAM;
-		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
-		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if ((n->nremotes > 0 && build_targets(l, err, errlen) != 0) ||
-		    build_dialer(c, l, err, errlen) != 0 ||
-		    build_creds(c, l, err, errlen) != 0 ||
-		    params_check(n, relay_params, err, errlen) != 0)
-			return -1;
-	} else if (strcmp(n->proto, "sni") == 0 &&
-	    strcmp(n->transport, "tcp") == 0 && n->nremotes == 0) {
-		const char *v, *colon;
-		uint16_t hp;
-
-		l->kind = LIS_SNI;
-		l->socktype = SOCK_STREAM;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if ((v = node_param(n, "host")) != NULL &&
-		    (((colon = strrchr(v, ':')) != NULL &&
-		    (port_parse(colon + 1, strlen(colon + 1), &hp) != 0 ||
-		    hp == 0)) || strlen(v) > 255)) {
-			seterr(err, errlen, "%s: bad value \"%s\" for host "
-			    "([name][:port])", url, v);
-			return -1;
-		}
-		if (build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, sni_params, err, errlen) != 0)
-			return -1;
-	} else if (strcmp(n->proto, "dns") == 0) {
-		l->kind = LIS_DNS;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
-		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (build_dns(c, l, err, errlen) != 0)
-			return -1;
-		if (n->port == 0) {
-			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
-			return -1;
-		}
-	} else if ((strcmp(n->proto, "udp") == 0 && n->nremotes > 0) ||
-	    strcmp(n->proto, "ssu") == 0) {
-		l->kind = strcmp(n->proto, "udp") == 0 ? LIS_UDP_FORWARD :
-		    LIS_SSU;
-		l->socktype = SOCK_DGRAM;
-		l->ttl_ms = CONF_TTL_DEFAULT;
-		if (node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
-		    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (l->ttl_ms == 0)
-			l->ttl_ms = CONF_TTL_DEFAULT;
-		if (l->kind == LIS_UDP_FORWARD &&
-		    build_targets(l, err, errlen) != 0)
-			return -1;
-		if (l->kind == LIS_SSU && (n->nremotes > 0 ||
-		    build_ss_key(n, &l->ss_method, l->ss_key, err,
-		    errlen) != 0)) {
-			if (n->nremotes > 0)
-				seterr(err, errlen, "%s: ssu:// takes no forward "
-				    "target", url);
-			return -1;
-		}
-		if (build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, udp_params, err, errlen) != 0)
-			return -1;
-		if (n->port == 0) {
-			seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
-			return -1;
-		}
-	} else if (strcmp(n->proto, "ss") == 0 && stream_tp(n) &&
-	    n->nremotes == 0) {
-		l->kind = LIS_SS;
-		l->socktype = SOCK_STREAM;
-		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
-		    node_param_duration(n, "timeout", &tmo, err, errlen) < 0)
-			return -1;
-		l->timeout_ms = tmo;
-		if (build_ss_key(n, &l->ss_method, l->ss_key, err,
-		    errlen) != 0 || build_dialer(c, l, err, errlen) != 0 ||
-		    params_check(n, ss_params, err, errlen) != 0)
-			return -1;
-	} else if ((strcmp(n->proto, "tun") == 0 &&
-	    strcmp(n->transport, "tun") == 0) ||
-	    (strcmp(n->proto, "tap") == 0 &&
-	    strcmp(n->transport, "tap") == 0)) {
-		l->kind = strcmp(n->proto, "tap") == 0 ? LIS_TAP : LIS_TUN;
-		if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err,
-		    errlen) != 0)
-			return -1;
-		if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
-		    l->targetnames[0] != NULL)) {
-			if (l->targetnames != NULL && l->targetnames[0] != NULL)
-				seterr(err, errlen, "%s: the peer must be an IP "
-				    "address", url);
-			return -1;
-		}
-	} else {
+	if ((s = scheme_listener(n)) == NULL) {
 		seterr(err, errlen, "%s: scheme %s is not supported in this "
 		    "build", url, n->scheme);
 		return -1;
 	}
-	if (n->port == 0 && l->socktype == SOCK_STREAM) {
+	l->kind = s->lis;
+	l->socktype = s->socktype;
+	l->accept = s->accept;
+	if (s->ttl)
+		l->ttl_ms = CONF_TTL_DEFAULT;
+	if ((s->lis_carry == CARRY_STREAM &&
+	    build_transport(n, &l->tp, 1, err, errlen) != 0) ||
+	    node_param_duration(n, "timeout", &tmo, err, errlen) < 0 ||
+	    node_param_duration(n, "ttl", &l->ttl_ms, err, errlen) < 0)
+		return -1;
+	l->timeout_ms = tmo;
+	if (s->ttl && l->ttl_ms == 0)
+		l->ttl_ms = CONF_TTL_DEFAULT;
+	if (s->build(c, l, err, errlen) != 0 ||
+	    params_check(n, s->params, err, errlen) != 0)
+		return -1;
+	if (n->port == 0 && l->kind != LIS_TUN && l->kind != LIS_TAP) {
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
-	if (n->user != NULL && l->kind != LIS_PROXY && l->kind != LIS_SS &&
-	    l->kind != LIS_SSU && l->kind != LIS_RELAY) {
+	if (n->user != NULL && !s->userinfo) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
 		    url, n->scheme);
 		return -1;
@@ -1516,41 +1601,30 @@ int
 conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
     size_t errlen)
 {
+	const struct scheme *sc;
 	struct node *n;
 	unsigned long tmo = CONF_TIMEOUT_DEFAULT;
 	const char *v;
+	int carried;
 
 	memset(h, 0, sizeof(*h));
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
 	h->node = n;
-	if (!stream_tp(n) && !(strcmp(n->proto, "ssu") == 0 &&
-	    strcmp(n->transport, "udp") == 0)) {
-		seterr(err, errlen, "%s: transport %s is not supported for "
-		    "chain nodes in this build", url, n->transport);
-		goto fail;
-	}
-	if (strcmp(n->transport, "udp") != 0 &&
-	    build_transport(n, &h->tp, 0, err, errlen) != 0)
-		goto fail;
-	/* gost's auto connector speaks HTTP CONNECT for TCP. */
-	if (strcmp(n->proto, "http") == 0 || strcmp(n->proto, "auto") == 0)
-		h->kind = HOP_HTTP;
-	else if (strcmp(n->proto, "socks5") == 0)
-		h->kind = HOP_SOCKS5;
-	else if (strcmp(n->proto, "socks4") == 0)
-		h->kind = HOP_SOCKS4;
-	else if (strcmp(n->proto, "socks4a") == 0)
-		h->kind = HOP_SOCKS4A;
-	else if (strcmp(n->proto, "ss") == 0 || strcmp(n->proto, "ssu") == 0)
-		h->kind = HOP_SS;
-	else if (strcmp(n->proto, "relay") == 0)
-		h->kind = HOP_RELAY;
-	else {
+	if ((sc = scheme_hop(n, &carried)) == NULL) {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "
 		    "nodes in this build", url, n->scheme);
 		goto fail;
 	}
+	if (!carried) {
+		seterr(err, errlen, "%s: transport %s is not supported for "
+		    "chain nodes in this build", url, n->transport);
+		goto fail;
+	}
+	h->kind = sc->hop;
+	if (strcmp(n->transport, "udp") != 0 &&
+	    build_transport(n, &h->tp, 0, err, errlen) != 0)
+		goto fail;
 	if (n->host[0] == '\0' || n->port == 0) {
 		seterr(err, errlen, "%s: a chain node needs host:port", url);
 		goto fail;

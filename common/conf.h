@@ -106,6 +106,12 @@ struct tp_conf {
 	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
 };
 
+/* The protocols a proxy listener serves (auto: all). */
+#define PROXY_SOCKS5	0x01
+#define PROXY_SOCKS4	0x02
+#define PROXY_SOCKS4A	0x04	/* with names */
+#define PROXY_HTTP	0x08
+
 struct listener_conf {
 	char			 tag[CONF_TAG_MAX];
 	struct node		*node;
@@ -132,6 +138,7 @@ struct listener_conf {
 	char			*user;		/* inline credentials */
 	char			*pass;
 	char			*proxy_agent;
+	unsigned int		 accept;	/* PROXY_*: what it serves */
 	int			 notls;		/* no gost TLS methods */
 	int			 prefer_v6;
 	struct resolver_conf	*dns;		/* dns= inline list */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "worker.h"
 #include "monitor.h"
+#include "handler/handler.h"
 
 static void
 usage(FILE *f)

@@ -34,6 +34,10 @@
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "core/relay.h"
+#include "core/reload.h"
+#include "handler/handler.h"
 
 struct worker *the_worker;
 
@@ -334,7 +338,8 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	static struct worker wk;
 	struct event_config *ec;
 	size_t i;
-	int fd, tunfd;
+	const struct handler *h;
+	int fd;
 	char prefix[32];
 
 	memset(&wk, 0, sizeof(wk));
@@ -389,68 +394,15 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		/* tun/tap nodes run in worker 0 only */
 		if (id != 0 && l->socktype != SOCK_STREAM)
 			continue;
+		if ((h = handler_for(l->kind)) == NULL)
+			fatal("%s: no handler in this build", l->node->url);
 		/* remote forwarding: the port is opened on the far hop */
-		if (l->kind == LIS_RTCP || l->kind == LIS_RUDP) {
-			if (rforward_start(&wk, l, i) != 0)
-				fatal("%s: cannot start", l->node->url);
-			continue;
-		}
-		if ((fd = mm_listener(&wk, (uint32_t)i)) == -1)
+		fd = -1;
+		if (!h->remote && (fd = mm_listener(&wk, (uint32_t)i)) == -1)
 			fatal("%s: no listener from the monitor: %s",
 			    l->node->url, strerror(errno));
-		switch (l->kind) {
-		case LIS_TCP_FORWARD:
-			if (forward_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_PROXY:
-			if (proxy_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_SS:
-			if (ss_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_RTCP:
-		case LIS_RUDP:
-			break;
-		case LIS_REDIRECT:
-			if (redirect_start(&wk, l, i, fd,
-			    &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_UDP_FORWARD:
-		case LIS_SSU:
-		case LIS_REDU:
-			if (udp_listener_start(&wk, l, i, fd) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_SNI:
-			if (sni_start(&wk, l, i, fd, &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_RELAY:
-			if (relay_server_start(&wk, l, i, fd,
-			    &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_DNS:
-			if (dnsproxy_start(&wk, l, fd, &wk.listeners[i]) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		case LIS_DIAG:
-			if (diag_start(&wk, l, fd) != 0)
-				fatal("-P: cannot start");
-			break;
-		case LIS_TUN:
-		case LIS_TAP:
-			if ((tunfd = mm_tun_open(&wk, l->tun.name)) == -1)
-				fatal("%s: device %s: %s", l->node->url,
-				    l->tun.name, strerror(errno));
-			if (tun_start(&wk, l, fd, tunfd) != 0)
-				fatal("%s: cannot start", l->node->url);
-			break;
-		}
+		if (h->start(&wk, l, i, fd) != 0)
+			fatal("%s: cannot start", l->node->url);
 	}
 	evutil_make_socket_nonblocking(sock);
 	wk.ipc_ev = event_new(wk.base, sock, EV_READ | EV_PERSIST, ipc_cb, &wk);

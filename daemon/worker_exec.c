@@ -23,6 +23,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 #define WORKER_SOCK	3
 #define CONF_TEXT_MAX	(16 * 1024 * 1024)

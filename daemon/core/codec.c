@@ -1,5 +1,5 @@
 /*
- * A codec (stream.h) as a connection layer: wire bytes from the
+ * A codec (core/codec.h) as a connection layer: wire bytes from the
  * connection below are decoded into the reader's buffer, the writer's
  * bytes are encoded into a buffer that drains downwards.  Plaintext is
  * decoded straight into the caller's buffer when a whole unit fits, so
@@ -20,7 +20,7 @@
 #include "core/conn.h"
 #include "err.h"
 #include "log.h"
-#include "stream.h"
+#include "core/codec.h"
 
 #define CL_OUT_EXTRA	4096	/* framing overhead of one buffer */
 

@@ -118,7 +118,7 @@ struct conn	*conn_layer_new(struct conn *lower, const struct conn_ops *,
 /* The owner's callback, with what it waits for of what. */
 void		 conn_notify(struct conn *, int what);
 
-/* A codec (stream.h: the Shadowsocks AEAD framing) as a layer. */
+/* A codec (core/codec.h: the Shadowsocks AEAD framing) as a layer. */
 struct conn	*conn_codec_push(struct conn *, struct codec *);
 
 /* copy.c: the relay between two connections (takes both). */

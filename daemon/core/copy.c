@@ -22,8 +22,9 @@
 
 #include "core/conn.h"
 #include "log.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "core/relay.h"
 
 #define COPY_READS	16	/* reads per wake-up, for fairness */
 

@@ -1,10 +1,10 @@
-/* Shadowsocks sessions as codecs (see daemon/stream.h). */
+/* Shadowsocks sessions as codecs (see daemon/core/codec.h). */
 #ifndef OSTP_SSCODEC_H
 #define OSTP_SSCODEC_H
 
 #include "proto.h"
 #include "ss.h"
-#include "stream.h"
+#include "core/codec.h"
 
 enum { SSC_CLIENT, SSC_SERVER };
 enum { DS_SALT, DS_FIXED, DS_FIRST, DS_LEN, DS_PAYLOAD };

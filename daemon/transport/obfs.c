@@ -1,5 +1,5 @@
 /*
- * gost's obfuscating transports, ohttp and otls, as codecs (stream.h)
+ * gost's obfuscating transports, ohttp and otls, as codecs (core/codec.h)
  * for the codec layer: the client's first write carries the fake
  * handshake and the first bytes, the server's first write answers it,
  * and after that the bytes go raw (ohttp) or in TLS-looking records
@@ -16,11 +16,11 @@
 #include "err.h"
 #include "log.h"
 #include "proto/obfs.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "transport/transport.h"
 
 struct obfs {
-	struct codec		 c;		/* first: see stream.h */
+	struct codec		 c;		/* first: see core/codec.h */
 	int			 server;
 	int			 shook;		/* handshake read */
 	int			 sent;		/* first write made */

@@ -29,6 +29,8 @@
 #include "log.h"
 #include "proto/proto.h"
 #include "worker.h"
+#include "core/relay.h"
+#include "handler/handler.h"
 
 #define HF_BUF		(64 * 1024)
 #define HF_AHEAD_MAX	(HTTP_HEAD_MAX + 4096)	/* pipelined bytes kept */

@@ -26,15 +26,17 @@
 
 #include <event2/event.h>
 
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "proto/relay.h"
 #include "mux/smux.h"
 #include "core/conn.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "handler/handler.h"
 
 #define RF_BACKOFF_MIN_MS	1000
 #define RF_BACKOFF_MAX_MS	6000
@@ -545,7 +547,8 @@ rf_open(struct rfwd *rf)
 }
 
 int
-rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx)
+rforward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd)
 {
 	struct rfwd *rf;
 

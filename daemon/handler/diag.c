@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 static void
 vars_cb(struct evhttp_request *req, void *arg)
@@ -43,7 +44,8 @@ vars_cb(struct evhttp_request *req, void *arg)
 }
 
 int
-diag_start(struct worker *wk, const struct listener_conf *l, int fd)
+diag_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd)
 {
 	struct evhttp *http;
 

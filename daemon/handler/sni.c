@@ -18,13 +18,14 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "proto/sni.h"
 #include "core/conn.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 #define SNI_HANDSHAKE_SECS	10
 
@@ -203,8 +204,9 @@ sni_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 
 int
 sni_start(struct worker *wk, const struct listener_conf *l, size_t idx,
-    int fd, struct evconnlistener **levp)
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct sni_server *sv;
 	const char *v, *colon;
 

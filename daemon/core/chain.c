@@ -36,12 +36,14 @@
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "ref.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "core/listen.h"
 #include "mux/pool.h"
 #include "mux/smux.h"
 #include "transport/transport.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "core/reload.h"
 
 #define CHAIN_MAX_HOPS	16
 

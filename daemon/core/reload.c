@@ -27,6 +27,7 @@
 #include "match.h"
 #include "ref.h"
 #include "worker.h"
+#include "core/reload.h"
 
 #define RELOAD_FILE_MAX	(1U << 20)
 

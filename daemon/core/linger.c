@@ -24,6 +24,7 @@
 #include "core/conn.h"
 #include "log.h"
 #include "worker.h"
+#include "core/relay.h"
 
 #define LINGER_SECS	2		/* after the reply, whatever comes */
 #define LINGER_SEND_SECS 10		/* for the reply to go out */

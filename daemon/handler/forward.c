@@ -25,6 +25,9 @@
 #include "core/conn.h"
 #include "core/listen.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "core/reload.h"
+#include "handler/handler.h"
 
 struct forward {
 	struct worker			*wk;
@@ -269,8 +272,9 @@ fwd_accept(void *arg, struct conn *client)
 
 int
 forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
-    int fd, struct evconnlistener **levp)
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct forward *fw;
 
 	if ((fw = calloc(1, sizeof(*fw))) == NULL)

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "worker.h"
+#include "core/relay.h"
 
 /*
  * A relay direction's pipe holds 256 KiB; one that fills it in a single

@@ -17,12 +17,13 @@
 
 #include <event2/listener.h>
 
-#include "dial.h"
+#include "core/dial.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "core/conn.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 /*
  * From <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>,
@@ -136,8 +137,9 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 
 int
 redirect_start(struct worker *wk, const struct listener_conf *l, size_t idx,
-    int fd, struct evconnlistener **levp)
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct redir *rd;
 
 	if ((rd = calloc(1, sizeof(*rd))) == NULL)

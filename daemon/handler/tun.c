@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 #define TUN_MAX_PEERS	1024
 #define TUN_BUF		65536
@@ -170,11 +171,16 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-tun_start(struct worker *wk, const struct listener_conf *l, int udpfd,
-    int tunfd)
+tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int udpfd)
 {
 	struct tun_ctx *t;
+	int tunfd;
 
+	/* the device is the monitor's to make and to hand out */
+	if ((tunfd = mm_tun_open(wk, l->tun.name)) == -1)
+		fatal("%s: device %s: %s", l->node->url, l->tun.name,
+		    strerror(errno));
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->peers = calloc(TUN_MAX_PEERS, sizeof(*t->peers))) == NULL)
 		return -1;

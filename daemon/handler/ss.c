@@ -25,7 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -33,8 +33,9 @@
 #include "proto/sscodec.h"
 #include "core/conn.h"
 #include "core/listen.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 #define SS_HANDSHAKE_SECS	10	/* for the salt and the address */
 #define SS_DRAIN_MAX		512	/* probers held open per worker */
@@ -505,8 +506,9 @@ ss_accept(void *arg, struct conn *c)
 
 int
 ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
-    int fd, struct evconnlistener **levp)
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct ss_server *sv;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)

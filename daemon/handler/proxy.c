@@ -32,13 +32,16 @@
 #include "err.h"
 #include "log.h"
 #include "match.h"
-#include "dial.h"
+#include "core/dial.h"
 #include "proto/proto.h"
 #include "mux/smux.h"
 #include "core/conn.h"
 #include "core/listen.h"
 #include "core/tls.h"
 #include "worker.h"
+#include "core/relay.h"
+#include "core/reload.h"
+#include "handler/handler.h"
 
 #define HANDSHAKE_SECS	10	/* gost's read timeout */
 #define HTTP_IDLE_SECS	30	/* a kept-alive client's next request */
@@ -530,13 +533,12 @@ pconn_step(struct pconn *pc)
 				break;
 			}
 			/* An explicit scheme takes only its protocol. */
-			if ((strcmp(pc->px->l->node->proto, "socks5") == 0 &&
-			    pc->proto != PP_SOCKS5) ||
-			    ((strcmp(pc->px->l->node->proto, "socks4") == 0 ||
-			    strcmp(pc->px->l->node->proto, "socks4a") == 0) &&
-			    pc->proto != PP_SOCKS4) ||
-			    (strcmp(pc->px->l->node->proto, "http") == 0 &&
-			    pc->proto != PP_HTTP)) {
+			if ((pc->proto == PP_SOCKS5 &&
+			    !(pc->px->l->accept & PROXY_SOCKS5)) ||
+			    (pc->proto == PP_SOCKS4 &&
+			    !(pc->px->l->accept & PROXY_SOCKS4)) ||
+			    (pc->proto == PP_HTTP &&
+			    !(pc->px->l->accept & PROXY_HTTP))) {
 				pc->proto = PP_NONE;	/* close silently */
 				return -1;
 			}
@@ -631,8 +633,8 @@ pconn_step(struct pconn *pc)
 			}
 			if (auth_required(pc->px) ||
 			    s4.cmd != SOCKS4_CMD_CONNECT ||
-			    (s4.is4a && strcmp(pc->px->l->node->proto,
-			    "socks4") == 0)) {
+			    (s4.is4a && !(pc->px->l->accept &
+			    PROXY_SOCKS4A))) {
 				pconn_fail(pc, SOCKS5_REP_NOTALLOWED);
 				return 2;
 			}
@@ -1500,8 +1502,9 @@ s5_bind_start(struct pconn *pc)
 
 int
 proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
-    int fd, struct evconnlistener **levp)
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct proxy *px;
 
 	if ((px = calloc(1, sizeof(*px))) == NULL)

@@ -33,12 +33,13 @@
 #include <openssl/ssl.h>
 
 #include "cfgfile.h"
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
 #include "proto/dns.h"
 #include "worker.h"
+#include "handler/handler.h"
 
 #define DNSP_BUCKETS	4096
 #define DNSP_CACHE_MAX	10000		/* answers kept per listener */
@@ -797,9 +798,10 @@ dnsp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 int
-dnsproxy_start(struct worker *wk, const struct listener_conf *l, int fd,
-    struct evconnlistener **levp)
+dnsproxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct dnsp *dp;
 	size_t i;
 

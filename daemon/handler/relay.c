@@ -21,7 +21,7 @@
 #include <event2/listener.h>
 
 #include "cfgfile.h"
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
@@ -29,8 +29,10 @@
 #include "mux/smux.h"
 #include "core/conn.h"
 #include "core/listen.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "core/reload.h"
+#include "handler/handler.h"
 
 #define RELAY_HANDSHAKE_SECS	10
 #define RELAY_HEAD_MAX		(RELAY_HDR_LEN + RELAY_FEALEN_MAX)
@@ -497,9 +499,10 @@ relay_accept(void *arg, struct conn *cn)
 }
 
 int
-relay_server_start(struct worker *wk, const struct listener_conf *l,
-    size_t idx, int fd, struct evconnlistener **levp)
+relay_server_start(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int fd)
 {
+	struct evconnlistener **levp = &wk->listeners[idx];
 	struct relay_server *sv;
 
 	if ((sv = calloc(1, sizeof(*sv))) == NULL)

@@ -5,8 +5,8 @@
  * and plaintext into wire bytes (encode), one connection's state for
  * both directions.  core/codec.c makes a codec a connection layer.
  */
-#ifndef OSTP_STREAM_H
-#define OSTP_STREAM_H
+#ifndef OSTP_CORE_CODEC_H
+#define OSTP_CORE_CODEC_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -30,15 +30,17 @@
 #include <event2/event.h>
 
 #include "cfgfile.h"
-#include "dial.h"
+#include "core/dial.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "proto/relay.h"
 #include "proto/ss.h"
 #include "core/conn.h"
-#include "stream.h"
+#include "core/codec.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "handler/handler.h"
 
 #define UDP_MAX		65535
 #define UTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */

@@ -24,11 +24,13 @@
 
 #include "cfgfile.h"
 #include "core/conn.h"
-#include "dial.h"
+#include "core/dial.h"
 #include "log.h"
 #include "match.h"
 #include "proto/proto.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "core/reload.h"
 
 struct dial {
 	struct dialer		*dl;
