@@ -44,7 +44,7 @@ dns_v4_first on
 S
 squid -N -f "$LOGDIR/squid.conf" >"$LOGDIR/squid.out" 2>&1 &
 PIDS="$PIDS $!"
-for p in $H $PB $PC $PD $PS; do wait_port "$p" || fatal "port $p did not open"; done
+for p in $H $PB $PC $PD $PS; do wait_port_slow "$p" || fatal "port $p did not open"; done
 
 get() {	# get PROXY URL
 	curl -sS --max-time 15 -x "$1" "$2" | sha256sum | cut -d' ' -f1

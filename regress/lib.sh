@@ -102,8 +102,11 @@ _accepts() {
 wait_port() {
 	_h=${2:-127.0.0.1}
 	case $_h in *:*) _a="TCP6:[$_h]:$1" ;; *) _a="TCP:$_h:$1" ;; esac
-	wait_until 5 _accepts "$_a" "$_h" "$3"
+	wait_until "${_wp_secs:-5}" _accepts "$_a" "$_h" "$3"
 }
+# wait_port_slow PORT [HOST]: for other programs (squid, dante), whose
+# start on a busy machine can take longer than ours.
+wait_port_slow() { _wp_secs=30; wait_port "$@"; _r=$?; _wp_secs=; return $_r; }
 
 # count FILE PATTERN: lines of FILE matching PATTERN (0 without FILE).
 count() { _c=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${_c:-0}"; }

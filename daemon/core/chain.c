@@ -1,7 +1,7 @@
 /*
  * Dialing through a chain of proxies: connect to the first hop, then ask
- * each hop in turn (SOCKS5, SOCKS4/4a or HTTP CONNECT) for the next one
- * and the last for the target.  Everything is non-blocking and runs on
+ * each hop in turn, through its transport and in its connector's
+ * protocol (connector/), for the next one and the last for the target.  Everything is non-blocking and runs on
  * a connection (core/conn.h): a hop that adds a layer (Shadowsocks'
  * cipher, gost's SOCKS5 TLS method) pushes it, and the next hop talks
  * through it.  Bytes read past an answer are given back to the
@@ -43,6 +43,7 @@
 #include "transport/transport.h"
 #include "worker.h"
 #include "core/chain.h"
+#include "connector/connector.h"
 #include "core/reload.h"
 
 #define CHAIN_MAX_HOPS	16
@@ -99,13 +100,8 @@ static struct grp *groups;
 
 enum cd_state {
 	CD_MUXSTART,		/* on a stream of a pooled session */
-	CD_CONNECT,
-	CD_S5_METHOD,
-	CD_S5_AUTH,
-	CD_S5_REPLY,
-	CD_S4_REPLY,
-	CD_HTTP_REPLY,
-	CD_RELAY_REPLY,
+	CD_CONNECT,		/* to the first hop, then its transport */
+	CD_HOP,			/* the hop's connector speaks */
 };
 
 struct chain_dial {
@@ -120,6 +116,7 @@ struct chain_dial {
 	struct cbuf			 out;		/* requests to send */
 	int				 eof;
 	enum cd_state			 state;
+	int				 step;		/* connector's */
 	struct event			*ev;		/* connect, timeout */
 	unsigned int			 attempt;
 	int				 err;
@@ -554,10 +551,10 @@ cd_fail(struct chain_dial *cd, int err)
 		error("chain %s: hop %zu (%s:%u): TLS: the server's certificate: "
 		    "%s", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
 		    cd->sel[cd->hop]->port, why);
-	debug("chain %s: hop %zu (%s:%u): %s (state %d, %zu read, %zu to send)",
-	    cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
-	    cd->sel[cd->hop]->port, strerror(err), (int)cd->state, cd->in.len,
-	    cd->out.len);
+	debug("chain %s: hop %zu (%s:%u): %s (state %d.%d, %zu read, %zu to "
+	    "send)", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
+	    cd->sel[cd->hop]->port, strerror(err), (int)cd->state, cd->step,
+	    cd->in.len, cd->out.len);
 	/* count it against the member of the group that failed */
 	if (cd->selm[cd->hop] != NULL) {
 		cd->selm[cd->hop]->fails++;
@@ -744,161 +741,25 @@ cd_push_tls(struct chain_dial *cd, SSL_CTX *ctx, const struct tp_conf *tp)
 	return 0;
 }
 
+/* What the connector's step returned: on, wait, or nothing (failed). */
+static void
+cd_step_result(struct chain_dial *cd, int r)
+{
+	if (r == HOP_DONE)
+		cd_hop_done(cd);
+	else if (r == HOP_WAIT)
+		cd_wait(cd, EV_READ);
+}
+
 /* Ask hop cd->hop for the next address in its protocol. */
 static void
 cd_request(struct chain_dial *cd)
 {
 	const struct hop_conf *h = cd->sel[cd->hop];
-	unsigned char m[1100], a4[4], a6[16];
-	const char *host;
-	uint16_t port;
-	size_t n = 0, hl;
-	char req[1500], up[520], b64[700], hdr[760];
-	struct codec *c;
-	int len, tls;
 
-	cd_next(cd, &host, &port);
-	hl = strlen(host);
-	switch (h->kind) {
-	case HOP_SOCKS5:
-		/*
-		 * As gost's client: its TLS method too, unless notls (and,
-		 * as gost v3, the password methods only with a password).
-		 */
-		tls = !h->notls && !tp_has_tls(&h->tp);
-		m[n++] = SOCKS5_VER;
-		m[n++] = 0;
-		m[n++] = SOCKS5_AUTH_NONE;
-		if (h->user != NULL)
-			m[n++] = SOCKS5_AUTH_USERPASS;
-		if (tls)
-			m[n++] = SOCKS5_AUTH_TLS;
-		if (tls && h->user != NULL)
-			m[n++] = SOCKS5_AUTH_TLSAUTH;
-		m[1] = (unsigned char)(n - 2);
-		if (cd_send(cd, m, n) != 0)
-			return;
-		cd->state = CD_S5_METHOD;
-		break;
-	case HOP_SOCKS4:
-	case HOP_SOCKS4A:
-		m[n++] = SOCKS4_VER;
-		m[n++] = SOCKS4_CMD_CONNECT;
-		m[n++] = (unsigned char)(port >> 8);
-		m[n++] = (unsigned char)port;
-		if (inet_pton(AF_INET, host, a4) == 1) {
-			memcpy(m + n, a4, 4);
-			n += 4;
-			m[n++] = 0;	/* empty user id */
-		} else if (h->kind == HOP_SOCKS4A && hl <= PROXY_HOST_MAX) {
-			memcpy(m + n, "\0\0\0\1", 4);
-			n += 4;
-			m[n++] = 0;
-			memcpy(m + n, host, hl + 1);
-			n += hl + 1;
-		} else {
-			/* SOCKS4 carries IPv4 only; names need socks4a */
-			cd_fail(cd, EAFNOSUPPORT);
-			return;
-		}
-		if (cd_send(cd, m, n) != 0)
-			return;
-		cd->state = CD_S4_REPLY;
-		break;
-	case HOP_RELAY:
-		/*
-		 * v2's request: command 0, the UDP flag for datagrams; BIND
-		 * (v3) for rtcp at the last hop.
-		 */
-		if ((n = relay_build_request(m, sizeof(m),
-		    (cd->flags & CHAIN_BIND) && cd->hop + 1 == cd->nhops ?
-		    RELAY_CMD_BIND : 0,
-		    (cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops,
-		    h->user, h->pass, host, port)) == 0) {
-			cd_fail(cd, ENAMETOOLONG);
-			return;
-		}
-		if (cd_send(cd, m, n) != 0)
-			return;
-		cd->state = CD_RELAY_REPLY;
-		break;
-	case HOP_SS:
-		/*
-		 * No answer to wait for: the request header goes out with
-		 * the salt, and what follows is the cipher's layer.
-		 */
-		if ((c = ss_codec_client(h->ss_method, h->ss_key, host,
-		    port)) == NULL) {
-			cd_fail(cd, ENOMEM);
-			return;
-		}
-		if (cd_push(cd, push_codec, c) != 0)
-			return;
-		cd_hop_done(cd);
-		return;
-	case HOP_HTTP:
-		hdr[0] = '\0';
-		if (h->user != NULL) {
-			/* user and password are at most 255 bytes each */
-			len = snprintf(up, sizeof(up), "%s:%s", h->user,
-			    h->pass);
-			EVP_EncodeBlock((unsigned char *)b64,
-			    (unsigned char *)up, len);
-			snprintf(hdr, sizeof(hdr), "Proxy-Authorization: Basic "
-			    "%s\r\n", b64);
-			explicit_bzero(b64, sizeof(b64));
-		}
-		len = snprintf(req, sizeof(req), inet_pton(AF_INET6, host,
-		    a6) == 1 ? "CONNECT [%s]:%u HTTP/1.1\r\nHost: [%s]:%u\r\n"
-		    "%sProxy-Connection: keep-alive\r\n\r\n" :
-		    "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n"
-		    "%sProxy-Connection: keep-alive\r\n\r\n", host, port, host,
-		    port, hdr);
-		explicit_bzero(up, sizeof(up));
-		explicit_bzero(hdr, sizeof(hdr));
-		if (len < 0 || (size_t)len >= sizeof(req)) {
-			cd_fail(cd, ENAMETOOLONG);
-			return;
-		}
-		if (cd_send(cd, req, (size_t)len) != 0)
-			return;
-		cd->state = CD_HTTP_REPLY;
-		break;
-	}
-	cd_wait(cd, EV_READ);
-}
-
-static void
-cd_s5_connect(struct chain_dial *cd)
-{
-	unsigned char m[300];
-	const char *host;
-	uint16_t port;
-	size_t n = 0, hl;
-
-	cd_next(cd, &host, &port);
-	m[n++] = SOCKS5_VER;
-	m[n++] = SOCKS5_CMD_CONNECT;
-	m[n++] = 0;
-	/*
-	 * At the last hop: gost's UDP-over-TCP (host:port the address to
-	 * bind, 0.0.0.0:0 for an association) or a BIND for rtcp.
-	 */
-	if ((cd->flags & CHAIN_UDPTUN) && cd->hop + 1 == cd->nhops)
-		m[1] = SOCKS5_CMD_UDPTUN;
-	else if ((cd->flags & CHAIN_BIND) && cd->hop + 1 == cd->nhops)
-		m[1] = SOCKS5_CMD_BIND;
-	else if ((cd->flags & CHAIN_MBIND) && cd->hop + 1 == cd->nhops)
-		m[1] = SOCKS5_CMD_MBIND;
-	if ((hl = socks5_put_addr(m + n, sizeof(m) - n, host, port)) == 0) {
-		cd_fail(cd, ENAMETOOLONG);
-		return;
-	}
-	n += hl;
-	if (cd_send(cd, m, n) != 0)
-		return;
-	cd->state = CD_S5_REPLY;
-	cd_wait(cd, EV_READ);
+	cd->state = CD_HOP;
+	cd->step = 0;
+	cd_step_result(cd, connector_for(h->kind)->request(cd, h));
 }
 
 /* Hop done: the next one, or the caller. */
@@ -965,170 +826,91 @@ cd_take(struct chain_dial *cd, unsigned char *p, size_t want)
 	return 0;
 }
 
-static int
-s5_rep_errno(int rep)
-{
-	switch (rep) {
-	case SOCKS5_REP_NOTALLOWED:	return EACCES;
-	case SOCKS5_REP_NETUNREACH:	return ENETUNREACH;
-	case SOCKS5_REP_HOSTUNREACH:	return EHOSTUNREACH;
-	case SOCKS5_REP_REFUSED:	return ECONNREFUSED;
-	case SOCKS5_REP_TTL:		return ETIMEDOUT;
-	default:			return ECONNABORTED;
-	}
-}
-
 static void
 cd_input(struct chain_dial *cd)
 {
 	const struct hop_conf *h = cd->sel[cd->hop];
-	unsigned char m[HTTP_HEAD_MAX + 1];
-	const unsigned char *in;
-	size_t ul, pl;
-	int r;
 
 	if (cd_fill(cd) != 0) {
 		cd_fail(cd, errno ? errno : EPROTO);
 		return;
 	}
-	in = cd->in.p + cd->in.off;
-	switch (cd->state) {
-	case CD_S5_METHOD:
-		if ((r = cd_take(cd, m, 2)) != 0)
-			break;
-		if (m[0] != SOCKS5_VER) {
-			cd_fail(cd, EPROTO);
-			return;
-		}
-		if ((m[1] == SOCKS5_AUTH_TLS || m[1] == SOCKS5_AUTH_TLSAUTH) &&
-		    !h->notls && !tp_has_tls(&h->tp)) {
-			/* TLS at once; the rest of SOCKS5 runs inside it */
-			if (cd_push(cd, push_tls, h->host) != 0)
-				return;
-			if (m[1] == SOCKS5_AUTH_TLS) {
-				cd_s5_connect(cd);
-				return;
-			}
-		} else if (m[1] == SOCKS5_AUTH_NONE) {
-			cd_s5_connect(cd);
-			return;
-		}
-		if ((m[1] != SOCKS5_AUTH_USERPASS &&
-		    m[1] != SOCKS5_AUTH_TLSAUTH) || h->user == NULL) {
-			cd_fail(cd, EPERM);
-			return;
-		}
-		ul = strlen(h->user);
-		pl = strlen(h->pass);
-		m[0] = 1;
-		m[1] = (unsigned char)ul;
-		memcpy(m + 2, h->user, ul);
-		m[2 + ul] = (unsigned char)pl;
-		memcpy(m + 3 + ul, h->pass, pl);
-		r = cd_send(cd, m, 3 + ul + pl);
-		explicit_bzero(m, 3 + ul + pl);
-		if (r != 0)
-			return;
-		cd->state = CD_S5_AUTH;
-		cd_wait(cd, EV_READ);
+	if (cd->state != CD_HOP)
 		return;
-	case CD_S5_AUTH:
-		if ((r = cd_take(cd, m, 2)) != 0)
-			break;
-		if (m[1] != 0) {
-			cd_fail(cd, EPERM);
-			return;
-		}
-		cd_s5_connect(cd);
-		return;
-	case CD_S5_REPLY: {
-		size_t len;
-		int rep, e;
+	cd_step_result(cd, connector_for(h->kind)->reply(cd, h));
+}
 
-		e = socks5_reply_length(in, cd->in.len, &len, &rep);
-		if (e == ERR_INCOMPLETE) {
-			r = cd->eof ? -1 : 1;
-			break;
-		}
-		if (e != 0) {
-			cd_fail(cd, EPROTO);
-			return;
-		}
-		if (rep != SOCKS5_REP_OK) {
-			cd_fail(cd, s5_rep_errno(rep));
-			return;
-		}
-		if ((r = cd_take(cd, m, len)) != 0)
-			break;
-		cd_hop_done(cd);
-		return;
-	}
-	case CD_S4_REPLY:
-		if ((r = cd_take(cd, m, 8)) != 0)
-			break;
-		if (m[1] != SOCKS4_REP_GRANTED) {
-			cd_fail(cd, ECONNREFUSED);
-			return;
-		}
-		cd_hop_done(cd);
-		return;
-	case CD_HTTP_REPLY: {
-		size_t hl;
-		int code, e;
+/*
+ * What connectors (connector/connector.h) may do with the hop they
+ * speak to.
+ */
+void
+hop_next(const struct chain_dial *cd, const char **host, uint16_t *port)
+{
+	cd_next(cd, host, port);
+}
 
-		e = http_parse_status(in, cd->in.len < HTTP_HEAD_MAX ?
-		    cd->in.len : HTTP_HEAD_MAX, &hl, &code);
-		if (e == ERR_INCOMPLETE) {
-			r = cd->eof || cd->in.len >= HTTP_HEAD_MAX ? -1 : 1;
-			break;
-		}
-		if (e != 0) {
-			r = -1;
-			break;
-		}
-		cbuf_consume(&cd->in, hl);
-		if (code != 200) {
-			cd_fail(cd, code == 403 ? EACCES : code == 407 ? EPERM :
-			    code == 504 ? ETIMEDOUT : ECONNREFUSED);
-			return;
-		}
-		cd_hop_done(cd);
-		return;
-	}
-	case CD_RELAY_REPLY: {
-		struct relay_response rr;
-		size_t used;
-		int e;
+int
+hop_last(const struct chain_dial *cd)
+{
+	return cd->hop + 1 == cd->nhops;
+}
 
-		e = relay_parse_response(in, cd->in.len, &rr, &used);
-		if (e == ERR_INCOMPLETE) {
-			r = cd->eof || cd->in.len >= HTTP_HEAD_MAX ? -1 : 1;
-			break;
-		}
-		if (e != 0) {
-			r = -1;
-			break;
-		}
-		cbuf_consume(&cd->in, used);
-		if (rr.status != RELAY_OK) {
-			cd_fail(cd, rr.status == RELAY_UNAUTHORIZED ? EPERM :
-			    rr.status == RELAY_FORBIDDEN ? EACCES :
-			    rr.status == RELAY_TIMEOUT ? ETIMEDOUT :
-			    rr.status == RELAY_HOST_UNREACHABLE ? EHOSTUNREACH :
-			    rr.status == RELAY_NETWORK_UNREACHABLE ?
-			    ENETUNREACH : ECONNREFUSED);
-			return;
-		}
-		cd_hop_done(cd);
-		return;
-	}
-	default:
-		return;
-	}
-	if (r < 0)
-		cd_fail(cd, EPROTO);
-	else
-		cd_wait(cd, EV_READ);
+int
+hop_flags(const struct chain_dial *cd)
+{
+	return cd->flags;
+}
+
+int *
+hop_step(struct chain_dial *cd)
+{
+	return &cd->step;
+}
+
+int
+hop_fail(struct chain_dial *cd, int err)
+{
+	cd_fail(cd, err);
+	return HOP_FAILED;
+}
+
+int
+hop_send(struct chain_dial *cd, const void *p, size_t len)
+{
+	return cd_send(cd, p, len) == 0 ? 0 : HOP_FAILED;
+}
+
+const unsigned char *
+hop_input(struct chain_dial *cd, size_t *len, int *eof)
+{
+	*len = cd->in.len;
+	*eof = cd->eof;
+	return cd->in.p + cd->in.off;
+}
+
+void
+hop_consume(struct chain_dial *cd, size_t n)
+{
+	cbuf_consume(&cd->in, n);
+}
+
+int
+hop_take(struct chain_dial *cd, unsigned char *p, size_t want)
+{
+	return cd_take(cd, p, want);
+}
+
+int
+hop_push_tls(struct chain_dial *cd, const char *sni)
+{
+	return cd_push(cd, push_tls, sni) == 0 ? 0 : HOP_FAILED;
+}
+
+int
+hop_push_codec(struct chain_dial *cd, struct codec *c)
+{
+	return cd_push(cd, push_codec, c) == 0 ? 0 : HOP_FAILED;
 }
 
 static void

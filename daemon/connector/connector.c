@@ -1,0 +1,26 @@
+/*
+ * Chain node kinds to connectors: the worker's half of the scheme
+ * table for the client side (common/conf.c picks the kind).
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "connector/connector.h"
+
+static const struct connector *const connectors[] = {
+	[HOP_HTTP]	= &connector_http,
+	[HOP_SOCKS4]	= &connector_socks4,
+	[HOP_SOCKS4A]	= &connector_socks4,
+	[HOP_SOCKS5]	= &connector_socks5,
+	[HOP_SS]	= &connector_ss,
+	[HOP_RELAY]	= &connector_relay,
+};
+
+const struct connector *
+connector_for(enum hop_kind k)
+{
+	if ((size_t)k >= sizeof(connectors) / sizeof(connectors[0]))
+		return NULL;
+	return connectors[k];
+}

@@ -1,0 +1,59 @@
+/*
+ * The client side of a chain hop: what a connector says to its node and
+ * how it reads the answer.  core/chain.c runs a hop: it brings the
+ * connection through the hop's transport, then calls request() once and
+ * reply() whenever answer bytes (or the end) arrive.  Both return
+ * HOP_WAIT (an answer is due), HOP_DONE (the hop is through: what
+ * follows is the next hop's or the caller's) or HOP_FAILED (the dial
+ * failed and is gone: touch nothing of it).
+ */
+#ifndef OSTP_CONNECTOR_H
+#define OSTP_CONNECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct chain_dial;
+struct codec;
+
+#define HOP_WAIT	0
+#define HOP_DONE	1
+#define HOP_FAILED	(-1)
+
+struct connector {
+	const char	*name;
+	int		(*request)(struct chain_dial *, const struct hop_conf *);
+	int		(*reply)(struct chain_dial *, const struct hop_conf *);
+};
+
+const struct connector *connector_for(enum hop_kind);
+
+extern const struct connector connector_socks5;	/* socks5.c */
+extern const struct connector connector_socks4;	/* socks4.c */
+extern const struct connector connector_http;	/* http.c */
+extern const struct connector connector_relay;	/* relay.c */
+extern const struct connector connector_ss;	/* ss.c */
+
+/* What a connector may do with its hop (core/chain.c). */
+void	hop_next(const struct chain_dial *, const char **host,
+	    uint16_t *port);		/* the address to ask for */
+int	hop_last(const struct chain_dial *);	/* the chain's last hop */
+int	hop_flags(const struct chain_dial *);	/* CHAIN_* */
+int	*hop_step(struct chain_dial *);		/* the connector's state */
+int	hop_fail(struct chain_dial *, int err);	/* HOP_FAILED */
+/* Send a request (queued when the connection has no room): 0 or
+   HOP_FAILED. */
+int	hop_send(struct chain_dial *, const void *, size_t);
+/* The answer so far (*eof: the node closed) and taking it. */
+const unsigned char *hop_input(struct chain_dial *, size_t *len,
+	    int *eof);
+void	hop_consume(struct chain_dial *, size_t);
+/* want bytes of the answer into p: 0, 1 to wait, -1 cut short. */
+int	hop_take(struct chain_dial *, unsigned char *p, size_t want);
+/* A layer over the hop's connection: 0 or HOP_FAILED. */
+int	hop_push_tls(struct chain_dial *, const char *sni);
+int	hop_push_codec(struct chain_dial *, struct codec *);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Shadowsocks chain nodes: no answer to wait for.  The request header
+ * goes out with the salt, and what follows is the cipher's layer.
+ */
+#include "config.h"
+
+#include <errno.h>
+
+#include "conf.h"
+#include "proto/ss.h"
+#include "proto/sscodec.h"
+#include "connector/connector.h"
+
+static int
+ss_request(struct chain_dial *cd, const struct hop_conf *h)
+{
+	struct codec *c;
+	const char *host;
+	uint16_t port;
+
+	hop_next(cd, &host, &port);
+	if ((c = ss_codec_client(h->ss_method, h->ss_key, host,
+	    port)) == NULL)
+		return hop_fail(cd, ENOMEM);
+	if (hop_push_codec(cd, c) != 0)
+		return HOP_FAILED;
+	return HOP_DONE;
+}
+
+static int
+ss_reply(struct chain_dial *cd, const struct hop_conf *h)
+{
+	return HOP_DONE;	/* not reached: the request is the hop */
+}
+
+const struct connector connector_ss = {
+	"ss", ss_request, ss_reply
+};
