@@ -48,13 +48,18 @@ trap 'exit 1' INT TERM
 free_port() {
 	_pf=$LOGDIR/.ports
 	while :; do
-		# free for TCP and for UDP: some tests use both on one port
-		_p=$(python3 -c 'import socket
+		# Free for TCP and for UDP (some tests use both on one port),
+		# and below the kernel's ephemeral range: a port taken from
+		# that range can be any busy client's source port a moment
+		# later, and the daemon meant to listen on it cannot.
+		_p=$(python3 -c 'import random, socket
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+span = (10000, lo) if lo > 12000 else (hi + 1, 65536)
 while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    p = random.randrange(*span)
+    s = socket.socket(); u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        u.bind(("127.0.0.1", p))
+        s.bind(("127.0.0.1", p)); u.bind(("127.0.0.1", p))
     except OSError:
         continue
     print(p)
