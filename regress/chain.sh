@@ -28,6 +28,8 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 D
 danted -f "$LOGDIR/danted.conf" -N 1 >"$LOGDIR/danted.out" 2>&1 &
 PIDS="$PIDS $!"
+# squid drops to its own user: it must reach its directory
+chmod 755 "$LOGDIR"
 mkdir -p "$LOGDIR/squid"
 chown proxy "$LOGDIR/squid" 2>/dev/null || chmod 777 "$LOGDIR/squid"
 cat >"$LOGDIR/squid.conf" <<S
@@ -44,7 +46,7 @@ dns_v4_first on
 S
 squid -N -f "$LOGDIR/squid.conf" >"$LOGDIR/squid.out" 2>&1 &
 PIDS="$PIDS $!"
-for p in $H $PB $PC $PD $PS; do wait_port_slow "$p" || fatal "port $p did not open"; done
+for p in $H $PB $PC $PD $PS; do wait_port_slow "$p" || fatal "port $p did not open (web $H, ostpd $PB $PC, dante $PD, squid $PS)"; done
 
 get() {	# get PROXY URL
 	curl -sS --max-time 15 -x "$1" "$2" | sha256sum | cut -d' ' -f1
