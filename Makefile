@@ -42,7 +42,7 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/dnsproxy.c daemon/sni.c daemon/relaysrv.c \
 		  daemon/redirect.c daemon/rforward.c daemon/httpfwd.c \
 		  daemon/linger.c daemon/mux/smux.c daemon/mux/pool.c \
-		  daemon/mux/h2.c \
+		  daemon/mux/h2.c daemon/handler/http2.c daemon/connector/http2.c \
 		  daemon/core/conn.c daemon/core/codec.c daemon/core/tls.c \
 		  daemon/core/copy.c daemon/core/tlskey.c \
 		  daemon/core/listen.c daemon/transport/obfs.c daemon/transport/ws.c \

@@ -493,7 +493,8 @@ int
 conf_tp_tls(const struct tp_conf *tp)
 {
 	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
-	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2;
+	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2 ||
+	    tp->kind == TP_HTTP2;
 }
 
 /*
@@ -514,7 +515,7 @@ stream_tp(const struct node *n)
 {
 	static const char *const names[] = {
 		"tcp", "tls", "mtls", "ws", "wss", "mws", "mwss", "ohttp",
-		"otls", "h2", "h2c", NULL
+		"otls", "h2", "h2c", "http2", NULL
 	};
 	size_t i;
 
@@ -550,6 +551,7 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		{ "otls",	TP_OTLS,	0, 0 },
 		{ "h2",		TP_H2,		2, 1 },
 		{ "h2c",	TP_H2C,		2, 0 },
+		{ "http2",	TP_HTTP2,	0, 1 },
 	};
 	const char *v;
 	size_t i;
@@ -571,9 +573,11 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		seterr(err, errlen, "%s: host is limited to 255 bytes", n->url);
 		return -1;
 	}
-	if (tps[i].ws == 2 && node_param_duration(n, "ping", &tp->ping_ms,
-	    err, errlen) < 0)
+	if ((tps[i].ws == 2 || tp->kind == TP_HTTP2) &&
+	    node_param_duration(n, "ping", &tp->ping_ms, err, errlen) < 0)
 		return -1;
+	if (tp->kind == TP_HTTP2)
+		tp->agent = node_param(n, "agent");
 	if (tps[i].ws) {
 		/* h2: GET path tunnels when path= is set, else CONNECT */
 		tp->path = (v = node_param(n, "path")) != NULL ? v :
@@ -1044,6 +1048,19 @@ port_range_parse(const char *s, size_t len, uint16_t *lo, uint16_t *hi)
 static int build_listener_one(struct conf *, const char *, const char *,
     char *, size_t);
 
+/* gost's http2 protocol and transport exist only together (http2://). */
+static int
+http2_pair_ok(const struct node *n, char *err, size_t errlen)
+{
+	if ((strcmp(n->proto, "http2") == 0) ==
+	    (strcmp(n->transport, "http2") == 0))
+		return 0;
+	seterr(err, errlen, "%s: %s+%s is not supported: the http2 protocol "
+	    "runs only on the http2 transport (http2://)", n->url, n->proto,
+	    n->transport);
+	return -1;
+}
+
 /*
  * Port ranges (tcp://:8000-8010/host:9000-9010): one listener per port,
  * each forwarding to the port at the same offset of a target's range,
@@ -1161,6 +1178,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		snprintf(l->tag, sizeof(l->tag), "%s", tag);
 	else
 		snprintf(l->tag, sizeof(l->tag), "in%zu", c->nlis - 1);
+	if (http2_pair_ok(n, err, errlen) != 0)
+		return -1;
 
 	/*
 	 * By protocol and transport, as gost builds them: tcp://, and an
@@ -1189,7 +1208,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	} else if (stream_tp(n) && n->nremotes == 0 &&
 	    (strcmp(n->proto, "auto") == 0 || strcmp(n->proto, "socks5") == 0 ||
 	    strcmp(n->proto, "socks4") == 0 ||
-	    strcmp(n->proto, "socks4a") == 0 || strcmp(n->proto, "http") == 0)) {
+	    strcmp(n->proto, "socks4a") == 0 || strcmp(n->proto, "http") == 0 ||
+	    strcmp(n->proto, "http2") == 0)) {
 		l->kind = LIS_PROXY;
 		l->socktype = SOCK_STREAM;
 		if (build_transport(n, &l->tp, 1, err, errlen) != 0 ||
@@ -1524,6 +1544,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
 	h->node = n;
+	if (http2_pair_ok(n, err, errlen) != 0)
+		goto fail;
 	if (!stream_tp(n) && !(strcmp(n->proto, "ssu") == 0 &&
 	    strcmp(n->transport, "udp") == 0)) {
 		seterr(err, errlen, "%s: transport %s is not supported for "
@@ -1546,6 +1568,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		h->kind = HOP_SS;
 	else if (strcmp(n->proto, "relay") == 0)
 		h->kind = HOP_RELAY;
+	else if (strcmp(n->proto, "http2") == 0)
+		h->kind = HOP_HTTP2;
 	else {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "
 		    "nodes in this build", url, n->scheme);

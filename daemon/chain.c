@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "cfgfile.h"
+#include "connector/http2.h"
 #include "core/conn.h"
 #include "core/tls.h"
 #include "err.h"
@@ -104,6 +105,7 @@ enum cd_state {
 	CD_S4_REPLY,
 	CD_HTTP_REPLY,
 	CD_RELAY_REPLY,
+	CD_HTTP2_REPLY,
 };
 
 struct chain_dial {
@@ -657,6 +659,9 @@ cd_mux(struct chain_dial *cd)
 	s = muxpool_open(key, cd->c, tp);
 	cd->claimed &= ~(1U << cd->hop);
 	cd->c = NULL;
+	/* http2: the hop's request is the stream (cd_request) */
+	if (s != NULL && tp->kind == TP_HTTP2)
+		return 0;
 	if (s == NULL || (cd->c = muxpool_stream(s, tp)) == NULL) {
 		cd_fail(cd, ENOMEM);
 		return -1;
@@ -695,10 +700,11 @@ cd_from_pool(struct chain_dial *cd)
 		if ((s = muxpool_get(key)) == NULL &&
 		    (cd->mw = muxpool_wait(key, cd_pool_ready, cd)) != NULL)
 			return 1;
-		if (s == NULL || (cd->c = muxpool_stream(s,
-		    &cd->sel[i]->tp)) == NULL)
+		if (s == NULL || (cd->sel[i]->tp.kind != TP_HTTP2 &&
+		    (cd->c = muxpool_stream(s, &cd->sel[i]->tp)) == NULL))
 			continue;
-		conn_set_cb(cd->c, cd_conn_cb, cd);
+		if (cd->c != NULL)
+			conn_set_cb(cd->c, cd_conn_cb, cd);
 		cd->hop = i;
 		cd->state = CD_MUXSTART;
 		/* the request goes out from the event loop, never in start */
@@ -834,6 +840,16 @@ cd_request(struct chain_dial *cd)
 			return;
 		cd_hop_done(cd);
 		return;
+	case HOP_HTTP2:
+		cd_mux_key(cd, cd->hop, req, sizeof(req));
+		if ((cd->c = http2_connect_open(muxpool_get(req), h, host,
+		    port)) == NULL) {
+			cd_fail(cd, errno);
+			return;
+		}
+		conn_set_cb(cd->c, cd_conn_cb, cd);
+		cd->state = CD_HTTP2_REPLY;
+		break;
 	case HOP_HTTP:
 		hdr[0] = '\0';
 		if (h->user != NULL) {
@@ -985,6 +1001,16 @@ cd_input(struct chain_dial *cd)
 	size_t ul, pl;
 	int r;
 
+	if (cd->state == CD_HTTP2_REPLY) {
+		/* nothing to parse: the session read the answer */
+		if ((r = http2_connect_reply(cd->c, h)) < 0)
+			cd_fail(cd, errno);
+		else if (r == 0)
+			cd_wait(cd, EV_READ);
+		else
+			cd_hop_done(cd);
+		return;
+	}
 	if (cd_fill(cd) != 0) {
 		cd_fail(cd, errno ? errno : EPROTO);
 		return;
@@ -1230,6 +1256,19 @@ cd_transport(struct chain_dial *cd)
 		}
 		return cd_mux(cd);
 	case TP_H2C:
+		return cd_mux(cd);
+	case TP_HTTP2:
+		/* as h2's: TLS with ALPN h2, and the node's session */
+		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
+			cd_fail(cd, EPROTO);
+			return -1;
+		}
+		if (cd_push_tls(cd, ctx, tp) != 0)
+			return -1;
+		if (tls_set_alpn(cd->c, "h2") != 0) {
+			cd_fail(cd, ENOMEM);
+			return -1;
+		}
 		return cd_mux(cd);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));

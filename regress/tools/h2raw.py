@@ -2,8 +2,9 @@
 """Hand-written HTTP/2 frames for regress/h2.sh (no h2 package here):
 a CONNECT tunnel, and peers that misbehave.  Loopback only.
 
-h2raw.py MODE PORT [AUTHORITY]
+h2raw.py MODE PORT [AUTHORITY [tls]]
   connect   CONNECT AUTHORITY, expect 200, echo "ping" through the tunnel
+            (tls: over TLS with ALPN h2, as to an http2 listener)
   garbage   the preface, then bytes that are no frame: GOAWAY or close
   flow      DATA past the stream's window: FLOW_CONTROL_ERROR (PORT a
             forwarder whose target never answers: nothing is consumed)
@@ -51,8 +52,15 @@ def read_frame(s):
     return h[3], h[4], sid, recv_exact(s, n)
 
 
-def start(port):
+def start(port, tls=False):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        s = ctx.wrap_socket(s)
     s.sendall(PREFACE + frame(SETTINGS, 0, 0))
     return s
 
@@ -115,7 +123,7 @@ def main():
             pass
         print("noalpn: closed")
         return
-    s = start(port)
+    s = start(port, len(sys.argv) > 4 and sys.argv[4] == "tls")
     if mode == "connect":
         s.sendall(frame(HEADERS, END_HEADERS, 1,
                         lit(b":method", b"CONNECT") + lit(b":authority", auth)))
