@@ -2,9 +2,10 @@
 # server with each other (bulk byte-exact, a middle hop, credentials
 # and a wrong password), nghttpx's HTTP/2 proxy as the hop of ostpd's
 # client, HTTP/1.1 CONNECT and plain requests on the same listener,
-# non-CONNECT requests on HTTP/2 streams, the "not supported" line for
-# a lone http2 protocol or transport, and headless Chromium through an
-# https:// proxy and through the http2 listener.
+# non-CONNECT requests on HTTP/2 streams, Gost-Target, probe
+# resistance and knock on streams, the idle limit of sessions, the
+# "not supported" line for a lone http2 protocol or transport, and
+# headless Chromium through an https:// proxy and the http2 listener.
 . regress/lib.sh
 
 WEB=$(free_port); E=$(free_port); P=$(free_port); PA=$(free_port)
@@ -135,6 +136,62 @@ if command -v nghttp >/dev/null; then
 else
 	skip_part "nghttp (Debian nghttp2-client) not installed"
 fi
+
+# 5b. Gost-Target (gost's encoding) over :authority; probe resistance
+# (code:, file:, web:, host:) and knock on HTTP/2 streams; the 5
+# minutes idle limit of server sessions (test build: 2 s)
+if command -v nghttp >/dev/null; then
+	GT=$(python3 -c 'import base64, sys, zlib
+n = sys.argv[1].encode()
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=")
+print(b(zlib.crc32(n).to_bytes(4, "big") + b(n)).decode())' "127.0.0.1:$WEB")
+	nghttp -v -H ":authority: nowhere.invalid:1" -H ":scheme: http" 	    -H "gost-target: $GT" "https://127.0.0.1:$P/page.html" 	    >"$LOGDIR/gt.out" 2>&1
+	grep -q "http2 page ok" "$LOGDIR/gt.out" ||
+	    fail "Gost-Target: $(grep -E 'status' "$LOGDIR/gt.out")"
+	echo "<p>decoy page</p>" >"$LOGDIR/decoy.html"
+	PC=$(free_port); PF=$(free_port); PW=$(free_port); PH=$(free_port)
+	start_ostpd probes -D \
+	    -L "http2://u1:pw1@127.0.0.1:$PC?probe_resist=code:404&knock=knock.example" \
+	    -L "http2://u1:pw1@127.0.0.1:$PF?probe_resist=file:$LOGDIR/decoy.html" \
+	    -L "http2://u1:pw1@127.0.0.1:$PW?probe_resist=web:127.0.0.1:$WEB/page.html" \
+	    -L "http2://u1:pw1@127.0.0.1:$PH?probe_resist=host:127.0.0.1:$WEB"
+	for p in $PC $PF $PW $PH; do wait_port "$p" || fatal "probe listener $p"; done
+	nghttp -v -H ":authority: 127.0.0.1:$WEB" -H ":scheme: http" \
+	    "https://127.0.0.1:$PC/page.html" >"$LOGDIR/pcode.out" 2>&1
+	grep -q ":status: 404" "$LOGDIR/pcode.out" &&
+	    grep -q "server: nginx" "$LOGDIR/pcode.out" ||
+	    fail "probe_resist=code:404: $(grep -E 'status|server' "$LOGDIR/pcode.out")"
+	nghttp -v -H ":authority: knock.example" -H ":scheme: http" \
+	    "https://127.0.0.1:$PC/" >"$LOGDIR/pknock.out" 2>&1
+	grep -q ":status: 407" "$LOGDIR/pknock.out" ||
+	    fail "knock: $(grep status "$LOGDIR/pknock.out")"
+	nghttp -v -H ":authority: 127.0.0.1:$WEB" -H ":scheme: http" \
+	    "https://127.0.0.1:$PF/page.html" >"$LOGDIR/pfile.out" 2>&1
+	grep -q "decoy page" "$LOGDIR/pfile.out" ||
+	    fail "probe_resist=file: $(grep status "$LOGDIR/pfile.out")"
+	for p in $PW $PH; do
+		nghttp -v -H ":authority: elsewhere.invalid" -H ":scheme: http" \
+		    "https://127.0.0.1:$p/page.html" >"$LOGDIR/pweb-$p.out" 2>&1
+		grep -q "http2 page ok" "$LOGDIR/pweb-$p.out" ||
+		    fail "probe_resist web:/host: on $p: $(grep status "$LOGDIR/pweb-$p.out")"
+	done
+	nghttp -v -H ":authority: 127.0.0.1:$WEB" -H ":scheme: http" \
+	    -H "proxy-authorization: Basic dTE6cHcx" \
+	    "https://127.0.0.1:$PW/page.html" >"$LOGDIR/pauth.out" 2>&1
+	grep -q "http2 page ok" "$LOGDIR/pauth.out" ||
+	    fail "probe listener with credentials: $(grep status "$LOGDIR/pauth.out")"
+else
+	skip_part "nghttp (Debian nghttp2-client) not installed"
+fi
+PI=$(free_port)
+OSTP_H2_IDLE=2 "$OSTPD_T" -w 1 -D -L "http2://127.0.0.1:$PI" \
+    >"$LOGDIR/idle.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$PI" || fatal "idle listener"
+$H2RAW idle "$PI" 4 tls >"$LOGDIR/idle.out" 2>&1 ||
+    fail "idle session: $(cat "$LOGDIR/idle.out")"
+$H2RAW connect "$PI" "127.0.0.1:$E" tls >"$LOGDIR/idle2.out" 2>&1 ||
+    fail "after an idle session: $(cat "$LOGDIR/idle2.out")"
 
 # 6. nghttpx's HTTP/2 proxy as the hop of ostpd's client: its backend
 # is an ostpd HTTP proxy

@@ -67,6 +67,7 @@ struct h2px_req {
 	struct dial		*dial;
 	struct proxy_target	 dst;
 	int			 connect;
+	int			 nobody;	/* the client's body stays */
 	struct cbuf		 out;		/* plain: request for up */
 	struct cbuf		 resp;		/* plain: the answer's head */
 };
@@ -114,8 +115,7 @@ h2px_answer(struct h2px_req *q, int code, const char *name,
 
 /*
  * Probe resistance: a failed authentication is answered as nginx
- * would (code: and file:).  web: and host: pipe a whole exchange in
- * the HTTP/1.1 handler; on an HTTP/2 stream they answer 404.
+ * would (code: and file:); web: and host: in h2px_probe_pipe.
  */
 static void
 h2px_probe(struct h2px_req *q)
@@ -127,7 +127,7 @@ h2px_probe(struct h2px_req *q)
 	time_t now = time(NULL);
 	const char *body = "";
 	size_t n = 0, blen = 0;
-	int code = 404;
+	int code = 200;
 
 	verbose("%s: authentication failed; answering as a web server",
 	    l->node->url);
@@ -138,7 +138,6 @@ h2px_probe(struct h2px_req *q)
 	h[n].name = "date";
 	h[n++].value = date;
 	if (l->probe == PROBE_FILE) {
-		code = 200;
 		body = proxy_probe_body(q->px, &blen);
 		h[n].name = "content-type";
 		h[n++].value = "text/html";
@@ -225,6 +224,54 @@ h2px_plain_head(struct h2px_req *q, const struct h2_req *r,
 }
 
 static void h2px_up_cb(struct conn *, int, void *);
+static void h2px_dial_done(void *, struct conn *, int);
+
+/*
+ * probe_resist web: and host: on a stream: the page web: names, or the
+ * client's own request sent to host:, and whatever that server answers
+ * comes back (its head as the stream's HEADERS, as for plain requests).
+ */
+static void
+h2px_probe_pipe(struct h2px_req *q, const struct h2_req *r,
+    const char *authority)
+{
+	const struct listener_conf *l = proxy_conf(q->px);
+	const char *sp;
+	char host[INET6_ADDRSTRLEN], line[HTTP_HEAD_MAX];
+	uint16_t port;
+	int e = 0, n;
+
+	verbose("%s: authentication failed; answering as a web server",
+	    l->node->url);
+	if (l->probe == PROBE_WEB) {
+		/* probe_arg is "path host" (conf.c) */
+		sp = strchr(l->probe_arg, ' ');
+		n = snprintf(line, sizeof(line), "GET %.*s HTTP/1.0\r\n"
+		    "Host: %s\r\nConnection: close\r\n\r\n",
+		    sp != NULL ? (int)(sp - l->probe_arg) : 1,
+		    sp != NULL ? l->probe_arg : "/", sp != NULL ? sp + 1 : "");
+		q->nobody = 1;
+	} else if (q->connect)
+		n = snprintf(line, sizeof(line), "CONNECT %s HTTP/1.0\r\n"
+		    "Host: %s\r\n\r\n", authority, authority);
+	else {
+		n = 0;
+		e = h2px_plain_head(q, r, authority);
+	}
+	if (e == 0 && n != 0 && (n < 0 || (size_t)n >= sizeof(line) ||
+	    cbuf_alloc(&q->out, HTTP_HEAD_MAX + HTTP2_OUT_MAX) != 0 ||
+	    h2px_out(q, line) != 0))
+		e = 500;
+	if (e != 0) {
+		h2px_answer(q, e, NULL, NULL);
+		return;
+	}
+	q->connect = 0;		/* an exchange, answered by that server */
+	sockaddr_host(&l->probe_addr, host, sizeof(host), &port);
+	if ((q->dial = dial_start(proxy_dialer(q->px), host, port,
+	    DIAL_NOCHECK, h2px_dial_done, q)) == NULL)
+		h2px_answer(q, 502, NULL, NULL);
+}
 
 /* The client's body, while the target's answer is awaited. */
 static void
@@ -235,6 +282,17 @@ h2px_body_cb(struct conn *c, int what, void *arg)
 	size_t room;
 
 	(void)what;
+	while (q->nobody) {
+		/* not for that server: read to notice a reset, and drop */
+		unsigned char b[4096];
+
+		if ((n = conn_recv(c, b, sizeof(b))) > 0)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		h2px_req_free(q);
+		return;
+	}
 	while ((room = HTTP2_OUT_MAX + HTTP_HEAD_MAX - q->out.len) > 0 &&
 	    q->out.len < HTTP2_OUT_MAX) {
 		if ((n = conn_recv(c, cbuf_tail(&q->out), room <
@@ -452,7 +510,11 @@ h2px_request(void *arg, struct conn *st, const struct h2_req *r)
 	v = h2_req_header(r, "proxy-authorization");
 	e = proxy_http_auth(px, v, v != NULL ? strlen(v) : 0, q->dst.host);
 	if (e == PROXY_AUTH_PROBE) {
-		h2px_probe(q);
+		if (proxy_conf(px)->probe == PROBE_WEB ||
+		    proxy_conf(px)->probe == PROBE_HOST)
+			h2px_probe_pipe(q, r, auth);
+		else
+			h2px_probe(q);
 		return;
 	}
 	if (e != PROXY_AUTH_OK) {

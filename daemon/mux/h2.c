@@ -802,6 +802,23 @@ h2_ping_cb(evutil_socket_t fd, short what, void *arg)
 		h2_close(s);
 }
 
+/* H2_IDLE_SECS; test builds take OSTP_H2_IDLE (seconds). */
+static time_t
+h2_idle_secs(void)
+{
+#ifdef OSTP_TESTHOOKS
+	static time_t v;
+	const char *e;
+
+	if (v == 0)
+		v = (e = getenv("OSTP_H2_IDLE")) != NULL && atoi(e) > 0 ?
+		    atoi(e) : H2_IDLE_SECS;
+	return v;
+#else
+	return H2_IDLE_SECS;
+#endif
+}
+
 /*
  * A server session that carried no stream and no byte for
  * H2_IDLE_SECS goes (gost's h2 and http2 servers), with a GOAWAY.
@@ -811,20 +828,20 @@ h2_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct h2 *s = arg;
 	struct timespec now;
-	struct timeval tv = { H2_IDLE_SECS, 0 };
+	struct timeval tv = { h2_idle_secs(), 0 };
 	time_t idle;
 
 	(void)fd;
 	(void)what;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	idle = now.tv_sec - s->last.tv_sec;
-	if (s->nstreams > 0 || idle < H2_IDLE_SECS) {
+	if (s->nstreams > 0 || idle < h2_idle_secs()) {
 		if (s->nstreams == 0)
-			tv.tv_sec = H2_IDLE_SECS - idle;
+			tv.tv_sec = h2_idle_secs() - idle;
 		event_add(s->idle_ev, &tv);
 		return;
 	}
-	debug("h2: idle for %d s: closing", H2_IDLE_SECS);
+	debug("h2: idle for %lld s: closing", (long long)idle);
 	nghttp2_session_terminate_session(s->ng, NGHTTP2_NO_ERROR);
 	(void)h2_pump(s);
 	h2_close(s);
@@ -1043,7 +1060,7 @@ h2_new(struct conn *c, int client, const char *path, unsigned long ping_ms,
 		    s)) == NULL)
 			fatal_f("out of memory");
 		clock_gettime(CLOCK_MONOTONIC_COARSE, &s->last);
-		tv.tv_sec = H2_IDLE_SECS;
+		tv.tv_sec = h2_idle_secs();
 		tv.tv_usec = 0;
 		event_add(s->idle_ev, &tv);
 	}

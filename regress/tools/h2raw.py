@@ -13,6 +13,8 @@ h2raw.py MODE PORT [AUTHORITY [tls]]
   hole      listen on PORT with a full backlog: connects there hang
   sink      listen on PORT with a tiny buffer and never accept
   rst       RST_STREAM and WINDOW_UPDATE for streams that never were
+  idle      open a session and stay quiet: the server ends it (GOAWAY
+            NO_ERROR) within AUTHORITY seconds, not before half of them
 """
 import socket
 import struct
@@ -178,6 +180,15 @@ def main():
         if pings[0] == 0:
             sys.exit("closed without a PING")
         print("silent: closed after %d PING" % pings[0])
+    elif mode == "idle":
+        limit = float(sys.argv[3])
+        t0 = time.time()
+        s.settimeout(limit + 5)
+        code = ended(s)
+        took = time.time() - t0
+        if code not in (0, -1) or took > limit or took < limit / 2:
+            sys.exit("idle: GOAWAY %d after %.1f s" % (code, took))
+        print("idle: GOAWAY %d after %.1f s" % (code, took))
     elif mode == "rst":
         s.sendall(frame(RST, 0, 99, struct.pack(">I", 8)) +
                   frame(WINUP, 0, 77, struct.pack(">I", 1000)))
