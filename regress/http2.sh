@@ -145,7 +145,9 @@ if command -v nghttp >/dev/null; then
 n = sys.argv[1].encode()
 b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=")
 print(b(zlib.crc32(n).to_bytes(4, "big") + b(n)).decode())' "127.0.0.1:$WEB")
-	nghttp -v -H ":authority: nowhere.invalid:1" -H ":scheme: http" 	    -H "gost-target: $GT" "https://127.0.0.1:$P/page.html" 	    >"$LOGDIR/gt.out" 2>&1
+	nghttp -v -H ":authority: nowhere.invalid:1" -H ":scheme: http" \
+	    -H "gost-target: $GT" "https://127.0.0.1:$P/page.html" \
+	    >"$LOGDIR/gt.out" 2>&1
 	grep -q "http2 page ok" "$LOGDIR/gt.out" ||
 	    fail "Gost-Target: $(grep -E 'status' "$LOGDIR/gt.out")"
 	echo "<p>decoy page</p>" >"$LOGDIR/decoy.html"

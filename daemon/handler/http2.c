@@ -168,6 +168,7 @@ h2px_hop_field(const char *name)
 	return 0;
 }
 
+/* Text for the target's request head. */
 static int
 h2px_out(struct h2px_req *q, const char *p)
 {
@@ -176,6 +177,17 @@ h2px_out(struct h2px_req *q, const char *p)
 	if (q->out.len + n > HTTP_HEAD_MAX)
 		return -1;
 	return cbuf_append(&q->out, p, n);
+}
+
+/*
+ * The client's text for it.  nghttp2 lets no CR or LF into a field;
+ * they are refused here too, since a line break would let a client
+ * write a request of its own.
+ */
+static int
+h2px_peer(struct h2px_req *q, const char *p)
+{
+	return strpbrk(p, "\r\n") != NULL ? -1 : h2px_out(q, p);
 }
 
 /*
@@ -199,23 +211,25 @@ h2px_plain_head(struct h2px_req *q, const struct h2_req *r,
 		return 411;
 	if (cbuf_alloc(&q->out, HTTP_HEAD_MAX + HTTP2_OUT_MAX) != 0)
 		return 500;
-	if (h2px_out(q, r->method) != 0 || h2px_out(q, " ") != 0 ||
-	    h2px_out(q, r->path) != 0 || h2px_out(q, " HTTP/1.0\r\nHost: ") != 0 ||
-	    h2px_out(q, authority) != 0 || h2px_out(q, "\r\n") != 0)
+	if (h2px_peer(q, r->method) != 0 || h2px_out(q, " ") != 0 ||
+	    h2px_peer(q, r->path) != 0 ||
+	    h2px_out(q, " HTTP/1.0\r\nHost: ") != 0 ||
+	    h2px_peer(q, authority) != 0 || h2px_out(q, "\r\n") != 0)
 		return 431;
 	for (i = 0; i < r->nhdr; i++) {
 		if (h2px_hop_field(r->hdr[i].name) ||
 		    strcmp(r->hdr[i].name, "cookie") == 0)
 			continue;
-		if (h2px_out(q, r->hdr[i].name) != 0 || h2px_out(q, ": ") != 0 ||
-		    h2px_out(q, r->hdr[i].value) != 0 ||
+		if (h2px_peer(q, r->hdr[i].name) != 0 ||
+		    h2px_out(q, ": ") != 0 ||
+		    h2px_peer(q, r->hdr[i].value) != 0 ||
 		    h2px_out(q, "\r\n") != 0)
 			return 431;
 	}
 	for (i = 0; i < r->nhdr; i++)
 		if (strcmp(r->hdr[i].name, "cookie") == 0 &&
 		    (h2px_out(q, ncookie++ == 0 ? "cookie: " : "; ") != 0 ||
-		    h2px_out(q, r->hdr[i].value) != 0))
+		    h2px_peer(q, r->hdr[i].value) != 0))
 			return 431;
 	if ((ncookie > 0 && h2px_out(q, "\r\n") != 0) ||
 	    h2px_out(q, "Connection: close\r\n\r\n") != 0)
