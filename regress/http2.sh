@@ -129,6 +129,33 @@ if command -v nghttp >/dev/null; then
 	grep -q ":status: 200" "$LOGDIR/nghttp.out" &&
 	    grep -q "http2 page ok" "$LOGDIR/nghttp.out" ||
 	    fail "a plain GET on an HTTP/2 stream: $(grep -E 'status|page' "$LOGDIR/nghttp.out")"
+	# a 5 MB answer and a 2 MB request body (a POST to a server that
+	# answers the body's digest) through plain requests on streams
+	nghttp -H ":authority: 127.0.0.1:$WEB" -H ":scheme: http" \
+	    "https://127.0.0.1:$P/blob" >"$LOGDIR/blob.5" 2>"$LOGDIR/blob5.err"
+	[ "$(sha256sum <"$LOGDIR/blob.5" | cut -d' ' -f1)" = "$SUM" ] ||
+	    fail "a plain GET of 5 MB on a stream: $(wc -c <"$LOGDIR/blob.5") bytes"
+	PS=$(free_port)
+	python3 -c 'import hashlib, http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        d = b""
+        while len(d) < n:
+            d += self.rfile.read(n - len(d))
+        b = hashlib.sha256(d).hexdigest().encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' \
+	    "$PS" >"$LOGDIR/post.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port "$PS" || fatal "POST server"
+	PSUM=$(make_blob "$LOGDIR/post.bin" 2000000)
+	[ "$(nghttp -d "$LOGDIR/post.bin" -H ":authority: 127.0.0.1:$PS" \
+	    -H ":scheme: http" "https://127.0.0.1:$P/up" 2>"$LOGDIR/post.err")" = "$PSUM" ] ||
+	    fail "a 2 MB POST on a stream: $(tail -n 2 "$LOGDIR/post.err")"
 	nghttp -v -H ":authority: 127.0.0.1:$WEB" -H ":scheme: http" \
 	    "https://127.0.0.1:$PA/page.html" >"$LOGDIR/nghttp407.out" 2>&1
 	grep -q ":status: 407" "$LOGDIR/nghttp407.out" ||
