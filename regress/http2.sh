@@ -76,7 +76,8 @@ wait_log "$LOGDIR/srv.log" "http2 authentication failed" ||
     -x "socks5h://127.0.0.1:$SA" "$WEB_URL")" = 200 ] ||
     fail "not serving after a wrong password"
 
-# 3. a middle hop: http2 first, then an HTTP proxy reached through it
+# 3. a middle hop: http2 first, then an HTTP proxy reached through it;
+# and http2 as the second hop
 HP=$(free_port); SM=$(free_port)
 start_ostpd hop2 -D -L "http://127.0.0.1:$HP"
 wait_port "$HP" || fatal "http hop"
@@ -89,6 +90,19 @@ curl -s --max-time 30 -x "socks5h://127.0.0.1:$SM" \
     fail "middle hop: not byte-exact"
 wait_log "$LOGDIR/hop2.log" "to 127.0.0.1:$WEB" ||
     fail "the hop after http2 did not dial the target"
+# and http2 after a SOCKS5 hop: its TLS and session run through it
+S5=$(free_port); SL=$(free_port)
+start_ostpd s5hop -D -L "socks5://127.0.0.1:$S5"
+wait_port "$S5" || fatal "socks5 hop"
+start_ostpd late -D -L "socks5://127.0.0.1:$SL" -F "socks5://127.0.0.1:$S5" \
+    -F "http2://127.0.0.1:$P"
+wait_port "$SL" || fatal "late"
+curl -s --max-time 30 -x "socks5h://127.0.0.1:$SL" \
+    "http://127.0.0.1:$WEB/blob" -o "$LOGDIR/blob.3b" || fail "curl, late hop"
+[ "$(sha256sum <"$LOGDIR/blob.3b" | cut -d' ' -f1)" = "$SUM" ] ||
+    fail "http2 after socks5: not byte-exact"
+wait_log "$LOGDIR/s5hop.log" "to 127.0.0.1:$P" ||
+    fail "the socks5 hop did not carry the http2 session"
 
 # 4. HTTP/1.1 on the http2 listener (ALPN http/1.1): CONNECT and
 # plain requests; credentials as the HTTP proxy's
