@@ -70,7 +70,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  openssl proxychains4 python3-socks dante-server squid \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
-		  libnghttp2-dev nghttp2-client nghttp2-server
+		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
+		  chromium
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \

@@ -493,7 +493,8 @@ int
 conf_tp_tls(const struct tp_conf *tp)
 {
 	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
-	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2;
+	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2 ||
+	    tp->kind == TP_HTTP2;
 }
 
 /*
@@ -514,7 +515,7 @@ stream_tp(const struct node *n)
 {
 	static const char *const names[] = {
 		"tcp", "tls", "mtls", "ws", "wss", "mws", "mwss", "ohttp",
-		"otls", "h2", "h2c", NULL
+		"otls", "h2", "h2c", "http2", NULL
 	};
 	size_t i;
 
@@ -550,6 +551,7 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		{ "otls",	TP_OTLS,	0, 0 },
 		{ "h2",		TP_H2,		2, 1 },
 		{ "h2c",	TP_H2C,		2, 0 },
+		{ "http2",	TP_HTTP2,	0, 1 },
 	};
 	const char *v;
 	size_t i;
@@ -571,9 +573,11 @@ build_transport(const struct node *n, struct tp_conf *tp, int server,
 		seterr(err, errlen, "%s: host is limited to 255 bytes", n->url);
 		return -1;
 	}
-	if (tps[i].ws == 2 && node_param_duration(n, "ping", &tp->ping_ms,
-	    err, errlen) < 0)
+	if ((tps[i].ws == 2 || tp->kind == TP_HTTP2) &&
+	    node_param_duration(n, "ping", &tp->ping_ms, err, errlen) < 0)
 		return -1;
+	if (tp->kind == TP_HTTP2)
+		tp->agent = node_param(n, "agent");
 	if (tps[i].ws) {
 		/* h2: GET path tunnels when path= is set, else CONNECT */
 		tp->path = (v = node_param(n, "path")) != NULL ? v :
@@ -1231,6 +1235,10 @@ static const struct scheme {
 	{ "http", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
 	    PROXY_HTTP, 0, build_proxy, proxy_params, HOP_HTTP,
 	    CARRY_STREAM },
+	/* gost's http2: the HTTP proxy on HTTP/2 streams (and HTTP/1.1) */
+	{ "http2", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
+	    PROXY_HTTP, 0, build_proxy, proxy_params, HOP_HTTP2,
+	    CARRY_STREAM },
 	{ "relay", LIS_RELAY, CARRY_STREAM, REM_ANY, SOCK_STREAM, 1, 0, 0,
 	    build_lis_relay, relay_params, HOP_RELAY, CARRY_STREAM },
 	{ "ss", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
@@ -1298,6 +1306,19 @@ scheme_hop(const struct node *n, int *carried)
 
 static int build_listener_one(struct conf *, const char *, const char *,
     char *, size_t);
+
+/* gost's http2 protocol and transport exist only together (http2://). */
+static int
+http2_pair_ok(const struct node *n, char *err, size_t errlen)
+{
+	if ((strcmp(n->proto, "http2") == 0) ==
+	    (strcmp(n->transport, "http2") == 0))
+		return 0;
+	seterr(err, errlen, "%s: %s+%s is not supported: the http2 protocol "
+	    "runs only on the http2 transport (http2://)", n->url, n->proto,
+	    n->transport);
+	return -1;
+}
 
 /*
  * Port ranges (tcp://:8000-8010/host:9000-9010): one listener per port,
@@ -1417,6 +1438,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		snprintf(l->tag, sizeof(l->tag), "%s", tag);
 	else
 		snprintf(l->tag, sizeof(l->tag), "in%zu", c->nlis - 1);
+	if (http2_pair_ok(n, err, errlen) != 0)
+		return -1;
 
 	if ((s = scheme_listener(n)) == NULL) {
 		seterr(err, errlen, "%s: scheme %s is not supported in this "
@@ -1611,6 +1634,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
 	h->node = n;
+	if (http2_pair_ok(n, err, errlen) != 0)
+		goto fail;
 	if ((sc = scheme_hop(n, &carried)) == NULL) {
 		seterr(err, errlen, "%s: scheme %s is not supported for chain "
 		    "nodes in this build", url, n->scheme);

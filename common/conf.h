@@ -89,6 +89,7 @@ enum tp_kind {
 	TP_MWSS,		/* smux sessions over WebSocket over TLS */
 	TP_H2,			/* HTTP/2 streams over TLS (ALPN h2) */
 	TP_H2C,			/* HTTP/2 streams, cleartext */
+	TP_HTTP2,		/* gost's http2 proxy: TLS, ALPN h2 */
 };
 
 struct tp_conf {
@@ -101,7 +102,8 @@ struct tp_conf {
 	int			 secure;	/* hop: verify the server */
 	const char		*sni;		/* hop: the name it asks for */
 	const char		*path;		/* ws: the upgrade's path */
-	const char		*agent;		/* ws: the client's User-Agent */
+	const char		*agent;		/* ws, http2: the client's
+						   User-Agent */
 	char			 wshost[270];	/* ws: the client's Host */
 	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
 };
@@ -171,6 +173,7 @@ enum hop_kind {
 	HOP_SOCKS5,
 	HOP_SS,			/* Shadowsocks (a codec, no handshake) */
 	HOP_RELAY,		/* gost relay */
+	HOP_HTTP2,		/* a CONNECT stream of an HTTP/2 session */
 };
 
 enum group_strategy {

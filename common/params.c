@@ -265,6 +265,9 @@ static const char *const wss_used[] = {
 static const char *const h2_used[] = {
 	"path", "host", "ping", "cert", "key", "ca", "secure", NULL
 };
+static const char *const http2_used[] = {
+	"host", "agent", "ping", "cert", "key", "ca", "secure", NULL
+};
 static const char *const h2c_used[] = {
 	"path", "host", "ping", NULL
 };
@@ -284,6 +287,8 @@ transport_used(const char *transport)
 		return h2_used;
 	if (strcmp(transport, "h2c") == 0)
 		return h2c_used;
+	if (strcmp(transport, "http2") == 0)
+		return http2_used;
 	return NULL;
 }
 

@@ -156,6 +156,7 @@ worker_env(void)
 	    "LSAN_OPTIONS",
 #ifdef OSTP_TESTHOOKS
 	    "OSTP_HALF_IDLE",	/* test builds: relay.c's short limit */
+	    "OSTP_H2_IDLE",	/* and h2.c's idle sessions' */
 #endif
 	};
 #define NKEEP (sizeof(keep) / sizeof(keep[0]))

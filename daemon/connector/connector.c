@@ -15,6 +15,7 @@ static const struct connector *const connectors[] = {
 	[HOP_SOCKS5]	= &connector_socks5,
 	[HOP_SS]	= &connector_ss,
 	[HOP_RELAY]	= &connector_relay,
+	[HOP_HTTP2]	= &connector_http2,
 };
 
 const struct connector *

@@ -17,6 +17,8 @@
 
 struct chain_dial;
 struct codec;
+struct conn;
+struct pooled_session;
 
 #define HOP_WAIT	0
 #define HOP_DONE	1
@@ -26,6 +28,9 @@ struct connector {
 	const char	*name;
 	int		(*request)(struct chain_dial *, const struct hop_conf *);
 	int		(*reply)(struct chain_dial *, const struct hop_conf *);
+	int		 session_answers;	/* the answer is no bytes
+						   of the stream: a mux
+						   session has read it */
 };
 
 const struct connector *connector_for(enum hop_kind);
@@ -35,6 +40,7 @@ extern const struct connector connector_socks4;	/* socks4.c */
 extern const struct connector connector_http;	/* http.c */
 extern const struct connector connector_relay;	/* relay.c */
 extern const struct connector connector_ss;	/* ss.c */
+extern const struct connector connector_http2;	/* http2.c */
 
 /* What a connector may do with its hop (core/chain.c). */
 void	hop_next(const struct chain_dial *, const char **host,
@@ -52,6 +58,11 @@ const unsigned char *hop_input(struct chain_dial *, size_t *len,
 void	hop_consume(struct chain_dial *, size_t);
 /* want bytes of the answer into p: 0, 1 to wait, -1 cut short. */
 int	hop_take(struct chain_dial *, unsigned char *p, size_t want);
+/* The hop's connection; a multiplexing hop's session, and a stream of
+   it made the hop's connection. */
+struct conn *hop_conn(struct chain_dial *);
+struct pooled_session *hop_session(struct chain_dial *);
+void	hop_set_conn(struct chain_dial *, struct conn *);
 /* A layer over the hop's connection: 0 or HOP_FAILED. */
 int	hop_push_tls(struct chain_dial *, const char *sni);
 int	hop_push_codec(struct chain_dial *, struct codec *);

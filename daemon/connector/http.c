@@ -76,5 +76,5 @@ http_reply(struct chain_dial *cd, const struct hop_conf *h)
 }
 
 const struct connector connector_http = {
-	"http", http_request, http_reply
+	"http", http_request, http_reply, 0
 };

@@ -56,5 +56,5 @@ relay_reply(struct chain_dial *cd, const struct hop_conf *h)
 }
 
 const struct connector connector_relay = {
-	"relay", relay_request, relay_reply
+	"relay", relay_request, relay_reply, 0
 };

@@ -58,5 +58,5 @@ s4_reply(struct chain_dial *cd, const struct hop_conf *h)
 }
 
 const struct connector connector_socks4 = {
-	"socks4", s4_request, s4_reply
+	"socks4", s4_request, s4_reply, 0
 };

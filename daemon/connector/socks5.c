@@ -160,5 +160,5 @@ s5_reply(struct chain_dial *cd, const struct hop_conf *h)
 }
 
 const struct connector connector_socks5 = {
-	"socks5", s5_request, s5_reply
+	"socks5", s5_request, s5_reply, 0
 };

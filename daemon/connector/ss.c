@@ -34,5 +34,5 @@ ss_reply(struct chain_dial *cd, const struct hop_conf *h)
 }
 
 const struct connector connector_ss = {
-	"ss", ss_request, ss_reply
+	"ss", ss_request, ss_reply, 0
 };

@@ -656,6 +656,9 @@ cd_mux(struct chain_dial *cd)
 	s = muxpool_open(key, cd->c, tp);
 	cd->claimed &= ~(1U << cd->hop);
 	cd->c = NULL;
+	/* http2: the hop's request makes the stream (its connector) */
+	if (s != NULL && tp->kind == TP_HTTP2)
+		return 0;
 	if (s == NULL || (cd->c = muxpool_stream(s, tp)) == NULL) {
 		cd_fail(cd, ENOMEM);
 		return -1;
@@ -694,10 +697,11 @@ cd_from_pool(struct chain_dial *cd)
 		if ((s = muxpool_get(key)) == NULL &&
 		    (cd->mw = muxpool_wait(key, cd_pool_ready, cd)) != NULL)
 			return 1;
-		if (s == NULL || (cd->c = muxpool_stream(s,
-		    &cd->sel[i]->tp)) == NULL)
+		if (s == NULL || (cd->sel[i]->tp.kind != TP_HTTP2 &&
+		    (cd->c = muxpool_stream(s, &cd->sel[i]->tp)) == NULL))
 			continue;
-		conn_set_cb(cd->c, cd_conn_cb, cd);
+		if (cd->c != NULL)
+			conn_set_cb(cd->c, cd_conn_cb, cd);
 		cd->hop = i;
 		cd->state = CD_MUXSTART;
 		/* the request goes out from the event loop, never in start */
@@ -831,13 +835,16 @@ cd_input(struct chain_dial *cd)
 {
 	const struct hop_conf *h = cd->sel[cd->hop];
 
-	if (cd_fill(cd) != 0) {
+	const struct connector *ct = connector_for(h->kind);
+
+	/* an answer a session has read (HTTP/2's) is not in the bytes */
+	if (!ct->session_answers && cd_fill(cd) != 0) {
 		cd_fail(cd, errno ? errno : EPROTO);
 		return;
 	}
 	if (cd->state != CD_HOP)
 		return;
-	cd_step_result(cd, connector_for(h->kind)->reply(cd, h));
+	cd_step_result(cd, ct->reply(cd, h));
 }
 
 /*
@@ -899,6 +906,30 @@ int
 hop_take(struct chain_dial *cd, unsigned char *p, size_t want)
 {
 	return cd_take(cd, p, want);
+}
+
+struct conn *
+hop_conn(struct chain_dial *cd)
+{
+	return cd->c;
+}
+
+/* The pooled session of a multiplexing hop (http2's), or NULL. */
+struct pooled_session *
+hop_session(struct chain_dial *cd)
+{
+	char key[600];
+
+	cd_mux_key(cd, cd->hop, key, sizeof(key));
+	return muxpool_get(key);
+}
+
+/* A stream of that session becomes the hop's connection. */
+void
+hop_set_conn(struct chain_dial *cd, struct conn *c)
+{
+	cd->c = c;
+	conn_set_cb(c, cd_conn_cb, cd);
 }
 
 int
@@ -1014,6 +1045,19 @@ cd_transport(struct chain_dial *cd)
 		}
 		return cd_mux(cd);
 	case TP_H2C:
+		return cd_mux(cd);
+	case TP_HTTP2:
+		/* as h2's: TLS with ALPN h2, and the node's session */
+		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
+			cd_fail(cd, EPROTO);
+			return -1;
+		}
+		if (cd_push_tls(cd, ctx, tp) != 0)
+			return -1;
+		if (tls_set_alpn(cd->c, "h2") != 0) {
+			cd_fail(cd, ENOMEM);
+			return -1;
+		}
 		return cd_mux(cd);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));

@@ -75,6 +75,7 @@ tp_layers(struct tp_server *ts, int fd)
 	case TP_MWS:
 		return ws_server_push(c, tp->path);
 	case TP_H2:
+	case TP_HTTP2:
 		return tls_server_push_ctx(c, ts->tls);
 	default:
 		return c;
@@ -98,7 +99,8 @@ tp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		worker_conn_closed(ts->wk);
 		return;
 	}
-	if (!tp_is_mux(&ts->l->tp)) {
+	/* http2: the handler runs its HTTP/2 session itself */
+	if (!tp_is_mux(&ts->l->tp) || ts->l->tp.kind == TP_HTTP2) {
 		ts->accept(ts->arg, c);
 		return;
 	}
@@ -144,6 +146,8 @@ tp_listen(struct tp_server *ts, struct worker *wk,
 	}
 	if (l->tp.kind == TP_H2)
 		tls_ctx_alpn_h2(ts->tls);
+	else if (l->tp.kind == TP_HTTP2)
+		tls_ctx_alpn_h2_http1(ts->tls);
 	return worker_listen(wk, fd, tp_accept_cb, ts, levp);
 }
 
@@ -157,5 +161,6 @@ int
 tp_is_mux(const struct tp_conf *tp)
 {
 	return tp->kind == TP_MTLS || tp->kind == TP_MWS ||
-	    tp->kind == TP_MWSS || tp->kind == TP_H2 || tp->kind == TP_H2C;
+	    tp->kind == TP_MWSS || tp->kind == TP_H2 || tp->kind == TP_H2C ||
+	    tp->kind == TP_HTTP2;
 }

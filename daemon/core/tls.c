@@ -630,3 +630,29 @@ tls_ctx_alpn_h2(SSL_CTX *ctx)
 {
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_h2_cb, NULL);
 }
+
+static int
+tls_alpn_h2_http1_cb(SSL *ssl, const unsigned char **out,
+    unsigned char *outlen, const unsigned char *in, unsigned int inlen,
+    void *arg)
+{
+	static const unsigned char ours[] = "\x02h2\x08http/1.1";
+	unsigned char *sel;
+	unsigned char sellen;
+
+	(void)ssl;
+	(void)arg;
+	/* our order first: h2 wins over http/1.1 */
+	if (SSL_select_next_proto(&sel, &sellen, ours, sizeof(ours) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	*outlen = sellen;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void
+tls_ctx_alpn_h2_http1(SSL_CTX *ctx)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_h2_http1_cb, NULL);
+}

@@ -25,6 +25,8 @@ const char	*tls_verify_error(const struct conn *);
 int		 tls_set_alpn(struct conn *, const char *proto);
 int		 tls_alpn_is(const struct conn *, const char *proto);
 void		 tls_ctx_alpn_h2(SSL_CTX *);
+/* h2 when offered, else http/1.1, else no ALPN (gost's http2 server). */
+void		 tls_ctx_alpn_h2_http1(SSL_CTX *);
 
 /*
  * tlskey.c: a TLS listener's context.  Its certificate comes from the

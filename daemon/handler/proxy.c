@@ -38,6 +38,8 @@
 #include "core/conn.h"
 #include "core/listen.h"
 #include "core/tls.h"
+#include "handler/http2.h"
+#include "handler/proxy.h"
 #include "worker.h"
 #include "core/relay.h"
 #include "core/reload.h"
@@ -275,6 +277,64 @@ auth_ok(const struct proxy *px, const char *user, const char *pass)
 	return 1;
 }
 
+/*
+ * The HTTP proxy's check of a request's Proxy-Authorization value (v,
+ * NULL when absent), shared with the http2 handler: PROXY_AUTH_PROBE
+ * when probe resistance answers instead of a 407 (host: the request's
+ * target, for knock).
+ */
+int
+proxy_http_auth(const struct proxy *px, const char *v, size_t vlen,
+    const char *host)
+{
+	char user[256], pass[256];
+	int ok;
+
+	if (!auth_required(px))
+		return PROXY_AUTH_OK;
+	ok = v != NULL && http_basic_decode(v, vlen, user, sizeof(user), pass,
+	    sizeof(pass)) == 0 && auth_ok(px, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	if (ok)
+		return PROXY_AUTH_OK;
+	if (px->l->probe != PROBE_NONE && (px->l->knock == NULL ||
+	    strcasecmp(host, px->l->knock) != 0))
+		return PROXY_AUTH_PROBE;
+	return PROXY_AUTH_DENY;
+}
+
+const char *
+proxy_agent(const struct proxy *px)
+{
+	return px->l->proxy_agent ? px->l->proxy_agent :
+	    "ostpd/" PACKAGE_VERSION;
+}
+
+struct dialer *
+proxy_dialer(struct proxy *px)
+{
+	return &px->dl;
+}
+
+const struct listener_conf *
+proxy_conf(const struct proxy *px)
+{
+	return px->l;
+}
+
+struct worker *
+proxy_worker(const struct proxy *px)
+{
+	return px->wk;
+}
+
+const char *
+proxy_probe_body(const struct proxy *px, size_t *len)
+{
+	*len = px->probe_len;
+	return px->probe_body;
+}
+
 static void pconn_connected(struct pconn *);
 
 static void
@@ -509,7 +569,6 @@ pconn_step(struct pconn *pc)
 	struct socks5_request s5;
 	struct socks4_request s4;
 	const struct http_header *h;
-	char user[256], pass[256];
 	unsigned char r[2];
 	int e;
 
@@ -659,29 +718,20 @@ pconn_step(struct pconn *pc)
 				}
 				return 2;
 			}
-			if (auth_required(pc->px)) {
-				h = http_header_get(&pc->req,
-				    "Proxy-Authorization");
-				if (h == NULL || http_basic_decode(h->value,
-				    h->valuelen, user, sizeof(user), pass,
-				    sizeof(pass)) != 0 ||
-				    !auth_ok(pc->px, user, pass)) {
-					explicit_bzero(pass, sizeof(pass));
-					if (pc->px->l->probe != PROBE_NONE &&
-					    (pc->px->l->knock == NULL ||
-					    strcasecmp(pc->req.dst.host,
-					    pc->px->l->knock) != 0)) {
-						probe_respond(pc);
-						return 2;
-					}
-					verbose("%s: http authentication failed",
-					    pc->px->l->node->url);
-					http_error(pc, 407, "Proxy Authentication "
-					    "Required", "Proxy-Authenticate: "
-					    "Basic realm=\"ostpd\"\r\n");
-					return 2;
-				}
-				explicit_bzero(pass, sizeof(pass));
+			h = http_header_get(&pc->req, "Proxy-Authorization");
+			e = proxy_http_auth(pc->px, h != NULL ? h->value :
+			    NULL, h != NULL ? h->valuelen : 0, pc->req.dst.host);
+			if (e == PROXY_AUTH_PROBE) {
+				probe_respond(pc);
+				return 2;
+			}
+			if (e != PROXY_AUTH_OK) {
+				verbose("%s: http authentication failed",
+				    pc->px->l->node->url);
+				http_error(pc, 407, "Proxy Authentication "
+				    "Required", "Proxy-Authenticate: "
+				    "Basic realm=\"ostpd\"\r\n");
+				return 2;
 			}
 			pc->dst = pc->req.dst;
 			return 1;
@@ -737,8 +787,11 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 		pconn_free(pc);
 }
 
-/* A client's connection, inside the listener's transport (counted). */
-static void
+/*
+ * A client's connection, inside the listener's transport (counted);
+ * also an HTTP/1.1 client of an http2 listener (handler/http2.c).
+ */
+void
 proxy_accept(void *arg, struct conn *c)
 {
 	struct proxy *px = arg;
@@ -1529,7 +1582,9 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		px->probe_body = body;
 		px->probe_len = len;
 	}
-	return tp_listen(&px->tp, wk, l, idx, fd, proxy_accept, px, levp);
+	/* http2: HTTP/2 or, by ALPN, HTTP/1.1 (proxy_accept) */
+	return tp_listen(&px->tp, wk, l, idx, fd, l->tp.kind == TP_HTTP2 ?
+	    http2_accept : proxy_accept, px, levp);
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@
 #define H2_CONN_WINDOW		(16 * 1024 * 1024)
 #define H2_STREAMS_MAX		1024
 #define H2_READ_MAX		(64 * 1024)	/* per wake-up: fairness */
+#define H2_IDLE_SECS		300	/* a server session without streams */
+#define H2_REQ_FIELDS		100	/* a request's fields, kept */
+#define H2_REQ_BYTES		(16 * 1024)
+#define H2_RESP_FIELDS		64
 
 struct h2_stream {
 	TAILQ_ENTRY(h2_stream)	 entry;
@@ -59,6 +64,10 @@ struct h2_stream {
 	int			 eof_sent;	/* our END_STREAM went out */
 	int			 is_connect;	/* server: the request */
 	int			 path_ok;
+	struct h2_hdr		*rh;		/* request callback: fields */
+	size_t			 nrh;
+	size_t			 rhbytes;
+	int			 rhdropped;
 };
 
 TAILQ_HEAD(h2_streams, h2_stream);
@@ -83,6 +92,9 @@ struct h2 {
 	void			(*closed)(void *);
 	void			(*dying)(void *, struct conn *);
 	void			*arg;
+	h2_request_cb		 reqcb;		/* server: requests go there */
+	struct event		*idle_ev;	/* server */
+	struct timespec		 last;		/* bytes last came */
 };
 
 static const struct conn_ops h2_stream_ops;
@@ -239,10 +251,53 @@ stream_detach(struct h2_stream *st)
 	st->s = NULL;
 }
 
+/* The request's fields, each name and value in one allocation. */
+static void
+req_free(struct h2_stream *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nrh; i++)
+		free((char *)st->rh[i].name);
+	free(st->rh);
+	st->rh = NULL;
+	st->nrh = 0;
+	st->rhbytes = 0;
+}
+
+static void
+req_add(struct h2_stream *st, const uint8_t *name, size_t namelen,
+    const uint8_t *value, size_t valuelen)
+{
+	char *p;
+
+	if (st->nrh >= H2_REQ_FIELDS || namelen + valuelen > H2_REQ_BYTES ||
+	    st->rhbytes + namelen + valuelen > H2_REQ_BYTES) {
+		st->rhdropped = 1;
+		return;
+	}
+	if ((st->rh == NULL && (st->rh = calloc(H2_REQ_FIELDS,
+	    sizeof(*st->rh))) == NULL) ||
+	    (p = malloc(namelen + valuelen + 2)) == NULL) {
+		st->rhdropped = 1;
+		return;
+	}
+	/* nghttp2 let no NUL through in either */
+	memcpy(p, name, namelen);
+	p[namelen] = '\0';
+	memcpy(p + namelen + 1, value, valuelen);
+	p[namelen + 1 + valuelen] = '\0';
+	st->rh[st->nrh].name = p;
+	st->rh[st->nrh].value = p + namelen + 1;
+	st->nrh++;
+	st->rhbytes += namelen + valuelen;
+}
+
 static void
 stream_release(struct h2_stream *st)
 {
 	stream_detach(st);
+	req_free(st);
 	cbuf_release(&st->toq);
 	cbuf_release(&st->sq);
 	free(st);
@@ -487,7 +542,10 @@ h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 	if (f->hd.type != NGHTTP2_HEADERS ||
 	    (st = stream_of(s, f->hd.stream_id)) == NULL)
 		return 0;
-	if (!s->client && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+	if (!s->client && f->headers.cat == NGHTTP2_HCAT_REQUEST &&
+	    s->reqcb != NULL)
+		req_add(st, name, namelen, value, valuelen);
+	else if (!s->client && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
 		if (namelen == 7 && memcmp(name, ":method", 7) == 0)
 			st->is_connect = valuelen == 7 &&
 			    memcmp(value, "CONNECT", 7) == 0;
@@ -505,6 +563,54 @@ h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
 	return 0;
 }
 
+/*
+ * A request for the session's request callback, unanswered: a stream
+ * that neither side may write on before h2_respond.
+ */
+static void
+h2_request_handoff(struct h2 *s, struct h2_stream *st, int end)
+{
+	struct h2_hdr *rest;
+	struct h2_req r;
+	int32_t sid = st->sid;
+	size_t i, n = 0;
+
+	if (stream_conn(st) != 0) {
+		req_free(st);
+		nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, st->sid,
+		    NGHTTP2_INTERNAL_ERROR);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	/* the pseudo-fields come first (nghttp2 checked): the rest after */
+	rest = st->rh;
+	for (i = 0; i < st->nrh; i++) {
+		const char *k = st->rh[i].name, *v = st->rh[i].value;
+
+		if (k[0] != ':') {
+			if (n == 0)
+				rest = &st->rh[i];
+			n++;
+		} else if (strcmp(k, ":method") == 0)
+			r.method = v;
+		else if (strcmp(k, ":scheme") == 0)
+			r.scheme = v;
+		else if (strcmp(k, ":authority") == 0)
+			r.authority = v;
+		else if (strcmp(k, ":path") == 0)
+			r.path = v;
+	}
+	r.hdr = rest;
+	r.nhdr = n;
+	r.end = end;
+	r.toolarge = st->rhdropped;
+	st->fin_rcvd = end;
+	s->reqcb(s->arg, st->c, &r);
+	/* the callee may have let the stream go already */
+	if ((st = stream_of(s, sid)) != NULL)
+		req_free(st);
+}
+
 /* The server's answer to a request: the tunnel, or 405 / 400. */
 static void
 h2_request(struct h2 *s, struct h2_stream *st, int end)
@@ -513,6 +619,11 @@ h2_request(struct h2 *s, struct h2_stream *st, int end)
 	nghttp2_nv nv[2];
 	const char *code = "200";
 	int e;
+
+	if (s->reqcb != NULL) {
+		h2_request_handoff(s, st, end);
+		return;
+	}
 
 	if (s->path == NULL && !st->is_connect)
 		code = "405";
@@ -691,6 +802,51 @@ h2_ping_cb(evutil_socket_t fd, short what, void *arg)
 		h2_close(s);
 }
 
+/* H2_IDLE_SECS; test builds take OSTP_H2_IDLE (seconds). */
+static time_t
+h2_idle_secs(void)
+{
+#ifdef OSTP_TESTHOOKS
+	static time_t v;
+	const char *e;
+
+	if (v == 0)
+		v = (e = getenv("OSTP_H2_IDLE")) != NULL && atoi(e) > 0 ?
+		    atoi(e) : H2_IDLE_SECS;
+	return v;
+#else
+	return H2_IDLE_SECS;
+#endif
+}
+
+/*
+ * A server session that carried no stream and no byte for
+ * H2_IDLE_SECS goes (gost's h2 and http2 servers), with a GOAWAY.
+ */
+static void
+h2_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct h2 *s = arg;
+	struct timespec now;
+	struct timeval tv = { h2_idle_secs(), 0 };
+	time_t idle;
+
+	(void)fd;
+	(void)what;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	idle = now.tv_sec - s->last.tv_sec;
+	if (s->nstreams > 0 || idle < h2_idle_secs()) {
+		if (s->nstreams == 0)
+			tv.tv_sec = h2_idle_secs() - idle;
+		event_add(s->idle_ev, &tv);
+		return;
+	}
+	debug("h2: idle for %lld s: closing", (long long)idle);
+	nghttp2_session_terminate_session(s->ng, NGHTTP2_NO_ERROR);
+	(void)h2_pump(s);
+	h2_close(s);
+}
+
 static void
 h2_conn_cb(struct conn *c, int what, void *arg)
 {
@@ -721,6 +877,8 @@ h2_conn_cb(struct conn *c, int what, void *arg)
 			return;
 		}
 		s->heard = 1;
+		if (s->idle_ev != NULL)
+			clock_gettime(CLOCK_MONOTONIC_COARSE, &s->last);
 		if (s->alpn && !s->alpn_ok) {
 			/* the handshake is over: both agreed on h2 */
 			if (!tls_alpn_is(c, "h2")) {
@@ -803,6 +961,8 @@ h2_close(struct h2 *s)
 	nghttp2_session_del(s->ng);
 	if (s->ping_ev != NULL)
 		event_free(s->ping_ev);
+	if (s->idle_ev != NULL)
+		event_free(s->idle_ev);
 	event_free(s->fail_ev);
 	if (s->dying != NULL)
 		s->dying(arg, s->c);
@@ -895,6 +1055,15 @@ h2_new(struct conn *c, int client, const char *path, unsigned long ping_ms,
 		tv.tv_usec = (suseconds_t)(ping_ms % 1000) * 1000;
 		event_add(s->ping_ev, &tv);
 	}
+	if (!client) {
+		if ((s->idle_ev = evtimer_new(s->wk->base, h2_idle_cb,
+		    s)) == NULL)
+			fatal_f("out of memory");
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &s->last);
+		tv.tv_sec = h2_idle_secs();
+		tv.tv_usec = 0;
+		event_add(s->idle_ev, &tv);
+	}
 	conn_set_cb(c, h2_conn_cb, s);
 	/* the preface and SETTINGS go first; a failure shows at the next */
 	if (h2_pump(s) != 0)
@@ -904,17 +1073,19 @@ h2_new(struct conn *c, int client, const char *path, unsigned long ping_ms,
 }
 
 struct conn *
-h2_open(struct h2 *s, const char *authority, const char *path)
+h2_open(struct h2 *s, const char *authority, const char *path,
+    const struct h2_hdr *h, size_t nh)
 {
 	nghttp2_data_provider prd;
 	struct h2_stream *st;
-	nghttp2_nv nv[4];
-	size_t n = 0;
+	nghttp2_nv nv[4 + H2_RESP_FIELDS];
+	size_t n = 0, i;
 	int32_t sid;
 
 #define NV(k, v) (nghttp2_nv){ (uint8_t *)(k), (uint8_t *)(v), \
 	    strlen(k), strlen(v), NGHTTP2_NV_FLAG_NONE }
 	if (s->failing || s->nstreams >= H2_STREAMS_MAX ||
+	    nh > H2_RESP_FIELDS ||
 	    !nghttp2_session_check_request_allowed(s->ng) ||
 	    (st = stream_new(s)) == NULL)
 		return NULL;
@@ -931,6 +1102,8 @@ h2_open(struct h2 *s, const char *authority, const char *path)
 		nv[n++] = NV(":path", path);
 		nv[n++] = NV(":authority", authority);
 	}
+	for (i = 0; i < nh; i++)
+		nv[n++] = NV(h[i].name, h[i].value);
 #undef NV
 	memset(&prd, 0, sizeof(prd));
 	prd.read_callback = h2_data_read;
@@ -944,6 +1117,87 @@ h2_open(struct h2 *s, const char *authority, const char *path)
 	st->sid = sid;
 	h2_pump_or_fail(s);
 	return st->c;
+}
+
+int
+h2_status(const struct conn *c)
+{
+	const struct h2_stream *st = c->layer;
+
+	if (c->ops != &h2_stream_ops)
+		return -1;
+	if (st->answered)
+		return 200;
+	if (st->refused)
+		return st->status;
+	if (st->s == NULL || st->s->failing || st->closed || st->fin_rcvd)
+		return -1;
+	return 0;
+}
+
+void
+h2_set_request_cb(struct h2 *s, h2_request_cb cb)
+{
+	s->reqcb = cb;
+}
+
+const char *
+h2_req_header(const struct h2_req *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhdr; i++)
+		if (strcmp(r->hdr[i].name, name) == 0)
+			return r->hdr[i].value;
+	return NULL;
+}
+
+int
+h2_respond(struct conn *c, int status, const struct h2_hdr *h, size_t nh,
+    const void *body, size_t bodylen)
+{
+	struct h2_stream *st = c->layer;
+	struct h2 *s = st->s;
+	nghttp2_data_provider prd;
+	nghttp2_nv nv[1 + H2_RESP_FIELDS];
+	char code[4];
+	size_t n = 0, i;
+	int e;
+
+	if (c->ops != &h2_stream_ops || s == NULL || s->client ||
+	    s->failing || st->closed || st->answered || nh > H2_RESP_FIELDS ||
+	    status < 100 || status > 999) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	snprintf(code, sizeof(code), "%d", status);
+	nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, 3,
+	    NGHTTP2_NV_FLAG_NONE };
+	for (i = 0; i < nh; i++)
+		nv[n++] = (nghttp2_nv){ (uint8_t *)h[i].name,
+		    (uint8_t *)h[i].value, strlen(h[i].name),
+		    strlen(h[i].value), NGHTTP2_NV_FLAG_NONE };
+	if (body != NULL) {
+		/* all of it goes, and END_STREAM after it */
+		if (bodylen > 0 && buf_grow_append(&st->sq, body, bodylen,
+		    bodylen) != 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+		st->fin_sent = 1;
+	}
+	memset(&prd, 0, sizeof(prd));
+	prd.read_callback = h2_data_read;
+	if ((e = nghttp2_submit_response(s->ng, st->sid, nv, n, &prd)) != 0) {
+		debug("h2: stream %d: %s", st->sid, nghttp2_strerror(e));
+		errno = ECONNRESET;
+		return -1;
+	}
+	st->answered = 1;
+	if (c->want != 0)
+		conn_kick(c, c->want);
+	h2_pump_or_fail(s);
+	return 0;
 }
 
 size_t

@@ -141,8 +141,14 @@ struct conn *
 muxpool_stream(struct pooled_session *ps, const struct tp_conf *tp)
 {
 	if (ps->h2 != NULL)
-		return h2_open(ps->h2, tp->wshost, tp->path);
+		return h2_open(ps->h2, tp->wshost, tp->path, NULL, 0);
 	return smux_open(ps->s);
+}
+
+struct h2 *
+muxpool_h2(struct pooled_session *ps)
+{
+	return ps->h2;
 }
 
 static struct pooled_session *
@@ -220,9 +226,9 @@ muxpool_open(const char *key, struct conn *c, const struct tp_conf *tp)
 			return NULL;
 		}
 	}
-	if (tp->kind == TP_H2 || tp->kind == TP_H2C) {
+	if (tp->kind == TP_H2 || tp->kind == TP_H2C || tp->kind == TP_HTTP2) {
 		if ((ps->h2 = h2_new(c, 1, NULL, tp->ping_ms,
-		    tp->kind == TP_H2, NULL, pool_closed, ps)) == NULL) {
+		    tp->kind != TP_H2C, NULL, pool_closed, ps)) == NULL) {
 			pool_wake(ps);
 			return NULL;
 		}

@@ -110,6 +110,13 @@ parse_authority(const char *s, size_t len, uint16_t defport,
 	return 0;
 }
 
+int
+http_parse_authority(const char *s, size_t len, uint16_t defport,
+    struct proxy_target *t)
+{
+	return parse_authority(s, len, defport, t);
+}
+
 void
 http_request_free(struct http_request *r)
 {

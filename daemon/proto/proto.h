@@ -142,6 +142,9 @@ struct http_request {
 };
 
 int	http_parse_request(struct buf *, struct http_request *);
+/* host[:port] or [v6][:port] (defport 0: the port is required). */
+int	http_parse_authority(const char *, size_t, uint16_t defport,
+	    struct proxy_target *);
 void	http_request_free(struct http_request *);
 /* Client side: a response head's length and status code. */
 int	http_parse_status(const unsigned char *, size_t avail,

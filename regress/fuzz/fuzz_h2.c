@@ -5,7 +5,9 @@
  * they read and end when the peer does.  The first byte chooses the
  * variant: bit 0 puts the client preface first (so the fuzzer works on
  * frames), bit 1 makes it a path= listener, bit 2 frees every tunnel
- * at once (RST_STREAM).
+ * at once (RST_STREAM), bit 3 hands the requests over unanswered (the
+ * http2 proxy's request callback): CONNECT gets a tunnel that echoes,
+ * any other request a final answer with a body.
  */
 #include "config.h"
 
@@ -148,6 +150,36 @@ accept_cb(void *arg, struct conn *c)
 	conn_want(c, CONN_READ);
 }
 
+/* The http2 handler's way: look at every field, then answer. */
+static void
+request_cb(void *arg, struct conn *c, const struct h2_req *r)
+{
+	static const struct h2_hdr h[] = { { "server", "fuzz" } };
+	size_t i, n = 0;
+
+	(void)arg;
+	n += r->method != NULL ? strlen(r->method) : 0;
+	n += r->scheme != NULL ? strlen(r->scheme) : 0;
+	n += r->authority != NULL ? strlen(r->authority) : 0;
+	n += r->path != NULL ? strlen(r->path) : 0;
+	for (i = 0; i < r->nhdr; i++)
+		n += strlen(r->hdr[i].name) + strlen(r->hdr[i].value);
+	if (h2_req_header(r, "gost-target") != NULL)
+		n++;
+	if (r->method != NULL && strcmp(r->method, "CONNECT") == 0 &&
+	    !r->toolarge) {
+		if (h2_respond(c, 200, h, 1, NULL, 0) != 0) {
+			conn_free(c);
+			return;
+		}
+		accept_cb(NULL, c);
+		return;
+	}
+	(void)h2_respond(c, r->toolarge ? 431 : 404, h, 1, "not here",
+	    n % 9);
+	conn_free(c);
+}
+
 static void
 closed_cb(void *arg)
 {
@@ -190,6 +222,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	    closed_cb, NULL);
 	if (s == NULL)
 		abort();
+	if (data[0] & 8)
+		h2_set_request_cb(s, request_cb);
 	for (i = 0; i < 200 && event_base_loop(wk.base,
 	    EVLOOP_NONBLOCK) == 0; i++)
 		;

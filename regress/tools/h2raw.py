@@ -2,8 +2,9 @@
 """Hand-written HTTP/2 frames for regress/h2.sh (no h2 package here):
 a CONNECT tunnel, and peers that misbehave.  Loopback only.
 
-h2raw.py MODE PORT [AUTHORITY]
+h2raw.py MODE PORT [AUTHORITY [tls]]
   connect   CONNECT AUTHORITY, expect 200, echo "ping" through the tunnel
+            (tls: over TLS with ALPN h2, as to an http2 listener)
   garbage   the preface, then bytes that are no frame: GOAWAY or close
   flow      DATA past the stream's window: FLOW_CONTROL_ERROR (PORT a
             forwarder whose target never answers: nothing is consumed)
@@ -12,6 +13,8 @@ h2raw.py MODE PORT [AUTHORITY]
   hole      listen on PORT with a full backlog: connects there hang
   sink      listen on PORT with a tiny buffer and never accept
   rst       RST_STREAM and WINDOW_UPDATE for streams that never were
+  idle      open a session and stay quiet: the server ends it (GOAWAY
+            NO_ERROR) within AUTHORITY seconds, not before half of them
 """
 import socket
 import struct
@@ -51,8 +54,15 @@ def read_frame(s):
     return h[3], h[4], sid, recv_exact(s, n)
 
 
-def start(port):
+def start(port, tls=False):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        s = ctx.wrap_socket(s)
     s.sendall(PREFACE + frame(SETTINGS, 0, 0))
     return s
 
@@ -115,7 +125,7 @@ def main():
             pass
         print("noalpn: closed")
         return
-    s = start(port)
+    s = start(port, len(sys.argv) > 4 and sys.argv[4] == "tls")
     if mode == "connect":
         s.sendall(frame(HEADERS, END_HEADERS, 1,
                         lit(b":method", b"CONNECT") + lit(b":authority", auth)))
@@ -170,6 +180,15 @@ def main():
         if pings[0] == 0:
             sys.exit("closed without a PING")
         print("silent: closed after %d PING" % pings[0])
+    elif mode == "idle":
+        limit = float(sys.argv[3])
+        t0 = time.time()
+        s.settimeout(limit + 5)
+        code = ended(s)
+        took = time.time() - t0
+        if code not in (0, -1) or took > limit or took < limit / 2:
+            sys.exit("idle: GOAWAY %d after %.1f s" % (code, took))
+        print("idle: GOAWAY %d after %.1f s" % (code, took))
     elif mode == "rst":
         s.sendall(frame(RST, 0, 99, struct.pack(">I", 8)) +
                   frame(WINUP, 0, 77, struct.pack(">I", 1000)))

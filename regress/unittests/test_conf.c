@@ -384,6 +384,43 @@ TEST(test_gost_routes)
 	ASSERT(strstr(err, "Routes[0].Retries") != NULL);
 }
 
+/* gost's http2: protocol and transport only together */
+TEST(test_http2)
+{
+	struct conf c;
+	struct hop_conf h;
+	char err[512];
+
+	REQUIRE(load_args(&c, "http2://u:p@127.0.0.1:8443?ping=30s", NULL,
+	    err, sizeof(err)) == 0);
+	ASSERT_EQ_INT(c.lis[0].kind, LIS_PROXY);
+	ASSERT_EQ_INT(c.lis[0].tp.kind, TP_HTTP2);
+	ASSERT(conf_tp_tls(&c.lis[0].tp));
+	ASSERT_EQ_UINT(c.lis[0].tp.ping_ms, 30000);
+	ASSERT_STREQ(c.lis[0].user, "u");
+	conf_free(&c);
+	ASSERT_EQ_INT(load_args(&c, "http2+tls://127.0.0.1:8443", NULL, err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "http2+tls is not supported: the http2 protocol "
+	    "runs only on the http2 transport") != NULL);
+	ASSERT_EQ_INT(load_args(&c, "socks5+http2://127.0.0.1:8443", NULL,
+	    err, sizeof(err)), -1);
+	ASSERT(strstr(err, "socks5+http2 is not supported") != NULL);
+	REQUIRE(conf_hop_build(&h, "http2://u:p@127.0.0.1:443?agent=ag&"
+	    "host=a.example&secure=true", 1, err, sizeof(err)) == 0);
+	ASSERT_EQ_INT(h.kind, HOP_HTTP2);
+	ASSERT_EQ_INT(h.tp.kind, TP_HTTP2);
+	ASSERT_STREQ(h.tp.agent, "ag");
+	ASSERT_STREQ(h.tp.sni, "a.example");
+	ASSERT_EQ_INT(h.tp.secure, 1);
+	ASSERT_STREQ(h.user, "u");
+	ASSERT_STREQ(h.pass, "p");
+	conf_hop_free(&h);
+	ASSERT_EQ_INT(conf_hop_build(&h, "http+http2://127.0.0.1:443", 1, err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "http+http2 is not supported") != NULL);
+}
+
 int
 main(void)
 {
@@ -394,5 +431,6 @@ main(void)
 	RUN(test_round_trip);
 	RUN(test_native_errors);
 	RUN(test_params_ok);
+	RUN(test_http2);
 	return TEST_EXIT();
 }

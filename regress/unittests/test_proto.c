@@ -698,6 +698,25 @@ TEST(test_http_chunked)
 	free(big);
 }
 
+/* :authority of HTTP/2 requests (handler/http2.c) */
+TEST(test_http_authority)
+{
+	struct proxy_target t;
+
+	memset(&t, 0, sizeof(t));
+	ASSERT_EQ_INT(http_parse_authority("example.com", 11, 80, &t), 0);
+	ASSERT_STREQ(t.host, "example.com");
+	ASSERT_EQ_UINT(t.port, 80);
+	ASSERT_EQ_INT(http_parse_authority("[::1]:8443", 10, 80, &t), 0);
+	ASSERT_STREQ(t.host, "::1");
+	ASSERT_EQ_UINT(t.port, 8443);
+	ASSERT_EQ_INT(http_parse_authority("a.b:0", 5, 80, &t), -1);
+	ASSERT_EQ_INT(http_parse_authority("a b:1", 5, 80, &t), -1);
+	ASSERT_EQ_INT(http_parse_authority("a.b", 3, 0, &t), -1);
+	ASSERT_EQ_INT(http_parse_authority("", 0, 80, &t), -1);
+	ASSERT_EQ_INT(http_parse_authority("[::1", 4, 80, &t), -1);
+}
+
 TEST(test_http_keepalive)
 {
 	struct buf b;
@@ -739,6 +758,7 @@ main(void)
 	RUN(test_http_bad);
 	RUN(test_http_response);
 	RUN(test_http_keepalive);
+	RUN(test_http_authority);
 	RUN(test_http_smuggling);
 	RUN(test_http_response_smuggling);
 	RUN(test_http_chunked);
