@@ -37,8 +37,8 @@ if [ "$(ulimit -n)" -lt $((CONNS + 1024)) ]; then
 fi
 
 # The relay's pipes are charged to the workers' user; past this limit
-# new pipes are small and cannot grow (daemon/relay.c keeps within a
-# share of it).  Printed for the record.
+# new pipes are small and cannot grow (daemon/core/splice.c keeps
+# within a share of it).  Printed for the record.
 echo "soak: $CONNS connections, $SECS s, SIGHUP every $HUP s, SIGKILL every $KILL s, $WORKERS workers"
 echo "soak: nofile $(ulimit -n), fs.pipe-user-pages-soft $(cat /proc/sys/fs/pipe-user-pages-soft)," \
     "ports $(cat /proc/sys/net/ipv4/ip_local_port_range | tr '\t' -)," \

@@ -3,8 +3,8 @@
  * buffer of what the client sent so far: each returns 0 with the parsed
  * message consumed, ERR_INCOMPLETE when more bytes are needed (nothing
  * consumed), or another negative error for malformed input.  The
- * connection logic lives in daemon/proxy.c; these are what the fuzzers
- * exercise.
+ * connection logic lives in daemon/handler/ (proxy.c, socks5.c, ...);
+ * these are what the fuzzers exercise.
  */
 #ifndef OSTP_PROTO_H
 #define OSTP_PROTO_H

@@ -1,7 +1,7 @@
 /*
  * Shadowsocks AEAD (SIP004) and 2022 (SIP022) framing: methods, keys,
  * per-session subkeys and the sealing of chunks and packets.  Pure
- * functions over caller buffers; the connection logic is daemon/ss.c.
+ * functions over caller buffers; the connection logic is daemon/handler/ss.c.
  */
 #ifndef OSTP_PROTO_SS_H
 #define OSTP_PROTO_SS_H
