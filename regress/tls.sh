@@ -78,6 +78,23 @@ for v in 1 2; do
 	[ "$(grep -c "TLS: the server's certificate" "$LOGDIR/v$v.log")" -ge 1 ] || fail "v$v"
 done
 grep -q "self-signed certificate" "$LOGDIR/v1.log" || fail "v1: $(grep TLS "$LOGDIR/v1.log" | head -n 1)"
+# ... and the same through a pooled session (mwss, h2, http2): the line
+# names the node as written, not the pool's inner key
+M1=$(free_port); M2=$(free_port); M3=$(free_port)
+start_ostpd msrv -L "socks5+mwss://127.0.0.1:$M1" -L "socks5+h2://127.0.0.1:$M2" \
+    -L "http2://127.0.0.1:$M3"
+wait_port "$M1" && wait_port "$M2" && wait_port "$M3" || fatal "mux servers"
+for m in "mwss $M1 /ws" "h2 $M2" "http2 $M3"; do
+	set -- $m
+	V=$(free_port)
+	case $1 in http2) u="http2://127.0.0.1:$2" ;; *) u="socks5+$1://127.0.0.1:$2" ;; esac
+	start_ostpd "vm$1" -L "tcp://127.0.0.1:$V/127.0.0.1:$E" -F "$u?secure=true"
+	wait_port "$V" || fatal "vm$1"
+	! $NETTOOL xfer 127.0.0.1 "$V" 1000 1 >/dev/null 2>&1 || fail "$1: an unverified server was used"
+	wait_log "$LOGDIR/vm$1.log" "chain node $1://127.0.0.1:$2$3 (hop 1): TLS: the server's certificate: self-signed certificate" ||
+	    fail "$1: $(grep -i certif "$LOGDIR/vm$1.log" | head -n 1)"
+	kill "$OPID" 2>/dev/null
+done
 assert_serving "tcp://127.0.0.1:$F1"
 
 # 4. a layer costs no descriptor: 100 idle connections through the

@@ -637,8 +637,17 @@ cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 {
 	const struct hop_conf *h = cd->sel[i];
 
-	snprintf(key, len, "%d %s %u %s %zu", (int)h->tp.kind, h->host,
-	    h->port, h->tp.path != NULL ? h->tp.path : "", i);
+	static const char *const names[] = {
+		[TP_MTLS] = "mtls", [TP_MWS] = "mws", [TP_MWSS] = "mwss",
+		[TP_H2] = "h2", [TP_H2C] = "h2c", [TP_HTTP2] = "http2",
+	};
+	const char *name = (size_t)h->tp.kind < sizeof(names) /
+	    sizeof(names[0]) && names[h->tp.kind] != NULL ?
+	    names[h->tp.kind] : "mux";
+
+	/* also what its log lines name: the node as a user wrote it */
+	snprintf(key, len, "%s://%s:%u%s (hop %zu)", name, h->host, h->port,
+	    h->tp.path != NULL ? h->tp.path : "", i + 1);
 }
 
 /*

@@ -118,8 +118,8 @@ pool_dying(void *arg, struct conn *c)
 	const char *why;
 
 	if ((why = tls_verify_error(c)) != NULL)
-		error("mux %s: TLS: the server's certificate: %s", ps->key,
-		    why);
+		error("chain node %s: TLS: the server's certificate: %s",
+		    ps->key, why);
 }
 
 static int
