@@ -1269,23 +1269,41 @@ static const struct scheme {
 	    build_lis_tun, tun_params, -1, 0 },
 };
 
+/*
+ * The handler of a listener's node; NULL with why in err when none
+ * fits: the protocol unknown here, its transport, or its targets.
+ */
 static const struct scheme *
-scheme_listener(const struct node *n)
+scheme_listener(const struct node *n, char *err, size_t errlen)
 {
 	unsigned int carry = node_carry(n);
+	int known = 0, carried = 0;
 	size_t i;
 
 	for (i = 0; i < nitems(schemes); i++) {
 		const struct scheme *s = &schemes[i];
 
-		if (s->lis < 0 || strcmp(s->proto, n->proto) != 0 ||
-		    !(s->lis_carry & carry))
+		if (s->lis < 0 || strcmp(s->proto, n->proto) != 0)
 			continue;
+		known = 1;
+		if (!(s->lis_carry & carry))
+			continue;
+		carried = 1;
 		if ((s->remotes == REM_NONE && n->nremotes > 0) ||
 		    (s->remotes == REM_SOME && n->nremotes == 0))
 			continue;
 		return s;
 	}
+	if (!known || !carried)
+		seterr(err, errlen, "%s: scheme %s is not supported in this "
+		    "build", n->url, n->scheme);
+	else if (n->nremotes == 0)
+		seterr(err, errlen, "%s: %s:// needs a forward target "
+		    "(%s://[host]:port/target:port)", n->url, n->proto,
+		    n->proto);
+	else
+		seterr(err, errlen, "%s: %s:// takes no forward target",
+		    n->url, n->proto);
 	return NULL;
 }
 
@@ -1441,11 +1459,8 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	if (http2_pair_ok(n, err, errlen) != 0)
 		return -1;
 
-	if ((s = scheme_listener(n)) == NULL) {
-		seterr(err, errlen, "%s: scheme %s is not supported in this "
-		    "build", url, n->scheme);
+	if ((s = scheme_listener(n, err, errlen)) == NULL)
 		return -1;
-	}
 	l->kind = s->lis;
 	l->socktype = s->socktype;
 	l->accept = s->accept;
