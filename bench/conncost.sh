@@ -11,7 +11,8 @@
 #    all processes of the pair per connection, and conn/s.
 #
 # Loopback only; every step runs SECS seconds and stops by itself;
-# medians of ROUNDS interleaved rounds.  PARTS="1 2" chooses the parts.
+# medians of ROUNDS interleaved rounds.  PARTS="1 2" chooses the parts;
+# OLD=/path/to/another/ostpd adds its figures (old*) to the same run.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-4}
 BUILD=${BUILD:-build}
@@ -32,7 +33,7 @@ trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM
 
 ECHO=23202
 $LG echo $ECHO & PIDS="$PIDS $!"
-row() { printf '%-26s %10s %10s %10s %10s %10s\n' "$@"; }
+row() { printf '%-24s %9s %9s %9s %9s %9s %9s %9s\n' "$@"; }
 
 # rate SUBJECT PORT KIND CONC PIDS...: "conn/s p50 p99 cpu-us", the CPU
 # being that of the PIDS (and their children) per connection
@@ -84,8 +85,9 @@ E
 	row "p50 us" $P
 	row "p99 us" $Q
 	row "CPU us per connection" $C
-	set -- $P
-	echo "$@" >"$OUT/conncost-p50"
+	echo $P >"$OUT/conncost-p50"
+	echo $C >"$OUT/conncost-cpu"
+	echo $R >"$OUT/conncost-rate"
 }
 
 echo "connection cost, loopback, ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores"
@@ -94,7 +96,12 @@ case " $PARTS " in *" 1 "*)
 OS=23210 MS=23211 TP=23212
 "$BUILD/ostpd" -w 1 -L "auto://127.0.0.1:$OS" 2>"$OUT/conncost-ostpd.log" &
 OPID=$!; PIDS="$PIDS $OPID"
-MPID= TPID=
+MPID= TPID= XPID= XS=
+if [ -x "${OLD:-}" ]; then
+	"$OLD" -w 1 -L "auto://127.0.0.1:23213" 2>"$OUT/conncost-old.log" &
+	XPID=$!; PIDS="$PIDS $XPID"
+	XS="oldsocks:23213:socks5:XPID oldhttp:23213:http:XPID"
+fi
 command -v microsocks >/dev/null && { microsocks -i 127.0.0.1 -p $MS >/dev/null 2>&1 & MPID=$!; PIDS="$PIDS $!"; }
 if command -v tinyproxy >/dev/null; then
 	cat >"$OUT/conncost-tinyproxy.conf" <<T
@@ -111,13 +118,14 @@ NONE=
 echo
 echo "1. one connection at a time: connect, handshake, 64-byte echo, close"
 table 1 direct:0:direct:NONE osocks:$OS:socks5:OPID \
-    microsocks:$MS:socks5:MPID ohttp:$OS:http:OPID tinyproxy:$TP:http:TPID
+    microsocks:$MS:socks5:MPID ohttp:$OS:http:OPID tinyproxy:$TP:http:TPID $XS
 set -- $(cat "$OUT/conncost-p50")
 b=$(printf '%s\n' "$3" "$5" | grep -v '^-$' | sort -g | head -n 1)
 echo "  p50 osocks/best peer $(ratio "$2" "$b"), ohttp/best peer $(ratio "$4" "$b")," \
     "osocks/microsocks $(ratio "$2" "$3"), ohttp/tinyproxy $(ratio "$4" "$5")"
-kill $OPID $MPID $TPID 2>/dev/null
-wait $OPID $MPID $TPID 2>/dev/null
+[ -n "$XS" ] && echo "  p50 osocks/oldsocks $(ratio "$2" "$6"), ohttp/oldhttp $(ratio "$4" "$7")"
+kill $OPID $MPID $TPID $XPID 2>/dev/null
+wait $OPID $MPID $TPID $XPID 2>/dev/null
 ;; esac
 
 case " $PARTS " in *" 2 "*)
@@ -133,12 +141,23 @@ for m in aes-256-gcm chacha20-ietf-poly1305; do
 	ss-server -s 127.0.0.1 -p $LS -k bench -m $m >/dev/null 2>&1 & P3=$!; PIDS="$PIDS $P3"
 	ss-local -s 127.0.0.1 -p $LS -b 127.0.0.1 -l $LC -k bench -m $m >/dev/null 2>&1 &
 	P4=$!; PIDS="$PIDS $P4"
-	OPAIR="$P1 $P2" LPAIR="$P3 $P4"
+	OPAIR="$P1 $P2" LPAIR="$P3 $P4" XPAIR= XS= P5= P6=
+	if [ -x "${OLD:-}" ]; then
+		"$OLD" -w 1 -L "ss://$m:bench@127.0.0.1:23224" 2>"$OUT/conncost-osss.log" &
+		P5=$!; PIDS="$PIDS $P5"
+		"$OLD" -w 1 -L "socks5://127.0.0.1:23225" -F "ss://$m:bench@127.0.0.1:23224" \
+		    2>"$OUT/conncost-ossc.log" & P6=$!; PIDS="$PIDS $P6"
+		XPAIR="$P5 $P6" XS="old:23225:socks5:XPAIR"
+	fi
 	sleep 1.5
 	echo
 	echo "$m"
-	table 32 ostpd:$OC:socks5:OPAIR libev:$LC:socks5:LPAIR
-	kill $P1 $P2 $P3 $P4 2>/dev/null
-	wait $P1 $P2 $P3 $P4 2>/dev/null
+	table 32 ostpd:$OC:socks5:OPAIR libev:$LC:socks5:LPAIR $XS
+	set -- $(cat "$OUT/conncost-cpu")
+	echo "  CPU per connection ostpd/libev $(ratio "$1" "$2")${3:+, old/libev $(ratio "$3" "$2")};" \
+	    "conn/s ostpd/libev $(ratio "$(head -n 1 "$OUT/conncost-rate" | cut -d' ' -f1)" \
+	    "$(head -n 1 "$OUT/conncost-rate" | cut -d' ' -f2)")"
+	kill $P1 $P2 $P3 $P4 $P5 $P6 2>/dev/null
+	wait $P1 $P2 $P3 $P4 $P5 $P6 2>/dev/null
 done
 ;; esac

@@ -16,7 +16,8 @@
 # waits besides for the relay protocol's answer (a round trip).
 #
 # Loopback; every step runs SECS seconds and stops by itself; medians
-# of ROUNDS interleaved rounds.
+# of ROUNDS interleaved rounds.  OLD=/path/to/another/ostpd adds its
+# mwss and mtls pairs (omwss, omtls) to the same run.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-4}
 BUILD=${BUILD:-build}
@@ -38,27 +39,34 @@ C="cert=$OUT/mcert.pem&key=$OUT/mkey.pem"
 # single: one ostpd; the pairs: client FPORT -> server SPORT over T
 "$BUILD/ostpd" -w 1 -L "tcp://127.0.0.1:23310/127.0.0.1:$TGT" \
     2>"$OUT/muxopen-single.log" & PIDS="$PIDS $!"
-pair() {	# pair FPORT SPORT TRANSPORT
-	"$BUILD/ostpd" -w 1 -L "relay+$3://127.0.0.1:$2?$C" \
-	    2>"$OUT/muxopen-$3-srv.log" & PIDS="$PIDS $!"
-	"$BUILD/ostpd" -w 1 -L "tcp://127.0.0.1:$1/127.0.0.1:$TGT" \
-	    -F "relay+$3://127.0.0.1:$2" 2>"$OUT/muxopen-$3-cli.log" &
+pair() {	# pair FPORT SPORT TRANSPORT [BINARY]
+	_b=${4:-$BUILD/ostpd}
+	"$_b" -w 1 -L "relay+$3://127.0.0.1:$2?$C" \
+	    2>"$OUT/muxopen-$3${4:+-old}-srv.log" & PIDS="$PIDS $!"
+	"$_b" -w 1 -L "tcp://127.0.0.1:$1/127.0.0.1:$TGT" \
+	    -F "relay+$3://127.0.0.1:$2" 2>"$OUT/muxopen-$3${4:+-old}-cli.log" &
 	PIDS="$PIDS $!"
 }
 pair 23311 23321 tcp
 pair 23312 23322 mwss
 pair 23313 23323 mtls
 pair 23314 23324 h2
-sleep 1.5
 all="direct single tcp mwss mtls h2"
+if [ -x "${OLD:-}" ]; then
+	pair 23315 23325 mwss "$OLD"
+	pair 23316 23326 mtls "$OLD"
+	all="$all omwss omtls"
+fi
+sleep 1.5
 port_of() {
 	case $1 in direct) echo $TGT ;; single) echo 23310 ;; tcp) echo 23311 ;;
-	mwss) echo 23312 ;; mtls) echo 23313 ;; h2) echo 23314 ;; esac
+	mwss) echo 23312 ;; mtls) echo 23313 ;; h2) echo 23314 ;;
+	omwss) echo 23315 ;; omtls) echo 23316 ;; esac
 }
 # warm-up: the mux pairs' sessions are made here, not in the figures
 for s in $all; do $LG open 127.0.0.1 "$(port_of $s)" 0.5 $TGT >/dev/null 2>&1; done
 
-row() { printf '%-24s %9s %9s %9s %9s %9s %9s\n' "$@"; }
+row() { printf '%-22s %8s %8s %8s %8s %8s %8s %8s %8s\n' "$@"; }
 for s in $all; do eval "a_$s= b_$s= c_$s= d_$s="; done
 order=$all
 for r in $(seq 1 "$ROUNDS"); do
