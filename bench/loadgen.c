@@ -7,6 +7,13 @@
  *	loadgen rate HOST PORT CONC SECS	connect, 64-byte echo, close;
  *						print conn/s, p50, p99 (us)
  *	loadgen idle HOST PORT COUNT SECS	hold COUNT idle connections
+ *	loadgen open HOST PORT SECS TPORT	one at a time: connect to a
+ *						forwarder of 127.0.0.1:TPORT,
+ *						write one byte; print p50 and
+ *						p99 (us) of the time until
+ *						TPORT accepts the forwarded
+ *						connection, then until the
+ *						byte arrives there
  *	loadgen floor PORT TPORT		the least a user-space forwarder
  *						can do: a thread per direction,
  *						blocking splice, 1 MiB pipes
@@ -457,6 +464,54 @@ floor_fwd(int port, int tport)
 	}
 }
 
+/*
+ * open: how long a forwarder takes to open its way to the target (we
+ * are the target, listening on TPORT) and to pass a first byte.  One
+ * connection at a time, blocking, so nothing but the path is timed.
+ */
+static int
+open_test(const char *host, int port, double secs, int tport)
+{
+	size_t n = 0, cap = 1 << 20;
+	double *ta = malloc(cap * sizeof(double)), *tb = malloc(cap *
+	    sizeof(double)), t0, t1, t2, start = now();
+	int lfd = listen_on(tport), fd, afd, errors = 0;
+	char c = 'o';
+
+	fcntl(lfd, F_SETFL, 0);
+	while (now() - start < secs && n < cap) {
+		t0 = now();
+		if ((fd = dial(host, port, 0)) == -1) {
+			errors++;
+			continue;
+		}
+		if (write(fd, &c, 1) != 1 ||
+		    (afd = accept(lfd, NULL, NULL)) == -1) {
+			close(fd);
+			errors++;
+			continue;
+		}
+		t1 = now();
+		if (read(afd, &c, 1) != 1) {
+			close(afd);
+			close(fd);
+			errors++;
+			continue;
+		}
+		t2 = now();
+		ta[n] = t1 - t0;
+		tb[n++] = t2 - t0;
+		close(fd);
+		close(afd);
+	}
+	qsort(ta, n, sizeof(double), cmpd);
+	qsort(tb, n, sizeof(double), cmpd);
+	printf("%.0f %.0f %.0f %.0f %d\n", n ? ta[n / 2] * 1e6 : 0,
+	    n ? ta[n * 99 / 100] * 1e6 : 0, n ? tb[n / 2] * 1e6 : 0,
+	    n ? tb[n * 99 / 100] * 1e6 : 0, errors);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -481,6 +536,9 @@ main(int argc, char **argv)
 		return bulk(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (argc == 6 && strcmp(argv[1], "rate") == 0)
 		return rate(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
+	if (argc == 6 && strcmp(argv[1], "open") == 0)
+		return open_test(argv[2], atoi(argv[3]), atof(argv[4]),
+		    atoi(argv[5]));
 	if (argc == 6 && strcmp(argv[1], "idle") == 0)
 		return idle(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	fprintf(stderr, "usage: loadgen sink|echo PORT | "

@@ -17,12 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "core/conn.h"
 #include "err.h"
 #include "log.h"
 #include "core/codec.h"
+#include "worker.h"
 
 #define CL_OUT_EXTRA	4096	/* framing overhead of one buffer */
+/*
+ * A client codec's first bytes (Shadowsocks: salt and target address)
+ * wait this long for the first data, to go out with it in one write
+ * and one segment, as gost and ss-local send them; a protocol whose
+ * server speaks first gets them when the time is up.
+ */
+#define CL_HOLD_USEC	5000
 
 struct clayer {
 	struct codec	*codec;
@@ -31,13 +41,24 @@ struct clayer {
 	struct cbuf	 out;		/* encoded, not yet sent */
 	int		 err;		/* sticky errno */
 	int		 eof;		/* below said EOF */
+	struct event	*hold;		/* out waits for the first data */
 };
+
+static void
+cl_unhold(struct clayer *l)
+{
+	if (l->hold != NULL) {
+		event_free(l->hold);
+		l->hold = NULL;
+	}
+}
 
 static int
 cl_flush(struct conn *c)
 {
 	struct clayer *l = c->layer;
 
+	cl_unhold(l);
 	if (conn_send_buf(c->lower, &l->out) != 0) {
 		l->err = errno;
 		return -1;
@@ -194,12 +215,16 @@ cl_send(struct conn *c, const void *p, size_t n)
 		errno = l->err;
 		return -1;
 	}
-	if (cl_flush(c) != 0)
-		return -1;
-	if (l->out.len > 0) {
-		c->ops->update(c);
-		errno = EAGAIN;
-		return -1;
+	if (l->hold != NULL)
+		cl_unhold(l);	/* the held bytes go with these */
+	else {
+		if (cl_flush(c) != 0)
+			return -1;
+		if (l->out.len > 0) {
+			c->ops->update(c);
+			errno = EAGAIN;
+			return -1;
+		}
 	}
 	if (cbuf_alloc(&l->out, CRELAY_BUF + CL_OUT_EXTRA) != 0)
 		return -1;
@@ -251,7 +276,7 @@ cl_update(struct conn *c)
 		else
 			lw |= CONN_READ;
 	}
-	if (l->out.len > 0)
+	if (l->out.len > 0 && l->hold == NULL)
 		lw |= CONN_WRITE;
 	else if (c->want & CONN_WRITE)
 		conn_kick(c, CONN_WRITE);
@@ -287,6 +312,7 @@ cl_free(struct conn *c)
 {
 	struct clayer *l = c->layer;
 
+	cl_unhold(l);
 	codec_free(l->codec);
 	cbuf_release(&l->in);
 	cbuf_release(&l->mid);
@@ -304,9 +330,21 @@ static const struct conn_ops codec_ops = {
 	.free = cl_free,
 };
 
+static void
+cl_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	(void)cl_flush(c);	/* an error: the owner hears of it */
+	cl_update(c);
+}
+
 /*
  * The layer over lower, which it takes with the codec; NULL on failure
- * (both freed).  A client codec's first bytes go out at once.
+ * (both freed).  A client codec's first bytes go out with the first
+ * data, or after CL_HOLD_USEC.
  */
 struct conn *
 conn_codec_push(struct conn *lower, struct codec *codec)
@@ -325,10 +363,21 @@ conn_codec_push(struct conn *lower, struct codec *codec)
 	conn_set_cb(lower, cl_lower_cb, c);
 	if (codec->ops->start != NULL &&
 	    (cbuf_alloc(&l->out, CRELAY_BUF + CL_OUT_EXTRA) != 0 ||
-	    codec->ops->start(codec, &l->out) != 0 || cl_flush(c) != 0)) {
+	    codec->ops->start(codec, &l->out) != 0)) {
 		conn_free(c);
 		return NULL;
 	}
+	if (l->out.len > 0) {
+		struct timeval tv = { 0, CL_HOLD_USEC };
+
+		if ((l->hold = evtimer_new(c->wk->base, cl_hold_cb,
+		    c)) == NULL) {
+			conn_free(c);
+			return NULL;
+		}
+		evtimer_add(l->hold, &tv);
+	} else
+		cbuf_release(&l->out);
 	cl_update(c);
 	return c;
 }

@@ -384,10 +384,32 @@ static void dial_next(struct dial *);
 static void dial_chain(struct dial *, const struct sockaddr *);
 
 static void
+connect_failed(struct dial *d, int err)
+{
+	debug("%s: %s:%u: %s", d->dl->l->node->url, d->host, d->port,
+	    strerror(err));
+	d->last_err = err;
+	close(d->fd);
+	d->fd = -1;
+	dial_next(d);
+}
+
+static void
+connected(struct dial *d)
+{
+	struct conn *c;
+	int fd = d->fd, err = 0;
+
+	d->fd = -1;
+	if ((c = conn_socket(d->dl->wk, fd)) == NULL)
+		err = ENOMEM;
+	dial_finish(d, c, err);
+}
+
+static void
 connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dial *d = arg;
-	struct conn *c;
 	socklen_t elen = sizeof(int);
 	int err = 0;
 
@@ -397,20 +419,10 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		err = ETIMEDOUT;
 	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
 		err = errno;
-	if (err != 0) {
-		debug("%s: %s:%u: %s", d->dl->l->node->url, d->host, d->port,
-		    strerror(err));
-		d->last_err = err;
-		close(d->fd);
-		d->fd = -1;
-		dial_next(d);
-		return;
-	}
-	fd = d->fd;
-	d->fd = -1;
-	if ((c = conn_socket(d->dl->wk, fd)) == NULL)
-		err = ENOMEM;
-	dial_finish(d, c, err);
+	if (err != 0)
+		connect_failed(d, err);
+	else
+		connected(d);
 }
 
 /*
@@ -445,6 +457,19 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 		close(d->fd);
 		d->fd = -1;
 		dial_next(d);
+		return;
+	}
+	/*
+	 * To a local address the handshake is usually over by the time
+	 * connect returns: asking again says so (0, or the error) and
+	 * saves registering, waiting and asking for SO_ERROR.
+	 */
+	if (connect(d->fd, sa, len) == 0 || errno == EISCONN) {
+		connected(d);
+		return;
+	}
+	if (errno != EALREADY && errno != EINPROGRESS) {
+		connect_failed(d, errno);
 		return;
 	}
 	d->ev = event_new(wk->base, d->fd, EV_WRITE, connect_cb, d);

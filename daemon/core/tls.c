@@ -49,15 +49,44 @@ struct tlayer {
 	int	 rneed;		/* what SSL_read waits for below */
 	int	 wneed;		/* what SSL_write/shutdown waits for */
 	int	 err;		/* sticky errno */
+	int	 batch;		/* inside tl_send's SSL_write */
+	struct cbuf wb;		/* records of one SSL_write, not yet sent */
 };
+
+/*
+ * The records one SSL_write makes (a 64 KiB relay buffer is four) are
+ * gathered and go down in one send, not one each: on a socket that is
+ * one system call and one wake-up of the peer instead of four.
+ */
+#define TL_RECORD_MAX	(16 * 1024 + 512)	/* with its overhead */
+#define TL_WB_SIZE	(4 * TL_RECORD_MAX)
 
 static int
 bio_write(BIO *b, const char *p, int n)
 {
 	struct conn *c = BIO_get_data(b);
+	struct tlayer *l = c->layer;
 	ssize_t r;
 
 	BIO_clear_retry_flags(b);
+	if (l->batch) {
+		if (cbuf_alloc(&l->wb, TL_WB_SIZE) != 0)
+			return -1;
+		if (cbuf_room(&l->wb) < (size_t)n &&
+		    conn_send_buf(c->lower, &l->wb) != 0)
+			return -1;
+		if (cbuf_room(&l->wb) >= (size_t)n) {
+			cbuf_append(&l->wb, p, (size_t)n);
+			return n;
+		}
+		BIO_set_retry_write(b);
+		return -1;
+	}
+	if (l->wb.len > 0) {
+		/* gathered records go first */
+		BIO_set_retry_write(b);
+		return -1;
+	}
 	if ((r = conn_send(c->lower, p, (size_t)n)) > 0)
 		return (int)r;
 	if (r == -1 && errno == EAGAIN)
@@ -235,26 +264,69 @@ tl_recv(struct conn *c, void *p, size_t n)
 	return r;
 }
 
+/* Gathered records down; -1 with the error sticky. */
+static int
+tl_wflush(struct conn *c)
+{
+	struct tlayer *l = c->layer;
+
+	if (conn_send_buf(c->lower, &l->wb) != 0) {
+		l->err = errno;
+		return -1;
+	}
+	if (l->wb.len == 0)
+		cbuf_release(&l->wb);
+	return 0;
+}
+
 static ssize_t
 tl_send(struct conn *c, const void *p, size_t n)
 {
 	struct tlayer *l = c->layer;
-	size_t put;
-	int r;
+	size_t put, done = 0;
+	int r, e;
 
 	if (l->err != 0) {
 		errno = l->err;
 		return -1;
 	}
-	ERR_clear_error();
-	errno = 0;
-	if ((r = SSL_write_ex(l->ssl, p, n, &put)) == 1) {
-		l->wneed = 0;
-		return (ssize_t)put;
+	if (l->wb.len > 0 && tl_wflush(c) != 0)
+		return -1;
+	if (l->wb.len > 0) {
+		l->wneed = CONN_WRITE;
+		c->ops->update(c);
+		errno = EAGAIN;
+		return -1;
 	}
-	if (tl_result(c, r, &l->wneed) == 0)
-		errno = EPIPE;
+	/*
+	 * With partial writes SSL_write returns after each record: ask
+	 * again while a record fits, then send what was gathered.
+	 */
+	l->batch = 1;
+	do {
+		ERR_clear_error();
+		errno = 0;
+		if ((r = SSL_write_ex(l->ssl, (const char *)p + done,
+		    n - done, &put)) == 1)
+			done += put;
+	} while (r == 1 && done < n && TL_WB_SIZE - l->wb.len >=
+	    TL_RECORD_MAX);
+	l->batch = 0;
+	if (done > 0) {
+		/* taken: what the socket does not take now goes later */
+		if (tl_wflush(c) != 0)
+			return -1;
+		l->wneed = l->wb.len > 0 ? CONN_WRITE : 0;
+		if (l->wb.len > 0)
+			c->ops->update(c);
+		return (ssize_t)done;
+	}
+	e = tl_result(c, r, &l->wneed) == 0 ? EPIPE : errno;
+	/* records a handshake made inside SSL_write were gathered too */
+	if (l->err == 0 && l->wb.len > 0 && tl_wflush(c) != 0)
+		e = l->err;
 	c->ops->update(c);
+	errno = e;
 	return -1;
 }
 
@@ -306,6 +378,8 @@ tl_update(struct conn *c)
 		else
 			lw |= l->wneed;
 	}
+	if (l->wb.len > 0)
+		lw |= CONN_WRITE;
 	conn_want(c->lower, lw);
 }
 
@@ -320,10 +394,18 @@ tl_lower_cb(struct conn *lower, int what, void *arg)
 	(void)lower;
 	if (what & CONN_READ)
 		l->starved = 0;
+	if ((what & CONN_WRITE) && l->wb.len > 0) {
+		if (tl_wflush(c) != 0)
+			w = CONN_READ | CONN_WRITE;	/* both hear of it */
+		else if (l->wb.len > 0)
+			what &= ~CONN_WRITE;	/* not yet */
+	}
 	if (what & l->rneed)
 		w |= CONN_READ;
 	if (what & l->wneed)
 		w |= CONN_WRITE;
+	if (l->err == 0)
+		tl_update(c);
 	conn_notify(c, w);
 }
 
@@ -349,6 +431,7 @@ tl_free(struct conn *c)
 	struct tlayer *l = c->layer;
 
 	SSL_free(l->ssl);
+	cbuf_release(&l->wb);
 	free(l);
 }
 

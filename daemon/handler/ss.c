@@ -275,6 +275,7 @@ struct sconn {
 	struct event		*tmo;
 	struct dial		*dial;
 	int			 checked;	/* salt went through the filter */
+	size_t			 plainmax;	/* bytes of plain ever used */
 	struct proxy_target	 dst;
 };
 
@@ -291,7 +292,7 @@ sconn_free(struct sconn *sc)
 		ssc_destroy(sc->codec);
 	cbuf_release(&sc->in);
 	if (sc->plain.p != NULL)
-		explicit_bzero(sc->plain.p, sc->plain.cap);
+		explicit_bzero(sc->plain.p, sc->plainmax);
 	cbuf_release(&sc->plain);
 	worker_conn_closed(sc->sv->wk);
 	free(sc);
@@ -429,7 +430,11 @@ sconn_read_cb(struct conn *c, int what, void *arg)
 	if (n < 0)
 		return;
 	sc->in.len += (size_t)n;
-	if ((e = ssc_decode(&sc->codec->c, &sc->in, &sc->plain)) != 0) {
+	e = ssc_decode(&sc->codec->c, &sc->in, &sc->plain);
+	/* decode only appends: what to wipe of plain ends here */
+	if (sc->plainmax < sc->plain.off + sc->plain.len)
+		sc->plainmax = sc->plain.off + sc->plain.len;
+	if (e != 0) {
 		sconn_drain(sc, e == ERR_FORMAT ? "does not authenticate" :
 		    ostp_err(e));
 		return;

@@ -65,6 +65,7 @@ struct smux {
 	int			 stalled;	/* queued past SMUX_RECV_MAX */
 	int			 nblocked;
 	int			 busy;		/* inside smux_input */
+	int			 held;		/* out: a SYN for its data */
 	struct stream_list	 bucket[SMUX_BUCKETS];
 	size_t			 nstreams;
 	smux_accept_cb		 accept;
@@ -82,7 +83,7 @@ static void
 smux_arm(struct smux *s)
 {
 	conn_want(s->c, (!s->stalled ? CONN_READ : 0) |
-	    (s->out.len > 0 ? CONN_WRITE : 0));
+	    (s->out.len > 0 && !s->held ? CONN_WRITE : 0));
 }
 
 /* The output drained below half: writers that waited go on. */
@@ -106,6 +107,7 @@ smux_unblock(struct smux *s)
 static int
 smux_flush(struct smux *s)
 {
+	s->held = 0;
 	if (conn_send_buf(s->c, &s->out) != 0)
 		return -1;
 	smux_unblock(s);
@@ -302,6 +304,13 @@ st_update(struct conn *c)
 	if ((c->want & CONN_READ) && (st->toq.len > 0 || st->fin_rcvd ||
 	    s == NULL || s->failing))
 		conn_kick(c, CONN_READ);
+	/* the opener waits for the peer: a held SYN goes now */
+	if ((c->want & CONN_READ) && s != NULL && !s->failing && s->held) {
+		if (smux_flush(s) != 0)
+			smux_fail(s);
+		else
+			smux_arm(s);
+	}
 	if (!(c->want & CONN_WRITE))
 		return;
 	if (s == NULL || s->failing || smux_data_room(s) > 0)
@@ -546,14 +555,21 @@ smux_open(struct smux *s)
 	s->next_sid += 2;
 	if ((st = stream_new(s, s->next_sid)) == NULL)
 		return NULL;
-	if (smux_frame(s, SMUX_SYN, st->sid, NULL, 0) != 0 ||
-	    smux_flush(s) != 0) {
+	if (smux_frame(s, SMUX_SYN, st->sid, NULL, 0) != 0) {
 		stream_detach(st);
 		cbuf_release(&st->toq);
 		free(st->c);
 		free(st);
 		return NULL;
 	}
+	/*
+	 * The SYN waits for the stream's first data, which the opener
+	 * sends at once as a rule (a request): one record and one write
+	 * for both.  It waits no longer than until the opener waits to
+	 * read (st_update) or anything else is sent on the session.
+	 */
+	if (s->out.len == SMUX_HDR_LEN)
+		s->held = 1;
 	smux_arm(s);
 	return st->c;
 }

@@ -12,7 +12,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -42,8 +41,26 @@ static const struct {
 };
 
 static EVP_CIPHER *aes128gcm, *aes256gcm, *chachapoly, *aes128ecb, *aes256ecb;
-static EVP_KDF *hkdf;
 static EVP_MD *md5;
+/*
+ * HKDF-SHA1 is done here over one HMAC context kept for the process:
+ * OpenSSL's HKDF fetches HMAC and SHA-1 by name at every derivation,
+ * which cost more than the derivation itself.
+ */
+static EVP_MAC *hmac;
+static EVP_MAC_CTX *hmac_sha1;
+
+/*
+ * Cipher contexts of finished sessions, kept keyed with zeros for the
+ * next: a new context allocates the provider's state at every init.
+ * One cache per cipher, a few entries each.
+ */
+#define SHA1_LEN	20
+#define CTX_CACHE	16
+static struct {
+	EVP_CIPHER_CTX	*ctx[CTX_CACHE];
+	int		 n;
+} ctx_cache[3];
 
 const struct ss_method *
 ss_method_find(const char *name)
@@ -70,6 +87,11 @@ ss_method_names(void)
 int
 ss_crypto_init(void)
 {
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA1", 0),
+		OSSL_PARAM_END
+	};
 	unsigned char b[1];
 
 	if (aes128gcm != NULL)
@@ -80,8 +102,10 @@ ss_crypto_init(void)
 	    NULL)) == NULL ||
 	    (aes128ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL)) == NULL ||
 	    (aes256ecb = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL)) == NULL ||
-	    (hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
 	    (md5 = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL ||
+	    (hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (hmac_sha1 = EVP_MAC_CTX_new(hmac)) == NULL ||
+	    EVP_MAC_CTX_set_params(hmac_sha1, p) != 1 ||
 	    RAND_bytes(b, sizeof(b)) != 1)
 		return -1;
 	return 0;
@@ -178,6 +202,49 @@ ss_master_key(const struct ss_method *m, const char *password,
 	return 0;
 }
 
+/* One HMAC-SHA1 over a and b (b may be empty) into out[20]. */
+static int
+hmac1(const unsigned char *key, size_t klen, const unsigned char *a,
+    size_t alen, const unsigned char *b, size_t blen, unsigned char *out)
+{
+	size_t ol;
+
+	return EVP_MAC_init(hmac_sha1, key, klen, NULL) == 1 &&
+	    EVP_MAC_update(hmac_sha1, a, alen) == 1 &&
+	    (blen == 0 || EVP_MAC_update(hmac_sha1, b, blen) == 1) &&
+	    EVP_MAC_final(hmac_sha1, out, &ol, SHA1_LEN) == 1 &&
+	    ol == SHA1_LEN ? 0 : -1;
+}
+
+/*
+ * SIP004's subkey: HKDF-SHA1 (RFC 5869) of the master key with the
+ * salt, info "ss-subkey", as long as the key (at most two blocks).
+ */
+static int
+hkdf_sha1(const unsigned char *key, const unsigned char *salt, size_t len,
+    unsigned char *out)
+{
+	static const unsigned char info[] = "ss-subkey\1", info2[] =
+	    "ss-subkey\2";
+	unsigned char prk[SHA1_LEN], t[2 * SHA1_LEN];
+	int r = ERR_INTERNAL;
+
+	if (hmac_sha1 == NULL && ss_crypto_init() != 0)
+		return ERR_INTERNAL;
+	if (len > sizeof(t) ||
+	    hmac1(salt, len, key, len, NULL, 0, prk) != 0 ||
+	    hmac1(prk, sizeof(prk), info, sizeof(info) - 1, NULL, 0, t) != 0 ||
+	    (len > SHA1_LEN && hmac1(prk, sizeof(prk), t, SHA1_LEN, info2,
+	    sizeof(info2) - 1, t + SHA1_LEN) != 0))
+		goto out;
+	memcpy(out, t, len);
+	r = 0;
+out:
+	explicit_bzero(prk, sizeof(prk));
+	explicit_bzero(t, sizeof(t));
+	return r;
+}
+
 static int
 subkey(const struct ss_method *m, const unsigned char *key,
     const unsigned char *salt, unsigned char *out)
@@ -191,28 +258,18 @@ subkey(const struct ss_method *m, const unsigned char *key,
 		    2 * m->keylen, out, m->keylen);
 		explicit_bzero(mat, sizeof(mat));
 		return 0;
-	} else {
-		EVP_KDF_CTX *kctx;
-		OSSL_PARAM p[5], *pp = p;
-		int r;
-
-		if (hkdf == NULL && ss_crypto_init() != 0)
-			return ERR_INTERNAL;
-		if ((kctx = EVP_KDF_CTX_new(hkdf)) == NULL)
-			return ERR_ALLOC;
-		*pp++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-		    (char *)"SHA1", 0);
-		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-		    (void *)key, m->keylen);
-		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-		    (void *)salt, m->keylen);
-		*pp++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-		    (void *)"ss-subkey", 9);
-		*pp = OSSL_PARAM_construct_end();
-		r = EVP_KDF_derive(kctx, out, m->keylen, p);
-		EVP_KDF_CTX_free(kctx);
-		return r == 1 ? 0 : ERR_INTERNAL;
 	}
+	return hkdf_sha1(key, salt, m->keylen, out);
+}
+
+
+/* The cipher of a method, and its index in ctx_cache. */
+static const EVP_CIPHER *
+aead_cipher(const struct ss_method *m, int *idx)
+{
+	*idx = m->chacha ? 2 : m->keylen == 16 ? 0 : 1;
+	return m->chacha ? chachapoly : m->keylen == 16 ? aes128gcm :
+	    aes256gcm;
 }
 
 int
@@ -221,16 +278,19 @@ ss_aead_init(struct ss_aead *a, const struct ss_method *m,
 {
 	unsigned char sk[SS_KEY_MAX];
 	const EVP_CIPHER *c;
-	int r;
+	int r, i;
 
 	memset(a, 0, sizeof(*a));
 	a->enc = enc;
 	if (aes128gcm == NULL && ss_crypto_init() != 0)
 		return ERR_INTERNAL;
-	c = m->chacha ? chachapoly : m->keylen == 16 ? aes128gcm : aes256gcm;
+	c = aead_cipher(m, &i);
 	if ((r = subkey(m, key, salt, sk)) != 0)
 		return r;
-	if ((a->ctx = EVP_CIPHER_CTX_new()) == NULL) {
+	if (ctx_cache[i].n > 0) {
+		a->ctx = ctx_cache[i].ctx[--ctx_cache[i].n];
+		c = NULL;	/* the context has it: only the key changes */
+	} else if ((a->ctx = EVP_CIPHER_CTX_new()) == NULL) {
 		explicit_bzero(sk, sizeof(sk));
 		return ERR_ALLOC;
 	}
@@ -246,7 +306,22 @@ ss_aead_init(struct ss_aead *a, const struct ss_method *m,
 void
 ss_aead_clear(struct ss_aead *a)
 {
-	EVP_CIPHER_CTX_free(a->ctx);	/* wipes the key schedule */
+	static const unsigned char zero[SS_KEY_MAX];
+	const EVP_CIPHER *c;
+	int i;
+
+	if (a->ctx != NULL) {
+		c = EVP_CIPHER_CTX_get0_cipher(a->ctx);
+		i = c == aes128gcm ? 0 : c == aes256gcm ? 1 :
+		    c == chachapoly ? 2 : -1;
+		/* keyed with zeros, the session's key schedule is gone */
+		if (i != -1 && ctx_cache[i].n < CTX_CACHE &&
+		    EVP_CipherInit_ex(a->ctx, NULL, NULL, zero, zero,
+		    -1) == 1)
+			ctx_cache[i].ctx[ctx_cache[i].n++] = a->ctx;
+		else
+			EVP_CIPHER_CTX_free(a->ctx);	/* wipes it too */
+	}
 	memset(a, 0, sizeof(*a));
 }
 

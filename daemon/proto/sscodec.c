@@ -29,12 +29,36 @@
  */
 int	(*ssc_salt_seen)(const unsigned char *, size_t);
 
+/*
+ * Salts come from a buffer filled by one RAND_bytes call for many
+ * sessions (each call takes the generator's lock and checks for a
+ * fork); bytes handed out are wiped from it.
+ */
+static int
+salt_bytes(unsigned char *p, size_t n)
+{
+	static unsigned char pool[1024];
+	static size_t left;
+
+	if (n > sizeof(pool))
+		return -1;
+	if (n > left) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			return -1;
+		left = sizeof(pool);
+	}
+	left -= n;
+	memcpy(p, pool + left, n);
+	explicit_bzero(pool + left, n);
+	return 0;
+}
+
 static int
 ssc_start_enc(struct ss_codec *c, struct cbuf *out)
 {
 	if (cbuf_room(out) < c->m->keylen)
 		return ERR_NO_SPACE;
-	if (RAND_bytes(c->mysalt, (int)c->m->keylen) != 1 ||
+	if (salt_bytes(c->mysalt, c->m->keylen) != 0 ||
 	    ss_aead_init(&c->enc, c->m, c->key, c->mysalt, 1) != 0)
 		return ERR_INTERNAL;
 	cbuf_append(out, c->mysalt, c->m->keylen);
