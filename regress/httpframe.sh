@@ -5,11 +5,14 @@
 # the client), and closes every refusal lingering, so that a client
 # that sends 64 KiB of head and 1 MB more still reads its 431 (20
 # times) and a 407 or 400 with a body behind it too.  After every
-# refusal the daemon serves a plain request.
+# refusal the daemon serves a plain request.  Keep-alive framing works
+# through a layer too: on one kept-alive connection to an http+tls
+# listener, requests for two origins each get their own origin's answer.
 . regress/lib.sh
 
 TOOL="/usr/bin/python3 $PWD/regress/tools/httpframe.py"
 O=$(free_port); B=$(free_port); P=$(free_port); PA=$(free_port)
+PT=$(free_port); W1=$(free_port); W2=$(free_port)
 OLOG=$LOGDIR/origin-received.log
 : >"$OLOG"
 $TOOL origin "$O" "$OLOG" >"$LOGDIR/origin.log" 2>&1 &
@@ -17,12 +20,35 @@ PIDS="$PIDS $!"
 $TOOL bad "$B" >"$LOGDIR/bad.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$O" && wait_port "$B" || fatal "origins did not start"
-start_ostpd proxy -L "http://127.0.0.1:$P" -L "http://u:p@127.0.0.1:$PA"
+start_ostpd proxy -L "http://127.0.0.1:$P" -L "http://u:p@127.0.0.1:$PA" \
+    -L "http+tls://127.0.0.1:$PT"
 MAIN=$OPID
-wait_port "$P" && wait_port "$PA" || fatal "no listener"
+wait_port "$P" && wait_port "$PA" && wait_port "$PT" || fatal "no listener"
 
 $TOOL check "$P" "$O" "$B" "$OLOG" "$PA" >"$LOGDIR/check.out" 2>&1 ||
 	fail "$(grep -E '^FAIL|failures|Error|Traceback' "$LOGDIR/check.out" | head -20)"
+
+# Three plain requests on one TLS connection to the proxy (curl reuses
+# it), alternating between two origins that serve different bytes under
+# the same name: before httpfwd ran on layered connections, everything
+# after the first answer came from the first origin.
+mkdir -p "$LOGDIR/w1" "$LOGDIR/w2"
+want1=$(make_blob "$LOGDIR/w1/blob" 300000)
+want2=$(make_blob "$LOGDIR/w2/blob" 200000)
+start_web web1 "$LOGDIR/w1" "$W1"
+start_web web2 "$LOGDIR/w2" "$W2"
+conns=$(curl -sS --max-time 20 --proxy-insecure -x "https://127.0.0.1:$PT" \
+    -w '%{num_connects} ' -o "$LOGDIR/got1" -o "$LOGDIR/got2" \
+    -o "$LOGDIR/got3" "http://127.0.0.1:$W1/blob" \
+    "http://127.0.0.1:$W2/blob" "http://127.0.0.1:$W1/blob" \
+    2>"$LOGDIR/curl-tls.err")
+[ "$conns" = "1 0 0 " ] ||
+	fail "https proxy: not one kept-alive connection ($conns)"
+for f in 1:$want1 2:$want2 3:$want1; do
+	got=$(sha256sum <"$LOGDIR/got${f%%:*}" | cut -d' ' -f1)
+	[ "$got" = "${f#*:}" ] ||
+		fail "https proxy, kept alive: request ${f%%:*} answered wrong"
+done
 
 W0=$(worker_of "$MAIN")
 kill -0 "$W0" 2>/dev/null || fail "worker died"
