@@ -12,6 +12,7 @@
 #include "conf.h"
 
 struct worker;
+struct conn;
 
 typedef int (*handler_start_fn)(struct worker *,
 	    const struct listener_conf *, size_t idx, int fd);
@@ -50,10 +51,11 @@ int	rforward_start(struct worker *, const struct listener_conf *,
 	    size_t idx, int fd);		/* rforward.c: fd is -1 */
 
 /* What handlers share beyond their start. */
-void	proxy_http_next(void *px, int fd, const unsigned char *p, size_t n);
-void	httpfwd_start(struct worker *, void *px, int client, int upstream,
-	    const unsigned char *pending, size_t npending, uint64_t bodylen,
-	    int head_request);			/* httpfwd.c */
+void	proxy_http_next(void *px, struct conn *, const unsigned char *p,
+	    size_t n);
+void	httpfwd_start(struct worker *, void *px, struct conn *client,
+	    struct conn *upstream, const unsigned char *pending,
+	    size_t npending, uint64_t bodylen, int head_request); /* httpfwd.c */
 int	ss_replay_create(void);
 int	ss_replay_attach(int fd);
 int	ss_replay_check(const unsigned char *salt, size_t len);

@@ -15,20 +15,16 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <event2/event.h>
 
 #include "cbuf.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "worker.h"
+#include "core/conn.h"
 #include "core/relay.h"
 #include "handler/handler.h"
 
@@ -40,8 +36,8 @@ enum { HF_HEAD, HF_BODY, HF_DONE };
 struct httpfwd {
 	struct worker	*wk;
 	void		*px;
-	int		 cfd;
-	int		 ufd;
+	struct conn	*c;		/* the client */
+	struct conn	*u;		/* the origin */
 	uint64_t	 body_left;	/* request body still to send */
 	int		 head_req;
 	int		 state;
@@ -55,47 +51,21 @@ struct httpfwd {
 	struct cbuf	 cin;		/* from the client */
 	struct cbuf	 uin;		/* from the origin */
 	struct cbuf	 toc;		/* to the client */
-	struct event	*crev, *cwev, *urev, *uwev;
 };
 
+/* Frees the origin's connection, and the client's unless kept. */
 static void
 hf_free(struct httpfwd *h, int close_client)
 {
-	if (h->crev != NULL)
-		event_free(h->crev);
-	if (h->cwev != NULL)
-		event_free(h->cwev);
-	event_free(h->urev);
-	event_free(h->uwev);
-	if (h->ufd != -1)
-		close(h->ufd);
+	conn_free(h->u);
 	if (close_client) {
-		if (h->cfd != -1)
-			close(h->cfd);
+		conn_free(h->c);
 		worker_conn_closed(h->wk);
 	}
 	cbuf_release(&h->cin);
 	cbuf_release(&h->uin);
 	cbuf_release(&h->toc);
 	free(h);
-}
-
-static int
-hf_send(int fd, struct cbuf *b)
-{
-	ssize_t n;
-
-	while (b->len > 0) {
-		n = send(fd, b->p + b->off, b->len, MSG_NOSIGNAL);
-		if (n > 0) {
-			cbuf_consume(b, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		return n == -1 && errno == EAGAIN ? 1 : -1;
-	}
-	return 0;
 }
 
 static void
@@ -110,14 +80,11 @@ hf_error(struct httpfwd *h, const char *why)
 	 * and it learns so from the close.  Either way the close lingers:
 	 * the client may be sending its next request.
 	 */
-	event_free(h->crev);
-	event_free(h->cwev);
-	h->crev = h->cwev = NULL;
 	if (!h->answered)
-		linger_close(h->wk, h->cfd, bad, sizeof(bad) - 1);
+		linger_conn(h->wk, h->c, bad, sizeof(bad) - 1);
 	else
-		linger_close(h->wk, h->cfd, NULL, 0);
-	h->cfd = -1;
+		linger_conn(h->wk, h->c, NULL, 0);
+	h->c = NULL;
 	hf_free(h, 1);
 }
 
@@ -171,23 +138,22 @@ static int
 hf_pump(struct httpfwd *h)
 {
 	size_t n;
-	int r;
+	ssize_t k;
+	size_t uheld;
+	int r, cw = 0, uw = 0;
 
 	for (;;) {
+		uheld = h->uin.len;
 		/* request body: client -> origin, exactly its length */
-		if (h->body_left > 0 && h->cin.len > 0 && h->ufd != -1) {
-			struct cbuf part = h->cin;
-
+		if (h->body_left > 0 && h->cin.len > 0) {
 			n = h->cin.len < h->body_left ? h->cin.len :
 			    (size_t)h->body_left;
-			part.len = n;
-			if ((r = hf_send(h->ufd, &part)) < 0)
+			k = conn_send(h->u, h->cin.p + h->cin.off, n);
+			if (k > 0) {
+				cbuf_consume(&h->cin, (size_t)k);
+				h->body_left -= (uint64_t)k;
+			} else if (k == 0 || errno != EAGAIN)
 				return -1;
-			n -= part.len;
-			cbuf_consume(&h->cin, n);
-			h->body_left -= n;
-			if (r == 1)
-				event_add(h->uwev, NULL);
 		}
 		if (h->state == HF_HEAD && h->uin.len > 0) {
 			if ((r = hf_head(h)) < 0)
@@ -230,15 +196,17 @@ hf_pump(struct httpfwd *h)
 				cbuf_consume(&h->uin, h->uin.len);
 		}
 		n = h->toc.len;
-		if ((r = hf_send(h->cfd, &h->toc)) < 0)
+		if (conn_send_buf(h->c, &h->toc) != 0)
 			return -1;
 		if (h->toc.len < n)
 			h->answered = 1;
-		if (r == 1) {
-			event_add(h->cwev, NULL);
-			event_del(h->urev);
-		} else if (h->ufd != -1 && !h->ueof)
-			event_add(h->urev, NULL);
+		/*
+		 * The client took it all but the origin's bytes did not fit:
+		 * again, as no event would come for what is already here.
+		 */
+		if (h->toc.len == 0 && h->state == HF_BODY &&
+		    h->uin.len > 0 && h->uin.len < uheld)
+			continue;
 		break;
 	}
 	if (h->state == HF_BODY && h->toc.len == 0 && h->body_left == 0 &&
@@ -248,32 +216,47 @@ hf_pump(struct httpfwd *h)
 		h->state = HF_DONE;
 	if (h->state == HF_DONE)
 		return 1;
+	/*
+	 * Level-triggered: ask only for what can be used now.  The
+	 * client's answer is written before more is read from the origin;
+	 * the request body waits for the origin to take it.
+	 */
+	if (h->toc.len > 0)
+		cw |= CONN_WRITE;
+	else if (!h->ueof && cbuf_room(&h->uin) > 0)
+		uw |= CONN_READ;
+	if (h->body_left > 0 && h->cin.len > 0)
+		uw |= CONN_WRITE;
 	/* client bytes: the body, then a bounded look-ahead */
 	if (h->cin.len < (h->body_left > 0 ? HF_BUF / 2 : HF_AHEAD_MAX))
-		event_add(h->crev, NULL);
-	else
-		event_del(h->crev);
+		cw |= CONN_READ;
+	conn_want(h->c, cw);
+	conn_want(h->u, uw);
 	return 0;
 }
 
 static void
 hf_finish(struct httpfwd *h)
 {
-	struct worker *wk = h->wk;
 	void *px = h->px;
-	int fd = h->cfd;
+	struct conn *c = h->c;
 	struct cbuf rest = h->cin;
 	int keep = h->keep && h->framing != HTTP_BODY_CLOSE &&
 	    !(h->framing == HTTP_BODY_LENGTH && h->resp_left > 0) &&
 	    !(h->framing == HTTP_BODY_CHUNKED && !h->chunk_done);
 
 	memset(&h->cin, 0, sizeof(h->cin));
+	if (keep) {
+		/* the proxy's pconn takes the connection and its count */
+		conn_set_cb(c, NULL, NULL);
+		conn_want(c, 0);
+		h->c = NULL;
+	}
 	hf_free(h, !keep);
 	if (keep) {
 		debug("http: exchange done; the connection stays");
-		proxy_http_next(px, fd, rest.p + rest.off, rest.len);
+		proxy_http_next(px, c, rest.p + rest.off, rest.len);
 	}
-	(void)wk;
 	cbuf_release(&rest);
 }
 
@@ -289,13 +272,14 @@ hf_run(struct httpfwd *h)
 }
 
 static void
-hf_client_cb(evutil_socket_t fd, short what, void *arg)
+hf_client_cb(struct conn *c, int what, void *arg)
 {
 	struct httpfwd *h = arg;
+	size_t room;
 	ssize_t n;
 
-	if (what & EV_READ) {
-		n = recv(fd, cbuf_tail(&h->cin), cbuf_room(&h->cin), 0);
+	if ((what & CONN_READ) && (room = cbuf_room(&h->cin)) > 0) {
+		n = conn_recv(c, cbuf_tail(&h->cin), room);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			hf_free(h, 1);	/* the client left */
 			return;
@@ -307,17 +291,18 @@ hf_client_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-hf_origin_cb(evutil_socket_t fd, short what, void *arg)
+hf_origin_cb(struct conn *c, int what, void *arg)
 {
 	struct httpfwd *h = arg;
+	size_t room;
 	ssize_t n;
 
-	if ((what & EV_READ) && cbuf_room(&h->uin) > 0) {
-		n = recv(fd, cbuf_tail(&h->uin), cbuf_room(&h->uin), 0);
-		if (n == 0) {
+	if ((what & CONN_READ) && !h->ueof &&
+	    (room = cbuf_room(&h->uin)) > 0) {
+		n = conn_recv(c, cbuf_tail(&h->uin), room);
+		if (n == 0)
 			h->ueof = 1;
-			event_del(h->urev);
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 			hf_error(h, strerror(errno));
 			return;
 		} else if (n > 0)
@@ -330,43 +315,40 @@ hf_origin_cb(evutil_socket_t fd, short what, void *arg)
 	hf_run(h);
 }
 
+/*
+ * Takes both connections (and the client's count): pending, what the
+ * client sent past its request head, is read again first.
+ */
 void
-httpfwd_start(struct worker *wk, void *px, int client, int upstream,
-    const unsigned char *pending, size_t npending, uint64_t bodylen,
-    int head_request)
+httpfwd_start(struct worker *wk, void *px, struct conn *client,
+    struct conn *upstream, const unsigned char *pending, size_t npending,
+    uint64_t bodylen, int head_request)
 {
 	struct httpfwd *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    cbuf_alloc(&h->cin, HF_BUF) != 0 ||
 	    cbuf_alloc(&h->uin, HF_BUF) != 0 ||
-	    cbuf_alloc(&h->toc, HF_BUF + HTTP_HEAD_MAX) != 0) {
+	    cbuf_alloc(&h->toc, HF_BUF + HTTP_HEAD_MAX) != 0 ||
+	    conn_unread(client, pending, npending) != 0) {
 		if (h != NULL) {
 			cbuf_release(&h->cin);
 			cbuf_release(&h->uin);
+			cbuf_release(&h->toc);
 			free(h);
 		}
-		close(client);
-		close(upstream);
+		conn_free(client);
+		conn_free(upstream);
 		worker_conn_closed(wk);
 		return;
 	}
 	h->wk = wk;
 	h->px = px;
-	h->cfd = client;
-	h->ufd = upstream;
+	h->c = client;
+	h->u = upstream;
 	h->body_left = bodylen;
 	h->head_req = head_request;
-	if (npending > 0)
-		cbuf_append(&h->cin, pending, npending > HF_BUF ? HF_BUF :
-		    npending);
-	h->crev = event_new(wk->base, client, EV_READ, hf_client_cb, h);
-	h->cwev = event_new(wk->base, client, EV_WRITE, hf_client_cb, h);
-	h->urev = event_new(wk->base, upstream, EV_READ, hf_origin_cb, h);
-	h->uwev = event_new(wk->base, upstream, EV_WRITE, hf_origin_cb, h);
-	if (h->crev == NULL || h->cwev == NULL || h->urev == NULL ||
-	    h->uwev == NULL)
-		fatal_f("out of memory");
-	event_add(h->urev, NULL);
+	conn_set_cb(client, hf_client_cb, h);
+	conn_set_cb(upstream, hf_origin_cb, h);
 	hf_run(h);
 }

@@ -46,13 +46,6 @@
 
 static void pconn_connected(struct pconn *);
 
-static void
-send_all(int fd, const void *p, size_t len)
-{
-	/* Small replies to a socket that has not sent anything back yet. */
-	(void)!send(fd, p, len, MSG_NOSIGNAL);
-}
-
 /*
  * A reply to the client: queued when the connection cannot take it at
  * once (a TLS layer mid-handshake, a stream of a busy session).
@@ -242,11 +235,11 @@ pconn_dialed(void *arg, struct conn *c, int err)
 static int
 pconn_keepalive(struct pconn *pc)
 {
+	struct conn *c, *up;
 	uint64_t blen;
-	int body, head, fd;
+	int body, head;
 
-	if (!conn_is_bare(pc->up) || !conn_is_bare(pc->c) || pc->probe != 0 ||
-	    !http_keepalive(&pc->req))
+	if (pc->probe != 0 || !http_keepalive(&pc->req))
 		return 0;
 	body = http_body(&pc->req, -1, 0, &blen);
 	if (body != HTTP_BODY_NONE && body != HTTP_BODY_LENGTH)
@@ -255,9 +248,11 @@ pconn_keepalive(struct pconn *pc)
 	event_free(pc->tmo);
 	pc->tmo = NULL;
 	http_request_free(&pc->req);
-	fd = conn_take_fd(pc->c);
-	httpfwd_start(pc->px->wk, pc->px, fd, conn_take_fd(pc->up),
-	    buf_ptr(&pc->in), buf_len(&pc->in), blen, head);
+	c = pc->c;
+	up = pc->up;
+	/* httpfwd takes both connections and the client's count */
+	httpfwd_start(pc->px->wk, pc->px, c, up, buf_ptr(&pc->in),
+	    buf_len(&pc->in), blen, head);
 	buf_release(&pc->in);
 	free(pc);
 	return 1;
@@ -326,16 +321,19 @@ pconn_connected(struct pconn *pc)
 				pconn_fail(pc, SOCKS5_REP_FAIL);
 				return;
 			}
-			if (conn_is_bare(pc->up)) {
-				send_all(pc->up->fd, head, n);
+			/*
+			 * Ahead of whatever follows on this connection,
+			 * through its layers (a chain hop's) as they take it.
+			 */
+			if (conn_put(pc->up, head, n) != 0) {
 				free(head);
-				head = NULL;
-				if (pconn_keepalive(pc))
-					return;
-			} else {
-				to = head;
-				tolen = n;
+				pconn_fail(pc, SOCKS5_REP_FAIL);
+				return;
 			}
+			free(head);
+			head = NULL;
+			if (pconn_keepalive(pc))
+				return;
 		}
 		break;
 	default:
@@ -547,17 +545,13 @@ pconn_resume(struct proxy *px, struct conn *c, enum pproto proto,
  * gets a connection to that host.
  */
 void
-proxy_http_next(void *pxarg, int fd, const unsigned char *p, size_t n)
+proxy_http_next(void *pxarg, struct conn *c, const unsigned char *p,
+    size_t n)
 {
 	struct proxy *px = pxarg;
 	struct pconn *pc;
-	struct conn *c;
 	int r;
 
-	if ((c = conn_socket(px->wk, fd)) == NULL) {
-		worker_conn_closed(px->wk);
-		return;
-	}
 	if ((pc = pconn_resume(px, c, PP_HTTP, PS_HTTP_HEAD, p, n)) ==
 	    NULL || n == 0)
 		return;
