@@ -1591,6 +1591,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 		a->timeout_ms = h->timeout_ms;
 		a->mbind = h->mbind;
 		a->notls = h->notls;
+		a->nodelay = h->nodelay;
 		a->ss_method = h->ss_method;
 		memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
 		snprintf(a->host, sizeof(a->host), "%s", host);
@@ -1730,6 +1731,8 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	}
 	if ((v = node_param(n, "notls")) != NULL)
 		h->notls = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+	if ((v = node_param(n, "nodelay")) != NULL)
+		h->nodelay = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 	if (hop_group_build(h, first, url, err, errlen) != 0)
 		goto fail;
 	if (params_check(n, hop_params, err, errlen) != 0)

@@ -213,6 +213,8 @@ struct hop_conf {
 	unsigned char		 ss_key[32];
 	int			 mbind;		/* rtcp: gost's MBIND */
 	int			 notls;		/* socks5: no 0x80/0x82 */
+	int			 nodelay;	/* ss: header at once, not
+						   with the first data */
 };
 
 struct outbound_conf {

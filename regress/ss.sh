@@ -82,6 +82,22 @@ start_ostpd pair-cli -L "127.0.0.1:$C" -F "ss://chacha20-ietf-poly1305:pp@127.0.
 wait_port "$C" || fatal "pair client"
 [ "$(get "$C")" = "$want" ] || fail "ostpd -> ostpd ss -> socks5 hop"
 
+# a server that speaks first, through an ss node with and without
+# nodelay=true: the client sends nothing, the banner comes back
+BN=$(free_port)
+socat TCP-LISTEN:"$BN",bind=127.0.0.1,reuseaddr,fork SYSTEM:'echo banner-first' \
+    >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$BN" || fatal "banner server"
+for nd in false true; do
+	F=$(free_port)
+	start_ostpd "nd-$nd" -L "tcp://127.0.0.1:$F/127.0.0.1:$BN" \
+	    -F "ss://chacha20-ietf-poly1305:pp@127.0.0.1:$S?nodelay=$nd"
+	wait_port "$F" || fatal "nd-$nd"
+	got=$(timeout 5 socat -u TCP:127.0.0.1:"$F" - 2>&1)
+	[ "$got" = "banner-first" ] || fail "server speaks first, nodelay=$nd: $got"
+done
+
 # v2ray's shadowsocks inbound and outbound, every AEAD cipher, TCP and UDP
 if command -v v2ray >/dev/null; then
     for m in aes-128-gcm aes-256-gcm chacha20-ietf-poly1305; do

@@ -1,12 +1,15 @@
 /*
  * Shadowsocks chain nodes: no answer to wait for.  The request header
- * goes out with the salt, and what follows is the cipher's layer.
+ * goes out with the salt, and what follows is the cipher's layer; the
+ * codec layer holds them for the first data (a few milliseconds at
+ * most) unless the node says nodelay=true.
  */
 #include "config.h"
 
 #include <errno.h>
 
 #include "conf.h"
+#include "core/conn.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "connector/connector.h"
@@ -24,6 +27,8 @@ ss_request(struct chain_dial *cd, const struct hop_conf *h)
 		return hop_fail(cd, ENOMEM);
 	if (hop_push_codec(cd, c) != 0)
 		return HOP_FAILED;
+	if (h->nodelay)
+		conn_codec_nodelay(hop_conn(cd));
 	return HOP_DONE;
 }
 

@@ -342,6 +342,21 @@ cl_hold_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * What a client codec holds for the first data goes now (a chain
+ * node's nodelay=true).
+ */
+void
+conn_codec_nodelay(struct conn *c)
+{
+	struct clayer *l = c->layer;
+
+	if (c->ops != &codec_ops || l->hold == NULL)
+		return;
+	(void)cl_flush(c);	/* an error: the owner hears of it */
+	cl_update(c);
+}
+
+/*
  * The layer over lower, which it takes with the codec; NULL on failure
  * (both freed).  A client codec's first bytes go out with the first
  * data, or after CL_HOLD_USEC.

@@ -120,6 +120,7 @@ void		 conn_notify(struct conn *, int what);
 
 /* A codec (core/codec.h: the Shadowsocks AEAD framing) as a layer. */
 struct conn	*conn_codec_push(struct conn *, struct codec *);
+void		 conn_codec_nodelay(struct conn *);
 
 /* copy.c: the relay between two connections (takes both). */
 #define RELAY_UNCOUNTED	0x01	/* an inner leg, not a client connection */

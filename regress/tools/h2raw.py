@@ -186,7 +186,9 @@ def main():
         s.settimeout(limit + 5)
         code = ended(s)
         took = time.time() - t0
-        if code not in (0, -1) or took > limit or took < limit / 2:
+        # the server's clock started at its accept, before this one
+        # (after the handshake): "not at once" is what can be asserted
+        if code not in (0, -1) or took > limit or took < limit / 4:
             sys.exit("idle: GOAWAY %d after %.1f s" % (code, took))
         print("idle: GOAWAY %d after %.1f s" % (code, took))
     elif mode == "rst":
