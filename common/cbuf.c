@@ -29,19 +29,32 @@ cbuf_release(struct cbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-size_t
-cbuf_room(struct cbuf *b)
+/* The bytes to the front when the free part at the end runs short. */
+static void
+cbuf_compact(struct cbuf *b)
 {
 	if (b->off > 0 && (b->len == 0 || b->off + b->len > b->cap / 2)) {
 		memmove(b->p, b->p + b->off, b->len);
 		b->off = 0;
 	}
+}
+
+size_t
+cbuf_room(struct cbuf *b)
+{
+	cbuf_compact(b);
 	return b->cap - b->off - b->len;
 }
 
+/*
+ * It compacts as cbuf_room does, so that recv(cbuf_tail(b),
+ * cbuf_room(b)) is right in either order of evaluation: a tail taken
+ * before a move would point past the room.
+ */
 unsigned char *
 cbuf_tail(struct cbuf *b)
 {
+	cbuf_compact(b);
 	return b->p + b->off + b->len;
 }
 
