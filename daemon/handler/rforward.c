@@ -208,7 +208,7 @@ rf_peer_cb(struct conn *pc, int what, void *arg)
 	struct rtconn *c;
 	uint16_t port;
 	size_t len;
-	ssize_t n;
+	ssize_t n = 0;		/* no room: nothing read */
 	int rep, e;
 
 	(void)what;

@@ -449,7 +449,7 @@ static void
 smux_conn_cb(struct conn *c, int what, void *arg)
 {
 	struct smux *s = arg;
-	ssize_t n;
+	ssize_t n = 0;		/* no room: nothing read */
 	int r;
 
 	if ((what & CONN_WRITE) && smux_flush(s) != 0) {
