@@ -1042,6 +1042,7 @@ cd_transport(struct chain_dial *cd)
 			return -1;
 		return cd_mux(cd);
 	case TP_H2:
+	case TP_HTTP2:		/* TLS with ALPN h2, and the node's session */
 		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
 			cd_fail(cd, EPROTO);
 			return -1;
@@ -1054,19 +1055,6 @@ cd_transport(struct chain_dial *cd)
 		}
 		return cd_mux(cd);
 	case TP_H2C:
-		return cd_mux(cd);
-	case TP_HTTP2:
-		/* as h2's: TLS with ALPN h2, and the node's session */
-		if ((ctx = tls_client_ctx(cd->wk, tp)) == NULL) {
-			cd_fail(cd, EPROTO);
-			return -1;
-		}
-		if (cd_push_tls(cd, ctx, tp) != 0)
-			return -1;
-		if (tls_set_alpn(cd->c, "h2") != 0) {
-			cd_fail(cd, ENOMEM);
-			return -1;
-		}
 		return cd_mux(cd);
 	case TP_OHTTP:
 		return cd_push(cd, push_codec, ohttp_codec(0, tp->sni));

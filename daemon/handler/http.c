@@ -5,39 +5,24 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/util.h>
 
-#include "cfgfile.h"
+#include "conf.h"
 #include "err.h"
 #include "log.h"
-#include "match.h"
 #include "proto/proto.h"
-#include "mux/smux.h"
 #include "core/conn.h"
 #include "core/dial.h"
-#include "core/listen.h"
 #include "core/relay.h"
-#include "core/reload.h"
-#include "core/tls.h"
-#include "handler/handler.h"
-#include "handler/http2.h"
 #include "handler/proxy.h"
 #include "handler/proxy_int.h"
-#include "worker.h"
 
 
 /* An HTTP error reply into resp; its length, 0 if it did not fit. */

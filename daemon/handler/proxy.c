@@ -127,7 +127,7 @@ pconn_free(struct pconn *pc)
 }
 
 int
-auth_required(const struct proxy *px)
+proxy_auth_required(const struct proxy *px)
 {
 	return (px->secrets != NULL && secrets_count(px->secrets) > 0) ||
 	    px->l->user != NULL;
@@ -145,7 +145,7 @@ ct_streq(const char *a, const char *b)
 }
 
 int
-auth_ok(const struct proxy *px, const char *user, const char *pass)
+proxy_auth_ok(const struct proxy *px, const char *user, const char *pass)
 {
 	if (px->secrets != NULL && secrets_count(px->secrets) > 0)
 		return secrets_check(px->secrets, user, pass);
@@ -168,10 +168,10 @@ proxy_http_auth(const struct proxy *px, const char *v, size_t vlen,
 	char user[256], pass[256];
 	int ok;
 
-	if (!auth_required(px))
+	if (!proxy_auth_required(px))
 		return PROXY_AUTH_OK;
 	ok = v != NULL && http_basic_decode(v, vlen, user, sizeof(user), pass,
-	    sizeof(pass)) == 0 && auth_ok(px, user, pass);
+	    sizeof(pass)) == 0 && proxy_auth_ok(px, user, pass);
 	explicit_bzero(pass, sizeof(pass));
 	if (ok)
 		return PROXY_AUTH_OK;

@@ -63,8 +63,8 @@ void	pc_send(struct pconn *, const void *, size_t);
 void	pconn_refuse(struct pconn *, const void *reply, size_t len);
 void	pconn_fail(struct pconn *, int s5rep);
 void	pconn_free(struct pconn *);
-int	auth_required(const struct proxy *);
-int	auth_ok(const struct proxy *, const char *user, const char *pass);
+int	proxy_auth_required(const struct proxy *);
+int	proxy_auth_ok(const struct proxy *, const char *user, const char *pass);
 /* dial_start's callback: the target's connection, or err */
 void	pconn_dialed(void *pc, struct conn *, int err);
 struct pconn *pconn_resume(struct proxy *, struct conn *, enum pproto,

@@ -918,14 +918,14 @@ s5_step(struct pconn *pc)
 			/* not TLS inside a TLS transport */
 			if (!pc->px->l->notls && pc->px->tp.tls == NULL &&
 			    (g.offers_tls || g.offers_tlsauth)) {
-				r[1] = auth_required(pc->px) ?
+				r[1] = proxy_auth_required(pc->px) ?
 				    SOCKS5_AUTH_TLSAUTH : SOCKS5_AUTH_TLS;
 				pc_send(pc, r, 2);
 				return s5_tls_start(pc, r[1] ==
 				    SOCKS5_AUTH_TLSAUTH ? PS_S5_AUTH :
 				    PS_S5_REQUEST);
 			}
-			if (auth_required(pc->px))
+			if (proxy_auth_required(pc->px))
 				r[1] = g.offers_userpass ?
 				    SOCKS5_AUTH_USERPASS : SOCKS5_AUTH_NOACCEPT;
 			else
@@ -940,7 +940,7 @@ s5_step(struct pconn *pc)
 		case PS_S5_AUTH:
 			if ((e = socks5_parse_auth(&pc->in, &a)) != 0)
 				return e == ERR_INCOMPLETE ? 0 : -1;
-			e = auth_ok(pc->px, a.user, a.pass);
+			e = proxy_auth_ok(pc->px, a.user, a.pass);
 			explicit_bzero(a.pass, sizeof(a.pass));
 			r[0] = 0x01;
 			r[1] = e ? 0x00 : 0x01;
