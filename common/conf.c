@@ -814,10 +814,7 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 				return -1;
 			}
 		}
-	} else if (conf_add_file(c, "/etc/resolv.conf") != 0)
-		return -1;
-	if (conf_add_file(c, "/etc/hosts") != 0)
-		return -1;
+	}
 	return 0;
 }
 
@@ -2158,6 +2155,10 @@ conf_file_allowed(const struct conf *c, const char *path)
 {
 	size_t i;
 
+	/* the system resolver's: any name anywhere may need them */
+	if (strcmp(path, "/etc/resolv.conf") == 0 ||
+	    strcmp(path, "/etc/hosts") == 0)
+		return 1;
 	for (i = 0; i < c->nfiles; i++)
 		if (strcmp(c->files[i], path) == 0)
 			return 1;
