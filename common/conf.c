@@ -793,7 +793,7 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 	if (build_access(c, l, err, errlen) != 0)
 		return -1;
 	if ((v = node_param(n, "prefer")) != NULL)
-		l->prefer_v6 = strcmp(v, "ipv6") == 0;
+		l->prefer = strcmp(v, "ipv6") == 0 ? AF_INET6 : AF_INET;
 	if ((v = node_param(n, "dns")) != NULL) {
 		if (v[0] == '/' || v[0] == '.') {
 			/* a resolver file, reloadable like the others */

@@ -142,7 +142,7 @@ struct listener_conf {
 	char			*proxy_agent;
 	unsigned int		 accept;	/* PROXY_*: what it serves */
 	int			 notls;		/* no gost TLS methods */
-	int			 prefer_v6;
+	int			 prefer;	/* prefer=: AF_INET(6), or 0 */
 	struct resolver_conf	*dns;		/* dns= inline list */
 	char			*dns_path;	/* dns= file */
 	/* probe resistance: what a failed HTTP authentication gets */

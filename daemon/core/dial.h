@@ -12,7 +12,7 @@
 
 struct worker;
 struct listener_conf;
-struct evdns_base;
+struct resolver;
 struct resolver_conf;
 struct matcher_set;
 struct hosts;
@@ -24,18 +24,19 @@ struct dialer {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 idx;
-	struct evdns_base		*dns;		/* NULL: the system's */
+	struct resolver			*res;		/* dns=, or the system's */
+	int				 own_res;	/* dns= given */
 	struct resolver_conf		*dnsconf;	/* dns= file, live */
 	struct matcher_set		*bypass_file;	/* live */
 	struct hosts			*hosts;		/* live */
-	int				 prefer_v6;
+	int				 prefer;	/* AF_INET(6), 0: RFC 8305 */
 	int				 direct;	/* no routing, no chain:
 							   rtcp/rudp targets */
 };
 
 int	dialer_init(struct dialer *, struct worker *,
 	    const struct listener_conf *, size_t idx);
-struct evdns_base *dialer_dns(const struct dialer *);
+struct resolver *dialer_resolver(const struct dialer *);
 /* The listener's hosts file, then /etc/hosts. */
 const struct hosts_entry *dialer_hosts(const struct dialer *, const char *);
 void	dialer_hosts_addr(const struct hosts_entry *, uint16_t port,

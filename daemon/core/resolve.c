@@ -366,6 +366,7 @@ query_cb(void *arg, unsigned char *msg, size_t len,
 	    (re->err == 0 || re->err == ENOENT))
 		ttl = rc->ttl_ms < 0 ? 0 : (uint32_t)(rc->ttl_ms / 1000);
 	re->valid = 1;
+	re->addrs.ttl = ttl;
 	re->expires = now_sec() + (time_t)ttl;
 	if (ttl == 0)
 		re->expires = 0;	/* for those waiting now only */
@@ -423,6 +424,7 @@ want(struct resolve_req *req, int i, const char *name, int family)
 	if ((re = entry_get(r, name, family)) == NULL)
 		return -1;
 	if (re->valid && re->q == NULL && re->expires > now_sec()) {
+		re->addrs.ttl = (uint32_t)(re->expires - now_sec());
 		ready_add(req, i, &re->addrs, re->err);
 		return 0;
 	}

@@ -23,6 +23,7 @@ struct resolve_req;
 struct resolve_addrs {
 	int		family;		/* AF_INET or AF_INET6 */
 	size_t		n;
+	uint32_t	ttl;		/* seconds it may be kept */
 	union {
 		struct in_addr	v4[RESOLVE_ADDRS_MAX];
 		struct in6_addr	v6[RESOLVE_ADDRS_MAX];
