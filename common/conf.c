@@ -297,15 +297,7 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 		}
 		if (host_to_sockaddr(host, port, 0, &l->targets[i],
 		    &l->targetlens[i]) != 0) {
-			/* A name: only a hosts file can give it an address. */
-			if (node_param(n, "hosts") == NULL) {
-				seterr(err, errlen, "%s: forward target \"%s\" "
-				    "must be an IP address, or a name in a "
-				    "hosts= file (no resolver in this build)",
-				    n->url, n->remotes[i]);
-				free(host);
-				return -1;
-			}
+			/* a name, resolved at each dial */
 			l->targetnames[i] = host;
 			host = NULL;
 			/* the port travels in targets[i] */
@@ -334,26 +326,22 @@ conf_add_file(struct conf *c, const char *path)
 /* Read and parse a reloadable file now, so mistakes stop startup. */
 enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN };
 
-/* The asynchronous resolver in this build speaks plain UDP only. */
+/*
+ * What the resolver does not do in this build: queries through the
+ * chain (gost's "-chain" nameservers).
+ */
 int
-resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
+resolver_supported(const struct resolver_conf *rc, char *err, size_t errlen)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nns; i++) {
-		if (rc->ns[i].proto != NS_PROTO_UDP || rc->ns[i].chain) {
-			seterr(err, errlen, "nameserver %s: only plain UDP "
-			    "nameservers are supported in this build",
-			    rc->ns[i].addr);
+	for (i = 0; i < rc->nns; i++)
+		if (rc->ns[i].chain) {
+			seterr(err, errlen, "nameserver %s: queries through "
+			    "the chain (-chain) are not supported in this "
+			    "build", rc->ns[i].addr);
 			return -1;
 		}
-		if (rc->ns[i].addr[0] != '[' &&
-		    !isdigit((unsigned char)rc->ns[i].addr[0])) {
-			seterr(err, errlen, "nameserver %s: must be an IP "
-			    "address", rc->ns[i].addr);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -399,7 +387,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	    path, &rc, e, sizeof(e)) : kind == CF_PEERS ? peer_conf_parse(data,
 	    len, path, &pe, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
-	if (r == 0 && rc != NULL && resolver_udp_only(rc, e, sizeof(e)) != 0) {
+	if (r == 0 && rc != NULL && resolver_supported(rc, e, sizeof(e)) != 0) {
 		seterr(err, errlen, "%s: %s", path, e);
 		resolver_conf_free(rc);
 		free(data);
@@ -763,14 +751,13 @@ build_probe(struct conf *c, struct listener_conf *l, char *err,
 		goto bad;
 	if (parse_hostport(hp, &host, &port) != 0)
 		goto bad;
-	if (host_to_sockaddr(host, port, 0, &l->probe_addr,
-	    &l->probe_addrlen) != 0) {
+	if (host[0] == '\0') {
 		free(host);
-		seterr(err, errlen, "%s: probe_resist: the address must be an "
-		    "IP address in this build", n->url);
-		return -1;
+		goto bad;
 	}
-	free(host);
+	/* a name is resolved when a probe comes */
+	l->probe_host = host;
+	l->probe_port = port;
 	return 0;
  bad:
 	seterr(err, errlen, "%s: bad value \"%s\" for probe_resist "
@@ -809,7 +796,7 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 				seterr(err, errlen, "%s: dns: %s", n->url, e);
 				return -1;
 			}
-			if (resolver_udp_only(l->dns, e, sizeof(e)) != 0) {
+			if (resolver_supported(l->dns, e, sizeof(e)) != 0) {
 				seterr(err, errlen, "%s: dns: %s", n->url, e);
 				return -1;
 			}
@@ -872,20 +859,22 @@ build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
 		seterr(err, errlen, "%s: upstream: %s", n->url, e);
 		return -1;
 	}
+	if (resolver_supported(l->dns_up, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: upstream: %s", n->url, e);
+		return -1;
+	}
 	for (i = 0; i < l->dns_up->nns; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
 		char *host = NULL;
 		uint16_t port;
 		const char *a = l->dns_up->ns[i].addr;
 
 		if (l->dns_up->ns[i].proto == NS_PROTO_HTTPS)
-			continue;	/* checked in the worker */
-		if (parse_hostport(a, &host, &port) != 0 ||
-		    host_to_sockaddr(host, port, 0, &ss, &sl) != 0) {
+			continue;	/* a URL, checked when parsed */
+		/* a name is resolved by the system resolver when asked */
+		if (parse_hostport(a, &host, &port) != 0 || host[0] == '\0') {
 			free(host);
-			seterr(err, errlen, "%s: upstream %s must be an IP "
-			    "address and port", n->url, a);
+			seterr(err, errlen, "%s: upstream %s must be a host "
+			    "and port", n->url, a);
 			return -1;
 		}
 		free(host);
@@ -1600,14 +1589,8 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 			return -1;
 		}
 		h->nalts++;
-		if (host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen) !=
-		    0 && first) {
-			seterr(err, errlen, "%s: ip= addresses of the first chain "
-			    "node must be IP addresses", url);
-			free(host);
-			free(list);
-			return -1;
-		}
+		/* a name is resolved at each dial, as the node's own */
+		(void)host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen);
 		free(host);
 	}
 	free(list);
@@ -1693,16 +1676,11 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		goto fail;
 	}
 	/*
-	 * Later hops are reached through the earlier ones, by name; an
-	 * address, when the name is one, serves fastest_count probes.
+	 * Later hops are reached through the earlier ones, by name; the
+	 * first hop's name is resolved at each dial (addrlen 0).
 	 */
-	if (host_to_sockaddr(n->host, n->port, 0, &h->addr, &h->addrlen) !=
-	    0 && first) {
-		seterr(err, errlen, "%s: the first chain node must be an IP "
-		    "address or localhost in this build (no resolver for it)",
-		    url);
-		goto fail;
-	}
+	(void)first;
+	(void)host_to_sockaddr(n->host, n->port, 0, &h->addr, &h->addrlen);
 	snprintf(h->host, sizeof(h->host), "%s", n->host);
 	h->port = n->port;
 	if ((v = node_param(n, "bypass")) != NULL) {
@@ -2101,6 +2079,7 @@ conf_free(struct conf *c)
 		free(l->pass);
 		free(l->proxy_agent);
 		free(l->dns_path);
+		free(l->probe_host);
 		free(l->probe_arg);
 		free(l->knock);
 		explicit_bzero(l->ss_key, sizeof(l->ss_key));

@@ -149,8 +149,8 @@ struct listener_conf {
 	enum { PROBE_NONE, PROBE_CODE, PROBE_WEB, PROBE_HOST, PROBE_FILE }
 				 probe;
 	int			 probe_code;
-	struct sockaddr_storage	 probe_addr;	/* web: and host: */
-	socklen_t		 probe_addrlen;
+	char			*probe_host;	/* web: and host: */
+	uint16_t		 probe_port;
 	char			*probe_arg;	/* web: path+host, file: path */
 	char			*knock;
 	/* dns proxy: its upstreams */
@@ -338,7 +338,7 @@ size_t	conf_outbound_find(const struct conf *, const char *tag);
 int	conf_hop_build(struct hop_conf *, const char *url, int first,
 	    char *err, size_t errlen);
 void	conf_hop_free(struct hop_conf *);
-int	resolver_udp_only(const struct resolver_conf *, char *err,
+int	resolver_supported(const struct resolver_conf *, char *err,
 	    size_t errlen);
 
 /* router.c: pick an outbound for a connection */

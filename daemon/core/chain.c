@@ -37,6 +37,8 @@
 #include "proto/sscodec.h"
 #include "ref.h"
 #include "core/codec.h"
+#include "core/happy.h"
+#include "core/resolve.h"
 #include "core/listen.h"
 #include "mux/pool.h"
 #include "mux/smux.h"
@@ -70,6 +72,7 @@ struct grp_member {
 	long			 rtt_us;	/* last probe; < 0: none or failed */
 	int			 probe_fd;
 	struct event		*probe_ev;
+	struct happy		*probe_hc;	/* a named member */
 	struct timespec		 probe_start;
 };
 
@@ -111,6 +114,7 @@ struct chain_dial {
 	uint16_t			 port;
 	size_t				 hop;
 	int				 fd;		/* while connecting */
+	struct happy			*hc;		/* ... to a name */
 	struct conn			*c;		/* then */
 	struct cbuf			 in;		/* answers read */
 	struct cbuf			 out;		/* requests to send */
@@ -134,6 +138,7 @@ struct chain_dial {
 static void cd_attempt(struct chain_dial *);
 static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
+static void cd_connected(struct chain_dial *);
 static void cd_conn_cb(struct conn *, int, void *);
 static int cd_transport(struct chain_dial *);
 static int cd_mux(struct chain_dial *);
@@ -151,6 +156,8 @@ grp_probe_end(struct grp_member *m)
 	if (m->probe_fd != -1)
 		close(m->probe_fd);
 	m->probe_fd = -1;
+	happy_cancel(m->probe_hc);
+	m->probe_hc = NULL;
 }
 
 static void
@@ -213,10 +220,21 @@ grp_rebuild(struct grp *g, struct hop_conf *peerhops, size_t npeerhops)
  * cache time) and only the fastest members are picked from.
  */
 static void
+grp_probe_done(struct grp_member *m, int err)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->rtt_us = err != 0 ? -1 : (now.tv_sec - m->probe_start.tv_sec) *
+	    1000000 + (now.tv_nsec - m->probe_start.tv_nsec) / 1000;
+	debug("probe %s:%u: %s%ld us", m->h->host, m->h->port,
+	    err ? "failed, " : "", m->rtt_us);
+	grp_probe_end(m);
+}
+
+static void
 grp_probe_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct grp_member *m = arg;
-	struct timespec now;
 	socklen_t len = sizeof(int);
 	int err = 0;
 
@@ -224,12 +242,22 @@ grp_probe_cb(evutil_socket_t fd, short what, void *arg)
 		err = ETIMEDOUT;
 	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	m->rtt_us = err != 0 ? -1 : (now.tv_sec - m->probe_start.tv_sec) *
-	    1000000 + (now.tv_nsec - m->probe_start.tv_nsec) / 1000;
-	debug("probe %s:%u: %s%ld us", m->h->host, m->h->port,
-	    err ? "failed, " : "", m->rtt_us);
-	grp_probe_end(m);
+	grp_probe_done(arg, err);
+}
+
+/* A named member's probe: the name's resolution counts as well. */
+static void
+grp_probe_happy_cb(void *arg, int fd, const struct sockaddr *sa,
+    socklen_t salen, int err)
+{
+	struct grp_member *m = arg;
+
+	(void)sa;
+	(void)salen;
+	m->probe_hc = NULL;
+	if (fd != -1)
+		close(fd);
+	grp_probe_done(m, err);
 }
 
 static void
@@ -243,8 +271,19 @@ grp_probe_all(struct grp *g)
 	for (i = 0; i < gen->nm && !gen->retired; i++) {
 		struct grp_member *m = &gen->m[i];
 
-		if (m->h->addrlen == 0 || m->probe_fd != -1)
+		if (m->probe_fd != -1 || m->probe_hc != NULL)
 			continue;
+		if (m->h->addrlen == 0) {
+			struct happy_opts ho;
+
+			memset(&ho, 0, sizeof(ho));
+			ho.timeout_ms = 5000;
+			clock_gettime(CLOCK_MONOTONIC, &m->probe_start);
+			m->probe_hc = happy_connect(g->wk,
+			    resolver_system(g->wk), m->h->host, m->h->port,
+			    &ho, grp_probe_happy_cb, m);
+			continue;
+		}
 		if (c->have_mark || c->iface[0] != '\0')
 			m->probe_fd = mm_socket(g->wk, m->h->addr.ss_family,
 			    SOCK_STREAM);
@@ -497,6 +536,8 @@ cd_release(struct chain_dial *cd)
 static void
 cd_drop(struct chain_dial *cd)
 {
+	happy_cancel(cd->hc);
+	cd->hc = NULL;
 	if (cd->ev != NULL)
 		event_free(cd->ev);
 	cd->ev = NULL;
@@ -972,7 +1013,7 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct chain_dial *cd = arg;
 	socklen_t len = sizeof(int);
-	int err = 0, one = 1;
+	int err = 0;
 
 	if (cd->state == CD_MUXSTART) {
 		event_free(cd->ev);
@@ -992,9 +1033,18 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 		cd_fail(cd, err);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	event_free(cd->ev);
 	cd->ev = NULL;
+	cd_connected(cd);
+}
+
+/* Connected to the first hop (cd->fd): its transport, its request. */
+static void
+cd_connected(struct chain_dial *cd)
+{
+	int one = 1;
+
+	setsockopt(cd->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	cd->c = conn_socket(cd->wk, cd->fd);
 	cd->fd = -1;
 	if (cd->c == NULL) {
@@ -1089,6 +1139,28 @@ cd_defer_fail(struct chain_dial *cd, int err)
 }
 
 static void
+cd_happy_cb(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
+    int err)
+{
+	struct chain_dial *cd = arg;
+
+	(void)sa;
+	(void)salen;
+	cd->hc = NULL;
+	if (fd == -1) {
+		if (err == ENOENT || err == EINVAL || err == EIO)
+			debug("chain %s: hop 0 (%s:%u): %s", cd->ob->tag,
+			    cd->sel[0]->host, cd->sel[0]->port,
+			    resolve_strerror(err));
+		cd_fail(cd, err == ENOENT || err == EINVAL || err == EIO ?
+		    EHOSTUNREACH : err);
+		return;
+	}
+	cd->fd = fd;
+	cd_connected(cd);
+}
+
+static void
 cd_attempt(struct chain_dial *cd)
 {
 	const struct hop_conf *h;
@@ -1113,6 +1185,17 @@ cd_attempt(struct chain_dial *cd)
 	h = cd->sel[0];
 	cd->hop = 0;
 	cd->state = CD_CONNECT;
+	if (h->addrlen == 0) {
+		/* a name: resolved at each dial, connected by RFC 8305 */
+		struct happy_opts ho;
+
+		memset(&ho, 0, sizeof(ho));
+		ho.timeout_ms = h->timeout_ms;
+		if ((cd->hc = happy_connect(cd->wk, resolver_system(cd->wk),
+		    h->host, h->port, &ho, cd_happy_cb, cd)) == NULL)
+			cd_defer_fail(cd, ENOMEM);
+		return;
+	}
 	/* -M and -I apply to the socket that leaves this host. */
 	if (c->have_mark || c->iface[0] != '\0')
 		cd->fd = mm_socket(cd->wk, h->addr.ss_family, SOCK_STREAM);

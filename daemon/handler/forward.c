@@ -23,6 +23,9 @@
 #include "log.h"
 #include "match.h"
 #include "core/conn.h"
+#include "core/dial.h"
+#include "core/happy.h"
+#include "core/resolve.h"
 #include "core/listen.h"
 #include "worker.h"
 #include "core/chain.h"
@@ -47,6 +50,7 @@ struct fwd_conn {
 	size_t		 target;
 	struct event	*ev;
 	struct chain_dial *cd;
+	struct happy	*hc;		/* a target's name, direct */
 	struct conn	*up;		/* through the chain */
 };
 
@@ -57,6 +61,7 @@ static void
 fwd_conn_fail(struct fwd_conn *c)
 {
 	chain_dial_cancel(c->cd);
+	happy_cancel(c->hc);
 	conn_free(c->up);
 	if (c->ev != NULL)
 		event_free(c->ev);
@@ -88,6 +93,26 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		fwd_try(c);
 		return;
 	}
+	fwd_connected(c);
+}
+
+static void
+fwd_happy_cb(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
+    int err)
+{
+	struct fwd_conn *c = arg;
+
+	(void)sa;
+	(void)salen;
+	c->hc = NULL;
+	if (fd == -1) {
+		debug("%s: target %zu (%s): %s", c->fw->l->node->url,
+		    c->target, c->fw->l->targetnames[c->target],
+		    resolve_strerror(err));
+		fwd_try(c);
+		return;
+	}
+	c->out = fd;
 	fwd_connected(c);
 }
 
@@ -172,10 +197,6 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
 		return -1;
 	}
-	if (fw->wk->conf->obs[ob].type == OB_DIRECT && *len == 0) {
-		debug("%s: %s is not in the hosts file", l->node->url, name);
-		return -1;
-	}
 	*obp = ob;
 	return 0;
 }
@@ -224,11 +245,23 @@ fwd_try(struct fwd_conn *c)
 				return;
 			continue;
 		}
-		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
-			c->out = mm_socket(fw->wk, ss.ss_family, SOCK_STREAM);
-		else
-			c->out = socket(ss.ss_family, SOCK_STREAM |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (sslen == 0) {
+			/* a name: resolved now, connected by RFC 8305 */
+			struct happy_opts ho;
+
+			memset(&ho, 0, sizeof(ho));
+			ho.timeout_ms = l->timeout_ms;
+			ho.prefer = l->prefer;
+			c->tried++;
+			if ((c->hc = happy_connect(fw->wk,
+			    resolver_system(fw->wk), host, ntohs(
+			    ((struct sockaddr_in *)&l->targets[
+			    c->target])->sin_port), &ho, fwd_happy_cb,
+			    c)) != NULL)
+				return;
+			continue;
+		}
+		c->out = dial_socket(fw->wk, ss.ss_family, SOCK_STREAM);
 		if (c->out == -1) {
 			error("%s: socket: %s", l->node->url, strerror(errno));
 			continue;
