@@ -135,7 +135,8 @@ conf_valid_ifname(const char *s)
  * silently accepted.
  */
 static const char *const tcp_params[] = {
-	"timeout", "bypass", "hosts", "whitelist", "blacklist", NULL
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", NULL
 };
 static const char *const proxy_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "secrets",
@@ -1047,7 +1048,7 @@ build_lis_forward(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	}
 	if (build_targets(l, err, errlen) != 0 ||
-	    build_access(c, l, err, errlen) != 0)
+	    build_dialer(c, l, err, errlen) != 0)
 		return -1;
 	return 0;
 }

@@ -37,6 +37,7 @@
 #include "proto/sscodec.h"
 #include "ref.h"
 #include "core/codec.h"
+#include "core/dial.h"
 #include "core/happy.h"
 #include "core/resolve.h"
 #include "core/listen.h"
@@ -110,6 +111,7 @@ enum cd_state {
 struct chain_dial {
 	struct worker			*wk;
 	const struct outbound_conf	*ob;
+	const struct dialer		*dl;	/* resolver, hosts: or NULL */
 	char				 host[PROXY_HOST_MAX + 1];
 	uint16_t			 port;
 	size_t				 hop;
@@ -124,6 +126,7 @@ struct chain_dial {
 	struct event			*ev;		/* connect, timeout */
 	unsigned int			 attempt;
 	int				 err;
+	int				 refused;	/* by the hop's answer */
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
@@ -592,17 +595,20 @@ cd_fail(struct chain_dial *cd, int err)
 		error("chain %s: hop %zu (%s:%u): TLS: the server's certificate: "
 		    "%s", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
 		    cd->sel[cd->hop]->port, why);
-	debug("chain %s: hop %zu (%s:%u): %s (state %d.%d, %zu read, %zu to "
-	    "send)", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
-	    cd->sel[cd->hop]->port, strerror(err), (int)cd->state, cd->step,
-	    cd->in.len, cd->out.len);
+	if (!cd->refused)
+		debug("chain %s: hop %zu (%s:%u): %s (state %d.%d, %zu read, "
+		    "%zu to send)", cd->ob->tag, cd->hop,
+		    cd->sel[cd->hop]->host, cd->sel[cd->hop]->port,
+		    strerror(err), (int)cd->state, cd->step, cd->in.len,
+		    cd->out.len);
 	/* count it against the member of the group that failed */
-	if (cd->selm[cd->hop] != NULL) {
+	if (!cd->refused && cd->selm[cd->hop] != NULL) {
 		cd->selm[cd->hop]->fails++;
 		clock_gettime(CLOCK_MONOTONIC, &cd->selm[cd->hop]->last_fail);
 	}
 	cd_drop(cd);
 	cd->err = err;
+	cd->refused = 0;
 	if (++cd->attempt < tries) {
 		cd_attempt(cd);
 		return;
@@ -933,6 +939,22 @@ hop_fail(struct chain_dial *cd, int err)
 }
 
 int
+hop_refused(struct chain_dial *cd, int err, const char *why)
+{
+	const char *host;
+	uint16_t port;
+
+	/* the hop works; it says the next address does not */
+	cd_next(cd, &host, &port);
+	debug("chain %s: hop %zu (%s:%u) could not reach %s:%u: %s",
+	    cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
+	    cd->sel[cd->hop]->port, host, port, why);
+	cd->refused = 1;
+	cd_fail(cd, err);
+	return HOP_FAILED;
+}
+
+int
 hop_send(struct chain_dial *cd, const void *p, size_t len)
 {
 	return cd_send(cd, p, len) == 0 ? 0 : HOP_FAILED;
@@ -1191,8 +1213,14 @@ cd_attempt(struct chain_dial *cd)
 
 		memset(&ho, 0, sizeof(ho));
 		ho.timeout_ms = h->timeout_ms;
-		if ((cd->hc = happy_connect(cd->wk, resolver_system(cd->wk),
-		    h->host, h->port, &ho, cd_happy_cb, cd)) == NULL)
+		/* as gost: the listener's resolver and hosts file */
+		if (cd->dl != NULL) {
+			ho.prefer = cd->dl->prefer;
+			ho.hosts = cd->dl->hosts;
+		}
+		if ((cd->hc = happy_connect(cd->wk, cd->dl != NULL ?
+		    cd->dl->res : resolver_system(cd->wk), h->host, h->port,
+		    &ho, cd_happy_cb, cd)) == NULL)
 			cd_defer_fail(cd, ENOMEM);
 		return;
 	}
@@ -1237,7 +1265,8 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 
 struct chain_dial *
 chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
-    const char *host, uint16_t port, int flags, chain_cb cb, void *arg)
+    const struct dialer *dl, const char *host, uint16_t port, int flags,
+    chain_cb cb, void *arg)
 {
 	struct chain_dial *cd;
 
@@ -1247,6 +1276,7 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 		return NULL;	/* the caller fails the connection itself */
 	cd->wk = wk;
 	cd->ob = ob;
+	cd->dl = dl;
 	snprintf(cd->host, sizeof(cd->host), "%s", host);
 	cd->port = port;
 	if ((cd->nhops = chain_hops_for(ob, host, port)) == 0) {

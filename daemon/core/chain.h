@@ -23,9 +23,15 @@ typedef void (*chain_cb)(void *arg, struct conn *, int err);
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 #define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */
 #define CHAIN_MBIND	0x04	/* last hop: gost's MBIND (smux) */
+/*
+ * dl: the listener's dialer, whose resolver and hosts file give the
+ * first hop's address when it is a name (NULL: the system's).
+ */
+struct dialer;
 struct chain_dial *chain_dial_start(struct worker *,
-	    const struct outbound_conf *, const char *host, uint16_t port,
-	    int flags, chain_cb cb, void *arg);
+	    const struct outbound_conf *, const struct dialer *dl,
+	    const char *host, uint16_t port, int flags, chain_cb cb,
+	    void *arg);
 void	chain_dial_cancel(struct chain_dial *);
 int	chain_init(struct worker *);
 size_t	chain_hops_for(const struct outbound_conf *, const char *host,

@@ -406,8 +406,8 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 static int
 name_errno(int err)
 {
-	return err == ENOENT || err == EINVAL ? EHOSTUNREACH : err == EIO ?
-	    EHOSTUNREACH : err;
+	/* no such name: host unreachable; failed servers: general failure */
+	return err == ENOENT || err == EINVAL ? EHOSTUNREACH : err;
 }
 
 /* Happy Eyeballs asks whether each address may be dialed. */
@@ -491,8 +491,8 @@ dial_chain(struct dial *d, const struct sockaddr *sa)
 	sockaddr_host(&ss, host, sizeof(host), &port);
 	debug("%s: %s is %s, through the chain", d->dl->l->node->url, d->host,
 	    host);
-	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, host, d->port,
-	    0, chain_cb_, d)) == NULL)
+	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, d->dl, host,
+	    d->port, 0, chain_cb_, d)) == NULL)
 		dial_finish(d, NULL, ENOMEM);
 }
 
@@ -594,7 +594,7 @@ dial_begin(struct dial *d)
 			return;
 		}
 		if (literal || !dl->own_res) {
-			if ((d->cd = chain_dial_start(dl->wk, ob, host, port,
+			if ((d->cd = chain_dial_start(dl->wk, ob, dl, host, port,
 			    0, chain_cb_, d)) == NULL)
 				dial_defer_fail(d, ENOMEM);
 			return;

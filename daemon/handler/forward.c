@@ -36,8 +36,7 @@ struct forward {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 next;	/* round-robin position */
-	struct matcher_set		*bypass_file;	/* live-reloaded */
-	struct hosts			*hosts;		/* live-reloaded */
+	struct dialer			 dl;	/* hosts, bypass, dns= */
 	struct tp_server		 tp;		/* the listener's */
 };
 
@@ -156,7 +155,7 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	port = ntohs(((struct sockaddr_in *)ss)->sin_port);
 	if (name != NULL) {
 		snprintf(host, hostlen, "%s", name);
-		if ((he = hosts_lookup(fw->hosts, name)) == NULL) {
+		if ((he = hosts_lookup(fw->dl.hosts, name)) == NULL) {
 			*len = 0;	/* a chain may still resolve it */
 		} else if (he->family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -183,7 +182,7 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 	    host, port);
 	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
-	    (fw->bypass_file != NULL && bypass_match(fw->bypass_file, hp))) {
+	    (fw->dl.bypass_file != NULL && bypass_match(fw->dl.bypass_file, hp))) {
 		debug("%s: %s bypassed", l->node->url, hp);
 		return -1;
 	}
@@ -239,7 +238,7 @@ fwd_try(struct fwd_conn *c)
 		    ntohs(((struct sockaddr_in *)&l->targets[
 		    c->target])->sin_port)) > 0) {
 			c->tried++;
-			if ((c->cd = chain_dial_start(fw->wk, ob, host,
+			if ((c->cd = chain_dial_start(fw->wk, ob, &fw->dl, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[
 			    c->target])->sin_port), 0, fwd_chain_done, c)) != NULL)
 				return;
@@ -251,11 +250,11 @@ fwd_try(struct fwd_conn *c)
 
 			memset(&ho, 0, sizeof(ho));
 			ho.timeout_ms = l->timeout_ms;
-			ho.prefer = l->prefer;
+			ho.prefer = fw->dl.prefer;
 			c->tried++;
-			if ((c->hc = happy_connect(fw->wk,
-			    resolver_system(fw->wk), host, ntohs(
-			    ((struct sockaddr_in *)&l->targets[
+			ho.hosts = fw->dl.hosts;
+			if ((c->hc = happy_connect(fw->wk, fw->dl.res, host,
+			    ntohs(((struct sockaddr_in *)&l->targets[
 			    c->target])->sin_port), &ho, fwd_happy_cb,
 			    c)) != NULL)
 				return;
@@ -314,13 +313,11 @@ forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	fw->wk = wk;
 	fw->l = l;
-	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
-	    RELOAD_BYPASS, (void **)&fw->bypass_file, NULL, NULL) != 0) ||
-	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
-	    RELOAD_HOSTS, (void **)&fw->hosts, NULL, NULL) != 0)) {
+	if (dialer_init(&fw->dl, wk, l, idx) != 0) {
 		free(fw);
 		return -1;
 	}
+
 	if (tp_listen(&fw->tp, wk, l, idx, fd, fwd_accept, fw, levp) != 0) {
 		free(fw);
 		return -1;

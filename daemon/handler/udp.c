@@ -408,7 +408,7 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
 		return;
 	}
 	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk, ob,
-	    relay ? host : "0.0.0.0", relay ? port : 0, CHAIN_UDPTUN,
+	    uc->dl, relay ? host : "0.0.0.0", relay ? port : 0, CHAIN_UDPTUN,
 	    uchan_tun_ready, uc)) == NULL)
 		cbuf_release(&uc->tout);
 }
