@@ -253,6 +253,13 @@ attempt_start(struct happy *h)
 		}
 		h->natt++;
 		a->h = h;
+		if (log_get_level() >= LOG_LEVEL_DEBUG1) {
+			char host[64];
+			uint16_t port;
+
+			sockaddr_host(&a->sa, host, sizeof(host), &port);
+			debug("%s: trying %s port %u", h->host, host, port);
+		}
 		if ((a->ev = event_new(h->wk->base, a->fd, EV_WRITE,
 		    attempt_cb, a)) == NULL)
 			fatal_f("out of memory");
