@@ -489,6 +489,29 @@ name_norm(struct resolver *r, const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+int
+resolve_cached(struct resolver *r, const char *name, int family,
+    struct resolve_addrs *a)
+{
+	char norm[DNS_NAME_MAX + 2];
+	struct rentry *re;
+	size_t b;
+
+	if (hosts_lookup(sys_hosts, name) != NULL ||
+	    name_norm(r, name, norm, sizeof(norm)) != 0)
+		return -1;
+	b = name_hash(norm, family);
+	LIST_FOREACH(re, &r->buckets[b], hash)
+		if (re->family == family && strcmp(re->name, norm) == 0)
+			break;
+	if (re == NULL || !re->valid || re->q != NULL ||
+	    re->expires <= now_sec())
+		return -1;
+	*a = re->addrs;
+	a->ttl = (uint32_t)(re->expires - now_sec());
+	return re->err;
+}
+
 struct resolve_req *
 resolve_start(struct resolver *r, const char *name, int fams, resolve_cb cb,
     void *arg)
