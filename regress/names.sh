@@ -291,6 +291,18 @@ done
 assert_serving "socks5h://127.0.0.1:$QB" "http://127.0.0.1:$H/blob"
 grep -q "killed by signal\|exited" "$LOGDIR/bad.log" && fail "a worker died on garbage"
 
+# --- ip= of a resolver file: queries carry the client subnet ----------
+ED=$(free_port); QE=$(free_port)
+$NETTOOL dns 127.0.0.1 "$ED" >"$LOGDIR/ecsdns.out" 2>&1 &
+PIDS="$PIDS $!"
+printf 'ip 192.0.2.99\nnameserver 127.0.0.1:%s\n' "$ED" >"$LOGDIR/ecs.resolv"
+start_ostpd ecs -DD -L "socks5://127.0.0.1:$QE?dns=$LOGDIR/ecs.resolv&prefer=ipv4"
+wait_port "$QE" || fatal "ecs daemon"
+[ "$(get "socks5h://127.0.0.1:$QE" "http://any.test:$H/blob")" = "$want" ] ||
+    fail "through a resolver file with ip="
+grep -q "^ecs 1/24 c00002$" "$LOGDIR/ecsdns.out" ||
+    fail "no client subnet in the query: $(cat "$LOGDIR/ecsdns.out")"
+
 # --- -M: the resolver's sockets carry the mark ------------------------
 SIL=$(free_port); QM=$(free_port)
 socat -u "UDP-RECV:$SIL,bind=127.0.0.1" /dev/null 2>/dev/null &

@@ -334,14 +334,20 @@ static void query_cb(void *, unsigned char *, size_t,
 static int
 entry_query(struct rentry *re, const char *name)
 {
-	unsigned char msg[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11];
+	unsigned char msg[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11 + 16];
 	struct dns_query q;
 	size_t len;
+	const struct resolver_conf *rc = re->r->rc;
 
 	if (dns_make_query(name, re->family == AF_INET ? DNS_TYPE_A :
 	    DNS_TYPE_AAAA, 0, RES_EDNS_SIZE, msg, sizeof(msg), &len,
-	    &q) != 0 ||
-	    (re->q = dnsup_query(re->r->up, msg, len, query_cb, re)) == NULL)
+	    &q) != 0)
+		return -1;
+	/* ip= of a resolver file: the client subnet servers are told */
+	if (rc != NULL && rc->has_ip)
+		(void)dns_add_ecs(msg, &len, sizeof(msg), rc->ip_family,
+		    rc->ip);
+	if ((re->q = dnsup_query(re->r->up, msg, len, query_cb, re)) == NULL)
 		return -1;
 	return 0;
 }

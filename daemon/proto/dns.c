@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <string.h>
 
 #include "err.h"
@@ -640,5 +642,37 @@ dns_answer_addrs(const unsigned char *p, size_t len,
 	a->ttl = a->n > 0 ? ttl : ai.min_ttl;
 	if (a->n == 0 && !name_equal(cur, curlen, q->qname_wire, q->qname_len))
 		name_text(cur, a->cname);
+	return 0;
+}
+
+int
+dns_add_ecs(unsigned char *msg, size_t *lenp, size_t outlen, int family,
+    const unsigned char *addr)
+{
+	size_t len = *lenp, n, i;
+	unsigned int prefix = family == AF_INET ? 24 : 56;
+	unsigned char *opt;
+
+	/* dns_make_query's OPT: the last 11 bytes, rdata empty */
+	n = (prefix + 7) / 8;
+	if ((family != AF_INET && family != AF_INET6) || len < DNS_HDR_LEN +
+	    11 || get16(msg + 10) != 1 || msg[len - 11] != 0 ||
+	    get16(msg + len - 10) != DNS_TYPE_OPT || get16(msg + len - 2) != 0 ||
+	    outlen - len < 8 + n)
+		return ERR_FORMAT;
+	opt = msg + len;
+	opt[0] = 0;
+	opt[1] = 8;			/* EDNS-CLIENT-SUBNET */
+	opt[2] = 0;
+	opt[3] = (unsigned char)(4 + n);
+	opt[4] = 0;
+	opt[5] = family == AF_INET ? 1 : 2;
+	opt[6] = (unsigned char)prefix;
+	opt[7] = 0;			/* scope: 0 in queries */
+	for (i = 0; i < n; i++)
+		opt[8 + i] = addr[i];
+	msg[len - 2] = 0;
+	msg[len - 1] = (unsigned char)(8 + n);
+	*lenp = len + 8 + n;
 	return 0;
 }

@@ -109,6 +109,14 @@ int	dns_make_query(const char *name, uint16_t qtype, uint16_t id,
 	    uint16_t udp_size, unsigned char *out, size_t outlen,
 	    size_t *lenp, struct dns_query *q);
 
+/*
+ * An EDNS client subnet option (RFC 7871) on a query dns_make_query
+ * made with EDNS: family AF_INET (a /24 of addr) or AF_INET6 (a /56).
+ * *lenp grows; ERR_FORMAT when there is no OPT last or no room.
+ */
+int	dns_add_ecs(unsigned char *msg, size_t *lenp, size_t outlen,
+	    int family, const unsigned char *addr);
+
 #define DNS_ADDRS_MAX		16	/* addresses kept of one answer */
 #define DNS_CNAME_MAX		8	/* aliases followed */
 

@@ -129,6 +129,17 @@ def dns_server(host, port, aaaa=None):
         qend = i + 5
         name = ".".join(labels).lower()
         qtype = int.from_bytes(q[i + 1:i + 3], "big") if qend <= len(q) else 0
+        # an OPT with a client subnet option: say so (family/prefix addr)
+        o = qend
+        if q[10:12] == b"\x00\x01" and len(q) >= o + 11 and q[o] == 0:
+            rd, o = q[o + 11:o + 11 + int.from_bytes(q[o + 9:o + 11], "big")], 0
+            while o + 4 <= len(rd):
+                code = int.from_bytes(rd[o:o + 2], "big")
+                ln = int.from_bytes(rd[o + 2:o + 4], "big")
+                if code == 8 and ln >= 4:
+                    print("ecs %d/%d %s" % (rd[o + 5], rd[o + 6],
+                          rd[o + 8:o + 4 + ln].hex()), flush=True)
+                o += 4 + ln
         hdr = bytearray(q[:12])
         hdr[2] = 0x81 | (q[2] & 0x01)
         if name.endswith(".test") and qtype == 1:

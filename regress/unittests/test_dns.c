@@ -1,6 +1,8 @@
 /* DNS query and response checks (dns.c). */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <stdint.h>
 #include <string.h>
 
@@ -701,6 +703,25 @@ TEST(test_make_query)
 	/* too small a buffer */
 	ASSERT_EQ_INT(dns_make_query("example.com", 1, 1, 0, out, 20, &n, &q),
 	    ERR_FORMAT);
+
+	/* a client subnet: a /24, and the query still parses */
+	ASSERT_EQ_INT(dns_make_query("example.com", 1, 7, 1232, out,
+	    sizeof(out), &n, &q), 0);
+	ASSERT_EQ_INT(dns_add_ecs(out, &n, sizeof(out), AF_INET,
+	    (const unsigned char *)"\xc0\x00\x02\x63"), 0);
+	ASSERT_EQ_UINT(n, 12 + 13 + 4 + 11 + 11);
+	ASSERT(memcmp(out + n - 13, "\x00\x0b\x00\x08\x00\x07\x00\x01\x18"
+	    "\x00\xc0\x00\x02", 13) == 0);
+	ASSERT_EQ_INT(dns_parse_query(out, n, &q), 0);
+	ASSERT_EQ_INT(q.edns, 1);
+	/* only once, and only with EDNS */
+	ASSERT_EQ_INT(dns_add_ecs(out, &n, sizeof(out), AF_INET,
+	    (const unsigned char *)"\xc0\x00\x02\x63"), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query("example.com", 1, 7, 0, out,
+	    sizeof(out), &n, &q), 0);
+	ASSERT_EQ_INT(dns_add_ecs(out, &n, sizeof(out), AF_INET6,
+	    (const unsigned char *)"\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0"
+	    "\0\0\0\1"), ERR_FORMAT);
 }
 
 /* www.example.com A: a CNAME to cdn.example.net, its two A records. */
