@@ -33,6 +33,18 @@ in_list(const char *const *list, const char *s)
 	return 0;
 }
 
+/* A protocol (proto) or transport name as gost normalises it. */
+static int
+scheme_token_known(const char *s, int proto)
+{
+	if (strcmp(s, "https") == 0)
+		return 1;
+	if (proto)
+		return strcmp(s, "auto") == 0 || strcmp(s, "socks") == 0 ||
+		    strcmp(s, "ss2") == 0 || in_list(known_protocols, s);
+	return strcmp(s, "ssu") == 0 || in_list(known_transports, s);
+}
+
 static int
 hexval(int c)
 {
@@ -272,6 +284,22 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 	}
 	if (proto == NULL || transport == NULL)
 		goto oom;
+	/*
+	 * gost turns an unknown protocol into auto and an unknown transport
+	 * into tcp, so socsk5:// or socks5+tsl:// silently serve something
+	 * else.  We refuse a name neither table knows (a deviation, see
+	 * ostpd.8); a one-token scheme needs to be known in one of them.
+	 */
+	if (plus == NULL ? !scheme_token_known(scheme, 1) &&
+	    !scheme_token_known(scheme, 0) : strchr(plus + 1, '+') == NULL &&
+	    (!scheme_token_known(proto, 1) ||
+	    !scheme_token_known(transport, 0))) {
+		seterr(err, errlen, "%s: unknown scheme \"%s\" (a typing "
+		    "mistake? e.g. socks5://, http://, relay+tls://)", n->url,
+		    plus == NULL || !scheme_token_known(proto, 1) ? proto :
+		    transport);
+		goto fail;
+	}
 	if (strcmp(transport, "https") == 0) {
 		free(transport);
 		transport = strdup("tls");

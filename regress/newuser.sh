@@ -1,0 +1,114 @@
+# What a new user trips over, as they would hit it: every mistake of a
+# configuration named at once, one line each; misspelled schemes, two
+# listeners on one port, a missing interface, a datagram listener behind
+# a chain that cannot carry datagrams: all refused at startup; each
+# refusal followed by proof that a good configuration still serves.
+. regress/lib.sh
+
+E=$(free_port); P=$(free_port); P2=$(free_port); D=$(free_port)
+start_echo "$E"
+
+# lines OUTPUT: how many "ostpd: " lines
+lines() { printf '%s\n' "$1" | grep -c '^ostpd: '; }
+
+# 1. -t names every mistake, one line each, and fails.
+out=$("$OSTPD" -t -L "socsk5://:$P" -L "tcp://:$P2/127.0.0.1:99999" \
+    -L "tcp://127.0.0.1:$D/127.0.0.1:$E" -F "ss://nosuch:pw@127.0.0.1:1" \
+    2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] || fail "three mistakes: exit $rc"
+[ "$(lines "$out")" -eq 3 ] || fail "three mistakes, not three lines: $out"
+echo "$out" | grep -q 'socsk5://.*unknown scheme "socsk5"' ||
+    fail "misspelled scheme not named: $out"
+echo "$out" | grep -q '99999' || fail "bad target not named: $out"
+echo "$out" | grep -q 'unknown Shadowsocks method "nosuch"' ||
+    fail "bad chain node not named: $out"
+
+# The same for gost JSON: two bad services, a bad node, a bad route.
+cat >"$LOGDIR/bad.json" <<JSON
+{
+  "ServeNodes": ["htp://:$P", "tcp://127.0.0.1:$D/127.0.0.1:$E",
+                 "socks5+tsl://:$P2"],
+  "ChainNodes": ["socks4://u:p@127.0.0.1:1080"],
+  "Routes": [{"ServeNodes": ["tcp://:1/1.2.3.4:5"], "Retries": "x"},
+             {"ServeNodes": ["socks5://127.0.0.1:$D"]}]
+}
+JSON
+out=$("$OSTPD" -t -C "$LOGDIR/bad.json" 2>&1 >/dev/null); rc=$?
+[ $rc -eq 1 ] || fail "bad JSON: exit $rc"
+[ "$(lines "$out")" -eq 5 ] || fail "bad JSON, not five lines: $out"
+for w in 'unknown scheme "htp"' 'unknown scheme "tsl"' \
+    'SOCKS4 has no passwords' 'Retries must be' \
+    "socks5://127.0.0.1:$D: TCP port 127.0.0.1:$D is already used"; do
+	echo "$out" | grep -q "$w" || fail "bad JSON: no \"$w\": $out"
+done
+
+# 2. Misspelled schemes at startup; a URL without a scheme is auto.
+for u in "socsk5://:$P" "htp://:$P" "socks5+tsl://:$P" "sock5+tls://:$P"; do
+	out=$(timeout 10 "$OSTPD" -w 1 -L "$u" 2>&1); rc=$?
+	[ $rc -eq 1 ] && [ "$(lines "$out")" -eq 1 ] &&
+	    echo "$out" | grep -q "^ostpd: $u: unknown scheme" ||
+	    fail "$u: exit $rc: $out"
+done
+"$OSTPD" -t -L ":$P" >/dev/null || fail ":port without a scheme refused"
+"$OSTPD" -t -L "a+b+c://:$P" >/dev/null || fail "gost's three-part scheme"
+
+# 3. Two listeners on one address and port: refused, naming both.
+for pair in "socks5://127.0.0.1:$P http://127.0.0.1:$P" \
+    ":$P socks5://:$P" ":$P http://0.0.0.0:$P" \
+    "udp://:$P/127.0.0.1:$E tun://:$P?net=10.9.9.1/24"; do
+	# shellcheck disable=SC2086
+	set -- $pair
+	out=$(timeout 10 "$OSTPD" -w 1 -L "$1" -L "$2" 2>&1); rc=$?
+	[ $rc -eq 1 ] && [ "$(lines "$out")" -eq 1 ] &&
+	    echo "$out" | grep -q "^ostpd: $2: .* port .* is already used by $1" ||
+	    fail "$1 and $2: exit $rc: $out"
+done
+# different sockets, or a specific address next to the wildcard: fine
+"$OSTPD" -t -L "tcp://:$P/127.0.0.1:$E" -L "udp://:$P/127.0.0.1:$E" \
+    >/dev/null || fail "TCP and UDP on one port refused"
+"$OSTPD" -t -L ":$P" -L "tcp://127.0.0.1:$P/127.0.0.1:$E" >/dev/null ||
+    fail "a specific address next to the wildcard refused"
+out=$(PROFILING=1 timeout 10 "$OSTPD" -w 1 -L ":$P" -P ":$P" 2>&1)
+echo "$out" | grep -q "^ostpd: -P :$P: TCP port \[::\]:$P is already used by :$P" ||
+    fail "-P on a -L port: $out"
+# -P on a port another program holds names what was written
+out=$(PROFILING=1 timeout 10 "$OSTPD" -w 1 -L "tcp://127.0.0.1:$P/127.0.0.1:$E" \
+    -P "127.0.0.1:$E" 2>&1)
+echo "$out" | grep -q "^ostpd: -P 127.0.0.1:$E: bind 127.0.0.1:$E: " ||
+    fail "-P on a busy port: $out"
+
+# 4. An interface that does not exist.
+out=$(timeout 10 "$OSTPD" -w 1 -I nosuchif0 -L "tcp://127.0.0.1:$P/127.0.0.1:$E" 2>&1)
+[ "$out" = "ostpd: -I nosuchif0: no such network interface" ] ||
+    fail "-I nosuchif0: $out"
+out=$("$OSTPD" -t -I nosuchif0 -L ":$P" 2>&1 >/dev/null)
+echo "$out" | grep -q "nosuchif0: no such network interface" ||
+    fail "-t -I nosuchif0: $out"
+echo "{\"ServeNodes\": [\":$P\"], \"Interface\": \"nosuchif1\"}" \
+    >"$LOGDIR/if.json"
+out=$("$OSTPD" -t -C "$LOGDIR/if.json" 2>&1 >/dev/null)
+echo "$out" | grep -q 'Interface "nosuchif1": no such network interface' ||
+    fail "JSON Interface: $out"
+"$OSTPD" -t -I lo -L ":$P" >/dev/null || fail "-I lo refused"
+
+# 6. Datagrams through a chain that cannot carry them.
+out=$(timeout 10 "$OSTPD" -w 1 -L "udp://127.0.0.1:$P/127.0.0.1:53" \
+    -F "http://127.0.0.1:$P2" 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "udp://127.0.0.1:$P/127.0.0.1:53: datagrams cannot go through chain node http://127.0.0.1:$P2" ||
+    fail "udp through http: exit $rc: $out"
+for f in "socks5://127.0.0.1:$P2" "relay://127.0.0.1:$P2" \
+    "ss://aes-128-gcm:pw@127.0.0.1:$P2"; do
+	"$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "$f" >/dev/null ||
+	    fail "udp through $f refused"
+done
+out=$("$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "socks5://127.0.0.1:$P2" \
+    -F "ss://aes-128-gcm:pw@127.0.0.1:$P2" 2>&1 >/dev/null)
+echo "$out" | grep -q "datagrams cannot go through chain node ss://" ||
+    fail "udp through socks5 then ss: $out"
+
+# After all the refusals: the same daemon, configured right, serves.
+start_ostpd good -L "tcp://127.0.0.1:$P/127.0.0.1:$E" -I lo
+wait_port "$P" || fatal "the good configuration does not listen"
+assert_serving "tcp://127.0.0.1:$P"
+kill "$OPID"
+finish
