@@ -289,11 +289,11 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 			    n->remotes[i]);
 			return -1;
 		}
+		/* gost (Go's dialer): a target without a host is this host */
 		if (host[0] == '\0') {
-			seterr(err, errlen, "%s: forward target \"%s\" has no "
-			    "host", n->url, n->remotes[i]);
 			free(host);
-			return -1;
+			if ((host = strdup("127.0.0.1")) == NULL)
+				return -1;
 		}
 		if (host_to_sockaddr(host, port, 0, &l->targets[i],
 		    &l->targetlens[i]) != 0) {
@@ -359,6 +359,52 @@ resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
 
 /* Set by conf_load for a worker's copy of the configuration. */
 static int files_checked;
+
+/*
+ * Every parameter that takes a file or an inline list (bypass= and dns=
+ * of a listener, bypass= and ip= of a chain node) decides here, as gost
+ * does: a path (/, ./, ../) is a file, and so is any other value that
+ * names a regular file that exists (bypass=bypass.txt: gost opens it
+ * before it reads a list), even when it would also be a valid list.
+ * Such a bare name is written back into the node's URL as an absolute
+ * path: the workers, which cannot look, read the same URL, and so does
+ * a reload after -b has changed to /.  tilde: a leading "~" (reverse)
+ * is not part of the name.  1: a file, its path in *pathp; 0: a list;
+ * -1: out of memory.
+ */
+int
+conf_param_file(struct node *n, const char *key, int tilde,
+    const char **pathp)
+{
+	const char *v = node_param(n, key), *p;
+	struct stat st;
+	char *abs, *nv;
+	int r;
+
+	if (v == NULL)
+		return 0;
+	p = tilde && v[0] == '~' ? v + 1 : v;
+	*pathp = p;
+	if (p[0] == '/' || strncmp(p, "./", 2) == 0 ||
+	    strncmp(p, "../", 3) == 0)
+		return 1;
+	if (files_checked || p[0] == '\0' || stat(p, &st) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	if ((abs = realpath(p, NULL)) == NULL)
+		return 0;
+	r = asprintf(&nv, "%s%s", p != v ? "~" : "", abs);
+	free(abs);
+	if (r == -1)
+		return -1;
+	r = node_param_replace(n, key, nv);
+	free(nv);
+	if (r != 0)
+		return -1;
+	v = node_param(n, key);
+	*pathp = tilde && v[0] == '~' ? v + 1 : v;
+	return 1;
+}
 
 static int
 check_file(const char *url, const char *key, const char *path, int kind,
@@ -635,11 +681,14 @@ build_access(struct conf *c, struct listener_conf *l, char *err,
 	struct node *n = l->node;
 	const char *v, *p;
 	char e[400];
+	int r;
 
 	if ((v = node_param(n, "bypass")) != NULL) {
 		/* gost: a file, or an inline list ("~" reverses it). */
-		p = v[0] == '~' ? v + 1 : v;
-		if (p[0] == '/' || p[0] == '.') {
+		if ((r = conf_param_file(n, "bypass", 1, &p)) == -1)
+			return -1;
+		v = node_param(n, "bypass");
+		if (r == 1) {
 			if (check_file(n->url, "bypass", p, CF_BYPASS, err,
 			    errlen) != 0)
 				return -1;
@@ -789,13 +838,16 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 	struct node *n = l->node;
 	const char *v;
 	char e[400];
+	int r;
 
 	if (build_access(c, l, err, errlen) != 0)
 		return -1;
 	if ((v = node_param(n, "prefer")) != NULL)
 		l->prefer_v6 = strcmp(v, "ipv6") == 0;
 	if ((v = node_param(n, "dns")) != NULL) {
-		if (v[0] == '/' || v[0] == '.') {
+		if ((r = conf_param_file(n, "dns", 0, &v)) == -1)
+			return -1;
+		if (r == 1) {
 			/* a resolver file, reloadable like the others */
 			if (check_file(n->url, "dns", v, CF_RESOLVER, err,
 			    errlen) != 0)
@@ -1226,9 +1278,10 @@ static const struct scheme {
 	{ "socks5", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
 	    PROXY_SOCKS5, 0, build_proxy, proxy_params, HOP_SOCKS5,
 	    CARRY_STREAM },
+	/* a socks4 listener takes the 4a form too (gost, rustun) */
 	{ "socks4", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
-	    PROXY_SOCKS4, 0, build_proxy, proxy_params, HOP_SOCKS4,
-	    CARRY_STREAM },
+	    PROXY_SOCKS4 | PROXY_SOCKS4A, 0, build_proxy, proxy_params,
+	    HOP_SOCKS4, CARRY_STREAM },
 	{ "socks4a", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
 	    PROXY_SOCKS4 | PROXY_SOCKS4A, 0, build_proxy, proxy_params,
 	    HOP_SOCKS4A, CARRY_STREAM },
@@ -1554,7 +1607,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	}
 	if ((v = node_param(n, "ip")) == NULL)
 		return 0;
-	if (v[0] == '/' || v[0] == '.') {
+	if (conf_param_file(h->node, "ip", 0, &v) != 0) {
 		seterr(err, errlen, "%s: an ip= file is not supported in this "
 		    "build; give a comma list", url);
 		return -1;
@@ -1713,8 +1766,7 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		char e[400];
 
 		/* on a chain node: where the chain stops (gost) */
-		if (v[0] == '/' || v[0] == '.' || (v[0] == '~' &&
-		    (v[1] == '/' || v[1] == '.'))) {
+		if (conf_param_file(n, "bypass", 1, &v) != 0) {
 			seterr(err, errlen, "%s: a bypass file on a chain node "
 			    "is not supported in this build; give a list", url);
 			goto fail;

@@ -333,6 +333,9 @@ void	conf_json_free(void *root);
 char	*conf_read_file(const char *path, size_t *lenp, char *err,
 	    size_t errlen);
 int	conf_src_push(char ***v, size_t *n, const char *s);
+/* A parameter that takes a file or a list: 1 file (*path), 0 list. */
+int	conf_param_file(struct node *, const char *key, int tilde,
+	    const char **path);
 /* Add a line to the error text (every mistake is named, one a line). */
 void	conf_err_add(char *err, size_t errlen, size_t *nerr,
 	    const char *line);

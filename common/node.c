@@ -426,6 +426,67 @@ node_param(const struct node *n, const char *key)
 	return v;
 }
 
+/*
+ * Give parameter key (its last occurrence, the one that counts) a new
+ * value, in the list and in the URL's text, so that the URL printed for
+ * the workers and by -t says the same.  0, or -1 (no memory, no such
+ * parameter in the query).
+ */
+int
+node_param_replace(struct node *n, const char *key, const char *val)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct node_param *p, *last = NULL;
+	const char *q, *seg, *amp, *eq, *lseg = NULL, *leq = NULL;
+	const char *lend = NULL, *c;
+	char *k, *nv, *nurl;
+	FILE *f;
+	size_t len;
+
+	TAILQ_FOREACH(p, &n->params, entry)
+		if (strcmp(p->key, key) == 0)
+			last = p;
+	if (last == NULL || (q = strchr(n->url, '?')) == NULL)
+		return -1;
+	for (seg = q + 1; *seg != '\0'; seg = *amp != '\0' ? amp + 1 : amp) {
+		amp = seg + strcspn(seg, "&");
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if ((k = pct_decode(seg, (size_t)((eq ? eq : amp) - seg),
+		    1)) == NULL)
+			continue;
+		if (strcmp(k, key) == 0) {
+			lseg = seg;
+			leq = eq ? eq : amp;
+			lend = amp;
+		}
+		free(k);
+	}
+	if (lseg == NULL || (nv = strdup(val)) == NULL)
+		return -1;
+	if ((f = open_memstream(&nurl, &len)) == NULL) {
+		free(nv);
+		return -1;
+	}
+	fprintf(f, "%.*s=", (int)(leq - n->url), n->url);
+	for (c = val; *c != '\0'; c++) {
+		if (isalnum((unsigned char)*c) || strchr("-._~/:", *c) != NULL)
+			fputc(*c, f);
+		else
+			fprintf(f, "%%%c%c", hex[(unsigned char)*c >> 4],
+			    hex[(unsigned char)*c & 15]);
+	}
+	fputs(lend, f);
+	if (fclose(f) != 0) {
+		free(nv);
+		return -1;
+	}
+	free(n->url);
+	n->url = nurl;
+	free(last->val);
+	last->val = nv;
+	return 0;
+}
+
 int
 node_param_uint(const struct node *n, const char *key, unsigned long min,
     unsigned long max, unsigned long *out, char *err, size_t errlen)

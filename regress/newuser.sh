@@ -106,6 +106,46 @@ out=$("$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "socks5://127.0.0.1:$P2" \
 echo "$out" | grep -q "datagrams cannot go through chain node ss://" ||
     fail "udp through socks5 then ss: $out"
 
+# 5. bypass=bypass.txt (no ./) is that file when it exists, as in gost;
+# -t shows the file's absolute path (what the workers and reloads read).
+H=$(free_port); S=$(free_port)
+mkdir -p "$LOGDIR/www" && echo hello >"$LOGDIR/www/x"
+start_web web "$LOGDIR/www" "$H"
+printf 'localhost\n' >"$LOGDIR/bypass.txt"
+cd "$LOGDIR" || fatal "cd $LOGDIR"
+"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=bypass.txt" |
+    grep -q "bypass=$LOGDIR/bypass.txt" || fail "-t: bypass.txt not a file"
+"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=~bypass.txt" |
+    grep -q "bypass=~$LOGDIR/bypass.txt" || fail "-t: ~bypass.txt not a file"
+"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=./bypass.txt" |
+    grep -q "bypass=./bypass.txt" || fail "-t: ./bypass.txt changed"
+# no such file: an inline list, and .example.com is a pattern, not a path
+"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=nofile.txt,.example.com" \
+    >/dev/null || fail "an inline list refused"
+start_ostpd bypass -L "socks5://127.0.0.1:$S?bypass=bypass.txt"
+cd "$OLDPWD" || fatal "cd back"
+wait_port "$S" || fatal "bypass listener"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -x "socks5h://127.0.0.1:$S" "http://localhost:$H/x")
+[ "$code" = 000 ] || fail "the bypass file was not applied: $code"
+assert_serving "socks5://127.0.0.1:$S" "http://127.0.0.1:$H/x"
+kill "$OPID"
+
+# 7. A forward target without a host is this host (gost).
+UE=$(free_port); T=$(free_port); U=$(free_port); HP=$(free_port)
+RT=$(free_port)
+start_udpecho "$UE"
+start_ostpd hop -L "socks5://127.0.0.1:$HP"
+wait_port "$HP" || fatal "socks5 hop"
+start_ostpd fwd -L "tcp://127.0.0.1:$T/:$E" -L "udp://127.0.0.1:$U//:$UE" \
+    -L "rtcp://:$RT/:$E" -F "socks5://127.0.0.1:$HP"
+wait_port "$T" || fatal "tcp://:port/:port does not listen: $(cat "$LOGDIR/fwd.log")"
+assert_serving "tcp://127.0.0.1:$T"
+assert_serving "udp://127.0.0.1:$U"
+wait_port "$RT" || fail "rtcp://:port/:port did not open on the hop"
+assert_serving "tcp://127.0.0.1:$RT"
+kill "$OPID"
+
 # After all the refusals: the same daemon, configured right, serves.
 start_ostpd good -L "tcp://127.0.0.1:$P/127.0.0.1:$E" -I lo
 wait_port "$P" || fatal "the good configuration does not listen"
