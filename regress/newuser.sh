@@ -146,6 +146,41 @@ wait_port "$RT" || fail "rtcp://:port/:port did not open on the hop"
 assert_serving "tcp://127.0.0.1:$RT"
 kill "$OPID"
 
+# 11. A wrong upstream password is one clear line naming the hop (the
+# client sees only 502 or a SOCKS failure); never the password.
+AH=$(free_port); AS=$(free_port); BH=$(free_port); BS=$(free_port); BN=$(free_port)
+start_ostpd up -L "http://alice:secret@127.0.0.1:$AH" -L "socks5://alice:secret@127.0.0.1:$AS"
+wait_port "$AH" && wait_port "$AS" || fatal "upstream proxies"
+start_ostpd down -L "http://127.0.0.1:$BH" -F "http://alice:wrong@127.0.0.1:$AH"
+start_ostpd down5 -L "http://127.0.0.1:$BS" -F "socks5://alice:wrong@127.0.0.1:$AS"
+start_ostpd downn -L "http://127.0.0.1:$BN" -F "socks5://127.0.0.1:$AS"
+wait_port "$BH" && wait_port "$BS" && wait_port "$BN" || fatal "downstream proxies"
+for p in $BH $BS $BN; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+	    -x "http://127.0.0.1:$p" "http://127.0.0.1:$H/x")
+	[ "$code" = 502 ] || fail "a refused hop gave $code"
+done
+wait_log "$LOGDIR/down.log" "http node 127.0.0.1:$AH: authentication failed (407): user \"alice\" or its password is wrong" ||
+    fail "no line for a wrong http hop password: $(grep -v starting "$LOGDIR/down.log")"
+wait_log "$LOGDIR/down5.log" "socks5 node 127.0.0.1:$AS: authentication failed: user \"alice\"" ||
+    fail "no line for a wrong socks5 hop password"
+wait_log "$LOGDIR/downn.log" "socks5 node 127.0.0.1:$AS: .*wants a user and password" ||
+    fail "no line for a socks5 hop without credentials"
+grep -q "secret\|:wrong" "$LOGDIR"/down*.log && fail "a password in the log"
+assert_serving "http://alice:secret@127.0.0.1:$AH" "http://127.0.0.1:$H/x"
+
+# 11. Plain HTTP through the proxy (kept-alive exchanges) is counted.
+PX=$(free_port); DG=$(free_port)
+head -c 300000 /dev/urandom >"$LOGDIR/www/blob"
+PROFILING=1 start_ostpd counters -L "http://127.0.0.1:$PX" -P "127.0.0.1:$DG"
+wait_port "$PX" && wait_port "$DG" || fatal "counters: no listener"
+curl -s -o /dev/null -o /dev/null --max-time 10 -x "http://127.0.0.1:$PX" \
+    "http://127.0.0.1:$H/blob" "http://127.0.0.1:$H/x" || fail "plain HTTP through the proxy"
+out=$(curl -sS --max-time 5 "http://127.0.0.1:$DG/debug/vars")
+echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["bytes_out"] >= 300000 and d["bytes_in"] >= 100, d' ||
+	fail "plain HTTP not counted: $out"
+kill "$OPID"
+
 # After all the refusals: the same daemon, configured right, serves.
 start_ostpd good -L "tcp://127.0.0.1:$P/127.0.0.1:$E" -I lo
 wait_port "$P" || fatal "the good configuration does not listen"
