@@ -855,6 +855,40 @@ TEST(test_inet_prefix)
 	    "255.255.255.255/128xxxxxxxxxxxxxxx", &p), -1);
 }
 
+/* Every mistake, one line each; what failed is not checked again. */
+TEST(test_conf_all_errors)
+{
+	static const char *const serve[] = {
+		"socsk5://:1080",
+		"tcp://127.0.0.1:2000/127.0.0.1:9",
+		"tcp://127.0.0.1:2000/127.0.0.1:9?timeout=x",
+		"http://127.0.0.1:2000",
+		"tcp://:2001/:22",
+	};
+	struct conf c;
+	char err[2048];
+	const char *p;
+	int lines = 1;
+
+	ASSERT_EQ_INT(load_serve(&c, serve, sizeof(serve) / sizeof(serve[0]),
+	    err, sizeof(err)), -1);
+	for (p = err; *p != '\0'; p++)
+		lines += *p == '\n';
+	ASSERT_EQ_INT(lines, 3);
+	ASSERT(strstr(err, "socsk5://:1080: unknown scheme \"socsk5\"") !=
+	    NULL);
+	ASSERT(strstr(err, "timeout=x: bad duration") != NULL);
+	ASSERT(strstr(err, "http://127.0.0.1:2000: TCP port 127.0.0.1:2000 "
+	    "is already used by tcp://127.0.0.1:2000/127.0.0.1:9") != NULL);
+
+	/* a target without a host is this host */
+	ASSERT_EQ_INT(load_one(&c, "tcp://:2001/:22", err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].targets[0].ss_family, AF_INET);
+	ASSERT(memcmp(&((struct sockaddr_in *)&c.lis[0].targets[0])->sin_addr,
+	    "\x7f\x00\x00\x01", 4) == 0);
+	conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -867,6 +901,7 @@ main(void)
 	RUN(test_param_uint);
 	RUN(test_param_duration);
 	RUN(test_conf_tcp_forward);
+	RUN(test_conf_all_errors);
 	RUN(test_conf_refused);
 	RUN(test_conf_tun);
 	RUN(test_conf_chain_refused);
