@@ -290,11 +290,11 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 			    n->remotes[i]);
 			return -1;
 		}
+		/* gost (Go's dialer): a target without a host is this host */
 		if (host[0] == '\0') {
-			seterr(err, errlen, "%s: forward target \"%s\" has no "
-			    "host", n->url, n->remotes[i]);
 			free(host);
-			return -1;
+			if ((host = strdup("127.0.0.1")) == NULL)
+				return -1;
 		}
 		if (host_to_sockaddr(host, port, 0, &l->targets[i],
 		    &l->targetlens[i]) != 0) {
@@ -348,6 +348,52 @@ resolver_supported(const struct resolver_conf *rc, char *err, size_t errlen)
 
 /* Set by conf_load for a worker's copy of the configuration. */
 static int files_checked;
+
+/*
+ * Every parameter that takes a file or an inline list (bypass= and dns=
+ * of a listener, bypass= and ip= of a chain node) decides here, as gost
+ * does: a path (/, ./, ../) is a file, and so is any other value that
+ * names a regular file that exists (bypass=bypass.txt: gost opens it
+ * before it reads a list), even when it would also be a valid list.
+ * Such a bare name is written back into the node's URL as an absolute
+ * path: the workers, which cannot look, read the same URL, and so does
+ * a reload after -b has changed to /.  tilde: a leading "~" (reverse)
+ * is not part of the name.  1: a file, its path in *pathp; 0: a list;
+ * -1: out of memory.
+ */
+int
+conf_param_file(struct node *n, const char *key, int tilde,
+    const char **pathp)
+{
+	const char *v = node_param(n, key), *p;
+	struct stat st;
+	char *abs, *nv;
+	int r;
+
+	if (v == NULL)
+		return 0;
+	p = tilde && v[0] == '~' ? v + 1 : v;
+	*pathp = p;
+	if (p[0] == '/' || strncmp(p, "./", 2) == 0 ||
+	    strncmp(p, "../", 3) == 0)
+		return 1;
+	if (files_checked || p[0] == '\0' || stat(p, &st) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	if ((abs = realpath(p, NULL)) == NULL)
+		return 0;
+	r = asprintf(&nv, "%s%s", p != v ? "~" : "", abs);
+	free(abs);
+	if (r == -1)
+		return -1;
+	r = node_param_replace(n, key, nv);
+	free(nv);
+	if (r != 0)
+		return -1;
+	v = node_param(n, key);
+	*pathp = tilde && v[0] == '~' ? v + 1 : v;
+	return 1;
+}
 
 static int
 check_file(const char *url, const char *key, const char *path, int kind,
@@ -624,11 +670,14 @@ build_access(struct conf *c, struct listener_conf *l, char *err,
 	struct node *n = l->node;
 	const char *v, *p;
 	char e[400];
+	int r;
 
 	if ((v = node_param(n, "bypass")) != NULL) {
 		/* gost: a file, or an inline list ("~" reverses it). */
-		p = v[0] == '~' ? v + 1 : v;
-		if (p[0] == '/' || p[0] == '.') {
+		if ((r = conf_param_file(n, "bypass", 1, &p)) == -1)
+			return -1;
+		v = node_param(n, "bypass");
+		if (r == 1) {
 			if (check_file(n->url, "bypass", p, CF_BYPASS, err,
 			    errlen) != 0)
 				return -1;
@@ -777,13 +826,16 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 	struct node *n = l->node;
 	const char *v;
 	char e[400];
+	int r;
 
 	if (build_access(c, l, err, errlen) != 0)
 		return -1;
 	if ((v = node_param(n, "prefer")) != NULL)
 		l->prefer = strcmp(v, "ipv6") == 0 ? AF_INET6 : AF_INET;
 	if ((v = node_param(n, "dns")) != NULL) {
-		if (v[0] == '/' || v[0] == '.') {
+		if ((r = conf_param_file(n, "dns", 0, &v)) == -1)
+			return -1;
+		if (r == 1) {
 			/* a resolver file, reloadable like the others */
 			if (check_file(n->url, "dns", v, CF_RESOLVER, err,
 			    errlen) != 0)
@@ -1213,9 +1265,10 @@ static const struct scheme {
 	{ "socks5", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
 	    PROXY_SOCKS5, 0, build_proxy, proxy_params, HOP_SOCKS5,
 	    CARRY_STREAM },
+	/* a socks4 listener takes the 4a form too (gost, rustun) */
 	{ "socks4", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
-	    PROXY_SOCKS4, 0, build_proxy, proxy_params, HOP_SOCKS4,
-	    CARRY_STREAM },
+	    PROXY_SOCKS4 | PROXY_SOCKS4A, 0, build_proxy, proxy_params,
+	    HOP_SOCKS4, CARRY_STREAM },
 	{ "socks4a", LIS_PROXY, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1,
 	    PROXY_SOCKS4 | PROXY_SOCKS4A, 0, build_proxy, proxy_params,
 	    HOP_SOCKS4A, CARRY_STREAM },
@@ -1311,6 +1364,7 @@ scheme_hop(const struct node *n, int *carried)
 
 static int build_listener_one(struct conf *, const char *, const char *,
     char *, size_t);
+static void listener_conf_free(struct listener_conf *);
 
 /* gost's http2 protocol and transport exist only together (http2://). */
 static int
@@ -1540,7 +1594,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	}
 	if ((v = node_param(n, "ip")) == NULL)
 		return 0;
-	if (v[0] == '/' || v[0] == '.') {
+	if (conf_param_file(h->node, "ip", 0, &v) != 0) {
 		seterr(err, errlen, "%s: an ip= file is not supported in this "
 		    "build; give a comma list", url);
 		return -1;
@@ -1688,8 +1742,7 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		char e[400];
 
 		/* on a chain node: where the chain stops (gost) */
-		if (v[0] == '/' || v[0] == '.' || (v[0] == '~' &&
-		    (v[1] == '/' || v[1] == '.'))) {
+		if (conf_param_file(n, "bypass", 1, &v) != 0) {
 			seterr(err, errlen, "%s: a bypass file on a chain node "
 			    "is not supported in this build; give a list", url);
 			goto fail;
@@ -1719,19 +1772,83 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	return -1;
 }
 
+/*
+ * -t and startup name every mistake they find, one line each: a
+ * listener, chain node or route that fails adds its line to err and the
+ * build goes on with the next; what failed is left out, so the checks
+ * across listeners do not repeat the same mistake.
+ */
+void
+conf_err_add(char *err, size_t errlen, size_t *nerr, const char *line)
+{
+	size_t len;
+
+	if (errlen == 0)
+		return;
+	if (*nerr == 0)
+		err[0] = '\0';
+	len = strlen(err);
+	if (len + 1 < errlen)
+		snprintf(err + len, errlen - len, "%s%s", len > 0 ? "\n" : "",
+		    line);
+	(*nerr)++;
+}
+
+/* A listener URL (or port range) into c->lis, or one line in err. */
+static int
+listener_try(struct conf *c, const char *url, const char *tag, char *err,
+    size_t errlen, size_t *nerr)
+{
+	char one[512];
+	size_t n0 = c->nlis, i;
+
+	snprintf(one, sizeof(one), "out of memory");
+	if (build_listener(c, url, tag, one, sizeof(one)) == 0)
+		return 0;
+	for (i = n0; i < c->nlis; i++)
+		listener_conf_free(&c->lis[i]);
+	c->nlis = n0;
+	conf_err_add(err, errlen, nerr, one);
+	return -1;
+}
+
+/* The hops of a chain outbound, every bad one named; -1 if any. */
+static int
+hops_build(struct outbound_conf *ob, char **urls, size_t n, char *err,
+    size_t errlen, size_t *nerr)
+{
+	char one[512];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n; i++) {
+		snprintf(one, sizeof(one), "out of memory");
+		if (conf_hop_build(&ob->hops[i], urls[i], i == 0, one,
+		    sizeof(one)) != 0) {
+			conf_err_add(err, errlen, nerr, one);
+			r = -1;
+		}
+		/* a failed hop is zeroed: conf_free takes it as it is */
+		ob->nhops++;
+	}
+	return r;
+}
+
 /* -F / ChainNodes: one chain outbound shared by all listeners (gost). */
 static int
-add_chain(struct conf *c, struct conf_src *src, char *err, size_t errlen)
+add_chain(struct conf *c, struct conf_src *src, char *err, size_t errlen,
+    size_t *nerr)
 {
 	struct outbound_conf *ob, *nobs;
-	size_t i;
+	char one[512];
 
 	if (src->nchain == 0)
 		return 0;
 	if (c->obs_explicit) {
-		seterr(err, errlen, "%s: -F/ChainNodes and outbounds cannot be "
-		    "combined; put the hops into a chain outbound",
+		seterr(one, sizeof(one), "%s: -F/ChainNodes and outbounds "
+		    "cannot be combined; put the hops into a chain outbound",
 		    c->path ? c->path : "configuration");
+		conf_err_add(err, errlen, nerr, one);
 		return -1;
 	}
 	if ((nobs = reallocarray(c->obs, c->nobs + 1, sizeof(*nobs))) == NULL)
@@ -1745,13 +1862,7 @@ add_chain(struct conf *c, struct conf_src *src, char *err, size_t errlen)
 	ob->retries = c->retries;
 	if ((ob->hops = calloc(src->nchain, sizeof(*ob->hops))) == NULL)
 		return -1;
-	for (i = 0; i < src->nchain; i++) {
-		if (conf_hop_build(&ob->hops[i], src->chain[i], i == 0, err,
-		    errlen) != 0)
-			return -1;
-		ob->nhops++;
-	}
-	return 0;
+	return hops_build(ob, src->chain, src->nchain, err, errlen, nerr);
 }
 
 /*
@@ -1789,6 +1900,12 @@ build_diag(struct conf *c, const char *addr, char *err, size_t errlen)
 	    errlen) != 0)
 		return -1;
 	c->nlis++;
+	/* messages (a busy port) name what the user wrote */
+	free(l->node->url);
+	if (asprintf(&l->node->url, "-P %s", addr) == -1) {
+		l->node->url = NULL;
+		return -1;
+	}
 	l->kind = LIS_DIAG;
 	l->socktype = SOCK_STREAM;
 	snprintf(l->tag, sizeof(l->tag), "profiling");
@@ -1814,13 +1931,15 @@ build_outbound_default(struct conf *c)
  * prints it.
  */
 static int
-build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen)
+build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen,
+    size_t *nerr)
 {
 	struct outbound_conf *ob, *nobs;
 	struct rule_conf *rule, *nr;
 	struct conf_route *rt;
 	char tag[CONF_TAG_MAX];
 	size_t k, i, obi, direct = (size_t)-1;
+	int r = 0;
 
 	for (k = 0; k < src->nroutes; k++) {
 		rt = &src->routes[k];
@@ -1840,12 +1959,9 @@ build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen)
 			if ((ob->hops = calloc(rt->nchain, sizeof(*ob->hops))) ==
 			    NULL)
 				return -1;
-			for (i = 0; i < rt->nchain; i++) {
-				if (conf_hop_build(&ob->hops[i], rt->chain[i],
-				    i == 0, err, errlen) != 0)
-					return -1;
-				ob->nhops++;
-			}
+			if (hops_build(ob, rt->chain, rt->nchain, err, errlen,
+			    nerr) != 0)
+				r = -1;
 		} else {
 			if (direct == (size_t)-1) {
 				for (i = 0; i < c->nobs; i++)
@@ -1874,13 +1990,123 @@ build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen)
 		rule->outbound = obi;
 		for (i = 0; i < rt->nserve; i++) {
 			snprintf(tag, sizeof(tag), "route%zu-%zu", k, i);
-			if (build_listener(c, rt->serve[i], tag, err,
-			    errlen) != 0)
-				return -1;
+			if (listener_try(c, rt->serve[i], tag, err, errlen,
+			    nerr) != 0) {
+				r = -1;
+				continue;
+			}
 			if (conf_src_push(&rule->inbound, &rule->ninbound,
 			    tag) != 0)
 				return -1;
 		}
+	}
+	return r;
+}
+
+/* The port of a listener's address; 0 when it has none. */
+static uint16_t
+lis_port(const struct listener_conf *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	if (l->addr.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)
+		    &l->addr)->sin6_port);
+	return 0;
+}
+
+static int
+lis_wildcard(const struct listener_conf *l)
+{
+	static const unsigned char zero[16];
+
+	if (l->addr.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)
+		    &l->addr)->sin_addr.s_addr == INADDR_ANY;
+	return memcmp(&((const struct sockaddr_in6 *)&l->addr)->sin6_addr,
+	    zero, sizeof(zero)) == 0;
+}
+
+/*
+ * Two listeners that cannot both work: every listener's sockets share
+ * their port (SO_REUSEPORT, one per worker), so the kernel binds both
+ * and then spreads connections over the two at random.  A specific
+ * address next to a wildcard on the same port is fine (the kernel
+ * prefers the exact match); [::] (dual-stack) next to 0.0.0.0 is not,
+ * as both match every IPv4 connection.
+ */
+static int
+listeners_clash(const struct listener_conf *a, const struct listener_conf *b,
+    char *line, size_t linelen)
+{
+	char as[128];
+	uint16_t port = lis_port(a);
+
+	if (a->socktype == 0 || a->socktype != b->socktype || port == 0 ||
+	    port != lis_port(b))
+		return 0;
+	if (a->addr.ss_family == b->addr.ss_family) {
+		if (a->addr.ss_family == AF_INET ? memcmp(
+		    &((const struct sockaddr_in *)&a->addr)->sin_addr,
+		    &((const struct sockaddr_in *)&b->addr)->sin_addr, 4) != 0 :
+		    memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+		    &((const struct sockaddr_in6 *)&b->addr)->sin6_addr,
+		    16) != 0)
+			return 0;
+	} else if (!lis_wildcard(a) || !lis_wildcard(b))
+		return 0;
+	sockaddr_ntop((const struct sockaddr *)&a->addr, as, sizeof(as));
+	seterr(line, linelen, "%s: %s port %s is already used by %s",
+	    a->node->url, a->socktype == SOCK_STREAM ? "TCP" : "UDP", as,
+	    b->node->url);
+	return 1;
+}
+
+/*
+ * Datagrams go through a chain only when its last hop can carry them
+ * (handler/udp.c): SOCKS5 (UDP-over-TCP), relay, or a Shadowsocks node
+ * that is the whole chain.  A listener of datagrams behind any other
+ * chain would drop all it gets; refuse it here, naming the hop.
+ */
+static int
+check_datagram_chain(const struct conf *c, const struct listener_conf *l,
+    char *line, size_t linelen)
+{
+	const struct outbound_conf *ob;
+	const struct hop_conf *last;
+	size_t i, j;
+
+	if (l->kind != LIS_UDP_FORWARD && l->kind != LIS_REDU &&
+	    l->kind != LIS_SSU)
+		return 0;
+	/* the default, and every rule that may take this listener */
+	for (i = 0; i <= c->nrules; i++) {
+		if (i < c->nrules) {
+			for (j = 0; j < c->rules[i].ninbound; j++)
+				if (strcmp(c->rules[i].inbound[j], l->tag) == 0)
+					break;
+			if (c->rules[i].ninbound > 0 &&
+			    j == c->rules[i].ninbound)
+				continue;
+			ob = &c->obs[c->rules[i].outbound];
+		} else
+			ob = &c->obs[c->default_ob];
+		/* a rule on the inbound alone takes all: nothing after it */
+		if (i < c->nrules && c->rules[i].ndomain_suffix == 0 &&
+		    c->rules[i].ndomain == 0 && c->rules[i].ncidr == 0 &&
+		    c->rules[i].nports == 0)
+			i = c->nrules;
+		if (ob->type != OB_CHAIN || ob->nhops == 0)
+			continue;
+		last = &ob->hops[ob->nhops - 1];
+		if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY ||
+		    (last->kind == HOP_SS && ob->nhops == 1))
+			continue;
+		seterr(line, linelen, "%s: datagrams cannot go through chain "
+		    "node %s (the last node must be socks5 or relay, or ss "
+		    "alone)", l->node->url, last->node != NULL ?
+		    last->node->url : last->host);
+		return -1;
 	}
 	return 0;
 }
@@ -1891,8 +2117,9 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 {
 	struct conf_src src;
 	void *root = NULL;
-	size_t i, n;
-	int ret = -1;
+	char line[512];
+	size_t i, n, nerr = 0;
+	int ret = -1, chain_bad = 0;
 
 	memset(c, 0, sizeof(*c));
 	memset(&src, 0, sizeof(src));
@@ -1943,24 +2170,50 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	for (i = 0, n = src.nserve; i < src.nroutes; i++)
 		n += src.routes[i].nserve;
 	if (n == 0) {
-		seterr(err, errlen, "no listener: give -L node or ServeNodes "
-		    "in %s", args->path ? args->path : "a -C file");
+		if (src.nerr == 0)
+			seterr(err, errlen, "no listener: give -L node or "
+			    "ServeNodes in %s", args->path ? args->path :
+			    "a -C file");
 		goto out;
 	}
+	nerr = src.nerr;
+	/*
+	 * An interface that does not exist would fail every connection,
+	 * each with its own line; say it once now.  (A worker's copy was
+	 * checked by the monitor, and its sandbox has no ioctl for it.)
+	 */
+	if (c->iface[0] != '\0' && !args->from_monitor &&
+	    if_nametoindex(c->iface) == 0) {
+		if (args->iface != NULL && strcmp(args->iface, c->iface) == 0)
+			seterr(line, sizeof(line), "-I %s: no such network "
+			    "interface", c->iface);
+		else
+			seterr(line, sizeof(line), "%s: Interface \"%s\": no "
+			    "such network interface", c->path, c->iface);
+		conf_err_add(err, errlen, &nerr, line);
+	}
 	for (i = 0; i < src.nserve; i++)
-		if (build_listener(c, src.serve[i], src.tags[i], err,
-		    errlen) != 0)
-			goto out;
-	if (add_chain(c, &src, err, errlen) != 0)
-		goto out;
+		(void)listener_try(c, src.serve[i], src.tags[i], err, errlen,
+		    &nerr);
+	n = nerr;
+	if (add_chain(c, &src, err, errlen, &nerr) != 0) {
+		if (nerr == n)
+			goto oom;
+		chain_bad = 1;
+	}
 	/* Listeners without a chain go direct, Routes or not. */
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
-		goto out;
-	if (build_routes(c, &src, err, errlen) != 0)
-		goto out;
-	if (args->profile != NULL && build_diag(c, args->profile, err,
-	    errlen) != 0)
-		goto out;
+		goto oom;
+	n = nerr;
+	if (build_routes(c, &src, err, errlen, &nerr) != 0 && nerr == n)
+		goto oom;
+	if (args->profile != NULL) {
+		char one[512];
+
+		snprintf(one, sizeof(one), "out of memory");
+		if (build_diag(c, args->profile, one, sizeof(one)) != 0)
+			conf_err_add(err, errlen, &nerr, one);
+	}
 	/*
 	 * peer= files of chain nodes and the CAs TLS verifies against:
 	 * the worker may have them read
@@ -1991,7 +2244,7 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	 * choosing otherwise, that chain must exist and end in a hop that
 	 * can bind (SOCKS5).
 	 */
-	for (i = 0; i < c->nlis && c->nrules == 0; i++) {
+	for (i = 0; i < c->nlis && c->nrules == 0 && !chain_bad; i++) {
 		const struct outbound_conf *ob = &c->obs[c->default_ob];
 
 		if (c->lis[i].kind != LIS_RTCP && c->lis[i].kind != LIS_RUDP)
@@ -2000,22 +2253,34 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    (ob->hops[ob->nhops - 1].kind != HOP_SOCKS5 &&
 		    (c->lis[i].kind != LIS_RTCP ||
 		    ob->hops[ob->nhops - 1].kind != HOP_RELAY))) {
-			seterr(err, errlen, "%s: remote forwarding needs a "
-			    "chain whose last node is socks5 (-F socks5://...)"
-			    " or, for rtcp, relay", c->lis[i].node->url);
-			goto out;
+			seterr(line, sizeof(line), "%s: remote forwarding needs "
+			    "a chain whose last node is socks5 (-F "
+			    "socks5://...) or, for rtcp, relay",
+			    c->lis[i].node->url);
+			conf_err_add(err, errlen, &nerr, line);
 		}
 	}
+	for (i = 0; i < c->nlis && !chain_bad; i++)
+		if (check_datagram_chain(c, &c->lis[i], line,
+		    sizeof(line)) != 0)
+			conf_err_add(err, errlen, &nerr, line);
 	/* Tags name inbounds in rules: they must be unique. */
 	for (i = 0; i < c->nlis; i++) {
 		size_t j;
 
 		for (j = 0; j < i; j++) {
 			if (strcmp(c->lis[i].tag, c->lis[j].tag) == 0) {
-				seterr(err, errlen, "%s: inbound tag \"%s\" is "
-				    "already used by %s", c->lis[i].node->url,
-				    c->lis[i].tag, c->lis[j].node->url);
-				goto out;
+				seterr(line, sizeof(line), "%s: inbound tag "
+				    "\"%s\" is already used by %s",
+				    c->lis[i].node->url, c->lis[i].tag,
+				    c->lis[j].node->url);
+				conf_err_add(err, errlen, &nerr, line);
+				break;
+			}
+			if (listeners_clash(&c->lis[i], &c->lis[j], line,
+			    sizeof(line))) {
+				conf_err_add(err, errlen, &nerr, line);
+				break;
 			}
 			/* Two devices with one name would fight. */
 			if ((c->lis[i].kind != LIS_TUN &&
@@ -2025,14 +2290,17 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 				continue;
 			if (strcmp(c->lis[i].tun.name, c->lis[j].tun.name) ==
 			    0) {
-				seterr(err, errlen, "%s: device name %s is "
-				    "already used by %s", c->lis[i].node->url,
-				    c->lis[i].tun.name, c->lis[j].node->url);
-				goto out;
+				seterr(line, sizeof(line), "%s: device name %s "
+				    "is already used by %s",
+				    c->lis[i].node->url, c->lis[i].tun.name,
+				    c->lis[j].node->url);
+				conf_err_add(err, errlen, &nerr, line);
+				break;
 			}
 		}
 	}
-	for (i = 0; i < c->nrules; i++) {
+	/* a rule naming a listener that failed would repeat its line */
+	for (i = 0; i < c->nrules && nerr == 0; i++) {
 		size_t j;
 
 		for (j = 0; j < c->rules[i].ninbound; j++) {
@@ -2043,14 +2311,19 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 				    c->rules[i].inbound[j]) == 0)
 					break;
 			if (k == c->nlis) {
-				seterr(err, errlen, "%s: routing rule %zu names "
-				    "unknown inbound \"%s\"", c->path, i,
-				    c->rules[i].inbound[j]);
-				goto out;
+				seterr(line, sizeof(line), "%s: routing rule "
+				    "%zu names unknown inbound \"%s\"",
+				    c->path, i, c->rules[i].inbound[j]);
+				conf_err_add(err, errlen, &nerr, line);
 			}
 		}
 	}
+	if (nerr > 0)
+		goto out;
 	ret = 0;
+	goto out;
+ oom:
+	conf_err_add(err, errlen, &nerr, "out of memory");
  out:
 	conf_json_free(root);
 	conf_src_free(&src);
@@ -2059,41 +2332,46 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	return ret;
 }
 
+static void
+listener_conf_free(struct listener_conf *l)
+{
+	size_t j;
+
+	for (j = 0; l->targetnames != NULL && j < l->ntargets; j++)
+		free(l->targetnames[j]);
+	free(l->targetnames);
+	free(l->bypass_path);
+	free(l->hosts_path);
+	free(l->secrets_path);
+	free(l->user);
+	if (l->pass != NULL)
+		explicit_bzero(l->pass, strlen(l->pass));
+	free(l->pass);
+	free(l->proxy_agent);
+	free(l->dns_path);
+	free(l->probe_host);
+	free(l->probe_arg);
+	free(l->knock);
+	explicit_bzero(l->ss_key, sizeof(l->ss_key));
+	resolver_conf_free(l->dns_up);
+	resolver_conf_free(l->dns);
+	matcher_set_free(l->bypass);
+	permission_free(l->whitelist);
+	permission_free(l->blacklist);
+	node_free(l->node);
+	free(l->targets);
+	free(l->targetlens);
+	free(l->tun.routes);
+	memset(l, 0, sizeof(*l));
+}
+
 void
 conf_free(struct conf *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->nlis; i++) {
-		struct listener_conf *l = &c->lis[i];
-		size_t j;
-
-		for (j = 0; l->targetnames != NULL && j < l->ntargets; j++)
-			free(l->targetnames[j]);
-		free(l->targetnames);
-		free(l->bypass_path);
-		free(l->hosts_path);
-		free(l->secrets_path);
-		free(l->user);
-		if (l->pass != NULL)
-			explicit_bzero(l->pass, strlen(l->pass));
-		free(l->pass);
-		free(l->proxy_agent);
-		free(l->dns_path);
-		free(l->probe_host);
-		free(l->probe_arg);
-		free(l->knock);
-		explicit_bzero(l->ss_key, sizeof(l->ss_key));
-		resolver_conf_free(l->dns_up);
-		resolver_conf_free(l->dns);
-		matcher_set_free(l->bypass);
-		permission_free(l->whitelist);
-		permission_free(l->blacklist);
-		node_free(c->lis[i].node);
-		free(c->lis[i].targets);
-		free(c->lis[i].targetlens);
-		free(c->lis[i].tun.routes);
-	}
+	for (i = 0; i < c->nlis; i++)
+		listener_conf_free(&c->lis[i]);
 	free(c->lis);
 	for (i = 0; i < c->nchain; i++)
 		node_free(c->chain[i]);

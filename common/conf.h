@@ -289,6 +289,8 @@ struct conf_src {
 	size_t			 nchain;
 	struct conf_route	*routes;
 	size_t			 nroutes;
+	size_t			 nerr;		/* lines a front end put in err
+						   for parts it left out */
 };
 
 /* What the command line gave; conf_load() merges the -C file over it. */
@@ -331,6 +333,12 @@ void	conf_json_free(void *root);
 char	*conf_read_file(const char *path, size_t *lenp, char *err,
 	    size_t errlen);
 int	conf_src_push(char ***v, size_t *n, const char *s);
+/* A parameter that takes a file or a list: 1 file (*path), 0 list. */
+int	conf_param_file(struct node *, const char *key, int tilde,
+	    const char **path);
+/* Add a line to the error text (every mistake is named, one a line). */
+void	conf_err_add(char *err, size_t errlen, size_t *nerr,
+	    const char *line);
 void	conf_src_free(struct conf_src *);
 int	conf_valid_ifname(const char *);
 size_t	conf_outbound_find(const struct conf *, const char *tag);

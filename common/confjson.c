@@ -481,7 +481,7 @@ conf_json_gost(struct conf *c, const void *rootp, const char *path,
     struct conf_src *src, char *err, size_t errlen)
 {
 	yajl_val root = (yajl_val)rootp, routes;
-	char where[48];
+	char where[48], one[512];
 	size_t i;
 
 	if (gost_route(c, root, path, "", NULL, src, err, errlen) != 0)
@@ -506,9 +506,18 @@ conf_json_gost(struct conf *c, const void *rootp, const char *path,
 			return -1;
 		}
 		src->nroutes++;
-		if (gost_route(c, r, path, where, &src->routes[i], src, err,
-		    errlen) != 0)
-			return -1;
+		/*
+		 * A bad route is named and left out; the others are still
+		 * built, so that one run names every mistake.
+		 */
+		snprintf(one, sizeof(one), "out of memory");
+		if (gost_route(c, r, path, where, &src->routes[i], src, one,
+		    sizeof(one)) != 0) {
+			conf_err_add(err, errlen, &src->nerr, one);
+			strv_free(src->routes[i].serve, src->routes[i].nserve);
+			src->routes[i].serve = NULL;
+			src->routes[i].nserve = 0;
+		}
 	}
 	return 0;
 }

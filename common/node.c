@@ -33,6 +33,18 @@ in_list(const char *const *list, const char *s)
 	return 0;
 }
 
+/* A protocol (proto) or transport name as gost normalises it. */
+static int
+scheme_token_known(const char *s, int proto)
+{
+	if (strcmp(s, "https") == 0)
+		return 1;
+	if (proto)
+		return strcmp(s, "auto") == 0 || strcmp(s, "socks") == 0 ||
+		    strcmp(s, "ss2") == 0 || in_list(known_protocols, s);
+	return strcmp(s, "ssu") == 0 || in_list(known_transports, s);
+}
+
 static int
 hexval(int c)
 {
@@ -272,6 +284,22 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 	}
 	if (proto == NULL || transport == NULL)
 		goto oom;
+	/*
+	 * gost turns an unknown protocol into auto and an unknown transport
+	 * into tcp, so socsk5:// or socks5+tsl:// silently serve something
+	 * else.  We refuse a name neither table knows (a deviation, see
+	 * ostpd.8); a one-token scheme needs to be known in one of them.
+	 */
+	if (plus == NULL ? !scheme_token_known(scheme, 1) &&
+	    !scheme_token_known(scheme, 0) : strchr(plus + 1, '+') == NULL &&
+	    (!scheme_token_known(proto, 1) ||
+	    !scheme_token_known(transport, 0))) {
+		seterr(err, errlen, "%s: unknown scheme \"%s\" (a typing "
+		    "mistake? e.g. socks5://, http://, relay+tls://)", n->url,
+		    plus == NULL || !scheme_token_known(proto, 1) ? proto :
+		    transport);
+		goto fail;
+	}
 	if (strcmp(transport, "https") == 0) {
 		free(transport);
 		transport = strdup("tls");
@@ -396,6 +424,67 @@ node_param(const struct node *n, const char *key)
 		if (strcmp(p->key, key) == 0)
 			v = p->val;
 	return v;
+}
+
+/*
+ * Give parameter key (its last occurrence, the one that counts) a new
+ * value, in the list and in the URL's text, so that the URL printed for
+ * the workers and by -t says the same.  0, or -1 (no memory, no such
+ * parameter in the query).
+ */
+int
+node_param_replace(struct node *n, const char *key, const char *val)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct node_param *p, *last = NULL;
+	const char *q, *seg, *amp, *eq, *lseg = NULL, *leq = NULL;
+	const char *lend = NULL, *c;
+	char *k, *nv, *nurl;
+	FILE *f;
+	size_t len;
+
+	TAILQ_FOREACH(p, &n->params, entry)
+		if (strcmp(p->key, key) == 0)
+			last = p;
+	if (last == NULL || (q = strchr(n->url, '?')) == NULL)
+		return -1;
+	for (seg = q + 1; *seg != '\0'; seg = *amp != '\0' ? amp + 1 : amp) {
+		amp = seg + strcspn(seg, "&");
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if ((k = pct_decode(seg, (size_t)((eq ? eq : amp) - seg),
+		    1)) == NULL)
+			continue;
+		if (strcmp(k, key) == 0) {
+			lseg = seg;
+			leq = eq ? eq : amp;
+			lend = amp;
+		}
+		free(k);
+	}
+	if (lseg == NULL || (nv = strdup(val)) == NULL)
+		return -1;
+	if ((f = open_memstream(&nurl, &len)) == NULL) {
+		free(nv);
+		return -1;
+	}
+	fprintf(f, "%.*s=", (int)(leq - n->url), n->url);
+	for (c = val; *c != '\0'; c++) {
+		if (isalnum((unsigned char)*c) || strchr("-._~/:", *c) != NULL)
+			fputc(*c, f);
+		else
+			fprintf(f, "%%%c%c", hex[(unsigned char)*c >> 4],
+			    hex[(unsigned char)*c & 15]);
+	}
+	fputs(lend, f);
+	if (fclose(f) != 0) {
+		free(nv);
+		return -1;
+	}
+	free(n->url);
+	n->url = nurl;
+	free(last->val);
+	last->val = nv;
+	return 0;
 }
 
 int

@@ -36,6 +36,9 @@ int		 node_parse(const char *url, struct node **, char *err,
 		    size_t errlen);
 void		 node_free(struct node *);
 const char	*node_param(const struct node *, const char *key);
+/* A parameter's new value, in the URL's text too (0, or -1). */
+int		 node_param_replace(struct node *, const char *key,
+		    const char *val);
 /* Typed parameter readers: 0 = absent (default kept), 1 = set, -1 = bad. */
 int		 node_param_uint(const struct node *, const char *key,
 		    unsigned long min, unsigned long max, unsigned long *,

@@ -155,7 +155,7 @@ ostpd_main(int argc, char **argv)
 	struct conf conf;
 	struct monitor mon;
 	struct passwd *pw;
-	char err[512], *ep;
+	char err[8192], *ep;
 	unsigned long v;
 	int ch, background = 0, test_only = 0;
 	const char *pidfile = NULL;
@@ -261,7 +261,12 @@ ostpd_main(int argc, char **argv)
 	    (cpath = realpath(args.path, NULL)) != NULL)
 		args.path = cpath;
 	if (conf_load(&conf, &args, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ostpd: %s\n", err);
+		char *line, *save;
+
+		/* every mistake found, one line each */
+		for (line = strtok_r(err, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			fprintf(stderr, "ostpd: %s\n", line);
 		return 1;
 	}
 	log_set_level(conf.log_level);

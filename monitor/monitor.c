@@ -706,13 +706,17 @@ mon_reload(struct monitor *mon)
 	struct conf nc;
 	struct mon_gen *g, *old, *tmp;
 	struct mon_worker *w;
-	char err[512];
+	char err[4096];
 
 	logit("received SIGHUP; reloading configuration");
 	mon_notify("RELOADING=1");
 	if (conf_load(&nc, &mon->args, err, sizeof(err)) != 0) {
-		error("reload failed: %s; keeping the running configuration",
-		    err);
+		char *line, *save;
+
+		for (line = strtok_r(err, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			error("reload failed: %s; keeping the running "
+			    "configuration", line);
 		goto out;
 	}
 	if (!reload_compatible(mon, &nc, err, sizeof(err))) {

@@ -31,6 +31,10 @@ server:
     local-data: "www.test.example. 300 IN A 10.1.2.3"
     local-data: "short.test.example. 2 IN A 10.9.9.9"
     local-data: "v6.test.example. 300 IN AAAA 2001:db8::1"
+$(i=0; while [ $i -lt 20 ]; do
+	echo "    local-data: 'big.test.example. 300 IN TXT \"record $i of a long answer, padded to sixty bytes or so....\"'"
+	i=$((i + 1))
+done)
 remote-control:
     control-enable: no
 E
@@ -65,6 +69,32 @@ r=$(kdig +tcp +short @127.0.0.1 -p "$P2" www.test.example 2>&1 | head -n 1)
     fail "a dead first upstream was not skipped"
 dig +time=8 +tries=1 @127.0.0.1 -p "$P1" nothere.test.example >"$LOGDIR/nx.out" 2>&1
 grep -q "status: NXDOMAIN" "$LOGDIR/nx.out" || fail "NXDOMAIN not passed on"
+
+# An answer over 512 bytes for a client without EDNS: the header and
+# question with TC (RFC 1035 4.2.1), from an upstream that gave it all
+# (TCP) and from the cache; with EDNS or over TCP the whole answer.
+big() {	# big PORT DIG-ARGS...: the flags line and the answer count
+	_p=$1; shift
+	dig +time=8 +tries=1 +ignore -p "$_p" @127.0.0.1 big.test.example TXT \
+	    "$@" 2>&1 | grep -E '^;; (flags|->>HEADER)|timed out' | tr '\n' ' '
+}
+for i in 1 2; do	# the second from the cache
+	r=$(big "$P3" +noedns)
+	echo "$r" | grep -q 'flags: qr[a-z ]* tc[a-z ]*;.* ANSWER: 0' ||
+	    fail "a long answer without EDNS ($i): $r"
+	r=$(big "$P3" +bufsize=600)
+	echo "$r" | grep -q 'flags: qr[a-z ]* tc[a-z ]*;.* ANSWER: 0' ||
+	    fail "a long answer over a 600-byte EDNS size ($i): $r"
+	r=$(big "$P3" +bufsize=4096)
+	echo "$r" | grep -q 'ANSWER: 20' && ! echo "$r" | grep -q ' tc' ||
+	    fail "a long answer with EDNS 4096 ($i): $r"
+done
+r=$(big "$P1" +noedns)
+echo "$r" | grep -q 'flags: qr[a-z ]* tc' || fail "a long answer from a UDP upstream: $r"
+r=$(big "$P2" +tcp)
+echo "$r" | grep -q 'ANSWER: 20' || fail "a long answer over TCP: $r"
+[ "$(q @127.0.0.1 -p "$P3" www.test.example)" = 10.1.2.3 ] ||
+    fail "no answer after long answers"
 
 # The cache: a repeat comes from it; a TTL of 2 s runs out (asked
 # again, every 0.2 s, until the proxy goes upstream: the only wait here

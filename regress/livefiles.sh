@@ -52,7 +52,8 @@ printf 'bogus directive here\n' >"$LOGDIR/bad-bypass.txt"
 out=$("$OSTPD" -t -L "tcp://:1/127.0.0.1:2?bypass=$LOGDIR/bad-bypass.txt" 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "broken bypass file accepted at startup"
 echo "$out" | grep -q "bad-bypass.txt:1:" || fail "startup error lacks file:line: $out"
-out=$("$OSTPD" -t -L "tcp://:1/nosuchname:2" 2>&1)
-echo "$out" | grep -q 'hosts= file' || fail "name target without hosts=: $out"
+# a target by name needs no hosts file: it is resolved at each dial
+out=$("$OSTPD" -t -L "tcp://:1/nosuchname:2" 2>&1) ||
+    fail "a name target without hosts= refused: $out"
 kill "$OPID"
 finish

@@ -46,6 +46,8 @@ get() {	# get PROXY URL [curl args]: prints the body's sha256
 [ "$(get socks4://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks4 on auto"
 [ "$(get socks4a://127.0.0.1:$A http://localhost:$H/blob)" = "$want" ] || fail "socks4a on auto"
 [ "$(get socks4://127.0.0.1:$P4 http://127.0.0.1:$H/blob)" = "$want" ] || fail "socks4://"
+# the 4a form (a name for the proxy to resolve) on socks4:// as in gost
+[ "$(get socks4a://127.0.0.1:$P4 http://localhost:$H/blob)" = "$want" ] || fail "socks4a on socks4://"
 [ "$(get http://127.0.0.1:$A http://127.0.0.1:$H/blob)" = "$want" ] || fail "http plain on auto"
 [ "$(get socks5h://127.0.0.1:$A "http://[::1]:$H6/blob")" = "$want" ] || fail "socks5 to an IPv6 target"
 [ "$(get http://127.0.0.1:$A "http://[::1]:$H6/blob" -p)" = "$want" ] || fail "http CONNECT to an IPv6 target"

@@ -68,10 +68,12 @@ s.sendall(req(0, [feat(2, addr("127.0.0.1", echo))]) + b"hello relay")
 assert resp(s) == 0
 assert recvn(s, 11) == b"hello relay"
 s.close()
-# fixed target: an Addr is Forbidden, none is fine
+# fixed target: it takes the connection whatever the Addr names (gost
+# answers Forbidden, which no chain client could use), and without one
+d = socket.socket(); d.bind(("127.0.0.1", 0)); dead = d.getsockname()[1]; d.close()
 s = socket.create_connection(("127.0.0.1", rf), 5)
-s.sendall(req(0, [feat(2, addr("127.0.0.1", echo))]))
-assert resp(s) == 3
+s.sendall(req(0, [feat(2, addr("127.0.0.1", dead))]) + b"named")
+assert resp(s) == 0 and recvn(s, 5) == b"named"
 s = socket.create_connection(("127.0.0.1", rf), 5)
 s.sendall(req(0, []) + b"fixed")
 assert resp(s) == 0 and recvn(s, 5) == b"fixed"
@@ -100,5 +102,16 @@ print("ok")
 PY
 assert_serving "socks5h://127.0.0.1:$C1" "http://localhost:$H/hello.txt"
 assert_serving "socks5h://127.0.0.1:$C2" "http://localhost:$H/hello.txt"
+
+# ostpd's own client to the fixed-target server: a SOCKS5 listener and a
+# TCP forward (its target is the server's business), both to the echo
+C4=$(free_port); T4=$(free_port)
+start_ostpd c4 -L "socks5://127.0.0.1:$C4" -L "tcp://127.0.0.1:$T4/127.0.0.1:1" \
+    -F "relay://127.0.0.1:$RF"
+wait_port "$C4" || fatal "client c4"
+assert_serving "socks5://127.0.0.1:$C4" "tcp://127.0.0.1:$E"
+assert_serving "tcp://127.0.0.1:$T4"
+grep -q "fixed target; the client's 127.0.0.1:1 is not used" "$LOGDIR/srvf.log" ||
+    fail "the fixed-target server did not say it used its own target"
 
 finish

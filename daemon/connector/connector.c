@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stddef.h>
+
+#include "log.h"
 
 #include "connector/connector.h"
 
@@ -24,4 +27,21 @@ connector_for(enum hop_kind k)
 	if ((size_t)k >= sizeof(connectors) / sizeof(connectors[0]))
 		return NULL;
 	return connectors[k];
+}
+
+int
+connector_auth_failed(struct chain_dial *cd, const struct hop_conf *h,
+    const char *what)
+{
+	const struct connector *c = connector_for(h->kind);
+
+	if (h->user != NULL)
+		error("%s node %s:%u: %s: user \"%s\" or its password is "
+		    "wrong", c != NULL ? c->name : "chain", h->host, h->port,
+		    what, h->user);
+	else
+		error("%s node %s:%u: %s: it wants a user and password "
+		    "(user:pass@ in the node's URL)", c != NULL ? c->name :
+		    "chain", h->host, h->port, what);
+	return hop_fail(cd, EPERM);
 }

@@ -34,6 +34,13 @@ struct connector {
 };
 
 const struct connector *connector_for(enum hop_kind);
+/*
+ * HOP_FAILED after one error line: the node refused our credentials,
+ * or wants some and we have none (a mistake in the configuration, which
+ * would otherwise show only as the client's 502).  Never the password.
+ */
+int	connector_auth_failed(struct chain_dial *, const struct hop_conf *,
+	    const char *what);
 
 extern const struct connector connector_socks5;	/* socks5.c */
 extern const struct connector connector_socks4;	/* socks4.c */

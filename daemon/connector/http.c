@@ -69,6 +69,9 @@ http_reply(struct chain_dial *cd, const struct hop_conf *h)
 	if (e != 0)
 		return hop_fail(cd, EPROTO);
 	hop_consume(cd, hl);
+	if (code == 407)
+		return connector_auth_failed(cd, h, "authentication failed "
+		    "(407)");
 	if (code != 200)
 		return hop_fail(cd, code == 403 ? EACCES : code == 407 ? EPERM :
 		    code == 504 ? ETIMEDOUT : ECONNREFUSED);

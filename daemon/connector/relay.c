@@ -45,6 +45,8 @@ relay_reply(struct chain_dial *cd, const struct hop_conf *h)
 	if (e != 0)
 		return hop_fail(cd, EPROTO);
 	hop_consume(cd, used);
+	if (rr.status == RELAY_UNAUTHORIZED)
+		return connector_auth_failed(cd, h, "authentication failed");
 	if (rr.status != RELAY_OK)
 		return hop_fail(cd, rr.status == RELAY_UNAUTHORIZED ? EPERM :
 		    rr.status == RELAY_FORBIDDEN ? EACCES :

@@ -110,7 +110,9 @@ s5_method(struct chain_dial *cd, const struct hop_conf *h,
 		return s5_connect(cd);
 	if ((m[1] != SOCKS5_AUTH_USERPASS && m[1] != SOCKS5_AUTH_TLSAUTH) ||
 	    h->user == NULL)
-		return hop_fail(cd, EPERM);
+		return h->user == NULL ? connector_auth_failed(cd, h,
+		    "it accepts no client without authentication") :
+		    hop_fail(cd, EPERM);
 	ul = strlen(h->user);
 	pl = strlen(h->pass);
 	a[0] = 1;
@@ -141,7 +143,8 @@ s5_reply(struct chain_dial *cd, const struct hop_conf *h)
 		if ((r = hop_take(cd, m, 2)) != 0)
 			break;
 		if (m[1] != 0)
-			return hop_fail(cd, EPERM);
+			return connector_auth_failed(cd, h,
+			    "authentication failed");
 		return s5_connect(cd);
 	default:
 		in = hop_input(cd, &inlen, &eof);

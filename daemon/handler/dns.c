@@ -186,7 +186,7 @@ reply(struct dnsp *dp, const struct sockaddr_storage *peer,
     socklen_t peerlen, struct dtcp *tc, const struct dns_query *q,
     unsigned char *msg, size_t len)
 {
-	unsigned char lenb[2];
+	unsigned char lenb[2], cut[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11];
 
 	if (tc != NULL) {
 		if (tc->closed)
@@ -198,14 +198,11 @@ reply(struct dnsp *dp, const struct sockaddr_storage *peer,
 		return;
 	}
 	if (q != NULL && len > q->udp_size) {
-		/* RFC 1035: the header and question with TC set */
-		memcpy(pkt, msg, 12);
-		len = dns_make_error(msg, len, DNS_RCODE_NOERROR, pkt,
-		    sizeof(pkt));
-		if (len == 0)
+		/* RFC 1035 4.2.1: the header and question with TC set */
+		if ((len = dns_truncate(msg, len, q->edns, cut,
+		    sizeof(cut))) == 0)
 			return;
-		msg = pkt;
-		msg[2] |= 0x02;
+		msg = cut;
 	}
 	(void)sendto(dp->fd, msg, len, 0, (const struct sockaddr *)peer,
 	    peerlen);

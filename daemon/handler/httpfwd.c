@@ -152,6 +152,7 @@ hf_pump(struct httpfwd *h)
 			if (k > 0) {
 				cbuf_consume(&h->cin, (size_t)k);
 				h->body_left -= (uint64_t)k;
+				h->wk->stats.bytes_in += (uint64_t)k;
 			} else if (k == 0 || errno != EAGAIN)
 				return -1;
 		}
@@ -198,6 +199,8 @@ hf_pump(struct httpfwd *h)
 		n = h->toc.len;
 		if (conn_send_buf(h->c, &h->toc) != 0)
 			return -1;
+		/* the counters report plain HTTP as they do any relay */
+		h->wk->stats.bytes_out += n - h->toc.len;
 		if (h->toc.len < n)
 			h->answered = 1;
 		/*

@@ -330,6 +330,8 @@ pconn_connected(struct pconn *pc)
 				pconn_fail(pc, SOCKS5_REP_FAIL);
 				return;
 			}
+			/* the client's request, as it goes: its bytes count */
+			pc->px->wk->stats.bytes_in += n;
 			free(head);
 			head = NULL;
 			if (pconn_keepalive(pc))

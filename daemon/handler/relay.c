@@ -1,7 +1,7 @@
 /*
  * relay://: gost's relay protocol, server side.  The client's request
- * header names a target (unless the listener has a fixed one: then an
- * Addr is refused with Forbidden, as gost does) and may carry a user
+ * header names a target (unless the listener has a fixed one: then that
+ * one is used, where gost refuses an Addr with Forbidden) and may carry a user
  * and password; the answer is a response header, then the connection
  * carries the stream, or with the UDP flag datagrams framed as LEN(2)
  * DATA in both directions.
@@ -379,12 +379,16 @@ rconn_request(struct rconn *c)
 		rconn_bind(c, &bt);
 		return;
 	}
-	if (rq.naddr > 0 && l->ntargets > 0) {
-		explicit_bzero(&rq, sizeof(rq));
-		rconn_fail(c, RELAY_FORBIDDEN);
-		return;
-	}
-	if (rq.naddr > 0) {
+	/*
+	 * A fixed target takes every connection, whatever the client names:
+	 * gost answers Forbidden to a request with an address, which every
+	 * chain client sends (its own target), so no chain could use such
+	 * a server.  The client cannot reach anything else this way.
+	 */
+	if (rq.naddr > 0 && l->ntargets > 0)
+		debug("%s: fixed target; the client's %s:%u is not used",
+		    l->node->url, rq.addr[0].host, rq.addr[0].port);
+	if (rq.naddr > 0 && l->ntargets == 0) {
 		snprintf(c->host, sizeof(c->host), "%s", rq.addr[0].host);
 		c->port = rq.addr[0].port;
 	} else if (l->ntargets > 0) {

@@ -31,6 +31,9 @@
 /* byte 2 and 3 of the header */
 #define DNS_B2_QR		0x80
 #define DNS_B2_OPCODE		0x78
+#define DNS_B2_TC		0x02
+/* the UDP size our own OPT offers (DNS flag day 2020) */
+#define DNS_OPT_SIZE		1232
 #define DNS_B2_RD		0x01
 #define DNS_B3_RA		0x80
 #define DNS_B3_CD		0x10
@@ -675,4 +678,38 @@ dns_add_ecs(unsigned char *msg, size_t *lenp, size_t outlen, int family,
 	msg[len - 1] = (unsigned char)(8 + n);
 	*lenp = len + 8 + n;
 	return 0;
+}
+
+size_t
+dns_truncate(const unsigned char *msg, size_t len, int edns,
+    unsigned char *out, size_t outlen)
+{
+	size_t off = DNS_HDR_LEN;
+
+	if (len < DNS_HDR_LEN || (msg[2] & DNS_B2_QR) == 0 ||
+	    get16(msg + 4) > 1)
+		return 0;
+	if (get16(msg + 4) == 1) {
+		if (name_read(msg, len, &off, NULL, NULL, NULL) != 0 ||
+		    len - off < 4)
+			return 0;
+		off += 4;
+	}
+	if (off + (edns ? 11 : 0) > outlen)
+		return 0;
+	memcpy(out, msg, off);
+	out[2] |= DNS_B2_TC;
+	memset(out + 6, 0, DNS_HDR_LEN - 6);
+	if (edns) {
+		/* RFC 6891 7: an OPT answers an OPT; our own size, no flags */
+		static const unsigned char opt[11] = {
+			0, 0, DNS_TYPE_OPT, DNS_OPT_SIZE >> 8, DNS_OPT_SIZE & 0xff,
+			0, 0, 0, 0, 0, 0
+		};
+
+		memcpy(out + off, opt, sizeof(opt));
+		off += sizeof(opt);
+		out[11] = 1;
+	}
+	return off;
 }

@@ -96,6 +96,16 @@ int	dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed);
  */
 size_t	dns_make_error(const unsigned char *query, size_t qlen, int rcode,
 	    unsigned char *out, size_t outlen);
+/*
+ * An answer too long for the client's UDP size cut to its header and
+ * question, TC set and the counts cleared (RFC 1035 4.2.1), so that
+ * the client asks again over TCP; with edns an OPT RR of our own (RFC
+ * 6891 7).  Its id, flags and rcode stay.  Returns the length, or 0
+ * when msg is not a response with at most one question or outlen is
+ * too small.
+ */
+size_t	dns_truncate(const unsigned char *msg, size_t len, int edns,
+	    unsigned char *out, size_t outlen);
 
 /*
  * The resolver's side.  A query for name (text form, an optional final

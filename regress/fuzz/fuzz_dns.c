@@ -57,8 +57,17 @@ check_response(const unsigned char *p, size_t len)
 
 	if (dns_parse_query(fixed_query, sizeof(fixed_query) - 1, &q) != 0)
 		abort();
+	unsigned char cut[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11];
+	size_t n;
+
 	if (dns_parse_response(p, len, &q, &a) != 0)
 		return;
+	/* a parsed answer always cuts to a truncated answer to q */
+	n = dns_truncate(p, len, p[0] & 1, cut, sizeof(cut));
+	if (n == 0 || n > len + 11 || dns_parse_response(cut, n, &q,
+	    &a2) != 0 || !a2.truncated || a2.has_answer ||
+	    a2.rcode != (a.rcode & 0x0f))
+		abort();
 	memcpy(copy, p, len);
 	if (dns_rewrite_ttls(copy, len, 0) != 0 ||
 	    dns_parse_response(copy, len, &q, &a2) != 0 ||

@@ -788,6 +788,48 @@ TEST(test_answer_addrs)
 	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), ERR_FORMAT);
 }
 
+/* An answer too long for the client: header and question, TC set. */
+TEST(test_truncate)
+{
+	struct msg m;
+	struct dns_query q;
+	struct dns_answer_info a;
+	unsigned char out[64];
+	size_t n;
+
+	q_www(&q, 1);
+	r_cname(&m, 1);
+	n = dns_truncate(m.b, m.n, 0, out, sizeof(out));
+	ASSERT_EQ_UINT(n, 33);
+	ASSERT(memcmp(out, "\x42\x42\x83\x80\x00\x01\x00\x00\x00\x00"
+	    "\x00\x00", 12) == 0);
+	ASSERT(memcmp(out + 12, m.b + 12, 21) == 0);
+	ASSERT_EQ_INT(dns_parse_response(out, n, &q, &a), 0);
+	ASSERT_EQ_INT(a.truncated, 1);
+	ASSERT_EQ_INT(a.has_answer, 0);
+	/* with EDNS: our OPT after the question */
+	n = dns_truncate(m.b, m.n, 1, out, sizeof(out));
+	ASSERT_EQ_UINT(n, 44);
+	ASSERT_EQ_UINT(out[11], 1);
+	ASSERT(memcmp(out + 33, "\x00\x00\x29\x04\xd0\x00\x00\x00\x00"
+	    "\x00\x00", 11) == 0);
+	ASSERT_EQ_INT(dns_parse_response(out, n, &q, &a), 0);
+	ASSERT_EQ_INT(a.edns, 1);
+	/* the rcode stays (an NXDOMAIN with a long authority section) */
+	r_cname(&m, 0);
+	m.b[3] = 0x83;
+	n = dns_truncate(m.b, m.n, 0, out, sizeof(out));
+	ASSERT_EQ_UINT(out[3], 0x83);
+	/* too small, a query, a cut question, two questions: nothing */
+	ASSERT_EQ_UINT(dns_truncate(m.b, m.n, 1, out, 43), 0);
+	ASSERT_EQ_UINT(dns_truncate(m.b, 30, 0, out, sizeof(out)), 0);
+	ASSERT_EQ_UINT(dns_truncate(m.b, 11, 0, out, sizeof(out)), 0);
+	m.b[5] = 2;
+	ASSERT_EQ_UINT(dns_truncate(m.b, m.n, 0, out, sizeof(out)), 0);
+	q_example(&m, 0);
+	ASSERT_EQ_UINT(dns_truncate(m.b, m.n, 0, out, sizeof(out)), 0);
+}
+
 int
 main(void)
 {
@@ -800,5 +842,6 @@ main(void)
 	RUN(test_make_error);
 	RUN(test_make_query);
 	RUN(test_answer_addrs);
+	RUN(test_truncate);
 	return TEST_EXIT();
 }

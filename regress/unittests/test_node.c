@@ -138,6 +138,10 @@ static const struct node_case node_cases[] = {
 	BAD("://:80", "empty scheme"),
 	BAD("tc p://:80", "malformed scheme"),
 	BAD("tcp_x://:80", "malformed scheme"),
+	BAD("socsk5://:1080", "unknown scheme \"socsk5\""),
+	BAD("htp://:8080", "unknown scheme \"htp\""),
+	BAD("socks5+tsl://:1080", "unknown scheme \"tsl\""),
+	BAD("sock5+tls://:1080", "unknown scheme \"sock5\""),
 	BAD("tcp://:80/a:1,,b:2", "empty forward target"),
 	BAD("tcp://:80/a:1,", "empty forward target"),
 	BAD("tcp://:80/,a:1", "empty forward target"),
@@ -856,6 +860,40 @@ TEST(test_inet_prefix)
 	    "255.255.255.255/128xxxxxxxxxxxxxxx", &p), -1);
 }
 
+/* Every mistake, one line each; what failed is not checked again. */
+TEST(test_conf_all_errors)
+{
+	static const char *const serve[] = {
+		"socsk5://:1080",
+		"tcp://127.0.0.1:2000/127.0.0.1:9",
+		"tcp://127.0.0.1:2000/127.0.0.1:9?timeout=x",
+		"http://127.0.0.1:2000",
+		"tcp://:2001/:22",
+	};
+	struct conf c;
+	char err[2048];
+	const char *p;
+	int lines = 1;
+
+	ASSERT_EQ_INT(load_serve(&c, serve, sizeof(serve) / sizeof(serve[0]),
+	    err, sizeof(err)), -1);
+	for (p = err; *p != '\0'; p++)
+		lines += *p == '\n';
+	ASSERT_EQ_INT(lines, 3);
+	ASSERT(strstr(err, "socsk5://:1080: unknown scheme \"socsk5\"") !=
+	    NULL);
+	ASSERT(strstr(err, "timeout=x: bad duration") != NULL);
+	ASSERT(strstr(err, "http://127.0.0.1:2000: TCP port 127.0.0.1:2000 "
+	    "is already used by tcp://127.0.0.1:2000/127.0.0.1:9") != NULL);
+
+	/* a target without a host is this host */
+	ASSERT_EQ_INT(load_one(&c, "tcp://:2001/:22", err, sizeof(err)), 0);
+	ASSERT_EQ_INT(c.lis[0].targets[0].ss_family, AF_INET);
+	ASSERT(memcmp(&((struct sockaddr_in *)&c.lis[0].targets[0])->sin_addr,
+	    "\x7f\x00\x00\x01", 4) == 0);
+	conf_free(&c);
+}
+
 int
 main(void)
 {
@@ -868,6 +906,7 @@ main(void)
 	RUN(test_param_uint);
 	RUN(test_param_duration);
 	RUN(test_conf_tcp_forward);
+	RUN(test_conf_all_errors);
 	RUN(test_conf_refused);
 	RUN(test_conf_tun);
 	RUN(test_conf_chain_refused);
