@@ -357,6 +357,80 @@ resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
 	return 0;
 }
 
+void
+conf_egress(const struct conf *c, const struct listener_conf *l,
+    struct egress *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (l != NULL && l->egress.mark != 0)
+		e->mark = l->egress.mark;
+	else if (c->have_mark)
+		e->mark = c->mark;
+	snprintf(e->iface, sizeof(e->iface), "%s", l != NULL &&
+	    l->egress.iface[0] != '\0' ? l->egress.iface : c->iface);
+}
+
+int
+conf_egress_any(const struct egress *e)
+{
+	return e->mark != 0 || e->iface[0] != '\0';
+}
+
+static int
+egress_equal(const struct egress *a, const struct egress *b)
+{
+	return a->mark == b->mark && strcmp(a->iface, b->iface) == 0;
+}
+
+int
+conf_egress_allowed(const struct conf *c, const struct egress *e)
+{
+	struct egress have;
+	size_t i;
+
+	if (!conf_egress_any(e))
+		return 0;	/* the worker makes such sockets itself */
+	conf_egress(c, NULL, &have);
+	if (egress_equal(e, &have))
+		return 1;
+	for (i = 0; i < c->nlis; i++) {
+		conf_egress(c, &c->lis[i], &have);
+		if (egress_equal(e, &have))
+			return 1;
+	}
+	return 0;
+}
+
+void
+conf_outbound_egress(const struct conf *c, size_t ob, struct egress *e)
+{
+	struct egress one;
+	size_t i, j, k;
+	int found = 0;
+
+	for (i = 0; i < c->nrules; i++) {
+		if (c->rules[i].outbound != ob)
+			continue;
+		for (j = 0; j < c->rules[i].ninbound; j++) {
+			for (k = 0; k < c->nlis; k++)
+				if (strcmp(c->lis[k].tag,
+				    c->rules[i].inbound[j]) == 0)
+					break;
+			if (k == c->nlis)
+				continue;
+			conf_egress(c, &c->lis[k], &one);
+			if (found && !egress_equal(&one, e)) {
+				conf_egress(c, NULL, e);
+				return;
+			}
+			*e = one;
+			found = 1;
+		}
+	}
+	if (!found)
+		conf_egress(c, NULL, e);
+}
+
 /* Set by conf_load for a worker's copy of the configuration. */
 static int files_checked;
 
@@ -1897,13 +1971,22 @@ build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen)
 		memset(rule, 0, sizeof(*rule));
 		rule->outbound = obi;
 		for (i = 0; i < rt->nserve; i++) {
+			size_t first = c->nlis, j;
+
 			snprintf(tag, sizeof(tag), "route%zu-%zu", k, i);
 			if (build_listener(c, rt->serve[i], tag, err,
 			    errlen) != 0)
 				return -1;
-			if (conf_src_push(&rule->inbound, &rule->ninbound,
-			    tag) != 0)
-				return -1;
+			/*
+			 * A port range made several listeners, tagged
+			 * "TAG-PORT": all are the route's.
+			 */
+			for (j = first; j < c->nlis; j++) {
+				c->lis[j].egress = rt->egress;
+				if (conf_src_push(&rule->inbound,
+				    &rule->ninbound, c->lis[j].tag) != 0)
+					return -1;
+			}
 		}
 	}
 	return 0;
@@ -1971,10 +2054,15 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    "in %s", args->path ? args->path : "a -C file");
 		goto out;
 	}
-	for (i = 0; i < src.nserve; i++)
+	for (i = 0; i < src.nserve; i++) {
+		size_t first = c->nlis, j;
+
 		if (build_listener(c, src.serve[i], src.tags[i], err,
 		    errlen) != 0)
 			goto out;
+		for (j = first; src.egress != NULL && j < c->nlis; j++)
+			c->lis[j].egress = src.egress[i];
+	}
 	if (add_chain(c, &src, err, errlen) != 0)
 		goto out;
 	/* Listeners without a chain go direct, Routes or not. */

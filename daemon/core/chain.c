@@ -43,6 +43,7 @@
 #include "transport/transport.h"
 #include "worker.h"
 #include "core/chain.h"
+#include "core/dial.h"
 #include "connector/connector.h"
 #include "core/reload.h"
 
@@ -93,6 +94,7 @@ struct grp {
 	unsigned long		 fail_timeout_ms;
 	struct worker		*wk;
 	struct event		*probe_timer;	/* fastest_count */
+	struct egress		 egress;	/* the probes' */
 	struct grp		*next;
 };
 
@@ -106,6 +108,7 @@ enum cd_state {
 
 struct chain_dial {
 	struct worker			*wk;
+	const struct listener_conf	*l;		/* its route */
 	const struct outbound_conf	*ob;
 	char				 host[PROXY_HOST_MAX + 1];
 	uint16_t			 port;
@@ -235,7 +238,6 @@ grp_probe_cb(evutil_socket_t fd, short what, void *arg)
 static void
 grp_probe_all(struct grp *g)
 {
-	const struct conf *c = g->wk->conf;
 	struct timeval tv = { 5, 0 }, again;
 	struct grp_gen *gen = ref_get(g->cur);
 	size_t i;
@@ -245,9 +247,10 @@ grp_probe_all(struct grp *g)
 
 		if (m->h->addrlen == 0 || m->probe_fd != -1)
 			continue;
-		if (c->have_mark || c->iface[0] != '\0')
+		/* as the route's traffic leaves, or it measures another path */
+		if (conf_egress_any(&g->egress))
 			m->probe_fd = mm_socket(g->wk, m->h->addr.ss_family,
-			    SOCK_STREAM);
+			    SOCK_STREAM, &g->egress);
 		else
 			m->probe_fd = socket(m->h->addr.ss_family, SOCK_STREAM |
 			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -321,8 +324,9 @@ grp_peers_changed(void *arg)
 	grp_rebuild(g, hops, n);
 }
 
+/* The group of a chain position (ob: its outbound's index). */
 static struct grp *
-grp_get(struct worker *wk, const struct hop_conf *base, int first)
+grp_get(struct worker *wk, size_t ob, const struct hop_conf *base, int first)
 {
 	struct grp *g;
 
@@ -334,6 +338,7 @@ grp_get(struct worker *wk, const struct hop_conf *base, int first)
 	g->base = base;
 	g->first = first;
 	g->wk = wk;
+	conf_outbound_egress(wk->conf, ob, &g->egress);
 	g->strategy = base->strategy;
 	g->max_fails = base->max_fails;
 	g->fail_timeout_ms = base->fail_timeout_ms;
@@ -367,7 +372,7 @@ chain_init(struct worker *wk)
 				    c->obs[i].tag, h->node->url);
 				return -1;
 			}
-			g = grp_get(wk, h, j == 0);
+			g = grp_get(wk, i, h, j == 0);
 			if (h->peer_path != NULL && g->peers == NULL &&
 			    reload_register(wk, h->peer_path, RELOAD_PEERS,
 			    (void **)&g->peers, grp_peers_changed, g) != 0)
@@ -636,6 +641,7 @@ static void
 cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 {
 	const struct hop_conf *h = cd->sel[i];
+	struct egress e;
 
 	static const char *const names[] = {
 		[TP_MTLS] = "mtls", [TP_MWS] = "mws", [TP_MWSS] = "mwss",
@@ -648,6 +654,11 @@ cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 	/* also what its log lines name: the node as a user wrote it */
 	snprintf(key, len, "%s://%s:%u%s (hop %zu)", name, h->host, h->port,
 	    h->tp.path != NULL ? h->tp.path : "", i + 1);
+	/* a session leaving with one route's mark is not another's */
+	conf_egress(cd->wk->conf, cd->l, &e);
+	if (conf_egress_any(&e))
+		snprintf(key + strlen(key), len - strlen(key), " mark %#x%s%s",
+		    e.mark, e.iface[0] != '\0' ? " dev " : "", e.iface);
 }
 
 /*
@@ -1092,7 +1103,6 @@ static void
 cd_attempt(struct chain_dial *cd)
 {
 	const struct hop_conf *h;
-	const struct conf *c = cd->wk->conf;
 	size_t i;
 
 	/*
@@ -1100,7 +1110,8 @@ cd_attempt(struct chain_dial *cd)
 	 * generation it came from (a peer file may replace it meanwhile).
 	 */
 	for (i = 0; i < cd->nhops; i++) {
-		struct grp *g = grp_get(cd->wk, &cd->ob->hops[i], i == 0);
+		struct grp *g = grp_get(cd->wk, (size_t)(cd->ob -
+		    cd->wk->conf->obs), &cd->ob->hops[i], i == 0);
 		struct grp_gen *prev = cd->selg[i];
 
 		cd->selg[i] = ref_get(g->cur);
@@ -1113,12 +1124,8 @@ cd_attempt(struct chain_dial *cd)
 	h = cd->sel[0];
 	cd->hop = 0;
 	cd->state = CD_CONNECT;
-	/* -M and -I apply to the socket that leaves this host. */
-	if (c->have_mark || c->iface[0] != '\0')
-		cd->fd = mm_socket(cd->wk, h->addr.ss_family, SOCK_STREAM);
-	else
-		cd->fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+	/* the route's mark and interface go on the socket leaving us */
+	cd->fd = dial_socket(cd->wk, cd->l, h->addr.ss_family, SOCK_STREAM);
 	if (cd->fd == -1) {
 		cd_defer_fail(cd, errno);
 		return;
@@ -1153,8 +1160,9 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 }
 
 struct chain_dial *
-chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
-    const char *host, uint16_t port, int flags, chain_cb cb, void *arg)
+chain_dial_start(struct worker *wk, const struct listener_conf *l,
+    const struct outbound_conf *ob, const char *host, uint16_t port,
+    int flags, chain_cb cb, void *arg)
 {
 	struct chain_dial *cd;
 
@@ -1163,6 +1171,7 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 	    (cd = calloc(1, sizeof(*cd))) == NULL)
 		return NULL;	/* the caller fails the connection itself */
 	cd->wk = wk;
+	cd->l = l;
 	cd->ob = ob;
 	snprintf(cd->host, sizeof(cd->host), "%s", host);
 	cd->port = port;

@@ -12,6 +12,7 @@ struct worker;
 struct conn;
 struct chain_dial;
 struct outbound_conf;
+struct listener_conf;
 
 typedef void (*chain_cb)(void *arg, struct conn *, int err);
 
@@ -23,9 +24,11 @@ typedef void (*chain_cb)(void *arg, struct conn *, int err);
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 #define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */
 #define CHAIN_MBIND	0x04	/* last hop: gost's MBIND (smux) */
+/* l: the listener whose route's mark and interface apply (conf_egress) */
 struct chain_dial *chain_dial_start(struct worker *,
-	    const struct outbound_conf *, const char *host, uint16_t port,
-	    int flags, chain_cb cb, void *arg);
+	    const struct listener_conf *l, const struct outbound_conf *,
+	    const char *host, uint16_t port, int flags, chain_cb cb,
+	    void *arg);
 void	chain_dial_cancel(struct chain_dial *);
 int	chain_init(struct worker *);
 size_t	chain_hops_for(const struct outbound_conf *, const char *host,

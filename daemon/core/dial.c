@@ -426,16 +426,19 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * An outgoing socket: from the monitor when -M or -I apply (SO_MARK and
- * SO_BINDTODEVICE need privileges), else our own.
+ * An outgoing socket for listener l's route: from the monitor when a
+ * mark or an interface applies (SO_MARK and SO_BINDTODEVICE need
+ * privileges), else our own.
  */
 int
-dial_socket(struct worker *wk, int family, int type)
+dial_socket(struct worker *wk, const struct listener_conf *l, int family,
+    int type)
 {
-	const struct conf *c = wk->conf;
+	struct egress e;
 
-	if (c->have_mark || c->iface[0] != '\0')
-		return mm_socket(wk, family, type);
+	conf_egress(wk->conf, l, &e);
+	if (conf_egress_any(&e))
+		return mm_socket(wk, family, type, &e);
 	return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
@@ -446,7 +449,7 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 	unsigned long ms = d->dl->l->timeout_ms;
 	struct timeval tv;
 
-	d->fd = dial_socket(wk, sa->sa_family, SOCK_STREAM);
+	d->fd = dial_socket(wk, d->dl->l, sa->sa_family, SOCK_STREAM);
 	if (d->fd == -1) {
 		d->last_err = errno;
 		dial_next(d);
@@ -566,7 +569,7 @@ dial_chain(struct dial *d, const struct sockaddr *sa)
 	sockaddr_host(&ss, host, sizeof(host), &port);
 	debug("%s: %s is %s, through the chain", d->dl->l->node->url, d->host,
 	    host);
-	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, host, d->port,
+	if ((d->cd = chain_dial_start(d->dl->wk, d->dl->l, d->chain_ob, host, d->port,
 	    0, chain_cb_, d)) == NULL)
 		dial_finish(d, NULL, ENOMEM);
 }
@@ -652,7 +655,7 @@ dial_begin(struct dial *d)
 			return;
 		}
 		if (literal || (dl->l->dns == NULL && dl->l->dns_path == NULL)) {
-			if ((d->cd = chain_dial_start(dl->wk, ob, host, port,
+			if ((d->cd = chain_dial_start(dl->wk, dl->l, ob, host, port,
 			    0, chain_cb_, d)) == NULL)
 				dial_defer_fail(d, ENOMEM);
 			return;

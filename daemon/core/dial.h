@@ -85,8 +85,12 @@ void	sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
 /* The address and port of a sockaddr, as text (mapped IPv4 as IPv4). */
 void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
 	    uint16_t *port);
-/* An outgoing socket, marked or bound as -M/-I say. */
-int	dial_socket(struct worker *, int family, int type);
+/*
+ * An outgoing socket for a listener (its route), marked or bound as the
+ * route or -M/-I say (conf_egress); l NULL: as -M/-I say.
+ */
+int	dial_socket(struct worker *, const struct listener_conf *l,
+	    int family, int type);
 /* socks5 reply code for a dial errno */
 int	dial_errno_rep(int err);
 

@@ -549,7 +549,8 @@ dq_send_stream(struct dq *d, const struct nameserver *ns)
 		return;
 	}
 	/* our socket, so that -M and -I apply to it */
-	if ((fd = dial_socket(dp->wk, ss.ss_family, SOCK_STREAM)) == -1) {
+	if ((fd = dial_socket(dp->wk, dp->l, ss.ss_family,
+	    SOCK_STREAM)) == -1) {
 		dq_next(d);
 		return;
 	}
@@ -628,7 +629,7 @@ dq_send(struct dq *d)
 	}
 	i = ss.ss_family == AF_INET6;
 	if ((fd = dp->usock[i]) == -1) {
-		fd = dial_socket(dp->wk, ss.ss_family, SOCK_DGRAM);
+		fd = dial_socket(dp->wk, dp->l, ss.ss_family, SOCK_DGRAM);
 		if (fd == -1) {
 			dq_next(d);
 			return;

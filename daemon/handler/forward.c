@@ -26,6 +26,7 @@
 #include "core/listen.h"
 #include "worker.h"
 #include "core/chain.h"
+#include "core/dial.h"
 #include "core/reload.h"
 #include "handler/handler.h"
 
@@ -218,18 +219,14 @@ fwd_try(struct fwd_conn *c)
 		    ntohs(((struct sockaddr_in *)&l->targets[
 		    c->target])->sin_port)) > 0) {
 			c->tried++;
-			if ((c->cd = chain_dial_start(fw->wk, ob, host,
+			if ((c->cd = chain_dial_start(fw->wk, l, ob, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[
 			    c->target])->sin_port), 0, fwd_chain_done, c)) != NULL)
 				return;
 			continue;
 		}
-		if (fw->wk->conf->have_mark || fw->wk->conf->iface[0] != '\0')
-			c->out = mm_socket(fw->wk, ss.ss_family, SOCK_STREAM);
-		else
-			c->out = socket(ss.ss_family, SOCK_STREAM |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (c->out == -1) {
+		if ((c->out = dial_socket(fw->wk, l, ss.ss_family,
+		    SOCK_STREAM)) == -1) {
 			error("%s: socket: %s", l->node->url, strerror(errno));
 			continue;
 		}
