@@ -332,7 +332,14 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
-enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN };
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN,
+    CF_IPS };
+
+int
+conf_names_file(const char *v)
+{
+	return v[0] == '/' || v[0] == '.';
+}
 
 /* The asynchronous resolver in this build speaks plain UDP only. */
 int
@@ -443,6 +450,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	struct secrets *sec = NULL;
 	struct resolver_conf *rc = NULL;
 	struct peer_conf *pe = NULL;
+	struct ip_list *ipl = NULL;
 	unsigned long reload;
 	char *data, e[400];
 	size_t len;
@@ -471,7 +479,8 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	    kind == CF_SECRETS ? secrets_parse(data, len, path, &sec, e,
 	    sizeof(e)) : kind == CF_RESOLVER ? resolver_conf_parse(data, len,
 	    path, &rc, e, sizeof(e)) : kind == CF_PEERS ? peer_conf_parse(data,
-	    len, path, &pe, e, sizeof(e)) :
+	    len, path, &pe, e, sizeof(e)) : kind == CF_IPS ?
+	    ip_list_parse(data, len, path, &ipl, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
 	if (r == 0 && rc != NULL && resolver_udp_only(rc, e, sizeof(e)) != 0) {
 		seterr(err, errlen, "%s: %s", path, e);
@@ -482,6 +491,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	free(data);
 	resolver_conf_free(rc);
 	peer_conf_free(pe);
+	ip_list_free(ipl);
 	hosts_free(h);
 	secrets_free(sec);
 	matcher_set_free(ms);
@@ -1582,6 +1592,49 @@ static const char *const hop_params[] = {
 };
 
 /*
+ * An ip= file: its form, and that every entry makes a member (the first
+ * position's must be IP addresses), so that startup refuses what the
+ * worker would leave out.
+ */
+static int
+check_ip_file(const struct hop_conf *h, const char *url, const char *path,
+    int first, char *err, size_t errlen)
+{
+	struct ip_list *ipl;
+	struct hop_conf a;
+	char *data, e[400];
+	size_t len, i;
+	int r = 0;
+
+	if (files_checked)
+		return 0;
+	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
+		seterr(err, errlen, "%s: ip file %s", url, e);
+		return -1;
+	}
+	if (strlen(data) != len) {
+		seterr(err, errlen, "%s: NUL byte in file", path);
+		free(data);
+		return -1;
+	}
+	if (ip_list_parse(data, len, path, &ipl, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s", e);
+		free(data);
+		return -1;
+	}
+	free(data);
+	for (i = 0; i < ipl->n && r == 0; i++) {
+		if ((r = conf_hop_alt(&a, h, ipl->addrs[i], first, e,
+		    sizeof(e))) != 0)
+			seterr(err, errlen, "%s: %s: %s", url, path, e);
+		else
+			conf_hop_free(&a);
+	}
+	ip_list_free(ipl);
+	return r;
+}
+
+/*
  * Load balancing (gost's node groups): ip= members share everything
  * but the address; peer= names a file of more nodes; strategy,
  * max_fails and fail_timeout tune the choice.
@@ -1593,8 +1646,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	const struct node *n = h->node;
 	unsigned long ms = 30000;
 	const char *v;
-	char *list, *tok, *save, *host;
-	uint16_t port;
+	char *list, *tok, *save;
 	long mf = 1;
 	char *ep;
 
@@ -1627,68 +1679,83 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	}
 	if ((v = node_param(n, "ip")) == NULL)
 		return 0;
-	if (v[0] == '/' || v[0] == '.') {
-		seterr(err, errlen, "%s: an ip= file is not supported in this "
-		    "build; give a comma list", url);
-		return -1;
+	if (conf_names_file(v)) {
+		/* members the worker reads, and reads again when it changes */
+		if (check_ip_file(h, url, v, first, err, errlen) != 0 ||
+		    (h->ip_path = strdup(v)) == NULL)
+			return -1;
+		return 0;
 	}
 	if ((list = strdup(v)) == NULL)
 		return -1;
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		struct hop_conf *a, *na;
-		char buf[300];
+		struct hop_conf *na;
+		char e[300];
 
-		/* an entry without a port takes the node's */
-		if (strchr(tok, ':') == NULL || (tok[0] == '[' &&
-		    strstr(tok, "]:") == NULL))
-			snprintf(buf, sizeof(buf), "%s:%u", tok, n->port);
-		else
-			snprintf(buf, sizeof(buf), "%s", tok);
-		if (parse_hostport(buf, &host, &port) != 0 || host[0] == '\0') {
-			seterr(err, errlen, "%s: bad address \"%s\" in ip=",
-			    url, tok);
-			free(list);
-			return -1;
-		}
 		if ((na = reallocarray(h->alts, h->nalts + 1,
 		    sizeof(*na))) == NULL) {
-			free(host);
 			free(list);
 			return -1;
 		}
 		h->alts = na;
-		a = &h->alts[h->nalts];
-		memset(a, 0, sizeof(*a));
-		a->kind = h->kind;
-		a->tp = h->tp;
-		a->timeout_ms = h->timeout_ms;
-		a->mbind = h->mbind;
-		a->notls = h->notls;
-		a->nodelay = h->nodelay;
-		a->ss_method = h->ss_method;
-		memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
-		snprintf(a->host, sizeof(a->host), "%s", host);
-		a->port = port;
-		if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
-		    (h->pass != NULL && (a->pass = strdup(h->pass)) == NULL)) {
-			free(host);
+		if (conf_hop_alt(&h->alts[h->nalts], h, tok, first, e,
+		    sizeof(e)) != 0) {
+			seterr(err, errlen, "%s: %s in ip=", url, e);
 			free(list);
 			return -1;
 		}
 		h->nalts++;
-		if (host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen) !=
-		    0 && first) {
-			seterr(err, errlen, "%s: ip= addresses of the first chain "
-			    "node must be IP addresses", url);
-			free(host);
-			free(list);
-			return -1;
-		}
-		free(host);
 	}
 	free(list);
 	return 0;
+}
+
+int
+conf_hop_alt(struct hop_conf *a, const struct hop_conf *h, const char *entry,
+    int first, char *err, size_t errlen)
+{
+	char buf[300], *host;
+	uint16_t port;
+
+	memset(a, 0, sizeof(*a));
+	/* an entry without a port takes the node's */
+	if (strchr(entry, ':') == NULL || (entry[0] == '[' &&
+	    strstr(entry, "]:") == NULL))
+		snprintf(buf, sizeof(buf), "%s:%u", entry, h->port);
+	else
+		snprintf(buf, sizeof(buf), "%s", entry);
+	if (parse_hostport(buf, &host, &port) != 0 || host[0] == '\0') {
+		seterr(err, errlen, "bad address \"%s\"", entry);
+		return -1;
+	}
+	a->kind = h->kind;
+	a->tp = h->tp;
+	a->timeout_ms = h->timeout_ms;
+	a->mbind = h->mbind;
+	a->notls = h->notls;
+	a->nodelay = h->nodelay;
+	a->ss_method = h->ss_method;
+	memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
+	snprintf(a->host, sizeof(a->host), "%s", host);
+	a->port = port;
+	if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
+	    (h->pass != NULL && (a->pass = strdup(h->pass)) == NULL)) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen) != 0 &&
+	    first) {
+		seterr(err, errlen, "\"%s\": addresses of the first chain "
+		    "node must be IP addresses", entry);
+		goto fail;
+	}
+	free(host);
+	return 0;
+ fail:
+	free(host);
+	conf_hop_free(a);
+	return -1;
 }
 
 void
@@ -1700,6 +1767,8 @@ conf_hop_free(struct hop_conf *h)
 		conf_hop_free(&h->alts[i]);
 	free(h->alts);
 	free(h->peer_path);
+	free(h->bypass_path);
+	free(h->ip_path);
 	matcher_set_free(h->bypass);
 	node_free(h->node);
 	free(h->user);
@@ -1785,14 +1854,19 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if ((v = node_param(n, "bypass")) != NULL) {
 		char e[400];
 
-		/* on a chain node: where the chain stops (gost) */
-		if (v[0] == '/' || v[0] == '.' || (v[0] == '~' &&
-		    (v[1] == '/' || v[1] == '.'))) {
-			seterr(err, errlen, "%s: a bypass file on a chain node "
-			    "is not supported in this build; give a list", url);
-			goto fail;
-		}
-		if (matcher_set_parse_list(v, &h->bypass, e, sizeof(e)) != 0) {
+		const char *p = v[0] == '~' ? v + 1 : v;
+
+		/*
+		 * On a chain node: where the chain stops (gost).  A file is
+		 * live in the worker; its own "reverse" beats the '~'.
+		 */
+		if (conf_names_file(p)) {
+			if (check_file(url, "bypass", p, CF_BYPASS, err,
+			    errlen) != 0 ||
+			    (h->bypass_path = strdup(p)) == NULL)
+				goto fail;
+		} else if (matcher_set_parse_list(v, &h->bypass, e,
+		    sizeof(e)) != 0) {
 			seterr(err, errlen, "%s: bypass: %s", url, e);
 			goto fail;
 		}
@@ -2085,6 +2159,10 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 
 			if ((h->peer_path != NULL &&
 			    conf_add_file(c, h->peer_path) != 0) ||
+			    (h->bypass_path != NULL &&
+			    conf_add_file(c, h->bypass_path) != 0) ||
+			    (h->ip_path != NULL &&
+			    conf_add_file(c, h->ip_path) != 0) ||
 			    (h->tp.ca != NULL &&
 			    conf_add_file(c, h->tp.ca) != 0) ||
 			    (h->tp.ca == NULL && h->tp.secure &&

@@ -219,6 +219,8 @@ struct hop_conf {
 	unsigned long		 fail_timeout_ms;
 	struct matcher_set	*bypass;	/* targets that end the chain
 						   before this hop */
+	char			*bypass_path;	/* the same, a live file */
+	char			*ip_path;	/* ip= members, a live file */
 	unsigned int		 fastest_count;	/* 0: no latency probes */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
@@ -351,6 +353,20 @@ size_t	conf_outbound_find(const struct conf *, const char *tag);
 int	conf_hop_build(struct hop_conf *, const char *url, int first,
 	    char *err, size_t errlen);
 void	conf_hop_free(struct hop_conf *);
+/*
+ * A member of base's group at address entry (host, host:port, [v6]:port;
+ * without a port the base's), otherwise the base's copy.  first: the
+ * group is the first chain position, whose addresses must be IPs.
+ */
+int	conf_hop_alt(struct hop_conf *, const struct hop_conf *base,
+	    const char *entry, int first, char *err, size_t errlen);
+/*
+ * Whether a parameter that takes a file or an inline list (bypass=
+ * after any '~', ip=) names a file: it is a path, i.e. starts with '/'
+ * or '.'.  The decision must not look at the file system, which a
+ * worker, parsing the configuration again in its sandbox, cannot see.
+ */
+int	conf_names_file(const char *value);
 int	resolver_udp_only(const struct resolver_conf *, char *err,
 	    size_t errlen);
 

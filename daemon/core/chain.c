@@ -89,6 +89,8 @@ struct grp {
 	unsigned int		 rr;
 	struct grp_gen		*cur;		/* one ref held */
 	struct peer_conf	*peers;		/* live-reloaded */
+	struct ip_list		*ips;		/* live-reloaded */
+	struct matcher_set	*bypass;	/* live-reloaded */
 	enum group_strategy	 strategy;
 	int			 max_fails;
 	unsigned long		 fail_timeout_ms;
@@ -287,41 +289,69 @@ grp_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 	grp_probe_all(arg);
 }
 
-/* A peer= file changed: its nodes replace the previous ones. */
+/*
+ * An ip= or a peer= file changed: the members of the ip= file (copies
+ * of the base at their addresses) and the peer file's nodes replace the
+ * previous ones.  An entry that makes no member is logged and left out.
+ */
 static void
-grp_peers_changed(void *arg)
+grp_members_changed(void *arg)
 {
 	struct grp *g = arg;
 	const struct peer_conf *pc = g->peers;
+	const struct ip_list *ipl = g->ips;
 	struct hop_conf *hops = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, max;
 	char err[512];
 
 	g->strategy = g->base->strategy;
 	g->max_fails = g->base->max_fails;
 	g->fail_timeout_ms = g->base->fail_timeout_ms;
-	if (pc == NULL) {
-		grp_rebuild(g, NULL, 0);
-		return;
-	}
-	if (pc->has_strategy)
+	if (pc != NULL && pc->has_strategy)
 		g->strategy = (enum group_strategy)pc->strategy;
-	if (pc->has_max_fails)
+	if (pc != NULL && pc->has_max_fails)
 		g->max_fails = pc->max_fails;
-	if (pc->has_fail_timeout)
+	if (pc != NULL && pc->has_fail_timeout)
 		g->fail_timeout_ms = pc->fail_timeout_ms;
-	if (pc->nurls > 0 && (hops = calloc(pc->nurls,
-	    sizeof(*hops))) == NULL)
+	max = (ipl != NULL ? ipl->n : 0) + (pc != NULL ? pc->nurls : 0);
+	if (max > 0 && (hops = calloc(max, sizeof(*hops))) == NULL)
 		fatal_f("out of memory");
-	for (i = 0; i < pc->nurls; i++) {
+	for (i = 0; ipl != NULL && i < ipl->n; i++) {
+		if (conf_hop_alt(&hops[n], g->base, ipl->addrs[i], g->first,
+		    err, sizeof(err)) != 0) {
+			error("%s: %s", g->base->ip_path, err);
+			continue;
+		}
+		n++;
+	}
+	for (i = 0; pc != NULL && i < pc->nurls; i++) {
 		if (conf_hop_build(&hops[n], pc->urls[i], g->first, err,
 		    sizeof(err)) != 0) {
 			error("peer %s: %s", pc->urls[i], err);
 			continue;
 		}
+		/* the monitor lets us read only what the configuration names */
+		if (hops[n].bypass_path != NULL || hops[n].ip_path != NULL ||
+		    hops[n].peer_path != NULL) {
+			error("peer %s: bypass, ip and peer files are not read "
+			    "for the nodes of a peer file", pc->urls[i]);
+			conf_hop_free(&hops[n]);
+			continue;
+		}
 		n++;
 	}
 	grp_rebuild(g, hops, n);
+}
+
+static struct grp *
+grp_find(const struct hop_conf *base)
+{
+	struct grp *g;
+
+	for (g = groups; g != NULL; g = g->next)
+		if (g->base == base)
+			return g;
+	return NULL;
 }
 
 /* The group of a chain position (ob: its outbound's index). */
@@ -373,9 +403,17 @@ chain_init(struct worker *wk)
 				return -1;
 			}
 			g = grp_get(wk, i, h, j == 0);
+			if (h->ip_path != NULL && g->ips == NULL &&
+			    reload_register(wk, h->ip_path, RELOAD_IPS,
+			    (void **)&g->ips, grp_members_changed, g) != 0)
+				return -1;
 			if (h->peer_path != NULL && g->peers == NULL &&
 			    reload_register(wk, h->peer_path, RELOAD_PEERS,
-			    (void **)&g->peers, grp_peers_changed, g) != 0)
+			    (void **)&g->peers, grp_members_changed, g) != 0)
+				return -1;
+			if (h->bypass_path != NULL && g->bypass == NULL &&
+			    reload_register(wk, h->bypass_path, RELOAD_BYPASS,
+			    (void **)&g->bypass, NULL, NULL) != 0)
 				return -1;
 		}
 	}
@@ -1152,10 +1190,17 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 
 	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 	    host, port);
-	for (i = 0; i < ob->nhops; i++)
-		if (ob->hops[i].bypass != NULL &&
-		    bypass_match(ob->hops[i].bypass, hp))
+	for (i = 0; i < ob->nhops; i++) {
+		const struct hop_conf *h = &ob->hops[i];
+		const struct grp *g;
+
+		if (h->bypass != NULL && bypass_match(h->bypass, hp))
 			return i;
+		/* a bypass file: what the group's live copy says now */
+		if (h->bypass_path != NULL && (g = grp_find(h)) != NULL &&
+		    g->bypass != NULL && bypass_match(g->bypass, hp))
+			return i;
+	}
 	return ob->nhops;
 }
 
