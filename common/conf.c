@@ -2177,15 +2177,17 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/*
-	 * rtcp/rudp open their port on the chain's last hop: without rules
-	 * choosing otherwise, that chain must exist and end in a hop that
-	 * can bind (SOCKS5).
+	 * rtcp/rudp open their port on the last hop of the chain that the
+	 * rules give the listener (a gost route's own): that chain must
+	 * exist and end in a hop that can bind (SOCKS5).
 	 */
-	for (i = 0; i < c->nlis && c->nrules == 0; i++) {
-		const struct outbound_conf *ob = &c->obs[c->default_ob];
+	for (i = 0; i < c->nlis; i++) {
+		const struct outbound_conf *ob;
 
 		if (c->lis[i].kind != LIS_RTCP && c->lis[i].kind != LIS_RUDP)
 			continue;
+		ob = &c->obs[router_pick(c, i, NULL, NULL,
+		    c->lis[i].node->port)];
 		if (ob->type != OB_CHAIN || ob->nhops == 0 ||
 		    (ob->hops[ob->nhops - 1].kind != HOP_SOCKS5 &&
 		    (c->lis[i].kind != LIS_RTCP ||

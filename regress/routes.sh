@@ -7,7 +7,7 @@
 # mark sends that route's traffic into a blackhole.
 . regress/lib.sh
 
-E=$(free_port); S=$(free_port)
+E=$(free_port); S=$(free_port); RT=$(free_port)
 P0=$(free_port); P1=$(free_port); P2=$(free_port); P3=$(free_port)
 start_echo "$E"
 start_ostpd hop -L "socks5://127.0.0.1:$S"
@@ -19,7 +19,9 @@ cat >"$LOGDIR/routes.json" <<EOF
     { "ServeNodes": ["tcp://127.0.0.1:$P2/127.0.0.1:$E"],
       "ChainNodes": ["socks5://127.0.0.1:$S"], "Mark": 34 },
     { "ServeNodes": ["tcp://127.0.0.1:$P3/127.0.0.1:$E"],
-      "ChainNodes": ["socks5://127.0.0.1:$S"] } ] }
+      "ChainNodes": ["socks5://127.0.0.1:$S"] },
+    { "ServeNodes": ["rtcp://:$RT/127.0.0.1:$E"],
+      "ChainNodes": ["socks5://127.0.0.1:$S"], "Mark": 85 } ] }
 EOF
 out=$("$OSTPD" -t -C "$LOGDIR/routes.json" 2>&1) || fail "-t refuses per-route marks: $out"
 echo "$out" | grep -q '"mark": 17' || fail "-t does not show a route's mark: $out"
@@ -27,6 +29,13 @@ start_ostpd routes -C "$LOGDIR/routes.json"
 for p in $P0 $P1 $P2 $P3; do
 	wait_port "$p" || fatal "no listener on $p"
 done
+# rtcp in a route opens its port through the route's own chain (the
+# top level has none), on a connection with the route's mark
+wait_port "$RT" || fail "rtcp did not open its port through its route's chain"
+$NETTOOL xfer 127.0.0.1 "$RT" 10000 2 >/dev/null 2>&1 || fail "rtcp through its route"
+ss -tne state established "( dport = :$S )" >"$LOGDIR/ss-rt.out"
+grep -q 'fwmark:0x55\b' "$LOGDIR/ss-rt.out" ||
+    fail "rtcp's connection to the hop lacks its route's mark: $(cat "$LOGDIR/ss-rt.out")"
 for p in $P0 $P1 $P2 $P3; do
 	$NETTOOL hold 127.0.0.1 "$p" 1 20 "$LOGDIR/held-$p" >/dev/null 2>&1 &
 	PIDS="$PIDS $!"
