@@ -408,31 +408,48 @@ conf_egress_allowed(const struct conf *c, const struct egress *e)
 	return 0;
 }
 
+/* Whether some rule names listener k among its inbounds. */
+static int
+lis_in_rules(const struct conf *c, size_t k)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nrules; i++)
+		for (j = 0; j < c->rules[i].ninbound; j++)
+			if (strcmp(c->rules[i].inbound[j], c->lis[k].tag) == 0)
+				return 1;
+	return 0;
+}
+
 void
 conf_outbound_egress(const struct conf *c, size_t ob, struct egress *e)
 {
 	struct egress one;
 	size_t i, j, k;
-	int found = 0;
+	int found = 0, uses;
 
-	for (i = 0; i < c->nrules; i++) {
-		if (c->rules[i].outbound != ob)
-			continue;
-		for (j = 0; j < c->rules[i].ninbound; j++) {
-			for (k = 0; k < c->nlis; k++)
-				if (strcmp(c->lis[k].tag,
-				    c->rules[i].inbound[j]) == 0)
-					break;
-			if (k == c->nlis)
+	/*
+	 * The listeners a rule on their tags sends to ob, and, for the
+	 * default outbound, those no rule names.
+	 */
+	for (k = 0; k < c->nlis; k++) {
+		uses = ob == c->default_ob && !lis_in_rules(c, k);
+		for (i = 0; i < c->nrules && !uses; i++) {
+			if (c->rules[i].outbound != ob)
 				continue;
-			conf_egress(c, &c->lis[k], &one);
-			if (found && !egress_equal(&one, e)) {
-				conf_egress(c, NULL, e);
-				return;
-			}
-			*e = one;
-			found = 1;
+			for (j = 0; j < c->rules[i].ninbound && !uses; j++)
+				uses = strcmp(c->rules[i].inbound[j],
+				    c->lis[k].tag) == 0;
 		}
+		if (!uses)
+			continue;
+		conf_egress(c, &c->lis[k], &one);
+		if (found && !egress_equal(&one, e)) {
+			conf_egress(c, NULL, e);
+			return;
+		}
+		*e = one;
+		found = 1;
 	}
 	if (!found)
 		conf_egress(c, NULL, e);

@@ -219,8 +219,8 @@ struct hop_conf {
 	unsigned long		 fail_timeout_ms;
 	struct matcher_set	*bypass;	/* targets that end the chain
 						   before this hop */
-	char			*bypass_path;	/* the same, a live file */
-	char			*ip_path;	/* ip= members, a live file */
+	char			*bypass_path;	/* the same, live */
+	char			*ip_path;	/* ip= members, live */
 	unsigned int		 fastest_count;	/* 0: no latency probes */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
@@ -298,7 +298,7 @@ struct conf_route {
 struct conf_src {
 	char			**serve;
 	char			**tags;		/* NULL entries = default tag */
-	struct egress		*egress;	/* NULL, or one per serve */
+	struct egress		*egress;	/* NULL or one per serve */
 	size_t			 nserve;
 	char			**chain;
 	size_t			 nchain;

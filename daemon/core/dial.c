@@ -569,8 +569,8 @@ dial_chain(struct dial *d, const struct sockaddr *sa)
 	sockaddr_host(&ss, host, sizeof(host), &port);
 	debug("%s: %s is %s, through the chain", d->dl->l->node->url, d->host,
 	    host);
-	if ((d->cd = chain_dial_start(d->dl->wk, d->dl->l, d->chain_ob, host, d->port,
-	    0, chain_cb_, d)) == NULL)
+	if ((d->cd = chain_dial_start(d->dl->wk, d->dl->l, d->chain_ob, host,
+	    d->port, 0, chain_cb_, d)) == NULL)
 		dial_finish(d, NULL, ENOMEM);
 }
 
@@ -655,8 +655,8 @@ dial_begin(struct dial *d)
 			return;
 		}
 		if (literal || (dl->l->dns == NULL && dl->l->dns_path == NULL)) {
-			if ((d->cd = chain_dial_start(dl->wk, dl->l, ob, host, port,
-			    0, chain_cb_, d)) == NULL)
+			if ((d->cd = chain_dial_start(dl->wk, dl->l, ob, host,
+			    port, 0, chain_cb_, d)) == NULL)
 				dial_defer_fail(d, ENOMEM);
 			return;
 		}

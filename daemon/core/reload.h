@@ -1,6 +1,7 @@
 /*
  * Live files (core/reload.c): bypass lists, hosts, secrets, resolvers,
- * peers and ip= lists read through the monitor and parsed again when they change.
+ * peers and ip= lists read through the monitor and parsed again when
+ * they change.
  */
 #ifndef OSTP_CORE_RELOAD_H
 #define OSTP_CORE_RELOAD_H
