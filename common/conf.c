@@ -135,7 +135,8 @@ conf_valid_ifname(const char *s)
  * silently accepted.
  */
 static const char *const tcp_params[] = {
-	"timeout", "bypass", "hosts", "whitelist", "blacklist", NULL
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", NULL
 };
 static const char *const proxy_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "secrets",
@@ -297,15 +298,7 @@ build_targets(struct listener_conf *l, char *err, size_t errlen)
 		}
 		if (host_to_sockaddr(host, port, 0, &l->targets[i],
 		    &l->targetlens[i]) != 0) {
-			/* A name: only a hosts file can give it an address. */
-			if (node_param(n, "hosts") == NULL) {
-				seterr(err, errlen, "%s: forward target \"%s\" "
-				    "must be an IP address, or a name in a "
-				    "hosts= file (no resolver in this build)",
-				    n->url, n->remotes[i]);
-				free(host);
-				return -1;
-			}
+			/* a name, resolved at each dial */
 			l->targetnames[i] = host;
 			host = NULL;
 			/* the port travels in targets[i] */
@@ -341,26 +334,22 @@ conf_names_file(const char *v)
 	return v[0] == '/' || v[0] == '.';
 }
 
-/* The asynchronous resolver in this build speaks plain UDP only. */
+/*
+ * What the resolver does not do in this build: queries through the
+ * chain (gost's "-chain" nameservers).
+ */
 int
-resolver_udp_only(const struct resolver_conf *rc, char *err, size_t errlen)
+resolver_supported(const struct resolver_conf *rc, char *err, size_t errlen)
 {
 	size_t i;
 
-	for (i = 0; i < rc->nns; i++) {
-		if (rc->ns[i].proto != NS_PROTO_UDP || rc->ns[i].chain) {
-			seterr(err, errlen, "nameserver %s: only plain UDP "
-			    "nameservers are supported in this build",
-			    rc->ns[i].addr);
+	for (i = 0; i < rc->nns; i++)
+		if (rc->ns[i].chain) {
+			seterr(err, errlen, "nameserver %s: queries through "
+			    "the chain (-chain) are not supported in this "
+			    "build", rc->ns[i].addr);
 			return -1;
 		}
-		if (rc->ns[i].addr[0] != '[' &&
-		    !isdigit((unsigned char)rc->ns[i].addr[0])) {
-			seterr(err, errlen, "nameserver %s: must be an IP "
-			    "address", rc->ns[i].addr);
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -499,7 +488,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	    len, path, &pe, e, sizeof(e)) : kind == CF_IPS ?
 	    ip_list_parse(data, len, path, &ipl, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
-	if (r == 0 && rc != NULL && resolver_udp_only(rc, e, sizeof(e)) != 0) {
+	if (r == 0 && rc != NULL && resolver_supported(rc, e, sizeof(e)) != 0) {
 		seterr(err, errlen, "%s: %s", path, e);
 		resolver_conf_free(rc);
 		free(data);
@@ -864,14 +853,13 @@ build_probe(struct conf *c, struct listener_conf *l, char *err,
 		goto bad;
 	if (parse_hostport(hp, &host, &port) != 0)
 		goto bad;
-	if (host_to_sockaddr(host, port, 0, &l->probe_addr,
-	    &l->probe_addrlen) != 0) {
+	if (host[0] == '\0') {
 		free(host);
-		seterr(err, errlen, "%s: probe_resist: the address must be an "
-		    "IP address in this build", n->url);
-		return -1;
+		goto bad;
 	}
-	free(host);
+	/* a name is resolved when a probe comes */
+	l->probe_host = host;
+	l->probe_port = port;
 	return 0;
  bad:
 	seterr(err, errlen, "%s: bad value \"%s\" for probe_resist "
@@ -894,7 +882,7 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 	if (build_access(c, l, err, errlen) != 0)
 		return -1;
 	if ((v = node_param(n, "prefer")) != NULL)
-		l->prefer_v6 = strcmp(v, "ipv6") == 0;
+		l->prefer = strcmp(v, "ipv6") == 0 ? AF_INET6 : AF_INET;
 	if ((v = node_param(n, "dns")) != NULL) {
 		if (v[0] == '/' || v[0] == '.') {
 			/* a resolver file, reloadable like the others */
@@ -910,15 +898,12 @@ build_dialer(struct conf *c, struct listener_conf *l, char *err,
 				seterr(err, errlen, "%s: dns: %s", n->url, e);
 				return -1;
 			}
-			if (resolver_udp_only(l->dns, e, sizeof(e)) != 0) {
+			if (resolver_supported(l->dns, e, sizeof(e)) != 0) {
 				seterr(err, errlen, "%s: dns: %s", n->url, e);
 				return -1;
 			}
 		}
-	} else if (conf_add_file(c, "/etc/resolv.conf") != 0)
-		return -1;
-	if (conf_add_file(c, "/etc/hosts") != 0)
-		return -1;
+	}
 	return 0;
 }
 
@@ -976,20 +961,22 @@ build_dns(struct conf *c, struct listener_conf *l, char *err, size_t errlen)
 		seterr(err, errlen, "%s: upstream: %s", n->url, e);
 		return -1;
 	}
+	if (resolver_supported(l->dns_up, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s: upstream: %s", n->url, e);
+		return -1;
+	}
 	for (i = 0; i < l->dns_up->nns; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
 		char *host = NULL;
 		uint16_t port;
 		const char *a = l->dns_up->ns[i].addr;
 
 		if (l->dns_up->ns[i].proto == NS_PROTO_HTTPS)
-			continue;	/* checked in the worker */
-		if (parse_hostport(a, &host, &port) != 0 ||
-		    host_to_sockaddr(host, port, 0, &ss, &sl) != 0) {
+			continue;	/* a URL, checked when parsed */
+		/* a name is resolved by the system resolver when asked */
+		if (parse_hostport(a, &host, &port) != 0 || host[0] == '\0') {
 			free(host);
-			seterr(err, errlen, "%s: upstream %s must be an IP "
-			    "address and port", n->url, a);
+			seterr(err, errlen, "%s: upstream %s must be a host "
+			    "and port", n->url, a);
 			return -1;
 		}
 		free(host);
@@ -1162,7 +1149,7 @@ build_lis_forward(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	}
 	if (build_targets(l, err, errlen) != 0 ||
-	    build_access(c, l, err, errlen) != 0)
+	    build_dialer(c, l, err, errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -1609,13 +1596,12 @@ static const char *const hop_params[] = {
 };
 
 /*
- * An ip= file: its form, and that every entry makes a member (the first
- * position's must be IP addresses), so that startup refuses what the
- * worker would leave out.
+ * An ip= file: its form, and that every entry makes a member, so that
+ * startup refuses what the worker would leave out.
  */
 static int
 check_ip_file(const struct hop_conf *h, const char *url, const char *path,
-    int first, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	struct ip_list *ipl;
 	struct hop_conf a;
@@ -1641,7 +1627,7 @@ check_ip_file(const struct hop_conf *h, const char *url, const char *path,
 	}
 	free(data);
 	for (i = 0; i < ipl->n && r == 0; i++) {
-		if ((r = conf_hop_alt(&a, h, ipl->addrs[i], first, e,
+		if ((r = conf_hop_alt(&a, h, ipl->addrs[i], e,
 		    sizeof(e))) != 0)
 			seterr(err, errlen, "%s: %s: %s", url, path, e);
 		else
@@ -1698,7 +1684,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 		return 0;
 	if (conf_names_file(v)) {
 		/* members the worker reads, and reads again when it changes */
-		if (check_ip_file(h, url, v, first, err, errlen) != 0 ||
+		if (check_ip_file(h, url, v, err, errlen) != 0 ||
 		    (h->ip_path = strdup(v)) == NULL)
 			return -1;
 		return 0;
@@ -1716,7 +1702,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 			return -1;
 		}
 		h->alts = na;
-		if (conf_hop_alt(&h->alts[h->nalts], h, tok, first, e,
+		if (conf_hop_alt(&h->alts[h->nalts], h, tok, e,
 		    sizeof(e)) != 0) {
 			seterr(err, errlen, "%s: %s in ip=", url, e);
 			free(list);
@@ -1730,7 +1716,7 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 
 int
 conf_hop_alt(struct hop_conf *a, const struct hop_conf *h, const char *entry,
-    int first, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	char buf[300], *host;
 	uint16_t port;
@@ -1761,12 +1747,8 @@ conf_hop_alt(struct hop_conf *a, const struct hop_conf *h, const char *entry,
 		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen) != 0 &&
-	    first) {
-		seterr(err, errlen, "\"%s\": addresses of the first chain "
-		    "node must be IP addresses", entry);
-		goto fail;
-	}
+	/* a name is resolved at each dial, as the node's own */
+	(void)host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen);
 	free(host);
 	return 0;
  fail:
@@ -1856,16 +1838,11 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		goto fail;
 	}
 	/*
-	 * Later hops are reached through the earlier ones, by name; an
-	 * address, when the name is one, serves fastest_count probes.
+	 * Later hops are reached through the earlier ones, by name; the
+	 * first hop's name is resolved at each dial (addrlen 0).
 	 */
-	if (host_to_sockaddr(n->host, n->port, 0, &h->addr, &h->addrlen) !=
-	    0 && first) {
-		seterr(err, errlen, "%s: the first chain node must be an IP "
-		    "address or localhost in this build (no resolver for it)",
-		    url);
-		goto fail;
-	}
+	(void)first;
+	(void)host_to_sockaddr(n->host, n->port, 0, &h->addr, &h->addrlen);
 	snprintf(h->host, sizeof(h->host), "%s", n->host);
 	h->port = n->port;
 	if ((v = node_param(n, "bypass")) != NULL) {
@@ -2289,6 +2266,7 @@ conf_free(struct conf *c)
 		free(l->pass);
 		free(l->proxy_agent);
 		free(l->dns_path);
+		free(l->probe_host);
 		free(l->probe_arg);
 		free(l->knock);
 		explicit_bzero(l->ss_key, sizeof(l->ss_key));
@@ -2343,6 +2321,10 @@ conf_file_allowed(const struct conf *c, const char *path)
 {
 	size_t i;
 
+	/* the system resolver's: any name anywhere may need them */
+	if (strcmp(path, "/etc/resolv.conf") == 0 ||
+	    strcmp(path, "/etc/hosts") == 0)
+		return 1;
 	for (i = 0; i < c->nfiles; i++)
 		if (strcmp(c->files[i], path) == 0)
 			return 1;

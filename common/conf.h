@@ -153,15 +153,15 @@ struct listener_conf {
 	char			*proxy_agent;
 	unsigned int		 accept;	/* PROXY_*: what it serves */
 	int			 notls;		/* no gost TLS methods */
-	int			 prefer_v6;
+	int			 prefer;	/* prefer=: AF_INET(6), or 0 */
 	struct resolver_conf	*dns;		/* dns= inline list */
 	char			*dns_path;	/* dns= file */
 	/* probe resistance: what a failed HTTP authentication gets */
 	enum { PROBE_NONE, PROBE_CODE, PROBE_WEB, PROBE_HOST, PROBE_FILE }
 				 probe;
 	int			 probe_code;
-	struct sockaddr_storage	 probe_addr;	/* web: and host: */
-	socklen_t		 probe_addrlen;
+	char			*probe_host;	/* web: and host: */
+	uint16_t		 probe_port;
 	char			*probe_arg;	/* web: path+host, file: path */
 	char			*knock;
 	/* dns proxy: its upstreams */
@@ -355,11 +355,11 @@ int	conf_hop_build(struct hop_conf *, const char *url, int first,
 void	conf_hop_free(struct hop_conf *);
 /*
  * A member of base's group at address entry (host, host:port, [v6]:port;
- * without a port the base's), otherwise the base's copy.  first: the
- * group is the first chain position, whose addresses must be IPs.
+ * without a port the base's), otherwise the base's copy.  A name is
+ * resolved at each dial, as the base's own.
  */
 int	conf_hop_alt(struct hop_conf *, const struct hop_conf *base,
-	    const char *entry, int first, char *err, size_t errlen);
+	    const char *entry, char *err, size_t errlen);
 /*
  * Whether a parameter that takes a file or an inline list (bypass=
  * after any '~', ip=) names a file: it is a path, i.e. starts with '/'
@@ -367,7 +367,7 @@ int	conf_hop_alt(struct hop_conf *, const struct hop_conf *base,
  * worker, parsing the configuration again in its sandbox, cannot see.
  */
 int	conf_names_file(const char *value);
-int	resolver_udp_only(const struct resolver_conf *, char *err,
+int	resolver_supported(const struct resolver_conf *, char *err,
 	    size_t errlen);
 
 /*

@@ -27,6 +27,7 @@
 #include <event2/util.h>
 
 #include "core/conn.h"
+#include "core/dnsup.h"
 #include "core/tls.h"
 #include "err.h"
 #include "ipc.h"
@@ -395,7 +396,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		fatal("OpenSSL: cannot load SHA-1 for obfs-http");
 	if (tls_init() != 0)
 		fatal("OpenSSL: cannot make the TLS certificate for SOCKS5");
-	if (dnsproxy_init(conf) != 0)
+	if (dnsup_init(conf) != 0)
 		fatal("OpenSSL: cannot set up TLS for DNS upstreams");
 	relay_init(conf);
 	sandbox_enter(sp);

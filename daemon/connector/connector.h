@@ -49,6 +49,9 @@ int	hop_last(const struct chain_dial *);	/* the chain's last hop */
 int	hop_flags(const struct chain_dial *);	/* CHAIN_* */
 int	*hop_step(struct chain_dial *);		/* the connector's state */
 int	hop_fail(struct chain_dial *, int err);	/* HOP_FAILED */
+/* The hop answered that the next address cannot be reached (why, for
+   the log); the hop itself is not counted as failed.  HOP_FAILED. */
+int	hop_refused(struct chain_dial *, int err, const char *why);
 /* Send a request (queued when the connection has no room): 0 or
    HOP_FAILED. */
 int	hop_send(struct chain_dial *, const void *, size_t);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
@@ -52,8 +53,13 @@ s4_reply(struct chain_dial *cd, const struct hop_conf *h)
 
 	if ((r = hop_take(cd, m, 8)) != 0)
 		return r < 0 ? hop_fail(cd, EPROTO) : HOP_WAIT;
-	if (m[1] != SOCKS4_REP_GRANTED)
-		return hop_fail(cd, ECONNREFUSED);
+	if (m[1] != SOCKS4_REP_GRANTED) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "request rejected (SOCKS4 reply "
+		    "%u)", m[1]);
+		return hop_refused(cd, ECONNREFUSED, why);
+	}
 	return HOP_DONE;
 }
 

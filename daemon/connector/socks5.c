@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
@@ -151,8 +152,13 @@ s5_reply(struct chain_dial *cd, const struct hop_conf *h)
 		}
 		if (e != 0)
 			return hop_fail(cd, EPROTO);
-		if (rep != SOCKS5_REP_OK)
-			return hop_fail(cd, s5_rep_errno(rep));
+		if (rep != SOCKS5_REP_OK) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "%s (SOCKS5 reply %d)",
+			    strerror(s5_rep_errno(rep)), rep);
+			return hop_refused(cd, s5_rep_errno(rep), why);
+		}
 		hop_consume(cd, len);
 		return HOP_DONE;
 	}

@@ -37,6 +37,9 @@
 #include "proto/sscodec.h"
 #include "ref.h"
 #include "core/codec.h"
+#include "core/dial.h"
+#include "core/happy.h"
+#include "core/resolve.h"
 #include "core/listen.h"
 #include "mux/pool.h"
 #include "mux/smux.h"
@@ -71,6 +74,7 @@ struct grp_member {
 	long			 rtt_us;	/* last probe; < 0: none or failed */
 	int			 probe_fd;
 	struct event		*probe_ev;
+	struct happy		*probe_hc;	/* a named member */
 	struct timespec		 probe_start;
 };
 
@@ -110,12 +114,14 @@ enum cd_state {
 
 struct chain_dial {
 	struct worker			*wk;
-	const struct listener_conf	*l;		/* its route */
 	const struct outbound_conf	*ob;
+	struct egress			 egress;	/* its route's */
+	const struct dialer		*dl;	/* resolver, hosts: or NULL */
 	char				 host[PROXY_HOST_MAX + 1];
 	uint16_t			 port;
 	size_t				 hop;
 	int				 fd;		/* while connecting */
+	struct happy			*hc;		/* ... to a name */
 	struct conn			*c;		/* then */
 	struct cbuf			 in;		/* answers read */
 	struct cbuf			 out;		/* requests to send */
@@ -125,6 +131,7 @@ struct chain_dial {
 	struct event			*ev;		/* connect, timeout */
 	unsigned int			 attempt;
 	int				 err;
+	int				 refused;	/* by the hop's answer */
 	size_t				 nhops;		/* after bypass */
 	const struct hop_conf		*sel[CHAIN_MAX_HOPS];
 	struct grp_member		*selm[CHAIN_MAX_HOPS];
@@ -139,6 +146,7 @@ struct chain_dial {
 static void cd_attempt(struct chain_dial *);
 static void cd_hop_done(struct chain_dial *);
 static void cd_event(evutil_socket_t, short, void *);
+static void cd_connected(struct chain_dial *);
 static void cd_conn_cb(struct conn *, int, void *);
 static int cd_transport(struct chain_dial *);
 static int cd_mux(struct chain_dial *);
@@ -156,6 +164,8 @@ grp_probe_end(struct grp_member *m)
 	if (m->probe_fd != -1)
 		close(m->probe_fd);
 	m->probe_fd = -1;
+	happy_cancel(m->probe_hc);
+	m->probe_hc = NULL;
 }
 
 static void
@@ -218,10 +228,21 @@ grp_rebuild(struct grp *g, struct hop_conf *peerhops, size_t npeerhops)
  * cache time) and only the fastest members are picked from.
  */
 static void
+grp_probe_done(struct grp_member *m, int err)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->rtt_us = err != 0 ? -1 : (now.tv_sec - m->probe_start.tv_sec) *
+	    1000000 + (now.tv_nsec - m->probe_start.tv_nsec) / 1000;
+	debug("probe %s:%u: %s%ld us", m->h->host, m->h->port,
+	    err ? "failed, " : "", m->rtt_us);
+	grp_probe_end(m);
+}
+
+static void
 grp_probe_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct grp_member *m = arg;
-	struct timespec now;
 	socklen_t len = sizeof(int);
 	int err = 0;
 
@@ -229,12 +250,22 @@ grp_probe_cb(evutil_socket_t fd, short what, void *arg)
 		err = ETIMEDOUT;
 	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	m->rtt_us = err != 0 ? -1 : (now.tv_sec - m->probe_start.tv_sec) *
-	    1000000 + (now.tv_nsec - m->probe_start.tv_nsec) / 1000;
-	debug("probe %s:%u: %s%ld us", m->h->host, m->h->port,
-	    err ? "failed, " : "", m->rtt_us);
-	grp_probe_end(m);
+	grp_probe_done(arg, err);
+}
+
+/* A named member's probe: the name's resolution counts as well. */
+static void
+grp_probe_happy_cb(void *arg, int fd, const struct sockaddr *sa,
+    socklen_t salen, int err)
+{
+	struct grp_member *m = arg;
+
+	(void)sa;
+	(void)salen;
+	m->probe_hc = NULL;
+	if (fd != -1)
+		close(fd);
+	grp_probe_done(m, err);
 }
 
 static void
@@ -247,15 +278,23 @@ grp_probe_all(struct grp *g)
 	for (i = 0; i < gen->nm && !gen->retired; i++) {
 		struct grp_member *m = &gen->m[i];
 
-		if (m->h->addrlen == 0 || m->probe_fd != -1)
+		if (m->probe_fd != -1 || m->probe_hc != NULL)
 			continue;
 		/* as the route's traffic leaves, or it measures another path */
-		if (conf_egress_any(&g->egress))
-			m->probe_fd = mm_socket(g->wk, m->h->addr.ss_family,
-			    SOCK_STREAM, &g->egress);
-		else
-			m->probe_fd = socket(m->h->addr.ss_family, SOCK_STREAM |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (m->h->addrlen == 0) {
+			struct happy_opts ho;
+
+			memset(&ho, 0, sizeof(ho));
+			ho.timeout_ms = 5000;
+			ho.egress = &g->egress;
+			clock_gettime(CLOCK_MONOTONIC, &m->probe_start);
+			m->probe_hc = happy_connect(g->wk,
+			    resolver_system(g->wk), m->h->host, m->h->port,
+			    &ho, grp_probe_happy_cb, m);
+			continue;
+		}
+		m->probe_fd = dial_socket_as(g->wk, &g->egress,
+		    m->h->addr.ss_family, SOCK_STREAM);
 		if (m->probe_fd == -1)
 			continue;
 		if (gen->retired) {
@@ -317,8 +356,8 @@ grp_members_changed(void *arg)
 	if (max > 0 && (hops = calloc(max, sizeof(*hops))) == NULL)
 		fatal_f("out of memory");
 	for (i = 0; ipl != NULL && i < ipl->n; i++) {
-		if (conf_hop_alt(&hops[n], g->base, ipl->addrs[i], g->first,
-		    err, sizeof(err)) != 0) {
+		if (conf_hop_alt(&hops[n], g->base, ipl->addrs[i], err,
+		    sizeof(err)) != 0) {
 			error("%s: %s", g->base->ip_path, err);
 			continue;
 		}
@@ -540,6 +579,8 @@ cd_release(struct chain_dial *cd)
 static void
 cd_drop(struct chain_dial *cd)
 {
+	happy_cancel(cd->hc);
+	cd->hc = NULL;
 	if (cd->ev != NULL)
 		event_free(cd->ev);
 	cd->ev = NULL;
@@ -594,17 +635,20 @@ cd_fail(struct chain_dial *cd, int err)
 		error("chain %s: hop %zu (%s:%u): TLS: the server's certificate: "
 		    "%s", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
 		    cd->sel[cd->hop]->port, why);
-	debug("chain %s: hop %zu (%s:%u): %s (state %d.%d, %zu read, %zu to "
-	    "send)", cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
-	    cd->sel[cd->hop]->port, strerror(err), (int)cd->state, cd->step,
-	    cd->in.len, cd->out.len);
+	if (!cd->refused)
+		debug("chain %s: hop %zu (%s:%u): %s (state %d.%d, %zu read, "
+		    "%zu to send)", cd->ob->tag, cd->hop,
+		    cd->sel[cd->hop]->host, cd->sel[cd->hop]->port,
+		    strerror(err), (int)cd->state, cd->step, cd->in.len,
+		    cd->out.len);
 	/* count it against the member of the group that failed */
-	if (cd->selm[cd->hop] != NULL) {
+	if (!cd->refused && cd->selm[cd->hop] != NULL) {
 		cd->selm[cd->hop]->fails++;
 		clock_gettime(CLOCK_MONOTONIC, &cd->selm[cd->hop]->last_fail);
 	}
 	cd_drop(cd);
 	cd->err = err;
+	cd->refused = 0;
 	if (++cd->attempt < tries) {
 		cd_attempt(cd);
 		return;
@@ -679,7 +723,6 @@ static void
 cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 {
 	const struct hop_conf *h = cd->sel[i];
-	struct egress e;
 
 	static const char *const names[] = {
 		[TP_MTLS] = "mtls", [TP_MWS] = "mws", [TP_MWSS] = "mwss",
@@ -693,10 +736,10 @@ cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 	snprintf(key, len, "%s://%s:%u%s (hop %zu)", name, h->host, h->port,
 	    h->tp.path != NULL ? h->tp.path : "", i + 1);
 	/* a session leaving with one route's mark is not another's */
-	conf_egress(cd->wk->conf, cd->l, &e);
-	if (conf_egress_any(&e))
+	if (conf_egress_any(&cd->egress))
 		snprintf(key + strlen(key), len - strlen(key), " mark %#x%s%s",
-		    e.mark, e.iface[0] != '\0' ? " dev " : "", e.iface);
+		    cd->egress.mark, cd->egress.iface[0] != '\0' ? " dev " : "",
+		    cd->egress.iface);
 }
 
 /*
@@ -941,6 +984,22 @@ hop_fail(struct chain_dial *cd, int err)
 }
 
 int
+hop_refused(struct chain_dial *cd, int err, const char *why)
+{
+	const char *host;
+	uint16_t port;
+
+	/* the hop works; it says the next address does not */
+	cd_next(cd, &host, &port);
+	debug("chain %s: hop %zu (%s:%u) could not reach %s:%u: %s",
+	    cd->ob->tag, cd->hop, cd->sel[cd->hop]->host,
+	    cd->sel[cd->hop]->port, host, port, why);
+	cd->refused = 1;
+	cd_fail(cd, err);
+	return HOP_FAILED;
+}
+
+int
 hop_send(struct chain_dial *cd, const void *p, size_t len)
 {
 	return cd_send(cd, p, len) == 0 ? 0 : HOP_FAILED;
@@ -1021,7 +1080,7 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct chain_dial *cd = arg;
 	socklen_t len = sizeof(int);
-	int err = 0, one = 1;
+	int err = 0;
 
 	if (cd->state == CD_MUXSTART) {
 		event_free(cd->ev);
@@ -1041,9 +1100,18 @@ cd_event(evutil_socket_t fd, short what, void *arg)
 		cd_fail(cd, err);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	event_free(cd->ev);
 	cd->ev = NULL;
+	cd_connected(cd);
+}
+
+/* Connected to the first hop (cd->fd): its transport, its request. */
+static void
+cd_connected(struct chain_dial *cd)
+{
+	int one = 1;
+
+	setsockopt(cd->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	cd->c = conn_socket(cd->wk, cd->fd);
 	cd->fd = -1;
 	if (cd->c == NULL) {
@@ -1138,6 +1206,28 @@ cd_defer_fail(struct chain_dial *cd, int err)
 }
 
 static void
+cd_happy_cb(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
+    int err)
+{
+	struct chain_dial *cd = arg;
+
+	(void)sa;
+	(void)salen;
+	cd->hc = NULL;
+	if (fd == -1) {
+		if (err == ENOENT || err == EINVAL || err == EIO)
+			debug("chain %s: hop 0 (%s:%u): %s", cd->ob->tag,
+			    cd->sel[0]->host, cd->sel[0]->port,
+			    resolve_strerror(err));
+		cd_fail(cd, err == ENOENT || err == EINVAL || err == EIO ?
+		    EHOSTUNREACH : err);
+		return;
+	}
+	cd->fd = fd;
+	cd_connected(cd);
+}
+
+static void
 cd_attempt(struct chain_dial *cd)
 {
 	const struct hop_conf *h;
@@ -1162,8 +1252,27 @@ cd_attempt(struct chain_dial *cd)
 	h = cd->sel[0];
 	cd->hop = 0;
 	cd->state = CD_CONNECT;
+	if (h->addrlen == 0) {
+		/* a name: resolved at each dial, connected by RFC 8305 */
+		struct happy_opts ho;
+
+		memset(&ho, 0, sizeof(ho));
+		ho.timeout_ms = h->timeout_ms;
+		ho.egress = &cd->egress;
+		/* as gost: the listener's resolver and hosts file */
+		if (cd->dl != NULL) {
+			ho.prefer = cd->dl->prefer;
+			ho.hosts = cd->dl->hosts;
+		}
+		if ((cd->hc = happy_connect(cd->wk, cd->dl != NULL ?
+		    cd->dl->res : resolver_system(cd->wk), h->host, h->port,
+		    &ho, cd_happy_cb, cd)) == NULL)
+			cd_defer_fail(cd, ENOMEM);
+		return;
+	}
 	/* the route's mark and interface go on the socket leaving us */
-	cd->fd = dial_socket(cd->wk, cd->l, h->addr.ss_family, SOCK_STREAM);
+	cd->fd = dial_socket_as(cd->wk, &cd->egress, h->addr.ss_family,
+	    SOCK_STREAM);
 	if (cd->fd == -1) {
 		cd_defer_fail(cd, errno);
 		return;
@@ -1205,9 +1314,9 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 }
 
 struct chain_dial *
-chain_dial_start(struct worker *wk, const struct listener_conf *l,
-    const struct outbound_conf *ob, const char *host, uint16_t port,
-    int flags, chain_cb cb, void *arg)
+chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
+    const struct dialer *dl, const char *host, uint16_t port, int flags,
+    chain_cb cb, void *arg)
 {
 	struct chain_dial *cd;
 
@@ -1216,8 +1325,10 @@ chain_dial_start(struct worker *wk, const struct listener_conf *l,
 	    (cd = calloc(1, sizeof(*cd))) == NULL)
 		return NULL;	/* the caller fails the connection itself */
 	cd->wk = wk;
-	cd->l = l;
 	cd->ob = ob;
+	cd->dl = dl;
+	/* the listener's route: its mark and interface (conf_egress) */
+	conf_egress(wk->conf, dl != NULL ? dl->l : NULL, &cd->egress);
 	snprintf(cd->host, sizeof(cd->host), "%s", host);
 	cd->port = port;
 	if ((cd->nhops = chain_hops_for(ob, host, port)) == 0) {

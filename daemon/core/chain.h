@@ -24,9 +24,15 @@ typedef void (*chain_cb)(void *arg, struct conn *, int err);
 #define CHAIN_UDPTUN	0x01	/* last hop: gost's UDP-over-TCP (socks5) */
 #define CHAIN_BIND	0x02	/* last hop: SOCKS5 BIND on host:port */
 #define CHAIN_MBIND	0x04	/* last hop: gost's MBIND (smux) */
-/* l: the listener whose route's mark and interface apply (conf_egress) */
+/*
+ * dl: the listener's dialer, whose resolver and hosts file give the
+ * first hop's address when it is a name (NULL: the system's), and whose
+ * listener's route gives the sockets' mark and interface (conf_egress;
+ * NULL: -M/-I).
+ */
+struct dialer;
 struct chain_dial *chain_dial_start(struct worker *,
-	    const struct listener_conf *l, const struct outbound_conf *,
+	    const struct outbound_conf *, const struct dialer *dl,
 	    const char *host, uint16_t port, int flags, chain_cb cb,
 	    void *arg);
 void	chain_dial_cancel(struct chain_dial *);

@@ -18,13 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
 #include "cfgfile.h"
 #include "core/conn.h"
 #include "core/dial.h"
+#include "core/happy.h"
+#include "core/resolve.h"
 #include "log.h"
 #include "match.h"
 #include "proto/proto.h"
@@ -41,9 +42,9 @@ struct dial {
 	socklen_t		 addrlen;
 	int			 fd;
 	int			 last_err;
-	struct evdns_getaddrinfo_request *dnsreq;
-	struct evutil_addrinfo	*ai;
-	struct evutil_addrinfo	*ai_next;
+	struct happy		*hc;		/* a name, direct */
+	struct resolve_req	*rr;		/* a name, for the chain */
+	int			 rfail;		/* families that failed */
 	struct event		*ev;
 	struct chain_dial	*cd;
 	const struct outbound_conf *chain_ob;	/* resolving for a chain */
@@ -52,10 +53,6 @@ struct dial {
 	dial_cb			 cb;
 	void			*arg;
 };
-
-/* Shared by every listener of the worker: /etc/hosts and resolv.conf. */
-static struct hosts *sys_hosts;
-static struct evdns_base *sys_dns;
 
 char *
 worker_read_small(struct worker *wk, const char *path, size_t *lenp)
@@ -77,89 +74,18 @@ worker_read_small(struct worker *wk, const char *path, size_t *lenp)
 	return data;
 }
 
-/* Give a resolver the nameservers, timeout and search domain of rc. */
-static void
-dns_apply(struct evdns_base *d, const struct resolver_conf *rc)
-{
-	char tmo[24];
-	size_t i;
-
-	evdns_base_clear_nameservers_and_suspend(d);
-	evdns_base_search_clear(d);
-	for (i = 0; rc != NULL && i < rc->nns; i++)
-		if (rc->ns[i].proto == NS_PROTO_UDP &&
-		    evdns_base_nameserver_ip_add(d, rc->ns[i].addr) != 0)
-			error("nameserver %s: not usable", rc->ns[i].addr);
-	if (rc != NULL && rc->domain != NULL)
-		evdns_base_search_add(d, rc->domain);
-	snprintf(tmo, sizeof(tmo), "%lu", rc != NULL && rc->has_timeout ?
-	    (rc->timeout_ms + 999) / 1000 : 5);
-	evdns_base_set_option(d, "timeout:", tmo);
-	evdns_base_set_option(d, "attempts:", "2");
-	evdns_base_resume(d);
-}
-
-static struct evdns_base *
-dns_new(struct worker *wk, const struct resolver_conf *rc)
-{
-	struct evdns_base *d;
-
-	if ((d = evdns_base_new(wk->base, 0)) == NULL)
-		return NULL;
-	dns_apply(d, rc);
-	return d;
-}
-
 /* A dns= file was (re)loaded: the listener's resolver follows it. */
 static void
 dns_file_changed(void *arg)
 {
 	struct dialer *dl = arg;
 
-	if (dl->dns == NULL)
-		dl->dns = evdns_base_new(dl->wk->base, 0);
-	if (dl->dns != NULL)
-		dns_apply(dl->dns, dl->dnsconf);
-	if (dl->dnsconf != NULL && dl->dnsconf->prefer != 0)
-		dl->prefer_v6 = dl->dnsconf->prefer == AF_INET6;
-}
-
-/* /etc/hosts, read through the monitor once per worker. */
-static void
-sys_hosts_init(struct worker *wk)
-{
-	static int done;
-	char err[256], *data;
-	size_t len;
-
-	if (done++)
-		return;
-	if ((data = worker_read_small(wk, "/etc/hosts", &len)) == NULL)
-		return;
-	if (hosts_parse(data, len, "/etc/hosts", &sys_hosts, err,
-	    sizeof(err)) != 0)
-		debug("%s; not using /etc/hosts", err);
-	free(data);
-}
-
-/* The system nameservers, for listeners without dns=. */
-static void
-sys_dns_init(struct worker *wk)
-{
-	struct resolver_conf *rc = NULL;
-	char err[256], *data;
-	size_t len;
-
-	if (sys_dns != NULL)
-		return;
-	if ((data = worker_read_small(wk, "/etc/resolv.conf", &len)) != NULL) {
-		if (resolver_conf_parse(data, len, "/etc/resolv.conf", &rc,
-		    err, sizeof(err)) != 0)
-			error("%s; names will not resolve", err);
-		free(data);
-	}
-	sys_dns = dns_new(wk, rc);
-	resolver_conf_free(rc);
+	if (dl->res == NULL) {
+		dl->res = resolver_new(dl->wk, dl->dnsconf, dl->l->node->url);
+		if (dl->res != NULL)
+			resolver_set_egress(dl->res, &dl->egress);
+	} else
+		resolver_set_conf(dl->res, dl->dnsconf);
 }
 
 int
@@ -170,17 +96,30 @@ dialer_init(struct dialer *dl, struct worker *wk,
 	dl->wk = wk;
 	dl->l = l;
 	dl->idx = idx;
-	dl->prefer_v6 = l->prefer_v6;
-	sys_hosts_init(wk);
+	dl->prefer = l->prefer;
+	conf_egress(wk->conf, l, &dl->egress);
 	if (l->dns_path != NULL) {
+		dl->own_res = 1;
 		if (reload_register(wk, l->dns_path, RELOAD_RESOLVER,
 		    (void **)&dl->dnsconf, dns_file_changed, dl) != 0)
 			return -1;
-	} else if (l->dns != NULL) {
-		if ((dl->dns = dns_new(wk, l->dns)) == NULL)
+		if (dl->res == NULL &&
+		    (dl->res = resolver_new(wk, NULL, l->node->url)) == NULL)
 			return -1;
-	} else
-		sys_dns_init(wk);
+	} else if (l->dns != NULL) {
+		dl->own_res = 1;
+		if ((dl->res = resolver_new(wk, l->dns, l->node->url)) == NULL)
+			return -1;
+	} else if ((dl->res = resolver_system(wk)) == NULL)
+		return -1;
+	/*
+	 * The listener's own resolver asks its servers as the route's
+	 * traffic leaves; the shared system resolver as -M/-I say.
+	 */
+	if (dl->own_res)
+		resolver_set_egress(dl->res, &dl->egress);
+	if (dl->prefer == 0)
+		dl->prefer = resolver_prefer(dl->res);
 	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
 	    RELOAD_BYPASS, (void **)&dl->bypass_file, NULL, NULL) != 0) ||
 	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
@@ -189,10 +128,10 @@ dialer_init(struct dialer *dl, struct worker *wk,
 	return 0;
 }
 
-struct evdns_base *
-dialer_dns(const struct dialer *dl)
+struct resolver *
+dialer_resolver(const struct dialer *dl)
 {
-	return dl->dns != NULL ? dl->dns : sys_dns;
+	return dl->res;
 }
 
 const struct hosts_entry *
@@ -201,7 +140,7 @@ dialer_hosts(const struct dialer *dl, const char *name)
 	const struct hosts_entry *he;
 
 	if ((he = hosts_lookup(dl->hosts, name)) == NULL)
-		he = hosts_lookup(sys_hosts, name);
+		he = hosts_lookup(resolver_sys_hosts(dl->wk), name);
 	return he;
 }
 
@@ -318,11 +257,9 @@ dial_errno_rep(int err)
 static void
 dial_free(struct dial *d)
 {
-	if (d->dnsreq != NULL)
-		evdns_getaddrinfo_cancel(d->dnsreq);	/* calls back: no-op */
+	happy_cancel(d->hc);
+	resolve_cancel(d->rr);
 	chain_dial_cancel(d->cd);
-	if (d->ai != NULL)
-		evutil_freeaddrinfo(d->ai);
 	if (d->ev != NULL)
 		event_free(d->ev);
 	if (d->fd != -1)
@@ -380,7 +317,6 @@ dial_defer_fail(struct dial *d, int err)
 	dial_defer(d, NULL, err);
 }
 
-static void dial_next(struct dial *);
 static void dial_chain(struct dial *, const struct sockaddr *);
 
 static void
@@ -388,10 +324,9 @@ connect_failed(struct dial *d, int err)
 {
 	debug("%s: %s:%u: %s", d->dl->l->node->url, d->host, d->port,
 	    strerror(err));
-	d->last_err = err;
 	close(d->fd);
 	d->fd = -1;
-	dial_next(d);
+	dial_finish(d, NULL, err);
 }
 
 static void
@@ -437,11 +372,25 @@ dial_socket(struct worker *wk, const struct listener_conf *l, int family,
 	struct egress e;
 
 	conf_egress(wk->conf, l, &e);
-	if (conf_egress_any(&e))
-		return mm_socket(wk, family, type, &e);
+	return dial_socket_as(wk, &e, family, type);
+}
+
+int
+dial_socket_as(struct worker *wk, const struct egress *e, int family,
+    int type)
+{
+	struct egress g;
+
+	if (e == NULL) {
+		conf_egress(wk->conf, NULL, &g);
+		e = &g;
+	}
+	if (conf_egress_any(e))
+		return mm_socket(wk, family, type, e);
 	return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
+/* One address: a literal, or a hosts file's. */
 static void
 dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 {
@@ -451,15 +400,11 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 
 	d->fd = dial_socket(wk, d->dl->l, sa->sa_family, SOCK_STREAM);
 	if (d->fd == -1) {
-		d->last_err = errno;
-		dial_next(d);
+		dial_finish(d, NULL, errno);
 		return;
 	}
 	if (connect(d->fd, sa, len) == -1 && errno != EINPROGRESS) {
-		d->last_err = errno;
-		close(d->fd);
-		d->fd = -1;
-		dial_next(d);
+		connect_failed(d, errno);
 		return;
 	}
 	/*
@@ -482,75 +427,77 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 	event_add(d->ev, ms ? &tv : NULL);
 }
 
-/* Next address of a resolved name; out of addresses: fail. */
-static void
-dial_next(struct dial *d)
+/* The errno a failed name gives the client (SOCKS and HTTP replies). */
+static int
+name_errno(int err)
 {
-	struct evutil_addrinfo *ai;
-
-	while ((ai = d->ai_next) != NULL) {
-		d->ai_next = ai->ai_next;
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (dialer_allowed(d->dl, "tcp", d->host, d->port,
-		    ai->ai_addr) != 0) {
-			d->last_err = EACCES;
-			continue;
-		}
-		dial_addr(d, ai->ai_addr, (socklen_t)ai->ai_addrlen);
-		return;
-	}
-	dial_finish(d, NULL, d->last_err == ETIMEDOUT ||
-	    d->last_err == ECONNREFUSED || d->last_err == EACCES ||
-	    d->last_err == ENETUNREACH ? d->last_err : EHOSTUNREACH);
+	/* no such name: host unreachable; failed servers: general failure */
+	return err == ENOENT || err == EINVAL ? EHOSTUNREACH : err;
 }
 
-/* prefer=: addresses of the preferred family first, order kept. */
-static void
-prefer_order(struct evutil_addrinfo **head, int family)
-{
-	struct evutil_addrinfo *pref = NULL, **pt = &pref, *rest = NULL,
-	    **rt = &rest, *ai, *next;
-
-	for (ai = *head; ai != NULL; ai = next) {
-		next = ai->ai_next;
-		ai->ai_next = NULL;
-		if (ai->ai_family == family) {
-			*pt = ai;
-			pt = &ai->ai_next;
-		} else {
-			*rt = ai;
-			rt = &ai->ai_next;
-		}
-	}
-	*pt = rest;
-	*head = pref;
-}
-
-static void
-dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+/* Happy Eyeballs asks whether each address may be dialed. */
+static int
+addr_filter(void *arg, const struct sockaddr *sa)
 {
 	struct dial *d = arg;
 
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* d is already gone */
-	d->dnsreq = NULL;
-	if (result != 0 || res == NULL) {
-		debug("%s: %s: %s", d->dl->l->node->url, d->host,
-		    evutil_gai_strerror(result));
-		if (res != NULL)
-			evutil_freeaddrinfo(res);
-		dial_finish(d, NULL, EHOSTUNREACH);
+	return dialer_allowed(d->dl, "tcp", d->host, d->port, sa) != 0 ?
+	    EACCES : 0;
+}
+
+static void
+happy_cb_(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
+    int err)
+{
+	struct dial *d = arg;
+
+	(void)sa;
+	(void)salen;
+	d->hc = NULL;
+	if (fd == -1) {
+		debug("%s: %s:%u: %s", d->dl->l->node->url, d->host, d->port,
+		    resolve_strerror(err));
+		dial_finish(d, NULL, name_errno(err));
 		return;
 	}
-	d->ai = res;
-	prefer_order(&d->ai, d->dl->prefer_v6 ? AF_INET6 : AF_INET);
-	d->ai_next = d->ai;
-	if (d->chain_ob != NULL) {
-		dial_chain(d, d->ai->ai_addr);
+	d->fd = fd;
+	connected(d);
+}
+
+/* A name for the chain, resolved here: the first address it has. */
+static void
+chain_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
+{
+	struct dial *d = arg;
+	struct sockaddr_storage ss;
+
+	if (last)
+		d->rr = NULL;
+	if (err != 0) {
+		if (last) {
+			debug("%s: %s: %s", d->dl->l->node->url, d->host,
+			    resolve_strerror(err));
+			dial_finish(d, NULL, name_errno(err));
+		}
 		return;
 	}
-	dial_next(d);
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a->u.v4[0];
+		sin->sin_port = htons(d->port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a->u.v6[0];
+		sin6->sin6_port = htons(d->port);
+	}
+	resolve_cancel(d->rr);
+	d->rr = NULL;
+	dial_chain(d, (struct sockaddr *)&ss);
 }
 
 static void chain_cb_(void *, struct conn *, int);
@@ -569,7 +516,7 @@ dial_chain(struct dial *d, const struct sockaddr *sa)
 	sockaddr_host(&ss, host, sizeof(host), &port);
 	debug("%s: %s is %s, through the chain", d->dl->l->node->url, d->host,
 	    host);
-	if ((d->cd = chain_dial_start(d->dl->wk, d->dl->l, d->chain_ob, host,
+	if ((d->cd = chain_dial_start(d->dl->wk, d->chain_ob, d->dl, host,
 	    d->port, 0, chain_cb_, d)) == NULL)
 		dial_finish(d, NULL, ENOMEM);
 }
@@ -586,6 +533,27 @@ chain_cb_(void *arg, struct conn *c, int err)
 	dial_finish(d, c, err);
 }
 
+/* A name, direct: resolved and connected by Happy Eyeballs. */
+static void
+dial_name(struct dial *d, int check)
+{
+	struct dialer *dl = d->dl;
+	struct happy_opts ho;
+
+	memset(&ho, 0, sizeof(ho));
+	ho.timeout_ms = dl->l->timeout_ms;
+	ho.prefer = dl->prefer;
+	ho.hosts = dl->hosts;
+	ho.egress = &dl->egress;
+	if (check) {
+		ho.filter = addr_filter;
+		ho.farg = d;
+	}
+	if ((d->hc = happy_connect(dl->wk, dl->res, d->host, d->port, &ho,
+	    happy_cb_, d)) == NULL)
+		dial_defer_fail(d, ENOMEM);
+}
+
 static const struct outbound_conf direct_ob = { .type = OB_DIRECT };
 
 /* Everything dial_start does; any outcome reaches dial_finish. */
@@ -600,10 +568,7 @@ dial_begin(struct dial *d)
 	const struct conf *c = dl->wk->conf;
 	const struct hosts_entry *he;
 	const struct outbound_conf *ob;
-	struct evutil_addrinfo hints;
-	struct evdns_base *dns;
 	int literal = 1;
-	char portstr[8];
 
 	sin = (struct sockaddr_in *)&d->addr;
 	sin6 = (struct sockaddr_in6 *)&d->addr;
@@ -622,7 +587,7 @@ dial_begin(struct dial *d)
 	}
 	if (d->flags & DIAL_NOCHECK) {
 		if (d->addrlen == 0)
-			dial_defer_fail(d, EHOSTUNREACH);
+			dial_name(d, 0);
 		else
 			dial_addr(d, (struct sockaddr *)&d->addr, d->addrlen);
 		return;
@@ -654,9 +619,9 @@ dial_begin(struct dial *d)
 			dial_chain(d, (struct sockaddr *)&d->addr);
 			return;
 		}
-		if (literal || (dl->l->dns == NULL && dl->l->dns_path == NULL)) {
-			if ((d->cd = chain_dial_start(dl->wk, dl->l, ob, host,
-			    port, 0, chain_cb_, d)) == NULL)
+		if (literal || !dl->own_res) {
+			if ((d->cd = chain_dial_start(dl->wk, ob, dl, host, port,
+			    0, chain_cb_, d)) == NULL)
 				dial_defer_fail(d, ENOMEM);
 			return;
 		}
@@ -664,27 +629,18 @@ dial_begin(struct dial *d)
 			dial_chain(d, (struct sockaddr *)&d->addr);
 			return;
 		}
-		/* resolved below; dns_cb goes on through the chain */
+		/* resolved below; chain_resolved goes on through the chain */
 	}
 	if (d->addrlen == 0) {
-		struct evdns_getaddrinfo_request *req;
-
-		if ((dns = dialer_dns(dl)) == NULL) {
-			dial_defer_fail(d, EHOSTUNREACH);
+		if (d->chain_ob != NULL) {
+			/* the preferred family only, as gost */
+			if ((d->rr = resolve_start(dl->res, host,
+			    dl->prefer == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4,
+			    chain_resolved, d)) == NULL)
+				dial_defer_fail(d, ENOMEM);
 			return;
 		}
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_protocol = IPPROTO_TCP;
-		snprintf(portstr, sizeof(portstr), "%u", port);
-		/*
-		 * The callback may run before this returns; its outcome is
-		 * then deferred (in_start) and req is not kept.
-		 */
-		req = evdns_getaddrinfo(dns, host, portstr, &hints, dns_cb, d);
-		if (req != NULL)
-			d->dnsreq = req;
+		dial_name(d, 1);
 		return;
 	}
 	if (dialer_allowed(dl, "tcp", host, port,

@@ -10,9 +10,11 @@
 #include <sys/socket.h>
 #include <stdint.h>
 
+#include "conf.h"
+
 struct worker;
 struct listener_conf;
-struct evdns_base;
+struct resolver;
 struct resolver_conf;
 struct matcher_set;
 struct hosts;
@@ -24,18 +26,21 @@ struct dialer {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 idx;
-	struct evdns_base		*dns;		/* NULL: the system's */
+	struct resolver			*res;		/* dns=, or the system's */
+	int				 own_res;	/* dns= given */
 	struct resolver_conf		*dnsconf;	/* dns= file, live */
 	struct matcher_set		*bypass_file;	/* live */
 	struct hosts			*hosts;		/* live */
-	int				 prefer_v6;
+	int				 prefer;	/* AF_INET(6), 0: RFC 8305 */
 	int				 direct;	/* no routing, no chain:
 							   rtcp/rudp targets */
+	struct egress			 egress;	/* the route's mark and
+							   interface */
 };
 
 int	dialer_init(struct dialer *, struct worker *,
 	    const struct listener_conf *, size_t idx);
-struct evdns_base *dialer_dns(const struct dialer *);
+struct resolver *dialer_resolver(const struct dialer *);
 /* The listener's hosts file, then /etc/hosts. */
 const struct hosts_entry *dialer_hosts(const struct dialer *, const char *);
 void	dialer_hosts_addr(const struct hosts_entry *, uint16_t port,
@@ -91,6 +96,9 @@ void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
  */
 int	dial_socket(struct worker *, const struct listener_conf *l,
 	    int family, int type);
+/* The same with the mark and interface given; e NULL: -M/-I. */
+int	dial_socket_as(struct worker *, const struct egress *e, int family,
+	    int type);
 /* socks5 reply code for a dial errno */
 int	dial_errno_rep(int err);
 

@@ -119,7 +119,7 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 		if ((r = resolver_conf_parse(data, len, path, &rc, err,
 		    errlen)) != 0)
 			return r;
-		if (resolver_udp_only(rc, err, errlen) != 0) {
+		if (resolver_supported(rc, err, errlen) != 0) {
 			resolver_conf_free(rc);
 			return -1;
 		}

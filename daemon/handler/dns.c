@@ -4,9 +4,8 @@
  * standard query never reaches an upstream (FORMERR, or nothing for
  * what is not even a query).  Answers are cached by question for the
  * smallest TTL they carry (or ttl=), and served from the cache with the
- * TTLs counted down.  Upstreams are tried in turn: UDP, TCP, DNS over
- * TLS (RFC 7858) and DNS over HTTPS (RFC 8484, POST); the stream ones
- * use one connection per query.
+ * TTLs counted down.  Upstreams (UDP, TCP, DoT, DoH) are asked through
+ * the exchange the resolver uses too (core/dnsup.c), each in turn.
  */
 #include "config.h"
 
@@ -25,15 +24,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include <openssl/rand.h>
-#include <openssl/ssl.h>
-
 #include "cfgfile.h"
 #include "core/dial.h"
+#include "core/dnsup.h"
+#include "core/resolve.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
@@ -44,8 +41,6 @@
 #define DNSP_BUCKETS	4096
 #define DNSP_CACHE_MAX	10000		/* answers kept per listener */
 #define DNSP_PENDING	1024		/* queries in flight per listener */
-#define DNSP_TIMEOUT_MS	5000
-#define DOH_REPLY_MAX	(DNS_MSG_MAX + 4096)
 
 struct dnsp;
 
@@ -74,14 +69,10 @@ struct dq {
 	struct sockaddr_storage	 peer;		/* a UDP client */
 	socklen_t		 peerlen;
 	struct dtcp		*tc;		/* or a TCP one */
-	uint16_t		 cid;		/* the client's id */
-	struct dns_query	 q;		/* with our id */
-	unsigned char		*msg;
+	struct dns_query	 q;		/* the client's */
+	unsigned char		*msg;		/* as it came */
 	size_t			 len;
-	size_t			 up;		/* upstream being tried */
-	size_t			 tries;
-	struct event		*tmo;
-	struct bufferevent	*bev;		/* stream upstream */
+	struct dnsup_req	*up;
 };
 
 struct dnsp {
@@ -90,48 +81,15 @@ struct dnsp {
 	int				 fd;
 	struct event			*ev;
 	struct evconnlistener		*lev;
-	int				 usock[2];	/* UDP upstreams */
-	struct event			*uev[2];
-	size_t				 next;
+	struct dnsup			*up;
 	size_t				 npending;
-	LIST_HEAD(, dq)			 pending[256];
+	LIST_HEAD(, dq)			 pending;
 	LIST_HEAD(, centry)		 cache[DNSP_BUCKETS];
 	TAILQ_HEAD(centry_lru, centry)	 lru;
 	size_t				 ncache;
 };
 
-static SSL_CTX *tls_ctx;
 static unsigned char pkt[DNS_MSG_MAX + 1];
-
-/* Before the sandbox: OpenSSL reads its configuration and CA store. */
-int
-dnsproxy_init(const struct conf *c)
-{
-	size_t i, j;
-	int need = 0, verify = 0;
-
-	for (i = 0; i < c->nlis; i++) {
-		const struct resolver_conf *rc = c->lis[i].dns_up;
-
-		for (j = 0; rc != NULL && j < rc->nns; j++)
-			if (rc->ns[j].proto == NS_PROTO_TLS ||
-			    rc->ns[j].proto == NS_PROTO_HTTPS) {
-				need = 1;
-				verify |= rc->ns[j].hostname != NULL;
-			}
-	}
-	if (!need || tls_ctx != NULL)
-		return 0;
-	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 ||
-	    (tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return -1;
-	SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
-	if (verify && SSL_CTX_load_verify_file(tls_ctx,
-	    "/etc/ssl/certs/ca-certificates.crt") != 1)
-		error("dns: cannot load the system CA certificates; DoT/DoH "
-		    "upstreams with a server name will fail");
-	return 0;
-}
 
 static size_t
 cache_key(const struct dns_query *q, unsigned char *key)
@@ -260,10 +218,7 @@ dq_free(struct dq *d)
 
 	LIST_REMOVE(d, entry);
 	dp->npending--;
-	if (d->tmo != NULL)
-		event_free(d->tmo);
-	if (d->bev != NULL)
-		bufferevent_free(d->bev);
+	dnsup_cancel(d->up);
 	if (d->tc != NULL) {
 		d->tc->refs--;
 		dtcp_release(d->tc);
@@ -272,34 +227,30 @@ dq_free(struct dq *d)
 	free(d);
 }
 
+/* An upstream answered (checked against the question), or none did. */
 static void
-dq_fail(struct dq *d)
+dq_answer(void *arg, unsigned char *msg, size_t len,
+    const struct dns_query *uq, int err)
 {
-	unsigned char out[DNS_HDR_LEN + DNS_NAME_MAX + 4];
-	size_t n;
-
-	dns_set_id(d->msg, d->cid);
-	if ((n = dns_make_error(d->msg, d->len, DNS_RCODE_SERVFAIL, out,
-	    sizeof(out))) > 0)
-		reply(d->dp, &d->peer, d->peerlen, d->tc, &d->q, out, n);
-	dq_free(d);
-}
-
-/* An upstream answered: check it against the question, cache, reply. */
-static void
-dq_answer(struct dq *d, unsigned char *msg, size_t len)
-{
+	struct dq *d = arg;
 	struct dnsp *dp = d->dp;
+	unsigned char out[DNS_HDR_LEN + DNS_NAME_MAX + 4];
 	struct dns_answer_info ai;
 	uint32_t ttl;
-	int e;
+	size_t n;
 
-	if ((e = dns_parse_response(msg, len, &d->q, &ai)) != 0) {
-		debug("%s: bad answer for %s: %s", dp->l->node->url,
-		    d->q.qname, ostp_err(e));
-		return;		/* a forgery or garbage: keep waiting */
+	d->up = NULL;
+	if (msg == NULL) {
+		debug("%s: %s: %s", dp->l->node->url, d->q.qname,
+		    resolve_strerror(err));
+		if ((n = dns_make_error(d->msg, d->len, DNS_RCODE_SERVFAIL,
+		    out, sizeof(out))) > 0)
+			reply(dp, &d->peer, d->peerlen, d->tc, &d->q, out, n);
+		dq_free(d);
+		return;
 	}
-	dns_set_id(msg, d->cid);
+	(void)dns_parse_response(msg, len, uq, &ai);
+	dns_set_id(msg, d->q.id);
 	ttl = dp->l->ttl_ms > 0 ? (uint32_t)(dp->l->ttl_ms / 1000) :
 	    ai.min_ttl;
 	if (!ai.truncated && ttl > 0 && (ai.rcode == DNS_RCODE_NOERROR ||
@@ -307,341 +258,6 @@ dq_answer(struct dq *d, unsigned char *msg, size_t len)
 		cache_store(dp, &d->q, msg, len, ttl);
 	reply(dp, &d->peer, d->peerlen, d->tc, &d->q, msg, len);
 	dq_free(d);
-}
-
-static struct dq *
-dq_find(struct dnsp *dp, uint16_t id)
-{
-	struct dq *d;
-
-	LIST_FOREACH(d, &dp->pending[id & 0xff], entry)
-		if (d->q.id == id)
-			return d;
-	return NULL;
-}
-
-static void dq_send(struct dq *);
-static int doh_reply(struct dq *, int eof);
-
-static void
-dq_next(struct dq *d)
-{
-	if (d->bev != NULL) {
-		bufferevent_free(d->bev);
-		d->bev = NULL;
-	}
-	if (++d->tries >= d->dp->l->dns_up->nns) {
-		dq_fail(d);
-		return;
-	}
-	d->up = (d->up + 1) % d->dp->l->dns_up->nns;
-	dq_send(d);
-}
-
-static void
-dq_tmo_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dq *d = arg;
-
-	(void)fd;
-	(void)what;
-	debug("%s: upstream %s: no answer for %s", d->dp->l->node->url,
-	    d->dp->l->dns_up->ns[d->up].addr, d->q.qname);
-	dq_next(d);
-}
-
-static void
-udp_up_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dnsp *dp = arg;
-	struct sockaddr_storage from;
-	socklen_t fl;
-	struct dq *d;
-	ssize_t n;
-	int i;
-
-	(void)what;
-	for (i = 0; i < 64; i++) {
-		fl = sizeof(from);
-		n = recvfrom(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&from,
-		    &fl);
-		if (n < 0)
-			return;
-		if (n < DNS_HDR_LEN ||
-		    (d = dq_find(dp, (uint16_t)(pkt[0] << 8 | pkt[1]))) ==
-		    NULL || d->bev != NULL)
-			continue;
-		dq_answer(d, pkt, (size_t)n);
-	}
-}
-
-static int
-sockaddr_of(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	char host[256];
-	const char *colon = strrchr(addr, ':');
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	size_t hl;
-	long port;
-
-	if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host))
-		return -1;
-	memcpy(host, addr, hl);
-	host[hl] = '\0';
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = '\0';
-	}
-	port = strtol(colon + 1, NULL, 10);
-	if (port <= 0 || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*sl = sizeof(*sin6);
-	} else
-		return -1;
-	return 0;
-}
-
-/* https://host[:port]/path, host an IP literal: address, host, path. */
-static int
-doh_target(const char *url, struct sockaddr_storage *ss, socklen_t *sl,
-    char *host, size_t hostlen, const char **path)
-{
-	const char *h = url + 8, *slash, *end;
-	char hp[320];
-	size_t n;
-
-	if (strncasecmp(url, "https://", 8) != 0)
-		return -1;
-	slash = strchr(h, '/');
-	*path = slash != NULL ? slash : "/dns-query";
-	end = slash != NULL ? slash : h + strlen(h);
-	if ((n = (size_t)(end - h)) == 0 || n >= hostlen || n >= 300)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	/* no port: 443 */
-	if (host[n - 1] == ']' || strchr(host, ':') == NULL ||
-	    (host[0] == '[' && strstr(host, "]:") == NULL))
-		snprintf(hp, sizeof(hp), "%s:443", host);
-	else
-		snprintf(hp, sizeof(hp), "%s", host);
-	return sockaddr_of(hp, ss, sl);
-}
-
-static void
-stream_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct dq *d = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	const struct nameserver *ns = &d->dp->l->dns_up->ns[d->up];
-	unsigned char lenb[2];
-	size_t n;
-
-	if (ns->proto == NS_PROTO_HTTPS) {
-		(void)doh_reply(d, 0);
-		return;
-	}
-	if (evbuffer_copyout(in, lenb, 2) != 2)
-		return;
-	n = (size_t)lenb[0] << 8 | lenb[1];
-	if (evbuffer_get_length(in) < 2 + n)
-		return;
-	evbuffer_drain(in, 2);
-	evbuffer_remove(in, pkt, n);
-	dq_answer(d, pkt, n);
-}
-
-/*
- * The DoH reply: status 200, the body (Content-Length, or up to EOF) is
- * the message.  1 when it was handled, 0 when more is needed.
- */
-static int
-doh_reply(struct dq *d, int eof)
-{
-	struct evbuffer *in = bufferevent_get_input(d->bev);
-	size_t len = evbuffer_get_length(in), hl, cl = SIZE_MAX;
-	unsigned char *p, *e, *h;
-
-	if (len == 0 || len > DOH_REPLY_MAX ||
-	    (p = evbuffer_pullup(in, -1)) == NULL)
-		goto bad;
-	if ((e = memmem(p, len, "\r\n\r\n", 4)) == NULL)
-		return eof ? (dq_next(d), 1) : 0;
-	hl = (size_t)(e - p) + 4;
-	if (len < 12 || (memcmp(p, "HTTP/1.1 200", 12) != 0 &&
-	    memcmp(p, "HTTP/1.0 200", 12) != 0))
-		goto bad;
-	if (memmem(p, hl, "\r\nTransfer-Encoding:", 20) != NULL)
-		goto bad;	/* a chunked body is not expected here */
-	for (h = p; h != NULL && h < p + hl; ) {
-		h = memmem(h, hl - (size_t)(h - p), "\r\n", 2);
-		if (h == NULL)
-			break;
-		h += 2;
-		if (strncasecmp((char *)h, "Content-Length:", 15) == 0)
-			cl = strtoul((char *)h + 15, NULL, 10);
-	}
-	if (cl != SIZE_MAX && cl > DNS_MSG_MAX)
-		goto bad;
-	if (cl == SIZE_MAX ? !eof : len - hl < cl)
-		return eof ? (dq_next(d), 1) : 0;
-	if (cl == SIZE_MAX)
-		cl = len - hl;
-	memcpy(pkt, p + hl, cl);
-	dq_answer(d, pkt, cl);
-	return 1;
- bad:
-	debug("%s: DoH upstream: unusable reply", d->dp->l->node->url);
-	dq_next(d);
-	return 1;
-}
-
-static void
-stream_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct dq *d = arg;
-	const struct nameserver *ns = &d->dp->l->dns_up->ns[d->up];
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	if ((what & BEV_EVENT_EOF) && ns->proto == NS_PROTO_HTTPS) {
-		(void)doh_reply(d, 1);
-		return;
-	}
-	debug("%s: upstream %s: %s", d->dp->l->node->url, ns->addr,
-	    (what & BEV_EVENT_EOF) ? "closed" : "connection failed");
-	dq_next(d);
-}
-
-static void
-dq_send_stream(struct dq *d, const struct nameserver *ns)
-{
-	struct dnsp *dp = d->dp;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char host[300], head[800];
-	const char *path = NULL;
-	unsigned char lenb[2];
-	SSL *ssl = NULL;
-	int n, fd;
-
-	if (ns->proto == NS_PROTO_HTTPS) {
-		if (doh_target(ns->addr, &ss, &sl, host, sizeof(host),
-		    &path) != 0) {
-			debug("%s: DoH upstream %s: the host must be an IP "
-			    "address in this build", dp->l->node->url,
-			    ns->addr);
-			dq_next(d);
-			return;
-		}
-	} else if (sockaddr_of(ns->addr, &ss, &sl) != 0) {
-		dq_next(d);
-		return;
-	}
-	/* our socket, so that -M and -I apply to it */
-	if ((fd = dial_socket(dp->wk, dp->l, ss.ss_family,
-	    SOCK_STREAM)) == -1) {
-		dq_next(d);
-		return;
-	}
-	if (ns->proto == NS_PROTO_TLS || ns->proto == NS_PROTO_HTTPS) {
-		if (tls_ctx == NULL || (ssl = SSL_new(tls_ctx)) == NULL) {
-			close(fd);
-			dq_next(d);
-			return;
-		}
-		if (ns->hostname != NULL) {
-			SSL_set_tlsext_host_name(ssl, ns->hostname);
-			SSL_set1_host(ssl, ns->hostname);
-			SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
-		}
-		d->bev = bufferevent_openssl_socket_new(dp->wk->base, fd, ssl,
-		    BUFFEREVENT_SSL_CONNECTING,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	} else
-		d->bev = bufferevent_socket_new(dp->wk->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (d->bev == NULL) {
-		if (ssl != NULL)
-			SSL_free(ssl);
-		close(fd);
-		dq_next(d);
-		return;
-	}
-	bufferevent_setcb(d->bev, stream_read_cb, NULL, stream_event_cb, d);
-	bufferevent_enable(d->bev, EV_READ);
-	if (ns->proto == NS_PROTO_HTTPS) {
-		n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\n"
-		    "Host: %s\r\nContent-Type: application/dns-message\r\n"
-		    "Accept: application/dns-message\r\nContent-Length: %zu\r\n"
-		    "Connection: close\r\n\r\n", path, host, d->len);
-		if (n < 0 || (size_t)n >= sizeof(head)) {
-			dq_next(d);
-			return;
-		}
-		bufferevent_write(d->bev, head, (size_t)n);
-	} else {
-		lenb[0] = (unsigned char)(d->len >> 8);
-		lenb[1] = (unsigned char)d->len;
-		bufferevent_write(d->bev, lenb, 2);
-	}
-	bufferevent_write(d->bev, d->msg, d->len);
-	if (ssl != NULL)
-		bufferevent_openssl_set_allow_dirty_shutdown(d->bev, 1);
-	/* callbacks are deferred: a failure here is ours to handle */
-	if (bufferevent_socket_connect(d->bev, (struct sockaddr *)&ss,
-	    (int)sl) != 0)
-		dq_next(d);
-}
-
-static void
-dq_send(struct dq *d)
-{
-	struct dnsp *dp = d->dp;
-	const struct nameserver *ns = &dp->l->dns_up->ns[d->up];
-	unsigned long ms = dp->l->dns_up->has_timeout ?
-	    dp->l->dns_up->timeout_ms : DNSP_TIMEOUT_MS;
-	struct timeval tv;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int i, fd;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(d->tmo, &tv);
-	if (ns->proto != NS_PROTO_UDP) {
-		dq_send_stream(d, ns);
-		return;
-	}
-	if (sockaddr_of(ns->addr, &ss, &sl) != 0) {
-		dq_next(d);
-		return;
-	}
-	i = ss.ss_family == AF_INET6;
-	if ((fd = dp->usock[i]) == -1) {
-		fd = dial_socket(dp->wk, dp->l, ss.ss_family, SOCK_DGRAM);
-		if (fd == -1) {
-			dq_next(d);
-			return;
-		}
-		dp->usock[i] = fd;
-		dp->uev[i] = event_new(dp->wk->base, fd, EV_READ | EV_PERSIST,
-		    udp_up_cb, dp);
-		if (dp->uev[i] == NULL)
-			fatal_f("out of memory");
-		event_add(dp->uev[i], NULL);
-	}
-	(void)sendto(fd, d->msg, d->len, 0, (struct sockaddr *)&ss, sl);
 }
 
 /* One query from a client. */
@@ -653,7 +269,6 @@ dnsp_query(struct dnsp *dp, const unsigned char *p, size_t len,
 	struct dns_query q;
 	struct centry *e;
 	struct dq *d;
-	uint16_t id;
 	size_t n;
 	int r;
 
@@ -698,24 +313,17 @@ dnsp_query(struct dnsp *dp, const unsigned char *p, size_t len,
 	}
 	if ((d->tc = tc) != NULL)
 		tc->refs++;
-	d->cid = q.id;
-	/* our own random id, unique among the queries in flight */
-	do {
-		RAND_bytes((unsigned char *)&id, sizeof(id));
-	} while (dq_find(dp, id) != NULL);
 	memcpy(d->msg, p, len);
 	d->len = len;
-	dns_set_id(d->msg, id);
 	d->q = q;
-	d->q.id = id;
-	d->up = dp->next++ % dp->l->dns_up->nns;
-	if ((d->tmo = evtimer_new(dp->wk->base, dq_tmo_cb, d)) == NULL)
-		fatal_f("out of memory");
-	LIST_INSERT_HEAD(&dp->pending[id & 0xff], d, entry);
+	LIST_INSERT_HEAD(&dp->pending, d, entry);
 	dp->npending++;
+	if ((d->up = dnsup_query(dp->up, p, len, dq_answer, d)) == NULL) {
+		dq_free(d);
+		return;
+	}
 	debug("%s: %s type %u to %s", dp->l->node->url, q.qname, q.qtype,
-	    dp->l->dns_up->ns[d->up].addr);
-	dq_send(d);
+	    dnsup_req_server(d->up));
 }
 
 static void
@@ -811,9 +419,19 @@ dnsproxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	dp->wk = wk;
 	dp->l = l;
 	dp->fd = fd;
-	dp->usock[0] = dp->usock[1] = -1;
-	for (i = 0; i < 256; i++)
-		LIST_INIT(&dp->pending[i]);
+	LIST_INIT(&dp->pending);
+	if ((dp->up = dnsup_new(wk, l->dns_up, l->node->url,
+	    DNSUP_ROTATE)) == NULL) {
+		free(dp);
+		return -1;
+	}
+	/* the upstreams are asked as the listener's route leaves */
+	{
+		struct egress e;
+
+		conf_egress(wk->conf, l, &e);
+		dnsup_set_egress(dp->up, &e);
+	}
 	for (i = 0; i < DNSP_BUCKETS; i++)
 		LIST_INIT(&dp->cache[i]);
 	TAILQ_INIT(&dp->lru);

@@ -23,6 +23,9 @@
 #include "log.h"
 #include "match.h"
 #include "core/conn.h"
+#include "core/dial.h"
+#include "core/happy.h"
+#include "core/resolve.h"
 #include "core/listen.h"
 #include "worker.h"
 #include "core/chain.h"
@@ -34,8 +37,7 @@ struct forward {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 next;	/* round-robin position */
-	struct matcher_set		*bypass_file;	/* live-reloaded */
-	struct hosts			*hosts;		/* live-reloaded */
+	struct dialer			 dl;	/* hosts, bypass, dns= */
 	struct tp_server		 tp;		/* the listener's */
 };
 
@@ -48,6 +50,7 @@ struct fwd_conn {
 	size_t		 target;
 	struct event	*ev;
 	struct chain_dial *cd;
+	struct happy	*hc;		/* a target's name, direct */
 	struct conn	*up;		/* through the chain */
 };
 
@@ -58,6 +61,7 @@ static void
 fwd_conn_fail(struct fwd_conn *c)
 {
 	chain_dial_cancel(c->cd);
+	happy_cancel(c->hc);
 	conn_free(c->up);
 	if (c->ev != NULL)
 		event_free(c->ev);
@@ -89,6 +93,26 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		fwd_try(c);
 		return;
 	}
+	fwd_connected(c);
+}
+
+static void
+fwd_happy_cb(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
+    int err)
+{
+	struct fwd_conn *c = arg;
+
+	(void)sa;
+	(void)salen;
+	c->hc = NULL;
+	if (fd == -1) {
+		debug("%s: target %zu (%s): %s", c->fw->l->node->url,
+		    c->target, c->fw->l->targetnames[c->target],
+		    resolve_strerror(err));
+		fwd_try(c);
+		return;
+	}
+	c->out = fd;
 	fwd_connected(c);
 }
 
@@ -132,7 +156,7 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	port = ntohs(((struct sockaddr_in *)ss)->sin_port);
 	if (name != NULL) {
 		snprintf(host, hostlen, "%s", name);
-		if ((he = hosts_lookup(fw->hosts, name)) == NULL) {
+		if ((he = hosts_lookup(fw->dl.hosts, name)) == NULL) {
 			*len = 0;	/* a chain may still resolve it */
 		} else if (he->family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)ss;
@@ -159,7 +183,7 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 	    host, port);
 	if ((l->bypass != NULL && bypass_match(l->bypass, hp)) ||
-	    (fw->bypass_file != NULL && bypass_match(fw->bypass_file, hp))) {
+	    (fw->dl.bypass_file != NULL && bypass_match(fw->dl.bypass_file, hp))) {
 		debug("%s: %s bypassed", l->node->url, hp);
 		return -1;
 	}
@@ -171,10 +195,6 @@ fwd_target(struct forward *fw, size_t t, struct sockaddr_storage *ss,
 	    *len ? (const struct sockaddr *)ss : NULL, name, port);
 	if (fw->wk->conf->obs[ob].type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", l->node->url, hp);
-		return -1;
-	}
-	if (fw->wk->conf->obs[ob].type == OB_DIRECT && *len == 0) {
-		debug("%s: %s is not in the hosts file", l->node->url, name);
 		return -1;
 	}
 	*obp = ob;
@@ -219,14 +239,31 @@ fwd_try(struct fwd_conn *c)
 		    ntohs(((struct sockaddr_in *)&l->targets[
 		    c->target])->sin_port)) > 0) {
 			c->tried++;
-			if ((c->cd = chain_dial_start(fw->wk, l, ob, host,
+			if ((c->cd = chain_dial_start(fw->wk, ob, &fw->dl, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[
 			    c->target])->sin_port), 0, fwd_chain_done, c)) != NULL)
 				return;
 			continue;
 		}
-		if ((c->out = dial_socket(fw->wk, l, ss.ss_family,
-		    SOCK_STREAM)) == -1) {
+		if (sslen == 0) {
+			/* a name: resolved now, connected by RFC 8305 */
+			struct happy_opts ho;
+
+			memset(&ho, 0, sizeof(ho));
+			ho.timeout_ms = l->timeout_ms;
+			ho.prefer = fw->dl.prefer;
+			ho.egress = &fw->dl.egress;
+			c->tried++;
+			ho.hosts = fw->dl.hosts;
+			if ((c->hc = happy_connect(fw->wk, fw->dl.res, host,
+			    ntohs(((struct sockaddr_in *)&l->targets[
+			    c->target])->sin_port), &ho, fwd_happy_cb,
+			    c)) != NULL)
+				return;
+			continue;
+		}
+		c->out = dial_socket(fw->wk, l, ss.ss_family, SOCK_STREAM);
+		if (c->out == -1) {
 			error("%s: socket: %s", l->node->url, strerror(errno));
 			continue;
 		}
@@ -278,13 +315,11 @@ forward_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	fw->wk = wk;
 	fw->l = l;
-	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
-	    RELOAD_BYPASS, (void **)&fw->bypass_file, NULL, NULL) != 0) ||
-	    (l->hosts_path != NULL && reload_register(wk, l->hosts_path,
-	    RELOAD_HOSTS, (void **)&fw->hosts, NULL, NULL) != 0)) {
+	if (dialer_init(&fw->dl, wk, l, idx) != 0) {
 		free(fw);
 		return -1;
 	}
+
 	if (tp_listen(&fw->tp, wk, l, idx, fd, fwd_accept, fw, levp) != 0) {
 		free(fw);
 		return -1;

@@ -61,6 +61,5 @@ int	ss_replay_attach(int fd);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 int	ss_salt_seen(const unsigned char *salt, size_t len);
 void	rforward_drain(void);
-int	dnsproxy_init(const struct conf *);
 
 #endif

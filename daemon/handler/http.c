@@ -68,14 +68,11 @@ probe_respond(struct pconn *pc)
 	verbose("%s: authentication failed; answering as a web server",
 	    l->node->url);
 	if (l->probe == PROBE_HOST || l->probe == PROBE_WEB) {
-		char host[INET6_ADDRSTRLEN];
-		uint16_t port;
-
 		pc->probe = l->probe;
 		conn_want(pc->c, 0);
 		event_del(pc->tmo);
-		sockaddr_host(&l->probe_addr, host, sizeof(host), &port);
-		if ((pc->dial = dial_start(&pc->px->dl, host, port,
+		if ((pc->dial = dial_start(&pc->px->dl, l->probe_host,
+		    l->probe_port,
 		    DIAL_NOCHECK, pconn_dialed, pc)) == NULL)
 			pconn_fail(pc, SOCKS5_REP_FAIL);
 		return;

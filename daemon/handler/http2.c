@@ -251,8 +251,7 @@ h2px_probe_pipe(struct h2px_req *q, const struct h2_req *r,
 {
 	const struct listener_conf *l = proxy_conf(q->px);
 	const char *sp;
-	char host[INET6_ADDRSTRLEN], line[HTTP_HEAD_MAX];
-	uint16_t port;
+	char line[HTTP_HEAD_MAX];
 	int e = 0, n;
 
 	verbose("%s: authentication failed; answering as a web server",
@@ -281,8 +280,8 @@ h2px_probe_pipe(struct h2px_req *q, const struct h2_req *r,
 		return;
 	}
 	q->connect = 0;		/* an exchange, answered by that server */
-	sockaddr_host(&l->probe_addr, host, sizeof(host), &port);
-	if ((q->dial = dial_start(proxy_dialer(q->px), host, port,
+	if ((q->dial = dial_start(proxy_dialer(q->px), l->probe_host,
+	    l->probe_port,
 	    DIAL_NOCHECK, h2px_dial_done, q)) == NULL)
 		h2px_answer(q, 502, NULL, NULL);
 }

@@ -541,7 +541,7 @@ rf_open(struct rfwd *rf)
 	rf->mbind = rf->l->kind != LIS_RTCP || ob->nhops == 0 ? 0 :
 	    ob->hops[ob->nhops - 1].kind == HOP_RELAY ? 2 :
 	    ob->hops[ob->nhops - 1].mbind;
-	rf->cd = chain_dial_start(rf->wk, rf->l, ob, rf->bindhost,
+	rf->cd = chain_dial_start(rf->wk, ob, &rf->dl, rf->bindhost,
 	    rf->l->node->port, rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN :
 	    rf->mbind == 1 ? CHAIN_MBIND : CHAIN_BIND, rf_ready, rf);
 	if (rf->cd == NULL)

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "cfgfile.h"
@@ -38,6 +37,7 @@
 #include "proto/ss.h"
 #include "core/conn.h"
 #include "core/codec.h"
+#include "core/resolve.h"
 #include "worker.h"
 #include "core/chain.h"
 #include "handler/handler.h"
@@ -56,7 +56,7 @@ struct uchan {
 	int			 fd[2];
 	struct event		*ev[2];
 	/* a name being resolved, with the one datagram waiting for it */
-	struct evdns_getaddrinfo_request *dnsreq;
+	struct resolve_req	*rr;
 	char			 qname[PROXY_HOST_MAX + 1];
 	uint16_t		 qport;
 	unsigned char		*qdata;
@@ -163,26 +163,41 @@ uchan_send_addr(struct uchan *uc, const char *host, uint16_t port,
 }
 
 static void
-uchan_dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+uchan_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 {
 	struct uchan *uc = arg;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&uc->caddr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&uc->caddr;
 
-	if (result == EVUTIL_EAI_CANCEL)
+	if (last)
+		uc->rr = NULL;
+	if (err != 0) {
+		if (last) {
+			debug("udp: %s: %s", uc->qname, resolve_strerror(err));
+			free(uc->qdata);
+			uc->qdata = NULL;
+		}
 		return;
-	uc->dnsreq = NULL;
-	if (result == 0 && res != NULL) {
-		memcpy(&uc->caddr, res->ai_addr, res->ai_addrlen);
-		uc->caddrlen = (socklen_t)res->ai_addrlen;
-		snprintf(uc->cname, sizeof(uc->cname), "%s", uc->qname);
-		uc->cexpire = time(NULL) + UCHAN_DNS_TTL;
-		((struct sockaddr_in *)&uc->caddr)->sin_port = htons(uc->qport);
-		uchan_send_addr(uc, uc->qname, uc->qport,
-		    (struct sockaddr *)&uc->caddr, uc->caddrlen, uc->qdata,
-		    uc->qlen);
-	} else
-		debug("udp: %s: %s", uc->qname, evutil_gai_strerror(result));
-	if (res != NULL)
-		evutil_freeaddrinfo(res);
+	}
+	memset(&uc->caddr, 0, sizeof(uc->caddr));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr = a->u.v4[0];
+		sin->sin_port = htons(uc->qport);
+		uc->caddrlen = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = a->u.v6[0];
+		sin6->sin6_port = htons(uc->qport);
+		uc->caddrlen = sizeof(*sin6);
+	}
+	snprintf(uc->cname, sizeof(uc->cname), "%s", uc->qname);
+	uc->cexpire = time(NULL) + (a->ttl < UCHAN_DNS_TTL ? a->ttl :
+	    UCHAN_DNS_TTL);
+	resolve_cancel(uc->rr);		/* the first family to answer */
+	uc->rr = NULL;
+	uchan_send_addr(uc, uc->qname, uc->qport,
+	    (struct sockaddr *)&uc->caddr, uc->caddrlen, uc->qdata, uc->qlen);
 	free(uc->qdata);
 	uc->qdata = NULL;
 }
@@ -195,10 +210,8 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	const struct hosts_entry *he;
-	struct evutil_addrinfo hints;
-	struct evdns_base *dns;
 	socklen_t sl = 0;
-	char portstr[8];
+	int fams;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
@@ -222,8 +235,7 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 		return;
 	}
 	/* A name: one lookup at a time; datagrams meanwhile are lost. */
-	if (uc->dnsreq != NULL || uc->qdata != NULL ||
-	    (dns = dialer_dns(uc->dl)) == NULL)
+	if (uc->rr != NULL || uc->qdata != NULL)
 		return;
 	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
 		return;
@@ -233,12 +245,13 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 	uc->qlen = n;
 	snprintf(uc->qname, sizeof(uc->qname), "%s", host);
 	uc->qport = port;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = uc->dl->prefer_v6 ? AF_INET6 : AF_INET;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(portstr, sizeof(portstr), "%u", port);
-	uc->dnsreq = evdns_getaddrinfo(dns, host, portstr, &hints,
-	    uchan_dns_cb, uc);
+	/* no racing for datagrams: the preferred family, as gost */
+	fams = uc->dl->prefer == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
+	if ((uc->rr = resolve_start(dialer_resolver(uc->dl), host, fams,
+	    uchan_resolved, uc)) == NULL) {
+		free(uc->qdata);
+		uc->qdata = NULL;
+	}
 }
 
 /* UDP-over-TCP through the chain. */
@@ -395,9 +408,8 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
 			uchan_tun_close(uc);
 		return;
 	}
-	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk,
-	    uc->dl->l, ob,
-	    relay ? host : "0.0.0.0", relay ? port : 0, CHAIN_UDPTUN,
+	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk, ob,
+	    uc->dl, relay ? host : "0.0.0.0", relay ? port : 0, CHAIN_UDPTUN,
 	    uchan_tun_ready, uc)) == NULL)
 		cbuf_release(&uc->tout);
 }
@@ -526,8 +538,7 @@ uchan_close(struct uchan *uc)
 		if (uc->fd[i] != -1)
 			close(uc->fd[i]);
 	}
-	if (uc->dnsreq != NULL)
-		evdns_getaddrinfo_cancel(uc->dnsreq);
+	resolve_cancel(uc->rr);
 	free(uc->qdata);
 	uchan_tun_close(uc);
 	if (uc->sev != NULL)

@@ -487,3 +487,156 @@ dns_make_error(const unsigned char *query, size_t qlen, int rcode,
 	out[5] = (unsigned char)withq;
 	return n;
 }
+
+int
+dns_make_query(const char *name, uint16_t qtype, uint16_t id,
+    uint16_t udp_size, unsigned char *out, size_t outlen, size_t *lenp,
+    struct dns_query *q)
+{
+	size_t tl = strlen(name), off = DNS_HDR_LEN, lab = 0, i;
+	unsigned char c;
+
+	if (tl > 0 && name[tl - 1] == '.')
+		tl--;
+	/* 253 text bytes: 255 on the wire with the first length and root */
+	if (tl == 0 || tl > DNS_NAME_MAX - 2 ||
+	    outlen < DNS_HDR_LEN + tl + 2 + 4 + 11)
+		return ERR_FORMAT;
+	memset(out, 0, DNS_HDR_LEN);
+	out[0] = id >> 8;
+	out[1] = id & 0xff;
+	out[2] = DNS_B2_RD;
+	out[5] = 1;
+	out[11] = udp_size != 0;
+	for (i = 0; i <= tl; i++) {
+		c = i < tl ? (unsigned char)name[i] : '.';
+		if (c == '.') {
+			if (i == lab || i - lab > DNS_LABEL_MAX)
+				return ERR_FORMAT;
+			out[off++] = (unsigned char)(i - lab);
+			memcpy(out + off, name + lab, i - lab);
+			off += i - lab;
+			lab = i + 1;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return ERR_FORMAT;
+	}
+	out[off++] = 0;
+	out[off++] = qtype >> 8;
+	out[off++] = qtype & 0xff;
+	out[off++] = 0;
+	out[off++] = 1;			/* IN */
+	if (udp_size != 0) {
+		out[off++] = 0;		/* root */
+		out[off++] = 0;
+		out[off++] = DNS_TYPE_OPT;
+		out[off++] = udp_size >> 8;
+		out[off++] = udp_size & 0xff;
+		memset(out + off, 0, 6);	/* TTL (flags), rdlength */
+		off += 6;
+	}
+	*lenp = off;
+	return dns_parse_query(out, off, q);
+}
+
+static int
+name_equal(const unsigned char *a, size_t al, const unsigned char *b,
+    size_t bl)
+{
+	size_t i;
+
+	if (al != bl)
+		return 0;
+	for (i = 0; i < al; i++)
+		if (lower(a[i]) != lower(b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * One pass over the answer section of a parsed response.  With addrs
+ * NULL: the target of a CNAME owned by cur, into cur (1 found, 0 none).
+ * Otherwise: cur's records of type qtype, into addrs.  ttl takes the
+ * minimum of the records used.
+ */
+static int
+answer_pass(const unsigned char *p, size_t len, unsigned char *cur,
+    size_t *curlen, uint16_t qtype, struct dns_addrs *addrs, uint32_t *ttl)
+{
+	unsigned char owner[DNS_NAME_MAX], target[DNS_NAME_MAX];
+	struct dns_marks mk;
+	struct dns_rr rr;
+	size_t off = DNS_HDR_LEN, i, an, ol, tl, no, alen;
+	uint32_t soa_min;
+
+	memset(&mk, 0, sizeof(mk));
+	for (i = get16(p + 4); i > 0; i--) {
+		if (name_read(p, len, &off, &mk, NULL, NULL) != 0 ||
+		    len - off < 4)
+			return ERR_FORMAT;
+		off += 4;
+	}
+	an = get16(p + 6);
+	alen = qtype == DNS_TYPE_A ? 4 : 16;
+	for (i = 0; i < an; i++) {
+		if (rr_read(p, len, &off, &mk, &rr) != 0)
+			return 0;	/* truncated: what was read counts */
+		if (rr.type == DNS_TYPE_OPT ||
+		    rdata_check(p, len, &rr, &mk, &soa_min) != 0)
+			return ERR_FORMAT;
+		no = rr.name_off;
+		if (rr.class != 1 ||
+		    name_read(p, len, &no, &mk, owner, &ol) != 0 ||
+		    !name_equal(owner, ol, cur, *curlen))
+			continue;
+		if (addrs == NULL && rr.type == DNS_TYPE_CNAME) {
+			no = rr.rdata_off;
+			if (name_read(p, len, &no, &mk, target, &tl) != 0)
+				return ERR_FORMAT;
+			memcpy(cur, target, tl);
+			*curlen = tl;
+			if (ttl_value(rr.ttl) < *ttl)
+				*ttl = ttl_value(rr.ttl);
+			return 1;
+		}
+		if (addrs != NULL && rr.type == qtype && rr.rdlen == alen &&
+		    addrs->n < DNS_ADDRS_MAX) {
+			memcpy(addrs->addr[addrs->n++], p + rr.rdata_off, alen);
+			if (ttl_value(rr.ttl) < *ttl)
+				*ttl = ttl_value(rr.ttl);
+		}
+	}
+	return 0;
+}
+
+int
+dns_answer_addrs(const unsigned char *p, size_t len,
+    const struct dns_query *q, struct dns_addrs *a)
+{
+	struct dns_answer_info ai;
+	unsigned char cur[DNS_NAME_MAX];
+	size_t curlen = q->qname_len, hops;
+	uint32_t ttl = UINT32_MAX;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	if ((q->qtype != DNS_TYPE_A && q->qtype != DNS_TYPE_AAAA) ||
+	    dns_parse_response(p, len, q, &ai) != 0)
+		return ERR_FORMAT;
+	memcpy(cur, q->qname_wire, curlen);
+	for (hops = 0; hops <= DNS_CNAME_MAX; hops++) {
+		if ((r = answer_pass(p, len, cur, &curlen, q->qtype, NULL,
+		    &ttl)) < 0)
+			return r;
+		if (r == 0)
+			break;
+	}
+	if (hops > DNS_CNAME_MAX)
+		return 0;		/* a loop, or too long: no address */
+	if ((r = answer_pass(p, len, cur, &curlen, q->qtype, a, &ttl)) < 0)
+		return r;
+	a->ttl = a->n > 0 ? ttl : ai.min_ttl;
+	return 0;
+}

@@ -18,11 +18,13 @@
 /* Text form: "\DDD" for each odd byte, dots; 1003 bytes at worst. */
 #define DNS_TEXT_MAX		1024
 
+#define DNS_TYPE_A		1
 #define DNS_TYPE_NS		2
 #define DNS_TYPE_CNAME		5
 #define DNS_TYPE_SOA		6
 #define DNS_TYPE_PTR		12
 #define DNS_TYPE_MX		15
+#define DNS_TYPE_AAAA		28
 #define DNS_TYPE_OPT		41
 #define DNS_TYPE_ANY		255
 
@@ -94,5 +96,37 @@ int	dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed);
  */
 size_t	dns_make_error(const unsigned char *query, size_t qlen, int rcode,
 	    unsigned char *out, size_t outlen);
+
+/*
+ * The resolver's side.  A query for name (text form, an optional final
+ * dot) and type, with RD set and an EDNS OPT advertising udp_size (0:
+ * none), into out; q receives what dns_parse_response checks answers
+ * against.  ERR_FORMAT for a name a resolver must not send: empty,
+ * longer than 253 bytes, an empty label or one over 63 bytes, or any
+ * byte but letters, digits, '-', '_' and '.'.
+ */
+int	dns_make_query(const char *name, uint16_t qtype, uint16_t id,
+	    uint16_t udp_size, unsigned char *out, size_t outlen,
+	    size_t *lenp, struct dns_query *q);
+
+#define DNS_ADDRS_MAX		16	/* addresses kept of one answer */
+#define DNS_CNAME_MAX		8	/* aliases followed */
+
+struct dns_addrs {
+	size_t		n;
+	unsigned char	addr[DNS_ADDRS_MAX][16];	/* 4 or 16 bytes used */
+	uint32_t	ttl;	/* smallest TTL of the records used */
+};
+
+/*
+ * The A or AAAA addresses (q's type) of a response that passed
+ * dns_parse_response: those of the question's name, or of the name its
+ * chain of CNAME records in the answer section leads to.  Records of
+ * other owners are ignored (a resolver must not take addresses for
+ * names it did not ask about).  n = 0 for a negative answer; ttl then
+ * is the answer's min_ttl.
+ */
+int	dns_answer_addrs(const unsigned char *p, size_t len,
+	    const struct dns_query *q, struct dns_addrs *);
 
 #endif

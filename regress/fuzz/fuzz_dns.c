@@ -3,7 +3,9 @@
  * from a client (its error reply must parse as a response to it), or an
  * upstream response to a fixed query "www.example.com A" with id 0x4242
  * (its TTL rewrite must succeed and keep it parsable, with no larger
- * minimum TTL), or the TTL rewrite alone on anything.
+ * minimum TTL), or the TTL rewrite alone on anything; the resolver's
+ * side: the addresses of a response to "www.example.com A" (found only
+ * in what parses), or a query made of the input as a name.
  */
 #include "config.h"
 
@@ -73,12 +75,58 @@ check_response(const unsigned char *p, size_t len)
 		abort();
 }
 
+static void
+check_addrs(const unsigned char *p, size_t len)
+{
+	struct dns_query q;
+	struct dns_answer_info a;
+	struct dns_addrs ad;
+	int r;
+
+	if (dns_parse_query(fixed_query, sizeof(fixed_query) - 1, &q) != 0)
+		abort();
+	r = dns_answer_addrs(p, len, &q, &ad);
+	if ((r == 0) != (dns_parse_response(p, len, &q, &a) == 0) ||
+	    ad.n > DNS_ADDRS_MAX)
+		abort();
+	q.qtype = DNS_TYPE_AAAA;
+	if (dns_answer_addrs(p, len, &q, &ad) == 0 && ad.n > DNS_ADDRS_MAX)
+		abort();
+}
+
+static void
+check_make_query(const unsigned char *p, size_t len)
+{
+	char name[300];
+	unsigned char out[600];
+	struct dns_query q;
+	size_t n, i, tl;
+
+	if (len >= sizeof(name))
+		return;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	if (dns_make_query(name, DNS_TYPE_A, 1, 1232, out, sizeof(out), &n,
+	    &q) != 0)
+		return;
+	tl = strlen(name);
+	if (tl > 0 && name[tl - 1] == '.')
+		tl--;
+	/* what was sent is the name asked for, in lower case */
+	if (strlen(q.qname) != tl || n > sizeof(out))
+		abort();
+	for (i = 0; i < tl; i++)
+		if (q.qname[i] != (name[i] >= 'A' && name[i] <= 'Z' ?
+		    name[i] - 'A' + 'a' : name[i]))
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	if (size == 0 || size - 1 > DNS_MSG_MAX)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		check_query(data + 1, size - 1);
 		break;
@@ -88,6 +136,12 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	case 2:
 		memcpy(copy, data + 1, size - 1);
 		(void)dns_rewrite_ttls(copy, size - 1, data[0]);
+		break;
+	case 3:
+		check_addrs(data + 1, size - 1);
+		break;
+	case 4:
+		check_make_query(data + 1, size - 1);
 		break;
 	}
 	return 0;

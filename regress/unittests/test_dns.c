@@ -641,6 +641,132 @@ TEST(test_make_error)
 	ASSERT_EQ_UINT(dns_make_error(m.b, m.n, 16, out, sizeof(out)), 0);
 }
 
+TEST(test_make_query)
+{
+	unsigned char out[600], big[300];
+	struct dns_query q;
+	size_t n;
+
+	ASSERT_EQ_INT(dns_make_query("Example.COM.", DNS_TYPE_AAAA, 0xbeef,
+	    1232, out, sizeof(out), &n, &q), 0);
+	ASSERT_EQ_UINT(n, 12 + 13 + 4 + 11);
+	ASSERT_EQ_UINT(q.id, 0xbeef);
+	ASSERT_STREQ(q.qname, "example.com");
+	ASSERT_EQ_UINT(q.qtype, 28);
+	ASSERT_EQ_INT(q.edns, 1);
+	ASSERT_EQ_UINT(q.udp_size, 1232);
+	ASSERT_EQ_UINT(out[2], 0x01);		/* RD */
+	ASSERT_EQ_INT(dns_make_query("a_b-c.d", DNS_TYPE_A, 1, 0, out,
+	    sizeof(out), &n, &q), 0);
+	ASSERT_EQ_UINT(n, 12 + 9 + 4);
+	ASSERT_EQ_INT(q.edns, 0);
+
+	/* what a resolver must not send */
+	ASSERT_EQ_INT(dns_make_query("", 1, 1, 0, out, sizeof(out), &n, &q),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query(".", 1, 1, 0, out, sizeof(out), &n, &q),
+	    ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query("a..b", 1, 1, 0, out, sizeof(out), &n,
+	    &q), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query(".a", 1, 1, 0, out, sizeof(out), &n,
+	    &q), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query("a b", 1, 1, 0, out, sizeof(out), &n,
+	    &q), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query("a\nb", 1, 1, 0, out, sizeof(out), &n,
+	    &q), ERR_FORMAT);
+	ASSERT_EQ_INT(dns_make_query("a\x80.b", 1, 1, 0, out, sizeof(out), &n,
+	    &q), ERR_FORMAT);
+	/* labels: 63 bytes pass, 64 do not */
+	memset(big, 'a', sizeof(big));
+	big[63] = '\0';
+	ASSERT_EQ_INT(dns_make_query((char *)big, 1, 1, 0, out, sizeof(out),
+	    &n, &q), 0);
+	big[63] = 'a';
+	big[64] = '\0';
+	ASSERT_EQ_INT(dns_make_query((char *)big, 1, 1, 0, out, sizeof(out),
+	    &n, &q), ERR_FORMAT);
+	/* names: 253 bytes pass, 254 do not */
+	memset(big, 'a', sizeof(big));
+	big[63] = big[127] = big[191] = '.';
+	big[253] = '\0';
+	ASSERT_EQ_INT(dns_make_query((char *)big, 1, 1, 0, out, sizeof(out),
+	    &n, &q), 0);
+	big[253] = 'a';
+	big[254] = '\0';
+	ASSERT_EQ_INT(dns_make_query((char *)big, 1, 1, 0, out, sizeof(out),
+	    &n, &q), ERR_FORMAT);
+	big[253] = '.';
+	ASSERT_EQ_INT(dns_make_query((char *)big, 1, 1, 0, out, sizeof(out),
+	    &n, &q), 0);
+	/* too small a buffer */
+	ASSERT_EQ_INT(dns_make_query("example.com", 1, 1, 0, out, 20, &n, &q),
+	    ERR_FORMAT);
+}
+
+/* www.example.com A: a CNAME to cdn.example.net, its two A records. */
+TEST(test_answer_addrs)
+{
+	struct msg m;
+	struct dns_query q;
+	struct dns_addrs a;
+	unsigned char out[600];
+	size_t n;
+
+	ASSERT_EQ_INT(dns_make_query("www.example.com", DNS_TYPE_A, 0x4242,
+	    0, out, sizeof(out), &n, &q), 0);
+	m_hdr(&m, 0x4242, 0x8180, 1, 4, 0, 0);
+	M_RAW(&m, "\x03" "www" "\x07" "example" "\x03" "com" "\x00");
+	m_u16(&m, 1);
+	m_u16(&m, 1);
+	/* an A for another owner first: not ours */
+	M_RAW(&m, "\x05" "other" "\xc0\x10");
+	m_rr(&m, 1, 30, 4);
+	M_RAW(&m, "\x0a\x00\x00\x09");
+	/* the addresses before the alias that leads to them */
+	M_RAW(&m, "\x03" "cdn" "\x07" "example" "\x03" "net" "\x00");
+	m_rr(&m, 1, 300, 4);
+	M_RAW(&m, "\x0a\x00\x00\x01");
+	M_RAW(&m, "\xc0\x0c");
+	m_rr(&m, DNS_TYPE_CNAME, 120, 2);
+	M_RAW(&m, "\xc0\x37");
+	M_RAW(&m, "\xc0\x37");
+	m_rr(&m, 1, 600, 4);
+	M_RAW(&m, "\x0a\x00\x00\x02");
+	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), 0);
+	ASSERT_EQ_UINT(a.n, 2);
+	ASSERT(memcmp(a.addr[0], "\x0a\x00\x00\x01", 4) == 0);
+	ASSERT(memcmp(a.addr[1], "\x0a\x00\x00\x02", 4) == 0);
+	ASSERT_EQ_UINT(a.ttl, 120);
+
+	/* a CNAME loop: no address, no crash */
+	m_hdr(&m, 0x4242, 0x8180, 1, 1, 0, 0);
+	M_RAW(&m, "\x03" "www" "\x07" "example" "\x03" "com" "\x00");
+	m_u16(&m, 1);
+	m_u16(&m, 1);
+	M_RAW(&m, "\xc0\x0c");
+	m_rr(&m, DNS_TYPE_CNAME, 120, 2);
+	M_RAW(&m, "\xc0\x0c");
+	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), 0);
+	ASSERT_EQ_UINT(a.n, 0);
+
+	/* an A with the wrong length is not an address */
+	m_hdr(&m, 0x4242, 0x8180, 1, 1, 0, 0);
+	M_RAW(&m, "\x03" "www" "\x07" "example" "\x03" "com" "\x00");
+	m_u16(&m, 1);
+	m_u16(&m, 1);
+	M_RAW(&m, "\xc0\x0c");
+	m_rr(&m, 1, 120, 5);
+	M_RAW(&m, "\x0a\x00\x00\x02\x00");
+	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), 0);
+	ASSERT_EQ_UINT(a.n, 0);
+
+	/* the wrong id, or a query type that is not an address */
+	dns_set_id(m.b, 1);
+	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), ERR_FORMAT);
+	q.qtype = DNS_TYPE_MX;
+	ASSERT_EQ_INT(dns_answer_addrs(m.b, m.n, &q, &a), ERR_FORMAT);
+}
+
 int
 main(void)
 {
@@ -651,5 +777,7 @@ main(void)
 	RUN(test_response_bad);
 	RUN(test_rewrite_ttls);
 	RUN(test_make_error);
+	RUN(test_make_query);
+	RUN(test_answer_addrs);
 	return TEST_EXIT();
 }

@@ -599,9 +599,11 @@ TEST(test_conf_refused)
 
 	ASSERT_EQ_INT(load_one(&c, "tcp://:8080", err, sizeof(err)), -1);
 	ASSERT(strstr(err, "forward target") != NULL);
+	/* a name is resolved at each dial */
 	ASSERT_EQ_INT(load_one(&c, "tcp://:8080/host.example:22", err,
-	    sizeof(err)), -1);
-	ASSERT(strstr(err, "IP address") != NULL);
+	    sizeof(err)), 0);
+	ASSERT_STREQ(c.lis[0].targetnames[0], "host.example");
+	conf_free(&c);
 	ASSERT_EQ_INT(load_one(&c, "tcp://:8080/1.2.3.4:0", err,
 	    sizeof(err)), -1);
 	ASSERT(strstr(err, "bad forward target") != NULL);
@@ -719,9 +721,12 @@ TEST(test_conf_chain_refused)
 	a.chain = (char *[]){ "kcp://192.0.2.1:8338" };
 	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
 	ASSERT(strstr(err, "not supported for chain nodes") != NULL);
+	/* a named first node: resolved at each dial */
 	a.chain = (char *[]){ "http://proxy.example:3128" };
-	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
-	ASSERT(strstr(err, "first chain node must be an IP") != NULL);
+	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.obs[c.default_ob].hops[0].addrlen, 0);
+	ASSERT_STREQ(c.obs[c.default_ob].hops[0].host, "proxy.example");
+	conf_free(&c);
 	a.chain = (char *[]){ "socks4://u:p@127.0.0.1:1080" };
 	ASSERT_EQ_INT(conf_load(&c, &a, err, sizeof(err)), -1);
 	ASSERT(strstr(err, "SOCKS4 has no passwords") != NULL);
