@@ -1,7 +1,8 @@
 # gost's Routes with their own Mark and Interface: every socket a
 # route's listeners make to leave this host (direct dials, the first
-# hop of the route's chain) carries that route's mark and is bound to
-# its interface; a route without its own takes the top-level one.  The
+# hop of the route's chain, a DNS proxy's upstreams, rtcp's connection
+# to its hop) carries that route's mark and is bound to its interface;
+# a route without its own takes the top-level one.  The
 # kernel's socket table shows the marks; in namespaces, an interface
 # that leads nowhere fails the route bound to it, and a policy rule on a
 # mark sends that route's traffic into a blackhole.
@@ -59,6 +60,29 @@ grep -q 'fwmark:0x22\b' "$LOGDIR/ss-e.out" &&
     fail "route 1's mark on a direct socket: $(cat "$LOGDIR/ss-e.out")"
 grep -q 'outside the configuration' "$LOGDIR/routes.log" &&
     fail "the monitor refused a route's socket: $(cat "$LOGDIR/routes.log")"
+
+# A DNS proxy's upstream connections carry its route's mark.
+SL=$(free_port); DP=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+c, _ = s.accept(); time.sleep(10)' "$SL" >"$LOGDIR/slowdns.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_until 5 listening "$SL" || fatal "the slow DNS upstream did not start"
+cat >"$LOGDIR/dns.json" <<EOF
+{ "ServeNodes": [], "Mark": 7,
+  "Routes": [ { "ServeNodes": ["dns://127.0.0.1:$DP/tcp://127.0.0.1:$SL"],
+      "Mark": 67 } ] }
+EOF
+start_ostpd dnsroute -C "$LOGDIR/dns.json"
+_dnsup() { ss -lun "sport = :$DP" | grep -q ":$DP"; }
+wait_until 5 _dnsup || fatal "no DNS proxy"
+dig +tries=1 +time=8 @127.0.0.1 -p "$DP" example.test >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_until 5 established "$SL" || fail "no connection to the DNS upstream"
+ss -tne state established "( dport = :$SL )" >"$LOGDIR/ss-dns.out"
+grep -q 'fwmark:0x43\b' "$LOGDIR/ss-dns.out" ||
+    fail "DNS upstream socket lacks its route's mark: $(cat "$LOGDIR/ss-dns.out")"
 
 # Bad values: one line naming the route.
 printf '{"ServeNodes":[":1"],"Routes":[{"ServeNodes":[":2"],"Mark":-1}]}\n' \
