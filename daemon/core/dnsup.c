@@ -238,6 +238,9 @@ req_answer(struct dnsup_req *r, unsigned char *msg, size_t len)
 	}
 	if (ai.truncated && r->fd != -1) {
 		/* RFC 7766 5: the same server over TCP */
+		debug("%s: nameserver %s: the answer for %s was cut short; "
+		    "asking over TCP", r->up->who, r->rc->ns[r->ns].addr,
+		    r->q.qname);
 		req_drop(r);
 		r->tcp = 1;
 		req_send(r);

@@ -253,6 +253,13 @@ attempt_start(struct happy *h)
 		}
 		h->natt++;
 		a->h = h;
+		if (log_get_level() >= LOG_LEVEL_DEBUG1) {
+			char host[64];
+			uint16_t port;
+
+			sockaddr_host(&a->sa, host, sizeof(host), &port);
+			debug("%s: trying %s port %u", h->host, host, port);
+		}
 		if ((a->ev = event_new(h->wk->base, a->fd, EV_WRITE,
 		    attempt_cb, a)) == NULL)
 			fatal_f("out of memory");
@@ -373,6 +380,31 @@ resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 	step(h);
 }
 
+/* Both families' answers from the resolver's cache: 1, queues filled. */
+static int
+cached(struct happy *h, struct resolver *r, const char *host)
+{
+	struct resolve_addrs a[2];
+	int e[2], i;
+	size_t k;
+
+	for (i = 0; i < 2; i++) {
+		e[i] = resolve_cached(r, host, i == 0 ? h->first :
+		    h->first == AF_INET ? AF_INET6 : AF_INET, &a[i]);
+		if (e[i] == -1)
+			return 0;
+	}
+	for (i = 0; i < 2; i++) {
+		h->q[i].err = e[i];
+		for (k = 0; e[i] == 0 && k < a[i].n && k < RESOLVE_ADDRS_MAX;
+		    k++)
+			queue_add(&h->q[i], a[i].family, a[i].family ==
+			    AF_INET ? (const void *)&a[i].u.v4[k] :
+			    (const void *)&a[i].u.v6[k], h->port);
+	}
+	return 1;
+}
+
 struct happy *
 happy_connect(struct worker *wk, struct resolver *r, const char *host,
     uint16_t port, const struct happy_opts *o, happy_cb cb, void *arg)
@@ -414,6 +446,8 @@ happy_connect(struct worker *wk, struct resolver *r, const char *host,
 		    he->addr, port);
 	else if (r == NULL) {
 		h->q[0].err = EIO;
+	} else if (cached(h, r, host)) {
+		/* both families known: no resolution, no resolution delay */
 	} else {
 		h->q[0].done = h->q[1].done = 0;
 		if ((h->rr = resolve_start(r, host, RESOLVE_V4 | RESOLVE_V6,

@@ -56,6 +56,7 @@ struct rentry {
 	time_t			 expires;	/* monotonic seconds */
 	int			 valid;		/* addrs/err are an answer */
 	struct dnsup_req	*q;		/* under way */
+	int			 hops;		/* aliases asked after */
 	int			 busy;		/* giving out an answer */
 	TAILQ_HEAD(, rwait)	 waiters;
 };
@@ -332,6 +333,25 @@ entry_answer(struct rentry *re)
 	re->busy = 0;
 }
 
+static void query_cb(void *, unsigned char *, size_t,
+    const struct dns_query *, int);
+
+/* Ask the nameservers for name, of the entry's family: 0 or -1. */
+static int
+entry_query(struct rentry *re, const char *name)
+{
+	unsigned char msg[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11];
+	struct dns_query q;
+	size_t len;
+
+	if (dns_make_query(name, re->family == AF_INET ? DNS_TYPE_A :
+	    DNS_TYPE_AAAA, 0, RES_EDNS_SIZE, msg, sizeof(msg), &len,
+	    &q) != 0 ||
+	    (re->q = dnsup_query(re->r->up, msg, len, query_cb, re)) == NULL)
+		return -1;
+	return 0;
+}
+
 static void
 query_cb(void *arg, unsigned char *msg, size_t len,
     const struct dns_query *q, int err)
@@ -354,6 +374,11 @@ query_cb(void *arg, unsigned char *msg, size_t len,
 	} else if (ai.rcode != DNS_RCODE_NOERROR &&
 	    ai.rcode != DNS_RCODE_NXDOMAIN) {
 		re->err = EIO;
+	} else if (da.n == 0 && ai.rcode == DNS_RCODE_NOERROR &&
+	    da.cname[0] != '\0' && re->hops < DNS_CNAME_MAX &&
+	    entry_query(re, da.cname) == 0) {
+		re->hops++;
+		return;		/* only the alias: its target asked next */
 	} else if (da.n == 0) {
 		re->err = ENOENT;
 		ttl = da.ttl < RES_NEG_MAX ? da.ttl : RES_NEG_MAX;
@@ -372,6 +397,7 @@ query_cb(void *arg, unsigned char *msg, size_t len,
 	    (re->err == 0 || re->err == ENOENT))
 		ttl = rc->ttl_ms < 0 ? 0 : (uint32_t)(rc->ttl_ms / 1000);
 	re->valid = 1;
+	re->hops = 0;
 	re->addrs.ttl = ttl;
 	re->expires = now_sec() + (time_t)ttl;
 	if (ttl == 0)
@@ -422,10 +448,7 @@ want(struct resolve_req *req, int i, const char *name, int family)
 {
 	struct resolver *r = req->r;
 	struct resolve_addrs none;
-	unsigned char msg[DNS_HDR_LEN + DNS_NAME_MAX + 4 + 11];
-	struct dns_query q;
 	struct rentry *re;
-	size_t len;
 
 	if ((re = entry_get(r, name, family)) == NULL)
 		return -1;
@@ -439,10 +462,7 @@ want(struct resolve_req *req, int i, const char *name, int family)
 	TAILQ_INSERT_TAIL(&re->waiters, &req->w[i], entry);
 	if (re->q != NULL)
 		return 0;		/* asked already: share it */
-	if (dns_make_query(name, family == AF_INET ? DNS_TYPE_A :
-	    DNS_TYPE_AAAA, 0, RES_EDNS_SIZE, msg, sizeof(msg), &len,
-	    &q) != 0 ||
-	    (re->q = dnsup_query(r->up, msg, len, query_cb, re)) == NULL) {
+	if (entry_query(re, name) != 0) {
 		TAILQ_REMOVE(&re->waiters, &req->w[i], entry);
 		req->w[i].re = NULL;
 		memset(&none, 0, sizeof(none));
@@ -473,6 +493,29 @@ name_norm(struct resolver *r, const char *in, char *out, size_t outlen)
 		memcpy(out + n + 1, r->rc->domain, strlen(r->rc->domain) + 1);
 	}
 	return 0;
+}
+
+int
+resolve_cached(struct resolver *r, const char *name, int family,
+    struct resolve_addrs *a)
+{
+	char norm[DNS_NAME_MAX + 2];
+	struct rentry *re;
+	size_t b;
+
+	if (hosts_lookup(sys_hosts, name) != NULL ||
+	    name_norm(r, name, norm, sizeof(norm)) != 0)
+		return -1;
+	b = name_hash(norm, family);
+	LIST_FOREACH(re, &r->buckets[b], hash)
+		if (re->family == family && strcmp(re->name, norm) == 0)
+			break;
+	if (re == NULL || !re->valid || re->q != NULL ||
+	    re->expires <= now_sec())
+		return -1;
+	*a = re->addrs;
+	a->ttl = (uint32_t)(re->expires - now_sec());
+	return re->err;
 }
 
 struct resolve_req *

@@ -70,6 +70,12 @@ int	resolver_prefer(const struct resolver *);
 struct resolve_req *resolve_start(struct resolver *, const char *name,
 	    int fams, resolve_cb, void *arg);
 void	resolve_cancel(struct resolve_req *);
+/*
+ * A fresh cached answer for one family, without waiting: 0 (a->n >
+ * 0), a cached error, or -1 when nothing usable is cached.
+ */
+int	resolve_cached(struct resolver *, const char *name, int family,
+	    struct resolve_addrs *a);
 const char *resolve_strerror(int err);
 
 #endif

@@ -638,5 +638,7 @@ dns_answer_addrs(const unsigned char *p, size_t len,
 	if ((r = answer_pass(p, len, cur, &curlen, q->qtype, a, &ttl)) < 0)
 		return r;
 	a->ttl = a->n > 0 ? ttl : ai.min_ttl;
+	if (a->n == 0 && !name_equal(cur, curlen, q->qname_wire, q->qname_len))
+		name_text(cur, a->cname);
 	return 0;
 }

@@ -116,6 +116,8 @@ struct dns_addrs {
 	size_t		n;
 	unsigned char	addr[DNS_ADDRS_MAX][16];	/* 4 or 16 bytes used */
 	uint32_t	ttl;	/* smallest TTL of the records used */
+	/* where the CNAME chain led, in text form ("" if nowhere else) */
+	char		cname[DNS_TEXT_MAX];
 };
 
 /*
@@ -124,7 +126,9 @@ struct dns_addrs {
  * chain of CNAME records in the answer section leads to.  Records of
  * other owners are ignored (a resolver must not take addresses for
  * names it did not ask about).  n = 0 for a negative answer; ttl then
- * is the answer's min_ttl.
+ * is the answer's min_ttl.  A chain that ends in a name with no
+ * records here (some servers give only the alias) leaves that name in
+ * cname, for the resolver to ask about (RFC 1034 5.3.3).
  */
 int	dns_answer_addrs(const unsigned char *p, size_t len,
 	    const struct dns_query *q, struct dns_addrs *);

@@ -110,8 +110,10 @@ def notify_listen(path, want, timeout):
         return 1
 
 
-def dns_server(host, port):
-    """Answers A queries for *.test with 127.0.0.1, NXDOMAIN otherwise."""
+def dns_server(host, port, aaaa=None):
+    """Answers A queries for *.test with 127.0.0.1 (and AAAA with aaaa,
+    when given), NXDOMAIN otherwise."""
+    v6 = socket.inet_pton(socket.AF_INET6, aaaa) if aaaa else None
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((host, int(port)))
     while True:
@@ -135,6 +137,11 @@ def dns_server(host, port):
             ans = (b"\xc0\x0c" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big")
                    + (60).to_bytes(4, "big") + (4).to_bytes(2, "big")
                    + bytes([127, 0, 0, 1]))
+        elif name.endswith(".test") and qtype == 28 and v6:
+            hdr[3] = 0x80
+            hdr[6:8] = (1).to_bytes(2, "big")
+            ans = (b"\xc0\x0c" + (28).to_bytes(2, "big") + (1).to_bytes(2, "big")
+                   + (60).to_bytes(4, "big") + (16).to_bytes(2, "big") + v6)
         elif name.endswith(".test"):
             hdr[3] = 0x80
             hdr[6:8] = (0).to_bytes(2, "big")
@@ -145,6 +152,44 @@ def dns_server(host, port):
             ans = b""
         hdr[8:12] = bytes(4)
         s.sendto(bytes(hdr) + q[12:qend] + ans, peer)
+
+
+def bad_dns(host, port):
+    """Answers every query with garbage, in turn: random bytes, the
+    query cut short with QR set, a wrong id, an answer whose record
+    runs past the end, and a compression loop."""
+    import os
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, int(port)))
+    n = 0
+    while True:
+        q, peer = s.recvfrom(2048)
+        if len(q) < 12:
+            continue
+        kind = n % 5
+        n += 1
+        hdr = bytearray(q[:12])
+        hdr[2] |= 0x80
+        if kind == 0:
+            out = q[:2] + os.urandom(40)
+        elif kind == 1:
+            out = bytes(hdr) + q[12:len(q) // 2]
+        elif kind == 2:
+            hdr[0] ^= 0xff
+            out = bytes(hdr) + q[12:]
+        elif kind == 3:
+            hdr[6:8] = (1).to_bytes(2, "big")
+            hdr[10:12] = bytes(2)
+            qend = q.index(0, 12) + 5
+            out = (bytes(hdr) + q[12:qend] + b"\xc0\x0c\x00\x01\x00\x01"
+                   + b"\x00\x00\x00\x3c\x00\x04\x7f")
+        else:
+            hdr[6:8] = (1).to_bytes(2, "big")
+            hdr[10:12] = bytes(2)
+            qend = q.index(0, 12) + 5
+            out = (bytes(hdr) + q[12:qend] + b"\xc0\x22\x00\x01\x00\x01"
+                   + b"\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01")
+        s.sendto(out, peer)
 
 
 def udp_echo(host, port):
@@ -404,7 +449,10 @@ def main():
     elif cmd == "udpecho":
         udp_echo(sys.argv[2], sys.argv[3])
     elif cmd == "dns":
-        dns_server(sys.argv[2], sys.argv[3])
+        dns_server(sys.argv[2], sys.argv[3],
+                   sys.argv[4] if len(sys.argv) > 4 else None)
+    elif cmd == "baddns":
+        bad_dns(sys.argv[2], sys.argv[3])
     elif cmd == "notify":
         sys.exit(notify_listen(*sys.argv[2:5]))
     else:

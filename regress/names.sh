@@ -1,0 +1,342 @@
+# Names everywhere, through the daemon's own resolver, against a local
+# unbound serving a test zone: a chain whose every hop is named, a
+# forward target by name, a CNAME, a record that changes while the
+# daemon runs (the next dial follows after its TTL), answers cached,
+# NXDOMAIN and a refusing server giving the right SOCKS5 and HTTP
+# errors, UDP, TCP, DoT and DoH nameservers, -M on the resolver's
+# sockets, hostile names and a nameserver answering garbage, and Happy
+# Eyeballs in a namespace where IPv6 goes nowhere.
+. regress/lib.sh
+
+command -v unbound >/dev/null || skip "unbound is not installed (make deps)"
+command -v unbound-control >/dev/null || skip "unbound-control is missing"
+D=$LOGDIR/ns
+mkdir -p "$D"
+make_cert "$D/key.pem" "$D/cert.pem" dns.test
+UP=$(free_port); UT=$(free_port); RC=$(free_port); DOH=$(free_port)
+cat >"$D/unbound.conf" <<E
+server:
+    interface: 127.0.0.1@$UP
+    interface: 127.0.0.1@$UT
+    tls-port: $UT
+    tls-service-key: "$D/key.pem"
+    tls-service-pem: "$D/cert.pem"
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$D"
+    pidfile: "$D/unbound.pid"
+    use-syslog: no
+    logfile: "$D/unbound.log"
+    verbosity: 1
+    log-queries: yes
+    do-not-query-localhost: yes
+    access-control: 127.0.0.0/8 allow
+    local-zone: "test." static
+    local-data: "proxy1.test. 300 IN A 127.0.0.1"
+    local-data: "proxy1.test. 300 IN AAAA ::1"
+    local-data: "proxy2.test. 300 IN A 127.0.0.1"
+    local-data: "target.test. 300 IN A 127.0.0.1"
+    local-data: "target.test. 300 IN AAAA ::1"
+    local-data: "alias.test. 300 IN CNAME target.test."
+    local-data: "moving.test. 1 IN A 127.0.0.2"
+    local-zone: "refused.test." refuse
+    local-data: "big.test. 300 IN A 127.0.0.1"
+    local-data: "big.test. 300 IN A 127.0.0.2"
+    local-data: "big.test. 300 IN A 127.0.0.3"
+    local-data: "big.test. 300 IN A 127.0.0.4"
+    local-data: "big.test. 300 IN A 127.0.0.5"
+    local-data: "big.test. 300 IN A 127.0.0.6"
+    local-data: "big.test. 300 IN A 127.0.0.7"
+    local-data: "big.test. 300 IN A 127.0.0.8"
+    local-data: "big.test. 300 IN A 127.0.0.9"
+    local-data: "big.test. 300 IN A 127.0.0.10"
+    local-data: "big.test. 300 IN A 127.0.0.11"
+    local-data: "big.test. 300 IN A 127.0.0.12"
+    local-data: "big.test. 300 IN A 127.0.0.13"
+    local-data: "big.test. 300 IN A 127.0.0.14"
+    local-data: "big.test. 300 IN A 127.0.0.15"
+    local-data: "big.test. 300 IN A 127.0.0.16"
+    local-data: "big.test. 300 IN A 127.0.0.17"
+    local-data: "big.test. 300 IN A 127.0.0.18"
+    local-data: "big.test. 300 IN A 127.0.0.19"
+    local-data: "big.test. 300 IN A 127.0.0.20"
+    local-data: "big.test. 300 IN A 127.0.0.21"
+    local-data: "big.test. 300 IN A 127.0.0.22"
+    local-data: "big.test. 300 IN A 127.0.0.23"
+    local-data: "big.test. 300 IN A 127.0.0.24"
+    local-data: "big.test. 300 IN A 127.0.0.25"
+    local-data: "big.test. 300 IN A 127.0.0.26"
+    local-data: "big.test. 300 IN A 127.0.0.27"
+    local-data: "big.test. 300 IN A 127.0.0.28"
+    local-data: "big.test. 300 IN A 127.0.0.29"
+    local-data: "big.test. 300 IN A 127.0.0.30"
+    local-data: "big.test. 300 IN A 127.0.0.31"
+    local-data: "big.test. 300 IN A 127.0.0.32"
+    local-data: "big.test. 300 IN A 127.0.0.33"
+    local-data: "big.test. 300 IN A 127.0.0.34"
+    local-data: "big.test. 300 IN A 127.0.0.35"
+    local-data: "big.test. 300 IN A 127.0.0.36"
+    local-data: "big.test. 300 IN A 127.0.0.37"
+    local-data: "big.test. 300 IN A 127.0.0.38"
+    local-data: "big.test. 300 IN A 127.0.0.39"
+    local-data: "big.test. 300 IN A 127.0.0.40"
+    local-data: "big.test. 300 IN A 127.0.0.41"
+    local-data: "big.test. 300 IN A 127.0.0.42"
+    local-data: "big.test. 300 IN A 127.0.0.43"
+    local-data: "big.test. 300 IN A 127.0.0.44"
+    local-data: "big.test. 300 IN A 127.0.0.45"
+    local-data: "big.test. 300 IN A 127.0.0.46"
+    local-data: "big.test. 300 IN A 127.0.0.47"
+    local-data: "big.test. 300 IN A 127.0.0.48"
+    local-data: "big.test. 300 IN A 127.0.0.49"
+    local-data: "big.test. 300 IN A 127.0.0.50"
+    local-data: "big.test. 300 IN A 127.0.0.51"
+    local-data: "big.test. 300 IN A 127.0.0.52"
+    local-data: "big.test. 300 IN A 127.0.0.53"
+    local-data: "big.test. 300 IN A 127.0.0.54"
+    local-data: "big.test. 300 IN A 127.0.0.55"
+    local-data: "big.test. 300 IN A 127.0.0.56"
+    local-data: "big.test. 300 IN A 127.0.0.57"
+    local-data: "big.test. 300 IN A 127.0.0.58"
+    local-data: "big.test. 300 IN A 127.0.0.59"
+    local-data: "big.test. 300 IN A 127.0.0.60"
+    local-data: "big.test. 300 IN A 127.0.0.61"
+    local-data: "big.test. 300 IN A 127.0.0.62"
+    local-data: "big.test. 300 IN A 127.0.0.63"
+    local-data: "big.test. 300 IN A 127.0.0.64"
+    local-data: "big.test. 300 IN A 127.0.0.65"
+    local-data: "big.test. 300 IN A 127.0.0.66"
+    local-data: "big.test. 300 IN A 127.0.0.67"
+    local-data: "big.test. 300 IN A 127.0.0.68"
+    local-data: "big.test. 300 IN A 127.0.0.69"
+    local-data: "big.test. 300 IN A 127.0.0.70"
+    local-data: "big.test. 300 IN A 127.0.0.71"
+    local-data: "big.test. 300 IN A 127.0.0.72"
+    local-data: "big.test. 300 IN A 127.0.0.73"
+    local-data: "big.test. 300 IN A 127.0.0.74"
+    local-data: "big.test. 300 IN A 127.0.0.75"
+    local-data: "big.test. 300 IN A 127.0.0.76"
+    local-data: "big.test. 300 IN A 127.0.0.77"
+    local-data: "big.test. 300 IN A 127.0.0.78"
+    local-data: "big.test. 300 IN A 127.0.0.79"
+    local-data: "big.test. 300 IN A 127.0.0.80"
+    local-data: "big.test. 300 IN A 127.0.0.81"
+    local-data: "big.test. 300 IN A 127.0.0.82"
+    local-data: "big.test. 300 IN A 127.0.0.83"
+    local-data: "big.test. 300 IN A 127.0.0.84"
+    local-data: "big.test. 300 IN A 127.0.0.85"
+    local-data: "big.test. 300 IN A 127.0.0.86"
+    local-data: "big.test. 300 IN A 127.0.0.87"
+    local-data: "big.test. 300 IN A 127.0.0.88"
+    local-data: "big.test. 300 IN A 127.0.0.89"
+    local-data: "big.test. 300 IN A 127.0.0.90"
+    local-data: "big.test. 300 IN A 127.0.0.91"
+    local-data: "big.test. 300 IN A 127.0.0.92"
+    local-data: "big.test. 300 IN A 127.0.0.93"
+    local-data: "big.test. 300 IN A 127.0.0.94"
+    local-data: "big.test. 300 IN A 127.0.0.95"
+    local-data: "big.test. 300 IN A 127.0.0.96"
+    local-data: "big.test. 300 IN A 127.0.0.97"
+    local-data: "big.test. 300 IN A 127.0.0.98"
+    local-data: "big.test. 300 IN A 127.0.0.99"
+    local-data: "big.test. 300 IN A 127.0.0.100"
+remote-control:
+    control-enable: yes
+    control-interface: 127.0.0.1
+    control-port: $RC
+    control-use-cert: no
+E
+unbound -d -c "$D/unbound.conf" >"$LOGDIR/unbound.out" 2>&1 &
+PIDS="$PIDS $!"
+$NETTOOL doh "$D/cert.pem" "$D/key.pem" "$DOH" "$UP" >"$LOGDIR/doh.out" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$UT" && wait_port "$DOH" || fatal "nameservers did not start"
+
+W=$LOGDIR/www; W2=$LOGDIR/www2; W3=$LOGDIR/www3
+mkdir -p "$W" "$W2" "$W3"
+want=$(make_blob "$W/blob" 200000)
+echo two >"$W2/who"; echo three >"$W3/who"
+H=$(free_port); HM=$(free_port); HB=$(free_port)
+start_web web4 "$W" "$H"
+start_web web6 "$W" "$H" ::1
+start_web two "$W2" "$HM" 127.0.0.2
+start_web three "$W3" "$HM" 127.0.0.3
+
+get() {	# get PROXY URL [curl args]: prints the body's sha256
+	_x=$1; _u=$2; shift 2
+	curl -sS --max-time 10 -x "$_x" "$@" "$_u" | sha256sum | cut -d' ' -f1
+}
+code() {	# code PROXY URL: the HTTP status curl saw
+	curl -s -o /dev/null -w '%{http_code}' --max-time 10 -x "$1" "$2"
+}
+
+# --- a chain whose every hop is named --------------------------------
+P1=$(free_port); P2=$(free_port); PA=$(free_port)
+start_ostpd far -DD -L "socks5://127.0.0.1:$P1?dns=127.0.0.1:$UP" \
+    -L "http://127.0.0.1:$P2?dns=127.0.0.1:$UP"
+start_ostpd chain -DD -L "socks5://127.0.0.1:$PA?dns=127.0.0.1:$UP" \
+    -F "socks5://proxy1.test:$P1" -F "http://proxy2.test:$P2"
+wait_port "$P2" && wait_port "$PA" || fatal "chain daemons"
+[ "$(get "socks5h://127.0.0.1:$PA" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "a chain of named hops to a named target"
+grep -q "proxy1.test: trying" "$LOGDIR/chain.log" ||
+    fail "the first hop's name was not resolved by the listener's resolver"
+[ "$(get "socks5h://127.0.0.1:$PA" "http://alias.test:$H/blob")" = "$want" ] ||
+    fail "a CNAME through the chain"
+# a listener without dns=: the first hop from its hosts file, target
+# names resolved at the chain's far end; hop 0 cannot resolve the next
+# hop's name, and the log says that, naming both
+PC=$(free_port)
+printf '127.0.0.1 proxy1.test\n' >"$LOGDIR/hosts"
+start_ostpd chain2 -DD -L "socks5://127.0.0.1:$PC?hosts=$LOGDIR/hosts" \
+    -F "socks5://proxy1.test:$P1" -F "http://nosuchproxy.test:$P2"
+wait_port "$PC" || fatal "chain2"
+curl -s --max-time 10 -x "socks5h://127.0.0.1:$PC" "http://target.test:$H/" \
+    >/dev/null 2>&1
+wait_log "$LOGDIR/chain2.log" "hop 0 (proxy1.test:$P1) could not reach nosuchproxy.test:$P2" ||
+    fail "a hop's refusal is not logged as one"
+assert_serving "socks5h://127.0.0.1:$PA" "http://target.test:$H/blob"
+
+# --- direct dials through each kind of nameserver --------------------
+Q1=$(free_port); Q2=$(free_port); Q3=$(free_port); Q4=$(free_port)
+Q5=$(free_port)
+start_ostpd direct -DD -L "socks5://127.0.0.1:$Q1?dns=127.0.0.1:$UP" \
+    -L "http://127.0.0.1:$Q2?dns=127.0.0.1:$UP/tcp" \
+    -L "socks5://127.0.0.1:$Q3?dns=127.0.0.1:$UT/tls" \
+    -L "socks5://127.0.0.1:$Q4?dns=https://127.0.0.1:$DOH/dns-query" \
+    -L "tcp://127.0.0.1:$Q5/target.test:$H?dns=127.0.0.1:$UP"
+wait_port "$Q5" || fatal "direct daemon"
+DL=$LOGDIR/direct.log
+[ "$(get "socks5h://127.0.0.1:$Q1" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "UDP nameserver"
+[ "$(get "http://127.0.0.1:$Q2" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "TCP nameserver"
+[ "$(get "socks5h://127.0.0.1:$Q3" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "DoT nameserver"
+[ "$(get "socks5h://127.0.0.1:$Q4" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "DoH nameserver"
+[ "$(cat "$D/doh-count" 2>/dev/null)" -ge 1 ] 2>/dev/null ||
+    fail "the DoH server saw no query"
+[ "$(curl -sS --max-time 10 "http://127.0.0.1:$Q5/blob" | sha256sum |
+    cut -d' ' -f1)" = "$want" ] || fail "a forward target by name"
+
+# an answer too long for UDP (100 addresses) is asked again over TCP
+start_web big "$W" "$HB" 0.0.0.0
+[ "$(get "socks5h://127.0.0.1:$Q1" "http://big.test:$HB/blob")" = "$want" ] ||
+    fail "a name with 100 addresses"
+grep -q "big.test was cut short; asking over TCP" "$DL" ||
+    fail "a truncated answer was not asked again over TCP"
+
+# answers are cached: a second dial asks nobody
+before=$(count "$D/unbound.log" "target.test. AAAA IN")
+[ "$(get "socks5h://127.0.0.1:$Q1" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "UDP nameserver, again"
+[ "$(count "$D/unbound.log" "target.test. AAAA IN")" = "$before" ] ||
+    fail "a fresh answer was asked for again"
+
+# a record that changes: the next dial after its TTL follows it
+who() { curl -s --max-time 5 -x "socks5h://127.0.0.1:$Q1" "http://moving.test:$HM/who"; }
+[ "$(who)" = two ] || fail "moving.test before the change"
+unbound-control -c "$D/unbound.conf" local_data "moving.test. 1 IN A 127.0.0.3" \
+    >"$LOGDIR/uc.out" 2>&1 || fail "unbound-control: $(cat "$LOGDIR/uc.out")"
+_moved() { [ "$(who)" = three ]; }
+wait_until 10 _moved || fail "the dial did not follow the changed record"
+
+# NXDOMAIN: SOCKS5 host unreachable (4), HTTP 502; a refusing server:
+# SOCKS5 general failure (1); and the daemon goes on serving
+curl -sS --max-time 10 -x "socks5h://127.0.0.1:$Q1" "http://nothere.test:$H/" \
+    >/dev/null 2>"$LOGDIR/nx.err"
+grep -qi "unreachable\|(4)" "$LOGDIR/nx.err" ||
+    fail "NXDOMAIN over SOCKS5: $(cat "$LOGDIR/nx.err")"
+[ "$(code "http://127.0.0.1:$Q2" "http://nothere.test:$H/")" = 502 ] ||
+    fail "NXDOMAIN over HTTP is not 502"
+curl -sS --max-time 10 -x "socks5h://127.0.0.1:$Q1" "http://x.refused.test:$H/" \
+    >/dev/null 2>"$LOGDIR/ref.err"
+grep -qi "general\|(1)" "$LOGDIR/ref.err" ||
+    fail "a refusing nameserver over SOCKS5: $(cat "$LOGDIR/ref.err")"
+grep -q "no such name" "$DL" || fail "no log line for NXDOMAIN"
+assert_serving "socks5h://127.0.0.1:$Q1" "http://target.test:$H/blob"
+
+# hostile names: too long, a label too long, control bytes, NUL
+python3 - "$Q1" >"$LOGDIR/hostile.out" 2>&1 <<'E' || fail "hostile names: $(cat "$LOGDIR/hostile.out")"
+import socket, sys
+port = int(sys.argv[1])
+for name in [b"a" * 60 + b"." + b"b" * 60 + b"." + b"c" * 60 + b"." + b"d" * 60
+             + b".test", b"x" * 64 + b".test", b"a\x01b.test", b"a\x00b.test",
+             b"a b.test", b"..test"]:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"\x05\x01\x00")
+    assert s.recv(2) == b"\x05\x00"
+    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + b"\x00\x50")
+    r = s.recv(10)
+    assert len(r) >= 2 and r[1] != 0, (name, r)
+    s.close()
+E
+assert_serving "socks5h://127.0.0.1:$Q1" "http://target.test:$H/blob"
+
+# --- a nameserver answering garbage ----------------------------------
+BAD=$(free_port); QB=$(free_port)
+$NETTOOL baddns 127.0.0.1 "$BAD" >"$LOGDIR/baddns.out" 2>&1 &
+PIDS="$PIDS $!"
+printf 'timeout 1s\nnameserver 127.0.0.1:%s\n' "$BAD" >"$LOGDIR/bad.resolv"
+start_ostpd bad -DD -L "socks5://127.0.0.1:$QB?dns=$LOGDIR/bad.resolv"
+wait_port "$QB" || fatal "bad daemon"
+i=0
+while [ $i -lt 6 ]; do
+	curl -s --max-time 10 -x "socks5h://127.0.0.1:$QB" "http://g$i.test:$H/" \
+	    >/dev/null 2>&1 && fail "a garbage answer gave an address"
+	i=$((i + 1))
+done
+assert_serving "socks5h://127.0.0.1:$QB" "http://127.0.0.1:$H/blob"
+grep -q "killed by signal\|exited" "$LOGDIR/bad.log" && fail "a worker died on garbage"
+
+# --- -M: the resolver's sockets carry the mark ------------------------
+SIL=$(free_port); QM=$(free_port)
+socat -u "UDP-RECV:$SIL,bind=127.0.0.1" /dev/null 2>/dev/null &
+PIDS="$PIDS $!"
+start_ostpd mark -DD -M 0x4d2 -L "socks5://127.0.0.1:$QM?dns=127.0.0.1:$SIL"
+wait_port "$QM" || fatal "mark daemon"
+curl -s --max-time 8 -x "socks5h://127.0.0.1:$QM" "http://silent.test:$H/" \
+    >/dev/null 2>&1 &
+CURL=$!
+_marked() { ss -uane "( dport = :$SIL )" | grep -q "fwmark:0x4d2"; }
+wait_until 5 _marked || fail "no mark on the resolver's socket: $(ss -uane "( dport = :$SIL )")"
+kill "$CURL" 2>/dev/null
+
+# --- Happy Eyeballs: IPv6 goes nowhere, IPv4 wins quickly ------------
+NS=ostp-names-$$
+ip netns add "$NS" || fatal "ip netns"
+NETNS="$NETNS $NS"
+ip -n "$NS" link set lo up
+# the IPv6 address is the namespace's own, and its SYNs are dropped
+ip -n "$NS" -6 addr add 2001:db8:2::1/128 dev lo nodad
+ip netns exec "$NS" ip6tables -A OUTPUT -d 2001:db8:2::1 -p tcp -j DROP ||
+    fatal "ip6tables in the namespace"
+HN=$(free_port); DN=$(free_port); PN=$(free_port)
+ip netns exec "$NS" $NETTOOL dns 127.0.0.1 "$DN" 2001:db8:2::1 \
+    >"$LOGDIR/nsdns.out" 2>&1 &
+PIDS="$PIDS $!"
+start_web nsweb "$W" "$HN" 127.0.0.1 "$NS"
+ip netns exec "$NS" "$OSTPD" -w 1 -DD \
+    -L "socks5://127.0.0.1:$PN?dns=127.0.0.1:$DN&timeout=30s" \
+    >"$LOGDIR/he.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$PN" 127.0.0.1 "$NS" || fatal "daemon in the namespace"
+t0=$(date +%s%N)
+sum=$(ip netns exec "$NS" curl -sS --max-time 20 -x "socks5h://127.0.0.1:$PN" \
+    "http://he.test:$HN/blob" | sha256sum | cut -d' ' -f1)
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+[ "$sum" = "$want" ] || fail "Happy Eyeballs: no transfer"
+grep -q "he.test: trying 2001:db8:2::1" "$LOGDIR/he.log" ||
+    fail "IPv6 was not tried first"
+grep -q "he.test: trying 127.0.0.1" "$LOGDIR/he.log" ||
+    fail "IPv4 was not tried"
+# RFC 8305: the IPv4 attempt starts 250 ms after the IPv6 one; a dialer
+# trying the families in turn would wait for the IPv6 attempt to time
+# out (the kernel's SYN retries, or timeout=30s)
+[ "$ms" -lt 2500 ] || fail "Happy Eyeballs took $ms ms"
+log "Happy Eyeballs: connected over IPv4 in $ms ms"
+
+finish
