@@ -1,7 +1,8 @@
 # gost's Routes with their own Mark and Interface: every socket a
 # route's listeners make to leave this host (direct dials, the first
 # hop of the route's chain, by address or by name, a DNS proxy's
-# upstreams, rtcp's connection to its hop) carries that route's mark
+# upstreams, the queries of its own resolver, rtcp's connection to its
+# hop) carries that route's mark
 # and is bound to its interface; a route without its own takes the
 # top-level one.  The
 # kernel's socket table shows the marks; in namespaces, an interface
@@ -102,6 +103,29 @@ wait_until 10 test -s "$LOGDIR/held-named" || fail "no connection through the na
 ss -tne state established "( dport = :$S )" >"$LOGDIR/ss-named.out"
 grep -q 'fwmark:0x44\b' "$LOGDIR/ss-named.out" ||
     fail "named first hop lacks its route's mark: $(cat "$LOGDIR/ss-named.out")"
+
+# A listener's own resolver (dns=) asks its servers with the route's
+# mark: the query's connected UDP socket shows it while it waits.
+NSP=$(free_port); PR=$(free_port)
+python3 -c 'import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", int(sys.argv[1])))
+while True: u.recvfrom(2048)' "$NSP" >"$LOGDIR/silentns.log" 2>&1 &
+PIDS="$PIDS $!"
+_nsup() { ss -uln "sport = :$NSP" | grep -q ":$NSP"; }
+wait_until 5 _nsup || fatal "the silent nameserver did not start"
+cat >"$LOGDIR/res.json" <<EOF
+{ "ServeNodes": [],
+  "Routes": [ { "ServeNodes": ["tcp://127.0.0.1:$PR/target.routes.test:$E?dns=127.0.0.1:$NSP"],
+      "Mark": 69 } ] }
+EOF
+start_ostpd resroute -C "$LOGDIR/res.json"
+wait_port "$PR" || fatal "no listener with its own resolver"
+echo hi | timeout 8 socat - "TCP:127.0.0.1:$PR" >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+_query() { ss -une "( dport = :$NSP )" | grep -q "fwmark:0x45\b"; }
+wait_until 5 _query ||
+    fail "the listener's resolver asks without its route's mark: $(ss -une "( dport = :$NSP )")"
 
 # Bad values: one line naming the route.
 printf '{"ServeNodes":[":1"],"Routes":[{"ServeNodes":[":2"],"Mark":-1}]}\n' \
