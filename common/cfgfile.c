@@ -596,6 +596,120 @@ bypass_file_parse(const char *data, size_t len, const char *name,
 	return -1;
 }
 
+/* ip= files. */
+
+void
+ip_list_free(struct ip_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->addrs[i]);
+	free(l->addrs);
+	free(l);
+}
+
+/* The last reference is gone (ref.h). */
+static void
+ip_list_unref(void *p)
+{
+	ip_list_free(p);
+}
+
+/* host, host:port, [v6]:port or a bare IPv6 address. */
+static int
+ip_entry_ok(const char *s)
+{
+	unsigned char addr[16];
+	const char *colon, *host = s;
+	char buf[CFG_MAX_LINE + 1];
+	size_t hlen;
+	long port;
+	int family;
+
+	if (ip_literal(s, &family, addr) == 0)
+		return 1;
+	if (s[0] == '[') {
+		if ((colon = strstr(s, "]:")) == NULL)
+			return 0;
+		hlen = (size_t)(colon - s - 1);
+		host = s + 1;
+		colon++;
+	} else if ((colon = strchr(s, ':')) != NULL) {
+		if (strchr(colon + 1, ':') != NULL)
+			return 0;
+		hlen = (size_t)(colon - s);
+	} else
+		hlen = strlen(s);
+	if (colon != NULL && (parse_long(colon + 1, 1, 65535, &port) == -1 ||
+	    colon[1] == '+' || colon[1] == '-'))
+		return 0;
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+	if (s[0] == '[')
+		return ip_literal(buf, &family, addr) == 0 &&
+		    family == AF_INET6;
+	return ip_literal(buf, &family, addr) == 0 || hostname_ok(buf, hlen);
+}
+
+int
+ip_list_parse(const char *data, size_t len, const char *name,
+    struct ip_list **lp, char *err, size_t errlen)
+{
+	struct cfg_reader r;
+	struct ip_list *l;
+	char *tok[CFG_MAX_FIELDS];
+	size_t ntok;
+	int rv;
+
+	*lp = NULL;
+	cfg_reader_init(&r, data, len, name, err, errlen);
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		seterr(err, errlen, "%s: out of memory", r.name);
+		return -1;
+	}
+	ref_init(l, ip_list_unref);
+	while ((rv = cfg_next_line(&r)) == 1) {
+		strip_comment(r.line);
+		if (cfg_split(&r, r.line, tok, &ntok) == -1)
+			goto fail;
+		if (ntok == 0)
+			continue;
+		if (strcmp(tok[0], "reload") == 0) {
+			if (cfg_reload(&r, tok, ntok, &l->reload_ms) == -1)
+				goto fail;
+			continue;
+		}
+		if (ntok != 1) {
+			cfg_error(&r, "one address per line, extra text after "
+			    "\"%.64s\"", tok[0]);
+			goto fail;
+		}
+		if (!ip_entry_ok(tok[0])) {
+			cfg_error(&r, "bad address \"%.64s\" (host, host:port "
+			    "or [IPv6]:port)", tok[0]);
+			goto fail;
+		}
+		if (cfg_room(&r, (void **)&l->addrs, &l->alloc, l->n,
+		    sizeof(*l->addrs)) == -1)
+			goto fail;
+		if ((l->addrs[l->n] = strdup(tok[0])) == NULL) {
+			cfg_error(&r, "out of memory");
+			goto fail;
+		}
+		l->n++;
+	}
+	if (rv == -1)
+		goto fail;
+	*lp = l;
+	return 0;
+ fail:
+	ip_list_free(l);
+	return -1;
+}
+
 /* Hosts. */
 
 static void

@@ -119,6 +119,24 @@ int	peer_conf_parse(const char *data, size_t len, const char *name,
 	    struct peer_conf **, char *err, size_t errlen);
 void	peer_conf_free(struct peer_conf *);
 
+/*
+ * ip= file of a chain node (gost's parseIP): the addresses of the node
+ * group's members, one per line: host, host:port or [v6]:port; an
+ * entry without a port takes the node's.  Each entry is checked for its
+ * form only; what the node makes of it is conf_hop_alt's business.
+ */
+struct ip_list {
+	struct ref		 ref;		/* first: see ref.h */
+	char			**addrs;
+	size_t			 n;
+	size_t			 alloc;
+	unsigned long		 reload_ms;
+};
+
+int	ip_list_parse(const char *data, size_t len, const char *name,
+	    struct ip_list **, char *err, size_t errlen);
+void	ip_list_free(struct ip_list *);
+
 /* Resolver (3.7). */
 enum ns_proto {
 	NS_PROTO_UDP = 0,

@@ -325,7 +325,8 @@ conf_add_file(struct conf *c, const char *path)
 }
 
 /* Read and parse a reloadable file now, so mistakes stop startup. */
-enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN };
+enum { CF_BYPASS, CF_HOSTS, CF_SECRETS, CF_RESOLVER, CF_PEERS, CF_PLAIN,
+    CF_IPS };
 
 /*
  * What the resolver does not do in this build: queries through the
@@ -344,6 +345,97 @@ resolver_supported(const struct resolver_conf *rc, char *err, size_t errlen)
 			return -1;
 		}
 	return 0;
+}
+
+void
+conf_egress(const struct conf *c, const struct listener_conf *l,
+    struct egress *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (l != NULL && l->egress.mark != 0)
+		e->mark = l->egress.mark;
+	else if (c->have_mark)
+		e->mark = c->mark;
+	snprintf(e->iface, sizeof(e->iface), "%s", l != NULL &&
+	    l->egress.iface[0] != '\0' ? l->egress.iface : c->iface);
+}
+
+int
+conf_egress_any(const struct egress *e)
+{
+	return e->mark != 0 || e->iface[0] != '\0';
+}
+
+static int
+egress_equal(const struct egress *a, const struct egress *b)
+{
+	return a->mark == b->mark && strcmp(a->iface, b->iface) == 0;
+}
+
+int
+conf_egress_allowed(const struct conf *c, const struct egress *e)
+{
+	struct egress have;
+	size_t i;
+
+	if (!conf_egress_any(e))
+		return 0;	/* the worker makes such sockets itself */
+	conf_egress(c, NULL, &have);
+	if (egress_equal(e, &have))
+		return 1;
+	for (i = 0; i < c->nlis; i++) {
+		conf_egress(c, &c->lis[i], &have);
+		if (egress_equal(e, &have))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether some rule names listener k among its inbounds. */
+static int
+lis_in_rules(const struct conf *c, size_t k)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nrules; i++)
+		for (j = 0; j < c->rules[i].ninbound; j++)
+			if (strcmp(c->rules[i].inbound[j], c->lis[k].tag) == 0)
+				return 1;
+	return 0;
+}
+
+void
+conf_outbound_egress(const struct conf *c, size_t ob, struct egress *e)
+{
+	struct egress one;
+	size_t i, j, k;
+	int found = 0, uses;
+
+	/*
+	 * The listeners a rule on their tags sends to ob, and, for the
+	 * default outbound, those no rule names.
+	 */
+	for (k = 0; k < c->nlis; k++) {
+		uses = ob == c->default_ob && !lis_in_rules(c, k);
+		for (i = 0; i < c->nrules && !uses; i++) {
+			if (c->rules[i].outbound != ob)
+				continue;
+			for (j = 0; j < c->rules[i].ninbound && !uses; j++)
+				uses = strcmp(c->rules[i].inbound[j],
+				    c->lis[k].tag) == 0;
+		}
+		if (!uses)
+			continue;
+		conf_egress(c, &c->lis[k], &one);
+		if (found && !egress_equal(&one, e)) {
+			conf_egress(c, NULL, e);
+			return;
+		}
+		*e = one;
+		found = 1;
+	}
+	if (!found)
+		conf_egress(c, NULL, e);
 }
 
 /* Set by conf_load for a worker's copy of the configuration. */
@@ -404,6 +496,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	struct secrets *sec = NULL;
 	struct resolver_conf *rc = NULL;
 	struct peer_conf *pe = NULL;
+	struct ip_list *ipl = NULL;
 	unsigned long reload;
 	char *data, e[400];
 	size_t len;
@@ -432,7 +525,8 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	    kind == CF_SECRETS ? secrets_parse(data, len, path, &sec, e,
 	    sizeof(e)) : kind == CF_RESOLVER ? resolver_conf_parse(data, len,
 	    path, &rc, e, sizeof(e)) : kind == CF_PEERS ? peer_conf_parse(data,
-	    len, path, &pe, e, sizeof(e)) :
+	    len, path, &pe, e, sizeof(e)) : kind == CF_IPS ?
+	    ip_list_parse(data, len, path, &ipl, e, sizeof(e)) :
 	    bypass_file_parse(data, len, path, &ms, &reload, e, sizeof(e));
 	if (r == 0 && rc != NULL && resolver_supported(rc, e, sizeof(e)) != 0) {
 		seterr(err, errlen, "%s: %s", path, e);
@@ -443,6 +537,7 @@ check_file(const char *url, const char *key, const char *path, int kind,
 	free(data);
 	resolver_conf_free(rc);
 	peer_conf_free(pe);
+	ip_list_free(ipl);
 	hosts_free(h);
 	secrets_free(sec);
 	matcher_set_free(ms);
@@ -1549,6 +1644,48 @@ static const char *const hop_params[] = {
 };
 
 /*
+ * An ip= file: its form, and that every entry makes a member, so that
+ * startup refuses what the worker would leave out.
+ */
+static int
+check_ip_file(const struct hop_conf *h, const char *url, const char *path,
+    char *err, size_t errlen)
+{
+	struct ip_list *ipl;
+	struct hop_conf a;
+	char *data, e[400];
+	size_t len, i;
+	int r = 0;
+
+	if (files_checked)
+		return 0;
+	if ((data = conf_read_file(path, &len, e, sizeof(e))) == NULL) {
+		seterr(err, errlen, "%s: ip file %s", url, e);
+		return -1;
+	}
+	if (strlen(data) != len) {
+		seterr(err, errlen, "%s: NUL byte in file", path);
+		free(data);
+		return -1;
+	}
+	if (ip_list_parse(data, len, path, &ipl, e, sizeof(e)) != 0) {
+		seterr(err, errlen, "%s", e);
+		free(data);
+		return -1;
+	}
+	free(data);
+	for (i = 0; i < ipl->n && r == 0; i++) {
+		if ((r = conf_hop_alt(&a, h, ipl->addrs[i], e,
+		    sizeof(e))) != 0)
+			seterr(err, errlen, "%s: %s: %s", url, path, e);
+		else
+			conf_hop_free(&a);
+	}
+	ip_list_free(ipl);
+	return r;
+}
+
+/*
  * Load balancing (gost's node groups): ip= members share everything
  * but the address; peer= names a file of more nodes; strategy,
  * max_fails and fail_timeout tune the choice.
@@ -1560,10 +1697,10 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	const struct node *n = h->node;
 	unsigned long ms = 30000;
 	const char *v;
-	char *list, *tok, *save, *host;
-	uint16_t port;
+	char *list, *tok, *save;
 	long mf = 1;
 	char *ep;
+	int r;
 
 	h->strategy = STRATEGY_ROUND;
 	if ((v = node_param(n, "strategy")) != NULL)
@@ -1594,62 +1731,81 @@ hop_group_build(struct hop_conf *h, int first, const char *url, char *err,
 	}
 	if ((v = node_param(n, "ip")) == NULL)
 		return 0;
-	if (conf_param_file(h->node, "ip", 0, &v) != 0) {
-		seterr(err, errlen, "%s: an ip= file is not supported in this "
-		    "build; give a comma list", url);
+	if ((r = conf_param_file(h->node, "ip", 0, &v)) == -1)
 		return -1;
+	if (r == 1) {
+		/* members the worker reads, and reads again when it changes */
+		if (check_ip_file(h, url, v, err, errlen) != 0 ||
+		    (h->ip_path = strdup(v)) == NULL)
+			return -1;
+		return 0;
 	}
 	if ((list = strdup(v)) == NULL)
 		return -1;
 	for (tok = strtok_r(list, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		struct hop_conf *a, *na;
-		char buf[300];
+		struct hop_conf *na;
+		char e[300];
 
-		/* an entry without a port takes the node's */
-		if (strchr(tok, ':') == NULL || (tok[0] == '[' &&
-		    strstr(tok, "]:") == NULL))
-			snprintf(buf, sizeof(buf), "%s:%u", tok, n->port);
-		else
-			snprintf(buf, sizeof(buf), "%s", tok);
-		if (parse_hostport(buf, &host, &port) != 0 || host[0] == '\0') {
-			seterr(err, errlen, "%s: bad address \"%s\" in ip=",
-			    url, tok);
-			free(list);
-			return -1;
-		}
 		if ((na = reallocarray(h->alts, h->nalts + 1,
 		    sizeof(*na))) == NULL) {
-			free(host);
 			free(list);
 			return -1;
 		}
 		h->alts = na;
-		a = &h->alts[h->nalts];
-		memset(a, 0, sizeof(*a));
-		a->kind = h->kind;
-		a->tp = h->tp;
-		a->timeout_ms = h->timeout_ms;
-		a->mbind = h->mbind;
-		a->notls = h->notls;
-		a->nodelay = h->nodelay;
-		a->ss_method = h->ss_method;
-		memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
-		snprintf(a->host, sizeof(a->host), "%s", host);
-		a->port = port;
-		if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
-		    (h->pass != NULL && (a->pass = strdup(h->pass)) == NULL)) {
-			free(host);
+		if (conf_hop_alt(&h->alts[h->nalts], h, tok, e,
+		    sizeof(e)) != 0) {
+			seterr(err, errlen, "%s: %s in ip=", url, e);
 			free(list);
 			return -1;
 		}
 		h->nalts++;
-		/* a name is resolved at each dial, as the node's own */
-		(void)host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen);
-		free(host);
 	}
 	free(list);
 	return 0;
+}
+
+int
+conf_hop_alt(struct hop_conf *a, const struct hop_conf *h, const char *entry,
+    char *err, size_t errlen)
+{
+	char buf[300], *host;
+	uint16_t port;
+
+	memset(a, 0, sizeof(*a));
+	/* an entry without a port takes the node's */
+	if (strchr(entry, ':') == NULL || (entry[0] == '[' &&
+	    strstr(entry, "]:") == NULL))
+		snprintf(buf, sizeof(buf), "%s:%u", entry, h->port);
+	else
+		snprintf(buf, sizeof(buf), "%s", entry);
+	if (parse_hostport(buf, &host, &port) != 0 || host[0] == '\0') {
+		seterr(err, errlen, "bad address \"%s\"", entry);
+		return -1;
+	}
+	a->kind = h->kind;
+	a->tp = h->tp;
+	a->timeout_ms = h->timeout_ms;
+	a->mbind = h->mbind;
+	a->notls = h->notls;
+	a->nodelay = h->nodelay;
+	a->ss_method = h->ss_method;
+	memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
+	snprintf(a->host, sizeof(a->host), "%s", host);
+	a->port = port;
+	if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
+	    (h->pass != NULL && (a->pass = strdup(h->pass)) == NULL)) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* a name is resolved at each dial, as the node's own */
+	(void)host_to_sockaddr(host, port, 0, &a->addr, &a->addrlen);
+	free(host);
+	return 0;
+ fail:
+	free(host);
+	conf_hop_free(a);
+	return -1;
 }
 
 void
@@ -1661,6 +1817,8 @@ conf_hop_free(struct hop_conf *h)
 		conf_hop_free(&h->alts[i]);
 	free(h->alts);
 	free(h->peer_path);
+	free(h->bypass_path);
+	free(h->ip_path);
 	matcher_set_free(h->bypass);
 	node_free(h->node);
 	free(h->user);
@@ -1741,13 +1899,22 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if ((v = node_param(n, "bypass")) != NULL) {
 		char e[400];
 
-		/* on a chain node: where the chain stops (gost) */
-		if (conf_param_file(n, "bypass", 1, &v) != 0) {
-			seterr(err, errlen, "%s: a bypass file on a chain node "
-			    "is not supported in this build; give a list", url);
+		const char *p;
+		int r;
+
+		/*
+		 * On a chain node: where the chain stops (gost).  A file is
+		 * live in the worker; its own "reverse" beats the '~'.
+		 */
+		if ((r = conf_param_file(n, "bypass", 1, &p)) == -1)
 			goto fail;
-		}
-		if (matcher_set_parse_list(v, &h->bypass, e, sizeof(e)) != 0) {
+		if (r == 1) {
+			if (check_file(url, "bypass", p, CF_BYPASS, err,
+			    errlen) != 0 ||
+			    (h->bypass_path = strdup(p)) == NULL)
+				goto fail;
+		} else if (matcher_set_parse_list(v, &h->bypass, e,
+		    sizeof(e)) != 0) {
 			seterr(err, errlen, "%s: bypass: %s", url, e);
 			goto fail;
 		}
@@ -1989,15 +2156,24 @@ build_routes(struct conf *c, struct conf_src *src, char *err, size_t errlen,
 		memset(rule, 0, sizeof(*rule));
 		rule->outbound = obi;
 		for (i = 0; i < rt->nserve; i++) {
+			size_t first = c->nlis, j;
+
 			snprintf(tag, sizeof(tag), "route%zu-%zu", k, i);
 			if (listener_try(c, rt->serve[i], tag, err, errlen,
 			    nerr) != 0) {
 				r = -1;
 				continue;
 			}
-			if (conf_src_push(&rule->inbound, &rule->ninbound,
-			    tag) != 0)
-				return -1;
+			/*
+			 * A port range made several listeners, tagged
+			 * "TAG-PORT": all are the route's.
+			 */
+			for (j = first; j < c->nlis; j++) {
+				c->lis[j].egress = rt->egress;
+				if (conf_src_push(&rule->inbound,
+				    &rule->ninbound, c->lis[j].tag) != 0)
+					return -1;
+			}
 		}
 	}
 	return r;
@@ -2192,9 +2368,15 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 			    "such network interface", c->path, c->iface);
 		conf_err_add(err, errlen, &nerr, line);
 	}
-	for (i = 0; i < src.nserve; i++)
-		(void)listener_try(c, src.serve[i], src.tags[i], err, errlen,
-		    &nerr);
+	for (i = 0; i < src.nserve; i++) {
+		size_t first = c->nlis, j;
+
+		if (listener_try(c, src.serve[i], src.tags[i], err, errlen,
+		    &nerr) != 0)
+			continue;
+		for (j = first; src.egress != NULL && j < c->nlis; j++)
+			c->lis[j].egress = src.egress[i];
+	}
 	n = nerr;
 	if (add_chain(c, &src, err, errlen, &nerr) != 0) {
 		if (nerr == n)
@@ -2226,6 +2408,10 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 
 			if ((h->peer_path != NULL &&
 			    conf_add_file(c, h->peer_path) != 0) ||
+			    (h->bypass_path != NULL &&
+			    conf_add_file(c, h->bypass_path) != 0) ||
+			    (h->ip_path != NULL &&
+			    conf_add_file(c, h->ip_path) != 0) ||
 			    (h->tp.ca != NULL &&
 			    conf_add_file(c, h->tp.ca) != 0) ||
 			    (h->tp.ca == NULL && h->tp.secure &&
@@ -2240,15 +2426,17 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	if (c->nobs == 0 && build_outbound_default(c) != 0)
 		goto out;
 	/*
-	 * rtcp/rudp open their port on the chain's last hop: without rules
-	 * choosing otherwise, that chain must exist and end in a hop that
-	 * can bind (SOCKS5).
+	 * rtcp/rudp open their port on the last hop of the chain that the
+	 * rules give the listener (a gost route's own): that chain must
+	 * exist and end in a hop that can bind (SOCKS5).
 	 */
-	for (i = 0; i < c->nlis && c->nrules == 0 && !chain_bad; i++) {
-		const struct outbound_conf *ob = &c->obs[c->default_ob];
+	for (i = 0; i < c->nlis && !chain_bad; i++) {
+		const struct outbound_conf *ob;
 
 		if (c->lis[i].kind != LIS_RTCP && c->lis[i].kind != LIS_RUDP)
 			continue;
+		ob = &c->obs[router_pick(c, i, NULL, NULL,
+		    c->lis[i].node->port)];
 		if (ob->type != OB_CHAIN || ob->nhops == 0 ||
 		    (ob->hops[ob->nhops - 1].kind != HOP_SOCKS5 &&
 		    (c->lis[i].kind != LIS_RTCP ||

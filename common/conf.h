@@ -108,6 +108,15 @@ struct tp_conf {
 	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
 };
 
+/*
+ * How outgoing sockets leave (gost's Mark and Interface): SO_MARK and
+ * SO_BINDTODEVICE, which only the monitor may set.  0 and "": none.
+ */
+struct egress {
+	uint32_t		 mark;
+	char			 iface[IFNAMSIZ];
+};
+
 /* The protocols a proxy listener serves (auto: all). */
 #define PROXY_SOCKS5	0x01
 #define PROXY_SOCKS4	0x02
@@ -129,6 +138,8 @@ struct listener_conf {
 	unsigned long		 timeout_ms;
 	unsigned long		 ttl_ms;	/* datagram session idle time */
 	struct tun_conf		 tun;
+	struct egress		 egress;	/* its route's own; see
+						   conf_egress() */
 	/* access control (tcp forward) */
 	char			*bypass_path;	/* reloadable bypass file */
 	struct matcher_set	*bypass;	/* inline bypass list */
@@ -208,6 +219,8 @@ struct hop_conf {
 	unsigned long		 fail_timeout_ms;
 	struct matcher_set	*bypass;	/* targets that end the chain
 						   before this hop */
+	char			*bypass_path;	/* the same, live */
+	char			*ip_path;	/* ip= members, live */
 	unsigned int		 fastest_count;	/* 0: no latency probes */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
@@ -279,11 +292,13 @@ struct conf_route {
 	size_t			 nchain;
 	int			 has_retries;
 	unsigned int		 retries;
+	struct egress		 egress;	/* Mark, Interface */
 };
 
 struct conf_src {
 	char			**serve;
 	char			**tags;		/* NULL entries = default tag */
+	struct egress		*egress;	/* NULL or one per serve */
 	size_t			 nserve;
 	char			**chain;
 	size_t			 nchain;
@@ -346,8 +361,35 @@ size_t	conf_outbound_find(const struct conf *, const char *tag);
 int	conf_hop_build(struct hop_conf *, const char *url, int first,
 	    char *err, size_t errlen);
 void	conf_hop_free(struct hop_conf *);
+/*
+ * A member of base's group at address entry (host, host:port, [v6]:port;
+ * without a port the base's), otherwise the base's copy.  A name is
+ * resolved at each dial, as the base's own.
+ */
+int	conf_hop_alt(struct hop_conf *, const struct hop_conf *base,
+	    const char *entry, char *err, size_t errlen);
 int	resolver_supported(const struct resolver_conf *, char *err,
 	    size_t errlen);
+
+/*
+ * What the outgoing sockets of a listener (its route) carry: the
+ * route's own mark and interface, each by default the global one (-M,
+ * -I, the top-level Mark and Interface).  l NULL: the global ones.
+ * The one decision for every socket a worker asks for, and what the
+ * monitor checks the request against.
+ */
+void	conf_egress(const struct conf *, const struct listener_conf *,
+	    struct egress *);
+/* Anything to set, i.e. the socket must come from the monitor. */
+int	conf_egress_any(const struct egress *);
+/* 1 if some listener (or the global setting) has exactly this egress. */
+int	conf_egress_allowed(const struct conf *, const struct egress *);
+/*
+ * The egress of a chain outbound's own traffic (latency probes): that of
+ * the listeners routed to it when they agree, else the global one.
+ */
+void	conf_outbound_egress(const struct conf *, size_t ob,
+	    struct egress *);
 
 /* router.c: pick an outbound for a connection */
 /* dst may be NULL (a name not resolved yet): then port is used. */

@@ -64,6 +64,7 @@ conf_src_free(struct conf_src *s)
 	free(s->routes);
 	strv_free(s->serve, s->nserve);
 	strv_free(s->tags, s->nserve);
+	free(s->egress);
 	strv_free(s->chain, s->nchain);
 	memset(s, 0, sizeof(*s));
 }
@@ -374,6 +375,41 @@ set_iface(struct conf *c, yajl_val v, const char *path, const char *key,
 	return 0;
 }
 
+/*
+ * A route's (or a native inbound's) own Mark and Interface.  0 and ""
+ * are Go's zero values, which gost cannot tell from absent keys: they
+ * leave the route with the global setting.
+ */
+static int
+json_egress(yajl_val o, int nocase, const char *path, const char *where,
+    struct egress *e, char *err, size_t errlen)
+{
+	const char *mk = nocase ? "Mark" : "mark";
+	const char *ik = nocase ? "Interface" : "interface";
+	yajl_val v;
+	long long x;
+	const char *s;
+
+	if ((v = obj_get(o, mk, nocase)) != NULL) {
+		if (json_int(v, 0, UINT32_MAX, &x) != 0) {
+			seterr(err, errlen, "%s: %s.%s must be an integer from "
+			    "0 to %u", path, where, mk, UINT32_MAX);
+			return -1;
+		}
+		e->mark = (uint32_t)x;
+	}
+	if ((v = obj_get(o, ik, nocase)) != NULL) {
+		s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+		if (s == NULL || (s[0] != '\0' && !conf_valid_ifname(s))) {
+			seterr(err, errlen, "%s: %s.%s must be an interface "
+			    "name", path, where, ik);
+			return -1;
+		}
+		snprintf(e->iface, sizeof(e->iface), "%s", s);
+	}
+	return 0;
+}
+
 static int gost_route_rest(struct conf *, yajl_val, const char *,
     const char *, struct conf_route *, char *, size_t);
 
@@ -411,6 +447,8 @@ gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
 		if (top) {
 			strv_free(src->serve, src->nserve);
 			strv_free(src->tags, src->nserve);
+			free(src->egress);
+			src->egress = NULL;
 			src->serve = src->tags = NULL;
 			src->nserve = 0;
 		}
@@ -449,30 +487,13 @@ gost_route(struct conf *c, yajl_val o, const char *path, const char *where,
 		}
 		c->retries = (unsigned int)x;
 	}
-	if ((v = obj_get(o, "Mark", 1)) != NULL) {
-		uint32_t old = c->mark;
-
-		if (set_mark(c, v, path, "Mark", err, errlen) != 0)
-			return -1;
-		/* One mark for all sockets the monitor makes, for now. */
-		if (!top && c->mark != old) {
-			seterr(err, errlen, "%s: %s: a per-route Mark is not "
-			    "supported in this build", path, where);
-			return -1;
-		}
-	}
-	if ((v = obj_get(o, "Interface", 1)) != NULL) {
-		char old[IFNAMSIZ];
-
-		memcpy(old, c->iface, sizeof(old));
-		if (set_iface(c, v, path, "Interface", err, errlen) != 0)
-			return -1;
-		if (!top && strcmp(old, c->iface) != 0) {
-			seterr(err, errlen, "%s: %s: a per-route Interface is "
-			    "not supported in this build", path, where);
-			return -1;
-		}
-	}
+	/* the top level's are the global ones (entries returned above) */
+	if ((v = obj_get(o, "Mark", 1)) != NULL &&
+	    set_mark(c, v, path, "Mark", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "Interface", 1)) != NULL &&
+	    set_iface(c, v, path, "Interface", err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -546,31 +567,8 @@ gost_route_rest(struct conf *c, yajl_val o, const char *path,
 		rt->has_retries = 1;
 		rt->retries = (unsigned int)x;
 	}
-	if ((v = obj_get(o, "Mark", 1)) != NULL) {
-		uint32_t old = c->mark;
-
-		if (set_mark(c, v, path, "Mark", err, errlen) != 0)
-			return -1;
-		/* One mark for all sockets the monitor makes, for now. */
-		if (c->mark != old) {
-			seterr(err, errlen, "%s: %s: a per-route Mark is not "
-			    "supported in this build", path, where);
-			return -1;
-		}
-	}
-	if ((v = obj_get(o, "Interface", 1)) != NULL) {
-		char old[IFNAMSIZ];
-
-		memcpy(old, c->iface, sizeof(old));
-		if (set_iface(c, v, path, "Interface", err, errlen) != 0)
-			return -1;
-		if (strcmp(old, c->iface) != 0) {
-			seterr(err, errlen, "%s: %s: a per-route Interface is "
-			    "not supported in this build", path, where);
-			return -1;
-		}
-	}
-	return 0;
+	/* its listeners' sockets carry them (conf_egress) */
+	return json_egress(o, 1, path, where, &rt->egress, err, errlen);
 }
 
 static const char *const level_names[] = {
@@ -766,6 +764,7 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 {
 	char where[48], url[2048];
 	const char *tag, *type, *u;
+	struct egress eg;
 	size_t i;
 
 	if (!YAJL_IS_ARRAY(arr)) {
@@ -777,6 +776,7 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 
 		snprintf(where, sizeof(where), "inbounds[%zu]", i);
 		tag = NULL;
+		memset(&eg, 0, sizeof(eg));
 		if (YAJL_IS_STRING(o))
 			u = YAJL_GET_STRING(o);
 		else if (YAJL_IS_OBJECT(o)) {
@@ -793,10 +793,11 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			type = json_str(o, "type");
 			if ((u = json_str(o, "url")) != NULL) {
 				static const char *const k[] = { "tag", "url",
-				    NULL };
+				    "mark", "interface", NULL };
 
 				if (check_keys(o, k, 0, path, where, err,
-				    errlen) != 0)
+				    errlen) != 0 || json_egress(o, 0, path,
+				    where, &eg, err, errlen) != 0)
 					return -1;
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
@@ -841,6 +842,17 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 				return -1;
 			src->tags = nt;
 			src->tags[src->nserve] = NULL;
+		}
+		if (src->egress != NULL || conf_egress_any(&eg)) {
+			struct egress *ne = reallocarray(src->egress,
+			    src->nserve, sizeof(*ne));
+
+			if (ne == NULL)
+				return -1;
+			if (src->egress == NULL)
+				memset(ne, 0, src->nserve * sizeof(*ne));
+			src->egress = ne;
+			src->egress[src->nserve - 1] = eg;
 		}
 	}
 	return 0;
@@ -1193,7 +1205,9 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 		/* The file's inbounds replace -L, like ServeNodes. */
 		strv_free(src->serve, src->nserve);
 		strv_free(src->tags, src->nserve);
+		free(src->egress);
 		src->serve = NULL;
+		src->egress = NULL;
 		src->nserve = 0;
 		if ((src->tags = calloc(1, sizeof(char *))) == NULL)
 			return -1;
@@ -1316,6 +1330,15 @@ conf_print_json(const struct conf *c, FILE *f)
 		GS(c->lis[i].tag);
 		GS("url");
 		GS(c->lis[i].node->url);
+		/* a route's own, as the worker must learn it */
+		if (c->lis[i].egress.mark != 0) {
+			GS("mark");
+			G(yajl_gen_integer(g, c->lis[i].egress.mark));
+		}
+		if (c->lis[i].egress.iface[0] != '\0') {
+			GS("interface");
+			GS(c->lis[i].egress.iface);
+		}
 		G(yajl_gen_map_close(g));
 	}
 	G(yajl_gen_array_close(g));

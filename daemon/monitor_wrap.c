@@ -130,14 +130,13 @@ mm_tun_open(struct worker *wk, const char *name)
 }
 
 int
-mm_socket(struct worker *wk, int family, int type)
+mm_socket(struct worker *wk, int family, int type, const struct egress *e)
 {
-	const struct conf *c = wk->conf;
 	struct buf b;
 
 	buf_init(&b);
 	return mm_fd_request(wk, IPC_SOCKET, &b, ipc_enc_socket(&b, family,
-	    type, c->have_mark ? c->mark : 0, c->iface));
+	    type, e->mark, e->iface));
 }
 
 int

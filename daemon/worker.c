@@ -310,8 +310,12 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		syscall(SYS_ptrace, 0, 0, 0, 0);
 	else if (strcmp(h, "badtun") == 0)
 		(void)mm_tun_open(wk, "ostpbogus0");
-	else if (strcmp(h, "badsocket") == 0)
-		(void)mm_socket(wk, AF_INET, SOCK_RAW);
+	else if (strcmp(h, "badsocket") == 0) {
+		struct egress e;
+
+		conf_egress(wk->conf, NULL, &e);
+		(void)mm_socket(wk, AF_INET, SOCK_RAW, &e);
+	}
 	else if (strcmp(h, "badfile") == 0)
 		(void)mm_file_open(wk, "/etc/shadow");
 	else if (strcmp(h, "badsign") == 0) {

@@ -56,7 +56,10 @@ int	worker_listen(struct worker *, int fd, evconnlistener_cb, void *arg,
 int	mm_hello(struct worker *);
 int	mm_listener(struct worker *, uint32_t idx);
 int	mm_tun_open(struct worker *, const char *name);
-int	mm_socket(struct worker *, int family, int type);
+struct egress;
+/* A socket with SO_MARK / SO_BINDTODEVICE set as e says. */
+int	mm_socket(struct worker *, int family, int type,
+	    const struct egress *e);
 int	mm_file_open(struct worker *, const char *path);
 struct sockaddr;
 int	mm_tproxy_socket(struct worker *, uint32_t lis, const struct sockaddr *);

@@ -403,6 +403,7 @@ static int
 mm_answer_socket(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 {
 	const struct conf *c = &w->gen->conf;
+	struct egress e;
 	int family, type, fd = -1, r;
 	uint32_t mark;
 	char *iface;
@@ -412,15 +413,18 @@ mm_answer_socket(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 		error("worker %u: malformed SOCKET", w->id);
 		return -1;
 	}
+	memset(&e, 0, sizeof(e));
+	e.mark = mark;
+	if (strlen(iface) < sizeof(e.iface))
+		memcpy(e.iface, iface, strlen(iface) + 1);
 	/*
-	 * Only the configured mark and interface: a worker must not be
-	 * able to pick another routing table or leave through another link.
+	 * Only a mark and interface that the configuration gives a route
+	 * (or all of them): a worker must not be able to pick another
+	 * routing table or leave through another link.
 	 */
 	if ((family != AF_INET && family != AF_INET6) ||
 	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
-	    (!c->have_mark && c->iface[0] == '\0') ||
-	    mark != (c->have_mark ? c->mark : 0) ||
-	    strcmp(iface, c->iface) != 0) {
+	    strcmp(iface, e.iface) != 0 || !conf_egress_allowed(c, &e)) {
 		error("worker %u: SOCKET request (family %d, type %d, mark %u, "
 		    "interface \"%s\") is outside the configuration", w->id,
 		    family, type, mark, iface);
@@ -428,7 +432,7 @@ mm_answer_socket(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 		return -1;
 	}
 	free(iface);
-	r = mon_socket_create(c, family, type, mark, c->iface, &fd);
+	r = mon_socket_create(c, family, type, e.mark, e.iface, &fd);
 	r = answer(w, IPC_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 : errno, fd);
 	if (fd != -1)
 		close(fd);
@@ -449,6 +453,7 @@ mm_answer_tproxy(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	unsigned char addr[16];
+	struct egress e;
 	uint32_t lis;
 	uint16_t port;
 	int family, fd = -1, r, on = 1, err = 0;
@@ -474,8 +479,9 @@ mm_answer_tproxy(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 		memcpy(&sin6->sin6_addr, addr, 16);
 		sin6->sin6_port = htons(port);
 	}
-	if (mon_socket_create(c, family, SOCK_DGRAM, c->have_mark ? c->mark :
-	    0, c->iface, &fd) != 0 ||
+	conf_egress(c, &c->lis[lis], &e);	/* the route's */
+	if (mon_socket_create(c, family, SOCK_DGRAM, e.mark, e.iface,
+	    &fd) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    (family == AF_INET ? setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on,
 	    sizeof(on)) : setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &on,

@@ -1,5 +1,6 @@
 # Node groups on a chain position (gost's load balancing): ip= members,
-# round robin, fail filter with Retries, fifo, and a live peer= file.
+# round robin, fail filter with Retries, fifo, live peer= and ip= files,
+# and a live bypass= file on a chain node.
 . regress/lib.sh
 
 W=$LOGDIR/www
@@ -79,6 +80,67 @@ grep -q "$pf reloaded" "$LOGDIR/peer.log" || fail "peer file refused"
 before1=$(served b1); before3=$(served b3)
 for i in 1 2 3; do fetch "socks5://127.0.0.1:$P" || fail "request $i after the peer change"; done
 served_is $((before1 + 3)) b1 && served_is "$before3" b3 || fail "peer change not followed"
+
+# ip= file: its addresses are members too (after the node and its
+# inline ip= ones), and a change is followed from the next dial on.  The
+# node itself is dead; with fifo and Retries the file's first member
+# serves, and a new member list is a new generation whose counts start
+# afresh.
+ipf=$LOGDIR/ips
+printf 'reload 1s\n# the group\n127.0.0.1:%s   # b3\n' "$B3" >"$ipf"
+cat >"$LOGDIR/ipfile.json" <<J
+{"ServeNodes": ["127.0.0.1:PORT"], "Retries": 2,
+ "ChainNodes": ["socks5://127.0.0.1:$DEAD?ip=$ipf&strategy=fifo"]}
+J
+I=$(free_port)
+sed -i "s/PORT/$I/" "$LOGDIR/ipfile.json"
+start_ostpd ipfile -C "$LOGDIR/ipfile.json"
+wait_port "$I" || fatal "ipfile"
+before1=$(served b1); before3=$(served b3)
+for i in 1 2 3; do fetch "socks5://127.0.0.1:$I" || fail "ip file request $i"; done
+served_is $((before3 + 3)) b3 || fail "the ip file's member did not serve"
+printf 'reload 1s\n127.0.0.1:%s\n' "$B1" |
+    live_write "$ipf" "$LOGDIR/ipfile.log" || fail "ip file not reloaded"
+grep -q "$ipf reloaded" "$LOGDIR/ipfile.log" || fail "ip file refused"
+before1=$(served b1); before3=$(served b3)
+for i in 1 2 3; do fetch "socks5://127.0.0.1:$I" || fail "request $i after the ip change"; done
+served_is $((before1 + 3)) b1 && served_is "$before3" b3 || fail "ip file change not followed"
+# a broken version: one line naming file and line, the members stay
+printf 'reload 1s\n127.0.0.1:%s extra\n' "$B3" |
+    live_write "$ipf" "$LOGDIR/ipfile.log" || fail "broken ip file not noticed"
+grep -q "reload failed: $ipf:2: one address per line" "$LOGDIR/ipfile.log" ||
+    fail "broken ip file: no error naming the line"
+before1=$(served b1)
+fetch "socks5://127.0.0.1:$I" || fail "request after a broken ip file"
+served_is $((before1 + 1)) b1 || fail "a broken ip file changed the members"
+# startup refuses what the worker could not use
+printf '127.0.0.1:1:2\n' >"$LOGDIR/ipbad"
+out=$("$OSTPD" -t -F "socks5://127.0.0.1:$DEAD?ip=$LOGDIR/ipbad" -L :1 2>&1) &&
+    fail "broken ip file accepted"
+echo "$out" | grep -q "ipbad:1: bad address" || fail "broken ip file: $out"
+# names are resolved at each dial, as the node's own
+printf 'proxy.example:1080\n' >"$LOGDIR/ipname"
+out=$("$OSTPD" -t -F "socks5://127.0.0.1:$DEAD?ip=$LOGDIR/ipname" -L :1 2>&1) ||
+    fail "a name in the first node's ip file refused: $out"
+
+# bypass= file on a chain node: live, it decides where the chain stops.
+# A target by name tells the requests apart in the hop's log.
+bpf=$LOGDIR/hopbypass
+printf 'reload 1s\n10.0.0.0/8\n' >"$bpf"
+Y=$(free_port)
+start_ostpd hopbypass -L "127.0.0.1:$Y" -F "socks5://127.0.0.1:$B1?bypass=$bpf"
+wait_port "$Y" || fatal "hopbypass"
+byname() { [ "$(curl -sS --max-time 10 -x "socks5h://127.0.0.1:$Y" "http://localhost:$H/hello.txt" 2>>"$LOGDIR/curl.err")" = balanced ]; }
+byname || fail "request by name through the chain"
+wait_log "$LOGDIR/b1.log" "socks5 to localhost:$H" || fail "the chain did not carry the name"
+printf 'reload 1s\nlocalhost\n' | live_write "$bpf" "$LOGDIR/hopbypass.log" ||
+    fail "chain node bypass file not reloaded"
+byname || fail "bypassed request by name"
+before1=$(served b1)
+fetch "socks5://127.0.0.1:$Y" || fail "request by address after the bypass change"
+served_is $((before1 + 1)) b1 || fail "the address still goes through the chain"
+[ "$(count "$LOGDIR/b1.log" "socks5 to localhost:$H")" -eq 1 ] ||
+    fail "a bypassed name still went through the chain node"
 
 # fastest_count: a connect probe finds the dead member; round robin then
 # never picks it, so no request fails even without Retries.

@@ -46,6 +46,7 @@
 #include "transport/transport.h"
 #include "worker.h"
 #include "core/chain.h"
+#include "core/dial.h"
 #include "connector/connector.h"
 #include "core/reload.h"
 
@@ -92,11 +93,14 @@ struct grp {
 	unsigned int		 rr;
 	struct grp_gen		*cur;		/* one ref held */
 	struct peer_conf	*peers;		/* live-reloaded */
+	struct ip_list		*ips;		/* live-reloaded */
+	struct matcher_set	*bypass;	/* live-reloaded */
 	enum group_strategy	 strategy;
 	int			 max_fails;
 	unsigned long		 fail_timeout_ms;
 	struct worker		*wk;
 	struct event		*probe_timer;	/* fastest_count */
+	struct egress		 egress;	/* the probes' */
 	struct grp		*next;
 };
 
@@ -111,6 +115,7 @@ enum cd_state {
 struct chain_dial {
 	struct worker			*wk;
 	const struct outbound_conf	*ob;
+	struct egress			 egress;	/* its route's */
 	const struct dialer		*dl;	/* resolver, hosts: or NULL */
 	char				 host[PROXY_HOST_MAX + 1];
 	uint16_t			 port;
@@ -266,7 +271,6 @@ grp_probe_happy_cb(void *arg, int fd, const struct sockaddr *sa,
 static void
 grp_probe_all(struct grp *g)
 {
-	const struct conf *c = g->wk->conf;
 	struct timeval tv = { 5, 0 }, again;
 	struct grp_gen *gen = ref_get(g->cur);
 	size_t i;
@@ -276,23 +280,21 @@ grp_probe_all(struct grp *g)
 
 		if (m->probe_fd != -1 || m->probe_hc != NULL)
 			continue;
+		/* as the route's traffic leaves, or it measures another path */
 		if (m->h->addrlen == 0) {
 			struct happy_opts ho;
 
 			memset(&ho, 0, sizeof(ho));
 			ho.timeout_ms = 5000;
+			ho.egress = &g->egress;
 			clock_gettime(CLOCK_MONOTONIC, &m->probe_start);
 			m->probe_hc = happy_connect(g->wk,
 			    resolver_system(g->wk), m->h->host, m->h->port,
 			    &ho, grp_probe_happy_cb, m);
 			continue;
 		}
-		if (c->have_mark || c->iface[0] != '\0')
-			m->probe_fd = mm_socket(g->wk, m->h->addr.ss_family,
-			    SOCK_STREAM);
-		else
-			m->probe_fd = socket(m->h->addr.ss_family, SOCK_STREAM |
-			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		m->probe_fd = dial_socket_as(g->wk, &g->egress,
+		    m->h->addr.ss_family, SOCK_STREAM);
 		if (m->probe_fd == -1)
 			continue;
 		if (gen->retired) {
@@ -326,36 +328,53 @@ grp_probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 	grp_probe_all(arg);
 }
 
-/* A peer= file changed: its nodes replace the previous ones. */
+/*
+ * An ip= or a peer= file changed: the members of the ip= file (copies
+ * of the base at their addresses) and the peer file's nodes replace the
+ * previous ones.  An entry that makes no member is logged and left out.
+ */
 static void
-grp_peers_changed(void *arg)
+grp_members_changed(void *arg)
 {
 	struct grp *g = arg;
 	const struct peer_conf *pc = g->peers;
+	const struct ip_list *ipl = g->ips;
 	struct hop_conf *hops = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, max;
 	char err[512];
 
 	g->strategy = g->base->strategy;
 	g->max_fails = g->base->max_fails;
 	g->fail_timeout_ms = g->base->fail_timeout_ms;
-	if (pc == NULL) {
-		grp_rebuild(g, NULL, 0);
-		return;
-	}
-	if (pc->has_strategy)
+	if (pc != NULL && pc->has_strategy)
 		g->strategy = (enum group_strategy)pc->strategy;
-	if (pc->has_max_fails)
+	if (pc != NULL && pc->has_max_fails)
 		g->max_fails = pc->max_fails;
-	if (pc->has_fail_timeout)
+	if (pc != NULL && pc->has_fail_timeout)
 		g->fail_timeout_ms = pc->fail_timeout_ms;
-	if (pc->nurls > 0 && (hops = calloc(pc->nurls,
-	    sizeof(*hops))) == NULL)
+	max = (ipl != NULL ? ipl->n : 0) + (pc != NULL ? pc->nurls : 0);
+	if (max > 0 && (hops = calloc(max, sizeof(*hops))) == NULL)
 		fatal_f("out of memory");
-	for (i = 0; i < pc->nurls; i++) {
+	for (i = 0; ipl != NULL && i < ipl->n; i++) {
+		if (conf_hop_alt(&hops[n], g->base, ipl->addrs[i], err,
+		    sizeof(err)) != 0) {
+			error("%s: %s", g->base->ip_path, err);
+			continue;
+		}
+		n++;
+	}
+	for (i = 0; pc != NULL && i < pc->nurls; i++) {
 		if (conf_hop_build(&hops[n], pc->urls[i], g->first, err,
 		    sizeof(err)) != 0) {
 			error("peer %s: %s", pc->urls[i], err);
+			continue;
+		}
+		/* the monitor lets us read only what the configuration names */
+		if (hops[n].bypass_path != NULL || hops[n].ip_path != NULL ||
+		    hops[n].peer_path != NULL) {
+			error("peer %s: bypass, ip and peer files are not read "
+			    "for the nodes of a peer file", pc->urls[i]);
+			conf_hop_free(&hops[n]);
 			continue;
 		}
 		n++;
@@ -364,7 +383,19 @@ grp_peers_changed(void *arg)
 }
 
 static struct grp *
-grp_get(struct worker *wk, const struct hop_conf *base, int first)
+grp_find(const struct hop_conf *base)
+{
+	struct grp *g;
+
+	for (g = groups; g != NULL; g = g->next)
+		if (g->base == base)
+			return g;
+	return NULL;
+}
+
+/* The group of a chain position (ob: its outbound's index). */
+static struct grp *
+grp_get(struct worker *wk, size_t ob, const struct hop_conf *base, int first)
 {
 	struct grp *g;
 
@@ -376,6 +407,7 @@ grp_get(struct worker *wk, const struct hop_conf *base, int first)
 	g->base = base;
 	g->first = first;
 	g->wk = wk;
+	conf_outbound_egress(wk->conf, ob, &g->egress);
 	g->strategy = base->strategy;
 	g->max_fails = base->max_fails;
 	g->fail_timeout_ms = base->fail_timeout_ms;
@@ -409,10 +441,18 @@ chain_init(struct worker *wk)
 				    c->obs[i].tag, h->node->url);
 				return -1;
 			}
-			g = grp_get(wk, h, j == 0);
+			g = grp_get(wk, i, h, j == 0);
+			if (h->ip_path != NULL && g->ips == NULL &&
+			    reload_register(wk, h->ip_path, RELOAD_IPS,
+			    (void **)&g->ips, grp_members_changed, g) != 0)
+				return -1;
 			if (h->peer_path != NULL && g->peers == NULL &&
 			    reload_register(wk, h->peer_path, RELOAD_PEERS,
-			    (void **)&g->peers, grp_peers_changed, g) != 0)
+			    (void **)&g->peers, grp_members_changed, g) != 0)
+				return -1;
+			if (h->bypass_path != NULL && g->bypass == NULL &&
+			    reload_register(wk, h->bypass_path, RELOAD_BYPASS,
+			    (void **)&g->bypass, NULL, NULL) != 0)
 				return -1;
 		}
 	}
@@ -695,6 +735,11 @@ cd_mux_key(const struct chain_dial *cd, size_t i, char *key, size_t len)
 	/* also what its log lines name: the node as a user wrote it */
 	snprintf(key, len, "%s://%s:%u%s (hop %zu)", name, h->host, h->port,
 	    h->tp.path != NULL ? h->tp.path : "", i + 1);
+	/* a session leaving with one route's mark is not another's */
+	if (conf_egress_any(&cd->egress))
+		snprintf(key + strlen(key), len - strlen(key), " mark %#x%s%s",
+		    cd->egress.mark, cd->egress.iface[0] != '\0' ? " dev " : "",
+		    cd->egress.iface);
 }
 
 /*
@@ -1186,7 +1231,6 @@ static void
 cd_attempt(struct chain_dial *cd)
 {
 	const struct hop_conf *h;
-	const struct conf *c = cd->wk->conf;
 	size_t i;
 
 	/*
@@ -1194,7 +1238,8 @@ cd_attempt(struct chain_dial *cd)
 	 * generation it came from (a peer file may replace it meanwhile).
 	 */
 	for (i = 0; i < cd->nhops; i++) {
-		struct grp *g = grp_get(cd->wk, &cd->ob->hops[i], i == 0);
+		struct grp *g = grp_get(cd->wk, (size_t)(cd->ob -
+		    cd->wk->conf->obs), &cd->ob->hops[i], i == 0);
 		struct grp_gen *prev = cd->selg[i];
 
 		cd->selg[i] = ref_get(g->cur);
@@ -1213,6 +1258,7 @@ cd_attempt(struct chain_dial *cd)
 
 		memset(&ho, 0, sizeof(ho));
 		ho.timeout_ms = h->timeout_ms;
+		ho.egress = &cd->egress;
 		/* as gost: the listener's resolver and hosts file */
 		if (cd->dl != NULL) {
 			ho.prefer = cd->dl->prefer;
@@ -1224,12 +1270,9 @@ cd_attempt(struct chain_dial *cd)
 			cd_defer_fail(cd, ENOMEM);
 		return;
 	}
-	/* -M and -I apply to the socket that leaves this host. */
-	if (c->have_mark || c->iface[0] != '\0')
-		cd->fd = mm_socket(cd->wk, h->addr.ss_family, SOCK_STREAM);
-	else
-		cd->fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+	/* the route's mark and interface go on the socket leaving us */
+	cd->fd = dial_socket_as(cd->wk, &cd->egress, h->addr.ss_family,
+	    SOCK_STREAM);
 	if (cd->fd == -1) {
 		cd_defer_fail(cd, errno);
 		return;
@@ -1256,10 +1299,17 @@ chain_hops_for(const struct outbound_conf *ob, const char *host,
 
 	snprintf(hp, sizeof(hp), strchr(host, ':') ? "[%s]:%u" : "%s:%u",
 	    host, port);
-	for (i = 0; i < ob->nhops; i++)
-		if (ob->hops[i].bypass != NULL &&
-		    bypass_match(ob->hops[i].bypass, hp))
+	for (i = 0; i < ob->nhops; i++) {
+		const struct hop_conf *h = &ob->hops[i];
+		const struct grp *g;
+
+		if (h->bypass != NULL && bypass_match(h->bypass, hp))
 			return i;
+		/* a bypass file: what the group's live copy says now */
+		if (h->bypass_path != NULL && (g = grp_find(h)) != NULL &&
+		    g->bypass != NULL && bypass_match(g->bypass, hp))
+			return i;
+	}
 	return ob->nhops;
 }
 
@@ -1277,6 +1327,8 @@ chain_dial_start(struct worker *wk, const struct outbound_conf *ob,
 	cd->wk = wk;
 	cd->ob = ob;
 	cd->dl = dl;
+	/* the listener's route: its mark and interface (conf_egress) */
+	conf_egress(wk->conf, dl != NULL ? dl->l : NULL, &cd->egress);
 	snprintf(cd->host, sizeof(cd->host), "%s", host);
 	cd->port = port;
 	if ((cd->nhops = chain_hops_for(ob, host, port)) == 0) {

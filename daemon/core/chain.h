@@ -12,6 +12,7 @@ struct worker;
 struct conn;
 struct chain_dial;
 struct outbound_conf;
+struct listener_conf;
 
 typedef void (*chain_cb)(void *arg, struct conn *, int err);
 
@@ -25,7 +26,9 @@ typedef void (*chain_cb)(void *arg, struct conn *, int err);
 #define CHAIN_MBIND	0x04	/* last hop: gost's MBIND (smux) */
 /*
  * dl: the listener's dialer, whose resolver and hosts file give the
- * first hop's address when it is a name (NULL: the system's).
+ * first hop's address when it is a name (NULL: the system's), and whose
+ * listener's route gives the sockets' mark and interface (conf_egress;
+ * NULL: -M/-I).
  */
 struct dialer;
 struct chain_dial *chain_dial_start(struct worker *,

@@ -80,9 +80,11 @@ dns_file_changed(void *arg)
 {
 	struct dialer *dl = arg;
 
-	if (dl->res == NULL)
+	if (dl->res == NULL) {
 		dl->res = resolver_new(dl->wk, dl->dnsconf, dl->l->node->url);
-	else
+		if (dl->res != NULL)
+			resolver_set_egress(dl->res, &dl->egress);
+	} else
 		resolver_set_conf(dl->res, dl->dnsconf);
 }
 
@@ -95,6 +97,7 @@ dialer_init(struct dialer *dl, struct worker *wk,
 	dl->l = l;
 	dl->idx = idx;
 	dl->prefer = l->prefer;
+	conf_egress(wk->conf, l, &dl->egress);
 	if (l->dns_path != NULL) {
 		dl->own_res = 1;
 		if (reload_register(wk, l->dns_path, RELOAD_RESOLVER,
@@ -109,6 +112,12 @@ dialer_init(struct dialer *dl, struct worker *wk,
 			return -1;
 	} else if ((dl->res = resolver_system(wk)) == NULL)
 		return -1;
+	/*
+	 * The listener's own resolver asks its servers as the route's
+	 * traffic leaves; the shared system resolver as -M/-I say.
+	 */
+	if (dl->own_res)
+		resolver_set_egress(dl->res, &dl->egress);
 	if (dl->prefer == 0)
 		dl->prefer = resolver_prefer(dl->res);
 	if ((l->bypass_path != NULL && reload_register(wk, l->bypass_path,
@@ -352,16 +361,32 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * An outgoing socket: from the monitor when -M or -I apply (SO_MARK and
- * SO_BINDTODEVICE need privileges), else our own.
+ * An outgoing socket for listener l's route: from the monitor when a
+ * mark or an interface applies (SO_MARK and SO_BINDTODEVICE need
+ * privileges), else our own.
  */
 int
-dial_socket(struct worker *wk, int family, int type)
+dial_socket(struct worker *wk, const struct listener_conf *l, int family,
+    int type)
 {
-	const struct conf *c = wk->conf;
+	struct egress e;
 
-	if (c->have_mark || c->iface[0] != '\0')
-		return mm_socket(wk, family, type);
+	conf_egress(wk->conf, l, &e);
+	return dial_socket_as(wk, &e, family, type);
+}
+
+int
+dial_socket_as(struct worker *wk, const struct egress *e, int family,
+    int type)
+{
+	struct egress g;
+
+	if (e == NULL) {
+		conf_egress(wk->conf, NULL, &g);
+		e = &g;
+	}
+	if (conf_egress_any(e))
+		return mm_socket(wk, family, type, e);
 	return socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
@@ -373,7 +398,7 @@ dial_addr(struct dial *d, const struct sockaddr *sa, socklen_t len)
 	unsigned long ms = d->dl->l->timeout_ms;
 	struct timeval tv;
 
-	d->fd = dial_socket(wk, sa->sa_family, SOCK_STREAM);
+	d->fd = dial_socket(wk, d->dl->l, sa->sa_family, SOCK_STREAM);
 	if (d->fd == -1) {
 		dial_finish(d, NULL, errno);
 		return;
@@ -519,6 +544,7 @@ dial_name(struct dial *d, int check)
 	ho.timeout_ms = dl->l->timeout_ms;
 	ho.prefer = dl->prefer;
 	ho.hosts = dl->hosts;
+	ho.egress = &dl->egress;
 	if (check) {
 		ho.filter = addr_filter;
 		ho.farg = d;

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <stdint.h>
 
+#include "conf.h"
+
 struct worker;
 struct listener_conf;
 struct resolver;
@@ -32,6 +34,8 @@ struct dialer {
 	int				 prefer;	/* AF_INET(6), 0: RFC 8305 */
 	int				 direct;	/* no routing, no chain:
 							   rtcp/rudp targets */
+	struct egress			 egress;	/* the route's mark and
+							   interface */
 };
 
 int	dialer_init(struct dialer *, struct worker *,
@@ -86,8 +90,15 @@ void	sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
 /* The address and port of a sockaddr, as text (mapped IPv4 as IPv4). */
 void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
 	    uint16_t *port);
-/* An outgoing socket, marked or bound as -M/-I say. */
-int	dial_socket(struct worker *, int family, int type);
+/*
+ * An outgoing socket for a listener (its route), marked or bound as the
+ * route or -M/-I say (conf_egress); l NULL: as -M/-I say.
+ */
+int	dial_socket(struct worker *, const struct listener_conf *l,
+	    int family, int type);
+/* The same with the mark and interface given; e NULL: -M/-I. */
+int	dial_socket_as(struct worker *, const struct egress *e, int family,
+	    int type);
 /* socks5 reply code for a dial errno */
 int	dial_errno_rep(int err);
 

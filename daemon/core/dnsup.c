@@ -45,6 +45,8 @@ struct dnsup {
 	char				 who[128];
 	int				 flags;
 	size_t				 next;
+	int				 has_egress;
+	struct egress			 egress;	/* a route's */
 };
 
 struct dnsup_req {
@@ -120,6 +122,13 @@ dnsup_set_conf(struct dnsup *up, const struct resolver_conf *rc)
 	ref_put(up->rc);
 	up->rc = ref_get((void *)rc);
 	up->next = 0;
+}
+
+void
+dnsup_set_egress(struct dnsup *up, const struct egress *e)
+{
+	up->egress = *e;
+	up->has_egress = 1;
 }
 
 const char *
@@ -502,7 +511,8 @@ udp_send(struct dnsup_req *r, const struct sockaddr *sa, socklen_t sl)
 {
 	struct worker *wk = r->up->wk;
 
-	if ((r->fd = dial_socket(wk, sa->sa_family, SOCK_DGRAM)) == -1) {
+	if ((r->fd = dial_socket_as(wk, r->up->has_egress ? &r->up->egress :
+	    NULL, sa->sa_family, SOCK_DGRAM)) == -1) {
 		req_next(r, EIO);
 		return;
 	}
@@ -621,6 +631,8 @@ req_send(struct dnsup_req *r)
 	memset(&ho, 0, sizeof(ho));
 	ho.timeout_ms = ms;
 	ho.prefer = AF_INET;
+	if (r->up->has_egress)
+		ho.egress = &r->up->egress;
 	/* the system resolver, only if the server is a name */
 	sys = literal(host, port, &ss, &sl) == 0 ? NULL :
 	    resolver_system(r->up->wk);

@@ -4,7 +4,7 @@
  * 8484, POST).  Shared by the DNS proxy and the resolver.
  *
  * Each query goes out on a socket of its own (from dial_socket, so -M
- * and -I apply): a connected UDP socket on a port the kernel picks at
+ * and -I, or a route's mark and interface, apply): a connected UDP socket on a port the kernel picks at
  * random, or one connection for a stream transport.  The id is ours,
  * random.  Nameservers are tried in turn until one answers; a UDP
  * answer with TC set is asked again over TCP of the same server.  A
@@ -46,6 +46,9 @@ int	dnsup_init(const struct conf *);
 struct dnsup *dnsup_new(struct worker *, const struct resolver_conf *,
 	    const char *who, int flags);
 void	dnsup_set_conf(struct dnsup *, const struct resolver_conf *);
+/* The mark and interface its sockets carry (a route's); default -M/-I. */
+struct egress;
+void	dnsup_set_egress(struct dnsup *, const struct egress *);
 /*
  * Send the query msg (a standard query; its id is replaced).  cb runs
  * later, from the event loop, exactly once unless cancelled.  NULL

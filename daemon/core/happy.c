@@ -239,8 +239,8 @@ attempt_start(struct happy *h)
 			h->last_err = err;
 			continue;
 		}
-		if ((a->fd = dial_socket(h->wk, a->sa.ss_family,
-		    SOCK_STREAM)) == -1) {
+		if ((a->fd = dial_socket_as(h->wk, h->o.egress,
+		    a->sa.ss_family, SOCK_STREAM)) == -1) {
 			h->last_err = errno;
 			continue;
 		}

@@ -35,6 +35,8 @@ struct happy_opts {
 	const struct hosts *hosts;	/* before the resolver, or NULL */
 	happy_filter	 filter;	/* or NULL */
 	void		*farg;
+	const struct egress *egress;	/* the sockets' mark and interface
+					   (a route's); NULL: -M/-I */
 };
 
 /* cb never runs inside this call.  NULL only when out of memory. */

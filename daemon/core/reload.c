@@ -81,6 +81,7 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 	struct secrets *sec;
 	struct resolver_conf *rc;
 	struct peer_conf *pe;
+	struct ip_list *ipl;
 	int r;
 
 	switch (kind) {
@@ -106,6 +107,13 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 			return r;
 		*reload_ms = pe->reload_ms;
 		*out = pe;
+		return 0;
+	case RELOAD_IPS:
+		if ((r = ip_list_parse(data, len, path, &ipl, err,
+		    errlen)) != 0)
+			return r;
+		*reload_ms = ipl->reload_ms;
+		*out = ipl;
 		return 0;
 	case RELOAD_RESOLVER:
 		if ((r = resolver_conf_parse(data, len, path, &rc, err,

@@ -1,6 +1,7 @@
 /*
- * Live files (core/reload.c): bypass lists, hosts, secrets, resolvers
- * and peers read through the monitor and parsed again when they change.
+ * Live files (core/reload.c): bypass lists, hosts, secrets, resolvers,
+ * peers and ip= lists read through the monitor and parsed again when
+ * they change.
  */
 #ifndef OSTP_CORE_RELOAD_H
 #define OSTP_CORE_RELOAD_H
@@ -13,6 +14,7 @@ enum reload_kind {
 	RELOAD_SECRETS,
 	RELOAD_RESOLVER,
 	RELOAD_PEERS,
+	RELOAD_IPS,		/* a chain node's ip= file */
 };
 
 /* hook (may be NULL) runs after every successful load, the first too. */

@@ -217,6 +217,12 @@ entry_free(struct rentry *re)
 }
 
 void
+resolver_set_egress(struct resolver *r, const struct egress *e)
+{
+	dnsup_set_egress(r->up, e);
+}
+
+void
 resolver_set_conf(struct resolver *r, const struct resolver_conf *rc)
 {
 	struct rentry *re, *next;

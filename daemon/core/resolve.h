@@ -54,6 +54,9 @@ struct resolver *resolver_new(struct worker *, const struct resolver_conf *,
 	    const char *who);
 /* A reloaded resolver file: new nameservers, an empty cache. */
 void	resolver_set_conf(struct resolver *, const struct resolver_conf *);
+/* A listener's own resolver asks as its route leaves (dnsup_set_egress). */
+struct egress;
+void	resolver_set_egress(struct resolver *, const struct egress *);
 /* /etc/hosts, read through the monitor once per worker. */
 struct hosts;
 const struct hosts *resolver_sys_hosts(struct worker *);

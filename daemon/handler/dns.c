@@ -422,6 +422,13 @@ dnsproxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		free(dp);
 		return -1;
 	}
+	/* the upstreams are asked as the listener's route leaves */
+	{
+		struct egress e;
+
+		conf_egress(wk->conf, l, &e);
+		dnsup_set_egress(dp->up, &e);
+	}
 	for (i = 0; i < DNSP_BUCKETS; i++)
 		LIST_INIT(&dp->cache[i]);
 	TAILQ_INIT(&dp->lru);

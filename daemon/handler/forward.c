@@ -29,6 +29,7 @@
 #include "core/listen.h"
 #include "worker.h"
 #include "core/chain.h"
+#include "core/dial.h"
 #include "core/reload.h"
 #include "handler/handler.h"
 
@@ -251,6 +252,7 @@ fwd_try(struct fwd_conn *c)
 			memset(&ho, 0, sizeof(ho));
 			ho.timeout_ms = l->timeout_ms;
 			ho.prefer = fw->dl.prefer;
+			ho.egress = &fw->dl.egress;
 			c->tried++;
 			ho.hosts = fw->dl.hosts;
 			if ((c->hc = happy_connect(fw->wk, fw->dl.res, host,
@@ -260,7 +262,7 @@ fwd_try(struct fwd_conn *c)
 				return;
 			continue;
 		}
-		c->out = dial_socket(fw->wk, ss.ss_family, SOCK_STREAM);
+		c->out = dial_socket(fw->wk, l, ss.ss_family, SOCK_STREAM);
 		if (c->out == -1) {
 			error("%s: socket: %s", l->node->url, strerror(errno));
 			continue;

@@ -531,7 +531,9 @@ static void
 rf_open(struct rfwd *rf)
 {
 	const struct conf *c = rf->wk->conf;
-	const struct outbound_conf *ob = &c->obs[c->default_ob];
+	/* the listener's route: rules on its tag, else the default */
+	const struct outbound_conf *ob = &c->obs[router_pick(c,
+	    (size_t)(rf->l - c->lis), NULL, NULL, rf->l->node->port)];
 
 	if (rf->wk->draining)
 		return;
@@ -540,8 +542,8 @@ rf_open(struct rfwd *rf)
 	    ob->hops[ob->nhops - 1].kind == HOP_RELAY ? 2 :
 	    ob->hops[ob->nhops - 1].mbind;
 	rf->cd = chain_dial_start(rf->wk, ob, &rf->dl, rf->bindhost,
-	    rf->l->node->port, rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN : rf->mbind == 1 ?
-	    CHAIN_MBIND : CHAIN_BIND, rf_ready, rf);
+	    rf->l->node->port, rf->l->kind == LIS_RUDP ? CHAIN_UDPTUN :
+	    rf->mbind == 1 ? CHAIN_MBIND : CHAIN_BIND, rf_ready, rf);
 	if (rf->cd == NULL)
 		rf_again(rf, "no chain to open the port on");
 }

@@ -135,7 +135,8 @@ uchan_socket(struct uchan *uc, int family)
 
 	if (uc->fd[i] != -1)
 		return uc->fd[i];
-	if ((fd = dial_socket(uc->dl->wk, family, SOCK_DGRAM)) == -1)
+	if ((fd = dial_socket(uc->dl->wk, uc->dl->l, family,
+	    SOCK_DGRAM)) == -1)
 		return -1;
 	uc->fd[i] = fd;
 	uc->ev[i] = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
@@ -471,8 +472,8 @@ uchan_ss(struct uchan *uc, const struct hop_conf *h, const char *host,
 
 	if (uc->sfd == -1) {
 		uc->ss = h;
-		uc->sfd = dial_socket(uc->dl->wk, h->addr.ss_family,
-		    SOCK_DGRAM);
+		uc->sfd = dial_socket(uc->dl->wk, uc->dl->l,
+		    h->addr.ss_family, SOCK_DGRAM);
 		if (uc->sfd == -1)
 			return;
 		if (connect(uc->sfd, (const struct sockaddr *)&h->addr,

@@ -48,6 +48,26 @@ fuzz_secrets(const char *d, size_t n)
 	secrets_free(s);
 }
 
+/* An ip= file shares the line format of a bypass file. */
+static void
+fuzz_ips(const char *d, size_t n)
+{
+	struct ip_list *l;
+	char err[512];
+	size_t i;
+
+	if (ip_list_parse(d, n, NAME, &l, err, sizeof(err)) == -1) {
+		check_err(-1, err);
+		return;
+	}
+	if (l->reload_ms != 0 && l->reload_ms < 1000)
+		abort();
+	for (i = 0; i < l->n; i++)
+		if (l->addrs[i] == NULL || l->addrs[i][0] == '\0')
+			abort();
+	ip_list_free(l);
+}
+
 static void
 fuzz_bypass(const char *d, size_t n)
 {
@@ -55,6 +75,7 @@ fuzz_bypass(const char *d, size_t n)
 	unsigned long reload;
 	char err[512];
 
+	fuzz_ips(d, n);
 	if (bypass_file_parse(d, n, NAME, &set, &reload, err,
 	    sizeof(err)) == -1) {
 		check_err(-1, err);

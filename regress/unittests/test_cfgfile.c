@@ -21,10 +21,12 @@ enum kind {
 	K_HOSTS,
 	K_PEERS,
 	K_RESOLVER,
+	K_IPS,
 };
 
 static const char *const kind_file[] = {
 	"secrets.txt", "bypass.txt", "hosts.txt", "peers.txt", "resolv.txt",
+	"ips.txt",
 };
 
 /* Parse text of the given kind, freeing whatever was built. */
@@ -37,6 +39,7 @@ parse_kind(enum kind k, const char *text, size_t len, char *err,
 	struct hosts *h;
 	struct peer_conf *pc;
 	struct resolver_conf *rc;
+	struct ip_list *il;
 	unsigned long reload;
 	const char *name = kind_file[k];
 	int r = -1;
@@ -77,6 +80,13 @@ parse_kind(enum kind k, const char *text, size_t len, char *err,
 		if (r == -1 && rc != NULL)
 			return -2;
 		resolver_conf_free(rc);
+		break;
+	case K_IPS:
+		il = (struct ip_list *)1;
+		r = ip_list_parse(text, len, name, &il, err, errlen);
+		if (r == -1 && il != NULL)
+			return -2;
+		ip_list_free(il);
 		break;
 	}
 	return r;
@@ -175,6 +185,22 @@ static const struct file_case file_cases[] = {
 	    "nodes[0] is not a string"),
 	BAD(K_PEERS, "{\n\"nodes\": [\n\"http://:1\",\n\"bad\"\n]}",
 	    "peers.txt:4: ", "bad peer: "),
+
+	/* ip= files */
+	GOOD(K_IPS, ""),
+	GOOD(K_IPS, "# c\n\nreload 2s\n10.0.0.1\n10.0.0.2:8080 # b\n"
+	    "[::1]:1080\n::1\nproxy.example\nproxy.example:3128\n"),
+	BAD(K_IPS, "10.0.0.1\n10.0.0.2 10.0.0.3\n", "ips.txt:2: ",
+	    "one address per line"),
+	BAD(K_IPS, "10.0.0.1:0\n", "ips.txt:1: ", "bad address \"10.0.0.1:0\""),
+	BAD(K_IPS, "10.0.0.1:65536\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "10.0.0.1:+80\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "[10.0.0.1]:80\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "[::1]\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "a:1:2\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "bad/host:80\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, ":80\n", "ips.txt:1: ", "bad address"),
+	BAD(K_IPS, "reload x\n", "ips.txt:1: ", "bad duration"),
 
 	/* resolver */
 	BAD(K_RESOLVER, "nameserver 1.2.3.4 quic\n", "resolv.txt:1: ",

@@ -83,6 +83,42 @@ static const char native[] =
     "  \"mux\": {\"enabled\": false, \"sessions\": 4}\n"
     "}\n";
 
+/* A native inbound's own mark and interface, and what -t prints. */
+TEST(test_native_egress)
+{
+	struct conf c;
+	char err[512], *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+
+	REQUIRE(load(&c, "{\"inbounds\": ["
+	    "{\"url\": \"tcp://:40001/127.0.0.1:9\", \"mark\": 9,"
+	    " \"interface\": \"lo\"},"
+	    "{\"url\": \"tcp://:40002/127.0.0.1:9\", \"mark\": 0},"
+	    "\"tcp://:40003/127.0.0.1:9\"], \"mark\": 2}", err,
+	    sizeof(err)) == 0);
+	ASSERT_EQ_UINT(c.nlis, 3);
+	ASSERT_EQ_UINT(c.lis[0].egress.mark, 9);
+	ASSERT_STREQ(c.lis[0].egress.iface, "lo");
+	ASSERT_EQ_UINT(c.lis[1].egress.mark, 0);
+	ASSERT_EQ_UINT(c.lis[2].egress.mark, 0);
+	REQUIRE((f = open_memstream(&out, &outlen)) != NULL);
+	ASSERT_EQ_INT(conf_print_json(&c, f), 0);
+	fclose(f);
+	ASSERT(strstr(out, "\"mark\": 9,") != NULL);
+	ASSERT(strstr(out, "\"interface\": \"lo\"") != NULL);
+	free(out);
+	conf_free(&c);
+
+	ASSERT_EQ_INT(load(&c, "{\"inbounds\": [{\"url\": \"tcp://:40001/"
+	    "127.0.0.1:9\", \"mark\": \"9\"}]}", err, sizeof(err)), -1);
+	ASSERT(strstr(err, "inbounds[0].mark must be an integer") != NULL);
+	ASSERT_EQ_INT(load(&c, "{\"inbounds\": [{\"url\": \"tcp://:40001/"
+	    "127.0.0.1:9\", \"interface\": \"a b\"}]}", err, sizeof(err)),
+	    -1);
+	ASSERT(strstr(err, "inbounds[0].interface must be") != NULL);
+}
+
 TEST(test_native_full)
 {
 	struct conf c;
@@ -427,6 +463,7 @@ main(void)
 	log_init("test_conf", LOG_LEVEL_ERROR, 0);
 	RUN(test_gost_routes);
 	RUN(test_native_full);
+	RUN(test_native_egress);
 	RUN(test_router);
 	RUN(test_round_trip);
 	RUN(test_native_errors);

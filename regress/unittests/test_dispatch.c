@@ -532,6 +532,50 @@ TEST(test_socket_mark)
 	fx_teardown(&f);
 }
 
+/*
+ * gost's Routes with their own Mark and Interface: each route's pair (a
+ * route without one takes the top level's) and the global pair are
+ * allowed, nothing else, not even a mix of two routes'.
+ */
+TEST(test_socket_route_mark)
+{
+	static const char json[] =
+	    "{\"ServeNodes\":[\"" TCP_NODE "\"],\"Mark\":7,\"Routes\":["
+	    "{\"ServeNodes\":[\"tcp://127.0.0.1:40001/127.0.0.1:9\"],"
+	    "\"Mark\":9},"
+	    "{\"ServeNodes\":[\"tcp://127.0.0.1:40002/127.0.0.1:9\"],"
+	    "\"Interface\":\"lo\"}]}";
+	struct fixture f;
+	struct conf_args a;
+	struct egress e;
+
+	memset(&a, 0, sizeof(a));
+	a.path = "test.json";
+	a.text = json;
+	a.textlen = sizeof(json) - 1;
+	REQUIRE(fx_setup_args(&f, &a) == 0);
+	ASSERT_EQ_UINT(f.gen.conf.nlis, 3);
+	conf_egress(&f.gen.conf, &f.gen.conf.lis[1], &e);
+	ASSERT_EQ_UINT(e.mark, 9);
+	ASSERT_STREQ(e.iface, "");
+	conf_egress(&f.gen.conf, &f.gen.conf.lis[2], &e);
+	ASSERT_EQ_UINT(e.mark, 7);
+	ASSERT_STREQ(e.iface, "lo");
+	ASSERT_EQ_INT(fx_hello(&f, 0, GEN_NUM), 0);
+
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_STREAM, 9, "lo"), -1);
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_STREAM, 8, ""), -1);
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_STREAM, 0, "lo"), -1);
+	ASSERT_EQ_INT(f.atype, NO_ANSWER);
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_STREAM, 7, ""), 0);
+	ASSERT_EQ_INT(f.atype, IPC_SOCKET_ANS);
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_STREAM, 9, ""), 0);
+	ASSERT_EQ_INT(f.atype, IPC_SOCKET_ANS);
+	ASSERT_EQ_INT(fx_socket(&f, AF_INET, SOCK_DGRAM, 7, "lo"), 0);
+	ASSERT_EQ_INT(f.atype, IPC_SOCKET_ANS);
+	fx_teardown(&f);
+}
+
 TEST(test_file_open)
 {
 	struct fixture f;
@@ -1032,6 +1076,7 @@ main(void)
 	RUN(test_tun_open_not_configured);
 	RUN(test_socket_unconfigured);
 	RUN(test_socket_mark);
+	RUN(test_socket_route_mark);
 	RUN(test_file_open);
 	RUN(test_ready);
 	RUN(test_log);

@@ -777,10 +777,46 @@ TEST(test_conf_json)
 	    "127.0.0.1:9\"]}]}", err, sizeof(err)), 0);
 	ASSERT_EQ_UINT(c.nlis, 2);
 	conf_free(&c);
+	/* a route's own Mark and Interface go to its listeners */
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
-	    "127.0.0.1:9\"],\"Routes\":[{\"Mark\":5}]}", err, sizeof(err)),
-	    -1);
-	ASSERT(strstr(err, "Routes[0]: a per-route Mark") != NULL);
+	    "127.0.0.1:9\"],\"Mark\":3,\"Routes\":[{\"Mark\":5,"
+	    "\"ServeNodes\":[\"tcp://:40002-40003/127.0.0.1:9\"]},"
+	    "{\"interface\":\"lo\",\"ServeNodes\":[\"tcp://:40004/"
+	    "127.0.0.1:9\"]}]}", err, sizeof(err)), 0);
+	ASSERT_EQ_UINT(c.nlis, 4);
+	ASSERT_EQ_UINT(c.lis[0].egress.mark, 0);
+	ASSERT_EQ_UINT(c.lis[1].egress.mark, 5);
+	ASSERT_EQ_UINT(c.lis[2].egress.mark, 5);
+	ASSERT_STREQ(c.lis[3].egress.iface, "lo");
+	conf_free(&c);
+	/* a chain's probes leave as the listeners that use it */
+	REQUIRE(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/127.0.0.1:9\"],"
+	    "\"ChainNodes\":[\"socks5://127.0.0.1:1\"],\"Mark\":3,"
+	    "\"Routes\":[{\"Mark\":5,\"ServeNodes\":[\"tcp://:40002/"
+	    "127.0.0.1:9\"],\"ChainNodes\":[\"socks5://127.0.0.1:2\"]}]}",
+	    err, sizeof(err)) == 0);
+	{
+		struct egress e;
+
+		ASSERT_EQ_UINT(c.nobs, 2);
+		ASSERT_STREQ(c.obs[1].tag, "route0");
+		conf_outbound_egress(&c, c.default_ob, &e);
+		ASSERT_EQ_UINT(e.mark, 3);
+		conf_outbound_egress(&c, 1, &e);
+		ASSERT_EQ_UINT(e.mark, 5);
+		conf_egress(&c, NULL, &e);
+		ASSERT_EQ_UINT(e.mark, 3);
+		ASSERT_EQ_INT(conf_egress_allowed(&c, &e), 1);
+		e.mark = 4;
+		ASSERT_EQ_INT(conf_egress_allowed(&c, &e), 0);
+		e.mark = 0;
+		ASSERT_EQ_INT(conf_egress_allowed(&c, &e), 0);
+	}
+	conf_free(&c);
+	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":[\"tcp://:40001/"
+	    "127.0.0.1:9\"],\"Routes\":[{\"Mark\":\"5\"}]}", err,
+	    sizeof(err)), -1);
+	ASSERT(strstr(err, "Routes[0].Mark must be an integer") != NULL);
 
 	ASSERT_EQ_INT(load_json(&c, "{\"ServeNodes\":\"tcp://:40001/"
 	    "127.0.0.1:9\"}", err, sizeof(err)), -1);
