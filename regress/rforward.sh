@@ -89,6 +89,19 @@ done
 ! grep -q "trying again" "$LOGDIR/rf4.log" ||
     fail "a BIND through the four-worker hop failed: $(grep "trying again" "$LOGDIR/rf4.log" | head -n 1)"
 
+# gost's rtcp naming one of the hop's own addresses: the hop listens
+# on that address and port (before, it took the address for RFC 1928's
+# expected peer and listened on a random port)
+RS=$(free_port)
+start_ostpd rfs -D -L "rtcp://127.0.0.1:$RS/127.0.0.1:$E" -F "socks5://127.0.0.1:$H4"
+wait_port "$RS" || fatal "rtcp on 127.0.0.1:$RS"
+ss -ltn "sport = :$RS" | grep -q "127.0.0.1:$RS" ||
+    fail "the forwarded port is not on 127.0.0.1"
+for i in 1 2 3; do
+	$NETTOOL xfer 127.0.0.1 "$RS" 10000 1 >>"$LOGDIR/xs.out" 2>&1 ||
+	    fail "rtcp://127.0.0.1:port through an ostpd hop, connection $i"
+done
+
 "$OSTPD" -t -L "rtcp://:9000/127.0.0.1:22" >"$LOGDIR/nochain.out" 2>&1 &&
     fail "rtcp without a chain was accepted"
 grep -q "remote forwarding needs a chain" "$LOGDIR/nochain.out" ||

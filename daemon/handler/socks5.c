@@ -665,6 +665,43 @@ s5_bind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	pconn_free(pc);
 }
 
+/*
+ * host:port as a socket address, when host is an address of this host
+ * other than a wildcard (a socket can be bound to it): 0, else -1.
+ */
+static int
+bind_local_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	int fd, r;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1 &&
+	    sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
+		sin->sin_family = AF_INET;
+		*len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1 &&
+	    !IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
+		sin6->sin6_family = AF_INET6;
+		*len = sizeof(*sin6);
+	} else
+		return -1;
+	/* ours if a socket binds to it (on any port) */
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = bind(fd, (struct sockaddr *)ss, *len);
+	close(fd);
+	if (r == -1)
+		return -1;
+	if (ss->ss_family == AF_INET)
+		sin->sin_port = htons(port);
+	else
+		sin6->sin6_port = htons(port);
+	return 0;
+}
+
 int
 s5_bind_start(struct pconn *pc)
 {
@@ -675,7 +712,7 @@ s5_bind_start(struct pconn *pc)
 	struct sockaddr_storage ctl;
 	socklen_t ctllen, plen;
 	struct s5_bind *b;
-	int wild = 0, on = 1, reused = 0;
+	int wild = 0, spec = 0, on = 1, reused = 0;
 
 	if (!access_allowed(l->whitelist, l->blacklist, "rtcp", pc->dst.host,
 	    pc->dst.port)) {
@@ -697,10 +734,15 @@ s5_bind_start(struct pconn *pc)
 		((struct sockaddr_in6 *)&local)->sin6_port = 0;
 	/*
 	 * gost's rtcp asks for a wildcard address and a port: listen there
-	 * (on every address, as a forwarded port is meant to be reached).
-	 * A named host keeps RFC 1928's meaning: the expected peer.
+	 * (on every address, as a forwarded port is meant to be reached),
+	 * or for one of this host's addresses and a port (rtcp://127.0.0.1:
+	 * 2222/...): listen on that one.  Any other host keeps RFC 1928's
+	 * meaning: the peer expected to connect.
 	 */
-	if (pc->dst.port != 0 && (strcmp(pc->dst.host, "0.0.0.0") == 0 ||
+	if (pc->dst.port != 0 && bind_local_addr(pc->dst.host, pc->dst.port,
+	    &local, &len) == 0) {
+		wild = spec = 1;
+	} else if (pc->dst.port != 0 && (strcmp(pc->dst.host, "0.0.0.0") == 0 ||
 	    strcmp(pc->dst.host, "::") == 0)) {
 		memset(&local, 0, sizeof(local));
 		local.ss_family = ctl.ss_family;
@@ -736,7 +778,7 @@ s5_bind_start(struct pconn *pc)
 		pconn_fail(pc, SOCKS5_REP_FAIL);
 		return 2;
 	}
-	if (wild) {
+	if (wild && !spec) {
 		/* the reply names the control connection's address */
 		uint16_t p = pc->dst.port;
 
