@@ -235,6 +235,23 @@ before=$(count "$D/unbound.log" "target.test. AAAA IN")
 [ "$(count "$D/unbound.log" "target.test. AAAA IN")" = "$before" ] ||
     fail "a fresh answer was asked for again"
 
+# a resolver file's prefer, reloaded live: the family tried first follows
+QP=$(free_port)
+printf 'reload 1s\nprefer ipv4\nnameserver 127.0.0.1:%s\n' "$UP" >"$LOGDIR/pref.resolv"
+start_ostpd pref -DD -L "socks5://127.0.0.1:$QP?dns=$LOGDIR/pref.resolv"
+wait_port "$QP" || fatal "prefer daemon"
+[ "$(get "socks5h://127.0.0.1:$QP" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "through a resolver file with prefer ipv4"
+grep "target.test: trying" "$LOGDIR/pref.log" | head -n 1 | grep -q "trying 127.0.0.1 " ||
+    fail "prefer ipv4: IPv4 was not tried first"
+n=$(count "$LOGDIR/pref.log" "target.test: trying")
+printf 'reload 1s\nprefer ipv6\nnameserver 127.0.0.1:%s\n' "$UP" |
+    live_write "$LOGDIR/pref.resolv" "$LOGDIR/pref.log" || fail "no reload of the resolver file"
+[ "$(get "socks5h://127.0.0.1:$QP" "http://target.test:$H/blob")" = "$want" ] ||
+    fail "through a resolver file with prefer ipv6"
+grep "target.test: trying" "$LOGDIR/pref.log" | sed -n "$((n + 1))p" | grep -q "trying ::1 " ||
+    fail "prefer ipv6 after the reload: IPv6 was not tried first"
+
 # a record that changes: the next dial after its TTL follows it
 who() { curl -s --max-time 5 -x "socks5h://127.0.0.1:$Q1" "http://moving.test:$HM/who"; }
 [ "$(who)" = two ] || fail "moving.test before the change"

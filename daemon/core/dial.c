@@ -86,6 +86,9 @@ dns_file_changed(void *arg)
 			resolver_set_egress(dl->res, &dl->egress);
 	} else
 		resolver_set_conf(dl->res, dl->dnsconf);
+	/* the file's prefer, unless the listener has its own */
+	if (dl->l->prefer == 0)
+		dl->prefer = dl->dnsconf != NULL ? dl->dnsconf->prefer : 0;
 }
 
 int
