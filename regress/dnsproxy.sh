@@ -9,37 +9,16 @@ D=$LOGDIR/dns
 mkdir -p "$D"
 make_cert "$D/key.pem" "$D/cert.pem" dns.test
 UP=$(free_port); UT=$(free_port); DOH=$(free_port); DEAD=$(free_port)
-cat >"$D/unbound.conf" <<E
-server:
-    interface: 127.0.0.1@$UP
-    interface: 127.0.0.1@$UT
-    tls-port: $UT
-    tls-service-key: "$D/key.pem"
-    tls-service-pem: "$D/cert.pem"
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "$D"
-    pidfile: "$D/unbound.pid"
-    use-syslog: no
-    logfile: "$D/unbound.log"
-    verbosity: 2
-    log-queries: yes
-    do-not-query-localhost: yes
-    access-control: 127.0.0.0/8 allow
-    local-zone: "test.example." static
-    local-data: "www.test.example. 300 IN A 10.1.2.3"
-    local-data: "short.test.example. 2 IN A 10.9.9.9"
-    local-data: "v6.test.example. 300 IN AAAA 2001:db8::1"
+start_unbound "$D" "$UP" "$UT" <<E
+local-zone: "test.example." static
+local-data: "www.test.example. 300 IN A 10.1.2.3"
+local-data: "short.test.example. 2 IN A 10.9.9.9"
+local-data: "v6.test.example. 300 IN AAAA 2001:db8::1"
 $(i=0; while [ $i -lt 20 ]; do
-	echo "    local-data: 'big.test.example. 300 IN TXT \"record $i of a long answer, padded to sixty bytes or so....\"'"
+	echo "local-data: 'big.test.example. 300 IN TXT \"record $i of a long answer, padded to sixty bytes or so....\"'"
 	i=$((i + 1))
 done)
-remote-control:
-    control-enable: no
 E
-unbound -d -c "$D/unbound.conf" >"$LOGDIR/unbound.out" 2>&1 &
-PIDS="$PIDS $!"
 $NETTOOL doh "$D/cert.pem" "$D/key.pem" "$DOH" "$UP" >"$LOGDIR/doh.out" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$UT" && wait_port "$DOH" || fatal "upstreams did not start"

@@ -236,6 +236,46 @@ start_web() {
 	wait_port "$3" "$_h" "$5" || fatal "web server $1 on $3 did not start"
 }
 
+# start_unbound DIR PORT TLSPORT [CTLPORT]: a local unbound on
+# 127.0.0.1, plain DNS (UDP and TCP) on PORT and DNS over TLS on TLSPORT
+# (DIR/key.pem and DIR/cert.pem), serving the zone lines (local-zone:,
+# local-data:) read from standard input; its log, queries included, in
+# DIR/unbound.log.  With CTLPORT, unbound-control -c DIR/unbound.conf
+# reaches it there.
+start_unbound() {
+	{
+		cat <<E
+server:
+    interface: 127.0.0.1@$2
+    interface: 127.0.0.1@$3
+    tls-port: $3
+    tls-service-key: "$1/key.pem"
+    tls-service-pem: "$1/cert.pem"
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$1"
+    pidfile: "$1/unbound.pid"
+    use-syslog: no
+    logfile: "$1/unbound.log"
+    verbosity: 2
+    log-queries: yes
+    do-not-query-localhost: yes
+    access-control: 127.0.0.0/8 allow
+E
+		sed 's/^/    /'
+		echo "remote-control:"
+		if [ -n "$4" ]; then
+			printf '    control-enable: yes\n    control-interface: 127.0.0.1\n'
+			printf '    control-port: %s\n    control-use-cert: no\n' "$4"
+		else
+			printf '    control-enable: no\n'
+		fi
+	} >"$1/unbound.conf"
+	unbound -d -c "$1/unbound.conf" >"$1/unbound.out" 2>&1 &
+	PIDS="$PIDS $!"
+}
+
 # make_blob FILE SIZE: SIZE random bytes in FILE; prints their sha256.
 make_blob() {
 	head -c "$2" /dev/urandom >"$1" || return 1

@@ -148,25 +148,40 @@ dialer_hosts(const struct dialer *dl, const char *name)
 }
 
 void
-dialer_hosts_addr(const struct hosts_entry *he, uint16_t port,
-    struct sockaddr_storage *ss, socklen_t *len)
+sockaddr_set(struct sockaddr_storage *ss, socklen_t *len, int family,
+    const void *addr, uint16_t port)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (he->family == AF_INET) {
+	if (family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
 		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, he->addr, 4);
+		memcpy(&sin->sin_addr, addr, 4);
 		sin->sin_port = htons(port);
 		*len = sizeof(*sin);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, he->addr, 16);
+		memcpy(&sin6->sin6_addr, addr, 16);
 		sin6->sin6_port = htons(port);
 		*len = sizeof(*sin6);
 	}
+}
+
+int
+sockaddr_literal(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, host, a) == 1)
+		sockaddr_set(ss, len, AF_INET, a, port);
+	else if (inet_pton(AF_INET6, host, a) == 1)
+		sockaddr_set(ss, len, AF_INET6, a, port);
+	else
+		return -1;
+	return 0;
 }
 
 int
@@ -473,6 +488,7 @@ chain_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 {
 	struct dial *d = arg;
 	struct sockaddr_storage ss;
+	socklen_t sl;
 
 	if (last)
 		d->rr = NULL;
@@ -484,20 +500,7 @@ chain_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 		}
 		return;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr = a->u.v4[0];
-		sin->sin_port = htons(d->port);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = a->u.v6[0];
-		sin6->sin6_port = htons(d->port);
-	}
+	sockaddr_set(&ss, &sl, a->family, resolve_addr(a, 0), d->port);
 	resolve_cancel(d->rr);
 	d->rr = NULL;
 	dial_chain(d, (struct sockaddr *)&ss);
@@ -566,27 +569,16 @@ dial_begin(struct dial *d)
 	struct dialer *dl = d->dl;
 	const char *host = d->host;
 	uint16_t port = d->port;
-	struct sockaddr_in *sin;
-	struct sockaddr_in6 *sin6;
 	const struct conf *c = dl->wk->conf;
 	const struct hosts_entry *he;
 	const struct outbound_conf *ob;
 	int literal = 1;
 
-	sin = (struct sockaddr_in *)&d->addr;
-	sin6 = (struct sockaddr_in6 *)&d->addr;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		d->addrlen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		d->addrlen = sizeof(*sin6);
-	} else {
+	if (sockaddr_literal(host, port, &d->addr, &d->addrlen) != 0) {
 		literal = 0;
 		if ((he = dialer_hosts(dl, host)) != NULL)
-			dialer_hosts_addr(he, port, &d->addr, &d->addrlen);
+			sockaddr_set(&d->addr, &d->addrlen, he->family,
+			    he->addr, port);
 	}
 	if (d->flags & DIAL_NOCHECK) {
 		if (d->addrlen == 0)
@@ -618,7 +610,8 @@ dial_begin(struct dial *d)
 		 */
 		d->chain_ob = ob;
 		if (!literal && (he = hosts_lookup(dl->hosts, host)) != NULL) {
-			dialer_hosts_addr(he, port, &d->addr, &d->addrlen);
+			sockaddr_set(&d->addr, &d->addrlen, he->family,
+			    he->addr, port);
 			dial_chain(d, (struct sockaddr *)&d->addr);
 			return;
 		}

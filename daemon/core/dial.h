@@ -43,7 +43,11 @@ int	dialer_init(struct dialer *, struct worker *,
 struct resolver *dialer_resolver(const struct dialer *);
 /* The listener's hosts file, then /etc/hosts. */
 const struct hosts_entry *dialer_hosts(const struct dialer *, const char *);
-void	dialer_hosts_addr(const struct hosts_entry *, uint16_t port,
+/* family's address bytes (4 or 16) and port as a socket address */
+void	sockaddr_set(struct sockaddr_storage *, socklen_t *, int family,
+	    const void *addr, uint16_t port);
+/* An IP literal and port as a socket address: 0, or -1 for a name. */
+int	sockaddr_literal(const char *host, uint16_t port,
 	    struct sockaddr_storage *, socklen_t *);
 /*
  * Bypass and permissions (for action "tcp", "udp", ...) on what the

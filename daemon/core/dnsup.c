@@ -316,27 +316,6 @@ doh_split(const char *url, char *host, size_t hostlen, uint16_t *port,
 	return split_hostport(hp, host, hostlen, port);
 }
 
-static int
-literal(const char *host, uint16_t port, struct sockaddr_storage *ss,
-    socklen_t *sl)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*sl = sizeof(*sin6);
-	} else
-		return -1;
-	return 0;
-}
-
 /*
  * The DoH reply: status 200, the body (Content-Length, or up to EOF) is
  * the message.  1 when it was handled, 0 when more is needed.
@@ -548,22 +527,7 @@ udp_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 	}
 	(void)split_hostport(r->rc->ns[r->ns].addr, host, sizeof(host),
 	    &port);
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr = a->u.v4[0];
-		sin->sin_port = htons(port);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = a->u.v6[0];
-		sin6->sin6_port = htons(port);
-		sl = sizeof(*sin6);
-	}
+	sockaddr_set(&ss, &sl, a->family, resolve_addr(a, 0), port);
 	/* the first family to answer is used; the other is not waited for */
 	resolve_cancel(r->rr);
 	r->rr = NULL;
@@ -602,7 +566,7 @@ req_send(struct dnsup_req *r)
 			req_next(r, EIO);
 			return;
 		}
-		if (!r->tcp && literal(host, port, &ss, &sl) != 0)
+		if (!r->tcp && sockaddr_literal(host, port, &ss, &sl) != 0)
 			snprintf(r->sni, sizeof(r->sni), "%s", host);
 	} else if (split_hostport(ns->addr, host, sizeof(host), &port) != 0) {
 		req_next(r, EIO);
@@ -611,7 +575,7 @@ req_send(struct dnsup_req *r)
 	if (ns->hostname != NULL)
 		snprintf(r->sni, sizeof(r->sni), "%s", ns->hostname);
 	if (ns->proto == NS_PROTO_UDP && !r->tcp) {
-		if (literal(host, port, &ss, &sl) == 0) {
+		if (sockaddr_literal(host, port, &ss, &sl) == 0) {
 			udp_send(r, (struct sockaddr *)&ss, sl);
 			return;
 		}
@@ -623,8 +587,11 @@ req_send(struct dnsup_req *r)
 			req_next(r, EIO);
 		return;
 	}
-	if ((r->up->flags & DNSUP_SYSTEM) && literal(host, port, &ss,
-	    &sl) != 0) {
+	/* a name: the system resolver's, never its own */
+	sys = NULL;
+	if (sockaddr_literal(host, port, &ss, &sl) != 0 &&
+	    ((r->up->flags & DNSUP_SYSTEM) ||
+	    (sys = resolver_system(r->up->wk)) == NULL)) {
 		req_next(r, EIO);
 		return;
 	}
@@ -633,9 +600,6 @@ req_send(struct dnsup_req *r)
 	ho.prefer = AF_INET;
 	if (r->up->has_egress)
 		ho.egress = &r->up->egress;
-	/* the system resolver, only if the server is a name */
-	sys = literal(host, port, &ss, &sl) == 0 ? NULL :
-	    resolver_system(r->up->wk);
 	if ((r->hc = happy_connect(r->up->wk, sys, host, port, &ho,
 	    stream_connected, r)) == NULL)
 		req_next(r, EIO);

@@ -322,28 +322,25 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	step(h);
 }
 
+/* An address for the queue of its family, while there is room. */
 static void
-queue_add(struct fq *q, int family, const void *addr, uint16_t port)
+queue_add(struct happy *h, int family, const void *addr)
 {
-	struct sockaddr_storage *ss = &q->a[q->n];
+	struct fq *q = &h->q[family == h->first ? 0 : 1];
 
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, addr, 4);
-		sin->sin_port = htons(port);
-		q->l[q->n] = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sin6->sin6_port = htons(port);
-		q->l[q->n] = sizeof(*sin6);
+	if (q->n < RESOLVE_ADDRS_MAX) {
+		sockaddr_set(&q->a[q->n], &q->l[q->n], family, addr, h->port);
+		q->n++;
 	}
-	q->n++;
+}
+
+static void
+queue_answer(struct happy *h, const struct resolve_addrs *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		queue_add(h, a->family, resolve_addr(a, i));
 }
 
 static void
@@ -352,16 +349,13 @@ resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 	struct happy *h = arg;
 	struct fq *q = &h->q[a->family == h->first ? 0 : 1];
 	struct timeval tv;
-	size_t i;
 
 	if (last)
 		h->rr = NULL;
 	q->done = 1;
 	q->err = err;
-	for (i = 0; err == 0 && i < a->n && q->n < RESOLVE_ADDRS_MAX; i++)
-		queue_add(q, a->family, a->family == AF_INET ?
-		    (const void *)&a->u.v4[i] : (const void *)&a->u.v6[i],
-		    h->port);
+	if (err == 0)
+		queue_answer(h, a);
 	/*
 	 * RFC 8305 3: the other family first is given a moment for the
 	 * preferred one to arrive, unless an attempt is under way.
@@ -386,7 +380,6 @@ cached(struct happy *h, struct resolver *r, const char *host)
 {
 	struct resolve_addrs a[2];
 	int e[2], i;
-	size_t k;
 
 	for (i = 0; i < 2; i++) {
 		e[i] = resolve_cached(r, host, i == 0 ? h->first :
@@ -396,11 +389,8 @@ cached(struct happy *h, struct resolver *r, const char *host)
 	}
 	for (i = 0; i < 2; i++) {
 		h->q[i].err = e[i];
-		for (k = 0; e[i] == 0 && k < a[i].n && k < RESOLVE_ADDRS_MAX;
-		    k++)
-			queue_add(&h->q[i], a[i].family, a[i].family ==
-			    AF_INET ? (const void *)&a[i].u.v4[k] :
-			    (const void *)&a[i].u.v6[k], h->port);
+		if (e[i] == 0)
+			queue_answer(h, &a[i]);
 	}
 	return 1;
 }
@@ -436,14 +426,11 @@ happy_connect(struct worker *wk, struct resolver *r, const char *host,
 	h->in_start = 1;
 	h->q[0].done = h->q[1].done = 1;
 	if (inet_pton(AF_INET, host, addr) == 1)
-		queue_add(&h->q[h->first == AF_INET ? 0 : 1], AF_INET, addr,
-		    port);
+		queue_add(h, AF_INET, addr);
 	else if (inet_pton(AF_INET6, host, addr) == 1)
-		queue_add(&h->q[h->first == AF_INET6 ? 0 : 1], AF_INET6, addr,
-		    port);
+		queue_add(h, AF_INET6, addr);
 	else if ((he = hosts_lookup(o->hosts, host)) != NULL)
-		queue_add(&h->q[h->first == he->family ? 0 : 1], he->family,
-		    he->addr, port);
+		queue_add(h, he->family, he->addr);
 	else if (r == NULL) {
 		h->q[0].err = EIO;
 	} else if (cached(h, r, host)) {

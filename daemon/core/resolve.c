@@ -478,7 +478,10 @@ want(struct resolve_req *req, int i, const char *name, int family)
 	return 0;
 }
 
-/* What gost and a stub resolver do with "name.": the same name. */
+/*
+ * The name as asked: lower case, without a final dot ("name." is
+ * "name", as gost and the C library take it), domain= appended.
+ */
 static int
 name_norm(struct resolver *r, const char *in, char *out, size_t outlen)
 {

@@ -30,6 +30,14 @@ struct resolve_addrs {
 	} u;
 };
 
+/* The i-th address of a (4 or 16 bytes, by family). */
+static inline const void *
+resolve_addr(const struct resolve_addrs *a, size_t i)
+{
+	return a->family == AF_INET ? (const void *)&a->u.v4[i] :
+	    (const void *)&a->u.v6[i];
+}
+
 /*
  * Errors: ENOENT the name does not exist (NXDOMAIN) or has no address
  * of the family, EINVAL a name that cannot be asked (too long, odd

@@ -673,33 +673,21 @@ static int
 bind_local_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 	int fd, r;
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1 &&
-	    sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
-		sin->sin_family = AF_INET;
-		*len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1 &&
-	    !IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
-		sin6->sin6_family = AF_INET6;
-		*len = sizeof(*sin6);
-	} else
+	/* port 0 for the test bind: ours if a socket binds to it */
+	if (sockaddr_literal(host, 0, ss, len) != 0 ||
+	    (ss->ss_family == AF_INET ?
+	    sin->sin_addr.s_addr == htonl(INADDR_ANY) :
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)))
 		return -1;
-	/* ours if a socket binds to it (on any port) */
 	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	r = bind(fd, (struct sockaddr *)ss, *len);
+	r = bind(fd, (const struct sockaddr *)ss, *len);
 	close(fd);
-	if (r == -1)
-		return -1;
-	if (ss->ss_family == AF_INET)
-		sin->sin_port = htons(port);
-	else
-		sin6->sin6_port = htons(port);
-	return 0;
+	return r == -1 ? -1 : sockaddr_literal(host, port, ss, len);
 }
 
 int

@@ -166,8 +166,6 @@ static void
 uchan_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 {
 	struct uchan *uc = arg;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&uc->caddr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&uc->caddr;
 
 	if (last)
 		uc->rr = NULL;
@@ -179,18 +177,8 @@ uchan_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 		}
 		return;
 	}
-	memset(&uc->caddr, 0, sizeof(uc->caddr));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_addr = a->u.v4[0];
-		sin->sin_port = htons(uc->qport);
-		uc->caddrlen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = a->u.v6[0];
-		sin6->sin6_port = htons(uc->qport);
-		uc->caddrlen = sizeof(*sin6);
-	}
+	sockaddr_set(&uc->caddr, &uc->caddrlen, a->family, resolve_addr(a, 0),
+	    uc->qport);
 	snprintf(uc->cname, sizeof(uc->cname), "%s", uc->qname);
 	uc->cexpire = time(NULL) + (a->ttl < UCHAN_DNS_TTL ? a->ttl :
 	    UCHAN_DNS_TTL);
@@ -208,26 +196,20 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	const struct hosts_entry *he;
 	socklen_t sl = 0;
 	int fams;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		sl = sizeof(*sin6);
-	} else if ((he = dialer_hosts(uc->dl, host)) != NULL)
-		dialer_hosts_addr(he, port, &ss, &sl);
-	else if (strcmp(host, uc->cname) == 0 && time(NULL) < uc->cexpire) {
-		memcpy(&ss, &uc->caddr, uc->caddrlen);
-		sl = uc->caddrlen;
-		sin->sin_port = htons(port);
+	if (sockaddr_literal(host, port, &ss, &sl) != 0) {
+		if ((he = dialer_hosts(uc->dl, host)) != NULL)
+			sockaddr_set(&ss, &sl, he->family, he->addr, port);
+		else if (strcmp(host, uc->cname) == 0 &&
+		    time(NULL) < uc->cexpire) {
+			memcpy(&ss, &uc->caddr, uc->caddrlen);
+			sl = uc->caddrlen;
+			sin->sin_port = htons(port);	/* sin6_port too */
+		}
 	}
 	if (sl != 0) {
 		uchan_send_addr(uc, host, port, (struct sockaddr *)&ss, sl, p,
@@ -557,27 +539,10 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	const struct outbound_conf *ob;
 	const struct hop_conf *last;
 	struct sockaddr_storage ss;
-	socklen_t sl;
-	unsigned char tmp[16];
+	socklen_t sl = 0;
 	int literal;
 
-	literal = inet_pton(AF_INET, host, tmp) == 1 ||
-	    inet_pton(AF_INET6, host, tmp) == 1;
-	memset(&ss, 0, sizeof(ss));
-	sl = 0;
-	if (literal) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-			sin->sin_family = AF_INET;
-			sl = sizeof(*sin);
-		} else {
-			inet_pton(AF_INET6, host, &sin6->sin6_addr);
-			sin6->sin6_family = AF_INET6;
-			sl = sizeof(*sin6);
-		}
-	}
+	literal = sockaddr_literal(host, 0, &ss, &sl) == 0;
 	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
 		return;
 	if (uc->dl->direct) {		/* rudp: the target is ours */
