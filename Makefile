@@ -38,7 +38,8 @@ MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
 		  $(sort $(wildcard daemon/core/*.c daemon/handler/*.c \
-		  daemon/connector/*.c daemon/mux/*.c daemon/transport/*.c)) \
+		  daemon/connector/*.c daemon/mux/*.c daemon/transport/*.c \
+		  daemon/ostp/*.c)) \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \

@@ -1294,6 +1294,211 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 	return 0;
 }
 
+/* OSTP parameters (spec/ostp.md §4, §6). */
+static const char *const ostp_lis_params[] = {
+	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
+	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
+	"local_access", NULL
+};
+
+void
+ostp_conf_free(struct ostp_conf *oc)
+{
+	size_t i;
+
+	if (oc == NULL)
+		return;
+	for (i = 0; i < oc->nkeys; i++) {
+		if (oc->keys[i].key != NULL)
+			explicit_bzero(oc->keys[i].key,
+			    strlen(oc->keys[i].key));
+		free(oc->keys[i].key);
+		free(oc->keys[i].name);
+	}
+	free(oc->keys);
+	free(oc->keys_path);
+	free(oc);
+}
+
+struct ostp_conf *
+ostp_conf_dup(const struct ostp_conf *oc)
+{
+	struct ostp_conf *d;
+	size_t i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	*d = *oc;
+	d->keys = NULL;
+	d->nkeys = 0;
+	d->keys_path = NULL;
+	if ((oc->keys_path != NULL &&
+	    (d->keys_path = strdup(oc->keys_path)) == NULL) ||
+	    (oc->nkeys > 0 && (d->keys = calloc(oc->nkeys,
+	    sizeof(*d->keys))) == NULL))
+		goto fail;
+	for (i = 0; i < oc->nkeys; i++, d->nkeys++) {
+		d->keys[i].limit_bytes = oc->keys[i].limit_bytes;
+		if ((d->keys[i].key = strdup(oc->keys[i].key)) == NULL ||
+		    (oc->keys[i].name != NULL && (d->keys[i].name =
+		    strdup(oc->keys[i].name)) == NULL)) {
+			d->nkeys++;
+			goto fail;
+		}
+	}
+	return d;
+ fail:
+	ostp_conf_free(d);
+	return NULL;
+}
+
+/*
+ * An access key as a URL's user information gives it: the string as
+ * written (ostp://KEY@host:port; a ':' in it splits user and password,
+ * which are joined again).  Printable, at most 512 bytes.
+ */
+static int
+ostp_key_from_node(const struct node *n, char **keyp, char *err,
+    size_t errlen)
+{
+	char *k;
+	size_t i;
+
+	*keyp = NULL;
+	if (n->user == NULL || n->user[0] == '\0') {
+		seterr(err, errlen, "%s: OSTP needs an access key "
+		    "(ostp://KEY@host:port; make one with ostp-keygen)",
+		    n->url);
+		return -1;
+	}
+	if (asprintf(&k, "%s%s%s", n->user, n->pass != NULL ? ":" : "",
+	    n->pass != NULL ? n->pass : "") == -1) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; k[i] != '\0'; i++)
+		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+			break;
+	if (k[i] != '\0' || i > 512) {
+		explicit_bzero(k, strlen(k));
+		free(k);
+		seterr(err, errlen, "%s: the access key must be printable "
+		    "and at most 512 bytes", n->url);
+		return -1;
+	}
+	*keyp = k;
+	return 0;
+}
+
+/* What a server and a client both take: the key, mtu. */
+static struct ostp_conf *
+build_ostp_common(const struct node *n, int server, char *err,
+    size_t errlen)
+{
+	struct ostp_conf *oc;
+	unsigned long v;
+	char *key;
+
+	if (ostp_key_from_node(n, &key, err, errlen) != 0)
+		return NULL;
+	if ((oc = calloc(1, sizeof(*oc))) == NULL ||
+	    (oc->keys = calloc(1, sizeof(*oc->keys))) == NULL) {
+		free(oc);
+		explicit_bzero(key, strlen(key));
+		free(key);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	oc->keys[0].key = key;
+	oc->nkeys = 1;
+	oc->version = 5;
+	oc->sessions = 1;
+	v = server ? OSTP_CONF_MTU_SERVER : OSTP_CONF_MTU_CLIENT;
+	/* a datagram carries mtu bytes at most; 64 KiB is UDP's own bound */
+	if (node_param_uint(n, "mtu", 576, 65000, &v, err, errlen) < 0)
+		goto fail;
+	oc->mtu = (unsigned int)v;
+	return oc;
+ fail:
+	ostp_conf_free(oc);
+	return NULL;
+}
+
+static int
+build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
+    size_t errlen)
+{
+	struct node *n = l->node;
+	struct ostp_conf *oc;
+	unsigned long v;
+	const char *s;
+
+	if (n->nremotes > 0) {
+		seterr(err, errlen, "%s: ostp:// takes no forward target "
+		    "(its clients name their targets)", n->url);
+		return -1;
+	}
+	if ((oc = build_ostp_common(n, 1, err, errlen)) == NULL)
+		return -1;
+	l->ostp = oc;
+	/* spec/ostp.md §6's limits are the defaults */
+	v = 1024;
+	if (node_param_uint(n, "max_sessions", 1, 1000000, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->max_sessions = (unsigned int)v;
+	v = 32;
+	if (node_param_uint(n, "max_sessions_key", 1, 1000000, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->max_sessions_key = (unsigned int)v;
+	v = 4096;
+	if (node_param_uint(n, "max_flows", 1, 1000000, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->max_flows_key = (unsigned int)v;
+	if ((s = node_param(n, "local_access")) != NULL)
+		oc->local_access = strcmp(s, "true") == 0 ||
+		    strcmp(s, "1") == 0;
+	return build_dialer(c, l, err, errlen);
+}
+
+/*
+ * A client node: ostp://KEY@host:port?type=udp&mtu=...&mux=N, the
+ * share link of spec/ostp.md §4.1.
+ */
+static int
+build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
+{
+	const struct node *n = h->node;
+	unsigned long v = 1;
+	const char *s;
+
+	if ((h->ostp = build_ostp_common(n, 0, err, errlen)) == NULL)
+		return -1;
+	if ((s = node_param(n, "type")) != NULL && strcmp(s, "udp") != 0) {
+		seterr(err, errlen, "%s: OSTP carrier \"%s\" is not supported "
+		    "in this build (udp)", n->url, s);
+		return -1;
+	}
+	if (((s = node_param(n, "tls")) != NULL && strcmp(s, "0") != 0 &&
+	    strcmp(s, "false") != 0) || node_param(n, "path") != NULL) {
+		seterr(err, errlen, "%s: OSTP over TLS or an HTTP upgrade path "
+		    "is not supported in this build", n->url);
+		return -1;
+	}
+	if ((s = node_param(n, "tun")) != NULL && (strcmp(s, "true") == 0 ||
+	    strcmp(s, "1") == 0 || strcmp(s, "yes") == 0)) {
+		seterr(err, errlen, "%s: tun=%s: capture needs a tun inbound, "
+		    "which this build does not have", n->url, s);
+		return -1;
+	}
+	if (node_param_uint(n, "mux", 1, 64, &v, err, errlen) < 0)
+		return -1;
+	h->ostp->sessions = (unsigned int)v;
+	return 0;
+}
+
 /*
  * What carries a node: plain TCP, a stream transport this build has
  * layers for (TLS, WebSocket, ...), datagrams, or its own tun/tap
@@ -1398,6 +1603,8 @@ static const struct scheme {
 	    build_lis_sni, sni_params, -1, 0 },
 	{ "dns", LIS_DNS, CARRY_ANY, REM_ANY, 0, 0, 0, 0,
 	    build_dns, dnsl_params, -1, 0 },
+	{ "ostp", LIS_OSTP, CARRY_UDP, REM_ANY, SOCK_DGRAM, 1, 0, 0,
+	    build_lis_ostp, ostp_lis_params, HOP_OSTP, CARRY_UDP },
 	{ "tun", LIS_TUN, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
 	    build_lis_tun, tun_params, -1, 0 },
 	{ "tap", LIS_TAP, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
@@ -1637,6 +1844,13 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	return 0;
 }
 
+/* The share link's own (spec/ostp.md §4.1); dns, owndns: tun mode's. */
+static const char *const ostp_hop_params[] = {
+	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
+	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
+	"owndns", "name", "mtu", "mux", NULL
+};
+
 static const char *const hop_params[] = {
 	"timeout", "auth", "ip", "peer", "strategy", "max_fails",
 	"fail_timeout", "bypass", "fastest_count", "nodelay", "mbind", "notls",
@@ -1791,6 +2005,10 @@ conf_hop_alt(struct hop_conf *a, const struct hop_conf *h, const char *entry,
 	a->nodelay = h->nodelay;
 	a->ss_method = h->ss_method;
 	memcpy(a->ss_key, h->ss_key, sizeof(a->ss_key));
+	if (h->ostp != NULL && (a->ostp = ostp_conf_dup(h->ostp)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
 	snprintf(a->host, sizeof(a->host), "%s", host);
 	a->port = port;
 	if ((h->user != NULL && (a->user = strdup(h->user)) == NULL) ||
@@ -1826,6 +2044,7 @@ conf_hop_free(struct hop_conf *h)
 		explicit_bzero(h->pass, strlen(h->pass));
 	free(h->pass);
 	explicit_bzero(h->ss_key, sizeof(h->ss_key));
+	ostp_conf_free(h->ostp);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -1874,6 +2093,9 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	if (h->kind == HOP_SS) {
 		if (build_ss_key(n, &h->ss_method, h->ss_key, err,
 		    errlen) != 0)
+			goto fail;
+	} else if (h->kind == HOP_OSTP) {
+		if (build_hop_ostp(h, err, errlen) != 0)
 			goto fail;
 	} else if (node_userpass(n, &h->user, &h->pass, err, errlen) != 0)
 		goto fail;
@@ -1931,7 +2153,13 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 		h->nodelay = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
 	if (hop_group_build(h, first, url, err, errlen) != 0)
 		goto fail;
-	if (params_check(n, hop_params, err, errlen) != 0)
+	if (h->kind == HOP_OSTP && !first) {
+		seterr(err, errlen, "%s: an OSTP node must be the chain's first "
+		    "(its datagrams leave this host)", url);
+		goto fail;
+	}
+	if (params_check(n, h->kind == HOP_OSTP ? ostp_hop_params :
+	    hop_params, err, errlen) != 0)
 		goto fail;
 	return 0;
  fail:
@@ -2541,6 +2769,7 @@ listener_conf_free(struct listener_conf *l)
 	free(l->probe_arg);
 	free(l->knock);
 	explicit_bzero(l->ss_key, sizeof(l->ss_key));
+	ostp_conf_free(l->ostp);
 	resolver_conf_free(l->dns_up);
 	resolver_conf_free(l->dns);
 	matcher_set_free(l->bypass);

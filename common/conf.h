@@ -43,6 +43,7 @@ enum listener_kind {
 	LIS_REDU,		/* redu://: UDP by TPROXY */
 	LIS_RTCP,		/* rtcp://: a port on the chain's last hop */
 	LIS_RUDP,		/* rudp://: likewise for datagrams */
+	LIS_OSTP,		/* ostp://: the OSTP tunnel's server */
 };
 
 struct inet_prefix {
@@ -123,6 +124,30 @@ struct egress {
 #define PROXY_SOCKS4A	0x04	/* with names */
 #define PROXY_HTTP	0x08
 
+/* An OSTP access key (spec/ostp.md §6: names and byte limits). */
+struct ostp_key_conf {
+	char			*key;
+	char			*name;
+	uint64_t		 limit_bytes;	/* 0: none */
+};
+
+/* The OSTP tunnel's parameters, server (listener) or client (hop). */
+#define OSTP_CONF_MTU_CLIENT	1140
+#define OSTP_CONF_MTU_SERVER	1350
+struct ostp_conf {
+	int			 version;	/* wire version: 5 */
+	struct ostp_key_conf	*keys;		/* a client: keys[0] */
+	size_t			 nkeys;
+	char			*keys_path;	/* server: keys=, live */
+	unsigned int		 mtu;
+	unsigned int		 sessions;	/* client: session mux */
+	unsigned int		 max_sessions;	/* server: all keys */
+	unsigned int		 max_sessions_key;
+	unsigned int		 max_flows_key;
+	int			 local_access;	/* server: may reach
+						   loopback and LANs */
+};
+
 struct listener_conf {
 	char			 tag[CONF_TAG_MAX];
 	struct node		*node;
@@ -169,6 +194,8 @@ struct listener_conf {
 	/* shadowsocks */
 	const struct ss_method	*ss_method;
 	unsigned char		 ss_key[32];
+	/* ostp */
+	struct ostp_conf	*ostp;
 };
 
 enum outbound_type {
@@ -185,6 +212,7 @@ enum hop_kind {
 	HOP_SS,			/* Shadowsocks (a codec, no handshake) */
 	HOP_RELAY,		/* gost relay */
 	HOP_HTTP2,		/* a CONNECT stream of an HTTP/2 session */
+	HOP_OSTP,		/* a flow of an OSTP session */
 };
 
 enum group_strategy {
@@ -228,6 +256,7 @@ struct hop_conf {
 	int			 notls;		/* socks5: no 0x80/0x82 */
 	int			 nodelay;	/* ss: header at once, not
 						   with the first data */
+	struct ostp_conf	*ostp;		/* ostp: key and carrier */
 };
 
 struct outbound_conf {
@@ -360,6 +389,8 @@ size_t	conf_outbound_find(const struct conf *, const char *tag);
 /* Parse a chain node URL into a hop; first = it is dialled directly. */
 int	conf_hop_build(struct hop_conf *, const char *url, int first,
 	    char *err, size_t errlen);
+void	ostp_conf_free(struct ostp_conf *);
+struct ostp_conf *ostp_conf_dup(const struct ostp_conf *);
 void	conf_hop_free(struct hop_conf *);
 /*
  * A member of base's group at address entry (host, host:port, [v6]:port;

@@ -21,7 +21,7 @@ static const char *const known_protocols[] = {
 	"http", "http2", "socks4", "socks4a", "socks5", "ss", "ssu", "sni",
 	"tcp", "udp", "rtcp", "rudp", "direct", "remote", "forward", "red",
 	"redirect", "redu", "redirectu", "tun", "tap", "ftcp", "dns", "dot",
-	"doh", "relay", NULL
+	"doh", "relay", "ostp", NULL
 };
 
 static int
@@ -303,7 +303,9 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 	if (strcmp(transport, "https") == 0) {
 		free(transport);
 		transport = strdup("tls");
-	} else if (strcmp(transport, "ssu") == 0) {
+	} else if (strcmp(transport, "ssu") == 0 ||
+	    strcmp(transport, "ostp") == 0) {
+		/* OSTP's datagrams; its TCP carriers are parameters */
 		free(transport);
 		transport = strdup("udp");
 	} else if (!in_list(known_transports, transport)) {

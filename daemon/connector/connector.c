@@ -19,6 +19,7 @@ static const struct connector *const connectors[] = {
 	[HOP_SS]	= &connector_ss,
 	[HOP_RELAY]	= &connector_relay,
 	[HOP_HTTP2]	= &connector_http2,
+	[HOP_OSTP]	= &connector_ostp,
 };
 
 const struct connector *

@@ -19,6 +19,9 @@ struct chain_dial;
 struct codec;
 struct conn;
 struct pooled_session;
+struct worker;
+struct egress;
+struct resolver;
 
 #define HOP_WAIT	0
 #define HOP_DONE	1
@@ -48,6 +51,7 @@ extern const struct connector connector_http;	/* http.c */
 extern const struct connector connector_relay;	/* relay.c */
 extern const struct connector connector_ss;	/* ss.c */
 extern const struct connector connector_http2;	/* http2.c */
+extern const struct connector connector_ostp;	/* ostp.c */
 
 /* What a connector may do with its hop (core/chain.c). */
 void	hop_next(const struct chain_dial *, const char **host,
@@ -72,6 +76,10 @@ int	hop_take(struct chain_dial *, unsigned char *p, size_t want);
    it made the hop's connection. */
 struct conn *hop_conn(struct chain_dial *);
 struct pooled_session *hop_session(struct chain_dial *);
+/* The worker, the route's mark and interface, the listener's resolver. */
+struct worker *hop_worker(struct chain_dial *);
+const struct egress *hop_egress(struct chain_dial *);
+struct resolver *hop_resolver(struct chain_dial *);
 void	hop_set_conn(struct chain_dial *, struct conn *);
 /* A layer over the hop's connection: 0 or HOP_FAILED. */
 int	hop_push_tls(struct chain_dial *, const char *sni);

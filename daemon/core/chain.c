@@ -1041,6 +1041,24 @@ hop_session(struct chain_dial *cd)
 	return muxpool_get(key);
 }
 
+struct worker *
+hop_worker(struct chain_dial *cd)
+{
+	return cd->wk;
+}
+
+const struct egress *
+hop_egress(struct chain_dial *cd)
+{
+	return &cd->egress;
+}
+
+struct resolver *
+hop_resolver(struct chain_dial *cd)
+{
+	return cd->dl != NULL ? cd->dl->res : resolver_system(cd->wk);
+}
+
 /* A stream of that session becomes the hop's connection. */
 void
 hop_set_conn(struct chain_dial *cd, struct conn *c)
@@ -1251,6 +1269,18 @@ cd_attempt(struct chain_dial *cd)
 		return;
 	h = cd->sel[0];
 	cd->hop = 0;
+	if (h->kind == HOP_OSTP) {
+		struct timeval tv = { 0, 0 };
+
+		/* a flow of the node's tunnel: no socket of our own; the
+		   request goes out from the loop, never in start */
+		cd->state = CD_MUXSTART;
+		if ((cd->ev = evtimer_new(cd->wk->base, cd_event,
+		    cd)) == NULL)
+			fatal_f("out of memory");
+		event_add(cd->ev, &tv);
+		return;
+	}
 	cd->state = CD_CONNECT;
 	if (h->addrlen == 0) {
 		/* a name: resolved at each dial, connected by RFC 8305 */

@@ -184,6 +184,36 @@ sockaddr_literal(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* Loopback, private, link-local, unspecified, multicast, reserved. */
+int
+sockaddr_local(const struct sockaddr *sa)
+{
+	const struct in6_addr *a6;
+	uint32_t a;
+
+	if (sa->sa_family == AF_INET) {
+		a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 ||
+		    (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+		    (a >> 16) == 0xa9fe || (a >> 22) == 0x191 ||
+		    (a >> 28) >= 14;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 1;
+	a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		struct sockaddr_in sin;
+
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		memcpy(&sin.sin_addr, &a6->s6_addr[12], 4);
+		return sockaddr_local((const struct sockaddr *)&sin);
+	}
+	return IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_UNSPECIFIED(a6) ||
+	    IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_SITELOCAL(a6) ||
+	    (a6->s6_addr[0] & 0xfe) == 0xfc || IN6_IS_ADDR_MULTICAST(a6);
+}
+
 int
 dialer_allowed(const struct dialer *dl, const char *action, const char *host,
     uint16_t port, const struct sockaddr *sa)
@@ -205,6 +235,10 @@ dialer_allowed(const struct dialer *dl, const char *action, const char *host,
 	}
 	if (!access_allowed(l->whitelist, l->blacklist, action, host, port)) {
 		debug("%s: %s not permitted", l->node->url, hp);
+		return -1;
+	}
+	if (sa != NULL && dl->public_only && sockaddr_local(sa)) {
+		debug("%s: %s is a local address", l->node->url, hp);
 		return -1;
 	}
 	if (sa != NULL && !dl->direct && c->obs[router_pick(c, dl->idx, sa,

@@ -36,6 +36,10 @@ struct dialer {
 							   rtcp/rudp targets */
 	struct egress			 egress;	/* the route's mark and
 							   interface */
+	int				 public_only;	/* no loopback, private,
+							   link-local targets
+							   (an OSTP server's
+							   default) */
 };
 
 int	dialer_init(struct dialer *, struct worker *,
@@ -89,6 +93,8 @@ void	uchan_close(struct uchan *);
 
 /* Read a file the monitor hands over, at most 64 KiB; NUL-terminated. */
 char	*worker_read_small(struct worker *, const char *path, size_t *len);
+/* 1 for loopback, private, link-local and other non-public addresses. */
+int	sockaddr_local(const struct sockaddr *);
 /* ::ffff:a.b.c.d as a.b.c.d, in place. */
 void	sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
 /* The address and port of a sockaddr, as text (mapped IPv4 as IPv4). */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "handler/handler.h"
+#include "ostp/server.h"
 
 static const struct handler handlers[] = {
 	[LIS_TCP_FORWARD]	= { "tcp forward", forward_start, 0 },
@@ -24,6 +25,7 @@ static const struct handler handlers[] = {
 	[LIS_REDU]		= { "udp redirect", udp_listener_start, 0 },
 	[LIS_RTCP]		= { "remote tcp", rforward_start, 1 },
 	[LIS_RUDP]		= { "remote udp", rforward_start, 1 },
+	[LIS_OSTP]		= { "ostp", ostp_server_start, 0 },
 };
 
 const struct handler *

@@ -1,0 +1,152 @@
+/*
+ * OSTP's selective-repeat ARQ (spec/ostp.md §2.8): the send history
+ * of sealed datagrams by nonce, RTT and retransmission timers, the
+ * congestion window (CUBIC), and on the receiving side the expected
+ * nonce, the reorder buffer, ACK ranges, NACKs and gap recovery.  No
+ * I/O and no crypto: the session seals, sends and decrypts; this file
+ * decides what, when and in which order.  Times are microseconds of a
+ * monotonic clock, given by the caller.
+ */
+#ifndef OSTP_ARQ_H
+#define OSTP_ARQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/ostp.h"
+
+#define ARQ_MAX_REORDER		16384	/* nonces ahead of the expected */
+#define ARQ_REORDER_BUF		8192	/* frames held */
+#define ARQ_ACK_DELAY_US	5000
+#define ARQ_RTO_BASE_US		100000
+#define ARQ_RTO_MIN_US		50000
+#define ARQ_RTO_MAX_US		16000000
+#define ARQ_RETX_CAP_US		8000000
+#define ARQ_RETX_RELIABLE_US	5000000	/* TCP/TLS carriers */
+#define ARQ_MAX_RETRIES		8
+#define ARQ_HISTORY_MAX		32768
+#define ARQ_CWND_INIT		32
+#define ARQ_CWND_MAX		8192
+#define ARQ_TICK_US		10000
+
+/* A sent datagram kept for its retransmission, by nonce. */
+struct arq_sent {
+	unsigned char	*d;		/* the sealed bytes; NULL: acked */
+	uint32_t	 len;
+	uint8_t		 retx;		/* data/close: resent on timeout */
+	uint8_t		 retries;
+	uint64_t	 sent_us;	/* last (re)send */
+};
+
+/* A frame that arrived ahead of the expected nonce. */
+struct arq_held {
+	uint64_t	 n;
+	unsigned char	*p;		/* the inner frame; NULL: a control
+					   frame, nothing to deliver */
+	uint32_t	 len;
+	uint8_t		 used;
+};
+
+struct arq {
+	/* sending */
+	uint64_t	 tx_next;	/* the next nonce */
+	uint64_t	 tx_base;	/* the oldest one in history */
+	struct arq_sent	*hist;		/* ring, tx_base..tx_next-1 */
+	size_t		 hcap;
+	size_t		 inflight;	/* retransmittable, not acked */
+	int		 reliable;	/* a TCP/TLS carrier */
+	/* round trips */
+	uint64_t	 srtt_us;	/* 0: no sample yet */
+	uint64_t	 rttvar_us;
+	uint64_t	 rto_us;
+	uint64_t	 min_rtt_us;
+	/* congestion: CUBIC, in packets */
+	double		 cwnd;
+	double		 ssthresh;
+	double		 w_max;
+	double		 k;
+	uint64_t	 epoch_us;	/* 0: no congestion epoch */
+	uint64_t	 recovery_end;	/* nonces below: same loss event */
+	/* receiving */
+	uint64_t	 rx_next;	/* E: the next nonce to deliver */
+	uint64_t	 rx_high;	/* highest authenticated, +1 */
+	struct arq_held	*held;		/* ring by nonce */
+	size_t		 rcap;
+	size_t		 nheld;
+	uint64_t	 held_min;	/* lowest nonce held */
+	uint64_t	 gap_us;	/* since when delivery waits */
+	uint64_t	 last_nack_us;
+	uint64_t	 last_dup_us;	/* forced ACK / far NACK limit */
+	uint64_t	 last_ack_us;
+	int		 ack_pending;
+	int		 ack_forced;
+	uint64_t	 nack_due;	/* a NACK to send for this nonce */
+	int		 nack_pending;
+	/* counters */
+	uint64_t	 retransmits;
+	uint64_t	 losses;
+};
+
+void	arq_init(struct arq *, int reliable, uint64_t now);
+void	arq_free(struct arq *);
+
+/* Sending. */
+/* Room for new data: inflight below the window. */
+int	arq_can_send(const struct arq *);
+/* The nonce the next datagram carries; -1 (as u64) when spent. */
+uint64_t arq_next_nonce(struct arq *);
+/*
+ * The datagram with nonce n (arq_next_nonce) went out: history takes
+ * d (malloc'ed, len bytes).  retx: a data or close frame.  0, or -1
+ * (history full: d freed, the caller fails the session).
+ */
+int	arq_sent(struct arq *, uint64_t n, unsigned char *d, size_t len,
+	    int retx, uint64_t now);
+/* An ACK's ranges: forget what they cover, take RTT samples. */
+void	arq_on_ack(struct arq *, const struct ostp_range *, size_t nr,
+	    uint64_t now);
+/* The peer misses n: the datagram to send again (NULL: not kept). */
+const struct arq_sent *arq_on_nack(struct arq *, uint64_t n, uint64_t now);
+/*
+ * Timed-out datagrams, oldest first, at most max: their entries (to be
+ * sent again now; their clocks restarted).  Returns how many.
+ */
+size_t	arq_due(struct arq *, uint64_t now, const struct arq_sent **out,
+	    size_t max);
+/* Resend everything at once (a path move). */
+void	arq_all_due(struct arq *);
+/* Nothing retransmittable is outstanding. */
+int	arq_idle(const struct arq *);
+
+/* Receiving. */
+#define ARQ_RX_NEW	0	/* decrypt and process it */
+#define ARQ_RX_DUP	1	/* delivered before: maybe a forced ACK */
+#define ARQ_RX_FAR	2	/* too far ahead: maybe a NACK for E */
+int	arq_rx_class(const struct arq *, uint64_t n);
+/* An authenticated datagram n: 1 if it raised the highest nonce. */
+int	arq_rx_auth(struct arq *, uint64_t n);
+/* A duplicate or far datagram authenticated: answer at most per 10 ms. */
+void	arq_rx_stale(struct arq *, int class, uint64_t now);
+/*
+ * Sequence frame n (authenticated, decoded; ARQ_RX_NEW).  deliver is
+ * called for n and every held frame that follows in order; frame/len
+ * NULL/0 for a control frame (only the sequence moves).  A held frame's
+ * bytes are copied.  0, or -1 (no memory: the frame is dropped as lost).
+ */
+typedef void (*arq_deliver_fn)(void *arg, const unsigned char *frame,
+	    size_t len);
+int	arq_rx_frame(struct arq *, uint64_t n, int control,
+	    const unsigned char *frame, size_t len, uint64_t now,
+	    arq_deliver_fn, void *arg);
+/*
+ * The timer's view of the receiving side: whether an ACK is due (its
+ * ranges then in r, their number in *nr), a NACK (*nack), gap recovery.
+ */
+int	arq_ack_due(struct arq *, uint64_t now, struct ostp_range *r,
+	    size_t *nr);
+int	arq_nack_due(struct arq *, uint64_t now, uint64_t *n);
+void	arq_gap_recover(struct arq *, uint64_t now, arq_deliver_fn, void *);
+/* Microseconds until something is due (0: now; UINT64_MAX: nothing). */
+uint64_t arq_next_event(const struct arq *, uint64_t now);
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * The OSTP client (spec/ostp.md §2.5, §5): per chain node (and per
+ * route mark), one tunnel, or "mux" of them, each with its own
+ * connected UDP socket.  A tunnel goes Idle -> Connecting -> Connected:
+ * msg1 sent up to 4 times 1.2 s apart, the first answer read as msg2,
+ * then a session whose flows are the chain's connections.  Flows asked
+ * for while it connects wait in its lobby.  A tunnel that ends or cannot
+ * connect tries again every 5 s, for as long as the worker runs (an
+ * unanswered msg1 is never resent after its attempt: the server's
+ * replay cache would drop it, §2.5; a new attempt is a new session).
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "core/conn.h"
+#include "core/dial.h"
+#include "core/resolve.h"
+#include "log.h"
+#include "ostp/client.h"
+#include "ostp/session.h"
+#include "proto/ostp.h"
+#include "worker.h"
+
+#define OC_HS_SENDS		4
+#define OC_HS_GAP_MS		1200
+#define OC_RETRY_SECS		5
+#define OC_BATCH		32
+#define OC_SOCKBUF		(4 * 1024 * 1024)
+
+enum oc_state {
+	OC_IDLE,
+	OC_RESOLVING,
+	OC_HANDSHAKE,
+	OC_UP,
+};
+
+static const char *const oc_state_names[] = {
+	"idle", "connecting", "connecting", "connected"
+};
+
+struct oclient {
+	LIST_ENTRY(oclient)	 entry;
+	struct worker		*wk;
+	char			 key[400];
+	char			 name[300];	/* ostp://host:port */
+	const struct hop_conf	*h;
+	struct egress		 egress;
+	struct resolver		*res;
+	struct ostp_keys	 keys;
+	enum oc_state		 state;
+	int			 fd;
+	struct event		*rev;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	struct resolve_req	*rr;
+	int			 have_v6;
+	struct sockaddr_storage	 peer6;
+	socklen_t		 peer6len;
+	struct ostp_hs		 hs;
+	unsigned char		 msg1[OSTP_HS_HDR + OSTP_MSG1_NOISE_BASE + 12 +
+				    OSTP_KEY_MAX + 256];
+	size_t			 msg1len;
+	int			 sends;
+	struct event		*timer;
+	struct ostp_session	*s;
+	struct conn		**lobby;
+	size_t			 nlobby;
+	size_t			 lobbycap;
+	int			 quiet;		/* failures logged once */
+};
+
+static LIST_HEAD(, oclient) clients = LIST_HEAD_INITIALIZER(clients);
+static unsigned char cbuf_rx[OC_BATCH][OSTP_DGRAM_MAX + 1];
+
+static void oc_connect(struct oclient *);
+
+static void
+oc_set_state(struct oclient *oc, enum oc_state st)
+{
+	if (oc->state == st)
+		return;
+	if ((st == OC_UP || oc->state == OC_UP) ||
+	    (!oc->quiet && st != OC_HANDSHAKE))
+		logit("%s: %s -> %s", oc->name, oc_state_names[oc->state],
+		    oc_state_names[st]);
+	oc->state = st;
+}
+
+static void
+oc_timer_set(struct oclient *oc, unsigned long ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(oc->timer, &tv);
+}
+
+static void
+oc_close_socket(struct oclient *oc)
+{
+	if (oc->rev != NULL) {
+		event_free(oc->rev);
+		oc->rev = NULL;
+	}
+	if (oc->fd != -1) {
+		close(oc->fd);
+		oc->fd = -1;
+	}
+}
+
+/* Flows that waited fail: no tunnel now. */
+static void
+oc_fail_lobby(struct oclient *oc, const char *why)
+{
+	struct conn **l = oc->lobby;
+	size_t i, n = oc->nlobby;
+
+	oc->lobby = NULL;
+	oc->nlobby = oc->lobbycap = 0;
+	for (i = 0; i < n; i++)
+		ostp_stream_fail(l[i], why);
+	free(l);
+}
+
+/* The attempt or the tunnel ended: again in 5 s. */
+static void
+oc_retry(struct oclient *oc, const char *why)
+{
+	if (oc->state == OC_UP || !oc->quiet)
+		logit("%s: %s; again in %d s", oc->name, why, OC_RETRY_SECS);
+	else
+		debug("%s: %s", oc->name, why);
+	oc->quiet = 1;
+	if (oc->rr != NULL) {
+		resolve_cancel(oc->rr);
+		oc->rr = NULL;
+	}
+	oc_close_socket(oc);
+	ostp_hs_clear(&oc->hs);
+	oc_set_state(oc, OC_IDLE);
+	oc_fail_lobby(oc, why);
+	evtimer_del(oc->timer);
+	oc_timer_set(oc, OC_RETRY_SECS * 1000);
+}
+
+static int
+oc_output(void *arg, const unsigned char *d, size_t len)
+{
+	struct oclient *oc = arg;
+
+	if (oc->fd == -1 || send(oc->fd, d, len, 0) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+oc_session_closed(void *arg, struct ostp_session *s)
+{
+	struct oclient *oc = arg;
+
+	(void)s;
+	oc->s = NULL;
+	oc_retry(oc, "the session ended");
+}
+
+/* msg2 arrived: the tunnel is up; the lobby's flows go. */
+static void
+oc_established(struct oclient *oc)
+{
+	struct ostp_session_params p;
+	struct conn **l;
+	char name[340];
+	size_t i, n;
+
+	snprintf(name, sizeof(name), "%s session %08x", oc->name,
+	    oc->hs.sid);
+	memset(&p, 0, sizeof(p));
+	p.keys = &oc->keys;
+	p.sid = oc->hs.sid;
+	p.k_tx = oc->hs.k_c2s;
+	p.k_rx = oc->hs.k_s2c;
+	p.mtu = oc->h->ostp->mtu;
+	p.output = oc_output;
+	p.closed = oc_session_closed;
+	p.arg = oc;
+	p.name = name;
+	oc->s = ostp_session_new(oc->wk, &p);
+	ostp_hs_clear(&oc->hs);
+	evtimer_del(oc->timer);
+	if (oc->s == NULL) {
+		oc_retry(oc, "out of memory");
+		return;
+	}
+	oc->quiet = 0;
+	oc_set_state(oc, OC_UP);
+	/* a first Ping: an RTT, and a fresh nonce (§2.5 step 6) */
+	ostp_session_ping(oc->s);
+	l = oc->lobby;
+	n = oc->nlobby;
+	oc->lobby = NULL;
+	oc->nlobby = oc->lobbycap = 0;
+	for (i = 0; i < n; i++)
+		if (ostp_session_adopt(oc->s, l[i]) != 0)
+			ostp_stream_fail(l[i], "the session failed");
+	free(l);
+}
+
+static void
+oc_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mmsghdr msgs[OC_BATCH];
+	struct iovec iov[OC_BATCH];
+	struct oclient *oc = arg;
+	int i, n, rounds;
+
+	(void)what;
+	for (rounds = 0; rounds < 8; rounds++) {
+		for (i = 0; i < OC_BATCH; i++) {
+			iov[i].iov_base = cbuf_rx[i];
+			iov[i].iov_len = sizeof(cbuf_rx[i]);
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		if ((n = recvmmsg(fd, msgs, OC_BATCH, MSG_DONTWAIT,
+		    NULL)) <= 0)
+			return;
+		for (i = 0; i < n; i++) {
+			size_t len = msgs[i].msg_len;
+
+			if (len > OSTP_DGRAM_MAX ||
+			    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				continue;
+			if (oc->state == OC_HANDSHAKE) {
+				/* the first answer is msg2, or nothing */
+				if (ostp_hs_finish(&oc->hs, &oc->keys,
+				    cbuf_rx[i], len) == 0)
+					oc_established(oc);
+				continue;
+			}
+			if (oc->state == OC_UP && oc->s != NULL)
+				(void)ostp_session_input(oc->s, cbuf_rx[i],
+				    len);
+			/* the session may have ended: its socket too */
+			if (oc->fd != fd)
+				return;
+		}
+		if (n < OC_BATCH)
+			return;
+	}
+}
+
+static void
+oc_send_msg1(struct oclient *oc)
+{
+	oc->sends++;
+	if (send(oc->fd, oc->msg1, oc->msg1len, 0) == -1)
+		debug("%s: msg1: %s", oc->name, strerror(errno));
+	oc_timer_set(oc, OC_HS_GAP_MS);
+}
+
+/* A socket to the server's address and a new session's msg1. */
+static void
+oc_handshake(struct oclient *oc)
+{
+	int bufsz = OC_SOCKBUF;
+	uint32_t sid;
+	ssize_t n;
+
+	oc_close_socket(oc);
+	if ((oc->fd = dial_socket_as(oc->wk, &oc->egress,
+	    oc->peer.ss_family, SOCK_DGRAM)) == -1) {
+		oc_retry(oc, strerror(errno));
+		return;
+	}
+	(void)setsockopt(oc->fd, SOL_SOCKET, SO_RCVBUF, &bufsz,
+	    sizeof(bufsz));
+	(void)setsockopt(oc->fd, SOL_SOCKET, SO_SNDBUF, &bufsz,
+	    sizeof(bufsz));
+	if (connect(oc->fd, (struct sockaddr *)&oc->peer, oc->peerlen) ==
+	    -1) {
+		oc_retry(oc, strerror(errno));
+		return;
+	}
+	evutil_make_socket_nonblocking(oc->fd);
+	if ((oc->rev = event_new(oc->wk->base, oc->fd, EV_READ | EV_PERSIST,
+	    oc_read_cb, oc)) == NULL)
+		fatal_f("out of memory");
+	event_add(oc->rev, NULL);
+	ostp_random(&sid, sizeof(sid));
+	if ((n = ostp_hs_msg1(&oc->hs, &oc->keys, sid, (uint64_t)time(NULL),
+	    NULL, (size_t)-1, oc->msg1, sizeof(oc->msg1))) < 0) {
+		oc_retry(oc, "cannot make a handshake");
+		return;
+	}
+	oc->msg1len = (size_t)n;
+	oc->sends = 0;
+	oc_set_state(oc, OC_HANDSHAKE);
+	oc_send_msg1(oc);
+}
+
+static void
+oc_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
+{
+	struct oclient *oc = arg;
+
+	if (err == 0 && a->n > 0) {
+		/* IPv4 first, then IPv6 (§5) */
+		if (a->family == AF_INET && oc->peerlen == 0)
+			sockaddr_set(&oc->peer, &oc->peerlen, AF_INET,
+			    resolve_addr(a, 0), oc->h->port);
+		else if (a->family == AF_INET6 && !oc->have_v6) {
+			sockaddr_set(&oc->peer6, &oc->peer6len, AF_INET6,
+			    resolve_addr(a, 0), oc->h->port);
+			oc->have_v6 = 1;
+		}
+	}
+	if (!last)
+		return;
+	oc->rr = NULL;
+	if (oc->peerlen == 0 && oc->have_v6) {
+		oc->peer = oc->peer6;
+		oc->peerlen = oc->peer6len;
+	}
+	if (oc->peerlen == 0) {
+		oc_retry(oc, resolve_strerror(err ? err : ENOENT));
+		return;
+	}
+	oc_handshake(oc);
+}
+
+static void
+oc_connect(struct oclient *oc)
+{
+	const struct hop_conf *h = oc->h;
+
+	oc_set_state(oc, OC_RESOLVING);
+	if (h->addrlen != 0) {
+		memcpy(&oc->peer, &h->addr, h->addrlen);
+		oc->peerlen = h->addrlen;
+		oc_handshake(oc);
+		return;
+	}
+	/* a name: asked again at each attempt */
+	oc->peerlen = 0;
+	oc->have_v6 = 0;
+	if ((oc->rr = resolve_start(oc->res, h->host, RESOLVE_V4 | RESOLVE_V6,
+	    oc_resolved, oc)) == NULL)
+		oc_retry(oc, "out of memory");
+}
+
+static void
+oc_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct oclient *oc = arg;
+
+	(void)fd;
+	(void)what;
+	switch (oc->state) {
+	case OC_IDLE:
+		oc_connect(oc);
+		break;
+	case OC_HANDSHAKE:
+		if (oc->sends < OC_HS_SENDS)
+			oc_send_msg1(oc);
+		else
+			oc_retry(oc, "the server did not answer");
+		break;
+	default:
+		break;
+	}
+}
+
+/* The owner freed a flow that still waited. */
+static void
+oc_unlobby(void *arg, struct conn *c)
+{
+	struct oclient *oc = arg;
+	size_t i;
+
+	for (i = 0; i < oc->nlobby; i++)
+		if (oc->lobby[i] == c) {
+			oc->lobby[i] = oc->lobby[--oc->nlobby];
+			return;
+		}
+}
+
+static struct oclient *
+oc_get(struct worker *wk, const struct hop_conf *h, const struct egress *eg,
+    struct resolver *res, unsigned int idx)
+{
+	struct oclient *oc;
+	char key[400];
+
+	snprintf(key, sizeof(key), "%s:%u#%u mark %#x dev %s %p", h->host,
+	    h->port, idx, eg->mark, eg->iface, (const void *)h->ostp);
+	LIST_FOREACH(oc, &clients, entry)
+		if (strcmp(oc->key, key) == 0)
+			return oc;
+	if ((oc = calloc(1, sizeof(*oc))) == NULL)
+		return NULL;
+	if (ostp_keys_init(&oc->keys, h->ostp->version, h->ostp->keys[0].key,
+	    strlen(h->ostp->keys[0].key)) != 0) {
+		free(oc);
+		return NULL;
+	}
+	oc->wk = wk;
+	snprintf(oc->key, sizeof(oc->key), "%s", key);
+	snprintf(oc->name, sizeof(oc->name), strchr(h->host, ':') ?
+	    "ostp://[%s]:%u" : "ostp://%s:%u", h->host, h->port);
+	if (h->ostp->sessions > 1)
+		snprintf(oc->name + strlen(oc->name), sizeof(oc->name) -
+		    strlen(oc->name), " #%u", idx + 1);
+	oc->h = h;
+	oc->egress = *eg;
+	oc->res = res;
+	oc->fd = -1;
+	if ((oc->timer = evtimer_new(wk->base, oc_timer_cb, oc)) == NULL)
+		fatal_f("out of memory");
+	LIST_INSERT_HEAD(&clients, oc, entry);
+	oc_connect(oc);
+	return oc;
+}
+
+struct conn *
+ostp_client_flow(struct worker *wk, const struct hop_conf *h,
+    const struct egress *eg, struct resolver *res, const char *host,
+    uint16_t port)
+{
+	struct oclient *oc;
+	struct conn *c, **nl;
+	uint32_t r = 0;
+	size_t cap;
+
+	/* each flow is pinned to one session, at random (§3) */
+	if (h->ostp->sessions > 1)
+		ostp_random(&r, sizeof(r));
+	if ((oc = oc_get(wk, h, eg, res, r % h->ostp->sessions)) == NULL ||
+	    (c = ostp_stream_pending(wk, host, port, oc_unlobby,
+	    oc)) == NULL)
+		return NULL;
+	if (oc->state == OC_UP && oc->s != NULL) {
+		(void)ostp_session_adopt(oc->s, c);
+		return c;
+	}
+	if (oc->nlobby == oc->lobbycap) {
+		cap = oc->lobbycap ? oc->lobbycap * 2 : 8;
+		if ((nl = reallocarray(oc->lobby, cap, sizeof(*nl))) == NULL) {
+			conn_free(c);
+			return NULL;
+		}
+		oc->lobby = nl;
+		oc->lobbycap = cap;
+	}
+	oc->lobby[oc->nlobby++] = c;
+	/* a tunnel waiting out its back-off tries now: somebody waits */
+	if (oc->state == OC_IDLE) {
+		evtimer_del(oc->timer);
+		oc_connect(oc);
+	}
+	return c;
+}

@@ -1,0 +1,728 @@
+/*
+ * The OSTP server (spec/ostp.md §2.5, §2.10, §6): one UDP socket per
+ * listener, every datagram read in batches and dispatched:
+ *
+ *  1. from a known address: that session's key unmasks the header and
+ *     its id must match; the session authenticates the rest;
+ *  2. else each configured key unmasks the header, and a live session
+ *     with that id and key gets the datagram; if it authenticates and
+ *     is the newest the session has seen, the session moves to the new
+ *     address (roaming: the endpoint moves only after authentication);
+ *  3. else the trial path: admission limits per source and overall,
+ *     junk markers dropped, a handshake tried with each key, timestamp
+ *     window, replay cache, caps; then msg2 and a new session.
+ *
+ * Anything that fails anywhere is dropped without a word and without
+ * touching any session (§2.11).  Each flow a client opens is dialed
+ * through the listener's routes and chain, then relayed like any other
+ * connection.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "blake3.h"
+#include "core/conn.h"
+#include "core/dial.h"
+#include "handler/handler.h"
+#include "log.h"
+#include "ostp/session.h"
+#include "ostp/server.h"
+#include "proto/ostp.h"
+#include "worker.h"
+
+#define SRV_BATCH		32
+#define SRV_BUCKETS		16384
+#define SRV_ADDR_BUCKETS	16384
+#define REPLAY_MAX		50000
+#define REPLAY_BUCKETS		65536
+#define ADM_SLOTS		4096
+#define ADM_SRC_RATE		5	/* handshakes per second per source */
+#define ADM_SRC_BURST		20
+#define ADM_ALL_RATE		100
+#define ADM_ALL_BURST		100
+#define KNOWN_SECS		(24 * 3600)
+
+struct skey {
+	struct ostp_keys	 keys;
+	const char		*name;
+	size_t			 nsessions;
+	size_t			 nflows;
+	TAILQ_HEAD(, sentry)	 lru;		/* least recently seen first */
+};
+
+struct sentry {
+	LIST_ENTRY(sentry)	 by_sid;
+	LIST_ENTRY(sentry)	 by_addr;
+	TAILQ_ENTRY(sentry)	 key_lru;
+	struct osrv		*srv;
+	struct skey		*key;
+	struct ostp_session	*s;
+	uint32_t		 sid;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	int			 in_addr;	/* on an address chain */
+};
+
+LIST_HEAD(sentry_list, sentry);
+
+/* A token bucket of the admission limits. */
+struct bucket {
+	unsigned char		 src[16];	/* IPv4, or an IPv6 /64 */
+	double			 tokens;
+	uint64_t		 at_us;
+	time_t			 known_until;	/* authenticated recently */
+	int			 used;
+};
+
+struct replay_ent {
+	unsigned char		 dig[16];
+	uint32_t		 next;		/* chain, UINT32_MAX: end */
+	int			 used;
+};
+
+struct osrv {
+	struct worker		*wk;
+	const struct listener_conf *l;
+	size_t			 idx;
+	struct dialer		 dl;
+	int			 fd;
+	struct event		*ev;
+	struct skey		*keys;
+	size_t			 nkeys;
+	size_t			 nsessions;
+	struct sentry_list	 sids[SRV_BUCKETS];
+	struct sentry_list	 addrs[SRV_ADDR_BUCKETS];
+	struct bucket		*adm;		/* ADM_SLOTS */
+	struct bucket		 all;
+	/* replay cache: a ring of digests in arrival order, hashed */
+	struct replay_ent	*replay;	/* REPLAY_MAX */
+	uint32_t		*rbuckets;	/* REPLAY_BUCKETS */
+	uint32_t		 rhead;
+	uint32_t		 rcount;
+	unsigned char		 rkey[32];	/* keyed digests */
+	uint64_t		 dropped;
+};
+
+struct sflow {
+	struct sentry		*e;		/* NULL: the session went */
+	struct osrv		*srv;
+	struct skey		*key;
+	struct conn		*st;
+	struct dial		*dial;
+};
+
+static unsigned char rbuf[SRV_BATCH][OSTP_DGRAM_MAX + 1];
+
+static uint32_t
+addr_hash(const struct sockaddr_storage *ss)
+{
+	const unsigned char *p;
+	uint32_t h = 2166136261u;
+	size_t n, i;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		p = (const unsigned char *)&sin->sin_addr;
+		n = 4;
+		h = (h ^ sin->sin_port) * 16777619u;
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		p = (const unsigned char *)&sin6->sin6_addr;
+		n = 16;
+		h = (h ^ sin6->sin6_port) * 16777619u;
+	}
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static int
+addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a;
+		const struct sockaddr_in *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	} else {
+		const struct sockaddr_in6 *x = (const void *)a;
+		const struct sockaddr_in6 *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+}
+
+static struct sentry *
+find_sid(struct osrv *srv, uint32_t sid)
+{
+	struct sentry *e;
+
+	LIST_FOREACH(e, &srv->sids[sid % SRV_BUCKETS], by_sid)
+		if (e->sid == sid)
+			return e;
+	return NULL;
+}
+
+static struct sentry *
+find_addr(struct osrv *srv, const struct sockaddr_storage *ss)
+{
+	struct sentry *e;
+
+	LIST_FOREACH(e, &srv->addrs[addr_hash(ss) % SRV_ADDR_BUCKETS],
+	    by_addr)
+		if (addr_eq(&e->peer, ss))
+			return e;
+	return NULL;
+}
+
+static void
+addr_set(struct sentry *e, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	struct osrv *srv = e->srv;
+
+	if (e->in_addr)
+		LIST_REMOVE(e, by_addr);
+	memcpy(&e->peer, ss, len);
+	e->peerlen = len;
+	LIST_INSERT_HEAD(&srv->addrs[addr_hash(ss) % SRV_ADDR_BUCKETS], e,
+	    by_addr);
+	e->in_addr = 1;
+}
+
+static void
+entry_unlink(struct sentry *e)
+{
+	struct osrv *srv = e->srv;
+
+	LIST_REMOVE(e, by_sid);
+	if (e->in_addr)
+		LIST_REMOVE(e, by_addr);
+	TAILQ_REMOVE(&e->key->lru, e, key_lru);
+	e->key->nsessions--;
+	srv->nsessions--;
+}
+
+/* The session ended by itself (peer Close, idle, failure). */
+static void
+entry_closed(void *arg, struct ostp_session *s)
+{
+	struct sentry *e = arg;
+
+	(void)s;
+	debug("ostp %s: session %08x ended", e->srv->l->node->url, e->sid);
+	entry_unlink(e);
+	free(e);
+}
+
+/* Replaced or evicted: the session goes with a Close to its peer. */
+static void
+entry_drop(struct sentry *e)
+{
+	entry_unlink(e);
+	ostp_session_free(e->s);
+	free(e);
+}
+
+static int
+entry_output(void *arg, const unsigned char *d, size_t len)
+{
+	struct sentry *e = arg;
+
+	if (sendto(e->srv->fd, d, len, 0, (struct sockaddr *)&e->peer,
+	    e->peerlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* The admission limits' source: an IPv4 address or an IPv6 /64. */
+static void
+adm_source(const struct sockaddr_storage *ss, unsigned char src[16])
+{
+	memset(src, 0, 16);
+	if (ss->ss_family == AF_INET)
+		memcpy(src, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else
+		memcpy(src, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+}
+
+static struct bucket *
+adm_slot(struct osrv *srv, const unsigned char src[16])
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ src[i]) * 16777619u;
+	return &srv->adm[h % ADM_SLOTS];
+}
+
+static int
+bucket_take(struct bucket *b, double rate, double burst, uint64_t now)
+{
+	b->tokens += (double)(now - b->at_us) / 1e6 * rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_us = now;
+	if (b->tokens < 1)
+		return -1;
+	b->tokens -= 1;
+	return 0;
+}
+
+/*
+ * A handshake attempt from ss may be tried: 5/s per source (burst 20),
+ * and 100/s overall unless the source authenticated within a day.  A
+ * slot another source used is simply taken over (a bounded table).
+ */
+static int
+adm_allow(struct osrv *srv, const struct sockaddr_storage *ss, uint64_t now)
+{
+	unsigned char src[16];
+	struct bucket *b;
+
+	adm_source(ss, src);
+	b = adm_slot(srv, src);
+	if (!b->used || memcmp(b->src, src, 16) != 0) {
+		memset(b, 0, sizeof(*b));
+		memcpy(b->src, src, 16);
+		b->used = 1;
+		b->tokens = ADM_SRC_BURST;
+		b->at_us = now;
+	}
+	if (bucket_take(b, ADM_SRC_RATE, ADM_SRC_BURST, now) != 0)
+		return -1;
+	if (b->known_until > time(NULL))
+		return 0;
+	return bucket_take(&srv->all, ADM_ALL_RATE, ADM_ALL_BURST, now);
+}
+
+static void
+adm_known(struct osrv *srv, const struct sockaddr_storage *ss)
+{
+	unsigned char src[16];
+	struct bucket *b;
+
+	adm_source(ss, src);
+	b = adm_slot(srv, src);
+	if (b->used && memcmp(b->src, src, 16) == 0)
+		b->known_until = time(NULL) + KNOWN_SECS;
+}
+
+/*
+ * The replay cache (§2.5 2d): a keyed digest of every accepted msg1
+ * payload; an exact repeat is refused.  The oldest entry makes room.
+ */
+static void
+replay_digest(struct osrv *srv, const unsigned char *p, size_t len,
+    unsigned char dig[16])
+{
+	struct blake3 b;
+
+	blake3_init_keyed(&b, srv->rkey);
+	blake3_update(&b, p, len);
+	blake3_final(&b, dig, 16);
+}
+
+static uint32_t
+replay_bucket(const unsigned char dig[16])
+{
+	uint32_t h;
+
+	memcpy(&h, dig, sizeof(h));
+	return h % REPLAY_BUCKETS;
+}
+
+static int
+replay_seen(struct osrv *srv, const unsigned char dig[16])
+{
+	uint32_t i;
+
+	for (i = srv->rbuckets[replay_bucket(dig)]; i != UINT32_MAX;
+	    i = srv->replay[i].next)
+		if (memcmp(srv->replay[i].dig, dig, 16) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+replay_unchain(struct osrv *srv, uint32_t idx)
+{
+	uint32_t *pp = &srv->rbuckets[replay_bucket(srv->replay[idx].dig)];
+
+	while (*pp != UINT32_MAX && *pp != idx)
+		pp = &srv->replay[*pp].next;
+	if (*pp == idx)
+		*pp = srv->replay[idx].next;
+}
+
+static void
+replay_add(struct osrv *srv, const unsigned char dig[16])
+{
+	struct replay_ent *r = &srv->replay[srv->rhead];
+	uint32_t b = replay_bucket(dig);
+
+	if (r->used)
+		replay_unchain(srv, srv->rhead);
+	memcpy(r->dig, dig, 16);
+	r->used = 1;
+	r->next = srv->rbuckets[b];
+	srv->rbuckets[b] = srv->rhead;
+	srv->rhead = (srv->rhead + 1) % REPLAY_MAX;
+	if (srv->rcount < REPLAY_MAX)
+		srv->rcount++;
+}
+
+/* A flow's target answered (or not): ConnectOk and relay, or Error. */
+static void
+flow_dialed(void *arg, struct conn *up, int err)
+{
+	struct sflow *f = arg;
+	struct conn *st = f->st;
+	char why[160];
+
+	f->dial = NULL;
+	if (up == NULL) {
+		snprintf(why, sizeof(why), "connect failed: %s",
+		    strerror(err));
+		debug("ostp: flow refused: %s", why);
+		ostp_stream_accept(st, 0, why);
+		conn_free(st);
+	} else {
+		ostp_stream_accept(st, 1, NULL);
+		relay_conns(f->srv->wk, st, up, 0);
+	}
+	f->key->nflows--;
+	free(f);
+}
+
+/* A literal address the policy refuses unless local_access (§3). */
+static int
+addr_local(const char *host)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return sockaddr_literal(host, 0, &ss, &len) == 0 &&
+	    sockaddr_local((struct sockaddr *)&ss);
+}
+
+/* A client opened a flow: dial its target. */
+static void
+entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
+    int udp)
+{
+	struct sentry *e = arg;
+	struct osrv *srv = e->srv;
+	const struct ostp_conf *oc = srv->l->ostp;
+	char host[256];
+	uint16_t port;
+	struct sflow *f;
+
+	if (udp) {
+		ostp_stream_accept(st, 0, "udp associate is not supported "
+		    "by this server");
+		conn_free(st);
+		return;
+	}
+	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0) {
+		ostp_stream_accept(st, 0, "bad address");
+		conn_free(st);
+		return;
+	}
+	if (e->key->nflows >= oc->max_flows_key) {
+		ostp_stream_accept(st, 0, "too many open connections for "
+		    "this key");
+		conn_free(st);
+		return;
+	}
+	if (!oc->local_access && addr_local(host)) {
+		debug("ostp %s: %s:%u refused (local_access is off)",
+		    srv->l->node->url, host, port);
+		ostp_stream_accept(st, 0, "connect failed: destination not "
+		    "allowed");
+		conn_free(st);
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		ostp_stream_accept(st, 0, "out of memory");
+		conn_free(st);
+		return;
+	}
+	f->srv = srv;
+	f->key = e->key;
+	f->st = st;
+	f->key->nflows++;
+	debug("ostp %s: session %08x: flow to %s:%u", srv->l->node->url,
+	    e->sid, host, port);
+	/* dial_start calls back from the loop, never before it returns */
+	if ((f->dial = dial_start(&srv->dl, host, port, 0, flow_dialed,
+	    f)) == NULL) {
+		f->key->nflows--;
+		free(f);
+		ostp_stream_accept(st, 0, "out of memory");
+		conn_free(st);
+	}
+}
+
+/* A new session for a handshake that passed every check. */
+static void
+session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
+    const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	unsigned char out[OSTP_HS_HDR + OSTP_MSG2_NOISE + 512];
+	struct ostp_session_params p;
+	struct sentry *e, *old;
+	char name[80];
+	ssize_t n;
+
+	if (srv->nsessions >= srv->l->ostp->max_sessions &&
+	    find_sid(srv, hs->sid) == NULL)
+		return;		/* the global cap: silent */
+	if ((n = ostp_hs_msg2(hs, &k->keys, NULL, (size_t)-1, out,
+	    sizeof(out))) < 0)
+		return;
+	/* a colliding id replaces the older session (§2.5 2f) */
+	if ((old = find_sid(srv, hs->sid)) != NULL)
+		entry_drop(old);
+	/* the key's least recently seen session makes room */
+	if (k->nsessions >= srv->l->ostp->max_sessions_key)
+		entry_drop(TAILQ_FIRST(&k->lru));
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	e->srv = srv;
+	e->key = k;
+	e->sid = hs->sid;
+	snprintf(name, sizeof(name), "ostp session %08x", hs->sid);
+	memset(&p, 0, sizeof(p));
+	p.keys = &k->keys;
+	p.sid = hs->sid;
+	p.k_tx = hs->k_s2c;
+	p.k_rx = hs->k_c2s;
+	p.server = 1;
+	p.mtu = srv->l->ostp->mtu;
+	p.output = entry_output;
+	p.open = entry_open;
+	p.closed = entry_closed;
+	p.arg = e;
+	p.name = name;
+	if ((e->s = ostp_session_new(srv->wk, &p)) == NULL) {
+		free(e);
+		return;
+	}
+	LIST_INSERT_HEAD(&srv->sids[e->sid % SRV_BUCKETS], e, by_sid);
+	TAILQ_INSERT_TAIL(&k->lru, e, key_lru);
+	k->nsessions++;
+	srv->nsessions++;
+	addr_set(e, from, fromlen);
+	adm_known(srv, from);
+	(void)sendto(srv->fd, out, (size_t)n, 0, (const struct sockaddr *)from,
+	    fromlen);
+	debug("ostp %s: session %08x for key %s", srv->l->node->url, e->sid,
+	    k->name);
+}
+
+/* The trial path (§2.5 step 2): silent on every failure. */
+static void
+trial(struct osrv *srv, const unsigned char *d, size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen, uint64_t now)
+{
+	unsigned char payload[12 + OSTP_KEY_MAX], dig[16], mk[4];
+	struct ostp_hs hs;
+	uint64_t ts, w;
+	uint32_t sid;
+	size_t plen, i;
+	time_t t = time(NULL);
+
+	if (len < 4 || adm_allow(srv, from, now) != 0)
+		return;
+	w = (uint64_t)t / OSTP_JUNK_WINDOW;
+	for (i = 0; i < srv->nkeys; i++) {
+		struct skey *k = &srv->keys[i];
+
+		ostp_junk_marker(&k->keys, w, mk);
+		if (memcmp(mk, d, 4) == 0)
+			return;		/* junk */
+		ostp_junk_marker(&k->keys, w - 1, mk);
+		if (memcmp(mk, d, 4) == 0)
+			return;
+		if (len < 7 || ostp_hs_accept(&hs, &k->keys, d, len, &sid,
+		    &ts, payload, &plen) != 0)
+			continue;
+		if ((ts > (uint64_t)t ? ts - (uint64_t)t : (uint64_t)t - ts) >
+		    OSTP_TS_WINDOW) {
+			debug("ostp %s: handshake clock off by more than %d s",
+			    srv->l->node->url, OSTP_TS_WINDOW);
+			break;
+		}
+		replay_digest(srv, payload, plen, dig);
+		explicit_bzero(payload, sizeof(payload));
+		if (replay_seen(srv, dig)) {
+			debug("ostp %s: replayed handshake dropped",
+			    srv->l->node->url);
+			break;
+		}
+		replay_add(srv, dig);
+		session_start(srv, k, &hs, from, fromlen);
+		break;
+	}
+	ostp_hs_clear(&hs);
+}
+
+static void
+touch(struct sentry *e)
+{
+	TAILQ_REMOVE(&e->key->lru, e, key_lru);
+	TAILQ_INSERT_TAIL(&e->key->lru, e, key_lru);
+}
+
+static void
+dispatch(struct osrv *srv, const unsigned char *d, size_t len,
+    const struct sockaddr_storage *from, socklen_t fromlen, uint64_t now)
+{
+	struct sentry *e;
+	uint32_t sid;
+	uint64_t n;
+	size_t i;
+	int r;
+
+	if (len < 4)
+		return;
+	/* 1: the session at this address */
+	if ((e = find_addr(srv, from)) != NULL &&
+	    ostp_peek(&e->key->keys, d, len, &sid, &n) == 0 &&
+	    sid == e->sid && ostp_session_input(e->s, d, len) >= 0) {
+		touch(e);
+		return;
+	}
+	/* 2: a session that moved here, by each key's unmasking */
+	for (i = 0; len >= OSTP_OVERHEAD && i < srv->nkeys; i++) {
+		if (ostp_peek(&srv->keys[i].keys, d, len, &sid, &n) != 0 ||
+		    (e = find_sid(srv, sid)) == NULL ||
+		    e->key != &srv->keys[i])
+			continue;
+		if ((r = ostp_session_input(e->s, d, len)) < 0)
+			continue;
+		if (r == 1 && find_sid(srv, sid) == e) {
+			debug("ostp %s: session %08x moved",
+			    srv->l->node->url, sid);
+			addr_set(e, from, fromlen);
+			touch(e);
+		}
+		return;
+	}
+	/* 3: a handshake, maybe */
+	trial(srv, d, len, from, fromlen, now);
+}
+
+static void
+srv_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mmsghdr msgs[SRV_BATCH];
+	struct sockaddr_storage from[SRV_BATCH];
+	struct iovec iov[SRV_BATCH];
+	struct osrv *srv = arg;
+	uint64_t now;
+	int i, n, rounds;
+
+	(void)what;
+	for (rounds = 0; rounds < 8; rounds++) {
+		for (i = 0; i < SRV_BATCH; i++) {
+			iov[i].iov_base = rbuf[i];
+			iov[i].iov_len = sizeof(rbuf[i]);
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		if ((n = recvmmsg(fd, msgs, SRV_BATCH, MSG_DONTWAIT,
+		    NULL)) <= 0)
+			return;
+		now = ostp_now_us();
+		for (i = 0; i < n; i++) {
+			if (msgs[i].msg_len > OSTP_DGRAM_MAX ||
+			    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				continue;
+			sockaddr_unmap(&from[i],
+			    &msgs[i].msg_hdr.msg_namelen);
+			dispatch(srv, rbuf[i], msgs[i].msg_len, &from[i],
+			    msgs[i].msg_hdr.msg_namelen, now);
+		}
+		if (n < SRV_BATCH)
+			return;
+	}
+}
+
+int
+ostp_server_start(struct worker *wk, const struct listener_conf *l,
+    size_t idx, int fd)
+{
+	const struct ostp_conf *oc = l->ostp;
+	struct osrv *srv;
+	size_t i;
+
+	if (oc == NULL || oc->nkeys == 0 ||
+	    (srv = calloc(1, sizeof(*srv))) == NULL)
+		return -1;
+	srv->wk = wk;
+	srv->l = l;
+	srv->idx = idx;
+	srv->fd = fd;
+	if ((srv->keys = calloc(oc->nkeys, sizeof(*srv->keys))) == NULL ||
+	    (srv->adm = calloc(ADM_SLOTS, sizeof(*srv->adm))) == NULL ||
+	    (srv->replay = calloc(REPLAY_MAX, sizeof(*srv->replay))) == NULL ||
+	    (srv->rbuckets = malloc(REPLAY_BUCKETS *
+	    sizeof(*srv->rbuckets))) == NULL)
+		return -1;
+	for (i = 0; i < REPLAY_BUCKETS; i++)
+		srv->rbuckets[i] = UINT32_MAX;
+	ostp_random(srv->rkey, sizeof(srv->rkey));
+	for (i = 0; i < oc->nkeys; i++) {
+		if (ostp_keys_init(&srv->keys[i].keys, oc->version,
+		    oc->keys[i].key, strlen(oc->keys[i].key)) != 0) {
+			error("%s: access key %zu cannot be used", l->node->url,
+			    i + 1);
+			return -1;
+		}
+		srv->keys[i].name = oc->keys[i].name != NULL ?
+		    oc->keys[i].name : "default";
+		TAILQ_INIT(&srv->keys[i].lru);
+	}
+	srv->nkeys = oc->nkeys;
+	srv->all.tokens = ADM_ALL_BURST;
+	srv->all.at_us = ostp_now_us();
+	for (i = 0; i < SRV_BUCKETS; i++)
+		LIST_INIT(&srv->sids[i]);
+	for (i = 0; i < SRV_ADDR_BUCKETS; i++)
+		LIST_INIT(&srv->addrs[i]);
+	if (dialer_init(&srv->dl, wk, l, idx) != 0)
+		return -1;
+	/* names that resolve to local addresses are refused too */
+	srv->dl.public_only = !oc->local_access;
+	evutil_make_socket_nonblocking(fd);
+	if ((srv->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST,
+	    srv_read_cb, srv)) == NULL)
+		return -1;
+	event_add(srv->ev, NULL);
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* The OSTP server's listener (server.c) and client sessions (client.c). */
+#ifndef OSTP_OSTP_SERVER_H
+#define OSTP_OSTP_SERVER_H
+
+#include <stddef.h>
+
+struct worker;
+struct listener_conf;
+
+int	ostp_server_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * An established OSTP session (spec/ostp.md §2.6-§3), either side: the
+ * direction keys, the ARQ, and the relay flows multiplexed on it.  Each
+ * TCP flow is a connection (core/conn.h), relayed like any other: what
+ * the peer sends on it waits in the flow's queue for its reader, what
+ * its writer sends becomes Data messages, as many as the congestion
+ * window admits.  The session does not own a socket: it hands every
+ * datagram to its output function (the server's shared socket, the
+ * client's own) and is fed what the dispatcher authenticated for it.
+ */
+#ifndef OSTP_SESSION_H
+#define OSTP_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker;
+struct conn;
+struct ostp_keys;
+struct ostp_session;
+
+/* Sends one datagram: 0, or -1 (dropped; the ARQ resends it). */
+typedef int (*ostp_output_fn)(void *arg, const unsigned char *, size_t);
+/*
+ * Server: the peer opened stream st with Connect (udp 0) or
+ * UdpAssociate (udp 1, addr NULL); the callee owns st and answers with
+ * ostp_stream_accept().
+ */
+typedef void (*ostp_open_fn)(void *arg, struct conn *st, const char *addr,
+	    size_t addrlen, int udp);
+/* The session ended (peer Close, idle, failure); called from the loop. */
+typedef void (*ostp_closed_fn)(void *arg, struct ostp_session *);
+
+struct ostp_session_params {
+	const struct ostp_keys	*keys;
+	uint32_t		 sid;
+	const unsigned char	*k_tx;		/* 32 bytes */
+	const unsigned char	*k_rx;
+	int			 server;
+	unsigned int		 mtu;
+	int			 reliable;	/* TCP/TLS carrier */
+	ostp_output_fn		 output;
+	ostp_open_fn		 open;		/* server */
+	ostp_closed_fn		 closed;
+	void			*arg;
+	const char		*name;		/* for log lines */
+};
+
+struct ostp_session *ostp_session_new(struct worker *,
+	    const struct ostp_session_params *);
+/*
+ * A datagram for this session (its header already matched): decrypt,
+ * sequence, act.  1: it authenticated and raised the highest nonce (the
+ * endpoint may move to its source); 0: authenticated, older; -1:
+ * dropped without any effect.
+ */
+int	ostp_session_input(struct ostp_session *, const unsigned char *d,
+	    size_t len);
+/* The output function's target changed (roaming): resend what is due. */
+void	ostp_session_path_moved(struct ostp_session *);
+/*
+ * Client: a flow to host:port waiting for a session (its owner may free
+ * it meanwhile: unlobby is then called); adopted by a session, it sends
+ * Connect.  ostp_stream_fail ends a flow no session will take.
+ */
+struct conn *ostp_stream_pending(struct worker *, const char *host,
+	    uint16_t port, void (*unlobby)(void *, struct conn *), void *);
+int	ostp_session_adopt(struct ostp_session *, struct conn *);
+void	ostp_stream_fail(struct conn *, const char *why);
+/*
+ * Client: the flow's answer: 0 waiting, 1 ConnectOk, -1 the server
+ * refused it (why: its Error text), -2 no session to carry it.
+ */
+int	ostp_stream_status(const struct conn *, const char **why);
+/* Server: answer a flow's Connect (ok) or refuse it with why. */
+void	ostp_stream_accept(struct conn *, int ok, const char *why);
+/* Send a Ping now (client: after a path move). */
+void	ostp_session_ping(struct ostp_session *);
+/* Flows open; authenticated-input age in seconds. */
+size_t	ostp_session_nstreams(const struct ostp_session *);
+int	ostp_session_alive(const struct ostp_session *);
+uint64_t ostp_session_idle_us(const struct ostp_session *);
+uint64_t ostp_session_bytes(const struct ostp_session *, int rx);
+/* Send Close and end (the closed callback is not called). */
+void	ostp_session_free(struct ostp_session *);
+/* Monotonic microseconds. */
+uint64_t ostp_now_us(void);
+
+#endif
