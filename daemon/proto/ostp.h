@@ -10,6 +10,8 @@
 #ifndef OSTP_PROTO_OSTP_H
 #define OSTP_PROTO_OSTP_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +68,16 @@ struct ostp_keys {
 	void		*mask_in;		/* opaque: HMAC inner state */
 	void		*mask_out;		/* and outer */
 };
+
+/*
+ * HKDF-SHA256 (RFC 5869) as the key schedule uses it; exposed for the
+ * known-answer tests.  Empty salt: HashLen zero bytes.  0 or -1.
+ */
+#define OSTP_HKDF_INFO_MAX	64
+int	ostp_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
+	    size_t ikmlen, unsigned char prk[32]);
+int	ostp_hkdf_expand(const unsigned char prk[32], const void *info,
+	    size_t infolen, unsigned char *out, size_t outlen);
 
 /* 0, or -1 (version unknown, key empty or longer than OSTP_KEY_MAX). */
 int	ostp_keys_init(struct ostp_keys *, int version, const void *key,
@@ -140,6 +152,26 @@ int	ostp_hs_finish(struct ostp_hs *, const struct ostp_keys *,
 
 void	ostp_hs_clear(struct ostp_hs *);
 
+/*
+ * The Noise messages alone, for the test vectors (any prologue and
+ * payloads); the datagram functions above are built on them.
+ * ostp_noise_init also takes the psk0 token.  write1/write2: e_priv as
+ * above, the message length or -1; read1/read2: the payload length or -1.
+ * write2 and read2 end in Split().
+ */
+int	ostp_noise_init(struct ostp_hs *, const void *prologue, size_t plen,
+	    const unsigned char psk[32]);
+ssize_t	ostp_noise_write1(struct ostp_hs *, const unsigned char *e_priv,
+	    const void *payload, size_t plen, unsigned char *out,
+	    size_t outsz);
+ssize_t	ostp_noise_read1(struct ostp_hs *, const unsigned char *msg,
+	    size_t len, unsigned char *payload, size_t payloadsz);
+ssize_t	ostp_noise_write2(struct ostp_hs *, const unsigned char *e_priv,
+	    const void *payload, size_t plen, unsigned char *out,
+	    size_t outsz);
+ssize_t	ostp_noise_read2(struct ostp_hs *, const unsigned char *msg,
+	    size_t len, unsigned char *payload, size_t payloadsz);
+
 /* One direction's AEAD (ChaCha20-Poly1305, nonce 0^4 || BE64(n)). */
 struct ostp_aead {
 	void		*ctx;		/* opaque: the cipher context */
@@ -148,6 +180,18 @@ struct ostp_aead {
 
 int	ostp_aead_init(struct ostp_aead *, const unsigned char key[32]);
 void	ostp_aead_clear(struct ostp_aead *);
+/*
+ * The AEAD with any 96-bit nonce and AAD (ostp_seal and ostp_open use
+ * them; exposed for the RFC 8439 test).  seal writes len bytes and the
+ * tag; open reads len bytes and the tag after them and writes len bytes
+ * (in == out is allowed).  0, or -1 (open: it does not authenticate).
+ */
+int	ostp_aead_seal_iv(struct ostp_aead *, const unsigned char iv[12],
+	    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+	    size_t len, unsigned char *out);
+int	ostp_aead_open_iv(struct ostp_aead *, const unsigned char iv[12],
+	    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+	    size_t len, unsigned char *out);
 
 /*
  * A data datagram: seal the inner frame (frame, flen) with nonce n into

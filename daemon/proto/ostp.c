@@ -1,0 +1,1273 @@
+/*
+ * OSTP wire version 5 (../shared/spec/ostp.md §2.1-§2.8, §3).  Every
+ * byte layout here is the upstream code's, which the spec records; where
+ * the upstream docs say otherwise the code wins (spec §7).
+ *
+ * Crypto is OpenSSL's: HMAC/HKDF-SHA256 for the per-key secrets, an
+ * HMAC-SHA256 header mask, Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s for the
+ * handshake (X25519, ChaCha20-Poly1305, BLAKE2s and HMAC-BLAKE2s) and
+ * ChaCha20-Poly1305 for data.  The per-datagram work (mask, seal, open)
+ * allocates nothing.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "ostp.h"
+
+#define NOISE_NAME	"Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s"
+#define HASHLEN		32
+#define DHLEN		32
+
+static void	ostp_random_default(void *, size_t);
+
+void	(*ostp_random)(void *, size_t) = ostp_random_default;
+
+static void
+ostp_random_default(void *p, size_t n)
+{
+	/*
+	 * A key, session id or padding without randomness is worse than
+	 * no daemon at all.
+	 */
+	if (n > 0 && RAND_bytes(p, (int)n) != 1)
+		abort();
+}
+
+static inline void
+put16(unsigned char *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static inline void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static inline void
+put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static inline uint16_t
+get16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+get64(const unsigned char *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* Strict UTF-8, as Rust's str::from_utf8: no overlongs, no surrogates. */
+static int
+utf8_valid(const unsigned char *p, size_t len)
+{
+	size_t i = 0, n, k;
+	uint32_t c, min;
+
+	while (i < len) {
+		c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			c &= 0x1f;
+			min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			c &= 0x0f;
+			min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			c &= 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (len - i - 1 < n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (p[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* ---- HKDF-SHA256 (RFC 5869), for the per-key secrets ---- */
+
+int
+ostp_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
+    size_t ikmlen, unsigned char prk[32])
+{
+	unsigned int mdlen = 0;
+	static const unsigned char zero[32];
+
+	if (saltlen == 0) {
+		salt = zero;
+		saltlen = sizeof(zero);
+	}
+	if (saltlen > INT32_MAX ||
+	    HMAC(EVP_sha256(), salt, (int)saltlen, ikm, ikmlen, prk,
+	    &mdlen) == NULL || mdlen != 32)
+		return -1;
+	return 0;
+}
+
+int
+ostp_hkdf_expand(const unsigned char prk[32], const void *info,
+    size_t infolen, unsigned char *out, size_t outlen)
+{
+	unsigned char buf[32 + OSTP_HKDF_INFO_MAX + 1], t[32];
+	unsigned int mdlen;
+	size_t tlen = 0, n, done = 0;
+	unsigned char i;
+	int rv = -1;
+
+	if (infolen > OSTP_HKDF_INFO_MAX || outlen > 255 * 32)
+		return -1;
+	for (i = 1; done < outlen; i++) {
+		/* T(i) = HMAC(PRK, T(i-1) || info || i) */
+		memcpy(buf, t, tlen);
+		if (infolen > 0)
+			memcpy(buf + tlen, info, infolen);
+		buf[tlen + infolen] = i;
+		mdlen = 0;
+		if (HMAC(EVP_sha256(), prk, 32, buf, tlen + infolen + 1, t,
+		    &mdlen) == NULL || mdlen != 32)
+			goto out;
+		tlen = 32;
+		n = outlen - done < 32 ? outlen - done : 32;
+		memcpy(out + done, t, n);
+		done += n;
+	}
+	rv = 0;
+ out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	OPENSSL_cleanse(t, sizeof(t));
+	return rv;
+}
+
+/* ---- per-key secrets and the header mask (§2.2, §2.4) ---- */
+
+/*
+ * HMAC-SHA256 with the 8-byte obf_key over exactly 32 bytes: the inner
+ * and outer digests after their pad blocks are kept, and each datagram
+ * continues copies of them.
+ */
+static EVP_MD_CTX *
+mask_state(const unsigned char obf_key[8], unsigned char padbyte)
+{
+	unsigned char blk[64];
+	EVP_MD_CTX *ctx;
+	size_t i;
+
+	memset(blk, padbyte, sizeof(blk));
+	for (i = 0; i < 8; i++)
+		blk[i] ^= obf_key[i];
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, blk, sizeof(blk)) != 1) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	OPENSSL_cleanse(blk, sizeof(blk));
+	return ctx;
+}
+
+/* The working copy; per thread, so that the keys can stay const. */
+static __thread EVP_MD_CTX *mask_work;
+
+static int
+mask_hmac(const struct ostp_keys *k, const unsigned char sample[32],
+    unsigned char mac[32])
+{
+	unsigned char ih[32];
+	unsigned int len;
+
+	if (mask_work == NULL && (mask_work = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_MD_CTX_copy_ex(mask_work, k->mask_in) != 1 ||
+	    EVP_DigestUpdate(mask_work, sample, 32) != 1 ||
+	    EVP_DigestFinal_ex(mask_work, ih, &len) != 1 ||
+	    EVP_MD_CTX_copy_ex(mask_work, k->mask_out) != 1 ||
+	    EVP_DigestUpdate(mask_work, ih, 32) != 1 ||
+	    EVP_DigestFinal_ex(mask_work, mac, &len) != 1)
+		return -1;
+	return 0;
+}
+
+int
+ostp_keys_init(struct ostp_keys *k, int version, const void *key,
+    size_t keylen)
+{
+	unsigned char h[32], ikm[OSTP_KEY_MAX + 1], info[16 + 1], pad2[2];
+	unsigned int mdlen = 0;
+
+	memset(k, 0, sizeof(*k));
+	if (version != OSTP_WIRE_V5 || keylen == 0 || keylen > OSTP_KEY_MAX)
+		return -1;
+	k->version = version;
+	memcpy(k->key, key, keylen);
+	k->keylen = keylen;
+	if (EVP_Digest(key, keylen, h, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		goto fail;
+	memcpy(ikm, key, keylen);
+	ikm[keylen] = OSTP_WIRE_V5;
+	memcpy(k->info_b, h + 16, 16);
+	memcpy(info, k->info_b, 16);
+	if (ostp_hkdf_extract(h, 16, ikm, keylen + 1, k->prk) != 0)
+		goto fail;
+	info[16] = 0x01;
+	if (ostp_hkdf_expand(k->prk, info, 17, k->obf_key, 8) != 0)
+		goto fail;
+	info[16] = 0x02;
+	if (ostp_hkdf_expand(k->prk, info, 17, k->psk, 32) != 0)
+		goto fail;
+	info[16] = 0x03;
+	if (ostp_hkdf_expand(k->prk, info, 17, pad2, 2) != 0)
+		goto fail;
+	k->hs_pad_min = 16 + pad2[0] % 64;
+	k->hs_pad_max = k->hs_pad_min + 48 + pad2[1] % 128;
+	if ((k->mask_in = mask_state(k->obf_key, 0x36)) == NULL ||
+	    (k->mask_out = mask_state(k->obf_key, 0x5c)) == NULL)
+		goto fail;
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	OPENSSL_cleanse(h, sizeof(h));
+	return 0;
+ fail:
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	OPENSSL_cleanse(h, sizeof(h));
+	ostp_keys_clear(k);
+	return -1;
+}
+
+void
+ostp_keys_clear(struct ostp_keys *k)
+{
+	/* the provider's free wipes the digest state */
+	EVP_MD_CTX_free(k->mask_in);
+	EVP_MD_CTX_free(k->mask_out);
+	explicit_bzero(k, sizeof(*k));
+}
+
+void
+ostp_junk_marker(const struct ostp_keys *k, uint64_t window,
+    unsigned char out[4])
+{
+	unsigned char info[16 + 1 + 8];
+	int i;
+
+	memcpy(info, k->info_b, 16);
+	info[16] = 0x04;
+	/* little-endian here, unlike everything else (§2.2) */
+	for (i = 0; i < 8; i++)
+		info[17 + i] = (window >> (8 * i)) & 0xff;
+	if (ostp_hkdf_expand(k->prk, info, sizeof(info), out, 4) != 0)
+		memset(out, 0, 4);
+}
+
+void
+ostp_mask_compute(const struct ostp_keys *k, const unsigned char *d,
+    size_t len, size_t hdrlen, unsigned char mask[12])
+{
+	unsigned char sample[32], mac[32];
+	size_t n;
+
+	memset(mask, 0, 12);
+	if (hdrlen == 0 || hdrlen > OSTP_DATA_HDR || len <= hdrlen)
+		return;
+	/* always a 32-byte sample, zero-padded (§2.3, §7 item 2) */
+	n = len - hdrlen < 32 ? len - hdrlen : 32;
+	memset(sample, 0, sizeof(sample));
+	memcpy(sample, d + hdrlen, n);
+	if (mask_hmac(k, sample, mac) == 0)
+		memcpy(mask, mac, hdrlen);
+	else
+		/* cannot happen short of allocation failure: no mask */
+		abort();
+}
+
+void
+ostp_mask(const struct ostp_keys *k, unsigned char *d, size_t len,
+    size_t hdrlen)
+{
+	unsigned char mask[12];
+	size_t i;
+
+	if (hdrlen == 0 || hdrlen > OSTP_DATA_HDR || len <= hdrlen)
+		return;
+	ostp_mask_compute(k, d, len, hdrlen, mask);
+	for (i = 0; i < hdrlen; i++)
+		d[i] ^= mask[i];
+}
+
+/* ---- Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s (Noise rev 34) ---- */
+
+static int
+blake2s2(const void *a, size_t alen, const void *b, size_t blen,
+    unsigned char out[HASHLEN])
+{
+	EVP_MD_CTX *ctx;
+	unsigned int len = 0;
+	int ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(ctx, EVP_blake2s256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
+	    (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
+	    EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == HASHLEN;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+static int
+hmac_blake2s(const unsigned char key[HASHLEN], const void *data,
+    size_t len, unsigned char out[HASHLEN])
+{
+	unsigned int mdlen = 0;
+
+	if (HMAC(EVP_blake2s256(), key, HASHLEN, data, len, out,
+	    &mdlen) == NULL || mdlen != HASHLEN)
+		return -1;
+	return 0;
+}
+
+/* Noise HKDF(ck, ikm) with two or three outputs (o3 NULL: two). */
+static int
+noise_hkdf(const unsigned char ck[HASHLEN], const void *ikm, size_t ikmlen,
+    unsigned char o1[HASHLEN], unsigned char o2[HASHLEN],
+    unsigned char o3[HASHLEN])
+{
+	unsigned char tk[HASHLEN], buf[HASHLEN + 1];
+	int rv = -1;
+
+	if (hmac_blake2s(ck, ikm, ikmlen, tk) != 0)
+		goto out;
+	buf[0] = 0x01;
+	if (hmac_blake2s(tk, buf, 1, o1) != 0)
+		goto out;
+	memcpy(buf, o1, HASHLEN);
+	buf[HASHLEN] = 0x02;
+	if (hmac_blake2s(tk, buf, sizeof(buf), o2) != 0)
+		goto out;
+	if (o3 != NULL) {
+		memcpy(buf, o2, HASHLEN);
+		buf[HASHLEN] = 0x03;
+		if (hmac_blake2s(tk, buf, sizeof(buf), o3) != 0)
+			goto out;
+	}
+	rv = 0;
+ out:
+	OPENSSL_cleanse(tk, sizeof(tk));
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rv;
+}
+
+static int
+mix_hash(struct ostp_hs *hs, const void *data, size_t len)
+{
+	return blake2s2(hs->h, HASHLEN, data, len, hs->h);
+}
+
+static int
+mix_key(struct ostp_hs *hs, const void *ikm, size_t len)
+{
+	unsigned char ck[HASHLEN];
+	int rv;
+
+	rv = noise_hkdf(hs->ck, ikm, len, ck, hs->k, NULL);
+	memcpy(hs->ck, ck, HASHLEN);
+	OPENSSL_cleanse(ck, sizeof(ck));
+	hs->n = 0;
+	return rv;
+}
+
+static int
+mix_key_and_hash(struct ostp_hs *hs, const void *ikm, size_t len)
+{
+	unsigned char ck[HASHLEN], th[HASHLEN];
+	int rv;
+
+	rv = noise_hkdf(hs->ck, ikm, len, ck, th, hs->k);
+	memcpy(hs->ck, ck, HASHLEN);
+	if (rv == 0)
+		rv = mix_hash(hs, th, HASHLEN);
+	OPENSSL_cleanse(ck, sizeof(ck));
+	OPENSSL_cleanse(th, sizeof(th));
+	hs->n = 0;
+	return rv;
+}
+
+/*
+ * One ChaCha20-Poly1305 operation with a context of its own (handshake
+ * messages only).  Decryption: in holds the tag after inlen bytes.
+ */
+static int
+aead_once(int enc, const unsigned char key[32], const unsigned char iv[12],
+    const unsigned char *ad, size_t adlen, const unsigned char *in,
+    size_t inlen, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int l, ok;
+
+	if (inlen > INT32_MAX - 64 || adlen > INT32_MAX ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, iv,
+	    enc) == 1 &&
+	    (adlen == 0 ||
+	    EVP_CipherUpdate(ctx, NULL, &l, ad, (int)adlen) == 1) &&
+	    (inlen == 0 ||
+	    EVP_CipherUpdate(ctx, out, &l, in, (int)inlen) == 1);
+	if (ok && enc)
+		ok = EVP_CipherFinal_ex(ctx, out + inlen, &l) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, OSTP_TAG,
+		    out + inlen) == 1;
+	else if (ok)
+		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, OSTP_TAG,
+		    (void *)(in + inlen)) == 1 &&
+		    EVP_CipherFinal_ex(ctx, out + inlen, &l) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok && !enc && inlen > 0)
+		OPENSSL_cleanse(out, inlen);
+	return ok ? 0 : -1;
+}
+
+/* Noise's nonce: 32 zero bits, then the counter little-endian. */
+static void
+noise_nonce(uint64_t n, unsigned char iv[12])
+{
+	int i;
+
+	memset(iv, 0, 4);
+	for (i = 0; i < 8; i++)
+		iv[4 + i] = (n >> (8 * i)) & 0xff;
+}
+
+static int
+encrypt_and_hash(struct ostp_hs *hs, const void *pt, size_t len,
+    unsigned char *out)
+{
+	unsigned char iv[12];
+
+	noise_nonce(hs->n, iv);
+	if (aead_once(1, hs->k, iv, hs->h, HASHLEN, pt, len, out) != 0)
+		return -1;
+	hs->n++;
+	return mix_hash(hs, out, len + OSTP_TAG);
+}
+
+static int
+decrypt_and_hash(struct ostp_hs *hs, const unsigned char *ct, size_t len,
+    unsigned char *out)
+{
+	unsigned char iv[12];
+
+	if (len < OSTP_TAG)
+		return -1;
+	noise_nonce(hs->n, iv);
+	if (aead_once(0, hs->k, iv, hs->h, HASHLEN, ct, len - OSTP_TAG,
+	    out) != 0)
+		return -1;
+	hs->n++;
+	return mix_hash(hs, ct, len);
+}
+
+static int
+x25519_pub(const unsigned char priv[32], unsigned char pub[32])
+{
+	EVP_PKEY *pk;
+	size_t len = 32;
+	int ok;
+
+	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    32)) == NULL)
+		return -1;
+	ok = EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 && len == 32;
+	EVP_PKEY_free(pk);
+	return ok ? 0 : -1;
+}
+
+/*
+ * DH(priv, pub).  OpenSSL refuses an all-zero result (a low-order peer
+ * point): such a handshake fails here where snow would go on with a
+ * known key; no honest peer sends one.
+ */
+static int
+x25519(const unsigned char priv[32], const unsigned char pub[32],
+    unsigned char out[32])
+{
+	EVP_PKEY *pk = NULL, *peer = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t len = 32;
+	int ok = 0;
+
+	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    32)) != NULL &&
+	    (peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub,
+	    32)) != NULL &&
+	    (ctx = EVP_PKEY_CTX_new(pk, NULL)) != NULL)
+		ok = EVP_PKEY_derive_init(ctx) == 1 &&
+		    EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+		    EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32;
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(pk);
+	return ok ? 0 : -1;
+}
+
+static int
+noise_ephemeral(struct ostp_hs *hs, const unsigned char *e_priv)
+{
+	if (e_priv != NULL)
+		memcpy(hs->e_priv, e_priv, 32);
+	else
+		ostp_random(hs->e_priv, 32);
+	return x25519_pub(hs->e_priv, hs->e_pub);
+}
+
+static int
+noise_split(struct ostp_hs *hs)
+{
+	static const unsigned char empty[1];
+	int rv;
+
+	rv = noise_hkdf(hs->ck, empty, 0, hs->k_c2s, hs->k_s2c, NULL);
+	/* what is left of the handshake is not needed any more */
+	explicit_bzero(hs->ck, sizeof(hs->ck));
+	explicit_bzero(hs->k, sizeof(hs->k));
+	explicit_bzero(hs->e_priv, sizeof(hs->e_priv));
+	return rv;
+}
+
+int
+ostp_noise_init(struct ostp_hs *hs, const void *prologue, size_t plen,
+    const unsigned char psk[32])
+{
+	static const char name[] = NOISE_NAME;
+
+	memset(hs, 0, sizeof(*hs));
+	/* the name is longer than HASHLEN, so h = HASH(name) */
+	if (blake2s2(name, sizeof(name) - 1, NULL, 0, hs->h) != 0)
+		return -1;
+	memcpy(hs->ck, hs->h, HASHLEN);
+	if (mix_hash(hs, prologue, plen) != 0)
+		return -1;
+	/*
+	 * psk0: the first token of msg1 on both sides, taken here since
+	 * nothing comes between.
+	 */
+	return mix_key_and_hash(hs, psk, 32);
+}
+
+ssize_t
+ostp_noise_write1(struct ostp_hs *hs, const unsigned char *e_priv,
+    const void *payload, size_t plen, unsigned char *out, size_t outsz)
+{
+	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
+		return -1;
+	if (noise_ephemeral(hs, e_priv) != 0)
+		return -1;
+	memcpy(out, hs->e_pub, DHLEN);
+	/* in a psk handshake, e is also mixed into the key */
+	if (mix_hash(hs, hs->e_pub, DHLEN) != 0 ||
+	    mix_key(hs, hs->e_pub, DHLEN) != 0 ||
+	    encrypt_and_hash(hs, payload, plen, out + DHLEN) != 0)
+		return -1;
+	return DHLEN + plen + OSTP_TAG;
+}
+
+ssize_t
+ostp_noise_read1(struct ostp_hs *hs, const unsigned char *msg, size_t len,
+    unsigned char *payload, size_t payloadsz)
+{
+	if (len < DHLEN + OSTP_TAG || len - DHLEN - OSTP_TAG > payloadsz)
+		return -1;
+	memcpy(hs->re, msg, DHLEN);
+	if (mix_hash(hs, hs->re, DHLEN) != 0 ||
+	    mix_key(hs, hs->re, DHLEN) != 0 ||
+	    decrypt_and_hash(hs, msg + DHLEN, len - DHLEN, payload) != 0)
+		return -1;
+	return len - DHLEN - OSTP_TAG;
+}
+
+ssize_t
+ostp_noise_write2(struct ostp_hs *hs, const unsigned char *e_priv,
+    const void *payload, size_t plen, unsigned char *out, size_t outsz)
+{
+	unsigned char dh[32];
+	int rv;
+
+	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
+		return -1;
+	if (noise_ephemeral(hs, e_priv) != 0)
+		return -1;
+	memcpy(out, hs->e_pub, DHLEN);
+	rv = mix_hash(hs, hs->e_pub, DHLEN) == 0 &&
+	    mix_key(hs, hs->e_pub, DHLEN) == 0 &&
+	    x25519(hs->e_priv, hs->re, dh) == 0 &&
+	    mix_key(hs, dh, sizeof(dh)) == 0 &&
+	    encrypt_and_hash(hs, payload, plen, out + DHLEN) == 0 &&
+	    noise_split(hs) == 0;
+	OPENSSL_cleanse(dh, sizeof(dh));
+	return rv ? (ssize_t)(DHLEN + plen + OSTP_TAG) : -1;
+}
+
+ssize_t
+ostp_noise_read2(struct ostp_hs *hs, const unsigned char *msg, size_t len,
+    unsigned char *payload, size_t payloadsz)
+{
+	unsigned char dh[32];
+	int rv;
+
+	if (len < DHLEN + OSTP_TAG || len - DHLEN - OSTP_TAG > payloadsz)
+		return -1;
+	memcpy(hs->re, msg, DHLEN);
+	rv = mix_hash(hs, hs->re, DHLEN) == 0 &&
+	    mix_key(hs, hs->re, DHLEN) == 0 &&
+	    x25519(hs->e_priv, hs->re, dh) == 0 &&
+	    mix_key(hs, dh, sizeof(dh)) == 0 &&
+	    decrypt_and_hash(hs, msg + DHLEN, len - DHLEN, payload) == 0 &&
+	    noise_split(hs) == 0;
+	OPENSSL_cleanse(dh, sizeof(dh));
+	return rv ? (ssize_t)(len - DHLEN - OSTP_TAG) : -1;
+}
+
+/* ---- handshake datagrams (§2.3, §2.5) ---- */
+
+/* Uniform in [min, max], by rejection (no modulo bias). */
+static size_t
+random_range(unsigned int min, unsigned int max)
+{
+	uint32_t r, span = max - min + 1, lim;
+
+	lim = UINT32_MAX - UINT32_MAX % span;
+	do
+		ostp_random(&r, sizeof(r));
+	while (r >= lim);
+	return min + r % span;
+}
+
+/*
+ * Wrap the noise message already at out + 6 into a handshake datagram:
+ * header, padding, mask.
+ */
+static ssize_t
+hs_wrap(const struct ostp_keys *k, uint32_t sid, size_t nlen, size_t pad,
+    unsigned char *out, size_t outsz)
+{
+	size_t total;
+
+	if (pad == (size_t)-1)
+		pad = random_range(k->hs_pad_min, k->hs_pad_max);
+	if (pad > OSTP_DGRAM_MAX || nlen > UINT16_MAX)
+		return -1;
+	total = OSTP_HS_HDR + nlen + pad;
+	if (total > outsz || total > OSTP_DGRAM_MAX)
+		return -1;
+	put32(out, sid);
+	put16(out + 4, (uint16_t)nlen);
+	ostp_random(out + OSTP_HS_HDR + nlen, pad);
+	ostp_mask(k, out, total, OSTP_HS_HDR);
+	return total;
+}
+
+ssize_t
+ostp_hs_msg1(struct ostp_hs *hs, const struct ostp_keys *k, uint32_t sid,
+    uint64_t unix_secs, const unsigned char *e_priv, size_t pad,
+    unsigned char *out, size_t outsz)
+{
+	unsigned char payload[12 + OSTP_KEY_MAX];
+	ssize_t nlen, rv = -1;
+
+	if (k->version != OSTP_WIRE_V5 || outsz < OSTP_HS_HDR ||
+	    ostp_noise_init(hs, NULL, 0, k->psk) != 0)
+		goto out;
+	hs->sid = sid;
+	/* BE64(unix seconds) || BE32(session id) || the key string */
+	put64(payload, unix_secs);
+	put32(payload + 8, sid);
+	memcpy(payload + 12, k->key, k->keylen);
+	if ((nlen = ostp_noise_write1(hs, e_priv, payload, 12 + k->keylen,
+	    out + OSTP_HS_HDR, outsz - OSTP_HS_HDR)) < 0)
+		goto out;
+	rv = hs_wrap(k, sid, (size_t)nlen, pad, out, outsz);
+ out:
+	OPENSSL_cleanse(payload, sizeof(payload));
+	if (rv < 0)
+		ostp_hs_clear(hs);
+	return rv;
+}
+
+int
+ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
+    const unsigned char *d, size_t len, uint32_t *sid, uint64_t *ts,
+    unsigned char *payload, size_t *payloadlen)
+{
+	unsigned char mask[12], hdr[OSTP_HS_HDR];
+	size_t nlen, plen, i;
+	ssize_t n;
+	int ok;
+
+	*payloadlen = 0;
+	if (k->version != OSTP_WIRE_V5 || len <= OSTP_HS_HDR ||
+	    len > OSTP_DGRAM_MAX)
+		return -1;
+	/* unmask a copy: the caller tries the same bytes with other keys */
+	ostp_mask_compute(k, d, len, OSTP_HS_HDR, mask);
+	for (i = 0; i < OSTP_HS_HDR; i++)
+		hdr[i] = d[i] ^ mask[i];
+	nlen = get16(hdr + 4);
+	/* the padding after the noise message is not read */
+	if (nlen > len - OSTP_HS_HDR ||
+	    nlen < OSTP_MSG1_NOISE_BASE + 12 ||
+	    nlen > OSTP_MSG1_NOISE_BASE + 12 + OSTP_KEY_MAX)
+		return -1;
+	if (ostp_noise_init(hs, NULL, 0, k->psk) != 0 ||
+	    (n = ostp_noise_read1(hs, d + OSTP_HS_HDR, nlen, payload,
+	    12 + OSTP_KEY_MAX)) < 0)
+		goto fail;
+	plen = (size_t)n;
+	/*
+	 * §2.5 step 2c: session id as in the header, then the key string,
+	 * valid UTF-8 and equal to this key's (constant time).
+	 */
+	ok = plen >= 12 && get32(payload + 8) == get32(hdr);
+	ok = ok && plen - 12 == k->keylen;
+	ok = ok && utf8_valid(payload + 12, plen - 12);
+	ok = ok && CRYPTO_memcmp(payload + 12, k->key, k->keylen) == 0;
+	if (!ok) {
+		OPENSSL_cleanse(payload, plen);
+		goto fail;
+	}
+	hs->sid = get32(hdr);
+	*sid = hs->sid;
+	*ts = get64(payload);
+	*payloadlen = plen;
+	return 0;
+ fail:
+	ostp_hs_clear(hs);
+	return -1;
+}
+
+ssize_t
+ostp_hs_msg2(struct ostp_hs *hs, const struct ostp_keys *k,
+    const unsigned char *e_priv, size_t pad, unsigned char *out,
+    size_t outsz)
+{
+	ssize_t nlen, rv = -1;
+
+	if (k->version != OSTP_WIRE_V5 || outsz < OSTP_HS_HDR)
+		goto out;
+	if ((nlen = ostp_noise_write2(hs, e_priv, NULL, 0, out + OSTP_HS_HDR,
+	    outsz - OSTP_HS_HDR)) < 0)
+		goto out;
+	rv = hs_wrap(k, hs->sid, (size_t)nlen, pad, out, outsz);
+ out:
+	if (rv < 0)
+		ostp_hs_clear(hs);
+	return rv;
+}
+
+int
+ostp_hs_finish(struct ostp_hs *hs, const struct ostp_keys *k,
+    const unsigned char *d, size_t len)
+{
+	unsigned char mask[12], hdr[OSTP_HS_HDR], none[1];
+	struct ostp_hs save;
+	size_t i;
+
+	if (k->version != OSTP_WIRE_V5 || len <= OSTP_HS_HDR ||
+	    len > OSTP_DGRAM_MAX)
+		return -1;
+	ostp_mask_compute(k, d, len, OSTP_HS_HDR, mask);
+	for (i = 0; i < OSTP_HS_HDR; i++)
+		hdr[i] = d[i] ^ mask[i];
+	/* msg2 carries an empty payload: exactly e and a tag */
+	if (get32(hdr) != hs->sid || get16(hdr + 4) != OSTP_MSG2_NOISE ||
+	    len - OSTP_HS_HDR < OSTP_MSG2_NOISE)
+		return -1;
+	/*
+	 * A datagram that is not msg2 (a stray, a forgery) leaves the state
+	 * as it was, so that the real msg2 can still be read.
+	 */
+	save = *hs;
+	if (ostp_noise_read2(hs, d + OSTP_HS_HDR, OSTP_MSG2_NOISE, none,
+	    0) != 0) {
+		*hs = save;
+		explicit_bzero(&save, sizeof(save));
+		return -1;
+	}
+	explicit_bzero(&save, sizeof(save));
+	return 0;
+}
+
+void
+ostp_hs_clear(struct ostp_hs *hs)
+{
+	explicit_bzero(hs, sizeof(*hs));
+}
+
+/* ---- data datagrams (§2.3, §2.6) ---- */
+
+int
+ostp_aead_init(struct ostp_aead *a, const unsigned char key[32])
+{
+	EVP_CIPHER_CTX *ctx;
+
+	memset(a, 0, sizeof(*a));
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, NULL,
+	    1) != 1) {
+		EVP_CIPHER_CTX_free(ctx);
+		return -1;
+	}
+	memcpy(a->key, key, 32);
+	a->ctx = ctx;
+	return 0;
+}
+
+void
+ostp_aead_clear(struct ostp_aead *a)
+{
+	/* the free wipes the cipher's key schedule */
+	EVP_CIPHER_CTX_free(a->ctx);
+	explicit_bzero(a, sizeof(*a));
+}
+
+/* OSTP's AEAD nonce: 4 zero bytes || BE64(n), not Noise's layout. */
+static void
+data_nonce(uint64_t n, unsigned char iv[12])
+{
+	memset(iv, 0, 4);
+	put64(iv + 4, n);
+}
+
+int
+ostp_aead_seal_iv(struct ostp_aead *a, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out)
+{
+	int l;
+
+	/* only the nonce changes: no allocation, no key schedule */
+	if (a->ctx == NULL || len > OSTP_DGRAM_MAX || aadlen > OSTP_DGRAM_MAX ||
+	    EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, iv, 1) != 1 ||
+	    (aadlen > 0 &&
+	    EVP_CipherUpdate(a->ctx, NULL, &l, aad, (int)aadlen) != 1) ||
+	    (len > 0 && EVP_CipherUpdate(a->ctx, out, &l, in, (int)len) != 1) ||
+	    EVP_CipherFinal_ex(a->ctx, out + len, &l) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, OSTP_TAG,
+	    out + len) != 1)
+		return -1;
+	return 0;
+}
+
+int
+ostp_aead_open_iv(struct ostp_aead *a, const unsigned char iv[12],
+    const unsigned char *aad, size_t aadlen, const unsigned char *in,
+    size_t len, unsigned char *out)
+{
+	unsigned char tag[OSTP_TAG];
+	int l;
+
+	if (a->ctx == NULL || len > OSTP_DGRAM_MAX || aadlen > OSTP_DGRAM_MAX)
+		return -1;
+	/* in and out may be the same buffer */
+	memcpy(tag, in + len, OSTP_TAG);
+	if (EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, iv, 0) != 1 ||
+	    (aadlen > 0 &&
+	    EVP_CipherUpdate(a->ctx, NULL, &l, aad, (int)aadlen) != 1) ||
+	    (len > 0 && EVP_CipherUpdate(a->ctx, out, &l, in, (int)len) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, OSTP_TAG,
+	    tag) != 1 ||
+	    EVP_CipherFinal_ex(a->ctx, out + len, &l) != 1) {
+		/* nothing unauthenticated is left for a careless caller */
+		if (len > 0)
+			OPENSSL_cleanse(out, len);
+		return -1;
+	}
+	return 0;
+}
+
+ssize_t
+ostp_seal(struct ostp_aead *a, const struct ostp_keys *k, uint32_t sid,
+    uint64_t n, const unsigned char *frame, size_t flen,
+    unsigned char *out)
+{
+	unsigned char iv[12];
+	size_t total;
+
+	if (flen > OSTP_DGRAM_MAX - OSTP_DATA_HDR - OSTP_TAG)
+		return -1;
+	total = OSTP_DATA_HDR + flen + OSTP_TAG;
+	put32(out, sid);
+	put64(out + 4, n);
+	data_nonce(n, iv);
+	/* AAD: the plaintext session id only (§2.3, §7 item 3) */
+	if (ostp_aead_seal_iv(a, iv, out, 4, frame, flen,
+	    out + OSTP_DATA_HDR) != 0)
+		return -1;
+	ostp_mask(k, out, total, OSTP_DATA_HDR);
+	return total;
+}
+
+int
+ostp_peek(const struct ostp_keys *k, const unsigned char *d, size_t len,
+    uint32_t *sid, uint64_t *n)
+{
+	unsigned char mask[12], hdr[OSTP_DATA_HDR];
+	size_t i;
+
+	if (len < OSTP_OVERHEAD)
+		return -1;
+	ostp_mask_compute(k, d, len, OSTP_DATA_HDR, mask);
+	for (i = 0; i < OSTP_DATA_HDR; i++)
+		hdr[i] = d[i] ^ mask[i];
+	*sid = get32(hdr);
+	*n = get64(hdr + 4);
+	return 0;
+}
+
+ssize_t
+ostp_open(struct ostp_aead *a, uint32_t sid, uint64_t n,
+    const unsigned char *d, size_t len, unsigned char *out)
+{
+	unsigned char iv[12], aad[4];
+	size_t clen;
+
+	if (len < OSTP_DATA_HDR + OSTP_TAG || len > OSTP_DGRAM_MAX)
+		return -1;
+	clen = len - OSTP_DATA_HDR - OSTP_TAG;
+	put32(aad, sid);
+	data_nonce(n, iv);
+	if (ostp_aead_open_iv(a, iv, aad, 4, d + OSTP_DATA_HDR, clen,
+	    out) != 0)
+		return -1;
+	return clen;
+}
+
+/* ---- inner frames, ACK, NACK (§2.7) ---- */
+
+void
+ostp_frame_hdr(unsigned char *out, unsigned char kind, uint16_t stream,
+    size_t len, size_t padlen)
+{
+	out[0] = 1;
+	out[1] = kind;
+	ostp_random(out + 2, 2);
+	put16(out + 4, stream);
+	put32(out + 6, (uint32_t)len);
+	put16(out + 10, (uint16_t)padlen);
+}
+
+void
+ostp_frame_pad(unsigned char *p, size_t padlen)
+{
+	ostp_random(p, padlen);
+}
+
+int
+ostp_frame_parse(const unsigned char *p, size_t len, struct ostp_frame *f)
+{
+	size_t plen, padlen;
+
+	if (len < OSTP_FRAME_HDR)
+		return -1;
+	/* the version byte and the reserved bytes are not checked */
+	if (p[1] < OSTP_F_HANDSHAKE || p[1] > OSTP_F_ACK)
+		return -1;
+	plen = get32(p + 6);
+	padlen = get16(p + 10);
+	if (plen > len - OSTP_FRAME_HDR ||
+	    padlen > len - OSTP_FRAME_HDR - plen)
+		return -1;
+	f->kind = p[1];
+	f->stream = get16(p + 4);
+	f->payload = p + OSTP_FRAME_HDR;
+	f->len = plen;
+	return 0;
+}
+
+size_t
+ostp_ack_put(unsigned char *out, const struct ostp_range *r, size_t n)
+{
+	size_t i;
+
+	if (n > OSTP_ACK_MAX)
+		return 0;
+	out[0] = (unsigned char)n;
+	for (i = 0; i < n; i++) {
+		put64(out + 1 + 16 * i, r[i].start);
+		put64(out + 1 + 16 * i + 8, r[i].end);
+	}
+	return 1 + 16 * n;
+}
+
+int
+ostp_ack_parse(const unsigned char *p, size_t len, struct ostp_range *r,
+    size_t max)
+{
+	size_t n, i;
+
+	if (len == 0)
+		return 0;
+	n = p[0];
+	if (n > max || (len - 1) / 16 < n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		r[i].start = get64(p + 1 + 16 * i);
+		r[i].end = get64(p + 1 + 16 * i + 8);
+		if (r[i].start > r[i].end)
+			return -1;
+	}
+	return (int)n;
+}
+
+void
+ostp_nack_put(unsigned char out[8], uint64_t n)
+{
+	put64(out, n);
+}
+
+int
+ostp_nack_parse(const unsigned char *p, size_t len, uint64_t *n)
+{
+	if (len < 8)
+		return -1;
+	*n = get64(p);
+	return 0;
+}
+
+/* ---- relay messages (§3) and their addresses ---- */
+
+/*
+ * Where the host and port of addr are; the host is checked for what
+ * could not be a name or an address literal (controls, spaces, NUL).
+ */
+static int
+addr_check(const char *addr, size_t len, size_t *hoff, size_t *hlen,
+    uint16_t *port)
+{
+	const unsigned char *a = (const unsigned char *)addr;
+	size_t colon, i, h0, h1;
+	uint32_t v;
+
+	if (len < 3 || !utf8_valid(a, len))
+		return -1;
+	for (colon = len; colon > 0; colon--)
+		if (a[colon - 1] == ':')
+			break;
+	if (colon == 0)
+		return -1;
+	colon--;
+	if (colon + 1 == len || len - colon - 1 > 5)
+		return -1;
+	for (v = 0, i = colon + 1; i < len; i++) {
+		if (a[i] < '0' || a[i] > '9')
+			return -1;
+		v = v * 10 + (a[i] - '0');
+	}
+	if (v > 65535)
+		return -1;
+	if (a[0] == '[') {
+		/* [v6]:port; inside, hex digits, ':' and '.' (v4-mapped) */
+		if (colon < 3 || a[colon - 1] != ']')
+			return -1;
+		h0 = 1;
+		h1 = colon - 1;
+		for (i = h0; i < h1; i++)
+			if (!((a[i] >= '0' && a[i] <= '9') ||
+			    (a[i] >= 'a' && a[i] <= 'f') ||
+			    (a[i] >= 'A' && a[i] <= 'F') ||
+			    a[i] == ':' || a[i] == '.'))
+				return -1;
+	} else {
+		h0 = 0;
+		h1 = colon;
+		if (h1 == 0)
+			return -1;
+		for (i = h0; i < h1; i++)
+			if (a[i] <= ' ' || a[i] == 0x7f || a[i] == ':' ||
+			    a[i] == '[' || a[i] == ']')
+				return -1;
+	}
+	*hoff = h0;
+	*hlen = h1 - h0;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
+ostp_addr_split(const char *addr, size_t len, char *host, size_t hostsz,
+    uint16_t *port)
+{
+	size_t hoff, hlen;
+
+	if (addr_check(addr, len, &hoff, &hlen, port) != 0 ||
+	    hlen >= hostsz)
+		return -1;
+	memcpy(host, addr + hoff, hlen);
+	host[hlen] = '\0';
+	return 0;
+}
+
+ssize_t
+ostp_msg_put(unsigned char *out, size_t outsz, const struct ostp_msg *m)
+{
+	size_t need;
+
+	switch (m->tag) {
+	case OSTP_M_KEEPALIVE:
+	case OSTP_M_CLOSE:
+	case OSTP_M_CONNECT_OK:
+	case OSTP_M_UDP_ASSOCIATE:
+		if (outsz < 1)
+			return -1;
+		out[0] = m->tag;
+		return 1;
+	case OSTP_M_CONNECT:
+		if (m->addrlen > UINT16_MAX || outsz < 3 ||
+		    outsz - 3 < m->addrlen)
+			return -1;
+		out[0] = m->tag;
+		put16(out + 1, (uint16_t)m->addrlen);
+		if (m->addrlen > 0)
+			memmove(out + 3, m->addr, m->addrlen);
+		return 3 + m->addrlen;
+	case OSTP_M_DATA:
+	case OSTP_M_ERROR:
+		if (m->datalen > UINT16_MAX || outsz < 3 ||
+		    outsz - 3 < m->datalen)
+			return -1;
+		/* the payload may already be in place at out + 3 */
+		if (m->datalen > 0)
+			memmove(out + 3, m->data, m->datalen);
+		out[0] = m->tag;
+		put16(out + 1, (uint16_t)m->datalen);
+		return 3 + m->datalen;
+	case OSTP_M_PING:
+	case OSTP_M_PONG:
+		if (outsz < 11)
+			return -1;
+		out[0] = m->tag;
+		put16(out + 1, 8);
+		put64(out + 3, m->ts);
+		return 11;
+	case OSTP_M_UDP_DATA:
+		if (m->addrlen > UINT16_MAX || m->datalen > UINT16_MAX)
+			return -1;
+		need = 5 + m->addrlen + m->datalen;
+		if (outsz < need)
+			return -1;
+		if (m->datalen > 0)
+			memmove(out + 5 + m->addrlen, m->data, m->datalen);
+		if (m->addrlen > 0)
+			memmove(out + 3, m->addr, m->addrlen);
+		out[0] = m->tag;
+		put16(out + 1, (uint16_t)m->addrlen);
+		put16(out + 3 + m->addrlen, (uint16_t)m->datalen);
+		return need;
+	default:
+		return -1;
+	}
+}
+
+int
+ostp_msg_parse(const unsigned char *p, size_t len, struct ostp_msg *m)
+{
+	size_t alen, dlen, hoff, hlen;
+	uint16_t port;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 1)
+		return -1;
+	m->tag = p[0];
+	switch (p[0]) {
+	case OSTP_M_KEEPALIVE:
+	case OSTP_M_CLOSE:
+	case OSTP_M_CONNECT_OK:
+	case OSTP_M_UDP_ASSOCIATE:
+		return 0;
+	case OSTP_M_CONNECT:
+	case OSTP_M_DATA:
+	case OSTP_M_ERROR:
+		if (len < 3)
+			return -1;
+		dlen = get16(p + 1);
+		if (dlen > len - 3)
+			return -1;
+		if (p[0] != OSTP_M_CONNECT) {
+			m->data = p + 3;
+			m->datalen = dlen;
+			return 0;
+		}
+		if (addr_check((const char *)p + 3, dlen, &hoff, &hlen,
+		    &port) != 0)
+			return -1;
+		m->addr = (const char *)p + 3;
+		m->addrlen = dlen;
+		return 0;
+	case OSTP_M_PING:
+	case OSTP_M_PONG:
+		if (len < 11 || get16(p + 1) != 8)
+			return -1;
+		m->ts = get64(p + 3);
+		return 0;
+	case OSTP_M_UDP_DATA:
+		if (len < 3)
+			return -1;
+		alen = get16(p + 1);
+		if (alen > len - 3 || len - 3 - alen < 2)
+			return -1;
+		dlen = get16(p + 3 + alen);
+		if (dlen > len - 5 - alen)
+			return -1;
+		if (addr_check((const char *)p + 3, alen, &hoff, &hlen,
+		    &port) != 0)
+			return -1;
+		m->addr = (const char *)p + 3;
+		m->addrlen = alen;
+		m->data = p + 5 + alen;
+		m->datalen = dlen;
+		return 0;
+	default:
+		return -1;
+	}
+}
