@@ -24,7 +24,7 @@ CFLAGS_ALL	= -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong -fPIE \
 		  $(CONF_CFLAGS_EXTRA)
 LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
 LIBS_ALL	= $(EVENT_SSL_LIBS) $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) \
-		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
+		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) -lm
 # Only the workers' HTTP/2 transports (daemon/mux/h2.c) use it.
 WORKER_LIBS	= $(NGHTTP2_LIBS)
 
