@@ -1390,6 +1390,14 @@ ostp_key_from_node(const struct node *n, char **keyp, char *err,
 	return 0;
 }
 
+/* The share link's truthy values (spec/ostp.md §4.1). */
+static int
+ostp_truthy(const char *s)
+{
+	return strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcasecmp(s, "yes") == 0;
+}
+
 /* What a server and a client both take: the key, mtu. */
 static struct ostp_conf *
 build_ostp_common(const struct node *n, int server, char *err,
@@ -1458,8 +1466,7 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 		return -1;
 	oc->max_flows_key = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
-		oc->local_access = strcmp(s, "true") == 0 ||
-		    strcmp(s, "1") == 0;
+		(void)param_bool_parse(s, &oc->local_access);
 	return build_dialer(c, l, err, errlen);
 }
 
@@ -1476,24 +1483,28 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 
 	if ((h->ostp = build_ostp_common(n, 0, err, errlen)) == NULL)
 		return -1;
+	/* the share link's "sessions" is our mux */
+	if (node_param(n, "sessions") != NULL &&
+	    node_param_uint(n, "sessions", 1, 64, &v, err, errlen) < 0)
+		return -1;
 	if ((s = node_param(n, "type")) != NULL && strcmp(s, "udp") != 0) {
 		seterr(err, errlen, "%s: OSTP carrier \"%s\" is not supported "
 		    "in this build (udp)", n->url, s);
 		return -1;
 	}
-	if (((s = node_param(n, "tls")) != NULL && strcmp(s, "0") != 0 &&
-	    strcmp(s, "false") != 0) || node_param(n, "path") != NULL) {
+	if (((s = node_param(n, "tls")) != NULL && ostp_truthy(s)) ||
+	    node_param(n, "path") != NULL) {
 		seterr(err, errlen, "%s: OSTP over TLS or an HTTP upgrade path "
 		    "is not supported in this build", n->url);
 		return -1;
 	}
-	if ((s = node_param(n, "tun")) != NULL && (strcmp(s, "true") == 0 ||
-	    strcmp(s, "1") == 0 || strcmp(s, "yes") == 0)) {
+	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
 		seterr(err, errlen, "%s: tun=%s: capture needs a tun inbound, "
 		    "which this build does not have", n->url, s);
 		return -1;
 	}
-	if (node_param_uint(n, "mux", 1, 64, &v, err, errlen) < 0)
+	if (node_param(n, "mux") != NULL &&
+	    node_param_uint(n, "mux", 1, 64, &v, err, errlen) < 0)
 		return -1;
 	h->ostp->sessions = (unsigned int)v;
 	return 0;
@@ -1848,7 +1859,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 static const char *const ostp_hop_params[] = {
 	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
-	"owndns", "name", "mtu", "mux", NULL
+	"owndns", "name", "mtu", "mux", "sessions", NULL
 };
 
 static const char *const hop_params[] = {

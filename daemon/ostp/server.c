@@ -678,6 +678,7 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
     size_t idx, int fd)
 {
 	const struct ostp_conf *oc = l->ostp;
+	int bufsz = 4 * 1024 * 1024;
 	struct osrv *srv;
 	size_t i;
 
@@ -720,6 +721,9 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	/* names that resolve to local addresses are refused too */
 	srv->dl.public_only = !oc->local_access;
 	evutil_make_socket_nonblocking(fd);
+	/* bursts of a congestion window must not overflow the socket */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	if ((srv->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST,
 	    srv_read_cb, srv)) == NULL)
 		return -1;

@@ -915,6 +915,14 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 		sess_fail(s);
 		return;
 	}
+	debug("%s: cwnd %.0f inflight %zu srtt %llu us rto %llu us "
+	    "retransmits %llu losses %llu rx_next %llu held %zu", s->name,
+	    s->arq.cwnd, s->arq.inflight,
+	    (unsigned long long)s->arq.srtt_us,
+	    (unsigned long long)s->arq.rto_us,
+	    (unsigned long long)s->arq.retransmits,
+	    (unsigned long long)s->arq.losses,
+	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
 	if (!s->server) {
 		ostp_session_ping(s);
 		(void)sess_simple(s, 0, OSTP_M_KEEPALIVE);
