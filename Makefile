@@ -73,7 +73,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium
+		  chromium coturn
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -122,7 +122,16 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Iregress/unittests -o $@ $< \
 	    $(LIB_OBJS) $(LDFLAGS_ALL) $(WORKER_LIBS) $(LIBS_ALL)
 
-unittests: $(UNIT_BINS)
+# C test tools of the scenario tests (regress/tools/*.c): each links
+# the pure codecs it drives.
+TOOL_BINS	= $(BUILD)/tools/stunprobe
+
+$(BUILD)/tools/stunprobe: regress/tools/stunprobe.c $(OBJ)/daemon/proto/stun.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< \
+	    $(OBJ)/daemon/proto/stun.o $(LDFLAGS_ALL) $(CRYPTO_LIBS)
+
+unittests: $(UNIT_BINS) $(TOOL_BINS)
 
 # libFuzzer harnesses: built with clang when configure found it.  The
 # parsers are compiled once with coverage and sanitizers, then linked
