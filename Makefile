@@ -79,7 +79,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 	soak install clean \
 	distclean
 
-all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks
+all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen
 
 config.mk: configure.ac config.mk.in
 	@$(MAKE) --no-print-directory deps
@@ -111,6 +111,11 @@ $(OBJT)/%.o: %.c config.h
 
 $(BUILD)/ostpd: $(OSTPD_OBJS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(WORKER_LIBS) $(LIBS_ALL)
+
+# helper/: small programs beside the daemon, one source file each.
+$(BUILD)/ostp-keygen: helper/ostp-keygen.c config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
 # Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
 $(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)
@@ -198,10 +203,13 @@ check-asan:
 run: deps all
 	./$(BUILD)/ostpd $(or $(ARGS),-D -L 127.0.0.1:1080)
 
-install: $(BUILD)/ostpd
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
-	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/ostpd
+install: $(BUILD)/ostpd $(BUILD)/ostp-keygen
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) \
+	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 \
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd
 	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
+	install -m 755 $(BUILD)/ostp-keygen $(DESTDIR)$(bindir)/ostp-keygen
+	install -m 644 man/ostp-keygen.1 $(DESTDIR)$(mandir)/man1/ostp-keygen.1
 	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
 	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5
 	install -m 644 contrib/ostpd.json \
