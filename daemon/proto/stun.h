@@ -150,7 +150,8 @@ struct stun_msg {
 	uint16_t		channel;
 	uint8_t			transport;
 	int			error;		/* 300..699 */
-	char			reason[STUN_TEXT_MAX + 1];	/* '?' for controls */
+	/* the reason phrase, NUL-terminated, controls made '?' */
+	char			reason[STUN_TEXT_MAX + 1];
 	unsigned char		realm[STUN_TEXT_MAX];
 	size_t			realmlen;
 	unsigned char		nonce[STUN_TEXT_MAX];

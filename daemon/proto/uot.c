@@ -409,9 +409,10 @@ uot_build_upgrade_response(char *out, size_t outlen, size_t *olen,
 	return 0;
 }
 
-#define UOT_DECOY_BODY	"<html>\r\n<head><title>404 Not Found</title></head>\r\n" \
-			"<body>\r\n<center><h1>404 Not Found</h1></center>\r\n" \
-			"</body>\r\n</html>\r\n"
+#define UOT_DECOY_BODY \
+	"<html>\r\n<head><title>404 Not Found</title></head>\r\n" \
+	"<body>\r\n<center><h1>404 Not Found</h1></center>\r\n" \
+	"</body>\r\n</html>\r\n"
 
 int
 uot_build_decoy(char *out, size_t outlen, size_t *olen)

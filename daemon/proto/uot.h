@@ -19,7 +19,7 @@
 #define UOT_KEY_LEN		16	/* Sec-WebSocket-Key, decoded */
 #define UOT_KEY_B64_MAX		128	/* a peer's key, as sent */
 #define UOT_ACCEPT_B64_LEN	28
-#define UOT_ADDR_MAX		63	/* X-Real-IP, an X-Forwarded-For entry */
+#define UOT_ADDR_MAX		63	/* X-Real-IP, X-Forwarded-For entry */
 
 #define UOT_JUNK_MARKER_LEN	4
 #define UOT_JUNK_MIN		UOT_JUNK_MARKER_LEN

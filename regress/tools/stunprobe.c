@@ -148,7 +148,8 @@ transact(const char *what, uint16_t method, build_fn build, const void *arg,
 			if (send(sock, req, n, 0) != (ssize_t)n)
 				die("%s: send: %s", what, strerror(errno));
 			while ((r = recv_wait(resp, cap, WAIT_MS)) > 0) {
-				if (stun_classify(resp, r) != STUN_KIND_MESSAGE ||
+				if (stun_classify(resp, r) !=
+				    STUN_KIND_MESSAGE ||
 				    stun_parse(resp, r, m) != 0 ||
 				    !stun_is_response(m, method, tid))
 					continue;	/* not the answer */

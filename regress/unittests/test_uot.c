@@ -330,7 +330,8 @@ TEST(test_response_parse)
 	    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOp=\r\n\r\n";
 	ASSERT_EQ_INT(uot_parse_upgrade_response(p, strlen((const char *)p),
 	    sample_key, &hl, &st), ERR_FORMAT);
-	p = (const unsigned char *)"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n\r\n";
+	p = (const unsigned char *)"HTTP/1.1 101 OK\r\n"
+	    "Upgrade: websocket\r\n\r\n";
 	ASSERT_EQ_INT(uot_parse_upgrade_response(p, strlen((const char *)p),
 	    sample_key, &hl, &st), ERR_FORMAT);
 	p = (const unsigned char *)"HTTP/1.1 404 Not Found\r\n\r\n";
