@@ -97,6 +97,26 @@ uot_reader_feed(struct uot_reader *r, const unsigned char *p, size_t len,
 }
 
 int
+uot_frame_parse(const unsigned char *p, size_t len,
+    const unsigned char **frame, size_t *framelen, size_t *used)
+{
+	size_t n;
+
+	*frame = NULL;
+	*framelen = 0;
+	*used = 0;
+	if (len < UOT_HDR_LEN)
+		return ERR_INCOMPLETE;
+	n = (size_t)p[0] << 8 | p[1];
+	if (len - UOT_HDR_LEN < n)
+		return ERR_INCOMPLETE;
+	*frame = p + UOT_HDR_LEN;
+	*framelen = n;
+	*used = UOT_HDR_LEN + n;
+	return 0;
+}
+
+int
 uot_frame_header(unsigned char out[UOT_HDR_LEN], size_t len)
 {
 	if (len > UOT_FRAME_MAX)

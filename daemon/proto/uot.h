@@ -67,6 +67,15 @@ int	uot_reader_feed(struct uot_reader *, const unsigned char *p,
 /* Whether a frame has been started but not completed (for EOF). */
 int	uot_reader_pending(const struct uot_reader *);
 
+/*
+ * Without a reader: the frame at the start of p[0..len), for a caller
+ * that keeps unread bytes in its own buffer (a connection's read-ahead)
+ * and so needs no 64 KiB per connection.  0 with the frame pointing
+ * into p and *used = 2 + *framelen, or ERR_INCOMPLETE (wait for more).
+ */
+int	uot_frame_parse(const unsigned char *p, size_t len,
+	    const unsigned char **frame, size_t *framelen, size_t *used);
+
 /* The 2-byte header of a frame of len bytes; ERR_TOO_LONG over 65535. */
 int	uot_frame_header(unsigned char out[UOT_HDR_LEN], size_t len);
 

@@ -60,6 +60,17 @@ check_frames(const unsigned char *p, size_t n)
 	}
 	if (off != n)
 		abort();
+	/* the stateless parser sees the same frames */
+	off = 0;
+	while (uot_frame_parse(p + off, n - off, &f, &fl, &used) == 0) {
+		if (used != fl + UOT_HDR_LEN || used > n - off ||
+		    f != p + off + UOT_HDR_LEN)
+			abort();
+		off += used;
+	}
+	if (n - off >= UOT_HDR_LEN &&
+	    (size_t)(p[off] << 8 | p[off + 1]) <= n - off - UOT_HDR_LEN)
+		abort();
 }
 
 static void

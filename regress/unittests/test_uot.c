@@ -162,6 +162,28 @@ TEST(test_reader)
 	free(r);
 }
 
+TEST(test_frame_parse)
+{
+	const unsigned char *f;
+	size_t i, off = 0, fl, used;
+	int n = 0;
+
+	make_stream();
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ_INT(uot_frame_parse(stream, i, &f, &fl, &used),
+		    ERR_INCOMPLETE);
+	while (uot_frame_parse(stream + off, streamlen - off, &f, &fl,
+	    &used) == 0) {
+		ASSERT(f == stream + off + 2 && used == fl + 2);
+		off += used;
+		n++;
+	}
+	ASSERT_EQ_INT(n, 3);
+	/* the last frame (300 bytes announced, 1 there) is not complete */
+	ASSERT_EQ_UINT(streamlen - off, 3);
+	ASSERT_EQ_UINT(used, 0);
+}
+
 TEST(test_request_build)
 {
 	static const char want[] = REQ_HEAD("/s3cr3t", "");
@@ -425,6 +447,7 @@ main(void)
 	RUN(test_classify);
 	RUN(test_frame_header);
 	RUN(test_reader);
+	RUN(test_frame_parse);
 	RUN(test_request_build);
 	RUN(test_request_parse);
 	RUN(test_request_limit);
