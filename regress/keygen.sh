@@ -36,6 +36,14 @@ link() { "$KG" "$@" | tail -n 1; }
 want="ostp://$K@[2001:db8::1]:443?type=uot&tls=1&sni=cdn.example&path=%2Fmy%20secret%2Fws&name=My%20Box"
 got=$(link -k "$K" -H 2001:db8::1 -p 443 -T -s cdn.example -w '/my secret/ws' -n 'My Box')
 [ "$got" = "$want" ] || fail "link: $got, want $want"
+# and a URL parser reads back what was given
+python3 -c 'import sys, urllib.parse as u
+r = u.urlsplit(sys.argv[1]); q = u.parse_qs(r.query)
+assert r.scheme == "ostp" and r.hostname == "2001:db8::1" and r.port == 443
+assert u.unquote(r.username) == sys.argv[2]
+assert q["path"] == ["/my secret/ws"] and q["name"] == ["My Box"], q
+assert q["type"] == ["uot"] and q["tls"] == ["1"] and q["sni"] == ["cdn.example"]
+' "$got" "$K" 2>"$LOGDIR/urlparse.err" || fail "link does not parse back: $(cat "$LOGDIR/urlparse.err")"
 got=$(link -k "$K" -H '[2001:db8::1]' -t uot)
 [ "$got" = "ostp://$K@[2001:db8::1]:50000?type=uot" ] || fail "bracketed -H: $got"
 got=$(link -k "$K" -H 192.0.2.1 -w /p)
