@@ -44,8 +44,8 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
 		  daemon/proto/relay.c daemon/proto/sscodec.c daemon/proto/smux.c \
-		  daemon/proto/obfs.c daemon/proto/ws.c \
-		  daemon/proto/ostp.c
+		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
+		  daemon/proto/stun.c daemon/proto/ostp.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -59,11 +59,11 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
-		  test_ostp
+		  test_ostp test_uot test_stun
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
-		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp
+		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -74,13 +74,13 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium
+		  chromium coturn
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
 	distclean
 
-all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks
+all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen
 
 config.mk: configure.ac config.mk.in
 	@$(MAKE) --no-print-directory deps
@@ -113,6 +113,11 @@ $(OBJT)/%.o: %.c config.h
 $(BUILD)/ostpd: $(OSTPD_OBJS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(WORKER_LIBS) $(LIBS_ALL)
 
+# helper/: small programs beside the daemon, one source file each.
+$(BUILD)/ostp-keygen: helper/ostp-keygen.c config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
 # Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
 $(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(WORKER_LIBS) $(LIBS_ALL)
@@ -123,7 +128,16 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Iregress/unittests -o $@ $< \
 	    $(LIB_OBJS) $(LDFLAGS_ALL) $(WORKER_LIBS) $(LIBS_ALL)
 
-unittests: $(UNIT_BINS)
+# C test tools of the scenario tests (regress/tools/*.c): each links
+# the pure codecs it drives.
+TOOL_BINS	= $(BUILD)/tools/stunprobe
+
+$(BUILD)/tools/stunprobe: regress/tools/stunprobe.c $(OBJ)/daemon/proto/stun.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< \
+	    $(OBJ)/daemon/proto/stun.o $(LDFLAGS_ALL) $(CRYPTO_LIBS)
+
+unittests: $(UNIT_BINS) $(TOOL_BINS)
 
 # libFuzzer harnesses: built with clang when configure found it.  The
 # parsers are compiled once with coverage and sanitizers, then linked
@@ -190,10 +204,13 @@ check-asan:
 run: deps all
 	./$(BUILD)/ostpd $(or $(ARGS),-D -L 127.0.0.1:1080)
 
-install: $(BUILD)/ostpd
-	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man8 \
-	    $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(sysconfdir)/ostpd
+install: $(BUILD)/ostpd $(BUILD)/ostp-keygen
+	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) \
+	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 \
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd
 	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
+	install -m 755 $(BUILD)/ostp-keygen $(DESTDIR)$(bindir)/ostp-keygen
+	install -m 644 man/ostp-keygen.1 $(DESTDIR)$(mandir)/man1/ostp-keygen.1
 	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
 	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5
 	install -m 644 contrib/ostpd.json \

@@ -8,10 +8,12 @@ make --no-print-directory -s install DESTDIR="$D" prefix=/opt/ostp sysconfdir=/e
 [ -x "$D/opt/ostp/sbin/ostpd" ] || fail "ostpd not in DESTDIR/prefix/sbin"
 [ -f "$D/opt/ostp/share/man/man8/ostpd.8" ] || fail "man page not installed"
 [ -f "$D/opt/ostp/share/man/man5/ostpd.conf.5" ] || fail "ostpd.conf.5 not installed"
+[ -f "$D/opt/ostp/share/man/man1/ostp-keygen.1" ] || fail "ostp-keygen.1 not installed"
+"$D/opt/ostp/bin/ostp-keygen" -q | grep -qxE '[0-9a-f]{32}' || fail "ostp-keygen not in DESTDIR/prefix/bin or not working"
 [ -f "$D/etc/ostp-test/ostpd/ostpd.json.example" ] || fail "example config not in sysconfdir"
 "$D/opt/ostp/sbin/ostpd" -V >/dev/null || fail "installed binary does not run"
 
-mandoc -T lint -W warning man/ostpd.8 man/ostpd.conf.5 >"$LOGDIR/mandoc.out" 2>&1 || {
+mandoc -T lint -W warning man/ostpd.8 man/ostpd.conf.5 man/ostp-keygen.1 >"$LOGDIR/mandoc.out" 2>&1 || {
 	# cross references to pages not installed here are fine
 	grep -v -E 'referenced manual not found|STYLE: ' "$LOGDIR/mandoc.out" | grep -q . &&
 	    fail "man pages: $(cat "$LOGDIR/mandoc.out")"
