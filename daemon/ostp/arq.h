@@ -28,6 +28,7 @@
 #define ARQ_CWND_INIT		32
 #define ARQ_CWND_MAX		8192
 #define ARQ_TICK_US		10000
+#define ARQ_CWND_PKT_BYTES	1400	/* the window counts bytes too */
 
 /* A sent datagram kept for its retransmission, by nonce. */
 struct arq_sent {
@@ -54,6 +55,7 @@ struct arq {
 	struct arq_sent	*hist;		/* ring, tx_base..tx_next-1 */
 	size_t		 hcap;
 	size_t		 inflight;	/* retransmittable, not acked */
+	size_t		 inflight_bytes;
 	int		 reliable;	/* a TCP/TLS carrier */
 	/* round trips */
 	uint64_t	 srtt_us;	/* 0: no sample yet */

@@ -19,8 +19,12 @@ struct conn;
 struct ostp_keys;
 struct ostp_session;
 
-/* Sends one datagram: 0, or -1 (dropped; the ARQ resends it). */
-typedef int (*ostp_output_fn)(void *arg, const unsigned char *, size_t);
+/*
+ * Sends n datagrams, laid end to end in buf with their lengths in lens:
+ * 0, or -1 (dropped; the ARQ resends them).
+ */
+typedef int (*ostp_output_fn)(void *arg, const unsigned char *buf,
+	    const size_t *lens, size_t n);
 /*
  * Server: the peer opened stream st with Connect (udp 0) or
  * UdpAssociate (udp 1, addr NULL); the callee owns st and answers with
@@ -83,6 +87,24 @@ uint64_t ostp_session_idle_us(const struct ostp_session *);
 uint64_t ostp_session_bytes(const struct ostp_session *, int rx);
 /* Send Close and end (the closed callback is not called). */
 void	ostp_session_free(struct ostp_session *);
+/*
+ * Send such a batch on a UDP socket (to, tolen: for an unconnected
+ * one): runs of equal lengths go as one UDP_SEGMENT (GSO) send where
+ * the kernel can, the rest with sendmmsg.  *gso is cleared once the
+ * kernel refuses segmentation.
+ */
+struct sockaddr;
+int	ostp_sendv(int fd, const struct sockaddr *to, unsigned int tolen,
+	    const unsigned char *buf, const size_t *lens, size_t n, int *gso);
+/*
+ * Receive on a UDP socket with UDP_GRO: calls fn for every datagram
+ * (coalesced ones split), from the address in *from; at most maxrounds
+ * reads, so that the flows' readers run between.  Returns how many.
+ */
+typedef void (*ostp_dgram_fn)(void *arg, const unsigned char *, size_t,
+	    const void *from, unsigned int fromlen);
+int	ostp_recv_batch(int fd, ostp_dgram_fn, void *arg, int maxrounds);
+void	ostp_udp_tune(int fd);
 /* Monotonic microseconds. */
 uint64_t ostp_now_us(void);
 

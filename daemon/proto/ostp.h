@@ -102,6 +102,8 @@ void	ostp_mask_compute(const struct ostp_keys *, const unsigned char *d,
  * (padding, ephemeral keys, session ids, reserved frame bytes).
  */
 extern void	(*ostp_random)(void *, size_t);
+/* Fast non-secret randomness: reserved bytes, padding (and its length). */
+void	ostp_noise(void *, size_t);
 
 /*
  * The Noise handshake state of one side (§2.5).  After a successful
