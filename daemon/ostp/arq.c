@@ -422,6 +422,7 @@ held_drain(struct arq *a, uint64_t now, arq_deliver_fn deliver, void *arg)
 			break;
 		h->used = 0;
 		a->nheld--;
+		a->held_bytes -= h->len;
 		a->rx_next++;
 		deliver(arg, h->p, h->len);
 		free(h->p);
@@ -455,9 +456,16 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 	if (held_grow(a, n) != 0)
 		return -1;
 	h = held_at(a, n);
-	if (!h->used && a->nheld >= ARQ_REORDER_BUF)
-		return 0;	/* no room: it is resent later */
+	/*
+	 * No room (frames, or bytes: SACKed frames leave the sender's
+	 * window, so only this bounds what waits here): it is resent.
+	 */
+	if (!h->used && (a->nheld >= ARQ_REORDER_BUF ||
+	    a->held_bytes + len > ARQ_HELD_BYTES))
+		return 0;
 	/* a nonce already held is simply taken again (§2.8.1) */
+	if (h->used)
+		a->held_bytes -= h->len;
 	free(h->p);
 	h->p = NULL;
 	if (!control && len > 0) {
@@ -471,6 +479,7 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 		memcpy(h->p, frame, len);
 	}
 	h->len = control ? 0 : (uint32_t)len;
+	a->held_bytes += h->len;
 	h->n = n;
 	if (!h->used) {
 		h->used = 1;

@@ -17,6 +17,7 @@
 
 #define ARQ_MAX_REORDER		16384	/* nonces ahead of the expected */
 #define ARQ_REORDER_BUF		8192	/* frames held */
+#define ARQ_HELD_BYTES		(8 * 1024 * 1024)	/* and their bytes */
 #define ARQ_ACK_DELAY_US	5000
 #define ARQ_RTO_BASE_US		100000
 #define ARQ_RTO_MIN_US		50000
@@ -75,6 +76,7 @@ struct arq {
 	struct arq_held	*held;		/* ring by nonce */
 	size_t		 rcap;
 	size_t		 nheld;
+	size_t		 held_bytes;
 	uint64_t	 held_min;	/* lowest nonce held */
 	uint64_t	 gap_us;	/* since when delivery waits */
 	uint64_t	 last_nack_us;

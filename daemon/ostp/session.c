@@ -48,8 +48,8 @@
  * queued, and acknowledges again below LOW.  What it took stays taken:
  * nothing is lost, the peer's resends of it are dropped as duplicates.
  */
-#define SESS_QUEUED_HIGH	(16 * 1024 * 1024)
-#define SESS_QUEUED_LOW		(8 * 1024 * 1024)
+#define SESS_QUEUED_HIGH	(8 * 1024 * 1024)
+#define SESS_QUEUED_LOW		(4 * 1024 * 1024)
 
 enum st_state {
 	ST_CONNECTING,		/* client: Connect sent */
