@@ -41,6 +41,7 @@
 #include "ostp/session.h"
 #include "ostp/server.h"
 #include "proto/ostp.h"
+#include "proto/proto.h"
 #include "worker.h"
 
 #define SRV_BUCKETS		16384
@@ -425,6 +426,91 @@ addr_local(const char *host)
 	    sockaddr_local((struct sockaddr *)&ss);
 }
 
+/*
+ * A UdpAssociate flow: datagrams to any target through a channel that
+ * routes each as the listener's rules say; answers come back as UdpData
+ * from their source.  It ends when the client closes the flow.
+ */
+struct sudp {
+	struct osrv		*srv;
+	struct conn		*st;
+	struct uchan		*uc;
+	struct skey		*key;
+};
+
+static void
+sudp_free(struct sudp *u)
+{
+	uchan_close(u->uc);
+	conn_free(u->st);
+	u->key->nflows--;
+	free(u);
+}
+
+static void
+sudp_answer(void *arg, const struct proxy_target *src, const unsigned char *p,
+    size_t n)
+{
+	struct sudp *u = arg;
+
+	(void)ostp_stream_udp_send(u->st, src->host, src->port, p, n);
+}
+
+static void
+sudp_from_client(void *arg, const char *addr, size_t addrlen,
+    const unsigned char *p, size_t n)
+{
+	struct sudp *u = arg;
+	char host[256];
+	uint16_t port;
+
+	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0)
+		return;
+	if (!u->srv->l->ostp->local_access && addr_local(host)) {
+		debug("ostp: udp to %s:%u refused (local_access is off)",
+		    host, port);
+		return;
+	}
+	uchan_send(u->uc, host, port, p, n);
+}
+
+/* The flow ended (Close, or its session): so does the channel. */
+static void
+sudp_conn_cb(struct conn *c, int what, void *arg)
+{
+	unsigned char b[64];
+	ssize_t n;
+
+	(void)what;
+	if ((n = conn_recv(c, b, sizeof(b))) == -1 && errno == EAGAIN)
+		return;
+	sudp_free(arg);
+}
+
+static void
+sudp_open(struct osrv *srv, struct sentry *e, struct conn *st)
+{
+	struct sudp *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->uc = uchan_open(&srv->dl, sudp_answer, u)) == NULL) {
+		free(u);
+		ostp_stream_accept(st, 0, "out of memory");
+		conn_free(st);
+		return;
+	}
+	u->st = st;
+	u->srv = srv;
+	u->key = e->key;
+	u->key->nflows++;
+	ostp_stream_set_udp(st, sudp_from_client, u);
+	ostp_stream_accept(st, 1, NULL);
+	conn_set_cb(st, sudp_conn_cb, u);
+	conn_want(st, CONN_READ);
+	debug("ostp %s: session %08x: udp associate", srv->l->node->url,
+	    e->sid);
+}
+
 /* A client opened a flow: dial its target. */
 static void
 entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
@@ -437,20 +523,18 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	uint16_t port;
 	struct sflow *f;
 
-	if (udp) {
-		ostp_stream_accept(st, 0, "udp associate is not supported "
-		    "by this server");
+	if (e->key->nflows >= oc->max_flows_key) {
+		ostp_stream_accept(st, 0, "too many open connections for "
+		    "this key");
 		conn_free(st);
+		return;
+	}
+	if (udp) {
+		sudp_open(srv, e, st);
 		return;
 	}
 	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0) {
 		ostp_stream_accept(st, 0, "bad address");
-		conn_free(st);
-		return;
-	}
-	if (e->key->nflows >= oc->max_flows_key) {
-		ostp_stream_accept(st, 0, "too many open connections for "
-		    "this key");
 		conn_free(st);
 		return;
 	}
