@@ -146,6 +146,9 @@ struct ostp_conf {
 	unsigned int		 max_flows_key;
 	int			 local_access;	/* server: may reach
 						   loopback and LANs */
+	/* client: the carrier (spec/ostp.md §2.13) */
+	int			 uot;		/* UDP-over-TCP */
+	char			*path;		/* ws_path: HTTP upgrade */
 };
 
 struct listener_conf {
@@ -196,6 +199,8 @@ struct listener_conf {
 	unsigned char		 ss_key[32];
 	/* ostp */
 	struct ostp_conf	*ostp;
+	int			 twin;		/* made by another listener
+						   (ostp's TCP carriers) */
 };
 
 enum outbound_type {

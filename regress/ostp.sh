@@ -76,6 +76,32 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
 wait_log "$LOGDIR/cli2.log" "could not reach" 5 ||
 	fail "the refusal was not logged as the server's answer"
 
+# the TCP carriers on the same port (§2.13): UoT, the HTTP upgrade on a
+# secret path, and the decoy for everything else
+S3=$(free_port); C5=$(free_port); C6=$(free_port); C7=$(free_port)
+start_ostpd srv3 -D -L "ostp://$KEY@127.0.0.1:$S3?local_access=true&path=/s3cr3t-path"
+start_ostpd cliuot -D -L "auto://127.0.0.1:$C5" -F "ostp://$KEY@127.0.0.1:$S3?type=uot"
+start_ostpd cliws -D -L "auto://127.0.0.1:$C6" \
+    -F "ostp://$KEY@127.0.0.1:$S3?type=uot&path=%2Fs3cr3t-path"
+start_ostpd cliwrong -D -L "auto://127.0.0.1:$C7" \
+    -F "ostp://$KEY@127.0.0.1:$S3?path=/wrong-path&timeout=3s"
+wait_port "$C5" && wait_port "$C6" && wait_port "$C7" || fatal "uot clients"
+wait_port "$S3" || fatal "the server's TCP carrier"
+[ "$(get "$C5")" = "$want" ] || fail "curl through UoT"
+[ "$(get "$C6")" = "$want" ] || fail "curl through the HTTP upgrade"
+[ "$(get "$C7" 2>/dev/null)" != "$want" ] || fail "a wrong path was upgraded"
+wait_log "$LOGDIR/cliwrong.log" "refused the HTTP upgrade" 10 ||
+	fail "the wrong path was not refused"
+code=$(curl -s -o "$LOGDIR/decoy.html" -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:$S3/")
+[ "$code" = 404 ] || fail "the decoy answered $code to a plain HTTP probe"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    -H 'Sec-WebSocket-Version: 13' "http://127.0.0.1:$S3/s3cr3t-pat")
+[ "$code" = 404 ] || fail "a near-miss path got $code"
+[ "$(get "$C6")" = "$want" ] || fail "not serving after the probes"
+
 # a wrong key: no session, no answer, and the server still serves
 C3=$(free_port)
 before=$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")
