@@ -624,7 +624,7 @@ conf_tp_tls(const struct tp_conf *tp)
 {
 	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
 	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2 ||
-	    tp->kind == TP_HTTP2;
+	    tp->kind == TP_HTTP2 || tp->sniff;
 }
 
 /*
@@ -1298,7 +1298,7 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
-	"local_access", "tcp", "path", NULL
+	"local_access", "tcp", "path", "cert", "key", NULL
 };
 
 void
@@ -1318,6 +1318,8 @@ ostp_conf_free(struct ostp_conf *oc)
 	free(oc->keys);
 	free(oc->keys_path);
 	free(oc->path);
+	free(oc->sni);
+	free(oc->ca);
 	free(oc);
 }
 
@@ -1334,7 +1336,11 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->nkeys = 0;
 	d->keys_path = NULL;
 	d->path = NULL;
-	if ((oc->path != NULL && (d->path = strdup(oc->path)) == NULL) ||
+	d->sni = NULL;
+	d->ca = NULL;
+	if ((oc->ca != NULL && (d->ca = strdup(oc->ca)) == NULL) ||
+	    (oc->path != NULL && (d->path = strdup(oc->path)) == NULL) ||
+	    (oc->sni != NULL && (d->sni = strdup(oc->sni)) == NULL) ||
 	    (oc->keys_path != NULL &&
 	    (d->keys_path = strdup(oc->keys_path)) == NULL) ||
 	    (oc->nkeys > 0 && (d->keys = calloc(oc->nkeys,
@@ -1470,6 +1476,28 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	oc->max_flows_key = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
 		(void)param_bool_parse(s, &oc->local_access);
+	/*
+	 * cert= and key=: the TCP carrier serves TLS too, to a connection
+	 * that opens with a ClientHello (spec §2.13); the key stays in the
+	 * monitor.  Without them a ClientHello gets the decoy's silence.
+	 */
+	l->tp.cert = node_param(n, "cert");
+	l->tp.key = node_param(n, "key");
+	if ((l->tp.cert == NULL) != (l->tp.key == NULL)) {
+		seterr(err, errlen, "%s: %s= needs %s= too", n->url,
+		    l->tp.cert != NULL ? "cert" : "key",
+		    l->tp.cert != NULL ? "key" : "cert");
+		return -1;
+	}
+	if (l->tp.cert != NULL &&
+	    (check_pem(n->url, "cert", l->tp.cert, 0, NULL, err, errlen) != 0 ||
+	    check_pem(n->url, "key", l->tp.key, 1, l->tp.cert, err,
+	    errlen) != 0))
+		return -1;
+	if (l->tp.cert != NULL && l->socktype == SOCK_STREAM)
+		l->tp.sniff = 1;
+	else
+		l->tp.cert = l->tp.key = NULL;
 	return build_dialer(c, l, err, errlen);
 }
 
@@ -1506,9 +1534,18 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 		}
 		h->ostp->uot = 1;
 	}
-	if ((s = node_param(n, "tls")) != NULL && ostp_truthy(s)) {
-		seterr(err, errlen, "%s: OSTP over TLS is not supported in "
-		    "this build (type=uot, path= are)", n->url);
+	if ((s = node_param(n, "tls")) != NULL && ostp_truthy(s))
+		h->ostp->tls = h->ostp->uot = 1;
+	if ((s = node_param(n, "insecure")) != NULL && ostp_truthy(s))
+		h->ostp->insecure = 1;
+	if ((s = node_param(n, "ca")) != NULL && (s[0] != '/' ||
+	    (h->ostp->ca = strdup(s)) == NULL)) {
+		seterr(err, errlen, "%s: ca must be an absolute path", n->url);
+		return -1;
+	}
+	if ((s = node_param(n, "sni")) != NULL && s[0] != '\0' &&
+	    (h->ostp->sni = strdup(s)) == NULL) {
+		seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
@@ -1905,7 +1942,7 @@ param_false(const char *v)
 static const char *const ostp_hop_params[] = {
 	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
-	"owndns", "name", "mtu", "mux", "sessions", NULL
+	"owndns", "name", "mtu", "mux", "sessions", "ca", NULL
 };
 
 static const char *const hop_params[] = {
@@ -2701,7 +2738,11 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 			    (h->tp.ca != NULL &&
 			    conf_add_file(c, h->tp.ca) != 0) ||
 			    (h->tp.ca == NULL && h->tp.secure &&
-			    conf_add_file(c, TLS_SYSTEM_CAS) != 0))
+			    conf_add_file(c, TLS_SYSTEM_CAS) != 0) ||
+			    (h->ostp != NULL && h->ostp->tls &&
+			    !h->ostp->insecure && (h->ostp->ca != NULL ?
+			    conf_add_file(c, h->ostp->ca) :
+			    conf_add_file(c, TLS_SYSTEM_CAS)) != 0))
 				goto out;
 		}
 	}

@@ -107,6 +107,8 @@ struct tp_conf {
 						   User-Agent */
 	char			 wshost[270];	/* ws: the client's Host */
 	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
+	int			 sniff;		/* ostp: TLS only when the
+						   first byte is a ClientHello */
 };
 
 /*
@@ -149,6 +151,11 @@ struct ostp_conf {
 	/* client: the carrier (spec/ostp.md §2.13) */
 	int			 uot;		/* UDP-over-TCP */
 	char			*path;		/* ws_path: HTTP upgrade */
+	int			 tls;		/* UoT inside TLS */
+	char			*sni;		/* NULL: the node's host */
+	int			 insecure;	/* no certificate check */
+	char			*ca;		/* the server's must chain to
+						   it (else the system's) */
 };
 
 struct listener_conf {

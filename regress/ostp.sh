@@ -102,6 +102,47 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 [ "$code" = 404 ] || fail "a near-miss path got $code"
 [ "$(get "$C6")" = "$want" ] || fail "not serving after the probes"
 
+# UoT inside TLS with the server's certificate (its key in the monitor),
+# checked by the client against its CA; and the upgrade inside TLS
+S4=$(free_port); C8=$(free_port); C9=$(free_port); C10=$(free_port)
+T=$LOGDIR/tls; mkdir -p "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" \
+    -out "$T/ca.pem" -days 2 -subj "/CN=ostp test CA" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/srv.csr" \
+    -subj "/CN=tunnel.test" >/dev/null 2>&1
+printf 'subjectAltName=DNS:tunnel.test\n' >"$T/ext"
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+    -CAcreateserial -out "$T/cert.pem" -days 2 -extfile "$T/ext" \
+    >/dev/null 2>&1 || fatal "certificates"
+chmod 644 "$T/key.pem"
+start_ostpd srv4 -D -L "ostp://$KEY@127.0.0.1:$S4?local_access=true&path=/tls-path&cert=$T/cert.pem&key=$T/key.pem"
+start_ostpd clitls -D -L "auto://127.0.0.1:$C8" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&insecure=1"
+start_ostpd clitlsws -D -L "auto://127.0.0.1:$C9" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&insecure=1&path=/tls-path"
+start_ostpd clitlsbad -D -L "auto://127.0.0.1:$C10" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&timeout=3s"
+C11=$(free_port)
+start_ostpd clitlsca -D -L "auto://127.0.0.1:$C11" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&ca=$T/ca.pem"
+wait_port "$C8" && wait_port "$C9" && wait_port "$C10" && wait_port "$C11" ||
+	fatal "tls clients"
+wait_port "$S4" || fatal "the TLS server"
+[ "$(get "$C8")" = "$want" ] || fail "curl through UoT in TLS"
+[ "$(get "$C9")" = "$want" ] || fail "curl through the upgrade in TLS"
+[ "$(get "$C11")" = "$want" ] || fail "curl through TLS verified by ca="
+# a client that verifies refuses the certificate its roots do not sign
+[ "$(get "$C10" 2>/dev/null)" != "$want" ] ||
+	fail "an unverified certificate was accepted"
+wait_log "$LOGDIR/clitlsbad.log" "TLS\|certificate\|verif" 10 ||
+	fail "the refused certificate was not logged"
+echo | openssl s_client -connect "127.0.0.1:$S4" -servername tunnel.test \
+    -CAfile "$T/ca.pem" -verify_return_error >"$LOGDIR/s_client.out" 2>&1 ||
+	fail "openssl s_client could not verify the TLS carrier"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$T/ca.pem" \
+    --resolve "tunnel.test:$S4:127.0.0.1" "https://tunnel.test:$S4/")
+[ "$code" = 404 ] || fail "the decoy inside TLS answered $code"
+
 # a wrong key: no session, no answer, and the server still serves
 C3=$(free_port)
 before=$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")

@@ -34,6 +34,7 @@
 #include "ostp/session.h"
 #include "proto/ostp.h"
 #include "proto/uot.h"
+#include "core/tls.h"
 #include "cbuf.h"
 #include "err.h"
 #include <netinet/tcp.h>
@@ -134,7 +135,6 @@ oc_close_socket(struct oclient *oc)
 	if (oc->tc != NULL) {
 		conn_free(oc->tc);
 		oc->tc = NULL;
-		oc->fd = -1;	/* the connection's own, closed with it */
 	}
 	cbuf_release(&oc->tin);
 	cbuf_release(&oc->tout);
@@ -360,7 +360,8 @@ oc_junk(struct oclient *oc)
 static void
 oc_uot_start(struct oclient *oc)
 {
-	oc_junk(oc);
+	if (!oc->h->ostp->tls)
+		oc_junk(oc);
 	oc_set_state(oc, OC_HANDSHAKE);
 	oc_send_msg1(oc);
 }
@@ -372,7 +373,7 @@ oc_tc_cb(struct conn *c, int what, void *arg)
 	const unsigned char *f;
 	size_t flen, used, hl;
 	ssize_t r;
-	int e, st;
+	int e, st, eof = 0;
 
 	if ((what & CONN_WRITE) && oc->tout.len > 0 &&
 	    conn_send_buf(c, &oc->tout) != 0) {
@@ -390,14 +391,13 @@ oc_tc_cb(struct conn *c, int what, void *arg)
 		}
 		if (r == -1 && errno == EAGAIN)
 			break;
-		oc_retry(oc, r == 0 ? "the server closed the TCP carrier" :
-		    "the TCP carrier failed");
-		return;
+		eof = r == 0 ? 1 : -1;
+		break;
 	}
 	if (oc->upgrading) {
 		e = uot_parse_upgrade_response(oc->tin.p + oc->tin.off,
 		    oc->tin.len, oc->wskey, &hl, &st);
-		if (e == ERR_INCOMPLETE)
+		if (e == ERR_INCOMPLETE && eof == 0)
 			return;
 		if (e != 0) {
 			oc_retry(oc, "the server refused the HTTP upgrade");
@@ -417,6 +417,9 @@ oc_tc_cb(struct conn *c, int what, void *arg)
 			return;		/* the tunnel ended inside */
 		cbuf_consume(&oc->tin, used);
 	}
+	if (eof != 0 && oc->tc == c)
+		oc_retry(oc, eof > 0 ? "the server closed the TCP carrier" :
+		    "the TCP carrier failed");
 }
 
 static void
@@ -439,10 +442,31 @@ oc_tc_connected(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the connection owns the socket from here (closed with it) */
+	oc->fd = -1;
 	if ((oc->tc = conn_socket(oc->wk, fd)) == NULL ||
 	    cbuf_alloc(&oc->tin, 2 * (UOT_HDR_LEN + UOT_FRAME_MAX)) != 0) {
 		oc_retry(oc, "out of memory");
 		return;
+	}
+	if (oc->h->ostp->tls) {
+		/* real TLS, ALPN http/1.1, SNI the node's name (§2.13) */
+		struct tp_conf tp;
+		SSL_CTX *ctx;
+
+		memset(&tp, 0, sizeof(tp));
+		tp.kind = TP_TLS;
+		tp.secure = !oc->h->ostp->insecure;
+		tp.ca = oc->h->ostp->insecure ? NULL : oc->h->ostp->ca;
+		tp.sni = oc->h->ostp->sni != NULL ? oc->h->ostp->sni :
+		    oc->h->host;
+		if ((ctx = tls_client_ctx(oc->wk, &tp)) == NULL ||
+		    (oc->tc = tls_client_push_ctx(oc->tc, ctx, tp.sni,
+		    tp.secure)) == NULL || tls_set_alpn(oc->tc,
+		    "http/1.1") != 0) {
+			oc_retry(oc, "cannot start TLS");
+			return;
+		}
 	}
 	conn_set_cb(oc->tc, oc_tc_cb, oc);
 	conn_want(oc->tc, CONN_READ);

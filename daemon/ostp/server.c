@@ -44,6 +44,7 @@
 #include "proto/proto.h"
 #include "proto/uot.h"
 #include "core/listen.h"
+#include "core/tls.h"
 #include "cbuf.h"
 #include "err.h"
 #include "node.h"
@@ -105,6 +106,7 @@ struct ucon {
 	socklen_t		 peerlen;
 	struct event		*tmo;
 	int			 refs;
+	int			 tls;		/* inside TLS already */
 	time_t			 last_frame;
 };
 
@@ -146,6 +148,7 @@ struct osrv {
 	uint64_t		 dropped;
 	int			 gso;		/* the kernel segments */
 	struct tp_server	 tp;		/* TCP carriers */
+	SSL_CTX			*tls;		/* cert=: TLS on them too */
 	uint64_t		 now;
 	struct ucon		*cur;		/* the datagram's connection */
 };
@@ -869,12 +872,10 @@ ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
 	return 0;
 }
 
+/* Its connection went (freed already): the rest goes too. */
 static void
-ucon_close(struct ucon *uc)
+ucon_gone(struct ucon *uc)
 {
-	if (uc->c == NULL)
-		return;
-	conn_free(uc->c);
 	uc->c = NULL;
 	if (uc->tmo != NULL) {
 		event_free(uc->tmo);
@@ -882,6 +883,15 @@ ucon_close(struct ucon *uc)
 	}
 	worker_conn_closed(uc->srv->wk);
 	ucon_put(uc);
+}
+
+static void
+ucon_close(struct ucon *uc)
+{
+	if (uc->c == NULL)
+		return;
+	conn_free(uc->c);
+	ucon_gone(uc);
 }
 
 /* The decoy (§2.13): a bare 404, then the end. */
@@ -981,8 +991,28 @@ ucon_cb_(struct conn *c, int what, struct ucon *uc)
 			uc->state = UC_HTTP;
 			break;
 		case UOT_CLASS_TLS:
-			/* no certificate here: the decoy closes it */
-			ucon_close(uc);
+			if (uc->tls || uc->srv->tls == NULL) {
+				/* no certificate: the decoy closes it */
+				ucon_close(uc);
+				return;
+			}
+			/* TLS, then the decrypted stream is classified */
+			if (conn_unread(c, uc->in.p + uc->in.off,
+			    uc->in.len) != 0) {
+				ucon_close(uc);
+				return;
+			}
+			/* a failed push has freed c */
+			if ((uc->c = tls_server_push_ctx(c,
+			    uc->srv->tls)) == NULL) {
+				ucon_gone(uc);
+				return;
+			}
+			uc->in.off = uc->in.len = 0;
+			uc->tls = 1;
+			conn_set_cb(uc->c, ucon_cb, uc);
+			conn_want(uc->c, CONN_READ);
+			conn_kick(uc->c, CONN_READ);
 			return;
 		default:
 			uc->state = UC_UOT;
@@ -1130,6 +1160,11 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	srv->dl.public_only = !oc->local_access;
 	if (l->socktype == SOCK_STREAM) {
 		srv->fd = -1;
+		if (l->tp.sniff && (srv->tls = tlskey_server_ctx(wk,
+		    idx)) == NULL) {
+			error("%s: no TLS context", l->node->url);
+			return -1;
+		}
 		return tp_listen(&srv->tp, wk, l, idx, fd, ucon_accept, srv,
 		    &wk->listeners[idx]);
 	}
