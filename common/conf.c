@@ -1298,7 +1298,7 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
-	"local_access", "tcp", "path", "cert", "key", NULL
+	"local_access", "tcp", "path", "cert", "key", "handshake_rate", NULL
 };
 
 void
@@ -1474,6 +1474,11 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	    errlen) < 0)
 		return -1;
 	oc->max_flows_key = (unsigned int)v;
+	v = 100;
+	if (node_param_uint(n, "handshake_rate", 1, 1000000, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->hs_rate = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
 		(void)param_bool_parse(s, &oc->local_access);
 	/*

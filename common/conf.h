@@ -146,6 +146,7 @@ struct ostp_conf {
 	unsigned int		 max_sessions;	/* server: all keys */
 	unsigned int		 max_sessions_key;
 	unsigned int		 max_flows_key;
+	unsigned int		 hs_rate;	/* server: trials/s overall */
 	int			 local_access;	/* server: may reach
 						   loopback and LANs */
 	/* client: the carrier (spec/ostp.md §2.13) */

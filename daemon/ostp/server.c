@@ -58,8 +58,6 @@
 #define ADM_SLOTS		4096
 #define ADM_SRC_RATE		5	/* handshakes per second per source */
 #define ADM_SRC_BURST		20
-#define ADM_ALL_RATE		100
-#define ADM_ALL_BURST		100
 #define KNOWN_SECS		(24 * 3600)
 
 struct skey {
@@ -371,7 +369,8 @@ adm_allow(struct osrv *srv, const struct sockaddr_storage *ss, uint64_t now)
 		return -1;
 	if (b->known_until > time(NULL))
 		return 0;
-	return bucket_take(&srv->all, ADM_ALL_RATE, ADM_ALL_BURST, now);
+	return bucket_take(&srv->all, srv->l->ostp->hs_rate,
+	    srv->l->ostp->hs_rate, now);
 }
 
 static void
@@ -1148,7 +1147,7 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 		TAILQ_INIT(&srv->keys[i].lru);
 	}
 	srv->nkeys = oc->nkeys;
-	srv->all.tokens = ADM_ALL_BURST;
+	srv->all.tokens = oc->hs_rate;
 	srv->all.at_us = ostp_now_us();
 	for (i = 0; i < SRV_BUCKETS; i++)
 		LIST_INIT(&srv->sids[i]);
