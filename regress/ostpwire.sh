@@ -4,6 +4,8 @@
 # (§2.11) gets no answer: a replayed msg1, a stale one, a wrong key,
 # junk and truncated datagrams, forged datagrams during a transfer.  The
 # server still serves afterwards, to the tool and to an ostpd client.
+# ACK and NACK frames behind a gap in the tool's nonces take effect at
+# once, the server NACKs the gap and resends its control frames (§2.8).
 # The fixed-input vectors of the tool and of proto/ostp.c (ostpvec) are
 # compared byte for byte.
 . regress/lib.sh
@@ -55,6 +57,7 @@ check replay ignored "$(tool replay "$S" "$KEY")"
 check stale ignored "$(tool stale "$S" "$KEY")"
 check wrongkey ignored "$(tool wrongkey "$S" "$KEY")"
 check junk silent "$(tool junk "$S" "$KEY")"
+check arq ok "$(tool arq "$S" "$KEY")"
 check inject "$want" "$(tool inject "$S" "$KEY" 127.0.0.1 "$H" /blob)"
 
 # after all that: the tool again, and an ostpd client

@@ -21,6 +21,8 @@ standard error.
                                                 "ignored"
   ostptool.py wrongkey PORT KEY                 a handshake with another
                                                 key: "ignored"
+  ostptool.py arq PORT KEY                      ACK/NACK behind a gap in our
+                                                nonces (§2.8): "ok"
   ostptool.py vectors                           fixed-input vectors (hex)
 
 The server address is 127.0.0.1 unless OSTP_SERVER names another.
@@ -939,6 +941,109 @@ def do_junk(port, key):
     return 1 if answered else 0
 
 
+def do_arq(port, key):
+    """Sequencing rules of §2.8 at the server, checked with a gap we
+    make on purpose: ACK and NACK frames take effect when they arrive,
+    not when the gap before them is filled; the server NACKs the gap;
+    it resends its own control frames (an ACK) when NACKed."""
+    keys = Keys(key)
+    s = established(keys, port)         # our Ping was ACKed, Pong ACKed
+    bad = []
+    raw = {}                            # server nonce -> datagram
+
+    def listen(secs):
+        """Server datagrams for secs: (nonce, kind, payload, bytes)."""
+        got = []
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            r, _, _ = select.select([s.sock], [], [],
+                                    max(0, end - time.monotonic()))
+            if not r:
+                break
+            d = s.sock.recv(65535)
+            hp = peek(keys, d)
+            if hp is None or hp[0] != s.sid:
+                continue
+            p = open_dgram(s.k_s2c, s.sid, hp[1], d)
+            if p is None:
+                continue
+            f = frame_parse(p)
+            if f is not None:
+                got.append((hp[1], f[0], f[2], d))
+                raw.setdefault(hp[1], d)
+        return got
+
+    def send_at(n, kind, payload, stream=0):
+        d = seal(keys, s.k_c2s, s.sid, n, frame(kind, stream, payload, b""))
+        s.sock.send(d)
+        return d
+
+    # 1. a Ping the server answers; its ACK of the Ping and its Pong
+    gap = s.tx                          # the nonce we leave out
+    ts = int(time.time() * 1000)
+    send_at(gap + 1, F_DATA, m_ping(ts))
+    got = listen(0.6)
+    pong = [g for g in got if g[1] == F_DATA and
+            msg_parse(g[2]) == (M_PONG, ts)]
+    nacks = [g for g in got if g[1] == F_NACK]
+    if pong:
+        bad.append("pong-before-gap-filled")
+    if not any(struct.unpack(">Q", g[2][:8])[0] == gap for g in nacks):
+        bad.append("no-nack-for-gap")
+        log("server datagrams while our nonce %d is missing: %s" %
+            (gap, [(g[0], g[1]) for g in got]))
+    # 2. a NACK (behind the gap) for the server's first datagram of
+    # step 1, which we did not acknowledge: resent at once, byte-identical
+    if got:
+        n1 = got[0][0]
+        send_at(gap + 2, F_NACK, be64(n1))
+        if not [g for g in listen(0.3) if g[3] == raw[n1]]:
+            bad.append("nack-behind-gap-ignored")
+            log("our NACK for server nonce %d (kind %d) behind our gap "
+                "was not answered" % (n1, got[0][1]))
+    else:
+        bad.append("silent-during-gap")
+    # 3. fill the gap: the Ping is delivered, the Pong comes
+    send_at(gap, F_DATA, m_ping(ts + 1))
+    s.tx = gap + 3
+    got = listen(0.5)
+    pongs = [g for g in got if g[1] == F_DATA and
+             (msg_parse(g[2]) or (0,))[0] == M_PONG]
+    if len(pongs) < 2 and not pong:
+        bad.append("no-pong-after-gap-filled")
+    # 4. ACK everything, behind a new gap: no retransmission after it
+    top = max([g[0] for g in got] + [s.E])
+    gap2 = s.tx
+    send_at(gap2 + 1, F_ACK, ack_payload([(0, top)]))
+    late = [g for g in listen(1.5) if g[1] == F_DATA and g[0] <= top]
+    if late:
+        bad.append("ack-behind-gap-ignored")
+        log("retransmitted after our ACK: %s" % [g[0] for g in late])
+    # 5. fill that gap; the server's ACK of it, NACKed in order (no
+    # gap now): resent byte-identical
+    send_at(gap2, F_DATA, m_simple(M_KEEPALIVE))
+    s.tx = gap2 + 2
+    acks = [g for g in listen(0.3) if g[1] == F_ACK]
+    if acks:
+        n = acks[0][0]
+        send_at(s.tx, F_NACK, be64(n))
+        s.tx += 1
+        if not [g for g in listen(0.3) if g[3] == raw[n]]:
+            bad.append("nacked-ack-not-resent")
+            log("our in-order NACK for the server's ACK frame %d was not "
+                "answered" % n)
+    else:
+        bad.append("keepalive-not-acked")
+    s.E = max([s.E] + list(raw)) + 1
+    s.rxbuf = {}
+    s.hist = {}
+    if not s.ping():
+        bad.append("no-pong-at-end")
+    s.close()
+    print(",".join(bad) if bad else "ok")
+    return 1 if bad else 0
+
+
 # --- fixed-input vectors ------------------------------------------------------
 
 def do_vectors():
@@ -1006,6 +1111,8 @@ def main(argv):
             return do_replay(*a)
         if mode == "junk" and len(a) == 2:
             return do_junk(*a)
+        if mode == "arq" and len(a) == 2:
+            return do_arq(*a)
         if mode == "stale" and len(a) == 2:
             return do_stale(*a)
         if mode == "wrongkey" and len(a) == 2:
