@@ -57,17 +57,30 @@ in_ns() {
 in_ns "$SN" srv -L "ostp://$KEY@10.91.2.2:$S?local_access=true"
 SPID=$OPID
 wait_log "$LOGDIR/srv.log" "running" 5 || fatal "ostpd server"
-in_ns "$CN" cli -L "auto://127.0.0.1:$P" -F "ostp://$KEY@10.91.2.2:$S"
-wait_port "$P" 127.0.0.1 "$CN" || fatal "ostpd client"
+# new_client: a fresh ostpd client (the previous one stopped), so that
+# each part starts with a new session; its proxy on 127.0.0.1:$P
+CPID=; P=1079
+new_client() {
+	if [ -n "$CPID" ]; then
+		kill "$CPID"
+		wait_gone "$CPID" || fatal "ostpd client still running"
+	fi
+	P=$((P + 1))
+	in_ns "$CN" cli -L "auto://127.0.0.1:$P" -F "ostp://$KEY@10.91.2.2:$S"
+	CPID=$OPID
+	wait_port "$P" 127.0.0.1 "$CN" || fatal "ostpd client"
+}
+new_client
 
-# get FILE OUT [SECONDS] [curl options]: FILE through the client's proxy
-# into OUT (in the client namespace); the sha256 of OUT
+# get FILE OUT SECONDS: FILE through the client's proxy into OUT (in
+# the client namespace); the sha256 of OUT
 get() {
-	_f=$1; _o=$2; _t=${3:-60}; shift 3 2>/dev/null || shift $#
-	ip netns exec "$CN" curl -sS --max-time "$_t" "$@" \
+	_f=$1; _o=$2; _t=$3
+	rm -f "$_o"
+	ip netns exec "$CN" curl -sS --max-time "$_t" \
 	    --socks5-hostname "127.0.0.1:$P" "http://10.91.2.2:$H/$_f" \
 	    -o "$_o" 2>>"$LOGDIR/curl.err"
-	sha256sum <"$_o" | cut -d' ' -f1
+	sha256sum <"$_o" 2>/dev/null | cut -d' ' -f1
 }
 [ "$(get blob "$LOGDIR/out0" 30)" = "$want" ] ||
 	fatal "curl through the tunnel without impairment"
@@ -101,8 +114,20 @@ else
 fi
 if [ -n "$IMPAIR" ]; then
 	log "loss part: $IMPAIR"
+	t0=$(date +%s)
 	[ "$(get blob "$LOGDIR/out1" 120)" = "$want" ] ||
 		fail "3 MB through 5% loss and reordering ($IMPAIR)"
+	log "loss: 3 MB in $(( $(date +%s) - t0 ))s"
+	# the same session, still lossy: a second request is served too.
+	# (Known to fail about every other run: the server's srtt grows to
+	# seconds on this ~1 ms path, its NACKs come rto/2 apart, and each
+	# client datagram lost at the router holds the client's Connect
+	# back that long: the SOCKS5 connect times out after 5 s.)
+	t0=$(date +%s)
+	[ "$(get blob "$LOGDIR/out1b" 60)" = "$want" ] ||
+		fail "a second 3 MB on the same session through the loss" \
+		    "(session stalled: see the srtt in srv.log)"
+	log "loss: again in $(( $(date +%s) - t0 ))s"
 	ip netns exec "$RN" iptables -L FORWARD -v -n >"$LOGDIR/loss.stats" \
 	    2>&1
 	for d in "$VRC" "$VRS"; do
@@ -112,11 +137,16 @@ if [ -n "$IMPAIR" ]; then
 	done
 	ip netns exec "$RN" iptables -F FORWARD
 	ip netns exec "$RN" iptables -t mangle -F POSTROUTING
+	# and once the loss is gone, at once
+	[ "$(get blob "$LOGDIR/out1c" 10)" = "$want" ] ||
+		fail "the session that went through the loss does not serve" \
+		    "within 10 s once the loss is gone"
 else
 	skip_part "loss: neither tc netem nor an HTB/iptables fallback here"
 fi
 
 # --- roaming behind NAT ------------------------------------------------------
+new_client
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 _grown() { [ "$(size "$1")" -ge "$2" ]; }
 moves() { count "$LOGDIR/srv.log" "moved"; }
@@ -148,7 +178,7 @@ else
 		fail "roaming: the download ended before the mapping changed"
 	[ "$(cat "$LOGDIR/out2.sum")" = "$want2" ] ||
 		fail "roaming: the download across the new mapping"
-	grep -q "sport=3000[0-9]\|sport=300[1-9][0-9]" \
+	grep -q "src=10.91.1.2 .*dport=300[0-9][0-9]" \
 	    "$LOGDIR/conntrack.out" ||
 		fail "roaming: the new mapping's port not in conntrack"
 	[ "$(moves)" -gt "$m0" ] ||
@@ -157,13 +187,16 @@ else
 fi
 
 # --- server restart ------------------------------------------------------------
+new_client
+[ "$(get blob "$LOGDIR/out3" 30)" = "$want" ] ||
+	fail "restart: no transfer before the restart"
 kill "$SPID"
 wait_gone "$SPID" || fatal "server still running after SIGTERM"
 in_ns "$SN" srv -L "ostp://$KEY@10.91.2.2:$S?local_access=true"
 SPID=$OPID
 wait_count "$LOGDIR/srv.log" "running" 2 5 || fatal "ostpd server restart"
 t0=$(date +%s); ok=0; n=0
-while [ $(( $(date +%s) - t0 )) -lt 30 ]; do
+while [ $(( $(date +%s) - t0 )) -lt ${RESTART_WAIT:-30} ]; do
 	n=$((n + 1))
 	if [ "$(get blob "$LOGDIR/out3" 5)" = "$want" ]; then
 		ok=1
@@ -172,7 +205,7 @@ while [ $(( $(date +%s) - t0 )) -lt 30 ]; do
 done
 dt=$(( $(date +%s) - t0 ))
 log "restart: served again after ${dt}s ($n attempts)"
-[ "$ok" = 1 ] || fail "restart: the client did not reconnect within 30 s"
+[ "$ok" = 1 ] || fail "restart: the client did not reconnect within ${RESTART_WAIT:-30} s"
 [ "$ok" = 1 ] && [ "$dt" -gt 15 ] &&
 	fail "restart: reconnecting took ${dt}s, more than 15 s"
 
