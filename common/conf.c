@@ -2515,11 +2515,12 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 			continue;
 		last = &ob->hops[ob->nhops - 1];
 		if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY ||
-		    (last->kind == HOP_SS && ob->nhops == 1))
+		    ((last->kind == HOP_SS || last->kind == HOP_OSTP) &&
+		    ob->nhops == 1))
 			continue;
 		seterr(line, linelen, "%s: datagrams cannot go through chain "
-		    "node %s (the last node must be socks5 or relay, or ss "
-		    "alone)", l->node->url, last->node != NULL ?
+		    "node %s (the last node must be socks5 or relay, or ss or "
+		    "ostp alone)", l->node->url, last->node != NULL ?
 		    last->node->url : last->host);
 		return -1;
 	}

@@ -193,6 +193,8 @@ install_seccomp(const struct sandbox_params *sp)
 	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP));
 	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, IPPROTO_IP));
 	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, IPPROTO_IPV6));
+	/* UDP_GRO: OSTP's datagrams coalesced by the kernel */
+	ALLOW_ARG(setsockopt, 1, SCMP_A1(SCMP_CMP_EQ, IPPROTO_UDP));
 	ALLOW_ARG(ioctl, 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
 	ALLOW_ARG(ioctl, 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
 	ALLOW_ARG(fcntl, 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));

@@ -77,8 +77,14 @@ hist_at(const struct arq *a, uint64_t n)
 int
 arq_can_send(const struct arq *a)
 {
-	/* keep room in history for the control frames */
+	/*
+	 * Packets of the window, and as many bytes as packets of 1400
+	 * would be: a large mtu must not put more in flight than the
+	 * peer's queues were sized for.  Room in history is kept for
+	 * control frames.
+	 */
 	return (double)a->inflight < a->cwnd &&
+	    (double)a->inflight_bytes < a->cwnd * ARQ_CWND_PKT_BYTES &&
 	    a->tx_next - a->tx_base < ARQ_HISTORY_MAX - 256;
 }
 
@@ -133,8 +139,10 @@ arq_sent(struct arq *a, uint64_t n, unsigned char *d, size_t len, int retx,
 	e->retx = retx != 0;
 	e->retries = 0;
 	e->sent_us = now;
-	if (retx)
+	if (retx) {
 		a->inflight++;
+		a->inflight_bytes += len;
+	}
 	return 0;
 }
 
@@ -242,6 +250,7 @@ arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
 				continue;
 			if (e->retx) {
 				a->inflight--;
+				a->inflight_bytes -= e->len;
 				acked++;
 				/* Karn: only what was sent once */
 				if (e->retries == 0 && (!have ||
@@ -311,6 +320,7 @@ arq_due(struct arq *a, uint64_t now, const struct arq_sent **out, size_t max)
 			free(e->d);
 			e->d = NULL;
 			a->inflight--;
+			a->inflight_bytes -= e->len;
 			continue;
 		}
 		cc_loss(a, n, now);
@@ -412,6 +422,7 @@ held_drain(struct arq *a, uint64_t now, arq_deliver_fn deliver, void *arg)
 			break;
 		h->used = 0;
 		a->nheld--;
+		a->held_bytes -= h->len;
 		a->rx_next++;
 		deliver(arg, h->p, h->len);
 		free(h->p);
@@ -445,9 +456,16 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 	if (held_grow(a, n) != 0)
 		return -1;
 	h = held_at(a, n);
-	if (!h->used && a->nheld >= ARQ_REORDER_BUF)
-		return 0;	/* no room: it is resent later */
+	/*
+	 * No room (frames, or bytes: SACKed frames leave the sender's
+	 * window, so only this bounds what waits here): it is resent.
+	 */
+	if (!h->used && (a->nheld >= ARQ_REORDER_BUF ||
+	    a->held_bytes + len > ARQ_HELD_BYTES))
+		return 0;
 	/* a nonce already held is simply taken again (§2.8.1) */
+	if (h->used)
+		a->held_bytes -= h->len;
 	free(h->p);
 	h->p = NULL;
 	if (!control && len > 0) {
@@ -461,6 +479,7 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 		memcpy(h->p, frame, len);
 	}
 	h->len = control ? 0 : (uint32_t)len;
+	a->held_bytes += h->len;
 	h->n = n;
 	if (!h->used) {
 		h->used = 1;

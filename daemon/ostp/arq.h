@@ -17,6 +17,7 @@
 
 #define ARQ_MAX_REORDER		16384	/* nonces ahead of the expected */
 #define ARQ_REORDER_BUF		8192	/* frames held */
+#define ARQ_HELD_BYTES		(8 * 1024 * 1024)	/* and their bytes */
 #define ARQ_ACK_DELAY_US	5000
 #define ARQ_RTO_BASE_US		100000
 #define ARQ_RTO_MIN_US		50000
@@ -28,6 +29,7 @@
 #define ARQ_CWND_INIT		32
 #define ARQ_CWND_MAX		8192
 #define ARQ_TICK_US		10000
+#define ARQ_CWND_PKT_BYTES	1400	/* the window counts bytes too */
 
 /* A sent datagram kept for its retransmission, by nonce. */
 struct arq_sent {
@@ -54,6 +56,7 @@ struct arq {
 	struct arq_sent	*hist;		/* ring, tx_base..tx_next-1 */
 	size_t		 hcap;
 	size_t		 inflight;	/* retransmittable, not acked */
+	size_t		 inflight_bytes;
 	int		 reliable;	/* a TCP/TLS carrier */
 	/* round trips */
 	uint64_t	 srtt_us;	/* 0: no sample yet */
@@ -73,6 +76,7 @@ struct arq {
 	struct arq_held	*held;		/* ring by nonce */
 	size_t		 rcap;
 	size_t		 nheld;
+	size_t		 held_bytes;
 	uint64_t	 held_min;	/* lowest nonce held */
 	uint64_t	 gap_us;	/* since when delivery waits */
 	uint64_t	 last_nack_us;

@@ -38,8 +38,6 @@
 #define OC_HS_SENDS		4
 #define OC_HS_GAP_MS		1200
 #define OC_RETRY_SECS		5
-#define OC_BATCH		32
-#define OC_SOCKBUF		(4 * 1024 * 1024)
 
 enum oc_state {
 	OC_IDLE,
@@ -81,10 +79,10 @@ struct oclient {
 	size_t			 nlobby;
 	size_t			 lobbycap;
 	int			 quiet;		/* failures logged once */
+	int			 gso;		/* the kernel segments */
 };
 
 static LIST_HEAD(, oclient) clients = LIST_HEAD_INITIALIZER(clients);
-static unsigned char cbuf_rx[OC_BATCH][OSTP_DGRAM_MAX + 1];
 
 static void oc_connect(struct oclient *);
 
@@ -159,13 +157,13 @@ oc_retry(struct oclient *oc, const char *why)
 }
 
 static int
-oc_output(void *arg, const unsigned char *d, size_t len)
+oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 {
 	struct oclient *oc = arg;
 
-	if (oc->fd == -1 || send(oc->fd, d, len, 0) == -1)
+	if (oc->fd == -1)
 		return -1;
-	return 0;
+	return ostp_sendv(oc->fd, NULL, 0, buf, lens, n, &oc->gso);
 }
 
 static void
@@ -221,48 +219,36 @@ oc_established(struct oclient *oc)
 }
 
 static void
+oc_dgram(void *arg, const unsigned char *d, size_t len, const void *from,
+    unsigned int fromlen)
+{
+	struct oclient *oc = arg;
+
+	(void)from;
+	(void)fromlen;
+	if (oc->state == OC_HANDSHAKE) {
+		/* the first answer is msg2, or nothing */
+		if (ostp_hs_finish(&oc->hs, &oc->keys, d, len) == 0)
+			oc_established(oc);
+		return;
+	}
+	if (oc->state == OC_UP && oc->s != NULL)
+		(void)ostp_session_input(oc->s, d, len);
+}
+
+static void
 oc_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct mmsghdr msgs[OC_BATCH];
-	struct iovec iov[OC_BATCH];
 	struct oclient *oc = arg;
-	int i, n, rounds;
 
+	(void)fd;
 	(void)what;
-	for (rounds = 0; rounds < 8; rounds++) {
-		for (i = 0; i < OC_BATCH; i++) {
-			iov[i].iov_base = cbuf_rx[i];
-			iov[i].iov_len = sizeof(cbuf_rx[i]);
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		if ((n = recvmmsg(fd, msgs, OC_BATCH, MSG_DONTWAIT,
-		    NULL)) <= 0)
-			return;
-		for (i = 0; i < n; i++) {
-			size_t len = msgs[i].msg_len;
-
-			if (len > OSTP_DGRAM_MAX ||
-			    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
-				continue;
-			if (oc->state == OC_HANDSHAKE) {
-				/* the first answer is msg2, or nothing */
-				if (ostp_hs_finish(&oc->hs, &oc->keys,
-				    cbuf_rx[i], len) == 0)
-					oc_established(oc);
-				continue;
-			}
-			if (oc->state == OC_UP && oc->s != NULL)
-				(void)ostp_session_input(oc->s, cbuf_rx[i],
-				    len);
-			/* the session may have ended: its socket too */
-			if (oc->fd != fd)
-				return;
-		}
-		if (n < OC_BATCH)
-			return;
-	}
+	/*
+	 * The session may end inside (its socket closes and another may
+	 * open): a batch read before is still handed over, and dropped
+	 * by the state checks.
+	 */
+	(void)ostp_recv_batch(oc->fd, oc_dgram, oc, 2);
 }
 
 static void
@@ -278,7 +264,6 @@ oc_send_msg1(struct oclient *oc)
 static void
 oc_handshake(struct oclient *oc)
 {
-	int bufsz = OC_SOCKBUF;
 	uint32_t sid;
 	ssize_t n;
 
@@ -288,10 +273,8 @@ oc_handshake(struct oclient *oc)
 		oc_retry(oc, strerror(errno));
 		return;
 	}
-	(void)setsockopt(oc->fd, SOL_SOCKET, SO_RCVBUF, &bufsz,
-	    sizeof(bufsz));
-	(void)setsockopt(oc->fd, SOL_SOCKET, SO_SNDBUF, &bufsz,
-	    sizeof(bufsz));
+	ostp_udp_tune(oc->fd);
+	oc->gso = 1;
 	if (connect(oc->fd, (struct sockaddr *)&oc->peer, oc->peerlen) ==
 	    -1) {
 		oc_retry(oc, strerror(errno));

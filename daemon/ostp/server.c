@@ -41,9 +41,9 @@
 #include "ostp/session.h"
 #include "ostp/server.h"
 #include "proto/ostp.h"
+#include "proto/proto.h"
 #include "worker.h"
 
-#define SRV_BATCH		32
 #define SRV_BUCKETS		16384
 #define SRV_ADDR_BUCKETS	16384
 #define REPLAY_MAX		50000
@@ -114,6 +114,8 @@ struct osrv {
 	uint32_t		 rcount;
 	unsigned char		 rkey[32];	/* keyed digests */
 	uint64_t		 dropped;
+	int			 gso;		/* the kernel segments */
+	uint64_t		 now;
 };
 
 struct sflow {
@@ -124,7 +126,6 @@ struct sflow {
 	struct dial		*dial;
 };
 
-static unsigned char rbuf[SRV_BATCH][OSTP_DGRAM_MAX + 1];
 
 static uint32_t
 addr_hash(const struct sockaddr_storage *ss)
@@ -244,14 +245,13 @@ entry_drop(struct sentry *e)
 }
 
 static int
-entry_output(void *arg, const unsigned char *d, size_t len)
+entry_output(void *arg, const unsigned char *buf, const size_t *lens,
+    size_t n)
 {
 	struct sentry *e = arg;
 
-	if (sendto(e->srv->fd, d, len, 0, (struct sockaddr *)&e->peer,
-	    e->peerlen) == -1)
-		return -1;
-	return 0;
+	return ostp_sendv(e->srv->fd, (struct sockaddr *)&e->peer,
+	    e->peerlen, buf, lens, n, &e->srv->gso);
 }
 
 /* The admission limits' source: an IPv4 address or an IPv6 /64. */
@@ -426,6 +426,91 @@ addr_local(const char *host)
 	    sockaddr_local((struct sockaddr *)&ss);
 }
 
+/*
+ * A UdpAssociate flow: datagrams to any target through a channel that
+ * routes each as the listener's rules say; answers come back as UdpData
+ * from their source.  It ends when the client closes the flow.
+ */
+struct sudp {
+	struct osrv		*srv;
+	struct conn		*st;
+	struct uchan		*uc;
+	struct skey		*key;
+};
+
+static void
+sudp_free(struct sudp *u)
+{
+	uchan_close(u->uc);
+	conn_free(u->st);
+	u->key->nflows--;
+	free(u);
+}
+
+static void
+sudp_answer(void *arg, const struct proxy_target *src, const unsigned char *p,
+    size_t n)
+{
+	struct sudp *u = arg;
+
+	(void)ostp_stream_udp_send(u->st, src->host, src->port, p, n);
+}
+
+static void
+sudp_from_client(void *arg, const char *addr, size_t addrlen,
+    const unsigned char *p, size_t n)
+{
+	struct sudp *u = arg;
+	char host[256];
+	uint16_t port;
+
+	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0)
+		return;
+	if (!u->srv->l->ostp->local_access && addr_local(host)) {
+		debug("ostp: udp to %s:%u refused (local_access is off)",
+		    host, port);
+		return;
+	}
+	uchan_send(u->uc, host, port, p, n);
+}
+
+/* The flow ended (Close, or its session): so does the channel. */
+static void
+sudp_conn_cb(struct conn *c, int what, void *arg)
+{
+	unsigned char b[64];
+	ssize_t n;
+
+	(void)what;
+	if ((n = conn_recv(c, b, sizeof(b))) == -1 && errno == EAGAIN)
+		return;
+	sudp_free(arg);
+}
+
+static void
+sudp_open(struct osrv *srv, struct sentry *e, struct conn *st)
+{
+	struct sudp *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->uc = uchan_open(&srv->dl, sudp_answer, u)) == NULL) {
+		free(u);
+		ostp_stream_accept(st, 0, "out of memory");
+		conn_free(st);
+		return;
+	}
+	u->st = st;
+	u->srv = srv;
+	u->key = e->key;
+	u->key->nflows++;
+	ostp_stream_set_udp(st, sudp_from_client, u);
+	ostp_stream_accept(st, 1, NULL);
+	conn_set_cb(st, sudp_conn_cb, u);
+	conn_want(st, CONN_READ);
+	debug("ostp %s: session %08x: udp associate", srv->l->node->url,
+	    e->sid);
+}
+
 /* A client opened a flow: dial its target. */
 static void
 entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
@@ -438,20 +523,18 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	uint16_t port;
 	struct sflow *f;
 
-	if (udp) {
-		ostp_stream_accept(st, 0, "udp associate is not supported "
-		    "by this server");
+	if (e->key->nflows >= oc->max_flows_key) {
+		ostp_stream_accept(st, 0, "too many open connections for "
+		    "this key");
 		conn_free(st);
+		return;
+	}
+	if (udp) {
+		sudp_open(srv, e, st);
 		return;
 	}
 	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0) {
 		ostp_stream_accept(st, 0, "bad address");
-		conn_free(st);
-		return;
-	}
-	if (e->key->nflows >= oc->max_flows_key) {
-		ostp_stream_accept(st, 0, "too many open connections for "
-		    "this key");
 		conn_free(st);
 		return;
 	}
@@ -635,42 +718,28 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 }
 
 static void
+srv_dgram(void *arg, const unsigned char *d, size_t len, const void *from,
+    unsigned int fromlen)
+{
+	struct osrv *srv = arg;
+	struct sockaddr_storage ss;
+	socklen_t sslen = fromlen;
+
+	if (fromlen > sizeof(ss))
+		return;
+	memcpy(&ss, from, fromlen);
+	sockaddr_unmap(&ss, &sslen);
+	dispatch(srv, d, len, &ss, sslen, srv->now);
+}
+
+static void
 srv_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct mmsghdr msgs[SRV_BATCH];
-	struct sockaddr_storage from[SRV_BATCH];
-	struct iovec iov[SRV_BATCH];
 	struct osrv *srv = arg;
-	uint64_t now;
-	int i, n, rounds;
 
 	(void)what;
-	for (rounds = 0; rounds < 8; rounds++) {
-		for (i = 0; i < SRV_BATCH; i++) {
-			iov[i].iov_base = rbuf[i];
-			iov[i].iov_len = sizeof(rbuf[i]);
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		}
-		if ((n = recvmmsg(fd, msgs, SRV_BATCH, MSG_DONTWAIT,
-		    NULL)) <= 0)
-			return;
-		now = ostp_now_us();
-		for (i = 0; i < n; i++) {
-			if (msgs[i].msg_len > OSTP_DGRAM_MAX ||
-			    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
-				continue;
-			sockaddr_unmap(&from[i],
-			    &msgs[i].msg_hdr.msg_namelen);
-			dispatch(srv, rbuf[i], msgs[i].msg_len, &from[i],
-			    msgs[i].msg_hdr.msg_namelen, now);
-		}
-		if (n < SRV_BATCH)
-			return;
-	}
+	srv->now = ostp_now_us();
+	(void)ostp_recv_batch(fd, srv_dgram, srv, 2);
 }
 
 int
@@ -678,7 +747,6 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
     size_t idx, int fd)
 {
 	const struct ostp_conf *oc = l->ostp;
-	int bufsz = 4 * 1024 * 1024;
 	struct osrv *srv;
 	size_t i;
 
@@ -721,9 +789,8 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	/* names that resolve to local addresses are refused too */
 	srv->dl.public_only = !oc->local_access;
 	evutil_make_socket_nonblocking(fd);
-	/* bursts of a congestion window must not overflow the socket */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	ostp_udp_tune(fd);
+	srv->gso = 1;
 	if ((srv->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST,
 	    srv_read_cb, srv)) == NULL)
 		return -1;

@@ -16,6 +16,8 @@
 #include "config.h"
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +42,14 @@
 #define SESS_IDLE_SERVER_US	(600ULL * 1000000)
 #define SESS_IDLE_CLIENT_US	(30ULL * 1000000)
 #define SESS_RETX_BUDGET_MAX	512
+/*
+ * OSTP has no flow control; a session whose readers fall behind stops
+ * acknowledging (the peer's window fills, it waits) past HIGH bytes
+ * queued, and acknowledges again below LOW.  What it took stays taken:
+ * nothing is lost, the peer's resends of it are dropped as duplicates.
+ */
+#define SESS_QUEUED_HIGH	(8 * 1024 * 1024)
+#define SESS_QUEUED_LOW		(4 * 1024 * 1024)
 
 enum st_state {
 	ST_CONNECTING,		/* client: Connect sent */
@@ -60,6 +70,10 @@ struct ostp_stream {
 	int			 fin_sent;
 	int			 blocked;	/* waits for the window */
 	int			 peer_refused;	/* Error from the peer */
+	/* UdpAssociate: datagrams to whoever set udp_cb */
+	int			 udp;
+	ostp_udp_fn		 udp_cb;
+	void			*udp_arg;
 	/* waiting for a session (ostp_stream_pending) */
 	int			 lobby;
 	char			*target;	/* host:port for Connect */
@@ -97,15 +111,68 @@ struct ostp_session {
 	uint64_t		 last_rx_us;	/* authenticated input */
 	uint64_t		 bytes_rx;
 	uint64_t		 bytes_tx;
+	size_t			 queued;	/* in the flows' queues */
+	int			 ack_held;	/* readers behind: no ACKs */
 };
 
 static const struct conn_ops stream_ops;
 static void sess_fail(struct ostp_session *);
 static void sess_schedule(struct ostp_session *, uint64_t now);
+static void sess_taken(struct ostp_session *, size_t);
 
 /* One worker, one thread: frames are built and opened here. */
 static unsigned char fbuf[OSTP_DGRAM_MAX];
 static unsigned char pbuf[OSTP_DGRAM_MAX];
+
+/*
+ * Datagrams a session sends wait here, end to end, until its operation
+ * ends (tx_flush): one GSO send for a window's worth.  One owner at a
+ * time; another session's datagram flushes the first's.
+ */
+#define TX_MAX		(60 * 1024)
+#define TX_SEGS		64
+static unsigned char txbuf[TX_MAX + OSTP_DGRAM_MAX];
+static size_t txlen, ntx, txlens[TX_SEGS];
+static struct ostp_session *txowner;
+
+static void
+tx_flush(void)
+{
+	struct ostp_session *s = txowner;
+
+	if (s == NULL || ntx == 0) {
+		txowner = NULL;
+		return;
+	}
+	(void)s->output(s->arg, txbuf, txlens, ntx);
+	txlen = ntx = 0;
+	txowner = NULL;
+}
+
+/* Room for a datagram of len bytes of s at txbuf + txlen. */
+static unsigned char *
+tx_room(struct ostp_session *s, size_t len)
+{
+	if (txowner != s || txlen + len > TX_MAX || ntx == TX_SEGS)
+		tx_flush();
+	txowner = s;
+	return txbuf + txlen;
+}
+
+static void
+tx_put(size_t len)
+{
+	txlens[ntx++] = len;
+	txlen += len;
+}
+
+/* A datagram kept in history, sent again. */
+static void
+tx_again(struct ostp_session *s, const unsigned char *d, size_t len)
+{
+	memcpy(tx_room(s, len), d, len);
+	tx_put(len);
+}
 
 uint64_t
 ostp_now_us(void)
@@ -141,7 +208,7 @@ sess_pad(const struct ostp_session *s, size_t plen)
 	if (room == 0)
 		return 0;
 	target = plen < 64 ? 64 : (plen + 63) / 64 * 64;
-	ostp_random(&r, 1);
+	ostp_noise(&r, 1);
 	pad = target - plen + (r & 31);
 	return pad < room ? pad : room;
 }
@@ -156,7 +223,7 @@ sess_emit(struct ostp_session *s, unsigned char kind, uint16_t stream,
 {
 	size_t pad = kind == OSTP_F_DATA || kind == OSTP_F_CLOSE ?
 	    sess_pad(s, plen) : 0, flen;
-	unsigned char *d;
+	unsigned char *d, *t;
 	uint64_t n, now;
 	ssize_t dlen;
 
@@ -171,14 +238,17 @@ sess_emit(struct ostp_session *s, unsigned char kind, uint16_t stream,
 		sess_fail(s);
 		return -1;
 	}
+	t = tx_room(s, OSTP_DATA_HDR + flen + OSTP_TAG);
 	if ((dlen = ostp_seal(&s->tx, s->keys, s->sid, n, fbuf, flen,
-	    d)) < 0) {
+	    t)) < 0) {
 		free(d);
 		sess_fail(s);
 		return -1;
 	}
+	/* the history's copy, for a byte-identical resend */
+	memcpy(d, t, (size_t)dlen);
+	tx_put((size_t)dlen);
 	now = ostp_now_us();
-	(void)s->output(s->arg, d, (size_t)dlen);
 	s->bytes_tx += (size_t)dlen;
 	if (arq_sent(&s->arq, n, d, (size_t)dlen, retx, now) != 0) {
 		debug("%s: send history full", s->name);
@@ -251,6 +321,8 @@ stream_detach(struct ostp_stream *st)
 		st->blocked = 0;
 		s->nblocked--;
 	}
+	if (st->toq.len > 0)
+		sess_taken(s, st->toq.len);
 	LIST_REMOVE(st, entry);
 	s->nstreams--;
 	st->s = NULL;
@@ -274,6 +346,18 @@ sess_unblock(struct ostp_session *s)
 			}
 }
 
+/* Readers took n bytes: below LOW the peer hears from us again. */
+static void
+sess_taken(struct ostp_session *s, size_t n)
+{
+	s->queued -= n;
+	if (s->ack_held && s->queued < SESS_QUEUED_LOW) {
+		s->ack_held = 0;
+		s->arq.ack_forced = 1;
+		sess_schedule(s, ostp_now_us());
+	}
+}
+
 static ssize_t
 st_recv(struct conn *c, void *p, size_t n)
 {
@@ -286,6 +370,8 @@ st_recv(struct conn *c, void *p, size_t n)
 		cbuf_consume(&st->toq, k);
 		if (st->toq.len == 0)
 			cbuf_release(&st->toq);
+		if (st->s != NULL)
+			sess_taken(st->s, k);
 		return (ssize_t)k;
 	}
 	if (st->fin_rcvd)
@@ -537,8 +623,8 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 			(void)sess_msg(s, id, &e);
 			return;
 		}
-		s->open(s->arg, st->c, m->addr, m->addrlen,
-		    m->tag == OSTP_M_UDP_ASSOCIATE);
+		st->udp = m->tag == OSTP_M_UDP_ASSOCIATE;
+		s->open(s->arg, st->c, m->addr, m->addrlen, st->udp);
 		return;
 	case OSTP_M_CONNECT_OK:
 		if (st != NULL && st->state == ST_CONNECTING) {
@@ -567,6 +653,9 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 			    "reader");
 			return;
 		}
+		s->queued += m->datalen;
+		if (s->queued > SESS_QUEUED_HIGH)
+			s->ack_held = 1;
 		conn_kick(st->c, CONN_READ);
 		return;
 	case OSTP_M_CLOSE:
@@ -580,6 +669,11 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 		conn_kick(st->c, CONN_READ | CONN_WRITE);
 		return;
 	case OSTP_M_UDP_DATA:
+		if (st != NULL && st->udp && st->udp_cb != NULL &&
+		    st->state == ST_OPEN && !st->fin_rcvd)
+			st->udp_cb(st->udp_arg, m->addr, m->addrlen, m->data,
+			    m->datalen);
+		return;
 	case OSTP_M_KEEPALIVE:
 	case OSTP_M_PING:
 	case OSTP_M_PONG:
@@ -632,7 +726,7 @@ sess_control(struct ostp_session *s, uint64_t now)
 		ostp_nack_put(fbuf + OSTP_FRAME_HDR, n);
 		(void)sess_emit(s, OSTP_F_NACK, 0, 8, 0);
 	}
-	if (arq_ack_due(&s->arq, now, r, &nr)) {
+	if (!s->ack_held && arq_ack_due(&s->arq, now, r, &nr)) {
 		size_t len = ostp_ack_put(fbuf + OSTP_FRAME_HDR, r, nr);
 
 		(void)sess_emit(s, OSTP_F_ACK, 0, len, 0);
@@ -662,7 +756,7 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 		budget = SESS_RETX_BUDGET_MAX;
 	k = arq_due(&s->arq, now, due, budget);
 	for (i = 0; i < k; i++)
-		(void)s->output(s->arg, due[i]->d, due[i]->len);
+		tx_again(s, due[i]->d, due[i]->len);
 	sess_control(s, now);
 	sess_unblock(s);
 	sess_schedule(s, now);
@@ -671,9 +765,12 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 sess_schedule(struct ostp_session *s, uint64_t now)
 {
-	uint64_t t = arq_next_event(&s->arq, now), at;
+	uint64_t t, at;
 	struct timeval tv;
 
+	/* the end of every operation: what it sent goes now */
+	tx_flush();
+	t = arq_next_event(&s->arq, now);
 	if (s->failing || t == UINT64_MAX)
 		return;
 	at = now + t;
@@ -728,7 +825,7 @@ ostp_session_input(struct ostp_session *s, const unsigned char *d,
 	case OSTP_F_NACK:
 		if (ostp_nack_parse(f.payload, f.len, &missing) == 0 &&
 		    (e = arq_on_nack(&s->arq, missing, now)) != NULL)
-			(void)s->output(s->arg, e->d, e->len);
+			tx_again(s, e->d, e->len);
 		(void)arq_rx_frame(&s->arq, n, 1, NULL, 0, now,
 		    sess_deliver, s);
 		break;
@@ -760,9 +857,10 @@ ostp_stream_pending(struct worker *wk, const char *host, uint16_t port,
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	/* host NULL: a UdpAssociate flow */
+	if ((c = calloc(1, sizeof(*c))) == NULL || (host != NULL &&
 	    asprintf(&st->target, strchr(host, ':') != NULL ? "[%s]:%u" :
-	    "%s:%u", host, port) == -1) {
+	    "%s:%u", host, port) == -1)) {
 		free(c);
 		free(st);
 		return NULL;
@@ -773,6 +871,7 @@ ostp_stream_pending(struct worker *wk, const char *host, uint16_t port,
 	c->layer = st;
 	st->c = c;
 	st->state = ST_CONNECTING;
+	st->udp = host == NULL;
 	st->lobby = 1;
 	st->unlobby = unlobby;
 	st->unlobby_arg = arg;
@@ -801,9 +900,13 @@ ostp_session_adopt(struct ostp_session *s, struct conn *c)
 	LIST_INSERT_HEAD(bucket_of(s, st->id), st, entry);
 	s->nstreams++;
 	memset(&m, 0, sizeof(m));
-	m.tag = OSTP_M_CONNECT;
-	m.addr = st->target;
-	m.addrlen = strlen(st->target);
+	if (st->udp)
+		m.tag = OSTP_M_UDP_ASSOCIATE;
+	else {
+		m.tag = OSTP_M_CONNECT;
+		m.addr = st->target;
+		m.addrlen = strlen(st->target);
+	}
 	if (sess_msg(s, st->id, &m) != 0) {
 		stream_detach(st);
 		st->state = ST_REFUSED;
@@ -811,6 +914,45 @@ ostp_session_adopt(struct ostp_session *s, struct conn *c)
 		conn_kick(c, CONN_READ | CONN_WRITE);
 		return -1;
 	}
+	sess_schedule(s, ostp_now_us());
+	return 0;
+}
+
+void
+ostp_stream_set_udp(struct conn *c, ostp_udp_fn cb, void *arg)
+{
+	struct ostp_stream *st = c->layer;
+
+	st->udp_cb = cb;
+	st->udp_arg = arg;
+}
+
+int
+ostp_stream_udp_send(struct conn *c, const char *host, uint16_t port,
+    const unsigned char *p, size_t n)
+{
+	struct ostp_stream *st = c->layer;
+	struct ostp_session *s = st->s;
+	struct ostp_msg m;
+	char addr[300];
+	int len;
+
+	if (s == NULL || s->failing || !st->udp || st->state != ST_OPEN ||
+	    st->fin_rcvd || st->fin_sent)
+		return -1;
+	len = snprintf(addr, sizeof(addr), strchr(host, ':') != NULL ?
+	    "[%s]:%u" : "%s:%u", host, port);
+	if (len < 0 || (size_t)len >= sizeof(addr))
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.tag = OSTP_M_UDP_DATA;
+	m.addr = addr;
+	m.addrlen = (size_t)len;
+	m.data = p;
+	m.datalen = n;
+	/* a datagram is not split: past the mtu, IP fragments it */
+	if (sess_msg(s, st->id, &m) != 0)
+		return -1;
 	sess_schedule(s, ostp_now_us());
 	return 0;
 }
@@ -937,6 +1079,8 @@ sess_close(struct ostp_session *s, int notify)
 	struct ostp_stream *st;
 	size_t i;
 
+	if (txowner == s)
+		tx_flush();
 	for (i = 0; i < SESS_BUCKETS; i++)
 		while ((st = LIST_FIRST(&s->bucket[i])) != NULL) {
 			stream_detach(st);
@@ -1023,4 +1167,173 @@ ostp_session_free(struct ostp_session *s)
 	if (!s->failing && !s->close_rcvd)
 		(void)sess_emit(s, OSTP_F_CLOSE, 0, 0, 1);
 	sess_close(s, 0);
+}
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT	103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP		17
+#endif
+
+/* One sendmsg of lens[0..n) as segments of lens[0] bytes (GSO). */
+static int
+send_gso(int fd, const struct sockaddr *to, unsigned int tolen,
+    const unsigned char *buf, size_t total, size_t seg)
+{
+	union {
+		char		buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr	align;
+	} u;
+	struct iovec iov = { (void *)(uintptr_t)buf, total };
+	struct msghdr m;
+	struct cmsghdr *cm;
+	uint16_t gs = (uint16_t)seg;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_name = (void *)(uintptr_t)to;
+	m.msg_namelen = to != NULL ? tolen : 0;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(gs));
+	memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
+	return sendmsg(fd, &m, 0) == -1 ? -1 : 0;
+}
+
+static int
+send_each(int fd, const struct sockaddr *to, unsigned int tolen,
+    const unsigned char *buf, const size_t *lens, size_t n)
+{
+	struct mmsghdr msgs[TX_SEGS];
+	struct iovec iov[TX_SEGS];
+	size_t i, off = 0, done = 0;
+	int r;
+
+	for (i = 0; i < n && i < TX_SEGS; i++) {
+		iov[i].iov_base = (void *)(uintptr_t)(buf + off);
+		iov[i].iov_len = lens[i];
+		off += lens[i];
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)to;
+		msgs[i].msg_hdr.msg_namelen = to != NULL ? tolen : 0;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < i) {
+		if ((r = sendmmsg(fd, msgs + done, (unsigned int)(i - done),
+		    0)) <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+ostp_sendv(int fd, const struct sockaddr *to, unsigned int tolen,
+    const unsigned char *buf, const size_t *lens, size_t n, int *gso)
+{
+	size_t i, j, off = 0, total;
+	int r = 0;
+
+	for (i = 0; i < n; i = j) {
+		/* a run of equal lengths, and one shorter last */
+		total = lens[i];
+		for (j = i + 1; j < n && lens[j] == lens[i]; j++)
+			total += lens[j];
+		if (j < n && lens[j] < lens[i])
+			total += lens[j++];
+		if (j - i > 1 && *gso) {
+			if (send_gso(fd, to, tolen, buf + off, total,
+			    lens[i]) == 0) {
+				off += total;
+				continue;
+			}
+			if (errno == EINVAL || errno == EOPNOTSUPP ||
+			    errno == ENOPROTOOPT || errno == EIO)
+				*gso = 0;
+		}
+		if (send_each(fd, to, tolen, buf + off, lens + i, j - i) != 0)
+			r = -1;
+		off += total;
+	}
+	return r;
+}
+
+void
+ostp_udp_tune(int fd)
+{
+	int one = 1, bufsz = 4 * 1024 * 1024;
+
+	/* a congestion window's burst must not overflow the socket */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+}
+
+#define RX_BATCH	16
+static unsigned char rxbuf[RX_BATCH][OSTP_DGRAM_MAX + 1];
+
+int
+ostp_recv_batch(int fd, ostp_dgram_fn fn, void *arg, int maxrounds)
+{
+	struct mmsghdr msgs[RX_BATCH];
+	struct sockaddr_storage from[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} ctl[RX_BATCH];
+	struct cmsghdr *cm;
+	size_t len, seg, off, k;
+	int i, n, rounds, gs;
+
+	for (rounds = 0; rounds < maxrounds; rounds++) {
+		for (i = 0; i < RX_BATCH; i++) {
+			iov[i].iov_base = rxbuf[i];
+			iov[i].iov_len = sizeof(rxbuf[i]);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_control = ctl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
+		if ((n = recvmmsg(fd, msgs, RX_BATCH, MSG_DONTWAIT,
+		    NULL)) <= 0)
+			return rounds;
+		for (i = 0; i < n; i++) {
+			struct msghdr *m = &msgs[i].msg_hdr;
+
+			len = msgs[i].msg_len;
+			if (len > OSTP_DGRAM_MAX || (m->msg_flags & MSG_TRUNC))
+				continue;
+			seg = len;
+			for (cm = CMSG_FIRSTHDR(m); cm != NULL;
+			    cm = CMSG_NXTHDR(m, cm))
+				if (cm->cmsg_level == SOL_UDP &&
+				    cm->cmsg_type == UDP_GRO &&
+				    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+					memcpy(&gs, CMSG_DATA(cm), sizeof(gs));
+					if (gs > 0)
+						seg = (size_t)gs;
+				}
+			for (off = 0; off < len; off += k) {
+				k = len - off < seg ? len - off : seg;
+				fn(arg, rxbuf[i] + off, k, &from[i],
+				    m->msg_namelen);
+			}
+		}
+		if (n < RX_BATCH)
+			break;
+	}
+	return rounds + 1;
 }

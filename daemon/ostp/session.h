@@ -19,8 +19,12 @@ struct conn;
 struct ostp_keys;
 struct ostp_session;
 
-/* Sends one datagram: 0, or -1 (dropped; the ARQ resends it). */
-typedef int (*ostp_output_fn)(void *arg, const unsigned char *, size_t);
+/*
+ * Sends n datagrams, laid end to end in buf with their lengths in lens:
+ * 0, or -1 (dropped; the ARQ resends them).
+ */
+typedef int (*ostp_output_fn)(void *arg, const unsigned char *buf,
+	    const size_t *lens, size_t n);
 /*
  * Server: the peer opened stream st with Connect (udp 0) or
  * UdpAssociate (udp 1, addr NULL); the callee owns st and answers with
@@ -30,6 +34,10 @@ typedef void (*ostp_open_fn)(void *arg, struct conn *st, const char *addr,
 	    size_t addrlen, int udp);
 /* The session ended (peer Close, idle, failure); called from the loop. */
 typedef void (*ostp_closed_fn)(void *arg, struct ostp_session *);
+
+/* A datagram of a UdpAssociate flow (addr: its target or source). */
+typedef void (*ostp_udp_fn)(void *arg, const char *addr, size_t addrlen,
+	    const unsigned char *p, size_t n);
 
 struct ostp_session_params {
 	const struct ostp_keys	*keys;
@@ -59,13 +67,21 @@ int	ostp_session_input(struct ostp_session *, const unsigned char *d,
 /* The output function's target changed (roaming): resend what is due. */
 void	ostp_session_path_moved(struct ostp_session *);
 /*
- * Client: a flow to host:port waiting for a session (its owner may free
+ * Client: a flow to host:port (host NULL: a UdpAssociate) waiting for a session (its owner may free
  * it meanwhile: unlobby is then called); adopted by a session, it sends
  * Connect.  ostp_stream_fail ends a flow no session will take.
  */
 struct conn *ostp_stream_pending(struct worker *, const char *host,
 	    uint16_t port, void (*unlobby)(void *, struct conn *), void *);
 int	ostp_session_adopt(struct ostp_session *, struct conn *);
+/*
+ * A UdpAssociate flow (ostp_stream_pending with host NULL, or one the
+ * server accepted): who takes its UdpData, and sending one (0, or -1
+ * when the flow cannot carry it now).
+ */
+void	ostp_stream_set_udp(struct conn *, ostp_udp_fn, void *);
+int	ostp_stream_udp_send(struct conn *, const char *host, uint16_t port,
+	    const unsigned char *p, size_t n);
 void	ostp_stream_fail(struct conn *, const char *why);
 /*
  * Client: the flow's answer: 0 waiting, 1 ConnectOk, -1 the server
@@ -83,6 +99,24 @@ uint64_t ostp_session_idle_us(const struct ostp_session *);
 uint64_t ostp_session_bytes(const struct ostp_session *, int rx);
 /* Send Close and end (the closed callback is not called). */
 void	ostp_session_free(struct ostp_session *);
+/*
+ * Send such a batch on a UDP socket (to, tolen: for an unconnected
+ * one): runs of equal lengths go as one UDP_SEGMENT (GSO) send where
+ * the kernel can, the rest with sendmmsg.  *gso is cleared once the
+ * kernel refuses segmentation.
+ */
+struct sockaddr;
+int	ostp_sendv(int fd, const struct sockaddr *to, unsigned int tolen,
+	    const unsigned char *buf, const size_t *lens, size_t n, int *gso);
+/*
+ * Receive on a UDP socket with UDP_GRO: calls fn for every datagram
+ * (coalesced ones split), from the address in *from; at most maxrounds
+ * reads, so that the flows' readers run between.  Returns how many.
+ */
+typedef void (*ostp_dgram_fn)(void *arg, const unsigned char *, size_t,
+	    const void *from, unsigned int fromlen);
+int	ostp_recv_batch(int fd, ostp_dgram_fn, void *arg, int maxrounds);
+void	ostp_udp_tune(int fd);
 /* Monotonic microseconds. */
 uint64_t ostp_now_us(void);
 

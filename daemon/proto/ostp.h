@@ -79,7 +79,12 @@ int	ostp_hkdf_extract(const void *salt, size_t saltlen, const void *ikm,
 int	ostp_hkdf_expand(const unsigned char prk[32], const void *info,
 	    size_t infolen, unsigned char *out, size_t outlen);
 
-/* 0, or -1 (version unknown, key empty or longer than OSTP_KEY_MAX). */
+/*
+ * 0, or -1 (version unknown, key empty or longer than OSTP_KEY_MAX).  The
+ * struct is overwritten: ostp_keys_clear one that was in use first.  The
+ * key is not checked for UTF-8 here; ostp_hs_accept refuses one that is
+ * not, as upstream does.
+ */
 int	ostp_keys_init(struct ostp_keys *, int version, const void *key,
 	    size_t keylen);
 /* Wipes the secrets. */
@@ -102,6 +107,8 @@ void	ostp_mask_compute(const struct ostp_keys *, const unsigned char *d,
  * (padding, ephemeral keys, session ids, reserved frame bytes).
  */
 extern void	(*ostp_random)(void *, size_t);
+/* Fast non-secret randomness: reserved bytes, padding (and its length). */
+void	ostp_noise(void *, size_t);
 
 /*
  * The Noise handshake state of one side (§2.5).  After a successful
@@ -146,7 +153,11 @@ ssize_t	ostp_hs_msg2(struct ostp_hs *, const struct ostp_keys *,
 	    const unsigned char *e_priv, size_t pad, unsigned char *out,
 	    size_t outsz);
 
-/* Client: read msg2 (d not modified); splits the keys.  0 or -1. */
+/*
+ * Client: read msg2 (d not modified); splits the keys.  0, or -1 (another
+ * session id, a noise_len other than 48, a failed AEAD), which leaves hs
+ * as it was so that the real msg2 can still come.
+ */
 int	ostp_hs_finish(struct ostp_hs *, const struct ostp_keys *,
 	    const unsigned char *d, size_t len);
 
@@ -239,12 +250,19 @@ struct ostp_range {
 	uint64_t	 start;			/* inclusive */
 	uint64_t	 end;
 };
-/* ACK payload for n ranges (n <= OSTP_ACK_MAX) into out; its length. */
+/*
+ * ACK payload for n ranges (n <= OSTP_ACK_MAX) into out; its length, 0
+ * when n is over OSTP_ACK_MAX.
+ */
 size_t	ostp_ack_put(unsigned char *out, const struct ostp_range *, size_t n);
-/* Ranges of an ACK payload: their number (0 for an empty payload), -1. */
+/*
+ * Ranges of an ACK payload: their number (0 for an empty payload), or -1
+ * (truncated, more than max ranges, a range whose start is past its
+ * end).  Bytes after the ranges are ignored.
+ */
 int	ostp_ack_parse(const unsigned char *p, size_t len,
 	    struct ostp_range *, size_t max);
-/* NACK payload: the missing nonce. */
+/* NACK payload: the missing nonce (parse: at least 8 bytes). */
 void	ostp_nack_put(unsigned char out[8], uint64_t n);
 int	ostp_nack_parse(const unsigned char *p, size_t len, uint64_t *n);
 

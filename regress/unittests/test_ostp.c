@@ -957,6 +957,75 @@ TEST(test_hs_accept_rejects)
 	ostp_keys_clear(&other);
 }
 
+/*
+ * Whole datagrams for key KEY32 with fixed ephemerals and no padding,
+ * computed separately from the spec's §2 text in Python (hashlib, hmac,
+ * pyca/cryptography), not from this code: msg1 (sid 0x01020304, ts
+ * 1700000000, e = 0x11 * 32), msg2 (e = 0x22 * 32), the Split() keys, a
+ * c->s Data frame with nonce 5 carrying a Ping, an s->c Close with nonce
+ * 0, and the junk marker of window 29604473.
+ */
+TEST(test_golden_datagrams)
+{
+	struct ostp_keys k;
+	struct ostp_hs c, s;
+	struct ostp_aead cs, sc;
+	unsigned char e1[32], e2[32], d[1024], pl[12 + OSTP_KEY_MAX];
+	unsigned char frame[64], close[12], m[4];
+	size_t plen;
+	uint32_t sid;
+	uint64_t ts;
+	ssize_t n;
+
+	REQUIRE(ostp_keys_init(&k, OSTP_WIRE_V5, KEY32, 32) == 0);
+	ASSERT(k.hs_pad_min == 61 && k.hs_pad_max == 114);
+	memset(e1, 0x11, sizeof(e1));
+	memset(e2, 0x22, sizeof(e2));
+	n = ostp_hs_msg1(&c, &k, 0x01020304, 1700000000, e1, 0, d, sizeof(d));
+	REQUIRE(n == 98);
+	ASSERT(eqhex(d, 98, "2922e122243c7b4e909bbe7ffe44c465a220037d608e"
+	    "e35897d31ef972f07f74892cb0f73f138ca995410b12362cc5dfb87582806539"
+	    "ef888c456b784443dea0d7d44191c847357f4da2dd686dc1529954b4a2f6407f"
+	    "d3774933e1b215e67494abb4"));
+	REQUIRE(ostp_hs_accept(&s, &k, d, 98, &sid, &ts, pl, &plen) == 0);
+	n = ostp_hs_msg2(&s, &k, e2, 0, d, sizeof(d));
+	REQUIRE(n == 54);
+	ASSERT(eqhex(d, 54, "670cfae4ec9e0faa684ed28867b97f4a6a2dee5df8ce"
+	    "974e76b7018e3f22a1c4cf2678570f209774494b234a5dc427927a0dfd8c09"
+	    "33"));
+	REQUIRE(ostp_hs_finish(&c, &k, d, 54) == 0);
+	ASSERT(eqhex(c.k_c2s, 32, "a4922e1a02c61d484b4710f9579a623e"
+	    "a9dd0bdef9b0afeb61280a7af9c3a39d"));
+	ASSERT(eqhex(c.k_s2c, 32, "c054171df906e91f17160df201a50728"
+	    "ad89be9eedfff646bb29dc27322e0dfa"));
+	ASSERT(memcmp(s.k_c2s, c.k_c2s, 32) == 0 &&
+	    memcmp(s.k_s2c, c.k_s2c, 32) == 0);
+
+	REQUIRE(ostp_aead_init(&cs, c.k_c2s) == 0);
+	REQUIRE(ostp_aead_init(&sc, s.k_s2c) == 0);
+	/* version 1, Data, reserved abcd, stream 7, 11 bytes, no padding */
+	unhex("0102abcd0007" "0000000b" "0000" "070008" "0000018bcfe5687b",
+	    frame, sizeof(frame));
+	n = ostp_seal(&cs, &k, 0x01020304, 5, frame, 23, d);
+	ASSERT(n == 51 && eqhex(d, 51, "bbd48521c753c1347f08898728d74315bf"
+	    "5b8a1128a528abb14f7c072fce7e2417ce90ec8847ad48d4231da7db58eb9986"
+	    "1a8c"));
+	memset(close, 0, sizeof(close));
+	close[0] = 1;
+	close[1] = OSTP_F_CLOSE;
+	n = ostp_seal(&sc, &k, 0x01020304, 0, close, 12, d);
+	ASSERT(n == 40 && eqhex(d, 40, "4484bd98c0f9d94ef591513e985b4fc632"
+	    "9e49bbb89c6ae601f0f5d7b32532e2ed6a880668468509"));
+	ostp_junk_marker(&k, 29604473, m);
+	ASSERT(eqhex(m, 4, "db8d3efd"));
+
+	ostp_aead_clear(&cs);
+	ostp_aead_clear(&sc);
+	ostp_hs_clear(&c);
+	ostp_hs_clear(&s);
+	ostp_keys_clear(&k);
+}
+
 /* ---- frames, ACK, NACK ---- */
 
 TEST(test_frame)
@@ -1229,6 +1298,7 @@ main(void)
 	RUN(test_handshake_and_data);
 	RUN(test_empty_frame_datagram);
 	RUN(test_hs_accept_rejects);
+	RUN(test_golden_datagrams);
 	RUN(test_frame);
 	RUN(test_ack_nack);
 	RUN(test_relay_messages);
