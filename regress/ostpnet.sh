@@ -72,12 +72,12 @@ new_client() {
 }
 new_client
 
-# get FILE OUT SECONDS: FILE through the client's proxy into OUT (in
-# the client namespace); the sha256 of OUT
+# get FILE OUT SECONDS [CURL OPTIONS]: FILE through the client's proxy
+# into OUT (in the client namespace); the sha256 of OUT
 get() {
-	_f=$1; _o=$2; _t=$3
+	_f=$1; _o=$2; _t=$3; shift 3
 	rm -f "$_o"
-	ip netns exec "$CN" curl -sS --max-time "$_t" \
+	ip netns exec "$CN" curl -sS --max-time "$_t" "$@" \
 	    --socks5-hostname "127.0.0.1:$P" "http://10.91.2.2:$H/$_f" \
 	    -o "$_o" 2>>"$LOGDIR/curl.err"
 	[ -f "$_o" ] && sha256sum <"$_o" | cut -d' ' -f1
@@ -119,10 +119,10 @@ if [ -n "$IMPAIR" ]; then
 		fail "3 MB through 5% loss and reordering ($IMPAIR)"
 	log "loss: 3 MB in $(( $(date +%s) - t0 ))s"
 	# the same session, still lossy: a second request is served too.
-	# (Known to fail about every other run: the server's srtt grows to
-	# seconds on this ~1 ms path, its NACKs come rto/2 apart, and each
-	# client datagram lost at the router holds the client's Connect
-	# back that long: the SOCKS5 connect times out after 5 s.)
+	# (It failed about every other run before main 1507b13: the
+	# server's srtt grew to seconds on this ~1 ms path, its NACKs came
+	# rto/2 apart, and each client datagram lost at the router held the
+	# client's Connect back that long, past the 5 s connect timeout.)
 	t0=$(date +%s)
 	[ "$(get blob "$LOGDIR/out1b" 60)" = "$want" ] ||
 		fail "a second 3 MB on the same session through the loss" \
@@ -160,7 +160,7 @@ else
 	ip netns exec "$RN" conntrack -D -p udp -s 10.91.1.2 \
 	    >/dev/null 2>&1
 	m0=$(moves)
-	(get big "$LOGDIR/out2" 120 >"$LOGDIR/out2.sum") &
+	(get big "$LOGDIR/out2" 120 --limit-rate 4M >"$LOGDIR/out2.sum") &
 	GP=$!
 	wait_until 30 _grown "$LOGDIR/out2" 3000000 ||
 		fail "roaming: the download did not start"
@@ -195,8 +195,11 @@ wait_gone "$SPID" || fatal "server still running after SIGTERM"
 in_ns "$SN" srv -L "ostp://$KEY@10.91.2.2:$S?local_access=true"
 SPID=$OPID
 wait_count "$LOGDIR/srv.log" "running" 2 5 || fatal "ostpd server restart"
+# The client must notice the dead session by itself: spec §5 says 25 s
+# without an authenticated datagram start a reconnect (then a new
+# handshake, 5 s apart); 30 s allowed, tried for 45 s to tell how long.
 t0=$(date +%s); ok=0; n=0
-while [ $(( $(date +%s) - t0 )) -lt ${RESTART_WAIT:-30} ]; do
+while [ $(( $(date +%s) - t0 )) -lt 45 ]; do
 	n=$((n + 1))
 	if [ "$(get blob "$LOGDIR/out3" 5)" = "$want" ]; then
 		ok=1
@@ -205,8 +208,11 @@ while [ $(( $(date +%s) - t0 )) -lt ${RESTART_WAIT:-30} ]; do
 done
 dt=$(( $(date +%s) - t0 ))
 log "restart: served again after ${dt}s ($n attempts)"
-[ "$ok" = 1 ] || fail "restart: the client did not reconnect within ${RESTART_WAIT:-30} s"
-[ "$ok" = 1 ] && [ "$dt" -gt 15 ] &&
-	fail "restart: reconnecting took ${dt}s, more than 15 s"
+if [ "$ok" = 0 ]; then
+	fail "restart: the client did not reconnect within 45 s"
+elif [ "$dt" -gt 30 ]; then
+	fail "restart: the client reconnected only after ${dt}s" \
+	    "(spec §5: a reconnect after 25 s of silence)"
+fi
 
 finish
