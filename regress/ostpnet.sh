@@ -2,7 +2,9 @@
 # (forwarding, loss and reordering, NAT) and a server namespace (ostpd
 # server and a web server), joined by veth pairs.
 #   loss:    5% loss and reordering both ways on the router; curl of
-#            3 MB through the ostpd client's proxy is byte-exact.
+#            3 MB through the ostpd client's proxy is byte-exact, twice
+#            on one session, and at once when the loss is gone; so is
+#            ostptool.py's fetch (an independent client).
 #   roaming: the router masquerades the client; mid-download the
 #            mapping changes (new port range, conntrack entry deleted),
 #            so the server sees the client at a new source port; the
@@ -45,6 +47,7 @@ ip netns exec "$RN" sysctl -qw net.ipv4.ip_forward=1
 ip netns exec "$CN" ping -c 1 -W 2 10.91.2.2 >/dev/null 2>&1 ||
 	fatal "no route from the client to the server namespace"
 
+TOOL="/usr/bin/python3 $PWD/regress/tools/ostptool.py"
 W=$LOGDIR/www
 mkdir -p "$W"
 want=$(make_blob "$W/blob" 3000000)
@@ -135,6 +138,14 @@ if [ -n "$IMPAIR" ]; then
 		fail "a second 3 MB on the same session through the loss" \
 		    "(session stalled: see the srtt in srv.log)"
 	log "loss: again in $(( $(date +%s) - t0 ))s"
+	# the independent client (regress/tools/ostptool.py) through the
+	# same loss: its ARQ against the server's
+	t0=$(date +%s)
+	got=$(OSTP_SERVER=10.91.2.2 timeout 120 ip netns exec "$CN" $TOOL \
+	    fetch "$S" "$KEY" 10.91.2.2 "$H" /blob 2>>"$LOGDIR/tool.log")
+	[ "$got" = "$want" ] ||
+		fail "ostptool.py fetch through the loss: '$got'"
+	log "loss: ostptool.py fetch in $(( $(date +%s) - t0 ))s"
 	ip netns exec "$RN" iptables -L FORWARD -v -n >"$LOGDIR/loss.stats" \
 	    2>&1
 	for d in "$VRC" "$VRS"; do
