@@ -5,7 +5,9 @@
 # junk and truncated datagrams, forged datagrams during a transfer.  The
 # server still serves afterwards, to the tool and to an ostpd client.
 # ACK and NACK frames behind a gap in the tool's nonces take effect at
-# once, the server NACKs the gap and resends its control frames (§2.8).
+# once, the server NACKs the gap and resends its control frames (§2.8);
+# after a transfer with loss at the tool's end, a lost ACK of the tool
+# is NACKed within the reorder window, not seconds later.
 # The fixed-input vectors of the tool and of proto/ostp.c (ostpvec) are
 # compared byte for byte.
 . regress/lib.sh
@@ -58,6 +60,7 @@ check stale ignored "$(tool stale "$S" "$KEY")"
 check wrongkey ignored "$(tool wrongkey "$S" "$KEY")"
 check junk silent "$(tool junk "$S" "$KEY")"
 check arq ok "$(tool arq "$S" "$KEY")"
+check stall "$want" "$(tool stall "$S" "$KEY" 127.0.0.1 "$H" /blob)"
 check inject "$want" "$(tool inject "$S" "$KEY" 127.0.0.1 "$H" /blob)"
 
 # after all that: the tool again, and an ostpd client

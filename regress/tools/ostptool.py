@@ -15,6 +15,8 @@ standard error.
                                                 socket: "ignored"
   ostptool.py inject PORT KEY HOST TPORT PATH   fetch while forged datagrams
                                                 hit the server: the sha256
+  ostptool.py stall PORT KEY HOST TPORT PATH     fetch with loss at our end,
+                                                then a lost ACK: the sha256
   ostptool.py junk PORT KEY                     junk, truncated and invalid
                                                 datagrams: "silent"
   ostptool.py stale PORT KEY                    msg1 400 s old (and ahead):
@@ -417,6 +419,9 @@ class Session:
         self.bad = 0                    # datagrams that did not open
         self.sent_log = []              # our authentic datagrams, in order
         self.on_send = None
+        self.drop = 0.0                 # induced loss of received datagrams
+        self.reorder = 0.0              # and reordering (held 5-30 ms)
+        self.held = []
 
     # handshake: up to `attempts` fresh sessions, `wait` s each
     def handshake(self, attempts=4, wait=1.2, ts=None):
@@ -456,7 +461,8 @@ class Session:
         return False
 
     # sending
-    def send_frame(self, kind, stream, payload, tracked=True, pad=None):
+    def send_frame(self, kind, stream, payload, tracked=True, pad=None,
+                   lose=False):
         if pad is None:
             pad = os.urandom(random.randint(0, 32))
         n = self.tx
@@ -465,7 +471,8 @@ class Session:
                  frame(kind, stream, payload, pad))
         self.hist[n] = [d, tracked, time.monotonic(), 0]
         self.sent_log.append(d)
-        self.sock.send(d)
+        if not lose:
+            self.sock.send(d)
         if self.on_send:
             self.on_send(self.tx)
         return n
@@ -574,7 +581,18 @@ class Session:
                     except OSError as e:
                         log("recv:", e)
                         break
+                    if self.drop and random.random() < self.drop:
+                        continue
+                    if self.reorder and random.random() < self.reorder:
+                        self.held.append((time.monotonic() +
+                                          random.uniform(0.005, 0.03), d))
+                        continue
                     self.input(d)
+            if self.held:
+                now = time.monotonic()
+                for t, d in [h for h in self.held if h[0] <= now]:
+                    self.input(d)
+                self.held = [h for h in self.held if h[0] > now]
             self.timers()
 
     def wait_msg(self, stream, tags, secs):
@@ -757,6 +775,39 @@ def start_flood(s, port):
                 time.sleep(0.002)
     finally:
         os._exit(0)
+
+
+def do_stall(port, key, host, tport, path):
+    """A fetch with 5% of the server's datagrams lost and 10% reordered
+    at our end, then one of our ACK datagrams lost on purpose (an ACK
+    is resent only when the server NACKs it, §2.8) and a Connect right
+    behind it: the server must NACK the gap within its reorder window,
+    not seconds later.  Prints the body's sha256, or "stalled"."""
+    keys = Keys(key)
+    s = established(keys, port)
+    m = connect(s, host, tport)
+    if m is None or m[0] != M_CONNECT_OK:
+        print("noconnect")
+        return 1
+    s.drop, s.reorder = 0.05, 0.10
+    body = http_get(s, host, tport, path)
+    s.drop = s.reorder = 0.0
+    if body is None:
+        print("nobody")
+        return 1
+    s.poll(0.05)
+    s.send_frame(F_ACK, 0, ack_payload([(0, max(s.E - 1, 0))]),
+                 tracked=False, pad=b"", lose=True)
+    t0 = time.monotonic()
+    m = connect(s, host, tport, stream=3, secs=15)
+    dt = time.monotonic() - t0
+    log("ConnectOk %.3f s after a lost ACK datagram" % dt)
+    s.close()
+    if m is None or m[0] != M_CONNECT_OK or dt > 1.0:
+        print("stalled")
+        return 1
+    print(hashlib.sha256(body).hexdigest())
+    return 0
 
 
 def do_refused(port, key, host, tport):
@@ -1105,6 +1156,8 @@ def main(argv):
             return do_fetch(*a)
         if mode == "inject" and len(a) == 5:
             return do_fetch(*a, flood=True)
+        if mode == "stall" and len(a) == 5:
+            return do_stall(*a)
         if mode == "refused" and len(a) == 4:
             return do_refused(*a)
         if mode == "replay" and len(a) == 2:
