@@ -210,7 +210,7 @@ else
 	ip netns exec "$RN" tc qdisc del dev "$VRC" root 2>/dev/null
 fi
 
-# --- server restart ------------------------------------------------------------
+# --- server restart ---------------------------------------------------------
 new_client
 [ "$(get blob "$LOGDIR/out3" 30)" = "$want" ] ||
 	fail "restart: no transfer before the restart"

@@ -406,7 +406,7 @@ class Session:
         self.sock = sock or udp_socket(addr)
         self.sid = None
         self.tx = 0                     # next nonce we send
-        self.hist = {}                  # nonce -> [dgram, tracked, sent, tries]
+        self.hist = {}          # nonce -> [dgram, tracked, sent, tries]
         self.E = 0                      # next nonce we expect
         self.rxbuf = {}                 # nonce -> frame or None (ack/nack)
         self.gap_since = None
@@ -1095,7 +1095,7 @@ def do_arq(port, key):
     return 1 if bad else 0
 
 
-# --- fixed-input vectors ------------------------------------------------------
+# --- fixed-input vectors ---------------------------------------------------
 
 def do_vectors():
     key = "0123456789abcdef0123456789abcdef"
