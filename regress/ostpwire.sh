@@ -7,7 +7,8 @@
 # ACK and NACK frames behind a gap in the tool's nonces take effect at
 # once, the server NACKs the gap and resends its control frames (§2.8);
 # after a transfer with loss at the tool's end, a lost ACK of the tool
-# is NACKed within the reorder window, not seconds later.
+# is NACKed within the reorder window, not seconds later; a fetch whose
+# source port changes half-way is followed by the server (roaming).
 # The fixed-input vectors of the tool and of proto/ostp.c (ostpvec) are
 # compared byte for byte.
 . regress/lib.sh
@@ -61,6 +62,10 @@ check wrongkey ignored "$(tool wrongkey "$S" "$KEY")"
 check junk silent "$(tool junk "$S" "$KEY")"
 check arq ok "$(tool arq "$S" "$KEY")"
 check stall "$want" "$(tool stall "$S" "$KEY" 127.0.0.1 "$H" /blob)"
+mv0=$(count "$LOGDIR/srv.log" "moved")
+check roam "$want" "$(tool roam "$S" "$KEY" 127.0.0.1 "$H" /blob)"
+[ "$(count "$LOGDIR/srv.log" "moved")" -gt "$mv0" ] ||
+	fail "roam: the server did not log that the session moved"
 check inject "$want" "$(tool inject "$S" "$KEY" 127.0.0.1 "$H" /blob)"
 
 # after all that: the tool again, and an ostpd client

@@ -15,6 +15,8 @@ standard error.
                                                 socket: "ignored"
   ostptool.py inject PORT KEY HOST TPORT PATH   fetch while forged datagrams
                                                 hit the server: the sha256
+  ostptool.py roam PORT KEY HOST TPORT PATH      fetch, changing the source
+                                                port mid-way: the sha256
   ostptool.py stall PORT KEY HOST TPORT PATH     fetch with loss at our end,
                                                 then a lost ACK: the sha256
   ostptool.py junk PORT KEY                     junk, truncated and invalid
@@ -629,8 +631,10 @@ def connect(s, host, tport, stream=1, secs=10):
     return s.wait_msg(stream, (M_CONNECT_OK, M_ERROR, M_CLOSE), secs)
 
 
-def http_get(s, host, tport, path, stream=1, secs=60):
-    """The body of an HTTP/1.0 GET on a connected stream, or None."""
+def http_get(s, host, tport, path, stream=1, secs=60, roam_at=None):
+    """The body of an HTTP/1.0 GET on a connected stream, or None.
+    roam_at: after that many bytes, go on from a new socket (a new
+    source port, as behind a NAT whose mapping changed)."""
     req = ("GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n" %
            (path, host, tport)).encode()
     s.send_msg(stream, m_data(req))
@@ -643,6 +647,16 @@ def http_get(s, host, tport, path, stream=1, secs=60):
             break
         if m[0] == M_DATA:
             body += m[1]
+            if roam_at is not None and len(body) >= roam_at:
+                roam_at = None
+                old = s.sock
+                s.sock = udp_socket(s.addr)
+                old.close()
+                log("moved to port %d at %d bytes" %
+                    (s.sock.getsockname()[1], len(body)))
+                # a Ping first from the new path (§2.10), so that the
+                # server hears an authentic datagram from there
+                s.send_msg(0, m_ping(int(time.time() * 1000)))
         elif m[0] == M_ERROR:
             log("error on the stream:", m[1])
             return None
@@ -775,6 +789,24 @@ def start_flood(s, port):
                 time.sleep(0.002)
     finally:
         os._exit(0)
+
+
+def do_roam(port, key, host, tport, path):
+    """A fetch that changes its source port a third of the way; the
+    server must follow once an authentic datagram arrives from there."""
+    keys = Keys(key)
+    s = established(keys, port)
+    m = connect(s, host, tport)
+    if m is None or m[0] != M_CONNECT_OK:
+        print("noconnect")
+        return 1
+    body = http_get(s, host, tport, path, roam_at=300000)
+    if body is None:
+        print("nobody")
+        return 1
+    s.close()
+    print(hashlib.sha256(body).hexdigest())
+    return 0
 
 
 def do_stall(port, key, host, tport, path):
@@ -1156,6 +1188,8 @@ def main(argv):
             return do_fetch(*a)
         if mode == "inject" and len(a) == 5:
             return do_fetch(*a, flood=True)
+        if mode == "roam" and len(a) == 5:
+            return do_roam(*a)
         if mode == "stall" and len(a) == 5:
             return do_stall(*a)
         if mode == "refused" and len(a) == 4:
