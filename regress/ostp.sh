@@ -43,6 +43,26 @@ while [ $i -lt 10 ]; do
 	i=$((i + 1))
 done
 
+# session multiplexing: mux=3 spreads flows over three sessions
+CM=$(free_port)
+before=$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")
+start_ostpd climux -D -L "auto://127.0.0.1:$CM" -F "ostp://$KEY@127.0.0.1:$S?mux=3"
+wait_port "$CM" || fatal "ostpd mux client"
+i=0; pids=
+while [ $i -lt 12 ]; do
+	(get "$CM" >"$LOGDIR/mux.$i") & pids="$pids $!"
+	i=$((i + 1))
+done
+wait $pids
+i=0
+while [ $i -lt 12 ]; do
+	[ "$(cat "$LOGDIR/mux.$i")" = "$want" ] || fail "mux transfer $i"
+	i=$((i + 1))
+done
+n=$(( $(count "$LOGDIR/srv.log" "session [0-9a-f]* for key") - before ))
+[ "$n" -ge 2 ] && [ "$n" -le 3 ] ||
+	fail "mux=3 made $n sessions for 12 flows (2 or 3 expected)"
+
 # a stalled path (the client's UDP port blackholed): after 10 s of
 # silence the client moves to a new socket with the same session, the
 # server follows it on the first authentic datagram, and a download

@@ -60,9 +60,20 @@
 #define ADM_SRC_BURST		20
 #define KNOWN_SECS		(24 * 3600)
 
+/*
+ * An access key with its derived secrets; shared by the server's key
+ * list and the flows opened under it (refs), so that a key a reload
+ * removes outlives its last flow.  Its byte limit counts datagram
+ * bytes both ways, as upstream does (in memory: a new worker, a new
+ * count).
+ */
 struct skey {
 	struct ostp_keys	 keys;
-	const char		*name;
+	char			*name;
+	uint64_t		 limit;		/* 0: none */
+	uint64_t		 bytes;
+	int			 refs;
+	int			 gone;		/* removed by a reload */
 	size_t			 nsessions;
 	size_t			 nflows;
 	TAILQ_HEAD(, sentry)	 lru;		/* least recently seen first */
@@ -130,7 +141,7 @@ struct osrv {
 	struct dialer		 dl;
 	int			 fd;
 	struct event		*ev;
-	struct skey		*keys;
+	struct skey		**keys;
 	size_t			 nkeys;
 	size_t			 nsessions;
 	struct sentry_list	 sids[SRV_BUCKETS];
@@ -159,6 +170,122 @@ struct sflow {
 	struct dial		*dial;
 };
 
+
+static void entry_drop(struct sentry *);
+
+static void
+skey_put(struct skey *k)
+{
+	if (--k->refs > 0)
+		return;
+	ostp_keys_clear(&k->keys);
+	free(k->name);
+	free(k);
+}
+
+static struct skey *
+skey_new(int version, const struct ostp_key_conf *kc)
+{
+	struct skey *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	if (ostp_keys_init(&k->keys, version, kc->key,
+	    strlen(kc->key)) != 0 || (k->name = strdup(kc->name != NULL ?
+	    kc->name : "default")) == NULL) {
+		ostp_keys_clear(&k->keys);
+		free(k);
+		return NULL;
+	}
+	k->limit = kc->limit_bytes;
+	k->refs = 1;
+	TAILQ_INIT(&k->lru);
+	return k;
+}
+
+/*
+ * The server's keys become kc[0..n): a key already known keeps its
+ * sessions, counters and derived secrets; a new one is derived; one no
+ * longer listed loses its sessions (spec §6: a deleted key) and goes
+ * with its last flow.  0, or -1 (nothing changed).
+ */
+static int
+srv_set_keys(struct osrv *srv, const struct ostp_key_conf *kc, size_t n)
+{
+	struct skey **nk, *k;
+	struct sentry *e;
+	size_t i, j;
+
+	if (n == 0 || (nk = calloc(n, sizeof(*nk))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < srv->nkeys; j++)
+			if (srv->keys[j] != NULL && strcmp(kc[i].key,
+			    (const char *)srv->keys[j]->keys.key) == 0 &&
+			    strlen(kc[i].key) == srv->keys[j]->keys.keylen)
+				break;
+		if (j < srv->nkeys) {
+			k = srv->keys[j];
+			srv->keys[j] = NULL;
+			k->limit = kc[i].limit_bytes;
+			if (kc[i].name != NULL && strcmp(k->name,
+			    kc[i].name) != 0) {
+				char *nm = strdup(kc[i].name);
+
+				if (nm != NULL) {
+					free(k->name);
+					k->name = nm;
+				}
+			}
+		} else if ((k = skey_new(srv->l->ostp->version,
+		    &kc[i])) == NULL) {
+			/* undo: the keys taken go back */
+			for (j = 0; j < i; j++) {
+				size_t m;
+
+				for (m = 0; m < srv->nkeys; m++)
+					if (srv->keys[m] == NULL) {
+						srv->keys[m] = nk[j];
+						break;
+					}
+				if (m == srv->nkeys)
+					skey_put(nk[j]);
+			}
+			free(nk);
+			return -1;
+		}
+		nk[i] = k;
+	}
+	for (j = 0; j < srv->nkeys; j++) {
+		if ((k = srv->keys[j]) == NULL)
+			continue;
+		logit("ostp %s: key %s removed; its %zu sessions end",
+		    srv->l->node->url, k->name, k->nsessions);
+		while ((e = TAILQ_FIRST(&k->lru)) != NULL)
+			entry_drop(e);
+		k->gone = 1;
+		skey_put(k);
+	}
+	free(srv->keys);
+	srv->keys = nk;
+	srv->nkeys = n;
+	return 0;
+}
+
+/* Datagram bytes of a key; past its limit its sessions end. */
+static void
+skey_count(struct skey *k, size_t n, struct osrv *srv)
+{
+	struct sentry *e;
+
+	k->bytes += n;
+	if (k->limit == 0 || k->bytes < k->limit || k->nsessions == 0)
+		return;
+	logit("ostp %s: key %s reached its limit of %llu bytes",
+	    srv->l->node->url, k->name, (unsigned long long)k->limit);
+	while ((e = TAILQ_FIRST(&k->lru)) != NULL)
+		entry_drop(e);
+}
 
 static uint32_t
 addr_hash(const struct sockaddr_storage *ss)
@@ -300,8 +427,11 @@ entry_output(void *arg, const unsigned char *buf, const size_t *lens,
     size_t n)
 {
 	struct sentry *e = arg;
-	size_t i, off = 0;
+	size_t i, off = 0, total = 0;
 
+	for (i = 0; i < n; i++)
+		total += lens[i];
+	e->key->bytes += total;
 	if (e->uc != NULL) {
 		/* the batch as frames, then one write */
 		for (i = 0; i < n; off += lens[i++])
@@ -475,6 +605,7 @@ flow_dialed(void *arg, struct conn *up, int err)
 		relay_conns(f->srv->wk, st, up, 0);
 	}
 	f->key->nflows--;
+	skey_put(f->key);
 	free(f);
 }
 
@@ -507,6 +638,7 @@ sudp_free(struct sudp *u)
 	uchan_close(u->uc);
 	conn_free(u->st);
 	u->key->nflows--;
+	skey_put(u->key);
 	free(u);
 }
 
@@ -566,6 +698,7 @@ sudp_open(struct osrv *srv, struct sentry *e, struct conn *st)
 	u->srv = srv;
 	u->key = e->key;
 	u->key->nflows++;
+	u->key->refs++;
 	ostp_stream_set_udp(st, sudp_from_client, u);
 	ostp_stream_accept(st, 1, NULL);
 	conn_set_cb(st, sudp_conn_cb, u);
@@ -618,12 +751,14 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	f->key = e->key;
 	f->st = st;
 	f->key->nflows++;
+	f->key->refs++;
 	debug("ostp %s: session %08x: flow to %s:%u", srv->l->node->url,
 	    e->sid, host, port);
 	/* dial_start calls back from the loop, never before it returns */
 	if ((f->dial = dial_start(&srv->dl, host, port, 0, flow_dialed,
 	    f)) == NULL) {
 		f->key->nflows--;
+		skey_put(f->key);
 		free(f);
 		ostp_stream_accept(st, 0, "out of memory");
 		conn_free(st);
@@ -708,7 +843,10 @@ trial(struct osrv *srv, const unsigned char *d, size_t len,
 		return;
 	w = (uint64_t)t / OSTP_JUNK_WINDOW;
 	for (i = 0; i < srv->nkeys; i++) {
-		struct skey *k = &srv->keys[i];
+		struct skey *k = srv->keys[i];
+
+		if (k->limit != 0 && k->bytes >= k->limit)
+			continue;	/* over its limit: silent (§2.11) */
 
 		ostp_junk_marker(&k->keys, w, mk);
 		if (memcmp(mk, d, 4) == 0)
@@ -763,13 +901,14 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 	    ostp_peek(&e->key->keys, d, len, &sid, &n) == 0 &&
 	    sid == e->sid && ostp_session_input_n(e->s, d, len, n) >= 0) {
 		touch(e);
+		skey_count(e->key, len, srv);
 		return;
 	}
 	/* 2: a session that moved here, by each key's unmasking */
 	for (i = 0; len >= OSTP_OVERHEAD && i < srv->nkeys; i++) {
-		if (ostp_peek(&srv->keys[i].keys, d, len, &sid, &n) != 0 ||
+		if (ostp_peek(&srv->keys[i]->keys, d, len, &sid, &n) != 0 ||
 		    (e = find_sid(srv, sid)) == NULL ||
-		    e->key != &srv->keys[i])
+		    e->key != srv->keys[i])
 			continue;
 		if ((r = ostp_session_input_n(e->s, d, len, n)) < 0)
 			continue;
@@ -780,6 +919,8 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 			entry_set_ucon(e, srv->cur);
 			touch(e);
 		}
+		if (find_sid(srv, sid) == e)
+			skey_count(e->key, len, srv);
 		return;
 	}
 	/* 3: a handshake, maybe */
@@ -1140,8 +1281,7 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	srv->l = l;
 	srv->idx = idx;
 	srv->fd = fd;
-	if ((srv->keys = calloc(oc->nkeys, sizeof(*srv->keys))) == NULL ||
-	    (srv->adm = calloc(ADM_SLOTS, sizeof(*srv->adm))) == NULL ||
+	if ((srv->adm = calloc(ADM_SLOTS, sizeof(*srv->adm))) == NULL ||
 	    (srv->replay = calloc(REPLAY_MAX, sizeof(*srv->replay))) == NULL ||
 	    (srv->rbuckets = malloc(REPLAY_BUCKETS *
 	    sizeof(*srv->rbuckets))) == NULL)
@@ -1149,18 +1289,10 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	for (i = 0; i < REPLAY_BUCKETS; i++)
 		srv->rbuckets[i] = UINT32_MAX;
 	ostp_random(srv->rkey, sizeof(srv->rkey));
-	for (i = 0; i < oc->nkeys; i++) {
-		if (ostp_keys_init(&srv->keys[i].keys, oc->version,
-		    oc->keys[i].key, strlen(oc->keys[i].key)) != 0) {
-			error("%s: access key %zu cannot be used", l->node->url,
-			    i + 1);
-			return -1;
-		}
-		srv->keys[i].name = oc->keys[i].name != NULL ?
-		    oc->keys[i].name : "default";
-		TAILQ_INIT(&srv->keys[i].lru);
+	if (srv_set_keys(srv, oc->keys, oc->nkeys) != 0) {
+		error("%s: the access keys cannot be used", l->node->url);
+		return -1;
 	}
-	srv->nkeys = oc->nkeys;
 	srv->all.tokens = oc->hs_rate;
 	srv->all.at_us = ostp_now_us();
 	for (i = 0; i < SRV_BUCKETS; i++)
