@@ -129,6 +129,8 @@ struct ostp_key_conf {
 	char			*key;
 	char			*name;
 	uint64_t		 limit_bytes;	/* 0: none */
+	int			 from_file;	/* read from keys_path: a
+						   reload replaces these */
 };
 
 /* The OSTP tunnel's parameters, server (listener) or client (hop). */
@@ -138,7 +140,8 @@ struct ostp_conf {
 	int			 version;	/* wire version: 5 */
 	struct ostp_key_conf	*keys;		/* a client: keys[0] */
 	size_t			 nkeys;
-	char			*keys_path;	/* server: keys=, live */
+	char			*keys_path;	/* server: keys=, live
+						   (absolute) */
 	unsigned int		 mtu;
 	unsigned int		 sessions;	/* client: session mux */
 	unsigned int		 max_sessions;	/* server: all keys */
@@ -328,6 +331,9 @@ struct conf_src {
 	char			**serve;
 	char			**tags;		/* NULL entries = default tag */
 	struct egress		*egress;	/* NULL or one per serve */
+	struct ostp_conf	**ostp;		/* NULL or one per serve (or
+						   NULL): an ostp inbound's keys
+						   beside its URL's */
 	size_t			 nserve;
 	char			**chain;
 	size_t			 nchain;

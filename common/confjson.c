@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "ostpkeys.h"
 
 #define CONF_FILE_MAX	(1U << 20)
 
@@ -65,6 +66,9 @@ conf_src_free(struct conf_src *s)
 	strv_free(s->serve, s->nserve);
 	strv_free(s->tags, s->nserve);
 	free(s->egress);
+	for (i = 0; s->ostp != NULL && i < s->nserve; i++)
+		ostp_conf_free(s->ostp[i]);
+	free(s->ostp);
 	strv_free(s->chain, s->nchain);
 	memset(s, 0, sizeof(*s));
 }
@@ -619,6 +623,351 @@ json_str(yajl_val o, const char *key)
 	return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 }
 
+/* "%XX" for all but RFC 3986's unreserved: a key in user information. */
+static int
+url_append_strict(char *out, size_t len, const char *s)
+{
+	size_t o = strlen(out);
+
+	for (; *s != '\0'; s++) {
+		if (o + 4 >= len)
+			return -1;
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s))
+			out[o++] = *s;
+		else {
+			snprintf(out + o, len - o, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* "&key=value" (the first one "?"), the value encoded. */
+static int
+url_param(char *url, size_t len, const char *key, const char *val)
+{
+	size_t o = strlen(url);
+
+	if (snprintf(url + o, len - o, "%c%s=", strchr(url, '?') ? '&' : '?',
+	    key) >= (int)(len - o))
+		return -1;
+	return url_append(url, len, val);
+}
+
+/*
+ * An access_keys (or file_keys) array of strings and {access_key, name,
+ * limit_bytes} objects, appended to *extra (made on first use).
+ */
+static int
+json_ostp_keys(yajl_val arr, const char *path, const char *where,
+    const char *key, int from_file, struct ostp_conf **extra, char *err,
+    size_t errlen)
+{
+	char w[128];
+	size_t i;
+
+	if (!YAJL_IS_ARRAY(arr)) {
+		seterr(err, errlen, "%s: %s%s%s must be an array of keys and "
+		    "{\"access_key\", \"name\", \"limit_bytes\"} objects", path,
+		    where, where[0] ? "." : "", key);
+		return -1;
+	}
+	if (*extra == NULL && (*extra = calloc(1, sizeof(**extra))) == NULL)
+		return -1;
+	for (i = 0; i < YAJL_GET_ARRAY(arr)->len; i++) {
+		snprintf(w, sizeof(w), "%s: %s%s%s[%zu]", path, where,
+		    where[0] ? "." : "", key, i);
+		if (ostp_keys_add_json(YAJL_GET_ARRAY(arr)->values[i], w,
+		    &(*extra)->keys, &(*extra)->nkeys, err, errlen) != 0)
+			return -1;
+		(*extra)->keys[(*extra)->nkeys - 1].from_file = from_file;
+	}
+	return 0;
+}
+
+/* The keys of the inbound just pushed (src->serve[nserve - 1]). */
+static int
+src_set_ostp(struct conf_src *src, struct ostp_conf *extra)
+{
+	struct ostp_conf **no;
+	size_t i;
+
+	if ((no = reallocarray(src->ostp, src->nserve, sizeof(*no))) == NULL)
+		return -1;
+	for (i = src->ostp == NULL ? 0 : src->nserve - 1; i < src->nserve; i++)
+		no[i] = NULL;
+	src->ostp = no;
+	src->ostp[src->nserve - 1] = extra;
+	return 0;
+}
+
+static int
+json_bool(yajl_val v, int *out)
+{
+	if (v == NULL || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)))
+		return -1;
+	*out = YAJL_IS_TRUE(v);
+	return 0;
+}
+
+/*
+ * An OSTP server inbound (spec/ostp.md §4.3, §6): the ostp:// node URL
+ * of its settings, its access_keys in *extra.
+ */
+static int
+native_ostp_inbound(yajl_val o, const char *path, const char *where,
+    char *url, size_t len, struct ostp_conf **extra, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "listen", "access_keys", "keys_file", "mtu",
+		"max_sessions", "max_sessions_key", "max_flows",
+		"local_access", NULL
+	};
+	static const struct {
+		const char	*key;
+		long long	 lo, hi;
+	} nums[] = {
+		{ "mtu", 576, 65000 },
+		{ "max_sessions", 1, 1000000 },
+		{ "max_sessions_key", 1, 1000000 },
+		{ "max_flows", 1, 1000000 },
+	};
+	const char *listen, *kf;
+	yajl_val v;
+	long long x;
+	size_t i;
+	int b;
+	char num[32];
+
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((listen = json_str(o, "listen")) == NULL) {
+		seterr(err, errlen, "%s: %s: an ostp inbound needs \"listen\" "
+		    "([host]:port)", path, where);
+		return -1;
+	}
+	snprintf(url, len, "ostp://");
+	if (url_append(url, len, listen) != 0)
+		goto toolong;
+	if ((v = obj_get(o, "keys_file", 0)) != NULL) {
+		if ((kf = json_str(o, "keys_file")) == NULL || kf[0] == '\0') {
+			seterr(err, errlen, "%s: %s: keys_file must be a path",
+			    path, where);
+			return -1;
+		}
+		if (url_param(url, len, "keys", kf) != 0)
+			goto toolong;
+	}
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if ((v = obj_get(o, nums[i].key, 0)) == NULL)
+			continue;
+		if (json_int(v, nums[i].lo, nums[i].hi, &x) != 0) {
+			seterr(err, errlen, "%s: %s: %s must be an integer "
+			    "from %lld to %lld", path, where, nums[i].key,
+			    nums[i].lo, nums[i].hi);
+			return -1;
+		}
+		snprintf(num, sizeof(num), "%lld", x);
+		if (url_param(url, len, nums[i].key, num) != 0)
+			goto toolong;
+	}
+	if ((v = obj_get(o, "local_access", 0)) != NULL) {
+		if (json_bool(v, &b) != 0) {
+			seterr(err, errlen, "%s: %s: local_access must be true "
+			    "or false", path, where);
+			return -1;
+		}
+		if (url_param(url, len, "local_access", b ? "true" :
+		    "false") != 0)
+			goto toolong;
+	}
+	if ((v = obj_get(o, "access_keys", 0)) != NULL &&
+	    json_ostp_keys(v, path, where, "access_keys", 0, extra, err,
+	    errlen) != 0)
+		return -1;
+	return 0;
+ toolong:
+	seterr(err, errlen, "%s: %s: too long", path, where);
+	return -1;
+}
+
+/* The share link of an OSTP client (spec/ostp.md §4.1) as a hop URL. */
+struct ostp_client {
+	const char	*server;
+	const char	*key;
+	long long	 mtu;		/* 0: the default */
+	long long	 sessions;	/* 0: no mux */
+};
+
+static int
+ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
+{
+	char num[32];
+	size_t o;
+
+	snprintf(url, len, "ostp://");
+	if (url_append_strict(url, len, oc->key) != 0 ||
+	    (o = strlen(url)) + 2 > len)
+		return -1;
+	url[o++] = '@';		/* url_append would encode it */
+	url[o] = '\0';
+	if (url_append(url, len, oc->server) != 0 ||
+	    url_param(url, len, "type", "udp") != 0)
+		return -1;
+	if (oc->sessions > 0) {
+		snprintf(num, sizeof(num), "%lld", oc->sessions);
+		if (url_param(url, len, "mux", num) != 0)
+			return -1;
+	}
+	if (oc->mtu > 0) {
+		snprintf(num, sizeof(num), "%lld", oc->mtu);
+		if (url_param(url, len, "mtu", num) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An OSTP client's transport object: only "mode": "udp" is carried in
+ * this build.  strict: no other key (native); otherwise the 0.4 file's
+ * obfuscation knobs are let through while they are off.
+ */
+static int
+ostp_transport(yajl_val t, int strict, const char *path, const char *where,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "mode", NULL };
+	static const char *const off04[] = {
+		"tcp_fragmentation", "ttl_desync", "tls", "tls_insecure", NULL
+	};
+	static const char *const any04[] = {
+		"mode", "frag_chunk", "frag_sleep", "junk_pc", "junk_ps",
+		"ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto",
+		"tls_sni", "ws_path", "tcp_fragmentation", "ttl_desync", "tls",
+		"tls_insecure", NULL
+	};
+	const char *mode;
+	yajl_val v;
+	size_t i;
+	char w[80];
+
+	snprintf(w, sizeof(w), "%s%stransport", where, where[0] ? "." : "");
+	if (!YAJL_IS_OBJECT(t)) {
+		seterr(err, errlen, "%s: %s.transport must be an object", path,
+		    where);
+		return -1;
+	}
+	if (check_keys(t, strict ? keys : any04, 0, path, w, err,
+	    errlen) != 0)
+		return -1;
+	if ((v = obj_get(t, "mode", 0)) != NULL) {
+		if ((mode = json_str(t, "mode")) == NULL) {
+			seterr(err, errlen, "%s: %s.transport.mode must be a "
+			    "string", path, where);
+			return -1;
+		}
+		if (strcmp(mode, "udp") != 0) {
+			seterr(err, errlen, "%s: %s.transport.mode: OSTP "
+			    "carrier \"%s\" is not supported in this build "
+			    "(udp)", path, where, mode);
+			return -1;
+		}
+	}
+	for (i = 0; !strict && off04[i] != NULL; i++) {
+		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
+		    YAJL_IS_NULL(v))
+			continue;
+		seterr(err, errlen, "%s: %s.transport.%s is not supported in "
+		    "this build", path, where, off04[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* mux {enabled, sessions}: the number of sessions, 0 without mux. */
+static int
+ostp_mux(yajl_val m, const char *path, const char *where, long long *out,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "enabled", "sessions", NULL };
+	yajl_val v;
+	long long n = 1;
+	int en = 0;
+	char w[80];
+
+	snprintf(w, sizeof(w), "%s%smux", where, where[0] ? "." : "");
+	if (!YAJL_IS_OBJECT(m)) {
+		seterr(err, errlen, "%s: %s must be an object", path, w);
+		return -1;
+	}
+	if (check_keys(m, keys, 0, path, w, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(m, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
+		seterr(err, errlen, "%s: %s.mux.enabled must be true or false",
+		    path, where);
+		return -1;
+	}
+	if ((v = obj_get(m, "sessions", 0)) != NULL &&
+	    json_int(v, 1, 64, &n) != 0) {
+		seterr(err, errlen, "%s: %s.mux.sessions must be an integer "
+		    "from 1 to 64", path, where);
+		return -1;
+	}
+	*out = en ? n : 0;
+	return 0;
+}
+
+/*
+ * An OSTP client outbound: a chain of one ostp:// hop, so that the
+ * printed configuration (and a worker) sees an ordinary chain.
+ */
+static int
+native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
+    const char *where, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "server", "access_key", "transport", "mux",
+		"mtu", NULL
+	};
+	struct ostp_client cl;
+	char url[2048];
+	yajl_val v;
+
+	memset(&cl, 0, sizeof(cl));
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((cl.server = json_str(o, "server")) == NULL ||
+	    (cl.key = json_str(o, "access_key")) == NULL) {
+		seterr(err, errlen, "%s: %s: an ostp outbound needs \"server\" "
+		    "(host:port) and \"access_key\"", path, where);
+		return -1;
+	}
+	if ((v = obj_get(o, "mtu", 0)) != NULL &&
+	    json_int(v, 576, 65000, &cl.mtu) != 0) {
+		seterr(err, errlen, "%s: %s: mtu must be an integer from 576 "
+		    "to 65000", path, where);
+		return -1;
+	}
+	if ((v = obj_get(o, "transport", 0)) != NULL &&
+	    ostp_transport(v, 1, path, where, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "mux", 0)) != NULL &&
+	    ostp_mux(v, path, where, &cl.sessions, err, errlen) != 0)
+		return -1;
+	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
+		seterr(err, errlen, "%s: %s: too long", path, where);
+		return -1;
+	}
+	ob->type = OB_CHAIN;
+	if ((ob->hops = calloc(1, sizeof(*ob->hops))) == NULL)
+		return -1;
+	ob->nhops = 1;
+	return conf_hop_build(&ob->hops[0], url, 1, err, errlen);
+}
+
 /* A typed tun/tap inbound becomes the node URL it stands for. */
 static int
 native_tun_url(yajl_val o, const char *type, const char *path,
@@ -764,8 +1113,10 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 {
 	char where[48], url[2048];
 	const char *tag, *type, *u;
+	struct ostp_conf *extra;
 	struct egress eg;
 	size_t i;
+	yajl_val kv;
 
 	if (!YAJL_IS_ARRAY(arr)) {
 		seterr(err, errlen, "%s: inbounds must be an array", path);
@@ -776,6 +1127,7 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 
 		snprintf(where, sizeof(where), "inbounds[%zu]", i);
 		tag = NULL;
+		extra = NULL;
 		memset(&eg, 0, sizeof(eg));
 		if (YAJL_IS_STRING(o))
 			u = YAJL_GET_STRING(o);
@@ -793,17 +1145,36 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			type = json_str(o, "type");
 			if ((u = json_str(o, "url")) != NULL) {
 				static const char *const k[] = { "tag", "url",
-				    "mark", "interface", NULL };
+				    "mark", "interface", "access_keys",
+				    "file_keys", NULL };
 
 				if (check_keys(o, k, 0, path, where, err,
 				    errlen) != 0 || json_egress(o, 0, path,
 				    where, &eg, err, errlen) != 0)
 					return -1;
+				/* an ostp:// inbound's keys beside its URL's */
+				if (((kv = obj_get(o, "access_keys", 0)) !=
+				    NULL && json_ostp_keys(kv, path, where,
+				    "access_keys", 0, &extra, err, errlen) !=
+				    0) || ((kv = obj_get(o, "file_keys", 0)) !=
+				    NULL && json_ostp_keys(kv, path, where,
+				    "file_keys", 1, &extra, err, errlen) !=
+				    0)) {
+					ostp_conf_free(extra);
+					return -1;
+				}
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
 				if (native_tun_url(o, type, path, where, url,
 				    sizeof(url), err, errlen) != 0)
 					return -1;
+				u = url;
+			} else if (type != NULL && strcmp(type, "ostp") == 0) {
+				if (native_ostp_inbound(o, path, where, url,
+				    sizeof(url), &extra, err, errlen) != 0) {
+					ostp_conf_free(extra);
+					return -1;
+				}
 				u = url;
 			} else if (type != NULL &&
 			    strcmp(type, "local_proxy") == 0) {
@@ -826,8 +1197,15 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			    "object", path, where);
 			return -1;
 		}
-		if (conf_src_push(&src->serve, &src->nserve, u) != 0)
+		if (conf_src_push(&src->serve, &src->nserve, u) != 0) {
+			ostp_conf_free(extra);
 			return -1;
+		}
+		if ((extra != NULL || src->ostp != NULL) &&
+		    src_set_ostp(src, extra) != 0) {
+			ostp_conf_free(extra);
+			return -1;
+		}
 		if (tag != NULL) {
 			src->tags[src->nserve - 1] = strdup(tag);
 			if (src->tags[src->nserve - 1] == NULL)
@@ -875,6 +1253,8 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 {
 	static const char *const keys[] = { "type", "tag", "hops", "retries",
 	    NULL };
+	static const char *const okeys[] = { "type", "tag", "server",
+	    "access_key", "transport", "mux", "mtu", NULL };
 	char where[48];
 	const char *type, *tag;
 	yajl_val hops, v;
@@ -897,9 +1277,10 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 			    where);
 			return -1;
 		}
-		if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
-			return -1;
 		type = json_str(o, "type");
+		if (check_keys(o, type != NULL && strcmp(type, "ostp") == 0 ?
+		    okeys : keys, 0, path, where, err, errlen) != 0)
+			return -1;
 		tag = json_str(o, "tag");
 		if (tag == NULL || !tag_ok(tag)) {
 			seterr(err, errlen, "%s: %s: tag must be 1-%d letters, "
@@ -959,12 +1340,17 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 				}
 				ob->retries = (unsigned int)x;
 			}
+		} else if (type != NULL && strcmp(type, "ostp") == 0) {
+			if (native_ostp_outbound(ob, o, path, where, err,
+			    errlen) != 0) {
+				c->nobs++;	/* so conf_free sees it */
+				return -1;
+			}
+			hops = NULL;
 		} else {
-			seterr(err, errlen, "%s: %s: outbound type %s%s", path,
-			    where, type ? type : "(missing)",
-			    type && strcmp(type, "ostp") == 0 ?
-			    " is not supported in this build" :
-			    " is unknown (direct, block, chain or ostp)");
+			seterr(err, errlen, "%s: %s: outbound type %s is unknown "
+			    "(direct, block, chain or ostp)", path, where,
+			    type ? type : "(missing)");
 			return -1;
 		}
 		if ((hops != NULL || obj_get(o, "retries", 0) != NULL) &&
@@ -1203,6 +1589,10 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 	}
 	if ((v = obj_get(root, "inbounds", 0)) != NULL) {
 		/* The file's inbounds replace -L, like ServeNodes. */
+		for (i = 0; src->ostp != NULL && i < src->nserve; i++)
+			ostp_conf_free(src->ostp[i]);
+		free(src->ostp);
+		src->ostp = NULL;
 		strv_free(src->serve, src->nserve);
 		strv_free(src->tags, src->nserve);
 		free(src->egress);
@@ -1292,6 +1682,53 @@ gen_strv(yajl_gen g, const char *key, char **v, size_t n)
 	return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
 }
 
+/*
+ * An ostp inbound's keys beside its URL's: the inline ones
+ * (access_keys) and what its keys= file held (file_keys), which a
+ * worker takes as read by the monitor.  A key without name and limit
+ * is a plain string.
+ */
+static int
+gen_ostp_keys(yajl_gen g, const struct listener_conf *l)
+{
+	const struct ostp_conf *oc = l->ostp;
+	size_t i, first = l->node->user != NULL ? 1 : 0;
+	int pass, any;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = first, any = 0; i < oc->nkeys; i++) {
+			const struct ostp_key_conf *k = &oc->keys[i];
+
+			if (k->from_file != pass)
+				continue;
+			if (!any && (gen_str(g, pass ? "file_keys" :
+			    "access_keys") != 0 || yajl_gen_array_open(g) !=
+			    yajl_gen_status_ok))
+				return -1;
+			any = 1;
+			if (k->name == NULL && k->limit_bytes == 0) {
+				if (gen_str(g, k->key) != 0)
+					return -1;
+				continue;
+			}
+			if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+			    gen_str(g, "access_key") != 0 ||
+			    gen_str(g, k->key) != 0 ||
+			    (k->name != NULL && (gen_str(g, "name") != 0 ||
+			    gen_str(g, k->name) != 0)) ||
+			    (k->limit_bytes != 0 &&
+			    (gen_str(g, "limit_bytes") != 0 ||
+			    yajl_gen_integer(g, (long long)k->limit_bytes) !=
+			    yajl_gen_status_ok)) ||
+			    yajl_gen_map_close(g) != yajl_gen_status_ok)
+				return -1;
+		}
+		if (any && yajl_gen_array_close(g) != yajl_gen_status_ok)
+			return -1;
+	}
+	return 0;
+}
+
 int
 conf_print_json(const struct conf *c, FILE *f)
 {
@@ -1339,6 +1776,9 @@ conf_print_json(const struct conf *c, FILE *f)
 			GS("interface");
 			GS(c->lis[i].egress.iface);
 		}
+		if (c->lis[i].ostp != NULL &&
+		    gen_ostp_keys(g, &c->lis[i]) != 0)
+			goto fail;
 		G(yajl_gen_map_close(g));
 	}
 	G(yajl_gen_array_close(g));
