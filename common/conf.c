@@ -2720,7 +2720,11 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    args->textlen, args->path, &root, err, errlen) :
 		    conf_json_read(args->path, &root, err, errlen)) != 0)
 			goto out;
-		if (conf_json_is_native(root)) {
+		if (conf_json_is_ostp04(root)) {
+			if (conf_json_ostp04(c, root, args->path, &src, err,
+			    errlen) != 0)
+				goto out;
+		} else if (conf_json_is_native(root)) {
 			if (conf_json_native(c, root, args->path, &src, err,
 			    errlen) != 0)
 				goto out;

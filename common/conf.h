@@ -374,6 +374,10 @@ int	conf_json_read(const char *path, void **rootp, char *err,
 int	conf_json_parse(const char *data, size_t len, const char *name,
 	    void **rootp, char *err, size_t errlen);
 int	conf_json_is_native(const void *root);
+/* An OSTP 0.4 file: "mode": "server" or "client" (spec/ostp.md §4). */
+int	conf_json_is_ostp04(const void *root);
+int	conf_json_ostp04(struct conf *, const void *root, const char *path,
+	    struct conf_src *, char *err, size_t errlen);
 int	conf_json_gost(struct conf *, const void *root, const char *path,
 	    struct conf_src *, char *err, size_t errlen);
 int	conf_json_native(struct conf *, const void *root, const char *path,

@@ -198,6 +198,8 @@ conf_json_parse(const char *data, size_t len, const char *path, void **rootp,
 	}
 	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL)
 		return -1;
+	/* OSTP's files have // comments (and yajl_tree allows them) */
+	yajl_config(h, yajl_allow_comments, 1);
 	st = yajl_parse(h, (const unsigned char *)data, len);
 	/* Consumed bytes end just after the offending one. */
 	off = yajl_get_bytes_consumed(h);
@@ -1651,6 +1653,374 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 			    "outbound, which this build does not have", path);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * OSTP 0.4 files (spec/ostp.md §4.1, §4.3): one JSON object with
+ * "mode": "server" or "client", mapped onto the same model: a server is
+ * an ostp inbound on each listen address; a client is a local proxy
+ * (SOCKS5 and HTTP on socks5_bind) with an ostp chain as the default
+ * outbound and its exclusions as rules to a direct outbound.
+ */
+int
+conf_json_is_ostp04(const void *root)
+{
+	yajl_val v = obj_get((yajl_val)root, "mode", 0);
+
+	return v != NULL && YAJL_IS_STRING(v);
+}
+
+/* debug (bool) and log_level: upstream's level names onto ours. */
+static int
+ostp04_log(struct conf *c, yajl_val root, const char *path, char *err,
+    size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} lv[] = {
+		{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_ERROR },
+		{ "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG1 },
+		{ "trace", LOG_LEVEL_DEBUG3 },
+	};
+	yajl_val v;
+	const char *s;
+	size_t i;
+	int b;
+
+	if ((v = obj_get(root, "log_level", 0)) != NULL) {
+		s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+		for (i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+			if (strcasecmp(lv[i].name, s) == 0)
+				break;
+		if (i == sizeof(lv) / sizeof(lv[0])) {
+			seterr(err, errlen, "%s: log_level must be one of "
+			    "error, warn, info, debug, trace", path);
+			return -1;
+		}
+		c->log_level = lv[i].level;
+	}
+	if ((v = obj_get(root, "debug", 0)) != NULL) {
+		if (json_bool(v, &b) != 0) {
+			seterr(err, errlen, "%s: debug must be true or false",
+			    path);
+			return -1;
+		}
+		if (b && c->log_level < LOG_LEVEL_DEBUG1)
+			c->log_level = LOG_LEVEL_DEBUG1;
+	}
+	/* -D on the command line still raises it */
+	if (c->log_level != 0 && c->debug > 0 &&
+	    c->log_level < LOG_LEVEL_INFO + c->debug + 1)
+		c->log_level = LOG_LEVEL_INFO + c->debug + 1;
+	return 0;
+}
+
+/* A feature object this build does not have: refused when enabled. */
+static int
+ostp04_off(yajl_val root, const char *key, const char *what,
+    const char *path, char *err, size_t errlen)
+{
+	yajl_val v = obj_get(root, key, 0), en;
+
+	if (v == NULL || YAJL_IS_NULL(v) || YAJL_IS_FALSE(v))
+		return 0;
+	if (YAJL_IS_OBJECT(v) && ((en = obj_get(v, "enabled", 0)) == NULL ||
+	    YAJL_IS_FALSE(en)))
+		return 0;
+	seterr(err, errlen, "%s: %s (%s) is not supported in this build", path,
+	    key, what);
+	return -1;
+}
+
+static int
+ostp04_server(struct conf *c, yajl_val root, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"mode", "log_level", "config_version", "debug", "listen",
+		"bind_ip", "access_keys", "outbound", "api", "fallback",
+		"transport", "dns", "domain", "tls", "subscription", "overnet",
+		"local_access", NULL
+	};
+	struct ostp_conf *extra = NULL, *dup;
+	char url[2048], w[48];
+	yajl_val v, lv;
+	const char *listen;
+	size_t i, nl;
+	int b = 0;
+
+	(void)c;
+	if (check_keys(root, keys, 0, path, "", err, errlen) != 0)
+		return -1;
+	if (ostp04_off(root, "outbound", "egress chaining", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "api", "the REST API and panel", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "fallback", "a decoy target", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "dns", "the filtering resolver", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "tls", "OSTP over TLS", path, err, errlen) != 0 ||
+	    ostp04_off(root, "subscription", "subscription links", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "overnet", "the .ov gateway", path, err,
+	    errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "bind_ip", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    !(YAJL_IS_STRING(v) && YAJL_GET_STRING(v)[0] == '\0')) {
+		seterr(err, errlen, "%s: bind_ip (the egress source address) is "
+		    "not supported in this build", path);
+		return -1;
+	}
+	if ((v = obj_get(root, "local_access", 0)) != NULL &&
+	    json_bool(v, &b) != 0) {
+		seterr(err, errlen, "%s: local_access must be true or false",
+		    path);
+		return -1;
+	}
+	if ((v = obj_get(root, "access_keys", 0)) == NULL) {
+		seterr(err, errlen, "%s: a server needs access_keys (make one "
+		    "with ostp-keygen)", path);
+		return -1;
+	}
+	if (json_ostp_keys(v, path, "", "access_keys", 0, &extra, err,
+	    errlen) != 0)
+		goto fail;
+	if (extra->nkeys == 0) {
+		seterr(err, errlen, "%s: access_keys is empty", path);
+		goto fail;
+	}
+	if ((lv = obj_get(root, "listen", 0)) == NULL ||
+	    (!YAJL_IS_STRING(lv) && !YAJL_IS_ARRAY(lv)) ||
+	    (YAJL_IS_ARRAY(lv) && YAJL_GET_ARRAY(lv)->len == 0)) {
+		seterr(err, errlen, "%s: listen must be an address "
+		    "(\"0.0.0.0:50000\") or an array of them", path);
+		goto fail;
+	}
+	nl = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
+	for (i = 0; i < nl; i++) {
+		v = YAJL_IS_STRING(lv) ? lv : YAJL_GET_ARRAY(lv)->values[i];
+		snprintf(w, sizeof(w), "listen[%zu]", i);
+		if ((listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL) ==
+		    NULL || listen[0] == '\0') {
+			seterr(err, errlen, "%s: %s must be an address", path,
+			    w);
+			goto fail;
+		}
+		snprintf(url, sizeof(url), "ostp://");
+		if (url_append(url, sizeof(url), listen) != 0 ||
+		    (b && url_param(url, sizeof(url), "local_access",
+		    "true") != 0)) {
+			seterr(err, errlen, "%s: %s: too long", path, w);
+			goto fail;
+		}
+		if (conf_src_push(&src->serve, &src->nserve, url) != 0 ||
+		    (dup = ostp_conf_dup(extra)) == NULL)
+			goto oom;
+		if (src_set_ostp(src, dup) != 0) {
+			ostp_conf_free(dup);
+			goto oom;
+		}
+	}
+	/* domain, transport: informational for a server (links, panel) */
+	ostp_conf_free(extra);
+	return 0;
+ oom:
+	seterr(err, errlen, "out of memory");
+ fail:
+	ostp_conf_free(extra);
+	return -1;
+}
+
+static int
+ostp04_client(struct conf *c, yajl_val root, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"mode", "log_level", "config_version", "debug", "server",
+		"access_key", "mtu", "socks5_bind", "tun", "exclude", "mux",
+		"transport", "gui", NULL
+	};
+	static const char *const xkeys[] = { "domains", "ips", "processes",
+	    NULL };
+	struct ostp_client cl;
+	struct rule_conf *rc;
+	char url[2048];
+	const char *bind;
+	yajl_val v, x, e;
+	size_t i;
+	int b;
+
+	memset(&cl, 0, sizeof(cl));
+	if (check_keys(root, keys, 0, path, "", err, errlen) != 0)
+		return -1;
+	if ((cl.server = json_str(root, "server")) == NULL ||
+	    cl.server[0] == '\0' ||
+	    (cl.key = json_str(root, "access_key")) == NULL) {
+		seterr(err, errlen, "%s: a client needs \"server\" (host:port) "
+		    "and \"access_key\"", path);
+		return -1;
+	}
+	if ((v = obj_get(root, "mtu", 0)) != NULL &&
+	    json_int(v, 576, 65000, &cl.mtu) != 0) {
+		seterr(err, errlen, "%s: mtu must be an integer from 576 to "
+		    "65000", path);
+		return -1;
+	}
+	if ((v = obj_get(root, "tun", 0)) != NULL) {
+		if (!YAJL_IS_OBJECT(v)) {
+			seterr(err, errlen, "%s: tun must be an object", path);
+			return -1;
+		}
+		if ((x = obj_get(v, "enable", 0)) != NULL &&
+		    (json_bool(x, &b) != 0 || b)) {
+			seterr(err, errlen, "%s: tun.enable: TUN capture is not "
+			    "supported in this build (use the socks5_bind "
+			    "proxy)", path);
+			return -1;
+		}
+	}
+	if ((v = obj_get(root, "transport", 0)) != NULL &&
+	    ostp_transport(v, 0, path, "", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "mux", 0)) != NULL &&
+	    ostp_mux(v, path, "", &cl.sessions, err, errlen) != 0)
+		return -1;
+	bind = "127.0.0.1:1088";
+	if ((v = obj_get(root, "socks5_bind", 0)) != NULL &&
+	    ((bind = json_str(root, "socks5_bind")) == NULL ||
+	    bind[0] == '\0')) {
+		seterr(err, errlen, "%s: socks5_bind must be an address "
+		    "(\"127.0.0.1:1088\")", path);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "auto://");
+	if (url_append(url, sizeof(url), bind) != 0 ||
+	    conf_src_push(&src->serve, &src->nserve, url) != 0)
+		goto oom;
+	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
+		seterr(err, errlen, "%s: server or access_key too long", path);
+		return -1;
+	}
+	/* outbounds: the tunnel (default) and direct for the exclusions */
+	if ((c->obs = calloc(2, sizeof(*c->obs))) == NULL)
+		goto oom;
+	c->obs_explicit = 1;
+	snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "ostp");
+	c->obs[0].type = OB_CHAIN;
+	if ((c->obs[0].hops = calloc(1, sizeof(*c->obs[0].hops))) == NULL)
+		goto oom;
+	c->obs[0].nhops = 1;
+	c->nobs = 1;
+	if (conf_hop_build(&c->obs[0].hops[0], url, 1, err, errlen) != 0)
+		return -1;
+	snprintf(c->obs[1].tag, sizeof(c->obs[1].tag), "direct");
+	c->obs[1].type = OB_DIRECT;
+	c->nobs = 2;
+	c->default_ob = 0;
+	if ((v = obj_get(root, "exclude", 0)) == NULL)
+		return 0;
+	if (!YAJL_IS_OBJECT(v)) {
+		seterr(err, errlen, "%s: exclude must be an object", path);
+		return -1;
+	}
+	if (check_keys(v, xkeys, 0, path, "exclude", err, errlen) != 0)
+		return -1;
+	if ((x = obj_get(v, "processes", 0)) != NULL && !(YAJL_IS_ARRAY(x) &&
+	    YAJL_GET_ARRAY(x)->len == 0)) {
+		seterr(err, errlen, "%s: exclude.processes is not supported in "
+		    "this build (a proxy does not see processes)", path);
+		return -1;
+	}
+	/* one rule each: the lists of one rule must all match */
+	if ((c->rules = calloc(2, sizeof(*c->rules))) == NULL)
+		goto oom;
+	if ((x = obj_get(v, "domains", 0)) != NULL) {
+		rc = &c->rules[c->nrules++];
+		rc->outbound = 1;
+		if (rule_strings(x, &rc->domain_suffix,
+		    &rc->ndomain_suffix) != 0) {
+			seterr(err, errlen, "%s: exclude.domains must be an "
+			    "array of domain suffixes", path);
+			return -1;
+		}
+		/* ".example.com" and "example.com" alike */
+		for (i = 0; i < rc->ndomain_suffix; i++)
+			if (rc->domain_suffix[i][0] == '.')
+				memmove(rc->domain_suffix[i],
+				    rc->domain_suffix[i] + 1,
+				    strlen(rc->domain_suffix[i]));
+		if (rc->ndomain_suffix == 0)
+			c->nrules--;
+	}
+	if ((x = obj_get(v, "ips", 0)) != NULL) {
+		rc = &c->rules[c->nrules++];
+		rc->outbound = 1;
+		if (!YAJL_IS_ARRAY(x) || (rc->cidr = calloc(
+		    YAJL_GET_ARRAY(x)->len + 1, sizeof(*rc->cidr))) == NULL)
+			goto badips;
+		for (i = 0; i < YAJL_GET_ARRAY(x)->len; i++) {
+			e = YAJL_GET_ARRAY(x)->values[i];
+			if (!YAJL_IS_STRING(e) || inet_prefix_parse(
+			    YAJL_GET_STRING(e), &rc->cidr[i]) != 0)
+				goto badips;
+			rc->ncidr++;
+		}
+		if (rc->ncidr == 0)
+			c->nrules--;
+	}
+	return 0;
+ badips:
+	seterr(err, errlen, "%s: exclude.ips must be an array of "
+	    "address/prefix strings", path);
+	return -1;
+ oom:
+	seterr(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+conf_json_ostp04(struct conf *c, const void *rootp, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	yajl_val root = (yajl_val)rootp;
+	const char *mode = json_str(root, "mode");
+	size_t i;
+
+	if (ostp04_log(c, root, path, err, errlen) != 0)
+		return -1;
+	if (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0) {
+		seterr(err, errlen, "%s: mode \"%s\" is not supported in this "
+		    "build (server or client)", path, mode);
+		return -1;
+	}
+	/* the file's listeners replace -L, as a native file's inbounds */
+	for (i = 0; src->ostp != NULL && i < src->nserve; i++)
+		ostp_conf_free(src->ostp[i]);
+	free(src->ostp);
+	src->ostp = NULL;
+	strv_free(src->serve, src->nserve);
+	strv_free(src->tags, src->nserve);
+	free(src->egress);
+	src->serve = NULL;
+	src->egress = NULL;
+	src->tags = NULL;
+	src->nserve = 0;
+	if ((strcmp(mode, "server") == 0 ? ostp04_server(c, root, path, src,
+	    err, errlen) : ostp04_client(c, root, path, src, err,
+	    errlen)) != 0)
+		return -1;
+	if ((src->tags = calloc(src->nserve + 1, sizeof(char *))) == NULL)
+		return -1;
+	if (c->nobs == 0) {
+		if ((c->obs = calloc(1, sizeof(*c->obs))) == NULL)
+			return -1;
+		snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "direct");
+		c->obs[0].type = OB_DIRECT;
+		c->nobs = 1;
 	}
 	return 0;
 }
