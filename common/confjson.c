@@ -1969,8 +1969,11 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 				goto badips;
 			rc->ncidr++;
 		}
-		if (rc->ncidr == 0)
+		if (rc->ncidr == 0) {
+			free(rc->cidr);
+			rc->cidr = NULL;
 			c->nrules--;
+		}
 	}
 	return 0;
  badips:

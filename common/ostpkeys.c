@@ -20,34 +20,74 @@
 
 #define KEYS_JSON_MAX_DEPTH	2	/* the array, an entry object */
 
-const char *
-ostp_key_invalid(const char *k)
+/*
+ * Well-formed UTF-8 (RFC 3629): the printed configuration carries keys
+ * and names as JSON strings, which yajl reads back only so.
+ */
+static int
+utf8_ok(const unsigned char *s)
+{
+	unsigned int c, n, i;
+
+	while (*s != '\0') {
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		if (*s >= 0xc2 && *s <= 0xdf)
+			n = 1, c = *s & 0x1f;
+		else if (*s >= 0xe0 && *s <= 0xef)
+			n = 2, c = *s & 0x0f;
+		else if (*s >= 0xf0 && *s <= 0xf4)
+			n = 3, c = *s & 0x07;
+		else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+			return 0;
+		s += n + 1;
+	}
+	return 1;
+}
+
+/* Printable (no C0 control character, no DEL), UTF-8, 1-max bytes. */
+static const char *
+text_invalid(const char *s, size_t max, const char *empty, const char *ctl,
+    const char *utf8, const char *toolong)
 {
 	size_t i;
 
-	if (k[0] == '\0')
-		return "the key is empty";
-	for (i = 0; k[i] != '\0'; i++)
-		if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
-			return "the key has a control character";
-	if (i > OSTP_KEY_MAX)
-		return "the key is longer than 512 bytes";
+	if (s[0] == '\0')
+		return empty;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return ctl;
+	if (i > max)
+		return toolong;
+	if (!utf8_ok((const unsigned char *)s))
+		return utf8;
 	return NULL;
+}
+
+const char *
+ostp_key_invalid(const char *k)
+{
+	return text_invalid(k, OSTP_KEY_MAX, "the key is empty",
+	    "the key has a control character", "the key is not UTF-8",
+	    "the key is longer than 512 bytes");
 }
 
 static const char *
 name_invalid(const char *s)
 {
-	size_t i;
-
-	if (s[0] == '\0')
-		return "the name is empty";
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return "the name has a control character";
-	if (i > OSTP_KEY_NAME_MAX)
-		return "the name is longer than 128 bytes";
-	return NULL;
+	return text_invalid(s, OSTP_KEY_NAME_MAX, "the name is empty",
+	    "the name has a control character", "the name is not UTF-8",
+	    "the name is longer than 128 bytes");
 }
 
 void

@@ -92,6 +92,10 @@ static const struct {
 	{ "a limit=1 limit=2\n", NAME ":1: unexpected \"limit=2\"" },
 	{ "a b\n", NAME ":1: unexpected \"b\"" },
 	{ "a name=\n", NAME ":1: the name is empty" },
+	{ "k\377\n", NAME ":1: the key is not UTF-8" },
+	{ "k\300\200\n", NAME ":1: the key is not UTF-8" },
+	{ "k\355\240\200\n", NAME ":1: the key is not UTF-8" },
+	{ "k name=\342\202\n", NAME ":1: the name is not UTF-8" },
 	{ "a\0b\n", NULL },
 	{ "[\"a\", 1]", NAME ": entry 2 must be a key" },
 	{ "[\"a\", \"a\"]", NAME ": entry 2: the key is given twice (first "
@@ -183,6 +187,8 @@ TEST(test_dup)
 	ASSERT(ostp_key_invalid("a\tb") != NULL);
 	ASSERT(ostp_key_invalid("a\177") != NULL);
 	ASSERT(ostp_key_invalid("") != NULL);
+	ASSERT(ostp_key_invalid("\303\251t\342\202\254\360\237\224\221") ==
+	    NULL);
 }
 
 int
