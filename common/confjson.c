@@ -858,8 +858,7 @@ ostp_transport(yajl_val t, int strict, const char *path, const char *where,
 
 	snprintf(w, sizeof(w), "%s%stransport", where, where[0] ? "." : "");
 	if (!YAJL_IS_OBJECT(t)) {
-		seterr(err, errlen, "%s: %s.transport must be an object", path,
-		    where);
+		seterr(err, errlen, "%s: %s must be an object", path, w);
 		return -1;
 	}
 	if (check_keys(t, strict ? keys : any04, 0, path, w, err,
@@ -867,14 +866,14 @@ ostp_transport(yajl_val t, int strict, const char *path, const char *where,
 		return -1;
 	if ((v = obj_get(t, "mode", 0)) != NULL) {
 		if ((mode = json_str(t, "mode")) == NULL) {
-			seterr(err, errlen, "%s: %s.transport.mode must be a "
-			    "string", path, where);
+			seterr(err, errlen, "%s: %s.mode must be a "
+			    "string", path, w);
 			return -1;
 		}
 		if (strcmp(mode, "udp") != 0) {
-			seterr(err, errlen, "%s: %s.transport.mode: OSTP "
+			seterr(err, errlen, "%s: %s.mode: OSTP "
 			    "carrier \"%s\" is not supported in this build "
-			    "(udp)", path, where, mode);
+			    "(udp)", path, w, mode);
 			return -1;
 		}
 	}
@@ -882,8 +881,8 @@ ostp_transport(yajl_val t, int strict, const char *path, const char *where,
 		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
 		    YAJL_IS_NULL(v))
 			continue;
-		seterr(err, errlen, "%s: %s.transport.%s is not supported in "
-		    "this build", path, where, off04[i]);
+		seterr(err, errlen, "%s: %s.%s is not supported in "
+		    "this build", path, w, off04[i]);
 		return -1;
 	}
 	return 0;
@@ -908,14 +907,14 @@ ostp_mux(yajl_val m, const char *path, const char *where, long long *out,
 	if (check_keys(m, keys, 0, path, w, err, errlen) != 0)
 		return -1;
 	if ((v = obj_get(m, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
-		seterr(err, errlen, "%s: %s.mux.enabled must be true or false",
-		    path, where);
+		seterr(err, errlen, "%s: %s.enabled must be true or false",
+		    path, w);
 		return -1;
 	}
 	if ((v = obj_get(m, "sessions", 0)) != NULL &&
 	    json_int(v, 1, 64, &n) != 0) {
-		seterr(err, errlen, "%s: %s.mux.sessions must be an integer "
-		    "from 1 to 64", path, where);
+		seterr(err, errlen, "%s: %s.sessions must be an integer "
+		    "from 1 to 64", path, w);
 		return -1;
 	}
 	*out = en ? n : 0;
@@ -935,6 +934,7 @@ native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
 		"mtu", NULL
 	};
 	struct ostp_client cl;
+	const char *why;
 	char url[2048];
 	yajl_val v;
 
@@ -945,6 +945,10 @@ native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
 	    (cl.key = json_str(o, "access_key")) == NULL) {
 		seterr(err, errlen, "%s: %s: an ostp outbound needs \"server\" "
 		    "(host:port) and \"access_key\"", path, where);
+		return -1;
+	}
+	if ((why = ostp_key_invalid(cl.key)) != NULL) {
+		seterr(err, errlen, "%s: %s: access_key: %s", path, where, why);
 		return -1;
 	}
 	if ((v = obj_get(o, "mtu", 0)) != NULL &&
@@ -1862,6 +1866,10 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 	    (cl.key = json_str(root, "access_key")) == NULL) {
 		seterr(err, errlen, "%s: a client needs \"server\" (host:port) "
 		    "and \"access_key\"", path);
+		return -1;
+	}
+	if ((bind = ostp_key_invalid(cl.key)) != NULL) {
+		seterr(err, errlen, "%s: access_key: %s", path, bind);
 		return -1;
 	}
 	if ((v = obj_get(root, "mtu", 0)) != NULL &&
