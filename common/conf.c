@@ -630,7 +630,7 @@ conf_tp_tls(const struct tp_conf *tp)
 {
 	return tp->kind == TP_TLS || tp->kind == TP_MTLS ||
 	    tp->kind == TP_WSS || tp->kind == TP_MWSS || tp->kind == TP_H2 ||
-	    tp->kind == TP_HTTP2;
+	    tp->kind == TP_HTTP2 || tp->sniff;
 }
 
 /*
@@ -1304,7 +1304,8 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
-	"local_access", "keys", "name", NULL
+	"local_access", "tcp", "path", "cert", "key", "handshake_rate",
+	"keys", "name", NULL
 };
 
 void
@@ -1323,6 +1324,9 @@ ostp_conf_free(struct ostp_conf *oc)
 	}
 	free(oc->keys);
 	free(oc->keys_path);
+	free(oc->path);
+	free(oc->sni);
+	free(oc->ca);
 	free(oc);
 }
 
@@ -1338,7 +1342,13 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->keys = NULL;
 	d->nkeys = 0;
 	d->keys_path = NULL;
-	if ((oc->keys_path != NULL &&
+	d->path = NULL;
+	d->sni = NULL;
+	d->ca = NULL;
+	if ((oc->ca != NULL && (d->ca = strdup(oc->ca)) == NULL) ||
+	    (oc->path != NULL && (d->path = strdup(oc->path)) == NULL) ||
+	    (oc->sni != NULL && (d->sni = strdup(oc->sni)) == NULL) ||
+	    (oc->keys_path != NULL &&
 	    (d->keys_path = strdup(oc->keys_path)) == NULL) ||
 	    (oc->nkeys > 0 && (d->keys = calloc(oc->nkeys,
 	    sizeof(*d->keys))) == NULL))
@@ -1618,8 +1628,35 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	    errlen) < 0)
 		return -1;
 	oc->max_flows_key = (unsigned int)v;
+	v = 100;
+	if (node_param_uint(n, "handshake_rate", 1, 1000000, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->hs_rate = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
 		(void)param_bool_parse(s, &oc->local_access);
+	/*
+	 * cert= and key=: the TCP carrier serves TLS too, to a connection
+	 * that opens with a ClientHello (spec §2.13); the key stays in the
+	 * monitor.  Without them a ClientHello gets the decoy's silence.
+	 */
+	l->tp.cert = node_param(n, "cert");
+	l->tp.key = node_param(n, "key");
+	if ((l->tp.cert == NULL) != (l->tp.key == NULL)) {
+		seterr(err, errlen, "%s: %s= needs %s= too", n->url,
+		    l->tp.cert != NULL ? "cert" : "key",
+		    l->tp.cert != NULL ? "key" : "cert");
+		return -1;
+	}
+	if (l->tp.cert != NULL &&
+	    (check_pem(n->url, "cert", l->tp.cert, 0, NULL, err, errlen) != 0 ||
+	    check_pem(n->url, "key", l->tp.key, 1, l->tp.cert, err,
+	    errlen) != 0))
+		return -1;
+	if (l->tp.cert != NULL && l->socktype == SOCK_STREAM)
+		l->tp.sniff = 1;
+	else
+		l->tp.cert = l->tp.key = NULL;
 	return build_dialer(c, l, err, errlen);
 }
 
@@ -1640,15 +1677,34 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 	if (node_param(n, "sessions") != NULL &&
 	    node_param_uint(n, "sessions", 1, 64, &v, err, errlen) < 0)
 		return -1;
-	if ((s = node_param(n, "type")) != NULL && strcmp(s, "udp") != 0) {
-		seterr(err, errlen, "%s: OSTP carrier \"%s\" is not supported "
-		    "in this build (udp)", n->url, s);
+	/* type tcp and http are uot; a path or TLS forces it (§4.1) */
+	if ((s = node_param(n, "type")) != NULL && strcmp(s, "udp") != 0)
+		h->ostp->uot = 1;
+	if ((s = node_param(n, "path")) != NULL) {
+		if (s[0] != '/' || strlen(s) > 1024 ||
+		    strpbrk(s, " \r\n\t") != NULL) {
+			seterr(err, errlen, "%s: path must be an absolute "
+			    "request path (e.g. /secret-path)", n->url);
+			return -1;
+		}
+		if ((h->ostp->path = strdup(s)) == NULL) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		h->ostp->uot = 1;
+	}
+	if ((s = node_param(n, "tls")) != NULL && ostp_truthy(s))
+		h->ostp->tls = h->ostp->uot = 1;
+	if ((s = node_param(n, "insecure")) != NULL && ostp_truthy(s))
+		h->ostp->insecure = 1;
+	if ((s = node_param(n, "ca")) != NULL && (s[0] != '/' ||
+	    (h->ostp->ca = strdup(s)) == NULL)) {
+		seterr(err, errlen, "%s: ca must be an absolute path", n->url);
 		return -1;
 	}
-	if (((s = node_param(n, "tls")) != NULL && ostp_truthy(s)) ||
-	    node_param(n, "path") != NULL) {
-		seterr(err, errlen, "%s: OSTP over TLS or an HTTP upgrade path "
-		    "is not supported in this build", n->url);
+	if ((s = node_param(n, "sni")) != NULL && s[0] != '\0' &&
+	    (h->ostp->sni = strdup(s)) == NULL) {
+		seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
@@ -1769,6 +1825,9 @@ static const struct scheme {
 	    build_dns, dnsl_params, -1, 0 },
 	{ "ostp", LIS_OSTP, CARRY_UDP, REM_ANY, SOCK_DGRAM, 1, 0, 0,
 	    build_lis_ostp, ostp_lis_params, HOP_OSTP, CARRY_UDP },
+	/* its TCP carriers: UoT, HTTP upgrade, decoy (spec/ostp.md §2.13) */
+	{ "ostp", LIS_OSTP, CARRY_TCP, REM_ANY, SOCK_STREAM, 1, 0, 0,
+	    build_lis_ostp, ostp_lis_params, -1, 0 },
 	{ "tun", LIS_TUN, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
 	    build_lis_tun, tun_params, -1, 0 },
 	{ "tap", LIS_TAP, CARRY_DEV, REM_ANY, 0, 0, 0, 0,
@@ -1934,6 +1993,8 @@ build_listener(struct conf *c, const char *url, const char *tag, char *err,
 	return r;
 }
 
+static int param_false(const char *);
+
 static int
 build_listener_one(struct conf *c, const char *url, const char *tag,
     char *err, size_t errlen)
@@ -2005,14 +2066,42 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 		    "address, localhost or empty", url, n->host);
 		return -1;
 	}
+	/*
+	 * An OSTP server takes its TCP carriers on the same port (spec
+	 * §2.13) unless tcp=false: a twin listener, which the workers make
+	 * again from the same URL (the dump leaves it out).
+	 */
+	if (l->kind == LIS_OSTP && l->socktype == SOCK_DGRAM &&
+	    !param_false(node_param(n, "tcp"))) {
+		const char *rest = strstr(url, "://");
+		char *twin;
+		int r;
+
+		if (rest == NULL || asprintf(&twin, "ostp+tcp%s", rest) == -1)
+			return -1;
+		r = build_listener_one(c, twin, NULL, err, errlen);
+		free(twin);
+		if (r != 0)
+			return -1;
+		c->lis[c->nlis - 1].twin = 1;
+	}
 	return 0;
+}
+
+/* A parameter given as false (absent: not false). */
+static int
+param_false(const char *v)
+{
+	int b;
+
+	return v != NULL && param_bool_parse(v, &b) == 0 && !b;
 }
 
 /* The share link's own (spec/ostp.md §4.1); dns, owndns: tun mode's. */
 static const char *const ostp_hop_params[] = {
 	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
-	"owndns", "name", "mtu", "mux", "sessions", NULL
+	"owndns", "name", "mtu", "mux", "sessions", "ca", NULL
 };
 
 static const char *const hop_params[] = {
@@ -2668,11 +2757,12 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 			continue;
 		last = &ob->hops[ob->nhops - 1];
 		if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY ||
-		    (last->kind == HOP_SS && ob->nhops == 1))
+		    ((last->kind == HOP_SS || last->kind == HOP_OSTP) &&
+		    ob->nhops == 1))
 			continue;
 		seterr(line, linelen, "%s: datagrams cannot go through chain "
-		    "node %s (the last node must be socks5 or relay, or ss "
-		    "alone)", l->node->url, last->node != NULL ?
+		    "node %s (the last node must be socks5 or relay, or ss or "
+		    "ostp alone)", l->node->url, last->node != NULL ?
 		    last->node->url : last->host);
 		return -1;
 	}
@@ -2821,7 +2911,11 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 			    (h->tp.ca != NULL &&
 			    conf_add_file(c, h->tp.ca) != 0) ||
 			    (h->tp.ca == NULL && h->tp.secure &&
-			    conf_add_file(c, TLS_SYSTEM_CAS) != 0))
+			    conf_add_file(c, TLS_SYSTEM_CAS) != 0) ||
+			    (h->ostp != NULL && h->ostp->tls &&
+			    !h->ostp->insecure && (h->ostp->ca != NULL ?
+			    conf_add_file(c, h->ostp->ca) :
+			    conf_add_file(c, TLS_SYSTEM_CAS)) != 0))
 				goto out;
 		}
 	}

@@ -107,6 +107,8 @@ struct tp_conf {
 						   User-Agent */
 	char			 wshost[270];	/* ws: the client's Host */
 	unsigned long		 ping_ms;	/* h2: PING period, 0: none */
+	int			 sniff;		/* ostp: TLS only when the
+						   first byte is a ClientHello */
 };
 
 /*
@@ -147,8 +149,17 @@ struct ostp_conf {
 	unsigned int		 max_sessions;	/* server: all keys */
 	unsigned int		 max_sessions_key;
 	unsigned int		 max_flows_key;
+	unsigned int		 hs_rate;	/* server: trials/s overall */
 	int			 local_access;	/* server: may reach
 						   loopback and LANs */
+	/* client: the carrier (spec/ostp.md §2.13) */
+	int			 uot;		/* UDP-over-TCP */
+	char			*path;		/* ws_path: HTTP upgrade */
+	int			 tls;		/* UoT inside TLS */
+	char			*sni;		/* NULL: the node's host */
+	int			 insecure;	/* no certificate check */
+	char			*ca;		/* the server's must chain to
+						   it (else the system's) */
 };
 
 struct listener_conf {
@@ -199,6 +210,8 @@ struct listener_conf {
 	unsigned char		 ss_key[32];
 	/* ostp */
 	struct ostp_conf	*ostp;
+	int			 twin;		/* made by another listener
+						   (ostp's TCP carriers) */
 };
 
 enum outbound_type {

@@ -2141,8 +2141,9 @@ conf_print_json(const struct conf *c, FILE *f)
 	GS("inbounds");
 	G(yajl_gen_array_open(g));
 	for (i = 0; i < c->nlis; i++) {
-		if (c->lis[i].kind == LIS_DIAG)
-			continue;	/* -P is not configuration */
+		if (c->lis[i].kind == LIS_DIAG || c->lis[i].twin)
+			continue;	/* -P is not configuration; a twin
+					   comes again from its URL */
 		G(yajl_gen_map_open(g));
 		GS("tag");
 		GS(c->lis[i].tag);

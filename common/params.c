@@ -47,6 +47,7 @@ static const struct param_def param_defs[] = {
 	{ "fail_timeout",	PT_DURATION, 0, 0, NULL },
 	{ "fastest_count",	PT_INT, 0, 1000, NULL },
 	{ "gw",			PT_IP, 0, 0, NULL },
+	{ "handshake_rate",	PT_INT, 1, 1000000, NULL },
 	{ "host",		PT_STRING, 0, 0, NULL },
 	{ "hosts",		PT_STRING, 0, 0, NULL },
 	{ "httpTunnel",		PT_BOOL, 0, 0, NULL },

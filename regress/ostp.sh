@@ -11,7 +11,7 @@ H=$(free_port)
 start_web http "$W" "$H"
 KEY=0123456789abcdef0123456789abcdef
 
-S=$(free_port); C=$(free_port); C2=$(free_port)
+S=$(free_port); C=$(free_port); C2=$(free_port); C4=$(free_port)
 start_ostpd srv -D -L "ostp://$KEY@127.0.0.1:$S?local_access=true"
 start_ostpd cli -D -L "auto://127.0.0.1:$C" -F "ostp://$KEY@127.0.0.1:$S"
 wait_port "$C" || fatal "ostpd client"
@@ -42,27 +42,116 @@ while [ $i -lt 10 ]; do
 	i=$((i + 1))
 done
 
+# datagrams: SOCKS5 UDP ASSOCIATE and a udp:// forward through the tunnel
+# (UdpAssociate and UdpData), and dig through it to unbound
+UE=$(free_port); U=$(free_port); D=$(free_port); DP=$(free_port)
+DT=$(free_port)
+start_udpecho "$UE"
+DD=$LOGDIR/unbound; mkdir -p "$DD"
+make_cert "$DD/key.pem" "$DD/cert.pem" localhost
+start_unbound "$DD" "$DP" "$DT" <<E
+local-zone: "test." static
+local-data: "tunnel.test. 300 IN A 192.0.2.7"
+E
+start_ostpd cliu -D -L "socks5://127.0.0.1:$C2" -L "udp://127.0.0.1:$U/127.0.0.1:$UE" \
+    -L "udp://127.0.0.1:$D/127.0.0.1:$DP" -F "ostp://$KEY@127.0.0.1:$S"
+wait_port "$C2" || fatal "ostpd udp client"
+n=$($NETTOOL udpcheck 127.0.0.1 "$U" 10)
+[ "$n" = 10 ] || fail "udp:// through the tunnel: $n of 10"
+n=$($NETTOOL socksudp "$C2" 127.0.0.1 "$UE" 10)
+[ "$n" = 10 ] || fail "SOCKS5 UDP through the tunnel: $n of 10"
+a=$(dig +short +time=3 +tries=2 @127.0.0.1 -p "$D" tunnel.test A)
+[ "$a" = 192.0.2.7 ] || fail "dig through the tunnel: \"$a\""
+wait_log "$LOGDIR/srv.log" "udp associate" 5 ||
+	fail "the server did not log the udp associate"
+
 # a server without local_access refuses loopback targets
 S2=$(free_port)
 start_ostpd srv2 -D -L "ostp://$KEY@127.0.0.1:$S2"
-start_ostpd cli2 -D -L "auto://127.0.0.1:$C2" -F "ostp://$KEY@127.0.0.1:$S2"
-wait_port "$C2" || fatal "ostpd client 2"
+start_ostpd cli2 -D -L "auto://127.0.0.1:$C4" -F "ostp://$KEY@127.0.0.1:$S2"
+wait_port "$C4" || fatal "ostpd client 2"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
-    -x "http://127.0.0.1:$C2" "http://127.0.0.1:$H/blob")
+    -x "http://127.0.0.1:$C4" "http://127.0.0.1:$H/blob")
 [ "$code" = 502 ] || fail "a loopback target through a public-only server: $code"
 wait_log "$LOGDIR/cli2.log" "could not reach" 5 ||
 	fail "the refusal was not logged as the server's answer"
 
+# the TCP carriers on the same port (§2.13): UoT, the HTTP upgrade on a
+# secret path, and the decoy for everything else
+S3=$(free_port); C5=$(free_port); C6=$(free_port); C7=$(free_port)
+start_ostpd srv3 -D -L "ostp://$KEY@127.0.0.1:$S3?local_access=true&path=/s3cr3t-path"
+start_ostpd cliuot -D -L "auto://127.0.0.1:$C5" -F "ostp://$KEY@127.0.0.1:$S3?type=uot"
+start_ostpd cliws -D -L "auto://127.0.0.1:$C6" \
+    -F "ostp://$KEY@127.0.0.1:$S3?type=uot&path=%2Fs3cr3t-path"
+start_ostpd cliwrong -D -L "auto://127.0.0.1:$C7" \
+    -F "ostp://$KEY@127.0.0.1:$S3?path=/wrong-path&timeout=3s"
+wait_port "$C5" && wait_port "$C6" && wait_port "$C7" || fatal "uot clients"
+wait_port "$S3" || fatal "the server's TCP carrier"
+[ "$(get "$C5")" = "$want" ] || fail "curl through UoT"
+[ "$(get "$C6")" = "$want" ] || fail "curl through the HTTP upgrade"
+[ "$(get "$C7" 2>/dev/null)" != "$want" ] || fail "a wrong path was upgraded"
+wait_log "$LOGDIR/cliwrong.log" "refused the HTTP upgrade" 10 ||
+	fail "the wrong path was not refused"
+code=$(curl -s -o "$LOGDIR/decoy.html" -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:$S3/")
+[ "$code" = 404 ] || fail "the decoy answered $code to a plain HTTP probe"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+    -H 'Sec-WebSocket-Version: 13' "http://127.0.0.1:$S3/s3cr3t-pat")
+[ "$code" = 404 ] || fail "a near-miss path got $code"
+[ "$(get "$C6")" = "$want" ] || fail "not serving after the probes"
+
+# UoT inside TLS with the server's certificate (its key in the monitor),
+# checked by the client against its CA; and the upgrade inside TLS
+S4=$(free_port); C8=$(free_port); C9=$(free_port); C10=$(free_port)
+T=$LOGDIR/tls; mkdir -p "$T"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" \
+    -out "$T/ca.pem" -days 2 -subj "/CN=ostp test CA" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/srv.csr" \
+    -subj "/CN=tunnel.test" >/dev/null 2>&1
+printf 'subjectAltName=DNS:tunnel.test\n' >"$T/ext"
+openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+    -CAcreateserial -out "$T/cert.pem" -days 2 -extfile "$T/ext" \
+    >/dev/null 2>&1 || fatal "certificates"
+chmod 644 "$T/key.pem"
+start_ostpd srv4 -D -L "ostp://$KEY@127.0.0.1:$S4?local_access=true&path=/tls-path&cert=$T/cert.pem&key=$T/key.pem"
+start_ostpd clitls -D -L "auto://127.0.0.1:$C8" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&insecure=1"
+start_ostpd clitlsws -D -L "auto://127.0.0.1:$C9" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&insecure=1&path=/tls-path"
+start_ostpd clitlsbad -D -L "auto://127.0.0.1:$C10" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&timeout=3s"
+C11=$(free_port)
+start_ostpd clitlsca -D -L "auto://127.0.0.1:$C11" \
+    -F "ostp://$KEY@127.0.0.1:$S4?tls=1&sni=tunnel.test&ca=$T/ca.pem"
+wait_port "$C8" && wait_port "$C9" && wait_port "$C10" && wait_port "$C11" ||
+	fatal "tls clients"
+wait_port "$S4" || fatal "the TLS server"
+[ "$(get "$C8")" = "$want" ] || fail "curl through UoT in TLS"
+[ "$(get "$C9")" = "$want" ] || fail "curl through the upgrade in TLS"
+[ "$(get "$C11")" = "$want" ] || fail "curl through TLS verified by ca="
+# a client that verifies refuses the certificate its roots do not sign
+[ "$(get "$C10" 2>/dev/null)" != "$want" ] ||
+	fail "an unverified certificate was accepted"
+wait_log "$LOGDIR/clitlsbad.log" "TLS\|certificate\|verif" 10 ||
+	fail "the refused certificate was not logged"
+echo | openssl s_client -connect "127.0.0.1:$S4" -servername tunnel.test \
+    -CAfile "$T/ca.pem" -verify_return_error >"$LOGDIR/s_client.out" 2>&1 ||
+	fail "openssl s_client could not verify the TLS carrier"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$T/ca.pem" \
+    --resolve "tunnel.test:$S4:127.0.0.1" "https://tunnel.test:$S4/")
+[ "$code" = 404 ] || fail "the decoy inside TLS answered $code"
+
 # a wrong key: no session, no answer, and the server still serves
 C3=$(free_port)
+before=$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")
 start_ostpd cli3 -D -L "auto://127.0.0.1:$C3" \
     -F "ostp://ffffffffffffffffffffffffffffffff@127.0.0.1:$S?timeout=3s"
 wait_port "$C3" || fatal "ostpd client 3"
 [ "$(get "$C3" 2>/dev/null)" != "$want" ] || fail "a wrong key was served"
-if grep -q "session [0-9a-f]* for key" "$LOGDIR/srv.log" &&
-    [ "$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")" -gt 1 ]; then
+[ "$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")" = "$before" ] ||
 	fail "the server made a session for a wrong key"
-fi
 [ "$(get "$C")" = "$want" ] || fail "not serving after a wrong key"
 
 finish

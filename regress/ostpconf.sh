@@ -161,8 +161,6 @@ refuses cli04-unknown 'unknown key "socks"' -C "$LOGDIR/b11.json"
 printf '{"mode": "relay", "listen": ":1"}' >"$LOGDIR/b12.json"
 refuses relay04 'mode "relay" is not supported in this build' \
     -C "$LOGDIR/b12.json"
-refuses hop-uot 'OSTP carrier "uot" is not supported in this build' \
-    -L auto://:1080 -F "ostp://k@127.0.0.1:1?type=uot"
 
 # live: the second key of the file through servers of each form
 W=$LOGDIR/www

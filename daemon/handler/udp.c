@@ -41,6 +41,9 @@
 #include "worker.h"
 #include "core/chain.h"
 #include "handler/handler.h"
+#include "ostp/client.h"
+#include "ostp/session.h"
+#include "proto/ostp.h"
 
 #define UDP_MAX		65535
 #define UTUN_OUT_MAX	(256 * 1024)	/* queued frames; more are dropped */
@@ -74,6 +77,11 @@ struct uchan {
 	struct cbuf		 tout;
 	int			 trelay;	/* relay framing, one peer */
 	struct proxy_target	 tdst;
+	/* through an OSTP node: a UdpAssociate flow of its tunnel */
+	struct conn		*oc;
+	int			 oready;
+	struct cbuf		 oq;		/* [u16 port][u8 hlen][host]
+						   [u16 n][data] until open */
 	/* through a Shadowsocks hop */
 	const struct hop_conf	*ss;
 	int			 sfd;
@@ -493,6 +501,117 @@ uchan_ss(struct uchan *uc, const struct hop_conf *h, const char *host,
 		uc->dl->wk->stats.bytes_in += (uint64_t)n;
 }
 
+static void
+uchan_ostp_close(struct uchan *uc)
+{
+	if (uc->oc != NULL)
+		conn_free(uc->oc);
+	uc->oc = NULL;
+	uc->oready = 0;
+	cbuf_release(&uc->oq);
+}
+
+/* An answer through the OSTP tunnel, from its source. */
+static void
+uchan_ostp_answer(void *arg, const char *addr, size_t addrlen,
+    const unsigned char *p, size_t n)
+{
+	struct uchan *uc = arg;
+	struct proxy_target src;
+
+	memset(&src, 0, sizeof(src));
+	if (ostp_addr_split(addr, addrlen, src.host, sizeof(src.host),
+	    &src.port) != 0)
+		return;
+	uc->dl->wk->stats.bytes_out += n;
+	uc->cb(uc->arg, &src, p, n);
+}
+
+/* The flow opened (what waited goes), or failed (the next one retries). */
+static void
+uchan_ostp_cb(struct conn *c, int what, void *arg)
+{
+	struct uchan *uc = arg;
+	const unsigned char *q;
+	const char *why;
+	char host[256];
+	size_t hl, n;
+	uint16_t port;
+
+	(void)what;
+	switch (ostp_stream_status(c, &why)) {
+	case 0:
+		return;
+	case 1:
+		break;
+	default:
+		debug("udp: the OSTP flow failed: %s", why);
+		uchan_ostp_close(uc);
+		return;
+	}
+	if (!uc->oready) {
+		uc->oready = 1;
+		while (uc->oq.len >= 5) {
+			q = uc->oq.p + uc->oq.off;
+			port = (uint16_t)(q[0] << 8 | q[1]);
+			hl = q[2];
+			memcpy(host, q + 3, hl);
+			host[hl] = '\0';
+			n = (size_t)(q[3 + hl] << 8 | q[4 + hl]);
+			(void)ostp_stream_udp_send(c, host, port, q + 5 + hl,
+			    n);
+			cbuf_consume(&uc->oq, 5 + hl + n);
+		}
+		cbuf_release(&uc->oq);
+	}
+	/* a flow carries no bytes: its end is what reading shows */
+	{
+		unsigned char b[64];
+		ssize_t r;
+
+		if ((r = conn_recv(c, b, sizeof(b))) == -1 && errno == EAGAIN)
+			return;
+		uchan_ostp_close(uc);
+	}
+}
+
+static void
+uchan_ostp(struct uchan *uc, const struct hop_conf *h, const char *host,
+    uint16_t port, const unsigned char *p, size_t n)
+{
+	struct egress eg;
+	unsigned char hdr[5];
+	size_t hl = strlen(host);
+
+	if (uc->oc == NULL) {
+		conf_egress(uc->dl->wk->conf, uc->dl->l, &eg);
+		if ((uc->oc = ostp_client_flow(uc->dl->wk, h, &eg,
+		    uc->dl->res, NULL, 0)) == NULL)
+			return;
+		ostp_stream_set_udp(uc->oc, uchan_ostp_answer, uc);
+		conn_set_cb(uc->oc, uchan_ostp_cb, uc);
+		conn_want(uc->oc, CONN_READ);
+	}
+	if (uc->oready) {
+		(void)ostp_stream_udp_send(uc->oc, host, port, p, n);
+		uc->dl->wk->stats.bytes_in += (uint64_t)n;
+		return;
+	}
+	/* until the flow opens, a few datagrams wait (64 KiB) */
+	if (hl > 255 || n > 0xffff || uc->oq.len + 5 + hl + n > 65536 ||
+	    (uc->oq.p == NULL && cbuf_alloc(&uc->oq, 65536) != 0))
+		return;
+	hdr[0] = (unsigned char)(port >> 8);
+	hdr[1] = (unsigned char)port;
+	hdr[2] = (unsigned char)hl;
+	cbuf_append(&uc->oq, hdr, 3);
+	cbuf_append(&uc->oq, host, hl);
+	hdr[0] = (unsigned char)(n >> 8);
+	hdr[1] = (unsigned char)n;
+	cbuf_append(&uc->oq, hdr, 2);
+	cbuf_append(&uc->oq, p, n);
+}
+
 struct uchan *
 uchan_open(struct dialer *dl, uchan_cb cb, void *arg)
 {
@@ -523,6 +642,7 @@ uchan_close(struct uchan *uc)
 	resolve_cancel(uc->rr);
 	free(uc->qdata);
 	uchan_tun_close(uc);
+	uchan_ostp_close(uc);
 	if (uc->sev != NULL)
 		event_free(uc->sev);
 	if (uc->sfd != -1)
@@ -562,6 +682,8 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 		uchan_tun(uc, ob, last->kind == HOP_RELAY, host, port, p, n);
 	else if (last->kind == HOP_SS && chain_hops_for(ob, host, port) == 1)
 		uchan_ss(uc, last, host, port, p, n);
+	else if (last->kind == HOP_OSTP && chain_hops_for(ob, host, port) == 1)
+		uchan_ostp(uc, last, host, port, p, n);
 	else
 		debug("udp: no datagrams through chain %s (its last hop is "
 		    "not socks5 or relay, or an ss hop is not the only one)",

@@ -33,10 +33,16 @@
 #include "ostp/client.h"
 #include "ostp/session.h"
 #include "proto/ostp.h"
+#include "proto/uot.h"
+#include "core/tls.h"
+#include "cbuf.h"
+#include "err.h"
+#include <netinet/tcp.h>
 #include "worker.h"
 
 #define OC_HS_SENDS		4
 #define OC_HS_GAP_MS		1200
+#define OC_UOT_HS_MS		8000
 #define OC_RETRY_SECS		5
 
 enum oc_state {
@@ -80,11 +86,22 @@ struct oclient {
 	size_t			 lobbycap;
 	int			 quiet;		/* failures logged once */
 	int			 gso;		/* the kernel segments */
+	/* UDP-over-TCP (§2.13): a connection, frames each way */
+	struct conn		*tc;
+	struct event		*cev;		/* connecting */
+	int			 upgrading;	/* HTTP upgrade answer due */
+	unsigned char		 wskey[UOT_KEY_LEN];
+	struct cbuf		 tin;
+	struct cbuf		 tout;
 };
 
 static LIST_HEAD(, oclient) clients = LIST_HEAD_INITIALIZER(clients);
 
 static void oc_connect(struct oclient *);
+static void oc_retry(struct oclient *, const char *);
+static void oc_dgram(void *, const unsigned char *, size_t, const void *,
+    unsigned int);
+static int oc_frame_out(struct oclient *, const unsigned char *, size_t);
 
 static void
 oc_set_state(struct oclient *oc, enum oc_state st)
@@ -111,6 +128,16 @@ oc_timer_set(struct oclient *oc, unsigned long ms)
 static void
 oc_close_socket(struct oclient *oc)
 {
+	if (oc->cev != NULL) {
+		event_free(oc->cev);
+		oc->cev = NULL;
+	}
+	if (oc->tc != NULL) {
+		conn_free(oc->tc);
+		oc->tc = NULL;
+	}
+	cbuf_release(&oc->tin);
+	cbuf_release(&oc->tout);
 	if (oc->rev != NULL) {
 		event_free(oc->rev);
 		oc->rev = NULL;
@@ -156,11 +183,49 @@ oc_retry(struct oclient *oc, const char *why)
 	oc_timer_set(oc, OC_RETRY_SECS * 1000);
 }
 
+/* A datagram as a UoT frame; past 16 MiB waiting it is dropped. */
+static int
+oc_frame_out(struct oclient *oc, const unsigned char *d, size_t len)
+{
+	unsigned char h[UOT_HDR_LEN];
+	unsigned char *np;
+	size_t need = UOT_HDR_LEN + len, cap;
+
+	if (oc->tc == NULL || uot_frame_header(h, len) != 0)
+		return -1;
+	if (oc->tout.p == NULL && cbuf_alloc(&oc->tout, 256 * 1024) != 0)
+		return -1;
+	if (cbuf_room(&oc->tout) < need) {
+		for (cap = oc->tout.cap; cap - oc->tout.len < need &&
+		    cap < 16 * 1024 * 1024; cap *= 2)
+			;
+		if (cap - oc->tout.len < need || (np = malloc(cap)) == NULL)
+			return -1;
+		memcpy(np, oc->tout.p + oc->tout.off, oc->tout.len);
+		free(oc->tout.p);
+		oc->tout.p = np;
+		oc->tout.off = 0;
+		oc->tout.cap = cap;
+	}
+	cbuf_append(&oc->tout, h, UOT_HDR_LEN);
+	cbuf_append(&oc->tout, d, len);
+	if (conn_send_buf(oc->tc, &oc->tout) != 0)
+		return -1;
+	conn_want(oc->tc, CONN_READ | (oc->tout.len > 0 ? CONN_WRITE : 0));
+	return 0;
+}
+
 static int
 oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 {
 	struct oclient *oc = arg;
+	size_t i, off = 0;
 
+	if (oc->tc != NULL) {
+		for (i = 0; i < n; off += lens[i++])
+			(void)oc_frame_out(oc, buf + off, lens[i]);
+		return 0;
+	}
 	if (oc->fd == -1)
 		return -1;
 	return ostp_sendv(oc->fd, NULL, 0, buf, lens, n, &oc->gso);
@@ -193,6 +258,7 @@ oc_established(struct oclient *oc)
 	p.k_tx = oc->hs.k_c2s;
 	p.k_rx = oc->hs.k_s2c;
 	p.mtu = oc->h->ostp->mtu;
+	p.reliable = oc->tc != NULL;
 	p.output = oc_output;
 	p.closed = oc_session_closed;
 	p.arg = oc;
@@ -255,9 +321,192 @@ static void
 oc_send_msg1(struct oclient *oc)
 {
 	oc->sends++;
+	if (oc->tc != NULL) {
+		/* once, with an 8 s wait (§2.5) */
+		oc->sends = OC_HS_SENDS;
+		(void)oc_frame_out(oc, oc->msg1, oc->msg1len);
+		oc_timer_set(oc, OC_UOT_HS_MS);
+		return;
+	}
 	if (send(oc->fd, oc->msg1, oc->msg1len, 0) == -1)
 		debug("%s: msg1: %s", oc->name, strerror(errno));
 	oc_timer_set(oc, OC_HS_GAP_MS);
+}
+
+/*
+ * Junk frames before the handshake on a plain TCP carrier (§2.3): 2-5
+ * of 100-1000 bytes, stamped with this minute's marker, which the
+ * server drops.  Written back to back (upstream waits 5 ms between).
+ */
+static void
+oc_junk(struct oclient *oc)
+{
+	unsigned char j[UOT_JUNK_MAX], mk[UOT_JUNK_MARKER_LEN];
+	uint32_t r[8];
+	size_t n, i, len;
+
+	ostp_random(r, sizeof(r));
+	ostp_junk_marker(&oc->keys, (uint64_t)time(NULL) / OSTP_JUNK_WINDOW,
+	    mk);
+	n = 2 + r[0] % 4;
+	for (i = 0; i < n; i++) {
+		len = uot_junk_size(100, 1000, r[1 + i]);
+		if (uot_junk_build(j, sizeof(j), mk, len) == 0)
+			(void)oc_frame_out(oc, j, len);
+	}
+}
+
+/* msg1 made: junk first when nothing hides the stream, then msg1. */
+static void
+oc_uot_start(struct oclient *oc)
+{
+	if (!oc->h->ostp->tls)
+		oc_junk(oc);
+	oc_set_state(oc, OC_HANDSHAKE);
+	oc_send_msg1(oc);
+}
+
+static void
+oc_tc_cb(struct conn *c, int what, void *arg)
+{
+	struct oclient *oc = arg;
+	const unsigned char *f;
+	size_t flen, used, hl;
+	ssize_t r;
+	int e, st, eof = 0;
+
+	if ((what & CONN_WRITE) && oc->tout.len > 0 &&
+	    conn_send_buf(c, &oc->tout) != 0) {
+		oc_retry(oc, "the TCP carrier failed");
+		return;
+	}
+	conn_want(c, CONN_READ | (oc->tout.len > 0 ? CONN_WRITE : 0));
+	if (!(what & CONN_READ))
+		return;
+	while (cbuf_room(&oc->tin) > 0) {
+		r = conn_recv(c, cbuf_tail(&oc->tin), cbuf_room(&oc->tin));
+		if (r > 0) {
+			oc->tin.len += (size_t)r;
+			continue;
+		}
+		if (r == -1 && errno == EAGAIN)
+			break;
+		eof = r == 0 ? 1 : -1;
+		break;
+	}
+	if (oc->upgrading) {
+		e = uot_parse_upgrade_response(oc->tin.p + oc->tin.off,
+		    oc->tin.len, oc->wskey, &hl, &st);
+		if (e == ERR_INCOMPLETE && eof == 0)
+			return;
+		if (e != 0) {
+			oc_retry(oc, "the server refused the HTTP upgrade");
+			return;
+		}
+		cbuf_consume(&oc->tin, hl);
+		oc->upgrading = 0;
+		oc_set_state(oc, OC_HANDSHAKE);
+		/* inside an upgrade nothing is junk: msg1 at once */
+		oc_send_msg1(oc);
+	}
+	while (oc->tc == c && uot_frame_parse(oc->tin.p + oc->tin.off,
+	    oc->tin.len, &f, &flen, &used) == 0) {
+		if (flen > 0)
+			oc_dgram(oc, f, flen, NULL, 0);
+		if (oc->tc != c)
+			return;		/* the tunnel ended inside */
+		cbuf_consume(&oc->tin, used);
+	}
+	if (eof != 0 && oc->tc == c)
+		oc_retry(oc, eof > 0 ? "the server closed the TCP carrier" :
+		    "the TCP carrier failed");
+}
+
+static void
+oc_tc_connected(evutil_socket_t fd, short what, void *arg)
+{
+	struct oclient *oc = arg;
+	socklen_t len = sizeof(int);
+	char req[2048];
+	size_t n;
+	int err = 0, one = 1;
+
+	event_free(oc->cev);
+	oc->cev = NULL;
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		oc_retry(oc, strerror(err));
+		return;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the connection owns the socket from here (closed with it) */
+	oc->fd = -1;
+	if ((oc->tc = conn_socket(oc->wk, fd)) == NULL ||
+	    cbuf_alloc(&oc->tin, 2 * (UOT_HDR_LEN + UOT_FRAME_MAX)) != 0) {
+		oc_retry(oc, "out of memory");
+		return;
+	}
+	if (oc->h->ostp->tls) {
+		/* real TLS, ALPN http/1.1, SNI the node's name (§2.13) */
+		struct tp_conf tp;
+		SSL_CTX *ctx;
+
+		memset(&tp, 0, sizeof(tp));
+		tp.kind = TP_TLS;
+		tp.secure = !oc->h->ostp->insecure;
+		tp.ca = oc->h->ostp->insecure ? NULL : oc->h->ostp->ca;
+		tp.sni = oc->h->ostp->sni != NULL ? oc->h->ostp->sni :
+		    oc->h->host;
+		if ((ctx = tls_client_ctx(oc->wk, &tp)) == NULL ||
+		    (oc->tc = tls_client_push_ctx(oc->tc, ctx, tp.sni,
+		    tp.secure)) == NULL || tls_set_alpn(oc->tc,
+		    "http/1.1") != 0) {
+			oc_retry(oc, "cannot start TLS");
+			return;
+		}
+	}
+	conn_set_cb(oc->tc, oc_tc_cb, oc);
+	conn_want(oc->tc, CONN_READ);
+	if (oc->h->ostp->path != NULL) {
+		ostp_random(oc->wskey, sizeof(oc->wskey));
+		if (uot_build_upgrade_request(req, sizeof(req), &n,
+		    oc->h->ostp->path, oc->h->host, oc->wskey) != 0 ||
+		    conn_put(oc->tc, req, n) != 0) {
+			oc_retry(oc, "cannot make the HTTP upgrade");
+			return;
+		}
+		oc->upgrading = 1;
+		oc_timer_set(oc, OC_UOT_HS_MS);
+		return;
+	}
+	oc_uot_start(oc);
+}
+
+/* UoT: a TCP connection to the server's port first (4 s). */
+static void
+oc_uot_connect(struct oclient *oc)
+{
+	struct timeval tv = { 4, 0 };
+
+	if ((oc->fd = dial_socket_as(oc->wk, &oc->egress,
+	    oc->peer.ss_family, SOCK_STREAM)) == -1) {
+		oc_retry(oc, strerror(errno));
+		return;
+	}
+	evutil_make_socket_nonblocking(oc->fd);
+	if (connect(oc->fd, (struct sockaddr *)&oc->peer, oc->peerlen) ==
+	    -1 && errno != EINPROGRESS) {
+		oc_retry(oc, strerror(errno));
+		return;
+	}
+	if ((oc->cev = event_new(oc->wk->base, oc->fd, EV_WRITE,
+	    oc_tc_connected, oc)) == NULL)
+		fatal_f("out of memory");
+	event_add(oc->cev, &tv);
+	oc_set_state(oc, OC_HANDSHAKE);
 }
 
 /* A socket to the server's address and a new session's msg1. */
@@ -268,6 +517,18 @@ oc_handshake(struct oclient *oc)
 	ssize_t n;
 
 	oc_close_socket(oc);
+	ostp_random(&sid, sizeof(sid));
+	if ((n = ostp_hs_msg1(&oc->hs, &oc->keys, sid, (uint64_t)time(NULL),
+	    NULL, (size_t)-1, oc->msg1, sizeof(oc->msg1))) < 0) {
+		oc_retry(oc, "cannot make a handshake");
+		return;
+	}
+	oc->msg1len = (size_t)n;
+	oc->sends = 0;
+	if (oc->h->ostp->uot) {
+		oc_uot_connect(oc);
+		return;
+	}
 	if ((oc->fd = dial_socket_as(oc->wk, &oc->egress,
 	    oc->peer.ss_family, SOCK_DGRAM)) == -1) {
 		oc_retry(oc, strerror(errno));
@@ -285,14 +546,6 @@ oc_handshake(struct oclient *oc)
 	    oc_read_cb, oc)) == NULL)
 		fatal_f("out of memory");
 	event_add(oc->rev, NULL);
-	ostp_random(&sid, sizeof(sid));
-	if ((n = ostp_hs_msg1(&oc->hs, &oc->keys, sid, (uint64_t)time(NULL),
-	    NULL, (size_t)-1, oc->msg1, sizeof(oc->msg1))) < 0) {
-		oc_retry(oc, "cannot make a handshake");
-		return;
-	}
-	oc->msg1len = (size_t)n;
-	oc->sends = 0;
 	oc_set_state(oc, OC_HANDSHAKE);
 	oc_send_msg1(oc);
 }
@@ -359,7 +612,8 @@ oc_timer_cb(evutil_socket_t fd, short what, void *arg)
 		oc_connect(oc);
 		break;
 	case OC_HANDSHAKE:
-		if (oc->sends < OC_HS_SENDS)
+		/* UoT: one msg1, or the upgrade, then 8 s */
+		if (oc->tc == NULL && oc->sends < OC_HS_SENDS)
 			oc_send_msg1(oc);
 		else
 			oc_retry(oc, "the server did not answer");

@@ -41,6 +41,14 @@
 #include "ostp/session.h"
 #include "ostp/server.h"
 #include "proto/ostp.h"
+#include "proto/proto.h"
+#include "proto/uot.h"
+#include "core/listen.h"
+#include "core/tls.h"
+#include "cbuf.h"
+#include "err.h"
+#include "node.h"
+#include <netinet/tcp.h>
 #include "worker.h"
 
 #define SRV_BUCKETS		16384
@@ -50,8 +58,6 @@
 #define ADM_SLOTS		4096
 #define ADM_SRC_RATE		5	/* handshakes per second per source */
 #define ADM_SRC_BURST		20
-#define ADM_ALL_RATE		100
-#define ADM_ALL_BURST		100
 #define KNOWN_SECS		(24 * 3600)
 
 struct skey {
@@ -73,9 +79,34 @@ struct sentry {
 	struct sockaddr_storage	 peer;
 	socklen_t		 peerlen;
 	int			 in_addr;	/* on an address chain */
+	struct ucon		*uc;		/* a TCP carrier's connection */
 };
 
 LIST_HEAD(sentry_list, sentry);
+
+/*
+ * A TCP connection of the carriers (§2.13): classified by its first
+ * byte, maybe upgraded from HTTP, then a stream of u16-length frames,
+ * each one datagram for the dispatcher, its "address" the connection's
+ * peer address and port.  Sessions that answer through it hold a
+ * reference; the connection going leaves them silent until their
+ * client comes back on another.
+ */
+enum ucon_state { UC_FIRST, UC_HTTP, UC_UOT, UC_DECOY };
+
+struct ucon {
+	struct osrv		*srv;
+	struct conn		*c;		/* NULL: closed */
+	enum ucon_state		 state;
+	struct cbuf		 in;
+	struct cbuf		 out;
+	struct sockaddr_storage	 peer;
+	socklen_t		 peerlen;
+	struct event		*tmo;
+	int			 refs;
+	int			 tls;		/* inside TLS already */
+	time_t			 last_frame;
+};
 
 /* A token bucket of the admission limits. */
 struct bucket {
@@ -114,7 +145,10 @@ struct osrv {
 	unsigned char		 rkey[32];	/* keyed digests */
 	uint64_t		 dropped;
 	int			 gso;		/* the kernel segments */
+	struct tp_server	 tp;		/* TCP carriers */
+	SSL_CTX			*tls;		/* cert=: TLS on them too */
 	uint64_t		 now;
+	struct ucon		*cur;		/* the datagram's connection */
 };
 
 struct sflow {
@@ -209,11 +243,26 @@ addr_set(struct sentry *e, const struct sockaddr_storage *ss,
 	e->in_addr = 1;
 }
 
+static void ucon_put(struct ucon *);
+static int ucon_frame_out(struct ucon *, const unsigned char *, size_t);
+
+/* The connection that answers for e now (NULL: UDP). */
+static void
+entry_set_ucon(struct sentry *e, struct ucon *uc)
+{
+	if (uc != NULL)
+		uc->refs++;
+	if (e->uc != NULL)
+		ucon_put(e->uc);
+	e->uc = uc;
+}
+
 static void
 entry_unlink(struct sentry *e)
 {
 	struct osrv *srv = e->srv;
 
+	entry_set_ucon(e, NULL);
 	LIST_REMOVE(e, by_sid);
 	if (e->in_addr)
 		LIST_REMOVE(e, by_addr);
@@ -248,7 +297,15 @@ entry_output(void *arg, const unsigned char *buf, const size_t *lens,
     size_t n)
 {
 	struct sentry *e = arg;
+	size_t i, off = 0;
 
+	if (e->uc != NULL) {
+		for (i = 0; i < n; off += lens[i++])
+			(void)ucon_frame_out(e->uc, buf + off, lens[i]);
+		return 0;
+	}
+	if (e->srv->fd == -1)
+		return -1;
 	return ostp_sendv(e->srv->fd, (struct sockaddr *)&e->peer,
 	    e->peerlen, buf, lens, n, &e->srv->gso);
 }
@@ -312,7 +369,8 @@ adm_allow(struct osrv *srv, const struct sockaddr_storage *ss, uint64_t now)
 		return -1;
 	if (b->known_until > time(NULL))
 		return 0;
-	return bucket_take(&srv->all, ADM_ALL_RATE, ADM_ALL_BURST, now);
+	return bucket_take(&srv->all, srv->l->ostp->hs_rate,
+	    srv->l->ostp->hs_rate, now);
 }
 
 static void
@@ -425,6 +483,91 @@ addr_local(const char *host)
 	    sockaddr_local((struct sockaddr *)&ss);
 }
 
+/*
+ * A UdpAssociate flow: datagrams to any target through a channel that
+ * routes each as the listener's rules say; answers come back as UdpData
+ * from their source.  It ends when the client closes the flow.
+ */
+struct sudp {
+	struct osrv		*srv;
+	struct conn		*st;
+	struct uchan		*uc;
+	struct skey		*key;
+};
+
+static void
+sudp_free(struct sudp *u)
+{
+	uchan_close(u->uc);
+	conn_free(u->st);
+	u->key->nflows--;
+	free(u);
+}
+
+static void
+sudp_answer(void *arg, const struct proxy_target *src, const unsigned char *p,
+    size_t n)
+{
+	struct sudp *u = arg;
+
+	(void)ostp_stream_udp_send(u->st, src->host, src->port, p, n);
+}
+
+static void
+sudp_from_client(void *arg, const char *addr, size_t addrlen,
+    const unsigned char *p, size_t n)
+{
+	struct sudp *u = arg;
+	char host[256];
+	uint16_t port;
+
+	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0)
+		return;
+	if (!u->srv->l->ostp->local_access && addr_local(host)) {
+		debug("ostp: udp to %s:%u refused (local_access is off)",
+		    host, port);
+		return;
+	}
+	uchan_send(u->uc, host, port, p, n);
+}
+
+/* The flow ended (Close, or its session): so does the channel. */
+static void
+sudp_conn_cb(struct conn *c, int what, void *arg)
+{
+	unsigned char b[64];
+	ssize_t n;
+
+	(void)what;
+	if ((n = conn_recv(c, b, sizeof(b))) == -1 && errno == EAGAIN)
+		return;
+	sudp_free(arg);
+}
+
+static void
+sudp_open(struct osrv *srv, struct sentry *e, struct conn *st)
+{
+	struct sudp *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->uc = uchan_open(&srv->dl, sudp_answer, u)) == NULL) {
+		free(u);
+		ostp_stream_accept(st, 0, "out of memory");
+		conn_free(st);
+		return;
+	}
+	u->st = st;
+	u->srv = srv;
+	u->key = e->key;
+	u->key->nflows++;
+	ostp_stream_set_udp(st, sudp_from_client, u);
+	ostp_stream_accept(st, 1, NULL);
+	conn_set_cb(st, sudp_conn_cb, u);
+	conn_want(st, CONN_READ);
+	debug("ostp %s: session %08x: udp associate", srv->l->node->url,
+	    e->sid);
+}
+
 /* A client opened a flow: dial its target. */
 static void
 entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
@@ -437,20 +580,18 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	uint16_t port;
 	struct sflow *f;
 
-	if (udp) {
-		ostp_stream_accept(st, 0, "udp associate is not supported "
-		    "by this server");
+	if (e->key->nflows >= oc->max_flows_key) {
+		ostp_stream_accept(st, 0, "too many open connections for "
+		    "this key");
 		conn_free(st);
+		return;
+	}
+	if (udp) {
+		sudp_open(srv, e, st);
 		return;
 	}
 	if (ostp_addr_split(addr, addrlen, host, sizeof(host), &port) != 0) {
 		ostp_stream_accept(st, 0, "bad address");
-		conn_free(st);
-		return;
-	}
-	if (e->key->nflows >= oc->max_flows_key) {
-		ostp_stream_accept(st, 0, "too many open connections for "
-		    "this key");
 		conn_free(st);
 		return;
 	}
@@ -519,6 +660,7 @@ session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
 	p.k_rx = hs->k_c2s;
 	p.server = 1;
 	p.mtu = srv->l->ostp->mtu;
+	p.reliable = srv->cur != NULL;
 	p.output = entry_output;
 	p.open = entry_open;
 	p.closed = entry_closed;
@@ -533,9 +675,13 @@ session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
 	k->nsessions++;
 	srv->nsessions++;
 	addr_set(e, from, fromlen);
+	entry_set_ucon(e, srv->cur);
 	adm_known(srv, from);
-	(void)sendto(srv->fd, out, (size_t)n, 0, (const struct sockaddr *)from,
-	    fromlen);
+	if (srv->cur != NULL)
+		(void)ucon_frame_out(srv->cur, out, (size_t)n);
+	else
+		(void)sendto(srv->fd, out, (size_t)n, 0,
+		    (const struct sockaddr *)from, fromlen);
 	debug("ostp %s: session %08x for key %s", srv->l->node->url, e->sid,
 	    k->name);
 }
@@ -625,6 +771,7 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 			debug("ostp %s: session %08x moved",
 			    srv->l->node->url, sid);
 			addr_set(e, from, fromlen);
+			entry_set_ucon(e, srv->cur);
 			touch(e);
 		}
 		return;
@@ -656,6 +803,312 @@ srv_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	srv->now = ostp_now_us();
 	(void)ostp_recv_batch(fd, srv_dgram, srv, 2);
+}
+
+
+#define UC_CLASSIFY_SECS	10
+#define UC_IDLE_SECS		300
+#define UC_OUT_MAX		(16 * 1024 * 1024)
+#define UC_HEAD_MAX		8192
+
+static void ucon_close(struct ucon *);
+
+static void
+ucon_put(struct ucon *uc)
+{
+	if (--uc->refs > 0)
+		return;
+	cbuf_release(&uc->in);
+	cbuf_release(&uc->out);
+	free(uc);
+}
+
+/* Write what waits; 0, or -1 when the connection failed. */
+static int
+ucon_flush(struct ucon *uc)
+{
+	if (uc->c == NULL)
+		return -1;
+	if (conn_send_buf(uc->c, &uc->out) != 0)
+		return -1;
+	conn_want(uc->c, CONN_READ | (uc->out.len > 0 ? CONN_WRITE : 0));
+	return 0;
+}
+
+/* One datagram as a frame; a full queue drops it (the ARQ resends). */
+static int
+ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
+{
+	unsigned char h[UOT_HDR_LEN];
+	size_t need = UOT_HDR_LEN + len;
+
+	if (uc->c == NULL || uot_frame_header(h, len) != 0)
+		return -1;
+	if (uc->out.p == NULL && cbuf_alloc(&uc->out, 256 * 1024) != 0)
+		return -1;
+	if (cbuf_room(&uc->out) < need) {
+		unsigned char *np;
+		size_t cap = uc->out.cap;
+
+		while (cap - uc->out.len < need && cap < UC_OUT_MAX)
+			cap *= 2;
+		if (cap - uc->out.len < need)
+			return -1;
+		if ((np = malloc(cap)) == NULL)
+			return -1;
+		memcpy(np, uc->out.p + uc->out.off, uc->out.len);
+		free(uc->out.p);
+		uc->out.p = np;
+		uc->out.off = 0;
+		uc->out.cap = cap;
+	}
+	cbuf_append(&uc->out, h, UOT_HDR_LEN);
+	cbuf_append(&uc->out, d, len);
+	if (ucon_flush(uc) != 0) {
+		ucon_close(uc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Its connection went (freed already): the rest goes too. */
+static void
+ucon_gone(struct ucon *uc)
+{
+	uc->c = NULL;
+	if (uc->tmo != NULL) {
+		event_free(uc->tmo);
+		uc->tmo = NULL;
+	}
+	worker_conn_closed(uc->srv->wk);
+	ucon_put(uc);
+}
+
+static void
+ucon_close(struct ucon *uc)
+{
+	if (uc->c == NULL)
+		return;
+	conn_free(uc->c);
+	ucon_gone(uc);
+}
+
+/* The decoy (§2.13): a bare 404, then the end. */
+static void
+ucon_decoy(struct ucon *uc)
+{
+	char page[1024];
+	size_t n;
+
+	uc->state = UC_DECOY;
+	if (uot_build_decoy(page, sizeof(page), &n) != 0 ||
+	    (uc->out.p == NULL && cbuf_alloc(&uc->out, 4096) != 0) ||
+	    cbuf_room(&uc->out) < n) {
+		ucon_close(uc);
+		return;
+	}
+	cbuf_append(&uc->out, page, n);
+	if (ucon_flush(uc) != 0) {
+		ucon_close(uc);
+		return;
+	}
+	if (uc->out.len == 0 && conn_shutw(uc->c) == 0)
+		ucon_close(uc);
+}
+
+/* Frames in uc->in, to the dispatcher. */
+static int
+ucon_frames(struct ucon *uc)
+{
+	const unsigned char *f;
+	size_t flen, used;
+	int r;
+
+	while ((r = uot_frame_parse(uc->in.p + uc->in.off, uc->in.len, &f,
+	    &flen, &used)) == 0) {
+		uc->last_frame = time(NULL);
+		if (flen > 0) {
+			uc->srv->cur = uc;
+			dispatch(uc->srv, f, flen, &uc->peer, uc->peerlen,
+			    ostp_now_us());
+			uc->srv->cur = NULL;
+			if (uc->c == NULL)
+				return -1;
+		}
+		cbuf_consume(&uc->in, used);
+	}
+	return r == ERR_INCOMPLETE ? 0 : -1;
+}
+
+static void ucon_cb_(struct conn *, int, struct ucon *);
+
+/* The connection may close inside; uc stays until the callback ends. */
+static void
+ucon_cb(struct conn *c, int what, void *arg)
+{
+	struct ucon *uc = arg;
+
+	uc->refs++;
+	ucon_cb_(c, what, uc);
+	ucon_put(uc);
+}
+
+static void
+ucon_cb_(struct conn *c, int what, struct ucon *uc)
+{
+	struct uot_upgrade up;
+	char resp[512];
+	size_t n;
+	ssize_t r;
+	int pr;
+
+	if ((what & CONN_WRITE) && ucon_flush(uc) != 0) {
+		ucon_close(uc);
+		return;
+	}
+	if (uc->state == UC_DECOY) {
+		if (uc->out.len == 0 && conn_shutw(c) == 0)
+			ucon_close(uc);
+		return;
+	}
+	if (!(what & CONN_READ))
+		return;
+	while (cbuf_room(&uc->in) > 0) {
+		r = conn_recv(c, cbuf_tail(&uc->in), cbuf_room(&uc->in));
+		if (r > 0) {
+			uc->in.len += (size_t)r;
+			continue;
+		}
+		if (r == -1 && errno == EAGAIN)
+			break;
+		ucon_close(uc);
+		return;
+	}
+	if (uc->state == UC_FIRST && uc->in.len > 0) {
+		switch (uot_classify(uc->in.p[uc->in.off])) {
+		case UOT_CLASS_HTTP:
+			uc->state = UC_HTTP;
+			break;
+		case UOT_CLASS_TLS:
+			if (uc->tls || uc->srv->tls == NULL) {
+				/* no certificate: the decoy closes it */
+				ucon_close(uc);
+				return;
+			}
+			/* TLS, then the decrypted stream is classified */
+			if (conn_unread(c, uc->in.p + uc->in.off,
+			    uc->in.len) != 0) {
+				ucon_close(uc);
+				return;
+			}
+			/* a failed push has freed c */
+			if ((uc->c = tls_server_push_ctx(c,
+			    uc->srv->tls)) == NULL) {
+				ucon_gone(uc);
+				return;
+			}
+			uc->in.off = uc->in.len = 0;
+			uc->tls = 1;
+			conn_set_cb(uc->c, ucon_cb, uc);
+			conn_want(uc->c, CONN_READ);
+			conn_kick(uc->c, CONN_READ);
+			return;
+		default:
+			uc->state = UC_UOT;
+			break;
+		}
+	}
+	if (uc->state == UC_HTTP) {
+		const char *path = node_param(uc->srv->l->node, "path");
+
+		/* without ws_path every head gets the decoy, once whole */
+		pr = uot_parse_upgrade(uc->in.p + uc->in.off, uc->in.len,
+		    path != NULL ? path : "", &up);
+		if (pr == ERR_INCOMPLETE)
+			return;		/* more of the head */
+		if (pr != 0 || path == NULL ||
+		    uot_build_upgrade_response(resp, sizeof(resp),
+		    &n, up.key) != 0) {
+			ucon_decoy(uc);
+			return;
+		}
+		cbuf_consume(&uc->in, up.headlen);
+		if (uc->out.p == NULL && cbuf_alloc(&uc->out,
+		    256 * 1024) != 0) {
+			ucon_close(uc);
+			return;
+		}
+		cbuf_append(&uc->out, resp, n);
+		uc->state = UC_UOT;
+		if (ucon_flush(uc) != 0) {
+			ucon_close(uc);
+			return;
+		}
+	}
+	if (uc->state == UC_UOT) {
+		if (uc->tmo != NULL) {
+			struct timeval tv = { 60, 0 };
+
+			evtimer_add(uc->tmo, &tv);
+		}
+		if (ucon_frames(uc) != 0) {
+			ucon_close(uc);
+			return;
+		}
+	}
+}
+
+/* Classification deadline; then, idle frames: the end. */
+static void
+ucon_tmo_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ucon *uc = arg;
+	struct timeval tv = { 60, 0 };
+
+	(void)fd;
+	(void)what;
+	if (uc->state == UC_UOT && time(NULL) - uc->last_frame <
+	    UC_IDLE_SECS) {
+		evtimer_add(uc->tmo, &tv);
+		return;
+	}
+	debug("ostp %s: a TCP carrier connection timed out",
+	    uc->srv->l->node->url);
+	ucon_close(uc);
+}
+
+static void
+ucon_accept(void *arg, struct conn *c)
+{
+	struct osrv *srv = arg;
+	struct timeval tv = { UC_CLASSIFY_SECS, 0 };
+	struct ucon *uc;
+	int one = 1;
+
+	if ((uc = calloc(1, sizeof(*uc))) == NULL ||
+	    cbuf_alloc(&uc->in, 2 * (UOT_HDR_LEN + UOT_FRAME_MAX)) != 0) {
+		free(uc);
+		conn_free(c);
+		worker_conn_closed(srv->wk);
+		return;
+	}
+	uc->srv = srv;
+	uc->c = c;
+	uc->refs = 1;
+	uc->last_frame = time(NULL);
+	uc->peerlen = sizeof(uc->peer);
+	if (getpeername(c->fd, (struct sockaddr *)&uc->peer,
+	    &uc->peerlen) == -1) {
+		ucon_close(uc);
+		return;
+	}
+	sockaddr_unmap(&uc->peer, &uc->peerlen);
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((uc->tmo = evtimer_new(srv->wk->base, ucon_tmo_cb, uc)) == NULL)
+		fatal_f("out of memory");
+	evtimer_add(uc->tmo, &tv);
+	conn_set_cb(c, ucon_cb, uc);
+	conn_want(c, CONN_READ);
 }
 
 int
@@ -694,7 +1147,7 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 		TAILQ_INIT(&srv->keys[i].lru);
 	}
 	srv->nkeys = oc->nkeys;
-	srv->all.tokens = ADM_ALL_BURST;
+	srv->all.tokens = oc->hs_rate;
 	srv->all.at_us = ostp_now_us();
 	for (i = 0; i < SRV_BUCKETS; i++)
 		LIST_INIT(&srv->sids[i]);
@@ -704,6 +1157,16 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 		return -1;
 	/* names that resolve to local addresses are refused too */
 	srv->dl.public_only = !oc->local_access;
+	if (l->socktype == SOCK_STREAM) {
+		srv->fd = -1;
+		if (l->tp.sniff && (srv->tls = tlskey_server_ctx(wk,
+		    idx)) == NULL) {
+			error("%s: no TLS context", l->node->url);
+			return -1;
+		}
+		return tp_listen(&srv->tp, wk, l, idx, fd, ucon_accept, srv,
+		    &wk->listeners[idx]);
+	}
 	evutil_make_socket_nonblocking(fd);
 	ostp_udp_tune(fd);
 	srv->gso = 1;

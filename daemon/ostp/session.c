@@ -70,6 +70,10 @@ struct ostp_stream {
 	int			 fin_sent;
 	int			 blocked;	/* waits for the window */
 	int			 peer_refused;	/* Error from the peer */
+	/* UdpAssociate: datagrams to whoever set udp_cb */
+	int			 udp;
+	ostp_udp_fn		 udp_cb;
+	void			*udp_arg;
 	/* waiting for a session (ostp_stream_pending) */
 	int			 lobby;
 	char			*target;	/* host:port for Connect */
@@ -127,7 +131,7 @@ static unsigned char pbuf[OSTP_DGRAM_MAX];
  */
 #define TX_MAX		(60 * 1024)
 #define TX_SEGS		64
-static unsigned char txbuf[TX_MAX];
+static unsigned char txbuf[TX_MAX + OSTP_DGRAM_MAX];
 static size_t txlen, ntx, txlens[TX_SEGS];
 static struct ostp_session *txowner;
 
@@ -619,8 +623,8 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 			(void)sess_msg(s, id, &e);
 			return;
 		}
-		s->open(s->arg, st->c, m->addr, m->addrlen,
-		    m->tag == OSTP_M_UDP_ASSOCIATE);
+		st->udp = m->tag == OSTP_M_UDP_ASSOCIATE;
+		s->open(s->arg, st->c, m->addr, m->addrlen, st->udp);
 		return;
 	case OSTP_M_CONNECT_OK:
 		if (st != NULL && st->state == ST_CONNECTING) {
@@ -665,6 +669,11 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 		conn_kick(st->c, CONN_READ | CONN_WRITE);
 		return;
 	case OSTP_M_UDP_DATA:
+		if (st != NULL && st->udp && st->udp_cb != NULL &&
+		    st->state == ST_OPEN && !st->fin_rcvd)
+			st->udp_cb(st->udp_arg, m->addr, m->addrlen, m->data,
+			    m->datalen);
+		return;
 	case OSTP_M_KEEPALIVE:
 	case OSTP_M_PING:
 	case OSTP_M_PONG:
@@ -848,9 +857,10 @@ ostp_stream_pending(struct worker *wk, const char *host, uint16_t port,
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	/* host NULL: a UdpAssociate flow */
+	if ((c = calloc(1, sizeof(*c))) == NULL || (host != NULL &&
 	    asprintf(&st->target, strchr(host, ':') != NULL ? "[%s]:%u" :
-	    "%s:%u", host, port) == -1) {
+	    "%s:%u", host, port) == -1)) {
 		free(c);
 		free(st);
 		return NULL;
@@ -861,6 +871,7 @@ ostp_stream_pending(struct worker *wk, const char *host, uint16_t port,
 	c->layer = st;
 	st->c = c;
 	st->state = ST_CONNECTING;
+	st->udp = host == NULL;
 	st->lobby = 1;
 	st->unlobby = unlobby;
 	st->unlobby_arg = arg;
@@ -889,9 +900,13 @@ ostp_session_adopt(struct ostp_session *s, struct conn *c)
 	LIST_INSERT_HEAD(bucket_of(s, st->id), st, entry);
 	s->nstreams++;
 	memset(&m, 0, sizeof(m));
-	m.tag = OSTP_M_CONNECT;
-	m.addr = st->target;
-	m.addrlen = strlen(st->target);
+	if (st->udp)
+		m.tag = OSTP_M_UDP_ASSOCIATE;
+	else {
+		m.tag = OSTP_M_CONNECT;
+		m.addr = st->target;
+		m.addrlen = strlen(st->target);
+	}
 	if (sess_msg(s, st->id, &m) != 0) {
 		stream_detach(st);
 		st->state = ST_REFUSED;
@@ -899,6 +914,45 @@ ostp_session_adopt(struct ostp_session *s, struct conn *c)
 		conn_kick(c, CONN_READ | CONN_WRITE);
 		return -1;
 	}
+	sess_schedule(s, ostp_now_us());
+	return 0;
+}
+
+void
+ostp_stream_set_udp(struct conn *c, ostp_udp_fn cb, void *arg)
+{
+	struct ostp_stream *st = c->layer;
+
+	st->udp_cb = cb;
+	st->udp_arg = arg;
+}
+
+int
+ostp_stream_udp_send(struct conn *c, const char *host, uint16_t port,
+    const unsigned char *p, size_t n)
+{
+	struct ostp_stream *st = c->layer;
+	struct ostp_session *s = st->s;
+	struct ostp_msg m;
+	char addr[300];
+	int len;
+
+	if (s == NULL || s->failing || !st->udp || st->state != ST_OPEN ||
+	    st->fin_rcvd || st->fin_sent)
+		return -1;
+	len = snprintf(addr, sizeof(addr), strchr(host, ':') != NULL ?
+	    "[%s]:%u" : "%s:%u", host, port);
+	if (len < 0 || (size_t)len >= sizeof(addr))
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.tag = OSTP_M_UDP_DATA;
+	m.addr = addr;
+	m.addrlen = (size_t)len;
+	m.data = p;
+	m.datalen = n;
+	/* a datagram is not split: past the mtu, IP fragments it */
+	if (sess_msg(s, st->id, &m) != 0)
+		return -1;
 	sess_schedule(s, ostp_now_us());
 	return 0;
 }

@@ -35,6 +35,10 @@ typedef void (*ostp_open_fn)(void *arg, struct conn *st, const char *addr,
 /* The session ended (peer Close, idle, failure); called from the loop. */
 typedef void (*ostp_closed_fn)(void *arg, struct ostp_session *);
 
+/* A datagram of a UdpAssociate flow (addr: its target or source). */
+typedef void (*ostp_udp_fn)(void *arg, const char *addr, size_t addrlen,
+	    const unsigned char *p, size_t n);
+
 struct ostp_session_params {
 	const struct ostp_keys	*keys;
 	uint32_t		 sid;
@@ -63,13 +67,21 @@ int	ostp_session_input(struct ostp_session *, const unsigned char *d,
 /* The output function's target changed (roaming): resend what is due. */
 void	ostp_session_path_moved(struct ostp_session *);
 /*
- * Client: a flow to host:port waiting for a session (its owner may free
+ * Client: a flow to host:port (host NULL: a UdpAssociate) waiting for a session (its owner may free
  * it meanwhile: unlobby is then called); adopted by a session, it sends
  * Connect.  ostp_stream_fail ends a flow no session will take.
  */
 struct conn *ostp_stream_pending(struct worker *, const char *host,
 	    uint16_t port, void (*unlobby)(void *, struct conn *), void *);
 int	ostp_session_adopt(struct ostp_session *, struct conn *);
+/*
+ * A UdpAssociate flow (ostp_stream_pending with host NULL, or one the
+ * server accepted): who takes its UdpData, and sending one (0, or -1
+ * when the flow cannot carry it now).
+ */
+void	ostp_stream_set_udp(struct conn *, ostp_udp_fn, void *);
+int	ostp_stream_udp_send(struct conn *, const char *host, uint16_t port,
+	    const unsigned char *p, size_t n);
 void	ostp_stream_fail(struct conn *, const char *why);
 /*
  * Client: the flow's answer: 0 waiting, 1 ConnectOk, -1 the server
