@@ -726,8 +726,10 @@ native_ostp_inbound(yajl_val o, const char *path, const char *where,
 	static const char *const keys[] = {
 		"type", "tag", "listen", "access_keys", "keys_file", "mtu",
 		"max_sessions", "max_sessions_key", "max_flows",
-		"local_access", NULL
+		"handshake_rate", "local_access", "tcp", "path", "cert", "key",
+		NULL
 	};
+	static const char *const strs[] = { "path", "cert", "key" };
 	static const struct {
 		const char	*key;
 		long long	 lo, hi;
@@ -736,6 +738,7 @@ native_ostp_inbound(yajl_val o, const char *path, const char *where,
 		{ "max_sessions", 1, 1000000 },
 		{ "max_sessions_key", 1, 1000000 },
 		{ "max_flows", 1, 1000000 },
+		{ "handshake_rate", 1, 1000000 },
 	};
 	const char *listen, *kf;
 	yajl_val v;
@@ -776,14 +779,28 @@ native_ostp_inbound(yajl_val o, const char *path, const char *where,
 		if (url_param(url, len, nums[i].key, num) != 0)
 			goto toolong;
 	}
-	if ((v = obj_get(o, "local_access", 0)) != NULL) {
+	for (i = 0; i < 2; i++) {
+		const char *k = i == 0 ? "local_access" : "tcp";
+
+		if ((v = obj_get(o, k, 0)) == NULL)
+			continue;
 		if (json_bool(v, &b) != 0) {
-			seterr(err, errlen, "%s: %s: local_access must be true "
-			    "or false", path, where);
+			seterr(err, errlen, "%s: %s: %s must be true or false",
+			    path, where, k);
 			return -1;
 		}
-		if (url_param(url, len, "local_access", b ? "true" :
-		    "false") != 0)
+		if (url_param(url, len, k, b ? "true" : "false") != 0)
+			goto toolong;
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if ((v = obj_get(o, strs[i], 0)) == NULL)
+			continue;
+		if (!YAJL_IS_STRING(v) || YAJL_GET_STRING(v)[0] == '\0') {
+			seterr(err, errlen, "%s: %s: %s must be a non-empty "
+			    "string", path, where, strs[i]);
+			return -1;
+		}
+		if (url_param(url, len, strs[i], YAJL_GET_STRING(v)) != 0)
 			goto toolong;
 	}
 	if ((v = obj_get(o, "access_keys", 0)) != NULL &&
@@ -802,6 +819,12 @@ struct ostp_client {
 	const char	*key;
 	long long	 mtu;		/* 0: the default */
 	long long	 sessions;	/* 0: no mux */
+	int		 uot;		/* UDP over TCP */
+	int		 tls;		/* UoT inside TLS */
+	int		 insecure;	/* no certificate check */
+	const char	*sni;
+	const char	*path;		/* HTTP upgrade path */
+	const char	*ca;
 };
 
 static int
@@ -817,7 +840,12 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
 	url[o++] = '@';		/* url_append would encode it */
 	url[o] = '\0';
 	if (url_append(url, len, oc->server) != 0 ||
-	    url_param(url, len, "type", "udp") != 0)
+	    url_param(url, len, "type", oc->uot ? "uot" : "udp") != 0 ||
+	    (oc->tls && url_param(url, len, "tls", "1") != 0) ||
+	    (oc->sni != NULL && url_param(url, len, "sni", oc->sni) != 0) ||
+	    (oc->insecure && url_param(url, len, "insecure", "1") != 0) ||
+	    (oc->ca != NULL && url_param(url, len, "ca", oc->ca) != 0) ||
+	    (oc->path != NULL && url_param(url, len, "path", oc->path) != 0))
 		return -1;
 	if (oc->sessions > 0) {
 		snprintf(num, sizeof(num), "%lld", oc->sessions);
@@ -833,23 +861,25 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
 }
 
 /*
- * An OSTP client's transport object: only "mode": "udp" is carried in
- * this build.  strict: no other key (native); otherwise the 0.4 file's
- * obfuscation knobs are let through while they are off.
+ * An OSTP client's transport object (spec/ostp.md §4.1): mode udp, uot
+ * or tcp (UoT), tls, tls_sni, tls_insecure, ws_path, and tls_ca here.
+ * strict: no other key (native); otherwise the 0.4 file's obfuscation
+ * knobs are let through, and those this build lacks must be off.
  */
 static int
-ostp_transport(yajl_val t, int strict, const char *path, const char *where,
-    char *err, size_t errlen)
+ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
+    const char *path, const char *where, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "mode", NULL };
+	static const char *const keys[] = { "mode", "tls", "tls_sni",
+	    "tls_insecure", "ws_path", "tls_ca", NULL };
 	static const char *const off04[] = {
-		"tcp_fragmentation", "ttl_desync", "tls", "tls_insecure", NULL
+		"tcp_fragmentation", "ttl_desync", NULL
 	};
 	static const char *const any04[] = {
 		"mode", "frag_chunk", "frag_sleep", "junk_pc", "junk_ps",
 		"ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto",
 		"tls_sni", "ws_path", "tcp_fragmentation", "ttl_desync", "tls",
-		"tls_insecure", NULL
+		"tls_insecure", "tls_ca", NULL
 	};
 	const char *mode;
 	yajl_val v;
@@ -865,24 +895,44 @@ ostp_transport(yajl_val t, int strict, const char *path, const char *where,
 	    errlen) != 0)
 		return -1;
 	if ((v = obj_get(t, "mode", 0)) != NULL) {
-		if ((mode = json_str(t, "mode")) == NULL) {
-			seterr(err, errlen, "%s: %s.mode must be a "
-			    "string", path, w);
+		mode = json_str(t, "mode");
+		if (mode == NULL || (strcmp(mode, "udp") != 0 &&
+		    strcmp(mode, "uot") != 0 && strcmp(mode, "tcp") != 0)) {
+			seterr(err, errlen, "%s: %s.mode must be \"udp\", "
+			    "\"uot\" or \"tcp\"", path, w);
 			return -1;
 		}
-		if (strcmp(mode, "udp") != 0) {
-			seterr(err, errlen, "%s: %s.mode: OSTP "
-			    "carrier \"%s\" is not supported in this build "
-			    "(udp)", path, w, mode);
-			return -1;
-		}
+		cl->uot = strcmp(mode, "udp") != 0;
 	}
+	if (((v = obj_get(t, "tls", 0)) != NULL &&
+	    json_bool(v, &cl->tls) != 0) ||
+	    ((v = obj_get(t, "tls_insecure", 0)) != NULL &&
+	    json_bool(v, &cl->insecure) != 0)) {
+		seterr(err, errlen, "%s: %s.tls and tls_insecure must be true "
+		    "or false", path, w);
+		return -1;
+	}
+	if (((v = obj_get(t, "tls_sni", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    (cl->sni = json_str(t, "tls_sni")) == NULL) ||
+	    ((v = obj_get(t, "ws_path", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    (cl->path = json_str(t, "ws_path")) == NULL) ||
+	    ((v = obj_get(t, "tls_ca", 0)) != NULL &&
+	    (cl->ca = json_str(t, "tls_ca")) == NULL)) {
+		seterr(err, errlen, "%s: %s.tls_sni, ws_path and tls_ca must "
+		    "be strings", path, w);
+		return -1;
+	}
+	/* empty: upstream's "not set" */
+	if (cl->sni != NULL && cl->sni[0] == '\0')
+		cl->sni = NULL;
+	if (cl->path != NULL && cl->path[0] == '\0')
+		cl->path = NULL;
 	for (i = 0; !strict && off04[i] != NULL; i++) {
 		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
 		    YAJL_IS_NULL(v))
 			continue;
-		seterr(err, errlen, "%s: %s.%s is not supported in "
-		    "this build", path, w, off04[i]);
+		seterr(err, errlen, "%s: %s.%s is not supported in this build",
+		    path, w, off04[i]);
 		return -1;
 	}
 	return 0;
@@ -958,7 +1008,7 @@ native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
 		return -1;
 	}
 	if ((v = obj_get(o, "transport", 0)) != NULL &&
-	    ostp_transport(v, 1, path, where, err, errlen) != 0)
+	    ostp_transport(v, 1, &cl, path, where, err, errlen) != 0)
 		return -1;
 	if ((v = obj_get(o, "mux", 0)) != NULL &&
 	    ostp_mux(v, path, where, &cl.sessions, err, errlen) != 0)
@@ -1739,6 +1789,90 @@ ostp04_off(yajl_val root, const char *key, const char *what,
 	return -1;
 }
 
+/*
+ * A 0.4 server's tls object: the built-in frontend with a certificate
+ * of its own (cert "manual", cert_path, key_path) and the secret
+ * upgrade path ws_path become cert=, key= and path= of each listener;
+ * https_listen adds TCP-only listeners.  ACME and other frontends are
+ * refused.
+ */
+struct ostp04_tls {
+	const char	*cert;
+	const char	*key;
+	const char	*path;
+	yajl_val	 https;
+};
+
+static int
+ostp04_tls(yajl_val root, const char *path, struct ostp04_tls *t,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"enabled", "frontend", "ws_path", "cert", "cert_path",
+		"key_path", "acme", "https_listen", "http_listen",
+		"public_port", "reload_command", NULL
+	};
+	yajl_val o = obj_get(root, "tls", 0), v;
+	const char *s;
+	size_t i;
+	int en = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (o == NULL || YAJL_IS_NULL(o))
+		return 0;
+	if (!YAJL_IS_OBJECT(o)) {
+		seterr(err, errlen, "%s: tls must be an object", path);
+		return -1;
+	}
+	if (check_keys(o, keys, 0, path, "tls", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
+		seterr(err, errlen, "%s: tls.enabled must be true or false",
+		    path);
+		return -1;
+	}
+	if (!en)
+		return 0;
+	if ((s = json_str(o, "frontend")) != NULL &&
+	    strcmp(s, "builtin") != 0) {
+		seterr(err, errlen, "%s: tls.frontend \"%s\" is not supported "
+		    "in this build (builtin)", path, s);
+		return -1;
+	}
+	if ((s = json_str(o, "cert")) != NULL && strcmp(s, "manual") != 0) {
+		seterr(err, errlen, "%s: tls.cert \"%s\" is not supported in "
+		    "this build (manual, with cert_path and key_path)", path,
+		    s);
+		return -1;
+	}
+	t->cert = json_str(o, "cert_path");
+	t->key = json_str(o, "key_path");
+	if (t->cert == NULL || t->key == NULL || t->cert[0] == '\0' ||
+	    t->key[0] == '\0') {
+		seterr(err, errlen, "%s: tls needs cert_path and key_path "
+		    "(certificates from ACME are not supported in this build)",
+		    path);
+		return -1;
+	}
+	if ((t->path = json_str(o, "ws_path")) != NULL && t->path[0] == '\0')
+		t->path = NULL;
+	if ((v = obj_get(o, "https_listen", 0)) != NULL) {
+		if (!YAJL_IS_ARRAY(v)) {
+			seterr(err, errlen, "%s: tls.https_listen must be an "
+			    "array of addresses", path);
+			return -1;
+		}
+		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++)
+			if (!YAJL_IS_STRING(YAJL_GET_ARRAY(v)->values[i])) {
+				seterr(err, errlen, "%s: tls.https_listen must "
+				    "be an array of addresses", path);
+				return -1;
+			}
+		t->https = v;
+	}
+	return 0;
+}
+
 static int
 ostp04_server(struct conf *c, yajl_val root, const char *path,
     struct conf_src *src, char *err, size_t errlen)
@@ -1750,6 +1884,7 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		"local_access", NULL
 	};
 	struct ostp_conf *extra = NULL, *dup;
+	struct ostp04_tls tls;
 	char url[2048], w[48];
 	yajl_val v, lv;
 	const char *listen;
@@ -1767,7 +1902,6 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	    errlen) != 0 ||
 	    ostp04_off(root, "dns", "the filtering resolver", path, err,
 	    errlen) != 0 ||
-	    ostp04_off(root, "tls", "OSTP over TLS", path, err, errlen) != 0 ||
 	    ostp04_off(root, "subscription", "subscription links", path, err,
 	    errlen) != 0 ||
 	    ostp04_off(root, "overnet", "the .ov gateway", path, err,
@@ -1785,6 +1919,8 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		    path);
 		return -1;
 	}
+	if (ostp04_tls(root, path, &tls, err, errlen) != 0)
+		return -1;
 	if ((v = obj_get(root, "access_keys", 0)) == NULL) {
 		seterr(err, errlen, "%s: a server needs access_keys (make one "
 		    "with ostp-keygen)", path);
@@ -1805,19 +1941,36 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		goto fail;
 	}
 	nl = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
+	/* then TLS's own addresses, TCP only (https_listen) */
+	if (tls.https != NULL)
+		nl += YAJL_GET_ARRAY(tls.https)->len;
 	for (i = 0; i < nl; i++) {
-		v = YAJL_IS_STRING(lv) ? lv : YAJL_GET_ARRAY(lv)->values[i];
-		snprintf(w, sizeof(w), "listen[%zu]", i);
+		size_t nu = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
+
+		if (i < nu) {
+			v = YAJL_IS_STRING(lv) ? lv :
+			    YAJL_GET_ARRAY(lv)->values[i];
+			snprintf(w, sizeof(w), "listen[%zu]", i);
+		} else {
+			v = YAJL_GET_ARRAY(tls.https)->values[i - nu];
+			snprintf(w, sizeof(w), "tls.https_listen[%zu]", i - nu);
+		}
 		if ((listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL) ==
 		    NULL || listen[0] == '\0') {
 			seterr(err, errlen, "%s: %s must be an address", path,
 			    w);
 			goto fail;
 		}
-		snprintf(url, sizeof(url), "ostp://");
+		snprintf(url, sizeof(url), "%s", i < nu ? "ostp://" :
+		    "ostp+tcp://");
 		if (url_append(url, sizeof(url), listen) != 0 ||
 		    (b && url_param(url, sizeof(url), "local_access",
-		    "true") != 0)) {
+		    "true") != 0) ||
+		    (tls.cert != NULL && (url_param(url, sizeof(url), "cert",
+		    tls.cert) != 0 || url_param(url, sizeof(url), "key",
+		    tls.key) != 0)) ||
+		    (tls.path != NULL && url_param(url, sizeof(url), "path",
+		    tls.path) != 0)) {
 			seterr(err, errlen, "%s: %s: too long", path, w);
 			goto fail;
 		}
@@ -1892,7 +2045,7 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 		}
 	}
 	if ((v = obj_get(root, "transport", 0)) != NULL &&
-	    ostp_transport(v, 0, path, "", err, errlen) != 0)
+	    ostp_transport(v, 0, &cl, path, "", err, errlen) != 0)
 		return -1;
 	if ((v = obj_get(root, "mux", 0)) != NULL &&
 	    ostp_mux(v, path, "", &cl.sessions, err, errlen) != 0)

@@ -128,17 +128,29 @@ refuses native-unknown 'inbounds[0]: unknown key "users"' -C "$LOGDIR/b1.json"
 printf '{"inbounds": [{"type": "ostp", "listen": ":1", "access_keys": ["k", "k"]}]}' \
     >"$LOGDIR/b2.json"
 refuses native-dup "an access key is given twice" -C "$LOGDIR/b2.json"
-printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"mode": "uot"}}], "inbounds": ["socks5://:1"]}' \
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"mode": "dns"}}], "inbounds": ["socks5://:1"]}' \
     >"$LOGDIR/b3.json"
-refuses native-uot 'OSTP carrier "uot" is not supported in this build' \
+refuses native-dns 'transport.mode must be "udp", "uot" or "tcp"' \
     -C "$LOGDIR/b3.json"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"junk_pc": [1, 2]}}], "inbounds": ["socks5://:1"]}' \
+    >"$LOGDIR/b3a.json"
+refuses native-transport 'outbounds[0].transport: unknown key "junk_pc"' \
+    -C "$LOGDIR/b3a.json"
 printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "api": {"enabled": true}}' \
     >"$LOGDIR/b4.json"
 refuses srv04-api "api (the REST API and panel) is not supported" \
     -C "$LOGDIR/b4.json"
 printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "tls": {"enabled": true}}' \
     >"$LOGDIR/b5.json"
-refuses srv04-tls "tls (OSTP over TLS) is not supported" -C "$LOGDIR/b5.json"
+refuses srv04-tls "tls needs cert_path and key_path" -C "$LOGDIR/b5.json"
+printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "tls": {"enabled": true, "cert": "acme"}}' \
+    >"$LOGDIR/b5a.json"
+refuses srv04-acme 'tls.cert "acme" is not supported in this build' \
+    -C "$LOGDIR/b5a.json"
+printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "tls": {"enabled": true, "frontend": "nginx"}}' \
+    >"$LOGDIR/b5b.json"
+refuses srv04-nginx 'tls.frontend "nginx" is not supported in this build' \
+    -C "$LOGDIR/b5b.json"
 printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "bind_ip": "1.2.3.4"}' \
     >"$LOGDIR/b6.json"
 refuses srv04-bindip "bind_ip (the egress source address) is not supported" \
@@ -148,9 +160,9 @@ refuses srv04-nokeys "a server needs access_keys" -C "$LOGDIR/b7.json"
 printf '{"mode": "client", "server": "h:1", "access_key": "k", "tun": {"enable": true}}' \
     >"$LOGDIR/b8.json"
 refuses cli04-tun "tun.enable: TUN capture is not supported" -C "$LOGDIR/b8.json"
-printf '{"mode": "client", "server": "h:1", "access_key": "k", "transport": {"mode": "uot"}}' \
+printf '{"mode": "client", "server": "h:1", "access_key": "k", "transport": {"ttl_desync": true}}' \
     >"$LOGDIR/b9.json"
-refuses cli04-uot 'OSTP carrier "uot" is not supported in this build' \
+refuses cli04-desync 'transport.ttl_desync is not supported in this build' \
     -C "$LOGDIR/b9.json"
 printf '{"mode": "client", "server": "h:1", "access_key": "k", "exclude": {"processes": ["firefox"]}}' \
     >"$LOGDIR/b10.json"
@@ -218,5 +230,31 @@ wait_port "$C" || fatal "the 0.4 client does not listen"
 	fail "0.4 client: a page through the HTTP proxy"
 wait_log "$LOGDIR/srv-url2.log" "for key bob" 5 ||
 	fail "0.4 client: the session is not bob's"
+
+# 0.4 files over TLS: the server's built-in frontend with its own
+# certificate and secret path, the client's UoT inside TLS on https_listen
+make_cert "$LOGDIR/key.pem" "$LOGDIR/cert.pem" localhost
+S=$(free_port); T=$(free_port); C=$(free_port)
+cat >"$LOGDIR/srv04-tls.json" <<EOF2
+{"mode": "server", "listen": "127.0.0.1:$S", "local_access": true,
+ "access_keys": ["$K1", {"access_key": "$K2", "name": "bob"}],
+ "tls": {"enabled": true, "frontend": "builtin", "cert": "manual",
+  "cert_path": "$LOGDIR/cert.pem", "key_path": "$LOGDIR/key.pem",
+  "ws_path": "/tunnel-path-0123", "https_listen": ["127.0.0.1:$T"]}}
+EOF2
+cat >"$LOGDIR/cli04-tls.json" <<EOF2
+{"mode": "client", "server": "127.0.0.1:$T", "access_key": "$K2",
+ "socks5_bind": "127.0.0.1:$C",
+ "transport": {"mode": "uot", "tls": true, "tls_sni": "localhost",
+  "tls_insecure": true, "ws_path": "/tunnel-path-0123",
+  "tcp_fragmentation": false, "junk_pc": [2, 5]}}
+EOF2
+start_ostpd srv-04tls -D -C "$LOGDIR/srv04-tls.json"
+wait_port "$T" || fatal "the 0.4 TLS server does not listen on https_listen"
+start_ostpd cli-04tls -D -C "$LOGDIR/cli04-tls.json"
+wait_port "$C" || fatal "the 0.4 TLS client does not listen"
+[ "$(get "$C")" = "$want" ] || fail "0.4 files: a page over UoT in TLS"
+wait_log "$LOGDIR/srv-04tls.log" "for key bob" 5 ||
+	fail "0.4 files over TLS: the session is not bob's"
 
 finish

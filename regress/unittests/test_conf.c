@@ -255,9 +255,9 @@ static const struct {
 	    "\"access_key\"" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"ostp\", \"tag\": \"o\", \"server\": \"h:1\", "
-	    "\"access_key\": \"k\", \"transport\": {\"mode\": \"uot\"}}]}",
-	    "transport.mode: OSTP carrier \"uot\" is not supported in this "
-	    "build" },
+	    "\"access_key\": \"k\", \"transport\": {\"mode\": \"quic\"}}]}",
+	    "outbounds[0].transport.mode must be \"udp\", \"uot\" or "
+	    "\"tcp\"" },
 	{ "{\"inbounds\": [{\"type\": \"ostp\", \"listen\": \":1\", "
 	    "\"access_keys\": [\"k\"], \"users\": 1}]}",
 	    "t.json: inbounds[0]: unknown key \"users\"" },
