@@ -1673,6 +1673,9 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 
 	if ((h->ostp = build_ostp_common(n, 0, err, errlen)) == NULL)
 		return -1;
+	/* a flow waits for its ConnectOk 15 s, as upstream's local proxy */
+	if (node_param(n, "timeout") == NULL)
+		h->timeout_ms = 15000;
 	/* the share link's "sessions" is our mux */
 	if (node_param(n, "sessions") != NULL &&
 	    node_param_uint(n, "sessions", 1, 64, &v, err, errlen) < 0)

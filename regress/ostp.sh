@@ -14,6 +14,7 @@ KEY=0123456789abcdef0123456789abcdef
 S=$(free_port); C=$(free_port); C2=$(free_port); C4=$(free_port)
 start_ostpd srv -D -L "ostp://$KEY@127.0.0.1:$S?local_access=true"
 start_ostpd cli -D -L "auto://127.0.0.1:$C" -F "ostp://$KEY@127.0.0.1:$S"
+CLIPID=$OPID
 wait_port "$C" || fatal "ostpd client"
 wait_log "$LOGDIR/srv.log" "listening\|ostp" 5
 
@@ -41,6 +42,35 @@ while [ $i -lt 10 ]; do
 	[ "$(cat "$LOGDIR/par.$i")" = "$want" ] || fail "parallel transfer $i"
 	i=$((i + 1))
 done
+
+# a stalled path (the client's UDP port blackholed): after 10 s of
+# silence the client moves to a new socket with the same session, the
+# server follows it on the first authentic datagram, and a download
+# begun into the silence completes
+if command -v iptables >/dev/null 2>&1; then
+	W=$(worker_of "$CLIPID")
+	P=$(ss -uanp 2>/dev/null | grep "pid=$W," | grep "127.0.0.1:$S" |
+	    awk '{ print $4 }' | sed 's/.*://' | head -1)
+	if [ -n "$P" ]; then
+		EXTRA_CLEANUP="iptables -D OUTPUT -o lo -p udp --sport $P -j DROP 2>/dev/null; iptables -D OUTPUT -o lo -p udp --dport $P -j DROP 2>/dev/null"
+		iptables -I OUTPUT -o lo -p udp --sport "$P" -j DROP
+		iptables -I OUTPUT -o lo -p udp --dport "$P" -j DROP
+		[ "$(curl -sS --max-time 60 --socks5-hostname \
+		    "127.0.0.1:$C" "http://localhost:$H/blob" |
+		    sha256sum | cut -d' ' -f1)" = "$want" ] ||
+			fail "the download did not survive the path move"
+		eval "$EXTRA_CLEANUP"
+		EXTRA_CLEANUP=
+		wait_log "$LOGDIR/cli.log" "moved to a new socket" 1 ||
+			fail "the client did not move its path"
+		wait_log "$LOGDIR/srv.log" "session [0-9a-f]* moved" 1 ||
+			fail "the server did not follow the session"
+	else
+		skip_part "the client's UDP port was not found"
+	fi
+else
+	skip_part "no iptables: path move"
+fi
 
 # datagrams: SOCKS5 UDP ASSOCIATE and a udp:// forward through the tunnel
 # (UdpAssociate and UdpData), and dig through it to unbound

@@ -231,6 +231,45 @@ oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 	return ostp_sendv(oc->fd, NULL, 0, buf, lens, n, &oc->gso);
 }
 
+static void oc_read_cb(evutil_socket_t, short, void *);
+
+/*
+ * The path stalled (§2.10): UDP gets a new socket, hence a new source
+ * port, the session its keys, nonces and flows; the server moves it
+ * on the first datagram that authenticates.  A TCP carrier cannot move
+ * so: the session ends and a new one is made.
+ */
+static void
+oc_stalled(void *arg)
+{
+	struct oclient *oc = arg;
+	int fd;
+
+	if (oc->tc != NULL || oc->s == NULL) {
+		ostp_session_free(oc->s);
+		oc->s = NULL;
+		oc_retry(oc, "the tunnel stalled");
+		return;
+	}
+	if ((fd = dial_socket_as(oc->wk, &oc->egress, oc->peer.ss_family,
+	    SOCK_DGRAM)) == -1)
+		return;
+	ostp_udp_tune(fd);
+	if (connect(fd, (struct sockaddr *)&oc->peer, oc->peerlen) == -1) {
+		close(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	oc_close_socket(oc);
+	oc->fd = fd;
+	if ((oc->rev = event_new(oc->wk->base, oc->fd, EV_READ | EV_PERSIST,
+	    oc_read_cb, oc)) == NULL)
+		fatal_f("out of memory");
+	event_add(oc->rev, NULL);
+	logit("%s: the path stalled; moved to a new socket", oc->name);
+	ostp_session_path_moved(oc->s);
+}
+
 static void
 oc_session_closed(void *arg, struct ostp_session *s)
 {
@@ -261,6 +300,7 @@ oc_established(struct oclient *oc)
 	p.reliable = oc->tc != NULL;
 	p.output = oc_output;
 	p.closed = oc_session_closed;
+	p.stalled = oc_stalled;
 	p.arg = oc;
 	p.name = name;
 	oc->s = ostp_session_new(oc->wk, &p);

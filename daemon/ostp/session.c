@@ -40,7 +40,10 @@
 #define SESS_TOQ_MIN		(16 * 1024)
 #define SESS_KA_SECS		5
 #define SESS_IDLE_SERVER_US	(600ULL * 1000000)
-#define SESS_IDLE_CLIENT_US	(30ULL * 1000000)
+#define SESS_IDLE_CLIENT_US	(25ULL * 1000000)
+#define SESS_STALL_US		(10ULL * 1000000)	/* client: move */
+#define SESS_MOVE_GAP_US	(30ULL * 1000000)
+#define SESS_SUSPEND_US		(15ULL * 1000000)
 #define SESS_RETX_BUDGET_MAX	512
 /*
  * OSTP has no flow control; a session whose readers fall behind stops
@@ -113,6 +116,11 @@ struct ostp_session {
 	uint64_t		 bytes_tx;
 	size_t			 queued;	/* in the flows' queues */
 	int			 ack_held;	/* readers behind: no ACKs */
+	void			(*stalled)(void *);
+	uint64_t		 last_move_us;
+	uint64_t		 ka_mono_us;	/* the last tick, monotonic */
+	uint64_t		 ka_boot_us;	/* and counting suspend */
+	unsigned int		 ka_ticks;
 };
 
 static const struct conn_ops stream_ops;
@@ -172,6 +180,15 @@ tx_again(struct ostp_session *s, const unsigned char *d, size_t len)
 {
 	memcpy(tx_room(s, len), d, len);
 	tx_put(len);
+}
+
+static uint64_t
+boot_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t
@@ -844,8 +861,10 @@ ostp_session_input(struct ostp_session *s, const unsigned char *d,
 void
 ostp_session_path_moved(struct ostp_session *s)
 {
+	/* a Ping first, then everything in flight again */
+	ostp_session_ping(s);
 	arq_all_due(&s->arq);
-	sess_schedule(s, ostp_now_us());
+	sess_timer_cb(-1, 0, s);
 }
 
 struct conn *
@@ -1045,19 +1064,44 @@ static void
 sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ostp_session *s = arg;
-	uint64_t idle = ostp_session_idle_us(s);
+	uint64_t idle = ostp_session_idle_us(s), now = ostp_now_us();
+	uint64_t boot = boot_us(), slept;
 
 	(void)fd;
 	(void)what;
 	if (s->failing)
 		return;
+	/* the machine slept between two ticks: the path is likely gone */
+	slept = boot - s->ka_boot_us > now - s->ka_mono_us ?
+	    (boot - s->ka_boot_us) - (now - s->ka_mono_us) : 0;
+	s->ka_mono_us = now;
+	s->ka_boot_us = boot;
+	if (!s->server && slept > SESS_SUSPEND_US && s->stalled != NULL) {
+		debug("%s: resumed after %llu s asleep", s->name,
+		    (unsigned long long)(slept / 1000000));
+		s->last_move_us = now;
+		s->stalled(s->arg);
+		return;
+	}
 	if (idle > (s->server ? SESS_IDLE_SERVER_US : SESS_IDLE_CLIENT_US)) {
 		debug("%s: nothing heard for %llu s", s->name,
 		    (unsigned long long)(idle / 1000000));
 		sess_fail(s);
 		return;
 	}
-	debug("%s: cwnd %.0f inflight %zu srtt %llu us rto %llu us "
+	/*
+	 * Client: 10 s of silence moves the path (a new socket, the same
+	 * keys, nonces and flows, spec §2.10), at most every 30 s.
+	 */
+	if (!s->server && idle > SESS_STALL_US && s->stalled != NULL &&
+	    now - s->last_move_us > SESS_MOVE_GAP_US) {
+		debug("%s: nothing heard for %llu s: moving the path",
+		    s->name, (unsigned long long)(idle / 1000000));
+		s->last_move_us = now;
+		s->stalled(s->arg);
+		return;
+	}
+	debug2_f("%s: cwnd %.0f inflight %zu srtt %llu us rto %llu us "
 	    "retransmits %llu losses %llu rx_next %llu held %zu", s->name,
 	    s->arq.cwnd, s->arq.inflight,
 	    (unsigned long long)s->arq.srtt_us,
@@ -1065,7 +1109,8 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)s->arq.retransmits,
 	    (unsigned long long)s->arq.losses,
 	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
-	if (!s->server) {
+	/* the client ticks every second, and keeps alive every 5th */
+	if (!s->server && ++s->ka_ticks % SESS_KA_SECS == 0) {
 		ostp_session_ping(s);
 		(void)sess_simple(s, 0, OSTP_M_KEEPALIVE);
 	}
@@ -1119,7 +1164,7 @@ sess_fail(struct ostp_session *s)
 struct ostp_session *
 ostp_session_new(struct worker *wk, const struct ostp_session_params *p)
 {
-	struct timeval ka = { SESS_KA_SECS, 0 };
+	struct timeval ka = { p->server ? SESS_KA_SECS : 1, 0 };
 	struct ostp_session *s;
 	size_t i;
 
@@ -1141,6 +1186,9 @@ ostp_session_new(struct worker *wk, const struct ostp_session_params *p)
 	for (i = 0; i < SESS_BUCKETS; i++)
 		LIST_INIT(&s->bucket[i]);
 	s->last_rx_us = ostp_now_us();
+	s->ka_mono_us = s->last_rx_us;
+	s->ka_boot_us = boot_us();
+	s->stalled = p->stalled;
 	arq_init(&s->arq, p->reliable, s->last_rx_us);
 	if (ostp_aead_init(&s->tx, p->k_tx) != 0 ||
 	    ostp_aead_init(&s->rx, p->k_rx) != 0) {

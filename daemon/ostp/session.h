@@ -50,6 +50,8 @@ struct ostp_session_params {
 	ostp_output_fn		 output;
 	ostp_open_fn		 open;		/* server */
 	ostp_closed_fn		 closed;
+	/* client: silence, or a resume after suspend: move the path */
+	void			(*stalled)(void *arg);
 	void			*arg;
 	const char		*name;		/* for log lines */
 };
