@@ -1498,7 +1498,7 @@ build_ostp_keys(struct conf *c, struct node *n, struct ostp_conf *oc,
 	const char *v;
 	char *abs, *data, e[400];
 	size_t i, nfk = 0, len, a, b;
-	int kind;
+	int kind, r;
 
 	if ((v = node_param(n, "name")) != NULL) {
 		if (oc->nkeys == 0 || v[0] == '\0') {
@@ -1525,9 +1525,9 @@ build_ostp_keys(struct conf *c, struct node *n, struct ostp_conf *oc,
 				    n->url, v, strerror(errno));
 				return -1;
 			}
-			i = node_param_replace(n, "keys", abs);
+			r = node_param_replace(n, "keys", abs);
 			free(abs);
-			if (i != 0)
+			if (r != 0)
 				goto oom;
 			v = node_param(n, "keys");
 		}
@@ -1555,9 +1555,9 @@ build_ostp_keys(struct conf *c, struct node *n, struct ostp_conf *oc,
 			}
 			explicit_bzero(data, len);
 			free(data);
-			i = ostp_keys_append(oc, fk, nfk, 1);
+			r = ostp_keys_append(oc, fk, nfk, 1);
 			ostp_keys_free(fk, nfk);
-			if (i != 0)
+			if (r != 0)
 				goto oom;
 		}
 	} else {

@@ -1704,7 +1704,8 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 		/* Multiplexing is an OSTP outbound feature. */
 		if (c->mux_enabled) {
 			seterr(err, errlen, "%s: mux.enabled needs an ostp "
-			    "outbound, which this build does not have", path);
+			    "outbound: give it there (\"mux\": {\"enabled\": "
+			    "true, \"sessions\": N})", path);
 			return -1;
 		}
 	}
