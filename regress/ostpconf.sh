@@ -197,9 +197,30 @@ through() {	# through NAME SERVERPORT: a URL client with K2 fetches
 }
 
 S=$(free_port)
-start_ostpd srv-url -D -L "ostp://:$S?keys=$KEYS&local_access=true"
+cp "$KEYS" "$LOGDIR/keys-live.txt"
+start_ostpd srv-url -D -L "ostp://:$S?keys=$LOGDIR/keys-live.txt&local_access=true"
+SRVURL=$OPID
 wait_log "$LOGDIR/srv-url.log" "ostp" 5
 through url "$S"
+
+# SIGHUP reads the keys file again: a fourth key works, a broken file
+# keeps the running keys
+K4=dave-0123456789abcdef
+echo "$K4 name=dave" >>"$LOGDIR/keys-live.txt"
+kill -HUP "$SRVURL"
+wait_log "$LOGDIR/srv-url.log" 'configuration reloaded (generation 2)' 5 ||
+	fail "the server did not reload"
+C4=$(free_port)
+start_ostpd cli-k4 -D -L "auto://127.0.0.1:$C4" -F "ostp://$K4@127.0.0.1:$S"
+wait_port "$C4" || fatal "client with key 4"
+[ "$(get "$C4")" = "$want" ] || fail "a page with a key added by SIGHUP"
+wait_log "$LOGDIR/srv-url.log" "for key dave" 5 ||
+	fail "the session is not dave's"
+echo "$K1 name=again" >>"$LOGDIR/keys-live.txt"
+kill -HUP "$SRVURL"
+wait_log "$LOGDIR/srv-url.log" "keys-live.txt:7: the key is given twice (first on line 2)" 5 ||
+	fail "a broken keys file on SIGHUP was not reported"
+[ "$(get "$C4")" = "$want" ] || fail "not serving after a broken keys file"
 
 S=$(free_port)
 cat >"$LOGDIR/native-live.json" <<EOF2
