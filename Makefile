@@ -31,7 +31,7 @@ WORKER_LIBS	= $(NGHTTP2_LIBS)
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
 		  common/match.c common/cfgfile.c common/blake3.c \
-		  common/cbuf.c
+		  common/cbuf.c common/ostpkeys.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
@@ -59,11 +59,12 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
-		  test_ostp test_uot test_stun
+		  test_ostp test_uot test_stun test_ostpkeys
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
-		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun
+		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
+		  fuzz_ostpkeys
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \

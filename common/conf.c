@@ -25,6 +25,7 @@
 #include "params.h"
 #include "match.h"
 #include "cfgfile.h"
+#include "ostpkeys.h"
 #include "proto/ss.h"
 
 
@@ -440,6 +441,11 @@ conf_outbound_egress(const struct conf *c, size_t ob, struct egress *e)
 
 /* Set by conf_load for a worker's copy of the configuration. */
 static int files_checked;
+/*
+ * The keys a JSON inbound gives its ostp listener beside its URL
+ * (access_keys, and in a worker's copy file_keys), for build_lis_ostp.
+ */
+static const struct ostp_conf *lis_ostp_extra;
 
 /*
  * Every parameter that takes a file or an inline list (bypass= and dns=
@@ -1298,7 +1304,8 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
-	"local_access", "tcp", "path", "cert", "key", "handshake_rate", NULL
+	"local_access", "tcp", "path", "cert", "key", "handshake_rate",
+	"keys", "name", NULL
 };
 
 void
@@ -1348,6 +1355,7 @@ ostp_conf_dup(const struct ostp_conf *oc)
 		goto fail;
 	for (i = 0; i < oc->nkeys; i++, d->nkeys++) {
 		d->keys[i].limit_bytes = oc->keys[i].limit_bytes;
+		d->keys[i].from_file = oc->keys[i].from_file;
 		if ((d->keys[i].key = strdup(oc->keys[i].key)) == NULL ||
 		    (oc->keys[i].name != NULL && (d->keys[i].name =
 		    strdup(oc->keys[i].name)) == NULL)) {
@@ -1407,27 +1415,34 @@ ostp_truthy(const char *s)
 	    strcasecmp(s, "yes") == 0;
 }
 
-/* What a server and a client both take: the key, mtu. */
+/*
+ * What a server and a client both take: the key, mtu.  A server's URL
+ * may leave the key out (its keys come from keys= or access_keys).
+ */
 static struct ostp_conf *
 build_ostp_common(const struct node *n, int server, char *err,
     size_t errlen)
 {
 	struct ostp_conf *oc;
 	unsigned long v;
-	char *key;
+	char *key = NULL;
 
-	if (ostp_key_from_node(n, &key, err, errlen) != 0)
+	if ((!server || (n->user != NULL && n->user[0] != '\0')) &&
+	    ostp_key_from_node(n, &key, err, errlen) != 0)
 		return NULL;
 	if ((oc = calloc(1, sizeof(*oc))) == NULL ||
 	    (oc->keys = calloc(1, sizeof(*oc->keys))) == NULL) {
 		free(oc);
-		explicit_bzero(key, strlen(key));
+		if (key != NULL)
+			explicit_bzero(key, strlen(key));
 		free(key);
 		seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	oc->keys[0].key = key;
-	oc->nkeys = 1;
+	if (key != NULL) {
+		oc->keys[0].key = key;
+		oc->nkeys = 1;
+	}
 	oc->version = 5;
 	oc->sessions = 1;
 	v = server ? OSTP_CONF_MTU_SERVER : OSTP_CONF_MTU_CLIENT;
@@ -1439,6 +1454,143 @@ build_ostp_common(const struct node *n, int server, char *err,
  fail:
 	ostp_conf_free(oc);
 	return NULL;
+}
+
+/* Append copies of the keys of src (from_file as given) to oc. */
+static int
+ostp_keys_append(struct ostp_conf *oc, const struct ostp_key_conf *src,
+    size_t n, int from_file)
+{
+	struct ostp_key_conf *nk;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if ((nk = reallocarray(oc->keys, oc->nkeys + n, sizeof(*nk))) == NULL)
+		return -1;
+	oc->keys = nk;
+	for (i = 0; i < n; i++) {
+		nk = &oc->keys[oc->nkeys];
+		memset(nk, 0, sizeof(*nk));
+		if ((nk->key = strdup(src[i].key)) == NULL)
+			return -1;
+		oc->nkeys++;
+		if (src[i].name != NULL &&
+		    (nk->name = strdup(src[i].name)) == NULL)
+			return -1;
+		nk->limit_bytes = src[i].limit_bytes;
+		nk->from_file = from_file;
+	}
+	return 0;
+}
+
+/*
+ * A server's keys: its URL's, the inline ones of a JSON inbound, then
+ * those of the keys= file (spec/ostp.md §4.3, §6).  The monitor reads
+ * the file; a worker's copy takes what the monitor read (file_keys).
+ */
+static int
+build_ostp_keys(struct conf *c, struct node *n, struct ostp_conf *oc,
+    char *err, size_t errlen)
+{
+	const struct ostp_conf *x = lis_ostp_extra;
+	struct ostp_key_conf *fk = NULL;
+	const char *v;
+	char *abs, *data, e[400];
+	size_t i, nfk = 0, len, a, b;
+	int kind, r;
+
+	if ((v = node_param(n, "name")) != NULL) {
+		if (oc->nkeys == 0 || v[0] == '\0') {
+			seterr(err, errlen, "%s: name= names the URL's key "
+			    "(ostp://KEY@:port?name=NAME)", n->url);
+			return -1;
+		}
+		if ((oc->keys[0].name = strdup(v)) == NULL)
+			goto oom;
+	}
+	for (i = 0; x != NULL && i < x->nkeys; i++)
+		if (!x->keys[i].from_file &&
+		    ostp_keys_append(oc, &x->keys[i], 1, 0) != 0)
+			goto oom;
+	if ((v = node_param(n, "keys")) != NULL) {
+		if (v[0] == '\0') {
+			seterr(err, errlen, "%s: keys= needs a file", n->url);
+			return -1;
+		}
+		/* absolute: the monitor reads it again on reload */
+		if (!files_checked && v[0] != '/') {
+			if ((abs = realpath(v, NULL)) == NULL) {
+				seterr(err, errlen, "%s: keys file %s: %s",
+				    n->url, v, strerror(errno));
+				return -1;
+			}
+			r = node_param_replace(n, "keys", abs);
+			free(abs);
+			if (r != 0)
+				goto oom;
+			v = node_param(n, "keys");
+		}
+		if ((oc->keys_path = strdup(v)) == NULL ||
+		    conf_add_file(c, v) != 0)
+			goto oom;
+		if (files_checked) {
+			for (i = 0; x != NULL && i < x->nkeys; i++)
+				if (x->keys[i].from_file &&
+				    ostp_keys_append(oc, &x->keys[i], 1, 1) !=
+				    0)
+					goto oom;
+		} else {
+			if ((data = conf_read_file(v, &len, e,
+			    sizeof(e))) == NULL) {
+				seterr(err, errlen, "%s: keys file %s", n->url,
+				    e);
+				return -1;
+			}
+			if (ostp_keys_parse(data, len, v, &fk, &nfk, err,
+			    errlen) != 0) {
+				explicit_bzero(data, len);
+				free(data);
+				return -1;
+			}
+			explicit_bzero(data, len);
+			free(data);
+			r = ostp_keys_append(oc, fk, nfk, 1);
+			ostp_keys_free(fk, nfk);
+			if (r != 0)
+				goto oom;
+		}
+	} else {
+		for (i = 0; x != NULL && i < x->nkeys; i++)
+			if (x->keys[i].from_file) {
+				seterr(err, errlen, "%s: file_keys without a "
+				    "keys file (keys=)", n->url);
+				return -1;
+			}
+	}
+	if (oc->nkeys == 0) {
+		seterr(err, errlen, "%s: OSTP needs an access key "
+		    "(ostp://KEY@:port, keys=FILE or access_keys; make one "
+		    "with ostp-keygen)", n->url);
+		return -1;
+	}
+	if ((kind = ostp_keys_dup(oc->keys, oc->nkeys, &a, &b)) != 0) {
+		const char *where = oc->keys[b].from_file ? oc->keys_path :
+		    "the configuration";
+
+		if (kind == 1)
+			seterr(err, errlen, "%s: an access key is given twice "
+			    "(the second time in %s)", n->url, where);
+		else
+			seterr(err, errlen, "%s: the key name \"%s\" is given "
+			    "twice (the second time in %s)", n->url,
+			    oc->keys[b].name, where);
+		return -1;
+	}
+	return 0;
+ oom:
+	seterr(err, errlen, "out of memory");
+	return -1;
 }
 
 static int
@@ -1458,6 +1610,8 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	if ((oc = build_ostp_common(n, 1, err, errlen)) == NULL)
 		return -1;
 	l->ostp = oc;
+	if (build_ostp_keys(c, n, oc, err, errlen) != 0)
+		return -1;
 	/* spec/ostp.md §6's limits are the defaults */
 	v = 1024;
 	if (node_param_uint(n, "max_sessions", 1, 1000000, &v, err,
@@ -2626,7 +2780,7 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	void *root = NULL;
 	char line[512];
 	size_t i, n, nerr = 0;
-	int ret = -1, chain_bad = 0;
+	int ret = -1, chain_bad = 0, r;
 
 	memset(c, 0, sizeof(*c));
 	memset(&src, 0, sizeof(src));
@@ -2659,7 +2813,11 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		    args->textlen, args->path, &root, err, errlen) :
 		    conf_json_read(args->path, &root, err, errlen)) != 0)
 			goto out;
-		if (conf_json_is_native(root)) {
+		if (conf_json_is_ostp04(root)) {
+			if (conf_json_ostp04(c, root, args->path, &src, err,
+			    errlen) != 0)
+				goto out;
+		} else if (conf_json_is_native(root)) {
 			if (conf_json_native(c, root, args->path, &src, err,
 			    errlen) != 0)
 				goto out;
@@ -2702,11 +2860,21 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	for (i = 0; i < src.nserve; i++) {
 		size_t first = c->nlis, j;
 
-		if (listener_try(c, src.serve[i], src.tags[i], err, errlen,
-		    &nerr) != 0)
+		lis_ostp_extra = src.ostp != NULL ? src.ostp[i] : NULL;
+		r = listener_try(c, src.serve[i], src.tags[i], err, errlen,
+		    &nerr);
+		lis_ostp_extra = NULL;
+		if (r != 0)
 			continue;
 		for (j = first; src.egress != NULL && j < c->nlis; j++)
 			c->lis[j].egress = src.egress[i];
+		if (src.ostp != NULL && src.ostp[i] != NULL &&
+		    c->nlis > first && c->lis[first].kind != LIS_OSTP) {
+			seterr(line, sizeof(line), "%s: access_keys and "
+			    "file_keys belong to an ostp:// inbound",
+			    c->lis[first].node->url);
+			conf_err_add(err, errlen, &nerr, line);
+		}
 	}
 	n = nerr;
 	if (add_chain(c, &src, err, errlen, &nerr) != 0) {

@@ -131,6 +131,8 @@ struct ostp_key_conf {
 	char			*key;
 	char			*name;
 	uint64_t		 limit_bytes;	/* 0: none */
+	int			 from_file;	/* read from keys_path: a
+						   reload replaces these */
 };
 
 /* The OSTP tunnel's parameters, server (listener) or client (hop). */
@@ -140,7 +142,8 @@ struct ostp_conf {
 	int			 version;	/* wire version: 5 */
 	struct ostp_key_conf	*keys;		/* a client: keys[0] */
 	size_t			 nkeys;
-	char			*keys_path;	/* server: keys=, live */
+	char			*keys_path;	/* server: keys=, live
+						   (absolute) */
 	unsigned int		 mtu;
 	unsigned int		 sessions;	/* client: session mux */
 	unsigned int		 max_sessions;	/* server: all keys */
@@ -341,6 +344,9 @@ struct conf_src {
 	char			**serve;
 	char			**tags;		/* NULL entries = default tag */
 	struct egress		*egress;	/* NULL or one per serve */
+	struct ostp_conf	**ostp;		/* NULL or one per serve (or
+						   NULL): an ostp inbound's keys
+						   beside its URL's */
 	size_t			 nserve;
 	char			**chain;
 	size_t			 nchain;
@@ -381,6 +387,10 @@ int	conf_json_read(const char *path, void **rootp, char *err,
 int	conf_json_parse(const char *data, size_t len, const char *name,
 	    void **rootp, char *err, size_t errlen);
 int	conf_json_is_native(const void *root);
+/* An OSTP 0.4 file: "mode": "server" or "client" (spec/ostp.md §4). */
+int	conf_json_is_ostp04(const void *root);
+int	conf_json_ostp04(struct conf *, const void *root, const char *path,
+	    struct conf_src *, char *err, size_t errlen);
 int	conf_json_gost(struct conf *, const void *root, const char *path,
 	    struct conf_src *, char *err, size_t errlen);
 int	conf_json_native(struct conf *, const void *root, const char *path,

@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "ostpkeys.h"
 
 #define CONF_FILE_MAX	(1U << 20)
 
@@ -65,6 +66,9 @@ conf_src_free(struct conf_src *s)
 	strv_free(s->serve, s->nserve);
 	strv_free(s->tags, s->nserve);
 	free(s->egress);
+	for (i = 0; s->ostp != NULL && i < s->nserve; i++)
+		ostp_conf_free(s->ostp[i]);
+	free(s->ostp);
 	strv_free(s->chain, s->nchain);
 	memset(s, 0, sizeof(*s));
 }
@@ -194,6 +198,8 @@ conf_json_parse(const char *data, size_t len, const char *path, void **rootp,
 	}
 	if ((h = yajl_alloc(NULL, NULL, NULL)) == NULL)
 		return -1;
+	/* OSTP's files have // comments (and yajl_tree allows them) */
+	yajl_config(h, yajl_allow_comments, 1);
 	st = yajl_parse(h, (const unsigned char *)data, len);
 	/* Consumed bytes end just after the offending one. */
 	off = yajl_get_bytes_consumed(h);
@@ -619,6 +625,405 @@ json_str(yajl_val o, const char *key)
 	return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 }
 
+/* "%XX" for all but RFC 3986's unreserved: a key in user information. */
+static int
+url_append_strict(char *out, size_t len, const char *s)
+{
+	size_t o = strlen(out);
+
+	for (; *s != '\0'; s++) {
+		if (o + 4 >= len)
+			return -1;
+		if (isalnum((unsigned char)*s) || strchr("-._~", *s))
+			out[o++] = *s;
+		else {
+			snprintf(out + o, len - o, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* "&key=value" (the first one "?"), the value encoded. */
+static int
+url_param(char *url, size_t len, const char *key, const char *val)
+{
+	size_t o = strlen(url);
+
+	if (snprintf(url + o, len - o, "%c%s=", strchr(url, '?') ? '&' : '?',
+	    key) >= (int)(len - o))
+		return -1;
+	return url_append(url, len, val);
+}
+
+/*
+ * An access_keys (or file_keys) array of strings and {access_key, name,
+ * limit_bytes} objects, appended to *extra (made on first use).
+ */
+static int
+json_ostp_keys(yajl_val arr, const char *path, const char *where,
+    const char *key, int from_file, struct ostp_conf **extra, char *err,
+    size_t errlen)
+{
+	char w[128];
+	size_t i;
+
+	if (!YAJL_IS_ARRAY(arr)) {
+		seterr(err, errlen, "%s: %s%s%s must be an array of keys and "
+		    "{\"access_key\", \"name\", \"limit_bytes\"} objects", path,
+		    where, where[0] ? "." : "", key);
+		return -1;
+	}
+	if (*extra == NULL && (*extra = calloc(1, sizeof(**extra))) == NULL)
+		return -1;
+	for (i = 0; i < YAJL_GET_ARRAY(arr)->len; i++) {
+		snprintf(w, sizeof(w), "%s: %s%s%s[%zu]", path, where,
+		    where[0] ? "." : "", key, i);
+		if (ostp_keys_add_json(YAJL_GET_ARRAY(arr)->values[i], w,
+		    &(*extra)->keys, &(*extra)->nkeys, err, errlen) != 0)
+			return -1;
+		(*extra)->keys[(*extra)->nkeys - 1].from_file = from_file;
+	}
+	return 0;
+}
+
+/* The keys of the inbound just pushed (src->serve[nserve - 1]). */
+static int
+src_set_ostp(struct conf_src *src, struct ostp_conf *extra)
+{
+	struct ostp_conf **no;
+	size_t i;
+
+	if ((no = reallocarray(src->ostp, src->nserve, sizeof(*no))) == NULL)
+		return -1;
+	for (i = src->ostp == NULL ? 0 : src->nserve - 1; i < src->nserve; i++)
+		no[i] = NULL;
+	src->ostp = no;
+	src->ostp[src->nserve - 1] = extra;
+	return 0;
+}
+
+static int
+json_bool(yajl_val v, int *out)
+{
+	if (v == NULL || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)))
+		return -1;
+	*out = YAJL_IS_TRUE(v);
+	return 0;
+}
+
+/*
+ * An OSTP server inbound (spec/ostp.md §4.3, §6): the ostp:// node URL
+ * of its settings, its access_keys in *extra.
+ */
+static int
+native_ostp_inbound(yajl_val o, const char *path, const char *where,
+    char *url, size_t len, struct ostp_conf **extra, char *err,
+    size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "listen", "access_keys", "keys_file", "mtu",
+		"max_sessions", "max_sessions_key", "max_flows",
+		"handshake_rate", "local_access", "tcp", "path", "cert", "key",
+		NULL
+	};
+	static const char *const strs[] = { "path", "cert", "key" };
+	static const struct {
+		const char	*key;
+		long long	 lo, hi;
+	} nums[] = {
+		{ "mtu", 576, 65000 },
+		{ "max_sessions", 1, 1000000 },
+		{ "max_sessions_key", 1, 1000000 },
+		{ "max_flows", 1, 1000000 },
+		{ "handshake_rate", 1, 1000000 },
+	};
+	const char *listen, *kf;
+	yajl_val v;
+	long long x;
+	size_t i;
+	int b;
+	char num[32];
+
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((listen = json_str(o, "listen")) == NULL) {
+		seterr(err, errlen, "%s: %s: an ostp inbound needs \"listen\" "
+		    "([host]:port)", path, where);
+		return -1;
+	}
+	snprintf(url, len, "ostp://");
+	if (url_append(url, len, listen) != 0)
+		goto toolong;
+	if ((v = obj_get(o, "keys_file", 0)) != NULL) {
+		if ((kf = json_str(o, "keys_file")) == NULL || kf[0] == '\0') {
+			seterr(err, errlen, "%s: %s: keys_file must be a path",
+			    path, where);
+			return -1;
+		}
+		if (url_param(url, len, "keys", kf) != 0)
+			goto toolong;
+	}
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if ((v = obj_get(o, nums[i].key, 0)) == NULL)
+			continue;
+		if (json_int(v, nums[i].lo, nums[i].hi, &x) != 0) {
+			seterr(err, errlen, "%s: %s: %s must be an integer "
+			    "from %lld to %lld", path, where, nums[i].key,
+			    nums[i].lo, nums[i].hi);
+			return -1;
+		}
+		snprintf(num, sizeof(num), "%lld", x);
+		if (url_param(url, len, nums[i].key, num) != 0)
+			goto toolong;
+	}
+	for (i = 0; i < 2; i++) {
+		const char *k = i == 0 ? "local_access" : "tcp";
+
+		if ((v = obj_get(o, k, 0)) == NULL)
+			continue;
+		if (json_bool(v, &b) != 0) {
+			seterr(err, errlen, "%s: %s: %s must be true or false",
+			    path, where, k);
+			return -1;
+		}
+		if (url_param(url, len, k, b ? "true" : "false") != 0)
+			goto toolong;
+	}
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if ((v = obj_get(o, strs[i], 0)) == NULL)
+			continue;
+		if (!YAJL_IS_STRING(v) || YAJL_GET_STRING(v)[0] == '\0') {
+			seterr(err, errlen, "%s: %s: %s must be a non-empty "
+			    "string", path, where, strs[i]);
+			return -1;
+		}
+		if (url_param(url, len, strs[i], YAJL_GET_STRING(v)) != 0)
+			goto toolong;
+	}
+	if ((v = obj_get(o, "access_keys", 0)) != NULL &&
+	    json_ostp_keys(v, path, where, "access_keys", 0, extra, err,
+	    errlen) != 0)
+		return -1;
+	return 0;
+ toolong:
+	seterr(err, errlen, "%s: %s: too long", path, where);
+	return -1;
+}
+
+/* The share link of an OSTP client (spec/ostp.md §4.1) as a hop URL. */
+struct ostp_client {
+	const char	*server;
+	const char	*key;
+	long long	 mtu;		/* 0: the default */
+	long long	 sessions;	/* 0: no mux */
+	int		 uot;		/* UDP over TCP */
+	int		 tls;		/* UoT inside TLS */
+	int		 insecure;	/* no certificate check */
+	const char	*sni;
+	const char	*path;		/* HTTP upgrade path */
+	const char	*ca;
+};
+
+static int
+ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
+{
+	char num[32];
+	size_t o;
+
+	snprintf(url, len, "ostp://");
+	if (url_append_strict(url, len, oc->key) != 0 ||
+	    (o = strlen(url)) + 2 > len)
+		return -1;
+	url[o++] = '@';		/* url_append would encode it */
+	url[o] = '\0';
+	if (url_append(url, len, oc->server) != 0 ||
+	    url_param(url, len, "type", oc->uot ? "uot" : "udp") != 0 ||
+	    (oc->tls && url_param(url, len, "tls", "1") != 0) ||
+	    (oc->sni != NULL && url_param(url, len, "sni", oc->sni) != 0) ||
+	    (oc->insecure && url_param(url, len, "insecure", "1") != 0) ||
+	    (oc->ca != NULL && url_param(url, len, "ca", oc->ca) != 0) ||
+	    (oc->path != NULL && url_param(url, len, "path", oc->path) != 0))
+		return -1;
+	if (oc->sessions > 0) {
+		snprintf(num, sizeof(num), "%lld", oc->sessions);
+		if (url_param(url, len, "mux", num) != 0)
+			return -1;
+	}
+	if (oc->mtu > 0) {
+		snprintf(num, sizeof(num), "%lld", oc->mtu);
+		if (url_param(url, len, "mtu", num) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * An OSTP client's transport object (spec/ostp.md §4.1): mode udp, uot
+ * or tcp (UoT), tls, tls_sni, tls_insecure, ws_path, and tls_ca here.
+ * strict: no other key (native); otherwise the 0.4 file's obfuscation
+ * knobs are let through, and those this build lacks must be off.
+ */
+static int
+ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
+    const char *path, const char *where, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "mode", "tls", "tls_sni",
+	    "tls_insecure", "ws_path", "tls_ca", NULL };
+	static const char *const off04[] = {
+		"tcp_fragmentation", "ttl_desync", NULL
+	};
+	static const char *const any04[] = {
+		"mode", "frag_chunk", "frag_sleep", "junk_pc", "junk_ps",
+		"ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto",
+		"tls_sni", "ws_path", "tcp_fragmentation", "ttl_desync", "tls",
+		"tls_insecure", "tls_ca", NULL
+	};
+	const char *mode;
+	yajl_val v;
+	size_t i;
+	char w[80];
+
+	snprintf(w, sizeof(w), "%s%stransport", where, where[0] ? "." : "");
+	if (!YAJL_IS_OBJECT(t)) {
+		seterr(err, errlen, "%s: %s must be an object", path, w);
+		return -1;
+	}
+	if (check_keys(t, strict ? keys : any04, 0, path, w, err,
+	    errlen) != 0)
+		return -1;
+	if ((v = obj_get(t, "mode", 0)) != NULL) {
+		mode = json_str(t, "mode");
+		if (mode == NULL || (strcmp(mode, "udp") != 0 &&
+		    strcmp(mode, "uot") != 0 && strcmp(mode, "tcp") != 0)) {
+			seterr(err, errlen, "%s: %s.mode must be \"udp\", "
+			    "\"uot\" or \"tcp\"", path, w);
+			return -1;
+		}
+		cl->uot = strcmp(mode, "udp") != 0;
+	}
+	if (((v = obj_get(t, "tls", 0)) != NULL &&
+	    json_bool(v, &cl->tls) != 0) ||
+	    ((v = obj_get(t, "tls_insecure", 0)) != NULL &&
+	    json_bool(v, &cl->insecure) != 0)) {
+		seterr(err, errlen, "%s: %s.tls and tls_insecure must be true "
+		    "or false", path, w);
+		return -1;
+	}
+	if (((v = obj_get(t, "tls_sni", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    (cl->sni = json_str(t, "tls_sni")) == NULL) ||
+	    ((v = obj_get(t, "ws_path", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    (cl->path = json_str(t, "ws_path")) == NULL) ||
+	    ((v = obj_get(t, "tls_ca", 0)) != NULL &&
+	    (cl->ca = json_str(t, "tls_ca")) == NULL)) {
+		seterr(err, errlen, "%s: %s.tls_sni, ws_path and tls_ca must "
+		    "be strings", path, w);
+		return -1;
+	}
+	/* empty: upstream's "not set" */
+	if (cl->sni != NULL && cl->sni[0] == '\0')
+		cl->sni = NULL;
+	if (cl->path != NULL && cl->path[0] == '\0')
+		cl->path = NULL;
+	for (i = 0; !strict && off04[i] != NULL; i++) {
+		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
+		    YAJL_IS_NULL(v))
+			continue;
+		seterr(err, errlen, "%s: %s.%s is not supported in this build",
+		    path, w, off04[i]);
+		return -1;
+	}
+	return 0;
+}
+
+/* mux {enabled, sessions}: the number of sessions, 0 without mux. */
+static int
+ostp_mux(yajl_val m, const char *path, const char *where, long long *out,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "enabled", "sessions", NULL };
+	yajl_val v;
+	long long n = 1;
+	int en = 0;
+	char w[80];
+
+	snprintf(w, sizeof(w), "%s%smux", where, where[0] ? "." : "");
+	if (!YAJL_IS_OBJECT(m)) {
+		seterr(err, errlen, "%s: %s must be an object", path, w);
+		return -1;
+	}
+	if (check_keys(m, keys, 0, path, w, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(m, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
+		seterr(err, errlen, "%s: %s.enabled must be true or false",
+		    path, w);
+		return -1;
+	}
+	if ((v = obj_get(m, "sessions", 0)) != NULL &&
+	    json_int(v, 1, 64, &n) != 0) {
+		seterr(err, errlen, "%s: %s.sessions must be an integer "
+		    "from 1 to 64", path, w);
+		return -1;
+	}
+	*out = en ? n : 0;
+	return 0;
+}
+
+/*
+ * An OSTP client outbound: a chain of one ostp:// hop, so that the
+ * printed configuration (and a worker) sees an ordinary chain.
+ */
+static int
+native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
+    const char *where, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"type", "tag", "server", "access_key", "transport", "mux",
+		"mtu", NULL
+	};
+	struct ostp_client cl;
+	const char *why;
+	char url[2048];
+	yajl_val v;
+
+	memset(&cl, 0, sizeof(cl));
+	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
+		return -1;
+	if ((cl.server = json_str(o, "server")) == NULL ||
+	    (cl.key = json_str(o, "access_key")) == NULL) {
+		seterr(err, errlen, "%s: %s: an ostp outbound needs \"server\" "
+		    "(host:port) and \"access_key\"", path, where);
+		return -1;
+	}
+	if ((why = ostp_key_invalid(cl.key)) != NULL) {
+		seterr(err, errlen, "%s: %s: access_key: %s", path, where, why);
+		return -1;
+	}
+	if ((v = obj_get(o, "mtu", 0)) != NULL &&
+	    json_int(v, 576, 65000, &cl.mtu) != 0) {
+		seterr(err, errlen, "%s: %s: mtu must be an integer from 576 "
+		    "to 65000", path, where);
+		return -1;
+	}
+	if ((v = obj_get(o, "transport", 0)) != NULL &&
+	    ostp_transport(v, 1, &cl, path, where, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "mux", 0)) != NULL &&
+	    ostp_mux(v, path, where, &cl.sessions, err, errlen) != 0)
+		return -1;
+	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
+		seterr(err, errlen, "%s: %s: too long", path, where);
+		return -1;
+	}
+	ob->type = OB_CHAIN;
+	if ((ob->hops = calloc(1, sizeof(*ob->hops))) == NULL)
+		return -1;
+	ob->nhops = 1;
+	return conf_hop_build(&ob->hops[0], url, 1, err, errlen);
+}
+
 /* A typed tun/tap inbound becomes the node URL it stands for. */
 static int
 native_tun_url(yajl_val o, const char *type, const char *path,
@@ -764,8 +1169,10 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 {
 	char where[48], url[2048];
 	const char *tag, *type, *u;
+	struct ostp_conf *extra;
 	struct egress eg;
 	size_t i;
+	yajl_val kv;
 
 	if (!YAJL_IS_ARRAY(arr)) {
 		seterr(err, errlen, "%s: inbounds must be an array", path);
@@ -776,6 +1183,7 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 
 		snprintf(where, sizeof(where), "inbounds[%zu]", i);
 		tag = NULL;
+		extra = NULL;
 		memset(&eg, 0, sizeof(eg));
 		if (YAJL_IS_STRING(o))
 			u = YAJL_GET_STRING(o);
@@ -793,17 +1201,36 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			type = json_str(o, "type");
 			if ((u = json_str(o, "url")) != NULL) {
 				static const char *const k[] = { "tag", "url",
-				    "mark", "interface", NULL };
+				    "mark", "interface", "access_keys",
+				    "file_keys", NULL };
 
 				if (check_keys(o, k, 0, path, where, err,
 				    errlen) != 0 || json_egress(o, 0, path,
 				    where, &eg, err, errlen) != 0)
 					return -1;
+				/* an ostp:// inbound's keys beside its URL's */
+				if (((kv = obj_get(o, "access_keys", 0)) !=
+				    NULL && json_ostp_keys(kv, path, where,
+				    "access_keys", 0, &extra, err, errlen) !=
+				    0) || ((kv = obj_get(o, "file_keys", 0)) !=
+				    NULL && json_ostp_keys(kv, path, where,
+				    "file_keys", 1, &extra, err, errlen) !=
+				    0)) {
+					ostp_conf_free(extra);
+					return -1;
+				}
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
 				if (native_tun_url(o, type, path, where, url,
 				    sizeof(url), err, errlen) != 0)
 					return -1;
+				u = url;
+			} else if (type != NULL && strcmp(type, "ostp") == 0) {
+				if (native_ostp_inbound(o, path, where, url,
+				    sizeof(url), &extra, err, errlen) != 0) {
+					ostp_conf_free(extra);
+					return -1;
+				}
 				u = url;
 			} else if (type != NULL &&
 			    strcmp(type, "local_proxy") == 0) {
@@ -826,8 +1253,15 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			    "object", path, where);
 			return -1;
 		}
-		if (conf_src_push(&src->serve, &src->nserve, u) != 0)
+		if (conf_src_push(&src->serve, &src->nserve, u) != 0) {
+			ostp_conf_free(extra);
 			return -1;
+		}
+		if ((extra != NULL || src->ostp != NULL) &&
+		    src_set_ostp(src, extra) != 0) {
+			ostp_conf_free(extra);
+			return -1;
+		}
 		if (tag != NULL) {
 			src->tags[src->nserve - 1] = strdup(tag);
 			if (src->tags[src->nserve - 1] == NULL)
@@ -875,6 +1309,8 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 {
 	static const char *const keys[] = { "type", "tag", "hops", "retries",
 	    NULL };
+	static const char *const okeys[] = { "type", "tag", "server",
+	    "access_key", "transport", "mux", "mtu", NULL };
 	char where[48];
 	const char *type, *tag;
 	yajl_val hops, v;
@@ -897,9 +1333,10 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 			    where);
 			return -1;
 		}
-		if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
-			return -1;
 		type = json_str(o, "type");
+		if (check_keys(o, type != NULL && strcmp(type, "ostp") == 0 ?
+		    okeys : keys, 0, path, where, err, errlen) != 0)
+			return -1;
 		tag = json_str(o, "tag");
 		if (tag == NULL || !tag_ok(tag)) {
 			seterr(err, errlen, "%s: %s: tag must be 1-%d letters, "
@@ -959,12 +1396,17 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 				}
 				ob->retries = (unsigned int)x;
 			}
+		} else if (type != NULL && strcmp(type, "ostp") == 0) {
+			if (native_ostp_outbound(ob, o, path, where, err,
+			    errlen) != 0) {
+				c->nobs++;	/* so conf_free sees it */
+				return -1;
+			}
+			hops = NULL;
 		} else {
-			seterr(err, errlen, "%s: %s: outbound type %s%s", path,
-			    where, type ? type : "(missing)",
-			    type && strcmp(type, "ostp") == 0 ?
-			    " is not supported in this build" :
-			    " is unknown (direct, block, chain or ostp)");
+			seterr(err, errlen, "%s: %s: outbound type %s is unknown "
+			    "(direct, block, chain or ostp)", path, where,
+			    type ? type : "(missing)");
 			return -1;
 		}
 		if ((hops != NULL || obj_get(o, "retries", 0) != NULL) &&
@@ -1203,6 +1645,10 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 	}
 	if ((v = obj_get(root, "inbounds", 0)) != NULL) {
 		/* The file's inbounds replace -L, like ServeNodes. */
+		for (i = 0; src->ostp != NULL && i < src->nserve; i++)
+			ostp_conf_free(src->ostp[i]);
+		free(src->ostp);
+		src->ostp = NULL;
 		strv_free(src->serve, src->nserve);
 		strv_free(src->tags, src->nserve);
 		free(src->egress);
@@ -1258,9 +1704,488 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 		/* Multiplexing is an OSTP outbound feature. */
 		if (c->mux_enabled) {
 			seterr(err, errlen, "%s: mux.enabled needs an ostp "
-			    "outbound, which this build does not have", path);
+			    "outbound: give it there (\"mux\": {\"enabled\": "
+			    "true, \"sessions\": N})", path);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * OSTP 0.4 files (spec/ostp.md §4.1, §4.3): one JSON object with
+ * "mode": "server" or "client", mapped onto the same model: a server is
+ * an ostp inbound on each listen address; a client is a local proxy
+ * (SOCKS5 and HTTP on socks5_bind) with an ostp chain as the default
+ * outbound and its exclusions as rules to a direct outbound.
+ */
+int
+conf_json_is_ostp04(const void *root)
+{
+	yajl_val v = obj_get((yajl_val)root, "mode", 0);
+
+	return v != NULL && YAJL_IS_STRING(v);
+}
+
+/* debug (bool) and log_level: upstream's level names onto ours. */
+static int
+ostp04_log(struct conf *c, yajl_val root, const char *path, char *err,
+    size_t errlen)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} lv[] = {
+		{ "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_ERROR },
+		{ "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG1 },
+		{ "trace", LOG_LEVEL_DEBUG3 },
+	};
+	yajl_val v;
+	const char *s;
+	size_t i;
+	int b;
+
+	if ((v = obj_get(root, "log_level", 0)) != NULL) {
+		s = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+		for (i = 0; i < sizeof(lv) / sizeof(lv[0]); i++)
+			if (strcasecmp(lv[i].name, s) == 0)
+				break;
+		if (i == sizeof(lv) / sizeof(lv[0])) {
+			seterr(err, errlen, "%s: log_level must be one of "
+			    "error, warn, info, debug, trace", path);
+			return -1;
+		}
+		c->log_level = lv[i].level;
+	}
+	if ((v = obj_get(root, "debug", 0)) != NULL) {
+		if (json_bool(v, &b) != 0) {
+			seterr(err, errlen, "%s: debug must be true or false",
+			    path);
+			return -1;
+		}
+		if (b && c->log_level < LOG_LEVEL_DEBUG1)
+			c->log_level = LOG_LEVEL_DEBUG1;
+	}
+	/* -D on the command line still raises it */
+	if (c->log_level != 0 && c->debug > 0 &&
+	    c->log_level < LOG_LEVEL_INFO + c->debug + 1)
+		c->log_level = LOG_LEVEL_INFO + c->debug + 1;
+	return 0;
+}
+
+/* A feature object this build does not have: refused when enabled. */
+static int
+ostp04_off(yajl_val root, const char *key, const char *what,
+    const char *path, char *err, size_t errlen)
+{
+	yajl_val v = obj_get(root, key, 0), en;
+
+	if (v == NULL || YAJL_IS_NULL(v) || YAJL_IS_FALSE(v))
+		return 0;
+	if (YAJL_IS_OBJECT(v) && ((en = obj_get(v, "enabled", 0)) == NULL ||
+	    YAJL_IS_FALSE(en)))
+		return 0;
+	seterr(err, errlen, "%s: %s (%s) is not supported in this build", path,
+	    key, what);
+	return -1;
+}
+
+/*
+ * A 0.4 server's tls object: the built-in frontend with a certificate
+ * of its own (cert "manual", cert_path, key_path) and the secret
+ * upgrade path ws_path become cert=, key= and path= of each listener;
+ * https_listen adds TCP-only listeners.  ACME and other frontends are
+ * refused.
+ */
+struct ostp04_tls {
+	const char	*cert;
+	const char	*key;
+	const char	*path;
+	yajl_val	 https;
+};
+
+static int
+ostp04_tls(yajl_val root, const char *path, struct ostp04_tls *t,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"enabled", "frontend", "ws_path", "cert", "cert_path",
+		"key_path", "acme", "https_listen", "http_listen",
+		"public_port", "reload_command", NULL
+	};
+	yajl_val o = obj_get(root, "tls", 0), v;
+	const char *s;
+	size_t i;
+	int en = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (o == NULL || YAJL_IS_NULL(o))
+		return 0;
+	if (!YAJL_IS_OBJECT(o)) {
+		seterr(err, errlen, "%s: tls must be an object", path);
+		return -1;
+	}
+	if (check_keys(o, keys, 0, path, "tls", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(o, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
+		seterr(err, errlen, "%s: tls.enabled must be true or false",
+		    path);
+		return -1;
+	}
+	if (!en)
+		return 0;
+	if ((s = json_str(o, "frontend")) != NULL &&
+	    strcmp(s, "builtin") != 0) {
+		seterr(err, errlen, "%s: tls.frontend \"%s\" is not supported "
+		    "in this build (builtin)", path, s);
+		return -1;
+	}
+	if ((s = json_str(o, "cert")) != NULL && strcmp(s, "manual") != 0) {
+		seterr(err, errlen, "%s: tls.cert \"%s\" is not supported in "
+		    "this build (manual, with cert_path and key_path)", path,
+		    s);
+		return -1;
+	}
+	t->cert = json_str(o, "cert_path");
+	t->key = json_str(o, "key_path");
+	if (t->cert == NULL || t->key == NULL || t->cert[0] == '\0' ||
+	    t->key[0] == '\0') {
+		seterr(err, errlen, "%s: tls needs cert_path and key_path "
+		    "(certificates from ACME are not supported in this build)",
+		    path);
+		return -1;
+	}
+	if ((t->path = json_str(o, "ws_path")) != NULL && t->path[0] == '\0')
+		t->path = NULL;
+	if ((v = obj_get(o, "https_listen", 0)) != NULL) {
+		if (!YAJL_IS_ARRAY(v)) {
+			seterr(err, errlen, "%s: tls.https_listen must be an "
+			    "array of addresses", path);
+			return -1;
+		}
+		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++)
+			if (!YAJL_IS_STRING(YAJL_GET_ARRAY(v)->values[i])) {
+				seterr(err, errlen, "%s: tls.https_listen must "
+				    "be an array of addresses", path);
+				return -1;
+			}
+		t->https = v;
+	}
+	return 0;
+}
+
+static int
+ostp04_server(struct conf *c, yajl_val root, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"mode", "log_level", "config_version", "debug", "listen",
+		"bind_ip", "access_keys", "outbound", "api", "fallback",
+		"transport", "dns", "domain", "tls", "subscription", "overnet",
+		"local_access", NULL
+	};
+	struct ostp_conf *extra = NULL, *dup;
+	struct ostp04_tls tls;
+	char url[2048], w[48];
+	yajl_val v, lv;
+	const char *listen;
+	size_t i, nl;
+	int b = 0;
+
+	(void)c;
+	if (check_keys(root, keys, 0, path, "", err, errlen) != 0)
+		return -1;
+	if (ostp04_off(root, "outbound", "egress chaining", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "api", "the REST API and panel", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "fallback", "a decoy target", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "dns", "the filtering resolver", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "subscription", "subscription links", path, err,
+	    errlen) != 0 ||
+	    ostp04_off(root, "overnet", "the .ov gateway", path, err,
+	    errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "bind_ip", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    !(YAJL_IS_STRING(v) && YAJL_GET_STRING(v)[0] == '\0')) {
+		seterr(err, errlen, "%s: bind_ip (the egress source address) is "
+		    "not supported in this build", path);
+		return -1;
+	}
+	if ((v = obj_get(root, "local_access", 0)) != NULL &&
+	    json_bool(v, &b) != 0) {
+		seterr(err, errlen, "%s: local_access must be true or false",
+		    path);
+		return -1;
+	}
+	if (ostp04_tls(root, path, &tls, err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "access_keys", 0)) == NULL) {
+		seterr(err, errlen, "%s: a server needs access_keys (make one "
+		    "with ostp-keygen)", path);
+		return -1;
+	}
+	if (json_ostp_keys(v, path, "", "access_keys", 0, &extra, err,
+	    errlen) != 0)
+		goto fail;
+	if (extra->nkeys == 0) {
+		seterr(err, errlen, "%s: access_keys is empty", path);
+		goto fail;
+	}
+	if ((lv = obj_get(root, "listen", 0)) == NULL ||
+	    (!YAJL_IS_STRING(lv) && !YAJL_IS_ARRAY(lv)) ||
+	    (YAJL_IS_ARRAY(lv) && YAJL_GET_ARRAY(lv)->len == 0)) {
+		seterr(err, errlen, "%s: listen must be an address "
+		    "(\"0.0.0.0:50000\") or an array of them", path);
+		goto fail;
+	}
+	nl = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
+	/* then TLS's own addresses, TCP only (https_listen) */
+	if (tls.https != NULL)
+		nl += YAJL_GET_ARRAY(tls.https)->len;
+	for (i = 0; i < nl; i++) {
+		size_t nu = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
+
+		if (i < nu) {
+			v = YAJL_IS_STRING(lv) ? lv :
+			    YAJL_GET_ARRAY(lv)->values[i];
+			snprintf(w, sizeof(w), "listen[%zu]", i);
+		} else {
+			v = YAJL_GET_ARRAY(tls.https)->values[i - nu];
+			snprintf(w, sizeof(w), "tls.https_listen[%zu]", i - nu);
+		}
+		if ((listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL) ==
+		    NULL || listen[0] == '\0') {
+			seterr(err, errlen, "%s: %s must be an address", path,
+			    w);
+			goto fail;
+		}
+		snprintf(url, sizeof(url), "%s", i < nu ? "ostp://" :
+		    "ostp+tcp://");
+		if (url_append(url, sizeof(url), listen) != 0 ||
+		    (b && url_param(url, sizeof(url), "local_access",
+		    "true") != 0) ||
+		    (tls.cert != NULL && (url_param(url, sizeof(url), "cert",
+		    tls.cert) != 0 || url_param(url, sizeof(url), "key",
+		    tls.key) != 0)) ||
+		    (tls.path != NULL && url_param(url, sizeof(url), "path",
+		    tls.path) != 0)) {
+			seterr(err, errlen, "%s: %s: too long", path, w);
+			goto fail;
+		}
+		if (conf_src_push(&src->serve, &src->nserve, url) != 0 ||
+		    (dup = ostp_conf_dup(extra)) == NULL)
+			goto oom;
+		if (src_set_ostp(src, dup) != 0) {
+			ostp_conf_free(dup);
+			goto oom;
+		}
+	}
+	/* domain, transport: informational for a server (links, panel) */
+	ostp_conf_free(extra);
+	return 0;
+ oom:
+	seterr(err, errlen, "out of memory");
+ fail:
+	ostp_conf_free(extra);
+	return -1;
+}
+
+static int
+ostp04_client(struct conf *c, yajl_val root, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"mode", "log_level", "config_version", "debug", "server",
+		"access_key", "mtu", "socks5_bind", "tun", "exclude", "mux",
+		"transport", "gui", NULL
+	};
+	static const char *const xkeys[] = { "domains", "ips", "processes",
+	    NULL };
+	struct ostp_client cl;
+	struct rule_conf *rc;
+	char url[2048];
+	const char *bind;
+	yajl_val v, x, e;
+	size_t i;
+	int b;
+
+	memset(&cl, 0, sizeof(cl));
+	if (check_keys(root, keys, 0, path, "", err, errlen) != 0)
+		return -1;
+	if ((cl.server = json_str(root, "server")) == NULL ||
+	    cl.server[0] == '\0' ||
+	    (cl.key = json_str(root, "access_key")) == NULL) {
+		seterr(err, errlen, "%s: a client needs \"server\" (host:port) "
+		    "and \"access_key\"", path);
+		return -1;
+	}
+	if ((bind = ostp_key_invalid(cl.key)) != NULL) {
+		seterr(err, errlen, "%s: access_key: %s", path, bind);
+		return -1;
+	}
+	if ((v = obj_get(root, "mtu", 0)) != NULL &&
+	    json_int(v, 576, 65000, &cl.mtu) != 0) {
+		seterr(err, errlen, "%s: mtu must be an integer from 576 to "
+		    "65000", path);
+		return -1;
+	}
+	if ((v = obj_get(root, "tun", 0)) != NULL) {
+		if (!YAJL_IS_OBJECT(v)) {
+			seterr(err, errlen, "%s: tun must be an object", path);
+			return -1;
+		}
+		if ((x = obj_get(v, "enable", 0)) != NULL &&
+		    (json_bool(x, &b) != 0 || b)) {
+			seterr(err, errlen, "%s: tun.enable: TUN capture is not "
+			    "supported in this build (use the socks5_bind "
+			    "proxy)", path);
+			return -1;
+		}
+	}
+	if ((v = obj_get(root, "transport", 0)) != NULL &&
+	    ostp_transport(v, 0, &cl, path, "", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(root, "mux", 0)) != NULL &&
+	    ostp_mux(v, path, "", &cl.sessions, err, errlen) != 0)
+		return -1;
+	bind = "127.0.0.1:1088";
+	if ((v = obj_get(root, "socks5_bind", 0)) != NULL &&
+	    ((bind = json_str(root, "socks5_bind")) == NULL ||
+	    bind[0] == '\0')) {
+		seterr(err, errlen, "%s: socks5_bind must be an address "
+		    "(\"127.0.0.1:1088\")", path);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "auto://");
+	if (url_append(url, sizeof(url), bind) != 0 ||
+	    conf_src_push(&src->serve, &src->nserve, url) != 0)
+		goto oom;
+	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
+		seterr(err, errlen, "%s: server or access_key too long", path);
+		return -1;
+	}
+	/* outbounds: the tunnel (default) and direct for the exclusions */
+	if ((c->obs = calloc(2, sizeof(*c->obs))) == NULL)
+		goto oom;
+	c->obs_explicit = 1;
+	snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "ostp");
+	c->obs[0].type = OB_CHAIN;
+	if ((c->obs[0].hops = calloc(1, sizeof(*c->obs[0].hops))) == NULL)
+		goto oom;
+	c->obs[0].nhops = 1;
+	c->nobs = 1;
+	if (conf_hop_build(&c->obs[0].hops[0], url, 1, err, errlen) != 0)
+		return -1;
+	snprintf(c->obs[1].tag, sizeof(c->obs[1].tag), "direct");
+	c->obs[1].type = OB_DIRECT;
+	c->nobs = 2;
+	c->default_ob = 0;
+	if ((v = obj_get(root, "exclude", 0)) == NULL)
+		return 0;
+	if (!YAJL_IS_OBJECT(v)) {
+		seterr(err, errlen, "%s: exclude must be an object", path);
+		return -1;
+	}
+	if (check_keys(v, xkeys, 0, path, "exclude", err, errlen) != 0)
+		return -1;
+	if ((x = obj_get(v, "processes", 0)) != NULL && !(YAJL_IS_ARRAY(x) &&
+	    YAJL_GET_ARRAY(x)->len == 0)) {
+		seterr(err, errlen, "%s: exclude.processes is not supported in "
+		    "this build (a proxy does not see processes)", path);
+		return -1;
+	}
+	/* one rule each: the lists of one rule must all match */
+	if ((c->rules = calloc(2, sizeof(*c->rules))) == NULL)
+		goto oom;
+	if ((x = obj_get(v, "domains", 0)) != NULL) {
+		rc = &c->rules[c->nrules++];
+		rc->outbound = 1;
+		if (rule_strings(x, &rc->domain_suffix,
+		    &rc->ndomain_suffix) != 0) {
+			seterr(err, errlen, "%s: exclude.domains must be an "
+			    "array of domain suffixes", path);
+			return -1;
+		}
+		/* ".example.com" and "example.com" alike */
+		for (i = 0; i < rc->ndomain_suffix; i++)
+			if (rc->domain_suffix[i][0] == '.')
+				memmove(rc->domain_suffix[i],
+				    rc->domain_suffix[i] + 1,
+				    strlen(rc->domain_suffix[i]));
+		if (rc->ndomain_suffix == 0)
+			c->nrules--;
+	}
+	if ((x = obj_get(v, "ips", 0)) != NULL) {
+		rc = &c->rules[c->nrules++];
+		rc->outbound = 1;
+		if (!YAJL_IS_ARRAY(x) || (rc->cidr = calloc(
+		    YAJL_GET_ARRAY(x)->len + 1, sizeof(*rc->cidr))) == NULL)
+			goto badips;
+		for (i = 0; i < YAJL_GET_ARRAY(x)->len; i++) {
+			e = YAJL_GET_ARRAY(x)->values[i];
+			if (!YAJL_IS_STRING(e) || inet_prefix_parse(
+			    YAJL_GET_STRING(e), &rc->cidr[i]) != 0)
+				goto badips;
+			rc->ncidr++;
+		}
+		if (rc->ncidr == 0) {
+			free(rc->cidr);
+			rc->cidr = NULL;
+			c->nrules--;
+		}
+	}
+	return 0;
+ badips:
+	seterr(err, errlen, "%s: exclude.ips must be an array of "
+	    "address/prefix strings", path);
+	return -1;
+ oom:
+	seterr(err, errlen, "out of memory");
+	return -1;
+}
+
+int
+conf_json_ostp04(struct conf *c, const void *rootp, const char *path,
+    struct conf_src *src, char *err, size_t errlen)
+{
+	yajl_val root = (yajl_val)rootp;
+	const char *mode = json_str(root, "mode");
+	size_t i;
+
+	if (ostp04_log(c, root, path, err, errlen) != 0)
+		return -1;
+	if (strcmp(mode, "server") != 0 && strcmp(mode, "client") != 0) {
+		seterr(err, errlen, "%s: mode \"%s\" is not supported in this "
+		    "build (server or client)", path, mode);
+		return -1;
+	}
+	/* the file's listeners replace -L, as a native file's inbounds */
+	for (i = 0; src->ostp != NULL && i < src->nserve; i++)
+		ostp_conf_free(src->ostp[i]);
+	free(src->ostp);
+	src->ostp = NULL;
+	strv_free(src->serve, src->nserve);
+	strv_free(src->tags, src->nserve);
+	free(src->egress);
+	src->serve = NULL;
+	src->egress = NULL;
+	src->tags = NULL;
+	src->nserve = 0;
+	if ((strcmp(mode, "server") == 0 ? ostp04_server(c, root, path, src,
+	    err, errlen) : ostp04_client(c, root, path, src, err,
+	    errlen)) != 0)
+		return -1;
+	if ((src->tags = calloc(src->nserve + 1, sizeof(char *))) == NULL)
+		return -1;
+	if (c->nobs == 0) {
+		if ((c->obs = calloc(1, sizeof(*c->obs))) == NULL)
+			return -1;
+		snprintf(c->obs[0].tag, sizeof(c->obs[0].tag), "direct");
+		c->obs[0].type = OB_DIRECT;
+		c->nobs = 1;
 	}
 	return 0;
 }
@@ -1290,6 +2215,53 @@ gen_strv(yajl_gen g, const char *key, char **v, size_t n)
 		if (gen_str(g, v[i]) != 0)
 			return -1;
 	return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
+}
+
+/*
+ * An ostp inbound's keys beside its URL's: the inline ones
+ * (access_keys) and what its keys= file held (file_keys), which a
+ * worker takes as read by the monitor.  A key without name and limit
+ * is a plain string.
+ */
+static int
+gen_ostp_keys(yajl_gen g, const struct listener_conf *l)
+{
+	const struct ostp_conf *oc = l->ostp;
+	size_t i, first = l->node->user != NULL ? 1 : 0;
+	int pass, any;
+
+	for (pass = 0; pass < 2; pass++) {
+		for (i = first, any = 0; i < oc->nkeys; i++) {
+			const struct ostp_key_conf *k = &oc->keys[i];
+
+			if (k->from_file != pass)
+				continue;
+			if (!any && (gen_str(g, pass ? "file_keys" :
+			    "access_keys") != 0 || yajl_gen_array_open(g) !=
+			    yajl_gen_status_ok))
+				return -1;
+			any = 1;
+			if (k->name == NULL && k->limit_bytes == 0) {
+				if (gen_str(g, k->key) != 0)
+					return -1;
+				continue;
+			}
+			if (yajl_gen_map_open(g) != yajl_gen_status_ok ||
+			    gen_str(g, "access_key") != 0 ||
+			    gen_str(g, k->key) != 0 ||
+			    (k->name != NULL && (gen_str(g, "name") != 0 ||
+			    gen_str(g, k->name) != 0)) ||
+			    (k->limit_bytes != 0 &&
+			    (gen_str(g, "limit_bytes") != 0 ||
+			    yajl_gen_integer(g, (long long)k->limit_bytes) !=
+			    yajl_gen_status_ok)) ||
+			    yajl_gen_map_close(g) != yajl_gen_status_ok)
+				return -1;
+		}
+		if (any && yajl_gen_array_close(g) != yajl_gen_status_ok)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -1340,6 +2312,9 @@ conf_print_json(const struct conf *c, FILE *f)
 			GS("interface");
 			GS(c->lis[i].egress.iface);
 		}
+		if (c->lis[i].ostp != NULL &&
+		    gen_ostp_keys(g, &c->lis[i]) != 0)
+			goto fail;
 		G(yajl_gen_map_close(g));
 	}
 	G(yajl_gen_array_close(g));

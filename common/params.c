@@ -56,6 +56,7 @@ static const struct param_def param_defs[] = {
 	{ "insecure",		PT_STRING, 0, 0, NULL },
 	{ "ip",			PT_STRING, 0, 0, NULL },
 	{ "keepalive",		PT_BOOL, 0, 0, NULL },
+	{ "keys",		PT_STRING, 0, 0, NULL },
 	{ "key",		PT_STRING, 0, 0, NULL },
 	{ "knock",		PT_STRING, 0, 0, NULL },
 	{ "local_access",	PT_BOOL, 0, 0, NULL },

@@ -251,7 +251,22 @@ static const struct {
 	    "\"url\": \"tcp://:2/1.2.3.4:5\"}]}", "inbound tag \"in0\"" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"ostp\", \"tag\": \"o\"}]}",
-	    "outbound type ostp is not supported in this build" },
+	    "an ostp outbound needs \"server\" (host:port) and "
+	    "\"access_key\"" },
+	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
+	    "[{\"type\": \"ostp\", \"tag\": \"o\", \"server\": \"h:1\", "
+	    "\"access_key\": \"k\", \"transport\": {\"mode\": \"quic\"}}]}",
+	    "outbounds[0].transport.mode must be \"udp\", \"uot\" or "
+	    "\"tcp\"" },
+	{ "{\"inbounds\": [{\"type\": \"ostp\", \"listen\": \":1\", "
+	    "\"access_keys\": [\"k\"], \"users\": 1}]}",
+	    "t.json: inbounds[0]: unknown key \"users\"" },
+	{ "{\"inbounds\": [{\"type\": \"ostp\", \"listen\": \":1\", "
+	    "\"access_keys\": [\"k\", {\"access_key\": \"k\"}]}]}",
+	    "an access key is given twice" },
+	{ "{\"inbounds\": [{\"url\": \"tcp://:1/1.2.3.4:5\", "
+	    "\"access_keys\": [\"k\"]}]}",
+	    "access_keys and file_keys belong to an ostp:// inbound" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
 	    "[{\"type\": \"warp\", \"tag\": \"o\"}]}", "is unknown" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5\"], \"outbounds\": "
