@@ -222,6 +222,30 @@ wait_log "$LOGDIR/srv-url.log" "keys-live.txt:7: the key is given twice (first o
 	fail "a broken keys file on SIGHUP was not reported"
 [ "$(get "$C4")" = "$want" ] || fail "not serving after a broken keys file"
 
+# without SIGHUP: the worker looks at the keys file every 5 s; a key
+# added works, a key removed ends its sessions
+S5=$(free_port); C5=$(free_port); C6=$(free_port)
+K5=erin-0123456789abcdef
+echo "$K2 name=bob" >"$LOGDIR/keys-watch.txt"
+start_ostpd srv-watch -D -L "ostp://:$S5?keys=$LOGDIR/keys-watch.txt&local_access=true"
+start_ostpd cli-k5 -D -L "auto://127.0.0.1:$C5" \
+    -F "ostp://$K5@127.0.0.1:$S5?timeout=2s"
+start_ostpd cli-bob -D -L "auto://127.0.0.1:$C6" -F "ostp://$K2URL@127.0.0.1:$S5"
+wait_port "$C5" && wait_port "$C6" || fatal "watch clients"
+[ "$(get "$C6")" = "$want" ] || fail "watch: a page with bob's key"
+echo "$K5 name=erin" >>"$LOGDIR/keys-watch.txt"
+ok=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	[ "$(get "$C5" 2>/dev/null)" = "$want" ] && { ok=1; break; }
+done
+[ $ok = 1 ] || fail "watch: a key added to the file was not taken live"
+wait_log "$LOGDIR/srv-watch.log" "for key erin" 5 ||
+	fail "watch: the session is not erin's"
+echo "$K5 name=erin" >"$LOGDIR/keys-watch.txt"
+wait_log "$LOGDIR/srv-watch.log" "key bob removed" 15 ||
+	fail "watch: a key removed from the file kept its sessions"
+[ "$(get "$C5")" = "$want" ] || fail "watch: erin not served after bob left"
+
 S=$(free_port)
 cat >"$LOGDIR/native-live.json" <<EOF2
 {"inbounds": [{"type": "ostp", "listen": "127.0.0.1:$S",

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "conf.h"
 #include "log.h"
 #include "match.h"
+#include "ostpkeys.h"
 #include "ref.h"
 #include "worker.h"
 #include "core/reload.h"
@@ -73,6 +75,15 @@ read_fd(int fd, size_t *lenp)
 	return data;
 }
 
+static void
+keyset_free(void *p)
+{
+	struct ostp_keyset *ks = p;
+
+	ostp_keys_free(ks->keys, ks->n);
+	free(ks);
+}
+
 static int
 parse(enum reload_kind kind, const char *data, size_t len, const char *path,
     void **out, unsigned long *reload_ms, char *err, size_t errlen)
@@ -115,6 +126,23 @@ parse(enum reload_kind kind, const char *data, size_t len, const char *path,
 		*reload_ms = ipl->reload_ms;
 		*out = ipl;
 		return 0;
+	case RELOAD_OSTPKEYS: {
+		struct ostp_keyset *ks;
+
+		if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			return -1;
+		}
+		if (ostp_keys_parse(data, len, path, &ks->keys, &ks->n, err,
+		    errlen) != 0) {
+			free(ks);
+			return -1;
+		}
+		ref_init(ks, keyset_free);
+		*reload_ms = OSTP_KEYS_RELOAD_MS;
+		*out = ks;
+		return 0;
+	}
 	case RELOAD_RESOLVER:
 		if ((r = resolver_conf_parse(data, len, path, &rc, err,
 		    errlen)) != 0)

@@ -6,6 +6,10 @@
 #ifndef OSTP_CORE_RELOAD_H
 #define OSTP_CORE_RELOAD_H
 
+#include <stddef.h>
+
+#include "ref.h"
+
 struct worker;
 
 enum reload_kind {
@@ -15,6 +19,20 @@ enum reload_kind {
 	RELOAD_RESOLVER,
 	RELOAD_PEERS,
 	RELOAD_IPS,		/* a chain node's ip= file */
+	RELOAD_OSTPKEYS,	/* an OSTP server's keys= file */
+};
+
+/*
+ * What a keys= file holds now (RELOAD_OSTPKEYS), reference-counted; a
+ * keys file has no reload directive: it is looked at every 5 s, as
+ * upstream's server does (spec/ostp.md §4.3).
+ */
+#define OSTP_KEYS_RELOAD_MS	5000
+struct ostp_key_conf;
+struct ostp_keyset {
+	struct ref		 ref;
+	struct ostp_key_conf	*keys;
+	size_t			 n;
 };
 
 /* hook (may be NULL) runs after every successful load, the first too. */

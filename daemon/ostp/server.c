@@ -45,6 +45,8 @@
 #include "proto/uot.h"
 #include "core/listen.h"
 #include "core/tls.h"
+#include "core/reload.h"
+#include "ostpkeys.h"
 #include "cbuf.h"
 #include "err.h"
 #include "node.h"
@@ -158,6 +160,7 @@ struct osrv {
 	int			 gso;		/* the kernel segments */
 	struct tp_server	 tp;		/* TCP carriers */
 	SSL_CTX			*tls;		/* cert=: TLS on them too */
+	struct ostp_keyset	*fkeys;		/* keys=, live */
 	uint64_t		 now;
 	struct ucon		*cur;		/* the datagram's connection */
 };
@@ -220,9 +223,10 @@ srv_set_keys(struct osrv *srv, const struct ostp_key_conf *kc, size_t n)
 		return -1;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < srv->nkeys; j++)
-			if (srv->keys[j] != NULL && strcmp(kc[i].key,
-			    (const char *)srv->keys[j]->keys.key) == 0 &&
-			    strlen(kc[i].key) == srv->keys[j]->keys.keylen)
+			if (srv->keys[j] != NULL &&
+			    strlen(kc[i].key) == srv->keys[j]->keys.keylen &&
+			    memcmp(kc[i].key, srv->keys[j]->keys.key,
+			    srv->keys[j]->keys.keylen) == 0)
 				break;
 		if (j < srv->nkeys) {
 			k = srv->keys[j];
@@ -270,6 +274,39 @@ srv_set_keys(struct osrv *srv, const struct ostp_key_conf *kc, size_t n)
 	srv->keys = nk;
 	srv->nkeys = n;
 	return 0;
+}
+
+/*
+ * The keys= file changed: the URL's and inline keys and the file's new
+ * ones.  A set that does not fit together (a key twice) keeps the old.
+ */
+static void
+srv_keys_reloaded(void *arg)
+{
+	struct osrv *srv = arg;
+	const struct ostp_conf *oc = srv->l->ostp;
+	struct ostp_keyset *ks = srv->fkeys;
+	struct ostp_key_conf *all;
+	size_t i, n = 0, a, b;
+
+	if (ks == NULL || (all = calloc(oc->nkeys + ks->n,
+	    sizeof(*all))) == NULL)
+		return;
+	for (i = 0; i < oc->nkeys; i++)
+		if (!oc->keys[i].from_file)
+			all[n++] = oc->keys[i];
+	for (i = 0; i < ks->n; i++)
+		all[n++] = ks->keys[i];
+	if (ostp_keys_dup(all, n, &a, &b) != 0)
+		error("%s: %s given twice; the keys in force stay",
+		    oc->keys_path, all[b].key != NULL &&
+		    strcmp(all[a].key, all[b].key) == 0 ? "a key" : "a name");
+	else if (n == 0)
+		error("%s: no key left; the keys in force stay",
+		    oc->keys_path);
+	else if (srv_set_keys(srv, all, n) == 0)
+		debug("ostp %s: %zu keys", srv->l->node->url, n);
+	free(all);	/* the strings belong to oc and the set */
 }
 
 /* Datagram bytes of a key; past its limit its sessions end. */
@@ -1293,6 +1330,11 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 		error("%s: the access keys cannot be used", l->node->url);
 		return -1;
 	}
+	/* the file's keys as it is now, and whenever it changes */
+	if (oc->keys_path != NULL && reload_register(wk, oc->keys_path,
+	    RELOAD_OSTPKEYS, (void **)&srv->fkeys, srv_keys_reloaded,
+	    srv) != 0)
+		return -1;
 	srv->all.tokens = oc->hs_rate;
 	srv->all.at_us = ostp_now_us();
 	for (i = 0; i < SRV_BUCKETS; i++)
