@@ -118,6 +118,7 @@ struct ucon {
 	struct event		*tmo;
 	int			 refs;
 	int			 tls;		/* inside TLS already */
+	int			 classifying;	/* counted in srv */
 	time_t			 last_frame;
 };
 
@@ -161,6 +162,8 @@ struct osrv {
 	struct tp_server	 tp;		/* TCP carriers */
 	SSL_CTX			*tls;		/* cert=: TLS on them too */
 	struct ostp_keyset	*fkeys;		/* keys=, live */
+	struct bucket		*tcpadm;	/* new TCP carriers per IP */
+	size_t			 classifying;	/* not yet UoT */
 	uint64_t		 now;
 	struct ucon		*cur;		/* the datagram's connection */
 };
@@ -994,6 +997,9 @@ srv_read_cb(evutil_socket_t fd, short what, void *arg)
 #define UC_IDLE_SECS		300
 #define UC_OUT_MAX		(16 * 1024 * 1024)
 #define UC_HEAD_MAX		8192
+#define UC_CLASSIFYING_MAX	2048
+#define UC_PER_IP_RATE		1.0	/* 10 per 10 s */
+#define UC_PER_IP_BURST		10.0
 
 static void ucon_close(struct ucon *);
 
@@ -1063,10 +1069,20 @@ ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
 	return 0;
 }
 
+static void
+ucon_classified(struct ucon *uc)
+{
+	if (uc->classifying) {
+		uc->classifying = 0;
+		uc->srv->classifying--;
+	}
+}
+
 /* Its connection went (freed already): the rest goes too. */
 static void
 ucon_gone(struct ucon *uc)
 {
+	ucon_classified(uc);
 	uc->c = NULL;
 	if (uc->tmo != NULL) {
 		event_free(uc->tmo);
@@ -1238,6 +1254,7 @@ ucon_cb_(struct conn *c, int what, struct ucon *uc)
 		}
 	}
 	if (uc->state == UC_UOT) {
+		ucon_classified(uc);
 		if (uc->tmo != NULL) {
 			struct timeval tv = { 60, 0 };
 
@@ -1269,13 +1286,71 @@ ucon_tmo_cb(evutil_socket_t fd, short what, void *arg)
 	ucon_close(uc);
 }
 
+static int
+sockaddr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) == 127;
+	return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/*
+ * New TCP carrier connections: 10 per 10 s from one address (an IPv4
+ * address or an IPv6 /64), and at most 2048 still being classified
+ * (§2.13, §6); more are closed at once.
+ */
+static int
+ucon_admit(struct osrv *srv, const struct sockaddr_storage *ss)
+{
+	unsigned char src[16];
+	struct bucket *b;
+	uint32_t h = 2166136261u;
+	uint64_t now = ostp_now_us();
+	size_t i;
+
+	if (srv->classifying >= UC_CLASSIFYING_MAX)
+		return -1;
+	/*
+	 * A loopback peer is a local reverse proxy (§2.13): upstream
+	 * limits the address its X-Real-IP names instead; here it is not
+	 * limited (the header is not read for this).
+	 */
+	if (sockaddr_is_loopback((const struct sockaddr *)ss))
+		return 0;
+	adm_source(ss, src);
+	for (i = 0; i < 16; i++)
+		h = (h ^ src[i]) * 16777619u;
+	b = &srv->tcpadm[h % ADM_SLOTS];
+	if (!b->used || memcmp(b->src, src, 16) != 0) {
+		memset(b, 0, sizeof(*b));
+		memcpy(b->src, src, 16);
+		b->used = 1;
+		b->tokens = UC_PER_IP_BURST;
+		b->at_us = now;
+	}
+	return bucket_take(b, UC_PER_IP_RATE, UC_PER_IP_BURST, now);
+}
+
 static void
 ucon_accept(void *arg, struct conn *c)
 {
 	struct osrv *srv = arg;
 	struct timeval tv = { UC_CLASSIFY_SECS, 0 };
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
 	struct ucon *uc;
 	int one = 1;
+
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &sslen) == -1 ||
+	    (sockaddr_unmap(&ss, &sslen), ucon_admit(srv, &ss)) != 0) {
+		debug("ostp %s: a TCP carrier connection refused (rate)",
+		    srv->l->node->url);
+		conn_free(c);
+		worker_conn_closed(srv->wk);
+		return;
+	}
 
 	if ((uc = calloc(1, sizeof(*uc))) == NULL ||
 	    cbuf_alloc(&uc->in, 2 * (UOT_HDR_LEN + UOT_FRAME_MAX)) != 0) {
@@ -1299,6 +1374,8 @@ ucon_accept(void *arg, struct conn *c)
 	if ((uc->tmo = evtimer_new(srv->wk->base, ucon_tmo_cb, uc)) == NULL)
 		fatal_f("out of memory");
 	evtimer_add(uc->tmo, &tv);
+	uc->classifying = 1;
+	srv->classifying++;
 	conn_set_cb(c, ucon_cb, uc);
 	conn_want(c, CONN_READ);
 }
@@ -1319,6 +1396,7 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	srv->idx = idx;
 	srv->fd = fd;
 	if ((srv->adm = calloc(ADM_SLOTS, sizeof(*srv->adm))) == NULL ||
+	    (srv->tcpadm = calloc(ADM_SLOTS, sizeof(*srv->tcpadm))) == NULL ||
 	    (srv->replay = calloc(REPLAY_MAX, sizeof(*srv->replay))) == NULL ||
 	    (srv->rbuckets = malloc(REPLAY_BUCKETS *
 	    sizeof(*srv->rbuckets))) == NULL)
