@@ -400,6 +400,7 @@ ostp_keys_init(struct ostp_keys *k, int version, const void *key,
     size_t keylen)
 {
 	unsigned char h[32], ikm[OSTP_KEY_MAX + 1], info[16 + 1], pad2[2];
+	struct ostp_hs hs;
 	unsigned int mdlen = 0;
 
 	memset(k, 0, sizeof(*k));
@@ -428,6 +429,15 @@ ostp_keys_init(struct ostp_keys *k, int version, const void *key,
 		goto fail;
 	k->hs_pad_min = 16 + pad2[0] % 64;
 	k->hs_pad_max = k->hs_pad_min + 48 + pad2[1] % 128;
+	/* it depends on the psk alone: four HMACs fewer per handshake */
+	if (ostp_noise_init(&hs, NULL, 0, k->psk) != 0) {
+		ostp_hs_clear(&hs);
+		goto fail;
+	}
+	memcpy(k->hs_ck, hs.ck, sizeof(k->hs_ck));
+	memcpy(k->hs_h, hs.h, sizeof(k->hs_h));
+	memcpy(k->hs_k, hs.k, sizeof(k->hs_k));
+	ostp_hs_clear(&hs);
 	if ((k->mask_in = mask_state(k->obf_key, 0x36)) == NULL ||
 	    (k->mask_out = mask_state(k->obf_key, 0x5c)) == NULL)
 		goto fail;
@@ -897,6 +907,16 @@ ostp_noise_read2(struct ostp_hs *hs, const unsigned char *msg, size_t len,
 
 /* ---- handshake datagrams (§2.3, §2.5) ---- */
 
+/* ostp_noise_init(hs, NULL, 0, k->psk), from the key's copy of it. */
+static void
+hs_start(struct ostp_hs *hs, const struct ostp_keys *k)
+{
+	memset(hs, 0, sizeof(*hs));
+	memcpy(hs->ck, k->hs_ck, HASHLEN);
+	memcpy(hs->h, k->hs_h, HASHLEN);
+	memcpy(hs->k, k->hs_k, sizeof(hs->k));
+}
+
 /* Uniform in [min, max], by rejection (no modulo bias). */
 static size_t
 random_range(unsigned int min, unsigned int max)
@@ -942,9 +962,9 @@ ostp_hs_msg1(struct ostp_hs *hs, const struct ostp_keys *k, uint32_t sid,
 	unsigned char payload[12 + OSTP_KEY_MAX];
 	ssize_t nlen, rv = -1;
 
-	if (k->version != OSTP_WIRE_V5 || outsz < OSTP_HS_HDR ||
-	    ostp_noise_init(hs, NULL, 0, k->psk) != 0)
+	if (k->version != OSTP_WIRE_V5 || outsz < OSTP_HS_HDR)
 		goto out;
+	hs_start(hs, k);
 	hs->sid = sid;
 	/* BE64(unix seconds) || BE32(session id) || the key string */
 	put64(payload, unix_secs);
@@ -985,8 +1005,8 @@ ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
 	    nlen < OSTP_MSG1_NOISE_BASE + 12 ||
 	    nlen > OSTP_MSG1_NOISE_BASE + 12 + OSTP_KEY_MAX)
 		return -1;
-	if (ostp_noise_init(hs, NULL, 0, k->psk) != 0 ||
-	    (n = ostp_noise_read1(hs, d + OSTP_HS_HDR, nlen, payload,
+	hs_start(hs, k);
+	if ((n = ostp_noise_read1(hs, d + OSTP_HS_HDR, nlen, payload,
 	    12 + OSTP_KEY_MAX)) < 0)
 		goto fail;
 	plen = (size_t)n;
