@@ -74,7 +74,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium coturn
+		  chromium coturn conntrack
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -130,12 +130,18 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 
 # C test tools of the scenario tests (regress/tools/*.c): each links
 # the pure codecs it drives.
-TOOL_BINS	= $(BUILD)/tools/stunprobe
+TOOL_BINS	= $(BUILD)/tools/stunprobe $(BUILD)/tools/ostpvec
 
 $(BUILD)/tools/stunprobe: regress/tools/stunprobe.c $(OBJ)/daemon/proto/stun.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< \
 	    $(OBJ)/daemon/proto/stun.o $(LDFLAGS_ALL) $(CRYPTO_LIBS)
+
+$(BUILD)/tools/ostpvec: regress/tools/ostpvec.c daemon/proto/ostp.h \
+    $(OBJ)/daemon/proto/ostp.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< \
+	    $(OBJ)/daemon/proto/ostp.o $(LDFLAGS_ALL) $(CRYPTO_LIBS)
 
 unittests: $(UNIT_BINS) $(TOOL_BINS)
 

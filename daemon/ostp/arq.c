@@ -26,6 +26,7 @@
 #define NACK_WIN_MIN_US	5000
 #define NACK_WIN_MAX_US	100000
 #define GAP_MIN_US	2000000
+#define NACK_LIMIT_MAX_US 250000
 
 void
 arq_init(struct arq *a, int reliable, uint64_t now)
@@ -231,10 +232,10 @@ void
 arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
     uint64_t now)
 {
-	uint64_t n, lo, hi, newest = 0;
+	uint64_t n, lo, hi, largest = 0, sent = 0;
 	struct arq_sent *e;
 	size_t i, acked = 0;
-	int have = 0;
+	int sample = 0;
 
 	if (a->hist == NULL)
 		return;
@@ -248,23 +249,30 @@ arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
 			e = hist_at(a, n);
 			if (e->d == NULL)
 				continue;
+			/*
+			 * An RTT sample only from the largest nonce this ACK
+			 * newly covers, and only if it was sent once (Karn;
+			 * RFC 9002 5.1): an ACK that arrives after a stall
+			 * names old frames, whose age is no round trip.
+			 */
+			if (n >= largest) {
+				largest = n;
+				sample = e->retx && e->retries == 0;
+				sent = e->sent_us;
+			}
 			if (e->retx) {
 				a->inflight--;
 				a->inflight_bytes -= e->len;
 				acked++;
-				/* Karn: only what was sent once */
-				if (e->retries == 0 && (!have ||
-				    e->sent_us > newest)) {
-					newest = e->sent_us;
-					have = 1;
-				}
 			}
 			free(e->d);
 			e->d = NULL;
 		}
 	}
-	if (have && now >= newest)
-		rtt_sample(a, now - newest);
+	if (sample && largest >= a->acked_high && now >= sent)
+		rtt_sample(a, now - sent);
+	if (largest > a->acked_high)
+		a->acked_high = largest;
 	cc_acked(a, acked, now);
 	hist_advance(a);
 }
@@ -563,6 +571,13 @@ int
 arq_nack_due(struct arq *a, uint64_t now, uint64_t *n)
 {
 	uint64_t limit = a->rto_us / 2 > 10000 ? a->rto_us / 2 : 10000;
+
+	/*
+	 * Upstream NACKs at most every rto/2; a long RTO (a stall just
+	 * behind) would then hold a gap for seconds: 250 ms at most.
+	 */
+	if (limit > NACK_LIMIT_MAX_US)
+		limit = NACK_LIMIT_MAX_US;
 
 	if (a->nack_pending) {
 		a->nack_pending = 0;

@@ -70,6 +70,7 @@ struct arq {
 	double		 k;
 	uint64_t	 epoch_us;	/* 0: no congestion epoch */
 	uint64_t	 recovery_end;	/* nonces below: same loss event */
+	uint64_t	 acked_high;	/* the largest nonce acked */
 	/* receiving */
 	uint64_t	 rx_next;	/* E: the next nonce to deliver */
 	uint64_t	 rx_high;	/* highest authenticated, +1 */

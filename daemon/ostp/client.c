@@ -183,9 +183,18 @@ oc_retry(struct oclient *oc, const char *why)
 	oc_timer_set(oc, OC_RETRY_SECS * 1000);
 }
 
+static int
+oc_tc_flush(struct oclient *oc)
+{
+	if (oc->tc == NULL || conn_send_buf(oc->tc, &oc->tout) != 0)
+		return -1;
+	conn_want(oc->tc, CONN_READ | (oc->tout.len > 0 ? CONN_WRITE : 0));
+	return 0;
+}
+
 /* A datagram as a UoT frame; past 16 MiB waiting it is dropped. */
 static int
-oc_frame_out(struct oclient *oc, const unsigned char *d, size_t len)
+oc_frame_queue(struct oclient *oc, const unsigned char *d, size_t len)
 {
 	unsigned char h[UOT_HDR_LEN];
 	unsigned char *np;
@@ -209,10 +218,15 @@ oc_frame_out(struct oclient *oc, const unsigned char *d, size_t len)
 	}
 	cbuf_append(&oc->tout, h, UOT_HDR_LEN);
 	cbuf_append(&oc->tout, d, len);
-	if (conn_send_buf(oc->tc, &oc->tout) != 0)
-		return -1;
-	conn_want(oc->tc, CONN_READ | (oc->tout.len > 0 ? CONN_WRITE : 0));
 	return 0;
+}
+
+static int
+oc_frame_out(struct oclient *oc, const unsigned char *d, size_t len)
+{
+	if (oc_frame_queue(oc, d, len) != 0)
+		return -1;
+	return oc_tc_flush(oc);
 }
 
 static int
@@ -222,9 +236,10 @@ oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 	size_t i, off = 0;
 
 	if (oc->tc != NULL) {
+		/* the batch as frames, then one write */
 		for (i = 0; i < n; off += lens[i++])
-			(void)oc_frame_out(oc, buf + off, lens[i]);
-		return 0;
+			(void)oc_frame_queue(oc, buf + off, lens[i]);
+		return oc_tc_flush(oc);
 	}
 	if (oc->fd == -1)
 		return -1;
@@ -278,6 +293,9 @@ oc_session_closed(void *arg, struct ostp_session *s)
 	(void)s;
 	oc->s = NULL;
 	oc_retry(oc, "the session ended");
+	/* a tunnel that was up tries again at once, the back-off after */
+	evtimer_del(oc->timer);
+	oc_timer_set(oc, 0);
 }
 
 /* msg2 arrived: the tunnel is up; the lobby's flows go. */

@@ -245,6 +245,9 @@ addr_set(struct sentry *e, const struct sockaddr_storage *ss,
 
 static void ucon_put(struct ucon *);
 static int ucon_frame_out(struct ucon *, const unsigned char *, size_t);
+static int ucon_frame_queue(struct ucon *, const unsigned char *, size_t);
+static int ucon_flush(struct ucon *);
+static void ucon_close(struct ucon *);
 
 /* The connection that answers for e now (NULL: UDP). */
 static void
@@ -300,8 +303,11 @@ entry_output(void *arg, const unsigned char *buf, const size_t *lens,
 	size_t i, off = 0;
 
 	if (e->uc != NULL) {
+		/* the batch as frames, then one write */
 		for (i = 0; i < n; off += lens[i++])
-			(void)ucon_frame_out(e->uc, buf + off, lens[i]);
+			(void)ucon_frame_queue(e->uc, buf + off, lens[i]);
+		if (e->uc->c != NULL && ucon_flush(e->uc) != 0)
+			ucon_close(e->uc);
 		return 0;
 	}
 	if (e->srv->fd == -1)
@@ -755,7 +761,7 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 	/* 1: the session at this address */
 	if ((e = find_addr(srv, from)) != NULL &&
 	    ostp_peek(&e->key->keys, d, len, &sid, &n) == 0 &&
-	    sid == e->sid && ostp_session_input(e->s, d, len) >= 0) {
+	    sid == e->sid && ostp_session_input_n(e->s, d, len, n) >= 0) {
 		touch(e);
 		return;
 	}
@@ -765,7 +771,7 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 		    (e = find_sid(srv, sid)) == NULL ||
 		    e->key != &srv->keys[i])
 			continue;
-		if ((r = ostp_session_input(e->s, d, len)) < 0)
+		if ((r = ostp_session_input_n(e->s, d, len, n)) < 0)
 			continue;
 		if (r == 1 && find_sid(srv, sid) == e) {
 			debug("ostp %s: session %08x moved",
@@ -837,7 +843,7 @@ ucon_flush(struct ucon *uc)
 
 /* One datagram as a frame; a full queue drops it (the ARQ resends). */
 static int
-ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
+ucon_frame_queue(struct ucon *uc, const unsigned char *d, size_t len)
 {
 	unsigned char h[UOT_HDR_LEN];
 	size_t need = UOT_HDR_LEN + len;
@@ -864,6 +870,14 @@ ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
 	}
 	cbuf_append(&uc->out, h, UOT_HDR_LEN);
 	cbuf_append(&uc->out, d, len);
+	return 0;
+}
+
+static int
+ucon_frame_out(struct ucon *uc, const unsigned char *d, size_t len)
+{
+	if (ucon_frame_queue(uc, d, len) != 0)
+		return -1;
 	if (ucon_flush(uc) != 0) {
 		ucon_close(uc);
 		return -1;

@@ -127,6 +127,7 @@ static const struct conn_ops stream_ops;
 static void sess_fail(struct ostp_session *);
 static void sess_schedule(struct ostp_session *, uint64_t now);
 static void sess_taken(struct ostp_session *, size_t);
+static uint64_t move_wait(const struct ostp_session *);
 
 /* One worker, one thread: frames are built and opened here. */
 static unsigned char fbuf[OSTP_DGRAM_MAX];
@@ -803,19 +804,30 @@ int
 ostp_session_input(struct ostp_session *s, const unsigned char *d,
     size_t len)
 {
-	struct ostp_range r[OSTP_ACK_MAX];
-	const struct arq_sent *e;
-	struct ostp_frame f;
 	uint32_t sid;
-	uint64_t n, missing, now;
-	ssize_t pl;
-	int class, raised, nr;
+	uint64_t n;
 
 	if (s->failing || ostp_peek(s->keys, d, len, &sid, &n) != 0 ||
 	    sid != s->sid)
 		return -1;
+	return ostp_session_input_n(s, d, len, n);
+}
+
+int
+ostp_session_input_n(struct ostp_session *s, const unsigned char *d,
+    size_t len, uint64_t n)
+{
+	struct ostp_range r[OSTP_ACK_MAX];
+	const struct arq_sent *e;
+	struct ostp_frame f;
+	uint64_t missing, now;
+	ssize_t pl;
+	int class, raised, nr;
+
+	if (s->failing)
+		return -1;
 	class = arq_rx_class(&s->arq, n);
-	if ((pl = ostp_open(&s->rx, sid, n, d, len, pbuf)) < 0)
+	if ((pl = ostp_open(&s->rx, s->sid, n, d, len, pbuf)) < 0)
 		return -1;
 	now = ostp_now_us();
 	s->last_rx_us = now;
@@ -1090,6 +1102,17 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/*
+	 * A move that brought no answer within max(4 s, 4 RTT) (§2.10):
+	 * the server likely lost the session (a restart); a new one now.
+	 */
+	if (!s->server && s->last_move_us != 0 &&
+	    s->last_rx_us < s->last_move_us &&
+	    now - s->last_move_us > move_wait(s)) {
+		debug("%s: no answer after the path move", s->name);
+		sess_fail(s);
+		return;
+	}
+	/*
 	 * Client: 10 s of silence moves the path (a new socket, the same
 	 * keys, nonces and flows, spec §2.10), at most every 30 s.
 	 */
@@ -1114,6 +1137,14 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 		ostp_session_ping(s);
 		(void)sess_simple(s, 0, OSTP_M_KEEPALIVE);
 	}
+}
+
+static uint64_t
+move_wait(const struct ostp_session *s)
+{
+	uint64_t w = 4 * s->arq.srtt_us;
+
+	return w > 4000000 ? w : 4000000;
 }
 
 static void

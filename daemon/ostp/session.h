@@ -66,6 +66,9 @@ struct ostp_session *ostp_session_new(struct worker *,
  */
 int	ostp_session_input(struct ostp_session *, const unsigned char *d,
 	    size_t len);
+/* The same, its header read already (sid matched, nonce n). */
+int	ostp_session_input_n(struct ostp_session *, const unsigned char *d,
+	    size_t len, uint64_t n);
 /* The output function's target changed (roaming): resend what is due. */
 void	ostp_session_path_moved(struct ostp_session *);
 /*
