@@ -1,12 +1,15 @@
 /*
  * The OSTP codec's per-datagram cost on one core: header mask, seal,
  * peek+open, and a seal+open round, for datagrams of SIZE bytes
- * (default 1350, the server's mtu).  Not part of make check.  After a
- * build, under the CPU lock:
+ * (default 1350, the server's mtu); then the handshake's four steps
+ * (client msg1, server accept and msg2, client finish) in us each.
+ * "hs" runs only the handshake, COUNT times (default 2000).  Not part
+ * of make check.  After a build, under the CPU lock:
  *
  *   cc -O2 -Wall -I. -Idaemon -o build/ostpcodec bench/ostpcodec.c \
  *       build/obj/daemon/proto/ostp.o -lcrypto
  *   flock -o /tmp/ostp-cpu.lock build/ostpcodec [SIZE [COUNT]]
+ *   flock -o /tmp/ostp-cpu.lock build/ostpcodec hs [COUNT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,87 @@ report(const char *what, long n, double t, size_t bytes)
 	    t / n * 1e9, bytes ? n * (double)bytes / t / 1e9 : 0.0);
 }
 
+static void
+report_us(const char *what, long n, double t)
+{
+	printf("%-10s %9.0f /s  %7.2f us\n", what, n / t, t / n * 1e6);
+}
+
+/*
+ * Each step over n handshakes in turn, so that one step's cost is not
+ * blurred by the others' cache footprint.
+ */
+static int
+bench_hs(const struct ostp_keys *k, long n)
+{
+	struct ostp_hs *cli, *srv;
+	unsigned char (*m1)[1024], (*m2)[1024];
+	size_t *m1len, *m2len;
+	unsigned char payload[12 + OSTP_KEY_MAX];
+	size_t plen;
+	uint32_t sid;
+	uint64_t ts;
+	ssize_t r;
+	double t0;
+	long i;
+
+	cli = calloc(n, sizeof(*cli));
+	srv = calloc(n, sizeof(*srv));
+	m1 = calloc(n, sizeof(*m1));
+	m2 = calloc(n, sizeof(*m2));
+	m1len = calloc(n, sizeof(*m1len));
+	m2len = calloc(n, sizeof(*m2len));
+	if (cli == NULL || srv == NULL || m1 == NULL || m2 == NULL ||
+	    m1len == NULL || m2len == NULL)
+		return -1;
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if ((r = ostp_hs_msg1(&cli[i], k, (uint32_t)i + 1,
+		    (uint64_t)time(NULL), NULL, (size_t)-1, m1[i],
+		    sizeof(m1[i]))) < 0)
+			return -1;
+		m1len[i] = r;
+	}
+	report_us("msg1", n, now() - t0);
+
+	t0 = now();
+	for (i = 0; i < n; i++)
+		if (ostp_hs_accept(&srv[i], k, m1[i], m1len[i], &sid, &ts,
+		    payload, &plen) != 0 || sid != (uint32_t)i + 1)
+			return -1;
+	report_us("accept", n, now() - t0);
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		if ((r = ostp_hs_msg2(&srv[i], k, NULL, (size_t)-1, m2[i],
+		    sizeof(m2[i]))) < 0)
+			return -1;
+		m2len[i] = r;
+	}
+	report_us("msg2", n, now() - t0);
+
+	t0 = now();
+	for (i = 0; i < n; i++)
+		if (ostp_hs_finish(&cli[i], k, m2[i], m2len[i]) != 0 ||
+		    memcmp(cli[i].k_c2s, srv[i].k_c2s, 32) != 0 ||
+		    memcmp(cli[i].k_s2c, srv[i].k_s2c, 32) != 0)
+			return -1;
+	report_us("finish", n, now() - t0);
+
+	for (i = 0; i < n; i++) {
+		ostp_hs_clear(&cli[i]);
+		ostp_hs_clear(&srv[i]);
+	}
+	free(cli);
+	free(srv);
+	free(m1);
+	free(m2);
+	free(m1len);
+	free(m2len);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -46,6 +130,15 @@ main(int argc, char **argv)
 	uint32_t sid;
 	uint64_t seq;
 
+	if (argc > 1 && strcmp(argv[1], "hs") == 0) {
+		n = argc > 2 ? strtol(argv[2], NULL, 10) : 2000;
+		if (n < 1 || ostp_keys_init(&k, OSTP_WIRE_V5,
+		    "0123456789abcdef0123456789abcdef", 32) != 0 ||
+		    bench_hs(&k, n) != 0)
+			return 1;
+		ostp_keys_clear(&k);
+		return 0;
+	}
 	if (size < OSTP_OVERHEAD || size > OSTP_DGRAM_MAX || n < 1) {
 		fprintf(stderr, "usage: ostpcodec [size 40..65535 [count]]\n");
 		return 2;
@@ -83,6 +176,9 @@ main(int argc, char **argv)
 		    ostp_open(&rx, sid, seq, dg, size, pt) != (ssize_t)flen)
 			return 1;
 	report("seal+open", n, now() - t0, size);
+
+	if (bench_hs(&k, 2000) != 0)
+		return 1;
 
 	ostp_aead_clear(&tx);
 	ostp_aead_clear(&rx);

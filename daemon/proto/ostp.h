@@ -67,6 +67,13 @@ struct ostp_keys {
 	unsigned char	 info_b[16];
 	void		*mask_in;		/* opaque: HMAC inner state */
 	void		*mask_out;		/* and outer */
+	/*
+	 * The Noise state after the name, the empty prologue and psk0,
+	 * where every handshake of this key starts (§2.5).
+	 */
+	unsigned char	 hs_ck[32];
+	unsigned char	 hs_h[32];
+	unsigned char	 hs_k[32];
 };
 
 /*
