@@ -193,6 +193,25 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$T/ca.pem" 
     --resolve "tunnel.test:$S4:127.0.0.1" "https://tunnel.test:$S4/")
 [ "$code" = 404 ] || fail "the decoy inside TLS answered $code"
 
+# a key's byte limit: past 1 MiB its session ends mid-download and its
+# next handshakes get no answer; another key is still served
+S6=$(free_port); C12=$(free_port); C13=$(free_port)
+KL=limited-0123456789abcdef
+printf '%s name=small limit=1M\n%s name=free\n' "$KL" "$KEY" \
+    >"$LOGDIR/keys-limit.txt"
+start_ostpd srvlim -D -L "ostp://:$S6?keys=$LOGDIR/keys-limit.txt&local_access=true"
+start_ostpd clilim -D -L "auto://127.0.0.1:$C12" \
+    -F "ostp://$KL@127.0.0.1:$S6?timeout=3s"
+start_ostpd clifree -D -L "auto://127.0.0.1:$C13" -F "ostp://$KEY@127.0.0.1:$S6"
+wait_port "$C12" && wait_port "$C13" || fatal "limit clients"
+[ "$(get "$C12" 2>/dev/null)" != "$want" ] ||
+	fail "a key past its byte limit got the whole 3 MB"
+wait_log "$LOGDIR/srvlim.log" "key small reached its limit" 10 ||
+	fail "the byte limit was not logged"
+[ "$(get "$C12" 2>/dev/null)" != "$want" ] ||
+	fail "a key past its limit was served again"
+[ "$(get "$C13")" = "$want" ] || fail "another key was not served"
+
 # a wrong key: no session, no answer, and the server still serves
 C3=$(free_port)
 before=$(count "$LOGDIR/srv.log" "session [0-9a-f]* for key")
