@@ -68,6 +68,32 @@ cbuf_append(struct cbuf *b, const void *p, size_t n)
 	return 0;
 }
 
+int
+cbuf_reserve(struct cbuf *b, size_t need, size_t min, size_t max)
+{
+	unsigned char *np;
+	size_t cap;
+
+	if (b->p == NULL && cbuf_alloc(b, need > min ? need : min) != 0)
+		return -1;
+	if (cbuf_room(b) >= need)
+		return 0;
+	if (b->len > max || need > max - b->len)
+		return -1;
+	for (cap = b->cap; cap - b->len < need; cap *= 2)
+		;
+	if (cap > max && (cap = max) - b->len < need)
+		return -1;
+	if ((np = malloc(cap)) == NULL)
+		return -1;
+	memcpy(np, b->p + b->off, b->len);
+	free(b->p);
+	b->p = np;
+	b->off = 0;
+	b->cap = cap;
+	return 0;
+}
+
 void
 cbuf_consume(struct cbuf *b, size_t n)
 {

@@ -19,5 +19,11 @@ size_t	cbuf_room(struct cbuf *);
 unsigned char *cbuf_tail(struct cbuf *);
 int	cbuf_append(struct cbuf *, const void *, size_t);
 void	cbuf_consume(struct cbuf *, size_t);
+/*
+ * Room for need more bytes: allocated (min bytes at least) when it has
+ * no storage, grown by doubling up to max bytes.  0, or -1 (past max,
+ * no memory).
+ */
+int	cbuf_reserve(struct cbuf *, size_t need, size_t min, size_t max);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,22 +181,10 @@ static int
 toq_append(struct smux_stream *st, const unsigned char *p, size_t n)
 {
 	struct cbuf *q = &st->toq;
-	unsigned char *np;
-	size_t cap;
 
-	if (q->p == NULL && cbuf_alloc(q, SMUX_TOQ_MIN) != 0)
+	/* bounded by the session's receive budget, not here */
+	if (cbuf_reserve(q, n, SMUX_TOQ_MIN, SIZE_MAX) != 0)
 		return -1;
-	if (cbuf_room(q) < n) {
-		for (cap = q->cap; cap - q->len < n; cap *= 2)
-			;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		memcpy(np, q->p + q->off, q->len);
-		free(q->p);
-		q->p = np;
-		q->off = 0;
-		q->cap = cap;
-	}
 	memcpy(cbuf_tail(q), p, n);
 	q->len += n;
 	return 0;

@@ -351,12 +351,6 @@ arq_all_due(struct arq *a)
 }
 
 int
-arq_idle(const struct arq *a)
-{
-	return a->inflight == 0;
-}
-
-int
 arq_rx_class(const struct arq *a, uint64_t n)
 {
 	if (n < a->rx_next)

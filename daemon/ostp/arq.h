@@ -120,8 +120,6 @@ size_t	arq_due(struct arq *, uint64_t now, const struct arq_sent **out,
 	    size_t max);
 /* Resend everything at once (a path move). */
 void	arq_all_due(struct arq *);
-/* Nothing retransmittable is outstanding. */
-int	arq_idle(const struct arq *);
 
 /* Receiving. */
 #define ARQ_RX_NEW	0	/* decrypt and process it */

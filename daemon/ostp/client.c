@@ -197,25 +197,11 @@ static int
 oc_frame_queue(struct oclient *oc, const unsigned char *d, size_t len)
 {
 	unsigned char h[UOT_HDR_LEN];
-	unsigned char *np;
-	size_t need = UOT_HDR_LEN + len, cap;
+	size_t need = UOT_HDR_LEN + len;
 
-	if (oc->tc == NULL || uot_frame_header(h, len) != 0)
+	if (oc->tc == NULL || uot_frame_header(h, len) != 0 ||
+	    cbuf_reserve(&oc->tout, need, 256 * 1024, 16 * 1024 * 1024) != 0)
 		return -1;
-	if (oc->tout.p == NULL && cbuf_alloc(&oc->tout, 256 * 1024) != 0)
-		return -1;
-	if (cbuf_room(&oc->tout) < need) {
-		for (cap = oc->tout.cap; cap - oc->tout.len < need &&
-		    cap < 16 * 1024 * 1024; cap *= 2)
-			;
-		if (cap - oc->tout.len < need || (np = malloc(cap)) == NULL)
-			return -1;
-		memcpy(np, oc->tout.p + oc->tout.off, oc->tout.len);
-		free(oc->tout.p);
-		oc->tout.p = np;
-		oc->tout.off = 0;
-		oc->tout.cap = cap;
-	}
 	cbuf_append(&oc->tout, h, UOT_HDR_LEN);
 	cbuf_append(&oc->tout, d, len);
 	return 0;

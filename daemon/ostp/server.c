@@ -157,7 +157,6 @@ struct osrv {
 	uint32_t		 rhead;
 	uint32_t		 rcount;
 	unsigned char		 rkey[32];	/* keyed digests */
-	uint64_t		 dropped;
 	int			 gso;		/* the kernel segments */
 	struct tp_server	 tp;		/* TCP carriers */
 	SSL_CTX			*tls;		/* cert=: TLS on them too */
@@ -169,7 +168,6 @@ struct osrv {
 };
 
 struct sflow {
-	struct sentry		*e;		/* NULL: the session went */
 	struct osrv		*srv;
 	struct skey		*key;
 	struct conn		*st;
@@ -1032,26 +1030,9 @@ ucon_frame_queue(struct ucon *uc, const unsigned char *d, size_t len)
 	unsigned char h[UOT_HDR_LEN];
 	size_t need = UOT_HDR_LEN + len;
 
-	if (uc->c == NULL || uot_frame_header(h, len) != 0)
+	if (uc->c == NULL || uot_frame_header(h, len) != 0 ||
+	    cbuf_reserve(&uc->out, need, 256 * 1024, UC_OUT_MAX) != 0)
 		return -1;
-	if (uc->out.p == NULL && cbuf_alloc(&uc->out, 256 * 1024) != 0)
-		return -1;
-	if (cbuf_room(&uc->out) < need) {
-		unsigned char *np;
-		size_t cap = uc->out.cap;
-
-		while (cap - uc->out.len < need && cap < UC_OUT_MAX)
-			cap *= 2;
-		if (cap - uc->out.len < need)
-			return -1;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		memcpy(np, uc->out.p + uc->out.off, uc->out.len);
-		free(uc->out.p);
-		uc->out.p = np;
-		uc->out.off = 0;
-		uc->out.cap = cap;
-	}
 	cbuf_append(&uc->out, h, UOT_HDR_LEN);
 	cbuf_append(&uc->out, d, len);
 	return 0;

@@ -112,8 +112,6 @@ struct ostp_session {
 	int			 failing;
 	int			 close_rcvd;
 	uint64_t		 last_rx_us;	/* authenticated input */
-	uint64_t		 bytes_rx;
-	uint64_t		 bytes_tx;
 	size_t			 queued;	/* in the flows' queues */
 	int			 ack_held;	/* readers behind: no ACKs */
 	void			(*stalled)(void *);
@@ -267,7 +265,6 @@ sess_emit(struct ostp_session *s, unsigned char kind, uint16_t stream,
 	memcpy(d, t, (size_t)dlen);
 	tx_put((size_t)dlen);
 	now = ostp_now_us();
-	s->bytes_tx += (size_t)dlen;
 	if (arq_sent(&s->arq, n, d, (size_t)dlen, retx, now) != 0) {
 		debug("%s: send history full", s->name);
 		sess_fail(s);
@@ -559,25 +556,10 @@ static int
 toq_append(struct ostp_stream *st, const unsigned char *p, size_t n)
 {
 	struct cbuf *q = &st->toq;
-	unsigned char *np;
-	size_t cap;
 
-	if (q->len + n > SESS_TOQ_MAX)
+	if (q->len + n > SESS_TOQ_MAX ||
+	    cbuf_reserve(q, n, SESS_TOQ_MIN, 2 * SESS_TOQ_MAX) != 0)
 		return -1;
-	if (q->p == NULL && cbuf_alloc(q, n > SESS_TOQ_MIN ? n :
-	    SESS_TOQ_MIN) != 0)
-		return -1;
-	if (cbuf_room(q) < n) {
-		for (cap = q->cap; cap - q->len < n; cap *= 2)
-			;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		memcpy(np, q->p + q->off, q->len);
-		free(q->p);
-		q->p = np;
-		q->off = 0;
-		q->cap = cap;
-	}
 	memcpy(cbuf_tail(q), p, n);
 	q->len += n;
 	return 0;
@@ -831,7 +813,6 @@ ostp_session_input_n(struct ostp_session *s, const unsigned char *d,
 		return -1;
 	now = ostp_now_us();
 	s->last_rx_us = now;
-	s->bytes_rx += len;
 	raised = arq_rx_auth(&s->arq, n);
 	if (class != ARQ_RX_NEW) {
 		arq_rx_stale(&s->arq, class, now);
@@ -1043,28 +1024,10 @@ ostp_stream_accept(struct conn *c, int ok, const char *why)
 		conn_kick(c, CONN_READ);
 }
 
-size_t
-ostp_session_nstreams(const struct ostp_session *s)
-{
-	return s->nstreams;
-}
-
-int
-ostp_session_alive(const struct ostp_session *s)
-{
-	return !s->failing;
-}
-
 uint64_t
 ostp_session_idle_us(const struct ostp_session *s)
 {
 	return ostp_now_us() - s->last_rx_us;
-}
-
-uint64_t
-ostp_session_bytes(const struct ostp_session *s, int rx)
-{
-	return rx ? s->bytes_rx : s->bytes_tx;
 }
 
 /*

@@ -97,11 +97,8 @@ int	ostp_stream_status(const struct conn *, const char **why);
 void	ostp_stream_accept(struct conn *, int ok, const char *why);
 /* Send a Ping now (client: after a path move). */
 void	ostp_session_ping(struct ostp_session *);
-/* Flows open; authenticated-input age in seconds. */
-size_t	ostp_session_nstreams(const struct ostp_session *);
-int	ostp_session_alive(const struct ostp_session *);
+/* Microseconds since the last authenticated datagram. */
 uint64_t ostp_session_idle_us(const struct ostp_session *);
-uint64_t ostp_session_bytes(const struct ostp_session *, int rx);
 /* Send Close and end (the closed callback is not called). */
 void	ostp_session_free(struct ostp_session *);
 /*

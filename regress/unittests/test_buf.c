@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cbuf.h"
 #include "err.h"
 #include "test.h"
 
@@ -354,6 +355,28 @@ TEST(test_short_input)
 	ASSERT_EQ_INT(buf_expect_end(&b), 0);
 }
 
+/* cbuf_reserve: allocation, doubling with the data kept, the bound. */
+TEST(test_cbuf_reserve)
+{
+	struct cbuf b;
+	unsigned char x[100];
+
+	memset(&b, 0, sizeof(b));
+	memset(x, 'a', sizeof(x));
+	ASSERT(cbuf_reserve(&b, 10, 64, 256) == 0);
+	ASSERT_EQ_UINT(b.cap, 64);
+	ASSERT(cbuf_append(&b, x, 60) == 0);
+	cbuf_consume(&b, 20);
+	ASSERT(cbuf_reserve(&b, 100, 64, 256) == 0);
+	ASSERT(b.cap >= 140 && b.cap <= 256);
+	ASSERT_EQ_UINT(b.len, 40);
+	ASSERT(b.p[b.off] == 'a' && b.p[b.off + 39] == 'a');
+	ASSERT(cbuf_append(&b, x, 100) == 0);
+	ASSERT(cbuf_reserve(&b, 200, 64, 256) == -1);
+	ASSERT_EQ_UINT(b.len, 140);
+	cbuf_release(&b);
+}
+
 int
 main(void)
 {
@@ -367,5 +390,6 @@ main(void)
 	RUN(test_expect_end);
 	RUN(test_reserve_growth);
 	RUN(test_short_input);
+	RUN(test_cbuf_reserve);
 	return TEST_EXIT();
 }
