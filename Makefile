@@ -33,7 +33,8 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/match.c common/cfgfile.c common/blake3.c \
 		  common/cbuf.c common/ostpkeys.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
-		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c
+		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
+		  monitor/steer.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
@@ -59,7 +60,7 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
-		  test_ostp test_uot test_stun test_ostpkeys
+		  test_ostp test_uot test_stun test_ostpkeys test_steer
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
