@@ -1327,6 +1327,10 @@ ostp_conf_free(struct ostp_conf *oc)
 	free(oc->path);
 	free(oc->sni);
 	free(oc->ca);
+	free(oc->turn_user);
+	if (oc->turn_pass != NULL)
+		explicit_bzero(oc->turn_pass, strlen(oc->turn_pass));
+	free(oc->turn_pass);
 	free(oc);
 }
 
@@ -1345,7 +1349,12 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->path = NULL;
 	d->sni = NULL;
 	d->ca = NULL;
+	d->turn_user = d->turn_pass = NULL;
 	if ((oc->ca != NULL && (d->ca = strdup(oc->ca)) == NULL) ||
+	    (oc->turn_user != NULL &&
+	    (d->turn_user = strdup(oc->turn_user)) == NULL) ||
+	    (oc->turn_pass != NULL &&
+	    (d->turn_pass = strdup(oc->turn_pass)) == NULL) ||
 	    (oc->path != NULL && (d->path = strdup(oc->path)) == NULL) ||
 	    (oc->sni != NULL && (d->sni = strdup(oc->sni)) == NULL) ||
 	    (oc->keys_path != NULL &&
@@ -1664,6 +1673,67 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
  * A client node: ostp://KEY@host:port?type=udp&mtu=...&mux=N, the
  * share link of spec/ostp.md §4.1.
  */
+
+/* An address parameter of the client: a literal IP and a port. */
+static int
+ostp_param_addr(const struct node *n, const char *name,
+    struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+{
+	const char *s;
+	char *host = NULL;
+	uint16_t port;
+
+	if ((s = node_param(n, name)) == NULL)
+		return 0;
+	if (parse_hostport(s, &host, &port) != 0 ||
+	    host_to_sockaddr(host, port, 0, ss, len) != 0 || host[0] == '\0') {
+		free(host);
+		seterr(err, errlen, "%s: %s=%s: give an IP address and a port "
+		    "(e.g. 192.0.2.7:3478)", n->url, name, s);
+		return -1;
+	}
+	free(host);
+	return 0;
+}
+
+/* turn=, turn_user=, turn_pass=, stun= (UDP carrier only). */
+static int
+ostp_hop_stun_turn(const struct node *n, struct ostp_conf *oc, char *err,
+    size_t errlen)
+{
+	const char *u = node_param(n, "turn_user");
+	const char *pw = node_param(n, "turn_pass");
+
+	if (ostp_param_addr(n, "turn", &oc->turn, &oc->turnlen, err,
+	    errlen) != 0 || ostp_param_addr(n, "stun", &oc->stun,
+	    &oc->stunlen, err, errlen) != 0)
+		return -1;
+	if ((oc->turnlen != 0 || oc->stunlen != 0) && oc->uot) {
+		seterr(err, errlen, "%s: turn= and stun= need the UDP carrier "
+		    "(type=udp)", n->url);
+		return -1;
+	}
+	if (oc->turnlen == 0) {
+		if (u != NULL || pw != NULL) {
+			seterr(err, errlen, "%s: turn_user= and turn_pass= "
+			    "need turn=", n->url);
+			return -1;
+		}
+		return 0;
+	}
+	if (u == NULL || pw == NULL || u[0] == '\0' || strlen(u) > 512) {
+		seterr(err, errlen, "%s: turn= needs turn_user= (1 to 512 "
+		    "bytes) and turn_pass=", n->url);
+		return -1;
+	}
+	if ((oc->turn_user = strdup(u)) == NULL ||
+	    (oc->turn_pass = strdup(pw)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 {
@@ -1710,6 +1780,8 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
+	if (ostp_hop_stun_turn(n, h->ostp, err, errlen) != 0)
+		return -1;
 	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
 		seterr(err, errlen, "%s: tun=%s: capture needs a tun inbound, "
 		    "which this build does not have", n->url, s);
@@ -2104,7 +2176,8 @@ param_false(const char *v)
 static const char *const ostp_hop_params[] = {
 	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
-	"owndns", "name", "mtu", "mux", "sessions", "ca", NULL
+	"owndns", "name", "mtu", "mux", "sessions", "ca", "turn",
+	"turn_user", "turn_pass", "stun", NULL
 };
 
 static const char *const hop_params[] = {

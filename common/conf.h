@@ -160,6 +160,14 @@ struct ostp_conf {
 	int			 insecure;	/* no certificate check */
 	char			*ca;		/* the server's must chain to
 						   it (else the system's) */
+	/* client, UDP: a TURN relay on the one socket (RFC 5766) */
+	struct sockaddr_storage	 turn;		/* ss_family 0: none */
+	socklen_t		 turnlen;
+	char			*turn_user;
+	char			*turn_pass;
+	/* client, UDP: STUN discovery of the public address (RFC 5389) */
+	struct sockaddr_storage	 stun;
+	socklen_t		 stunlen;
 };
 
 struct listener_conf {

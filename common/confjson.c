@@ -825,6 +825,10 @@ struct ostp_client {
 	const char	*sni;
 	const char	*path;		/* HTTP upgrade path */
 	const char	*ca;
+	const char	*stun;		/* "ip:port" */
+	const char	*turn;		/* "ip:port" */
+	const char	*turn_user;
+	const char	*turn_pass;
 };
 
 static int
@@ -845,7 +849,11 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
 	    (oc->sni != NULL && url_param(url, len, "sni", oc->sni) != 0) ||
 	    (oc->insecure && url_param(url, len, "insecure", "1") != 0) ||
 	    (oc->ca != NULL && url_param(url, len, "ca", oc->ca) != 0) ||
-	    (oc->path != NULL && url_param(url, len, "path", oc->path) != 0))
+	    (oc->path != NULL && url_param(url, len, "path", oc->path) != 0) ||
+	    (oc->stun != NULL && url_param(url, len, "stun", oc->stun) != 0) ||
+	    (oc->turn != NULL && (url_param(url, len, "turn", oc->turn) != 0 ||
+	    url_param(url, len, "turn_user", oc->turn_user) != 0 ||
+	    url_param(url, len, "turn_pass", oc->turn_pass) != 0)))
 		return -1;
 	if (oc->sessions > 0) {
 		snprintf(num, sizeof(num), "%lld", oc->sessions);
@@ -981,7 +989,10 @@ native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
 {
 	static const char *const keys[] = {
 		"type", "tag", "server", "access_key", "transport", "mux",
-		"mtu", NULL
+		"mtu", "stun", "turn", NULL
+	};
+	static const char *const turn_keys[] = {
+		"server", "username", "password", NULL
 	};
 	struct ostp_client cl;
 	const char *why;
@@ -1013,6 +1024,27 @@ native_ostp_outbound(struct outbound_conf *ob, yajl_val o, const char *path,
 	if ((v = obj_get(o, "mux", 0)) != NULL &&
 	    ostp_mux(v, path, where, &cl.sessions, err, errlen) != 0)
 		return -1;
+	/* "stun": "ip:port"; "turn": {"server", "username", "password"} */
+	if ((v = obj_get(o, "stun", 0)) != NULL &&
+	    (cl.stun = json_str(o, "stun")) == NULL) {
+		seterr(err, errlen, "%s: %s: stun must be a string (ip:port)",
+		    path, where);
+		return -1;
+	}
+	if ((v = obj_get(o, "turn", 0)) != NULL) {
+		if (!YAJL_IS_OBJECT(v) ||
+		    (cl.turn = json_str(v, "server")) == NULL ||
+		    (cl.turn_user = json_str(v, "username")) == NULL ||
+		    (cl.turn_pass = json_str(v, "password")) == NULL) {
+			seterr(err, errlen, "%s: %s: turn must be an object "
+			    "with \"server\" (ip:port), \"username\" and "
+			    "\"password\"", path, where);
+			return -1;
+		}
+		if (check_keys(v, turn_keys, 0, path, "turn", err,
+		    errlen) != 0)
+			return -1;
+	}
 	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
 		seterr(err, errlen, "%s: %s: too long", path, where);
 		return -1;

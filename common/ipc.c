@@ -46,6 +46,10 @@ ipc_type_name(int type)
 	case IPC_CMD_FILE:	return "CMD_FILE";
 	case IPC_CMD_INIT:	return "CMD_INIT";
 	case IPC_CMD_SHM:	return "CMD_SHM";
+	case IPC_OSTP_STEER:	return "OSTP_STEER";
+	case IPC_OSTP_UNSTEER:	return "OSTP_UNSTEER";
+	case IPC_OSTP_FWD:	return "OSTP_FWD";
+	case IPC_CMD_OSTP_FWD:	return "CMD_OSTP_FWD";
 	default:		return "unknown";
 	}
 }
@@ -97,6 +101,21 @@ int
 ipc_send(int sock, uint16_t type, uint32_t seq, const struct buf *payload,
     int fd)
 {
+	return ipc_send_flags(sock, type, seq, payload, fd, 0);
+}
+
+/* A message that must not wait: MSG_DONTWAIT (EAGAIN: not sent). */
+int
+ipc_send_nowait(int sock, uint16_t type, uint32_t seq,
+    const struct buf *payload)
+{
+	return ipc_send_flags(sock, type, seq, payload, -1, MSG_DONTWAIT);
+}
+
+int
+ipc_send_flags(int sock, uint16_t type, uint32_t seq,
+    const struct buf *payload, int fd, int flags)
+{
 	struct ipc_hdr h;
 	unsigned char hdr[IPC_HDR_LEN];
 	struct iovec iov[2];
@@ -137,7 +156,7 @@ ipc_send(int sock, uint16_t type, uint32_t seq, const struct buf *payload,
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return ERR_SYSTEM;
@@ -349,6 +368,46 @@ ipc_dec_tproxy(struct buf *b, uint32_t *lis, int *family,
 		return r;
 	*family = f;
 	return buf_expect_end(b);
+}
+
+/*
+ * OSTP_FWD and CMD_OSTP_FWD: as TPROXY_SOCKET (the datagram's source),
+ * then the datagram itself, 1 to IPC_DGRAM_MAX bytes.  *d points into b.
+ */
+int
+ipc_enc_dgram(struct buf *b, uint32_t lis, int family,
+    const unsigned char addr[16], uint16_t port, const unsigned char *d,
+    size_t len)
+{
+	int r;
+
+	if (len == 0 || len > IPC_DGRAM_MAX)
+		return ERR_TOO_LONG;
+	if ((r = buf_put_u32(b, lis)) != 0 ||
+	    (r = buf_put_u8(b, (uint8_t)family)) != 0 ||
+	    (r = buf_put(b, addr, 16)) != 0 ||
+	    (r = buf_put_u16(b, port)) != 0)
+		return r;
+	return buf_put(b, d, len);
+}
+
+int
+ipc_dec_dgram(struct buf *b, uint32_t *lis, int *family,
+    unsigned char addr[16], uint16_t *port, const unsigned char **d,
+    size_t *len)
+{
+	uint8_t f;
+	int r;
+
+	if ((r = buf_get_u32(b, lis)) != 0 || (r = buf_get_u8(b, &f)) != 0 ||
+	    (r = buf_get(b, addr, 16)) != 0 || (r = buf_get_u16(b, port)) != 0)
+		return r;
+	*family = f;
+	*len = buf_len(b);
+	if (*len == 0 || *len > IPC_DGRAM_MAX)
+		return ERR_TOO_LONG;
+	*d = buf_ptr(b);
+	return 0;
 }
 
 int

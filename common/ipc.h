@@ -21,6 +21,7 @@
 #define IPC_VERSION		4
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		4096
+#define IPC_DGRAM_MAX		2048	/* an OSTP datagram handed on */
 #define IPC_MAX_STRING		1024	/* log lines, paths */
 #define IPC_MAX_NAME		15	/* interface names (IFNAMSIZ - 1) */
 
@@ -55,6 +56,11 @@ enum ipc_type {
 					   the PEM certificate chain] */
 	IPC_TLS_SIGN		= 26,	/* u32 listener, u8 op, input bytes */
 	IPC_TLS_SIGN_ANS	= 27,	/* i32 status [+ signature bytes] */
+	/* OSTP ports (monitor/mon_steer.c); no answers */
+	IPC_OSTP_STEER		= 28,	/* as TPROXY_SOCKET: this address's
+					   datagrams to me */
+	IPC_OSTP_UNSTEER	= 30,	/* as TPROXY_SOCKET: no longer */
+	IPC_OSTP_FWD		= 32,	/* see ipc_enc_dgram: not mine */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
@@ -67,6 +73,7 @@ enum ipc_type {
 	 */
 	IPC_CMD_INIT		= 70,	/* see struct ipc_init; + fd */
 	IPC_CMD_SHM		= 72,	/* empty; + fd */
+	IPC_CMD_OSTP_FWD	= 74,	/* see ipc_enc_dgram: maybe yours */
 };
 
 /*
@@ -128,6 +135,10 @@ void	ipc_hdr_encode(const struct ipc_hdr *, unsigned char *);
  */
 int	ipc_send(int sock, uint16_t type, uint32_t seq,
 	    const struct buf *payload, int fd);
+int	ipc_send_nowait(int sock, uint16_t type, uint32_t seq,
+	    const struct buf *payload);
+int	ipc_send_flags(int sock, uint16_t type, uint32_t seq,
+	    const struct buf *payload, int fd, int flags);
 /*
  * Receive one message.  Returns 0, ERR_CLOSED on EOF, ERR_SYSTEM (EAGAIN
  * possible on a non-blocking socket) or a framing error.  A message too
@@ -157,6 +168,12 @@ int	ipc_enc_tproxy(struct buf *, uint32_t lis, int family,
 	    const unsigned char addr[16], uint16_t port);
 int	ipc_dec_tproxy(struct buf *, uint32_t *lis, int *family,
 	    unsigned char addr[16], uint16_t *port);
+int	ipc_enc_dgram(struct buf *, uint32_t lis, int family,
+	    const unsigned char addr[16], uint16_t port,
+	    const unsigned char *d, size_t len);
+int	ipc_dec_dgram(struct buf *, uint32_t *lis, int *family,
+	    unsigned char addr[16], uint16_t *port, const unsigned char **d,
+	    size_t *len);
 int	ipc_enc_socket(struct buf *, int family, int type, uint32_t mark,
 	    const char *iface);
 int	ipc_dec_socket(struct buf *, int *family, int *type, uint32_t *mark,

@@ -158,6 +158,68 @@ mm_tproxy_socket(struct worker *wk, uint32_t lis, const struct sockaddr *sa)
 	    sin->sin_port : sin6->sin6_port)));
 }
 
+/* An address as the OSTP messages carry it: family 4 or 6, 16, port. */
+static int
+enc_ostp_addr(const struct sockaddr *sa, int *family, unsigned char addr[16],
+    uint16_t *port)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	memset(addr, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+		*family = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(addr, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+		*family = 6;
+	} else
+		return -1;
+	return 0;
+}
+
+/*
+ * OSTP ports (monitor/mon_steer.c): steer an address's datagrams to
+ * this worker (type IPC_OSTP_STEER) or stop (IPC_OSTP_UNSTEER).  No
+ * answer: a lost request only sends datagrams the long way.
+ */
+void
+mm_ostp_steer(struct worker *wk, int type, uint32_t lis,
+    const struct sockaddr *sa)
+{
+	unsigned char addr[16];
+	uint16_t port;
+	int family;
+	struct buf b;
+
+	if (enc_ostp_addr(sa, &family, addr, &port) != 0)
+		return;
+	buf_init(&b);
+	if (ipc_enc_tproxy(&b, lis, family, addr, port) == 0)
+		(void)ipc_send(wk->sock, (uint16_t)type, ++wk->seq, &b, -1);
+	buf_release(&b);
+}
+
+/* A datagram this worker cannot place, for the port's other workers. */
+void
+mm_ostp_fwd(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
+    const unsigned char *d, size_t len)
+{
+	unsigned char addr[16];
+	uint16_t port;
+	int family;
+	struct buf b;
+
+	if (enc_ostp_addr(sa, &family, addr, &port) != 0)
+		return;
+	buf_init(&b);
+	if (ipc_enc_dgram(&b, lis, family, addr, port, d, len) == 0)
+		(void)ipc_send_nowait(wk->sock, IPC_OSTP_FWD, ++wk->seq, &b);
+	buf_release(&b);
+}
+
 /* the listener, host and port of a BIND, as BIND_PARK/UNPARK carry them */
 static int
 enc_bind(struct buf *b, uint32_t lis, const struct sockaddr_storage *owner,

@@ -40,6 +40,7 @@
 #include "core/relay.h"
 #include "core/reload.h"
 #include "handler/handler.h"
+#include "ostp/server.h"
 
 #define WORKER_HEAP_KEEP	(4 * 1024 * 1024)
 
@@ -214,6 +215,11 @@ mm_handle_command(struct worker *wk, struct ipc_msg *m)
 		}
 		cmd_apply(wk, m->hdr.type, path, m->fd);
 		free(path);
+		break;
+	case IPC_CMD_OSTP_FWD:
+		/* inside a request it is lost, as on a network */
+		if (wk->in_request == 0)
+			ostp_server_forwarded(wk, &m->payload);
 		break;
 	default:
 		/* The monitor is trusted, but a mismatch means a bug. */
@@ -409,14 +415,21 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	for (i = 0; i < conf->nlis; i++) {
 		const struct listener_conf *l = &conf->lis[i];
 
-		/* tun/tap nodes run in worker 0 only */
-		if (id != 0 && l->socktype != SOCK_STREAM)
+		/*
+		 * tun/tap nodes run in worker 0 only; an OSTP port in
+		 * every worker when the monitor can steer its datagrams
+		 */
+		if (id != 0 && l->socktype != SOCK_STREAM &&
+		    l->kind != LIS_OSTP)
 			continue;
 		if ((h = handler_for(l->kind)) == NULL)
 			fatal("%s: no handler in this build", l->node->url);
 		/* remote forwarding: the port is opened on the far hop */
 		fd = -1;
-		if (!h->remote && (fd = mm_listener(&wk, (uint32_t)i)) == -1)
+		if (!h->remote && (fd = mm_listener(&wk, (uint32_t)i)) == -1 &&
+		    id != 0 && l->kind == LIS_OSTP && errno == ENOENT)
+			continue;
+		if (!h->remote && fd == -1)
 			fatal("%s: no listener from the monitor: %s",
 			    l->node->url, strerror(errno));
 		if (h->start(&wk, l, i, fd) != 0)

@@ -68,6 +68,10 @@ void	mm_bind_park(struct worker *, uint32_t lis,
 	    const struct sockaddr_storage *owner, uint16_t port, int fd);
 int	mm_bind_unpark(struct worker *, uint32_t lis,
 	    const struct sockaddr_storage *owner, uint16_t port);
+void	mm_ostp_steer(struct worker *, int type, uint32_t lis,
+	    const struct sockaddr *);
+void	mm_ostp_fwd(struct worker *, uint32_t lis, const struct sockaddr *,
+	    const unsigned char *, size_t);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);
 int	mm_tls_cert(struct worker *, uint32_t lis);

@@ -14,6 +14,10 @@
 #include "log.h"
 #include "monitor.h"
 
+#ifndef CAP_BPF
+#define CAP_BPF		39	/* Linux 5.8 */
+#endif
+
 static const cap_value_t mon_keep[] = {
 	CAP_NET_ADMIN,		/* TUN/TAP, netlink, SO_MARK */
 	CAP_NET_RAW,		/* raw sockets, SO_BINDTODEVICE */
@@ -22,6 +26,8 @@ static const cap_value_t mon_keep[] = {
 	CAP_SETGID,		/* worker gid drop */
 	CAP_SYS_CHROOT,		/* worker chroot */
 	CAP_KILL,		/* signal workers running as another uid */
+	CAP_BPF,		/* OSTP ports' steering (mon_steer.c), also
+				   for ports a reload adds */
 };
 #define MON_NKEEP (sizeof(mon_keep) / sizeof(mon_keep[0]))
 

@@ -89,6 +89,12 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_tls_sign },
 	{ IPC_READY, MW_STARTING, MON_ONCE, 0, 0, mm_answer_ready },
 	{ IPC_CMD_STATS_ANS, MW_ANY_LIVE, 0, 28, 28, mm_answer_stats },
+	{ IPC_OSTP_STEER, MW_RUNNING | MW_DRAINING, 0, 23, 23,
+	    mm_answer_ostp_steer },
+	{ IPC_OSTP_UNSTEER, MW_RUNNING | MW_DRAINING, 0, 23, 23,
+	    mm_answer_ostp_steer },
+	{ IPC_OSTP_FWD, MW_RUNNING | MW_DRAINING, 0, 24, 23 + IPC_DGRAM_MAX,
+	    mm_answer_ostp_fwd },
 };
 
 static int
@@ -196,6 +202,12 @@ mm_answer_listener(struct monitor *mon, struct mon_worker *w,
 		error("worker %u: malformed LISTENER", w->id);
 		return -1;
 	}
+	/* an OSTP port without steering is worker 0's: not an error */
+	if (idx < g->conf.nlis && w->id < g->nworkers &&
+	    g->lis[idx * g->nworkers + w->id] == NULL &&
+	    g->conf.lis[idx].kind == LIS_OSTP &&
+	    g->conf.lis[idx].socktype == SOCK_DGRAM)
+		return answer(w, IPC_LISTENER_ANS, m->hdr.seq, ENOENT, -1);
 	if (idx >= g->conf.nlis || w->id >= g->nworkers ||
 	    g->lis[idx * g->nworkers + w->id] == NULL) {
 		error("worker %u: asked for listener %u, which is not in the "

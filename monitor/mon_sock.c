@@ -30,7 +30,8 @@ listener_find(struct monitor *mon, int socktype,
 	struct mon_listener *ml;
 
 	TAILQ_FOREACH(ml, &mon->listeners, entry)
-		if (ml->socktype == socktype && ml->addrlen == len &&
+		if (ml->steer == NULL &&
+		    ml->socktype == socktype && ml->addrlen == len &&
 		    ml->slot == slot && memcmp(&ml->addr, ss, len) == 0)
 			return ml;
 	return NULL;
@@ -125,7 +126,7 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 	struct mon_listener *ml;
 	size_t i, n = g->conf.nlis ? g->conf.nlis : 1;
 	unsigned int k, slots;
-	int fd;
+	int fd, steered;
 
 	if ((g->lis = calloc(n * g->nworkers, sizeof(*g->lis))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -139,15 +140,22 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 		 * one (a tun/tap node) belongs to worker 0 alone, since its
 		 * peers are learned in one process.
 		 */
-		slots = l->socktype == SOCK_STREAM ? g->nworkers : 1;
+		/*
+		 * ...except an OSTP port, which every worker serves with
+		 * its own socket, new in every generation (mon_steer.c).
+		 */
+		steered = l->kind == LIS_OSTP && l->socktype == SOCK_DGRAM &&
+		    mon_steer_available(mon);
+		slots = l->socktype == SOCK_STREAM || steered ?
+		    g->nworkers : 1;
 		/* rtcp/rudp listen on the far hop, not here */
 		if (l->socktype == 0)
 			slots = 0;
 		for (k = 0; k < slots; k++) {
-			if ((ml = listener_find(mon, l->socktype, &l->addr,
-			    l->addrlen, k)) == NULL) {
+			if (steered || (ml = listener_find(mon, l->socktype,
+			    &l->addr, l->addrlen, k)) == NULL) {
 				if ((fd = listener_open(l,
-				    l->socktype == SOCK_STREAM, err,
+				    l->socktype == SOCK_STREAM || steered, err,
 				    errlen)) == -1)
 					goto fail;
 				if ((ml = calloc(1, sizeof(*ml))) == NULL) {
@@ -161,6 +169,10 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 				memcpy(&ml->addr, &l->addr, l->addrlen);
 				ml->addrlen = l->addrlen;
 				TAILQ_INSERT_TAIL(&mon->listeners, ml, entry);
+				/* on failure the gc below closes it */
+				if (steered && mon_steer_join(mon, ml, err,
+				    errlen) != 0)
+					goto fail;
 			}
 			g->lis[i * g->nworkers + k] = ml;
 		}
@@ -192,6 +204,7 @@ mon_listeners_gc(struct monitor *mon)
 		if (used)
 			continue;
 		TAILQ_REMOVE(&mon->listeners, ml, entry);
+		mon_steer_leave(mon, ml);
 		close(ml->fd);
 		free(ml);
 	}

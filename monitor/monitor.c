@@ -739,6 +739,7 @@ mon_reload(struct monitor *mon)
 		gen_free(mon, g);
 		goto out;
 	}
+	mon_steer_activate(mon, g);
 	TAILQ_FOREACH_SAFE(old, &mon->gens, entry, tmp)
 		if (!old->draining)
 			gen_drain(mon, old);
@@ -825,6 +826,7 @@ monitor_init(struct monitor *mon, struct conf *conf, char *err,
 	TAILQ_INIT(&mon->gens);
 	TAILQ_INIT(&mon->listeners);
 	TAILQ_INIT(&mon->tuns);
+	TAILQ_INIT(&mon->steers);
 	if ((mon->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "event_base_new failed");
 		return -1;
@@ -844,6 +846,7 @@ monitor_init(struct monitor *mon, struct conf *conf, char *err,
 	if (mon_tls_load(mon, g, err, errlen) != 0 ||
 	    mon_listeners_open(mon, g, err, errlen) != 0)
 		goto fail;
+	mon_steer_activate(mon, g);
 	return 0;
  fail:
 	/* the keys loaded so far go now, not with the process */

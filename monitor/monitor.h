@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ipc.h"
+#include "steer.h"
 
 struct event_base;
 struct event;
@@ -26,9 +27,13 @@ struct event;
 #define MW_DRAINING	0x08	/* told to finish its connections */
 #define MW_ANY_LIVE	(MW_STARTING | MW_RUNNING | MW_DRAINING)
 
+struct mon_steer;
+
 struct mon_listener {
 	int			 fd;
 	unsigned int		 slot;		/* which worker's (SO_REUSEPORT) */
+	struct mon_steer	*steer;		/* an OSTP port's (mon_steer.c) */
+	unsigned int		 steer_slot;
 	int			 socktype;
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
@@ -43,6 +48,15 @@ struct mon_tun {
 };
 
 struct mon_gen;
+
+/* An OSTP port's group of sockets, all generations (mon_steer.c). */
+struct mon_steer {
+	struct steer		 st;
+	unsigned int		 refs;		/* its sockets */
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+	TAILQ_ENTRY(mon_steer)	 entry;
+};
 
 /*
  * A TLS listener's identity (mon_tls.c): the private key lives only
@@ -112,6 +126,8 @@ struct monitor {
 	TAILQ_HEAD(, mon_gen)	 gens;
 	TAILQ_HEAD(, mon_listener) listeners;
 	TAILQ_HEAD(, mon_tun)	 tuns;
+	TAILQ_HEAD(, mon_steer)	 steers;
+	int			 steer_state;	/* 0 unknown, 1 BPF, -1 none */
 	unsigned int		 next_gen;
 	int			 ever_ready;
 	int			 shutting_down;
@@ -166,6 +182,17 @@ int	mon_tls_chain_fd(const struct mon_tlskey *);
 int	mon_tls_sign(const struct mon_tlskey *, int op,
 	    const unsigned char *in, size_t inlen, unsigned char *out,
 	    size_t *outlen, int *status);
+
+/* mon_steer.c */
+int	mon_steer_available(struct monitor *);
+int	mon_steer_join(struct monitor *, struct mon_listener *, char *err,
+	    size_t errlen);
+void	mon_steer_leave(struct monitor *, struct mon_listener *);
+void	mon_steer_activate(struct monitor *, struct mon_gen *);
+int	mm_answer_ostp_steer(struct monitor *, struct mon_worker *,
+	    struct ipc_msg *);
+int	mm_answer_ostp_fwd(struct monitor *, struct mon_worker *,
+	    struct ipc_msg *);
 
 /* mon_caps.c */
 int	mon_caps_drop(void);

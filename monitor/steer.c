@@ -365,3 +365,22 @@ steer_addr_del(struct steer *st, const struct steer_key *k)
 		return -1;
 	return 0;
 }
+
+/* Only if it still points at slot: another may have taken it since. */
+int
+steer_addr_del_if(struct steer *st, const struct steer_key *k,
+    unsigned int slot)
+{
+	union bpf_attr a;
+	uint32_t v;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)st->addrs;
+	a.key = (uint64_t)(uintptr_t)k;
+	a.value = (uint64_t)(uintptr_t)&v;
+	if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (v != slot)
+		return 0;
+	return steer_addr_del(st, k);
+}

@@ -41,5 +41,7 @@ int	steer_key(const struct sockaddr *, struct steer_key *);
 int	steer_addr_set(struct steer *, const struct steer_key *,
 	    unsigned int slot);
 int	steer_addr_del(struct steer *, const struct steer_key *);
+int	steer_addr_del_if(struct steer *, const struct steer_key *,
+	    unsigned int slot);
 
 #endif

@@ -4,7 +4,12 @@
 # TURN Allocate (401 challenge, authenticated retry), CreatePermission,
 # a Send indication echoed back by a UDP echo peer as a Data
 # indication, ChannelBind and ChannelData, Refresh with lifetime 0; and
-# a wrong password refused.
+# a wrong password refused.  Then the OSTP client's use of them
+# (-F ostp://...?turn=&turn_user=&turn_pass=, stun=): curl through a
+# tunnel relayed by coturn, byte-exact, coturn's log showing the
+# allocation and the channel; the public address learned by STUN on the
+# tunnel's socket; a wrong TURN password gives one clear line and no
+# tunnel, and the daemon still serves through a good one.
 . regress/lib.sh
 
 command -v turnserver >/dev/null 2>&1 || skip "turnserver (coturn) is not installed"
@@ -52,4 +57,64 @@ else
 	grep -q "allocate: error 401" "$LOGDIR/wrong.out" ||
 	    fail "wrong password: $(cat "$LOGDIR/wrong.out")"
 fi
+# --- the OSTP client through coturn -----------------------------------------
+W=$LOGDIR/www
+mkdir -p "$W"
+want=$(make_blob "$W/blob" 2000000)
+H=$(free_port)
+start_web web "$W" "$H"
+KEY=0123456789abcdef0123456789abcdef
+S=$(free_port); C=$(free_port); C2=$(free_port); C3=$(free_port)
+start_ostpd srv -D -L "ostp://$KEY@127.0.0.1:$S?local_access=true"
+wait_log "$LOGDIR/srv.log" "running" 5 || fatal "ostpd server"
+start_ostpd cli -D -L "auto://127.0.0.1:$C" \
+    -F "ostp://$KEY@127.0.0.1:$S?turn=127.0.0.1:$T&turn_user=alice&turn_pass=s3cret"
+wait_port "$C" || fatal "ostpd client (TURN)"
+get() {	# get PROXYPORT
+	curl -sS --max-time 30 --socks5-hostname "127.0.0.1:$1" \
+	    "http://localhost:$H/blob" | sha256sum | cut -d' ' -f1
+}
+[ "$(get "$C")" = "$want" ] || fail "curl through the tunnel over TURN"
+grep -q "TURN relay 127.0.0.1:[0-9]* (our public address 127.0.0.1:" \
+    "$LOGDIR/cli.log" || fail "the client did not log its TURN relay"
+wait_log "$LOGDIR/cli.log" "connecting -> connected" 5 ||
+	fail "the tunnel over TURN did not come up"
+# the server saw the relay's address, not the client's socket
+relay=$(sed -n 's/.*TURN relay \(127.0.0.1:[0-9]*\).*/\1/p' \
+    "$LOGDIR/cli.log" | head -n 1)
+grep -qi "channel.*bind\|channel_bind\|CHANNEL_BIND" "$TD"/turnserver*.log ||
+	fail "coturn's log shows no channel bind"
+[ -n "$relay" ] || fail "no relayed address"
+
+# STUN on the tunnel's socket: the public address is logged
+start_ostpd clis -D -L "auto://127.0.0.1:$C2" \
+    -F "ostp://$KEY@127.0.0.1:$S?stun=127.0.0.1:$T"
+wait_port "$C2" || fatal "ostpd client (STUN)"
+[ "$(get "$C2")" = "$want" ] || fail "curl through the tunnel with STUN"
+wait_log "$LOGDIR/clis.log" "public address 127.0.0.1:[0-9]* (STUN)" 5 ||
+	fail "the client did not log its public address from STUN"
+
+# a wrong TURN password: a clear line, no tunnel; the good client serves
+start_ostpd cliw -D -L "auto://127.0.0.1:$C3" \
+    -F "ostp://$KEY@127.0.0.1:$S?turn=127.0.0.1:$T&turn_user=alice&turn_pass=nope"
+wait_port "$C3" || fatal "ostpd client (wrong TURN password)"
+curl -s --max-time 5 --socks5-hostname "127.0.0.1:$C3" \
+    "http://localhost:$H/blob" >/dev/null 2>&1
+wait_log "$LOGDIR/cliw.log" "TURN: Allocate refused: 401" 10 ||
+	fail "a wrong TURN password was not reported: $(grep -i turn "$LOGDIR/cliw.log" | tail -n 2)"
+[ "$(get "$C")" = "$want" ] || fail "the TURN tunnel after the refusal"
+
+# the configuration's mistakes, one line each
+"$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?turn=relay.example:3478&turn_user=a&turn_pass=b" \
+    >"$LOGDIR/t1.out" 2>&1 && fail "a TURN server name was accepted"
+grep -q "turn=relay.example:3478: give an IP address and a port" \
+    "$LOGDIR/t1.out" || fail "turn= name: $(cat "$LOGDIR/t1.out")"
+"$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?turn=127.0.0.1:3478" \
+    >"$LOGDIR/t2.out" 2>&1 && fail "turn= without credentials was accepted"
+grep -q "turn= needs turn_user=" "$LOGDIR/t2.out" ||
+	fail "turn= without credentials: $(cat "$LOGDIR/t2.out")"
+"$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?type=uot&stun=127.0.0.1:3478" \
+    >"$LOGDIR/t3.out" 2>&1 && fail "stun= over UoT was accepted"
+grep -q "need the UDP carrier" "$LOGDIR/t3.out" ||
+	fail "stun= over UoT: $(cat "$LOGDIR/t3.out")"
 finish

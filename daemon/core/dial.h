@@ -97,6 +97,9 @@ char	*worker_read_small(struct worker *, const char *path, size_t *len);
 int	sockaddr_local(const struct sockaddr *);
 /* ::ffff:a.b.c.d as a.b.c.d, in place. */
 void	sockaddr_unmap(struct sockaddr_storage *, socklen_t *);
+/* The same IPv4 or IPv6 address and port (other families: never). */
+int	sockaddr_same(const struct sockaddr_storage *,
+	    const struct sockaddr_storage *);
 /* The address and port of a sockaddr, as text (mapped IPv4 as IPv4). */
 void	sockaddr_host(const struct sockaddr_storage *, char *host, size_t,
 	    uint16_t *port);

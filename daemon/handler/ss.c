@@ -26,6 +26,7 @@
 #include <openssl/rand.h>
 
 #include "core/dial.h"
+#include "ostp/replay.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -94,6 +95,7 @@ static void rf_hash(const unsigned char *, size_t, uint64_t *, uint64_t *);
 struct ss_shared {
 	struct replay_filter	rf;
 	struct salt_table	st;
+	struct ostp_replay_shm	ostp;	/* OSTP handshakes (ostp/replay.c) */
 };
 
 static int
@@ -107,6 +109,7 @@ ss_replay_map(int fd)
 		return -1;
 	rf = &sh->rf;
 	st22 = &sh->st;
+	ostp_replay_set(&sh->ostp);
 	return 0;
 }
 
@@ -123,10 +126,12 @@ ss_replay_create(void)
 		close(fd);
 		return -1;
 	}
-	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1) {
+	if (RAND_bytes((unsigned char *)rf->key, sizeof(rf->key)) != 1 ||
+	    ostp_replay_init(&((struct ss_shared *)rf)->ostp) != 0) {
 		munmap(rf, sizeof(struct ss_shared));
 		rf = NULL;
 		st22 = NULL;
+		ostp_replay_set(NULL);
 		close(fd);
 		return -1;
 	}
@@ -134,6 +139,7 @@ ss_replay_create(void)
 	munmap(rf, sizeof(struct ss_shared));
 	rf = NULL;
 	st22 = NULL;
+	ostp_replay_set(NULL);
 	return fd;
 }
 

@@ -635,3 +635,21 @@ arq_next_event(const struct arq *a, uint64_t now)
 		t = ARQ_TICK_US;
 	return t;
 }
+
+/*
+ * How often the oldest datagram still waiting for its ACK was sent
+ * again (0: none waits): a peer that answers nothing makes it grow.
+ */
+unsigned int
+arq_oldest_retries(const struct arq *a)
+{
+	const struct arq_sent *e;
+	uint64_t n;
+
+	for (n = a->tx_base; n < a->tx_next && a->hcap > 0; n++) {
+		e = &a->hist[n & (a->hcap - 1)];
+		if (e->d != NULL && e->retx)
+			return e->retries;
+	}
+	return 0;
+}

@@ -120,6 +120,8 @@ size_t	arq_due(struct arq *, uint64_t now, const struct arq_sent **out,
 	    size_t max);
 /* Resend everything at once (a path move). */
 void	arq_all_due(struct arq *);
+/* Resends of the oldest datagram waiting for its ACK (0: none waits). */
+unsigned int arq_oldest_retries(const struct arq *);
 
 /* Receiving. */
 #define ARQ_RX_NEW	0	/* decrypt and process it */

@@ -34,6 +34,8 @@
 #include "ostp/session.h"
 #include "proto/ostp.h"
 #include "proto/uot.h"
+#include "proto/stun.h"
+#include "ostp/turn.h"
 #include "core/tls.h"
 #include "cbuf.h"
 #include "err.h"
@@ -93,6 +95,13 @@ struct oclient {
 	unsigned char		 wskey[UOT_KEY_LEN];
 	struct cbuf		 tin;
 	struct cbuf		 tout;
+	/* UDP: through a TURN relay, or STUN on an unconnected socket */
+	struct oturn		*turn;
+	int			 unconnected;
+	unsigned char		 stun_tid[STUN_TID_LEN];
+	int			 stun_asked;
+	int			 stun_known;
+	struct sockaddr_storage	 mapped;	/* what STUN saw last */
 };
 
 static LIST_HEAD(, oclient) clients = LIST_HEAD_INITIALIZER(clients);
@@ -102,6 +111,10 @@ static void oc_retry(struct oclient *, const char *);
 static void oc_dgram(void *, const unsigned char *, size_t, const void *,
     unsigned int);
 static int oc_frame_out(struct oclient *, const unsigned char *, size_t);
+static int oc_turn_sendv(struct oclient *, const unsigned char *,
+    const size_t *, size_t);
+static void oc_stun_ask(struct oclient *);
+static void oc_send_msg1(struct oclient *);
 
 static void
 oc_set_state(struct oclient *oc, enum oc_state st)
@@ -128,6 +141,13 @@ oc_timer_set(struct oclient *oc, unsigned long ms)
 static void
 oc_close_socket(struct oclient *oc)
 {
+	struct oturn *t = oc->turn;
+
+	/* its goodbye (a Refresh of 0 s) goes out before the socket */
+	oc->turn = NULL;
+	oturn_free(t);
+	oc->unconnected = 0;
+	oc->stun_asked = 0;
 	if (oc->cev != NULL) {
 		event_free(oc->cev);
 		oc->cev = NULL;
@@ -215,6 +235,52 @@ oc_frame_out(struct oclient *oc, const unsigned char *d, size_t len)
 	return oc_tc_flush(oc);
 }
 
+/* A batch through the TURN relay: each datagram as ChannelData. */
+static int
+oc_turn_sendv(struct oclient *oc, const unsigned char *buf,
+    const size_t *lens, size_t n)
+{
+	unsigned char *tb;
+	size_t *tl, i, off = 0, toff = 0, total = 0;
+	int r;
+
+	if (!oturn_ready(oc->turn))
+		return 0;	/* lost, as on a network; the ARQ resends */
+	for (i = 0; i < n; i++)
+		total += lens[i] + TURN_CHANNEL_HDR_LEN;
+	if ((tb = malloc(total)) == NULL ||
+	    (tl = calloc(n, sizeof(*tl))) == NULL) {
+		free(tb);
+		return 0;
+	}
+	for (i = 0; i < n; off += lens[i], i++) {
+		if (oturn_header(oc->turn, tb + toff, lens[i]) != 0)
+			break;
+		memcpy(tb + toff + TURN_CHANNEL_HDR_LEN, buf + off, lens[i]);
+		tl[i] = lens[i] + TURN_CHANNEL_HDR_LEN;
+		toff += tl[i];
+	}
+	r = ostp_sendv(oc->fd, NULL, 0, tb, tl, i, &oc->gso);
+	free(tl);
+	free(tb);
+	return r;
+}
+
+/* One datagram of the tunnel on the socket, whatever carries it. */
+static void
+oc_send_one(struct oclient *oc, const unsigned char *d, size_t len)
+{
+	size_t l = len;
+
+	if (oc->turn != NULL)
+		(void)oc_turn_sendv(oc, d, &l, 1);
+	else if (oc->unconnected)
+		(void)sendto(oc->fd, d, len, 0, (struct sockaddr *)&oc->peer,
+		    oc->peerlen);
+	else if (send(oc->fd, d, len, 0) == -1)
+		debug("%s: send: %s", oc->name, strerror(errno));
+}
+
 static int
 oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 {
@@ -229,6 +295,11 @@ oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 	}
 	if (oc->fd == -1)
 		return -1;
+	if (oc->turn != NULL)
+		return oc_turn_sendv(oc, buf, lens, n);
+	if (oc->unconnected)
+		return ostp_sendv(oc->fd, (struct sockaddr *)&oc->peer,
+		    oc->peerlen, buf, lens, n, &oc->gso);
 	return ostp_sendv(oc->fd, NULL, 0, buf, lens, n, &oc->gso);
 }
 
@@ -246,7 +317,8 @@ oc_stalled(void *arg)
 	struct oclient *oc = arg;
 	int fd;
 
-	if (oc->tc != NULL || oc->s == NULL) {
+	/* a relay's allocation belongs to the old socket: start over */
+	if (oc->tc != NULL || oc->s == NULL || oc->h->ostp->turnlen != 0) {
 		ostp_session_free(oc->s);
 		oc->s = NULL;
 		oc_retry(oc, "the tunnel stalled");
@@ -256,18 +328,21 @@ oc_stalled(void *arg)
 	    SOCK_DGRAM)) == -1)
 		return;
 	ostp_udp_tune(fd);
-	if (connect(fd, (struct sockaddr *)&oc->peer, oc->peerlen) == -1) {
+	if (oc->h->ostp->stunlen == 0 && connect(fd,
+	    (struct sockaddr *)&oc->peer, oc->peerlen) == -1) {
 		close(fd);
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
 	oc_close_socket(oc);
 	oc->fd = fd;
+	oc->unconnected = oc->h->ostp->stunlen != 0;
 	if ((oc->rev = event_new(oc->wk->base, oc->fd, EV_READ | EV_PERSIST,
 	    oc_read_cb, oc)) == NULL)
 		fatal_f("out of memory");
 	event_add(oc->rev, NULL);
 	logit("%s: the path stalled; moved to a new socket", oc->name);
+	oc_stun_ask(oc);
 	ostp_session_path_moved(oc->s);
 }
 
@@ -328,14 +403,89 @@ oc_established(struct oclient *oc)
 	free(l);
 }
 
+/*
+ * STUN (stun=): a Binding request from the tunnel's socket, which is
+ * then left unconnected, so that the server's answer can come in; the
+ * public address it reports is logged when it is new.
+ */
+static void
+oc_stun_ask(struct oclient *oc)
+{
+	const struct ostp_conf *c = oc->h->ostp;
+	unsigned char req[64];
+	size_t n;
+
+	if (c->stunlen == 0 || oc->fd == -1 || oc->stun_asked >= 4)
+		return;
+	if (oc->stun_asked == 0 && stun_new_tid(oc->stun_tid) != 0)
+		return;
+	if (stun_build_binding(req, sizeof(req), &n, oc->stun_tid,
+	    STUN_F_FINGERPRINT) != 0)
+		return;
+	oc->stun_asked++;
+	(void)sendto(oc->fd, req, n, 0, (const struct sockaddr *)&c->stun,
+	    c->stunlen);
+}
+
+static void
+oc_stun_answer(struct oclient *oc, const unsigned char *d, size_t len)
+{
+	struct stun_msg m;
+	const struct sockaddr_storage *a;
+	char as[80];
+
+	if (stun_classify(d, len) != STUN_KIND_MESSAGE ||
+	    stun_parse(d, len, &m) != 0 ||
+	    !stun_is_response(&m, STUN_METHOD_BINDING, oc->stun_tid) ||
+	    m.cls != STUN_CLASS_SUCCESS || m.nunknown > 0)
+		return;
+	if (m.has & STUN_HAS_XOR_MAPPED)
+		a = &m.xor_mapped;
+	else if (m.has & STUN_HAS_MAPPED)
+		a = &m.mapped;
+	else
+		return;
+	oc->stun_asked = 4;	/* answered: no more for this socket */
+	sockaddr_ntop((const struct sockaddr *)a, as, sizeof(as));
+	if (oc->stun_known && sockaddr_same(a, &oc->mapped))
+		debug("%s: public address %s (STUN)", oc->name, as);
+	else
+		logit("%s: public address %s (STUN)", oc->name, as);
+	oc->mapped = *a;
+	oc->stun_known = 1;
+}
+
 static void
 oc_dgram(void *arg, const unsigned char *d, size_t len, const void *from,
     unsigned int fromlen)
 {
 	struct oclient *oc = arg;
+	const struct sockaddr_storage *fs = from;
+	struct sockaddr_storage ss;
+	const unsigned char *pd;
+	size_t plen;
+	socklen_t sl = fromlen;
 
-	(void)from;
-	(void)fromlen;
+	/* unconnected (STUN): the STUN server's answer, or the server's */
+	if (oc->unconnected && from != NULL) {
+		if (fromlen > sizeof(ss))
+			return;
+		memcpy(&ss, fs, fromlen);
+		sockaddr_unmap(&ss, &sl);
+		if (sockaddr_same(&ss, &oc->h->ostp->stun)) {
+			oc_stun_answer(oc, d, len);
+			return;
+		}
+		if (!sockaddr_same(&ss, &oc->peer))
+			return;
+	}
+	/* through the relay: its messages, or the tunnel's datagram */
+	if (oc->turn != NULL && from != NULL) {
+		if (oturn_input(oc->turn, d, len, &pd, &plen) != 1)
+			return;
+		d = pd;
+		len = plen;
+	}
 	if (oc->state == OC_HANDSHAKE) {
 		/* the first answer is msg2, or nothing */
 		if (ostp_hs_finish(&oc->hs, &oc->keys, d, len) == 0)
@@ -372,8 +522,8 @@ oc_send_msg1(struct oclient *oc)
 		oc_timer_set(oc, OC_UOT_HS_MS);
 		return;
 	}
-	if (send(oc->fd, oc->msg1, oc->msg1len, 0) == -1)
-		debug("%s: msg1: %s", oc->name, strerror(errno));
+	oc_send_one(oc, oc->msg1, oc->msg1len);
+	oc_stun_ask(oc);
 	oc_timer_set(oc, OC_HS_GAP_MS);
 }
 
@@ -553,10 +703,44 @@ oc_uot_connect(struct oclient *oc)
 	oc_set_state(oc, OC_HANDSHAKE);
 }
 
+static int
+oc_turn_send(void *arg, const unsigned char *d, size_t len)
+{
+	struct oclient *oc = arg;
+
+	if (oc->fd == -1)
+		return -1;
+	if (send(oc->fd, d, len, 0) == -1 && errno != EAGAIN &&
+	    errno != ENOBUFS && errno != ECONNREFUSED)
+		return -1;
+	return 0;
+}
+
+static void
+oc_turn_ready(void *arg)
+{
+	oc_send_msg1(arg);
+}
+
+static void
+oc_turn_failed(void *arg, const char *why)
+{
+	struct oclient *oc = arg;
+
+	if (oc->s != NULL) {
+		ostp_session_free(oc->s);
+		oc->s = NULL;
+	}
+	oc_retry(oc, why);
+}
+
 /* A socket to the server's address and a new session's msg1. */
 static void
 oc_handshake(struct oclient *oc)
 {
+	const struct ostp_conf *c;
+	const struct sockaddr_storage *to;
+	socklen_t tolen;
 	uint32_t sid;
 	ssize_t n;
 
@@ -573,15 +757,20 @@ oc_handshake(struct oclient *oc)
 		oc_uot_connect(oc);
 		return;
 	}
+	c = oc->h->ostp;
+	/* the socket talks to the relay, the server, or (STUN) both */
+	to = c->turnlen != 0 ? &c->turn : &oc->peer;
+	tolen = c->turnlen != 0 ? c->turnlen : oc->peerlen;
 	if ((oc->fd = dial_socket_as(oc->wk, &oc->egress,
-	    oc->peer.ss_family, SOCK_DGRAM)) == -1) {
+	    to->ss_family, SOCK_DGRAM)) == -1) {
 		oc_retry(oc, strerror(errno));
 		return;
 	}
 	ostp_udp_tune(oc->fd);
 	oc->gso = 1;
-	if (connect(oc->fd, (struct sockaddr *)&oc->peer, oc->peerlen) ==
-	    -1) {
+	oc->unconnected = c->turnlen == 0 && c->stunlen != 0;
+	if (!oc->unconnected && connect(oc->fd, (const struct sockaddr *)to,
+	    tolen) == -1) {
 		oc_retry(oc, strerror(errno));
 		return;
 	}
@@ -591,6 +780,27 @@ oc_handshake(struct oclient *oc)
 		fatal_f("out of memory");
 	event_add(oc->rev, NULL);
 	oc_set_state(oc, OC_HANDSHAKE);
+	if (c->turnlen != 0) {
+		struct oturn_params tp;
+
+		memset(&tp, 0, sizeof(tp));
+		tp.user = c->turn_user;
+		tp.pass = c->turn_pass;
+		tp.peer = (const struct sockaddr *)&oc->peer;
+		tp.peerlen = oc->peerlen;
+		tp.name = oc->name;
+		tp.send = oc_turn_send;
+		tp.ready = oc_turn_ready;
+		tp.failed = oc_turn_failed;
+		tp.arg = oc;
+		if ((oc->turn = oturn_new(oc->wk, &tp)) == NULL) {
+			oc_retry(oc, "out of memory");
+			return;
+		}
+		/* msg1 once the relay is ready */
+		oturn_start(oc->turn);
+		return;
+	}
 	oc_send_msg1(oc);
 }
 

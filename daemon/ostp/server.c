@@ -40,6 +40,7 @@
 #include "log.h"
 #include "ostp/session.h"
 #include "ostp/server.h"
+#include "ostp/replay.h"
 #include "proto/ostp.h"
 #include "proto/proto.h"
 #include "proto/uot.h"
@@ -52,6 +53,8 @@
 #include "node.h"
 #include <netinet/tcp.h>
 #include "worker.h"
+#include "ipc.h"
+#include "buf.h"
 
 #define SRV_BUCKETS		16384
 #define SRV_ADDR_BUCKETS	16384
@@ -61,6 +64,8 @@
 #define ADM_SRC_RATE		5	/* handshakes per second per source */
 #define ADM_SRC_BURST		20
 #define KNOWN_SECS		(24 * 3600)
+#define SRV_FWD_RATE		2000	/* datagrams handed on per second */
+#define SRV_FWD_BURST		256
 
 /*
  * An access key with its derived secrets; shared by the server's key
@@ -93,6 +98,7 @@ struct sentry {
 	socklen_t		 peerlen;
 	int			 in_addr;	/* on an address chain */
 	struct ucon		*uc;		/* a TCP carrier's connection */
+	uint64_t		 steer_us;	/* last asked to steer here */
 };
 
 LIST_HEAD(sentry_list, sentry);
@@ -165,7 +171,12 @@ struct osrv {
 	size_t			 classifying;	/* not yet UoT */
 	uint64_t		 now;
 	struct ucon		*cur;		/* the datagram's connection */
+	struct bucket		 fwd;		/* datagrams handed on */
+	LIST_ENTRY(osrv)	 entry;
 };
+
+/* This worker's OSTP ports, for datagrams the others hand on. */
+static LIST_HEAD(, osrv) udp_servers = LIST_HEAD_INITIALIZER(udp_servers);
 
 struct sflow {
 	struct osrv		*srv;
@@ -350,26 +361,6 @@ addr_hash(const struct sockaddr_storage *ss)
 	return h;
 }
 
-static int
-addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a;
-		const struct sockaddr_in *y = (const void *)b;
-
-		return x->sin_port == y->sin_port &&
-		    x->sin_addr.s_addr == y->sin_addr.s_addr;
-	} else {
-		const struct sockaddr_in6 *x = (const void *)a;
-		const struct sockaddr_in6 *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		    memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-	}
-}
-
 static struct sentry *
 find_sid(struct osrv *srv, uint32_t sid)
 {
@@ -388,9 +379,42 @@ find_addr(struct osrv *srv, const struct sockaddr_storage *ss)
 
 	LIST_FOREACH(e, &srv->addrs[addr_hash(ss) % SRV_ADDR_BUCKETS],
 	    by_addr)
-		if (addr_eq(&e->peer, ss))
+		if (sockaddr_same(&e->peer, ss))
 			return e;
 	return NULL;
+}
+
+/*
+ * Steering (monitor/mon_steer.c): every worker of the port has its own
+ * socket, and the kernel sends a datagram to the worker its source
+ * address is steered to.  A UDP session's address is steered here when
+ * the session starts or moves here, and released when no session of
+ * ours is left at it.
+ */
+static void
+entry_steer(struct sentry *e, uint64_t now)
+{
+	if (e->srv->fd == -1)
+		return;		/* a TCP carrier's session */
+	e->steer_us = now;
+	mm_ostp_steer(e->srv->wk, IPC_OSTP_STEER, (uint32_t)e->srv->idx,
+	    (const struct sockaddr *)&e->peer);
+}
+
+static void
+entry_unsteer(struct sentry *e)
+{
+	struct osrv *srv = e->srv;
+	struct sentry *o;
+
+	if (srv->fd == -1 || !e->in_addr)
+		return;
+	LIST_FOREACH(o, &srv->addrs[addr_hash(&e->peer) % SRV_ADDR_BUCKETS],
+	    by_addr)
+		if (o != e && sockaddr_same(&o->peer, &e->peer))
+			return;
+	mm_ostp_steer(srv->wk, IPC_OSTP_UNSTEER, (uint32_t)srv->idx,
+	    (const struct sockaddr *)&e->peer);
 }
 
 static void
@@ -399,6 +423,8 @@ addr_set(struct sentry *e, const struct sockaddr_storage *ss,
 {
 	struct osrv *srv = e->srv;
 
+	if (e->in_addr)
+		entry_unsteer(e);
 	if (e->in_addr)
 		LIST_REMOVE(e, by_addr);
 	memcpy(&e->peer, ss, len);
@@ -432,6 +458,7 @@ entry_unlink(struct sentry *e)
 
 	entry_set_ucon(e, NULL);
 	LIST_REMOVE(e, by_sid);
+	entry_unsteer(e);
 	if (e->in_addr)
 		LIST_REMOVE(e, by_addr);
 	TAILQ_REMOVE(&e->key->lru, e, key_lru);
@@ -640,6 +667,9 @@ flow_dialed(void *arg, struct conn *up, int err)
 		conn_free(st);
 	} else {
 		ostp_stream_accept(st, 1, NULL);
+		/* a connection of this worker's: the relay's end drops it */
+		f->srv->wk->stats.accepted++;
+		f->srv->wk->stats.active++;
 		relay_conns(f->srv->wk, st, up, 0);
 	}
 	f->key->nflows--;
@@ -855,18 +885,23 @@ session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
 	srv->nsessions++;
 	addr_set(e, from, fromlen);
 	entry_set_ucon(e, srv->cur);
+	entry_steer(e, ostp_now_us());
 	adm_known(srv, from);
 	if (srv->cur != NULL)
 		(void)ucon_frame_out(srv->cur, out, (size_t)n);
 	else
 		(void)sendto(srv->fd, out, (size_t)n, 0,
 		    (const struct sockaddr *)from, fromlen);
-	debug("ostp %s: session %08x for key %s", srv->l->node->url, e->sid,
-	    k->name);
+	debug("ostp %s: session %08x for key %s (generation %u)",
+	    srv->l->node->url, e->sid, k->name, srv->wk->gen);
 }
 
-/* The trial path (§2.5 step 2): silent on every failure. */
-static void
+/*
+ * The trial path (§2.5 step 2): silent on every failure.  1 if the
+ * datagram was a handshake or junk of one of the keys; 0 if it may be
+ * another worker's (unknown, or not tried for the admission limits).
+ */
+static int
 trial(struct osrv *srv, const unsigned char *d, size_t len,
     const struct sockaddr_storage *from, socklen_t fromlen, uint64_t now)
 {
@@ -876,9 +911,10 @@ trial(struct osrv *srv, const unsigned char *d, size_t len,
 	uint32_t sid;
 	size_t plen, i;
 	time_t t = time(NULL);
+	int found = 0, seen;
 
 	if (len < 4 || adm_allow(srv, from, now) != 0)
-		return;
+		return 0;
 	w = (uint64_t)t / OSTP_JUNK_WINDOW;
 	for (i = 0; i < srv->nkeys; i++) {
 		struct skey *k = srv->keys[i];
@@ -888,31 +924,40 @@ trial(struct osrv *srv, const unsigned char *d, size_t len,
 
 		ostp_junk_marker(&k->keys, w, mk);
 		if (memcmp(mk, d, 4) == 0)
-			return;		/* junk */
+			return 1;	/* junk */
 		ostp_junk_marker(&k->keys, w - 1, mk);
 		if (memcmp(mk, d, 4) == 0)
-			return;
+			return 1;
 		if (len < 7 || ostp_hs_accept(&hs, &k->keys, d, len, &sid,
 		    &ts, payload, &plen) != 0)
 			continue;
+		found = 1;
 		if ((ts > (uint64_t)t ? ts - (uint64_t)t : (uint64_t)t - ts) >
 		    OSTP_TS_WINDOW) {
 			debug("ostp %s: handshake clock off by more than %d s",
 			    srv->l->node->url, OSTP_TS_WINDOW);
 			break;
 		}
-		replay_digest(srv, payload, plen, dig);
+		/* every worker's record, or this one's (no shared memory) */
+		if (ostp_replay_shared())
+			seen = ostp_replay_check(payload, plen, t,
+			    2 * OSTP_TS_WINDOW);
+		else {
+			replay_digest(srv, payload, plen, dig);
+			if (!(seen = replay_seen(srv, dig)))
+				replay_add(srv, dig);
+		}
 		explicit_bzero(payload, sizeof(payload));
-		if (replay_seen(srv, dig)) {
+		if (seen) {
 			debug("ostp %s: replayed handshake dropped",
 			    srv->l->node->url);
 			break;
 		}
-		replay_add(srv, dig);
 		session_start(srv, k, &hs, from, fromlen);
 		break;
 	}
 	ostp_hs_clear(&hs);
+	return found;
 }
 
 static void
@@ -922,9 +967,38 @@ touch(struct sentry *e)
 	TAILQ_INSERT_TAIL(&e->key->lru, e, key_lru);
 }
 
+/*
+ * A datagram another worker handed on reached its session here: the
+ * address is not (or no longer) steered to us; ask again, at most once
+ * a second per session.
+ */
+static void
+resteer(struct sentry *e, int fwd, uint64_t now)
+{
+	if (fwd && now - e->steer_us > 1000000)
+		entry_steer(e, now);
+}
+
+/* Not ours: maybe another worker's (steering not settled yet). */
+static void
+hand_on(struct osrv *srv, const unsigned char *d, size_t len,
+    const struct sockaddr_storage *from, uint64_t now)
+{
+	if (srv->fd == -1 || len > IPC_DGRAM_MAX ||
+	    bucket_take(&srv->fwd, SRV_FWD_RATE, SRV_FWD_BURST, now) != 0)
+		return;
+	mm_ostp_fwd(srv->wk, (uint32_t)srv->idx, (const struct sockaddr *)from,
+	    d, len);
+}
+
+/*
+ * fwd: the datagram came from another worker, which found no session
+ * or handshake in it; only a session of ours can take it.
+ */
 static void
 dispatch(struct osrv *srv, const unsigned char *d, size_t len,
-    const struct sockaddr_storage *from, socklen_t fromlen, uint64_t now)
+    const struct sockaddr_storage *from, socklen_t fromlen, uint64_t now,
+    int fwd)
 {
 	struct sentry *e;
 	uint32_t sid;
@@ -940,6 +1014,7 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 	    sid == e->sid && ostp_session_input_n(e->s, d, len, n) >= 0) {
 		touch(e);
 		skey_count(e->key, len, srv);
+		resteer(e, fwd, now);
 		return;
 	}
 	/* 2: a session that moved here, by each key's unmasking */
@@ -951,18 +1026,59 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 		if ((r = ostp_session_input_n(e->s, d, len, n)) < 0)
 			continue;
 		if (r == 1 && find_sid(srv, sid) == e) {
-			debug("ostp %s: session %08x moved",
-			    srv->l->node->url, sid);
+			debug("ostp %s: session %08x moved%s",
+			    srv->l->node->url, sid, fwd ? " (handed on by "
+			    "another worker)" : "");
 			addr_set(e, from, fromlen);
 			entry_set_ucon(e, srv->cur);
+			entry_steer(e, now);
 			touch(e);
 		}
 		if (find_sid(srv, sid) == e)
 			skey_count(e->key, len, srv);
 		return;
 	}
-	/* 3: a handshake, maybe */
-	trial(srv, d, len, from, fromlen, now);
+	if (fwd)
+		return;
+	/* 3: a handshake, maybe; else another worker's session, maybe */
+	if (!trial(srv, d, len, from, fromlen, now))
+		hand_on(srv, d, len, from, now);
+}
+
+void
+ostp_server_forwarded(struct worker *wk, struct buf *b)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	const unsigned char *d;
+	unsigned char addr[16];
+	struct osrv *srv;
+	uint32_t idx;
+	uint16_t port;
+	size_t len;
+	int family;
+
+	(void)wk;
+	if (ipc_dec_dgram(b, &idx, &family, addr, &port, &d, &len) != 0)
+		fatal("malformed CMD_OSTP_FWD from the monitor");
+	LIST_FOREACH(srv, &udp_servers, entry)
+		if (srv->idx == idx)
+			break;
+	if (srv == NULL)
+		return;		/* not started (yet) */
+	memset(&ss, 0, sizeof(ss));
+	if (family == 4) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, addr, 4);
+		sin->sin_port = htons(port);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, addr, 16);
+		sin6->sin6_port = htons(port);
+	}
+	dispatch(srv, d, len, &ss, family == 4 ? sizeof(*sin) :
+	    sizeof(*sin6), ostp_now_us(), 1);
 }
 
 static void
@@ -977,7 +1093,7 @@ srv_dgram(void *arg, const unsigned char *d, size_t len, const void *from,
 		return;
 	memcpy(&ss, from, fromlen);
 	sockaddr_unmap(&ss, &sslen);
-	dispatch(srv, d, len, &ss, sslen, srv->now);
+	dispatch(srv, d, len, &ss, sslen, srv->now, 0);
 }
 
 static void
@@ -1119,7 +1235,7 @@ ucon_frames(struct ucon *uc)
 		if (flen > 0) {
 			uc->srv->cur = uc;
 			dispatch(uc->srv, f, flen, &uc->peer, uc->peerlen,
-			    ostp_now_us());
+			    ostp_now_us(), 0);
 			uc->srv->cur = NULL;
 			if (uc->c == NULL)
 				return -1;
@@ -1417,6 +1533,9 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 	evutil_make_socket_nonblocking(fd);
 	ostp_udp_tune(fd);
 	srv->gso = 1;
+	srv->fwd.tokens = SRV_FWD_BURST;
+	srv->fwd.at_us = ostp_now_us();
+	LIST_INSERT_HEAD(&udp_servers, srv, entry);
 	if ((srv->ev = event_new(wk->base, fd, EV_READ | EV_PERSIST,
 	    srv_read_cb, srv)) == NULL)
 		return -1;

@@ -42,6 +42,7 @@
 #define SESS_IDLE_SERVER_US	(600ULL * 1000000)
 #define SESS_IDLE_CLIENT_US	(25ULL * 1000000)
 #define SESS_STALL_US		(10ULL * 1000000)	/* client: move */
+#define SESS_STALL_DATA_US	(3ULL * 1000000)	/* ... with data out */
 #define SESS_MOVE_GAP_US	(30ULL * 1000000)
 #define SESS_SUSPEND_US		(15ULL * 1000000)
 #define SESS_RETX_BUDGET_MAX	512
@@ -126,6 +127,7 @@ static void sess_fail(struct ostp_session *);
 static void sess_schedule(struct ostp_session *, uint64_t now);
 static void sess_taken(struct ostp_session *, size_t);
 static uint64_t move_wait(const struct ostp_session *);
+static uint64_t stall_wait(const struct ostp_session *);
 
 /* One worker, one thread: frames are built and opened here. */
 static unsigned char fbuf[OSTP_DGRAM_MAX];
@@ -389,7 +391,8 @@ st_recv(struct conn *c, void *p, size_t n)
 			sess_taken(st->s, k);
 		return (ssize_t)k;
 	}
-	if (st->fin_rcvd)
+	/* either side's Close ends the whole flow (no half-close, §3) */
+	if (st->fin_rcvd || st->fin_sent)
 		return 0;
 	errno = st->lobby ? EAGAIN : st->s == NULL || st->s->failing ||
 	    st->state == ST_REFUSED ? ECONNRESET : EAGAIN;
@@ -457,6 +460,9 @@ st_shutw(struct conn *c)
 		(void)sess_simple(s, st->id, OSTP_M_CLOSE);
 		sess_schedule(s, ostp_now_us());
 	}
+	/* the reader sees the end now */
+	if (st->c->want & CONN_READ)
+		conn_kick(st->c, CONN_READ);
 	return 0;
 }
 
@@ -472,7 +478,7 @@ st_update(struct conn *c)
 		return;
 	}
 	if ((c->want & CONN_READ) && (st->toq.len > 0 || st->fin_rcvd ||
-	    s == NULL || s->failing || st->state == ST_REFUSED))
+	    st->fin_sent || s == NULL || s->failing || st->state == ST_REFUSED))
 		conn_kick(c, CONN_READ);
 	if (!(c->want & CONN_WRITE))
 		return;
@@ -1077,10 +1083,16 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/*
 	 * Client: 10 s of silence moves the path (a new socket, the same
-	 * keys, nonces and flows, spec §2.10), at most every 30 s.
+	 * keys, nonces and flows, spec §2.10), at most every 30 s; sooner
+	 * when what we sent was resent three times unanswered and nothing
+	 * came for max(3 s, 8 RTT): a new flow's Connect after the server
+	 * lost the session (a restart, or its worker's reload) need not
+	 * wait for the silence rule.
 	 */
-	if (!s->server && idle > SESS_STALL_US && s->stalled != NULL &&
-	    now - s->last_move_us > SESS_MOVE_GAP_US) {
+	if (!s->server && s->stalled != NULL &&
+	    now - s->last_move_us > SESS_MOVE_GAP_US &&
+	    (idle > SESS_STALL_US || (idle > stall_wait(s) &&
+	    arq_oldest_retries(&s->arq) >= 3))) {
 		debug("%s: nothing heard for %llu s: moving the path",
 		    s->name, (unsigned long long)(idle / 1000000));
 		s->last_move_us = now;
@@ -1100,6 +1112,14 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 		ostp_session_ping(s);
 		(void)sess_simple(s, 0, OSTP_M_KEEPALIVE);
 	}
+}
+
+static uint64_t
+stall_wait(const struct ostp_session *s)
+{
+	uint64_t w = 8 * s->arq.srtt_us;
+
+	return w > SESS_STALL_DATA_US ? w : SESS_STALL_DATA_US;
 }
 
 static uint64_t

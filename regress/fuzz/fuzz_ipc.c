@@ -165,6 +165,30 @@ try_lisaddr(const uint8_t *p, size_t len)
 	buf_release(&e);
 }
 
+/* OSTP_FWD, CMD_OSTP_FWD: listener, address, port, a datagram */
+static void
+try_dgram(const uint8_t *p, size_t len)
+{
+	struct buf v, e;
+	const unsigned char *d;
+	unsigned char addr[16];
+	uint32_t lis;
+	uint16_t port;
+	size_t dlen;
+	int family;
+
+	buf_view(&v, p, len);
+	if (ipc_dec_dgram(&v, &lis, &family, addr, &port, &d, &dlen) != 0)
+		return;
+	if (dlen == 0 || dlen > IPC_DGRAM_MAX || d < p || d + dlen > p + len)
+		abort();
+	buf_init(&e);
+	if (ipc_enc_dgram(&e, lis, family, addr, port, d, dlen) != 0)
+		abort();
+	same_bytes(&e, p, len);
+	buf_release(&e);
+}
+
 static void
 try_tls_sign(const uint8_t *p, size_t len)
 {
@@ -285,7 +309,13 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 	case IPC_TPROXY_SOCKET:
 	case IPC_BIND_PARK:
 	case IPC_BIND_UNPARK:
+	case IPC_OSTP_STEER:
+	case IPC_OSTP_UNSTEER:
 		try_lisaddr(p, len);
+		break;
+	case IPC_OSTP_FWD:
+	case IPC_CMD_OSTP_FWD:
+		try_dgram(p, len);
 		break;
 	case IPC_LOG:
 		try_log(p, len);

@@ -745,6 +745,41 @@ TEST(test_payload_init)
 	buf_release(&b);
 }
 
+TEST(test_payload_dgram)
+{
+	unsigned char addr[16] = { 127, 0, 0, 1 }, a2[16], d[IPC_DGRAM_MAX + 1];
+	const unsigned char *got;
+	struct buf b, v;
+	uint32_t lis;
+	uint16_t port;
+	size_t len;
+	int family;
+
+	memset(d, 0x5a, sizeof(d));
+	buf_init(&b);
+	REQUIRE(ipc_enc_dgram(&b, 3, 4, addr, 4433, d, 1200) == 0);
+	ASSERT_EQ_UINT(buf_len(&b), 23 + 1200);
+	buf_view(&v, buf_ptr(&b), buf_len(&b));
+	REQUIRE(ipc_dec_dgram(&v, &lis, &family, a2, &port, &got, &len) == 0);
+	ASSERT_EQ_UINT(lis, 3);
+	ASSERT_EQ_INT(family, 4);
+	ASSERT(memcmp(a2, addr, 16) == 0);
+	ASSERT_EQ_UINT(port, 4433);
+	ASSERT_EQ_UINT(len, 1200);
+	ASSERT(memcmp(got, d, len) == 0);
+	buf_release(&b);
+	/* no datagram, or one too long: refused both ways */
+	buf_init(&b);
+	ASSERT(ipc_enc_dgram(&b, 3, 4, addr, 1, d, 0) != 0);
+	ASSERT(ipc_enc_dgram(&b, 3, 4, addr, 1, d, IPC_DGRAM_MAX + 1) != 0);
+	REQUIRE(ipc_enc_tproxy(&b, 3, 4, addr, 1) == 0);
+	buf_view(&v, buf_ptr(&b), buf_len(&b));
+	ASSERT(ipc_dec_dgram(&v, &lis, &family, a2, &port, &got, &len) != 0);
+	buf_release(&b);
+	ASSERT_STREQ(ipc_type_name(IPC_OSTP_FWD), "OSTP_FWD");
+	ASSERT_STREQ(ipc_type_name(IPC_CMD_OSTP_FWD), "CMD_OSTP_FWD");
+}
+
 TEST(test_type_names)
 {
 	ASSERT_STREQ(ipc_type_name(IPC_CMD_INIT), "CMD_INIT");
@@ -775,6 +810,7 @@ main(void)
 	RUN(test_payload_socket);
 	RUN(test_payload_stats);
 	RUN(test_payload_init);
+	RUN(test_payload_dgram);
 	RUN(test_type_names);
 	return TEST_EXIT();
 }

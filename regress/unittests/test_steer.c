@@ -117,7 +117,11 @@ TEST(mapped_address)
 		ASSERT_EQ_INT(landed(c), 2);
 		REQUIRE(steer_addr_set(&st, &k, slot[c % 2]) == 0);
 		ASSERT_EQ_INT(landed(c), c % 2);
-		REQUIRE(steer_addr_del(&st, &k) == 0);
+		/* only the slot it points at may take it away */
+		REQUIRE(steer_addr_del_if(&st, &k, slot[(c + 1) % 2]) == 0);
+		ASSERT_EQ_INT(landed(c), c % 2);
+		REQUIRE(steer_addr_set(&st, &k, slot[2]) == 0);
+		REQUIRE(steer_addr_del_if(&st, &k, slot[2]) == 0);
 		ASSERT(landed(c) != 2);
 	}
 	/* deleting what is not there is no error */
