@@ -1342,7 +1342,7 @@ native_outbounds(struct conf *c, yajl_val arr, const char *path, char *err,
 	static const char *const keys[] = { "type", "tag", "hops", "retries",
 	    NULL };
 	static const char *const okeys[] = { "type", "tag", "server",
-	    "access_key", "transport", "mux", "mtu", NULL };
+	    "access_key", "transport", "mux", "mtu", "stun", "turn", NULL };
 	char where[48];
 	const char *type, *tag;
 	yajl_val hops, v;

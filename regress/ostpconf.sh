@@ -75,6 +75,23 @@ cat >"$LOGDIR/native-out.json" <<EOF2
  "routing": {"default_outbound": "tunnel"}}
 EOF2
 accepts native-out -C "$LOGDIR/native-out.json"
+cat >"$LOGDIR/native-turn.json" <<EOF2
+{"inbounds": [{"type": "local_proxy", "listen": "127.0.0.1:1080"}],
+ "outbounds": [{"type": "ostp", "tag": "tunnel", "server": "127.0.0.1:50000",
+  "access_key": "$K1", "stun": "127.0.0.1:3478",
+  "turn": {"server": "127.0.0.1:3479", "username": "u", "password": "p w"}}],
+ "routing": {"default_outbound": "tunnel"}}
+EOF2
+accepts native-turn -C "$LOGDIR/native-turn.json"
+grep -q 'turn=127.0.0.1:3479' "$LOGDIR/native-turn.t" &&
+    grep -q 'stun=127.0.0.1:3478' "$LOGDIR/native-turn.t" ||
+	fail "native turn/stun: not in the printed configuration"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "turn": "127.0.0.1:1"}], "inbounds": ["socks5://:1"]}' \
+    >"$LOGDIR/badturn.json"
+refuses native-turn-bad 'turn must be an object with "server" (ip:port)' \
+    -C "$LOGDIR/badturn.json"
+refuses url-turn-user 'turn= needs turn_user=' -L auto://127.0.0.1:1080 \
+    -F "ostp://$K1@127.0.0.1:50000?turn=127.0.0.1:3478"
 cat >"$LOGDIR/srv04.json" <<EOF2
 {
   // an OSTP 0.4 server file

@@ -75,6 +75,8 @@ get() {	# get PROXYPORT
 	    "http://localhost:$H/blob" | sha256sum | cut -d' ' -f1
 }
 [ "$(get "$C")" = "$want" ] || fail "curl through the tunnel over TURN"
+grep -q "unknown parameter" "$LOGDIR/cli.log" &&
+	fail "turn= parameters not known: $(grep -m1 'unknown parameter' "$LOGDIR/cli.log")"
 grep -q "TURN relay 127.0.0.1:[0-9]* (our public address 127.0.0.1:" \
     "$LOGDIR/cli.log" || fail "the client did not log its TURN relay"
 wait_log "$LOGDIR/cli.log" "connecting -> connected" 5 ||
