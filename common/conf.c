@@ -1305,7 +1305,7 @@ static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
 	"local_access", "tcp", "path", "cert", "key", "handshake_rate",
-	"keys", "name", NULL
+	"keys", "name", "fallback", NULL
 };
 
 void
@@ -1328,6 +1328,7 @@ ostp_conf_free(struct ostp_conf *oc)
 	free(oc->sni);
 	free(oc->ca);
 	free(oc->turn_user);
+	free(oc->fallback_host);
 	if (oc->turn_pass != NULL)
 		explicit_bzero(oc->turn_pass, strlen(oc->turn_pass));
 	free(oc->turn_pass);
@@ -1350,7 +1351,10 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->sni = NULL;
 	d->ca = NULL;
 	d->turn_user = d->turn_pass = NULL;
+	d->fallback_host = NULL;
 	if ((oc->ca != NULL && (d->ca = strdup(oc->ca)) == NULL) ||
+	    (oc->fallback_host != NULL &&
+	    (d->fallback_host = strdup(oc->fallback_host)) == NULL) ||
 	    (oc->turn_user != NULL &&
 	    (d->turn_user = strdup(oc->turn_user)) == NULL) ||
 	    (oc->turn_pass != NULL &&
@@ -1644,6 +1648,13 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	oc->hs_rate = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
 		(void)param_bool_parse(s, &oc->local_access);
+	/* fallback=host:port: the decoy splices to it (§2.13) */
+	if ((s = node_param(n, "fallback")) != NULL &&
+	    parse_hostport(s, &oc->fallback_host, &oc->fallback_port) != 0) {
+		seterr(err, errlen, "%s: fallback=%s: give host:port of the "
+		    "web server the decoy connections go to", n->url, s);
+		return -1;
+	}
 	/*
 	 * cert= and key=: the TCP carrier serves TLS too, to a connection
 	 * that opens with a ClientHello (spec §2.13); the key stays in the
@@ -1693,6 +1704,82 @@ ostp_param_addr(const struct node *n, const char *name,
 		return -1;
 	}
 	free(host);
+	return 0;
+}
+
+/* A range "min-max" (or one number) within lo..hi. */
+static int
+ostp_param_range(const struct node *n, const char *name, unsigned int lo,
+    unsigned int hi, unsigned int out[2], char *err, size_t errlen)
+{
+	const char *s;
+	unsigned long a, b;
+	char *ep;
+
+	if ((s = node_param(n, name)) == NULL)
+		return 0;
+	errno = 0;
+	a = strtoul(s, &ep, 10);
+	b = a;
+	if (ep != s && *ep == '-')
+		b = strtoul(ep + 1, &ep, 10);
+	if (!isdigit((unsigned char)s[0]) || *ep != '\0' || errno != 0 ||
+	    a < lo || b > hi || a > b) {
+		seterr(err, errlen, "%s: %s=%s: give MIN-MAX from %u to %u",
+		    n->url, name, s, lo, hi);
+		return -1;
+	}
+	out[0] = (unsigned int)a;
+	out[1] = (unsigned int)b;
+	return 0;
+}
+
+/*
+ * junk_pc=, junk_ps=, tcp_fragmentation=, frag_chunk=, frag_sleep=
+ * (§2.12): the plain UoT carrier's, refused for any other.
+ */
+static int
+ostp_hop_obfs(const struct node *n, struct ostp_conf *oc, char *err,
+    size_t errlen)
+{
+	unsigned long v;
+	const char *s;
+	static const char *const names[] = { "tcp_fragmentation",
+	    "frag_chunk", "frag_sleep", "junk_pc", "junk_ps", NULL };
+	size_t i;
+
+	oc->junk_pc[0] = 2;
+	oc->junk_pc[1] = 5;
+	oc->junk_ps[0] = 100;
+	oc->junk_ps[1] = 1000;
+	oc->frag_chunk = 2;
+	oc->frag_sleep = 2;
+	for (i = 0; names[i] != NULL; i++)
+		if (node_param(n, names[i]) != NULL &&
+		    (!oc->uot || oc->tls || oc->path != NULL)) {
+			seterr(err, errlen, "%s: %s= needs the plain UoT "
+			    "carrier (type=uot, without tls or path)", n->url,
+			    names[i]);
+			return -1;
+		}
+	/* a junk frame over 1400 bytes would not classify as UoT */
+	if (ostp_param_range(n, "junk_pc", 0, 64, oc->junk_pc, err,
+	    errlen) != 0 || ostp_param_range(n, "junk_ps", 4, 1400,
+	    oc->junk_ps, err, errlen) != 0)
+		return -1;
+	if ((s = node_param(n, "tcp_fragmentation")) != NULL &&
+	    ostp_truthy(s))
+		oc->frag = 1;
+	v = oc->frag_chunk;
+	if (node_param(n, "frag_chunk") != NULL &&
+	    node_param_uint(n, "frag_chunk", 1, 1400, &v, err, errlen) < 0)
+		return -1;
+	oc->frag_chunk = (unsigned int)v;
+	v = oc->frag_sleep;
+	if (node_param(n, "frag_sleep") != NULL &&
+	    node_param_uint(n, "frag_sleep", 0, 1000, &v, err, errlen) < 0)
+		return -1;
+	oc->frag_sleep = (unsigned int)v;
 	return 0;
 }
 
@@ -1780,7 +1867,8 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 		seterr(err, errlen, "out of memory");
 		return -1;
 	}
-	if (ostp_hop_stun_turn(n, h->ostp, err, errlen) != 0)
+	if (ostp_hop_stun_turn(n, h->ostp, err, errlen) != 0 ||
+	    ostp_hop_obfs(n, h->ostp, err, errlen) != 0)
 		return -1;
 	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
 		seterr(err, errlen, "%s: tun=%s: capture needs a tun inbound, "
@@ -2177,7 +2265,8 @@ static const char *const ostp_hop_params[] = {
 	"timeout", "ip", "peer", "strategy", "max_fails", "fail_timeout",
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
 	"owndns", "name", "mtu", "mux", "sessions", "ca", "turn",
-	"turn_user", "turn_pass", "stun", NULL
+	"turn_user", "turn_pass", "stun", "tcp_fragmentation", "frag_chunk",
+	"frag_sleep", "junk_pc", "junk_ps", NULL
 };
 
 static const char *const hop_params[] = {

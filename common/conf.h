@@ -152,6 +152,9 @@ struct ostp_conf {
 	unsigned int		 hs_rate;	/* server: trials/s overall */
 	int			 local_access;	/* server: may reach
 						   loopback and LANs */
+	char			*fallback_host;	/* server: the decoy's
+						   splice target, or NULL */
+	uint16_t		 fallback_port;
 	/* client: the carrier (spec/ostp.md §2.13) */
 	int			 uot;		/* UDP-over-TCP */
 	char			*path;		/* ws_path: HTTP upgrade */
@@ -165,6 +168,12 @@ struct ostp_conf {
 	socklen_t		 turnlen;
 	char			*turn_user;
 	char			*turn_pass;
+	/* client, plain UoT (§2.12): junk frames, the handshake in pieces */
+	unsigned int		 junk_pc[2];	/* count: min, max */
+	unsigned int		 junk_ps[2];	/* bytes: min, max */
+	int			 frag;		/* tcp_fragmentation */
+	unsigned int		 frag_chunk;	/* bytes */
+	unsigned int		 frag_sleep;	/* ms */
 	/* client, UDP: STUN discovery of the public address (RFC 5389) */
 	struct sockaddr_storage	 stun;
 	socklen_t		 stunlen;

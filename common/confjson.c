@@ -825,6 +825,12 @@ struct ostp_client {
 	const char	*sni;
 	const char	*path;		/* HTTP upgrade path */
 	const char	*ca;
+	int		 frag;		/* tcp_fragmentation */
+	long long	 frag_chunk;	/* 0: the default */
+	long long	 frag_sleep;	/* -1: the default */
+	long long	 junk_pc[2];	/* [0] -1: the default */
+	long long	 junk_ps[2];
+	int		 obfs_set;	/* any of the five given */
 	const char	*stun;		/* "ip:port" */
 	const char	*turn;		/* "ip:port" */
 	const char	*turn_user;
@@ -855,6 +861,34 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
 	    url_param(url, len, "turn_user", oc->turn_user) != 0 ||
 	    url_param(url, len, "turn_pass", oc->turn_pass) != 0)))
 		return -1;
+	/* the plain UoT carrier's knobs (§2.12); nothing else has them */
+	if (oc->uot && !oc->tls && oc->path == NULL && oc->obfs_set) {
+		if (oc->frag && url_param(url, len, "tcp_fragmentation",
+		    "1") != 0)
+			return -1;
+		if (oc->frag_chunk > 0) {
+			snprintf(num, sizeof(num), "%lld", oc->frag_chunk);
+			if (url_param(url, len, "frag_chunk", num) != 0)
+				return -1;
+		}
+		if (oc->frag_sleep >= 0) {
+			snprintf(num, sizeof(num), "%lld", oc->frag_sleep);
+			if (url_param(url, len, "frag_sleep", num) != 0)
+				return -1;
+		}
+		if (oc->junk_pc[0] >= 0) {
+			snprintf(num, sizeof(num), "%lld-%lld", oc->junk_pc[0],
+			    oc->junk_pc[1]);
+			if (url_param(url, len, "junk_pc", num) != 0)
+				return -1;
+		}
+		if (oc->junk_ps[0] >= 0) {
+			snprintf(num, sizeof(num), "%lld-%lld", oc->junk_ps[0],
+			    oc->junk_ps[1]);
+			if (url_param(url, len, "junk_ps", num) != 0)
+				return -1;
+		}
+	}
 	if (oc->sessions > 0) {
 		snprintf(num, sizeof(num), "%lld", oc->sessions);
 		if (url_param(url, len, "mux", num) != 0)
@@ -874,15 +908,78 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
  * strict: no other key (native); otherwise the 0.4 file's obfuscation
  * knobs are let through, and those this build lacks must be off.
  */
+/* [min, max] of integers within lo..hi. */
+static int
+json_range(yajl_val v, long long lo, long long hi, long long out[2])
+{
+	if (!YAJL_IS_ARRAY(v) || v->u.array.len != 2 ||
+	    json_int(v->u.array.values[0], lo, hi, &out[0]) != 0 ||
+	    json_int(v->u.array.values[1], lo, hi, &out[1]) != 0 ||
+	    out[0] > out[1])
+		return -1;
+	return 0;
+}
+
+/* The transport's obfuscation knobs (§2.12, §4.1). */
+static int
+ostp_transport_obfs(yajl_val t, struct ostp_client *cl, const char *path,
+    const char *w, char *err, size_t errlen)
+{
+	yajl_val v;
+
+	cl->frag_sleep = -1;
+	cl->junk_pc[0] = cl->junk_ps[0] = -1;
+	if ((v = obj_get(t, "tcp_fragmentation", 0)) != NULL) {
+		if (json_bool(v, &cl->frag) != 0) {
+			seterr(err, errlen, "%s: %s.tcp_fragmentation must be "
+			    "true or false", path, w);
+			return -1;
+		}
+		cl->obfs_set |= cl->frag;
+	}
+	if ((v = obj_get(t, "frag_chunk", 0)) != NULL) {
+		if (json_int(v, 1, 1400, &cl->frag_chunk) != 0) {
+			seterr(err, errlen, "%s: %s.frag_chunk must be an "
+			    "integer from 1 to 1400", path, w);
+			return -1;
+		}
+		cl->obfs_set = 1;
+	}
+	if ((v = obj_get(t, "frag_sleep", 0)) != NULL) {
+		if (json_int(v, 0, 1000, &cl->frag_sleep) != 0) {
+			seterr(err, errlen, "%s: %s.frag_sleep must be an "
+			    "integer from 0 to 1000 (ms)", path, w);
+			return -1;
+		}
+		cl->obfs_set = 1;
+	}
+	if ((v = obj_get(t, "junk_pc", 0)) != NULL) {
+		if (json_range(v, 0, 64, cl->junk_pc) != 0) {
+			seterr(err, errlen, "%s: %s.junk_pc must be [min, max] "
+			    "from 0 to 64", path, w);
+			return -1;
+		}
+		cl->obfs_set = 1;
+	}
+	if ((v = obj_get(t, "junk_ps", 0)) != NULL) {
+		if (json_range(v, 4, 1400, cl->junk_ps) != 0) {
+			seterr(err, errlen, "%s: %s.junk_ps must be [min, max] "
+			    "from 4 to 1400 (bytes)", path, w);
+			return -1;
+		}
+		cl->obfs_set = 1;
+	}
+	return 0;
+}
+
 static int
 ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
     const char *path, const char *where, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "mode", "tls", "tls_sni",
-	    "tls_insecure", "ws_path", "tls_ca", NULL };
-	static const char *const off04[] = {
-		"tcp_fragmentation", "ttl_desync", NULL
-	};
+	    "tls_insecure", "ws_path", "tls_ca", "tcp_fragmentation",
+	    "frag_chunk", "frag_sleep", "junk_pc", "junk_ps", NULL };
+	static const char *const off04[] = { "ttl_desync", NULL };
 	static const char *const any04[] = {
 		"mode", "frag_chunk", "frag_sleep", "junk_pc", "junk_ps",
 		"ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto",
@@ -935,6 +1032,16 @@ ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
 		cl->sni = NULL;
 	if (cl->path != NULL && cl->path[0] == '\0')
 		cl->path = NULL;
+	if (ostp_transport_obfs(t, cl, path, w, err, errlen) != 0)
+		return -1;
+	/* native files say what they mean; 0.4's leave them unused */
+	if (strict && cl->obfs_set && (!cl->uot || cl->tls ||
+	    cl->path != NULL)) {
+		seterr(err, errlen, "%s: %s: tcp_fragmentation, frag_chunk, "
+		    "frag_sleep, junk_pc and junk_ps need mode \"uot\" "
+		    "without tls or ws_path", path, w);
+		return -1;
+	}
 	for (i = 0; !strict && off04[i] != NULL; i++) {
 		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
 		    YAJL_IS_NULL(v))
@@ -1906,6 +2013,49 @@ ostp04_tls(yajl_val root, const char *path, struct ostp04_tls *t,
 	return 0;
 }
 
+/*
+ * fallback {enabled, target, listen}: with enabled, the decoy splices
+ * to target (host:port); another listener for it is not built.
+ */
+static int
+ostp04_fallback(yajl_val root, const char *path, const char **target,
+    char *err, size_t errlen)
+{
+	static const char *const keys[] = { "enabled", "target", "listen",
+	    NULL };
+	yajl_val f, v;
+	int en = 0;
+
+	if ((f = obj_get(root, "fallback", 0)) == NULL || YAJL_IS_NULL(f))
+		return 0;
+	if (!YAJL_IS_OBJECT(f)) {
+		seterr(err, errlen, "%s: fallback must be an object", path);
+		return -1;
+	}
+	if (check_keys(f, keys, 0, path, "fallback", err, errlen) != 0)
+		return -1;
+	if ((v = obj_get(f, "enabled", 0)) != NULL && json_bool(v, &en) != 0) {
+		seterr(err, errlen, "%s: fallback.enabled must be true or "
+		    "false", path);
+		return -1;
+	}
+	if (!en)
+		return 0;
+	if ((*target = json_str(f, "target")) == NULL || (*target)[0] == '\0') {
+		seterr(err, errlen, "%s: fallback.target must be host:port",
+		    path);
+		return -1;
+	}
+	if ((v = obj_get(f, "listen", 0)) != NULL && !YAJL_IS_NULL(v) &&
+	    !(YAJL_IS_STRING(v) && YAJL_GET_STRING(v)[0] == '\0')) {
+		seterr(err, errlen, "%s: fallback.listen (a listener of its "
+		    "own) is not supported in this build; the OSTP ports' "
+		    "decoy uses fallback.target", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 ostp04_server(struct conf *c, yajl_val root, const char *path,
     struct conf_src *src, char *err, size_t errlen)
@@ -1920,7 +2070,7 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	struct ostp04_tls tls;
 	char url[2048], w[48];
 	yajl_val v, lv;
-	const char *listen;
+	const char *listen, *fallback = NULL;
 	size_t i, nl;
 	int b = 0;
 
@@ -1930,8 +2080,6 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	if (ostp04_off(root, "outbound", "egress chaining", path, err,
 	    errlen) != 0 ||
 	    ostp04_off(root, "api", "the REST API and panel", path, err,
-	    errlen) != 0 ||
-	    ostp04_off(root, "fallback", "a decoy target", path, err,
 	    errlen) != 0 ||
 	    ostp04_off(root, "dns", "the filtering resolver", path, err,
 	    errlen) != 0 ||
@@ -1952,7 +2100,8 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		    path);
 		return -1;
 	}
-	if (ostp04_tls(root, path, &tls, err, errlen) != 0)
+	if (ostp04_tls(root, path, &tls, err, errlen) != 0 ||
+	    ostp04_fallback(root, path, &fallback, err, errlen) != 0)
 		return -1;
 	if ((v = obj_get(root, "access_keys", 0)) == NULL) {
 		seterr(err, errlen, "%s: a server needs access_keys (make one "
@@ -2003,7 +2152,9 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		    tls.cert) != 0 || url_param(url, sizeof(url), "key",
 		    tls.key) != 0)) ||
 		    (tls.path != NULL && url_param(url, sizeof(url), "path",
-		    tls.path) != 0)) {
+		    tls.path) != 0) ||
+		    (fallback != NULL && url_param(url, sizeof(url),
+		    "fallback", fallback) != 0)) {
 			seterr(err, errlen, "%s: %s: too long", path, w);
 			goto fail;
 		}

@@ -223,4 +223,36 @@ wait_port "$C3" || fatal "ostpd client 3"
 	fail "the server made a session for a wrong key"
 [ "$(get "$C")" = "$want" ] || fail "not serving after a wrong key"
 
+# plain UoT with junk_pc/junk_ps and tcp_fragmentation (§2.12): the
+# junk frames go whole, then msg1's length a byte at a time and msg1 in
+# frag_chunk pieces, each its own TCP segment (seen by tcpdump); the
+# server drops the junk and the tunnel works
+if command -v tcpdump >/dev/null 2>&1; then
+	S7=$(free_port); C14=$(free_port)
+	start_ostpd srvfrag -D -L "ostp://$KEY@127.0.0.1:$S7?local_access=true"
+	wait_port "$S7" || fatal "ostpd server (fragmentation)"
+	timeout 30 tcpdump -i lo -nn -l -c 300 \
+	    "tcp dst port $S7 and (tcp[tcpflags] & tcp-push != 0)" \
+	    >"$LOGDIR/frag.pcap.txt" 2>"$LOGDIR/frag.tcpdump.err" &
+	TD=$!
+	PIDS="$PIDS $TD"
+	wait_log "$LOGDIR/frag.tcpdump.err" "listening on" 10 ||
+		fatal "tcpdump did not start"
+	start_ostpd clifrag -D -L "auto://127.0.0.1:$C14" -F \
+	    "ostp://$KEY@127.0.0.1:$S7?type=uot&tcp_fragmentation=1&frag_chunk=3&frag_sleep=1&junk_pc=2-2&junk_ps=300-300"
+	wait_port "$C14" || fatal "ostpd client (fragmentation)"
+	[ "$(get "$C14")" = "$want" ] || fail "curl through fragmented UoT"
+	kill "$TD" 2>/dev/null
+	wait "$TD" 2>/dev/null
+	# two junk frames of 2 + 300 bytes, then 1, 1, and pieces of 3
+	[ "$(grep -c 'length 302$' "$LOGDIR/frag.pcap.txt")" -ge 2 ] ||
+		fail "the junk frames were not sent whole: $(head -n 5 "$LOGDIR/frag.pcap.txt")"
+	[ "$(grep -c 'length 1$' "$LOGDIR/frag.pcap.txt")" -ge 2 ] &&
+	    [ "$(grep -c 'length 3$' "$LOGDIR/frag.pcap.txt")" -ge 20 ] ||
+		fail "msg1 was not fragmented: $(head -n 12 "$LOGDIR/frag.pcap.txt" | tr '\n' '|')"
+	grep -q "junk" "$LOGDIR/srvfrag.log" 2>/dev/null || :
+else
+	skip_part "fragmentation: no tcpdump"
+fi
+
 finish

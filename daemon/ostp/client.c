@@ -58,6 +58,12 @@ static const char *const oc_state_names[] = {
 	"idle", "connecting", "connecting", "connected"
 };
 
+/* A piece of the paced start and the pause after it. */
+struct oc_piece {
+	size_t			 len;
+	unsigned int		 ms;
+};
+
 struct oclient {
 	LIST_ENTRY(oclient)	 entry;
 	struct worker		*wk;
@@ -95,6 +101,12 @@ struct oclient {
 	unsigned char		 wskey[UOT_KEY_LEN];
 	struct cbuf		 tin;
 	struct cbuf		 tout;
+	/* plain UoT's first bytes, written in pieces with pauses (§2.12) */
+	struct cbuf		 pbuf;
+	struct oc_piece		*pieces;
+	size_t			 npieces;
+	size_t			 pnext;
+	struct event		*ptimer;
 	/* UDP: through a TURN relay, or STUN on an unconnected socket */
 	struct oturn		*turn;
 	int			 unconnected;
@@ -158,6 +170,12 @@ oc_close_socket(struct oclient *oc)
 	}
 	cbuf_release(&oc->tin);
 	cbuf_release(&oc->tout);
+	cbuf_release(&oc->pbuf);
+	free(oc->pieces);
+	oc->pieces = NULL;
+	oc->npieces = oc->pnext = 0;
+	if (oc->ptimer != NULL)
+		evtimer_del(oc->ptimer);
 	if (oc->rev != NULL) {
 		event_free(oc->rev);
 		oc->rev = NULL;
@@ -527,37 +545,152 @@ oc_send_msg1(struct oclient *oc)
 	oc_timer_set(oc, OC_HS_GAP_MS);
 }
 
+/* Bytes of the paced start, and the pause after them. */
+static int
+oc_pace_add(struct oclient *oc, const unsigned char *p, size_t len,
+    unsigned int ms)
+{
+	struct oc_piece *np;
+
+	if (cbuf_reserve(&oc->pbuf, len, 4096, 1024 * 1024) != 0 ||
+	    (np = reallocarray(oc->pieces, oc->npieces + 1,
+	    sizeof(*np))) == NULL)
+		return -1;
+	oc->pieces = np;
+	cbuf_append(&oc->pbuf, p, len);
+	np[oc->npieces].len = len;
+	np[oc->npieces].ms = ms;
+	oc->npieces++;
+	return 0;
+}
+
+/* A whole frame (its header and d) as one piece. */
+static int
+oc_pace_frame(struct oclient *oc, const unsigned char *d, size_t len,
+    unsigned int ms)
+{
+	unsigned char h[UOT_HDR_LEN];
+
+	if (uot_frame_header(h, len) != 0 ||
+	    oc_pace_add(oc, h, UOT_HDR_LEN, ms) != 0 ||
+	    cbuf_reserve(&oc->pbuf, len, 4096, 1024 * 1024) != 0)
+		return -1;
+	cbuf_append(&oc->pbuf, d, len);
+	oc->pieces[oc->npieces - 1].len += len;
+	return 0;
+}
+
 /*
- * Junk frames before the handshake on a plain TCP carrier (§2.3): 2-5
- * of 100-1000 bytes, stamped with this minute's marker, which the
- * server drops.  Written back to back (upstream waits 5 ms between).
+ * The next piece, then its pause.  A piece the socket does not take
+ * at once goes with everything left into the ordinary queue: the
+ * pacing is a best effort, the bytes are not.
  */
 static void
-oc_junk(struct oclient *oc)
+oc_pace_cb(evutil_socket_t fd, short what, void *arg)
 {
-	unsigned char j[UOT_JUNK_MAX], mk[UOT_JUNK_MARKER_LEN];
-	uint32_t r[8];
-	size_t n, i, len;
+	struct oclient *oc = arg;
+	const struct oc_piece *pc;
+	struct timeval tv;
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if (oc->tc == NULL || oc->pnext >= oc->npieces)
+		return;
+	pc = &oc->pieces[oc->pnext++];
+	n = oc->tout.len > 0 ? 0 : conn_send(oc->tc, oc->pbuf.p +
+	    oc->pbuf.off, pc->len);
+	if (n < 0 && errno != EAGAIN) {
+		oc_retry(oc, "the TCP carrier failed");
+		return;
+	}
+	if (n < 0)
+		n = 0;
+	cbuf_consume(&oc->pbuf, (size_t)n);
+	if ((size_t)n < pc->len || oc->pnext == oc->npieces) {
+		/* the rest, unpaced */
+		if (oc->pbuf.len > 0 && (cbuf_reserve(&oc->tout,
+		    oc->pbuf.len, 4096, 16 * 1024 * 1024) != 0 ||
+		    (cbuf_append(&oc->tout, oc->pbuf.p + oc->pbuf.off,
+		    oc->pbuf.len), oc_tc_flush(oc)) != 0)) {
+			oc_retry(oc, "the TCP carrier failed");
+			return;
+		}
+		cbuf_release(&oc->pbuf);
+		oc->pnext = oc->npieces;
+		return;
+	}
+	tv.tv_sec = pc->ms / 1000;
+	tv.tv_usec = (suseconds_t)(pc->ms % 1000) * 1000;
+	evtimer_add(oc->ptimer, &tv);
+}
+
+/*
+ * The start of a plain TCP carrier (§2.12): junk frames first, junk_pc
+ * of them, junk_ps bytes each, stamped with this minute's marker (the
+ * server drops them), 5 ms apart; then msg1's frame, with
+ * tcp_fragmentation as its length's high byte, 5 ms, its low byte,
+ * 5 ms, then frag_chunk bytes every frag_sleep ms.
+ */
+static int
+oc_pace_start(struct oclient *oc)
+{
+	const struct ostp_conf *c = oc->h->ostp;
+	unsigned char j[UOT_JUNK_MAX], mk[UOT_JUNK_MARKER_LEN], h[UOT_HDR_LEN];
+	uint32_t r[1 + 64];
+	size_t n, i, len, k;
 
 	ostp_random(r, sizeof(r));
 	ostp_junk_marker(&oc->keys, (uint64_t)time(NULL) / OSTP_JUNK_WINDOW,
 	    mk);
-	n = 2 + r[0] % 4;
-	for (i = 0; i < n; i++) {
-		len = uot_junk_size(100, 1000, r[1 + i]);
-		if (uot_junk_build(j, sizeof(j), mk, len) == 0)
-			(void)oc_frame_out(oc, j, len);
+	n = c->junk_pc[0] + r[0] % (c->junk_pc[1] - c->junk_pc[0] + 1);
+	for (i = 0; i < n && i < 64; i++) {
+		len = uot_junk_size(c->junk_ps[0], c->junk_ps[1], r[1 + i]);
+		if (uot_junk_build(j, sizeof(j), mk, len) != 0 ||
+		    oc_pace_frame(oc, j, len, 5) != 0)
+			return -1;
 	}
+	if (!c->frag) {
+		if (oc_pace_frame(oc, oc->msg1, oc->msg1len, 0) != 0)
+			return -1;
+	} else {
+		if (uot_frame_header(h, oc->msg1len) != 0 ||
+		    oc_pace_add(oc, h, 1, 5) != 0 ||
+		    oc_pace_add(oc, h + 1, 1, 5) != 0)
+			return -1;
+		for (i = 0; i < oc->msg1len; i += k) {
+			k = oc->msg1len - i < c->frag_chunk ?
+			    oc->msg1len - i : c->frag_chunk;
+			if (oc_pace_add(oc, oc->msg1 + i, k,
+			    c->frag_sleep) != 0)
+				return -1;
+		}
+	}
+	if (oc->ptimer == NULL && (oc->ptimer = evtimer_new(oc->wk->base,
+	    oc_pace_cb, oc)) == NULL)
+		return -1;
+	oc->pnext = 0;
+	oc_pace_cb(-1, 0, oc);
+	return 0;
 }
 
-/* msg1 made: junk first when nothing hides the stream, then msg1. */
+/* msg1 made: on plain TCP paced with junk first, else msg1 at once. */
 static void
 oc_uot_start(struct oclient *oc)
 {
-	if (!oc->h->ostp->tls)
-		oc_junk(oc);
 	oc_set_state(oc, OC_HANDSHAKE);
-	oc_send_msg1(oc);
+	if (oc->h->ostp->tls) {
+		oc_send_msg1(oc);
+		return;
+	}
+	/* once, with an 8 s wait (§2.5), as oc_send_msg1 over TCP */
+	oc->sends = OC_HS_SENDS;
+	if (oc_pace_start(oc) != 0) {
+		oc_retry(oc, "out of memory");
+		return;
+	}
+	if (oc->tc != NULL)
+		oc_timer_set(oc, OC_UOT_HS_MS);
 }
 
 static void
