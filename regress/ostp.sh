@@ -223,6 +223,26 @@ wait_port "$C3" || fatal "ostpd client 3"
 	fail "the server made a session for a wrong key"
 [ "$(get "$C")" = "$want" ] || fail "not serving after a wrong key"
 
+# fallback= (§2.13): the decoy is a splice to a real web server; the
+# secret path still upgrades, and a probe gets the web server's answer
+S8=$(free_port); C15=$(free_port)
+start_ostpd srvfb -D -L "ostp://$KEY@127.0.0.1:$S8?local_access=true&path=/s3cr3t-path&fallback=127.0.0.1:$H"
+start_ostpd clifb -D -L "auto://127.0.0.1:$C15" \
+    -F "ostp://$KEY@127.0.0.1:$S8?type=uot&path=%2Fs3cr3t-path"
+wait_port "$S8" && wait_port "$C15" || fatal "fallback server and client"
+[ "$(curl -sS --max-time 10 "http://127.0.0.1:$S8/blob" | sha256sum |
+    cut -d' ' -f1)" = "$want" ] ||
+	fail "a probe of the OSTP port was not spliced to the fallback"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:$S8/no-such-file")
+[ "$code" = 404 ] || fail "the fallback's own answer: $code"
+grep -q "code 404" "$LOGDIR/http.log" ||
+	fail "the 404 was not the web server's"
+[ "$(get "$C15")" = "$want" ] || fail "the secret path next to a fallback"
+printf 'not http at all\r\n' | timeout 5 socat - "TCP:127.0.0.1:$S8" \
+    >/dev/null 2>&1
+[ "$(get "$C15")" = "$want" ] || fail "not serving after garbage"
+
 # plain UoT with junk_pc/junk_ps and tcp_fragmentation (§2.12): the
 # junk frames go whole, then msg1's length a byte at a time and msg1 in
 # frag_chunk pieces, each its own TCP segment (seen by tcpdump); the

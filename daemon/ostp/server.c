@@ -111,7 +111,7 @@ LIST_HEAD(sentry_list, sentry);
  * reference; the connection going leaves them silent until their
  * client comes back on another.
  */
-enum ucon_state { UC_FIRST, UC_HTTP, UC_UOT, UC_DECOY };
+enum ucon_state { UC_FIRST, UC_HTTP, UC_UOT, UC_DECOY, UC_FALLBACK };
 
 struct ucon {
 	struct osrv		*srv;
@@ -126,6 +126,7 @@ struct ucon {
 	int			 tls;		/* inside TLS already */
 	int			 classifying;	/* counted in srv */
 	time_t			 last_frame;
+	struct dial		*fdial;		/* to the fallback target */
 };
 
 /* A token bucket of the admission limits. */
@@ -172,6 +173,7 @@ struct osrv {
 	uint64_t		 now;
 	struct ucon		*cur;		/* the datagram's connection */
 	struct bucket		 fwd;		/* datagrams handed on */
+	struct dialer		 fdl;		/* fallback=: direct */
 	LIST_ENTRY(osrv)	 entry;
 };
 
@@ -1106,7 +1108,6 @@ srv_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)ostp_recv_batch(fd, srv_dgram, srv, 2);
 }
 
-
 #define UC_CLASSIFY_SECS	10
 #define UC_IDLE_SECS		300
 #define UC_OUT_MAX		(16 * 1024 * 1024)
@@ -1181,6 +1182,11 @@ ucon_gone(struct ucon *uc)
 {
 	ucon_classified(uc);
 	uc->c = NULL;
+	if (uc->fdial != NULL) {
+		dial_cancel(uc->fdial);
+		uc->fdial = NULL;
+		uc->refs--;	/* the dial's; the connection's goes below */
+	}
 	if (uc->tmo != NULL) {
 		event_free(uc->tmo);
 		uc->tmo = NULL;
@@ -1198,6 +1204,64 @@ ucon_close(struct ucon *uc)
 	ucon_gone(uc);
 }
 
+/* The fallback target answered: the connection is the relay's now. */
+static void
+ucon_fb_dialed(void *arg, struct conn *up, int err)
+{
+	struct ucon *uc = arg;
+	struct conn *c = uc->c;
+
+	uc->fdial = NULL;
+	if (up == NULL || c == NULL) {
+		if (c != NULL) {
+			debug("ostp %s: fallback: %s", uc->srv->l->node->url,
+			    strerror(err));
+			ucon_close(uc);
+		}
+		conn_free(up);
+		ucon_put(uc);
+		return;
+	}
+	/* the relay counts the connection from here, and ends it */
+	ucon_classified(uc);
+	if (uc->tmo != NULL) {
+		event_free(uc->tmo);
+		uc->tmo = NULL;
+	}
+	uc->c = NULL;
+	relay_conns(uc->srv->wk, c, up, 0);
+	uc->refs--;		/* the dial's (the connection's is left) */
+	ucon_put(uc);		/* the connection's */
+}
+
+/*
+ * With fallback= the decoy is a transparent splice to a real web
+ * server (§2.13): what was read so far goes to it first.
+ */
+static int
+ucon_fallback(struct ucon *uc)
+{
+	const struct ostp_conf *oc = uc->srv->l->ostp;
+
+	if (oc->fallback_host == NULL)
+		return -1;
+	if (uc->in.len > 0 && conn_unread(uc->c, uc->in.p + uc->in.off,
+	    uc->in.len) != 0) {
+		ucon_close(uc);
+		return 0;
+	}
+	cbuf_consume(&uc->in, uc->in.len);
+	uc->state = UC_FALLBACK;
+	conn_want(uc->c, 0);
+	uc->refs++;
+	if ((uc->fdial = dial_start(&uc->srv->fdl, oc->fallback_host,
+	    oc->fallback_port, DIAL_NOCHECK, ucon_fb_dialed, uc)) == NULL) {
+		ucon_put(uc);
+		ucon_close(uc);
+	}
+	return 0;
+}
+
 /* The decoy (§2.13): a bare 404, then the end. */
 static void
 ucon_decoy(struct ucon *uc)
@@ -1205,6 +1269,8 @@ ucon_decoy(struct ucon *uc)
 	char page[1024];
 	size_t n;
 
+	if (ucon_fallback(uc) == 0)
+		return;
 	uc->state = UC_DECOY;
 	if (uot_build_decoy(page, sizeof(page), &n) != 0 ||
 	    (uc->out.p == NULL && cbuf_alloc(&uc->out, 4096) != 0) ||
@@ -1271,6 +1337,8 @@ ucon_cb_(struct conn *c, int what, struct ucon *uc)
 		ucon_close(uc);
 		return;
 	}
+	if (uc->state == UC_FALLBACK)
+		return;		/* dialing */
 	if (uc->state == UC_DECOY) {
 		if (uc->out.len == 0 && conn_shutw(c) == 0)
 			ucon_close(uc);
@@ -1297,7 +1365,8 @@ ucon_cb_(struct conn *c, int what, struct ucon *uc)
 		case UOT_CLASS_TLS:
 			if (uc->tls || uc->srv->tls == NULL) {
 				/* no certificate: the decoy closes it */
-				ucon_close(uc);
+				if (ucon_fallback(uc) != 0)
+					ucon_close(uc);
 				return;
 			}
 			/* TLS, then the decrypted stream is classified */
@@ -1518,6 +1587,12 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 		LIST_INIT(&srv->addrs[i]);
 	if (dialer_init(&srv->dl, wk, l, idx) != 0)
 		return -1;
+	/* the fallback is the administrator's own server: no rules */
+	if (oc->fallback_host != NULL) {
+		if (dialer_init(&srv->fdl, wk, l, idx) != 0)
+			return -1;
+		srv->fdl.direct = 1;
+	}
 	/* names that resolve to local addresses are refused too */
 	srv->dl.public_only = !oc->local_access;
 	if (l->socktype == SOCK_STREAM) {
