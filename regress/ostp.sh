@@ -223,6 +223,22 @@ wait_port "$C3" || fatal "ostpd client 3"
 	fail "the server made a session for a wrong key"
 [ "$(get "$C")" = "$want" ] || fail "not serving after a wrong key"
 
+# a loopback peer is a local reverse proxy (§2.13): the per-IP limit of
+# new TCP carrier connections (10 per 10 s) applies to X-Real-IP
+i=0; n404=0
+while [ $i -lt 14 ]; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+	    -H 'X-Real-IP: 203.0.113.9' "http://127.0.0.1:$S3/x")
+	[ "$code" = 404 ] && n404=$((n404 + 1))
+	i=$((i + 1))
+done
+[ "$n404" -ge 10 ] && [ "$n404" -lt 14 ] ||
+	fail "X-Real-IP limit: $n404 of 14 answered (10 or a few more expected)"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    -H 'X-Forwarded-For: 198.51.100.1, 203.0.113.10' "http://127.0.0.1:$S3/x")
+[ "$code" = 404 ] || fail "another forwarded client was limited: $code"
+[ "$(get "$C5")" = "$want" ] || fail "UoT after the X-Real-IP limit"
+
 # fallback= (§2.13): the decoy is a splice to a real web server; the
 # secret path still upgrades, and a probe gets the web server's answer
 S8=$(free_port); C15=$(free_port)

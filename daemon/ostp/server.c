@@ -1312,6 +1312,7 @@ ucon_frames(struct ucon *uc)
 }
 
 static void ucon_cb_(struct conn *, int, struct ucon *);
+static int ucon_forwarded(struct ucon *, const struct uot_upgrade *);
 
 /* The connection may close inside; uc stays until the callback ends. */
 static void
@@ -1400,6 +1401,11 @@ ucon_cb_(struct conn *c, int what, struct ucon *uc)
 		    path != NULL ? path : "", &up);
 		if (pr == ERR_INCOMPLETE)
 			return;		/* more of the head */
+		if ((pr == 0 || pr == ERR_DENIED) &&
+		    ucon_forwarded(uc, &up) != 0) {
+			ucon_close(uc);
+			return;
+		}
 		if (pr != 0 || path == NULL ||
 		    uot_build_upgrade_response(resp, sizeof(resp),
 		    &n, up.key) != 0) {
@@ -1467,8 +1473,9 @@ sockaddr_is_loopback(const struct sockaddr *sa)
  * address or an IPv6 /64), and at most 2048 still being classified
  * (§2.13, §6); more are closed at once.
  */
+/* The per-IP bucket of new TCP carrier connections. */
 static int
-ucon_admit(struct osrv *srv, const struct sockaddr_storage *ss)
+ucon_rate(struct osrv *srv, const struct sockaddr_storage *ss)
 {
 	unsigned char src[16];
 	struct bucket *b;
@@ -1476,15 +1483,6 @@ ucon_admit(struct osrv *srv, const struct sockaddr_storage *ss)
 	uint64_t now = ostp_now_us();
 	size_t i;
 
-	if (srv->classifying >= UC_CLASSIFYING_MAX)
-		return -1;
-	/*
-	 * A loopback peer is a local reverse proxy (§2.13): upstream
-	 * limits the address its X-Real-IP names instead; here it is not
-	 * limited (the header is not read for this).
-	 */
-	if (sockaddr_is_loopback((const struct sockaddr *)ss))
-		return 0;
 	adm_source(ss, src);
 	for (i = 0; i < 16; i++)
 		h = (h ^ src[i]) * 16777619u;
@@ -1497,6 +1495,43 @@ ucon_admit(struct osrv *srv, const struct sockaddr_storage *ss)
 		b->at_us = now;
 	}
 	return bucket_take(b, UC_PER_IP_RATE, UC_PER_IP_BURST, now);
+}
+
+static int
+ucon_admit(struct osrv *srv, const struct sockaddr_storage *ss)
+{
+	if (srv->classifying >= UC_CLASSIFYING_MAX)
+		return -1;
+	/*
+	 * A loopback peer is a local reverse proxy (§2.13): the limit
+	 * applies to the address its X-Real-IP (or X-Forwarded-For) names,
+	 * once its request head is read (ucon_forwarded).
+	 */
+	if (sockaddr_is_loopback((const struct sockaddr *)ss))
+		return 0;
+	return ucon_rate(srv, ss);
+}
+
+/*
+ * A loopback peer's request head: the client it forwards is limited
+ * as if it had connected itself.  -1: over its limit.
+ */
+static int
+ucon_forwarded(struct ucon *uc, const struct uot_upgrade *up)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *a = up->real_ip[0] != '\0' ? up->real_ip : up->forwarded;
+
+	if (!sockaddr_is_loopback((const struct sockaddr *)&uc->peer) ||
+	    a[0] == '\0' || sockaddr_literal(a, 0, &ss, &len) != 0)
+		return 0;
+	if (ucon_rate(uc->srv, &ss) != 0) {
+		debug("ostp %s: a TCP carrier connection for %s refused "
+		    "(rate)", uc->srv->l->node->url, a);
+		return -1;
+	}
+	return 0;
 }
 
 static void
