@@ -26,7 +26,7 @@ LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
 LIBS_ALL	= $(EVENT_SSL_LIBS) $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) \
 		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) -lm
 # Only the workers' HTTP/2 transports (daemon/mux/h2.c) use it.
-WORKER_LIBS	= $(NGHTTP2_LIBS)
+WORKER_LIBS	= $(NGHTTP2_LIBS) $(LWIP_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
@@ -39,13 +39,13 @@ DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
 		  $(sort $(wildcard daemon/core/*.c daemon/handler/*.c \
 		  daemon/connector/*.c daemon/mux/*.c daemon/transport/*.c \
-		  daemon/ostp/*.c)) \
+		  daemon/ostp/*.c daemon/capture/*.c)) \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
 		  daemon/proto/relay.c daemon/proto/sscodec.c daemon/proto/smux.c \
 		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
-		  daemon/proto/stun.c daemon/proto/ostp.c
+		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -64,7 +64,7 @@ UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys
+		  fuzz_ostpkeys fuzz_ippkt
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -75,7 +75,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium coturn conntrack
+		  chromium coturn conntrack liblwip-dev
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -102,6 +102,10 @@ deps:
 	@getent passwd _ostpd >/dev/null || \
 	    useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin _ostpd
+
+# Only the capture's glue sees lwIP's headers (they name posix/, arch/).
+$(OBJ)/daemon/capture/%.o $(OBJT)/daemon/capture/%.o: \
+    CPPFLAGS_ALL += $(LWIP_CFLAGS)
 
 $(OBJ)/%.o: %.c config.h
 	@mkdir -p $(dir $@)

@@ -145,7 +145,7 @@ static const char *const proxy_params[] = {
 	NULL
 };
 static const char *const tun_params[] = {
-	"name", "net", "mtu", "route", "gw", NULL
+	"name", "net", "mtu", "route", "gw", "capture", NULL
 };
 
 static int
@@ -1287,9 +1287,35 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
 {
 	struct node *n = l->node;
+	const char *v;
+	int b;
 
 	if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err, errlen) != 0)
 		return -1;
+	if ((v = node_param(n, "capture")) != NULL) {
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for capture "
+			    "(true or false)", n->url, v);
+			return -1;
+		}
+		if (b && l->kind == LIS_TAP) {
+			seterr(err, errlen, "%s: capture needs a tun device, "
+			    "not tap", n->url);
+			return -1;
+		}
+		if (b && n->nremotes > 0) {
+			seterr(err, errlen, "%s: a capture has no peer: its "
+			    "flows go where the routing rules say", n->url);
+			return -1;
+		}
+		if (b) {
+			/* no socket: the device is the inbound */
+			l->kind = LIS_CAPTURE;
+			l->socktype = 0;
+			l->tun.capture = 1;
+			return 0;
+		}
+	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
 	    l->targetnames[0] != NULL)) {
 		if (l->targetnames != NULL && l->targetnames[0] != NULL)
@@ -2048,7 +2074,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	if (s->build(c, l, err, errlen) != 0 ||
 	    params_check(n, s->params, err, errlen) != 0)
 		return -1;
-	if (n->port == 0 && l->kind != LIS_TUN && l->kind != LIS_TAP) {
+	if (n->port == 0 && !LIS_HAS_DEV(l->kind)) {
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
@@ -2974,10 +3000,8 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 				break;
 			}
 			/* Two devices with one name would fight. */
-			if ((c->lis[i].kind != LIS_TUN &&
-			    c->lis[i].kind != LIS_TAP) ||
-			    (c->lis[j].kind != LIS_TUN &&
-			    c->lis[j].kind != LIS_TAP))
+			if (!LIS_HAS_DEV(c->lis[i].kind) ||
+			    !LIS_HAS_DEV(c->lis[j].kind))
 				continue;
 			if (strcmp(c->lis[i].tun.name, c->lis[j].tun.name) ==
 			    0) {
@@ -3121,7 +3145,7 @@ conf_tun_by_name(const struct conf *c, const char *name)
 	size_t i;
 
 	for (i = 0; i < c->nlis; i++)
-		if ((c->lis[i].kind == LIS_TUN || c->lis[i].kind == LIS_TAP) &&
+		if (LIS_HAS_DEV(c->lis[i].kind) &&
 		    strcmp(c->lis[i].tun.name, name) == 0)
 			return &c->lis[i];
 	return NULL;
@@ -3131,6 +3155,7 @@ int
 conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->tap != b->tap ||
+	    a->capture != b->capture ||
 	    a->has_net != b->has_net || a->mtu != b->mtu ||
 	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
 		return 0;

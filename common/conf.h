@@ -44,7 +44,12 @@ enum listener_kind {
 	LIS_RTCP,		/* rtcp://: a port on the chain's last hop */
 	LIS_RUDP,		/* rudp://: likewise for datagrams */
 	LIS_OSTP,		/* ostp://: the OSTP tunnel's server */
+	LIS_CAPTURE,		/* tun://?capture=true: flows from a device */
 };
+
+/* A listener that owns a device (the monitor creates it by name). */
+#define LIS_HAS_DEV(k)	((k) == LIS_TUN || (k) == LIS_TAP || \
+			 (k) == LIS_CAPTURE)
 
 struct inet_prefix {
 	int		family;		/* AF_INET or AF_INET6 */
@@ -69,6 +74,7 @@ struct tun_conf {
 	int		 has_gw;
 	unsigned char	 gw[16];
 	int		 gw_family;
+	int		 capture;	/* flows through the router */
 };
 
 /*

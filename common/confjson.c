@@ -1031,13 +1031,14 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 {
 	static const char *const keys[] = {
 		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
-		"gw", NULL
+		"gw", "mark", "interface", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
 	long long mtu;
 	size_t i;
 	char sep = '?';
+	int capture;
 
 	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
 		return -1;
@@ -1046,9 +1047,19 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    "([host]:port)", path, where);
 		return -1;
 	}
+	/*
+	 * Without listen and peer a tun inbound is a capture (sing-box's
+	 * tun): its flows go through the routing rules, not to a peer.
+	 */
+	capture = strcmp(type, "tun") == 0 && obj_get(o, "listen", 0) ==
+	    NULL && obj_get(o, "peer", 0) == NULL;
 	listen = (s = json_str(o, "listen")) != NULL ? s : ":0";
 	snprintf(url, len, "%s://", type);
-	if (url_append(url, len, listen) != 0)
+	if (capture) {
+		snprintf(url + strlen(url), len - strlen(url),
+		    "?capture=true");
+		sep = '&';
+	} else if (url_append(url, len, listen) != 0)
 		goto toolong;
 	if ((s = json_str(o, "peer")) != NULL) {
 		if (url_append(url, len, "/") != 0)
@@ -1222,7 +1233,9 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
 				if (native_tun_url(o, type, path, where, url,
-				    sizeof(url), err, errlen) != 0)
+				    sizeof(url), err, errlen) != 0 ||
+				    json_egress(o, 0, path, where, &eg, err,
+				    errlen) != 0)
 					return -1;
 				u = url;
 			} else if (type != NULL && strcmp(type, "ostp") == 0) {

@@ -40,6 +40,7 @@ static const struct param_def param_defs[] = {
 	{ "bypass",		PT_STRING, 0, 0, NULL },
 	{ "c",			PT_STRING, 0, 0, NULL },
 	{ "ca",			PT_STRING, 0, 0, NULL },
+	{ "capture",		PT_BOOL, 0, 0, NULL },
 	{ "cert",		PT_STRING, 0, 0, NULL },
 	{ "cipher",		PT_STRING, 0, 0, NULL },
 	{ "compression",	PT_BOOL, 0, 0, NULL },
