@@ -98,6 +98,15 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-d" \
 grep -q '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log" ||
 	fail "the ip_cidr rule to direct was not honoured"
 
+# UDP: a session per client port, through the chain (UDP over the
+# SOCKS5 hop) and direct by the rule; answers come back from the
+# address the client sent to.
+start_udpecho 9053 0.0.0.0 $W
+[ "$(ip netns exec $C $NETTOOL udpcheck 10.214.0.2 9053 3)" = 3 ] ||
+	fail "UDP through the capture and the chain"
+[ "$(ip netns exec $C $NETTOOL udpcheck 10.214.0.3 9053 3)" = 3 ] ||
+	fail "UDP through the capture, direct"
+
 # Nothing listens there: the client sees a refusal, not a hang.
 ip netns exec $C curl -s --max-time 10 -o /dev/null \
 	http://10.214.0.2:8099/ && fail "a refused port answered"

@@ -50,24 +50,9 @@
 #include "core/conn.h"
 #include "core/dial.h"
 #include "capture/capture.h"
+#include "capture/capture_int.h"
 #include "handler/handler.h"
 #include "proto/ippkt.h"
-
-#define CAP_BUF		65536
-#define CAP_READS	64		/* packets per wake-up */
-
-struct capture {
-	struct worker			*wk;
-	const struct listener_conf	*l;
-	struct dialer			 dl;
-	int				 fd;
-	struct event			*ev;
-	struct netif			 netif;
-	unsigned char			 tcp_ports[65536 / 8];
-	uint64_t			 dropped;
-	unsigned char			 buf[CAP_BUF];	/* read */
-	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
-};
 
 static struct event	*cap_timer;
 static int		 lwip_ready;
@@ -286,6 +271,11 @@ cap_input(struct capture *cap, const unsigned char *p, size_t n)
 		cap->dropped++;
 		return;
 	}
+	if (pk.proto == IPPKT_UDP && pk.ports &&
+	    cap_udp_port_ready(cap, pk.dport) != 0) {
+		cap->dropped++;
+		return;
+	}
 	if ((pb = pbuf_alloc(PBUF_RAW, (u16_t)pk.len, PBUF_RAM)) == NULL) {
 		cap->dropped++;
 		return;
@@ -341,7 +331,7 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	cap->wk = wk;
 	cap->l = l;
 	cap->fd = tunfd;
-	if (dialer_init(&cap->dl, wk, l, idx) != 0)
+	if (dialer_init(&cap->dl, wk, l, idx) != 0 || cap_udp_init(cap) != 0)
 		return -1;
 	if (!lwip_ready) {
 		lwip_init();
