@@ -45,7 +45,8 @@ PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
 		  daemon/proto/relay.c daemon/proto/sscodec.c daemon/proto/smux.c \
 		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
-		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c
+		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c \
+		  daemon/proto/fakedns.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -64,7 +65,7 @@ UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys fuzz_ippkt
+		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \

@@ -145,7 +145,8 @@ static const char *const proxy_params[] = {
 	NULL
 };
 static const char *const tun_params[] = {
-	"name", "net", "mtu", "route", "gw", "capture", NULL
+	"name", "net", "mtu", "route", "gw", "capture", "dns_addr", "fake_ip",
+	"ttl", NULL
 };
 
 static int
@@ -1282,6 +1283,56 @@ build_lis_ss(struct conf *c, struct listener_conf *l, char *err,
 	return build_dialer(c, l, err, errlen);
 }
 
+/*
+ * A capture's own parameters: where the daemon answers DNS, and the
+ * fake-IP range, which is routed into the device too.
+ */
+static int
+build_capture(struct listener_conf *l, char *err, size_t errlen)
+{
+	struct node *n = l->node;
+	struct tun_conf *t = &l->tun;
+	struct route_conf *r;
+	const char *v;
+
+	if ((v = node_param(n, "dns_addr")) != NULL) {
+		if (inet_prefix_parse(v, &t->dns) != 0 || strchr(v, '/')) {
+			seterr(err, errlen, "%s: bad value \"%s\" for dns_addr "
+			    "(an IP address)", n->url, v);
+			return -1;
+		}
+		t->has_dns = 1;
+	}
+	if ((v = node_param(n, "fake_ip")) == NULL)
+		return 0;
+	if (inet_prefix_parse(v, &t->fake) != 0 || !strchr(v, '/') ||
+	    t->fake.family != AF_INET || t->fake.plen < 8 ||
+	    t->fake.plen > 30) {
+		seterr(err, errlen, "%s: bad value \"%s\" for fake_ip (an "
+		    "IPv4 network from /8 to /30, e.g. 198.18.0.0/15)", n->url,
+		    v);
+		return -1;
+	}
+	if (!t->has_dns) {
+		seterr(err, errlen, "%s: fake_ip needs dns_addr: the names "
+		    "come from the daemon's DNS answers", n->url);
+		return -1;
+	}
+	t->has_fake = 1;
+	if (t->nroutes >= CONF_MAX_ROUTES) {
+		seterr(err, errlen, "%s: more than %d routes", n->url,
+		    CONF_MAX_ROUTES);
+		return -1;
+	}
+	if ((r = reallocarray(t->routes, t->nroutes + 1, sizeof(*r))) == NULL)
+		return -1;
+	t->routes = r;
+	r = &t->routes[t->nroutes++];
+	memset(r, 0, sizeof(*r));
+	r->dst = t->fake;
+	return 0;
+}
+
 static int
 build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
@@ -1313,8 +1364,14 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 			l->kind = LIS_CAPTURE;
 			l->socktype = 0;
 			l->tun.capture = 1;
-			return 0;
+			return build_capture(l, err, errlen);
 		}
+	}
+	if (node_param(n, "dns_addr") != NULL ||
+	    node_param(n, "fake_ip") != NULL) {
+		seterr(err, errlen, "%s: dns_addr and fake_ip belong to a "
+		    "capture (capture=true)", n->url);
+		return -1;
 	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
 	    l->targetnames[0] != NULL)) {
@@ -3155,11 +3212,15 @@ int
 conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->tap != b->tap ||
-	    a->capture != b->capture ||
+	    a->capture != b->capture || a->has_dns != b->has_dns ||
+	    a->has_fake != b->has_fake ||
 	    a->has_net != b->has_net || a->mtu != b->mtu ||
 	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
 		return 0;
 	if (a->has_net && memcmp(&a->net, &b->net, sizeof(a->net)) != 0)
+		return 0;
+	if ((a->has_dns && memcmp(&a->dns, &b->dns, sizeof(a->dns)) != 0) ||
+	    (a->has_fake && memcmp(&a->fake, &b->fake, sizeof(a->fake)) != 0))
 		return 0;
 	if (a->nroutes > 0 && memcmp(a->routes, b->routes,
 	    a->nroutes * sizeof(*a->routes)) != 0)

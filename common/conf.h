@@ -75,6 +75,11 @@ struct tun_conf {
 	unsigned char	 gw[16];
 	int		 gw_family;
 	int		 capture;	/* flows through the router */
+	/* a capture's DNS: answered by the daemon, fake-IP names */
+	int		 has_dns;
+	struct inet_prefix dns;		/* the address (plen full) */
+	int		 has_fake;
+	struct inet_prefix fake;	/* IPv4 range for names */
 };
 
 /*

@@ -1031,7 +1031,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 {
 	static const char *const keys[] = {
 		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
-		"gw", "mark", "interface", NULL
+		"gw", "mark", "interface", "dns", "fake_ip", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
@@ -1067,8 +1067,12 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		if (url_append(url, len, s) != 0)
 			goto toolong;
 	}
-	for (i = 0; i < 3; i++) {
-		const char *k = (const char *[]){ "name", "net", "gw" }[i];
+	for (i = 0; i < 5; i++) {
+		const char *k = (const char *[]){ "name", "net", "gw", "dns",
+		    "fake_ip" }[i];
+		/* the URL's dns= is a resolver list: this is an address */
+		const char *uk = (const char *[]){ "name", "net", "gw",
+		    "dns_addr", "fake_ip" }[i];
 
 		if ((v = obj_get(o, k, 0)) == NULL)
 			continue;
@@ -1078,7 +1082,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 			return -1;
 		}
 		snprintf(url + strlen(url), len - strlen(url), "%c%s=", sep,
-		    k);
+		    uk);
 		sep = '&';
 		if (url_append(url, len, YAJL_GET_STRING(v)) != 0)
 			goto toolong;

@@ -40,6 +40,7 @@
 #include "core/relay.h"
 #include "core/reload.h"
 #include "handler/handler.h"
+#include "capture/capture.h"
 
 #define WORKER_HEAP_KEEP	(4 * 1024 * 1024)
 
@@ -119,6 +120,7 @@ worker_drain(struct worker *wk)
 		}
 	}
 	rforward_drain();
+	capture_drain();
 	debug("draining %u connections", wk->stats.active);
 	worker_maybe_exit(wk);
 }

@@ -38,7 +38,9 @@ SUM=$(make_blob "$WEB/blob" 3000000) || fatal "blob"
 start_web web "$WEB" 8080 0.0.0.0 $W
 
 # M: a SOCKS5 proxy, the chain's one hop.
-ip netns exec $M "$OSTPD" -w 1 -L socks5://192.168.81.1:1080 \
+printf '10.214.0.2 web.test blocked.test\n' >"$LOGDIR/hosts"
+ip netns exec $M "$OSTPD" -w 1 \
+	-L "socks5://192.168.81.1:1080?hosts=$LOGDIR/hosts" \
 	>"$LOGDIR/socks.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port 1080 192.168.81.1 $M || fatal "socks5 server did not start"
@@ -49,12 +51,16 @@ cat >"$LOGDIR/cap.json" <<E
 { "log": { "level": "debug" },
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap0",
     "net": "10.215.0.1/24", "mtu": 1500, "routes": [ "10.214.0.0/24" ],
+    "dns": "10.215.0.2", "fake_ip": "198.18.0.0/15",
     "interface": "cc$$" } ],
   "outbounds": [
     { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
-    { "tag": "direct", "type": "direct" } ],
-  "routing": { "rules": [ { "ip_cidr": [ "10.214.0.3/32" ],
-    "outbound": "direct" } ], "default_outbound": "px" } }
+    { "tag": "direct", "type": "direct" },
+    { "tag": "deny", "type": "block" } ],
+  "routing": { "rules": [
+    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" },
+    { "domain": [ "blocked.test" ], "outbound": "deny" } ],
+    "default_outbound": "px" } }
 E
 ip route show table all >"$LOGDIR/routes.before" 2>&1
 ip netns exec $C "$OSTPD" -w 1 -C "$LOGDIR/cap.json" \
@@ -107,6 +113,39 @@ start_udpecho 9053 0.0.0.0 $W
 [ "$(ip netns exec $C $NETTOOL udpcheck 10.214.0.3 9053 3)" = 3 ] ||
 	fail "UDP through the capture, direct"
 
+# DNS to any address is answered by the daemon; with fake-IP a name
+# gets an address of the range, routed into the device, and a flow to
+# it is dialed to the name (domain rules apply; the SOCKS5 hop gets the
+# name and resolves it from its hosts file).
+ip -n $C route show 198.18.0.0/15 | grep -q 'dev ostpcap0' ||
+	fail "fake-IP range not routed into the device"
+FAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 web.test A)
+case $FAKE in
+198.18.*|198.19.*) ;;
+*)	fail "no fake address for web.test: '$FAKE'" ;;
+esac
+AGAIN=$(ip netns exec $C dig +short +time=3 +tries=1 @10.214.0.77 web.test A)
+[ "$AGAIN" = "$FAKE" ] || fail "hijacked query: '$AGAIN', not '$FAKE'"
+[ -z "$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 web.test \
+    AAAA)" ] || fail "an AAAA answer beside the fake address"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-n" \
+	"http://$FAKE:8080/blob" || fail "curl by name through fake-IP"
+[ "$(sha256sum <"$LOGDIR/got-n" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download by name is not byte-exact"
+grep -q 'flow to web.test port 8080' "$LOGDIR/cap.log" ||
+	fail "the fake-IP flow was not dialed by name"
+BFAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 \
+	blocked.test A)
+[ -n "$BFAKE" ] && [ "$BFAKE" != "$FAKE" ] ||
+	fail "no fake address of its own for blocked.test: '$BFAKE'"
+ip netns exec $C curl -s --max-time 10 -o /dev/null "http://$BFAKE:8080/" &&
+	fail "a domain rule to block was not honoured"
+# an address of the range that stands for no name: refused
+ip netns exec $C curl -s --max-time 10 -o /dev/null \
+	http://198.19.255.250:8080/ && fail "an unused fake address answered"
+grep -q 'flow to 198.19.255.250' "$LOGDIR/cap.log" &&
+	fail "an unused fake address was dialed"
+
 # Nothing listens there: the client sees a refusal, not a hang.
 ip netns exec $C curl -s --max-time 10 -o /dev/null \
 	http://10.214.0.2:8099/ && fail "a refused port answered"
@@ -134,7 +173,27 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got2" \
 	http://10.214.0.2:8080/blob || fail "curl after garbage"
 
 W0=$(worker_of "$CPID")
+[ -n "$W0" ] || fail "no worker"
 [ "$(status_field "$W0" Seccomp)" = 2 ] || fail "capture worker not confined"
+
+# SIGHUP: a new generation takes the device over (the old worker stops
+# reading it and ends its flows); the device and routes stay as they
+# were, and flows work through the new worker.
+ip -n $C route show table all >"$LOGDIR/routes.hup0"
+kill -HUP "$CPID"
+wait_log "$LOGDIR/cap.log" 'configuration reloaded (generation 2)' 5 ||
+	fail "reload not done"
+wait_log "$LOGDIR/cap.log" 'worker 0 (generation 2) running' 5 ||
+	fail "no worker of generation 2"
+wait_log "$LOGDIR/cap.log" 'capture handed over' 5 ||
+	fail "the old worker kept the device"
+ip -n $C route show table all >"$LOGDIR/routes.hup1"
+cmp -s "$LOGDIR/routes.hup0" "$LOGDIR/routes.hup1" ||
+	fail "routes changed across SIGHUP"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-h" \
+	http://10.214.0.2:8080/blob || fail "curl after SIGHUP"
+[ "$(sha256sum <"$LOGDIR/got-h" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download after SIGHUP is not byte-exact"
 
 # SIGTERM: the device and its route are gone, nothing else changed.
 kill "$CPID"

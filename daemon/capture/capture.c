@@ -43,6 +43,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 
 #include "log.h"
@@ -53,9 +54,41 @@
 #include "capture/capture_int.h"
 #include "handler/handler.h"
 #include "proto/ippkt.h"
+#include "proto/proto.h"
 
 static struct event	*cap_timer;
 static int		 lwip_ready;
+static LIST_HEAD(, capture) captures = LIST_HEAD_INITIALIZER(captures);
+
+void
+capture_drain(void)
+{
+	struct capture *cap;
+	struct tcp_pcb *pcb;
+	u8_t idx;
+
+	LIST_FOREACH(cap, &captures, entry) {
+		if (cap->ev == NULL)
+			continue;
+		event_free(cap->ev);
+		cap->ev = NULL;
+		close(cap->fd);
+		cap->fd = -1;
+		idx = netif_get_index(&cap->netif);
+		/* tcp_abort unlinks the pcb: start over each time */
+		for (;;) {
+			for (pcb = tcp_active_pcbs; pcb != NULL;
+			    pcb = pcb->next)
+				if (pcb->netif_idx == idx)
+					break;
+			if (pcb == NULL)
+				break;
+			tcp_abort(pcb);
+		}
+		debug("%s: capture handed over", cap->l->tun.name);
+	}
+	capture_timers();
+}
 
 struct worker *
 capture_worker(const struct capture *cap)
@@ -104,6 +137,8 @@ cap_output(struct netif *netif, struct pbuf *p)
 		b = p->payload;
 	else if (pbuf_copy_partial(p, b, p->tot_len, 0) != p->tot_len)
 		return ERR_BUF;
+	if (cap->fd == -1)
+		return ERR_OK;
 	if ((n = write(cap->fd, b, p->tot_len)) == -1) {
 		/* a full queue loses the packet, as a link would */
 		debug_f("%s: write: %s", cap->l->tun.name, strerror(errno));
@@ -171,12 +206,20 @@ static err_t
 cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct capture *cap = arg;
-	char host[INET6_ADDRSTRLEN];
+	char host[PROXY_HOST_MAX + 1];
+	const char *name;
 	struct conn *c;
+	int isfake;
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
-	if (IP_IS_V4(&pcb->local_ip))
+	/* a fake address: the flow goes to the name it stands for */
+	if ((name = cap_fake_name(cap, &pcb->local_ip, &isfake)) != NULL)
+		snprintf(host, sizeof(host), "%s", name);
+	else if (isfake) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	} else if (IP_IS_V4(&pcb->local_ip))
 		inet_ntop(AF_INET, &ip_2_ip4(&pcb->local_ip)->addr, host,
 		    sizeof(host));
 	else
@@ -331,7 +374,8 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	cap->wk = wk;
 	cap->l = l;
 	cap->fd = tunfd;
-	if (dialer_init(&cap->dl, wk, l, idx) != 0 || cap_udp_init(cap) != 0)
+	if (dialer_init(&cap->dl, wk, l, idx) != 0 || cap_udp_init(cap) != 0 ||
+	    cap_dns_init(cap) != 0)
 		return -1;
 	if (!lwip_ready) {
 		lwip_init();
@@ -352,6 +396,7 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	    dev_cb, cap)) == NULL)
 		return -1;
 	event_add(cap->ev, NULL);
+	LIST_INSERT_HEAD(&captures, cap, entry);
 	capture_timers();
 	logit("%s: capture on %s (mtu %u)", l->node->url, l->tun.name,
 	    l->tun.mtu);

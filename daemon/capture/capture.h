@@ -19,6 +19,13 @@ struct conn;
 int	capture_start(struct worker *, const struct listener_conf *,
 	    size_t idx, int fd);
 
+/*
+ * The worker drains (a new generation took over): stop reading the
+ * device, which the new worker reads now, and reset every flow, whose
+ * packets go there.
+ */
+void	capture_drain(void);
+
 /* flow.c: an accepted lwIP TCP connection as a struct conn */
 struct conn *capture_flow_new(struct capture *, struct tcp_pcb *);
 /* Reset the flow's TCP connection (its dial failed): before conn_free. */

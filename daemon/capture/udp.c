@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,25 +62,19 @@ ip_text(const ip_addr_t *a, char *out, size_t len)
 		inet_ntop(AF_INET6, ip_2_ip6(a)->addr, out, (socklen_t)len);
 }
 
-/* An answer from src: to the client, from src's address and port. */
-static void
-usess_answer(void *arg, const struct proxy_target *src,
-    const unsigned char *p, size_t n)
+void
+cap_udp_send(struct capture *cap, const ip_addr_t *from, uint16_t fport,
+    const ip_addr_t *to, uint16_t tport, const unsigned char *p, size_t n)
 {
-	struct cap_usess *us = arg;
-	struct capture *cap = us->cap;
 	struct udp_pcb *pcb;
-	ip_addr_t from;
 	struct pbuf *pb;
 
-	if (n > 0xffff - 48 || !ipaddr_aton(src->host, &from) ||
-	    IP_GET_TYPE(&from) != IP_GET_TYPE(&us->client))
+	if (n > 0xffff - 48 || IP_GET_TYPE(from) != IP_GET_TYPE(to))
 		return;
-	if (cap_udp_port_ready(cap, src->port) != 0)
+	if (cap_udp_port_ready(cap, fport) != 0)
 		return;
-	pcb = NULL;
 	for (pcb = udp_pcbs; pcb != NULL; pcb = pcb->next)
-		if (pcb->local_port == src->port &&
+		if (pcb->local_port == fport &&
 		    pcb->netif_idx == netif_get_index(&cap->netif))
 			break;
 	if (pcb == NULL)
@@ -87,11 +82,23 @@ usess_answer(void *arg, const struct proxy_target *src,
 	if ((pb = pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM)) == NULL)
 		return;
 	if (pbuf_take(pb, p, (u16_t)n) == ERR_OK)
-		(void)udp_sendto_if_src(pcb, pb, &us->client, us->cport,
-		    &cap->netif, &from);
+		(void)udp_sendto_if_src(pcb, pb, to, tport, &cap->netif, from);
 	pbuf_free(pb);
-	us->last = time(NULL);
 	capture_timers();
+}
+
+/* An answer from src: to the client, from src's address and port. */
+static void
+usess_answer(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct cap_usess *us = arg;
+	ip_addr_t from;
+
+	if (!ipaddr_aton(src->host, &from))
+		return;
+	us->last = time(NULL);
+	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
 }
 
 static struct cap_usess *
@@ -128,7 +135,9 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 {
 	struct capture *cap = arg;
 	struct cap_usess *us;
-	char host[INET6_ADDRSTRLEN];
+	char host[PROXY_HOST_MAX + 1];
+	const char *name;
+	int isfake;
 	u16_t n;
 
 	n = p->tot_len;
@@ -137,7 +146,16 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 		return;
 	}
 	pbuf_free(p);
-	ip_text(ip_current_dest_addr(), host, sizeof(host));
+	if (pcb->local_port == 53 && cap_dns_query(cap, addr, port,
+	    ip_current_dest_addr(), cap->ubuf, n))
+		return;
+	if ((name = cap_fake_name(cap, ip_current_dest_addr(), &isfake)) !=
+	    NULL)
+		snprintf(host, sizeof(host), "%s", name);
+	else if (isfake)
+		return;		/* an address that stands for no name */
+	else
+		ip_text(ip_current_dest_addr(), host, sizeof(host));
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
 	us->last = time(NULL);
