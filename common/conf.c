@@ -146,7 +146,7 @@ static const char *const proxy_params[] = {
 };
 static const char *const tun_params[] = {
 	"name", "net", "mtu", "route", "gw", "capture", "dns_addr", "fake_ip",
-	"ttl", NULL
+	"ttl", "auto_route", "table", NULL
 };
 
 static int
@@ -1303,8 +1303,39 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 		}
 		t->has_dns = 1;
 	}
+	if ((v = node_param(n, "auto_route")) != NULL &&
+	    param_bool_parse(v, &t->auto_route) != 0) {
+		seterr(err, errlen, "%s: bad value \"%s\" for auto_route "
+		    "(true or false)", n->url, v);
+		return -1;
+	}
+	if (t->auto_route) {
+		unsigned long tb = CONF_CAPTURE_TABLE;
+
+		if (node_param_uint(n, "table", 1, 0xfffffeffUL, &tb, err,
+		    errlen) < 0)
+			return -1;
+		if (tb == 253 || tb == 254 || tb == 255) {
+			seterr(err, errlen, "%s: table=%lu is one of the "
+			    "kernel's own", n->url, tb);
+			return -1;
+		}
+		t->table = (uint32_t)tb;
+		/* without routes: everything of the device's family */
+		if (t->nroutes == 0) {
+			if ((t->routes = calloc(1, sizeof(*t->routes))) ==
+			    NULL)
+				return -1;
+			t->routes[0].dst.family = t->net.family;
+			t->nroutes = 1;
+		}
+	} else if (node_param(n, "table") != NULL) {
+		seterr(err, errlen, "%s: table needs auto_route=true",
+		    n->url);
+		return -1;
+	}
 	if ((v = node_param(n, "fake_ip")) == NULL)
-		return 0;
+		goto tables;
 	if (inet_prefix_parse(v, &t->fake) != 0 || !strchr(v, '/') ||
 	    t->fake.family != AF_INET || t->fake.plen < 8 ||
 	    t->fake.plen > 30) {
@@ -1330,6 +1361,13 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 	r = &t->routes[t->nroutes++];
 	memset(r, 0, sizeof(*r));
 	r->dst = t->fake;
+ tables:
+	if (t->auto_route) {
+		size_t i;
+
+		for (i = 0; i < t->nroutes; i++)
+			t->routes[i].table = t->table;
+	}
 	return 0;
 }
 
@@ -3038,6 +3076,22 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		if (check_datagram_chain(c, &c->lis[i], line,
 		    sizeof(line)) != 0)
 			conf_err_add(err, errlen, &nerr, line);
+	/* auto_route: the daemon's own sockets must be told apart */
+	for (i = 0; i < c->nlis; i++) {
+		struct listener_conf *l = &c->lis[i];
+		struct egress e;
+
+		if (l->kind != LIS_CAPTURE || !l->tun.auto_route)
+			continue;
+		conf_egress(c, l, &e);
+		if (e.mark == 0) {
+			seterr(line, sizeof(line), "%s: auto_route needs a "
+			    "mark for the daemon's own sockets (the inbound's "
+			    "mark, or -M)", l->node->url);
+			conf_err_add(err, errlen, &nerr, line);
+		}
+		l->tun.rule_mark = e.mark;
+	}
 	/* Tags name inbounds in rules: they must be unique. */
 	for (i = 0; i < c->nlis; i++) {
 		size_t j;
@@ -3213,7 +3267,8 @@ conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->tap != b->tap ||
 	    a->capture != b->capture || a->has_dns != b->has_dns ||
-	    a->has_fake != b->has_fake ||
+	    a->has_fake != b->has_fake || a->auto_route != b->auto_route ||
+	    a->table != b->table || a->rule_mark != b->rule_mark ||
 	    a->has_net != b->has_net || a->mtu != b->mtu ||
 	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
 		return 0;

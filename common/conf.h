@@ -61,6 +61,7 @@ struct route_conf {
 	struct inet_prefix dst;
 	int		has_gw;
 	unsigned char	gw[16];
+	uint32_t	table;		/* 0: main */
 };
 
 struct tun_conf {
@@ -80,7 +81,18 @@ struct tun_conf {
 	struct inet_prefix dns;		/* the address (plen full) */
 	int		 has_fake;
 	struct inet_prefix fake;	/* IPv4 range for names */
+	/*
+	 * auto_route: the routes go into table, and policy rules send
+	 * what does not carry rule_mark (the daemon's own sockets do)
+	 * there, after the main table's routes but its default.
+	 */
+	int		 auto_route;
+	uint32_t	 table;
+	uint32_t	 rule_mark;
 };
+
+#define CONF_CAPTURE_TABLE	2022
+#define CONF_CAPTURE_PRIO	9000	/* and the next one */
 
 /*
  * The transport a node's protocol rides on (gost's protocol+transport):

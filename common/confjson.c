@@ -1031,7 +1031,8 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 {
 	static const char *const keys[] = {
 		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
-		"gw", "mark", "interface", "dns", "fake_ip", NULL
+		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
+		"table", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
@@ -1095,6 +1096,28 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		}
 		snprintf(url + strlen(url), len - strlen(url), "%cmtu=%lld",
 		    sep, mtu);
+		sep = '&';
+	}
+	if ((v = obj_get(o, "auto_route", 0)) != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			seterr(err, errlen, "%s: %s: auto_route must be true or "
+			    "false", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url),
+		    "%cauto_route=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
+		sep = '&';
+	}
+	if ((v = obj_get(o, "table", 0)) != NULL) {
+		long long tb;
+
+		if (json_int(v, 1, 4294967039LL, &tb) != 0) {
+			seterr(err, errlen, "%s: %s: table must be an integer "
+			    "from 1 to 4294967039", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url), "%ctable=%lld",
+		    sep, tb);
 		sep = '&';
 	}
 	if ((v = obj_get(o, "routes", 0)) != NULL) {

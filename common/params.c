@@ -35,6 +35,7 @@ struct param_def {
 static const struct param_def param_defs[] = {
 	{ "agent",		PT_STRING, 0, 0, NULL },
 	{ "auth",		PT_BASE64, 0, 0, NULL },
+	{ "auto_route",		PT_BOOL, 0, 0, NULL },
 	{ "backlog",		PT_INT, 1, 65535, NULL },
 	{ "blacklist",		PT_STRING, 0, 0, NULL },
 	{ "bypass",		PT_STRING, 0, 0, NULL },
@@ -95,6 +96,7 @@ static const struct param_def param_defs[] = {
 	{ "ssh_key",		PT_STRING, 0, 0, NULL },
 	{ "state-dir",		PT_STRING, 0, 0, NULL },
 	{ "strategy",		PT_ENUM, 0, 0, "round|random|fifo" },
+	{ "table",		PT_INT, 1, 4294967039L, NULL },
 	{ "tcp",		PT_BOOL, 0, 0, NULL },
 	{ "tls",		PT_STRING, 0, 0, NULL },
 	{ "timeout",		PT_DURATION, 0, 0, NULL },

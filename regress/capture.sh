@@ -205,4 +205,58 @@ ip -n $C route show table all | grep -q ostpcap0 &&
 ip -n $C rule show >"$LOGDIR/rules.after"
 [ "$(wc -l <"$LOGDIR/rules.after")" -eq 3 ] ||
 	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after")"
+
+# auto_route: a default route in a table of its own and policy rules;
+# the daemon's sockets carry the mark and leave by the main table (the
+# SOCKS5 hop on the LAN, the direct dial by the default route).
+cat >"$LOGDIR/auto.json" <<E
+{ "log": { "level": "debug" },
+  "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap1",
+    "net": "10.216.0.1/24", "mtu": 1400, "auto_route": true,
+    "mark": 42 } ],
+  "outbounds": [
+    { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
+    { "tag": "direct", "type": "direct" } ],
+  "routing": { "rules": [
+    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" } ],
+    "default_outbound": "px" } }
+E
+printf '{"inbounds": [{"type": "tun", "name": "x0", "net": "10.9.9.1/24", "auto_route": true}]}' \
+	>"$LOGDIR/nomark.json"
+"$OSTPD" -t -C "$LOGDIR/nomark.json" >"$LOGDIR/nomark.out" 2>&1 &&
+	fail "auto_route without a mark accepted"
+grep -q 'auto_route needs a mark' "$LOGDIR/nomark.out" ||
+	fail "no clear line for auto_route without a mark"
+ip netns exec $C "$OSTPD" -w 1 -C "$LOGDIR/auto.json" \
+	>"$LOGDIR/auto.log" 2>&1 &
+APID=$!; PIDS="$PIDS $APID"
+wait_log "$LOGDIR/auto.log" 'ready' 5 || fatal "auto_route daemon not ready"
+ip -n $C rule show >"$LOGDIR/rules.auto"
+grep -q '^9000:.*lookup main suppress_prefixlength 0' "$LOGDIR/rules.auto" ||
+	fail "no suppress rule: $(cat "$LOGDIR/rules.auto")"
+grep -q '^9001:.*not from all fwmark 0x2a lookup 2022' "$LOGDIR/rules.auto" ||
+	fail "no mark rule: $(cat "$LOGDIR/rules.auto")"
+ip -n $C route show table 2022 | grep -q '^default dev ostpcap1' ||
+	fail "no default route in table 2022"
+N1=$(grep -c '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log")
+N2=$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-a" \
+	http://10.214.0.2:8080/blob || fail "curl through auto_route"
+[ "$(sha256sum <"$LOGDIR/got-a" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download through auto_route is not byte-exact"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-ad" \
+	http://10.214.0.3:8080/blob || fail "direct curl with auto_route"
+[ "$(grep -c '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log")" -eq $((N1 + 1)) ] ||
+	fail "auto_route: the request did not go through the SOCKS5 hop"
+[ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N2 + 1)) ] ||
+	fail "auto_route: the direct dial looped or did not go direct"
+kill "$APID"
+wait_gone "$APID" || fail "auto_route daemon still running after SIGTERM"
+ip -n $C rule show >"$LOGDIR/rules.after2"
+[ "$(wc -l <"$LOGDIR/rules.after2")" -eq 3 ] ||
+	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after2")"
+[ -z "$(ip -n $C route show table 2022 2>/dev/null)" ] ||
+	fail "routes left in table 2022"
+ip -n $C link show ostpcap1 >/dev/null 2>&1 &&
+	fail "auto_route device left after SIGTERM"
 finish
