@@ -145,7 +145,8 @@ static const char *const proxy_params[] = {
 	NULL
 };
 static const char *const tun_params[] = {
-	"name", "net", "mtu", "route", "gw", "capture", "dns_addr", "fake_ip",
+	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
+	"fake_ip",
 	"ttl", "auto_route", "table", NULL
 };
 
@@ -181,6 +182,17 @@ build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
 		seterr(err, errlen, "%s: net=address/prefix is required for "
 		    "tun", n->url);
 		return -1;
+	}
+	if ((v = node_param(n, "net6")) != NULL) {
+		if (inet_prefix_parse(v, &t->net6) != 0 ||
+		    t->net6.family != AF_INET6 || !t->has_net ||
+		    t->net.family != AF_INET) {
+			seterr(err, errlen, "%s: bad value \"%s\" for net6 (an "
+			    "IPv6 address/prefix beside an IPv4 net)", n->url,
+			    v);
+			return -1;
+		}
+		t->has_net6 = 1;
 	}
 	if (node_param_uint(n, "mtu", 68, 65535, &mtu, err, errlen) < 0)
 		return -1;
@@ -3273,6 +3285,9 @@ conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
 		return 0;
 	if (a->has_net && memcmp(&a->net, &b->net, sizeof(a->net)) != 0)
+		return 0;
+	if (a->has_net6 != b->has_net6 || (a->has_net6 &&
+	    memcmp(&a->net6, &b->net6, sizeof(a->net6)) != 0))
 		return 0;
 	if ((a->has_dns && memcmp(&a->dns, &b->dns, sizeof(a->dns)) != 0) ||
 	    (a->has_fake && memcmp(&a->fake, &b->fake, sizeof(a->fake)) != 0))

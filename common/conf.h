@@ -69,6 +69,8 @@ struct tun_conf {
 	int		 tap;
 	int		 has_net;
 	struct inet_prefix net;
+	int		 has_net6;	/* a second address, IPv6 */
+	struct inet_prefix net6;
 	unsigned int	 mtu;
 	struct route_conf *routes;
 	size_t		 nroutes;

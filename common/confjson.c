@@ -1030,7 +1030,8 @@ native_tun_url(yajl_val o, const char *type, const char *path,
     const char *where, char *url, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
+		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
+		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
 		"table", NULL
 	};
@@ -1068,11 +1069,11 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		if (url_append(url, len, s) != 0)
 			goto toolong;
 	}
-	for (i = 0; i < 5; i++) {
-		const char *k = (const char *[]){ "name", "net", "gw", "dns",
-		    "fake_ip" }[i];
+	for (i = 0; i < 6; i++) {
+		const char *k = (const char *[]){ "name", "net", "net6", "gw",
+		    "dns", "fake_ip" }[i];
 		/* the URL's dns= is a resolver list: this is an address */
-		const char *uk = (const char *[]){ "name", "net", "gw",
+		const char *uk = (const char *[]){ "name", "net", "net6", "gw",
 		    "dns_addr", "fake_ip" }[i];
 
 		if ((v = obj_get(o, k, 0)) == NULL)

@@ -75,6 +75,7 @@ static const struct param_def param_defs[] = {
 	{ "mux",		PT_INT, 1, 64, NULL },
 	{ "name",		PT_STRING, 0, 0, NULL },
 	{ "net",		PT_CIDR, 0, 0, NULL },
+	{ "net6",		PT_CIDR, 0, 0, NULL },
 	{ "nodelay",		PT_BOOL, 0, 0, NULL },
 	{ "notls",		PT_BOOL, 0, 0, NULL },
 	{ "owndns",		PT_STRING, 0, 0, NULL },

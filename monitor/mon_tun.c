@@ -102,6 +102,9 @@ nl_addr_add(int ifindex, const struct inet_prefix *p)
 	ifa->ifa_prefixlen = (unsigned char)p->plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned int)ifindex;
+	/* no neighbours to ask on a tun device: usable at once */
+	if (p->family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
 	mnl_attr_put(nlh, IFA_LOCAL, alen(p->family), p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen(p->family), p->addr);
 	return mon_nl_talk(nlh);
@@ -200,6 +203,10 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 	}
 	if (tc->has_net && nl_addr_add(mt->ifindex, &tc->net) == -1) {
 		error("%s: add address: %s", tc->name, strerror(errno));
+		goto fail;
+	}
+	if (tc->has_net6 && nl_addr_add(mt->ifindex, &tc->net6) == -1) {
+		error("%s: add IPv6 address: %s", tc->name, strerror(errno));
 		goto fail;
 	}
 	if (nl_link_set(mt->ifindex, 0, 1) == -1) {

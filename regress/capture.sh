@@ -28,6 +28,8 @@ for l in "$C cc$$" "$M cm$$" "$M mw$$" "$W wm$$"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
 done
+ip -n $M addr add fd00:214::1/64 dev mw$$ nodad
+ip -n $W addr add fd00:214::2/64 dev wm$$ nodad
 ip -n $C route add default via 192.168.81.1
 ip -n $W route add default via 10.214.0.1
 ip netns exec $M sysctl -qw net.ipv4.ip_forward=1
@@ -36,6 +38,7 @@ WEB=$LOGDIR/www
 mkdir -p "$WEB"
 SUM=$(make_blob "$WEB/blob" 3000000) || fatal "blob"
 start_web web "$WEB" 8080 0.0.0.0 $W
+start_web web6 "$WEB" 8081 :: $W
 
 # M: a SOCKS5 proxy, the chain's one hop.
 printf '10.214.0.2 web.test blocked.test\n' >"$LOGDIR/hosts"
@@ -50,7 +53,8 @@ wait_port 1080 192.168.81.1 $M || fatal "socks5 server did not start"
 cat >"$LOGDIR/cap.json" <<E
 { "log": { "level": "debug" },
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap0",
-    "net": "10.215.0.1/24", "mtu": 1500, "routes": [ "10.214.0.0/24" ],
+    "net": "10.215.0.1/24", "net6": "fd00:215::1/64", "mtu": 1500,
+    "routes": [ "10.214.0.0/24", "fd00:214::/64" ],
     "dns": "10.215.0.2", "fake_ip": "198.18.0.0/15",
     "interface": "cc$$" } ],
   "outbounds": [
@@ -82,6 +86,18 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got" \
 	fail "download through the capture is not byte-exact"
 grep -q '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log" ||
 	fail "the request did not come through the SOCKS5 hop"
+
+# IPv6: the device's second address, an IPv6 flow through the chain.
+ip -n $C -o addr show dev ostpcap0 | grep -q 'inet6 fd00:215::1/64' ||
+	fail "capture device IPv6 address missing"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got6" \
+	'http://[fd00:214::2]:8081/blob' || fail "curl over IPv6 through the capture"
+[ "$(sha256sum <"$LOGDIR/got6" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "IPv6 download through the capture is not byte-exact"
+grep -q 'fd00:214::1 .*GET /blob' "$LOGDIR/web6.log" ||
+	fail "the IPv6 request did not come through the SOCKS5 hop"
+ip netns exec $C ping -6 -c 2 -i 0.2 -W 2 fd00:214::9 >"$LOGDIR/ping6.out" 2>&1 ||
+	fail "ICMPv6 echo through the capture not answered"
 
 # Several at once.
 CURLS=
