@@ -26,7 +26,7 @@ LDFLAGS_ALL	= $(OPT) -pie -Wl,-z,relro,-z,now $(CONF_LDFLAGS)
 LIBS_ALL	= $(EVENT_SSL_LIBS) $(EVENT_LIBS) $(MNL_LIBS) $(CAP_LIBS) \
 		  $(SECCOMP_LIBS) $(YAJL_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) -lm
 # Only the workers' HTTP/2 transports (daemon/mux/h2.c) use it.
-WORKER_LIBS	= $(NGHTTP2_LIBS)
+WORKER_LIBS	= $(NGHTTP2_LIBS) $(LWIP_LIBS)
 
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
@@ -34,19 +34,20 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/cbuf.c common/ostpkeys.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
-		  monitor/steer.c monitor/mon_steer.c
+		  monitor/steer.c monitor/mon_steer.c monitor/mon_rule.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
 		  $(sort $(wildcard daemon/core/*.c daemon/handler/*.c \
 		  daemon/connector/*.c daemon/mux/*.c daemon/transport/*.c \
-		  daemon/ostp/*.c)) \
+		  daemon/ostp/*.c daemon/capture/*.c)) \
 		  $(PROTO_SRCS)
 PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/ss.c daemon/proto/sni.c daemon/proto/dns.c \
 		  daemon/proto/relay.c daemon/proto/sscodec.c daemon/proto/smux.c \
 		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
-		  daemon/proto/stun.c daemon/proto/ostp.c
+		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c \
+		  daemon/proto/fakedns.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -60,12 +61,13 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
-		  test_ostp test_uot test_stun test_ostpkeys test_steer
+		  test_ostp test_uot test_stun test_ostpkeys test_steer \
+		  test_ippkt
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys
+		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -76,7 +78,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium coturn conntrack tcpdump
+		  chromium coturn conntrack tcpdump liblwip-dev
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -103,6 +105,10 @@ deps:
 	@getent passwd _ostpd >/dev/null || \
 	    useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin _ostpd
+
+# Only the capture's glue sees lwIP's headers (they name posix/, arch/).
+$(OBJ)/daemon/capture/%.o $(OBJT)/daemon/capture/%.o: \
+    CPPFLAGS_ALL += $(LWIP_CFLAGS)
 
 $(OBJ)/%.o: %.c config.h
 	@mkdir -p $(dir $@)

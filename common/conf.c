@@ -145,7 +145,9 @@ static const char *const proxy_params[] = {
 	NULL
 };
 static const char *const tun_params[] = {
-	"name", "net", "mtu", "route", "gw", NULL
+	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
+	"fake_ip",
+	"ttl", "auto_route", "table", NULL
 };
 
 static int
@@ -180,6 +182,17 @@ build_tun(struct listener_conf *l, size_t idx, int tap, char *err,
 		seterr(err, errlen, "%s: net=address/prefix is required for "
 		    "tun", n->url);
 		return -1;
+	}
+	if ((v = node_param(n, "net6")) != NULL) {
+		if (inet_prefix_parse(v, &t->net6) != 0 ||
+		    t->net6.family != AF_INET6 || !t->has_net ||
+		    t->net.family != AF_INET) {
+			seterr(err, errlen, "%s: bad value \"%s\" for net6 (an "
+			    "IPv6 address/prefix beside an IPv4 net)", n->url,
+			    v);
+			return -1;
+		}
+		t->has_net6 = 1;
 	}
 	if (node_param_uint(n, "mtu", 68, 65535, &mtu, err, errlen) < 0)
 		return -1;
@@ -1282,14 +1295,134 @@ build_lis_ss(struct conf *c, struct listener_conf *l, char *err,
 	return build_dialer(c, l, err, errlen);
 }
 
+/*
+ * A capture's own parameters: where the daemon answers DNS, and the
+ * fake-IP range, which is routed into the device too.
+ */
+static int
+build_capture(struct listener_conf *l, char *err, size_t errlen)
+{
+	struct node *n = l->node;
+	struct tun_conf *t = &l->tun;
+	struct route_conf *r;
+	const char *v;
+
+	if ((v = node_param(n, "dns_addr")) != NULL) {
+		if (inet_prefix_parse(v, &t->dns) != 0 || strchr(v, '/')) {
+			seterr(err, errlen, "%s: bad value \"%s\" for dns_addr "
+			    "(an IP address)", n->url, v);
+			return -1;
+		}
+		t->has_dns = 1;
+	}
+	if ((v = node_param(n, "auto_route")) != NULL &&
+	    param_bool_parse(v, &t->auto_route) != 0) {
+		seterr(err, errlen, "%s: bad value \"%s\" for auto_route "
+		    "(true or false)", n->url, v);
+		return -1;
+	}
+	if (t->auto_route) {
+		unsigned long tb = CONF_CAPTURE_TABLE;
+
+		if (node_param_uint(n, "table", 1, 0xfffffeffUL, &tb, err,
+		    errlen) < 0)
+			return -1;
+		if (tb == 253 || tb == 254 || tb == 255) {
+			seterr(err, errlen, "%s: table=%lu is one of the "
+			    "kernel's own", n->url, tb);
+			return -1;
+		}
+		t->table = (uint32_t)tb;
+		/* without routes: everything of the device's family */
+		if (t->nroutes == 0) {
+			if ((t->routes = calloc(1, sizeof(*t->routes))) ==
+			    NULL)
+				return -1;
+			t->routes[0].dst.family = t->net.family;
+			t->nroutes = 1;
+		}
+	} else if (node_param(n, "table") != NULL) {
+		seterr(err, errlen, "%s: table needs auto_route=true",
+		    n->url);
+		return -1;
+	}
+	if ((v = node_param(n, "fake_ip")) == NULL)
+		goto tables;
+	if (inet_prefix_parse(v, &t->fake) != 0 || !strchr(v, '/') ||
+	    t->fake.family != AF_INET || t->fake.plen < 8 ||
+	    t->fake.plen > 30) {
+		seterr(err, errlen, "%s: bad value \"%s\" for fake_ip (an "
+		    "IPv4 network from /8 to /30, e.g. 198.18.0.0/15)", n->url,
+		    v);
+		return -1;
+	}
+	if (!t->has_dns) {
+		seterr(err, errlen, "%s: fake_ip needs dns_addr: the names "
+		    "come from the daemon's DNS answers", n->url);
+		return -1;
+	}
+	t->has_fake = 1;
+	if (t->nroutes >= CONF_MAX_ROUTES) {
+		seterr(err, errlen, "%s: more than %d routes", n->url,
+		    CONF_MAX_ROUTES);
+		return -1;
+	}
+	if ((r = reallocarray(t->routes, t->nroutes + 1, sizeof(*r))) == NULL)
+		return -1;
+	t->routes = r;
+	r = &t->routes[t->nroutes++];
+	memset(r, 0, sizeof(*r));
+	r->dst = t->fake;
+ tables:
+	if (t->auto_route) {
+		size_t i;
+
+		for (i = 0; i < t->nroutes; i++)
+			t->routes[i].table = t->table;
+	}
+	return 0;
+}
+
 static int
 build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
     size_t errlen)
 {
 	struct node *n = l->node;
+	const char *v;
+	int b;
 
 	if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err, errlen) != 0)
 		return -1;
+	if ((v = node_param(n, "capture")) != NULL) {
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for capture "
+			    "(true or false)", n->url, v);
+			return -1;
+		}
+		if (b && l->kind == LIS_TAP) {
+			seterr(err, errlen, "%s: capture needs a tun device, "
+			    "not tap", n->url);
+			return -1;
+		}
+		if (b && n->nremotes > 0) {
+			seterr(err, errlen, "%s: a capture has no peer: its "
+			    "flows go where the routing rules say", n->url);
+			return -1;
+		}
+		if (b) {
+			/* no socket: the device is the inbound */
+			l->kind = LIS_CAPTURE;
+			l->socktype = 0;
+			l->tun.capture = 1;
+			return build_capture(l, err, errlen);
+		}
+	}
+	if (node_param(n, "dns_addr") != NULL ||
+	    node_param(n, "fake_ip") != NULL) {
+		seterr(err, errlen, "%s: dns_addr and fake_ip belong to a "
+		    "capture (capture=true)", n->url);
+		return -1;
+	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
 	    l->targetnames[0] != NULL)) {
 		if (l->targetnames != NULL && l->targetnames[0] != NULL)
@@ -2208,7 +2341,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	if (s->build(c, l, err, errlen) != 0 ||
 	    params_check(n, s->params, err, errlen) != 0)
 		return -1;
-	if (n->port == 0 && l->kind != LIS_TUN && l->kind != LIS_TAP) {
+	if (n->port == 0 && !LIS_HAS_DEV(l->kind)) {
 		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
 		return -1;
 	}
@@ -3117,6 +3250,22 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 		if (check_datagram_chain(c, &c->lis[i], line,
 		    sizeof(line)) != 0)
 			conf_err_add(err, errlen, &nerr, line);
+	/* auto_route: the daemon's own sockets must be told apart */
+	for (i = 0; i < c->nlis; i++) {
+		struct listener_conf *l = &c->lis[i];
+		struct egress e;
+
+		if (l->kind != LIS_CAPTURE || !l->tun.auto_route)
+			continue;
+		conf_egress(c, l, &e);
+		if (e.mark == 0) {
+			seterr(line, sizeof(line), "%s: auto_route needs a "
+			    "mark for the daemon's own sockets (the inbound's "
+			    "mark, or -M)", l->node->url);
+			conf_err_add(err, errlen, &nerr, line);
+		}
+		l->tun.rule_mark = e.mark;
+	}
 	/* Tags name inbounds in rules: they must be unique. */
 	for (i = 0; i < c->nlis; i++) {
 		size_t j;
@@ -3136,10 +3285,8 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 				break;
 			}
 			/* Two devices with one name would fight. */
-			if ((c->lis[i].kind != LIS_TUN &&
-			    c->lis[i].kind != LIS_TAP) ||
-			    (c->lis[j].kind != LIS_TUN &&
-			    c->lis[j].kind != LIS_TAP))
+			if (!LIS_HAS_DEV(c->lis[i].kind) ||
+			    !LIS_HAS_DEV(c->lis[j].kind))
 				continue;
 			if (strcmp(c->lis[i].tun.name, c->lis[j].tun.name) ==
 			    0) {
@@ -3283,7 +3430,7 @@ conf_tun_by_name(const struct conf *c, const char *name)
 	size_t i;
 
 	for (i = 0; i < c->nlis; i++)
-		if ((c->lis[i].kind == LIS_TUN || c->lis[i].kind == LIS_TAP) &&
+		if (LIS_HAS_DEV(c->lis[i].kind) &&
 		    strcmp(c->lis[i].tun.name, name) == 0)
 			return &c->lis[i];
 	return NULL;
@@ -3293,10 +3440,19 @@ int
 conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->tap != b->tap ||
+	    a->capture != b->capture || a->has_dns != b->has_dns ||
+	    a->has_fake != b->has_fake || a->auto_route != b->auto_route ||
+	    a->table != b->table || a->rule_mark != b->rule_mark ||
 	    a->has_net != b->has_net || a->mtu != b->mtu ||
 	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
 		return 0;
 	if (a->has_net && memcmp(&a->net, &b->net, sizeof(a->net)) != 0)
+		return 0;
+	if (a->has_net6 != b->has_net6 || (a->has_net6 &&
+	    memcmp(&a->net6, &b->net6, sizeof(a->net6)) != 0))
+		return 0;
+	if ((a->has_dns && memcmp(&a->dns, &b->dns, sizeof(a->dns)) != 0) ||
+	    (a->has_fake && memcmp(&a->fake, &b->fake, sizeof(a->fake)) != 0))
 		return 0;
 	if (a->nroutes > 0 && memcmp(a->routes, b->routes,
 	    a->nroutes * sizeof(*a->routes)) != 0)

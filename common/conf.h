@@ -44,7 +44,12 @@ enum listener_kind {
 	LIS_RTCP,		/* rtcp://: a port on the chain's last hop */
 	LIS_RUDP,		/* rudp://: likewise for datagrams */
 	LIS_OSTP,		/* ostp://: the OSTP tunnel's server */
+	LIS_CAPTURE,		/* tun://?capture=true: flows from a device */
 };
+
+/* A listener that owns a device (the monitor creates it by name). */
+#define LIS_HAS_DEV(k)	((k) == LIS_TUN || (k) == LIS_TAP || \
+			 (k) == LIS_CAPTURE)
 
 struct inet_prefix {
 	int		family;		/* AF_INET or AF_INET6 */
@@ -56,6 +61,7 @@ struct route_conf {
 	struct inet_prefix dst;
 	int		has_gw;
 	unsigned char	gw[16];
+	uint32_t	table;		/* 0: main */
 };
 
 struct tun_conf {
@@ -63,13 +69,32 @@ struct tun_conf {
 	int		 tap;
 	int		 has_net;
 	struct inet_prefix net;
+	int		 has_net6;	/* a second address, IPv6 */
+	struct inet_prefix net6;
 	unsigned int	 mtu;
 	struct route_conf *routes;
 	size_t		 nroutes;
 	int		 has_gw;
 	unsigned char	 gw[16];
 	int		 gw_family;
+	int		 capture;	/* flows through the router */
+	/* a capture's DNS: answered by the daemon, fake-IP names */
+	int		 has_dns;
+	struct inet_prefix dns;		/* the address (plen full) */
+	int		 has_fake;
+	struct inet_prefix fake;	/* IPv4 range for names */
+	/*
+	 * auto_route: the routes go into table, and policy rules send
+	 * what does not carry rule_mark (the daemon's own sockets do)
+	 * there, after the main table's routes but its default.
+	 */
+	int		 auto_route;
+	uint32_t	 table;
+	uint32_t	 rule_mark;
 };
+
+#define CONF_CAPTURE_TABLE	2022
+#define CONF_CAPTURE_PRIO	9000	/* and the next one */
 
 /*
  * The transport a node's protocol rides on (gost's protocol+transport):

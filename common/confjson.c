@@ -1169,14 +1169,17 @@ native_tun_url(yajl_val o, const char *type, const char *path,
     const char *where, char *url, size_t len, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"type", "tag", "listen", "peer", "name", "net", "mtu", "routes",
-		"gw", NULL
+		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
+		"routes",
+		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
+		"table", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
 	long long mtu;
 	size_t i;
 	char sep = '?';
+	int capture;
 
 	if (check_keys(o, keys, 0, path, where, err, errlen) != 0)
 		return -1;
@@ -1185,9 +1188,19 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    "([host]:port)", path, where);
 		return -1;
 	}
+	/*
+	 * Without listen and peer a tun inbound is a capture (sing-box's
+	 * tun): its flows go through the routing rules, not to a peer.
+	 */
+	capture = strcmp(type, "tun") == 0 && obj_get(o, "listen", 0) ==
+	    NULL && obj_get(o, "peer", 0) == NULL;
 	listen = (s = json_str(o, "listen")) != NULL ? s : ":0";
 	snprintf(url, len, "%s://", type);
-	if (url_append(url, len, listen) != 0)
+	if (capture) {
+		snprintf(url + strlen(url), len - strlen(url),
+		    "?capture=true");
+		sep = '&';
+	} else if (url_append(url, len, listen) != 0)
 		goto toolong;
 	if ((s = json_str(o, "peer")) != NULL) {
 		if (url_append(url, len, "/") != 0)
@@ -1195,8 +1208,12 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		if (url_append(url, len, s) != 0)
 			goto toolong;
 	}
-	for (i = 0; i < 3; i++) {
-		const char *k = (const char *[]){ "name", "net", "gw" }[i];
+	for (i = 0; i < 6; i++) {
+		const char *k = (const char *[]){ "name", "net", "net6", "gw",
+		    "dns", "fake_ip" }[i];
+		/* the URL's dns= is a resolver list: this is an address */
+		const char *uk = (const char *[]){ "name", "net", "net6", "gw",
+		    "dns_addr", "fake_ip" }[i];
 
 		if ((v = obj_get(o, k, 0)) == NULL)
 			continue;
@@ -1206,7 +1223,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 			return -1;
 		}
 		snprintf(url + strlen(url), len - strlen(url), "%c%s=", sep,
-		    k);
+		    uk);
 		sep = '&';
 		if (url_append(url, len, YAJL_GET_STRING(v)) != 0)
 			goto toolong;
@@ -1219,6 +1236,28 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		}
 		snprintf(url + strlen(url), len - strlen(url), "%cmtu=%lld",
 		    sep, mtu);
+		sep = '&';
+	}
+	if ((v = obj_get(o, "auto_route", 0)) != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			seterr(err, errlen, "%s: %s: auto_route must be true or "
+			    "false", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url),
+		    "%cauto_route=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
+		sep = '&';
+	}
+	if ((v = obj_get(o, "table", 0)) != NULL) {
+		long long tb;
+
+		if (json_int(v, 1, 4294967039LL, &tb) != 0) {
+			seterr(err, errlen, "%s: %s: table must be an integer "
+			    "from 1 to 4294967039", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url), "%ctable=%lld",
+		    sep, tb);
 		sep = '&';
 	}
 	if ((v = obj_get(o, "routes", 0)) != NULL) {
@@ -1361,7 +1400,9 @@ native_inbounds(yajl_val arr, const char *path, struct conf_src *src,
 			} else if (type != NULL && (strcmp(type, "tun") == 0 ||
 			    strcmp(type, "tap") == 0)) {
 				if (native_tun_url(o, type, path, where, url,
-				    sizeof(url), err, errlen) != 0)
+				    sizeof(url), err, errlen) != 0 ||
+				    json_egress(o, 0, path, where, &eg, err,
+				    errlen) != 0)
 					return -1;
 				u = url;
 			} else if (type != NULL && strcmp(type, "ostp") == 0) {

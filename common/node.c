@@ -381,6 +381,14 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 		for (const char *c = hp; c < auth_end; c++)
 			if (*c == ':')
 				colon = c;
+		/* a capture (tun://?capture=true) has no socket at all */
+		if (colon == NULL && hp == auth_end &&
+		    strcmp(n->proto, "tun") == 0) {
+			if ((n->host = strdup("")) == NULL)
+				goto oom;
+			*np = n;
+			return 0;
+		}
 		if (colon == NULL) {
 			seterr(err, errlen, "%s: missing port (the form is "
 			    "[host]:port)", n->url);

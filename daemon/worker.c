@@ -41,6 +41,7 @@
 #include "core/reload.h"
 #include "handler/handler.h"
 #include "ostp/server.h"
+#include "capture/capture.h"
 
 #define WORKER_HEAP_KEEP	(4 * 1024 * 1024)
 
@@ -120,6 +121,7 @@ worker_drain(struct worker *wk)
 		}
 	}
 	rforward_drain();
+	capture_drain();
 	debug("draining %u connections", wk->stats.active);
 	worker_maybe_exit(wk);
 }

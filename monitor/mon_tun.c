@@ -28,8 +28,8 @@
 #include "monitor.h"
 
 /* Send one request and wait for its acknowledgement. */
-static int
-nl_talk(struct nlmsghdr *nlh)
+int
+mon_nl_talk(struct nlmsghdr *nlh)
 {
 	struct mnl_socket *nl;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -78,7 +78,7 @@ nl_link_set(int ifindex, unsigned int mtu, int up)
 	}
 	if (mtu != 0)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	return nl_talk(nlh);
+	return mon_nl_talk(nlh);
 }
 
 static size_t
@@ -102,9 +102,12 @@ nl_addr_add(int ifindex, const struct inet_prefix *p)
 	ifa->ifa_prefixlen = (unsigned char)p->plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned int)ifindex;
+	/* no neighbours to ask on a tun device: usable at once */
+	if (p->family == AF_INET6)
+		ifa->ifa_flags = IFA_F_NODAD;
 	mnl_attr_put(nlh, IFA_LOCAL, alen(p->family), p->addr);
 	mnl_attr_put(nlh, IFA_ADDRESS, alen(p->family), p->addr);
-	return nl_talk(nlh);
+	return mon_nl_talk(nlh);
 }
 
 static int
@@ -121,15 +124,19 @@ nl_route(int ifindex, const struct route_conf *r, int add)
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (unsigned char)r->dst.family;
 	rtm->rtm_dst_len = (unsigned char)r->dst.plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
+	/* a table past 255 is only in the attribute */
+	rtm->rtm_table = r->table == 0 ? RT_TABLE_MAIN : r->table < 256 ?
+	    (unsigned char)r->table : RT_TABLE_UNSPEC;
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = r->has_gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_DST, alen(r->dst.family), r->dst.addr);
+	if (r->table != 0)
+		mnl_attr_put_u32(nlh, RTA_TABLE, r->table);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	if (r->has_gw)
 		mnl_attr_put(nlh, RTA_GATEWAY, alen(r->dst.family), r->gw);
-	return nl_talk(nlh);
+	return mon_nl_talk(nlh);
 }
 
 static int
@@ -198,6 +205,10 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 		error("%s: add address: %s", tc->name, strerror(errno));
 		goto fail;
 	}
+	if (tc->has_net6 && nl_addr_add(mt->ifindex, &tc->net6) == -1) {
+		error("%s: add IPv6 address: %s", tc->name, strerror(errno));
+		goto fail;
+	}
 	if (nl_link_set(mt->ifindex, 0, 1) == -1) {
 		error("%s: set up: %s", tc->name, strerror(errno));
 		goto fail;
@@ -215,6 +226,10 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 		/* Record only what we added, so shutdown removes just that. */
 		mt->conf.routes[mt->conf.nroutes++] = tc->routes[i];
 	}
+	if (tc->auto_route && mon_rules_add(mt) == -1) {
+		error("%s: add policy rules: %s", tc->name, strerror(errno));
+		goto fail;
+	}
 	logit("%s %s up (mtu %u, %zu routes)", tc->tap ? "tap" : "tun",
 	    tc->name, tc->mtu, tc->nroutes);
 	*fdp = mt->fd;
@@ -231,6 +246,7 @@ mon_tun_destroy(struct monitor *mon, struct mon_tun *mt)
 {
 	size_t i;
 
+	mon_rules_del(mt);
 	for (i = 0; i < mt->conf.nroutes; i++)
 		if (nl_route(mt->ifindex, &mt->conf.routes[i], 0) == -1 &&
 		    errno != ESRCH && errno != ENODEV)

@@ -44,6 +44,7 @@ struct mon_tun {
 	int			 fd;
 	int			 ifindex;
 	struct tun_conf		 conf;		/* routes array owned here */
+	unsigned int		 rules;		/* MON_RULE_* added */
 	TAILQ_ENTRY(mon_tun)	 entry;
 };
 
@@ -166,7 +167,17 @@ void	mon_listeners_gc(struct monitor *);
 int	mon_socket_create(const struct conf *, int family, int type,
 	    uint32_t mark, const char *iface, int *fdp);
 
+/* mon_rule.c: a capture's policy rules (auto_route) */
+#define MON_RULE_SUPPRESS4	0x01
+#define MON_RULE_MARK4		0x02
+#define MON_RULE_SUPPRESS6	0x04
+#define MON_RULE_MARK6		0x08
+int	mon_rules_add(struct mon_tun *);
+void	mon_rules_del(struct mon_tun *);
+
 /* mon_tun.c */
+struct nlmsghdr;
+int	mon_nl_talk(struct nlmsghdr *);
 int	mon_tun_get(struct monitor *, const struct tun_conf *, int *fdp);
 void	mon_tun_destroy(struct monitor *, struct mon_tun *);
 void	mon_tuns_gc(struct monitor *);

@@ -200,6 +200,12 @@ resolver_system(struct worker *wk)
 	return sys_resolver;
 }
 
+struct dnsup *
+resolver_dnsup(struct resolver *r)
+{
+	return r->up;
+}
+
 int
 resolver_prefer(const struct resolver *r)
 {

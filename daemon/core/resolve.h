@@ -70,6 +70,9 @@ struct hosts;
 const struct hosts *resolver_sys_hosts(struct worker *);
 /* rc's prefer= (AF_INET, AF_INET6), or 0. */
 int	resolver_prefer(const struct resolver *);
+/* Its nameservers' exchange, for whole queries (a capture's DNS). */
+struct dnsup;
+struct dnsup *resolver_dnsup(struct resolver *);
 /*
  * Resolve name (not an address literal) for the families in fams.  The
  * callback never runs inside this call; it may cancel the request when

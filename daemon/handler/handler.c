@@ -8,6 +8,7 @@
 
 #include "handler/handler.h"
 #include "ostp/server.h"
+#include "capture/capture.h"
 
 static const struct handler handlers[] = {
 	[LIS_TCP_FORWARD]	= { "tcp forward", forward_start, 0 },
@@ -26,6 +27,8 @@ static const struct handler handlers[] = {
 	[LIS_RTCP]		= { "remote tcp", rforward_start, 1 },
 	[LIS_RUDP]		= { "remote udp", rforward_start, 1 },
 	[LIS_OSTP]		= { "ostp", ostp_server_start, 0 },
+	/* the device comes from the monitor: no socket */
+	[LIS_CAPTURE]		= { "capture", capture_start, 1 },
 };
 
 const struct handler *

@@ -1,0 +1,37 @@
+/*
+ * System-wide capture: a tun device whose packets lwIP (Debian's
+ * liblwip, driven from the worker's event loop) turns into TCP flows,
+ * each a connection (struct conn) that goes through the routing rules
+ * and outbounds as a proxy listener's client does.
+ */
+#ifndef OSTP_CAPTURE_H
+#define OSTP_CAPTURE_H
+
+#include <stddef.h>
+
+struct worker;
+struct listener_conf;
+struct capture;
+struct tcp_pcb;
+struct conn;
+
+/* handler entry: fd is -1 (the device comes from the monitor) */
+int	capture_start(struct worker *, const struct listener_conf *,
+	    size_t idx, int fd);
+
+/*
+ * The worker drains (a new generation took over): stop reading the
+ * device, which the new worker reads now, and reset every flow, whose
+ * packets go there.
+ */
+void	capture_drain(void);
+
+/* flow.c: an accepted lwIP TCP connection as a struct conn */
+struct conn *capture_flow_new(struct capture *, struct tcp_pcb *);
+/* Reset the flow's TCP connection (its dial failed): before conn_free. */
+void	capture_flow_abort(struct conn *);
+struct worker *capture_worker(const struct capture *);
+/* capture.c: lwIP did something that may have moved its timers */
+void	capture_timers(void);
+
+#endif

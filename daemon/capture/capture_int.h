@@ -1,0 +1,65 @@
+/*
+ * What the capture's files share (capture.c: the device and the stack;
+ * flow.c: TCP flows; udp.c: UDP sessions).  Only they see lwIP.
+ */
+#ifndef OSTP_CAPTURE_INT_H
+#define OSTP_CAPTURE_INT_H
+
+#include <sys/queue.h>
+#include <stdint.h>
+
+#include "lwip/netif.h"
+
+#include "core/dial.h"
+
+#define CAP_BUF		65536
+#define CAP_READS	64		/* packets per wake-up */
+
+struct cap_usess;
+struct cap_dq;
+struct cap_fake;
+
+struct capture {
+	struct worker			*wk;
+	const struct listener_conf	*l;
+	struct dialer			 dl;
+	int				 fd;
+	struct event			*ev;
+	struct netif			 netif;
+	unsigned char			 tcp_ports[65536 / 8];
+	unsigned char			 udp_ports[65536 / 8];
+	LIST_HEAD(, cap_usess)		 usess;
+	size_t				 nusess;
+	struct event			*ugc;		/* idle sessions */
+	LIST_HEAD(, cap_dq)		 dqs;		/* DNS under way */
+	size_t				 ndqs;
+	struct cap_fake			*fake;		/* fake_ip= */
+	LIST_ENTRY(capture)		 entry;		/* the worker's */
+	uint64_t			 dropped;
+	unsigned char			 buf[CAP_BUF];	/* read */
+	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
+	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
+};
+
+/* udp.c */
+int	cap_udp_port_ready(struct capture *, uint16_t port);
+int	cap_udp_init(struct capture *);
+/* A datagram to a client, from any address and port. */
+void	cap_udp_send(struct capture *, const ip_addr_t *from, uint16_t fport,
+	    const ip_addr_t *to, uint16_t tport, const unsigned char *p,
+	    size_t n);
+
+/* dns.c */
+int	cap_dns_init(struct capture *);
+/* 1 when the query was taken (dns_addr set): answered here. */
+int	cap_dns_query(struct capture *, const ip_addr_t *client,
+	    uint16_t cport, const ip_addr_t *server, const unsigned char *p,
+	    size_t len);
+/*
+ * The name a fake address stands for; NULL with *isfake set for an
+ * address of the range that stands for nothing (now).
+ */
+const char *cap_fake_name(struct capture *, const ip_addr_t *dst,
+	    int *isfake);
+
+#endif

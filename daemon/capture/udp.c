@@ -1,0 +1,213 @@
+/*
+ * Captured UDP: one session per client address and port, each a
+ * datagram channel of the UDP association machinery (handler/udp.c's
+ * uchan: direct, UDP-over-TCP through a chain, Shadowsocks UDP, OSTP),
+ * routed per datagram by its destination.  lwIP checks and reassembles
+ * the datagrams; a pcb bound to the capture's interface on a port takes
+ * them for every address, and answers leave from the address and port
+ * they came from, as if that host had sent them.  A session idle for
+ * the listener's ttl is closed.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "lwip/ip.h"
+#include "lwip/pbuf.h"
+#include "lwip/udp.h"
+
+#include "log.h"
+#include "worker.h"
+#include "core/dial.h"
+#include "proto/proto.h"
+#include "capture/capture.h"
+#include "capture/capture_int.h"
+
+#define CAP_USESS_MAX	1024
+#define CAP_UGC_SEC	5
+
+struct cap_usess {
+	LIST_ENTRY(cap_usess)	 entry;
+	struct capture		*cap;
+	ip_addr_t		 client;
+	uint16_t		 cport;
+	struct uchan		*uc;
+	time_t			 last;
+};
+
+static void
+usess_free(struct cap_usess *us)
+{
+	LIST_REMOVE(us, entry);
+	us->cap->nusess--;
+	uchan_close(us->uc);
+	free(us);
+}
+
+static void
+ip_text(const ip_addr_t *a, char *out, size_t len)
+{
+	if (IP_IS_V4(a))
+		inet_ntop(AF_INET, &ip_2_ip4(a)->addr, out, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, ip_2_ip6(a)->addr, out, (socklen_t)len);
+}
+
+void
+cap_udp_send(struct capture *cap, const ip_addr_t *from, uint16_t fport,
+    const ip_addr_t *to, uint16_t tport, const unsigned char *p, size_t n)
+{
+	struct udp_pcb *pcb;
+	struct pbuf *pb;
+
+	if (n > 0xffff - 48 || IP_GET_TYPE(from) != IP_GET_TYPE(to))
+		return;
+	if (cap_udp_port_ready(cap, fport) != 0)
+		return;
+	for (pcb = udp_pcbs; pcb != NULL; pcb = pcb->next)
+		if (pcb->local_port == fport &&
+		    pcb->netif_idx == netif_get_index(&cap->netif))
+			break;
+	if (pcb == NULL)
+		return;
+	if ((pb = pbuf_alloc(PBUF_TRANSPORT, (u16_t)n, PBUF_RAM)) == NULL)
+		return;
+	if (pbuf_take(pb, p, (u16_t)n) == ERR_OK)
+		(void)udp_sendto_if_src(pcb, pb, to, tport, &cap->netif, from);
+	pbuf_free(pb);
+	capture_timers();
+}
+
+/* An answer from src: to the client, from src's address and port. */
+static void
+usess_answer(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct cap_usess *us = arg;
+	ip_addr_t from;
+
+	if (!ipaddr_aton(src->host, &from))
+		return;
+	us->last = time(NULL);
+	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
+}
+
+static struct cap_usess *
+usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
+{
+	struct cap_usess *us, *oldest = NULL;
+
+	LIST_FOREACH(us, &cap->usess, entry) {
+		if (us->cport == cport && ip_addr_cmp(&us->client, client))
+			return us;
+		if (oldest == NULL || us->last < oldest->last)
+			oldest = us;
+	}
+	if (cap->nusess >= CAP_USESS_MAX && oldest != NULL)
+		usess_free(oldest);
+	if ((us = calloc(1, sizeof(*us))) == NULL)
+		return NULL;
+	us->cap = cap;
+	ip_addr_copy(us->client, *client);
+	us->cport = cport;
+	if ((us->uc = uchan_open(&cap->dl, usess_answer, us)) == NULL) {
+		free(us);
+		return NULL;
+	}
+	LIST_INSERT_HEAD(&cap->usess, us, entry);
+	cap->nusess++;
+	return us;
+}
+
+/* A datagram from a client: on through its session's channel. */
+static void
+udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+    u16_t port)
+{
+	struct capture *cap = arg;
+	struct cap_usess *us;
+	char host[PROXY_HOST_MAX + 1];
+	const char *name;
+	int isfake;
+	u16_t n;
+
+	n = p->tot_len;
+	if (pbuf_copy_partial(p, cap->ubuf, n, 0) != n) {
+		pbuf_free(p);
+		return;
+	}
+	pbuf_free(p);
+	if (pcb->local_port == 53 && cap_dns_query(cap, addr, port,
+	    ip_current_dest_addr(), cap->ubuf, n))
+		return;
+	if ((name = cap_fake_name(cap, ip_current_dest_addr(), &isfake)) !=
+	    NULL)
+		snprintf(host, sizeof(host), "%s", name);
+	else if (isfake)
+		return;		/* an address that stands for no name */
+	else
+		ip_text(ip_current_dest_addr(), host, sizeof(host));
+	if ((us = usess_get(cap, addr, port)) == NULL)
+		return;
+	us->last = time(NULL);
+	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);
+}
+
+int
+cap_udp_port_ready(struct capture *cap, uint16_t port)
+{
+	struct udp_pcb *pcb;
+
+	if (cap->udp_ports[port / 8] & (1 << (port % 8)))
+		return 0;
+	if ((pcb = udp_new_ip_type(IPADDR_TYPE_ANY)) == NULL)
+		return -1;
+	udp_bind_netif(pcb, &cap->netif);
+	if (udp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+		udp_remove(pcb);
+		return -1;
+	}
+	udp_recv(pcb, udp_in, cap);
+	cap->udp_ports[port / 8] |= (unsigned char)(1 << (port % 8));
+	return 0;
+}
+
+static void
+ugc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct capture *cap = arg;
+	struct cap_usess *us, *tmp;
+	time_t now = time(NULL), ttl;
+
+	(void)fd;
+	(void)what;
+	ttl = (time_t)((cap->l->ttl_ms ? cap->l->ttl_ms : CONF_TTL_DEFAULT) /
+	    1000);
+	for (us = LIST_FIRST(&cap->usess); us != NULL; us = tmp) {
+		tmp = LIST_NEXT(us, entry);
+		if (now - us->last > ttl)
+			usess_free(us);
+	}
+}
+
+int
+cap_udp_init(struct capture *cap)
+{
+	struct timeval tv = { CAP_UGC_SEC, 0 };
+
+	LIST_INIT(&cap->usess);
+	if ((cap->ugc = event_new(cap->wk->base, -1, EV_PERSIST, ugc_cb,
+	    cap)) == NULL)
+		return -1;
+	event_add(cap->ugc, &tv);
+	return 0;
+}

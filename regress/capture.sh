@@ -1,0 +1,278 @@
+# System-wide capture: a tun inbound without a peer (lwIP in the worker)
+# takes the TCP flows a namespace routes into it and sends them through
+# the routing rules: a SOCKS5 chain to a second ostpd by default, direct
+# for a CIDR rule.  Three namespaces joined by veth:
+#
+#   C (curl, capture ostpd)  192.168.81.2 -- 192.168.81.1  M (socks5 ostpd)
+#   M 10.214.0.1 -- 10.214.0.2, 10.214.0.3  W (web server)
+#
+# C routes 10.214.0.0/24 into the capture device.  The web server's log
+# tells which way a request came: from M's 10.214.0.1 (through SOCKS5)
+# or from C's 192.168.81.2 (direct, routed by M).
+. regress/lib.sh
+
+C=ostpcap-c$$; M=ostpcap-m$$; W=ostpcap-w$$
+NETNS="$C $M $W"
+for n in $NETNS; do
+	ip netns add "$n" || fatal "ip netns add"
+	ip -n "$n" link set lo up
+done
+ip link add cc$$ netns $C type veth peer name cm$$ netns $M || fatal "veth"
+ip link add mw$$ netns $M type veth peer name wm$$ netns $W || fatal "veth"
+ip -n $C addr add 192.168.81.2/24 dev cc$$
+ip -n $M addr add 192.168.81.1/24 dev cm$$
+ip -n $M addr add 10.214.0.1/24 dev mw$$
+ip -n $W addr add 10.214.0.2/24 dev wm$$
+ip -n $W addr add 10.214.0.3/24 dev wm$$
+for l in "$C cc$$" "$M cm$$" "$M mw$$" "$W wm$$"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip -n $M addr add fd00:214::1/64 dev mw$$ nodad
+ip -n $W addr add fd00:214::2/64 dev wm$$ nodad
+ip -n $C route add default via 192.168.81.1
+ip -n $W route add default via 10.214.0.1
+ip netns exec $M sysctl -qw net.ipv4.ip_forward=1
+
+WEB=$LOGDIR/www
+mkdir -p "$WEB"
+SUM=$(make_blob "$WEB/blob" 3000000) || fatal "blob"
+start_web web "$WEB" 8080 0.0.0.0 $W
+start_web web6 "$WEB" 8081 :: $W
+
+# M: a SOCKS5 proxy, the chain's one hop.
+printf '10.214.0.2 web.test blocked.test\n' >"$LOGDIR/hosts"
+ip netns exec $M "$OSTPD" -w 1 \
+	-L "socks5://192.168.81.1:1080?hosts=$LOGDIR/hosts" \
+	>"$LOGDIR/socks.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port 1080 192.168.81.1 $M || fatal "socks5 server did not start"
+
+# C: the capture.  Its sockets are bound to the veth (interface), so a
+# direct dial to a captured address leaves by the veth, not the device.
+cat >"$LOGDIR/cap.json" <<E
+{ "log": { "level": "debug" },
+  "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap0",
+    "net": "10.215.0.1/24", "net6": "fd00:215::1/64", "mtu": 1500,
+    "routes": [ "10.214.0.0/24", "fd00:214::/64" ],
+    "dns": "10.215.0.2", "fake_ip": "198.18.0.0/15",
+    "interface": "cc$$" } ],
+  "outbounds": [
+    { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
+    { "tag": "direct", "type": "direct" },
+    { "tag": "deny", "type": "block" } ],
+  "routing": { "rules": [
+    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" },
+    { "domain": [ "blocked.test" ], "outbound": "deny" } ],
+    "default_outbound": "px" } }
+E
+ip route show table all >"$LOGDIR/routes.before" 2>&1
+ip netns exec $C "$OSTPD" -w 1 -C "$LOGDIR/cap.json" \
+	>"$LOGDIR/cap.log" 2>&1 &
+CPID=$!; PIDS="$PIDS $CPID"
+wait_log "$LOGDIR/cap.log" 'ready' 5 || fatal "capture daemon not ready"
+
+ip -n $C -o addr show dev ostpcap0 | grep -q 'inet 10.215.0.1/24' ||
+	fail "capture device address missing"
+ip -n $C -o link show dev ostpcap0 | grep -q 'mtu 1500' ||
+	fail "capture device MTU not 1500"
+ip -n $C route show 10.214.0.0/24 | grep -q 'dev ostpcap0' ||
+	fail "route 10.214.0.0/24 into the device missing"
+
+# By IP, through the chain: the web server sees M.
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got" \
+	http://10.214.0.2:8080/blob || fail "curl through the capture"
+[ "$(sha256sum <"$LOGDIR/got" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download through the capture is not byte-exact"
+grep -q '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log" ||
+	fail "the request did not come through the SOCKS5 hop"
+
+# IPv6: the device's second address, an IPv6 flow through the chain.
+ip -n $C -o addr show dev ostpcap0 | grep -q 'inet6 fd00:215::1/64' ||
+	fail "capture device IPv6 address missing"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got6" \
+	'http://[fd00:214::2]:8081/blob' || fail "curl over IPv6 through the capture"
+[ "$(sha256sum <"$LOGDIR/got6" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "IPv6 download through the capture is not byte-exact"
+grep -q 'fd00:214::1 .*GET /blob' "$LOGDIR/web6.log" ||
+	fail "the IPv6 request did not come through the SOCKS5 hop"
+ip netns exec $C ping -6 -c 2 -i 0.2 -W 2 fd00:214::9 >"$LOGDIR/ping6.out" 2>&1 ||
+	fail "ICMPv6 echo through the capture not answered"
+
+# Several at once.
+CURLS=
+for i in 1 2 3 4; do
+	ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got$i" \
+	    http://10.214.0.2:8080/blob &
+	CURLS="$CURLS $!"
+done
+for j in $CURLS; do wait "$j"; done
+for i in 1 2 3 4; do
+	[ "$(sha256sum <"$LOGDIR/got$i" | cut -d' ' -f1)" = "$SUM" ] ||
+	    fail "parallel download $i is not byte-exact"
+done
+
+# The CIDR rule: direct, so the web server sees C's own address.
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-d" \
+	http://10.214.0.3:8080/blob || fail "curl to the direct address"
+[ "$(sha256sum <"$LOGDIR/got-d" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "direct download is not byte-exact"
+grep -q '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log" ||
+	fail "the ip_cidr rule to direct was not honoured"
+
+# UDP: a session per client port, through the chain (UDP over the
+# SOCKS5 hop) and direct by the rule; answers come back from the
+# address the client sent to.
+start_udpecho 9053 0.0.0.0 $W
+[ "$(ip netns exec $C $NETTOOL udpcheck 10.214.0.2 9053 3)" = 3 ] ||
+	fail "UDP through the capture and the chain"
+[ "$(ip netns exec $C $NETTOOL udpcheck 10.214.0.3 9053 3)" = 3 ] ||
+	fail "UDP through the capture, direct"
+
+# DNS to any address is answered by the daemon; with fake-IP a name
+# gets an address of the range, routed into the device, and a flow to
+# it is dialed to the name (domain rules apply; the SOCKS5 hop gets the
+# name and resolves it from its hosts file).
+ip -n $C route show 198.18.0.0/15 | grep -q 'dev ostpcap0' ||
+	fail "fake-IP range not routed into the device"
+FAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 web.test A)
+case $FAKE in
+198.18.*|198.19.*) ;;
+*)	fail "no fake address for web.test: '$FAKE'" ;;
+esac
+AGAIN=$(ip netns exec $C dig +short +time=3 +tries=1 @10.214.0.77 web.test A)
+[ "$AGAIN" = "$FAKE" ] || fail "hijacked query: '$AGAIN', not '$FAKE'"
+[ -z "$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 web.test \
+    AAAA)" ] || fail "an AAAA answer beside the fake address"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-n" \
+	"http://$FAKE:8080/blob" || fail "curl by name through fake-IP"
+[ "$(sha256sum <"$LOGDIR/got-n" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download by name is not byte-exact"
+grep -q 'flow to web.test port 8080' "$LOGDIR/cap.log" ||
+	fail "the fake-IP flow was not dialed by name"
+BFAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 \
+	blocked.test A)
+[ -n "$BFAKE" ] && [ "$BFAKE" != "$FAKE" ] ||
+	fail "no fake address of its own for blocked.test: '$BFAKE'"
+ip netns exec $C curl -s --max-time 10 -o /dev/null "http://$BFAKE:8080/" &&
+	fail "a domain rule to block was not honoured"
+# an address of the range that stands for no name: refused
+ip netns exec $C curl -s --max-time 10 -o /dev/null \
+	http://198.19.255.250:8080/ && fail "an unused fake address answered"
+grep -q 'flow to 198.19.255.250' "$LOGDIR/cap.log" &&
+	fail "an unused fake address was dialed"
+
+# Nothing listens there: the client sees a refusal, not a hang.
+ip netns exec $C curl -s --max-time 10 -o /dev/null \
+	http://10.214.0.2:8099/ && fail "a refused port answered"
+
+# ICMP echo is answered by the capture's stack itself.
+ip netns exec $C ping -c 2 -i 0.2 -W 2 10.214.0.9 >"$LOGDIR/ping.out" 2>&1 ||
+	fail "ping through the capture not answered"
+
+# Garbage written into the device from the namespace side does not
+# hurt: the stack keeps serving.
+ip netns exec $C python3 - <<'E' || true
+import socket, os
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.setsockopt(socket.SOL_IP, socket.IP_HDRINCL, 1)
+for n in (20, 21, 40, 60, 1400):
+    b = bytearray(os.urandom(n))
+    b[0] = 0x45
+    b[16:20] = bytes([10, 214, 0, 7])
+    try:
+        s.sendto(bytes(b), ("10.214.0.7", 0))
+    except OSError:
+        pass
+E
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got2" \
+	http://10.214.0.2:8080/blob || fail "curl after garbage"
+
+W0=$(worker_of "$CPID")
+[ -n "$W0" ] || fail "no worker"
+[ "$(status_field "$W0" Seccomp)" = 2 ] || fail "capture worker not confined"
+
+# SIGHUP: a new generation takes the device over (the old worker stops
+# reading it and ends its flows); the device and routes stay as they
+# were, and flows work through the new worker.
+ip -n $C route show table all >"$LOGDIR/routes.hup0"
+kill -HUP "$CPID"
+wait_log "$LOGDIR/cap.log" 'configuration reloaded (generation 2)' 5 ||
+	fail "reload not done"
+wait_log "$LOGDIR/cap.log" 'worker 0 (generation 2) running' 5 ||
+	fail "no worker of generation 2"
+wait_log "$LOGDIR/cap.log" 'capture handed over' 5 ||
+	fail "the old worker kept the device"
+ip -n $C route show table all >"$LOGDIR/routes.hup1"
+cmp -s "$LOGDIR/routes.hup0" "$LOGDIR/routes.hup1" ||
+	fail "routes changed across SIGHUP"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-h" \
+	http://10.214.0.2:8080/blob || fail "curl after SIGHUP"
+[ "$(sha256sum <"$LOGDIR/got-h" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download after SIGHUP is not byte-exact"
+
+# SIGTERM: the device and its route are gone, nothing else changed.
+kill "$CPID"
+wait_gone "$CPID" || fail "capture daemon still running after SIGTERM"
+ip -n $C link show ostpcap0 >/dev/null 2>&1 &&
+	fail "capture device left after SIGTERM"
+ip -n $C route show table all | grep -q ostpcap0 &&
+	fail "route left after SIGTERM"
+ip -n $C rule show >"$LOGDIR/rules.after"
+[ "$(wc -l <"$LOGDIR/rules.after")" -eq 3 ] ||
+	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after")"
+
+# auto_route: a default route in a table of its own and policy rules;
+# the daemon's sockets carry the mark and leave by the main table (the
+# SOCKS5 hop on the LAN, the direct dial by the default route).
+cat >"$LOGDIR/auto.json" <<E
+{ "log": { "level": "debug" },
+  "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap1",
+    "net": "10.216.0.1/24", "mtu": 1400, "auto_route": true,
+    "mark": 42 } ],
+  "outbounds": [
+    { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
+    { "tag": "direct", "type": "direct" } ],
+  "routing": { "rules": [
+    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" } ],
+    "default_outbound": "px" } }
+E
+printf '{"inbounds": [{"type": "tun", "name": "x0", "net": "10.9.9.1/24", "auto_route": true}]}' \
+	>"$LOGDIR/nomark.json"
+"$OSTPD" -t -C "$LOGDIR/nomark.json" >"$LOGDIR/nomark.out" 2>&1 &&
+	fail "auto_route without a mark accepted"
+grep -q 'auto_route needs a mark' "$LOGDIR/nomark.out" ||
+	fail "no clear line for auto_route without a mark"
+ip netns exec $C "$OSTPD" -w 1 -C "$LOGDIR/auto.json" \
+	>"$LOGDIR/auto.log" 2>&1 &
+APID=$!; PIDS="$PIDS $APID"
+wait_log "$LOGDIR/auto.log" 'ready' 5 || fatal "auto_route daemon not ready"
+ip -n $C rule show >"$LOGDIR/rules.auto"
+grep -q '^9000:.*lookup main suppress_prefixlength 0' "$LOGDIR/rules.auto" ||
+	fail "no suppress rule: $(cat "$LOGDIR/rules.auto")"
+grep -q '^9001:.*not from all fwmark 0x2a lookup 2022' "$LOGDIR/rules.auto" ||
+	fail "no mark rule: $(cat "$LOGDIR/rules.auto")"
+ip -n $C route show table 2022 | grep -q '^default dev ostpcap1' ||
+	fail "no default route in table 2022"
+N1=$(grep -c '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log")
+N2=$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-a" \
+	http://10.214.0.2:8080/blob || fail "curl through auto_route"
+[ "$(sha256sum <"$LOGDIR/got-a" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download through auto_route is not byte-exact"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-ad" \
+	http://10.214.0.3:8080/blob || fail "direct curl with auto_route"
+[ "$(grep -c '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log")" -eq $((N1 + 1)) ] ||
+	fail "auto_route: the request did not go through the SOCKS5 hop"
+[ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N2 + 1)) ] ||
+	fail "auto_route: the direct dial looped or did not go direct"
+kill "$APID"
+wait_gone "$APID" || fail "auto_route daemon still running after SIGTERM"
+ip -n $C rule show >"$LOGDIR/rules.after2"
+[ "$(wc -l <"$LOGDIR/rules.after2")" -eq 3 ] ||
+	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after2")"
+[ -z "$(ip -n $C route show table 2022 2>/dev/null)" ] ||
+	fail "routes left in table 2022"
+ip -n $C link show ostpcap1 >/dev/null 2>&1 &&
+	fail "auto_route device left after SIGTERM"
+finish
