@@ -31,9 +31,10 @@ WORKER_LIBS	= $(NGHTTP2_LIBS)
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
 		  common/match.c common/cfgfile.c common/blake3.c \
-		  common/cbuf.c common/ostpkeys.c
+		  common/cbuf.c common/ostpkeys.c common/ctlproto.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
-		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c
+		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
+		  monitor/mon_ctl.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
@@ -81,7 +82,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 	soak install clean \
 	distclean
 
-all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen
+all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen \
+    $(BUILD)/ostpctl
 
 config.mk: configure.ac config.mk.in
 	@$(MAKE) --no-print-directory deps
@@ -118,6 +120,15 @@ $(BUILD)/ostpd: $(OSTPD_OBJS)
 $(BUILD)/ostp-keygen: helper/ostp-keygen.c config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
+# ostpctl: the control socket's client, and sysproxy (helper/sysproxy.c).
+OSTPCTL_SRCS	= helper/ostpctl.c helper/sysproxy.c
+$(BUILD)/ostpctl: $(OSTPCTL_SRCS) helper/sysproxy.h common/ctlproto.h \
+    $(OBJ)/common/ctlproto.o $(OBJ)/common/buf.o config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Ihelper -o $@ $(OSTPCTL_SRCS) \
+	    $(OBJ)/common/ctlproto.o $(OBJ)/common/buf.o $(LDFLAGS_ALL) \
+	    $(YAJL_LIBS)
 
 # Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
 $(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)

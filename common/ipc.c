@@ -46,6 +46,9 @@ ipc_type_name(int type)
 	case IPC_CMD_FILE:	return "CMD_FILE";
 	case IPC_CMD_INIT:	return "CMD_INIT";
 	case IPC_CMD_SHM:	return "CMD_SHM";
+	case IPC_CMD_REPORT:	return "CMD_REPORT";
+	case IPC_CMD_REPORT_ANS: return "CMD_REPORT_ANS";
+	case IPC_CMD_LOGLEVEL:	return "CMD_LOGLEVEL";
 	default:		return "unknown";
 	}
 }

@@ -89,6 +89,9 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_tls_sign },
 	{ IPC_READY, MW_STARTING, MON_ONCE, 0, 0, mm_answer_ready },
 	{ IPC_CMD_STATS_ANS, MW_ANY_LIVE, 0, 28, 28, mm_answer_stats },
+	/* counters for ostpctl and /metrics (mon_ctl.c) */
+	{ IPC_CMD_REPORT_ANS, MW_RUNNING | MW_DRAINING, 0, 1,
+	    IPC_MAX_PAYLOAD, mon_ctl_report },
 };
 
 static int

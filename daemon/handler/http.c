@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proto/proto.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/dial.h"
 #include "core/relay.h"
 #include "handler/proxy.h"
@@ -152,6 +153,15 @@ http_step(struct pconn *pc)
 		    "Required", "Proxy-Authenticate: "
 		    "Basic realm=\"ostpd\"\r\n");
 		return 2;
+	}
+	if (h != NULL && proxy_auth_required(pc->px)) {
+		char user[256], pass[256];
+
+		/* the user's counters and access log name (core/stats.h) */
+		if (http_basic_decode(h->value, h->valuelen, user,
+		    sizeof(user), pass, sizeof(pass)) == 0)
+			stconn_user(conn_stats(pc->c), user);
+		explicit_bzero(pass, sizeof(pass));
 	}
 	pc->dst = pc->req.dst;
 	return 1;

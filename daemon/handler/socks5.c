@@ -29,6 +29,7 @@
 #include "proto/proto.h"
 #include "mux/smux.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/dial.h"
 #include "core/listen.h"
 #include "core/relay.h"
@@ -980,6 +981,7 @@ s5_step(struct pconn *pc)
 				    "user \"%s\"", pc->px->l->node->url, a.user);
 				return -1;
 			}
+			stconn_user(conn_stats(pc->c), a.user);
 			pc->state = PS_S5_REQUEST;
 			break;
 		case PS_S5_REQUEST:
