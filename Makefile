@@ -60,12 +60,12 @@ LIB_OBJS	= $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
-		  test_ostp test_uot test_stun test_ostpkeys
+		  test_ostp test_uot test_stun test_ostpkeys test_ctl
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys
+		  fuzz_ostpkeys fuzz_ctl
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -76,7 +76,8 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium coturn conntrack
+		  chromium coturn conntrack prometheus \
+		  gsettings-desktop-schemas libglib2.0-bin
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
@@ -222,12 +223,18 @@ check-asan:
 run: deps all
 	./$(BUILD)/ostpd $(or $(ARGS),-D -L 127.0.0.1:1080)
 
-install: $(BUILD)/ostpd $(BUILD)/ostp-keygen
+install: $(BUILD)/ostpd $(BUILD)/ostp-keygen $(BUILD)/ostpctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) \
 	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 \
-	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions
 	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
 	install -m 755 $(BUILD)/ostp-keygen $(DESTDIR)$(bindir)/ostp-keygen
+	# bindir: sysproxy runs as the desktop user, the rest as root
+	install -m 755 $(BUILD)/ostpctl $(DESTDIR)$(bindir)/ostpctl
+	install -m 644 man/ostpctl.8 $(DESTDIR)$(mandir)/man8/ostpctl.8
+	install -m 644 contrib/bash-completion/ostpctl \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions/ostpctl
 	install -m 644 man/ostp-keygen.1 $(DESTDIR)$(mandir)/man1/ostp-keygen.1
 	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
 	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5

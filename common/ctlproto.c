@@ -328,7 +328,8 @@ ctl_addr_parse(const char *s, struct sockaddr_storage *ss, unsigned int *len)
 		s++;
 		port = p + 2;
 	} else {
-		if ((p = strrchr(s, ':')) == NULL)
+		/* an IPv6 address needs its brackets: "::1:9100" is one */
+		if ((p = strchr(s, ':')) == NULL || strchr(p + 1, ':') != NULL)
 			return -1;
 		n = (size_t)(p - s);
 		port = p + 1;

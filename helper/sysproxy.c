@@ -204,8 +204,11 @@ static int
 have_kwrite(void)
 {
 	char *const argv[] = { "kwriteconfig5", "--help", NULL };
+	static int have = -1;
 
-	return run(argv, NULL, 0) == 0;
+	if (have == -1)
+		have = run(argv, NULL, 0) == 0;
+	return have;
 }
 
 static void
@@ -308,7 +311,7 @@ static int
 kde_set(const char *key, const char *val)
 {
 	char path[1100], tmp[1200], *text, *line, *next;
-	size_t kl = strlen(key);
+	size_t kl = strlen(key), blanks = 0;
 	int in = 0, done = 0, seen_group = 0, fd;
 	FILE *f;
 
@@ -338,6 +341,11 @@ kde_set(const char *key, const char *val)
 			*next++ = '\0';
 		else
 			next = line + strlen(line);
+		/* blank lines wait: a key added goes before them */
+		if (line[0] == '\0') {
+			blanks++;
+			continue;
+		}
 		if (line[0] == '[') {
 			/* leaving our group: the key goes at its end */
 			if (in && !done && val != NULL) {
@@ -353,13 +361,18 @@ kde_set(const char *key, const char *val)
 			done = 1;
 			continue;
 		}
+		for (; blanks > 0; blanks--)
+			fputc('\n', f);
 		fprintf(f, "%s\n", line);
 	}
 	if (!done && val != NULL) {
 		if (!seen_group)
-			fprintf(f, "\n[%s]\n", KDE_GROUP);
+			fprintf(f, "%s[%s]\n", blanks > 0 || ftell(f) == 0 ?
+			    "" : "\n", KDE_GROUP);
 		fprintf(f, "%s=%s\n", key, val);
 	}
+	for (; blanks > 0; blanks--)
+		fputc('\n', f);
 	free(text);
 	if (fclose(f) != 0 || rename(tmp, path) == -1) {
 		unlink(tmp);

@@ -70,6 +70,7 @@ struct ctl_client {
 	size_t			 outoff;
 	int			 after;		/* what to do once it is sent */
 	struct ctl_query	*q;
+	struct timespec		 since;		/* accepted */
 };
 
 /* One name's counters, summed over the workers that reported it. */
@@ -897,7 +898,8 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	char *nl;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
+	/* a request trickling in byte by byte has the same time */
+	if ((what & EV_TIMEOUT) || secs_since(&cl->since) >= CTL_CLIENT_SECS) {
 		client_free(cl);
 		return;
 	}
@@ -973,6 +975,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 	cl->kind = kind;
 	cl->fd = fd;
+	clock_gettime(CLOCK_MONOTONIC, &cl->since);
 	TAILQ_INSERT_TAIL(&ctl.clients, cl, entry);
 	ctl.nclients++;
 	if ((cl->ev = event_new(ctl.mon->base, fd, EV_READ | EV_PERSIST,

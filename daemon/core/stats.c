@@ -220,13 +220,25 @@ stats_dial_done(struct worker *wk, size_t lis, uint32_t ob, uint32_t rule,
 	obc(ob)[k]++;
 	if (st == NULL)
 		return;
-	st->ob = ob;
-	st->rule = rule;
+	/* a kept-alive HTTP client's next request: the old one is over */
+	if (err == 0 && st->reached && st->ob != CTL_NONE)
+		obc(st->ob)[CTL_C_ACTIVE]--;
+	if (err == 0 || !st->reached) {
+		st->ob = ob;
+		st->rule = rule;
+	}
 	if (err == 0) {
 		st->reached = 1;
 		obc(ob)[CTL_C_CONNS]++;
 		obc(ob)[CTL_C_ACTIVE]++;
 	}
+}
+
+void
+stconn_served(struct stconn *st)
+{
+	if (st != NULL)
+		st->reached = 1;
 }
 
 void

@@ -31,6 +31,8 @@ void	stconn_target(struct stconn *, const char *host, uint16_t port);
 /* A dial of the record's listener ended (err 0: connected). */
 void	stats_dial_done(struct worker *, size_t lis, uint32_t ob,
 	    uint32_t rule, int err, int dns, struct stconn *);
+/* Served without a dial of its own (SOCKS5 UDP ASSOCIATE). */
+void	stconn_served(struct stconn *);
 /* The relay began (CTL_MODE_*); bytes moved (dir 0: from the client). */
 void	stconn_relay(struct stconn *, int mode);
 void	stconn_bytes(struct stconn *, int dir, size_t n);

@@ -333,6 +333,7 @@ pconn_connected(struct pconn *pc)
 			}
 			/* the client's request, as it goes: its bytes count */
 			pc->px->wk->stats.bytes_in += n;
+			stconn_bytes(conn_stats(pc->c), 0, n);
 			free(head);
 			head = NULL;
 			if (pconn_keepalive(pc))
@@ -531,6 +532,8 @@ pconn_resume(struct proxy *px, struct conn *c, enum pproto proto,
 	}
 	pc->px = px;
 	pc->c = c;
+	if (conn_stats(c) == NULL)
+		(void)stconn_open(px->wk, px->idx, c);
 	pc->proto = proto;
 	pc->state = state;
 	buf_init(&pc->in);

@@ -371,6 +371,8 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	size_t n;
 	int rep = SOCKS5_REP_FAIL;
 
+	/* served, not failed: no TCP target to reach */
+	stconn_served(conn_stats(pc->c));
 	if ((ua = calloc(1, sizeof(*ua))) == NULL ||
 	    (ua->buf = malloc(UDP_BUF)) == NULL) {
 		free(ua);
