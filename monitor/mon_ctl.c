@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -118,6 +119,7 @@ static struct {
 	int			 fd;
 	struct event		*ev;
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	ino_t			 ino;		/* the path's, to remove only ours */
 	int			 mfd;		/* metrics listener */
 	struct event		*mev;
 	char			*maddr;
@@ -1023,6 +1025,40 @@ ctl_dir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Two daemons starting at once over a stale socket must not both remove
+ * it and bind: the check, the removal and the bind happen under a lock
+ * on a file beside the socket.
+ */
+static int ctl_listen(const char *, char *, size_t);
+
+static int
+ctl_listen_locked(const char *path, char *err, size_t errlen)
+{
+	char lpath[sizeof(ctl.path) + 8];
+	int lfd, fd;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(ctl.path)) {
+		snprintf(err, errlen, "control socket %s: must be an absolute "
+		    "path shorter than %zu bytes", path, sizeof(ctl.path));
+		return -1;
+	}
+	if (ctl_dir(path, err, errlen) != 0)
+		return -1;
+	snprintf(lpath, sizeof(lpath), "%s.lock", path);
+	if ((lfd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		snprintf(err, errlen, "control socket lock %s: %s", lpath,
+		    strerror(errno));
+		return -1;
+	}
+	while (flock(lfd, LOCK_EX) == -1 && errno == EINTR)
+		;
+	fd = ctl_listen(path, err, errlen);
+	close(lfd);		/* and its lock */
+	return fd;
+}
+
 static int
 ctl_listen(const char *path, char *err, size_t errlen)
 {
@@ -1072,12 +1108,20 @@ ctl_listen(const char *path, char *err, size_t errlen)
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	e = errno;
 	umask(old);
-	if (r == -1 || chmod(path, 0600) == -1 || listen(fd, 16) == -1) {
+	if (r == -1 && e == EADDRINUSE) {
+		snprintf(err, errlen, "control socket %s is in use by another "
+		    "ostpd", path);
+		close(fd);
+		return -2;
+	}
+	if (r == -1 || chmod(path, 0600) == -1 || listen(fd, 16) == -1 ||
+	    lstat(path, &st) == -1) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    strerror(r == -1 ? e : errno));
 		close(fd);
 		return -1;
 	}
+	ctl.ino = st.st_ino;
 	return fd;
 }
 
@@ -1167,7 +1211,7 @@ mon_ctl_start(struct monitor *mon, const char *path, char *err,
 	TAILQ_INIT(&ctl.clients);
 	TAILQ_INIT(&ctl.queries);
 	if (path != NULL) {
-		fd = ctl_listen(path, err, errlen);
+		fd = ctl_listen_locked(path, err, errlen);
 		if (fd == -2) {
 			/* tests and second instances: go on without one */
 			logit("%s; running without a control socket", err);
@@ -1218,8 +1262,12 @@ mon_ctl_stop(void)
 		event_free(ctl.ev);
 	ctl.ev = NULL;
 	if (ctl.fd != -1) {
+		struct stat st;
+
 		close(ctl.fd);
-		unlink(ctl.path);
+		/* not a socket another daemon made there since */
+		if (lstat(ctl.path, &st) == 0 && st.st_ino == ctl.ino)
+			unlink(ctl.path);
 	}
 	ctl.fd = -1;
 	ctl.mon = NULL;

@@ -157,4 +157,21 @@ ctl stop >"$LOGDIR/stop.out" || fail "stop failed"
 wait_gone "$MON" || fail "the daemon did not stop"
 [ -e "$S" ] && fail "control socket left behind"
 ctl status >/dev/null 2>&1 && fail "status after stop"
+
+# a stale socket (a daemon killed) and two daemons starting at once over
+# it: both start, one takes the socket and answers
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S"
+[ -S "$S" ] || fail "no stale socket made"
+P3=$(free_port); P4=$(free_port)
+start_ostpd race1 -S "$S" -L "socks5://127.0.0.1:$P3"
+R1=$OPID
+start_ostpd race2 -S "$S" -L "socks5://127.0.0.1:$P4"
+R2=$OPID
+wait_port "$P3" || fail "race: first daemon did not start"
+wait_port "$P4" || fail "race: second daemon did not start"
+ctl -j status >"$LOGDIR/race.json" || fail "race: no status"
+_rp=$(jget "$LOGDIR/race.json" "j['daemon']['pid']")
+[ "$_rp" = "$R1" ] || [ "$_rp" = "$R2" ] || fail "race: status from pid $_rp"
+[ "$(cat "$LOGDIR/race1.log" "$LOGDIR/race2.log" | grep -c 'in use by another ostpd')" = 1 ] ||
+	fail "race: not exactly one daemon without the socket"
 finish
