@@ -381,8 +381,10 @@ pconn_target(struct pconn *pc)
 	pc->state = PS_CONNECT;
 	stconn_target(conn_stats(pc->c), pc->dst.host, pc->dst.port);
 	if ((pc->dial = dial_start(&pc->px->dl, pc->dst.host, pc->dst.port,
-	    flags, pconn_dialed, pc)) == NULL)
+	    flags, pconn_dialed, pc)) == NULL) {
 		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return;
+	}
 	dial_set_stats(pc->dial, conn_stats(pc->c));
 }
 /*
