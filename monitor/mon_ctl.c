@@ -736,12 +736,24 @@ query_done(struct ctl_query *q)
 static void
 client_free(struct ctl_client *cl)
 {
+	char sink[4096];
+	size_t n = 0;
+	ssize_t r;
+
 	if (cl->q != NULL)
 		cl->q->cl = NULL;	/* its answer goes nowhere */
 	TAILQ_REMOVE(&ctl.clients, cl, entry);
 	ctl.nclients--;
 	if (cl->ev != NULL)
 		event_free(cl->ev);
+	/*
+	 * What the client sent past its request (an oversized one) is read
+	 * away, a little: closed unread, it would reset the connection and
+	 * the client could lose the answer.
+	 */
+	while (n < 16 * sizeof(sink) && (r = recv(cl->fd, sink, sizeof(sink),
+	    MSG_DONTWAIT)) > 0)
+		n += (size_t)r;
 	close(cl->fd);
 	free(cl->out);
 	free(cl);
