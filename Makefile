@@ -31,10 +31,11 @@ WORKER_LIBS	= $(NGHTTP2_LIBS) $(LWIP_LIBS)
 COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 		  common/conf.c common/confjson.c common/params.c common/router.c \
 		  common/match.c common/cfgfile.c common/blake3.c \
-		  common/cbuf.c common/ostpkeys.c
+		  common/cbuf.c common/ostpkeys.c common/ctlproto.c
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
-		  monitor/steer.c monitor/mon_steer.c monitor/mon_rule.c
+		  monitor/steer.c monitor/mon_steer.c monitor/mon_rule.c \
+		  monitor/mon_ctl.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
@@ -62,12 +63,12 @@ UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
 		  test_ostp test_uot test_stun test_ostpkeys test_steer \
-		  test_ippkt
+		  test_ippkt test_ctl
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns
+		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns fuzz_ctl
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
@@ -78,13 +79,15 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  shadowsocks-libev python3-cryptography v2ray unbound \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
-		  chromium coturn conntrack tcpdump liblwip-dev
+		  chromium coturn conntrack tcpdump liblwip-dev prometheus \
+		  gsettings-desktop-schemas libglib2.0-bin
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install clean \
 	distclean
 
-all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen
+all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen \
+    $(BUILD)/ostpctl
 
 config.mk: configure.ac config.mk.in
 	@$(MAKE) --no-print-directory deps
@@ -125,6 +128,15 @@ $(BUILD)/ostpd: $(OSTPD_OBJS)
 $(BUILD)/ostp-keygen: helper/ostp-keygen.c config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
+# ostpctl: the control socket's client, and sysproxy (helper/sysproxy.c).
+OSTPCTL_SRCS	= helper/ostpctl.c helper/sysproxy.c
+$(BUILD)/ostpctl: $(OSTPCTL_SRCS) helper/sysproxy.h common/ctlproto.h \
+    $(OBJ)/common/ctlproto.o $(OBJ)/common/buf.o config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Ihelper -o $@ $(OSTPCTL_SRCS) \
+	    $(OBJ)/common/ctlproto.o $(OBJ)/common/buf.o $(LDFLAGS_ALL) \
+	    $(YAJL_LIBS)
 
 # Test builds only: the worker misbehaves on SIGUSR2 (OSTP_TESTHOOK).
 $(BUILD)/ostpd-testhooks: $(OSTPDT_OBJS)
@@ -218,12 +230,18 @@ check-asan:
 run: deps all
 	./$(BUILD)/ostpd $(or $(ARGS),-D -L 127.0.0.1:1080)
 
-install: $(BUILD)/ostpd $(BUILD)/ostp-keygen
+install: $(BUILD)/ostpd $(BUILD)/ostp-keygen $(BUILD)/ostpctl
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) \
 	    $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5 \
-	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd
+	    $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(sysconfdir)/ostpd \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions
 	install -m 755 $(BUILD)/ostpd $(DESTDIR)$(sbindir)/ostpd
 	install -m 755 $(BUILD)/ostp-keygen $(DESTDIR)$(bindir)/ostp-keygen
+	# bindir: sysproxy runs as the desktop user, the rest as root
+	install -m 755 $(BUILD)/ostpctl $(DESTDIR)$(bindir)/ostpctl
+	install -m 644 man/ostpctl.8 $(DESTDIR)$(mandir)/man8/ostpctl.8
+	install -m 644 contrib/bash-completion/ostpctl \
+	    $(DESTDIR)$(datarootdir)/bash-completion/completions/ostpctl
 	install -m 644 man/ostp-keygen.1 $(DESTDIR)$(mandir)/man1/ostp-keygen.1
 	install -m 644 man/ostpd.8 $(DESTDIR)$(mandir)/man8/ostpd.8
 	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5

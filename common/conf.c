@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "conf.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "params.h"
 #include "match.h"
@@ -3122,6 +3123,22 @@ conf_load(struct conf *c, const struct conf_args *args, char *err,
 	}
 	if (args->have_workers)
 		c->workers = args->workers;
+	if (args->access_log)
+		c->access_log = 1;
+	if (args->metrics != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (ctl_addr_parse(args->metrics, &ss, &sl) != 0) {
+			seterr(err, errlen, "-m: bad metrics address \"%s\" "
+			    "(an address and port, as 127.0.0.1:9100)",
+			    args->metrics);
+			goto out;
+		}
+		free(c->metrics);
+		if ((c->metrics = strdup(args->metrics)) == NULL)
+			goto out;
+	}
 	if (c->log_level == 0)
 		c->log_level = LOG_LEVEL_INFO +
 		    (c->debug > 0 ? c->debug + 1 : 0);
@@ -3380,6 +3397,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
+	free(c->metrics);
 	for (i = 0; i < c->nobs; i++) {
 		size_t j;
 

@@ -368,6 +368,9 @@ struct conf {
 	int			 mux_enabled;
 	unsigned int		 mux_sessions;
 	unsigned int		 workers;	/* 0: one per core */
+	int			 access_log;	/* log.access, -A */
+	char			*metrics;	/* "metrics", -m: host:port of
+						   /metrics (the monitor's) */
 };
 
 /* Front-end scratch: node URLs with their tags, before they are built. */
@@ -416,6 +419,8 @@ struct conf_args {
 	unsigned int	  workers;	/* 0: one per core */
 	int		  from_monitor;	/* a worker's copy: the files it names
 					   were checked; do not read them */
+	int		  access_log;	/* -A */
+	const char	 *metrics;	/* -m */
 };
 
 int	conf_load(struct conf *, const struct conf_args *, char *err,
@@ -491,6 +496,10 @@ void	conf_outbound_egress(const struct conf *, size_t ob,
 /* dst may be NULL (a name not resolved yet): then port is used. */
 size_t	router_pick(const struct conf *, size_t lis_idx,
 	    const struct sockaddr *dst, const char *domain, uint16_t port);
+/* The same, and which rule matched (SIZE_MAX: the default). */
+size_t	router_pick_rule(const struct conf *, size_t lis_idx,
+	    const struct sockaddr *dst, const char *domain, uint16_t port,
+	    size_t *rule);
 void	conf_free(struct conf *);
 int	conf_file_allowed(const struct conf *, const char *path);
 int	conf_tp_tls(const struct tp_conf *);

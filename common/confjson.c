@@ -24,6 +24,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "conf.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "ostpkeys.h"
 
@@ -258,7 +259,7 @@ conf_json_free(void *root)
 
 static const char *const native_keys[] = {
 	"log", "mark", "interface", "workers", "inbounds", "outbounds",
-	"routing", "mux", NULL
+	"routing", "mux", "metrics", NULL
 };
 
 int
@@ -1774,7 +1775,7 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 	if (check_keys(root, native_keys, 0, path, "", err, errlen) != 0)
 		return -1;
 	if ((v = obj_get(root, "log", 0)) != NULL) {
-		static const char *const k[] = { "level", NULL };
+		static const char *const k[] = { "level", "access", NULL };
 
 		if (!YAJL_IS_OBJECT(v) ||
 		    check_keys(v, k, 0, path, "log", err, errlen) != 0) {
@@ -1800,6 +1801,29 @@ conf_json_native(struct conf *c, const void *rootp, const char *path,
 			    LOG_LEVEL_INFO + c->debug + 1)
 				c->log_level = LOG_LEVEL_INFO + c->debug + 1;
 		}
+		/* a line per connection at its end (core/stats.c) */
+		if ((l = obj_get(v, "access", 0)) != NULL &&
+		    json_bool(l, &c->access_log) != 0) {
+			seterr(err, errlen, "%s: log.access must be true or "
+			    "false", path);
+			return -1;
+		}
+	}
+	if ((v = obj_get(root, "metrics", 0)) != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		const char *ms = YAJL_IS_STRING(v) ? v->u.string : "";
+
+		/* the monitor's /metrics (monitor/mon_ctl.c) */
+		if (ctl_addr_parse(ms, &ss, &sl) != 0) {
+			seterr(err, errlen, "%s: metrics must be an address "
+			    "and port, as \"127.0.0.1:9100\" or \"[::1]:9100\"",
+			    path);
+			return -1;
+		}
+		free(c->metrics);
+		if ((c->metrics = strdup(ms)) == NULL)
+			return -1;
 	}
 	if ((v = obj_get(root, "mark", 0)) != NULL &&
 	    set_mark(c, v, path, "mark", err, errlen) != 0)
@@ -2505,7 +2529,15 @@ conf_print_json(const struct conf *c, FILE *f)
 	G(yajl_gen_map_open(g));
 	GS("level");
 	GS(level_names[c->log_level]);
+	if (c->access_log) {
+		GS("access");
+		G(yajl_gen_bool(g, 1));
+	}
 	G(yajl_gen_map_close(g));
+	if (c->metrics != NULL) {
+		GS("metrics");
+		GS(c->metrics);
+	}
 	GS("mark");
 	G(yajl_gen_integer(g, c->have_mark ? c->mark : 0));
 	GS("interface");

@@ -74,7 +74,17 @@ enum ipc_type {
 	IPC_CMD_INIT		= 70,	/* see struct ipc_init; + fd */
 	IPC_CMD_SHM		= 72,	/* empty; + fd */
 	IPC_CMD_OSTP_FWD	= 74,	/* see ipc_enc_dgram: maybe yours */
+	/*
+	 * Operating the daemon (common/ctlproto.h): the worker answers a
+	 * REPORT with one or more REPORT_ANS of the same sequence, the
+	 * last one flagged.
+	 */
+	IPC_CMD_REPORT		= 80,	/* u8 what: IPC_REPORT_* */
+	IPC_CMD_REPORT_ANS	= 81,	/* u8 last, then ctl records */
+	IPC_CMD_LOGLEVEL	= 82,	/* u8 level; no answer */
 };
+#define IPC_REPORT_COUNTERS	1
+#define IPC_REPORT_CONNS	2	/* counters and open connections */
 
 /*
  * TLS_SIGN operations with a listener's private key, which only the

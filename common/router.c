@@ -106,13 +106,26 @@ size_t
 router_pick(const struct conf *c, size_t lis_idx, const struct sockaddr *dst,
     const char *domain, uint16_t port)
 {
+	size_t rule;
+
+	return router_pick_rule(c, lis_idx, dst, domain, port, &rule);
+}
+
+size_t
+router_pick_rule(const struct conf *c, size_t lis_idx,
+    const struct sockaddr *dst, const char *domain, uint16_t port,
+    size_t *rule)
+{
 	size_t i;
 
 	if (dst != NULL)
 		port = sa_port(dst);
 
 	for (i = 0; i < c->nrules; i++)
-		if (rule_match(c, &c->rules[i], lis_idx, dst, domain, port))
+		if (rule_match(c, &c->rules[i], lis_idx, dst, domain, port)) {
+			*rule = i;
 			return c->rules[i].outbound;
+		}
+	*rule = SIZE_MAX;
 	return c->default_ob;
 }

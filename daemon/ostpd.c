@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "worker.h"
 #include "monitor.h"
@@ -28,8 +29,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: ostpd [-bDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
-"             [-M mark] [-P address] [-p pidfile] [-w workers]\n");
+"usage: ostpd [-AbDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
+"             [-M mark] [-m address] [-P address] [-p pidfile]\n"
+"             [-S socket] [-w workers]\n");
 }
 
 /* -V names sanitizer builds: their workers may make a few more calls. */
@@ -158,7 +160,7 @@ ostpd_main(int argc, char **argv)
 	char err[8192], *ep;
 	unsigned long v;
 	int ch, background = 0, test_only = 0;
-	const char *pidfile = NULL;
+	const char *pidfile = NULL, *ctl_path = CTL_SOCK_DEFAULT;
 
 	memset(&args, 0, sizeof(args));
 	memset(&mon, 0, sizeof(mon));
@@ -175,8 +177,17 @@ ostpd_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	while ((ch = getopt(argc, argv, "bC:DF:hI:L:M:P:p:tVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "AbC:DF:hI:L:M:m:P:p:S:tVw:")) != -1) {
 		switch (ch) {
+		case 'A':
+			args.access_log = 1;
+			break;
+		case 'm':
+			args.metrics = optarg;
+			break;
+		case 'S':
+			ctl_path = optarg;
+			break;
 		case 'b':
 			background = 1;
 			break;
@@ -320,6 +331,11 @@ ostpd_main(int argc, char **argv)
 		fatal("cannot make the replay filter: %s", strerror(errno));
 
 	if (monitor_init(&mon, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ostpd: %s\n", err);
+		return 1;
+	}
+	/* The control socket and /metrics (monitor/mon_ctl.c). */
+	if (mon_ctl_start(&mon, ctl_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ostpd: %s\n", err);
 		return 1;
 	}

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <net/if.h>
 
 #include <errno.h>
@@ -39,6 +40,8 @@
 #include "core/chain.h"
 #include "core/relay.h"
 #include "core/reload.h"
+#include "core/stats.h"
+#include "ctlproto.h"
 #include "handler/handler.h"
 #include "ostp/server.h"
 #include "capture/capture.h"
@@ -205,6 +208,20 @@ mm_handle_command(struct worker *wk, struct ipc_msg *m)
 			    &b, -1);
 		buf_release(&b);
 		break;
+	case IPC_CMD_REPORT:
+		/* read-only as STATS: answered in passing (core/stats.c) */
+		stats_report(wk, m);
+		break;
+	case IPC_CMD_LOGLEVEL: {
+		uint8_t lv;
+
+		if (buf_get_u8(&m->payload, &lv) != 0 ||
+		    buf_expect_end(&m->payload) != 0 ||
+		    lv < LOG_LEVEL_ERROR || lv > LOG_LEVEL_DEBUG3)
+			fatal("malformed CMD_LOGLEVEL from the monitor");
+		log_set_level(lv);
+		break;
+	}
 	case IPC_CMD_FILE:
 		if (m->fd == -1 || ipc_dec_name(&m->payload, &path,
 		    IPC_MAX_STRING) != 0)
@@ -338,6 +355,19 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		(void)!send(wk->sock, "\x00\x99garbage", 9, 0);
 	else if (strcmp(h, "ioctl") == 0)
 		testhook_ioctl(wk);
+	else if (strcmp(h, "ctlsock") == 0) {
+		struct sockaddr_un sun;
+		int fd;
+
+		/* the way to the control socket: the filter must kill */
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+		    CTL_SOCK_DEFAULT);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) != -1 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			logit("test hook: the control socket is reachable");
+	}
 	else if (strcmp(h, "tcgets") == 0)
 		testhook_tcgets();
 	else if (strcmp(h, "asan") == 0)
@@ -407,6 +437,7 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	if (dnsup_init(conf) != 0)
 		fatal("OpenSSL: cannot set up TLS for DNS upstreams");
 	relay_init(conf);
+	stats_init(&wk);
 	sandbox_enter(sp);
 	log_set_sink(worker_log_sink, &wk);
 

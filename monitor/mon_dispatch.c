@@ -95,6 +95,9 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_ostp_steer },
 	{ IPC_OSTP_FWD, MW_RUNNING | MW_DRAINING, 0, 24, 23 + IPC_DGRAM_MAX,
 	    mm_answer_ostp_fwd },
+	/* counters for ostpctl and /metrics (mon_ctl.c) */
+	{ IPC_CMD_REPORT_ANS, MW_RUNNING | MW_DRAINING, 0, 1,
+	    IPC_MAX_PAYLOAD, mon_ctl_report },
 };
 
 static int

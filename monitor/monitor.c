@@ -700,15 +700,16 @@ reload_compatible(struct monitor *mon, const struct conf *nc, char *err,
 	return 1;
 }
 
-static void
+int
 mon_reload(struct monitor *mon)
 {
 	struct conf nc;
 	struct mon_gen *g, *old, *tmp;
 	struct mon_worker *w;
 	char err[4096];
+	int r = -1;
 
-	logit("received SIGHUP; reloading configuration");
+	logit("reloading configuration");
 	mon_notify("RELOADING=1");
 	if (conf_load(&nc, &mon->args, err, sizeof(err)) != 0) {
 		char *line, *save;
@@ -747,8 +748,11 @@ mon_reload(struct monitor *mon)
 	TAILQ_FOREACH(w, &g->workers, entry)
 		mon_worker_spawn(mon, w);
 	logit("configuration reloaded (generation %u)", g->num);
+	mon_ctl_reloaded(mon);
+	r = 0;
  out:
 	mon_notify("READY=1");
+	return r;
 }
 
 static void
@@ -759,7 +763,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	switch (sig) {
 	case SIGHUP:
-		mon_reload(mon);
+		logit("received SIGHUP");
+		(void)mon_reload(mon);
 		break;
 	case SIGUSR1:
 		dump_state(mon);
@@ -785,6 +790,7 @@ mon_shutdown(struct monitor *mon)
 
 	mon_notify("STOPPING=1");
 	mon->shutting_down = 1;
+	mon_ctl_stop();
 	TAILQ_FOREACH(g, &mon->gens, entry)
 		TAILQ_FOREACH(w, &g->workers, entry)
 			if (w->pid > 0)

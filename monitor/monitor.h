@@ -145,6 +145,7 @@ struct monitor {
 	int			 replay_fd;	/* Shadowsocks replay memory */
 	char			*start_dir;	/* cwd at start: cert.pem */
 	struct mon_tlskey	*tls_default;	/* made once, when needed */
+	const char		*ctl_path;	/* -S; NULL: none */
 };
 
 /* monitor.c */
@@ -204,6 +205,15 @@ int	mm_answer_ostp_steer(struct monitor *, struct mon_worker *,
 	    struct ipc_msg *);
 int	mm_answer_ostp_fwd(struct monitor *, struct mon_worker *,
 	    struct ipc_msg *);
+/* mon_ctl.c: the control socket and /metrics */
+int	mon_ctl_start(struct monitor *, const char *path, char *err,
+	    size_t errlen);
+void	mon_ctl_reloaded(struct monitor *);
+void	mon_ctl_stop(void);
+int	mon_ctl_report(struct monitor *, struct mon_worker *,
+	    struct ipc_msg *);
+/* monitor.c: SIGHUP's work; 0 when a new generation started */
+int	mon_reload(struct monitor *);
 
 /* mon_caps.c */
 int	mon_caps_drop(void);

@@ -8,7 +8,7 @@ echo "$out" | grep -Eq '^ostpd [0-9]+\.[0-9]+\.[0-9]+ \((gcc|clang) .* linux/[a-
 out=$("$OSTPD" 2>&1); rc=$?
 [ $rc -eq 0 ] || fail "no arguments: exit $rc, want 0"
 echo "$out" | grep -q '^usage: ostpd' || fail "no arguments: no usage"
-"$OSTPD" -h | grep -q '^usage: ostpd \[-bDhtV\]' || fail "-h: no usage"
+"$OSTPD" -h | grep -q '^usage: ostpd \[-AbDhtV\]' || fail "-h: no usage"
 
 # The man page SYNOPSIS and -h name the same flags.
 man_opts=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' man/ostpd.8 |

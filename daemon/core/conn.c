@@ -269,9 +269,14 @@ conn_pending(const struct conn *c)
 	return c->ra.len + (c->ops->pending != NULL ? c->ops->pending(c) : 0);
 }
 
+/* core/stats.c's, set by a worker that counts (not by the fuzzers) */
+void	(*conn_st_close)(struct stconn *);
+
 static void
 conn_free_one(struct conn *c, int closefd)
 {
+	if (c->st != NULL && conn_st_close != NULL)
+		conn_st_close(c->st);
 	if (c->ops->free != NULL)
 		c->ops->free(c);
 	if (c->rev != NULL)

@@ -25,6 +25,7 @@
 struct worker;
 struct event;
 struct codec;
+struct stconn;
 
 #define CONN_READ	0x01
 #define CONN_WRITE	0x02
@@ -71,7 +72,11 @@ struct conn {
 	struct event		*kick;		/* ready without waiting */
 	int			 kicked;	/* what kick reports */
 	void			*layer;		/* the layer's state */
+	struct stconn		*st;		/* a client's record (stats.h) */
 };
+
+/* Ends a freed connection's record (core/stats.c sets it). */
+extern void	(*conn_st_close)(struct stconn *);
 
 /* A connected, non-blocking socket (taken); NULL on failure (closed). */
 struct conn	*conn_socket(struct worker *, int fd);

@@ -25,6 +25,8 @@
 #include "core/codec.h"
 #include "worker.h"
 #include "core/relay.h"
+#include "core/stats.h"
+#include "ctlproto.h"
 
 #define COPY_READS	16	/* reads per wake-up, for fairness */
 
@@ -39,6 +41,8 @@ struct cdir {
 	int		 rd;		/* wants from readable */
 	int		 wr;		/* wants to writable */
 	uint64_t	*counter;
+	struct stconn	*st;		/* the client's record, or NULL */
+	int		 dir;		/* 0: from the client */
 };
 
 struct copy {
@@ -80,6 +84,7 @@ cdir_pump(struct cdir *d)
 			if (n > 0) {
 				cbuf_consume(&d->buf, (size_t)n);
 				*d->counter += (uint64_t)n;
+				stconn_bytes(d->st, d->dir, (size_t)n);
 				continue;
 			}
 			if (n == -1 && errno == EAGAIN) {
@@ -195,15 +200,19 @@ int
 relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
 {
 	struct copy *r;
+	struct stconn *st = conn_stats(a);
 	int fa, fb, i, failed = 0;
 
 	/* bytes a handshake read ahead go first, then the kernel splices */
 	if (!(flags & RELAY_UNCOUNTED) && conn_is_socket(a) &&
 	    conn_is_socket(b) && a->wq.len == 0 && b->wq.len == 0 &&
 	    ra_flush(a, b) && ra_flush(b, a)) {
+		/* the splice relay ends the client's record */
+		st = conn_stats_take(a);
+		stconn_relay(st, CTL_MODE_SPLICE);
 		fa = conn_take_fd(a);
 		fb = conn_take_fd(b);
-		return relay_start(wk, fa, fb);
+		return relay_start(wk, fa, fb, st);
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		conn_free(a);
@@ -220,6 +229,9 @@ relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
 	r->d[0].to = r->d[1].from = b;
 	r->d[0].counter = &wk->stats.bytes_in;
 	r->d[1].counter = &wk->stats.bytes_out;
+	r->d[0].st = r->d[1].st = st;
+	r->d[1].dir = 1;
+	stconn_relay(st, CTL_MODE_COPY);
 	conn_set_cb(a, copy_cb, r);
 	conn_set_cb(b, copy_cb, r);
 	for (i = 0; i < 2 && !failed; i++)

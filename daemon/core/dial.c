@@ -32,6 +32,8 @@
 #include "worker.h"
 #include "core/chain.h"
 #include "core/reload.h"
+#include "core/stats.h"
+#include "ctlproto.h"
 
 struct dial {
 	struct dialer		*dl;
@@ -50,6 +52,10 @@ struct dial {
 	const struct outbound_conf *chain_ob;	/* resolving for a chain */
 	int			 in_start;	/* inside dial_start */
 	struct conn		*res;		/* deferred result */
+	uint32_t		 ob;		/* for the counters (stats.h) */
+	uint32_t		 rule;
+	int			 dns;		/* the name failed */
+	struct stconn		*st;
 	dial_cb			 cb;
 	void			*arg;
 };
@@ -351,6 +357,8 @@ dial_finish(struct dial *d, struct conn *c, int err)
 		dial_defer(d, c, err);
 		return;
 	}
+	stats_dial_done(d->dl->wk, d->dl->idx, d->ob, d->rule,
+	    c != NULL ? 0 : err != 0 ? err : EIO, d->dns, d->st);
 	dial_free(d);
 	cb(arg, c, err);
 }
@@ -527,6 +535,7 @@ happy_cb_(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
 	if (fd == -1) {
 		debug("%s: %s:%u: %s", d->dl->l->node->url, d->host, d->port,
 		    resolve_strerror(err));
+		d->dns = err == ENOENT || err == EINVAL;
 		dial_finish(d, NULL, name_errno(err));
 		return;
 	}
@@ -548,6 +557,7 @@ chain_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 		if (last) {
 			debug("%s: %s: %s", d->dl->l->node->url, d->host,
 			    resolve_strerror(err));
+			d->dns = 1;
 			dial_finish(d, NULL, name_errno(err));
 		}
 		return;
@@ -624,6 +634,7 @@ dial_begin(struct dial *d)
 	const struct conf *c = dl->wk->conf;
 	const struct hosts_entry *he;
 	const struct outbound_conf *ob;
+	size_t obi, rule;
 	int literal = 1;
 
 	if (sockaddr_literal(host, port, &d->addr, &d->addrlen) != 0) {
@@ -645,9 +656,16 @@ dial_begin(struct dial *d)
 		return;
 	}
 	/* remote forwarding's targets are ours: never through the chain */
-	ob = dl->direct ? &direct_ob : &c->obs[router_pick(c, dl->idx,
-	    d->addrlen ? (struct sockaddr *)&d->addr : NULL,
-	    literal ? NULL : host, port)];
+	if (dl->direct)
+		ob = &direct_ob;
+	else {
+		obi = router_pick_rule(c, dl->idx, d->addrlen ?
+		    (struct sockaddr *)&d->addr : NULL, literal ? NULL : host,
+		    port, &rule);
+		ob = &c->obs[obi];
+		d->ob = (uint32_t)obi;
+		d->rule = rule == SIZE_MAX ? CTL_RULE_DEFAULT : (uint32_t)rule;
+	}
 	if (ob->type == OB_BLOCK) {
 		debug("%s: %s blocked by a routing rule", dl->l->node->url,
 		    host);
@@ -714,11 +732,19 @@ dial_start(struct dialer *dl, const char *host, uint16_t port, int flags,
 	d->arg = arg;
 	d->port = port;
 	d->last_err = EHOSTUNREACH;
+	d->ob = d->rule = CTL_NONE;
 	snprintf(d->host, sizeof(d->host), "%s", host);
 	d->in_start = 1;
 	dial_begin(d);
 	d->in_start = 0;
 	return d;
+}
+
+void
+dial_set_stats(struct dial *d, struct stconn *st)
+{
+	if (d != NULL)
+		d->st = st;
 }
 
 void

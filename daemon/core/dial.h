@@ -76,6 +76,9 @@ struct dial;
 struct dial *dial_start(struct dialer *, const char *host, uint16_t port,
 	    int flags, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
+struct stconn;
+/* Whose dial it is: its route and outcome go in the record. */
+void	dial_set_stats(struct dial *, struct stconn *);
 /*
  * Datagram channels (udp.c): one client's datagrams to any destination,
  * routed per datagram (direct, UDP-over-TCP through a chain whose last

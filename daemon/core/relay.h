@@ -16,7 +16,9 @@ struct conf;
 struct conn;
 
 void	relay_init(const struct conf *);
-int	relay_start(struct worker *, int a, int b);
+struct stconn;
+/* st: the client's record (core/stats.h), ended with the relay */
+int	relay_start(struct worker *, int a, int b, struct stconn *st);
 int	relay_half_idle_secs(void);
 
 struct halfidle {

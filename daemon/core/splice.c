@@ -23,6 +23,7 @@
 #include "log.h"
 #include "worker.h"
 #include "core/relay.h"
+#include "core/stats.h"
 
 /*
  * A relay direction's pipe holds 256 KiB; one that fills it in a single
@@ -154,6 +155,8 @@ struct relay_dir {
 	int		 eof;		/* from said EOF */
 	int		 done;		/* EOF passed on */
 	uint64_t	*counter;
+	struct stconn	*st;		/* the client's record, or NULL */
+	int		 dir;		/* 0: from the client */
 	struct event	*rev;
 	struct event	*wev;
 };
@@ -247,6 +250,7 @@ relay_free(struct relay *r)
 	halfidle_clear(&r->hi);
 	close(r->d[0].from);
 	close(r->d[1].from);
+	stconn_close(r->d[0].st);
 	worker_conn_closed(r->wk);
 	free(r);
 }
@@ -263,6 +267,7 @@ dir_flush(struct relay_dir *d)
 		if (n > 0) {
 			d->inpipe -= (size_t)n;
 			*d->counter += (uint64_t)n;
+			stconn_bytes(d->st, d->dir, (size_t)n);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -436,7 +441,7 @@ write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-relay_start(struct worker *wk, int a, int b)
+relay_start(struct worker *wk, int a, int b, struct stconn *st)
 {
 	struct relay *r;
 	int i;
@@ -444,6 +449,7 @@ relay_start(struct worker *wk, int a, int b)
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		close(a);
 		close(b);
+		stconn_close(st);
 		worker_conn_closed(wk);
 		return -1;
 	}
@@ -454,6 +460,8 @@ relay_start(struct worker *wk, int a, int b)
 	r->d[1].from = b;
 	r->d[1].to = a;
 	r->d[1].counter = &wk->stats.bytes_out;
+	r->d[0].st = r->d[1].st = st;
+	r->d[1].dir = 1;
 	for (i = 0; i < 2; i++) {
 		struct relay_dir *d = &r->d[i];
 

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "match.h"
 #include "core/conn.h"
+#include "core/stats.h"
+#include "ctlproto.h"
 #include "core/dial.h"
 #include "core/happy.h"
 #include "core/resolve.h"
@@ -67,6 +69,8 @@ fwd_conn_fail(struct fwd_conn *c)
 		event_free(c->ev);
 	if (c->out != -1)
 		close(c->out);
+	stats_dial_done(c->fw->wk, c->fw->dl.idx, CTL_NONE, CTL_NONE,
+	    EHOSTUNREACH, 0, conn_stats(c->client));
 	conn_free(c->client);
 	worker_conn_closed(c->fw->wk);
 	free(c);
@@ -116,6 +120,26 @@ fwd_happy_cb(void *arg, int fd, const struct sockaddr *sa, socklen_t salen,
 	fwd_connected(c);
 }
 
+/* The target reached, for ostpctl and the access log (core/stats.h). */
+static void
+fwd_count(struct fwd_conn *c)
+{
+	const struct listener_conf *l = c->fw->l;
+	struct stconn *st = conn_stats(c->client);
+	struct sockaddr_storage ss;
+	char host[64];
+	uint16_t port = 0;
+
+	if (st == NULL)
+		return;
+	memcpy(&ss, &l->targets[c->target], sizeof(ss));
+	sockaddr_host(&ss, host, sizeof(host), &port);
+	stconn_target(st, l->targetnames[c->target] != NULL ?
+	    l->targetnames[c->target] : host, port);
+	stats_dial_done(c->fw->wk, c->fw->dl.idx, CTL_NONE, CTL_NONE, 0, 0,
+	    st);
+}
+
 static void
 fwd_connected(struct fwd_conn *c)
 {
@@ -131,6 +155,7 @@ fwd_connected(struct fwd_conn *c)
 		return;
 	}
 	c->out = -1;
+	fwd_count(c);
 	/* bare sockets both (a tcp listener, a direct dial): spliced */
 	relay_conns(c->fw->wk, c->client, c->up, 0);
 	free(c);
@@ -299,6 +324,7 @@ fwd_accept(void *arg, struct conn *client)
 	}
 	c->fw = fw;
 	c->client = client;
+	(void)stconn_open(fw->wk, fw->dl.idx, client);
 	c->out = -1;
 	c->start = fw->next++;
 	fwd_try(c);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <arpa/inet.h>
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "proto/proto.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/dial.h"
 #include "core/relay.h"
 #include "handler/proxy.h"
@@ -109,6 +111,69 @@ probe_respond(struct pconn *pc)
 }
 
 /*
+ * GET /proxy.pac, as a browser asks a web server: a PAC file that sends
+ * everything but loopback through this listener, at the address the
+ * client reached it on (ostpctl sysproxy).  Not on a listener with
+ * probe resistance, which must look like a web server and nothing else,
+ * nor on transports a browser cannot name in a PAC file.  1: answered
+ * (pc freed), 0: not such a request, -1: its head is not complete.
+ */
+static int
+http_pac(struct pconn *pc)
+{
+	static const char get[] = "GET /proxy.pac";
+	const struct listener_conf *l = pc->px->l;
+	const unsigned char *p = buf_ptr(&pc->in);
+	size_t n = buf_len(&pc->in), gl = sizeof(get) - 1;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64], addr[80], socks[96], body[768], *all;
+	const char *kind;
+	uint16_t port;
+	int bl, hl;
+
+	if (n < gl + 1 || memcmp(p, get, gl) != 0 ||
+	    (p[gl] != ' ' && p[gl] != '?') || l->probe != PROBE_NONE)
+		return 0;
+	if (l->tp.kind == TP_TCP)
+		kind = "PROXY";
+	else if (l->tp.kind == TP_TLS)
+		kind = "HTTPS";
+	else
+		return 0;
+	if (memmem(p, n, "\r\n\r\n", 4) == NULL)
+		return n < HTTP_HEAD_MAX ? -1 : 0;
+	if (getsockname(pc->c->fd, (struct sockaddr *)&ss, &sl) == -1)
+		return 0;
+	sockaddr_host(&ss, host, sizeof(host), &port);
+	if (ss.ss_family == AF_INET6)
+		snprintf(addr, sizeof(addr), "[%s]:%u", host, port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%u", host, port);
+	/* an auto listener speaks SOCKS5 too: the browser's second choice */
+	socks[0] = '\0';
+	if ((l->accept & PROXY_SOCKS5) && l->tp.kind == TP_TCP)
+		snprintf(socks, sizeof(socks), "; SOCKS5 %s", addr);
+	bl = snprintf(body, sizeof(body),
+	    "function FindProxyForURL(url, host) {\n"
+	    "\tif (isPlainHostName(host) || host == \"localhost\" ||\n"
+	    "\t    shExpMatch(host, \"127.*\") || host == \"::1\")\n"
+	    "\t\treturn \"DIRECT\";\n"
+	    "\treturn \"%s %s%s\";\n}\n", kind, addr, socks);
+	if (bl <= 0 || (size_t)bl >= sizeof(body) ||
+	    (all = malloc(512 + (size_t)bl)) == NULL)
+		return 0;
+	hl = snprintf(all, 512, "HTTP/1.1 200 OK\r\nContent-Type: "
+	    "application/x-ns-proxy-autoconfig\r\nContent-Length: %d\r\n"
+	    "Cache-Control: no-cache\r\nConnection: close\r\n\r\n", bl);
+	memcpy(all + hl, body, (size_t)bl);
+	debug("%s: served the PAC file", l->node->url);
+	pconn_refuse(pc, all, (size_t)hl + (size_t)bl);
+	free(all);
+	return 1;
+}
+
+/*
  * An HTTP proxy request head: the target, after the listener's
  * authentication (or its probe resistance).  Returns as s5_step.
  */
@@ -120,6 +185,12 @@ http_step(struct pconn *pc)
 
 	if (pc->state != PS_HTTP_HEAD)
 		return 0;
+	switch (http_pac(pc)) {
+	case 1:
+		return 2;
+	case -1:
+		return 0;
+	}
 	if ((e = http_parse_request(&pc->in, &pc->req)) != 0) {
 		if (e == ERR_INCOMPLETE)
 			return 0;
@@ -152,6 +223,15 @@ http_step(struct pconn *pc)
 		    "Required", "Proxy-Authenticate: "
 		    "Basic realm=\"ostpd\"\r\n");
 		return 2;
+	}
+	if (h != NULL && proxy_auth_required(pc->px)) {
+		char user[256], pass[256];
+
+		/* the user's counters and access log name (core/stats.h) */
+		if (http_basic_decode(h->value, h->valuelen, user,
+		    sizeof(user), pass, sizeof(pass)) == 0)
+			stconn_user(conn_stats(pc->c), user);
+		explicit_bzero(pass, sizeof(pass));
 	}
 	pc->dst = pc->req.dst;
 	return 1;

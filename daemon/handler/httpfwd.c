@@ -25,6 +25,7 @@
 #include "proto/proto.h"
 #include "worker.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/relay.h"
 #include "handler/handler.h"
 
@@ -153,6 +154,7 @@ hf_pump(struct httpfwd *h)
 				cbuf_consume(&h->cin, (size_t)k);
 				h->body_left -= (uint64_t)k;
 				h->wk->stats.bytes_in += (uint64_t)k;
+				stconn_bytes(conn_stats(h->c), 0, (size_t)k);
 			} else if (k == 0 || errno != EAGAIN)
 				return -1;
 		}
@@ -201,6 +203,7 @@ hf_pump(struct httpfwd *h)
 			return -1;
 		/* the counters report plain HTTP as they do any relay */
 		h->wk->stats.bytes_out += n - h->toc.len;
+		stconn_bytes(conn_stats(h->c), 1, n - h->toc.len);
 		if (h->toc.len < n)
 			h->answered = 1;
 		/*

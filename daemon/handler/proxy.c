@@ -33,6 +33,7 @@
 #include "proto/proto.h"
 #include "mux/smux.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/dial.h"
 #include "core/listen.h"
 #include "core/relay.h"
@@ -332,6 +333,7 @@ pconn_connected(struct pconn *pc)
 			}
 			/* the client's request, as it goes: its bytes count */
 			pc->px->wk->stats.bytes_in += n;
+			stconn_bytes(conn_stats(pc->c), 0, n);
 			free(head);
 			head = NULL;
 			if (pconn_keepalive(pc))
@@ -377,9 +379,13 @@ pconn_target(struct pconn *pc)
 	/* From here DNS and connect have their own time limits. */
 	event_del(pc->tmo);
 	pc->state = PS_CONNECT;
+	stconn_target(conn_stats(pc->c), pc->dst.host, pc->dst.port);
 	if ((pc->dial = dial_start(&pc->px->dl, pc->dst.host, pc->dst.port,
-	    flags, pconn_dialed, pc)) == NULL)
+	    flags, pconn_dialed, pc)) == NULL) {
 		pconn_fail(pc, SOCKS5_REP_FAIL);
+		return;
+	}
+	dial_set_stats(pc->dial, conn_stats(pc->c));
 }
 /*
  * Run the client's protocol: what the first byte says it is (auto
@@ -494,6 +500,8 @@ proxy_accept(void *arg, struct conn *c)
 	}
 	pc->px = px;
 	pc->c = c;
+	if (conn_stats(c) == NULL)
+		(void)stconn_open(px->wk, px->idx, c);
 	buf_init(&pc->in);
 	/* A request head, and what a client may pipeline behind it. */
 	buf_set_max(&pc->in, HTTP_HEAD_MAX + READ_CHUNK);
@@ -526,6 +534,8 @@ pconn_resume(struct proxy *px, struct conn *c, enum pproto proto,
 	}
 	pc->px = px;
 	pc->c = c;
+	if (conn_stats(c) == NULL)
+		(void)stconn_open(px->wk, px->idx, c);
 	pc->proto = proto;
 	pc->state = state;
 	buf_init(&pc->in);

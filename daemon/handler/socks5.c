@@ -29,6 +29,7 @@
 #include "proto/proto.h"
 #include "mux/smux.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/dial.h"
 #include "core/listen.h"
 #include "core/relay.h"
@@ -370,6 +371,8 @@ udp_assoc_start(struct pconn *pc, int tunnel)
 	size_t n;
 	int rep = SOCKS5_REP_FAIL;
 
+	/* served, not failed: no TCP target to reach */
+	stconn_served(conn_stats(pc->c));
 	if ((ua = calloc(1, sizeof(*ua))) == NULL ||
 	    (ua->buf = malloc(UDP_BUF)) == NULL) {
 		free(ua);
@@ -980,6 +983,7 @@ s5_step(struct pconn *pc)
 				    "user \"%s\"", pc->px->l->node->url, a.user);
 				return -1;
 			}
+			stconn_user(conn_stats(pc->c), a.user);
 			pc->state = PS_S5_REQUEST;
 			break;
 		case PS_S5_REQUEST:

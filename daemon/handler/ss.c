@@ -33,6 +33,7 @@
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "core/conn.h"
+#include "core/stats.h"
 #include "core/listen.h"
 #include "core/codec.h"
 #include "worker.h"
@@ -470,9 +471,13 @@ sconn_read_cb(struct conn *c, int what, void *arg)
 	event_del(sc->tmo);
 	debug("%s: to %s:%u", sc->sv->l->node->url, sc->dst.host,
 	    sc->dst.port);
+	stconn_target(conn_stats(sc->c), sc->dst.host, sc->dst.port);
 	if ((sc->dial = dial_start(&sc->sv->dl, sc->dst.host, sc->dst.port,
-	    0, sconn_dialed, sc)) == NULL)
+	    0, sconn_dialed, sc)) == NULL) {
 		sconn_free(sc);
+		return;
+	}
+	dial_set_stats(sc->dial, conn_stats(sc->c));
 }
 
 static void
@@ -507,6 +512,7 @@ ss_accept(void *arg, struct conn *c)
 	}
 	sc->sv = sv;
 	sc->c = c;
+	(void)stconn_open(sv->wk, sv->dl.idx, c);
 	sc->tmo = evtimer_new(sv->wk->base, sconn_tmo_cb, sc);
 	if (sc->tmo == NULL)
 		fatal_f("out of memory");
