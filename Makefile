@@ -257,4 +257,5 @@ distclean: clean
 
 # header dependencies of every object, the fuzzers' too (a stale
 # object built against an older struct layout is silent corruption)
--include $(OSTPD_OBJS:.o=.d) $(OSTPDT_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
+-include $(OSTPD_OBJS:.o=.d) $(OSTPDT_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) \
+	$(FUZZ_H2_OBJS:.o=.d)

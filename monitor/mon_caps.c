@@ -26,10 +26,18 @@ static const cap_value_t mon_keep[] = {
 	CAP_SETGID,		/* worker gid drop */
 	CAP_SYS_CHROOT,		/* worker chroot */
 	CAP_KILL,		/* signal workers running as another uid */
-	CAP_BPF,		/* OSTP ports' steering (mon_steer.c), also
-				   for ports a reload adds */
 };
 #define MON_NKEEP (sizeof(mon_keep) / sizeof(mon_keep[0]))
+
+/*
+ * Kept when the process has it, else done without: CAP_BPF for the OSTP
+ * ports' steering (mon_steer.c; also for ports a reload adds).  Without
+ * it worker 0 alone serves an OSTP port.
+ */
+static const cap_value_t mon_optional[] = {
+	CAP_BPF,
+};
+#define MON_NOPT (sizeof(mon_optional) / sizeof(mon_optional[0]))
 
 static int
 kept(cap_value_t c)
@@ -39,14 +47,20 @@ kept(cap_value_t c)
 	for (i = 0; i < MON_NKEEP; i++)
 		if (mon_keep[i] == c)
 			return 1;
+	for (i = 0; i < MON_NOPT; i++)
+		if (mon_optional[i] == c)
+			return 1;
 	return 0;
 }
 
 int
 mon_caps_drop(void)
 {
-	cap_t caps;
-	cap_value_t c;
+	cap_t caps, cur;
+	cap_value_t c, opt[MON_NOPT];
+	cap_flag_value_t v;
+	int nopt = 0;
+	size_t i;
 
 	/*
 	 * Shrink the bounding set first (needs CAP_SETPCAP, which we then
@@ -63,12 +77,23 @@ mon_caps_drop(void)
 			return -1;
 		}
 	}
+	/* the optional ones this process has */
+	if ((cur = cap_get_proc()) == NULL)
+		return -1;
+	for (i = 0; i < MON_NOPT; i++)
+		if (cap_get_flag(cur, mon_optional[i], CAP_PERMITTED,
+		    &v) == 0 && v == CAP_SET)
+			opt[nopt++] = mon_optional[i];
+	cap_free(cur);
 	if ((caps = cap_init()) == NULL)
 		return -1;
 	if (cap_set_flag(caps, CAP_PERMITTED, MON_NKEEP, mon_keep,
 	    CAP_SET) == -1 ||
 	    cap_set_flag(caps, CAP_EFFECTIVE, MON_NKEEP, mon_keep,
 	    CAP_SET) == -1 ||
+	    (nopt > 0 && (cap_set_flag(caps, CAP_PERMITTED, nopt, opt,
+	    CAP_SET) == -1 || cap_set_flag(caps, CAP_EFFECTIVE, nopt, opt,
+	    CAP_SET) == -1)) ||
 	    cap_set_proc(caps) == -1) {
 		error("cannot set monitor capabilities: %s", strerror(errno));
 		cap_free(caps);

@@ -151,8 +151,18 @@ refuses native-dns 'transport.mode must be "udp", "uot" or "tcp"' \
     -C "$LOGDIR/b3.json"
 printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"junk_pc": [1, 2]}}], "inbounds": ["socks5://:1"]}' \
     >"$LOGDIR/b3a.json"
-refuses native-transport 'outbounds[0].transport: unknown key "junk_pc"' \
+refuses native-transport 'outbounds[0].transport: tcp_fragmentation, frag_chunk, frag_sleep, junk_pc and junk_ps need mode "uot" without tls or ws_path' \
     -C "$LOGDIR/b3a.json"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"mode": "uot", "junk_pc": [3, 2]}}], "inbounds": ["socks5://:1"]}' \
+    >"$LOGDIR/b3b.json"
+refuses native-junk 'outbounds[0].transport.junk_pc must be [min, max] from 0 to 64' \
+    -C "$LOGDIR/b3b.json"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "h:1", "access_key": "k", "transport": {"mode": "uot", "tcp_fragmentation": true, "frag_chunk": 4, "junk_ps": [200, 300]}}], "inbounds": ["socks5://:1"]}' \
+    >"$LOGDIR/b3c.json"
+accepts native-frag -C "$LOGDIR/b3c.json"
+grep -q 'tcp_fragmentation=1' "$LOGDIR/native-frag.t" &&
+    grep -q 'junk_ps=200-300' "$LOGDIR/native-frag.t" ||
+	fail "native fragmentation knobs not in the printed configuration"
 printf '{"mode": "server", "listen": ":1", "access_keys": ["k"], "api": {"enabled": true}}' \
     >"$LOGDIR/b4.json"
 refuses srv04-api "api (the REST API and panel) is not supported" \
