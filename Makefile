@@ -76,7 +76,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
 		  chromium coturn conntrack \
-		  git debhelper lintian fakeroot systemd
+		  git debhelper lintian fakeroot systemd bash-completion
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
 	soak install deb clean distclean
