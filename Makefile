@@ -1,7 +1,7 @@
 # ostp: one GNU make build.  configure writes config.mk; the first 'make'
 # on a fresh clone installs the dependencies and runs configure itself.
 
-ifeq ($(filter deps clean distclean deb,$(MAKECMDGOALS)),)
+ifeq ($(filter deps clean distclean deb check-fresh check-container,$(MAKECMDGOALS)),)
 -include config.mk
 endif
 
@@ -79,7 +79,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  git debhelper lintian fakeroot systemd bash-completion
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
-	soak install deb clean distclean
+	soak install deb check-fresh check-container clean distclean
 
 all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen
 
@@ -246,6 +246,17 @@ $(DEB): $(wildcard $(shell git ls-files 2>/dev/null))
 	lintian --fail-on error,warning --info \
 	    $(DEB_DIR)/ostp_$(DEB_VERSION)_$(DEB_ARCH).changes
 	@echo "make deb: $(DEB)"
+
+# Not part of check: README's commands in a fresh Debian 12 root
+# (regress/fresh/check-fresh.sh; 15-25 minutes, bounded by
+# FRESH_TIMEOUT seconds), and the container image made from such a
+# root with the package (regress/fresh/container.sh).
+FRESH_PKGS	= debootstrap podman git
+FRESH_TIMEOUT	?= 3600
+
+check-fresh:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FRESH_PKGS)"
+	@BUILD=$(BUILD) timeout $(FRESH_TIMEOUT) sh regress/fresh/check-fresh.sh
 
 clean:
 	rm -rf build build-asan
