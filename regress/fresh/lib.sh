@@ -60,7 +60,7 @@ make_root() {
 in_root() {
 	unshare --mount --propagation private --pid --fork --kill-child \
 	    sh -c '
-	r=$0; shift
+	r=$0
 	mount -t proc proc "$r/proc" &&
 	mount --rbind /sys "$r/sys" &&
 	mount --rbind /dev "$r/dev" &&
