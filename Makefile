@@ -258,6 +258,10 @@ check-fresh:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FRESH_PKGS)"
 	@BUILD=$(BUILD) timeout $(FRESH_TIMEOUT) sh regress/fresh/check-fresh.sh
 
+check-container: deb
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FRESH_PKGS)"
+	@BUILD=$(BUILD) timeout 1200 sh regress/fresh/container.sh
+
 clean:
 	rm -rf build build-asan
 

@@ -61,6 +61,9 @@ in_root() {
 	unshare --mount --propagation private --pid --fork --kill-child \
 	    sh -c '
 	r=$0
+	# / a mount point, as on a real machine: ip netns exec and unshare
+	# --propagation change the propagation of /, which only a mount has.
+	mount --bind "$r" "$r" &&
 	mount -t proc proc "$r/proc" &&
 	mount --rbind /sys "$r/sys" &&
 	mount --rbind /dev "$r/dev" &&

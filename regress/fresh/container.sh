@@ -1,0 +1,119 @@
+#!/bin/sh
+# make check-container: a container image made without a registry.  A
+# minimal Debian 12 root (the base check-fresh saved, else debootstrap
+# minbase from Debian's mirror) gets the package make deb built, with
+# its libraries from the mirror, and is imported into podman with ostpd
+# as its entry point.  The test runs it with the host's network, a
+# SOCKS5/HTTP listener on a loopback port, and proxies a curl to a local
+# web server through it.  The image, the container and the root are
+# removed at the end (KEEP_IMAGE=1 keeps the image, as localhost/ostpd).
+cd "$(dirname "$0")/../.." || exit 1
+. regress/fresh/lib.sh
+
+[ "$(id -u)" -eq 0 ] || die "needs root"
+command -v podman >/dev/null 2>&1 || die "podman missing"
+IMG=$FRESH/image
+TAG=localhost/ostpd:check-$$
+NAME=ostpd-check-$$
+WEB=
+mkdir -p "$FRESH"
+
+cleanup() {
+	podman rm -f -t 5 "$NAME" >/dev/null 2>&1
+	if [ -n "${KEEP_IMAGE:-}" ]; then
+		podman tag "$TAG" localhost/ostpd:latest >/dev/null 2>&1 &&
+		    say "kept as localhost/ostpd:latest"
+	fi
+	podman rmi -f "$TAG" >/dev/null 2>&1
+	[ -n "$WEB" ] && kill "$WEB" 2>/dev/null
+	remove_root "$IMG"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+DEB=$(ls "$BUILD"/deb/ostpd_*.deb 2>/dev/null | grep -v dbgsym | head -n 1)
+[ -f "$DEB" ] || die "no package in $BUILD/deb (make deb)"
+
+T0=$(date +%s)
+if [ -f "$FRESH/base.tar" ]; then
+	say "root: $FRESH/base.tar (check-fresh's debootstrap)"
+	remove_root "$IMG" || exit 1
+	mkdir -p "$IMG" && tar -C "$IMG" -xf "$FRESH/base.tar" ||
+	    die "cannot unpack the base root"
+else
+	say "root: debootstrap $SUITE (minbase) from $MIRROR"
+	make_root "$IMG" || die "debootstrap failed"
+fi
+
+say "installing $(basename "$DEB") and its libraries"
+cp "$DEB" "$IMG/tmp/ostpd.deb"
+# systemd-sysusers for the package's _ostpd: the standalone one.
+in_root "$IMG" 'apt-get update && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends \
+    systemd-standalone-sysusers /tmp/ostpd.deb &&
+    apt-get clean && rm -rf /var/lib/apt/lists/* /tmp/ostpd.deb' \
+    >"$FRESH/image-apt.log" 2>&1 ||
+    die "installing the package failed: $(tail -n 5 "$FRESH/image-apt.log")"
+# What only a chroot needed; the user the package made must be there.
+rm -f "$IMG/usr/sbin/policy-rc.d"
+grep -q '^_ostpd:' "$IMG/etc/passwd" || die "no _ostpd in the image"
+
+say "podman import as $TAG"
+tar -C "$IMG" -cf - . | podman import \
+    --change 'ENTRYPOINT ["/usr/sbin/ostpd"]' \
+    --change 'CMD ["-L", "auto://:1080"]' \
+    --change 'EXPOSE 1080' - "$TAG" >"$FRESH/image-import.log" 2>&1 ||
+    die "podman import failed: $(tail -n 3 "$FRESH/image-import.log")"
+remove_root "$IMG"
+say "image: $(podman image inspect -f '{{.Size}}' "$TAG") bytes"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+listens() { ss -ltn "sport = :$1" | grep -q LISTEN; }
+wait_listen() {
+	_n=0
+	until listens "$1"; do
+		_n=$((_n + 1)); [ $_n -lt 200 ] || return 1; sleep 0.05
+	done
+}
+
+WP=$(free_port)
+mkdir -p "$FRESH/www" && echo "from the container" >"$FRESH/www/index.html"
+(cd "$FRESH/www" && exec python3 -m http.server "$WP" --bind 127.0.0.1) \
+    >"$FRESH/image-web.log" 2>&1 &
+WEB=$!
+wait_listen "$WP" || die "web server did not start"
+
+# The image's entry point with another command: a listener on a free
+# loopback port of the host's network.  ostpd keeps CAP_NET_ADMIN and
+# CAP_NET_RAW (contrib/README.privsep), which podman does not grant by
+# default.
+PP=$(free_port)
+say "podman run --network=host $TAG -L auto://127.0.0.1:$PP"
+podman run -d --name "$NAME" --network=host \
+    --cap-add NET_ADMIN --cap-add NET_RAW \
+    "$TAG" -L "auto://127.0.0.1:$PP" >"$FRESH/image-run.log" 2>&1 ||
+    die "podman run failed: $(tail -n 3 "$FRESH/image-run.log")"
+wait_listen "$PP" || die "no listener: $(podman logs "$NAME" 2>&1 | tail -n 5)"
+rc=0
+for s in socks5h http; do
+	got=$(curl -s --max-time 10 -x "$s://127.0.0.1:$PP" \
+	    "http://127.0.0.1:$WP/index.html")
+	if [ "$got" = "from the container" ]; then
+		say "curl through $s://127.0.0.1:$PP (the container): ok"
+	else
+		say "FAIL: curl through $s://127.0.0.1:$PP: '$got'"
+		rc=1
+	fi
+done
+# The privilege separation inside: a worker as _ostpd.
+ps -o user= --ppid "$(podman inspect -f '{{.State.Pid}}' "$NAME")" |
+    grep -q . || { say "FAIL: the monitor in the container has no worker"; rc=1; }
+podman logs "$NAME" >"$FRESH/image-ostpd.log" 2>&1
+podman stop -t 10 "$NAME" >/dev/null 2>&1 ||
+    { say "FAIL: podman stop"; rc=1; }
+say "check-container: $([ $rc -eq 0 ] && echo ok || echo FAILED)" \
+    "($(($(date +%s) - T0)) s)"
+exit $rc
