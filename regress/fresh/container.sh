@@ -7,6 +7,9 @@
 # SOCKS5/HTTP listener on a loopback port, and proxies a curl to a local
 # web server through it.  The image, the container and the root are
 # removed at the end (KEEP_IMAGE=1 keeps the image, as localhost/ostpd).
+# Then contrib/docker/Dockerfile is built with podman build, the same
+# minimal root standing in for debian:12-slim (tagged locally, never
+# pulled), and its image is run and checked the same way.
 cd "$(dirname "$0")/../.." || exit 1
 . regress/fresh/lib.sh
 
@@ -15,6 +18,8 @@ command -v podman >/dev/null 2>&1 || die "podman missing"
 IMG=$FRESH/image
 TAG=localhost/ostpd:check-$$
 NAME=ostpd-check-$$
+DTAG=localhost/ostpd:dockerfile-$$
+SLIM=
 WEB=
 mkdir -p "$FRESH"
 
@@ -24,7 +29,9 @@ cleanup() {
 		podman tag "$TAG" localhost/ostpd:latest >/dev/null 2>&1 &&
 		    say "kept as localhost/ostpd:latest"
 	fi
-	podman rmi -f "$TAG" >/dev/null 2>&1
+	podman rmi -f "$TAG" "$DTAG" >/dev/null 2>&1
+	# only the stand-in this script tagged, never a real debian image
+	[ -n "$SLIM" ] && podman rmi -f "$SLIM" >/dev/null 2>&1
 	[ -n "$WEB" ] && kill "$WEB" 2>/dev/null
 	remove_root "$IMG"
 }
@@ -43,6 +50,7 @@ if [ -f "$FRESH/base.tar" ]; then
 else
 	say "root: debootstrap $SUITE (minbase) from $MIRROR"
 	make_root "$IMG" || die "debootstrap failed"
+	tar -C "$IMG" -cf "$FRESH/base.tar" . || die "cannot save the root"
 fi
 
 say "installing $(basename "$DEB") and its libraries"
@@ -86,34 +94,69 @@ mkdir -p "$FRESH/www" && echo "from the container" >"$FRESH/www/index.html"
 WEB=$!
 wait_listen "$WP" || die "web server did not start"
 
-# The image's entry point with another command: a listener on a free
-# loopback port of the host's network.  ostpd keeps CAP_NET_ADMIN and
-# CAP_NET_RAW (contrib/README.privsep), which podman does not grant by
-# default.
-PP=$(free_port)
-say "podman run --network=host $TAG -L auto://127.0.0.1:$PP"
-podman run -d --name "$NAME" --network=host \
-    --cap-add NET_ADMIN --cap-add NET_RAW \
-    "$TAG" -L "auto://127.0.0.1:$PP" >"$FRESH/image-run.log" 2>&1 ||
-    die "podman run failed: $(tail -n 3 "$FRESH/image-run.log")"
-wait_listen "$PP" || die "no listener: $(podman logs "$NAME" 2>&1 | tail -n 5)"
-rc=0
-for s in socks5h http; do
-	got=$(curl -s --max-time 10 -x "$s://127.0.0.1:$PP" \
-	    "http://127.0.0.1:$WP/index.html")
-	if [ "$got" = "from the container" ]; then
-		say "curl through $s://127.0.0.1:$PP (the container): ok"
-	else
-		say "FAIL: curl through $s://127.0.0.1:$PP: '$got'"
-		rc=1
+# check_image TAG: the image's entry point with another command, a
+# listener on a free loopback port of the host's network, carries a
+# curl as SOCKS5 and as HTTP; its monitor has a worker; it stops.
+# ostpd keeps CAP_NET_ADMIN and CAP_NET_RAW (contrib/README.privsep),
+# which podman does not grant by default.
+check_image() {
+	_pp=$(free_port)
+	say "podman run --network=host $1 -L auto://127.0.0.1:$_pp"
+	podman run -d --name "$NAME" --network=host \
+	    --cap-add NET_ADMIN --cap-add NET_RAW \
+	    "$1" -L "auto://127.0.0.1:$_pp" >"$FRESH/image-run.log" 2>&1 || {
+		say "FAIL: podman run: $(tail -n 3 "$FRESH/image-run.log")"
+		return 1
+	}
+	_r=0
+	if ! wait_listen "$_pp"; then
+		say "FAIL: no listener: $(podman logs "$NAME" 2>&1 | tail -n 5)"
+		_r=1
 	fi
-done
-# The privilege separation inside: a worker as _ostpd.
-ps -o user= --ppid "$(podman inspect -f '{{.State.Pid}}' "$NAME")" |
-    grep -q . || { say "FAIL: the monitor in the container has no worker"; rc=1; }
-podman logs "$NAME" >"$FRESH/image-ostpd.log" 2>&1
-podman stop -t 10 "$NAME" >/dev/null 2>&1 ||
-    { say "FAIL: podman stop"; rc=1; }
+	for _s in socks5h http; do
+		[ $_r = 0 ] || break
+		_got=$(curl -s --max-time 10 -x "$_s://127.0.0.1:$_pp" \
+		    "http://127.0.0.1:$WP/index.html")
+		if [ "$_got" = "from the container" ]; then
+			say "curl through $_s://127.0.0.1:$_pp (the container): ok"
+		else
+			say "FAIL: curl through $_s://127.0.0.1:$_pp: '$_got'"
+			_r=1
+		fi
+	done
+	_m=$(podman inspect -f '{{.State.Pid}}' "$NAME" 2>/dev/null)
+	if [ $_r = 0 ] && ! ps -o pid= --ppid "$_m" | grep -q .; then
+		say "FAIL: the monitor in the container has no worker"
+		_r=1
+	fi
+	podman logs "$NAME" >>"$FRESH/image-ostpd.log" 2>&1
+	podman stop -t 10 "$NAME" >/dev/null 2>&1 ||
+	    { say "FAIL: podman stop"; _r=1; }
+	podman rm -f "$NAME" >/dev/null 2>&1
+	return $_r
+}
+
+rc=0
+check_image "$TAG" || rc=1
+
+# contrib/docker/Dockerfile, by podman build.  Its base debian:12-slim
+# is the minimal root, tagged here unless such an image is already
+# present; nothing is pulled.
+SLIMTAG=docker.io/library/debian:12-slim
+if ! podman image exists "$SLIMTAG"; then
+	podman import "$FRESH/base.tar" "$SLIMTAG" >/dev/null 2>&1 ||
+	    die "cannot tag the root as $SLIMTAG"
+	SLIM=$SLIMTAG
+fi
+say "podman build -f contrib/docker/Dockerfile (FROM $SLIMTAG: the root)"
+if podman build --pull=never -f contrib/docker/Dockerfile -t "$DTAG" . \
+    >"$FRESH/dockerfile-build.log" 2>&1; then
+	say "image: $(podman image inspect -f '{{.Size}}' "$DTAG") bytes"
+	check_image "$DTAG" || rc=1
+else
+	say "FAIL: podman build: $(tail -n 5 "$FRESH/dockerfile-build.log")"
+	rc=1
+fi
 say "check-container: $([ $rc -eq 0 ] && echo ok || echo FAILED)" \
     "($(($(date +%s) - T0)) s)"
 exit $rc
