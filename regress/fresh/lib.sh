@@ -30,7 +30,11 @@ remove_root() {
 
 # make_root DIR: debootstrap's minbase (essential packages, apt) of
 # Debian 12.  A real installation also has /etc/hosts, which
-# debootstrap does not write.
+# debootstrap does not write, with the machine's name on 127.0.1.1 as
+# the installer puts it; the root shares this machine's name.  (Without
+# it python's http.server, which looks its host's name up when it
+# starts, waits for DNS in the tests' namespaces that have a default
+# route.)
 make_root() {
 	remove_root "$1" || return 1
 	mkdir -p "$1"
@@ -41,6 +45,7 @@ make_root() {
 	}
 	[ -s "$1/etc/hosts" ] || printf '%s\n' \
 	    '127.0.0.1	localhost' \
+	    "127.0.1.1	$(hostname)" \
 	    '::1		localhost ip6-localhost ip6-loopback' \
 	    >"$1/etc/hosts"
 	# As in Debian's container images: maintainer scripts do not start
