@@ -158,6 +158,8 @@ chroot_image() {
 	_ep=$(podman image inspect -f '{{join .Config.Entrypoint " "}}' "$1")
 	[ "$_ep" = /usr/sbin/ostpd ] ||
 	    { say "FAIL: entry point '$_ep'"; return 1; }
+	# the container podman run made but could not start
+	podman rm -f "$NAME" >/dev/null 2>&1
 	podman create --name "$NAME" "$1" >/dev/null 2>&1 &&
 	    _dir=$(podman mount "$NAME" 2>/dev/null) && [ -d "$_dir" ] ||
 	    { say "FAIL: podman create/mount"; return 1; }
@@ -193,6 +195,8 @@ if ! podman image exists "$SLIMTAG"; then
 	SLIM=$SLIMTAG
 fi
 say "podman build -f contrib/docker/Dockerfile (FROM $SLIMTAG: the root)"
+# the build stage's image is left untagged: removed with the others
+before=$(podman images -q -a --filter dangling=true | sort)
 if podman build --pull=never --isolation chroot -f contrib/docker/Dockerfile -t "$DTAG" . \
     >"$FRESH/dockerfile-build.log" 2>&1; then
 	say "image: $(podman image inspect -f '{{.Size}}' "$DTAG") bytes"
@@ -201,6 +205,9 @@ else
 	say "FAIL: podman build: $(tail -n 5 "$FRESH/dockerfile-build.log")"
 	rc=1
 fi
+for i in $(podman images -q -a --filter dangling=true | sort); do
+	echo "$before" | grep -qx "$i" || podman rmi -f "$i" >/dev/null 2>&1
+done
 say "check-container: $([ $rc -eq 0 ] && echo ok || echo FAILED)" \
     "($(($(date +%s) - T0)) s)"
 exit $rc
