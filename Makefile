@@ -1,7 +1,7 @@
 # ostp: one GNU make build.  configure writes config.mk; the first 'make'
 # on a fresh clone installs the dependencies and runs configure itself.
 
-ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
+ifeq ($(filter deps clean distclean deb check-fresh check-container,$(MAKECMDGOALS)),)
 -include config.mk
 endif
 
@@ -80,11 +80,11 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  knot-dnsutils bind9-dnsutils iptables python3-websockets \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
 		  chromium coturn conntrack tcpdump liblwip-dev prometheus \
-		  gsettings-desktop-schemas libglib2.0-bin
+		  gsettings-desktop-schemas libglib2.0-bin \
+		  git debhelper lintian fakeroot systemd bash-completion
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
-	soak install clean \
-	distclean
+	soak install deb check-fresh check-container clean distclean
 
 all: $(BUILD)/ostpd $(BUILD)/ostpd-testhooks $(BUILD)/ostp-keygen \
     $(BUILD)/ostpctl
@@ -247,6 +247,45 @@ install: $(BUILD)/ostpd $(BUILD)/ostp-keygen $(BUILD)/ostpctl
 	install -m 644 man/ostpd.conf.5 $(DESTDIR)$(mandir)/man5/ostpd.conf.5
 	install -m 644 contrib/ostpd.json \
 	    $(DESTDIR)$(sysconfdir)/ostpd/ostpd.json.example
+
+# The Debian package (debian/, native): built with dpkg-buildpackage in
+# a copy of the tracked files under $(BUILD)/deb/, which also receives
+# the .deb; then lintian, which must report no error and no warning.
+# Rebuilt only when a tracked file is newer than the package.
+DEB_DIR		= $(BUILD)/deb
+DEB_VERSION	:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB_ARCH	:= $(shell dpkg --print-architecture 2>/dev/null)
+DEB		= $(DEB_DIR)/ostpd_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRC		= $(DEB_DIR)/ostp-$(DEB_VERSION)
+
+deb: $(DEB)
+
+$(DEB): $(wildcard $(shell git ls-files 2>/dev/null))
+	@$(MAKE) --no-print-directory deps
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -j2 \
+	    >../build.log 2>&1 || \
+	    { tail -40 ../build.log; echo "make deb: failed, see $(DEB_DIR)/build.log"; exit 1; }
+	lintian --fail-on error,warning --info \
+	    $(DEB_DIR)/ostp_$(DEB_VERSION)_$(DEB_ARCH).changes
+	@echo "make deb: $(DEB)"
+
+# Not part of check: README's commands in a fresh Debian 12 root
+# (regress/fresh/check-fresh.sh; 15-25 minutes, bounded by
+# FRESH_TIMEOUT seconds), and the container image made from such a
+# root with the package (regress/fresh/container.sh).
+FRESH_PKGS	= debootstrap podman git
+FRESH_TIMEOUT	?= 3600
+
+check-fresh:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FRESH_PKGS)"
+	@BUILD=$(BUILD) timeout $(FRESH_TIMEOUT) sh regress/fresh/check-fresh.sh
+
+check-container: deb
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FRESH_PKGS)"
+	@BUILD=$(BUILD) timeout 1200 sh regress/fresh/container.sh
 
 clean:
 	rm -rf build build-asan

@@ -28,19 +28,22 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 D
 danted -f "$LOGDIR/danted.conf" -N 1 >"$LOGDIR/danted.out" 2>&1 &
 PIDS="$PIDS $!"
-# squid drops to its own user: it must reach its directory
-chmod 755 "$LOGDIR"
-mkdir -p "$LOGDIR/squid"
-chown proxy "$LOGDIR/squid" 2>/dev/null || chmod 777 "$LOGDIR/squid"
+# squid drops to its own user: it must reach its directory, which
+# LOGDIR may not be (a checkout in root's home, mode 0700 on a fresh
+# Debian).  Its logs are copied to LOGDIR at the end.
+SQ=$(mktemp -d /tmp/ostp-squid.XXXXXX) || fatal "mktemp"
+chmod 755 "$SQ"
+chown proxy "$SQ" 2>/dev/null || chmod 777 "$SQ"
+EXTRA_CLEANUP='cp -r "$SQ" "$LOGDIR/squid" 2>/dev/null; rm -rf "$SQ"'
 cat >"$LOGDIR/squid.conf" <<S
 http_port 127.0.0.1:$PS
 http_access allow all
 cache deny all
 cache_mem 8 MB
-access_log stdio:$LOGDIR/squid/access.log
-cache_log $LOGDIR/squid/cache.log
-pid_filename $LOGDIR/squid/squid.pid
-coredump_dir $LOGDIR/squid
+access_log stdio:$SQ/access.log
+cache_log $SQ/cache.log
+pid_filename $SQ/squid.pid
+coredump_dir $SQ
 shutdown_lifetime 1 seconds
 dns_v4_first on
 S
@@ -65,7 +68,7 @@ start_ostpd c2 -L "127.0.0.1:$A" -F "http://127.0.0.1:$PS" -F "socks5://127.0.0.
 wait_port "$A" || fatal "c2"
 [ "$(get "http://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "ostpd -> squid -> dante (plain http)"
 [ "$(get "socks5://127.0.0.1:$A" "http://127.0.0.1:$H/blob")" = "$want" ] || fail "ostpd -> squid -> dante (socks5)"
-grep -q "CONNECT 127.0.0.1:$PD" "$LOGDIR/squid/access.log" || fail "squid did not carry the CONNECT"
+grep -q "CONNECT 127.0.0.1:$PD" "$SQ/access.log" || fail "squid did not carry the CONNECT"
 
 # 3. ostpd as the client hop of a forwarder, in front of dante
 P=$(free_port)
