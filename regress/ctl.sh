@@ -10,9 +10,14 @@ OSTPD=$OSTPD_T
 command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
 
 CTLBIN=$PWD/$BUILD/ostpctl
-RUN=$LOGDIR/run
-mkdir -p "$RUN" "$LOGDIR/www"
+# where nobody can reach the socket's directory: not under the clone,
+# which may sit in a home only root may enter (/root on a fresh Debian)
+RUN=$(mktemp -d /tmp/ostp-ctl.XXXXXX) || fatal "mktemp"
+EXTRA_CLEANUP="rm -rf '$RUN'"
+mkdir -p "$LOGDIR/www"
 chmod 755 "$RUN"
+# a copy nobody may run wherever the clone is
+cp "$CTLBIN" "$RUN/ostpctl" && chmod 755 "$RUN/ostpctl" || fatal "cp"
 S=$RUN/ostpd.sock
 ctl() { "$CTLBIN" -S "$S" "$@"; }
 nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
@@ -115,13 +120,13 @@ ctl status >/dev/null || fail "status after bad requests"
 assert_serving "socks5h://u1:p1@127.0.0.1:$P" "http://127.0.0.1:$W/"
 
 # a non-root user: refused by the socket's mode...
-nobody "$CTLBIN" -S "$S" status >"$LOGDIR/nobody.out" 2>&1 &&
+nobody "$RUN/ostpctl" -S "$S" status >"$LOGDIR/nobody.out" 2>&1 &&
 	fail "nobody got a status"
 grep -q "permission denied" "$LOGDIR/nobody.out" ||
 	fail "nobody: $(cat "$LOGDIR/nobody.out")"
 # ...and by the monitor's own check when the mode would let it in
 chmod 666 "$S"
-nobody "$CTLBIN" -S "$S" stop >"$LOGDIR/nobody2.out" 2>&1 &&
+nobody "$RUN/ostpctl" -S "$S" stop >"$LOGDIR/nobody2.out" 2>&1 &&
 	fail "nobody stopped the daemon"
 chmod 600 "$S"
 grep -q "permission denied" "$LOGDIR/nobody2.out" ||

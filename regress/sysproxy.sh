@@ -10,7 +10,14 @@ gsettings list-schemas 2>/dev/null | grep -qx org.gnome.system.proxy ||
 command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
 
 CTLBIN=$PWD/$BUILD/ostpctl
-H=$LOGDIR/home
+# the desktop user's home: not under the clone, which may sit in a home
+# only root may enter (/root on a fresh Debian)
+H=$(mktemp -d /tmp/ostp-sysproxy.XXXXXX) || fatal "mktemp"
+EXTRA_CLEANUP="rm -rf '$H'"
+chmod 755 "$H"
+# a copy the desktop user may run wherever the clone is
+cp "$CTLBIN" "$H/ostpctl" && chmod 755 "$H/ostpctl" || fatal "cp"
+CTLBIN=$H/ostpctl
 mkdir -p "$H/.config"
 chown -R nobody:nogroup "$H"
 # as the desktop user: its own home, GNOME's keyfile backend
