@@ -1917,6 +1917,68 @@ ostp_hop_obfs(const struct node *n, struct ostp_conf *oc, char *err,
 	return 0;
 }
 
+/*
+ * ttl_desync=, ttl_desync_ttl=, ttl_desync_count=, ttl_desync_auto=
+ * (§2.12): decoys before the handshake, on the plain UDP carrier only
+ * (a TURN relay would carry them to the server).
+ */
+static int
+ostp_hop_desync(const struct node *n, struct ostp_conf *oc, char *err,
+    size_t errlen)
+{
+	static const char *const names[] = { "ttl_desync_ttl",
+	    "ttl_desync_count", "ttl_desync_auto", NULL };
+	const char *s;
+	unsigned long v;
+	size_t i;
+	int b;
+
+	oc->ttl_desync_ttl = 8;
+	oc->ttl_desync_count = 2;
+	oc->ttl_desync_auto = 1;
+	if ((s = node_param(n, "ttl_desync")) != NULL) {
+		if (param_bool_parse(s, &b) != 0) {
+			seterr(err, errlen, "%s: ttl_desync=%s: give true or "
+			    "false", n->url, s);
+			return -1;
+		}
+		oc->ttl_desync = b;
+	}
+	for (i = 0; names[i] != NULL; i++)
+		if (node_param(n, names[i]) != NULL && !oc->ttl_desync) {
+			seterr(err, errlen, "%s: %s= needs ttl_desync=true",
+			    n->url, names[i]);
+			return -1;
+		}
+	if (!oc->ttl_desync)
+		return 0;
+	if (oc->uot || oc->turnlen != 0) {
+		seterr(err, errlen, "%s: ttl_desync= needs the UDP carrier "
+		    "(type=udp) without turn=", n->url);
+		return -1;
+	}
+	v = oc->ttl_desync_ttl;
+	if (node_param(n, "ttl_desync_ttl") != NULL &&
+	    node_param_uint(n, "ttl_desync_ttl", 1, 255, &v, err, errlen) < 0)
+		return -1;
+	oc->ttl_desync_ttl = (unsigned int)v;
+	v = oc->ttl_desync_count;
+	if (node_param(n, "ttl_desync_count") != NULL &&
+	    node_param_uint(n, "ttl_desync_count", 1, 16, &v, err,
+	    errlen) < 0)
+		return -1;
+	oc->ttl_desync_count = (unsigned int)v;
+	if ((s = node_param(n, "ttl_desync_auto")) != NULL) {
+		if (param_bool_parse(s, &b) != 0) {
+			seterr(err, errlen, "%s: ttl_desync_auto=%s: give true "
+			    "or false", n->url, s);
+			return -1;
+		}
+		oc->ttl_desync_auto = b;
+	}
+	return 0;
+}
+
 /* turn=, turn_user=, turn_pass=, stun= (UDP carrier only). */
 static int
 ostp_hop_stun_turn(const struct node *n, struct ostp_conf *oc, char *err,
@@ -2002,7 +2064,8 @@ build_hop_ostp(struct hop_conf *h, char *err, size_t errlen)
 		return -1;
 	}
 	if (ostp_hop_stun_turn(n, h->ostp, err, errlen) != 0 ||
-	    ostp_hop_obfs(n, h->ostp, err, errlen) != 0)
+	    ostp_hop_obfs(n, h->ostp, err, errlen) != 0 ||
+	    ostp_hop_desync(n, h->ostp, err, errlen) != 0)
 		return -1;
 	if ((s = node_param(n, "tun")) != NULL && ostp_truthy(s)) {
 		seterr(err, errlen, "%s: tun=%s: capture needs a tun inbound, "
@@ -2400,7 +2463,8 @@ static const char *const ostp_hop_params[] = {
 	"bypass", "type", "tls", "sni", "insecure", "path", "tun", "dns",
 	"owndns", "name", "mtu", "mux", "sessions", "ca", "turn",
 	"turn_user", "turn_pass", "stun", "tcp_fragmentation", "frag_chunk",
-	"frag_sleep", "junk_pc", "junk_ps", NULL
+	"frag_sleep", "junk_pc", "junk_ps", "ttl_desync", "ttl_desync_ttl",
+	"ttl_desync_count", "ttl_desync_auto", NULL
 };
 
 static const char *const hop_params[] = {

@@ -202,6 +202,11 @@ struct ostp_conf {
 	/* client, UDP: STUN discovery of the public address (RFC 5389) */
 	struct sockaddr_storage	 stun;
 	socklen_t		 stunlen;
+	/* client, UDP: decoys that die before the server (§2.12) */
+	int			 ttl_desync;
+	unsigned int		 ttl_desync_ttl;	/* 1..255 */
+	unsigned int		 ttl_desync_count;
+	int			 ttl_desync_auto;	/* hop probe */
 };
 
 struct listener_conf {

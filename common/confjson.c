@@ -836,6 +836,10 @@ struct ostp_client {
 	const char	*turn;		/* "ip:port" */
 	const char	*turn_user;
 	const char	*turn_pass;
+	int		 desync;	/* ttl_desync */
+	long long	 desync_ttl;	/* 0: the default */
+	long long	 desync_count;	/* 0: the default */
+	int		 desync_auto;	/* -1: the default */
 };
 
 static int
@@ -889,6 +893,24 @@ ostp_client_url(const struct ostp_client *oc, char *url, size_t len)
 			if (url_param(url, len, "junk_ps", num) != 0)
 				return -1;
 		}
+	}
+	/* TTL decoys: the plain UDP carrier's; 0.4 files leave them unused */
+	if (oc->desync && !oc->uot) {
+		if (url_param(url, len, "ttl_desync", "1") != 0)
+			return -1;
+		if (oc->desync_ttl > 0) {
+			snprintf(num, sizeof(num), "%lld", oc->desync_ttl);
+			if (url_param(url, len, "ttl_desync_ttl", num) != 0)
+				return -1;
+		}
+		if (oc->desync_count > 0) {
+			snprintf(num, sizeof(num), "%lld", oc->desync_count);
+			if (url_param(url, len, "ttl_desync_count", num) != 0)
+				return -1;
+		}
+		if (oc->desync_auto >= 0 && url_param(url, len,
+		    "ttl_desync_auto", oc->desync_auto ? "1" : "0") != 0)
+			return -1;
 	}
 	if (oc->sessions > 0) {
 		snprintf(num, sizeof(num), "%lld", oc->sessions);
@@ -970,6 +992,31 @@ ostp_transport_obfs(yajl_val t, struct ostp_client *cl, const char *path,
 		}
 		cl->obfs_set = 1;
 	}
+	cl->desync_auto = -1;
+	if ((v = obj_get(t, "ttl_desync", 0)) != NULL &&
+	    !YAJL_IS_NULL(v) && json_bool(v, &cl->desync) != 0) {
+		seterr(err, errlen, "%s: %s.ttl_desync must be true or false",
+		    path, w);
+		return -1;
+	}
+	if ((v = obj_get(t, "ttl_desync_ttl", 0)) != NULL &&
+	    json_int(v, 1, 255, &cl->desync_ttl) != 0) {
+		seterr(err, errlen, "%s: %s.ttl_desync_ttl must be an integer "
+		    "from 1 to 255", path, w);
+		return -1;
+	}
+	if ((v = obj_get(t, "ttl_desync_count", 0)) != NULL &&
+	    json_int(v, 1, 16, &cl->desync_count) != 0) {
+		seterr(err, errlen, "%s: %s.ttl_desync_count must be an "
+		    "integer from 1 to 16", path, w);
+		return -1;
+	}
+	if ((v = obj_get(t, "ttl_desync_auto", 0)) != NULL &&
+	    json_bool(v, &cl->desync_auto) != 0) {
+		seterr(err, errlen, "%s: %s.ttl_desync_auto must be true or "
+		    "false", path, w);
+		return -1;
+	}
 	return 0;
 }
 
@@ -979,8 +1026,8 @@ ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
 {
 	static const char *const keys[] = { "mode", "tls", "tls_sni",
 	    "tls_insecure", "ws_path", "tls_ca", "tcp_fragmentation",
-	    "frag_chunk", "frag_sleep", "junk_pc", "junk_ps", NULL };
-	static const char *const off04[] = { "ttl_desync", NULL };
+	    "frag_chunk", "frag_sleep", "junk_pc", "junk_ps", "ttl_desync",
+	    "ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto", NULL };
 	static const char *const any04[] = {
 		"mode", "frag_chunk", "frag_sleep", "junk_pc", "junk_ps",
 		"ttl_desync_ttl", "ttl_desync_count", "ttl_desync_auto",
@@ -989,7 +1036,6 @@ ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
 	};
 	const char *mode;
 	yajl_val v;
-	size_t i;
 	char w[80];
 
 	snprintf(w, sizeof(w), "%s%stransport", where, where[0] ? "." : "");
@@ -1043,12 +1089,15 @@ ostp_transport(yajl_val t, int strict, struct ostp_client *cl,
 		    "without tls or ws_path", path, w);
 		return -1;
 	}
-	for (i = 0; !strict && off04[i] != NULL; i++) {
-		if ((v = obj_get(t, off04[i], 0)) == NULL || YAJL_IS_FALSE(v) ||
-		    YAJL_IS_NULL(v))
-			continue;
-		seterr(err, errlen, "%s: %s.%s is not supported in this build",
-		    path, w, off04[i]);
+	if (strict && (cl->desync_ttl > 0 || cl->desync_count > 0 ||
+	    cl->desync_auto >= 0) && !cl->desync) {
+		seterr(err, errlen, "%s: %s: ttl_desync_ttl, ttl_desync_count "
+		    "and ttl_desync_auto need ttl_desync true", path, w);
+		return -1;
+	}
+	if (strict && cl->desync && cl->uot) {
+		seterr(err, errlen, "%s: %s: ttl_desync needs mode \"udp\"",
+		    path, w);
 		return -1;
 	}
 	return 0;

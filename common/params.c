@@ -114,6 +114,10 @@ static const struct param_def param_defs[] = {
 	{ "turn_user",		PT_STRING, 0, 0, NULL },
 	{ "type",		PT_ENUM, 0, 0, "udp|uot|tcp|http" },
 	{ "ttl",		PT_DURATION, 0, 0, NULL },
+	{ "ttl_desync",		PT_BOOL, 0, 0, NULL },
+	{ "ttl_desync_auto",	PT_BOOL, 0, 0, NULL },
+	{ "ttl_desync_count",	PT_INT, 1, 16, NULL },
+	{ "ttl_desync_ttl",	PT_INT, 1, 255, NULL },
 	{ "wbuf",		PT_INT, 1, 1 << 26, NULL },
 	{ "whitelist",		PT_STRING, 0, 0, NULL },
 };

@@ -187,10 +187,35 @@ refuses srv04-nokeys "a server needs access_keys" -C "$LOGDIR/b7.json"
 printf '{"mode": "client", "server": "h:1", "access_key": "k", "tun": {"enable": true}}' \
     >"$LOGDIR/b8.json"
 refuses cli04-tun "tun.enable: TUN capture is not supported" -C "$LOGDIR/b8.json"
-printf '{"mode": "client", "server": "h:1", "access_key": "k", "transport": {"ttl_desync": true}}' \
+# TTL-desync decoys (§2.12): 0.4's transport keys, the native outbound's,
+# the URL's; UDP only
+printf '{"mode": "client", "server": "127.0.0.1:1", "access_key": "k", "transport": {"ttl_desync": true, "ttl_desync_ttl": 5, "ttl_desync_count": 3, "ttl_desync_auto": false}}' \
     >"$LOGDIR/b9.json"
-refuses cli04-desync 'transport.ttl_desync is not supported in this build' \
-    -C "$LOGDIR/b9.json"
+accepts cli04-desync -C "$LOGDIR/b9.json"
+grep -q 'ttl_desync=1&ttl_desync_ttl=5&ttl_desync_count=3&ttl_desync_auto=0' \
+    "$LOGDIR/cli04-desync.t" || fail "cli04-desync: not in the printed configuration"
+printf '{"mode": "client", "server": "127.0.0.1:1", "access_key": "k", "transport": {"mode": "uot", "ttl_desync": true}}' \
+    >"$LOGDIR/b9u.json"
+accepts cli04-desync-uot -C "$LOGDIR/b9u.json"
+grep -q 'ttl_desync' "$LOGDIR/cli04-desync-uot.t" &&
+	fail "cli04-desync-uot: a 0.4 file's UoT tunnel got decoys"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "127.0.0.1:1", "access_key": "k", "transport": {"ttl_desync": true}}], "inbounds": ["socks5://127.0.0.1:1"]}' \
+    >"$LOGDIR/b9n.json"
+accepts native-desync -C "$LOGDIR/b9n.json"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "127.0.0.1:1", "access_key": "k", "transport": {"mode": "uot", "ttl_desync": true}}], "inbounds": ["socks5://127.0.0.1:1"]}' \
+    >"$LOGDIR/b9nu.json"
+refuses native-desync-uot 'ttl_desync needs mode "udp"' -C "$LOGDIR/b9nu.json"
+printf '{"outbounds": [{"type": "ostp", "tag": "o", "server": "127.0.0.1:1", "access_key": "k", "transport": {"ttl_desync_ttl": 3}}], "inbounds": ["socks5://127.0.0.1:1"]}' \
+    >"$LOGDIR/b9nt.json"
+refuses native-desync-ttl 'need ttl_desync true' -C "$LOGDIR/b9nt.json"
+refuses url-desync-ttl 'ttl_desync_ttl= needs ttl_desync=true' \
+    -L auto://127.0.0.1:1080 -F "ostp://k@127.0.0.1:1?ttl_desync_ttl=3"
+refuses url-desync-uot 'ttl_desync= needs the UDP carrier' \
+    -L auto://127.0.0.1:1080 -F "ostp://k@127.0.0.1:1?type=uot&ttl_desync=1"
+refuses url-desync-range 'ttl_desync_ttl' -L auto://127.0.0.1:1080 \
+    -F "ostp://k@127.0.0.1:1?ttl_desync=1&ttl_desync_ttl=0"
+refuses url-desync-bool 'ttl_desync=maybe: give true or false' \
+    -L auto://127.0.0.1:1080 -F "ostp://k@127.0.0.1:1?ttl_desync=maybe"
 printf '{"mode": "client", "server": "h:1", "access_key": "k", "exclude": {"processes": ["firefox"]}}' \
     >"$LOGDIR/b10.json"
 refuses cli04-proc "exclude.processes is not supported" -C "$LOGDIR/b10.json"

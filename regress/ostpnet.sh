@@ -9,6 +9,11 @@
 #            mapping changes (new port range, conntrack entry deleted),
 #            so the server sees the client at a new source port; the
 #            download completes byte-exact and the server logs "moved".
+#   desync:  ttl_desync with a fixed TTL of 1: the router counts exactly
+#            ttl_desync_count decoys with TTL 1 before the handshake, the
+#            server none; with ttl_desync_auto the hop probe finds the
+#            one router (logged) and the decoys die there too; curl
+#            through both tunnels is byte-exact.
 #   restart: the server ostpd is killed and started again on the same
 #            port; the client's next curls succeed once it reconnects.
 . regress/lib.sh
@@ -70,12 +75,14 @@ wait_log "$LOGDIR/srv.log" "running" 5 || fatal "ostpd server"
 # each part starts with a new session; its proxy on 127.0.0.1:$P
 CPID=; P=1079
 new_client() {
+	_q=${1:-}
 	if [ -n "$CPID" ]; then
 		kill "$CPID"
 		wait_gone "$CPID" || fatal "ostpd client still running"
 	fi
 	P=$((P + 1))
-	in_ns "$CN" cli -L "auto://127.0.0.1:$P" -F "ostp://$KEY@10.91.2.2:$S"
+	in_ns "$CN" cli -L "auto://127.0.0.1:$P" \
+	    -F "ostp://$KEY@10.91.2.2:$S$_q"
 	CPID=$OPID
 	wait_port "$P" 127.0.0.1 "$CN" || fatal "ostpd client"
 }
@@ -209,6 +216,42 @@ else
 	ip netns exec "$RN" iptables -t nat -F POSTROUTING
 	ip netns exec "$RN" tc qdisc del dev "$VRC" root 2>/dev/null
 fi
+
+# --- TTL-desync decoys (§2.12) -----------------------------------------------
+# The router's raw table counts UDP to the server's port arriving with
+# TTL 1 (they die there); the server's counts what arrives below TTL 2
+# (a decoy of TTL 1 never does; the probe's TTL 2 would, as 1).
+ipt_count() {	# NS CHAIN-RULE...: the packets of the rule's counter
+	_n=$1; shift
+	ip netns exec "$_n" iptables -t raw -nvxL PREROUTING |
+	    awk -v p="$*" '$0 ~ p { print $1; exit }'
+}
+ip netns exec "$RN" iptables -t raw -A PREROUTING -p udp --dport "$S" \
+    -m ttl --ttl-eq 1 -m comment --comment decoy1
+ip netns exec "$SN" iptables -t raw -A PREROUTING -p udp --dport "$S" \
+    -m ttl --ttl-lt 2 -m comment --comment low
+new_client "?ttl_desync=1&ttl_desync_auto=0&ttl_desync_ttl=1&ttl_desync_count=3"
+[ "$(get blob "$LOGDIR/out5" 30)" = "$want" ] ||
+	fail "desync: curl through a tunnel with TTL decoys"
+r=$(ipt_count "$RN" decoy1); s=$(ipt_count "$SN" low)
+log "desync: the router saw $r decoys with TTL 1, the server $s"
+[ "$r" = 3 ] || fail "desync: the router saw $r decoys of TTL 1, not 3"
+[ "$s" = 0 ] || fail "desync: $s decoys reached the server"
+ip netns exec "$RN" iptables -t raw -Z PREROUTING
+ip netns exec "$SN" iptables -t raw -Z PREROUTING
+new_client "?ttl_desync=true"
+[ "$(get blob "$LOGDIR/out5" 30)" = "$want" ] ||
+	fail "desync: curl through a tunnel with calibrated TTL decoys"
+grep -q "ttl_desync: 1 router before the server; decoys with TTL 1" \
+    "$LOGDIR/cli.log" || fail "desync: the hop probe did not find the router"
+r=$(ipt_count "$RN" decoy1); s=$(ipt_count "$SN" low)
+log "desync auto: the router saw $r datagrams with TTL 1, the server $s"
+# the probe of TTL 1 and the 2 decoys die at the router; the probe of
+# TTL 2 reaches the server with TTL 1 (the server drops it: junk)
+[ "$r" = 3 ] || fail "desync auto: the router saw $r of TTL 1, not 3"
+[ "$s" = 1 ] || fail "desync auto: the server saw $s below TTL 2, not 1"
+ip netns exec "$RN" iptables -t raw -F PREROUTING
+ip netns exec "$SN" iptables -t raw -F PREROUTING
 
 # --- server restart ---------------------------------------------------------
 new_client

@@ -40,22 +40,27 @@
 #include "cbuf.h"
 #include "err.h"
 #include <netinet/tcp.h>
+#include <linux/errqueue.h>
 #include "worker.h"
 
 #define OC_HS_SENDS		4
 #define OC_HS_GAP_MS		1200
 #define OC_UOT_HS_MS		8000
 #define OC_RETRY_SECS		5
+#define OC_PROBE_HOPS		24	/* TTLs the hop probe tries */
+#define OC_PROBE_MS		600	/* its wait for the routers */
+#define OC_PROBE_TAG		8
 
 enum oc_state {
 	OC_IDLE,
 	OC_RESOLVING,
+	OC_PROBING,
 	OC_HANDSHAKE,
 	OC_UP,
 };
 
 static const char *const oc_state_names[] = {
-	"idle", "connecting", "connecting", "connected"
+	"idle", "connecting", "connecting", "connecting", "connected"
 };
 
 /* A piece of the paced start and the pause after it. */
@@ -114,6 +119,9 @@ struct oclient {
 	int			 stun_asked;
 	int			 stun_known;
 	struct sockaddr_storage	 mapped;	/* what STUN saw last */
+	/* TTL-desync (§2.12): the decoys' TTL, 0 until the probe knows */
+	unsigned int		 desync_ttl;
+	unsigned char		 ptag[OC_PROBE_HOPS][OC_PROBE_TAG];
 };
 
 static LIST_HEAD(, oclient) clients = LIST_HEAD_INITIALIZER(clients);
@@ -134,7 +142,7 @@ oc_set_state(struct oclient *oc, enum oc_state st)
 	if (oc->state == st)
 		return;
 	if ((st == OC_UP || oc->state == OC_UP) ||
-	    (!oc->quiet && st != OC_HANDSHAKE))
+	    (!oc->quiet && st != OC_HANDSHAKE && st != OC_PROBING))
 		logit("%s: %s -> %s", oc->name, oc_state_names[oc->state],
 		    oc_state_names[st]);
 	oc->state = st;
@@ -529,6 +537,193 @@ oc_read_cb(evutil_socket_t fd, short what, void *arg)
 	(void)ostp_recv_batch(oc->fd, oc_dgram, oc, 2);
 }
 
+/* The socket's TTL (hop limit), or its default with -1. */
+static int
+oc_ttl_set(struct oclient *oc, int ttl)
+{
+	if (oc->peer.ss_family == AF_INET6)
+		return setsockopt(oc->fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
+		    sizeof(ttl));
+	return setsockopt(oc->fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
+}
+
+static int
+oc_recverr(struct oclient *oc, int on)
+{
+	if (oc->peer.ss_family == AF_INET6)
+		return setsockopt(oc->fd, IPPROTO_IPV6, IPV6_RECVERR, &on,
+		    sizeof(on));
+	return setsockopt(oc->fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+}
+
+/* A marker-stamped random datagram (the server drops it, §2.5). */
+static size_t
+oc_decoy(struct oclient *oc, unsigned char *d, size_t dlen)
+{
+	unsigned char mk[UOT_JUNK_MARKER_LEN];
+	uint32_t r;
+	size_t len;
+
+	ostp_random(&r, sizeof(r));
+	ostp_junk_marker(&oc->keys, (uint64_t)time(NULL) / OSTP_JUNK_WINDOW,
+	    mk);
+	len = uot_junk_size(100, 1000, r);
+	if (len > dlen || uot_junk_build(d, dlen, mk, len) != 0)
+		return 0;
+	return len;
+}
+
+/*
+ * TTL-desync (§2.12): before the handshake, ttl_desync_count decoys
+ * whose TTL lets them pass whatever watches the path but not reach
+ * the server; then the socket's own TTL again.
+ */
+static void
+oc_decoys(struct oclient *oc)
+{
+	const struct ostp_conf *c = oc->h->ostp;
+	unsigned char d[UOT_JUNK_MAX];
+	unsigned int i, ttl;
+	size_t len;
+
+	ttl = oc->desync_ttl != 0 ? oc->desync_ttl : c->ttl_desync_ttl;
+	if (oc_ttl_set(oc, (int)ttl) == -1) {
+		debug("%s: ttl_desync: %s", oc->name, strerror(errno));
+		return;
+	}
+	for (i = 0; i < c->ttl_desync_count; i++)
+		if ((len = oc_decoy(oc, d, sizeof(d))) > 0)
+			oc_send_one(oc, d, len);
+	if (oc_ttl_set(oc, -1) == -1)
+		fatal_f("cannot restore the TTL: %s", strerror(errno));
+}
+
+/*
+ * ttl_desync_auto: the hop probe.  Decoys with TTL 1 to 24 at once, the
+ * socket reporting ICMP errors; each router on the way answers the one
+ * whose TTL ends there with "time exceeded".  The highest such TTL (the
+ * decoy's own bytes come back in the error, naming it), or else the
+ * number of routers that answered, is the last hop before the server:
+ * the decoys' TTL.  No answer at all leaves ttl_desync_ttl.
+ */
+static int
+oc_probe_send(struct oclient *oc, const unsigned char *d, size_t len)
+{
+	ssize_t n;
+
+	if (oc->unconnected)
+		n = sendto(oc->fd, d, len, 0, (struct sockaddr *)&oc->peer,
+		    oc->peerlen);
+	else
+		n = send(oc->fd, d, len, 0);
+	return n == -1 && errno != EAGAIN && errno != ENOBUFS ? -1 : 0;
+}
+
+static int
+oc_probe_start(struct oclient *oc)
+{
+	unsigned char d[UOT_JUNK_MAX];
+	size_t len;
+	int i;
+
+	if (oc_recverr(oc, 1) == -1)
+		return -1;
+	for (i = 0; i < OC_PROBE_HOPS; i++) {
+		if ((len = oc_decoy(oc, d, sizeof(d))) < UOT_JUNK_MARKER_LEN +
+		    OC_PROBE_TAG || oc_ttl_set(oc, i + 1) == -1)
+			break;
+		memcpy(oc->ptag[i], d + UOT_JUNK_MARKER_LEN, OC_PROBE_TAG);
+		/*
+		 * An earlier probe's error, reported to this send, takes
+		 * its place (and is spent): once more then.
+		 */
+		if (oc_probe_send(oc, d, len) == -1)
+			(void)oc_probe_send(oc, d, len);
+	}
+	if (oc_ttl_set(oc, -1) == -1)
+		fatal_f("cannot restore the TTL: %s", strerror(errno));
+	/* the errors are read at the end, not as datagrams */
+	event_del(oc->rev);
+	oc_set_state(oc, OC_PROBING);
+	oc_timer_set(oc, OC_PROBE_MS);
+	return 0;
+}
+
+static void
+oc_probe_finish(struct oclient *oc)
+{
+	const struct ostp_conf *c = oc->h->ostp;
+	struct sockaddr_storage from, seen[OC_PROBE_HOPS];
+	struct sock_extended_err *ee;
+	unsigned char d[64];
+	char cb[512];
+	struct msghdr m;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	unsigned int top = 0, nseen = 0, i;
+	socklen_t el = sizeof(int);
+	int e, v6 = oc->peer.ss_family == AF_INET6;
+	ssize_t n;
+
+	for (;;) {
+		memset(&m, 0, sizeof(m));
+		iov.iov_base = d;
+		iov.iov_len = sizeof(d);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_name = &from;
+		m.msg_namelen = sizeof(from);
+		m.msg_control = cb;
+		m.msg_controllen = sizeof(cb);
+		if ((n = recvmsg(oc->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT)) < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&m); cm != NULL;
+		    cm = CMSG_NXTHDR(&m, cm)) {
+			if (!((cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_RECVERR) ||
+			    (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			ee = (struct sock_extended_err *)CMSG_DATA(cm);
+			/* time exceeded: ICMP type 11, ICMPv6 type 3 */
+			if (ee->ee_origin != (v6 ? SO_EE_ORIGIN_ICMP6 :
+			    SO_EE_ORIGIN_ICMP) || ee->ee_type != (v6 ? 3 : 11))
+				continue;
+			for (i = 0; (size_t)n >= UOT_JUNK_MARKER_LEN +
+			    OC_PROBE_TAG && i < OC_PROBE_HOPS; i++)
+				if (memcmp(d + UOT_JUNK_MARKER_LEN,
+				    oc->ptag[i], OC_PROBE_TAG) == 0 &&
+				    i + 1 > top)
+					top = i + 1;
+			memset(&from, 0, sizeof(from));
+			memcpy(&from, SO_EE_OFFENDER(ee), v6 ?
+			    sizeof(struct sockaddr_in6) :
+			    sizeof(struct sockaddr_in));
+			for (i = 0; i < nseen; i++)
+				if (sockaddr_same(&seen[i], &from))
+					break;
+			if (i == nseen && nseen < OC_PROBE_HOPS)
+				seen[nseen++] = from;
+		}
+	}
+	(void)oc_recverr(oc, 0);
+	(void)getsockopt(oc->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+	if (top == 0)
+		top = nseen;
+	if (top == 0) {
+		oc->desync_ttl = c->ttl_desync_ttl;
+		logit("%s: ttl_desync: no router answered the hop probe; "
+		    "decoys with TTL %u", oc->name, oc->desync_ttl);
+	} else {
+		oc->desync_ttl = top;
+		logit("%s: ttl_desync: %u router%s before the server; decoys "
+		    "with TTL %u", oc->name, top, top == 1 ? "" : "s", top);
+	}
+	event_add(oc->rev, NULL);
+	oc_set_state(oc, OC_HANDSHAKE);
+	oc_send_msg1(oc);
+}
+
 static void
 oc_send_msg1(struct oclient *oc)
 {
@@ -540,6 +735,8 @@ oc_send_msg1(struct oclient *oc)
 		oc_timer_set(oc, OC_UOT_HS_MS);
 		return;
 	}
+	if (oc->sends == 1 && oc->h->ostp->ttl_desync && oc->turn == NULL)
+		oc_decoys(oc);
 	oc_send_one(oc, oc->msg1, oc->msg1len);
 	oc_stun_ask(oc);
 	oc_timer_set(oc, OC_HS_GAP_MS);
@@ -934,6 +1131,9 @@ oc_handshake(struct oclient *oc)
 		oturn_start(oc->turn);
 		return;
 	}
+	if (c->ttl_desync && c->ttl_desync_auto && oc->desync_ttl == 0 &&
+	    oc_probe_start(oc) == 0)
+		return;
 	oc_send_msg1(oc);
 }
 
@@ -998,12 +1198,18 @@ oc_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case OC_IDLE:
 		oc_connect(oc);
 		break;
+	case OC_PROBING:
+		oc_probe_finish(oc);
+		break;
 	case OC_HANDSHAKE:
 		/* UoT: one msg1, or the upgrade, then 8 s */
 		if (oc->tc == NULL && oc->sends < OC_HS_SENDS)
 			oc_send_msg1(oc);
-		else
+		else {
+			/* the path may have changed: probe it again */
+			oc->desync_ttl = 0;
 			oc_retry(oc, "the server did not answer");
+		}
 		break;
 	default:
 		break;
