@@ -14,6 +14,12 @@
 #            server none; with ttl_desync_auto the hop probe finds the
 #            one router (logged) and the decoys die there too; curl
 #            through both tunnels is byte-exact.
+#   uot move: over UDP-over-TCP, mid-download the router resets the
+#            client's TCP connection (REJECT with tcp-reset on its
+#            port), later silently drops the next one: each time the
+#            client moves the session to a new TCP connection (§2.10,
+#            no new handshake: one session in the server's log), the
+#            download completes byte-exact.
 #   restart: the server ostpd is killed and started again on the same
 #            port; the client's next curls succeed once it reconnects.
 . regress/lib.sh
@@ -252,6 +258,45 @@ log "desync auto: the router saw $r datagrams with TTL 1, the server $s"
 [ "$s" = 1 ] || fail "desync auto: the server saw $s below TTL 2, not 1"
 ip netns exec "$RN" iptables -t raw -F PREROUTING
 ip netns exec "$SN" iptables -t raw -F PREROUTING
+
+# --- UoT path moves (§2.10) ---------------------------------------------------
+new_client "?type=uot"
+[ "$(get blob "$LOGDIR/out6" 30)" = "$want" ] || fail "uot: curl through UoT"
+tcpport() {	# the client's TCP source port to the server
+	ip netns exec "$CN" ss -Htn state established dst "10.91.2.2:$S" |
+	    awk '{ split($3, a, ":"); print a[2]; exit }'
+}
+sessions() { count "$LOGDIR/srv.log" "session .* for key"; }
+s0=$(sessions)
+ip netns exec "$RN" tc qdisc add dev "$VRC" root tbf rate 40mbit \
+    burst 64kb latency 400ms 2>>"$LOGDIR/uot.err" ||
+	log "uot: no tbf, the download may end before the cuts"
+(get big "$LOGDIR/out7" 120 >"$LOGDIR/out7.sum") &
+GP=$!
+wait_until 30 _grown "$LOGDIR/out7" 2000000 ||
+	fail "uot: the download did not start"
+p1=$(tcpport)
+ip netns exec "$RN" iptables -I FORWARD -p tcp -s 10.91.1.2 --sport "$p1" \
+    -j REJECT --reject-with tcp-reset
+wait_log "$LOGDIR/cli.log" "the TCP carrier failed; moving to a new TCP" 10 ||
+	fail "uot: the client did not move after a reset"
+at1=$(size "$LOGDIR/out7")
+wait_until 20 _grown "$LOGDIR/out7" $((at1 + 2000000)) ||
+	fail "uot: the download did not go on after the reset"
+p2=$(tcpport)
+ip netns exec "$RN" iptables -I FORWARD -p tcp -s 10.91.1.2 --sport "$p2" \
+    -j DROP
+wait_log "$LOGDIR/cli.log" "the path stalled; moving to a new TCP" 20 ||
+	fail "uot: the client did not move after a silent drop"
+at2=$(size "$LOGDIR/out7")
+wait "$GP"
+log "uot: reset at $at1 (port $p1), dropped at $at2 (port $p2) of 20000000"
+[ "$(cat "$LOGDIR/out7.sum")" = "$want2" ] ||
+	fail "uot: the download across two path moves"
+[ "$(sessions)" = "$s0" ] ||
+	fail "uot: the server made a new session ($(sessions) vs $s0)"
+ip netns exec "$RN" iptables -F FORWARD
+ip netns exec "$RN" tc qdisc del dev "$VRC" root 2>/dev/null
 
 # --- server restart ---------------------------------------------------------
 new_client

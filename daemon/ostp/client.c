@@ -103,6 +103,7 @@ struct oclient {
 	struct conn		*tc;
 	struct event		*cev;		/* connecting */
 	int			 upgrading;	/* HTTP upgrade answer due */
+	int			 moving;	/* a path move's new carrier */
 	unsigned char		 wskey[UOT_KEY_LEN];
 	struct cbuf		 tin;
 	struct cbuf		 tout;
@@ -217,6 +218,12 @@ oc_retry(struct oclient *oc, const char *why)
 	else
 		debug("%s: %s", oc->name, why);
 	oc->quiet = 1;
+	oc->moving = 0;
+	if (oc->s != NULL) {
+		/* a failed path move: the session ends with its carrier */
+		ostp_session_free(oc->s);
+		oc->s = NULL;
+	}
 	if (oc->rr != NULL) {
 		resolve_cancel(oc->rr);
 		oc->rr = NULL;
@@ -319,6 +326,9 @@ oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 			(void)oc_frame_queue(oc, buf + off, lens[i]);
 		return oc_tc_flush(oc);
 	}
+	/* a UoT carrier being replaced: lost, as on a network */
+	if (oc->h->ostp->uot)
+		return 0;
 	if (oc->fd == -1)
 		return -1;
 	if (oc->turn != NULL)
@@ -337,12 +347,43 @@ static void oc_read_cb(evutil_socket_t, short, void *);
  * on the first datagram that authenticates.  A TCP carrier cannot move
  * so: the session ends and a new one is made.
  */
+static void oc_uot_connect(struct oclient *);
+
+/*
+ * UoT's path move (§2.10): a new connection of the same carrier (TLS,
+ * the upgrade, but no junk and no handshake), then the session's Ping
+ * and everything in flight again.  Its answer is awaited as after a
+ * UDP move; a connection that fails ends the session.
+ */
+static void
+oc_uot_move(struct oclient *oc, const char *why)
+{
+	logit("%s: %s; moving to a new TCP connection", oc->name, why);
+	oc_close_socket(oc);
+	oc->moving = 1;
+	oc_uot_connect(oc);
+}
+
+/* The new carrier is ready: the session goes on over it. */
+static void
+oc_uot_moved(struct oclient *oc)
+{
+	oc->moving = 0;
+	evtimer_del(oc->timer);
+	debug("%s: moved to a new TCP connection", oc->name);
+	ostp_session_path_moved(oc->s);
+}
+
 static void
 oc_stalled(void *arg)
 {
 	struct oclient *oc = arg;
 	int fd;
 
+	if (oc->h->ostp->uot && oc->s != NULL) {
+		oc_uot_move(oc, "the path stalled");
+		return;
+	}
 	/* a relay's allocation belongs to the old socket: start over */
 	if (oc->tc != NULL || oc->s == NULL || oc->h->ostp->turnlen != 0) {
 		ostp_session_free(oc->s);
@@ -875,6 +916,10 @@ oc_pace_start(struct oclient *oc)
 static void
 oc_uot_start(struct oclient *oc)
 {
+	if (oc->moving) {
+		oc_uot_moved(oc);
+		return;
+	}
 	oc_set_state(oc, OC_HANDSHAKE);
 	if (oc->h->ostp->tls) {
 		oc_send_msg1(oc);
@@ -929,9 +974,13 @@ oc_tc_cb(struct conn *c, int what, void *arg)
 		}
 		cbuf_consume(&oc->tin, hl);
 		oc->upgrading = 0;
-		oc_set_state(oc, OC_HANDSHAKE);
-		/* inside an upgrade nothing is junk: msg1 at once */
-		oc_send_msg1(oc);
+		if (oc->moving)
+			oc_uot_moved(oc);
+		else {
+			oc_set_state(oc, OC_HANDSHAKE);
+			/* inside an upgrade nothing is junk: msg1 at once */
+			oc_send_msg1(oc);
+		}
 	}
 	while (oc->tc == c && uot_frame_parse(oc->tin.p + oc->tin.off,
 	    oc->tin.len, &f, &flen, &used) == 0) {
@@ -941,7 +990,14 @@ oc_tc_cb(struct conn *c, int what, void *arg)
 			return;		/* the tunnel ended inside */
 		cbuf_consume(&oc->tin, used);
 	}
-	if (eof != 0 && oc->tc == c)
+	if (eof == 0 || oc->tc != c)
+		return;
+	/* a reset (or an end) under a live session: a path move (§2.10) */
+	if (oc->state == OC_UP && oc->s != NULL && !oc->moving &&
+	    ostp_session_move_begin(oc->s) == 0)
+		oc_uot_move(oc, eof > 0 ? "the server closed the TCP carrier" :
+		    "the TCP carrier failed");
+	else
 		oc_retry(oc, eof > 0 ? "the server closed the TCP carrier" :
 		    "the TCP carrier failed");
 }
@@ -1030,7 +1086,8 @@ oc_uot_connect(struct oclient *oc)
 	    oc_tc_connected, oc)) == NULL)
 		fatal_f("out of memory");
 	event_add(oc->cev, &tv);
-	oc_set_state(oc, OC_HANDSHAKE);
+	if (!oc->moving)
+		oc_set_state(oc, OC_HANDSHAKE);
 }
 
 static int

@@ -981,12 +981,17 @@ resteer(struct sentry *e, int fwd, uint64_t now)
 		entry_steer(e, now);
 }
 
-/* Not ours: maybe another worker's (steering not settled yet). */
+/*
+ * Not ours: maybe another worker's (steering not settled yet).  Only
+ * a UDP datagram: the owner could answer a TCP carrier's only through
+ * the connection, which is ours (a UoT path move that lands on another
+ * worker brings no answer, and the client makes a new session).
+ */
 static void
 hand_on(struct osrv *srv, const unsigned char *d, size_t len,
     const struct sockaddr_storage *from, uint64_t now)
 {
-	if (srv->fd == -1 || len > IPC_DGRAM_MAX ||
+	if (srv->fd == -1 || srv->cur != NULL || len > IPC_DGRAM_MAX ||
 	    bucket_take(&srv->fwd, SRV_FWD_RATE, SRV_FWD_BURST, now) != 0)
 		return;
 	mm_ostp_fwd(srv->wk, (uint32_t)srv->idx, (const struct sockaddr *)from,

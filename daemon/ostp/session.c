@@ -857,6 +857,18 @@ ostp_session_input_n(struct ostp_session *s, const unsigned char *d,
 	return raised;
 }
 
+int
+ostp_session_move_begin(struct ostp_session *s)
+{
+	uint64_t now = ostp_now_us();
+
+	if (s->failing || (s->last_move_us != 0 &&
+	    s->last_rx_us < s->last_move_us))
+		return -1;
+	s->last_move_us = now;
+	return 0;
+}
+
 void
 ostp_session_path_moved(struct ostp_session *s)
 {
@@ -1083,14 +1095,16 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/*
 	 * Client: 10 s of silence moves the path (a new socket, the same
-	 * keys, nonces and flows, spec §2.10), at most every 30 s; sooner
+	 * keys, nonces and flows, spec §2.10), again once the last move
+	 * was answered, else 30 s after it; sooner
 	 * when what we sent was resent three times unanswered and nothing
 	 * came for max(3 s, 8 RTT): a new flow's Connect after the server
 	 * lost the session (a restart, or its worker's reload) need not
 	 * wait for the silence rule.
 	 */
 	if (!s->server && s->stalled != NULL &&
-	    now - s->last_move_us > SESS_MOVE_GAP_US &&
+	    (s->last_rx_us > s->last_move_us ||
+	    now - s->last_move_us > SESS_MOVE_GAP_US) &&
 	    (idle > SESS_STALL_US || (idle > stall_wait(s) &&
 	    arq_oldest_retries(&s->arq) >= 3))) {
 		debug("%s: nothing heard for %llu s: moving the path",

@@ -72,6 +72,12 @@ int	ostp_session_input_n(struct ostp_session *, const unsigned char *d,
 /* The output function's target changed (roaming): resend what is due. */
 void	ostp_session_path_moved(struct ostp_session *);
 /*
+ * The client's carrier broke (a TCP reset): 0 if a path move may be
+ * tried now (its answer is then awaited as after a stall's), -1 if
+ * the last move brought no answer yet and the session should end.
+ */
+int	ostp_session_move_begin(struct ostp_session *);
+/*
  * Client: a flow to host:port (host NULL: a UdpAssociate) waiting for a session (its owner may free
  * it meanwhile: unlobby is then called); adopted by a session, it sends
  * Connect.  ostp_stream_fail ends a flow no session will take.
