@@ -35,7 +35,7 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
 		  monitor/steer.c monitor/mon_steer.c monitor/mon_rule.c \
-		  monitor/mon_ctl.c
+		  monitor/mon_ctl.c monitor/mon_usage.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1439,7 +1440,7 @@ static const char *const ostp_lis_params[] = {
 	"timeout", "bypass", "hosts", "whitelist", "blacklist", "prefer",
 	"dns", "mtu", "max_sessions", "max_sessions_key", "max_flows",
 	"local_access", "tcp", "path", "cert", "key", "handshake_rate",
-	"keys", "name", "fallback", NULL
+	"keys", "name", "fallback", "stats", NULL
 };
 
 void
@@ -1458,6 +1459,7 @@ ostp_conf_free(struct ostp_conf *oc)
 	}
 	free(oc->keys);
 	free(oc->keys_path);
+	free(oc->stats_path);
 	free(oc->path);
 	free(oc->sni);
 	free(oc->ca);
@@ -1481,6 +1483,7 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->keys = NULL;
 	d->nkeys = 0;
 	d->keys_path = NULL;
+	d->stats_path = NULL;
 	d->path = NULL;
 	d->sni = NULL;
 	d->ca = NULL;
@@ -1497,6 +1500,8 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	    (oc->sni != NULL && (d->sni = strdup(oc->sni)) == NULL) ||
 	    (oc->keys_path != NULL &&
 	    (d->keys_path = strdup(oc->keys_path)) == NULL) ||
+	    (oc->stats_path != NULL &&
+	    (d->stats_path = strdup(oc->stats_path)) == NULL) ||
 	    (oc->nkeys > 0 && (d->keys = calloc(oc->nkeys,
 	    sizeof(*d->keys))) == NULL))
 		goto fail;
@@ -1627,6 +1632,48 @@ ostp_keys_append(struct ostp_conf *oc, const struct ostp_key_conf *src,
 			return -1;
 		nk->limit_bytes = src[i].limit_bytes;
 		nk->from_file = from_file;
+	}
+	return 0;
+}
+
+/*
+ * stats=FILE: the keys' byte counters, which the monitor writes there
+ * every 30 s, on SIGHUP and at exit, and reads at start (spec §6's
+ * .ostp_stats.json).  Made absolute: the monitor keeps writing it
+ * whatever its directory.
+ */
+static int
+ostp_stats_param(struct node *n, struct ostp_conf *oc, char *err,
+    size_t errlen)
+{
+	const char *v;
+	char cwd[PATH_MAX], *abs;
+	int r;
+
+	if ((v = node_param(n, "stats")) == NULL)
+		return 0;
+	if (v[0] == '\0' || v[strlen(v) - 1] == '/') {
+		seterr(err, errlen, "%s: stats= needs a file", n->url);
+		return -1;
+	}
+	if (v[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    asprintf(&abs, "%s/%s", cwd, v) == -1) {
+			seterr(err, errlen, "%s: stats=%s: %s", n->url, v,
+			    strerror(errno));
+			return -1;
+		}
+		r = node_param_replace(n, "stats", abs);
+		free(abs);
+		if (r != 0) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		v = node_param(n, "stats");
+	}
+	if ((oc->stats_path = strdup(v)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -1782,6 +1829,8 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 	oc->hs_rate = (unsigned int)v;
 	if ((s = node_param(n, "local_access")) != NULL)
 		(void)param_bool_parse(s, &oc->local_access);
+	if (ostp_stats_param(n, oc, err, errlen) != 0)
+		return -1;
 	/* fallback=host:port: the decoy splices to it (§2.13) */
 	if ((s = node_param(n, "fallback")) != NULL &&
 	    parse_hostport(s, &oc->fallback_host, &oc->fallback_port) != 0) {

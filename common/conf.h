@@ -169,6 +169,8 @@ struct ostp_conf {
 	size_t			 nkeys;
 	char			*keys_path;	/* server: keys=, live
 						   (absolute) */
+	char			*stats_path;	/* server: stats=, the keys'
+						   bytes kept (absolute) */
 	unsigned int		 mtu;
 	unsigned int		 sessions;	/* client: session mux */
 	unsigned int		 max_sessions;	/* server: all keys */

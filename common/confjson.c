@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -728,9 +729,9 @@ native_ostp_inbound(yajl_val o, const char *path, const char *where,
 		"type", "tag", "listen", "access_keys", "keys_file", "mtu",
 		"max_sessions", "max_sessions_key", "max_flows",
 		"handshake_rate", "local_access", "tcp", "path", "cert", "key",
-		NULL
+		"stats", NULL
 	};
-	static const char *const strs[] = { "path", "cert", "key" };
+	static const char *const strs[] = { "path", "cert", "key", "stats" };
 	static const struct {
 		const char	*key;
 		long long	 lo, hi;
@@ -2184,7 +2185,8 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	struct ostp04_tls tls;
 	char url[2048], w[48];
 	yajl_val v, lv;
-	const char *listen, *fallback = NULL;
+	const char *listen, *fallback = NULL, *sl;
+	char stats[PATH_MAX];
 	size_t i, nl;
 	int b = 0;
 
@@ -2217,6 +2219,10 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	if (ostp04_tls(root, path, &tls, err, errlen) != 0 ||
 	    ostp04_fallback(root, path, &fallback, err, errlen) != 0)
 		return -1;
+	/* upstream keeps the keys' counters beside its working files */
+	sl = strrchr(path, '/');
+	snprintf(stats, sizeof(stats), "%.*s%s.ostp_stats.json",
+	    sl != NULL ? (int)(sl - path + 1) : 0, path, "");
 	if ((v = obj_get(root, "access_keys", 0)) == NULL) {
 		seterr(err, errlen, "%s: a server needs access_keys (make one "
 		    "with ostp-keygen)", path);
@@ -2268,7 +2274,8 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		    (tls.path != NULL && url_param(url, sizeof(url), "path",
 		    tls.path) != 0) ||
 		    (fallback != NULL && url_param(url, sizeof(url),
-		    "fallback", fallback) != 0)) {
+		    "fallback", fallback) != 0) ||
+		    url_param(url, sizeof(url), "stats", stats) != 0) {
 			seterr(err, errlen, "%s: %s: too long", path, w);
 			goto fail;
 		}

@@ -108,6 +108,7 @@ static const struct param_def param_defs[] = {
 	{ "tcp_fragmentation",	PT_BOOL, 0, 0, NULL },
 	{ "tls",		PT_STRING, 0, 0, NULL },
 	{ "timeout",		PT_DURATION, 0, 0, NULL },
+	{ "stats",		PT_STRING, 0, 0, NULL },
 	{ "tun",		PT_STRING, 0, 0, NULL },
 	{ "turn",		PT_STRING, 0, 0, NULL },
 	{ "turn_pass",		PT_STRING, 0, 0, NULL },

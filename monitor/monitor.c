@@ -748,6 +748,8 @@ mon_reload(struct monitor *mon)
 	TAILQ_FOREACH(w, &g->workers, entry)
 		mon_worker_spawn(mon, w);
 	logit("configuration reloaded (generation %u)", g->num);
+	mon_usage_config(mon);
+	mon_usage_save(mon);
 	mon_ctl_reloaded(mon);
 	r = 0;
  out:
@@ -815,6 +817,8 @@ mon_shutdown(struct monitor *mon)
 		}
 		usleep(10000);
 	}
+	/* the workers are gone: their last bytes are counted */
+	mon_usage_save(mon);
 	while ((g = TAILQ_FIRST(&mon->gens)) != NULL)
 		gen_free(mon, g);	/* removes devices and listeners */
 	if (mon->pidfile != NULL)
@@ -892,6 +896,8 @@ monitor_run(struct monitor *mon)
 	}
 	if (mon_caps_drop() != 0)
 		fatal("cannot drop monitor privileges");
+	/* the keys' counters before any worker counts */
+	mon_usage_config(mon);
 	g = TAILQ_FIRST(&mon->gens);
 	TAILQ_FOREACH(w, &g->workers, entry)
 		mon_worker_spawn(mon, w);

@@ -210,6 +210,10 @@ int	mon_ctl_start(struct monitor *, const char *path, char *err,
 	    size_t errlen);
 void	mon_ctl_reloaded(struct monitor *);
 void	mon_ctl_stop(void);
+
+/* mon_usage.c: the OSTP keys' counters of stats= files */
+void	mon_usage_config(struct monitor *);
+void	mon_usage_save(struct monitor *);
 int	mon_ctl_report(struct monitor *, struct mon_worker *,
 	    struct ipc_msg *);
 /* monitor.c: SIGHUP's work; 0 when a new generation started */

@@ -57,6 +57,8 @@ void	httpfwd_start(struct worker *, void *px, struct conn *client,
 	    struct conn *upstream, const unsigned char *pending,
 	    size_t npending, uint64_t bodylen, int head_request); /* httpfwd.c */
 int	ss_replay_create(void);
+struct ostp_usage_shm;
+struct ostp_usage_shm *ss_usage_map(int fd);
 int	ss_replay_attach(int fd);
 int	ss_replay_check(const unsigned char *salt, size_t len);
 int	ss_salt_seen(const unsigned char *salt, size_t len);

@@ -27,6 +27,7 @@
 
 #include "core/dial.h"
 #include "ostp/replay.h"
+#include "ostp/usage.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -97,6 +98,7 @@ struct ss_shared {
 	struct replay_filter	rf;
 	struct salt_table	st;
 	struct ostp_replay_shm	ostp;	/* OSTP handshakes (ostp/replay.c) */
+	struct ostp_usage_shm	usage;	/* OSTP bytes per key (ostp/usage.c) */
 };
 
 static int
@@ -111,6 +113,7 @@ ss_replay_map(int fd)
 	rf = &sh->rf;
 	st22 = &sh->st;
 	ostp_replay_set(&sh->ostp);
+	ostp_usage_set(&sh->usage);
 	return 0;
 }
 
@@ -141,7 +144,19 @@ ss_replay_create(void)
 	rf = NULL;
 	st22 = NULL;
 	ostp_replay_set(NULL);
+	ostp_usage_set(NULL);
 	return fd;
+}
+
+/* Monitor: the OSTP key counters of that memory, mapped for good. */
+struct ostp_usage_shm *
+ss_usage_map(int fd)
+{
+	struct ss_shared *sh;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    0);
+	return sh == MAP_FAILED ? NULL : &sh->usage;
 }
 
 /* Worker: map what the monitor created; the size must be ours. */

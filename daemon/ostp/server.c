@@ -41,6 +41,7 @@
 #include "ostp/session.h"
 #include "ostp/server.h"
 #include "ostp/replay.h"
+#include "ostp/usage.h"
 #include "proto/ostp.h"
 #include "proto/proto.h"
 #include "proto/uot.h"
@@ -71,14 +72,15 @@
  * An access key with its derived secrets; shared by the server's key
  * list and the flows opened under it (refs), so that a key a reload
  * removes outlives its last flow.  Its byte limit counts datagram
- * bytes both ways, as upstream does (in memory: a new worker, a new
- * count).
+ * bytes both ways, as upstream does, in the daemon's shared counters
+ * (usage.h), which stats= keeps across restarts.
  */
 struct skey {
 	struct ostp_keys	 keys;
 	char			*name;
 	uint64_t		 limit;		/* 0: none */
-	uint64_t		 bytes;
+	uint64_t		 bytes;		/* without shared memory */
+	struct ostp_usage_slot	*u;		/* the daemon's count */
 	int			 refs;
 	int			 gone;		/* removed by a reload */
 	size_t			 nsessions;
@@ -201,19 +203,23 @@ skey_put(struct skey *k)
 }
 
 static struct skey *
-skey_new(int version, const struct ostp_key_conf *kc)
+skey_new(const struct ostp_conf *oc, const struct ostp_key_conf *kc)
 {
+	unsigned char id[OSTP_USAGE_ID_LEN];
 	struct skey *k;
 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	if (ostp_keys_init(&k->keys, version, kc->key,
+	if (ostp_keys_init(&k->keys, oc->version, kc->key,
 	    strlen(kc->key)) != 0 || (k->name = strdup(kc->name != NULL ?
 	    kc->name : "default")) == NULL) {
 		ostp_keys_clear(&k->keys);
 		free(k);
 		return NULL;
 	}
+	ostp_usage_id(kc->key, strlen(kc->key), id);
+	k->u = ostp_usage_get(ostp_usage_shared(), id, k->name,
+	    ostp_usage_file(oc->stats_path));
 	k->limit = kc->limit_bytes;
 	k->refs = 1;
 	TAILQ_INIT(&k->lru);
@@ -253,10 +259,13 @@ srv_set_keys(struct osrv *srv, const struct ostp_key_conf *kc, size_t n)
 				if (nm != NULL) {
 					free(k->name);
 					k->name = nm;
+					if (k->u != NULL)
+						(void)ostp_usage_get(
+						    ostp_usage_shared(),
+						    k->u->id, nm, 0);
 				}
 			}
-		} else if ((k = skey_new(srv->l->ostp->version,
-		    &kc[i])) == NULL) {
+		} else if ((k = skey_new(srv->l->ostp, &kc[i])) == NULL) {
 			/* undo: the keys taken go back */
 			for (j = 0; j < i; j++) {
 				size_t m;
@@ -323,14 +332,30 @@ srv_keys_reloaded(void *arg)
 	free(all);	/* the strings belong to oc and the set */
 }
 
-/* Datagram bytes of a key; past its limit its sessions end. */
+/* Datagram bytes of a key, in and out, counted for the whole daemon. */
+static void
+skey_add(struct skey *k, uint64_t up, uint64_t down)
+{
+	if (k->u != NULL)
+		ostp_usage_add(k->u, up, down);
+	else
+		k->bytes += up + down;
+}
+
+static uint64_t
+skey_used(const struct skey *k)
+{
+	return k->u != NULL ? ostp_usage_total(k->u) : k->bytes;
+}
+
+/* Datagram bytes in; past the key's limit its sessions end. */
 static void
 skey_count(struct skey *k, size_t n, struct osrv *srv)
 {
 	struct sentry *e;
 
-	k->bytes += n;
-	if (k->limit == 0 || k->bytes < k->limit || k->nsessions == 0)
+	skey_add(k, n, 0);
+	if (k->limit == 0 || skey_used(k) < k->limit || k->nsessions == 0)
 		return;
 	logit("ostp %s: key %s reached its limit of %llu bytes",
 	    srv->l->node->url, k->name, (unsigned long long)k->limit);
@@ -498,7 +523,7 @@ entry_output(void *arg, const unsigned char *buf, const size_t *lens,
 
 	for (i = 0; i < n; i++)
 		total += lens[i];
-	e->key->bytes += total;
+	skey_add(e->key, 0, total);
 	if (e->uc != NULL) {
 		/* the batch as frames, then one write */
 		for (i = 0; i < n; off += lens[i++])
@@ -921,7 +946,7 @@ trial(struct osrv *srv, const unsigned char *d, size_t len,
 	for (i = 0; i < srv->nkeys; i++) {
 		struct skey *k = srv->keys[i];
 
-		if (k->limit != 0 && k->bytes >= k->limit)
+		if (k->limit != 0 && skey_used(k) >= k->limit)
 			continue;	/* over its limit: silent (§2.11) */
 
 		ostp_junk_marker(&k->keys, w, mk);
