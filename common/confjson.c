@@ -2134,7 +2134,7 @@ ostp04_tls(yajl_val root, const char *path, struct ostp04_tls *t,
  */
 static int
 ostp04_fallback(yajl_val root, const char *path, const char **target,
-    char *err, size_t errlen)
+    const char **listen, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "enabled", "target", "listen",
 	    NULL };
@@ -2161,12 +2161,19 @@ ostp04_fallback(yajl_val root, const char *path, const char **target,
 		    path);
 		return -1;
 	}
+	/*
+	 * listen: one more TCP address of the server (the cover site's
+	 * usual port, say), classified as the others: OSTP's carriers are
+	 * served there too, and everything else goes to the target.
+	 */
 	if ((v = obj_get(f, "listen", 0)) != NULL && !YAJL_IS_NULL(v) &&
 	    !(YAJL_IS_STRING(v) && YAJL_GET_STRING(v)[0] == '\0')) {
-		seterr(err, errlen, "%s: fallback.listen (a listener of its "
-		    "own) is not supported in this build; the OSTP ports' "
-		    "decoy uses fallback.target", path);
-		return -1;
+		if (!YAJL_IS_STRING(v)) {
+			seterr(err, errlen, "%s: fallback.listen must be an "
+			    "address (\"0.0.0.0:80\")", path);
+			return -1;
+		}
+		*listen = YAJL_GET_STRING(v);
 	}
 	return 0;
 }
@@ -2185,7 +2192,7 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	struct ostp04_tls tls;
 	char url[2048], w[48];
 	yajl_val v, lv;
-	const char *listen, *fallback = NULL, *sl;
+	const char *listen, *fallback = NULL, *fblisten = NULL, *sl;
 	char stats[PATH_MAX];
 	size_t i, nl;
 	int b = 0;
@@ -2217,7 +2224,8 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		return -1;
 	}
 	if (ostp04_tls(root, path, &tls, err, errlen) != 0 ||
-	    ostp04_fallback(root, path, &fallback, err, errlen) != 0)
+	    ostp04_fallback(root, path, &fallback, &fblisten, err,
+	    errlen) != 0)
 		return -1;
 	/* upstream keeps the keys' counters beside its working files */
 	sl = strrchr(path, '/');
@@ -2243,9 +2251,11 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 		goto fail;
 	}
 	nl = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
-	/* then TLS's own addresses, TCP only (https_listen) */
+	/* then TLS's own addresses, TCP only (https_listen), fallback's */
 	if (tls.https != NULL)
 		nl += YAJL_GET_ARRAY(tls.https)->len;
+	if (fblisten != NULL)
+		nl++;
 	for (i = 0; i < nl; i++) {
 		size_t nu = YAJL_IS_STRING(lv) ? 1 : YAJL_GET_ARRAY(lv)->len;
 
@@ -2253,12 +2263,16 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 			v = YAJL_IS_STRING(lv) ? lv :
 			    YAJL_GET_ARRAY(lv)->values[i];
 			snprintf(w, sizeof(w), "listen[%zu]", i);
+			listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+		} else if (fblisten != NULL && i == nl - 1) {
+			snprintf(w, sizeof(w), "fallback.listen");
+			listen = fblisten;
 		} else {
 			v = YAJL_GET_ARRAY(tls.https)->values[i - nu];
 			snprintf(w, sizeof(w), "tls.https_listen[%zu]", i - nu);
+			listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
 		}
-		if ((listen = YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL) ==
-		    NULL || listen[0] == '\0') {
+		if (listen == NULL || listen[0] == '\0') {
 			seterr(err, errlen, "%s: %s must be an address", path,
 			    w);
 			goto fail;

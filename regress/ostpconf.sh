@@ -354,4 +354,28 @@ wait_port "$C" || fatal "the 0.4 TLS client does not listen"
 wait_log "$LOGDIR/srv-04tls.log" "for key bob" 5 ||
 	fail "0.4 files over TLS: the session is not bob's"
 
+# 0.4 fallback {enabled, target, listen}: listen is one more TCP address
+# of the server: a plain HTTP request there gets the target's page, a
+# UoT client is served there all the same
+S=$(free_port); F=$(free_port); C=$(free_port)
+cat >"$LOGDIR/srv04-fb.json" <<EOF2
+{"mode": "server", "listen": "127.0.0.1:$S", "local_access": true,
+ "access_keys": ["$K1"],
+ "fallback": {"enabled": true, "target": "127.0.0.1:$H",
+  "listen": "127.0.0.1:$F"}}
+EOF2
+start_ostpd srv-04fb -D -C "$LOGDIR/srv04-fb.json"
+wait_port "$F" || fatal "the 0.4 server does not listen on fallback.listen"
+[ "$(curl -sS --max-time 10 "http://127.0.0.1:$F/blob" |
+    sha256sum | cut -d' ' -f1)" = "$want" ] ||
+	fail "fallback.listen: a plain request did not reach the target"
+start_ostpd cli-04fb -D -L "auto://127.0.0.1:$C" \
+    -F "ostp://$K1@127.0.0.1:$F?type=uot"
+wait_port "$C" || fatal "the UoT client for fallback.listen"
+[ "$(get "$C")" = "$want" ] || fail "fallback.listen: UoT served there"
+printf '{"mode": "server", "listen": "127.0.0.1:1", "access_keys": ["k"], "fallback": {"enabled": true, "target": "127.0.0.1:2", "listen": 80}}' \
+    >"$LOGDIR/b13.json"
+refuses srv04-fblisten 'fallback.listen must be an address' \
+    -C "$LOGDIR/b13.json"
+
 finish
