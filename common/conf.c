@@ -1464,6 +1464,8 @@ ostp_conf_free(struct ostp_conf *oc)
 	free(oc->sni);
 	free(oc->ca);
 	free(oc->turn_user);
+	free(oc->turn_name);
+	free(oc->stun_name);
 	free(oc->fallback_host);
 	if (oc->turn_pass != NULL)
 		explicit_bzero(oc->turn_pass, strlen(oc->turn_pass));
@@ -1488,12 +1490,17 @@ ostp_conf_dup(const struct ostp_conf *oc)
 	d->sni = NULL;
 	d->ca = NULL;
 	d->turn_user = d->turn_pass = NULL;
+	d->turn_name = d->stun_name = NULL;
 	d->fallback_host = NULL;
 	if ((oc->ca != NULL && (d->ca = strdup(oc->ca)) == NULL) ||
 	    (oc->fallback_host != NULL &&
 	    (d->fallback_host = strdup(oc->fallback_host)) == NULL) ||
 	    (oc->turn_user != NULL &&
 	    (d->turn_user = strdup(oc->turn_user)) == NULL) ||
+	    (oc->turn_name != NULL &&
+	    (d->turn_name = strdup(oc->turn_name)) == NULL) ||
+	    (oc->stun_name != NULL &&
+	    (d->stun_name = strdup(oc->stun_name)) == NULL) ||
 	    (oc->turn_pass != NULL &&
 	    (d->turn_pass = strdup(oc->turn_pass)) == NULL) ||
 	    (oc->path != NULL && (d->path = strdup(oc->path)) == NULL) ||
@@ -1871,20 +1878,39 @@ build_lis_ostp(struct conf *c, struct listener_conf *l, char *err,
 /* An address parameter of the client: a literal IP and a port. */
 static int
 ostp_param_addr(const struct node *n, const char *name,
-    struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+    struct sockaddr_storage *ss, socklen_t *len, char **hname,
+    uint16_t *hport, char *err, size_t errlen)
 {
 	const char *s;
 	char *host = NULL;
 	uint16_t port;
 
+	*hname = NULL;
 	if ((s = node_param(n, name)) == NULL)
 		return 0;
-	if (parse_hostport(s, &host, &port) != 0 ||
-	    host_to_sockaddr(host, port, 0, ss, len) != 0 || host[0] == '\0') {
+	if (parse_hostport(s, &host, &port) != 0 || host[0] == '\0' ||
+	    port == 0) {
 		free(host);
-		seterr(err, errlen, "%s: %s=%s: give an IP address and a port "
-		    "(e.g. 192.0.2.7:3478)", n->url, name, s);
+		seterr(err, errlen, "%s: %s=%s: give a host and a port "
+		    "(e.g. 192.0.2.7:3478 or stun.example.org:3478)", n->url,
+		    name, s);
 		return -1;
+	}
+	if (host_to_sockaddr(host, port, 0, ss, len) != 0) {
+		/* a name: the tunnel resolves it at each attempt */
+		if (strspn(host, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != strlen(host) ||
+		    strlen(host) > 253 || host[0] == '.' || host[0] == '-') {
+			free(host);
+			seterr(err, errlen, "%s: %s=%s: not a host name or IP "
+			    "address", n->url, name, s);
+			return -1;
+		}
+		memset(ss, 0, sizeof(*ss));
+		*len = 0;
+		*hname = host;
+		*hport = port;
+		return 0;
 	}
 	free(host);
 	return 0;
@@ -2001,7 +2027,7 @@ ostp_hop_desync(const struct node *n, struct ostp_conf *oc, char *err,
 		}
 	if (!oc->ttl_desync)
 		return 0;
-	if (oc->uot || oc->turnlen != 0) {
+	if (oc->uot || OSTP_HAS_TURN(oc)) {
 		seterr(err, errlen, "%s: ttl_desync= needs the UDP carrier "
 		    "(type=udp) without turn=", n->url);
 		return -1;
@@ -2036,16 +2062,17 @@ ostp_hop_stun_turn(const struct node *n, struct ostp_conf *oc, char *err,
 	const char *u = node_param(n, "turn_user");
 	const char *pw = node_param(n, "turn_pass");
 
-	if (ostp_param_addr(n, "turn", &oc->turn, &oc->turnlen, err,
-	    errlen) != 0 || ostp_param_addr(n, "stun", &oc->stun,
-	    &oc->stunlen, err, errlen) != 0)
+	if (ostp_param_addr(n, "turn", &oc->turn, &oc->turnlen,
+	    &oc->turn_name, &oc->turn_port, err, errlen) != 0 ||
+	    ostp_param_addr(n, "stun", &oc->stun, &oc->stunlen,
+	    &oc->stun_name, &oc->stun_port, err, errlen) != 0)
 		return -1;
-	if ((oc->turnlen != 0 || oc->stunlen != 0) && oc->uot) {
+	if ((OSTP_HAS_TURN(oc) || OSTP_HAS_STUN(oc)) && oc->uot) {
 		seterr(err, errlen, "%s: turn= and stun= need the UDP carrier "
 		    "(type=udp)", n->url);
 		return -1;
 	}
-	if (oc->turnlen == 0) {
+	if (!OSTP_HAS_TURN(oc)) {
 		if (u != NULL || pw != NULL) {
 			seterr(err, errlen, "%s: turn_user= and turn_pass= "
 			    "need turn=", n->url);

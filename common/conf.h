@@ -193,6 +193,9 @@ struct ostp_conf {
 	/* client, UDP: a TURN relay on the one socket (RFC 5766) */
 	struct sockaddr_storage	 turn;		/* ss_family 0: none */
 	socklen_t		 turnlen;
+	char			*turn_name;	/* a name, resolved at each
+						   attempt (turnlen 0) */
+	uint16_t		 turn_port;
 	char			*turn_user;
 	char			*turn_pass;
 	/* client, plain UoT (§2.12): junk frames, the handshake in pieces */
@@ -204,12 +207,18 @@ struct ostp_conf {
 	/* client, UDP: STUN discovery of the public address (RFC 5389) */
 	struct sockaddr_storage	 stun;
 	socklen_t		 stunlen;
+	char			*stun_name;	/* as turn_name */
+	uint16_t		 stun_port;
 	/* client, UDP: decoys that die before the server (§2.12) */
 	int			 ttl_desync;
 	unsigned int		 ttl_desync_ttl;	/* 1..255 */
 	unsigned int		 ttl_desync_count;
 	int			 ttl_desync_auto;	/* hop probe */
 };
+
+/* an OSTP client's TURN relay or STUN server, as an address or a name */
+#define OSTP_HAS_TURN(oc)	((oc)->turnlen != 0 || (oc)->turn_name != NULL)
+#define OSTP_HAS_STUN(oc)	((oc)->stunlen != 0 || (oc)->stun_name != NULL)
 
 struct listener_conf {
 	char			 tag[CONF_TAG_MAX];

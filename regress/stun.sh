@@ -88,9 +88,10 @@ grep -qi "channel.*bind\|channel_bind\|CHANNEL_BIND" "$TD"/turnserver*.log ||
 	fail "coturn's log shows no channel bind"
 [ -n "$relay" ] || fail "no relayed address"
 
-# STUN on the tunnel's socket: the public address is logged
+# STUN on the tunnel's socket, the server given by name (resolved at
+# each attempt): the public address is logged
 start_ostpd clis -D -L "auto://127.0.0.1:$C2" \
-    -F "ostp://$KEY@127.0.0.1:$S?stun=127.0.0.1:$T"
+    -F "ostp://$KEY@127.0.0.1:$S?stun=localhost:$T"
 wait_port "$C2" || fatal "ostpd client (STUN)"
 [ "$(get "$C2")" = "$want" ] || fail "curl through the tunnel with STUN"
 wait_log "$LOGDIR/clis.log" "public address 127.0.0.1:[0-9]* (STUN)" 5 ||
@@ -108,9 +109,15 @@ wait_log "$LOGDIR/cliw.log" "TURN: Allocate refused: 401" 10 ||
 
 # the configuration's mistakes, one line each
 "$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?turn=relay.example:3478&turn_user=a&turn_pass=b" \
-    >"$LOGDIR/t1.out" 2>&1 && fail "a TURN server name was accepted"
-grep -q "turn=relay.example:3478: give an IP address and a port" \
-    "$LOGDIR/t1.out" || fail "turn= name: $(cat "$LOGDIR/t1.out")"
+    >"$LOGDIR/t0.out" 2>&1 || fail "a TURN server name: $(cat "$LOGDIR/t0.out")"
+"$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?turn=relay_example!:3478&turn_user=a&turn_pass=b" \
+    >"$LOGDIR/t1.out" 2>&1 && fail "a bad TURN server name was accepted"
+grep -q "turn=relay_example!:3478: not a host name or IP address" \
+    "$LOGDIR/t1.out" || fail "turn= bad name: $(cat "$LOGDIR/t1.out")"
+"$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?stun=relay.example" \
+    >"$LOGDIR/t4.out" 2>&1 && fail "stun= without a port was accepted"
+grep -q "stun=relay.example: give a host and a port" \
+    "$LOGDIR/t4.out" || fail "stun= without a port: $(cat "$LOGDIR/t4.out")"
 "$OSTPD" -t -L auto://127.0.0.1:1 -F "ostp://$KEY@127.0.0.1:1?turn=127.0.0.1:3478" \
     >"$LOGDIR/t2.out" 2>&1 && fail "turn= without credentials was accepted"
 grep -q "turn= needs turn_user=" "$LOGDIR/t2.out" ||

@@ -120,6 +120,12 @@ struct oclient {
 	int			 stun_asked;
 	int			 stun_known;
 	struct sockaddr_storage	 mapped;	/* what STUN saw last */
+	/* the TURN and STUN servers' addresses (names resolved anew) */
+	struct sockaddr_storage	 turn_addr;
+	socklen_t		 turn_len;
+	struct sockaddr_storage	 stun_addr;
+	socklen_t		 stun_len;
+	int			 aux_step;	/* 0 turn, 1 stun, 2 done */
 	/* TTL-desync (§2.12): the decoys' TTL, 0 until the probe knows */
 	unsigned int		 desync_ttl;
 	unsigned char		 ptag[OC_PROBE_HOPS][OC_PROBE_TAG];
@@ -385,7 +391,7 @@ oc_stalled(void *arg)
 		return;
 	}
 	/* a relay's allocation belongs to the old socket: start over */
-	if (oc->tc != NULL || oc->s == NULL || oc->h->ostp->turnlen != 0) {
+	if (oc->tc != NULL || oc->s == NULL || oc->turn_len != 0) {
 		ostp_session_free(oc->s);
 		oc->s = NULL;
 		oc_retry(oc, "the tunnel stalled");
@@ -395,7 +401,7 @@ oc_stalled(void *arg)
 	    SOCK_DGRAM)) == -1)
 		return;
 	ostp_udp_tune(fd);
-	if (oc->h->ostp->stunlen == 0 && connect(fd,
+	if (oc->stun_len == 0 && connect(fd,
 	    (struct sockaddr *)&oc->peer, oc->peerlen) == -1) {
 		close(fd);
 		return;
@@ -403,7 +409,7 @@ oc_stalled(void *arg)
 	evutil_make_socket_nonblocking(fd);
 	oc_close_socket(oc);
 	oc->fd = fd;
-	oc->unconnected = oc->h->ostp->stunlen != 0;
+	oc->unconnected = oc->stun_len != 0;
 	if ((oc->rev = event_new(oc->wk->base, oc->fd, EV_READ | EV_PERSIST,
 	    oc_read_cb, oc)) == NULL)
 		fatal_f("out of memory");
@@ -478,11 +484,10 @@ oc_established(struct oclient *oc)
 static void
 oc_stun_ask(struct oclient *oc)
 {
-	const struct ostp_conf *c = oc->h->ostp;
 	unsigned char req[64];
 	size_t n;
 
-	if (c->stunlen == 0 || oc->fd == -1 || oc->stun_asked >= 4)
+	if (oc->stun_len == 0 || oc->fd == -1 || oc->stun_asked >= 4)
 		return;
 	if (oc->stun_asked == 0 && stun_new_tid(oc->stun_tid) != 0)
 		return;
@@ -490,8 +495,8 @@ oc_stun_ask(struct oclient *oc)
 	    STUN_F_FINGERPRINT) != 0)
 		return;
 	oc->stun_asked++;
-	(void)sendto(oc->fd, req, n, 0, (const struct sockaddr *)&c->stun,
-	    c->stunlen);
+	(void)sendto(oc->fd, req, n, 0, (const struct sockaddr *)&oc->stun_addr,
+	    oc->stun_len);
 }
 
 static void
@@ -539,7 +544,7 @@ oc_dgram(void *arg, const unsigned char *d, size_t len, const void *from,
 			return;
 		memcpy(&ss, fs, fromlen);
 		sockaddr_unmap(&ss, &sl);
-		if (sockaddr_same(&ss, &oc->h->ostp->stun)) {
+		if (sockaddr_same(&ss, &oc->stun_addr)) {
 			oc_stun_answer(oc, d, len);
 			return;
 		}
@@ -1146,8 +1151,8 @@ oc_handshake(struct oclient *oc)
 	}
 	c = oc->h->ostp;
 	/* the socket talks to the relay, the server, or (STUN) both */
-	to = c->turnlen != 0 ? &c->turn : &oc->peer;
-	tolen = c->turnlen != 0 ? c->turnlen : oc->peerlen;
+	to = oc->turn_len != 0 ? &oc->turn_addr : &oc->peer;
+	tolen = oc->turn_len != 0 ? oc->turn_len : oc->peerlen;
 	if ((oc->fd = dial_socket_as(oc->wk, &oc->egress,
 	    to->ss_family, SOCK_DGRAM)) == -1) {
 		oc_retry(oc, strerror(errno));
@@ -1155,7 +1160,7 @@ oc_handshake(struct oclient *oc)
 	}
 	ostp_udp_tune(oc->fd);
 	oc->gso = 1;
-	oc->unconnected = c->turnlen == 0 && c->stunlen != 0;
+	oc->unconnected = oc->turn_len == 0 && oc->stun_len != 0;
 	if (!oc->unconnected && connect(oc->fd, (const struct sockaddr *)to,
 	    tolen) == -1) {
 		oc_retry(oc, strerror(errno));
@@ -1167,7 +1172,7 @@ oc_handshake(struct oclient *oc)
 		fatal_f("out of memory");
 	event_add(oc->rev, NULL);
 	oc_set_state(oc, OC_HANDSHAKE);
-	if (c->turnlen != 0) {
+	if (oc->turn_len != 0) {
 		struct oturn_params tp;
 
 		memset(&tp, 0, sizeof(tp));
@@ -1192,6 +1197,66 @@ oc_handshake(struct oclient *oc)
 	    oc_probe_start(oc) == 0)
 		return;
 	oc_send_msg1(oc);
+}
+
+static void oc_aux(struct oclient *);
+
+/* A TURN or STUN server's name answered: its first address. */
+static void
+oc_aux_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
+{
+	struct oclient *oc = arg;
+	const struct ostp_conf *c = oc->h->ostp;
+	int turn = oc->aux_step == 0;
+	struct sockaddr_storage *ss = turn ? &oc->turn_addr : &oc->stun_addr;
+	socklen_t *len = turn ? &oc->turn_len : &oc->stun_len;
+	char why[400];
+
+	if (err == 0 && a->n > 0 && (*len == 0 || (a->family == AF_INET &&
+	    ss->ss_family != AF_INET)))
+		sockaddr_set(ss, len, a->family, resolve_addr(a, 0),
+		    turn ? c->turn_port : c->stun_port);
+	if (!last)
+		return;
+	oc->rr = NULL;
+	if (*len == 0) {
+		snprintf(why, sizeof(why), "%s server %s: %s", turn ? "TURN" :
+		    "STUN", turn ? c->turn_name : c->stun_name,
+		    resolve_strerror(err ? err : ENOENT));
+		oc_retry(oc, why);
+		return;
+	}
+	oc->aux_step++;
+	oc_aux(oc);
+}
+
+/*
+ * The TURN and STUN servers' addresses for this attempt: given as
+ * addresses, or names asked each time (as the server's own).
+ */
+static void
+oc_aux(struct oclient *oc)
+{
+	const struct ostp_conf *c = oc->h->ostp;
+	const char *name;
+
+	for (; oc->aux_step < 2; oc->aux_step++) {
+		name = oc->aux_step == 0 ? c->turn_name : c->stun_name;
+		if (oc->aux_step == 0) {
+			memcpy(&oc->turn_addr, &c->turn, sizeof(c->turn));
+			oc->turn_len = c->turnlen;
+		} else {
+			memcpy(&oc->stun_addr, &c->stun, sizeof(c->stun));
+			oc->stun_len = c->stunlen;
+		}
+		if (name == NULL)
+			continue;
+		if ((oc->rr = resolve_start(oc->res, name,
+		    RESOLVE_V4 | RESOLVE_V6, oc_aux_resolved, oc)) == NULL)
+			oc_retry(oc, "out of memory");
+		return;
+	}
+	oc_handshake(oc);
 }
 
 static void
@@ -1221,7 +1286,7 @@ oc_resolved(void *arg, const struct resolve_addrs *a, int err, int last)
 		oc_retry(oc, resolve_strerror(err ? err : ENOENT));
 		return;
 	}
-	oc_handshake(oc);
+	oc_aux(oc);
 }
 
 static void
@@ -1230,10 +1295,11 @@ oc_connect(struct oclient *oc)
 	const struct hop_conf *h = oc->h;
 
 	oc_set_state(oc, OC_RESOLVING);
+	oc->aux_step = 0;
 	if (h->addrlen != 0) {
 		memcpy(&oc->peer, &h->addr, h->addrlen);
 		oc->peerlen = h->addrlen;
-		oc_handshake(oc);
+		oc_aux(oc);
 		return;
 	}
 	/* a name: asked again at each attempt */
