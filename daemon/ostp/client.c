@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,8 @@ struct oclient {
 	int			 aux_step;	/* 0 turn, 1 stun, 2 done */
 	/* TTL-desync (§2.12): the decoys' TTL, 0 until the probe knows */
 	unsigned int		 desync_ttl;
+	unsigned int		 desync_said;	/* last logged: routers,
+						   UINT_MAX none answered */
 	unsigned char		 ptag[OC_PROBE_HOPS][OC_PROBE_TAG];
 };
 
@@ -706,9 +709,9 @@ oc_probe_finish(struct oclient *oc)
 	struct msghdr m;
 	struct iovec iov;
 	struct cmsghdr *cm;
-	unsigned int top = 0, nseen = 0, i;
+	unsigned int top = 0, nseen = 0, i, said;
 	socklen_t el = sizeof(int);
-	int e, v6 = oc->peer.ss_family == AF_INET6;
+	int e, lvl, v6 = oc->peer.ss_family == AF_INET6;
 	ssize_t n;
 
 	for (;;) {
@@ -756,15 +759,18 @@ oc_probe_finish(struct oclient *oc)
 	(void)getsockopt(oc->fd, SOL_SOCKET, SO_ERROR, &e, &el);
 	if (top == 0)
 		top = nseen;
-	if (top == 0) {
-		oc->desync_ttl = c->ttl_desync_ttl;
-		logit("%s: ttl_desync: no router answered the hop probe; "
-		    "decoys with TTL %u", oc->name, oc->desync_ttl);
-	} else {
-		oc->desync_ttl = top;
-		logit("%s: ttl_desync: %u router%s before the server; decoys "
-		    "with TTL %u", oc->name, top, top == 1 ? "" : "s", top);
-	}
+	oc->desync_ttl = top != 0 ? top : c->ttl_desync_ttl;
+	/* at info when the path's answer changed; a retry says it again */
+	said = top != 0 ? top : UINT_MAX;
+	lvl = oc->desync_said != said ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG1;
+	oc->desync_said = said;
+	if (top == 0)
+		do_log(lvl, NULL, "%s: ttl_desync: no router answered the hop "
+		    "probe; decoys with TTL %u", oc->name, oc->desync_ttl);
+	else
+		do_log(lvl, NULL, "%s: ttl_desync: %u router%s before the "
+		    "server; decoys with TTL %u", oc->name, top,
+		    top == 1 ? "" : "s", top);
 	event_add(oc->rev, NULL);
 	oc_set_state(oc, OC_HANDSHAKE);
 	oc_send_msg1(oc);
