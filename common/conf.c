@@ -148,7 +148,7 @@ static const char *const proxy_params[] = {
 static const char *const tun_params[] = {
 	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
 	"fake_ip",
-	"ttl", "auto_route", "table", NULL
+	"ttl", "auto_route", "table", "tcp", NULL
 };
 
 static int
@@ -1394,6 +1394,19 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 
 	if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err, errlen) != 0)
 		return -1;
+	if ((v = node_param(n, "tcp")) != NULL) {
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for tcp (true "
+			    "or false)", n->url, v);
+			return -1;
+		}
+		if (b) {
+			seterr(err, errlen, "%s: tcp=true (gost's tcpraw fake "
+			    "TCP) is not supported; tun/tap run over UDP, or "
+			    "through a chain (-F) over TCP", n->url);
+			return -1;
+		}
+	}
 	if ((v = node_param(n, "capture")) != NULL) {
 		if (param_bool_parse(v, &b) != 0) {
 			seterr(err, errlen, "%s: bad value \"%s\" for capture "
@@ -3032,8 +3045,10 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 	const struct hop_conf *last;
 	size_t i, j;
 
+	/* a tun/tap client dials its peer with datagrams (gost) */
 	if (l->kind != LIS_UDP_FORWARD && l->kind != LIS_REDU &&
-	    l->kind != LIS_SSU)
+	    l->kind != LIS_SSU && !((l->kind == LIS_TUN ||
+	    l->kind == LIS_TAP) && l->ntargets > 0))
 		return 0;
 	/* the default, and every rule that may take this listener */
 	for (i = 0; i <= c->nrules; i++) {
