@@ -1293,7 +1293,27 @@ build_lis_ss(struct conf *c, struct listener_conf *l, char *err,
 	if (build_ss_key(l->node, &l->ss_method, l->ss_key, err,
 	    errlen) != 0)
 		return -1;
+	/* gost's ssu over a stream: no request header for SIP022's */
+	if (strcmp(l->node->proto, "ssu") == 0 &&
+	    l->ss_method->kind == SS_KIND_2022) {
+		seterr(err, errlen, "%s: ssu over a stream transport takes "
+		    "an AEAD or stream cipher, not %s (gost has no SIP022)",
+		    l->node->url, l->ss_method->name);
+		return -1;
+	}
 	return build_dialer(c, l, err, errlen);
+}
+
+int
+conf_ss_packets(const struct hop_conf *last, size_t nhops)
+{
+	const struct node *n = last->node;
+
+	if (n == NULL)
+		return nhops == 1;
+	return nhops == 1 && (strcmp(n->transport, "udp") == 0 ||
+	    (strcmp(n->transport, "tcp") == 0 &&
+	    strcmp(n->proto, "ss") == 0));
 }
 
 /*
@@ -2112,6 +2132,9 @@ static const struct scheme {
 	{ "relay", LIS_RELAY, CARRY_STREAM, REM_ANY, SOCK_STREAM, 1, 0, 0,
 	    build_lis_relay, relay_params, HOP_RELAY, CARRY_STREAM },
 	{ "ss", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
+	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
+	/* gost's ssu over a stream: UDP-over-TCP frames inside the cipher */
+	{ "ssu", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
 	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
 	{ "ssu", LIS_SSU, CARRY_ANY, REM_ANY, SOCK_DGRAM, 1, 0, 1,
 	    build_lis_udp, udp_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
@@ -3071,13 +3094,27 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 			continue;
 		last = &ob->hops[ob->nhops - 1];
 		if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY ||
-		    ((last->kind == HOP_SS || last->kind == HOP_OSTP) &&
-		    ob->nhops == 1))
+		    (last->kind == HOP_OSTP && ob->nhops == 1))
 			continue;
+		if (last->kind == HOP_SS && (conf_ss_packets(last,
+		    ob->nhops) || (last->node != NULL &&
+		    strcmp(last->node->transport, "udp") != 0 &&
+		    last->ss_method->kind != SS_KIND_2022)))
+			continue;
+		if (last->kind == HOP_SS && last->ss_method->kind ==
+		    SS_KIND_2022) {
+			seterr(line, linelen, "%s: datagrams cannot go through "
+			    "chain node %s: behind other nodes or over a "
+			    "stream transport they go as gost's ssu frames, "
+			    "which SIP022 ciphers have not", l->node->url,
+			    last->node != NULL ? last->node->url : last->host);
+			return -1;
+		}
 		seterr(line, linelen, "%s: datagrams cannot go through chain "
-		    "node %s (the last node must be socks5 or relay, or ss or "
-		    "ostp alone)", l->node->url, last->node != NULL ?
-		    last->node->url : last->host);
+		    "node %s (the last node must be socks5, relay, ss or ssu "
+		    "over a stream transport, or ss, ssu or ostp alone)",
+		    l->node->url, last->node != NULL ? last->node->url :
+		    last->host);
 		return -1;
 	}
 	return 0;

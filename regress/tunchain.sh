@@ -1,8 +1,10 @@
 # tun:// and tap:// clients through a chain (gost: the client dials its
 # peer with datagrams through the chain).  Three namespaces: the client
 # reaches only the hop, the hop reaches the server.  Through a SOCKS5
-# hop (UDP-over-TCP frames), SOCKS5 over TLS, relay over WebSocket and a
-# Shadowsocks hop: ping and a byte-exact TCP transfer; a tap client's
+# hop (UDP-over-TCP frames), SOCKS5 over TLS, relay over WebSocket, a
+# Shadowsocks hop (its UDP), gost's ssu over TLS and ssu behind a SOCKS5
+# hop (frames in the cipher's stream): ping and a byte-exact TCP
+# transfer; a tap client's
 # ARP resolves the server's MAC; the server, then the hop, stopped and
 # started again while the client runs: the ping recovers; garbage in
 # UDP-tun frames at the hop is dropped and the tunnel still serves.
@@ -39,7 +41,9 @@ SRV='tun://192.168.82.2:8421?net=10.81.0.1/24&name=ostcs0'
 SRVTAP='tap://192.168.82.2:8422?net=10.83.0.1/24&name=ostcst0'
 HOP="-L socks5://192.168.81.1:1080 -L socks5+tls://192.168.81.1:1443
     -L relay+wss://192.168.81.1:1444?path=/r
-    -L ssu://aes-128-gcm:pw@192.168.81.1:8338"
+    -L ssu://aes-128-gcm:pw@192.168.81.1:8338
+    -L ssu+tls://aes-128-gcm:pw@192.168.81.1:8443
+    -L ssu+tcp://chacha20-ietf-poly1305:pw2@192.168.81.1:8339"
 CLI='tun://:0/192.168.82.2:8421?net=10.81.0.2/24&name=ostcc0'
 
 ns_ostpd server $S -D -L "$SRV" -L "$SRVTAP"; SPID=$OPID
@@ -130,16 +134,27 @@ ip netns exec $C $NETTOOL xfer 10.81.0.1 7000 200000 1 \
 kill "$CPID"; wait_gone "$CPID" || fail "client did not stop"
 
 # 6. other hops: SOCKS5 over TLS, relay over WebSocket (TLS),
-# Shadowsocks (its UDP)
+# Shadowsocks (its UDP), gost's ssu over TLS (frames inside the
+# cipher's stream), and ssu behind a SOCKS5 hop (a CONNECT to it)
 n=2
 for hop in socks5+tls://192.168.81.1:1443 \
     'relay+wss://192.168.81.1:1444?path=/r' \
+    ssu+tls://aes-128-gcm:pw@192.168.81.1:8443 \
+    socks5://192.168.81.1:1080,ssu+tcp://chacha20-ietf-poly1305:pw2@192.168.81.1:8339 \
     ss://aes-128-gcm:pw@192.168.81.1:8338; do
-	ns_ostpd c$n $C -D -L "$CLI" -F "$hop"; CPID=$OPID
+	case $hop in
+	*,*)	ns_ostpd c$n $C -D -L "$CLI" -F "${hop%%,*}" -F "${hop#*,}" ;;
+	*)	ns_ostpd c$n $C -D -L "$CLI" -F "$hop" ;;
+	esac
+	CPID=$OPID
 	ready c$n 1 || fatal "client $hop not ready"
 	wait_until 10 pings 10.81.0.1 || fail "$hop: no ping through the tunnel"
 	ip netns exec $C $NETTOOL xfer 10.81.0.1 7000 300000 1 \
 	    >"$LOGDIR/xfer$n.out" 2>&1 || fail "$hop: TCP transfer"
+	case $hop in *ssu+*)
+		grep -q 'ssu over a stream' "$LOGDIR/hop.log" ||
+		    fail "$hop: the hop did not serve ssu over a stream" ;;
+	esac
 	case $hop in ss://*)
 		# the hop again, for a hop without connections
 		kill "$HPID"; wait_gone "$HPID" || fatal "hop did not stop"
@@ -154,6 +169,10 @@ for hop in socks5+tls://192.168.81.1:1443 \
 done
 
 # 7. what cannot work is refused, one line each
+"$OSTPD" -t -L "$CLI" -F 'ssu+tls://2022-blake3-aes-128-gcm:AAAAAAAAAAAAAAAAAAAAAA==@192.168.81.1:8443' \
+    >"$LOGDIR/bad0.out" 2>&1 && fail "a tun client behind an ssu+tls SIP022 hop was accepted"
+grep -q 'which SIP022 ciphers have not' "$LOGDIR/bad0.out" ||
+	fail "no clear error for a tun client behind an ssu+tls SIP022 hop"
 "$OSTPD" -t -L "$CLI" -F http://192.168.81.1:8080 >"$LOGDIR/bad1.out" 2>&1 &&
 	fail "a tun client behind an HTTP hop was accepted"
 grep -q 'datagrams cannot go through chain node' "$LOGDIR/bad1.out" ||

@@ -735,8 +735,12 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	last = &ob->hops[chain_hops_for(ob, host, port) - 1];
 	if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY)
 		uchan_tun(uc, ob, last->kind == HOP_RELAY, host, port, p, n);
-	else if (last->kind == HOP_SS && chain_hops_for(ob, host, port) == 1)
+	else if (last->kind == HOP_SS &&
+	    conf_ss_packets(last, chain_hops_for(ob, host, port)))
 		uchan_ss(uc, last, host, port, p, n);
+	else if (last->kind == HOP_SS)
+		/* gost's ssu over a stream: the same frames, in its cipher */
+		uchan_tun(uc, ob, 0, host, port, p, n);
 	else if (last->kind == HOP_OSTP && chain_hops_for(ob, host, port) == 1)
 		uchan_ostp(uc, last, host, port, p, n);
 	else
