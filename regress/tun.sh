@@ -66,6 +66,8 @@ ip netns exec $C ping -c 1 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
 RX1=$(ip netns exec $C cat /sys/class/net/ostpc0/statistics/rx_packets)
 [ "$((RX1 - RX0))" = 1 ] ||
 	fail "the client's device got datagrams not from its peer ($RX0 -> $RX1, one expected)"
+grep -q 'datagram dropped (not from the peer' "$LOGDIR/client.log" ||
+	fail "the client did not count the foreign datagrams dropped"
 
 # The device fd lives in the worker; the worker is sandboxed.
 W=$(worker_of "$SPID")
@@ -80,6 +82,8 @@ for n in (0, 1, 19, 39, 100, 1500):
 '
 ip netns exec $C ping -c 2 -i 0.2 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
 	fail "tunnel broken by garbage"
+grep -q 'datagram dropped (not a packet' "$LOGDIR/server.log" ||
+	fail "the server did not count the garbage dropped"
 
 # A worker that dies is respawned and handed the same device again.
 kill -9 "$W"

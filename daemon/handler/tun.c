@@ -66,6 +66,15 @@ mono_now(void)
 	return ts.tv_sec;
 }
 
+/* Peer input that is no packet, or not the peer's: dropped, counted. */
+static void
+tun_drop(struct tun_ctx *t, const char *why)
+{
+	t->dropped++;
+	debug("%s: datagram dropped (%s; %llu so far)", t->l->node->url, why,
+	    (unsigned long long)t->dropped);
+}
+
 static void
 dev_write(struct tun_ctx *t, const unsigned char *p, size_t n)
 {
@@ -129,9 +138,12 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 			memcpy(&cmp, &from, sizeof(cmp));
 			cmplen = fromlen;
 			sockaddr_unmap(&cmp, &cmplen);
-			if (!sockaddr_same(&cmp, &t->l->targets[0]) ||
-			    tunsw_key(t->tap, t->buf, (size_t)n, 0, key) == 0) {
-				t->dropped++;
+			if (!sockaddr_same(&cmp, &t->l->targets[0])) {
+				tun_drop(t, "not from the peer");
+				continue;
+			}
+			if (tunsw_key(t->tap, t->buf, (size_t)n, 0, key) == 0) {
+				tun_drop(t, "not a packet");
 				continue;
 			}
 			dev_write(t, t->buf, (size_t)n);
@@ -142,7 +154,7 @@ udp_cb(evutil_socket_t fd, short what, void *arg)
 		/* Garbage is dropped here; the device never sees it. */
 		if (tunsw_input(t->sw, t->buf, (size_t)n,
 		    (struct sockaddr *)&from, fromlen, now, &v) != 0) {
-			t->dropped++;
+			tun_drop(t, "not a packet");
 			continue;
 		}
 		deliver(t, (size_t)n, &v, now);
@@ -157,9 +169,12 @@ chan_cb(void *arg, const struct proxy_target *src, const unsigned char *p,
 	struct tun_ctx *t = arg;
 	unsigned char key[16];
 
-	if (src->port != t->pport || strcmp(src->host, t->phost) != 0 ||
-	    tunsw_key(t->tap, p, n, 0, key) == 0) {
-		t->dropped++;
+	if (src->port != t->pport || strcmp(src->host, t->phost) != 0) {
+		tun_drop(t, "not from the peer");
+		return;
+	}
+	if (tunsw_key(t->tap, p, n, 0, key) == 0) {
+		tun_drop(t, "not a packet");
 		return;
 	}
 	dev_write(t, p, n);
