@@ -2133,9 +2133,12 @@ static const struct scheme {
 	    build_lis_relay, relay_params, HOP_RELAY, CARRY_STREAM },
 	{ "ss", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
 	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
-	/* gost's ssu over a stream: UDP-over-TCP frames inside the cipher */
+	/*
+	 * gost's ssu over a stream: UDP-over-TCP frames inside the cipher.
+	 * (A chain node takes the first row of its protocol: both carriers.)
+	 */
 	{ "ssu", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
-	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
+	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
 	{ "ssu", LIS_SSU, CARRY_ANY, REM_ANY, SOCK_DGRAM, 1, 0, 1,
 	    build_lis_udp, udp_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
 	{ "udp", LIS_UDP_FORWARD, CARRY_ANY, REM_SOME, SOCK_DGRAM, 0, 0, 1,
