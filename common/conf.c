@@ -149,7 +149,7 @@ static const char *const proxy_params[] = {
 static const char *const tun_params[] = {
 	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
 	"fake_ip",
-	"ttl", "auto_route", "table", NULL
+	"ttl", "auto_route", "table", "tcp", NULL
 };
 
 static int
@@ -1294,7 +1294,27 @@ build_lis_ss(struct conf *c, struct listener_conf *l, char *err,
 	if (build_ss_key(l->node, &l->ss_method, l->ss_key, err,
 	    errlen) != 0)
 		return -1;
+	/* gost's ssu over a stream: no request header for SIP022's */
+	if (strcmp(l->node->proto, "ssu") == 0 &&
+	    l->ss_method->kind == SS_KIND_2022) {
+		seterr(err, errlen, "%s: ssu over a stream transport takes "
+		    "an AEAD or stream cipher, not %s (gost has no SIP022)",
+		    l->node->url, l->ss_method->name);
+		return -1;
+	}
 	return build_dialer(c, l, err, errlen);
+}
+
+int
+conf_ss_packets(const struct hop_conf *last, size_t nhops)
+{
+	const struct node *n = last->node;
+
+	if (n == NULL)
+		return nhops == 1;
+	return nhops == 1 && (strcmp(n->transport, "udp") == 0 ||
+	    (strcmp(n->transport, "tcp") == 0 &&
+	    strcmp(n->proto, "ss") == 0));
 }
 
 /*
@@ -1395,6 +1415,19 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 
 	if (build_tun(l, c->nlis - 1, l->kind == LIS_TAP, err, errlen) != 0)
 		return -1;
+	if ((v = node_param(n, "tcp")) != NULL) {
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for tcp (true "
+			    "or false)", n->url, v);
+			return -1;
+		}
+		if (b) {
+			seterr(err, errlen, "%s: tcp=true (gost's tcpraw fake "
+			    "TCP) is not supported; tun/tap run over UDP, or "
+			    "through a chain (-F) over TCP", n->url);
+			return -1;
+		}
+	}
 	if ((v = node_param(n, "capture")) != NULL) {
 		if (param_bool_parse(v, &b) != 0) {
 			seterr(err, errlen, "%s: bad value \"%s\" for capture "
@@ -2239,6 +2272,12 @@ static const struct scheme {
 	    build_lis_relay, relay_params, HOP_RELAY, CARRY_STREAM },
 	{ "ss", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
 	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM },
+	/*
+	 * gost's ssu over a stream: UDP-over-TCP frames inside the cipher.
+	 * (A chain node takes the first row of its protocol: both carriers.)
+	 */
+	{ "ssu", LIS_SS, CARRY_STREAM, REM_NONE, SOCK_STREAM, 1, 0, 0,
+	    build_lis_ss, ss_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
 	{ "ssu", LIS_SSU, CARRY_ANY, REM_ANY, SOCK_DGRAM, 1, 0, 1,
 	    build_lis_udp, udp_params, HOP_SS, CARRY_STREAM | CARRY_UDP },
 	{ "udp", LIS_UDP_FORWARD, CARRY_ANY, REM_SOME, SOCK_DGRAM, 0, 0, 1,
@@ -3172,8 +3211,10 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 	const struct hop_conf *last;
 	size_t i, j;
 
+	/* a tun/tap client dials its peer with datagrams (gost) */
 	if (l->kind != LIS_UDP_FORWARD && l->kind != LIS_REDU &&
-	    l->kind != LIS_SSU)
+	    l->kind != LIS_SSU && !((l->kind == LIS_TUN ||
+	    l->kind == LIS_TAP) && l->ntargets > 0))
 		return 0;
 	/* the default, and every rule that may take this listener */
 	for (i = 0; i <= c->nrules; i++) {
@@ -3196,13 +3237,27 @@ check_datagram_chain(const struct conf *c, const struct listener_conf *l,
 			continue;
 		last = &ob->hops[ob->nhops - 1];
 		if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY ||
-		    ((last->kind == HOP_SS || last->kind == HOP_OSTP) &&
-		    ob->nhops == 1))
+		    (last->kind == HOP_OSTP && ob->nhops == 1))
 			continue;
+		if (last->kind == HOP_SS && (conf_ss_packets(last,
+		    ob->nhops) || (last->node != NULL &&
+		    strcmp(last->node->transport, "udp") != 0 &&
+		    last->ss_method->kind != SS_KIND_2022)))
+			continue;
+		if (last->kind == HOP_SS && last->ss_method->kind ==
+		    SS_KIND_2022) {
+			seterr(line, linelen, "%s: datagrams cannot go through "
+			    "chain node %s: behind other nodes or over a "
+			    "stream transport they go as gost's ssu frames, "
+			    "which SIP022 ciphers have not", l->node->url,
+			    last->node != NULL ? last->node->url : last->host);
+			return -1;
+		}
 		seterr(line, linelen, "%s: datagrams cannot go through chain "
-		    "node %s (the last node must be socks5 or relay, or ss or "
-		    "ostp alone)", l->node->url, last->node != NULL ?
-		    last->node->url : last->host);
+		    "node %s (the last node must be socks5, relay, ss or ssu "
+		    "over a stream transport, or ss, ssu or ostp alone)",
+		    l->node->url, last->node != NULL ? last->node->url :
+		    last->host);
 		return -1;
 	}
 	return 0;

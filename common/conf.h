@@ -508,6 +508,15 @@ int	conf_egress_allowed(const struct conf *, const struct egress *);
 void	conf_outbound_egress(const struct conf *, size_t ob,
 	    struct egress *);
 
+/*
+ * Datagrams to a Shadowsocks last hop of a chain of nhops: 1 as its UDP
+ * packets (the hop is the whole chain and reached over plain TCP or
+ * UDP, as shadowsocks-libev does), 0 as gost's UDP-over-TCP frames
+ * inside its stream (gost's ssu over a stream transport, or a hop
+ * behind others).
+ */
+int	conf_ss_packets(const struct hop_conf *last, size_t nhops);
+
 /* router.c: pick an outbound for a connection */
 /* dst may be NULL (a name not resolved yet): then port is used. */
 size_t	router_pick(const struct conf *, size_t lis_idx,

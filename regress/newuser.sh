@@ -101,10 +101,15 @@ for f in "socks5://127.0.0.1:$P2" "relay://127.0.0.1:$P2" \
 	"$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "$f" >/dev/null ||
 	    fail "udp through $f refused"
 done
+# an ss node behind another carries gost's ssu frames in its stream;
+# an ssu node over UDP cannot be reached through one
+"$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "socks5://127.0.0.1:$P2" \
+    -F "ss://aes-128-gcm:pw@127.0.0.1:$P2" >/dev/null ||
+    fail "udp through socks5 then ss refused"
 out=$("$OSTPD" -t -L "udp://:$P/127.0.0.1:53" -F "socks5://127.0.0.1:$P2" \
-    -F "ss://aes-128-gcm:pw@127.0.0.1:$P2" 2>&1 >/dev/null)
-echo "$out" | grep -q "datagrams cannot go through chain node ss://" ||
-    fail "udp through socks5 then ss: $out"
+    -F "ssu://aes-128-gcm:pw@127.0.0.1:$P2" 2>&1 >/dev/null)
+echo "$out" | grep -q "datagrams cannot go through chain node ssu://" ||
+    fail "udp through socks5 then ssu: $out"
 
 # 5. bypass=bypass.txt (no ./) is that file when it exists, as in gost;
 # -t shows the file's absolute path (what the workers and reloads read).

@@ -1,6 +1,9 @@
 # TUN devices: created by the monitor with the configured address, MTU
 # and routes inside a test namespace, removed on SIGTERM; two namespaces
-# joined by veth carry ping through a tun:// server/client pair.
+# joined by veth carry ping through a tun:// server/client pair; the
+# server sends a route='s traffic to the client its gateway is; the
+# client takes only its peer's datagrams; a tap:// pair carries ARP and
+# ping.  (Through chains: tunchain.sh.)
 . regress/lib.sh
 # workers are killed on purpose: run.sh must not fail the test for it
 ALLOW_RESPAWN=1
@@ -16,7 +19,7 @@ ip -n $S link set vs$$ up; ip -n $S link set lo up
 ip -n $C link set vc$$ up; ip -n $C link set lo up
 
 ip netns exec $S "$OSTPD" -D \
-	-L 'tun://192.168.77.1:8421?net=10.77.0.1/24&name=ostps0&mtu=1400&route=10.78.0.0/16' \
+	-L 'tun://192.168.77.1:8421?net=10.77.0.1/24&name=ostps0&mtu=1400&route=10.78.0.0/16&gw=10.77.0.2' \
 	>"$LOGDIR/server.log" 2>&1 &
 SPID=$!; PIDS="$PIDS $SPID"
 ip netns exec $C "$OSTPD" -D \
@@ -37,6 +40,35 @@ ip netns exec $C ping -c 3 -i 0.2 -W 2 10.77.0.1 >"$LOGDIR/ping.out" 2>&1 ||
 	fail "ping client -> server through the tunnel"
 ip netns exec $S ping -c 3 -i 0.2 -W 2 10.77.0.2 >>"$LOGDIR/ping.out" 2>&1 ||
 	fail "ping server -> client through the tunnel"
+# 10.78.0.0/16 is behind the client (gw=10.77.0.2): the server sends it
+# there, not back into its own device.
+ip -n $C addr add 10.78.0.5/32 dev lo
+ip netns exec $S ping -c 2 -i 0.2 -W 2 10.78.0.5 >>"$LOGDIR/ping.out" 2>&1 ||
+	fail "ping server -> 10.78.0.5 (a route whose gateway is the client)"
+
+# The client takes datagrams from its peer only: garbage and a good
+# packet from another port of the server's host never reach its device.
+CPORT=$(ip netns exec $C ss -Huanp | awk '/ostpd/ { n = split($4, a, ":"); print a[n]; exit }')
+RX0=$(ip netns exec $C cat /sys/class/net/ostpc0/statistics/rx_packets)
+ip netns exec $S python3 -c '
+import socket, os, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.168.77.1", 0))
+# an ICMP echo request 10.77.0.1 -> 10.77.0.2 (checksums do not matter)
+pkt = bytes([0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 77, 0, 1,
+    10, 77, 0, 2, 8, 0, 0, 0, 0, 1, 0, 1])
+for p in (pkt, os.urandom(100), b"", b"\x45"):
+    s.sendto(p, ("192.168.77.2", int(sys.argv[1])))
+' "$CPORT" || fail "could not send to the client's port $CPORT"
+# one echo reply, read by the client after those datagrams: one packet
+ip netns exec $C ping -c 1 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
+	fail "client broken by foreign datagrams"
+RX1=$(ip netns exec $C cat /sys/class/net/ostpc0/statistics/rx_packets)
+[ "$((RX1 - RX0))" = 1 ] ||
+	fail "the client's device got datagrams not from its peer ($RX0 -> $RX1, one expected)"
+grep -q 'datagram dropped (not from the peer' "$LOGDIR/client.log" ||
+	fail "the client did not count the foreign datagrams dropped"
+
 # The device fd lives in the worker; the worker is sandboxed.
 W=$(worker_of "$SPID")
 [ "$(status_field "$W" Seccomp)" = 2 ] || fail "tun worker not confined"
@@ -50,6 +82,8 @@ for n in (0, 1, 19, 39, 100, 1500):
 '
 ip netns exec $C ping -c 2 -i 0.2 -W 2 10.77.0.1 >>"$LOGDIR/ping.out" 2>&1 ||
 	fail "tunnel broken by garbage"
+grep -q 'datagram dropped (not a packet' "$LOGDIR/server.log" ||
+	fail "the server did not count the garbage dropped"
 
 # A worker that dies is respawned and handed the same device again.
 kill -9 "$W"
@@ -71,11 +105,25 @@ ip -n $S route show | grep -q 10.78.0.0 && fail "route left after SIGTERM"
 wait_gone "$CPID" || fail "client still running after SIGTERM"
 ip -n $C link show ostpc0 >/dev/null 2>&1 && fail "client device left after SIGTERM"
 
-# A tap device is created too.
-ip netns exec $S "$OSTPD" -L 'tap://:8422?name=ostptap0&net=10.79.0.1/24' \
+# A tap pair: ARP across the tunnel, ping both ways, each side's
+# neighbour table holding the other's MAC.
+ip netns exec $S "$OSTPD" -L 'tap://192.168.77.1:8422?name=ostptap0&net=10.79.0.1/24' \
 	>"$LOGDIR/tap.log" 2>&1 &
 TPID=$!; PIDS="$PIDS $TPID"
+ip netns exec $C "$OSTPD" -L 'tap://:0/192.168.77.1:8422?name=ostptap1&net=10.79.0.2/24' \
+	>"$LOGDIR/tapc.log" 2>&1 &
+TCPID=$!; PIDS="$PIDS $TCPID"
 wait_log "$LOGDIR/tap.log" 'tap ostptap0 up' 5 || fail "tap device not created"
+wait_log "$LOGDIR/tapc.log" 'tap ostptap1 up' 5 || fail "client tap device not created"
 ip -n $S -d link show ostptap0 2>/dev/null | grep -q 'tun type tap' || fail "ostptap0 is not a tap device"
-kill "$TPID"
+mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
+ip netns exec $C ping -c 3 -i 0.2 -W 2 10.79.0.1 >"$LOGDIR/tapping.out" 2>&1 ||
+	fail "tap: ping client -> server"
+ip netns exec $S ping -c 3 -i 0.2 -W 2 10.79.0.2 >>"$LOGDIR/tapping.out" 2>&1 ||
+	fail "tap: ping server -> client"
+ip -n $C neigh show 10.79.0.1 dev ostptap1 | grep -q "lladdr $(mac $S ostptap0)" ||
+	fail "tap: the client did not learn the server's MAC by ARP"
+ip -n $S neigh show 10.79.0.2 dev ostptap0 | grep -q "lladdr $(mac $C ostptap1)" ||
+	fail "tap: the server did not learn the client's MAC by ARP"
+kill "$TPID" "$TCPID"
 finish

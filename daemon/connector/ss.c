@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "conf.h"
+#include "core/chain.h"
 #include "core/conn.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
@@ -22,8 +23,18 @@ ss_request(struct chain_dial *cd, const struct hop_conf *h)
 	uint16_t port;
 
 	hop_next(cd, &host, &port);
-	if ((c = ss_codec_client(h->ss_method, h->ss_key, host,
-	    port)) == NULL)
+	if (hop_last(cd) && (hop_flags(cd) & CHAIN_UDPTUN)) {
+		/*
+		 * gost's ssu over a stream: no request header, the stream
+		 * carries UDP-over-TCP frames, each with its destination.
+		 */
+		if (h->ss_method->kind == SS_KIND_2022)
+			return hop_fail(cd, EPROTONOSUPPORT);
+		c = (struct codec *)ssc_new(h->ss_method, h->ss_key,
+		    SSC_CLIENT);
+	} else
+		c = ss_codec_client(h->ss_method, h->ss_key, host, port);
+	if (c == NULL)
 		return hop_fail(cd, ENOMEM);
 	if (hop_push_codec(cd, c) != 0)
 		return HOP_FAILED;

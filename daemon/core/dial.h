@@ -93,6 +93,13 @@ struct uchan *uchan_open(struct dialer *, uchan_cb, void *arg);
 void	uchan_send(struct uchan *, const char *host, uint16_t port,
 	    const unsigned char *p, size_t n);
 void	uchan_close(struct uchan *);
+/*
+ * on: a chain's UDP tunnel that fails or ends is dialed again only
+ * after a back-off of 1 s doubling to 6 s (gost's tun client), reset
+ * when a dial succeeds; datagrams meanwhile are dropped.  Off (the
+ * default): the next datagram dials at once.
+ */
+void	uchan_set_backoff(struct uchan *, int on);
 
 /* Read a file the monitor hands over, at most 64 KiB; NUL-terminated. */
 char	*worker_read_small(struct worker *, const char *path, size_t *len);

@@ -286,6 +286,7 @@ struct ss_server {
 	const struct listener_conf	*l;
 	struct dialer			 dl;
 	struct tp_server		 tp;
+	int				 ssu;	/* gost's ssu over a stream */
 };
 
 struct sconn {
@@ -431,6 +432,155 @@ sconn_dialed(void *arg, struct conn *up, int err)
 	sconn_free(sc);
 }
 
+/*
+ * gost's ssu over a stream (spec/gost.md §2.14): no request header;
+ * after the salt the cipher's stream carries UDP-over-TCP frames
+ * (§2.3.4), each a datagram for the destination it names, and the
+ * answers go back framed with their source.
+ */
+struct sutun {
+	struct ss_server	*sv;
+	struct conn		*c;
+	struct uchan		*uc;
+	struct cbuf		 in;
+	struct cbuf		 out;
+};
+
+#define SUTUN_BUF	(65535 + 512)	/* one frame of any datagram */
+#define SUTUN_OUT	(256 * 1024)	/* answers queued; more are lost */
+
+static void
+sutun_free(struct sutun *su)
+{
+	uchan_close(su->uc);
+	conn_free(su->c);
+	cbuf_release(&su->in);
+	cbuf_release(&su->out);
+	worker_conn_closed(su->sv->wk);
+	free(su);
+}
+
+static void
+sutun_flush(struct sutun *su)
+{
+	/* a failure: the read side notices the end */
+	(void)conn_send_buf(su->c, &su->out);
+	conn_want(su->c, CONN_READ | (su->out.len > 0 ? CONN_WRITE : 0));
+}
+
+static void
+sutun_answer(void *arg, const struct proxy_target *src,
+    const unsigned char *p, size_t n)
+{
+	struct sutun *su = arg;
+	unsigned char h[3 + 1 + 1 + PROXY_HOST_MAX + 2];
+	size_t hl;
+
+	/* never an empty frame: gost would misread it */
+	if (n == 0 || n > 0xffff || (hl = socks5_put_addr(h + 3,
+	    sizeof(h) - 3, src->host, src->port)) == 0)
+		return;
+	h[0] = (unsigned char)(n >> 8);
+	h[1] = (unsigned char)n;
+	h[2] = 0;
+	hl += 3;
+	if (cbuf_room(&su->out) < hl + n)
+		return;		/* a slow reader loses datagrams, as UDP */
+	cbuf_append(&su->out, h, hl);
+	cbuf_append(&su->out, p, n);
+	su->sv->wk->stats.bytes_out += (uint64_t)n;
+	sutun_flush(su);
+}
+
+static void
+sutun_cb(struct conn *c, int what, void *arg)
+{
+	struct sutun *su = arg;
+	struct proxy_target t;
+	size_t hl, fl;
+	ssize_t n;
+	int e;
+
+	if (what & CONN_WRITE)
+		sutun_flush(su);
+	if (!(what & CONN_READ))
+		return;
+	for (;;) {
+		if (cbuf_room(&su->in) == 0) {
+			sutun_free(su);	/* a frame longer than a datagram */
+			return;
+		}
+		n = conn_recv(c, cbuf_tail(&su->in), cbuf_room(&su->in));
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			sutun_free(su);
+			return;
+		}
+		if (n < 0)
+			return;
+		su->in.len += (size_t)n;
+		for (;;) {
+			e = socks5_parse_udptun(su->in.p + su->in.off,
+			    su->in.len, &t, &hl, &fl);
+			if (e == ERR_INCOMPLETE)
+				break;
+			if (e != 0) {
+				debug("%s: bad UDP-over-TCP frame",
+				    su->sv->l->node->url);
+				sutun_free(su);
+				return;
+			}
+			su->sv->wk->stats.bytes_in += fl - hl;
+			uchan_send(su->uc, t.host, t.port,
+			    su->in.p + su->in.off + hl, fl - hl);
+			cbuf_consume(&su->in, fl);
+		}
+	}
+}
+
+/* The salt authenticated: the rest of the connection is frames. */
+static void
+sconn_udptun(struct sconn *sc)
+{
+	struct sutun *su;
+	struct conn *a;
+
+	a = sc->c;
+	sc->c = NULL;
+	if ((su = calloc(1, sizeof(*su))) == NULL ||
+	    cbuf_alloc(&su->in, SUTUN_BUF) != 0 ||
+	    cbuf_alloc(&su->out, SUTUN_OUT) != 0 ||
+	    conn_unread(a, sc->in.p + sc->in.off, sc->in.len) != 0) {
+		conn_free(a);
+		goto fail;
+	}
+	/* the push takes the codec, and the connection if it fails */
+	a = conn_codec_push(a, &sc->codec->c);
+	sc->codec = NULL;
+	if (a == NULL)
+		goto fail;
+	su->sv = sc->sv;
+	su->c = a;
+	su->sv->wk->stats.active++;	/* the tunnel's; sconn_free's goes */
+	if (conn_unread(a, sc->plain.p + sc->plain.off, sc->plain.len) != 0 ||
+	    (su->uc = uchan_open(&sc->sv->dl, sutun_answer, su)) == NULL) {
+		sutun_free(su);
+		sconn_free(sc);
+		return;
+	}
+	debug("%s: ssu over a stream", sc->sv->l->node->url);
+	sconn_free(sc);
+	conn_set_cb(a, sutun_cb, su);
+	conn_want(a, CONN_READ);
+	return;
+ fail:
+	if (su != NULL) {
+		cbuf_release(&su->in);
+		cbuf_release(&su->out);
+		free(su);
+	}
+	sconn_free(sc);
+}
+
 static void
 sconn_read_cb(struct conn *c, int what, void *arg)
 {
@@ -472,6 +622,11 @@ sconn_read_cb(struct conn *c, int what, void *arg)
 			sconn_drain(sc, "replayed salt");
 			return;
 		}
+	}
+	if (sc->sv->ssu) {
+		if (sc->checked)
+			sconn_udptun(sc);
+		return;
 	}
 	e = socks5_parse_addr(sc->plain.p + sc->plain.off, sc->plain.len,
 	    &sc->dst, &used);
@@ -547,6 +702,7 @@ ss_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	sv->wk = wk;
 	sv->l = l;
+	sv->ssu = strcmp(l->node->proto, "ssu") == 0;
 	if (dialer_init(&sv->dl, wk, l, idx) != 0)
 		return -1;
 	return tp_listen(&sv->tp, wk, l, idx, fd, ss_accept, sv, levp);

@@ -1,9 +1,20 @@
 /*
- * tun:// and tap:// (gost's encapsulation): every IP packet (tun) or
- * Ethernet frame (tap) read from the device is one UDP datagram, with no
- * header.  A client sends everything to its peer; a server learns which
- * UDP address owns which inner source address (IP for tun, MAC for tap)
- * and answers there.
+ * tun:// and tap:// (gost's encapsulation, spec/gost.md §2.16): every
+ * IP packet (tun) or Ethernet frame (tap) read from the device is one
+ * UDP datagram, with no header.
+ *
+ * A client sends everything to its peer: straight from the listener's
+ * socket, or, when the routing picks a chain, as datagrams through the
+ * chain (a uchan: gost's UDP-over-TCP frames to a SOCKS5 last hop, a
+ * relay hop's UDP mode, Shadowsocks UDP), which re-dials with back-off
+ * when the chain's connection ends.  Only its peer's datagrams reach
+ * the device.
+ *
+ * A server is a switch (proto/tunsw.c): it learns which UDP address
+ * owns which inner source address, sends each packet to the peer that
+ * owns its destination (or a route= gateway's), and for tap floods
+ * broadcast, multicast and unknown destinations to every peer and the
+ * device, so ARP works across.
  */
 #include "config.h"
 
@@ -13,118 +24,64 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "log.h"
 #include "worker.h"
+#include "core/chain.h"
+#include "core/dial.h"
 #include "handler/handler.h"
+#include "proto/proto.h"
+#include "proto/tunsw.h"
 
-#define TUN_MAX_PEERS	1024
 #define TUN_BUF		65536
-
-struct tun_peer {
-	unsigned char		 key[16];	/* inner address: IP or MAC */
-	size_t			 keylen;
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
-};
 
 struct tun_ctx {
 	struct worker			*wk;
 	const struct listener_conf	*l;
+	int				 tap;
 	int				 udp;
 	int				 dev;
 	struct event			*uev;
 	struct event			*dev_ev;
-	struct tun_peer			*peers;
-	size_t				 npeers;
-	size_t				 rr;		/* replacement slot */
+	struct tunsw			*sw;		/* a server */
+	/* a client through a chain */
+	struct dialer			 dl;
+	struct uchan			*uc;
+	char				 phost[PROXY_HOST_MAX + 1];
+	uint16_t			 pport;
+	uint64_t			 dropped;
 	unsigned char			 buf[TUN_BUF];
 };
 
-/* Inner source/destination address of a packet, or 0 if malformed. */
-static size_t
-inner_addr(const struct tun_ctx *t, const unsigned char *p, size_t len,
-    int dst, unsigned char *out)
+static time_t
+mono_now(void)
 {
-	if (t->l->kind == LIS_TAP) {
-		if (len < 14)
-			return 0;
-		memcpy(out, p + (dst ? 0 : 6), 6);
-		return 6;
-	}
-	if (len >= 20 && (p[0] >> 4) == 4) {
-		memcpy(out, p + (dst ? 16 : 12), 4);
-		return 4;
-	}
-	if (len >= 40 && (p[0] >> 4) == 6) {
-		memcpy(out, p + (dst ? 24 : 8), 16);
-		return 16;
-	}
-	return 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
-static struct tun_peer *
-peer_find(struct tun_ctx *t, const unsigned char *key, size_t keylen)
+/* Peer input that is no packet, or not the peer's: dropped, counted. */
+static void
+tun_drop(struct tun_ctx *t, const char *why)
 {
-	size_t i;
-
-	for (i = 0; i < t->npeers; i++)
-		if (t->peers[i].keylen == keylen &&
-		    memcmp(t->peers[i].key, key, keylen) == 0)
-			return &t->peers[i];
-	return NULL;
+	t->dropped++;
+	debug("%s: datagram dropped (%s; %llu so far)", t->l->node->url, why,
+	    (unsigned long long)t->dropped);
 }
 
 static void
-peer_learn(struct tun_ctx *t, const unsigned char *key, size_t keylen,
-    const struct sockaddr_storage *from, socklen_t fromlen)
+dev_write(struct tun_ctx *t, const unsigned char *p, size_t n)
 {
-	struct tun_peer *p;
-
-	if ((p = peer_find(t, key, keylen)) == NULL) {
-		if (t->npeers < TUN_MAX_PEERS)
-			p = &t->peers[t->npeers++];
-		else
-			p = &t->peers[t->rr++ % TUN_MAX_PEERS];
-		memcpy(p->key, key, keylen);
-		p->keylen = keylen;
-	}
-	memcpy(&p->addr, from, fromlen);
-	p->addrlen = fromlen;
-}
-
-static void
-udp_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct tun_ctx *t = arg;
-	struct sockaddr_storage from;
-	socklen_t fromlen;
-	unsigned char key[16];
-	size_t keylen;
-	ssize_t n;
-	int i;
-
-	(void)what;
-	for (i = 0; i < 64; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, t->buf, sizeof(t->buf), 0,
-		    (struct sockaddr *)&from, &fromlen);
-		if (n == -1)
-			return;
-		/* Garbage is dropped here; the device never sees it. */
-		if ((keylen = inner_addr(t, t->buf, (size_t)n, 0, key)) == 0)
-			continue;
-		if (t->l->ntargets == 0)
-			peer_learn(t, key, keylen, &from, fromlen);
-		if (write(t->dev, t->buf, (size_t)n) == -1)
-			debug_f("%s: write: %s", t->l->tun.name,
-			    strerror(errno));
-		else
-			t->wk->stats.bytes_in += (uint64_t)n;
-	}
+	if (write(t->dev, p, n) == -1)
+		debug_f("%s: write: %s", t->l->tun.name, strerror(errno));
+	else
+		t->wk->stats.bytes_in += (uint64_t)n;
 }
 
 static void
@@ -138,14 +95,98 @@ send_to(struct tun_ctx *t, const struct sockaddr_storage *ss, socklen_t len,
 		t->wk->stats.bytes_out += n;
 }
 
+/* What the switch said about the packet in t->buf. */
+static void
+deliver(struct tun_ctx *t, size_t n, const struct tunsw_verdict *v,
+    time_t now)
+{
+	const struct tunsw_peer *p;
+	int i;
+
+	if (v->dev)
+		dev_write(t, t->buf, n);
+	if (v->peer != -1 && (p = tunsw_peer(t->sw, v->peer, 0)) != NULL)
+		send_to(t, &p->addr, p->addrlen, n);
+	if (!v->flood)
+		return;
+	for (i = 0; i < TUNSW_PEERS; i++)
+		if (i != v->from && (p = tunsw_peer(t->sw, i, now)) != NULL)
+			send_to(t, &p->addr, p->addrlen, n);
+}
+
+static void
+udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tun_ctx *t = arg;
+	struct sockaddr_storage from, cmp;
+	struct tunsw_verdict v;
+	unsigned char key[16];
+	socklen_t fromlen, cmplen;
+	ssize_t n;
+	time_t now = 0;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, t->buf, sizeof(t->buf), 0,
+		    (struct sockaddr *)&from, &fromlen);
+		if (n == -1)
+			return;
+		if (t->sw == NULL) {
+			/* a client: its peer's packets, nobody else's */
+			memcpy(&cmp, &from, sizeof(cmp));
+			cmplen = fromlen;
+			sockaddr_unmap(&cmp, &cmplen);
+			if (!sockaddr_same(&cmp, &t->l->targets[0])) {
+				tun_drop(t, "not from the peer");
+				continue;
+			}
+			if (tunsw_key(t->tap, t->buf, (size_t)n, 0, key) == 0) {
+				tun_drop(t, "not a packet");
+				continue;
+			}
+			dev_write(t, t->buf, (size_t)n);
+			continue;
+		}
+		if (now == 0)
+			now = mono_now();
+		/* Garbage is dropped here; the device never sees it. */
+		if (tunsw_input(t->sw, t->buf, (size_t)n,
+		    (struct sockaddr *)&from, fromlen, now, &v) != 0) {
+			tun_drop(t, "not a packet");
+			continue;
+		}
+		deliver(t, (size_t)n, &v, now);
+	}
+}
+
+/* A client's answer through the chain: from its peer, or dropped. */
+static void
+chan_cb(void *arg, const struct proxy_target *src, const unsigned char *p,
+    size_t n)
+{
+	struct tun_ctx *t = arg;
+	unsigned char key[16];
+
+	if (src->port != t->pport || strcmp(src->host, t->phost) != 0) {
+		tun_drop(t, "not from the peer");
+		return;
+	}
+	if (tunsw_key(t->tap, p, n, 0, key) == 0) {
+		tun_drop(t, "not a packet");
+		return;
+	}
+	dev_write(t, p, n);
+}
+
 static void
 dev_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tun_ctx *t = arg;
-	unsigned char key[16];
-	struct tun_peer *p;
-	size_t keylen, j;
+	struct tunsw_verdict v;
 	ssize_t n;
+	time_t now = 0;
 	int i;
 
 	(void)what;
@@ -153,21 +194,73 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 		n = read(fd, t->buf, sizeof(t->buf));
 		if (n <= 0)
 			return;
-		if (t->l->ntargets == 1) {
+		if (t->uc != NULL) {
+			uchan_send(t->uc, t->phost, t->pport, t->buf,
+			    (size_t)n);
+			continue;
+		}
+		if (t->sw == NULL) {
 			send_to(t, &t->l->targets[0], t->l->targetlens[0],
 			    (size_t)n);
 			continue;
 		}
-		if ((keylen = inner_addr(t, t->buf, (size_t)n, 1, key)) == 0)
+		if (now == 0)
+			now = mono_now();
+		if (tunsw_input(t->sw, t->buf, (size_t)n, NULL, 0, now,
+		    &v) != 0)
 			continue;
-		if ((p = peer_find(t, key, keylen)) != NULL)
-			send_to(t, &p->addr, p->addrlen, (size_t)n);
-		else if (t->l->kind == LIS_TAP && (key[0] & 1))
-			/* Broadcast and multicast frames reach every peer. */
-			for (j = 0; j < t->npeers; j++)
-				send_to(t, &t->peers[j].addr,
-				    t->peers[j].addrlen, (size_t)n);
+		deliver(t, (size_t)n, &v, now);
 	}
+}
+
+/* The server's own addresses and its route= gateways. */
+static int
+tun_switch(struct tun_ctx *t)
+{
+	const struct tun_conf *tc = &t->l->tun;
+	size_t i;
+
+	if ((t->sw = tunsw_new(t->tap)) == NULL)
+		return -1;
+	if (t->tap)
+		return 0;
+	if (tc->has_net)
+		tunsw_local_add(t->sw, tc->net.addr,
+		    tc->net.family == AF_INET ? 4 : 16);
+	if (tc->has_net6)
+		tunsw_local_add(t->sw, tc->net6.addr, 16);
+	for (i = 0; i < tc->nroutes; i++) {
+		if (!tc->routes[i].has_gw)
+			continue;
+		if (tunsw_route_add(t->sw, tc->routes[i].dst.family,
+		    tc->routes[i].dst.addr, (unsigned int)tc->routes[i].dst.plen,
+		    tc->routes[i].gw) != 0)
+			logit("%s: more than %d gateway routes; the rest are "
+			    "the kernel's only", t->l->node->url, TUNSW_ROUTES);
+	}
+	return 0;
+}
+
+/* A client whose route to its peer is a chain: datagrams go through it. */
+static int
+tun_chain(struct tun_ctx *t, size_t idx)
+{
+	const struct conf *c = t->wk->conf;
+	const struct outbound_conf *ob;
+
+	sockaddr_host(&t->l->targets[0], t->phost, sizeof(t->phost),
+	    &t->pport);
+	ob = &c->obs[router_pick(c, idx, (const struct sockaddr *)
+	    &t->l->targets[0], NULL, t->pport)];
+	if (ob->type != OB_CHAIN ||
+	    chain_hops_for(ob, t->phost, t->pport) == 0)
+		return 0;
+	if (dialer_init(&t->dl, t->wk, t->l, idx) != 0 ||
+	    (t->uc = uchan_open(&t->dl, chan_cb, t)) == NULL)
+		return -1;
+	/* gost's client: a chain that fails is dialed again in 1-6 s */
+	uchan_set_backoff(t->uc, 1);
+	return 1;
 }
 
 int
@@ -175,19 +268,23 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
     int udpfd)
 {
 	struct tun_ctx *t;
-	int tunfd;
+	int tunfd, chained = 0;
 
 	/* the device is the monitor's to make and to hand out */
 	if ((tunfd = mm_tun_open(wk, l->tun.name)) == -1)
 		fatal("%s: device %s: %s", l->node->url, l->tun.name,
 		    strerror(errno));
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->peers = calloc(TUN_MAX_PEERS, sizeof(*t->peers))) == NULL)
+	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return -1;
 	t->wk = wk;
 	t->l = l;
+	t->tap = l->kind == LIS_TAP;
 	t->udp = udpfd;
 	t->dev = tunfd;
+	if (l->ntargets == 0 && tun_switch(t) != 0)
+		return -1;
+	if (l->ntargets == 1 && (chained = tun_chain(t, idx)) == -1)
+		return -1;
 	evutil_make_socket_nonblocking(udpfd);
 	evutil_make_socket_nonblocking(tunfd);
 	t->uev = event_new(wk->base, udpfd, EV_READ | EV_PERSIST, udp_cb, t);
@@ -198,7 +295,8 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	event_add(t->uev, NULL);
 	event_add(t->dev_ev, NULL);
 	logit("%s: %s %s carried over UDP%s", l->node->url,
-	    l->kind == LIS_TAP ? "tap" : "tun", l->tun.name,
+	    t->tap ? "tap" : "tun", l->tun.name,
+	    chained ? " through the chain to its peer" :
 	    l->ntargets ? " to its peer" : " (server)");
 	return 0;
 }

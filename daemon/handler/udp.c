@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -77,6 +78,9 @@ struct uchan {
 	struct cbuf		 tout;
 	int			 trelay;	/* relay framing, one peer */
 	struct proxy_target	 tdst;
+	int			 backoff;	/* uchan_set_backoff() */
+	unsigned int		 tdelay;	/* seconds, the next one */
+	time_t			 tnext;		/* no dial before (monotonic) */
 	/* through an OSTP node: a UdpAssociate flow of its tunnel */
 	struct conn		*oc;
 	int			 oready;
@@ -97,6 +101,35 @@ struct uchan {
 static unsigned char udpbuf[UDP_MAX + 512];
 
 static void uchan_tun_close(struct uchan *);
+static void uchan_tun_fail(struct uchan *);
+
+#define UCHAN_BACKOFF_MIN	1	/* seconds (gost's tun client) */
+#define UCHAN_BACKOFF_MAX	6
+
+static time_t
+uchan_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* The tunnel through the chain failed or ended: when to dial again. */
+static void
+uchan_tun_backoff(struct uchan *uc)
+{
+	if (!uc->backoff)
+		return;
+	if (uc->tdelay < UCHAN_BACKOFF_MIN)
+		uc->tdelay = UCHAN_BACKOFF_MIN;
+	uc->tnext = uchan_now() + (time_t)uc->tdelay;
+	logit("udp: the UDP tunnel through the chain is down; dialed again "
+	    "in %us", uc->tdelay);
+	uc->tdelay *= 2;
+	if (uc->tdelay > UCHAN_BACKOFF_MAX)
+		uc->tdelay = UCHAN_BACKOFF_MAX;
+}
 
 static int
 family_idx(int family)
@@ -264,19 +297,19 @@ uchan_tun_cb(struct conn *c, int what, void *arg)
 	int e;
 
 	if ((what & CONN_WRITE) && uchan_tun_flush(uc) != 0) {
-		uchan_tun_close(uc);
+		uchan_tun_fail(uc);
 		return;
 	}
 	if (!(what & CONN_READ))
 		return;
 	if (cbuf_room(&uc->tin) == 0) {
-		uchan_tun_close(uc);	/* a frame longer than a datagram */
+		uchan_tun_fail(uc);	/* a frame longer than a datagram */
 		return;
 	}
 	n = conn_recv(c, cbuf_tail(&uc->tin), cbuf_room(&uc->tin));
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		debug("udp: the chain's UDP tunnel closed");
-		uchan_tun_close(uc);
+		uchan_tun_fail(uc);
 		return;
 	}
 	if (n < 0)
@@ -288,7 +321,7 @@ uchan_tun_cb(struct conn *c, int what, void *arg)
 		if (e == ERR_INCOMPLETE)
 			return;
 		if (e != 0) {
-			uchan_tun_close(uc);
+			uchan_tun_fail(uc);
 			return;
 		}
 		uc->dl->wk->stats.bytes_out += framelen;
@@ -304,7 +337,7 @@ uchan_tun_cb(struct conn *c, int what, void *arg)
 		if (e != 0) {
 			debug("udp: bad frame from the chain: %s",
 			    ostp_err(e));
-			uchan_tun_close(uc);
+			uchan_tun_fail(uc);
 			return;
 		}
 		uc->dl->wk->stats.bytes_out += framelen - hdrlen;
@@ -324,16 +357,20 @@ uchan_tun_ready(void *arg, struct conn *c, int err)
 		debug("udp: no UDP tunnel through the chain: %s",
 		    strerror(err));
 		cbuf_release(&uc->tout);
+		uchan_tun_backoff(uc);
 		return;
 	}
 	/* the frames go on the chain's connection, whatever its layers */
 	uc->tc = c;
 	uc->tready = 1;
+	uc->tdelay = UCHAN_BACKOFF_MIN;
+	if (uc->backoff)
+		logit("udp: UDP tunnel through the chain up");
 	if (cbuf_alloc(&uc->tin, UDP_MAX + 512) != 0)
 		fatal_f("out of memory");
 	conn_set_cb(c, uchan_tun_cb, uc);
 	if (uchan_tun_flush(uc) != 0)
-		uchan_tun_close(uc);
+		uchan_tun_fail(uc);
 }
 
 static void
@@ -346,6 +383,14 @@ uchan_tun_close(struct uchan *uc)
 	uc->tready = 0;
 	cbuf_release(&uc->tin);
 	cbuf_release(&uc->tout);
+}
+
+/* The tunnel failed or ended: closed, and dialed again (back-off). */
+static void
+uchan_tun_fail(struct uchan *uc)
+{
+	uchan_tun_close(uc);
+	uchan_tun_backoff(uc);
 }
 
 /*
@@ -373,6 +418,9 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
 		    uc->tdst.host, uc->tdst.port);
 		return;
 	}
+	if (uc->backoff && !uc->tready && uc->cd == NULL &&
+	    uchan_now() < uc->tnext)
+		return;		/* backing off: the datagram is lost */
 	if (cbuf_alloc(&uc->tout, UTUN_OUT_MAX) != 0)
 		return;
 	if (cbuf_room(&uc->tout) < n + 4 + 1 + PROXY_HOST_MAX + 2)
@@ -395,7 +443,7 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
 	uc->dl->wk->stats.bytes_in += (uint64_t)n;
 	if (uc->tready) {
 		if (uchan_tun_flush(uc) != 0)
-			uchan_tun_close(uc);
+			uchan_tun_fail(uc);
 		return;
 	}
 	if (uc->cd == NULL && (uc->cd = chain_dial_start(uc->dl->wk, ob,
@@ -650,6 +698,13 @@ uchan_close(struct uchan *uc)
 	free(uc);
 }
 
+void
+uchan_set_backoff(struct uchan *uc, int on)
+{
+	uc->backoff = on;
+	uc->tdelay = UCHAN_BACKOFF_MIN;
+}
+
 /* One datagram for host:port, by the route the rules pick. */
 void
 uchan_send(struct uchan *uc, const char *host, uint16_t port,
@@ -680,8 +735,12 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	last = &ob->hops[chain_hops_for(ob, host, port) - 1];
 	if (last->kind == HOP_SOCKS5 || last->kind == HOP_RELAY)
 		uchan_tun(uc, ob, last->kind == HOP_RELAY, host, port, p, n);
-	else if (last->kind == HOP_SS && chain_hops_for(ob, host, port) == 1)
+	else if (last->kind == HOP_SS &&
+	    conf_ss_packets(last, chain_hops_for(ob, host, port)))
 		uchan_ss(uc, last, host, port, p, n);
+	else if (last->kind == HOP_SS)
+		/* gost's ssu over a stream: the same frames, in its cipher */
+		uchan_tun(uc, ob, 0, host, port, p, n);
 	else if (last->kind == HOP_OSTP && chain_hops_for(ob, host, port) == 1)
 		uchan_ostp(uc, last, host, port, p, n);
 	else
