@@ -147,7 +147,7 @@ static const char *const proxy_params[] = {
 };
 static const char *const tun_params[] = {
 	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
-	"fake_ip",
+	"fake_ip", "sniff",
 	"ttl", "auto_route", "table", NULL
 };
 
@@ -1316,6 +1316,16 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 		}
 		t->has_dns = 1;
 	}
+	if ((v = node_param(n, "sniff")) != NULL) {
+		int b;
+
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for sniff "
+			    "(true or false)", n->url, v);
+			return -1;
+		}
+		t->no_sniff = !b;
+	}
 	if ((v = node_param(n, "auto_route")) != NULL &&
 	    param_bool_parse(v, &t->auto_route) != 0) {
 		seterr(err, errlen, "%s: bad value \"%s\" for auto_route "
@@ -1419,9 +1429,10 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 		}
 	}
 	if (node_param(n, "dns_addr") != NULL ||
-	    node_param(n, "fake_ip") != NULL) {
-		seterr(err, errlen, "%s: dns_addr and fake_ip belong to a "
-		    "capture (capture=true)", n->url);
+	    node_param(n, "fake_ip") != NULL ||
+	    node_param(n, "sniff") != NULL) {
+		seterr(err, errlen, "%s: dns_addr, fake_ip and sniff belong "
+		    "to a capture (capture=true)", n->url);
 		return -1;
 	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||

@@ -91,6 +91,11 @@ struct tun_conf {
 	int		 auto_route;
 	uint32_t	 table;
 	uint32_t	 rule_mark;
+	/*
+	 * sniff=false: a new flow to an address that is not a fake one
+	 * is dialed at once, not after a look at its first bytes.
+	 */
+	int		 no_sniff;
 };
 
 #define CONF_CAPTURE_TABLE	2022

@@ -1173,7 +1173,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
 		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
-		"table", NULL
+		"table", "sniff", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
@@ -1247,6 +1247,16 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		}
 		snprintf(url + strlen(url), len - strlen(url),
 		    "%cauto_route=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
+		sep = '&';
+	}
+	if ((v = obj_get(o, "sniff", 0)) != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			seterr(err, errlen, "%s: %s: sniff must be true or "
+			    "false", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url),
+		    "%csniff=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
 		sep = '&';
 	}
 	if ((v = obj_get(o, "table", 0)) != NULL) {

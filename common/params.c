@@ -98,6 +98,7 @@ static const struct param_def param_defs[] = {
 	{ "secrets",		PT_STRING, 0, 0, NULL },
 	{ "secure",		PT_BOOL, 0, 0, NULL },
 	{ "sni",		PT_STRING, 0, 0, NULL },
+	{ "sniff",		PT_BOOL, 0, 0, NULL },
 	{ "ssh_authorized_keys", PT_STRING, 0, 0, NULL },
 	{ "ssh_key",		PT_STRING, 0, 0, NULL },
 	{ "state-dir",		PT_STRING, 0, 0, NULL },

@@ -232,9 +232,12 @@ cat >"$LOGDIR/auto.json" <<E
     "mark": 42 } ],
   "outbounds": [
     { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
-    { "tag": "direct", "type": "direct" } ],
+    { "tag": "direct", "type": "direct" },
+    { "tag": "deny", "type": "block" } ],
   "routing": { "rules": [
-    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" } ],
+    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" },
+    { "domain": [ "blocked.test", "tlsblock.test" ], "outbound": "deny" },
+    { "domain_suffix": [ "direct.test" ], "outbound": "direct" } ],
     "default_outbound": "px" } }
 E
 printf '{"inbounds": [{"type": "tun", "name": "x0", "net": "10.9.9.1/24", "auto_route": true}]}' \
@@ -243,6 +246,10 @@ printf '{"inbounds": [{"type": "tun", "name": "x0", "net": "10.9.9.1/24", "auto_
 	fail "auto_route without a mark accepted"
 grep -q 'auto_route needs a mark' "$LOGDIR/nomark.out" ||
 	fail "no clear line for auto_route without a mark"
+"$OSTPD" -t -L "tun://?capture=true&net=10.9.9.1/24&name=x0&sniff=maybe" \
+	>"$LOGDIR/sniff.out" 2>&1 && fail "sniff=maybe accepted"
+grep -q 'bad value "maybe" for sniff' "$LOGDIR/sniff.out" ||
+	fail "no clear line for a bad sniff value"
 ip netns exec $C "$OSTPD" -w 1 -C "$LOGDIR/auto.json" \
 	>"$LOGDIR/auto.log" 2>&1 &
 APID=$!; PIDS="$PIDS $APID"
@@ -266,6 +273,40 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-ad" \
 	fail "auto_route: the request did not go through the SOCKS5 hop"
 [ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N2 + 1)) ] ||
 	fail "auto_route: the direct dial looped or did not go direct"
+
+# Sniffing (fake-IP off): curl resolves the name itself; the capture
+# reads the Host header or the ClientHello's SNI of the new flow, so
+# domain rules apply to flows by address, and the chain is given the
+# name (the SOCKS5 hop resolves it from its hosts file).
+ip netns exec $C curl -s --max-time 10 -o /dev/null \
+	--resolve blocked.test:8080:10.214.0.2 http://blocked.test:8080/blob &&
+	fail "sniffed Host: a domain rule to block was not honoured"
+grep -q 'flow to 10.214.0.2 port 8080 (sniffed blocked.test)' \
+	"$LOGDIR/auto.log" || fail "the HTTP Host was not sniffed"
+# curl is told an address where nothing is (.99): only the name given
+# to the hop reaches the server.
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-s" \
+	--resolve web.test:8080:10.214.0.99 http://web.test:8080/blob ||
+	fail "curl by a sniffed name through the chain"
+[ "$(sha256sum <"$LOGDIR/got-s" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download by a sniffed name is not byte-exact"
+grep -q 'flow to 10.214.0.99 port 8080 (sniffed web.test)' \
+	"$LOGDIR/auto.log" || fail "the HTTP Host was not sniffed (web.test)"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-sd" \
+	--resolve www.direct.test:8080:10.214.0.2 \
+	http://www.direct.test:8080/blob || fail "curl by a sniffed direct name"
+[ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N2 + 2)) ] ||
+	fail "sniffed Host: a domain_suffix rule to direct was not honoured"
+# TLS: the ClientHello's server name; the rule blocks before any byte
+# leaves, so no server is needed.
+ip netns exec $C timeout 10 openssl s_client -connect 10.214.0.2:8443 \
+	-servername tlsblock.test </dev/null >"$LOGDIR/tls.out" 2>&1 &&
+	fail "sniffed SNI: a domain rule to block was not honoured"
+grep -q 'flow to 10.214.0.2 port 8443 (sniffed tlsblock.test)' \
+	"$LOGDIR/auto.log" || fail "the TLS SNI was not sniffed"
+grep -q 'tlsblock.test blocked by a routing rule' "$LOGDIR/auto.log" ||
+	fail "sniffed SNI: no block by the domain rule"
+
 kill "$APID"
 wait_gone "$APID" || fail "auto_route daemon still running after SIGTERM"
 ip -n $C rule show >"$LOGDIR/rules.after2"

@@ -30,6 +30,16 @@ void	capture_drain(void);
 struct conn *capture_flow_new(struct capture *, struct tcp_pcb *);
 /* Reset the flow's TCP connection (its dial failed): before conn_free. */
 void	capture_flow_abort(struct conn *);
+/*
+ * Before the flow has an owner: cb hears of data, the end, a reset
+ * (called from inside lwIP: it may only record and schedule).
+ */
+void	capture_flow_watch(struct conn *, void (*cb)(void *), void *arg);
+/*
+ * A copy of the first bytes received, which stay to be read; *ended
+ * is 1 after the client's FIN, 2 when the connection is gone.
+ */
+size_t	capture_flow_peek(struct conn *, void *, size_t, int *ended);
 struct worker *capture_worker(const struct capture *);
 /* capture.c: lwIP did something that may have moved its timers */
 void	capture_timers(void);

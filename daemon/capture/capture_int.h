@@ -18,6 +18,7 @@
 struct cap_usess;
 struct cap_dq;
 struct cap_fake;
+struct cap_sniff;
 
 struct capture {
 	struct worker			*wk;
@@ -34,6 +35,8 @@ struct capture {
 	LIST_HEAD(, cap_dq)		 dqs;		/* DNS under way */
 	size_t				 ndqs;
 	struct cap_fake			*fake;		/* fake_ip= */
+	LIST_HEAD(, cap_sniff)		 sniffs;	/* flows not dialed yet */
+	size_t				 nsniffs;
 	LIST_ENTRY(capture)		 entry;		/* the worker's */
 	uint64_t			 dropped;
 	unsigned char			 buf[CAP_BUF];	/* read */
