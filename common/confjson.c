@@ -1173,12 +1173,12 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
 		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
-		"table", "sniff", NULL
+		"table", "sniff", "exclude", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
 	long long mtu;
-	size_t i;
+	size_t i, li;
 	char sep = '?';
 	int capture;
 
@@ -1271,19 +1271,27 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    sep, tb);
 		sep = '&';
 	}
-	if ((v = obj_get(o, "routes", 0)) != NULL) {
+	for (li = 0; li < 2; li++) {
+		/* a list of CIDRs: the URL's comma-separated parameter */
+		const char *jk = li == 0 ? "routes" : "exclude";
+		const char *uk = li == 0 ? "route" : "exclude";
+
+		if ((v = obj_get(o, jk, 0)) == NULL)
+			continue;
 		if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len == 0) {
-			seterr(err, errlen, "%s: %s: routes must be a non-empty "
-			    "array of address/prefix strings", path, where);
+			seterr(err, errlen, "%s: %s: %s must be a non-empty "
+			    "array of address/prefix strings", path, where, jk);
 			return -1;
 		}
-		snprintf(url + strlen(url), len - strlen(url), "%croute=", sep);
+		snprintf(url + strlen(url), len - strlen(url), "%c%s=", sep,
+		    uk);
+		sep = '&';
 		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
 			yajl_val r = YAJL_GET_ARRAY(v)->values[i];
 
 			if (!YAJL_IS_STRING(r)) {
-				seterr(err, errlen, "%s: %s: routes[%zu] must "
-				    "be a string", path, where, i);
+				seterr(err, errlen, "%s: %s: %s[%zu] must "
+				    "be a string", path, where, jk, i);
 				return -1;
 			}
 			if (i > 0)

@@ -47,6 +47,7 @@ static const struct param_def param_defs[] = {
 	{ "compression",	PT_BOOL, 0, 0, NULL },
 	{ "dns",		PT_STRING, 0, 0, NULL },
 	{ "dns_addr",		PT_IP, 0, 0, NULL },
+	{ "exclude",		PT_STRING, 0, 0, NULL },
 	{ "fail_timeout",	PT_DURATION, 0, 0, NULL },
 	{ "fake_ip",		PT_STRING, 0, 0, NULL },
 	{ "fallback",		PT_STRING, 0, 0, NULL },

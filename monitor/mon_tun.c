@@ -190,8 +190,19 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 	mt->conf = *tc;
 	mt->conf.routes = NULL;
 	mt->conf.nroutes = 0;
+	mt->conf.excludes = NULL;
+	if (tc->nexcludes > 0) {
+		if ((mt->conf.excludes = calloc(tc->nexcludes,
+		    sizeof(*tc->excludes))) == NULL) {
+			free(mt);
+			return -1;
+		}
+		memcpy(mt->conf.excludes, tc->excludes,
+		    tc->nexcludes * sizeof(*tc->excludes));
+	}
 	if ((mt->fd = tun_create(tc, &mt->ifindex)) == -1) {
 		saved = errno;
+		free(mt->conf.excludes);
 		free(mt);
 		errno = saved;
 		return -1;
@@ -257,6 +268,7 @@ mon_tun_destroy(struct monitor *mon, struct mon_tun *mt)
 	close(mt->fd);
 	debug("%s removed", mt->conf.name);
 	free(mt->conf.routes);
+	free(mt->conf.excludes);
 	free(mt);
 }
 

@@ -45,6 +45,7 @@ struct mon_tun {
 	int			 ifindex;
 	struct tun_conf		 conf;		/* routes array owned here */
 	unsigned int		 rules;		/* MON_RULE_* added */
+	size_t			 nexcl_added;	/* conf.excludes' rules */
 	TAILQ_ENTRY(mon_tun)	 entry;
 };
 

@@ -24,6 +24,7 @@ ip -n $M addr add 192.168.81.1/24 dev cm$$
 ip -n $M addr add 10.214.0.1/24 dev mw$$
 ip -n $W addr add 10.214.0.2/24 dev wm$$
 ip -n $W addr add 10.214.0.3/24 dev wm$$
+ip -n $W addr add 10.214.0.4/24 dev wm$$
 for l in "$C cc$$" "$M cm$$" "$M mw$$" "$W wm$$"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
@@ -230,6 +231,7 @@ cat >"$LOGDIR/auto.json" <<E
 { "log": { "level": "debug" },
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap1",
     "net": "10.216.0.1/24", "mtu": 1400, "auto_route": true,
+    "exclude": [ "10.214.0.4/32", "fd00:214::4/128" ],
     "mark": 42 } ],
   "outbounds": [
     { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
@@ -247,6 +249,10 @@ printf '{"inbounds": [{"type": "tun", "name": "x0", "net": "10.9.9.1/24", "auto_
 	fail "auto_route without a mark accepted"
 grep -q 'auto_route needs a mark' "$LOGDIR/nomark.out" ||
 	fail "no clear line for auto_route without a mark"
+"$OSTPD" -t -L "tun://?capture=true&net=10.9.9.1/24&name=x0&exclude=10.1.0.0/16" \
+	>"$LOGDIR/noauto.out" 2>&1 && fail "exclude without auto_route accepted"
+grep -q 'exclude needs auto_route=true' "$LOGDIR/noauto.out" ||
+	fail "no clear line for exclude without auto_route"
 "$OSTPD" -t -L "tun://?capture=true&net=10.9.9.1/24&name=x0&sniff=maybe" \
 	>"$LOGDIR/sniff.out" 2>&1 && fail "sniff=maybe accepted"
 grep -q 'bad value "maybe" for sniff' "$LOGDIR/sniff.out" ||
@@ -262,6 +268,10 @@ grep -q '^9001:.*not from all fwmark 0x2a lookup 2022' "$LOGDIR/rules.auto" ||
 	fail "no mark rule: $(cat "$LOGDIR/rules.auto")"
 ip -n $C route show table 2022 | grep -q '^default dev ostpcap1' ||
 	fail "no default route in table 2022"
+grep -q '^8999:.*to 10.214.0.4 lookup main' "$LOGDIR/rules.auto" ||
+	fail "no exclude rule: $(cat "$LOGDIR/rules.auto")"
+ip -n $C -6 rule show | grep -q '^8999:.*to fd00:214::4 lookup main' ||
+	fail "no IPv6 exclude rule: $(ip -n $C -6 rule show)"
 N1=$(grep -c '^10.214.0.1 .*GET /blob' "$LOGDIR/web.log")
 N2=$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")
 ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-a" \
@@ -308,11 +318,43 @@ grep -q 'flow to 10.214.0.2 port 8443 (sniffed tlsblock.test)' \
 grep -q 'tlsblock.test blocked by a routing rule' "$LOGDIR/auto.log" ||
 	fail "sniffed SNI: no block by the domain rule"
 
+# exclude: the address never enters the device (its packet counter
+# stands still, the capture sees no flow) and the kernel routes it.
+devtx() {
+	ip netns exec $C awk '$1 == "ostpcap1:" { print $11 }' /proc/net/dev
+}
+N3=$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")
+TX0=$(devtx)
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-x" \
+	http://10.214.0.4:8080/blob || fail "curl to an excluded address"
+[ "$(sha256sum <"$LOGDIR/got-x" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download from an excluded address is not byte-exact"
+TX1=$(devtx)
+[ "$TX0" = "$TX1" ] ||
+	fail "excluded traffic entered the device ($TX0 -> $TX1 packets)"
+grep -q 'flow to 10.214.0.4' "$LOGDIR/auto.log" &&
+	fail "the capture saw a flow to an excluded address"
+[ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N3 + 1)) ] ||
+	fail "the excluded request did not come from C itself"
+ip netns exec $C curl -s --max-time 20 -o /dev/null \
+	http://10.214.0.2:8080/blob || fail "curl through auto_route (2)"
+[ "$(devtx)" != "$TX1" ] || fail "the device counter does not count"
+# SIGHUP keeps the rules as they are: none twice, none lost
+ip -n $C rule show >"$LOGDIR/rules.hup0"
+kill -HUP "$APID"
+wait_log "$LOGDIR/auto.log" 'worker 0 (generation 2) running' 5 ||
+	fail "auto_route: no worker of generation 2"
+ip -n $C rule show >"$LOGDIR/rules.hup1"
+cmp -s "$LOGDIR/rules.hup0" "$LOGDIR/rules.hup1" ||
+	fail "policy rules changed across SIGHUP"
+
 kill "$APID"
 wait_gone "$APID" || fail "auto_route daemon still running after SIGTERM"
 ip -n $C rule show >"$LOGDIR/rules.after2"
 [ "$(wc -l <"$LOGDIR/rules.after2")" -eq 3 ] ||
 	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after2")"
+[ "$(ip -n $C -6 rule show | wc -l)" -eq 2 ] ||
+	fail "IPv6 policy rules left after SIGTERM: $(ip -n $C -6 rule show)"
 [ -z "$(ip -n $C route show table 2022 2>/dev/null)" ] ||
 	fail "routes left in table 2022"
 ip -n $C link show ostpcap1 >/dev/null 2>&1 &&
