@@ -189,6 +189,52 @@ E
 ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got2" \
 	http://10.214.0.2:8080/blob || fail "curl after garbage"
 
+# A SYN flood from spoofed sources (their SYN-ACKs go nowhere: C does
+# not forward) while a download runs: the download finishes byte-exact,
+# the half-open connections stay within the limit (the oldest go, a
+# line says so), and new flows are served afterwards.
+ip netns exec $C curl -s --max-time 30 --limit-rate 1500k \
+	-o "$LOGDIR/got-f" http://10.214.0.2:8080/blob &
+FCURL=$!
+_c_est() { ip netns exec $C ss -tn state established '( dport = :8080 )' |
+	grep -q ':8080'; }
+wait_until 5 _c_est || fail "the download did not start"
+ip netns exec $C python3 - <<'P' || fail "SYN flood sender"
+import socket, struct, random
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+dst = bytes([10, 214, 0, 2])
+for i in range(20000):
+    src = bytes([10, 99, (i >> 8) & 0xff, i & 0xff])
+    sport = 1024 + random.randrange(60000)
+    tcp = struct.pack("!HHIIBBHHH", sport, 8080, random.getrandbits(32), 0,
+                      5 << 4, 0x02, 65535, 0, 0)
+    ph = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xffff,
+                     0, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    try:
+        s.sendto(ip + tcp, ("10.214.0.2", 0))
+    except OSError:
+        pass
+P
+wait "$FCURL" || fail "the download during the SYN flood failed"
+[ "$(sha256sum <"$LOGDIR/got-f" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "the download during the SYN flood is not byte-exact"
+wait_log "$LOGDIR/cap.log" 'over 1024 half-open connections' 5 ||
+	fail "no line about the SYN flood"
+ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-f2" \
+	http://10.214.0.2:8080/blob || fail "curl after the SYN flood"
+[ "$(sha256sum <"$LOGDIR/got-f2" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "download after the SYN flood is not byte-exact"
+
 W0=$(worker_of "$CPID")
 [ -n "$W0" ] || fail "no worker"
 [ "$(status_field "$W0" Seccomp)" = 2 ] || fail "capture worker not confined"

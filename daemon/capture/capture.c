@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -82,6 +83,8 @@ struct cap_sniff {
 	char			 host[PROXY_HOST_MAX + 1];
 	uint16_t		 port;
 };
+
+static void	cap_flood_log(struct capture *, const char *, size_t, size_t);
 
 static unsigned char	 sniff_buf[SNI_HELLO_MAX];
 static struct event	*cap_timer;
@@ -386,6 +389,12 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
+	if (cap->nflows >= CAP_FLOWS_MAX) {
+		cap_flood_log(cap, "flows", CAP_FLOWS_MAX, 1);
+		cap->dropped++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
 	/* a fake address: the flow goes to the name it stands for */
 	if ((name = cap_fake_name(cap, &pcb->local_ip, &isfake)) != NULL)
 		snprintf(host, sizeof(host), "%s", name);
@@ -419,6 +428,61 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	return ERR_OK;
+}
+
+/* One line per 10 s of a flood, not one per packet. */
+static void
+cap_flood_log(struct capture *cap, const char *what, size_t limit,
+    size_t n)
+{
+	time_t now = time(NULL);
+
+	if (now - cap->flood_logged < 10)
+		return;
+	cap->flood_logged = now;
+	logit("%s: over %zu %s: %zu dropped (a flood?)", cap->l->tun.name,
+	    limit, what, n);
+}
+
+/*
+ * Keep the half-open and TIME-WAIT pcbs within their limits: the
+ * oldest go, without a reset (a spoofed source gets nothing more).
+ * The lists are newest first; a scan every CAP_HALFOPEN_MAX / 4 SYNs
+ * keeps the cost per SYN constant and the count within 1.25 times the
+ * limit.
+ */
+static void
+cap_trim(struct capture *cap)
+{
+	static struct tcp_pcb *half[CAP_HALFOPEN_MAX * 2];
+	struct tcp_pcb *pcb, *next;
+	u8_t idx = netif_get_index(&cap->netif);
+	size_t n = 0, i, keep, drop = 0;
+
+	cap->syn_in = 0;
+	for (pcb = tcp_active_pcbs; pcb != NULL && n < sizeof(half) /
+	    sizeof(half[0]); pcb = pcb->next)
+		if (pcb->state == SYN_RCVD && pcb->netif_idx == idx)
+			half[n++] = pcb;
+	if (n > CAP_HALFOPEN_MAX) {
+		/* down to three quarters: the next scan is a while off */
+		keep = CAP_HALFOPEN_MAX * 3 / 4;
+		for (i = keep; i < n; i++)
+			tcp_abandon(half[i], 0);
+		drop += n - keep;
+	}
+	for (n = 0, pcb = tcp_tw_pcbs; pcb != NULL; pcb = next) {
+		next = pcb->next;
+		if (++n > CAP_TW_MAX) {
+			tcp_abandon(pcb, 0);
+			drop++;
+		}
+	}
+	if (drop > 0) {
+		cap->dropped += drop;
+		cap_flood_log(cap, "half-open connections", CAP_HALFOPEN_MAX,
+		    drop);
+	}
 }
 
 /* A listener on port for every address of the interface, once. */
@@ -487,9 +551,13 @@ cap_input(struct capture *cap, const unsigned char *p, size_t n)
 	}
 	if (pk.proto == IPPKT_TCP && pk.ports &&
 	    (pk.tcpflags & (IPPKT_TCP_SYN | IPPKT_TCP_ACK)) ==
-	    IPPKT_TCP_SYN && tcp_port_ready(cap, pk.dport) != 0) {
-		cap->dropped++;
-		return;
+	    IPPKT_TCP_SYN) {
+		if (tcp_port_ready(cap, pk.dport) != 0) {
+			cap->dropped++;
+			return;
+		}
+		if (++cap->syn_in >= CAP_HALFOPEN_MAX / 4)
+			cap_trim(cap);
 	}
 	if (pk.proto == IPPKT_UDP && pk.ports &&
 	    cap_udp_port_ready(cap, pk.dport) != 0) {

@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lwip/netif.h"
 
@@ -14,6 +15,18 @@
 
 #define CAP_BUF		65536
 #define CAP_READS	64		/* packets per wake-up */
+/*
+ * Flood limits, per capture (one stack per worker).  lwIP here
+ * allocates its pcbs with malloc, without the pools' limits: these are
+ * ours.  Flows are the connections handed on (each holds up to a
+ * window each way); half-open ones cost a pcb each until lwIP's 20 s
+ * SYN_RCVD timeout, so past the limit the oldest go first (a real
+ * client completes its handshake in a round trip, a spoofed one never
+ * does); TIME-WAIT pcbs are only kept for late segments.
+ */
+#define CAP_FLOWS_MAX	4096
+#define CAP_HALFOPEN_MAX 1024
+#define CAP_TW_MAX	1024
 
 struct cap_usess;
 struct cap_dq;
@@ -38,6 +51,9 @@ struct capture {
 	LIST_HEAD(, cap_sniff)		 sniffs;	/* flows not dialed yet */
 	size_t				 nsniffs;
 	LIST_ENTRY(capture)		 entry;		/* the worker's */
+	size_t				 nflows;	/* CAP_FLOWS_MAX */
+	unsigned int			 syn_in;	/* since the last trim */
+	time_t				 flood_logged;
 	uint64_t			 dropped;
 	unsigned char			 buf[CAP_BUF];	/* read */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */

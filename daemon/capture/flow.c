@@ -20,9 +20,11 @@
 #include "worker.h"
 #include "core/conn.h"
 #include "capture/capture.h"
+#include "capture/capture_int.h"
 
 struct flow {
 	struct conn	*c;
+	struct capture	*cap;
 	struct tcp_pcb	*pcb;		/* NULL: lwIP freed it */
 	struct pbuf	*rq;		/* received, not yet read */
 	size_t		 rqlen;
@@ -233,6 +235,7 @@ flow_free(struct conn *c)
 	}
 	if (f->rq != NULL)
 		pbuf_free(f->rq);
+	f->cap->nflows--;
 	free(f);
 }
 
@@ -264,6 +267,8 @@ capture_flow_new(struct capture *cap, struct tcp_pcb *pcb)
 	c->fd = -1;
 	c->layer = f;
 	f->c = c;
+	f->cap = cap;
+	cap->nflows++;
 	f->pcb = pcb;
 	tcp_arg(pcb, f);
 	tcp_recv(pcb, flow_recv_cb);
