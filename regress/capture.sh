@@ -151,6 +151,27 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-n" \
 	fail "download by name is not byte-exact"
 grep -q 'flow to web.test port 8080' "$LOGDIR/cap.log" ||
 	fail "the fake-IP flow was not dialed by name"
+# UDP to the fake address: the answers come from that address (the one
+# the client sent to), not from where the far end resolved the name.
+UFROM=$(ip netns exec $C python3 - "$FAKE" <<'P'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+got = "none"
+for i in range(3):
+    s.sendto(b"fake-udp-%d" % i, (sys.argv[1], 9053))
+    try:
+        d, a = s.recvfrom(2048)
+        if d == b"fake-udp-%d" % i:
+            got = "%s:%d" % a
+            break
+    except socket.timeout:
+        pass
+print(got)
+P
+)
+[ "$UFROM" = "$FAKE:9053" ] ||
+	fail "UDP answer through fake-IP from '$UFROM', not $FAKE:9053"
 BFAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.215.0.2 \
 	blocked.test A)
 [ -n "$BFAKE" ] && [ "$BFAKE" != "$FAKE" ] ||

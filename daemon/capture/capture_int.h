@@ -80,5 +80,7 @@ int	cap_dns_query(struct capture *, const ip_addr_t *client,
  */
 const char *cap_fake_name(struct capture *, const ip_addr_t *dst,
 	    int *isfake);
+/* The fake address name has now, if any: 0, or -1 (none given). */
+int	cap_fake_addr(struct capture *, const char *name, ip_addr_t *);
 
 #endif

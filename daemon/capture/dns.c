@@ -134,6 +134,23 @@ fake_addr(struct cap_fake *fk, const char *name, uint32_t *addr)
 	return 0;
 }
 
+int
+cap_fake_addr(struct capture *cap, const char *name, ip_addr_t *out)
+{
+	struct cap_fake *fk = cap->fake;
+	struct fake_ent *e;
+
+	if (fk == NULL)
+		return -1;
+	LIST_FOREACH(e, &fk->buckets[name_hash(name)], hash)
+		if (strcmp(e->name, name) == 0) {
+			ip_addr_set_ip4_u32_val(*out,
+			    htonl(fk->base + (uint32_t)(e - fk->ents)));
+			return 0;
+		}
+	return -1;
+}
+
 const char *
 cap_fake_name(struct capture *cap, const ip_addr_t *dst, int *isfake)
 {
