@@ -113,6 +113,37 @@ for i in 1 2 3 4; do
 	    fail "parallel download $i is not byte-exact"
 done
 
+# iperf3 through the capture and the SOCKS5 hop, TCP and UDP, both
+# ways (2 s each): the transfers complete, data moved, UDP loses
+# (almost) nothing at a modest rate.
+if command -v iperf3 >/dev/null 2>&1; then
+	ip netns exec $W iperf3 -s -p 5201 >"$LOGDIR/iperf3-s.log" 2>&1 &
+	PIDS="$PIDS $!"
+	_w_listen() { ip netns exec $W ss -ltn 'sport = :5201' | grep -q LISTEN; }
+	wait_until 5 _w_listen || fail "iperf3 server did not start"
+	for m in "" "-R" "-u -b 20M" "-u -b 20M -R"; do
+		ip netns exec $C timeout 20 iperf3 -c 10.214.0.2 -p 5201 -t 2 \
+		    -J $m >"$LOGDIR/iperf3.json" 2>&1 ||
+		    { fail "iperf3 $m through the capture"; continue; }
+		python3 - "$m" "$LOGDIR/iperf3.json" <<'P' || fail "iperf3 $m: bad figures"
+import json, sys
+j = json.load(open(sys.argv[2]))["end"]
+if "-u" in sys.argv[1]:
+    s = j["sum"]
+    ok = s["bytes"] > 1000000 and s["lost_percent"] < 5
+else:
+    s = j["sum_received"]
+    ok = s["bytes"] > 1000000
+print("iperf3 %s: %.1f Mbit/s%s" % (sys.argv[1] or "tcp",
+      s["bits_per_second"] / 1e6,
+      ", lost %.2f%%" % s["lost_percent"] if "-u" in sys.argv[1] else ""))
+sys.exit(0 if ok else 1)
+P
+	done
+else
+	skip_part "iperf3 not installed"
+fi
+
 # The CIDR rule: direct, so the web server sees C's own address.
 ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-d" \
 	http://10.214.0.3:8080/blob || fail "curl to the direct address"
