@@ -322,6 +322,63 @@ ip -n $C rule show >"$LOGDIR/rules.after"
 [ "$(wc -l <"$LOGDIR/rules.after")" -eq 3 ] ||
 	fail "policy rules left after SIGTERM: $(cat "$LOGDIR/rules.after")"
 
+# Two workers: the device has a queue for each (IFF_MULTI_QUEUE), each
+# worker its own stack; the kernel spreads flows over the queues.  The
+# fake-IP table is shared: a name answered by one worker is known to
+# the other, which may get the flow.
+sed -e 's/ostpcap0/ostpcap2/' -e 's/10.215.0.1/10.217.0.1/' \
+    -e 's/fd00:215::1/fd00:217::1/' -e 's/10.215.0.2/10.217.0.2/' \
+    "$LOGDIR/cap.json" >"$LOGDIR/mq.json"
+ip netns exec $C "$OSTPD" -w 2 -C "$LOGDIR/mq.json" \
+	>"$LOGDIR/mq.log" 2>&1 &
+MPID=$!; PIDS="$PIDS $MPID"
+wait_count "$LOGDIR/mq.log" 'capture on ostpcap2' 2 5 ||
+	fatal "two-worker capture not ready: $(tail -3 "$LOGDIR/mq.log")"
+wait_count "$LOGDIR/mq.log" '(generation 1) running' 2 5 ||
+	fatal "two-worker capture: workers not running"
+ip -n $C -d link show ostpcap2 | grep -q 'multi_queue' ||
+	fail "the capture device is not multi-queue: $(ip -n $C -d link show ostpcap2)"
+head -c 200000 /dev/urandom >"$WEB/small"
+SSUM=$(sha256sum <"$WEB/small" | cut -d' ' -f1)
+# names first (each query from a port of its own, so over both queues),
+# then web.test, asked again and again: always the same address
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	ip netns exec $C dig +short +time=3 +tries=1 @10.217.0.2 \
+	    "n$i.test" A >/dev/null
+done
+MFAKE=$(ip netns exec $C dig +short +time=3 +tries=1 @10.217.0.2 web.test A)
+case $MFAKE in
+198.18.*|198.19.*) ;;
+*)	fail "two workers: no fake address for web.test: '$MFAKE'" ;;
+esac
+for i in 1 2 3 4 5 6 7 8; do
+	A=$(ip netns exec $C dig +short +time=3 +tries=1 @10.217.0.2 web.test A)
+	[ "$A" = "$MFAKE" ] ||
+	    fail "two workers: web.test is '$A', then '$MFAKE'"
+done
+CURLS=
+for i in $(seq 1 24); do
+	if [ $((i % 2)) = 0 ]; then u="http://$MFAKE:8080/small"
+	else u="http://10.214.0.2:8080/small"; fi
+	ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/mq$i" "$u" &
+	CURLS="$CURLS $!"
+done
+for j in $CURLS; do wait "$j"; done
+for i in $(seq 1 24); do
+	[ "$(sha256sum <"$LOGDIR/mq$i" | cut -d' ' -f1)" = "$SSUM" ] ||
+	    fail "two workers: download $i is not byte-exact"
+done
+grep -q 'worker 0: .*flow to web.test port 8080' "$LOGDIR/mq.log" &&
+grep -q 'worker 1: .*flow to web.test port 8080' "$LOGDIR/mq.log" ||
+	fail "two workers: the fake-IP flows did not meet both workers"
+grep -q 'worker 0: .*flow to 10.214.0.2 port 8080' "$LOGDIR/mq.log" &&
+grep -q 'worker 1: .*flow to 10.214.0.2 port 8080' "$LOGDIR/mq.log" ||
+	fail "two workers: the flows by address did not meet both workers"
+kill "$MPID"
+wait_gone "$MPID" || fail "two-worker capture still running after SIGTERM"
+ip -n $C link show ostpcap2 >/dev/null 2>&1 &&
+	fail "two-worker capture device left after SIGTERM"
+
 # auto_route: a default route in a table of its own and policy rules;
 # the daemon's sockets carry the mark and leave by the main table (the
 # SOCKS5 hop on the LAN, the direct dial by the default route).

@@ -383,9 +383,8 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct capture *cap = arg;
 	char host[PROXY_HOST_MAX + 1];
-	const char *name;
 	struct conn *c;
-	int isfake;
+	int fake;
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
@@ -396,9 +395,10 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	/* a fake address: the flow goes to the name it stands for */
-	if ((name = cap_fake_name(cap, &pcb->local_ip, &isfake)) != NULL)
-		snprintf(host, sizeof(host), "%s", name);
-	else if (isfake) {
+	if ((fake = cap_fake_name(cap, &pcb->local_ip, host,
+	    sizeof(host))) == 1)
+		;
+	else if (fake == -1) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	} else if (IP_IS_V4(&pcb->local_ip))
@@ -413,7 +413,7 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	cap->wk->stats.accepted++;
 	cap->wk->stats.active++;
-	if (name == NULL && !cap->l->tun.no_sniff &&
+	if (fake == 0 && !cap->l->tun.no_sniff &&
 	    cap->nsniffs < CAP_SNIFF_MAX &&
 	    sniff_start(cap, c, &pcb->local_ip, host, pcb->local_port) == 0)
 		return ERR_OK;

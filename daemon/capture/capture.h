@@ -8,6 +8,7 @@
 #define OSTP_CAPTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct worker;
 struct listener_conf;
@@ -25,6 +26,28 @@ int	capture_start(struct worker *, const struct listener_conf *,
  * packets go there.
  */
 void	capture_drain(void);
+
+/*
+ * The fake-IP table, in the memory the monitor shares with every
+ * worker (handler/ss.c's memfd): names by index, chained by indices.
+ */
+#define CAP_FAKE_MAX		65536		/* names held at once */
+#define CAP_FAKE_BUCKETS	4096
+#define CAP_FAKE_NAME		256		/* DNS_NAME_MAX and NUL */
+
+struct cap_fake_shm {
+	uint32_t	 lock;
+	uint32_t	 size;		/* the first capture's range */
+	uint32_t	 next;
+	uint32_t	 buckets[CAP_FAKE_BUCKETS];	/* index + 1 */
+	struct {
+		uint32_t next;				/* index + 1 */
+		char	 name[CAP_FAKE_NAME];
+	}		 ents[CAP_FAKE_MAX];
+};
+
+/* Worker: the table it mapped (NULL: none, each capture its own). */
+void	cap_fake_shm_set(struct cap_fake_shm *);
 
 /* flow.c: an accepted lwIP TCP connection as a struct conn */
 struct conn *capture_flow_new(struct capture *, struct tcp_pcb *);

@@ -75,11 +75,11 @@ int	cap_dns_query(struct capture *, const ip_addr_t *client,
 	    uint16_t cport, const ip_addr_t *server, const unsigned char *p,
 	    size_t len);
 /*
- * The name a fake address stands for; NULL with *isfake set for an
- * address of the range that stands for nothing (now).
+ * The name a fake address stands for, copied: 1; 0 for an address out
+ * of the range; -1 for one of the range that stands for nothing (now).
  */
-const char *cap_fake_name(struct capture *, const ip_addr_t *dst,
-	    int *isfake);
+int	cap_fake_name(struct capture *, const ip_addr_t *dst, char *name,
+	    size_t namelen);
 /* The fake address name has now, if any: 0, or -1 (none given). */
 int	cap_fake_addr(struct capture *, const char *name, ip_addr_t *);
 

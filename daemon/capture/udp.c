@@ -201,8 +201,7 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	struct capture *cap = arg;
 	struct cap_usess *us;
 	char host[PROXY_HOST_MAX + 1];
-	const char *name;
-	int isfake;
+	int fake;
 	u16_t n;
 
 	n = p->tot_len;
@@ -214,17 +213,15 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	if (pcb->local_port == 53 && cap_dns_query(cap, addr, port,
 	    ip_current_dest_addr(), cap->ubuf, n))
 		return;
-	if ((name = cap_fake_name(cap, ip_current_dest_addr(), &isfake)) !=
-	    NULL)
-		snprintf(host, sizeof(host), "%s", name);
-	else if (isfake)
+	if ((fake = cap_fake_name(cap, ip_current_dest_addr(), host,
+	    sizeof(host))) == -1)
 		return;		/* an address that stands for no name */
-	else
+	if (fake == 0)
 		ip_text(ip_current_dest_addr(), host, sizeof(host));
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
 	us->last = time(NULL);
-	usess_note(us, ip_current_dest_addr(), pcb->local_port, isfake);
+	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1);
 	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);
 }
 

@@ -38,6 +38,7 @@
 #include "core/codec.h"
 #include "worker.h"
 #include "handler/handler.h"
+#include "capture/capture.h"
 
 #define SS_HANDSHAKE_SECS	10	/* for the salt and the address */
 #define SS_DRAIN_MAX		512	/* probers held open per worker */
@@ -97,6 +98,7 @@ struct ss_shared {
 	struct replay_filter	rf;
 	struct salt_table	st;
 	struct ostp_replay_shm	ostp;	/* OSTP handshakes (ostp/replay.c) */
+	struct cap_fake_shm	fake;	/* fake-IP names (capture/dns.c) */
 };
 
 static int
@@ -111,6 +113,7 @@ ss_replay_map(int fd)
 	rf = &sh->rf;
 	st22 = &sh->st;
 	ostp_replay_set(&sh->ostp);
+	cap_fake_shm_set(&sh->fake);
 	return 0;
 }
 
@@ -133,6 +136,7 @@ ss_replay_create(void)
 		rf = NULL;
 		st22 = NULL;
 		ostp_replay_set(NULL);
+		cap_fake_shm_set(NULL);
 		close(fd);
 		return -1;
 	}
@@ -141,6 +145,7 @@ ss_replay_create(void)
 	rf = NULL;
 	st22 = NULL;
 	ostp_replay_set(NULL);
+	cap_fake_shm_set(NULL);
 	return fd;
 }
 
