@@ -148,7 +148,7 @@ static const char *const proxy_params[] = {
 };
 static const char *const tun_params[] = {
 	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
-	"fake_ip",
+	"fake_ip", "sniff", "exclude",
 	"ttl", "auto_route", "table", "tcp", NULL
 };
 
@@ -1317,6 +1317,57 @@ conf_ss_packets(const struct hop_conf *last, size_t nhops)
 	    strcmp(n->proto, "ss") == 0));
 }
 
+/* exclude=CIDR,...: only with auto_route, whose rules it comes before. */
+static int
+build_excludes(struct node *n, struct tun_conf *t, const char *v, char *err,
+    size_t errlen)
+{
+	struct inet_prefix *x;
+	char *list, *tok, *save = NULL;
+	size_t i;
+
+	if (!t->auto_route) {
+		seterr(err, errlen, "%s: exclude needs auto_route=true (with "
+		    "explicit routes, route only what to capture)", n->url);
+		return -1;
+	}
+	if ((list = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(list, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		if (t->nexcludes >= CONF_MAX_ROUTES) {
+			seterr(err, errlen, "%s: more than %d exclude "
+			    "entries", n->url, CONF_MAX_ROUTES);
+			free(list);
+			return -1;
+		}
+		if ((x = reallocarray(t->excludes, t->nexcludes + 1,
+		    sizeof(*x))) == NULL) {
+			free(list);
+			return -1;
+		}
+		t->excludes = x;
+		x = &t->excludes[t->nexcludes];
+		if (inet_prefix_parse(tok, x) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" in exclude "
+			    "(address/prefix list)", n->url, tok);
+			free(list);
+			return -1;
+		}
+		/* the kernel takes no host bits in a rule's prefix */
+		for (i = 0; i < sizeof(x->addr); i++) {
+			size_t bits = (size_t)x->plen;
+			size_t keep = bits > i * 8 ? bits - i * 8 : 0;
+
+			if (keep < 8)
+				x->addr[i] &= (unsigned char)(0xff00 >> keep);
+		}
+		t->nexcludes++;
+	}
+	free(list);
+	return 0;
+}
+
 /*
  * A capture's own parameters: where the daemon answers DNS, and the
  * fake-IP range, which is routed into the device too.
@@ -1336,6 +1387,16 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 			return -1;
 		}
 		t->has_dns = 1;
+	}
+	if ((v = node_param(n, "sniff")) != NULL) {
+		int b;
+
+		if (param_bool_parse(v, &b) != 0) {
+			seterr(err, errlen, "%s: bad value \"%s\" for sniff "
+			    "(true or false)", n->url, v);
+			return -1;
+		}
+		t->no_sniff = !b;
 	}
 	if ((v = node_param(n, "auto_route")) != NULL &&
 	    param_bool_parse(v, &t->auto_route) != 0) {
@@ -1368,6 +1429,9 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 		    n->url);
 		return -1;
 	}
+	if ((v = node_param(n, "exclude")) != NULL &&
+	    build_excludes(n, t, v, err, errlen) != 0)
+		return -1;
 	if ((v = node_param(n, "fake_ip")) == NULL)
 		goto tables;
 	if (inet_prefix_parse(v, &t->fake) != 0 || !strchr(v, '/') ||
@@ -1453,9 +1517,11 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 		}
 	}
 	if (node_param(n, "dns_addr") != NULL ||
-	    node_param(n, "fake_ip") != NULL) {
-		seterr(err, errlen, "%s: dns_addr and fake_ip belong to a "
-		    "capture (capture=true)", n->url);
+	    node_param(n, "fake_ip") != NULL ||
+	    node_param(n, "sniff") != NULL ||
+	    node_param(n, "exclude") != NULL) {
+		seterr(err, errlen, "%s: dns_addr, fake_ip, sniff and exclude "
+		    "belong to a capture (capture=true)", n->url);
 		return -1;
 	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||
@@ -3575,6 +3641,7 @@ listener_conf_free(struct listener_conf *l)
 	free(l->targets);
 	free(l->targetlens);
 	free(l->tun.routes);
+	free(l->tun.excludes);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -3657,7 +3724,11 @@ conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 	    a->has_fake != b->has_fake || a->auto_route != b->auto_route ||
 	    a->table != b->table || a->rule_mark != b->rule_mark ||
 	    a->has_net != b->has_net || a->mtu != b->mtu ||
-	    a->nroutes != b->nroutes || a->has_gw != b->has_gw)
+	    a->nroutes != b->nroutes || a->has_gw != b->has_gw ||
+	    a->nexcludes != b->nexcludes)
+		return 0;
+	if (a->nexcludes > 0 && memcmp(a->excludes, b->excludes,
+	    a->nexcludes * sizeof(*a->excludes)) != 0)
 		return 0;
 	if (a->has_net && memcmp(&a->net, &b->net, sizeof(a->net)) != 0)
 		return 0;

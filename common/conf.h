@@ -91,6 +91,18 @@ struct tun_conf {
 	int		 auto_route;
 	uint32_t	 table;
 	uint32_t	 rule_mark;
+	/*
+	 * sniff=false: a new flow to an address that is not a fake one
+	 * is dialed at once, not after a look at its first bytes.
+	 */
+	int		 no_sniff;
+	/*
+	 * exclude= (auto_route): what must not enter the device, as
+	 * sing-box's route_exclude_address: a rule before the capture's
+	 * own (CONF_CAPTURE_PRIO - 1) looks such addresses up in main.
+	 */
+	struct inet_prefix *excludes;
+	size_t		 nexcludes;
 };
 
 #define CONF_CAPTURE_TABLE	2022

@@ -1223,12 +1223,12 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
 		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
-		"table", NULL
+		"table", "sniff", "exclude", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
 	long long mtu;
-	size_t i;
+	size_t i, li;
 	char sep = '?';
 	int capture;
 
@@ -1299,6 +1299,16 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    "%cauto_route=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
 		sep = '&';
 	}
+	if ((v = obj_get(o, "sniff", 0)) != NULL) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+			seterr(err, errlen, "%s: %s: sniff must be true or "
+			    "false", path, where);
+			return -1;
+		}
+		snprintf(url + strlen(url), len - strlen(url),
+		    "%csniff=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
+		sep = '&';
+	}
 	if ((v = obj_get(o, "table", 0)) != NULL) {
 		long long tb;
 
@@ -1311,19 +1321,27 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    sep, tb);
 		sep = '&';
 	}
-	if ((v = obj_get(o, "routes", 0)) != NULL) {
+	for (li = 0; li < 2; li++) {
+		/* a list of CIDRs: the URL's comma-separated parameter */
+		const char *jk = li == 0 ? "routes" : "exclude";
+		const char *uk = li == 0 ? "route" : "exclude";
+
+		if ((v = obj_get(o, jk, 0)) == NULL)
+			continue;
 		if (!YAJL_IS_ARRAY(v) || YAJL_GET_ARRAY(v)->len == 0) {
-			seterr(err, errlen, "%s: %s: routes must be a non-empty "
-			    "array of address/prefix strings", path, where);
+			seterr(err, errlen, "%s: %s: %s must be a non-empty "
+			    "array of address/prefix strings", path, where, jk);
 			return -1;
 		}
-		snprintf(url + strlen(url), len - strlen(url), "%croute=", sep);
+		snprintf(url + strlen(url), len - strlen(url), "%c%s=", sep,
+		    uk);
+		sep = '&';
 		for (i = 0; i < YAJL_GET_ARRAY(v)->len; i++) {
 			yajl_val r = YAJL_GET_ARRAY(v)->values[i];
 
 			if (!YAJL_IS_STRING(r)) {
-				seterr(err, errlen, "%s: %s: routes[%zu] must "
-				    "be a string", path, where, i);
+				seterr(err, errlen, "%s: %s: %s[%zu] must "
+				    "be a string", path, where, jk, i);
 				return -1;
 			}
 			if (i > 0)
@@ -2311,6 +2329,101 @@ ostp04_server(struct conf *c, yajl_val root, const char *path,
 	return -1;
 }
 
+/*
+ * tun.enable: the system-wide capture (ostpd(8), tun://?capture=true),
+ * as the upstream client's TUN mode: a device with a default route in
+ * its own table (auto_route), DNS to any address answered by the
+ * daemon at tun.dns, exclude.ips kept out of the device.  The daemon's
+ * own sockets (the OSTP server's) must bypass it: without -M or a
+ * "mark", they carry CONF_CAPTURE_TABLE as their mark.  tun.stack and
+ * tun.wintun_path mean nothing here; kill_switch is what the capture
+ * does anyway (it never falls open: with the tunnel down, flows fail).
+ */
+static int
+ostp04_tun(struct conf *c, yajl_val tun, yajl_val exclude, long long mtu,
+    const char *path, struct conf_src *src, char *err, size_t errlen)
+{
+	static const char *const tkeys[] = { "enable", "wintun_path",
+	    "ipv4_address", "dns", "stack", "kill_switch", NULL };
+	char url[2048];
+	const char *s;
+	yajl_val x, e;
+	size_t i;
+	int b;
+
+	if (check_keys(tun, tkeys, 0, path, "tun", err, errlen) != 0)
+		return -1;
+	if ((x = obj_get(tun, "enable", 0)) == NULL)
+		return 0;
+	if (json_bool(x, &b) != 0) {
+		seterr(err, errlen, "%s: tun.enable must be true or false",
+		    path);
+		return -1;
+	}
+	if (!b)
+		return 0;
+	if ((x = obj_get(tun, "kill_switch", 0)) != NULL &&
+	    json_bool(x, &b) != 0) {
+		seterr(err, errlen, "%s: tun.kill_switch must be true or "
+		    "false", path);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		const char *k = i == 0 ? "ipv4_address" : "dns";
+
+		if ((x = obj_get(tun, k, 0)) != NULL && (!YAJL_IS_STRING(x) ||
+		    YAJL_GET_STRING(x)[0] == '\0')) {
+			seterr(err, errlen, "%s: tun.%s must be an address "
+			    "string", path, k);
+			return -1;
+		}
+	}
+	snprintf(url, sizeof(url), "tun://?capture=true&name=ostp0&net=");
+	/* sing-box's default address; a bare address gets a /30 */
+	s = json_str(tun, "ipv4_address");
+	if (url_append(url, sizeof(url), s != NULL ? s : "172.19.0.1/30") !=
+	    0)
+		goto toolong;
+	if (s != NULL && strchr(s, '/') == NULL &&
+	    url_append(url, sizeof(url), "/30") != 0)
+		goto toolong;
+	snprintf(url + strlen(url), sizeof(url) - strlen(url),
+	    "&mtu=%lld&auto_route=true", mtu);
+	if ((s = json_str(tun, "dns")) != NULL) {
+		snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		    "&dns_addr=");
+		if (url_append(url, sizeof(url), s) != 0)
+			goto toolong;
+	}
+	if (exclude != NULL && YAJL_IS_OBJECT(exclude) &&
+	    (x = obj_get(exclude, "ips", 0)) != NULL &&
+	    YAJL_IS_ARRAY(x) && YAJL_GET_ARRAY(x)->len > 0) {
+		snprintf(url + strlen(url), sizeof(url) - strlen(url),
+		    "&exclude=");
+		for (i = 0; i < YAJL_GET_ARRAY(x)->len; i++) {
+			e = YAJL_GET_ARRAY(x)->values[i];
+			if (!YAJL_IS_STRING(e))
+				continue;	/* refused with the rules */
+			if ((i > 0 && url_append(url, sizeof(url), ",") != 0) ||
+			    url_append(url, sizeof(url),
+			    YAJL_GET_STRING(e)) != 0)
+				goto toolong;
+		}
+	}
+	if (!c->have_mark) {
+		c->mark = CONF_CAPTURE_TABLE;
+		c->have_mark = 1;
+	}
+	if (conf_src_push(&src->serve, &src->nserve, url) != 0) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+ toolong:
+	seterr(err, errlen, "%s: tun: too long", path);
+	return -1;
+}
+
 static int
 ostp04_client(struct conf *c, yajl_val root, const char *path,
     struct conf_src *src, char *err, size_t errlen)
@@ -2328,7 +2441,6 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 	const char *bind;
 	yajl_val v, x, e;
 	size_t i;
-	int b;
 
 	memset(&cl, 0, sizeof(cl));
 	if (check_keys(root, keys, 0, path, "", err, errlen) != 0)
@@ -2350,18 +2462,9 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 		    "65000", path);
 		return -1;
 	}
-	if ((v = obj_get(root, "tun", 0)) != NULL) {
-		if (!YAJL_IS_OBJECT(v)) {
-			seterr(err, errlen, "%s: tun must be an object", path);
-			return -1;
-		}
-		if ((x = obj_get(v, "enable", 0)) != NULL &&
-		    (json_bool(x, &b) != 0 || b)) {
-			seterr(err, errlen, "%s: tun.enable: TUN capture is not "
-			    "supported in this build (use the socks5_bind "
-			    "proxy)", path);
-			return -1;
-		}
+	if ((v = obj_get(root, "tun", 0)) != NULL && !YAJL_IS_OBJECT(v)) {
+		seterr(err, errlen, "%s: tun must be an object", path);
+		return -1;
 	}
 	if ((v = obj_get(root, "transport", 0)) != NULL &&
 	    ostp_transport(v, 0, &cl, path, "", err, errlen) != 0)
@@ -2381,6 +2484,10 @@ ostp04_client(struct conf *c, yajl_val root, const char *path,
 	if (url_append(url, sizeof(url), bind) != 0 ||
 	    conf_src_push(&src->serve, &src->nserve, url) != 0)
 		goto oom;
+	if ((v = obj_get(root, "tun", 0)) != NULL && ostp04_tun(c, v,
+	    obj_get(root, "exclude", 0), cl.mtu ? cl.mtu : 1140, path, src,
+	    err, errlen) != 0)
+		return -1;
 	if (ostp_client_url(&cl, url, sizeof(url)) != 0) {
 		seterr(err, errlen, "%s: server or access_key too long", path);
 		return -1;

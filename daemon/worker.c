@@ -449,11 +449,12 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		const struct listener_conf *l = &conf->lis[i];
 
 		/*
-		 * tun/tap nodes run in worker 0 only; an OSTP port in
-		 * every worker when the monitor can steer its datagrams
+		 * tun/tap nodes run in worker 0 only, a capture in every
+		 * worker (a queue each); an OSTP port in every worker when
+		 * the monitor can steer its datagrams
 		 */
 		if (id != 0 && l->socktype != SOCK_STREAM &&
-		    l->kind != LIS_OSTP)
+		    l->kind != LIS_OSTP && l->kind != LIS_CAPTURE)
 			continue;
 		if ((h = handler_for(l->kind)) == NULL)
 			fatal("%s: no handler in this build", l->node->url);

@@ -248,8 +248,11 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 	}
 	free(name);
 	idx = (size_t)(l - g->conf.lis);
-	/* devices belong to worker 0, like their datagram sockets */
-	if (w->id != 0) {
+	/*
+	 * devices belong to worker 0, like their datagram sockets; a
+	 * capture's has a queue for each worker
+	 */
+	if (w->id != 0 && !l->tun.capture) {
 		error("worker %u: asked for device %s, which is worker 0's",
 		    w->id, l->tun.name);
 		return -1;
@@ -260,7 +263,7 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 		return -1;
 	}
 	w->tun_given[idx] = 1;
-	r = mon_tun_get(mon, &l->tun, &fd);
+	r = mon_tun_get(mon, &l->tun, w->id, &fd);
 	return answer(w, IPC_TUN_OPEN_ANS, m->hdr.seq, r == 0 ? 0 :
 	    (errno ? errno : EIO), fd);
 }

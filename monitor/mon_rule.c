@@ -11,6 +11,12 @@
  * into the device, except what the daemon's own sockets send: they
  * carry MARK (-M or the inbound's mark), so a direct outbound and the
  * chain's first hop leave as before.  Only the rules added are removed.
+ *
+ * exclude= adds, before them, one rule per prefix:
+ *
+ *	CONF_CAPTURE_PRIO - 1	to PREFIX lookup main
+ *
+ * so that those addresses are routed as if there were no capture.
  */
 #include "config.h"
 
@@ -29,7 +35,7 @@
 
 static int
 nl_rule(int family, int add, int suppress, uint32_t mark, uint32_t table,
-    uint32_t prio)
+    uint32_t prio, const struct inet_prefix *to)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -44,7 +50,12 @@ nl_rule(int family, int add, int suppress, uint32_t mark, uint32_t table,
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = RT_TABLE_UNSPEC;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, prio);
-	if (suppress) {
+	if (to != NULL) {
+		frh->dst_len = (unsigned char)to->plen;
+		mnl_attr_put(nlh, FRA_DST, family == AF_INET ? 4 : 16,
+		    to->addr);
+		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
+	} else if (suppress) {
 		mnl_attr_put_u32(nlh, FRA_TABLE, RT_TABLE_MAIN);
 		mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, 0);
 	} else {
@@ -80,20 +91,27 @@ mon_rules_add(struct mon_tun *mt)
 	};
 	size_t i;
 
+	/* the exclusions first: no moment where they enter the device */
+	for (i = 0; i < tc->nexcludes; i++) {
+		if (nl_rule(tc->excludes[i].family, 1, 0, 0, 0,
+		    CONF_CAPTURE_PRIO - 1, &tc->excludes[i]) == -1)
+			return -1;
+		mt->nexcl_added++;
+	}
 	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		if (!family_routed(tc, fams[i].family))
 			continue;
 		if (nl_rule(fams[i].family, 1, 1, 0, 0,
-		    CONF_CAPTURE_PRIO) == -1)
+		    CONF_CAPTURE_PRIO, NULL) == -1)
 			return -1;
 		mt->rules |= fams[i].sup;
 		if (nl_rule(fams[i].family, 1, 0, tc->rule_mark, tc->table,
-		    CONF_CAPTURE_PRIO + 1) == -1)
+		    CONF_CAPTURE_PRIO + 1, NULL) == -1)
 			return -1;
 		mt->rules |= fams[i].mark;
 	}
-	debug("%s: policy rules for table %u, mark 0x%x", tc->name,
-	    tc->table, tc->rule_mark);
+	debug("%s: policy rules for table %u, mark 0x%x, %zu excluded",
+	    tc->name, tc->table, tc->rule_mark, tc->nexcludes);
 	return 0;
 }
 
@@ -104,17 +122,26 @@ mon_rules_del(struct mon_tun *mt)
 	int saved = errno;
 
 	if ((mt->rules & MON_RULE_MARK4) && nl_rule(AF_INET, 0, 0,
-	    tc->rule_mark, tc->table, CONF_CAPTURE_PRIO + 1) == -1)
+	    tc->rule_mark, tc->table, CONF_CAPTURE_PRIO + 1, NULL) == -1)
 		error("%s: remove rule: %s", tc->name, strerror(errno));
 	if ((mt->rules & MON_RULE_SUPPRESS4) && nl_rule(AF_INET, 0, 1, 0, 0,
-	    CONF_CAPTURE_PRIO) == -1)
+	    CONF_CAPTURE_PRIO, NULL) == -1)
 		error("%s: remove rule: %s", tc->name, strerror(errno));
 	if ((mt->rules & MON_RULE_MARK6) && nl_rule(AF_INET6, 0, 0,
-	    tc->rule_mark, tc->table, CONF_CAPTURE_PRIO + 1) == -1)
+	    tc->rule_mark, tc->table, CONF_CAPTURE_PRIO + 1, NULL) == -1)
 		error("%s: remove rule: %s", tc->name, strerror(errno));
 	if ((mt->rules & MON_RULE_SUPPRESS6) && nl_rule(AF_INET6, 0, 1, 0, 0,
-	    CONF_CAPTURE_PRIO) == -1)
+	    CONF_CAPTURE_PRIO, NULL) == -1)
 		error("%s: remove rule: %s", tc->name, strerror(errno));
 	mt->rules = 0;
+	/* after the capture's rules: no moment where they enter it */
+	while (mt->nexcl_added > 0) {
+		const struct inet_prefix *x = &tc->excludes[--mt->nexcl_added];
+
+		if (nl_rule(x->family, 0, 0, 0, 0, CONF_CAPTURE_PRIO - 1,
+		    x) == -1)
+			error("%s: remove exclude rule: %s", tc->name,
+			    strerror(errno));
+	}
 	errno = saved;
 }

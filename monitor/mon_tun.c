@@ -2,7 +2,12 @@
  * TUN/TAP devices named in the configuration.  The monitor creates each
  * device once, configures it over rtnetlink (libmnl: MTU, address, up,
  * routes; every message acknowledged), keeps one descriptor so the device
- * outlives a worker, and hands duplicates to workers.  At shutdown it
+ * outlives a worker, and hands duplicates to workers.  A capture's
+ * device is multi-queue (IFF_MULTI_QUEUE): worker N gets queue N, opened
+ * the first time a worker N asks and kept, so that the kernel spreads
+ * flows over the workers' stacks (by their hash; the queue a flow's
+ * answers come from keeps it) and a new generation's worker N reads the
+ * queue the old one did.  At shutdown it
  * removes the routes it added and closes the device, which deletes it.
  */
 #include "config.h"
@@ -140,6 +145,25 @@ nl_route(int ifindex, const struct route_conf *r, int add)
 }
 
 static int
+tun_queue_open(const struct tun_conf *tc)
+{
+	struct ifreq ifr;
+	int fd;
+
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		error("tun %s: another queue: %s", tc->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
 tun_create(const struct tun_conf *tc, int *ifindexp)
 {
 	struct ifreq ifr;
@@ -150,7 +174,8 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (tc->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	ifr.ifr_flags = (tc->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
+	    (tc->capture ? IFF_MULTI_QUEUE : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		error("%s %s: TUNSETIFF: %s", tc->tap ? "tap" : "tun",
@@ -167,8 +192,40 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 	return fd;
 }
 
+/* Queue q of a capture's device (q > 0), opened now if need be. */
+static int
+tun_queue(struct mon_tun *mt, unsigned int q, int *fdp)
+{
+	int *n;
+	size_t i;
+
+	if (q == 0 || !mt->conf.capture) {
+		*fdp = mt->fd;
+		return 0;
+	}
+	/* the kernel's own limit on a device's queues */
+	if (q >= 256) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (q > mt->nqfds) {
+		if ((n = reallocarray(mt->qfds, q, sizeof(*n))) == NULL)
+			return -1;
+		for (i = mt->nqfds; i < q; i++)
+			n[i] = -1;
+		mt->qfds = n;
+		mt->nqfds = q;
+	}
+	if (mt->qfds[q - 1] == -1 &&
+	    (mt->qfds[q - 1] = tun_queue_open(&mt->conf)) == -1)
+		return -1;
+	*fdp = mt->qfds[q - 1];
+	return 0;
+}
+
 int
-mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
+mon_tun_get(struct monitor *mon, const struct tun_conf *tc,
+    unsigned int queue, int *fdp)
 {
 	struct mon_tun *mt;
 	size_t i;
@@ -182,16 +239,26 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 			errno = EBUSY;
 			return -1;
 		}
-		*fdp = mt->fd;
-		return 0;
+		return tun_queue(mt, queue, fdp);
 	}
 	if ((mt = calloc(1, sizeof(*mt))) == NULL)
 		return -1;
 	mt->conf = *tc;
 	mt->conf.routes = NULL;
 	mt->conf.nroutes = 0;
+	mt->conf.excludes = NULL;
+	if (tc->nexcludes > 0) {
+		if ((mt->conf.excludes = calloc(tc->nexcludes,
+		    sizeof(*tc->excludes))) == NULL) {
+			free(mt);
+			return -1;
+		}
+		memcpy(mt->conf.excludes, tc->excludes,
+		    tc->nexcludes * sizeof(*tc->excludes));
+	}
 	if ((mt->fd = tun_create(tc, &mt->ifindex)) == -1) {
 		saved = errno;
+		free(mt->conf.excludes);
 		free(mt);
 		errno = saved;
 		return -1;
@@ -232,7 +299,8 @@ mon_tun_get(struct monitor *mon, const struct tun_conf *tc, int *fdp)
 	}
 	logit("%s %s up (mtu %u, %zu routes)", tc->tap ? "tap" : "tun",
 	    tc->name, tc->mtu, tc->nroutes);
-	*fdp = mt->fd;
+	if (tun_queue(mt, queue, fdp) == -1)
+		goto fail;
 	return 0;
  fail:
 	saved = errno;
@@ -253,10 +321,15 @@ mon_tun_destroy(struct monitor *mon, struct mon_tun *mt)
 			error("%s: remove route %zu: %s", mt->conf.name, i,
 			    strerror(errno));
 	TAILQ_REMOVE(&mon->tuns, mt, entry);
+	for (i = 0; i < mt->nqfds; i++)
+		if (mt->qfds[i] != -1)
+			close(mt->qfds[i]);
+	free(mt->qfds);
 	/* The last descriptor of a non-persistent device deletes it. */
 	close(mt->fd);
 	debug("%s removed", mt->conf.name);
 	free(mt->conf.routes);
+	free(mt->conf.excludes);
 	free(mt);
 }
 

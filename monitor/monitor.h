@@ -45,6 +45,10 @@ struct mon_tun {
 	int			 ifindex;
 	struct tun_conf		 conf;		/* routes array owned here */
 	unsigned int		 rules;		/* MON_RULE_* added */
+	size_t			 nexcl_added;	/* conf.excludes' rules */
+	int			*qfds;		/* a capture's queues past
+						   the first (fd), -1 unset */
+	size_t			 nqfds;
 	TAILQ_ENTRY(mon_tun)	 entry;
 };
 
@@ -179,7 +183,12 @@ void	mon_rules_del(struct mon_tun *);
 /* mon_tun.c */
 struct nlmsghdr;
 int	mon_nl_talk(struct nlmsghdr *);
-int	mon_tun_get(struct monitor *, const struct tun_conf *, int *fdp);
+/*
+ * The device's descriptor; a capture's device is multi-queue and
+ * queue is the worker's (each worker its own queue, its own stack).
+ */
+int	mon_tun_get(struct monitor *, const struct tun_conf *,
+	    unsigned int queue, int *fdp);
 void	mon_tun_destroy(struct monitor *, struct mon_tun *);
 void	mon_tuns_gc(struct monitor *);
 

@@ -186,7 +186,12 @@ printf '{"mode": "server", "listen": ":1"}' >"$LOGDIR/b7.json"
 refuses srv04-nokeys "a server needs access_keys" -C "$LOGDIR/b7.json"
 printf '{"mode": "client", "server": "h:1", "access_key": "k", "tun": {"enable": true}}' \
     >"$LOGDIR/b8.json"
-refuses cli04-tun "tun.enable: TUN capture is not supported" -C "$LOGDIR/b8.json"
+accepts cli04-tun -C "$LOGDIR/b8.json"
+grep -q '"url": "tun://?capture=true&name=ostp0&net=172.19.0.1/30&mtu=1140&auto_route=true"' \
+    "$LOGDIR/cli04-tun.t" || fail "cli04-tun: no capture inbound"
+printf '{"mode": "client", "server": "h:1", "access_key": "k", "tun": {"enable": true, "dns": 5}}' \
+    >"$LOGDIR/b8b.json"
+refuses cli04-tundns "tun.dns must be an address string" -C "$LOGDIR/b8b.json"
 # TTL-desync decoys (§2.12): 0.4's transport keys, the native outbound's,
 # the URL's; UDP only
 printf '{"mode": "client", "server": "127.0.0.1:1", "access_key": "k", "transport": {"ttl_desync": true, "ttl_desync_ttl": 5, "ttl_desync_count": 3, "ttl_desync_auto": false}}' \

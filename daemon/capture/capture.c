@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -55,7 +57,36 @@
 #include "handler/handler.h"
 #include "proto/ippkt.h"
 #include "proto/proto.h"
+#include "proto/sni.h"
+#include "err.h"
 
+/*
+ * Sniffing: a flow to an address that is not a fake one waits for its
+ * first bytes (a TLS ClientHello's SNI, an HTTP request's Host) at most
+ * CAP_SNIFF_MS, then is dialed, to the name when one was found.  The
+ * bytes stay in the flow's receive queue for the relay; lwIP's window
+ * (64 KiB) holds a whole ClientHello record.  Server-first protocols
+ * (SSH, SMTP) pay the wait once per connection, as with sing-box's
+ * sniff; sniff=false turns it off.
+ */
+#define CAP_SNIFF_MS	300
+#define CAP_SNIFF_MAX	1024		/* flows waiting at once */
+
+struct cap_sniff {
+	LIST_ENTRY(cap_sniff)	 entry;
+	struct capture		*cap;
+	struct conn		*c;
+	struct event		*ev;		/* deadline, or news */
+	struct timeval		 deadline;
+	struct sockaddr_storage	 sa;		/* where the flow went */
+	socklen_t		 salen;
+	char			 host[PROXY_HOST_MAX + 1];
+	uint16_t		 port;
+};
+
+static void	cap_flood_log(struct capture *, const char *, size_t, size_t);
+
+static unsigned char	 sniff_buf[SNI_HELLO_MAX];
 static struct event	*cap_timer;
 static int		 lwip_ready;
 static LIST_HEAD(, capture) captures = LIST_HEAD_INITIALIZER(captures);
@@ -202,21 +233,172 @@ cap_dialed(void *arg, struct conn *up, int err)
 	relay_conns(wk, c, up, 0);
 }
 
+static void
+sniff_free(struct cap_sniff *sn)
+{
+	capture_flow_watch(sn->c, NULL, NULL);
+	LIST_REMOVE(sn, entry);
+	sn->cap->nsniffs--;
+	event_free(sn->ev);
+	free(sn);
+}
+
+/*
+ * The name the first bytes carry: 1 found, 0 none (dial the address
+ * now), -1 not yet (wait for more).
+ */
+static int
+sniff_name(const unsigned char *p, size_t n, int ended, char *name,
+    size_t namelen)
+{
+	struct sni_hello h;
+	unsigned char a[16];
+	uint16_t port;
+	size_t i;
+	int r;
+
+	if (n == 0)
+		return ended ? 0 : -1;
+	if (p[0] == 0x16) {
+		r = sni_parse(p, n, &h);
+		if (r == 0 && h.host[0] != '\0')
+			snprintf(name, namelen, "%s", h.host);
+	} else {
+		/* an HTTP method: capitals up to a space */
+		for (i = 0; i < n && i < 8 && p[i] >= 'A' && p[i] <= 'Z'; i++)
+			;
+		if (i == n && i < 8)
+			return ended ? 0 : -1;
+		if (i == 0 || i == 8 || p[i] != ' ')
+			return 0;
+		r = sni_http_host(p, n, name, namelen, &port);
+	}
+	if (r == ERR_INCOMPLETE)
+		return ended || n >= sizeof(sniff_buf) ? 0 : -1;
+	if (r != 0 || name[0] == '\0')
+		return 0;
+	/* a Host that is an address names nothing new */
+	if (inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1)
+		return 0;
+	return 1;
+}
+
+/* Look at what came; dial when the name is known or the wait is over. */
+static void
+sniff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cap_sniff *sn = arg;
+	struct capture *cap = sn->cap;
+	struct conn *c = sn->c;
+	char name[SNI_HOST_MAX + 1];
+	struct timeval now, left;
+	struct dial *d;
+	size_t n;
+	int ended, r;
+
+	(void)fd;
+	n = capture_flow_peek(c, sniff_buf, sizeof(sniff_buf), &ended);
+	name[0] = '\0';
+	r = sniff_name(sniff_buf, n, ended, name, sizeof(name));
+	if (ended == 2) {
+		/* reset by the client, or handed over: nothing to dial */
+		sniff_free(sn);
+		capture_flow_abort(c);
+		conn_free(c);
+		worker_conn_closed(cap->wk);
+		return;
+	}
+	if (r < 0 && !(what & EV_TIMEOUT)) {
+		/* news ended the wait's event: wait on for what is left */
+		event_base_gettimeofday_cached(cap->wk->base, &now);
+		if (timercmp(&now, &sn->deadline, <)) {
+			timersub(&sn->deadline, &now, &left);
+			event_add(sn->ev, &left);
+			return;
+		}
+	}
+	if (r == 1) {
+		debug("%s: flow to %s port %u (sniffed %s)",
+		    cap->l->tun.name, sn->host, sn->port, name);
+		d = dial_start_at(&cap->dl, name, (struct sockaddr *)&sn->sa,
+		    sn->salen, sn->port, 0, cap_dialed, c);
+	} else {
+		debug("%s: flow to %s port %u", cap->l->tun.name, sn->host,
+		    sn->port);
+		d = dial_start(&cap->dl, sn->host, sn->port, 0, cap_dialed, c);
+	}
+	sniff_free(sn);
+	if (d == NULL) {
+		capture_flow_abort(c);
+		conn_free(c);
+		worker_conn_closed(cap->wk);
+	}
+}
+
+/* From inside lwIP: only schedule the look. */
+static void
+sniff_news(void *arg)
+{
+	struct cap_sniff *sn = arg;
+
+	event_active(sn->ev, EV_READ, 1);
+}
+
+static int
+sniff_start(struct capture *cap, struct conn *c, const ip_addr_t *dst,
+    const char *host, uint16_t port)
+{
+	struct timeval tv = { 0, CAP_SNIFF_MS * 1000 }, now;
+	struct cap_sniff *sn;
+
+	if ((sn = calloc(1, sizeof(*sn))) == NULL)
+		return -1;
+	if ((sn->ev = event_new(cap->wk->base, -1, 0, sniff_cb, sn)) ==
+	    NULL) {
+		free(sn);
+		return -1;
+	}
+	sn->cap = cap;
+	sn->c = c;
+	sn->port = port;
+	snprintf(sn->host, sizeof(sn->host), "%s", host);
+	if (IP_IS_V4(dst))
+		sockaddr_set(&sn->sa, &sn->salen, AF_INET,
+		    &ip_2_ip4(dst)->addr, port);
+	else
+		sockaddr_set(&sn->sa, &sn->salen, AF_INET6,
+		    ip_2_ip6(dst)->addr, port);
+	event_base_gettimeofday_cached(cap->wk->base, &now);
+	timeradd(&now, &tv, &sn->deadline);
+	event_add(sn->ev, &tv);
+	LIST_INSERT_HEAD(&cap->sniffs, sn, entry);
+	cap->nsniffs++;
+	capture_flow_watch(c, sniff_news, sn);
+	return 0;
+}
+
 static err_t
 cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct capture *cap = arg;
 	char host[PROXY_HOST_MAX + 1];
-	const char *name;
 	struct conn *c;
-	int isfake;
+	int fake;
 
 	if (err != ERR_OK || pcb == NULL)
 		return ERR_VAL;
+	if (cap->nflows >= CAP_FLOWS_MAX) {
+		cap_flood_log(cap, "flows", CAP_FLOWS_MAX, 1);
+		cap->dropped++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
 	/* a fake address: the flow goes to the name it stands for */
-	if ((name = cap_fake_name(cap, &pcb->local_ip, &isfake)) != NULL)
-		snprintf(host, sizeof(host), "%s", name);
-	else if (isfake) {
+	if ((fake = cap_fake_name(cap, &pcb->local_ip, host,
+	    sizeof(host))) == 1)
+		;
+	else if (fake == -1) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	} else if (IP_IS_V4(&pcb->local_ip))
@@ -231,6 +413,10 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	cap->wk->stats.accepted++;
 	cap->wk->stats.active++;
+	if (fake == 0 && !cap->l->tun.no_sniff &&
+	    cap->nsniffs < CAP_SNIFF_MAX &&
+	    sniff_start(cap, c, &pcb->local_ip, host, pcb->local_port) == 0)
+		return ERR_OK;
 	debug("%s: flow to %s port %u", cap->l->tun.name, host,
 	    pcb->local_port);
 	/* the dial answers from the loop, never inside lwIP */
@@ -242,6 +428,61 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		return ERR_ABRT;
 	}
 	return ERR_OK;
+}
+
+/* One line per 10 s of a flood, not one per packet. */
+static void
+cap_flood_log(struct capture *cap, const char *what, size_t limit,
+    size_t n)
+{
+	time_t now = time(NULL);
+
+	if (now - cap->flood_logged < 10)
+		return;
+	cap->flood_logged = now;
+	logit("%s: over %zu %s: %zu dropped (a flood?)", cap->l->tun.name,
+	    limit, what, n);
+}
+
+/*
+ * Keep the half-open and TIME-WAIT pcbs within their limits: the
+ * oldest go, without a reset (a spoofed source gets nothing more).
+ * The lists are newest first; a scan every CAP_HALFOPEN_MAX / 4 SYNs
+ * keeps the cost per SYN constant and the count within 1.25 times the
+ * limit.
+ */
+static void
+cap_trim(struct capture *cap)
+{
+	static struct tcp_pcb *half[CAP_HALFOPEN_MAX * 2];
+	struct tcp_pcb *pcb, *next;
+	u8_t idx = netif_get_index(&cap->netif);
+	size_t n = 0, i, keep, drop = 0;
+
+	cap->syn_in = 0;
+	for (pcb = tcp_active_pcbs; pcb != NULL && n < sizeof(half) /
+	    sizeof(half[0]); pcb = pcb->next)
+		if (pcb->state == SYN_RCVD && pcb->netif_idx == idx)
+			half[n++] = pcb;
+	if (n > CAP_HALFOPEN_MAX) {
+		/* down to three quarters: the next scan is a while off */
+		keep = CAP_HALFOPEN_MAX * 3 / 4;
+		for (i = keep; i < n; i++)
+			tcp_abandon(half[i], 0);
+		drop += n - keep;
+	}
+	for (n = 0, pcb = tcp_tw_pcbs; pcb != NULL; pcb = next) {
+		next = pcb->next;
+		if (++n > CAP_TW_MAX) {
+			tcp_abandon(pcb, 0);
+			drop++;
+		}
+	}
+	if (drop > 0) {
+		cap->dropped += drop;
+		cap_flood_log(cap, "half-open connections", CAP_HALFOPEN_MAX,
+		    drop);
+	}
 }
 
 /* A listener on port for every address of the interface, once. */
@@ -310,9 +551,13 @@ cap_input(struct capture *cap, const unsigned char *p, size_t n)
 	}
 	if (pk.proto == IPPKT_TCP && pk.ports &&
 	    (pk.tcpflags & (IPPKT_TCP_SYN | IPPKT_TCP_ACK)) ==
-	    IPPKT_TCP_SYN && tcp_port_ready(cap, pk.dport) != 0) {
-		cap->dropped++;
-		return;
+	    IPPKT_TCP_SYN) {
+		if (tcp_port_ready(cap, pk.dport) != 0) {
+			cap->dropped++;
+			return;
+		}
+		if (++cap->syn_in >= CAP_HALFOPEN_MAX / 4)
+			cap_trim(cap);
 	}
 	if (pk.proto == IPPKT_UDP && pk.ports &&
 	    cap_udp_port_ready(cap, pk.dport) != 0) {
@@ -374,6 +619,7 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	cap->wk = wk;
 	cap->l = l;
 	cap->fd = tunfd;
+	LIST_INIT(&cap->sniffs);
 	if (dialer_init(&cap->dl, wk, l, idx) != 0 || cap_udp_init(cap) != 0 ||
 	    cap_dns_init(cap) != 0)
 		return -1;

@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "lwip/netif.h"
 
@@ -14,10 +15,23 @@
 
 #define CAP_BUF		65536
 #define CAP_READS	64		/* packets per wake-up */
+/*
+ * Flood limits, per capture (one stack per worker).  lwIP here
+ * allocates its pcbs with malloc, without the pools' limits: these are
+ * ours.  Flows are the connections handed on (each holds up to a
+ * window each way); half-open ones cost a pcb each until lwIP's 20 s
+ * SYN_RCVD timeout, so past the limit the oldest go first (a real
+ * client completes its handshake in a round trip, a spoofed one never
+ * does); TIME-WAIT pcbs are only kept for late segments.
+ */
+#define CAP_FLOWS_MAX	4096
+#define CAP_HALFOPEN_MAX 1024
+#define CAP_TW_MAX	1024
 
 struct cap_usess;
 struct cap_dq;
 struct cap_fake;
+struct cap_sniff;
 
 struct capture {
 	struct worker			*wk;
@@ -34,7 +48,12 @@ struct capture {
 	LIST_HEAD(, cap_dq)		 dqs;		/* DNS under way */
 	size_t				 ndqs;
 	struct cap_fake			*fake;		/* fake_ip= */
+	LIST_HEAD(, cap_sniff)		 sniffs;	/* flows not dialed yet */
+	size_t				 nsniffs;
 	LIST_ENTRY(capture)		 entry;		/* the worker's */
+	size_t				 nflows;	/* CAP_FLOWS_MAX */
+	unsigned int			 syn_in;	/* since the last trim */
+	time_t				 flood_logged;
 	uint64_t			 dropped;
 	unsigned char			 buf[CAP_BUF];	/* read */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
@@ -56,10 +75,12 @@ int	cap_dns_query(struct capture *, const ip_addr_t *client,
 	    uint16_t cport, const ip_addr_t *server, const unsigned char *p,
 	    size_t len);
 /*
- * The name a fake address stands for; NULL with *isfake set for an
- * address of the range that stands for nothing (now).
+ * The name a fake address stands for, copied: 1; 0 for an address out
+ * of the range; -1 for one of the range that stands for nothing (now).
  */
-const char *cap_fake_name(struct capture *, const ip_addr_t *dst,
-	    int *isfake);
+int	cap_fake_name(struct capture *, const ip_addr_t *dst, char *name,
+	    size_t namelen);
+/* The fake address name has now, if any: 0, or -1 (none given). */
+int	cap_fake_addr(struct capture *, const char *name, ip_addr_t *);
 
 #endif

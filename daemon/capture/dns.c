@@ -12,6 +12,18 @@
  * The range is used round robin: a name keeps its address until the
  * range has gone round once (at most CAP_FAKE_MAX other names later);
  * asking again moves nothing, so a name in use keeps its address.
+ *
+ * Several workers each read a queue of the same device (IFF_MULTI_QUEUE)
+ * and the kernel spreads flows over the queues by their hash: a query
+ * answered by one worker and the flow to the address it gave may meet
+ * different workers.  So the table lives in the memory the monitor
+ * shares with every worker (the replay filters' memfd, handler/ss.c):
+ * names by index, chained by indices, under a spinlock held for a few
+ * dozen comparisons, as ostp/replay.c does.  The first capture to use
+ * it sets its size; a capture whose range has another size (a second
+ * fake_ip of another length) keeps a table of its own, which is right
+ * only with one worker.  The table outlives reloads: names keep their
+ * addresses across SIGHUP.
  */
 #include "config.h"
 
@@ -35,25 +47,38 @@
 #include "capture/capture.h"
 #include "capture/capture_int.h"
 
-#define CAP_FAKE_MAX	65536		/* names held at once */
 #define CAP_FAKE_TTL	10		/* seconds, in answers */
-#define CAP_FAKE_BUCKETS 4096
 #define CAP_DNS_PENDING	1024
-
-struct fake_ent {
-	LIST_ENTRY(fake_ent)	 hash;
-	char			*name;
-};
 
 struct cap_fake {
 	uint32_t		 net;		/* host order: the range */
 	uint32_t		 last;
 	uint32_t		 base;		/* the first address used */
 	uint32_t		 size;
-	uint32_t		 next;
-	struct fake_ent		*ents;		/* size of them */
-	LIST_HEAD(, fake_ent)	 buckets[CAP_FAKE_BUCKETS];
+	struct cap_fake_shm	*t;		/* shared, or own */
+	int			 own;
 };
+
+static struct cap_fake_shm *fake_shm;
+
+void
+cap_fake_shm_set(struct cap_fake_shm *t)
+{
+	fake_shm = t;
+}
+
+static void
+fake_lock(struct cap_fake_shm *t)
+{
+	while (__atomic_exchange_n(&t->lock, 1, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void
+fake_unlock(struct cap_fake_shm *t)
+{
+	__atomic_store_n(&t->lock, 0, __ATOMIC_RELEASE);
+}
 
 struct cap_dq {
 	LIST_ENTRY(cap_dq)	 entry;
@@ -76,13 +101,39 @@ name_hash(const char *s)
 	return h % CAP_FAKE_BUCKETS;
 }
 
+/* With the lock: the index of name, or UINT32_MAX. */
+static uint32_t
+fake_find(struct cap_fake_shm *t, const char *name)
+{
+	uint32_t i;
+
+	for (i = t->buckets[name_hash(name)]; i != 0;
+	    i = t->ents[i - 1].next)
+		if (strcmp(t->ents[i - 1].name, name) == 0)
+			return i - 1;
+	return UINT32_MAX;
+}
+
+/* With the lock: slot i leaves its chain. */
+static void
+fake_unchain(struct cap_fake_shm *t, uint32_t i)
+{
+	uint32_t *pp = &t->buckets[name_hash(t->ents[i].name)];
+
+	while (*pp != 0 && *pp != i + 1)
+		pp = &t->ents[*pp - 1].next;
+	if (*pp == i + 1)
+		*pp = t->ents[i].next;
+	t->ents[i].next = 0;
+	t->ents[i].name[0] = '\0';
+}
+
 int
 cap_dns_init(struct capture *cap)
 {
 	const struct tun_conf *t = &cap->l->tun;
 	struct cap_fake *fk;
 	uint32_t net, n;
-	size_t i;
 
 	LIST_INIT(&cap->dqs);
 	if (!t->has_fake)
@@ -97,12 +148,27 @@ cap_dns_init(struct capture *cap)
 	fk->last = net + n + 1;
 	fk->base = net + 1;
 	fk->size = n < CAP_FAKE_MAX ? n : CAP_FAKE_MAX;
-	if ((fk->ents = calloc(fk->size, sizeof(*fk->ents))) == NULL) {
-		free(fk);
-		return -1;
+	if (fake_shm != NULL) {
+		fake_lock(fake_shm);
+		if (fake_shm->size == 0)
+			fake_shm->size = fk->size;
+		if (fake_shm->size == fk->size)
+			fk->t = fake_shm;
+		fake_unlock(fake_shm);
 	}
-	for (i = 0; i < CAP_FAKE_BUCKETS; i++)
-		LIST_INIT(&fk->buckets[i]);
+	if (fk->t == NULL) {
+		if (cap->wk->conf->workers != 1)
+			logit("%s: fake_ip of another size than the first "
+			    "capture's: its names are not shared between "
+			    "workers", t->name);
+		/* calloc of this size maps zeroed pages lazily */
+		if ((fk->t = calloc(1, sizeof(*fk->t))) == NULL) {
+			free(fk);
+			return -1;
+		}
+		fk->t->size = fk->size;
+		fk->own = 1;
+	}
 	cap->fake = fk;
 	return 0;
 }
@@ -111,45 +177,64 @@ cap_dns_init(struct capture *cap)
 static int
 fake_addr(struct cap_fake *fk, const char *name, uint32_t *addr)
 {
-	struct fake_ent *e;
-	uint32_t h = name_hash(name);
-	char *copy;
+	struct cap_fake_shm *t = fk->t;
+	uint32_t i, h;
 
-	LIST_FOREACH(e, &fk->buckets[h], hash)
-		if (strcmp(e->name, name) == 0) {
-			*addr = fk->base + (uint32_t)(e - fk->ents);
-			return 0;
-		}
-	if ((copy = strdup(name)) == NULL)
+	if (strlen(name) >= sizeof(t->ents[0].name))
 		return -1;
-	e = &fk->ents[fk->next];
-	if (e->name != NULL) {
-		LIST_REMOVE(e, hash);
-		free(e->name);
+	fake_lock(t);
+	if ((i = fake_find(t, name)) == UINT32_MAX) {
+		i = t->next % fk->size;
+		t->next = (i + 1) % fk->size;
+		if (t->ents[i].name[0] != '\0')
+			fake_unchain(t, i);
+		snprintf(t->ents[i].name, sizeof(t->ents[i].name), "%s",
+		    name);
+		h = name_hash(name);
+		t->ents[i].next = t->buckets[h];
+		t->buckets[h] = i + 1;
 	}
-	e->name = copy;
-	LIST_INSERT_HEAD(&fk->buckets[h], e, hash);
-	*addr = fk->base + fk->next;
-	fk->next = (fk->next + 1) % fk->size;
+	fake_unlock(t);
+	*addr = fk->base + i;
 	return 0;
 }
 
-const char *
-cap_fake_name(struct capture *cap, const ip_addr_t *dst, int *isfake)
+int
+cap_fake_addr(struct capture *cap, const char *name, ip_addr_t *out)
+{
+	struct cap_fake *fk = cap->fake;
+	uint32_t i;
+
+	if (fk == NULL)
+		return -1;
+	fake_lock(fk->t);
+	i = fake_find(fk->t, name);
+	fake_unlock(fk->t);
+	if (i == UINT32_MAX)
+		return -1;
+	ip_addr_set_ip4_u32_val(*out, htonl(fk->base + i));
+	return 0;
+}
+
+int
+cap_fake_name(struct capture *cap, const ip_addr_t *dst, char *name,
+    size_t namelen)
 {
 	struct cap_fake *fk = cap->fake;
 	uint32_t a;
 
-	*isfake = 0;
 	if (fk == NULL || !IP_IS_V4(dst))
-		return NULL;
+		return 0;
 	a = ntohl(ip4_addr_get_u32(ip_2_ip4(dst)));
 	if (a < fk->net || a > fk->last)
-		return NULL;
-	*isfake = 1;
+		return 0;
 	if (a < fk->base || a - fk->base >= fk->size)
-		return NULL;
-	return fk->ents[a - fk->base].name;
+		return -1;
+	/* a copy: another worker may reuse the slot right after */
+	fake_lock(fk->t);
+	snprintf(name, namelen, "%s", fk->t->ents[a - fk->base].name);
+	fake_unlock(fk->t);
+	return name[0] != '\0' ? 1 : -1;
 }
 
 /* The reply as the client's UDP size allows (TC and a retry over TCP). */

@@ -20,15 +20,28 @@
 #include "worker.h"
 #include "core/conn.h"
 #include "capture/capture.h"
+#include "capture/capture_int.h"
 
 struct flow {
 	struct conn	*c;
+	struct capture	*cap;
 	struct tcp_pcb	*pcb;		/* NULL: lwIP freed it */
 	struct pbuf	*rq;		/* received, not yet read */
 	size_t		 rqlen;
 	int		 fin_rcvd;
 	int		 err;		/* the pcb failed: errno */
+	void		(*watch)(void *);	/* before the owner: sniff */
+	void		*watch_arg;
 };
+
+/* Whoever watches the flow before it has an owner hears of news. */
+static void
+flow_news(struct flow *f)
+{
+	if (f->watch != NULL)
+		f->watch(f->watch_arg);
+	conn_kick(f->c, CONN_READ);
+}
 
 static void
 flow_detach(struct flow *f)
@@ -64,7 +77,7 @@ flow_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			pbuf_cat(f->rq, p);
 		f->rqlen += p->tot_len;
 	}
-	conn_kick(f->c, CONN_READ);
+	flow_news(f);
 	return ERR_OK;
 }
 
@@ -91,6 +104,8 @@ flow_err_cb(void *arg, err_t err)
 	f->pcb = NULL;
 	f->err = err == ERR_RST ? ECONNRESET : err == ERR_ABRT ?
 	    ECONNABORTED : ETIMEDOUT;
+	if (f->watch != NULL)
+		f->watch(f->watch_arg);
 	conn_kick(f->c, CONN_READ | CONN_WRITE);
 }
 
@@ -220,6 +235,7 @@ flow_free(struct conn *c)
 	}
 	if (f->rq != NULL)
 		pbuf_free(f->rq);
+	f->cap->nflows--;
 	free(f);
 }
 
@@ -251,6 +267,8 @@ capture_flow_new(struct capture *cap, struct tcp_pcb *pcb)
 	c->fd = -1;
 	c->layer = f;
 	f->c = c;
+	f->cap = cap;
+	cap->nflows++;
 	f->pcb = pcb;
 	tcp_arg(pcb, f);
 	tcp_recv(pcb, flow_recv_cb);
@@ -258,6 +276,29 @@ capture_flow_new(struct capture *cap, struct tcp_pcb *pcb)
 	tcp_err(pcb, flow_err_cb);
 	tcp_nagle_disable(pcb);
 	return c;
+}
+
+void
+capture_flow_watch(struct conn *c, void (*cb)(void *), void *arg)
+{
+	struct flow *f = c->layer;
+
+	f->watch = cb;
+	f->watch_arg = arg;
+}
+
+size_t
+capture_flow_peek(struct conn *c, void *p, size_t n, int *ended)
+{
+	struct flow *f = c->layer;
+	size_t k = f->rqlen < n ? f->rqlen : n;
+
+	*ended = f->pcb == NULL ? 2 : f->fin_rcvd;
+	if (k > 0xffff)
+		k = 0xffff;
+	if (k == 0 || f->rq == NULL)
+		return 0;
+	return pbuf_copy_partial(f->rq, p, (u16_t)k, 0);
 }
 
 void

@@ -7,6 +7,14 @@
  * them for every address, and answers leave from the address and port
  * they came from, as if that host had sent them.  A session idle for
  * the listener's ttl is closed.
+ *
+ * A datagram to a fake address goes to the name; its answers come from
+ * wherever the far end resolved the name to (or from the name, for some
+ * relays), which the client never sent to: a connected socket would
+ * drop them.  Each session remembers its last few destinations, and an
+ * answer from an address it did not send to, on the port of a fake
+ * one, comes from that fake address (the most recent one), as the
+ * client expects.
  */
 #include "config.h"
 
@@ -34,6 +42,13 @@
 
 #define CAP_USESS_MAX	1024
 #define CAP_UGC_SEC	5
+#define CAP_UDST	8		/* destinations remembered */
+
+struct cap_udst {
+	ip_addr_t		 addr;		/* as the client sent to */
+	uint16_t		 port;
+	int			 fake;
+};
 
 struct cap_usess {
 	LIST_ENTRY(cap_usess)	 entry;
@@ -42,7 +57,54 @@ struct cap_usess {
 	uint16_t		 cport;
 	struct uchan		*uc;
 	time_t			 last;
+	struct cap_udst		 dst[CAP_UDST];	/* a ring */
+	unsigned int		 ndst;
 };
+
+static void
+usess_note(struct cap_usess *us, const ip_addr_t *to, uint16_t port,
+    int fake)
+{
+	struct cap_udst *d;
+	unsigned int i;
+
+	for (i = 0; i < CAP_UDST && i < us->ndst; i++) {
+		d = &us->dst[i];
+		if (d->port == port && ip_addr_cmp(&d->addr, to))
+			return;
+	}
+	d = &us->dst[us->ndst++ % CAP_UDST];
+	ip_addr_copy(d->addr, *to);
+	d->port = port;
+	d->fake = fake;
+	/* keep the count bounded but past CAP_UDST: the ring is full */
+	if (us->ndst >= 2 * CAP_UDST)
+		us->ndst -= CAP_UDST;
+}
+
+/*
+ * Where the client thinks an answer from (from, port) comes from: a
+ * fake address when it sent to one on that port and never to from.
+ */
+static void
+usess_source(struct cap_usess *us, ip_addr_t *from, uint16_t port)
+{
+	const struct cap_udst *d, *best = NULL;
+	unsigned int i, n = us->ndst < CAP_UDST ? us->ndst : CAP_UDST;
+
+	for (i = 0; i < n; i++) {
+		/* newest first */
+		d = &us->dst[(us->ndst - 1 - i) % CAP_UDST];
+		if (d->port != port)
+			continue;
+		if (!d->fake && ip_addr_cmp(&d->addr, from))
+			return;
+		if (d->fake && best == NULL)
+			best = d;
+	}
+	if (best != NULL)
+		ip_addr_copy(*from, best->addr);
+}
 
 static void
 usess_free(struct cap_usess *us)
@@ -95,8 +157,11 @@ usess_answer(void *arg, const struct proxy_target *src,
 	struct cap_usess *us = arg;
 	ip_addr_t from;
 
-	if (!ipaddr_aton(src->host, &from))
+	/* a name (some relays answer so): stands for its fake address */
+	if (!ipaddr_aton(src->host, &from) &&
+	    cap_fake_addr(us->cap, src->host, &from) != 0)
 		return;
+	usess_source(us, &from, src->port);
 	us->last = time(NULL);
 	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
 }
@@ -136,8 +201,7 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	struct capture *cap = arg;
 	struct cap_usess *us;
 	char host[PROXY_HOST_MAX + 1];
-	const char *name;
-	int isfake;
+	int fake;
 	u16_t n;
 
 	n = p->tot_len;
@@ -149,16 +213,15 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	if (pcb->local_port == 53 && cap_dns_query(cap, addr, port,
 	    ip_current_dest_addr(), cap->ubuf, n))
 		return;
-	if ((name = cap_fake_name(cap, ip_current_dest_addr(), &isfake)) !=
-	    NULL)
-		snprintf(host, sizeof(host), "%s", name);
-	else if (isfake)
+	if ((fake = cap_fake_name(cap, ip_current_dest_addr(), host,
+	    sizeof(host))) == -1)
 		return;		/* an address that stands for no name */
-	else
+	if (fake == 0)
 		ip_text(ip_current_dest_addr(), host, sizeof(host));
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
 	us->last = time(NULL);
+	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1);
 	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);
 }
 

@@ -639,7 +639,8 @@ dial_begin(struct dial *d)
 
 	if (sockaddr_literal(host, port, &d->addr, &d->addrlen) != 0) {
 		literal = 0;
-		if ((he = dialer_hosts(dl, host)) != NULL)
+		/* dial_start_at: the address the flow went to comes first */
+		if (d->addrlen == 0 && (he = dialer_hosts(dl, host)) != NULL)
 			sockaddr_set(&d->addr, &d->addrlen, he->family,
 			    he->addr, port);
 	}
@@ -721,10 +722,23 @@ struct dial *
 dial_start(struct dialer *dl, const char *host, uint16_t port, int flags,
     dial_cb cb, void *arg)
 {
+	return dial_start_at(dl, host, NULL, 0, port, flags, cb, arg);
+}
+
+struct dial *
+dial_start_at(struct dialer *dl, const char *host, const struct sockaddr *sa,
+    socklen_t salen, uint16_t port, int flags, dial_cb cb, void *arg)
+{
 	struct dial *d;
 
+	if (salen > sizeof(d->addr))
+		return NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
+	if (sa != NULL && salen > 0) {
+		memcpy(&d->addr, sa, salen);
+		d->addrlen = salen;
+	}
 	d->dl = dl;
 	d->fd = -1;
 	d->flags = flags;

@@ -75,6 +75,16 @@ struct dial;
 
 struct dial *dial_start(struct dialer *, const char *host, uint16_t port,
 	    int flags, dial_cb, void *arg);
+/*
+ * The same for a name the client's traffic carried (a sniffed TLS SNI
+ * or HTTP Host) on a flow to sa: the rules see the name and sa, a
+ * chain is given the name (its far end resolves it), a direct dial
+ * connects to sa, so that a name the client resolved otherwise than
+ * we would still reaches the host the client chose.
+ */
+struct dial *dial_start_at(struct dialer *, const char *host,
+	    const struct sockaddr *sa, socklen_t salen, uint16_t port,
+	    int flags, dial_cb, void *arg);
 void	dial_cancel(struct dial *);
 struct stconn;
 /* Whose dial it is: its route and outcome go in the record. */

@@ -39,6 +39,7 @@
 #include "core/codec.h"
 #include "worker.h"
 #include "handler/handler.h"
+#include "capture/capture.h"
 
 #define SS_HANDSHAKE_SECS	10	/* for the salt and the address */
 #define SS_DRAIN_MAX		512	/* probers held open per worker */
@@ -99,6 +100,7 @@ struct ss_shared {
 	struct salt_table	st;
 	struct ostp_replay_shm	ostp;	/* OSTP handshakes (ostp/replay.c) */
 	struct ostp_usage_shm	usage;	/* OSTP bytes per key (ostp/usage.c) */
+	struct cap_fake_shm	fake;	/* fake-IP names (capture/dns.c) */
 };
 
 static int
@@ -114,6 +116,7 @@ ss_replay_map(int fd)
 	st22 = &sh->st;
 	ostp_replay_set(&sh->ostp);
 	ostp_usage_set(&sh->usage);
+	cap_fake_shm_set(&sh->fake);
 	return 0;
 }
 
@@ -136,6 +139,7 @@ ss_replay_create(void)
 		rf = NULL;
 		st22 = NULL;
 		ostp_replay_set(NULL);
+		cap_fake_shm_set(NULL);
 		close(fd);
 		return -1;
 	}
@@ -145,6 +149,7 @@ ss_replay_create(void)
 	st22 = NULL;
 	ostp_replay_set(NULL);
 	ostp_usage_set(NULL);
+	cap_fake_shm_set(NULL);
 	return fd;
 }
 
