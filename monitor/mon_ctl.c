@@ -360,7 +360,9 @@ report_rec(void *arg, const struct ctl_rec *r)
 			agg_add(a, r->c);
 		return 0;
 	case CTL_R_CONN:
-		if (r->idx >= c->nlis || (r->ob != CTL_NONE &&
+		/* CTL_NONE: a client the relay counted (core/copy.c) */
+		if ((r->idx != CTL_NONE && r->idx >= c->nlis) ||
+		    (r->ob != CTL_NONE &&
 		    r->ob >= c->nobs) || (r->rule != CTL_NONE &&
 		    r->rule != CTL_RULE_DEFAULT && r->rule >= c->nrules))
 			return -1;
@@ -369,7 +371,8 @@ report_rec(void *arg, const struct ctl_rec *r)
 		route_text(c, r->rule, route, sizeof(route));
 		fprintf(q->conns, "conn worker=%u gen=%u pid=%ld", w->id,
 		    w->gen->num, (long)w->pid);
-		esc_put(q->conns, "listener", c->lis[r->idx].tag);
+		esc_put(q->conns, "listener", r->idx == CTL_NONE ? "-" :
+		    c->lis[r->idx].tag);
 		esc_put(q->conns, "client", r->client);
 		esc_put(q->conns, "user", r->user);
 		esc_put(q->conns, "target", r->target);
@@ -470,6 +473,7 @@ put_counters(FILE *f, const uint64_t *c)
 	for (i = 0; ctl_dial_reasons[i] != NULL; i++)
 		fprintf(f, " dial_fail_%s=%llu", ctl_dial_reasons[i],
 		    (unsigned long long)c[CTL_C_DF_FIRST + i]);
+
 }
 
 static void

@@ -38,6 +38,8 @@
 
 #include <event2/event.h>
 
+/* before lwIP, whose stats.h has a macro of the same name */
+#include "core/stats.h"
 #include "lwip/init.h"
 #include "lwip/ip.h"
 #include "lwip/netif.h"
@@ -207,8 +209,11 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct capture *cap = arg;
 	char host[PROXY_HOST_MAX + 1];
+	char src[INET6_ADDRSTRLEN];
 	const char *name;
 	struct conn *c;
+	struct dial *d;
+	struct stconn *st;
 	int isfake;
 
 	if (err != ERR_OK || pcb == NULL)
@@ -233,9 +238,22 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	cap->wk->stats.active++;
 	debug("%s: flow to %s port %u", cap->l->tun.name, host,
 	    pcb->local_port);
+	/* a captured flow is a client's connection: its record */
+	if ((st = stconn_new(cap->wk, cap->dl.idx, NULL)) != NULL) {
+		if (IP_IS_V4(&pcb->remote_ip))
+			inet_ntop(AF_INET, &ip_2_ip4(&pcb->remote_ip)->addr,
+			    src, sizeof(src));
+		else
+			inet_ntop(AF_INET6, ip_2_ip6(&pcb->remote_ip)->addr,
+			    src, sizeof(src));
+		stconn_client_name(st, src, pcb->remote_port);
+		stconn_attach(st, c);
+	}
 	/* the dial answers from the loop, never inside lwIP */
-	if (dial_start(&cap->dl, host, pcb->local_port, 0, cap_dialed, c) ==
-	    NULL) {
+	if ((d = dial_start(&cap->dl, host, pcb->local_port, 0, cap_dialed,
+	    c)) != NULL)
+		dial_set_stats(d, st);
+	else {
 		capture_flow_abort(c);
 		conn_free(c);
 		worker_conn_closed(cap->wk);

@@ -21,6 +21,8 @@
 
 #include <event2/event.h>
 
+/* before lwIP, whose stats.h has a macro of the same name */
+#include "core/stats.h"
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
 #include "lwip/udp.h"
@@ -42,6 +44,7 @@ struct cap_usess {
 	uint16_t		 cport;
 	struct uchan		*uc;
 	time_t			 last;
+	struct stconn		*st;		/* the client's record */
 };
 
 static void
@@ -50,6 +53,7 @@ usess_free(struct cap_usess *us)
 	LIST_REMOVE(us, entry);
 	us->cap->nusess--;
 	uchan_close(us->uc);
+	stconn_close(us->st);
 	free(us);
 }
 
@@ -98,6 +102,7 @@ usess_answer(void *arg, const struct proxy_target *src,
 	if (!ipaddr_aton(src->host, &from))
 		return;
 	us->last = time(NULL);
+	stconn_bytes(us->st, 1, n);
 	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
 }
 
@@ -122,6 +127,14 @@ usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
 	if ((us->uc = uchan_open(&cap->dl, usess_answer, us)) == NULL) {
 		free(us);
 		return NULL;
+	}
+	/* a session is a client's connection: its record, until it ends */
+	if ((us->st = stconn_new(cap->wk, cap->dl.idx, NULL)) != NULL) {
+		char h[INET6_ADDRSTRLEN];
+
+		ip_text(client, h, sizeof(h));
+		stconn_client_name(us->st, h, cport);
+		stconn_served(us->st);
 	}
 	LIST_INSERT_HEAD(&cap->usess, us, entry);
 	cap->nusess++;
@@ -159,6 +172,8 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
 	us->last = time(NULL);
+	stconn_target_once(us->st, host, pcb->local_port);
+	stconn_bytes(us->st, 0, n);
 	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);
 }
 

@@ -743,8 +743,11 @@ dial_start(struct dialer *dl, const char *host, uint16_t port, int flags,
 void
 dial_set_stats(struct dial *d, struct stconn *st)
 {
-	if (d != NULL)
-		d->st = st;
+	if (d == NULL)
+		return;
+	d->st = st;
+	/* the name asked for, as the client gave it */
+	stconn_target_once(st, d->host, d->port);
 }
 
 void
