@@ -473,7 +473,9 @@ put_counters(FILE *f, const uint64_t *c)
 	for (i = 0; ctl_dial_reasons[i] != NULL; i++)
 		fprintf(f, " dial_fail_%s=%llu", ctl_dial_reasons[i],
 		    (unsigned long long)c[CTL_C_DF_FIRST + i]);
-
+	fprintf(f, " dns_hits=%llu dns_misses=%llu",
+	    (unsigned long long)c[CTL_C_DNS_HITS],
+	    (unsigned long long)c[CTL_C_DNS_MISSES]);
 }
 
 static void
@@ -663,6 +665,12 @@ render_metrics(struct ctl_query *q, FILE *f)
 	    "Dials that reached their target.", CTL_C_DIAL_OK);
 	prom_dial_fail(f, q, CTL_R_LIS, "ostpd_listener_dial_failures_total");
 	prom_relay(f, q, CTL_R_LIS, "ostpd_listener_relays_total");
+	prom_per(f, q, CTL_R_LIS, "ostpd_listener_dns_cache_hits_total",
+	    "counter", "Names of the listener's dials answered from the "
+	    "resolver's cache.", CTL_C_DNS_HITS);
+	prom_per(f, q, CTL_R_LIS, "ostpd_listener_dns_cache_misses_total",
+	    "counter", "Names of the listener's dials the resolver had to "
+	    "ask for.", CTL_C_DNS_MISSES);
 
 	prom_per(f, q, CTL_R_OB, "ostpd_outbound_connections_total",
 	    "counter", "Connections relayed through the outbound.",

@@ -735,7 +735,9 @@ dial_start(struct dialer *dl, const char *host, uint16_t port, int flags,
 	d->ob = d->rule = CTL_NONE;
 	snprintf(d->host, sizeof(d->host), "%s", host);
 	d->in_start = 1;
+	stats_dns_for(dl->idx);		/* cache hits are counted inside */
 	dial_begin(d);
+	stats_dns_for(STATS_LIS_NONE);
 	d->in_start = 0;
 	return d;
 }

@@ -51,6 +51,7 @@ struct stconn {
 };
 
 uint64_t stats_dns_hits, stats_dns_misses;
+static size_t dns_lis = STATS_LIS_NONE;
 
 static uint64_t (*lis_c)[CTL_C_N];
 static size_t nlis;
@@ -100,6 +101,22 @@ addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 		snprintf(out, len, "%s:%u", host, port);
 	else
 		snprintf(out, len, "-");
+}
+
+void
+stats_dns_for(size_t lis)
+{
+	dns_lis = lis;
+}
+
+void
+stats_dns(int hit)
+{
+	if (hit)
+		stats_dns_hits++;
+	else
+		stats_dns_misses++;
+	lisc(dns_lis)[hit ? CTL_C_DNS_HITS : CTL_C_DNS_MISSES]++;
 }
 
 struct stconn *

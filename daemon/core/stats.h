@@ -23,6 +23,13 @@ struct sockaddr_storage;
 
 /* DNS answers from the resolver's cache, and those it had to ask for. */
 extern uint64_t stats_dns_hits, stats_dns_misses;
+/*
+ * Whose lookups they are: the resolver answers from its cache inside
+ * resolve_start, so a dial names its listener around that call
+ * (stats_dns_for(idx) ... stats_dns_for(STATS_LIS_NONE)).
+ */
+void	stats_dns_for(size_t lis);
+void	stats_dns(int hit);
 
 void	stats_init(struct worker *);
 /*

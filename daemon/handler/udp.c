@@ -238,8 +238,11 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 	uc->qport = port;
 	/* no racing for datagrams: the preferred family, as gost */
 	fams = uc->dl->prefer == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
-	if ((uc->rr = resolve_start(dialer_resolver(uc->dl), host, fams,
-	    uchan_resolved, uc)) == NULL) {
+	stats_dns_for(uc->dl->idx);
+	uc->rr = resolve_start(dialer_resolver(uc->dl), host, fams,
+	    uchan_resolved, uc);
+	stats_dns_for(STATS_LIS_NONE);
+	if (uc->rr == NULL) {
 		free(uc->qdata);
 		uc->qdata = NULL;
 	}
