@@ -140,7 +140,7 @@ if [ -f "$BC" ]; then
 	complete_ ostpd -b -C /etc/ostpd/ | grep -qx "$CONF" ||
 	    fail "completion: no file after -C"
 	complete_ ostpd -I l | grep -qx lo || fail "completion: no interface"
-	[ "$(complete_ ostpd -D - | wc -l)" = 13 ] || fail "completion: options"
+	[ "$(complete_ ostpd -D - | wc -l)" = 14 ] || fail "completion: options"
 else
 	skip_part "bash-completion not installed"
 fi
