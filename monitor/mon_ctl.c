@@ -967,6 +967,45 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static struct event *
+accept_event(int kind)
+{
+	return kind == CL_CTL ? ctl.ev : ctl.mev;
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event *ev = accept_event((int)(intptr_t)arg);
+
+	(void)fd;
+	(void)what;
+	/* the listener of now: the metrics one may have moved meanwhile */
+	if (ev != NULL)
+		event_add(ev, NULL);
+}
+
+/*
+ * Out of descriptors (or memory): the pending connection stays in the
+ * backlog and the socket readable, so the loop would spin; the
+ * listener rests for a second instead, as other daemons do.
+ */
+static void
+accept_pause(int kind)
+{
+	struct timeval tv = { 1, 0 };
+	struct event *ev = accept_event(kind);
+
+	if (ev == NULL)
+		return;
+	verbose("%s: accept: %s; pausing for a second",
+	    kind == CL_CTL ? "control" : "metrics", strerror(errno));
+	event_del(ev);
+	if (event_base_once(ctl.mon->base, -1, EV_TIMEOUT, accept_resume_cb,
+	    (void *)(intptr_t)kind, &tv) == -1)
+		event_add(ev, NULL);
+}
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -979,8 +1018,12 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 	(void)what;
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1)
+	    -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(kind);
 		return;
+	}
 	if (kind == CL_CTL) {
 		/* the socket's mode already says so; a second lock */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||
