@@ -2587,12 +2587,12 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	    params_check(n, s->params, err, errlen) != 0)
 		return -1;
 	if (n->port == 0 && !LIS_HAS_DEV(l->kind)) {
-		seterr(err, errlen, "%s: bad port 0 (1-65535)", url);
+		seterr(err, errlen, "%s: bad port 0 (1-65535)", n->url);
 		return -1;
 	}
 	if (n->user != NULL && !s->userinfo) {
 		seterr(err, errlen, "%s: scheme %s takes no user information",
-		    url, n->scheme);
+		    n->url, n->scheme);
 		return -1;
 	}
 	/*
@@ -2604,7 +2604,7 @@ build_listener_one(struct conf *c, const char *url, const char *tag,
 	    l->targets[0].ss_family == AF_INET),
 	    &l->addr, &l->addrlen) != 0) {
 		seterr(err, errlen, "%s: listen address \"%s\" must be an IP "
-		    "address, localhost or empty", url, n->host);
+		    "address, localhost or empty", n->url, n->host);
 		return -1;
 	}
 	/*
@@ -2858,6 +2858,7 @@ conf_hop_build(struct hop_conf *h, const char *url, int first, char *err,
 	memset(h, 0, sizeof(*h));
 	if (node_parse(url, &n, err, errlen) != 0)
 		return -1;
+	url = n->url;		/* messages show it with secrets masked */
 	h->node = n;
 	if (http2_pair_ok(n, err, errlen) != 0)
 		goto fail;

@@ -2735,7 +2735,7 @@ conf_print_json(const struct conf *c, FILE *f)
 		GS("tag");
 		GS(c->lis[i].tag);
 		GS("url");
-		GS(c->lis[i].node->url);
+		GS(c->lis[i].node->raw);
 		/* a route's own, as the worker must learn it */
 		if (c->lis[i].egress.mark != 0) {
 			GS("mark");
@@ -2766,7 +2766,7 @@ conf_print_json(const struct conf *c, FILE *f)
 			GS("hops");
 			G(yajl_gen_array_open(g));
 			for (j = 0; j < c->obs[i].nhops; j++)
-				GS(c->obs[i].hops[j].node->url);
+				GS(c->obs[i].hops[j].node->raw);
 			G(yajl_gen_array_close(g));
 			GS("retries");
 			G(yajl_gen_integer(g, c->obs[i].retries));

@@ -35,6 +35,8 @@ enum ctl_cnt {
 	CTL_C_DF_UNREACH,
 	CTL_C_DF_DNS,
 	CTL_C_DF_OTHER,
+	CTL_C_DNS_HITS,		/* names answered from the cache */
+	CTL_C_DNS_MISSES,	/* names the resolver had to ask for */
 	CTL_C_N
 };
 #define CTL_C_DF_FIRST	CTL_C_DF_DENIED

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,7 @@ node_free(struct node *n)
 		free(n->remotes[i]);
 	free(n->remotes);
 	free(n->url);
+	free(n->raw);
 	free(n->scheme);
 	free(n->proto);
 	free(n->transport);
@@ -212,6 +214,95 @@ parse_remotes(struct node *n, const char *path, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * Query parameters whose values are secrets: a URL in a message shows
+ * them as ***.  key= is a secret unless it names a file (a path).
+ */
+static const char *const secret_params[] = {
+	"auth", "knock", "pass", "passwd", "password", "psk", "secret",
+	"token", "turn_pass", NULL
+};
+
+static int
+secret_param(const char *k, size_t klen, const char *v, size_t vlen)
+{
+	size_t i;
+
+	if (klen == 3 && strncasecmp(k, "key", 3) == 0)
+		return memchr(v, '/', vlen) == NULL;
+	for (i = 0; secret_params[i] != NULL; i++)
+		if (strlen(secret_params[i]) == klen &&
+		    strncasecmp(k, secret_params[i], klen) == 0)
+			return 1;
+	return 0;
+}
+
+int
+node_param_secret(const char *key, const char *val)
+{
+	return secret_param(key, strlen(key), val, strlen(val));
+}
+
+/*
+ * The form of a node URL for messages: a password in the user
+ * information (user:***@), user information without a colon (an access
+ * key, SIP002's base64 of method:password) and secret parameters
+ * (key=***) masked.  Everything else as given.  NULL: out of memory.
+ */
+char *
+node_display(const char *url)
+{
+	const char *p, *sep, *auth, *at, *colon, *q, *seg, *amp, *eq;
+	size_t len;
+	char *out;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		return NULL;
+	sep = strstr(url, "://");
+	auth = sep != NULL ? sep + 3 : url;
+	fwrite(url, 1, (size_t)(auth - url), f);
+	/* the authority ends at the first '/', '?' or '#' */
+	len = strcspn(auth, "/?#");
+	at = NULL;
+	for (p = auth; p < auth + len; p++)
+		if (*p == '@')
+			at = p;
+	p = auth;
+	if (at != NULL) {
+		colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL)
+			fprintf(f, "%.*s:***", (int)(colon - auth), auth);
+		else
+			fputs("***", f);
+		p = at;
+	}
+	if ((q = strchr(p, '?')) == NULL) {
+		fputs(p, f);
+		goto done;
+	}
+	fwrite(p, 1, (size_t)(q + 1 - p), f);
+	for (seg = q + 1; *seg != '\0' && *seg != '#';
+	    seg = *amp == '&' ? amp + 1 : amp) {
+		amp = seg + strcspn(seg, "&#");
+		eq = memchr(seg, '=', (size_t)(amp - seg));
+		if (eq != NULL && secret_param(seg, (size_t)(eq - seg), eq + 1,
+		    (size_t)(amp - eq - 1)))
+			fprintf(f, "%.*s=***", (int)(eq - seg), seg);
+		else
+			fwrite(seg, 1, (size_t)(amp - seg), f);
+		if (*amp == '&')
+			fputc('&', f);
+	}
+	fputs(seg, f);
+ done:
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int
 node_parse(const char *url, struct node **np, char *err, size_t errlen)
 {
@@ -235,16 +326,17 @@ node_parse(const char *url, struct node **np, char *err, size_t errlen)
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return -1;
 	TAILQ_INIT(&n->params);
-	if ((n->url = strndup(s, (size_t)(e - s))) == NULL)
+	if ((n->raw = strndup(s, (size_t)(e - s))) == NULL ||
+	    (n->url = node_display(n->raw)) == NULL)
 		goto oom;
-	for (const char *c = n->url; *c; c++) {
+	for (const char *c = n->raw; *c; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
 			seterr(err, errlen, "%s: control character in URL",
 			    n->url);
 			goto fail;
 		}
 	}
-	s = n->url;
+	s = n->raw;
 	e = s + strlen(s);
 
 	if ((sep = strstr(s, "://")) != NULL) {
@@ -456,7 +548,7 @@ node_param_replace(struct node *n, const char *key, const char *val)
 	TAILQ_FOREACH(p, &n->params, entry)
 		if (strcmp(p->key, key) == 0)
 			last = p;
-	if (last == NULL || (q = strchr(n->url, '?')) == NULL)
+	if (last == NULL || (q = strchr(n->raw, '?')) == NULL)
 		return -1;
 	for (seg = q + 1; *seg != '\0'; seg = *amp != '\0' ? amp + 1 : amp) {
 		amp = seg + strcspn(seg, "&");
@@ -477,7 +569,7 @@ node_param_replace(struct node *n, const char *key, const char *val)
 		free(nv);
 		return -1;
 	}
-	fprintf(f, "%.*s=", (int)(leq - n->url), n->url);
+	fprintf(f, "%.*s=", (int)(leq - n->raw), n->raw);
 	for (c = val; *c != '\0'; c++) {
 		if (isalnum((unsigned char)*c) || strchr("-._~/:", *c) != NULL)
 			fputc(*c, f);
@@ -490,8 +582,15 @@ node_param_replace(struct node *n, const char *key, const char *val)
 		free(nv);
 		return -1;
 	}
+	if ((c = node_display(nurl)) == NULL) {
+		free(nurl);
+		free(nv);
+		return -1;
+	}
+	free(n->raw);
+	n->raw = nurl;
 	free(n->url);
-	n->url = nurl;
+	n->url = (char *)c;
 	free(last->val);
 	last->val = nv;
 	return 0;

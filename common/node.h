@@ -19,7 +19,10 @@ struct node_param {
 };
 
 struct node {
-	char			*url;		/* as given, for messages */
+	char			*url;		/* for messages: secrets
+						   masked (node_display) */
+	char			*raw;		/* as given: the effective
+						   configuration only */
 	char			*scheme;	/* as written ("auto" if none) */
 	char			*proto;		/* normalised protocol */
 	char			*transport;	/* normalised transport */
@@ -35,6 +38,10 @@ struct node {
 int		 node_parse(const char *url, struct node **, char *err,
 		    size_t errlen);
 void		 node_free(struct node *);
+/* A URL's form for messages and logs: passwords and keys as ***. */
+char		*node_display(const char *url);
+/* 1: a parameter whose value messages must not show. */
+int		 node_param_secret(const char *key, const char *val);
 const char	*node_param(const struct node *, const char *key);
 /* A parameter's new value, in the URL's text too (0, or -1). */
 int		 node_param_replace(struct node *, const char *key,

@@ -391,8 +391,8 @@ params_check(const struct node *n, const char *const *used, char *err,
 		}
 		if (!ok) {
 			snprintf(err, errlen, "%s: bad value \"%s\" for %s (%s)",
-			    n->url, p->val, p->key,
-			    type_form(d, form, sizeof(form)));
+			    n->url, node_param_secret(p->key, p->val) ? "***" :
+			    p->val, p->key, type_form(d, form, sizeof(form)));
 			return -1;
 		}
 		if (!in_used(used, p->key) &&

@@ -29,7 +29,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: ostpd [-AbDhtV] [-C file] [-F node] [-I interface] [-L node]\n"
+"usage: ostpd [-AbDhtTV] [-C file] [-F node] [-I interface] [-L node]\n"
 "             [-M mark] [-m address] [-P address] [-p pidfile]\n"
 "             [-S socket] [-w workers]\n");
 }
@@ -177,7 +177,7 @@ ostpd_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	while ((ch = getopt(argc, argv, "AbC:DF:hI:L:M:m:P:p:S:tVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "AbC:DF:hI:L:M:m:P:p:S:tTVw:")) != -1) {
 		switch (ch) {
 		case 'A':
 			args.access_log = 1;
@@ -237,7 +237,12 @@ ostpd_main(int argc, char **argv)
 			pidfile = optarg;
 			break;
 		case 't':
-			test_only = 1;
+			/* quiet: the unit's ExecStartPre logs nothing */
+			if (test_only == 0)
+				test_only = 1;
+			break;
+		case 'T':
+			test_only = 2;	/* and print it, as sshd -T */
 			break;
 		case 'V':
 			version();
@@ -282,8 +287,8 @@ ostpd_main(int argc, char **argv)
 	}
 	log_set_level(conf.log_level);
 	if (test_only) {
-		/* The effective configuration, as native JSON. */
-		int r = conf_print_json(&conf, stdout);
+		/* -T: the effective configuration, as native JSON */
+		int r = test_only == 2 ? conf_print_json(&conf, stdout) : 0;
 
 		conf_free(&conf);
 		return r == 0 ? 0 : 1;

@@ -1,7 +1,10 @@
 /*
  * The monitor keeps only what it needs: network administration for
  * devices, routes, marks and raw sockets; low ports for listeners added
- * by a reload; and what spawning and signalling workers takes.
+ * by a reload; and what spawning and signalling workers takes.  The
+ * network ones are kept where the process has them: a container without
+ * CAP_NET_ADMIN still runs a plain proxy, and a feature that needs one
+ * fails on its own with a line that names the capability.
  */
 #include "config.h"
 
@@ -9,6 +12,7 @@
 #include <sys/capability.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
@@ -19,9 +23,6 @@
 #endif
 
 static const cap_value_t mon_keep[] = {
-	CAP_NET_ADMIN,		/* TUN/TAP, netlink, SO_MARK */
-	CAP_NET_RAW,		/* raw sockets, SO_BINDTODEVICE */
-	CAP_NET_BIND_SERVICE,	/* listeners below 1024 */
 	CAP_SETUID,		/* worker uid drop */
 	CAP_SETGID,		/* worker gid drop */
 	CAP_SYS_CHROOT,		/* worker chroot */
@@ -30,11 +31,15 @@ static const cap_value_t mon_keep[] = {
 #define MON_NKEEP (sizeof(mon_keep) / sizeof(mon_keep[0]))
 
 /*
- * Kept when the process has it, else done without: CAP_BPF for the OSTP
- * ports' steering (mon_steer.c; also for ports a reload adds).  Without
- * it worker 0 alone serves an OSTP port.
+ * Kept when the process has them, else done without: CAP_BPF for the
+ * OSTP ports' steering (mon_steer.c; also for ports a reload adds;
+ * without it worker 0 alone serves an OSTP port), and the network
+ * administration that only some features need (mon_cap_hint).
  */
 static const cap_value_t mon_optional[] = {
+	CAP_NET_ADMIN,		/* TUN/TAP, netlink, SO_MARK, TPROXY */
+	CAP_NET_RAW,		/* raw sockets, SO_BINDTODEVICE */
+	CAP_NET_BIND_SERVICE,	/* listeners below 1024 */
 	CAP_BPF,
 };
 #define MON_NOPT (sizeof(mon_optional) / sizeof(mon_optional[0]))
@@ -80,10 +85,18 @@ mon_caps_drop(void)
 	/* the optional ones this process has */
 	if ((cur = cap_get_proc()) == NULL)
 		return -1;
-	for (i = 0; i < MON_NOPT; i++)
+	for (i = 0; i < MON_NOPT; i++) {
 		if (cap_get_flag(cur, mon_optional[i], CAP_PERMITTED,
 		    &v) == 0 && v == CAP_SET)
 			opt[nopt++] = mon_optional[i];
+		else if (mon_optional[i] != CAP_BPF) {
+			char *name = cap_to_name(mon_optional[i]);
+
+			logit("running without %s: the features that need "
+			    "it will fail", name != NULL ? name : "?");
+			cap_free(name);
+		}
+	}
 	cap_free(cur);
 	if ((caps = cap_init()) == NULL)
 		return -1;
@@ -102,4 +115,33 @@ mon_caps_drop(void)
 	cap_free(caps);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	return 0;
+}
+
+/*
+ * A note for an error caused by a missing capability: " (ostpd runs
+ * without cap_net_admin)" when err is EPERM or EACCES and the process
+ * has not got cap in its effective set, else "".
+ */
+const char *
+mon_cap_hint(int cap, int err)
+{
+	static char hint[64];
+	cap_flag_value_t v = CAP_CLEAR;
+	cap_t cur;
+	char *name;
+
+	if (err != EPERM && err != EACCES)
+		return "";
+	if ((cur = cap_get_proc()) == NULL)
+		return "";
+	if (cap_get_flag(cur, (cap_value_t)cap, CAP_EFFECTIVE, &v) != 0)
+		v = CAP_SET;		/* unknown: no claim */
+	cap_free(cur);
+	if (v == CAP_SET)
+		return "";
+	name = cap_to_name((cap_value_t)cap);
+	snprintf(hint, sizeof(hint), " (ostpd runs without %s)",
+	    name != NULL ? name : "a capability");
+	cap_free(name);
+	return hint;
 }

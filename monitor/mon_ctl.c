@@ -360,7 +360,9 @@ report_rec(void *arg, const struct ctl_rec *r)
 			agg_add(a, r->c);
 		return 0;
 	case CTL_R_CONN:
-		if (r->idx >= c->nlis || (r->ob != CTL_NONE &&
+		/* CTL_NONE: a client the relay counted (core/copy.c) */
+		if ((r->idx != CTL_NONE && r->idx >= c->nlis) ||
+		    (r->ob != CTL_NONE &&
 		    r->ob >= c->nobs) || (r->rule != CTL_NONE &&
 		    r->rule != CTL_RULE_DEFAULT && r->rule >= c->nrules))
 			return -1;
@@ -369,7 +371,8 @@ report_rec(void *arg, const struct ctl_rec *r)
 		route_text(c, r->rule, route, sizeof(route));
 		fprintf(q->conns, "conn worker=%u gen=%u pid=%ld", w->id,
 		    w->gen->num, (long)w->pid);
-		esc_put(q->conns, "listener", c->lis[r->idx].tag);
+		esc_put(q->conns, "listener", r->idx == CTL_NONE ? "-" :
+		    c->lis[r->idx].tag);
 		esc_put(q->conns, "client", r->client);
 		esc_put(q->conns, "user", r->user);
 		esc_put(q->conns, "target", r->target);
@@ -470,6 +473,9 @@ put_counters(FILE *f, const uint64_t *c)
 	for (i = 0; ctl_dial_reasons[i] != NULL; i++)
 		fprintf(f, " dial_fail_%s=%llu", ctl_dial_reasons[i],
 		    (unsigned long long)c[CTL_C_DF_FIRST + i]);
+	fprintf(f, " dns_hits=%llu dns_misses=%llu",
+	    (unsigned long long)c[CTL_C_DNS_HITS],
+	    (unsigned long long)c[CTL_C_DNS_MISSES]);
 }
 
 static void
@@ -659,6 +665,12 @@ render_metrics(struct ctl_query *q, FILE *f)
 	    "Dials that reached their target.", CTL_C_DIAL_OK);
 	prom_dial_fail(f, q, CTL_R_LIS, "ostpd_listener_dial_failures_total");
 	prom_relay(f, q, CTL_R_LIS, "ostpd_listener_relays_total");
+	prom_per(f, q, CTL_R_LIS, "ostpd_listener_dns_cache_hits_total",
+	    "counter", "Names of the listener's dials answered from the "
+	    "resolver's cache.", CTL_C_DNS_HITS);
+	prom_per(f, q, CTL_R_LIS, "ostpd_listener_dns_cache_misses_total",
+	    "counter", "Names of the listener's dials the resolver had to "
+	    "ask for.", CTL_C_DNS_MISSES);
 
 	prom_per(f, q, CTL_R_OB, "ostpd_outbound_connections_total",
 	    "counter", "Connections relayed through the outbound.",
@@ -955,6 +967,45 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static struct event *
+accept_event(int kind)
+{
+	return kind == CL_CTL ? ctl.ev : ctl.mev;
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct event *ev = accept_event((int)(intptr_t)arg);
+
+	(void)fd;
+	(void)what;
+	/* the listener of now: the metrics one may have moved meanwhile */
+	if (ev != NULL)
+		event_add(ev, NULL);
+}
+
+/*
+ * Out of descriptors (or memory): the pending connection stays in the
+ * backlog and the socket readable, so the loop would spin; the
+ * listener rests for a second instead, as other daemons do.
+ */
+static void
+accept_pause(int kind)
+{
+	struct timeval tv = { 1, 0 };
+	struct event *ev = accept_event(kind);
+
+	if (ev == NULL)
+		return;
+	verbose("%s: accept: %s; pausing for a second",
+	    kind == CL_CTL ? "control" : "metrics", strerror(errno));
+	event_del(ev);
+	if (event_base_once(ctl.mon->base, -1, EV_TIMEOUT, accept_resume_cb,
+	    (void *)(intptr_t)kind, &tv) == -1)
+		event_add(ev, NULL);
+}
+
 static void
 accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -967,8 +1018,12 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 
 	(void)what;
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1)
+	    -1) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(kind);
 		return;
+	}
 	if (kind == CL_CTL) {
 		/* the socket's mode already says so; a second lock */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1 ||

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/capability.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,14 +79,18 @@ listener_open(const struct listener_conf *l, int reuseport, char *err,
 	    (l->addr.ss_family == AF_INET6 && (setsockopt(fd, SOL_IPV6,
 	    IPV6_TRANSPARENT, &on, sizeof(on)) == -1 || setsockopt(fd,
 	    SOL_IPV6, IPV6_RECVORIGDSTADDR, &on, sizeof(on)) == -1)))) {
-		snprintf(err, errlen, "%s: IP_TRANSPARENT: %s", l->node->url,
-		    strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: IP_TRANSPARENT: %s%s", l->node->url,
+		    strerror(e), mon_cap_hint(CAP_NET_ADMIN, e));
 		close(fd);
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
-		snprintf(err, errlen, "%s: bind %s: %s", l->node->url, as,
-		    strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: bind %s: %s%s", l->node->url, as,
+		    strerror(e), mon_cap_hint(CAP_NET_BIND_SERVICE, e));
 		close(fd);
 		return -1;
 	}
@@ -223,7 +228,8 @@ mon_socket_create(const struct conf *c, int family, int type, uint32_t mark,
 	if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
 	    sizeof(mark)) == -1) {
 		saved = errno;
-		error("SO_MARK %u: %s", mark, strerror(errno));
+		error("SO_MARK %u: %s%s", mark, strerror(saved),
+		    mon_cap_hint(CAP_NET_ADMIN, saved));
 		close(fd);
 		errno = saved;
 		return -1;
@@ -231,7 +237,8 @@ mon_socket_create(const struct conf *c, int family, int type, uint32_t mark,
 	if (iface != NULL && iface[0] != '\0' && setsockopt(fd, SOL_SOCKET,
 	    SO_BINDTODEVICE, iface, (socklen_t)strlen(iface)) == -1) {
 		saved = errno;
-		error("SO_BINDTODEVICE %s: %s", iface, strerror(errno));
+		error("SO_BINDTODEVICE %s: %s%s", iface, strerror(saved),
+		    mon_cap_hint(CAP_NET_RAW, saved));
 		close(fd);
 		errno = saved;
 		return -1;

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/if_tun.h>
@@ -178,8 +179,10 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 	    (tc->capture ? IFF_MULTI_QUEUE : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
-		error("%s %s: TUNSETIFF: %s", tc->tap ? "tap" : "tun",
-		    tc->name, strerror(errno));
+		int e = errno;
+
+		error("%s %s: TUNSETIFF: %s%s", tc->tap ? "tap" : "tun",
+		    tc->name, strerror(e), mon_cap_hint(CAP_NET_ADMIN, e));
 		close(fd);
 		return -1;
 	}

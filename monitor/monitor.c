@@ -234,7 +234,11 @@ mon_worker_spawn(struct monitor *mon, struct mon_worker *w)
 		error("socketpair: %s", strerror(errno));
 		goto retry;
 	}
-	w->seq = 0;
+	/*
+	 * w->seq goes on counting: an answer the worker before sent late
+	 * (a report a control query still waits for) can never carry the
+	 * number of a request to this one.
+	 */
 	w->once = 0;
 	w->state = MW_NEW;
 	memset(w->lis_given, 0, w->gen->conf.nlis);

@@ -230,5 +230,7 @@ int	mon_reload(struct monitor *);
 
 /* mon_caps.c */
 int	mon_caps_drop(void);
+/* " (ostpd runs without cap_x)" for an EPERM/EACCES, or "" */
+const char *mon_cap_hint(int cap, int err);
 
 #endif

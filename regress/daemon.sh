@@ -8,7 +8,7 @@ echo "$out" | grep -Eq '^ostpd [0-9]+\.[0-9]+\.[0-9]+ \((gcc|clang) .* linux/[a-
 out=$("$OSTPD" 2>&1); rc=$?
 [ $rc -eq 0 ] || fail "no arguments: exit $rc, want 0"
 echo "$out" | grep -q '^usage: ostpd' || fail "no arguments: no usage"
-"$OSTPD" -h | grep -q '^usage: ostpd \[-AbDhtV\]' || fail "-h: no usage"
+"$OSTPD" -h | grep -q '^usage: ostpd \[-AbDhtTV\]' || fail "-h: no usage"
 
 # The man page SYNOPSIS and -h name the same flags.
 man_opts=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' man/ostpd.8 |
@@ -17,7 +17,18 @@ use_opts=$("$OSTPD" -h | grep -o '\-[A-Za-z]*' | tr -d '\n-' | fold -w1 | sort |
 [ -n "$man_opts" ] && [ "$man_opts" = "$use_opts" ] ||
 	fail "man page synopsis flags \"$man_opts\" differ from -h \"$use_opts\""
 
-"$OSTPD" -t -L tcp://127.0.0.1:1/127.0.0.1:2 || fail "-t rejects a valid config"
+"$OSTPD" -t -L tcp://127.0.0.1:1/127.0.0.1:2 >"$LOGDIR/t.out" 2>&1 ||
+	fail "-t rejects a valid config"
+# -t is quiet (the unit's ExecStartPre puts nothing in the journal);
+# -T prints the effective configuration, as sshd -T
+[ -s "$LOGDIR/t.out" ] && fail "-t printed: $(head -3 "$LOGDIR/t.out")"
+"$OSTPD" -T -L "tcp://127.0.0.1:1/127.0.0.1:2" >"$LOGDIR/T.out" 2>&1 ||
+	fail "-T rejects a valid config"
+grep -q '"url": "tcp://127.0.0.1:1/127.0.0.1:2"' "$LOGDIR/T.out" ||
+	fail "-T did not print the configuration: $(head -3 "$LOGDIR/T.out")"
+out=$("$OSTPD" -T -L tcp://127.0.0.1:99999/127.0.0.1:2 2>&1) &&
+	fail "-T accepted a bad port"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "-T, bad port: $out"
 out=$("$OSTPD" -t -L tcp://127.0.0.1:99999/127.0.0.1:2 2>&1); rc=$?
 [ $rc -eq 1 ] || fail "-t with bad port: exit $rc"
 [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "bad port: more than one line: $out"

@@ -107,7 +107,9 @@ WEB_URL=http://127.0.0.1:$WEB_PORT
 # 1. Installation: the maintainer scripts make the user and start the
 # daemon through the init script.
 dpkg_ -i "$DEB" || fatal "dpkg -i failed: $(tail -5 "$LOGDIR/dpkg.out")"
-for f in /usr/sbin/ostpd /usr/bin/ostp-keygen /etc/init.d/ostpd \
+for f in /usr/sbin/ostpd /usr/bin/ostp-keygen /usr/bin/ostpctl \
+    /usr/share/man/man8/ostpctl.8.gz \
+    /usr/share/bash-completion/completions/ostpctl /etc/init.d/ostpd \
     /lib/systemd/system/ostpd.service /usr/lib/sysusers.d/ostpd.conf \
     /usr/lib/tmpfiles.d/ostpd.conf /usr/share/man/man8/ostpd.8.gz \
     /usr/share/man/man5/ostpd.conf.5.gz /usr/share/man/man1/ostp-keygen.1.gz \
@@ -138,9 +140,40 @@ if [ -f "$BC" ]; then
 	complete_ ostpd -b -C /etc/ostpd/ | grep -qx "$CONF" ||
 	    fail "completion: no file after -C"
 	complete_ ostpd -I l | grep -qx lo || fail "completion: no interface"
-	[ "$(complete_ ostpd -D - | wc -l)" = 13 ] || fail "completion: options"
+	[ "$(complete_ ostpd -D - | wc -l)" = 14 ] || fail "completion: options"
 else
 	skip_part "bash-completion not installed"
+fi
+
+# ostpctl in /usr/bin, for the desktop user's sysproxy too: root asks
+# the packaged daemon; another user is refused the control socket's
+# commands, and may run sysproxy as itself.
+[ -e /usr/sbin/ostpctl ] && fail "ostpctl also in /usr/sbin"
+[ "$(command -v ostpctl)" = /usr/bin/ostpctl ] ||
+    fail "ostpctl is not found in PATH as /usr/bin/ostpctl"
+wait_until 5 test -S /run/ostpd/ostpd.sock || fail "no control socket"
+ostpctl status >"$LOGDIR/ctl.out" 2>&1 ||
+    fail "ostpctl status: $(cat "$LOGDIR/ctl.out")"
+grep -q "^ostpd [0-9.]*, pid $(daemon_pid)" "$LOGDIR/ctl.out" ||
+    fail "ostpctl status: $(head -1 "$LOGDIR/ctl.out")"
+if command -v setpriv >/dev/null; then
+	DH=$(mktemp -d /tmp/ostp-deb-home.XXXXXX) || fatal "mktemp"
+	chown nobody:nogroup "$DH"
+	asnobody() {
+		env -i PATH=/usr/bin:/bin HOME="$DH" setpriv --reuid=nobody \
+		    --regid=nogroup --clear-groups "$@"
+	}
+	asnobody ostpctl status >"$LOGDIR/ctl-nobody.out" 2>&1 &&
+	    fail "nobody got a status"
+	grep -q "permission denied" "$LOGDIR/ctl-nobody.out" ||
+	    fail "nobody: $(cat "$LOGDIR/ctl-nobody.out")"
+	asnobody ostpctl stop >/dev/null 2>&1 && fail "nobody stopped the daemon"
+	running || fail "the daemon stopped after nobody's ostpctl stop"
+	asnobody ostpctl sysproxy status >"$LOGDIR/sysproxy.out" 2>&1 ||
+	    fail "sysproxy status as nobody: $(cat "$LOGDIR/sysproxy.out")"
+	rm -rf "$DH"
+else
+	skip_part "setpriv (util-linux) not installed"
 fi
 
 # The workers run as _ostpd in their chroot, as README.privsep says.
@@ -227,6 +260,7 @@ dpkg_ -r ostpd || fail "dpkg -r failed: $(tail -5 "$LOGDIR/dpkg.out")"
 [ -n "$p1" ] && ! wait_gone "$p1" && fail "dpkg -r did not stop the daemon"
 listening "$P2" && fail "port $P2 still open after dpkg -r"
 [ -e /usr/sbin/ostpd ] && fail "/usr/sbin/ostpd left after dpkg -r"
+[ -e /usr/bin/ostpctl ] && fail "/usr/bin/ostpctl left after dpkg -r"
 grep -q ":$P2" "$CONF" 2>/dev/null || fail "dpkg -r removed the edited $CONF"
 dpkg_ -i "$LOGDIR/ostpd-up.deb" ||
     fail "install after remove failed: $(tail -5 "$LOGDIR/dpkg.out")"

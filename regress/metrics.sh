@@ -1,7 +1,8 @@
 # Prometheus metrics at /metrics on the native configuration's
 # "metrics" address: promtool accepts them, counters grow with traffic
 # (per listener, per outbound, per user), dial failures are counted by
-# reason, a handshake that never reaches a target is counted, other
+# reason, a handshake that never reaches a target is counted, DNS
+# cache hits and misses per listener (names from a local unbound), other
 # paths and garbage get no metrics, a reload moves the endpoint.
 . regress/lib.sh
 command -v promtool >/dev/null || skip "promtool (Debian's prometheus) not installed"
@@ -11,13 +12,25 @@ DEAD=$(free_port)
 mkdir -p "$LOGDIR/www"
 echo hello >"$LOGDIR/www/index.html"
 start_web web "$LOGDIR/www" "$W"
+# a nameserver for the listener's dns=: its names are counted per
+# listener, a miss and then hits from the cache
+command -v unbound >/dev/null || skip "unbound is not installed (make deps)"
+D=$LOGDIR/ns
+mkdir -p "$D"
+make_cert "$D/key.pem" "$D/cert.pem" dns.test
+UP=$(free_port); UT=$(free_port)
+start_unbound "$D" "$UP" "$UT" <<E
+local-zone: "test." static
+local-data: "web.test. 300 IN A 127.0.0.1"
+E
+wait_port "$UT" || fatal "unbound did not start"
 
 conf() {
 	cat >"$LOGDIR/ostpd.json" <<E
 {
   "log": { "level": "info" },
   "metrics": "127.0.0.1:$1",
-  "inbounds": [ { "tag": "front", "url": "http://u1:p1@127.0.0.1:$P" } ],
+  "inbounds": [ { "tag": "front", "url": "http://u1:p1@127.0.0.1:$P?dns=127.0.0.1:$UP" } ],
   "outbounds": [ { "tag": "out", "type": "direct" } ]
 }
 E
@@ -44,6 +57,11 @@ for i in 1 2 3; do
 	curl -s -o /dev/null -x "http://u1:p1@127.0.0.1:$P" \
 	    "http://127.0.0.1:$W/index.html" || fail "request $i"
 done
+# a name: asked for once, then from the resolver's cache
+for i in 1 2; do
+	curl -s -o /dev/null -x "http://u1:p1@127.0.0.1:$P" \
+	    "http://web.test:$W/index.html" || fail "request by name $i"
+done
 # a dial to a dead port, refused
 curl -s -o /dev/null -x "http://u1:p1@127.0.0.1:$P" "http://127.0.0.1:$DEAD/"
 # a client that says nothing and goes
@@ -51,7 +69,7 @@ socat -T1 /dev/null "TCP:127.0.0.1:$P" 2>/dev/null
 
 _counted() {
 	scrape "$M" "$LOGDIR/m2.txt" &&
-	[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_connections_total{listener="front"}')" -ge $((c1 + 5)) ] &&
+	[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_connections_total{listener="front"}')" -ge $((c1 + 7)) ] &&
 	[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_active_connections{listener="front"}')" -eq 0 ]
 }
 wait_until 5 _counted || fail "connections not counted: $(grep front "$LOGDIR/m2.txt")"
@@ -73,6 +91,10 @@ promtool check metrics <"$LOGDIR/m2.txt" >"$LOGDIR/promtool2.out" 2>&1 ||
 	fail "user u1 not counted"
 [ "$(value "$LOGDIR/m2.txt" 'ostpd_user_sent_bytes_total{user="u1"}')" -gt 0 ] ||
 	fail "user u1 bytes not counted"
+[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_dns_cache_misses_total{listener="front"}')" -ge 1 ] ||
+	fail "listener DNS misses not counted"
+[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_dns_cache_hits_total{listener="front"}')" -ge 1 ] ||
+	fail "listener DNS hits not counted"
 grep -q 'ostpd_listener_relays_total{listener="front",mode="' "$LOGDIR/m2.txt" ||
 	fail "no relay mode series"
 grep -q '^ostpd_workers 1$' "$LOGDIR/m2.txt" || fail "workers gauge"

@@ -118,20 +118,20 @@ mkdir -p "$LOGDIR/www" && echo hello >"$LOGDIR/www/x"
 start_web web "$LOGDIR/www" "$H"
 printf 'localhost\n' >"$LOGDIR/bypass.txt"
 cd "$LOGDIR" || fatal "cd $LOGDIR"
-"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=bypass.txt" |
+"$OSTPD" -T -L "socks5://127.0.0.1:$S?bypass=bypass.txt" |
     grep -q "bypass=$LOGDIR/bypass.txt" || fail "-t: bypass.txt not a file"
-"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=~bypass.txt" |
+"$OSTPD" -T -L "socks5://127.0.0.1:$S?bypass=~bypass.txt" |
     grep -q "bypass=~$LOGDIR/bypass.txt" || fail "-t: ~bypass.txt not a file"
-"$OSTPD" -t -L "socks5://127.0.0.1:$S?bypass=./bypass.txt" |
+"$OSTPD" -T -L "socks5://127.0.0.1:$S?bypass=./bypass.txt" |
     grep -q "bypass=./bypass.txt" || fail "-t: ./bypass.txt changed"
 # the same decision for dns= (a resolver file) and a chain node's ip=
 printf 'nameserver 127.0.0.1\n' >"$LOGDIR/resolv.txt"
-"$OSTPD" -t -L "socks5://127.0.0.1:$S?dns=resolv.txt" |
+"$OSTPD" -T -L "socks5://127.0.0.1:$S?dns=resolv.txt" |
     grep -q "dns=$LOGDIR/resolv.txt" || fail "-t: dns=resolv.txt not a file"
 "$OSTPD" -t -L "socks5://127.0.0.1:$S?dns=127.0.0.1" >/dev/null ||
     fail "-t: an inline dns= list refused"
 printf '127.0.0.1:1081\n' >"$LOGDIR/ips.txt"
-out=$("$OSTPD" -t -L "socks5://127.0.0.1:$S" -F "socks5://127.0.0.1:1080?ip=ips.txt" 2>&1)
+out=$("$OSTPD" -T -L "socks5://127.0.0.1:$S" -F "socks5://127.0.0.1:1080?ip=ips.txt" 2>&1)
 # (a file: refused in this build, or read, and then shown by its path)
 echo "$out" | grep -q "ip= file\|ip=$LOGDIR/ips.txt" ||
     fail "-t: ip=ips.txt taken as an address: $out"

@@ -20,10 +20,10 @@ refuses() {	# refuses NAME TEXT ARGS...
 }
 accepts() {	# accepts NAME ARGS...
 	_n=$1; shift
-	"$OSTPD" -t "$@" >"$LOGDIR/$_n.t" 2>"$LOGDIR/$_n.err" ||
+	"$OSTPD" -T "$@" >"$LOGDIR/$_n.t" 2>"$LOGDIR/$_n.err" ||
 		fail "$_n: -t refused it: $(cat "$LOGDIR/$_n.err")"
 	# the printed configuration is what a worker gets: it must round-trip
-	"$OSTPD" -t -C "$LOGDIR/$_n.t" >"$LOGDIR/$_n.t2" 2>&1 &&
+	"$OSTPD" -T -C "$LOGDIR/$_n.t" >"$LOGDIR/$_n.t2" 2>&1 &&
 	    cmp -s "$LOGDIR/$_n.t" "$LOGDIR/$_n.t2" ||
 		fail "$_n: the printed configuration does not round-trip"
 }
@@ -53,7 +53,7 @@ grep -q '"file_keys"' "$LOGDIR/url-keys.t" &&
 	fail "the printed configuration lacks the file's keys"
 accepts url-keysonly -L "ostp://:50000?keys=$KEYS"
 accepts url-keysjson -L "ostp://:50000?keys=$LOGDIR/keys.json"
-(cd "$LOGDIR" && "$OSTPD" -t -L "ostp://:50000?keys=keys.txt") |
+(cd "$LOGDIR" && "$OSTPD" -T -L "ostp://:50000?keys=keys.txt") |
     grep -q "keys=$LOGDIR/keys.txt" ||
 	fail "a relative keys= path is not made absolute"
 accepts url-client -L auto://127.0.0.1:1080 \

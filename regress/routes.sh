@@ -26,7 +26,7 @@ cat >"$LOGDIR/routes.json" <<EOF
     { "ServeNodes": ["rtcp://:$RT/127.0.0.1:$E"],
       "ChainNodes": ["socks5://127.0.0.1:$S"], "Mark": 85 } ] }
 EOF
-out=$("$OSTPD" -t -C "$LOGDIR/routes.json" 2>&1) || fail "-t refuses per-route marks: $out"
+out=$("$OSTPD" -T -C "$LOGDIR/routes.json" 2>&1) || fail "-t refuses per-route marks: $out"
 echo "$out" | grep -q '"mark": 17' || fail "-t does not show a route's mark: $out"
 start_ostpd routes -C "$LOGDIR/routes.json"
 for p in $P0 $P1 $P2 $P3; do

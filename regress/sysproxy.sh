@@ -2,7 +2,10 @@
 # its own: GNOME's settings (gsettings, keyfile backend: no dconf, no
 # D-Bus) and KDE's kioslaverc are pointed at the proxy and put back as
 # they were; the proxy serves a PAC file naming itself; "on -w" puts the
-# settings back when the daemon stops.
+# settings back when the daemon stops.  KDE's file is written through
+# kwriteconfig5 (libkf5config-bin) and, on a desktop without it, by
+# ostpctl itself; either way KConfig (kreadconfig5) must read the proxy
+# from it, and the user's own values after "off".
 . regress/lib.sh
 command -v gsettings >/dev/null || skip "gsettings (libglib2.0-bin) not installed"
 gsettings list-schemas 2>/dev/null | grep -qx org.gnome.system.proxy ||
@@ -22,12 +25,20 @@ mkdir -p "$H/.config"
 chown -R nobody:nogroup "$H"
 # as the desktop user: its own home, GNOME's keyfile backend
 user() {
-	env -i PATH="$PATH" HOME="$H" XDG_CONFIG_HOME="$H/.config" \
+	env -i PATH="${UPATH:-$PATH}" HOME="$H" XDG_CONFIG_HOME="$H/.config" \
 	    XDG_STATE_HOME="$H/.local/state" GSETTINGS_BACKEND=keyfile \
 	    setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
 }
 gs() { user gsettings get "$@"; }
 kde() { grep -x -- "$1" "$H/.config/kioslaverc" >/dev/null; }
+# kread KEY VALUE: what KDE reads for KEY of [Proxy Settings] ("" absent)
+command -v kreadconfig5 >/dev/null ||
+	skip "kreadconfig5 (libkf5config-bin) not installed"
+kread() {
+	_kv=$(UPATH= user kreadconfig5 --file kioslaverc \
+	    --group "Proxy Settings" --key "$1")
+	[ "$_kv" = "$2" ] || fail "KDE reads $1=\"$_kv\", want \"$2\" ($3)"
+}
 
 P=$(free_port); W=$(free_port)
 mkdir -p "$LOGDIR/www"
@@ -55,6 +66,10 @@ kde "socksProxy=socks://127.0.0.1 $P" || fail "kde socksProxy"
 kde "httpProxy=.*" && fail "kde httpProxy kept"
 kde "NoProxyFor=localhost" || fail "kde: another key lost"
 kde "x=1" || fail "kde: another group lost"
+kread ProxyType 1 "on"
+kread socksProxy "socks://127.0.0.1 $P" "on"
+kread httpProxy "" "on"
+kread NoProxyFor localhost "on"
 S=$H/.local/state/ostpctl/sysproxy
 [ "$(stat -c %a "$S")" = 600 ] || fail "saved file mode"
 [ "$(stat -c %U "$S")" = nobody ] || fail "saved file owner"
@@ -77,6 +92,10 @@ kde "httpProxy=http://old.example 3128" || fail "kde httpProxy not restored"
 kde "socksProxy=.*" && fail "kde socksProxy left"
 kde "httpsProxy=.*" && fail "kde httpsProxy left"
 [ -e "$S" ] && fail "saved file left"
+kread ProxyType 0 "off"
+kread httpProxy "http://old.example 3128" "off"
+kread socksProxy "" "off"
+kread httpsProxy "" "off"
 user "$CTLBIN" sysproxy off >"$LOGDIR/off2.out" 2>&1 && fail "a second off succeeded"
 grep -q "nothing to restore" "$LOGDIR/off2.out" || fail "off2: $(cat "$LOGDIR/off2.out")"
 
@@ -100,6 +119,27 @@ sort "$H/.config/kioslaverc" >"$LOGDIR/k2"
 cmp -s "$LOGDIR/k1" "$LOGDIR/k2" ||
 	fail "kioslaverc differs after on and off: $(diff "$LOGDIR/k1" "$LOGDIR/k2")"
 
+# a desktop without kwriteconfig5: ostpctl edits kioslaverc itself (the
+# file as KConfig last wrote it), and KDE reads the proxy, then the
+# user's values again
+mkdir -p "$H/bin"
+for t in gsettings setpriv sh; do
+	ln -sf "$(command -v $t)" "$H/bin/$t" || fatal "no $t"
+done
+UPATH=$H/bin user "$CTLBIN" sysproxy on "http://127.0.0.1:$P" \
+    >"$LOGDIR/on-file.out" 2>&1 || fail "on (file): $(cat "$LOGDIR/on-file.out")"
+kread ProxyType 1 "on, by ostpctl"
+kread httpProxy "http://127.0.0.1 $P" "on, by ostpctl"
+kread httpsProxy "http://127.0.0.1 $P" "on, by ostpctl"
+kread NoProxyFor localhost "on, by ostpctl"
+UPATH=$H/bin user "$CTLBIN" sysproxy off >"$LOGDIR/off-file.out" 2>&1 ||
+	fail "off (file): $(cat "$LOGDIR/off-file.out")"
+kread ProxyType 0 "off, by ostpctl"
+kread httpProxy "http://old.example 3128" "off, by ostpctl"
+kread httpsProxy "" "off, by ostpctl"
+[ "$(UPATH= user kreadconfig5 --file kioslaverc --group Other --key x)" = 1 ] ||
+	fail "KDE: another group lost (file)"
+
 # bad arguments: one line
 user "$CTLBIN" sysproxy on "ftp://x:1" >"$LOGDIR/bad.out" 2>&1 && fail "ftp:// accepted"
 [ "$(wc -l <"$LOGDIR/bad.out")" = 1 ] || fail "bad URL: $(cat "$LOGDIR/bad.out")"
@@ -116,5 +156,7 @@ wait_gone "$WPID" 15 || fail "on -w did not end when the proxy stopped"
 [ "$(gs org.gnome.system.proxy.http host)" = "'old.example'" ] ||
 	fail "on -w: gnome not restored"
 kde "httpProxy=http://old.example 3128" || fail "on -w: kde not restored"
+kread ProxyType 0 "after the daemon stopped"
+kread socksProxy "" "after the daemon stopped"
 grep -q "stopped answering" "$LOGDIR/watch.out" || fail "watch: $(cat "$LOGDIR/watch.out")"
 finish

@@ -52,7 +52,7 @@ wait_port "$B" && wait_port $((B + 1)) || fatal "range listeners"
 $NETTOOL xfer 127.0.0.1 "$B" 100000 2 >"$LOGDIR/r1.out" 2>&1 || fail "tcp range port 1"
 $NETTOOL xfer 127.0.0.1 $((B + 1)) 100000 2 >"$LOGDIR/r2.out" 2>&1 || fail "tcp range port 2"
 [ "$($NETTOOL udpcheck 127.0.0.1 $((B + 1)) 3)" = 3 ] || fail "udp range port 2"
-"$OSTPD" -t -L "tcp://127.0.0.1:$B-$((B + 1))/127.0.0.1:$E1-$E2" |
+"$OSTPD" -T -L "tcp://127.0.0.1:$B-$((B + 1))/127.0.0.1:$E1-$E2" |
     grep -q "tcp://127.0.0.1:$((B + 1))/127.0.0.1:$E2" ||
     fail "port $((B + 1)) does not forward to $E2"
 "$OSTPD" -t -L "tcp://:8000-8002/127.0.0.1:9000-9001" >"$LOGDIR/bad.out" 2>&1 &&

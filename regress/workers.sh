@@ -56,6 +56,6 @@ wait_workers "$OPID" 1 || fail "not one worker after the reload"
 $NETTOOL xfer 127.0.0.1 "$P" 10000 10 >/dev/null || fail "forwarding after the reload"
 out=$(curl -sS --max-time 5 -x "socks5://127.0.0.1:$S" "telnet://127.0.0.1:$E" </dev/null 2>&1; true)
 echo "$out" | grep -q 'Failed\|refused' && fail "socks5 after the reload: $out"
-"$OSTPD" -t -C "$cfg" | grep -q '"workers": 1' || fail "-t does not show workers"
+"$OSTPD" -T -C "$cfg" | grep -q '"workers": 1' || fail "-t does not show workers"
 kill "$OPID"
 finish

@@ -40,6 +40,8 @@
 
 #include <event2/event.h>
 
+/* before lwIP, whose stats.h has a macro of the same name */
+#include "core/stats.h"
 #include "lwip/init.h"
 #include "lwip/ip.h"
 #include "lwip/netif.h"
@@ -329,7 +331,9 @@ sniff_cb(evutil_socket_t fd, short what, void *arg)
 		d = dial_start(&cap->dl, sn->host, sn->port, 0, cap_dialed, c);
 	}
 	sniff_free(sn);
-	if (d == NULL) {
+	if (d != NULL)
+		dial_set_stats(d, conn_stats(c));
+	else {
 		capture_flow_abort(c);
 		conn_free(c);
 		worker_conn_closed(cap->wk);
@@ -383,7 +387,10 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct capture *cap = arg;
 	char host[PROXY_HOST_MAX + 1];
+	char src[INET6_ADDRSTRLEN];
 	struct conn *c;
+	struct dial *d;
+	struct stconn *st;
 	int fake;
 
 	if (err != ERR_OK || pcb == NULL)
@@ -413,6 +420,17 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	cap->wk->stats.accepted++;
 	cap->wk->stats.active++;
+	/* a captured flow is a client's connection: its record */
+	if ((st = stconn_new(cap->wk, cap->dl.idx, NULL)) != NULL) {
+		if (IP_IS_V4(&pcb->remote_ip))
+			inet_ntop(AF_INET, &ip_2_ip4(&pcb->remote_ip)->addr,
+			    src, sizeof(src));
+		else
+			inet_ntop(AF_INET6, ip_2_ip6(&pcb->remote_ip)->addr,
+			    src, sizeof(src));
+		stconn_client_name(st, src, pcb->remote_port);
+		stconn_attach(st, c);
+	}
 	if (fake == 0 && !cap->l->tun.no_sniff &&
 	    cap->nsniffs < CAP_SNIFF_MAX &&
 	    sniff_start(cap, c, &pcb->local_ip, host, pcb->local_port) == 0)
@@ -420,8 +438,10 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	debug("%s: flow to %s port %u", cap->l->tun.name, host,
 	    pcb->local_port);
 	/* the dial answers from the loop, never inside lwIP */
-	if (dial_start(&cap->dl, host, pcb->local_port, 0, cap_dialed, c) ==
-	    NULL) {
+	if ((d = dial_start(&cap->dl, host, pcb->local_port, 0, cap_dialed,
+	    c)) != NULL)
+		dial_set_stats(d, st);
+	else {
 		capture_flow_abort(c);
 		conn_free(c);
 		worker_conn_closed(cap->wk);

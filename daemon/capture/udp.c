@@ -29,6 +29,8 @@
 
 #include <event2/event.h>
 
+/* before lwIP, whose stats.h has a macro of the same name */
+#include "core/stats.h"
 #include "lwip/ip.h"
 #include "lwip/pbuf.h"
 #include "lwip/udp.h"
@@ -59,6 +61,7 @@ struct cap_usess {
 	time_t			 last;
 	struct cap_udst		 dst[CAP_UDST];	/* a ring */
 	unsigned int		 ndst;
+	struct stconn		*st;		/* the client's record */
 };
 
 static void
@@ -112,6 +115,7 @@ usess_free(struct cap_usess *us)
 	LIST_REMOVE(us, entry);
 	us->cap->nusess--;
 	uchan_close(us->uc);
+	stconn_close(us->st);
 	free(us);
 }
 
@@ -163,6 +167,7 @@ usess_answer(void *arg, const struct proxy_target *src,
 		return;
 	usess_source(us, &from, src->port);
 	us->last = time(NULL);
+	stconn_bytes(us->st, 1, n);
 	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
 }
 
@@ -187,6 +192,14 @@ usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
 	if ((us->uc = uchan_open(&cap->dl, usess_answer, us)) == NULL) {
 		free(us);
 		return NULL;
+	}
+	/* a session is a client's connection: its record, until it ends */
+	if ((us->st = stconn_new(cap->wk, cap->dl.idx, NULL)) != NULL) {
+		char h[INET6_ADDRSTRLEN];
+
+		ip_text(client, h, sizeof(h));
+		stconn_client_name(us->st, h, cport);
+		stconn_served(us->st);
 	}
 	LIST_INSERT_HEAD(&cap->usess, us, entry);
 	cap->nusess++;
@@ -222,6 +235,8 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 		return;
 	us->last = time(NULL);
 	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1);
+	stconn_target_once(us->st, host, pcb->local_port);
+	stconn_bytes(us->st, 0, n);
 	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);
 }
 

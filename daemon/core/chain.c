@@ -38,6 +38,7 @@
 #include "ref.h"
 #include "core/codec.h"
 #include "core/dial.h"
+#include "core/stats.h"
 #include "core/happy.h"
 #include "core/resolve.h"
 #include "core/listen.h"
@@ -1294,9 +1295,12 @@ cd_attempt(struct chain_dial *cd)
 			ho.prefer = cd->dl->prefer;
 			ho.hosts = cd->dl->hosts;
 		}
-		if ((cd->hc = happy_connect(cd->wk, cd->dl != NULL ?
+		stats_dns_for(cd->dl != NULL ? cd->dl->idx : STATS_LIS_NONE);
+		cd->hc = happy_connect(cd->wk, cd->dl != NULL ?
 		    cd->dl->res : resolver_system(cd->wk), h->host, h->port,
-		    &ho, cd_happy_cb, cd)) == NULL)
+		    &ho, cd_happy_cb, cd);
+		stats_dns_for(STATS_LIS_NONE);
+		if (cd->hc == NULL)
 			cd_defer_fail(cd, ENOMEM);
 		return;
 	}

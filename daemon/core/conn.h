@@ -131,7 +131,8 @@ void		 conn_codec_nodelay(struct conn *);
 #define RELAY_UNCOUNTED	0x01	/* an inner leg, not a client connection */
 int		 relay_conns(struct worker *, struct conn *, struct conn *,
 		    int flags);
+/* fd: the client's socket; st: its record (both taken) */
 int		 relay_fd_conn(struct worker *, int fd, const void *pre,
-		    size_t prelen, struct conn *);
+		    size_t prelen, struct conn *, struct stconn *st);
 
 #endif

@@ -174,9 +174,12 @@ copy_cb(struct conn *c, int what, void *arg)
 	copy_check(r, failed);
 }
 
-/* Send what from holds read ahead to the socket to; 1 when none is left. */
+/*
+ * Send what from holds read ahead to the socket to; 1 when none is
+ * left.  The bytes count as the relay's (dir 0: from the client).
+ */
 static int
-ra_flush(struct conn *from, struct conn *to)
+ra_flush(struct conn *from, struct conn *to, struct stconn *st, int dir)
 {
 	ssize_t n;
 
@@ -184,8 +187,14 @@ ra_flush(struct conn *from, struct conn *to)
 		return 1;
 	n = send(to->fd, from->ra.p + from->ra.off, from->ra.len,
 	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n > 0)
+	if (n > 0) {
 		cbuf_consume(&from->ra, (size_t)n);
+		if (dir == 0)
+			from->wk->stats.bytes_in += (uint64_t)n;
+		else
+			from->wk->stats.bytes_out += (uint64_t)n;
+		stconn_bytes(st, dir, (size_t)n);
+	}
 	if (from->ra.len > 0)
 		return 0;
 	cbuf_release(&from->ra);
@@ -203,10 +212,20 @@ relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
 	struct stconn *st = conn_stats(a);
 	int fa, fb, i, failed = 0;
 
+	/*
+	 * Every client the relay carries has a record: a handler that did
+	 * not open one (it knows the listener; the relay does not) still
+	 * shows its connections, under no listener.
+	 */
+	if (st == NULL && !(flags & RELAY_UNCOUNTED)) {
+		debug_f("a %s client without a record", a->ops->name);
+		st = stconn_open(wk, STATS_LIS_NONE, a);
+	}
+
 	/* bytes a handshake read ahead go first, then the kernel splices */
 	if (!(flags & RELAY_UNCOUNTED) && conn_is_socket(a) &&
 	    conn_is_socket(b) && a->wq.len == 0 && b->wq.len == 0 &&
-	    ra_flush(a, b) && ra_flush(b, a)) {
+	    ra_flush(a, b, st, 0) && ra_flush(b, a, st, 1)) {
 		/* the splice relay ends the client's record */
 		st = conn_stats_take(a);
 		stconn_relay(st, CTL_MODE_SPLICE);
@@ -246,16 +265,18 @@ relay_conns(struct worker *wk, struct conn *a, struct conn *b, int flags)
  */
 int
 relay_fd_conn(struct worker *wk, int fd, const void *pre, size_t prelen,
-    struct conn *up)
+    struct conn *up, struct stconn *st)
 {
 	struct conn *a;
 
 	if ((a = conn_socket(wk, fd)) == NULL ||
 	    conn_unread(a, pre, prelen) != 0) {
+		stconn_close(st);
 		conn_free(a);
 		conn_free(up);
 		worker_conn_closed(wk);
 		return -1;
 	}
+	stconn_attach(st, a);
 	return relay_conns(wk, a, up, 0);
 }

@@ -749,7 +749,9 @@ dial_start_at(struct dialer *dl, const char *host, const struct sockaddr *sa,
 	d->ob = d->rule = CTL_NONE;
 	snprintf(d->host, sizeof(d->host), "%s", host);
 	d->in_start = 1;
+	stats_dns_for(dl->idx);		/* cache hits are counted inside */
 	dial_begin(d);
+	stats_dns_for(STATS_LIS_NONE);
 	d->in_start = 0;
 	return d;
 }
@@ -757,8 +759,11 @@ dial_start_at(struct dialer *dl, const char *host, const struct sockaddr *sa,
 void
 dial_set_stats(struct dial *d, struct stconn *st)
 {
-	if (d != NULL)
-		d->st = st;
+	if (d == NULL)
+		return;
+	d->st = st;
+	/* the name asked for, as the client gave it */
+	stconn_target_once(st, d->host, d->port);
 }
 
 void

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "core/conn.h"
 #include "core/listen.h"
+#include "core/stats.h"
 #include "core/tls.h"
 #include "log.h"
 #include "mux/h2.h"
@@ -36,6 +37,8 @@ tp_stream_cb(void *arg, struct conn *st)
 
 	wk->stats.accepted++;
 	wk->stats.active++;
+	/* each stream is a client's connection, from the session's peer */
+	(void)stconn_open(wk, ss->ts->idx, st);
 	ss->ts->accept(ss->ts->arg, st);
 }
 
@@ -101,6 +104,14 @@ tp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	/* http2: the handler runs its HTTP/2 session itself */
 	if (!tp_is_mux(&ts->l->tp) || ts->l->tp.kind == TP_HTTP2) {
+		/*
+		 * The record of the client's connection, opened here so
+		 * that no handler can forget it; a handler whose
+		 * connections carry sessions (http2, the OSTP carrier)
+		 * gives one to each of its streams instead.
+		 */
+		if (!ts->sessions)
+			(void)stconn_open(ts->wk, ts->idx, c);
 		ts->accept(ts->arg, c);
 		return;
 	}

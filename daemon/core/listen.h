@@ -22,6 +22,9 @@ struct tp_server {
 	SSL_CTX				*tls;
 	tp_accept_fn			 accept;
 	void				*arg;
+	int				 sessions;	/* records per
+							   stream, not per
+							   connection */
 };
 
 /* Listen on fd; every connection (every stream) goes to accept. */

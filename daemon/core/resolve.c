@@ -466,12 +466,12 @@ want(struct resolve_req *req, int i, const char *name, int family)
 	if ((re = entry_get(r, name, family)) == NULL)
 		return -1;
 	if (re->valid && re->q == NULL && re->expires > now_sec()) {
-		stats_dns_hits++;
+		stats_dns(1);
 		re->addrs.ttl = (uint32_t)(re->expires - now_sec());
 		ready_add(req, i, &re->addrs, re->err);
 		return 0;
 	}
-	stats_dns_misses++;
+	stats_dns(0);
 	req->w[i].req = req;
 	req->w[i].re = re;
 	TAILQ_INSERT_TAIL(&re->waiters, &req->w[i], entry);

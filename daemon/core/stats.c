@@ -51,6 +51,7 @@ struct stconn {
 };
 
 uint64_t stats_dns_hits, stats_dns_misses;
+static size_t dns_lis = STATS_LIS_NONE;
 
 static uint64_t (*lis_c)[CTL_C_N];
 static size_t nlis;
@@ -102,11 +103,25 @@ addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 		snprintf(out, len, "-");
 }
 
-struct stconn *
-stconn_open(struct worker *wk, size_t lis, struct conn *c)
+void
+stats_dns_for(size_t lis)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	dns_lis = lis;
+}
+
+void
+stats_dns(int hit)
+{
+	if (hit)
+		stats_dns_hits++;
+	else
+		stats_dns_misses++;
+	lisc(dns_lis)[hit ? CTL_C_DNS_HITS : CTL_C_DNS_MISSES]++;
+}
+
+struct stconn *
+stconn_new(struct worker *wk, size_t lis, const struct sockaddr_storage *peer)
+{
 	struct stconn *st;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -116,15 +131,68 @@ stconn_open(struct worker *wk, size_t lis, struct conn *c)
 	st->ob = CTL_NONE;
 	st->rule = CTL_NONE;
 	clock_gettime(CLOCK_MONOTONIC, &st->start);
-	memset(&ss, 0, sizeof(ss));
-	if (c->fd == -1 || getpeername(c->fd, (struct sockaddr *)&ss,
-	    &sl) == -1)
-		ss.ss_family = AF_UNSPEC;
-	addr_text(&ss, st->client, sizeof(st->client));
+	stconn_client(st, peer);
 	lisc(lis)[CTL_C_CONNS]++;
 	lisc(lis)[CTL_C_ACTIVE]++;
 	TAILQ_INSERT_TAIL(&conns, st, entry);
-	c->st = st;
+	return st;
+}
+
+struct stconn *
+stconn_new_fd(struct worker *wk, size_t lis, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	if (fd == -1 || getpeername(fd, (struct sockaddr *)&ss, &sl) == -1)
+		ss.ss_family = AF_UNSPEC;
+	return stconn_new(wk, lis, &ss);
+}
+
+void
+stconn_client(struct stconn *st, const struct sockaddr_storage *peer)
+{
+	if (st == NULL)
+		return;
+	if (peer == NULL)
+		snprintf(st->client, sizeof(st->client), "-");
+	else
+		addr_text(peer, st->client, sizeof(st->client));
+}
+
+void
+stconn_client_name(struct stconn *st, const char *host, uint16_t port)
+{
+	if (st == NULL)
+		return;
+	if (strchr(host, ':') != NULL)
+		snprintf(st->client, sizeof(st->client), "[%s]:%u", host,
+		    port);
+	else
+		snprintf(st->client, sizeof(st->client), "%s:%u", host, port);
+}
+
+void
+stconn_attach(struct stconn *st, struct conn *c)
+{
+	if (st == NULL)
+		return;
+	if (c != NULL && conn_stats(c) == NULL)
+		c->st = st;
+	else
+		stconn_close(st);
+}
+
+struct stconn *
+stconn_open(struct worker *wk, size_t lis, struct conn *c)
+{
+	struct stconn *st;
+
+	if (conn_stats(c) != NULL)
+		return conn_stats(c);
+	if ((st = stconn_new_fd(wk, lis, c->fd)) != NULL)
+		c->st = st;
 	return st;
 }
 
@@ -187,6 +255,13 @@ stconn_target(struct stconn *st, const char *host, uint16_t port)
 		snprintf(st->target, sizeof(st->target), "[%s]:%u", host, port);
 	else
 		snprintf(st->target, sizeof(st->target), "%s:%u", host, port);
+}
+
+void
+stconn_target_once(struct stconn *st, const char *host, uint16_t port)
+{
+	if (st != NULL && st->target[0] == '\0')
+		stconn_target(st, host, port);
 }
 
 static int
@@ -440,7 +515,7 @@ stats_report(struct worker *wk, struct ipc_msg *m)
 				break;
 			memset(&r, 0, sizeof(r));
 			r.type = CTL_R_CONN;
-			r.idx = (uint32_t)st->lis;
+			r.idx = st->lis < nlis ? (uint32_t)st->lis : CTL_NONE;
 			r.ob = st->ob;
 			r.rule = st->rule;
 			r.mode = (uint8_t)st->mode;

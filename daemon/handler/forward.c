@@ -280,10 +280,12 @@ fwd_try(struct fwd_conn *c)
 			ho.egress = &fw->dl.egress;
 			c->tried++;
 			ho.hosts = fw->dl.hosts;
-			if ((c->hc = happy_connect(fw->wk, fw->dl.res, host,
+			stats_dns_for(fw->dl.idx);
+			c->hc = happy_connect(fw->wk, fw->dl.res, host,
 			    ntohs(((struct sockaddr_in *)&l->targets[
-			    c->target])->sin_port), &ho, fwd_happy_cb,
-			    c)) != NULL)
+			    c->target])->sin_port), &ho, fwd_happy_cb, c);
+			stats_dns_for(STATS_LIS_NONE);
+			if (c->hc != NULL)
 				return;
 			continue;
 		}

@@ -34,6 +34,7 @@
 #include "core/conn.h"
 #include "core/tls.h"
 #include "core/dial.h"
+#include "core/stats.h"
 #include "err.h"
 #include "handler/http2.h"
 #include "handler/proxy.h"
@@ -504,6 +505,8 @@ h2px_request(void *arg, struct conn *st, const struct h2_req *r)
 	}
 	q->px = px;
 	q->st = st;
+	/* each stream is a client's connection, from the session's peer */
+	(void)stconn_open(wk, proxy_dialer(px)->idx, st);
 	if (r->toolarge) {
 		h2px_answer(q, 431, NULL, NULL);
 		return;
@@ -536,6 +539,15 @@ h2px_request(void *arg, struct conn *st, const struct h2_req *r)
 		    "Basic realm=\"ostpd\"");
 		return;
 	}
+	if (v != NULL) {
+		char user[256], pass[256];
+
+		/* the user's counters and access log name (core/stats.h) */
+		if (http_basic_decode(v, strlen(v), user, sizeof(user), pass,
+		    sizeof(pass)) == 0)
+			stconn_user(conn_stats(st), user);
+		explicit_bzero(pass, sizeof(pass));
+	}
 	if (!q->connect && (e = h2px_plain_head(q, r, auth)) != 0) {
 		h2px_answer(q, e, NULL, NULL);
 		return;
@@ -545,6 +557,8 @@ h2px_request(void *arg, struct conn *st, const struct h2_req *r)
 	if ((q->dial = dial_start(proxy_dialer(px), q->dst.host, q->dst.port,
 	    0, h2px_dial_done, q)) == NULL)
 		h2px_answer(q, 502, NULL, NULL);
+	else
+		dial_set_stats(q->dial, conn_stats(st));
 }
 
 static void

@@ -604,6 +604,10 @@ proxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		px->probe_len = len;
 	}
 	/* http2: HTTP/2 or, by ALPN, HTTP/1.1 (proxy_accept) */
-	return tp_listen(&px->tp, wk, l, idx, fd, l->tp.kind == TP_HTTP2 ?
-	    http2_accept : proxy_accept, px, levp);
+	if (tp_listen(&px->tp, wk, l, idx, fd, l->tp.kind == TP_HTTP2 ?
+	    http2_accept : proxy_accept, px, levp) != 0)
+		return -1;
+	/* HTTP/2: a record per stream (HTTP/1.1 by ALPN: proxy_accept's) */
+	px->tp.sessions = l->tp.kind == TP_HTTP2;
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include <event2/listener.h>
 
 #include "core/dial.h"
+#include "core/stats.h"
 #include "log.h"
 #include "proto/proto.h"
 #include "core/conn.h"
@@ -46,6 +47,7 @@ struct rdconn {
 	struct redir	*rd;
 	int		 fd;
 	struct dial	*dial;
+	struct stconn	*st;		/* the client's record */
 	char		 host[PROXY_HOST_MAX + 1];
 	uint16_t	 port;
 };
@@ -60,9 +62,10 @@ rdconn_dialed(void *arg, struct conn *up, int err)
 		debug("%s: %s:%u: %s", c->rd->l->node->url, c->host, c->port,
 		    strerror(err));
 		close(c->fd);
+		stconn_close(c->st);
 		worker_conn_closed(wk);
 	} else
-		relay_fd_conn(wk, c->fd, NULL, 0, up);
+		relay_fd_conn(wk, c->fd, NULL, 0, up, c->st);
 	free(c);
 }
 
@@ -95,13 +98,15 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	socklen_t ll = sizeof(local);
 	char lhost[PROXY_HOST_MAX + 1];
 	uint16_t lport;
-	struct rdconn *c;
+	struct rdconn *c = NULL;
+	struct stconn *st;
 
 	(void)lev;
 	(void)sa;
 	(void)salen;
 	rd->wk->stats.accepted++;
 	rd->wk->stats.active++;
+	st = stconn_new_fd(rd->wk, rd->dl.idx, fd);
 	if (original_dst(fd, &dst) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&local, &ll) == -1) {
 		debug("%s: no original destination: %s", rd->l->node->url,
@@ -112,6 +117,7 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		goto drop;
 	c->rd = rd;
 	c->fd = fd;
+	c->st = st;
 	sockaddr_host(&dst, c->host, sizeof(c->host), &c->port);
 	/*
 	 * A connection straight to the listener (no NAT: conntrack gives
@@ -129,8 +135,10 @@ redir_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		free(c);
 		goto drop;
 	}
+	dial_set_stats(c->dial, st);
 	return;
  drop:
+	stconn_close(st);
 	close(fd);
 	worker_conn_closed(rd->wk);
 }

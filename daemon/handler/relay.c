@@ -32,6 +32,7 @@
 #include "core/codec.h"
 #include "worker.h"
 #include "core/reload.h"
+#include "core/stats.h"
 #include "handler/handler.h"
 
 #define RELAY_HANDSHAKE_SECS	10
@@ -147,6 +148,7 @@ rconn_udp_reply(void *arg, const struct proxy_target *src,
 	(void)src;
 	if (n > RELAY_DATAGRAM_MAX || cbuf_room(&c->out) < n + 2)
 		return;		/* a slow client loses datagrams */
+	stconn_bytes(conn_stats(c->c), 1, n);
 	relay_put_datagram_len(cbuf_tail(&c->out), n);
 	memcpy(cbuf_tail(&c->out) + 2, p, n);
 	c->out.len += n + 2;
@@ -169,9 +171,11 @@ rconn_udp_input(struct rconn *c)
 		if (e != 0)
 			return -1;
 		/* v2 nodelay clients send one empty datagram: ignored */
-		if (dl > 0)
+		if (dl > 0) {
+			stconn_bytes(conn_stats(c->c), 0, dl);
 			uchan_send(c->uc, c->host, c->port, c->in.p + c->in.off +
 			    hl, dl);
+		}
 		cbuf_consume(&c->in, hl + dl);
 	}
 }
@@ -242,6 +246,8 @@ rbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			worker_conn_closed(b->sv->wk);
 			continue;
 		}
+		/* the peer is this listener's client */
+		(void)stconn_open(b->sv->wk, b->sv->dl.idx, pc);
 		relay_conns(b->sv->wk, pc, st, 0);
 	}
 }
@@ -368,6 +374,8 @@ rconn_request(struct rconn *c)
 		rconn_fail(c, RELAY_UNAUTHORIZED);
 		return;
 	}
+	if (rq.has_auth)
+		stconn_user(conn_stats(c->c), rq.user);
 	c->udp = rq.udp || (rq.has_network && rq.network == RELAY_NETWORK_UDP);
 	if ((rq.cmd & RELAY_CMD_MASK) == RELAY_CMD_BIND && !c->udp) {
 		struct proxy_target bt;
@@ -427,6 +435,8 @@ rconn_request(struct rconn *c)
 			return;
 		}
 		rconn_status(c, RELAY_OK);
+		stconn_target(conn_stats(c->c), c->host, c->port);
+		stconn_served(conn_stats(c->c));
 		if (rconn_udp_input(c) != 0)
 			rconn_free(c);
 		return;
@@ -435,6 +445,8 @@ rconn_request(struct rconn *c)
 	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, 0,
 	    rconn_dialed, c)) == NULL)
 		rconn_fail(c, RELAY_INTERNAL_ERROR);
+	else
+		dial_set_stats(c->dial, conn_stats(c->c));
 }
 
 static void

@@ -34,6 +34,7 @@
 #include "mux/smux.h"
 #include "core/conn.h"
 #include "core/codec.h"
+#include "core/stats.h"
 #include "worker.h"
 #include "core/chain.h"
 #include "handler/handler.h"
@@ -51,6 +52,7 @@ struct rpeer {
 	struct proxy_target	 who;
 	struct uchan		*uc;
 	struct event		*ttl;
+	struct stconn		*st;		/* the peer's record */
 };
 
 /*
@@ -97,6 +99,7 @@ rpeer_free(struct rpeer *p)
 	p->rf->npeers--;
 	uchan_close(p->uc);
 	event_free(p->ttl);
+	stconn_close(p->st);
 	free(p);
 }
 
@@ -244,6 +247,8 @@ rf_peer_cb(struct conn *pc, int what, void *arg)
 	} else {
 		c->rf = rf;
 		c->c = pc;
+		/* the peer is the listener's client (its address: the hop's) */
+		(void)stconn_open(rf->wk, rf->dl.idx, pc);
 		rf_target(rf, host, sizeof(host), &port);
 		debug("%s: a peer connected; to %s:%u", rf->l->node->url,
 		    host, port);
@@ -252,7 +257,8 @@ rf_peer_cb(struct conn *pc, int what, void *arg)
 			conn_free(pc);
 			free(c);
 			worker_conn_closed(rf->wk);
-		}
+		} else
+			dial_set_stats(c->dial, conn_stats(pc));
 	}
 	rf_open(rf);
 }
@@ -300,6 +306,7 @@ rpeer_answer(void *arg, const struct proxy_target *src,
 	if (rf->rc == NULL || n == 0 || n > 0xffff ||
 	    cbuf_room(&rf->tout) < n + 3 + 1 + 1 + PROXY_HOST_MAX + 2)
 		return;
+	stconn_bytes(pr->st, 1, n);
 	rpeer_touch(pr);
 	t = cbuf_tail(&rf->tout);
 	if ((al = socks5_put_addr(t + 3, PROXY_HOST_MAX + 4, pr->who.host,
@@ -330,6 +337,11 @@ rpeer_get(struct rfwd *rf, const struct proxy_target *who)
 	if ((p->uc = uchan_open(&rf->dl, rpeer_answer, p)) == NULL ||
 	    (p->ttl = evtimer_new(rf->wk->base, rpeer_ttl_cb, p)) == NULL)
 		fatal_f("out of memory");
+	/* each peer is a client of the listener, with its record */
+	if ((p->st = stconn_new(rf->wk, rf->dl.idx, NULL)) != NULL) {
+		stconn_client_name(p->st, who->host, who->port);
+		stconn_served(p->st);
+	}
 	LIST_INSERT_HEAD(&rf->peers, p, entry);
 	rf->npeers++;
 	debug("%s: new peer %s:%u", rf->l->node->url, who->host, who->port);
@@ -381,6 +393,8 @@ rf_tun_cb(struct conn *tc, int what, void *arg)
 			if (p->uc != NULL) {
 				rf->next = 0;
 				rf_target(rf, host, sizeof(host), &port);
+				stconn_target_once(p->st, host, port);
+				stconn_bytes(p->st, 0, fl - hl);
 				uchan_send(p->uc, host, port,
 				    rf->tin.p + rf->tin.off + hl, fl - hl);
 			}
@@ -419,9 +433,12 @@ mdial_target(struct mdial *md)
 	debug("%s: a peer connected (mbind); to %s:%u", rf->l->node->url,
 	    host, port);
 	conn_want(md->st, 0);
+	(void)stconn_open(rf->wk, rf->dl.idx, md->st);
 	if ((md->dial = dial_start(&rf->dl, host, port, 0, mdial_done,
 	    md)) == NULL)
 		mdial_free(md);
+	else
+		dial_set_stats(md->dial, conn_stats(md->st));
 }
 
 /* A relay BIND stream opens with a response naming the peer. */
@@ -430,6 +447,7 @@ mdial_hdr_cb(struct conn *c, int what, void *arg)
 {
 	struct mdial *md = arg;
 	struct relay_response rr;
+	struct stconn *rec;
 	size_t used;
 	ssize_t n;
 	int e;
@@ -456,6 +474,9 @@ mdial_hdr_cb(struct conn *c, int what, void *arg)
 		return;
 	}
 	cbuf_release(&md->hdr);
+	if (rr.naddr > 0 && (rec = stconn_open(md->rf->wk, md->rf->dl.idx,
+	    c)) != NULL)
+		stconn_client_name(rec, rr.addr[0].host, rr.addr[0].port);
 	mdial_target(md);
 }
 

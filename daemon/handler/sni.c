@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 
 #include "core/dial.h"
+#include "core/stats.h"
 #include "err.h"
 #include "log.h"
 #include "proto/sni.h"
@@ -44,6 +45,7 @@ struct snic {
 	struct event		*rev;
 	struct event		*tmo;
 	struct dial		*dial;
+	struct stconn		*st;		/* the client's record */
 	char			 host[SNI_HOST_MAX + 1];
 	uint16_t		 port;
 };
@@ -58,6 +60,7 @@ snic_free(struct snic *c)
 		event_free(c->tmo);
 	if (c->fd != -1)
 		close(c->fd);
+	stconn_close(c->st);
 	cbuf_release(&c->in);
 	worker_conn_closed(c->sv->wk);
 	free(c);
@@ -76,8 +79,10 @@ snic_dialed(void *arg, struct conn *up, int err)
 		return;
 	}
 	c->sv->wk->stats.active++;	/* the relay's; snic_free's goes */
-	relay_fd_conn(c->sv->wk, c->fd, c->in.p + c->in.off, c->in.len, up);
+	relay_fd_conn(c->sv->wk, c->fd, c->in.p + c->in.off, c->in.len, up,
+	    c->st);
 	c->fd = -1;
+	c->st = NULL;
 	snic_free(c);
 }
 
@@ -161,6 +166,8 @@ snic_read_cb(evutil_socket_t fd, short what, void *arg)
 	if ((c->dial = dial_start(&c->sv->dl, c->host, c->port, 0,
 	    snic_dialed, c)) == NULL)
 		snic_free(c);
+	else
+		dial_set_stats(c->dial, c->st);
 }
 
 static void
@@ -193,6 +200,7 @@ sni_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	c->sv = sv;
 	c->fd = fd;
+	c->st = stconn_new_fd(sv->wk, sv->dl.idx, fd);
 	c->rev = event_new(sv->wk->base, fd, EV_READ | EV_PERSIST,
 	    snic_read_cb, c);
 	c->tmo = evtimer_new(sv->wk->base, snic_tmo_cb, c);

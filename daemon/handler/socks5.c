@@ -189,6 +189,7 @@ udptun_send(struct udp_assoc *ua, const struct proxy_target *src,
 	cbuf_append(&ua->out, h, hl);
 	cbuf_append(&ua->out, p, len);
 	ua->px->wk->stats.bytes_out += (uint64_t)len;
+	stconn_bytes(conn_stats(ua->ctl), 1, len);
 	udptun_flush(ua);
 }
 
@@ -287,6 +288,9 @@ udptun_ctl_cb(struct conn *c, int what, void *arg)
 			udp_assoc_free(ua);
 			return;
 		}
+		/* the association's bytes go in its control record */
+		stconn_target_once(conn_stats(ua->ctl), t.host, t.port);
+		stconn_bytes(conn_stats(ua->ctl), 0, fl - hl);
 		if (ua->bindmode)
 			bind_send(ua, &t, buf_ptr(&ua->in) + hl, fl - hl);
 		else
@@ -316,8 +320,9 @@ udp_reply_cb(void *arg, const struct proxy_target *src,
 	    src->port)) == 0)
 		return;
 	memcpy(ua->buf + 3 + hl, p, n);
-	(void)sendto(ua->udp, ua->buf, 3 + hl + n, 0,
-	    (struct sockaddr *)&ua->client, ua->clientlen);
+	if (sendto(ua->udp, ua->buf, 3 + hl + n, 0,
+	    (struct sockaddr *)&ua->client, ua->clientlen) > 0)
+		stconn_bytes(conn_stats(ua->ctl), 1, n);
 }
 
 static void
@@ -351,6 +356,9 @@ udp_client_cb(evutil_socket_t fd, short what, void *arg)
 			memcpy(&ua->client, &from, fromlen);
 			ua->clientlen = fromlen;
 		}
+		/* the association's bytes go in its control record */
+		stconn_target_once(conn_stats(ua->ctl), t.host, t.port);
+		stconn_bytes(conn_stats(ua->ctl), 0, (size_t)n - hl);
 		uchan_send(ua->uc, t.host, t.port, ua->buf + hl,
 		    (size_t)n - hl);
 	}
@@ -848,6 +856,8 @@ mbind_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			worker_conn_closed(m->px->wk);
 			continue;
 		}
+		/* the peer is this listener's client */
+		(void)stconn_open(m->px->wk, m->px->idx, peer);
 		relay_conns(m->px->wk, peer, st, 0);
 	}
 }

@@ -31,6 +31,7 @@
 
 #include "cfgfile.h"
 #include "core/dial.h"
+#include "core/stats.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -270,8 +271,11 @@ uchan_direct(struct uchan *uc, const char *host, uint16_t port,
 	uc->qport = port;
 	/* no racing for datagrams: the preferred family, as gost */
 	fams = uc->dl->prefer == AF_INET6 ? RESOLVE_V6 : RESOLVE_V4;
-	if ((uc->rr = resolve_start(dialer_resolver(uc->dl), host, fams,
-	    uchan_resolved, uc)) == NULL) {
+	stats_dns_for(uc->dl->idx);
+	uc->rr = resolve_start(dialer_resolver(uc->dl), host, fams,
+	    uchan_resolved, uc);
+	stats_dns_for(STATS_LIS_NONE);
+	if (uc->rr == NULL) {
 		free(uc->qdata);
 		uc->qdata = NULL;
 	}
@@ -784,6 +788,7 @@ struct usess {
 	struct uchan		*uc;
 	struct event		*ttl;
 	size_t			 target;
+	struct stconn		*st;		/* the client's record */
 };
 
 static size_t
@@ -811,6 +816,7 @@ usess_free(struct usess *s)
 	event_free(s->ttl);
 	if (s->rfd != -1)
 		close(s->rfd);
+	stconn_close(s->st);
 	free(s);
 }
 
@@ -847,6 +853,7 @@ usess_reply_cb(void *arg, const struct proxy_target *src,
 	size_t al, len;
 
 	usess_touch(s);
+	stconn_bytes(s->st, 1, n);
 	if (ul->l->kind == LIS_REDU) {
 		/* from the address the client sent to (TPROXY) */
 		(void)sendto(s->rfd, p, n, 0, (struct sockaddr *)&s->peer,
@@ -917,6 +924,9 @@ usess_get(struct ulistener *ul, const struct sockaddr_storage *peer,
 		fatal_f("out of memory");
 	if (ul->l->ntargets > 0)
 		s->target = ul->next++ % ul->l->ntargets;
+	/* a session is a client's connection: its record, until it ends */
+	if ((s->st = stconn_new(ul->wk, ul->idx, peer)) != NULL)
+		stconn_served(s->st);
 	LIST_INSERT_HEAD(&ul->buckets[b], s, entry);
 	ul->nsess++;
 	if (log_get_level() >= LOG_LEVEL_DEBUG1) {
@@ -931,6 +941,16 @@ usess_get(struct ulistener *ul, const struct sockaddr_storage *peer,
 		    pp, odlen > 0 ? " to " : "", oh);
 	}
 	return s;
+}
+
+/* A client's datagram to its target, counted in its record. */
+static void
+usess_send(struct usess *s, const char *host, uint16_t port,
+    const unsigned char *p, size_t n)
+{
+	stconn_target_once(s->st, host, port);
+	stconn_bytes(s->st, 0, n);
+	uchan_send(s->uc, host, port, p, n);
 }
 
 static void
@@ -948,7 +968,7 @@ ulistener_forward(struct ulistener *ul, struct usess *s,
 	} else
 		sockaddr_host(&l->targets[s->target], host, sizeof(host),
 		    &port);
-	uchan_send(s->uc, host, port, p, n);
+	usess_send(s, host, port, p, n);
 }
 
 static void
@@ -987,7 +1007,7 @@ ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
 			debug("%s: bad address in a packet", ul->l->node->url);
 			return;
 		}
-		uchan_send(s->uc, dst.host, dst.port, d + used, dl - used);
+		usess_send(s, dst.host, dst.port, d + used, dl - used);
 		return;
 	}
 	if (ss_udp_open(ul->l->ss_method, ul->l->ss_key, p, n, plain,
@@ -1004,7 +1024,7 @@ ulistener_ss(struct ulistener *ul, struct usess *s, const unsigned char *p,
 		debug("%s: bad address in a packet", ul->l->node->url);
 		return;
 	}
-	uchan_send(s->uc, dst.host, dst.port, plain + used, len - used);
+	usess_send(s, dst.host, dst.port, plain + used, len - used);
 }
 
 /* The original destination of a TPROXY datagram; 0 if none. */
@@ -1085,7 +1105,7 @@ ulistener_cb(evutil_socket_t fd, short what, void *arg)
 			uint16_t port;
 
 			sockaddr_host(&od, host, sizeof(host), &port);
-			uchan_send(s->uc, host, port, udpbuf, (size_t)n);
+			usess_send(s, host, port, udpbuf, (size_t)n);
 		} else
 			ulistener_forward(ul, s, udpbuf, (size_t)n);
 	}

@@ -36,6 +36,7 @@
 #include "blake3.h"
 #include "core/conn.h"
 #include "core/dial.h"
+#include "core/stats.h"
 #include "handler/handler.h"
 #include "log.h"
 #include "ostp/session.h"
@@ -743,7 +744,8 @@ sudp_answer(void *arg, const struct proxy_target *src, const unsigned char *p,
 {
 	struct sudp *u = arg;
 
-	(void)ostp_stream_udp_send(u->st, src->host, src->port, p, n);
+	if (ostp_stream_udp_send(u->st, src->host, src->port, p, n) == 0)
+		stconn_bytes(conn_stats(u->st), 1, n);
 }
 
 static void
@@ -761,6 +763,7 @@ sudp_from_client(void *arg, const char *addr, size_t addrlen,
 		    host, port);
 		return;
 	}
+	stconn_bytes(conn_stats(u->st), 0, n);
 	uchan_send(u->uc, host, port, p, n);
 }
 
@@ -796,6 +799,7 @@ sudp_open(struct osrv *srv, struct sentry *e, struct conn *st)
 	u->key->refs++;
 	ostp_stream_set_udp(st, sudp_from_client, u);
 	ostp_stream_accept(st, 1, NULL);
+	stconn_served(conn_stats(st));
 	conn_set_cb(st, sudp_conn_cb, u);
 	conn_want(st, CONN_READ);
 	debug("ostp %s: session %08x: udp associate", srv->l->node->url,
@@ -813,12 +817,18 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	char host[256];
 	uint16_t port;
 	struct sflow *f;
+	struct stconn *rec;
 
 	if (e->key->nflows >= oc->max_flows_key) {
 		ostp_stream_accept(st, 0, "too many open connections for "
 		    "this key");
 		conn_free(st);
 		return;
+	}
+	/* every flow is a client's connection: its record goes with st */
+	if ((rec = stconn_new(srv->wk, srv->dl.idx, &e->peer)) != NULL) {
+		stconn_attach(rec, st);
+		stconn_user(rec, e->key->name);
 	}
 	if (udp) {
 		sudp_open(srv, e, st);
@@ -851,7 +861,9 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	    e->sid, host, port);
 	/* dial_start calls back from the loop, never before it returns */
 	if ((f->dial = dial_start(&srv->dl, host, port, 0, flow_dialed,
-	    f)) == NULL) {
+	    f)) != NULL)
+		dial_set_stats(f->dial, conn_stats(st));
+	else {
 		f->key->nflows--;
 		skey_put(f->key);
 		free(f);
@@ -1259,6 +1271,8 @@ ucon_fb_dialed(void *arg, struct conn *up, int err)
 		uc->tmo = NULL;
 	}
 	uc->c = NULL;
+	/* a client of the fallback server, counted on this listener */
+	(void)stconn_open(uc->srv->wk, uc->srv->dl.idx, c);
 	relay_conns(uc->srv->wk, c, up, 0);
 	uc->refs--;		/* the dial's (the connection's is left) */
 	ucon_put(uc);		/* the connection's */
@@ -1667,8 +1681,11 @@ ostp_server_start(struct worker *wk, const struct listener_conf *l,
 			error("%s: no TLS context", l->node->url);
 			return -1;
 		}
-		return tp_listen(&srv->tp, wk, l, idx, fd, ucon_accept, srv,
-		    &wk->listeners[idx]);
+		if (tp_listen(&srv->tp, wk, l, idx, fd, ucon_accept, srv,
+		    &wk->listeners[idx]) != 0)
+			return -1;
+		srv->tp.sessions = 1;	/* a record per flow */
+		return 0;
 	}
 	evutil_make_socket_nonblocking(fd);
 	ostp_udp_tune(fd);

@@ -330,7 +330,7 @@ static const struct {
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?auth=%%%\"]}",
 	    "malformed query parameter" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?auth=abc\"]}",
-	    "bad value \"abc\" for auth (base64" },
+	    "bad value \"***\" for auth (base64" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?probe_resist=code:999\"]}",
 	    "for probe_resist" },
 	{ "{\"inbounds\": [\"tcp://:1/1.2.3.4:5?prefer=ipv5\"]}",
@@ -380,7 +380,7 @@ TEST(test_params_ok)
 	    "\"socks5\", \"user\": \"a b\", \"password\": \"p@ss\"}]}", err,
 	    sizeof(err)), 0);
 	ASSERT_EQ_INT(c.lis[0].kind, LIS_PROXY);
-	ASSERT_STREQ(c.lis[0].node->url, "socks5://a%20b:p%40ss@127.0.0.1:1080");
+	ASSERT_STREQ(c.lis[0].node->raw, "socks5://a%20b:p%40ss@127.0.0.1:1080");
 	ASSERT_STREQ(c.lis[0].user, "a b");
 	ASSERT_STREQ(c.lis[0].pass, "p@ss");
 	conf_free(&c);

@@ -253,6 +253,47 @@ TEST(test_node_url_kept)
 	ASSERT(strlen(err) == 7 && err[8] == 'Z');
 }
 
+/* Messages show a URL with its secrets masked; the raw form stays. */
+TEST(test_node_display)
+{
+	static const struct {
+		const char	*in, *out;
+	} c[] = {
+		{ "socks5://u:pw@h:1", "socks5://u:***@h:1" },
+		{ "ostp://0123abcd@h:1?turn_pass=x&mtu=1400",
+		    "ostp://***@h:1?turn_pass=***&mtu=1400" },
+		{ "ss://aes-128-gcm:p@ss@h:2", "ss://aes-128-gcm:***@h:2" },
+		{ "tls://h:3?key=/etc/k.pem&auth=dTpw",
+		    "tls://h:3?key=/etc/k.pem&auth=***" },
+		{ "relay://h:4?key=abc&secret=&x", "relay://h:4?key=***&secret=***&x" },
+		{ "tcp://:80/1.2.3.4:5?timeout=3s",
+		    "tcp://:80/1.2.3.4:5?timeout=3s" },
+		{ ":8080", ":8080" },
+	};
+	struct node *n;
+	char err[256], *d;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		REQUIRE((d = node_display(c[i].in)) != NULL);
+		ASSERT_STREQ(d, c[i].out);
+		free(d);
+	}
+	REQUIRE(node_parse("socks5://u:pw@127.0.0.1:1?timeout=3s", &n, err,
+	    sizeof(err)) == 0);
+	ASSERT_STREQ(n->url, "socks5://u:***@127.0.0.1:1?timeout=3s");
+	ASSERT_STREQ(n->raw, "socks5://u:pw@127.0.0.1:1?timeout=3s");
+	ASSERT_EQ_INT(node_param_replace(n, "timeout", "5s"), 0);
+	ASSERT_STREQ(n->url, "socks5://u:***@127.0.0.1:1?timeout=5s");
+	ASSERT_STREQ(n->raw, "socks5://u:pw@127.0.0.1:1?timeout=5s");
+	node_free(n);
+	/* an error names the URL without its password */
+	ASSERT_EQ_INT(node_parse("http://u:pw@h:99999", &n, err, sizeof(err)),
+	    -1);
+	ASSERT(strstr(err, "http://u:***@h:99999") != NULL);
+	ASSERT(strstr(err, "pw") == NULL);
+}
+
 TEST(test_node_params)
 {
 	struct node_param *p;
@@ -938,6 +979,7 @@ main(void)
 		log_set_level(LOG_LEVEL_FATAL);
 	RUN(test_node_table);
 	RUN(test_node_url_kept);
+	RUN(test_node_display);
 	RUN(test_node_params);
 	RUN(test_param_uint);
 	RUN(test_param_duration);
