@@ -28,6 +28,18 @@ run() {
 	PIDS="$PIDS $!"
 }
 
+# running NAME: until ostpd NAME (run with -D) has its worker running
+# (20 s), for listeners
+# nothing can connect to (UDP)
+running() {
+	_i=0
+	while ! grep -q ') running' "$TMP/$1.log" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -lt 200 ] || { echo "ostpd $1 did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
 # listening PORT: until something accepts on 127.0.0.1:PORT (5 s)
 listening() {
 	_i=0

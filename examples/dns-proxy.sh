@@ -21,7 +21,8 @@ while True:
     s.sendto(r, a)
 EOP
 PIDS="$PIDS $!"
-run dns -L "dns://127.0.0.1:$D/127.0.0.1:$U"
+run dns -D -L "dns://127.0.0.1:$D/127.0.0.1:$U"
+running dns
 # UDP: asked until the proxy answers (5 s)
 i=0
 while :; do

@@ -97,7 +97,7 @@ cat >"$LOGDIR/client04.json" <<E
            "kill_switch": true },
   "exclude": { "ips": [ "10.214.0.4/32" ], "domains": [] } }
 E
-ip netns exec $C "$OSTPD" -t -C "$LOGDIR/client04.json" \
+ip netns exec $C "$OSTPD" -T -C "$LOGDIR/client04.json" \
 	>"$LOGDIR/client04.t" 2>&1 || fail "0.4 client file with tun refused"
 grep -q 'tun://?capture=true&name=ostp0&net=172.19.0.1/30&mtu=1300&auto_route=true&dns_addr=172.19.0.2&exclude=10.214.0.4/32' \
 	"$LOGDIR/client04.t" || fail "tun block: not the capture URL expected"
