@@ -276,7 +276,7 @@ $(DEB): $(wildcard $(shell git ls-files 2>/dev/null))
 # (regress/fresh/check-fresh.sh; 15-25 minutes, bounded by
 # FRESH_TIMEOUT seconds), and the container image made from such a
 # root with the package (regress/fresh/container.sh).
-FRESH_PKGS	= debootstrap podman git
+FRESH_PKGS	= debootstrap podman runc git
 FRESH_TIMEOUT	?= 3600
 
 check-fresh:
