@@ -172,6 +172,29 @@ for l in in0 in1 in2 in3 in5; do
 	wait_log "$LOGDIR/srv.log" "access: listener=$l client=127.0.0.1:[0-9]* user=[^ ]* target=$t route=[^ ]* outbound=[^ ]* in=$b out=$o duration=" 10 ||
 		fail "no access line for $l (in=$b out=$o)"
 done
+# a plain (non-CONNECT) request on an HTTP/2 stream: the request head
+# written for the target and the answer's head count besides the body
+if command -v nghttp >/dev/null; then
+	mkdir -p "$RUN/www"
+	head -c 70000 /dev/urandom >"$RUN/www/f"
+	W=$(free_port)
+	start_web web "$RUN/www" "$W"
+	nghttp -H ":authority: 127.0.0.1:$W" -H ":scheme: http" \
+	    "https://127.0.0.1:$H/f" >"$LOGDIR/plain.out" 2>"$LOGDIR/plain.err"
+	cmp -s "$LOGDIR/plain.out" "$RUN/www/f" ||
+	    fail "a plain GET on an HTTP/2 stream: $(wc -c <"$LOGDIR/plain.out") bytes"
+	wait_log "$LOGDIR/srv.log" "access: listener=in2 client=[^ ]* user=[^ ]* target=127.0.0.1:$W .* in=[0-9]* out=[0-9]* duration=" 10 ||
+		fail "no access line for the plain HTTP/2 request"
+	l=$(grep "access: listener=in2 .*target=127.0.0.1:$W " "$LOGDIR/srv.log")
+	i=$(echo "$l" | sed 's/.* in=\([0-9]*\) .*/\1/')
+	o=$(echo "$l" | sed 's/.* out=\([0-9]*\) .*/\1/')
+	# "GET /f HTTP/1.0", Host and Connection at least; the body and a
+	# status line and a few fields of http.server's
+	[ "$i" -ge 50 ] && [ "$o" -gt 70017 ] && [ "$o" -lt 71024 ] ||
+		fail "plain HTTP/2 request counted in=$i out=$o ($l)"
+else
+	skip_part "nghttp is not installed: plain HTTP/2 request"
+fi
 # the udp forward's session ends with its ttl; still listed until then
 kill -0 "$SRV" || fail "the daemon died"
 finish

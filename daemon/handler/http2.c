@@ -242,6 +242,25 @@ static void h2px_up_cb(struct conn *, int, void *);
 static void h2px_dial_done(void *, struct conn *, int);
 
 /*
+ * A plain request's bytes as the target sees them (the request head
+ * written for it and the body; the answer's head), counted as the
+ * HTTP/1.1 proxy counts its exchanges: dir 0 from the client.
+ */
+static void
+h2px_count(struct h2px_req *q, int dir, size_t n)
+{
+	struct worker *wk = proxy_worker(q->px);
+
+	if (n == 0)
+		return;
+	if (dir == 0)
+		wk->stats.bytes_in += n;
+	else
+		wk->stats.bytes_out += n;
+	stconn_bytes(conn_stats(q->st), dir, n);
+}
+
+/*
  * probe_resist web: and host: on a stream: the page web: names, or the
  * client's own request sent to host:, and whatever that server answers
  * comes back (its head as the stream's HEADERS, as for plain requests).
@@ -384,6 +403,9 @@ h2px_plain_answer(struct h2px_req *q, const struct http_request *rr,
 		h2px_req_free(q);
 		return;
 	}
+	/* the relay counts what it carries from here on */
+	h2px_count(q, 0, q->out.len);
+	h2px_count(q, 1, headlen);
 	q->st = q->up = NULL;
 	cbuf_release(&q->out);
 	cbuf_release(&q->resp);
@@ -401,10 +423,13 @@ h2px_up_cb(struct conn *c, int what, void *arg)
 	int code, e;
 
 	if ((what & CONN_WRITE) && q->out.len > 0) {
+		size_t before = q->out.len;
+
 		if (conn_send_buf(c, &q->out) != 0) {
 			h2px_answer(q, 502, NULL, NULL);
 			return;
 		}
+		h2px_count(q, 0, before - q->out.len);
 		if (q->out.len < HTTP2_OUT_MAX)
 			conn_want(q->st, CONN_READ);
 	}
