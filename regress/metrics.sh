@@ -8,6 +8,7 @@
 command -v promtool >/dev/null || skip "promtool (Debian's prometheus) not installed"
 
 P=$(free_port); W=$(free_port); M=$(free_port); M2=$(free_port)
+DU=$(free_port); DT=$(free_port)
 DEAD=$(free_port)
 mkdir -p "$LOGDIR/www"
 echo hello >"$LOGDIR/www/index.html"
@@ -30,7 +31,9 @@ conf() {
 {
   "log": { "level": "info" },
   "metrics": "127.0.0.1:$1",
-  "inbounds": [ { "tag": "front", "url": "http://u1:p1@127.0.0.1:$P?dns=127.0.0.1:$UP" } ],
+  "inbounds": [ { "tag": "front", "url": "http://u1:p1@127.0.0.1:$P?dns=127.0.0.1:$UP" },
+    { "tag": "names", "url": "dns://127.0.0.1:$DU/127.0.0.1:$UP" },
+    { "tag": "names-tcp", "url": "dns://127.0.0.1:$DT/127.0.0.1:$UP?mode=tcp" } ],
   "outbounds": [ { "tag": "out", "type": "direct" } ]
 }
 E
@@ -62,6 +65,18 @@ for i in 1 2; do
 	curl -s -o /dev/null -x "http://u1:p1@127.0.0.1:$P" \
 	    "http://web.test:$W/index.html" || fail "request by name $i"
 done
+# a dns:// listener: the same name twice over UDP (a miss, then its own
+# cache), once over TCP (a connection of its own, with an access line)
+for i in 1 2; do
+	dig +short +tries=1 +time=3 -p "$DU" @127.0.0.1 web.test A \
+	    >"$LOGDIR/dig$i.out" 2>&1
+	grep -qx 127.0.0.1 "$LOGDIR/dig$i.out" ||
+		fail "dns query $i: $(cat "$LOGDIR/dig$i.out")"
+done
+dig +tcp +short +tries=1 +time=3 -p "$DT" @127.0.0.1 web.test A \
+    >"$LOGDIR/digtcp.out" 2>&1
+grep -qx 127.0.0.1 "$LOGDIR/digtcp.out" ||
+	fail "dns query over TCP: $(cat "$LOGDIR/digtcp.out")"
 # a dial to a dead port, refused
 curl -s -o /dev/null -x "http://u1:p1@127.0.0.1:$P" "http://127.0.0.1:$DEAD/"
 # a client that says nothing and goes
@@ -95,6 +110,17 @@ promtool check metrics <"$LOGDIR/m2.txt" >"$LOGDIR/promtool2.out" 2>&1 ||
 	fail "listener DNS misses not counted"
 [ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_dns_cache_hits_total{listener="front"}')" -ge 1 ] ||
 	fail "listener DNS hits not counted"
+# the dns listeners: bytes of datagrams and of the TCP connection
+for l in names names-tcp; do
+	[ "$(value "$LOGDIR/m2.txt" "ostpd_listener_received_bytes_total{listener=\"$l\"}")" -gt 20 ] &&
+	[ "$(value "$LOGDIR/m2.txt" "ostpd_listener_sent_bytes_total{listener=\"$l\"}")" -gt 20 ] ||
+		fail "dns listener $l bytes not counted: $(grep "\"$l\"" "$LOGDIR/m2.txt" | grep bytes)"
+done
+[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_dns_cache_hits_total{listener="names"}')" -ge 1 ] &&
+[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_dns_cache_misses_total{listener="names"}')" -ge 1 ] ||
+	fail "dns listener cache hits/misses not counted"
+[ "$(value "$LOGDIR/m2.txt" 'ostpd_listener_connections_total{listener="names-tcp"}')" -ge 1 ] ||
+	fail "dns listener TCP connection not counted"
 grep -q 'ostpd_listener_relays_total{listener="front",mode="' "$LOGDIR/m2.txt" ||
 	fail "no relay mode series"
 grep -q '^ostpd_workers 1$' "$LOGDIR/m2.txt" || fail "workers gauge"

@@ -107,7 +107,8 @@ ip -n $C link show ostpc0 >/dev/null 2>&1 && fail "client device left after SIGT
 
 # A tap pair: ARP across the tunnel, ping both ways, each side's
 # neighbour table holding the other's MAC.
-ip netns exec $S "$OSTPD" -L 'tap://192.168.77.1:8422?name=ostptap0&net=10.79.0.1/24' \
+ip netns exec $S "$OSTPD" -S "$LOGDIR/tap.sock" \
+	-L 'tap://192.168.77.1:8422?name=ostptap0&net=10.79.0.1/24' \
 	>"$LOGDIR/tap.log" 2>&1 &
 TPID=$!; PIDS="$PIDS $TPID"
 ip netns exec $C "$OSTPD" -L 'tap://:0/192.168.77.1:8422?name=ostptap1&net=10.79.0.2/24' \
@@ -125,5 +126,12 @@ ip -n $C neigh show 10.79.0.1 dev ostptap1 | grep -q "lladdr $(mac $S ostptap0)"
 	fail "tap: the client did not learn the server's MAC by ARP"
 ip -n $S neigh show 10.79.0.2 dev ostptap0 | grep -q "lladdr $(mac $C ostptap1)" ||
 	fail "tap: the server did not learn the client's MAC by ARP"
+# its frames count in the listener's bytes (ostpctl status)
+"$PWD/$BUILD/ostpctl" -S "$LOGDIR/tap.sock" -j status >"$LOGDIR/tapstatus.json" ||
+	fail "ostpctl status of the tap server"
+python3 -c 'import json, sys
+l = json.load(open(sys.argv[1]))["listeners"][0]
+assert l["in"] >= 3 * 98 and l["out"] >= 3 * 98, l' "$LOGDIR/tapstatus.json" ||
+	fail "tap listener bytes: $(cat "$LOGDIR/tapstatus.json")"
 kill "$TPID" "$TCPID"
 finish

@@ -345,6 +345,18 @@ stconn_bytes(struct stconn *st, int dir, size_t n)
 		st->u->c[k] += n;
 }
 
+void
+stats_lis_bytes(size_t lis, int dir, size_t n)
+{
+	lisc(lis)[dir == 0 ? CTL_C_IN : CTL_C_OUT] += n;
+}
+
+void
+stats_lis_dns(size_t lis, int hit)
+{
+	lisc(lis)[hit ? CTL_C_DNS_HITS : CTL_C_DNS_MISSES]++;
+}
+
 static uint64_t
 age_ms(const struct stconn *st)
 {

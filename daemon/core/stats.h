@@ -65,6 +65,13 @@ void	stconn_served(struct stconn *);
 /* The relay began (CTL_MODE_*); bytes moved (dir 0: from the client). */
 void	stconn_relay(struct stconn *, int mode);
 void	stconn_bytes(struct stconn *, int dir, size_t n);
+/*
+ * Bytes of a listener's datagrams that belong to no record (DNS
+ * queries over UDP, tun/tap packets): its counters only.
+ */
+void	stats_lis_bytes(size_t lis, int dir, size_t n);
+/* A dns:// listener's query answered from its own cache (hit) or not. */
+void	stats_lis_dns(size_t lis, int hit);
 void	stconn_close(struct stconn *);
 
 /* IPC_CMD_REPORT from the monitor: answered at once. */

@@ -31,6 +31,7 @@
 #include "core/dial.h"
 #include "core/dnsup.h"
 #include "core/resolve.h"
+#include "core/stats.h"
 #include "err.h"
 #include "log.h"
 #include "match.h"
@@ -59,6 +60,7 @@ struct centry {
 struct dtcp {
 	struct dnsp		*dp;
 	struct bufferevent	*bev;
+	struct stconn		*st;		/* its record (core/stats.h) */
 	unsigned int		 refs;		/* queries in flight */
 	int			 closed;
 };
@@ -78,6 +80,7 @@ struct dq {
 struct dnsp {
 	struct worker			*wk;
 	const struct listener_conf	*l;
+	size_t				 idx;		/* the listener's */
 	int				 fd;
 	struct event			*ev;
 	struct evconnlistener		*lev;
@@ -176,6 +179,7 @@ dtcp_release(struct dtcp *tc)
 	if (tc->refs > 0 || !tc->closed)
 		return;
 	bufferevent_free(tc->bev);
+	stconn_close(tc->st);
 	worker_conn_closed(tc->dp->wk);
 	free(tc);
 }
@@ -195,6 +199,7 @@ reply(struct dnsp *dp, const struct sockaddr_storage *peer,
 		lenb[1] = (unsigned char)len;
 		bufferevent_write(tc->bev, lenb, 2);
 		bufferevent_write(tc->bev, msg, len);
+		stconn_bytes(tc->st, 1, 2 + len);
 		return;
 	}
 	if (q != NULL && len > q->udp_size) {
@@ -204,8 +209,9 @@ reply(struct dnsp *dp, const struct sockaddr_storage *peer,
 			return;
 		msg = cut;
 	}
-	(void)sendto(dp->fd, msg, len, 0, (const struct sockaddr *)peer,
-	    peerlen);
+	if (sendto(dp->fd, msg, len, 0, (const struct sockaddr *)peer,
+	    peerlen) != -1)
+		stats_lis_bytes(dp->idx, 1, len);
 }
 
 static void
@@ -289,6 +295,7 @@ dnsp_query(struct dnsp *dp, const unsigned char *p, size_t len,
 		dns_rewrite_ttls(pkt, e->len, (uint32_t)(time(NULL) -
 		    e->stored));
 		debug("%s: %s from the cache", dp->l->node->url, q.qname);
+		stats_lis_dns(dp->idx, 1);
 		reply(dp, peer, peerlen, tc, &q, pkt, e->len);
 		return;
 	}
@@ -315,6 +322,7 @@ dnsp_query(struct dnsp *dp, const unsigned char *p, size_t len,
 	d->q = q;
 	LIST_INSERT_HEAD(&dp->pending, d, entry);
 	dp->npending++;
+	stats_lis_dns(dp->idx, 0);
 	if ((d->up = dnsup_query(dp->up, p, len, dq_answer, d)) == NULL) {
 		dq_free(d);
 		return;
@@ -339,6 +347,7 @@ dnsp_udp_cb(evutil_socket_t fd, short what, void *arg)
 		    &pl);
 		if (n < 0)
 			return;
+		stats_lis_bytes(dp->idx, 0, (size_t)n);
 		dnsp_query(dp, pkt, (size_t)n, &peer, pl, NULL);
 	}
 }
@@ -358,6 +367,7 @@ dtcp_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, q, n);
+		stconn_bytes(tc->st, 0, 2 + n);
 		dnsp_query(tc->dp, q, n, NULL, 0, tc);
 	}
 }
@@ -396,6 +406,9 @@ dnsp_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	tc->dp = dp;
+	/* a connection of the listener's: listed, counted, logged */
+	tc->st = stconn_new_fd(dp->wk, dp->idx, fd);
+	stconn_served(tc->st);
 	bufferevent_setcb(tc->bev, dtcp_read_cb, NULL, dtcp_event_cb, tc);
 	/* RFC 7766 6.2.3: idle connections are closed */
 	bufferevent_set_timeouts(tc->bev, &idle, NULL);
@@ -415,6 +428,7 @@ dnsproxy_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	dp->wk = wk;
 	dp->l = l;
+	dp->idx = idx;
 	dp->fd = fd;
 	LIST_INIT(&dp->pending);
 	if ((dp->up = dnsup_new(wk, l->dns_up, l->node->url,

@@ -33,6 +33,7 @@
 #include "worker.h"
 #include "core/chain.h"
 #include "core/dial.h"
+#include "core/stats.h"
 #include "handler/handler.h"
 #include "proto/proto.h"
 #include "proto/tunsw.h"
@@ -42,6 +43,7 @@
 struct tun_ctx {
 	struct worker			*wk;
 	const struct listener_conf	*l;
+	size_t				 idx;		/* the listener's */
 	int				 tap;
 	int				 udp;
 	int				 dev;
@@ -78,10 +80,13 @@ tun_drop(struct tun_ctx *t, const char *why)
 static void
 dev_write(struct tun_ctx *t, const unsigned char *p, size_t n)
 {
-	if (write(t->dev, p, n) == -1)
+	if (write(t->dev, p, n) == -1) {
 		debug_f("%s: write: %s", t->l->tun.name, strerror(errno));
-	else
-		t->wk->stats.bytes_in += (uint64_t)n;
+		return;
+	}
+	t->wk->stats.bytes_in += (uint64_t)n;
+	/* packets are no connections: the listener's counters */
+	stats_lis_bytes(t->idx, 0, n);
 }
 
 static void
@@ -89,10 +94,12 @@ send_to(struct tun_ctx *t, const struct sockaddr_storage *ss, socklen_t len,
     size_t n)
 {
 	if (sendto(t->udp, t->buf, n, 0, (const struct sockaddr *)ss, len) ==
-	    -1)
+	    -1) {
 		debug_f("%s: send: %s", t->l->tun.name, strerror(errno));
-	else
-		t->wk->stats.bytes_out += n;
+		return;
+	}
+	t->wk->stats.bytes_out += n;
+	stats_lis_bytes(t->idx, 1, n);
 }
 
 /* What the switch said about the packet in t->buf. */
@@ -195,8 +202,10 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0)
 			return;
 		if (t->uc != NULL) {
+			/* queued or dropped by the channel: offered */
 			uchan_send(t->uc, t->phost, t->pport, t->buf,
 			    (size_t)n);
+			stats_lis_bytes(t->idx, 1, (size_t)n);
 			continue;
 		}
 		if (t->sw == NULL) {
@@ -278,6 +287,7 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	t->wk = wk;
 	t->l = l;
+	t->idx = idx;
 	t->tap = l->kind == LIS_TAP;
 	t->udp = udpfd;
 	t->dev = tunfd;
