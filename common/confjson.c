@@ -285,6 +285,9 @@ obj_get(yajl_val obj, const char *key, int nocase)
 {
 	size_t i;
 
+	/* a value of the wrong kind has no keys (its caller says so) */
+	if (!YAJL_IS_OBJECT(obj))
+		return NULL;
 	for (i = 0; i < YAJL_GET_OBJECT(obj)->len; i++)
 		if ((nocase ? strcasecmp : strcmp)(
 		    YAJL_GET_OBJECT(obj)->keys[i], key) == 0)
