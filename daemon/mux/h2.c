@@ -34,6 +34,7 @@
 #include "worker.h"
 
 #define H2_OUT_HIGH		(256 * 1024)	/* framed, not yet sent */
+#define H2_OUT_MAX		(4 * 1024 * 1024) /* past it: a frame or two */
 #define H2_SQ_MAX		(64 * 1024)	/* a writer's, not framed */
 #define H2_TOQ_MIN		(16 * 1024)
 #define H2_STREAM_WINDOW	(256 * 1024)
@@ -101,30 +102,14 @@ static const struct conn_ops h2_stream_ops;
 static void h2_close(struct h2 *);
 static void h2_fail(struct h2 *);
 
-/* n bytes to the end of b, which grows (doubling) as needed. */
+/* n bytes to the end of b, which grows (doubling) up to max. */
 static int
-buf_grow_append(struct cbuf *b, const void *p, size_t n, size_t min)
+buf_grow_append(struct cbuf *b, const void *p, size_t n, size_t min,
+    size_t max)
 {
-	unsigned char *np;
-	size_t cap;
-
-	if (b->p == NULL && cbuf_alloc(b, n > min ? n : min) != 0)
+	if (cbuf_reserve(b, n, min, max) != 0)
 		return -1;
-	if (cbuf_room(b) < n) {
-		for (cap = b->cap; cap - b->len < n; cap *= 2)
-			if (cap > SIZE_MAX / 2)
-				return -1;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		memcpy(np, b->p + b->off, b->len);
-		free(b->p);
-		b->p = np;
-		b->off = 0;
-		b->cap = cap;
-	}
-	memcpy(cbuf_tail(b), p, n);
-	b->len += n;
-	return 0;
+	return cbuf_append(b, p, n);
 }
 
 static void
@@ -150,7 +135,7 @@ h2_pump(struct h2 *s)
 		while (s->out.len < H2_OUT_HIGH &&
 		    (n = nghttp2_session_mem_send(s->ng, &data)) != 0) {
 			if (n < 0 || buf_grow_append(&s->out, data, (size_t)n,
-			    H2_OUT_HIGH) != 0) {
+			    H2_OUT_HIGH, H2_OUT_MAX) != 0) {
 				s->busy = 0;
 				debug("h2: output: %s", n < 0 ?
 				    nghttp2_strerror((int)n) : "out of memory");
@@ -721,7 +706,9 @@ h2_on_data(nghttp2_session *ng, uint8_t flags, int32_t sid,
 		nghttp2_session_consume(ng, sid, len);
 		return 0;
 	}
-	if (buf_grow_append(&st->toq, data, len, H2_TOQ_MIN) != 0) {
+	/* flow control keeps it within the stream's window */
+	if (buf_grow_append(&st->toq, data, len, H2_TOQ_MIN,
+	    2 * H2_STREAM_WINDOW) != 0) {
 		nghttp2_session_consume(ng, sid, len);
 		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, sid,
 		    NGHTTP2_INTERNAL_ERROR);
@@ -1180,7 +1167,7 @@ h2_respond(struct conn *c, int status, const struct h2_hdr *h, size_t nh,
 	if (body != NULL) {
 		/* all of it goes, and END_STREAM after it */
 		if (bodylen > 0 && buf_grow_append(&st->sq, body, bodylen,
-		    bodylen) != 0) {
+		    bodylen, bodylen + H2_SQ_MAX) != 0) {
 			errno = ENOMEM;
 			return -1;
 		}
