@@ -181,6 +181,18 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 			}
 			g->lis[i * g->nworkers + k] = ml;
 		}
+		/*
+		 * An OSTP port's TCP carriers: each client address to one
+		 * worker, so a session's next connection finds it.  Without
+		 * the program a move that lands elsewhere costs a new
+		 * session, nothing more.
+		 */
+		if (l->kind == LIS_OSTP && l->socktype == SOCK_STREAM &&
+		    g->nworkers > 1 && steer_tcp_attach(g->lis[i *
+		    g->nworkers]->fd, g->nworkers) != 0)
+			logit("%s: TCP carriers are not steered by address "
+			    "(%s): a session's new connection may reach "
+			    "another worker", l->node->url, strerror(errno));
 	}
 	return 0;
  fail:

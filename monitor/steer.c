@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 
 #include <errno.h>
@@ -32,6 +33,9 @@
 
 #include "steer.h"
 
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF	51
+#endif
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF	52
 #endif
@@ -383,4 +387,51 @@ steer_addr_del_if(struct steer *st, const struct steer_key *k,
 	if (v != slot)
 		return 0;
 	return steer_addr_del(st, k);
+}
+
+/*
+ * The port's TCP carriers (UDP-over-TCP, spec 2.13) are one more
+ * SO_REUSEPORT group with a socket per worker.  A session that moves
+ * to a new connection (spec 2.10) must find the worker that holds it,
+ * and nothing at the SYN names the session; the client's address
+ * does.  So a classic program picks the socket from a hash of the
+ * source address alone (not the port): every connection of one client
+ * address reaches the same worker.  Sockets are in the group in the
+ * order they were opened, which is the workers' (mon_sock.c).
+ */
+int
+steer_tcp_attach(int fd, unsigned int n)
+{
+	struct sock_filter p[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    SKF_AD_OFF + SKF_AD_PROTOCOL),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 2, 0),
+		/* 2: IPv4, the source 12 bytes into the IP header */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_JUMP(BPF_JMP | BPF_JA, 9, 0, 0),	/* -> 13 MIX */
+		/* 4: IPv6, the source's four words folded */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + 20),
+		/* 13 MIX: Fibonacci hashing, the high bits folded down */
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { sizeof(p) / sizeof(p[0]), p };
+
+	if (n == 0)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof(prog));
 }

@@ -41,6 +41,8 @@ int	steer_key(const struct sockaddr *, struct steer_key *);
 int	steer_addr_set(struct steer *, const struct steer_key *,
 	    unsigned int slot);
 int	steer_addr_del(struct steer *, const struct steer_key *);
+/* An OSTP port's TCP group: a socket chosen by the client's address. */
+int	steer_tcp_attach(int fd, unsigned int n);
 int	steer_addr_del_if(struct steer *, const struct steer_key *,
 	    unsigned int slot);
 

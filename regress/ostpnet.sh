@@ -67,10 +67,11 @@ H=8080; S=5443; P=1080
 KEY=0123456789abcdef0123456789abcdef
 start_web web "$W" "$H" 10.91.2.2 "$SN"
 
-# in NS NAME ARGS...: ostpd in a namespace, one worker, debug log
+# in NS NAME ARGS...: ostpd in a namespace, one worker (NW), debug log
 in_ns() {
 	_ns=$1; _name=$2; shift 2
-	ip netns exec "$_ns" "$OSTPD" -w 1 -D "$@" >>"$LOGDIR/$_name.log" 2>&1 &
+	ip netns exec "$_ns" "$OSTPD" -w "${NW:-1}" -D "$@" \
+	    >>"$LOGDIR/$_name.log" 2>&1 &
 	OPID=$!
 	PIDS="$PIDS $OPID"
 }
@@ -88,7 +89,7 @@ new_client() {
 	fi
 	P=$((P + 1))
 	in_ns "$CN" cli -L "auto://127.0.0.1:$P" \
-	    -F "ostp://$KEY@10.91.2.2:$S$_q"
+	    -F "ostp://$KEY@10.91.2.2:${SP:-$S}$_q"
 	CPID=$OPID
 	wait_port "$P" 127.0.0.1 "$CN" || fatal "ostpd client"
 }
@@ -262,8 +263,8 @@ ip netns exec "$SN" iptables -t raw -F PREROUTING
 # --- UoT path moves (§2.10) ---------------------------------------------------
 new_client "?type=uot"
 [ "$(get blob "$LOGDIR/out6" 30)" = "$want" ] || fail "uot: curl through UoT"
-tcpport() {	# the client's TCP source port to the server
-	ip netns exec "$CN" ss -Htn state established dst "10.91.2.2:$S" |
+tcpport() {	# the client's TCP source port to the server (port $1)
+	ip netns exec "$CN" ss -Htn state established dst "10.91.2.2:${1:-$S}" |
 	    awk '{ split($3, a, ":"); print a[2]; exit }'
 }
 sessions() { count "$LOGDIR/srv.log" "session .* for key"; }
@@ -297,6 +298,37 @@ log "uot: reset at $at1 (port $p1), dropped at $at2 (port $p2) of 20000000"
 	fail "uot: the server made a new session ($(sessions) vs $s0)"
 ip netns exec "$RN" iptables -F FORWARD
 ip netns exec "$RN" tc qdisc del dev "$VRC" root 2>/dev/null
+
+# --- UoT moves with two server workers ---------------------------------------
+# Every TCP connection of one client address reaches the same worker
+# (the port's TCP group is steered by the source address, mon_sock.c),
+# so each reset is a move the session's own worker answers: four in a
+# row, no new session (by the kernel's 4-tuple hash alone, each new
+# connection would reach the other worker half of the time).
+S2=5444
+NW=2 in_ns "$SN" srv2 -L "ostp://$KEY@10.91.2.2:$S2?local_access=true"
+wait_log "$LOGDIR/srv2.log" "running" 5 || fatal "ostpd server, two workers"
+SP=$S2
+new_client "?type=uot"
+[ "$(get blob "$LOGDIR/out8" 30)" = "$want" ] ||
+	fail "two workers: curl through UoT"
+s2=$(count "$LOGDIR/srv2.log" "session .* for key")
+m2=$(count "$LOGDIR/cli.log" "the TCP carrier failed; moving to a new TCP")
+for i in 1 2 3 4; do
+	p=$(tcpport "$S2")
+	ip netns exec "$RN" iptables -I FORWARD -p tcp -s 10.91.1.2 \
+	    --sport "$p" -j REJECT --reject-with tcp-reset
+	[ "$(get blob "$LOGDIR/out8" 30)" = "$want" ] ||
+		fail "two workers: curl after reset $i"
+	wait_count "$LOGDIR/cli.log" \
+	    "the TCP carrier failed; moving to a new TCP" $((m2 + i)) 10 ||
+		fail "two workers: no move after reset $i"
+done
+[ "$(count "$LOGDIR/srv2.log" "session .* for key")" = "$s2" ] ||
+	fail "two workers: a move reached another worker (new sessions:" \
+	    "$(count "$LOGDIR/srv2.log" "session .* for key") vs $s2)"
+ip netns exec "$RN" iptables -F FORWARD
+SP=
 
 # --- server restart ---------------------------------------------------------
 new_client
