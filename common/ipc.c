@@ -50,6 +50,8 @@ ipc_type_name(int type)
 	case IPC_OSTP_UNSTEER:	return "OSTP_UNSTEER";
 	case IPC_OSTP_FWD:	return "OSTP_FWD";
 	case IPC_CMD_OSTP_FWD:	return "CMD_OSTP_FWD";
+	case IPC_OSTP_HANDOFF:	return "OSTP_HANDOFF";
+	case IPC_CMD_OSTP_TAKE:	return "CMD_OSTP_TAKE";
 	case IPC_CMD_REPORT:	return "CMD_REPORT";
 	case IPC_CMD_REPORT_ANS: return "CMD_REPORT_ANS";
 	case IPC_CMD_LOGLEVEL:	return "CMD_LOGLEVEL";

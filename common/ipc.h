@@ -18,7 +18,7 @@
 
 #include "buf.h"
 
-#define IPC_VERSION		4
+#define IPC_VERSION		5
 #define IPC_HDR_LEN		12
 #define IPC_MAX_PAYLOAD		4096
 #define IPC_DGRAM_MAX		2048	/* an OSTP datagram handed on */
@@ -61,6 +61,9 @@ enum ipc_type {
 					   datagrams to me */
 	IPC_OSTP_UNSTEER	= 30,	/* as TPROXY_SOCKET: no longer */
 	IPC_OSTP_FWD		= 32,	/* see ipc_enc_dgram: not mine */
+	IPC_OSTP_HANDOFF	= 34,	/* as OSTP_FWD, the datagram a key
+					   id and a session's state: for
+					   the next generation (a drain) */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */
@@ -74,6 +77,7 @@ enum ipc_type {
 	IPC_CMD_INIT		= 70,	/* see struct ipc_init; + fd */
 	IPC_CMD_SHM		= 72,	/* empty; + fd */
 	IPC_CMD_OSTP_FWD	= 74,	/* see ipc_enc_dgram: maybe yours */
+	IPC_CMD_OSTP_TAKE	= 76,	/* as OSTP_HANDOFF: take it on */
 	/*
 	 * Operating the daemon (common/ctlproto.h): the worker answers a
 	 * REPORT with one or more REPORT_ANS of the same sequence, the

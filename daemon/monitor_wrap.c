@@ -220,6 +220,25 @@ mm_ostp_fwd(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
 	buf_release(&b);
 }
 
+void
+mm_ostp_handoff(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
+    const unsigned char *d, size_t len)
+{
+	unsigned char addr[16];
+	uint16_t port;
+	int family;
+	struct buf b;
+
+	if (enc_ostp_addr(sa, &family, addr, &port) != 0)
+		return;
+	buf_init(&b);
+	/* a full channel loses it: the client makes a new session */
+	if (ipc_enc_dgram(&b, lis, family, addr, port, d, len) == 0)
+		(void)ipc_send_nowait(wk->sock, IPC_OSTP_HANDOFF, ++wk->seq,
+		    &b);
+	buf_release(&b);
+}
+
 /* the listener, host and port of a BIND, as BIND_PARK/UNPARK carry them */
 static int
 enc_bind(struct buf *b, uint32_t lis, const struct sockaddr_storage *owner,

@@ -64,13 +64,41 @@ worker_log_sink(int level, const char *line, void *ctx)
 	buf_release(&b);
 }
 
+/*
+ * Draining: OSTP sessions without flows go to the next generation as
+ * soon as nothing of theirs is unacknowledged (ostp/server.c); the
+ * worker goes when its last connection has, after giving sessions whose
+ * last frames are still unacknowledged a moment (DRAIN_SETTLE_TICKS) to
+ * settle.
+ */
+#define DRAIN_TICK_MS		100
+#define DRAIN_SETTLE_TICKS	30
+
+static struct event *drain_ev;
+static unsigned int drain_settle;
+
 static void
 worker_maybe_exit(struct worker *wk)
 {
-	if (wk->draining && wk->stats.active == 0) {
-		debug("drained; exiting");
-		event_base_loopbreak(wk->base);
-	}
+	size_t left;
+
+	if (!wk->draining)
+		return;
+	left = ostp_server_drain(wk);
+	if (wk->stats.active > 0)
+		return;
+	if (left > 0 && drain_settle++ < DRAIN_SETTLE_TICKS)
+		return;
+	debug("drained; exiting");
+	event_base_loopbreak(wk->base);
+}
+
+static void
+drain_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_maybe_exit(arg);
 }
 
 /* A failed accept (EMFILE...): reported, the listener goes on. */
@@ -126,6 +154,14 @@ worker_drain(struct worker *wk)
 	rforward_drain();
 	capture_drain();
 	debug("draining %u connections", wk->stats.active);
+	if (drain_ev == NULL) {
+		struct timeval tv = { 0, DRAIN_TICK_MS * 1000 };
+
+		if ((drain_ev = event_new(wk->base, -1, EV_PERSIST,
+		    drain_tick_cb, wk)) == NULL)
+			fatal_f("out of memory");
+		event_add(drain_ev, &tv);
+	}
 	worker_maybe_exit(wk);
 }
 
@@ -140,18 +176,25 @@ struct cmd_later {
 	int			 type;
 	char			*path;		/* IPC_CMD_FILE */
 	int			 fd;
+	unsigned char		*data;		/* IPC_CMD_OSTP_TAKE */
+	size_t			 len;
 };
 
 static TAILQ_HEAD(, cmd_later) cmds_later = TAILQ_HEAD_INITIALIZER(cmds_later);
 static struct event *cmds_later_ev;
 
 static void
-cmd_apply(struct worker *wk, int type, const char *path, int fd)
+cmd_apply(struct worker *wk, const struct cmd_later *c)
 {
-	if (type == IPC_CMD_DRAIN)
+	struct buf b;
+
+	if (c->type == IPC_CMD_DRAIN)
 		worker_drain(wk);
-	else
-		reload_file(wk, path, fd);
+	else if (c->type == IPC_CMD_OSTP_TAKE) {
+		buf_view(&b, c->data, c->len);
+		ostp_server_take(wk, &b);
+	} else
+		reload_file(wk, c->path, c->fd);
 }
 
 static void
@@ -165,10 +208,11 @@ cmds_later_cb(evutil_socket_t fd, short what, void *arg)
 	/* what these commands do may queue more: they run in turn */
 	while ((c = TAILQ_FIRST(&cmds_later)) != NULL) {
 		TAILQ_REMOVE(&cmds_later, c, entry);
-		cmd_apply(wk, c->type, c->path, c->fd);
+		cmd_apply(wk, c);
 		if (c->fd != -1)
 			close(c->fd);
 		free(c->path);
+		free(c->data);
 		free(c);
 	}
 }
@@ -186,6 +230,12 @@ cmd_later(struct worker *wk, struct ipc_msg *m, char *path)
 	c->path = path;
 	c->fd = m->fd;
 	m->fd = -1;
+	if (c->type == IPC_CMD_OSTP_TAKE) {
+		c->len = buf_len(&m->payload);
+		if ((c->data = malloc(c->len)) == NULL)
+			fatal_f("out of memory");
+		memcpy(c->data, buf_ptr(&m->payload), c->len);
+	}
 	TAILQ_INSERT_TAIL(&cmds_later, c, entry);
 	if (cmds_later_ev == NULL && (cmds_later_ev = evtimer_new(wk->base,
 	    cmds_later_cb, wk)) == NULL)
@@ -232,8 +282,20 @@ mm_handle_command(struct worker *wk, struct ipc_msg *m)
 			cmd_later(wk, m, path);
 			break;
 		}
-		cmd_apply(wk, m->hdr.type, path, m->fd);
+		{
+			struct cmd_later c = { .type = m->hdr.type,
+			    .path = path, .fd = m->fd };
+
+			cmd_apply(wk, &c);
+		}
 		free(path);
+		break;
+	case IPC_CMD_OSTP_TAKE:
+		/* a session to keep: inside a request, after it */
+		if (wk->in_request > 0 || !TAILQ_EMPTY(&cmds_later))
+			cmd_later(wk, m, NULL);
+		else
+			ostp_server_take(wk, &m->payload);
 		break;
 	case IPC_CMD_OSTP_FWD:
 		/* inside a request it is lost, as on a network */

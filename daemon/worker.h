@@ -72,6 +72,9 @@ void	mm_ostp_steer(struct worker *, int type, uint32_t lis,
 	    const struct sockaddr *);
 void	mm_ostp_fwd(struct worker *, uint32_t lis, const struct sockaddr *,
 	    const unsigned char *, size_t);
+/* A session for the next generation's workers (a drain; OSTP_HANDOFF). */
+void	mm_ostp_handoff(struct worker *, uint32_t lis,
+	    const struct sockaddr *, const unsigned char *d, size_t len);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);
 int	mm_tls_cert(struct worker *, uint32_t lis);

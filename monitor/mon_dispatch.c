@@ -95,6 +95,9 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_ostp_steer },
 	{ IPC_OSTP_FWD, MW_RUNNING | MW_DRAINING, 0, 24, 23 + IPC_DGRAM_MAX,
 	    mm_answer_ostp_fwd },
+	/* only a draining worker has sessions for the next generation */
+	{ IPC_OSTP_HANDOFF, MW_DRAINING, 0, 24, 23 + IPC_DGRAM_MAX,
+	    mm_answer_ostp_handoff },
 	/* counters for ostpctl and /metrics (mon_ctl.c) */
 	{ IPC_CMD_REPORT_ANS, MW_RUNNING | MW_DRAINING, 0, 1,
 	    IPC_MAX_PAYLOAD, mon_ctl_report },
@@ -681,6 +684,7 @@ mm_answer_ready(struct monitor *mon, struct mon_worker *w, struct ipc_msg *m)
 	w->state = MW_RUNNING;
 	debug("worker %u (pid %ld, generation %u) ready", w->id, (long)w->pid,
 	    w->gen->num);
+	mon_steer_handoffs(mon);
 	if (!mon->ever_ready) {
 		mon->ever_ready = 1;
 		mon_notify("READY=1");

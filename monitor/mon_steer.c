@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -248,5 +249,161 @@ mm_answer_ostp_fwd(struct monitor *mon, struct mon_worker *w,
 			}
 		}
 	}
+	return 0;
+}
+
+/*
+ * Sessions a draining worker hands on at a reload (OSTP_HANDOFF) wait
+ * here until the worker of the newest generation that takes them runs
+ * (its start takes a moment); a few seconds at most, a bounded number,
+ * then they are dropped and their clients make new sessions.
+ */
+#define HANDOFF_QUEUE	16384
+#define HANDOFF_WAIT_MS	10000
+#define HANDOFF_DATA	256
+
+struct handoff {
+	TAILQ_ENTRY(handoff)	 entry;
+	struct mon_steer	*ms;		/* checked before use */
+	int			 family;
+	unsigned char		 addr[16];
+	uint16_t		 port;
+	size_t			 len;
+	unsigned char		 d[HANDOFF_DATA];
+	struct timespec		 at;
+};
+
+static TAILQ_HEAD(, handoff) handoffs = TAILQ_HEAD_INITIALIZER(handoffs);
+static size_t nhandoffs;
+
+static void
+handoff_free(struct handoff *h)
+{
+	TAILQ_REMOVE(&handoffs, h, entry);
+	nhandoffs--;
+	explicit_bzero(h, sizeof(*h));
+	free(h);
+}
+
+static long
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* 1 when h went to its worker (or cannot go anywhere), 0 to wait. */
+static int
+handoff_try(struct monitor *mon, struct handoff *h)
+{
+	struct mon_steer *ms;
+	struct mon_listener *oml;
+	struct mon_worker *ow;
+	struct mon_gen *g;
+	struct steer_key k;
+	unsigned int pick, i;
+	size_t li;
+	struct buf b;
+
+	TAILQ_FOREACH(ms, &mon->steers, entry)
+		if (ms == h->ms)
+			break;
+	if (ms == NULL || key_from(h->family, h->addr, h->port, &k) != 0)
+		return 1;	/* the port is gone */
+	/* the newest generation that serves the port */
+	TAILQ_FOREACH_REVERSE(g, &mon->gens, mon_gen_list, entry)
+		if (!g->draining)
+			break;
+	if (g == NULL || g->lis == NULL)
+		return 1;
+	for (li = 0; li < g->conf.nlis; li++)
+		if ((oml = g->lis[li * g->nworkers]) != NULL &&
+		    oml->steer == ms)
+			break;
+	if (li == g->conf.nlis)
+		return 1;
+	/* spread over the workers by address, as handshakes are */
+	for (pick = 0, i = 0; i < 16; i++)
+		pick = pick * 31 + h->addr[i];
+	pick = (pick + h->port) % g->nworkers;
+	TAILQ_FOREACH(ow, &g->workers, entry)
+		if (ow->id == pick)
+			break;
+	if (ow == NULL || ow->sock == -1 || ow->state != MW_RUNNING)
+		return 0;
+	oml = g->lis[li * g->nworkers + ow->id];
+	if (oml == NULL || oml->steer != ms)
+		return 1;
+	buf_init(&b);
+	if (ipc_enc_dgram(&b, (uint32_t)li, h->family, h->addr, h->port,
+	    h->d, h->len) == 0) {
+		/* the taker's socket gets the address's datagrams now */
+		if (ipc_send(ow->sock, IPC_CMD_OSTP_TAKE, ++ow->seq, &b,
+		    -1) == 0 && steer_addr_set(&ms->st, &k,
+		    oml->steer_slot) != 0)
+			debug("cannot steer a handed-on session: %s",
+			    strerror(errno));
+	}
+	buf_release(&b);
+	return 1;
+}
+
+/* Queued sessions whose worker runs now go; old ones are dropped. */
+void
+mon_steer_handoffs(struct monitor *mon)
+{
+	struct handoff *h, *tmp;
+	size_t dropped = 0;
+
+	TAILQ_FOREACH_SAFE(h, &handoffs, entry, tmp) {
+		if (handoff_try(mon, h))
+			handoff_free(h);
+		else if (ms_since(&h->at) > HANDOFF_WAIT_MS) {
+			handoff_free(h);
+			dropped++;
+		}
+	}
+	if (dropped > 0)
+		logit("%zu OSTP sessions handed on at a reload found no "
+		    "worker to take them", dropped);
+}
+
+/* HANDOFF: a session of draining worker w for the newest generation. */
+int
+mm_answer_ostp_handoff(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	struct mon_listener *ml;
+	const unsigned char *d;
+	struct handoff *h;
+	uint32_t idx;
+	size_t len;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return 0;	/* lost: its client makes a new session */
+	if (ipc_dec_dgram(&m->payload, &idx, &h->family, h->addr, &h->port,
+	    &d, &len) != 0 || (h->family != 4 && h->family != 6) ||
+	    len > sizeof(h->d)) {
+		free(h);
+		error("worker %u: malformed OSTP_HANDOFF", w->id);
+		return -1;
+	}
+	if ((ml = worker_steered(w, idx)) == NULL) {
+		free(h);
+		error("worker %u: handed on a session of listener %u, which "
+		    "is not its OSTP port", w->id, idx);
+		return -1;
+	}
+	h->ms = ml->steer;
+	memcpy(h->d, d, len);
+	h->len = len;
+	clock_gettime(CLOCK_MONOTONIC, &h->at);
+	TAILQ_INSERT_TAIL(&handoffs, h, entry);
+	if (++nhandoffs > HANDOFF_QUEUE)
+		handoff_free(TAILQ_FIRST(&handoffs));
+	mon_steer_handoffs(mon);
 	return 0;
 }

@@ -128,7 +128,7 @@ struct mon_gen {
 
 struct monitor {
 	struct event_base	*base;
-	TAILQ_HEAD(, mon_gen)	 gens;
+	TAILQ_HEAD(mon_gen_list, mon_gen) gens;
 	TAILQ_HEAD(, mon_listener) listeners;
 	TAILQ_HEAD(, mon_tun)	 tuns;
 	TAILQ_HEAD(, mon_steer)	 steers;
@@ -210,6 +210,10 @@ int	mon_steer_join(struct monitor *, struct mon_listener *, char *err,
 	    size_t errlen);
 void	mon_steer_leave(struct monitor *, struct mon_listener *);
 void	mon_steer_activate(struct monitor *, struct mon_gen *);
+/* Sessions handed on at a reload: to their workers once these run. */
+void	mon_steer_handoffs(struct monitor *);
+int	mm_answer_ostp_handoff(struct monitor *, struct mon_worker *,
+	    struct ipc_msg *);
 int	mm_answer_ostp_steer(struct monitor *, struct mon_worker *,
 	    struct ipc_msg *);
 int	mm_answer_ostp_fwd(struct monitor *, struct mon_worker *,

@@ -5,7 +5,9 @@
 # whichever worker its new address hashes to (the datagram is handed on
 # through the monitor, then the address is steered); a server reload
 # (SIGHUP) mid-download keeps the download while new sessions go to the
-# new generation; a replayed handshake is refused by every worker; a client reload with a changed routing rule keeps its
+# new generation, and idle sessions (at once, or when their last flow
+# ends) are handed to the new generation with their keys and nonces, so
+# their clients go on without a new handshake; a replayed handshake is refused by every worker; a client reload with a changed routing rule keeps its
 # download and the tunnel, and the new rule applies to new flows.
 . regress/lib.sh
 
@@ -114,6 +116,14 @@ sum() { sha256sum <"$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 _grown() { [ "$(size "$1")" -gt "$2" ]; }
 
+# a second client with an idle session when the server reloads
+C2=$(free_port)
+start_ostpd cli2 -D -L "auto://127.0.0.1:$C2" -F "ostp://$KEY@127.0.0.1:$S"
+wait_port "$C2" || fatal "second ostpd client"
+fetch2() { curl -sS --max-time "$1" --socks5-hostname "127.0.0.1:$C2" \
+    "http://localhost:$H/blob" | sha256sum | cut -d' ' -f1; }
+[ "$(fetch2 30)" = "$want" ] || fail "the second client before the reload"
+
 # the server reloads mid-download
 fetch "$H" big "$LOGDIR/big.1" --limit-rate 3M &
 dl=$!
@@ -132,17 +142,30 @@ got=$(tool fetch "$S" "$KEY" 127.0.0.1 "$H" /blob)
 [ "$got" = "$want" ] || fail "a new session during the reload: '$got'"
 grep -q "for key default (generation 2)" "$LOGDIR/srv.log" ||
 	fail "the new session was not the new generation's"
+# the idle session went to the new generation at once, keys and nonces
+# with it: the second client goes on without a new handshake
+wait_log "$LOGDIR/srv.log" "taken over (generation 2)" 10 ||
+	fail "the idle session was not handed to the new generation"
+n2=$(count "$LOGDIR/srv.log" "for key default (generation 2)")
+[ "$(fetch2 10)" = "$want" ] ||
+	fail "the second client's idle session after the reload"
+[ "$(count "$LOGDIR/srv.log" "for key default (generation 2)")" = "$n2" ] ||
+	fail "the second client made a new session after the reload"
 wait $dl || fail "download 1 across the server's reload: curl failed"
 [ "$(sum "$LOGDIR/big.1")" = "$big" ] ||
 	fail "download 1 across the server's reload differs"
 
-# The client's session was the old generation's, which ended with its
-# last flow: the client notices the silence and reconnects (§5: a path
-# move after 10 s, then a new session).
+# The client's session was the old generation's until its last flow
+# ended; then it follows the idle one to the new generation, and the
+# old worker exits.
+wait_count "$LOGDIR/srv.log" "taken over (generation 2)" 2 10 ||
+	fail "the download's session was not handed on after its flow"
 t0=$(date +%s)
 _h2() { fetch "$H2" blob "$LOGDIR/h2.before" 2>/dev/null; }
 wait_until 45 _h2 || fail "H2 before the rule (the client did not recover)"
 log "the client's first flow after the server's reload: $(( $(date +%s) - t0 )) s"
+[ "$(count "$LOGDIR/srv.log" "for key default (generation 2)")" = "$n2" ] ||
+	fail "the first client made a new session after the reload"
 
 # the client reloads with a rule that blocks H2, mid-download
 fetch "$H" big "$LOGDIR/big.2" --limit-rate 3M &

@@ -39,6 +39,7 @@
 #include "core/stats.h"
 #include "handler/handler.h"
 #include "log.h"
+#include "compat.h"
 #include "ostp/session.h"
 #include "ostp/server.h"
 #include "ostp/replay.h"
@@ -78,6 +79,7 @@
  */
 struct skey {
 	struct ostp_keys	 keys;
+	unsigned char		 id[OSTP_USAGE_ID_LEN];	/* a digest */
 	char			*name;
 	uint64_t		 limit;		/* 0: none */
 	uint64_t		 bytes;		/* without shared memory */
@@ -219,6 +221,7 @@ skey_new(const struct ostp_conf *oc, const struct ostp_key_conf *kc)
 		return NULL;
 	}
 	ostp_usage_id(kc->key, strlen(kc->key), id);
+	memcpy(k->id, id, sizeof(k->id));
 	k->u = ostp_usage_get(ostp_usage_shared(), id, k->name,
 	    ostp_usage_file(oc->stats_path));
 	k->limit = kc->limit_bytes;
@@ -872,40 +875,35 @@ entry_open(void *arg, struct conn *st, const char *addr, size_t addrlen,
 	}
 }
 
-/* A new session for a handshake that passed every check. */
-static void
-session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
+/*
+ * A session of key k at from: one with its id goes (spec 2.5 2f: the
+ * newer wins), and the key's least recently seen one if the key is at
+ * its cap.  Over a TCP carrier if the datagram came on one.
+ */
+static struct sentry *
+entry_new(struct osrv *srv, struct skey *k, uint32_t sid,
+    const unsigned char *k_tx, const unsigned char *k_rx,
     const struct sockaddr_storage *from, socklen_t fromlen)
 {
-	unsigned char out[OSTP_HS_HDR + OSTP_MSG2_NOISE + 512];
 	struct ostp_session_params p;
 	struct sentry *e, *old;
 	char name[80];
-	ssize_t n;
 
-	if (srv->nsessions >= srv->l->ostp->max_sessions &&
-	    find_sid(srv, hs->sid) == NULL)
-		return;		/* the global cap: silent */
-	if ((n = ostp_hs_msg2(hs, &k->keys, NULL, (size_t)-1, out,
-	    sizeof(out))) < 0)
-		return;
-	/* a colliding id replaces the older session (§2.5 2f) */
-	if ((old = find_sid(srv, hs->sid)) != NULL)
+	if ((old = find_sid(srv, sid)) != NULL)
 		entry_drop(old);
-	/* the key's least recently seen session makes room */
 	if (k->nsessions >= srv->l->ostp->max_sessions_key)
 		entry_drop(TAILQ_FIRST(&k->lru));
 	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return;
+		return NULL;
 	e->srv = srv;
 	e->key = k;
-	e->sid = hs->sid;
-	snprintf(name, sizeof(name), "ostp session %08x", hs->sid);
+	e->sid = sid;
+	snprintf(name, sizeof(name), "ostp session %08x", sid);
 	memset(&p, 0, sizeof(p));
 	p.keys = &k->keys;
-	p.sid = hs->sid;
-	p.k_tx = hs->k_s2c;
-	p.k_rx = hs->k_c2s;
+	p.sid = sid;
+	p.k_tx = k_tx;
+	p.k_rx = k_rx;
 	p.server = 1;
 	p.mtu = srv->l->ostp->mtu;
 	p.reliable = srv->cur != NULL;
@@ -916,7 +914,7 @@ session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
 	p.name = name;
 	if ((e->s = ostp_session_new(srv->wk, &p)) == NULL) {
 		free(e);
-		return;
+		return NULL;
 	}
 	LIST_INSERT_HEAD(&srv->sids[e->sid % SRV_BUCKETS], e, by_sid);
 	TAILQ_INSERT_TAIL(&k->lru, e, key_lru);
@@ -926,6 +924,27 @@ session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
 	entry_set_ucon(e, srv->cur);
 	entry_steer(e, ostp_now_us());
 	adm_known(srv, from);
+	return e;
+}
+
+/* A new session for a handshake that passed every check. */
+static void
+session_start(struct osrv *srv, struct skey *k, struct ostp_hs *hs,
+    const struct sockaddr_storage *from, socklen_t fromlen)
+{
+	unsigned char out[OSTP_HS_HDR + OSTP_MSG2_NOISE + 512];
+	struct sentry *e;
+	ssize_t n;
+
+	if (srv->nsessions >= srv->l->ostp->max_sessions &&
+	    find_sid(srv, hs->sid) == NULL)
+		return;		/* the global cap: silent */
+	if ((n = ostp_hs_msg2(hs, &k->keys, NULL, (size_t)-1, out,
+	    sizeof(out))) < 0)
+		return;
+	if ((e = entry_new(srv, k, hs->sid, hs->k_s2c, hs->k_c2s, from,
+	    fromlen)) == NULL)
+		return;
 	if (srv->cur != NULL)
 		(void)ucon_frame_out(srv->cur, out, (size_t)n);
 	else
@@ -1123,6 +1142,115 @@ ostp_server_forwarded(struct worker *wk, struct buf *b)
 	}
 	dispatch(srv, d, len, &ss, family == 4 ? sizeof(*sin) :
 	    sizeof(*sin6), ostp_now_us(), 1);
+}
+
+/* The blob of OSTP_HANDOFF: the key's id, then the session's state. */
+#define HANDOFF_LEN	(OSTP_USAGE_ID_LEN + OSTP_STATE_LEN)
+
+size_t
+ostp_server_drain(struct worker *wk)
+{
+	unsigned char blob[HANDOFF_LEN];
+	struct ostp_session_state st;
+	struct sentry *e, *tmp;
+	struct osrv *srv;
+	size_t i, n, left = 0;
+	int r;
+
+	LIST_FOREACH(srv, &udp_servers, entry) {
+		if (srv->fd == -1)
+			continue;
+		n = 0;
+		for (i = 0; i < SRV_BUCKETS; i++) {
+			LIST_FOREACH_SAFE(e, &srv->sids[i], by_sid, tmp) {
+				/* a TCP carrier's stays with its connection */
+				if (e->uc != NULL || e->key->gone ||
+				    (r = ostp_session_export(e->s, &st)) < 0)
+					continue;
+				if (r > 0) {
+					left++;
+					continue;
+				}
+				memcpy(blob, e->key->id, OSTP_USAGE_ID_LEN);
+				ostp_state_enc(&st, blob + OSTP_USAGE_ID_LEN);
+				explicit_bzero(&st, sizeof(st));
+				/*
+				 * Handed on before the address is unsteered:
+				 * the monitor steers it to the taker first.
+				 */
+				mm_ostp_handoff(wk, (uint32_t)srv->idx,
+				    (const struct sockaddr *)&e->peer, blob,
+				    sizeof(blob));
+				explicit_bzero(blob, sizeof(blob));
+				entry_unlink(e);
+				ostp_session_forget(e->s);
+				free(e);
+				n++;
+			}
+		}
+		if (n > 0)
+			logit("ostp %s: %zu idle session%s handed to the next "
+			    "generation", srv->l->node->url, n,
+			    n == 1 ? "" : "s");
+	}
+	return left;
+}
+
+void
+ostp_server_take(struct worker *wk, struct buf *b)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct ostp_session_state st;
+	const unsigned char *d;
+	unsigned char addr[16];
+	struct osrv *srv;
+	struct sentry *e;
+	uint32_t idx;
+	uint16_t port;
+	size_t len, i;
+	int family;
+
+	(void)wk;
+	if (ipc_dec_dgram(b, &idx, &family, addr, &port, &d, &len) != 0 ||
+	    len != HANDOFF_LEN ||
+	    ostp_state_dec(d + OSTP_USAGE_ID_LEN, len - OSTP_USAGE_ID_LEN,
+	    &st) != 0)
+		fatal("malformed CMD_OSTP_TAKE from the monitor");
+	LIST_FOREACH(srv, &udp_servers, entry)
+		if (srv->idx == idx)
+			break;
+	for (i = 0; srv != NULL && i < srv->nkeys; i++)
+		if (memcmp(srv->keys[i]->id, d, OSTP_USAGE_ID_LEN) == 0)
+			break;
+	/* the port or its key is gone: the client will make a new one */
+	if (srv == NULL || srv->fd == -1 || i == srv->nkeys ||
+	    (srv->nsessions >= srv->l->ostp->max_sessions &&
+	    find_sid(srv, st.sid) == NULL)) {
+		explicit_bzero(&st, sizeof(st));
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == 4) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, addr, 4);
+		sin->sin_port = htons(port);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, addr, 16);
+		sin6->sin6_port = htons(port);
+	}
+	srv->cur = NULL;
+	e = entry_new(srv, srv->keys[i], st.sid, st.k_tx, st.k_rx, &ss,
+	    family == 4 ? sizeof(*sin) : sizeof(*sin6));
+	if (e != NULL) {
+		ostp_session_resume(e->s, &st);
+		debug("ostp %s: session %08x for key %s taken over "
+		    "(generation %u)", srv->l->node->url, e->sid,
+		    e->key->name, wk->gen);
+	}
+	explicit_bzero(&st, sizeof(st));
 }
 
 static void

@@ -1245,6 +1245,118 @@ ostp_session_free(struct ostp_session *s)
 	sess_close(s, 0);
 }
 
+int
+ostp_session_export(const struct ostp_session *s,
+    struct ostp_session_state *st)
+{
+	const struct arq *a = &s->arq;
+
+	if (!s->server || s->failing || s->close_rcvd)
+		return -1;
+	/* what is unacknowledged is no retransmittable frame's */
+	if (s->nstreams > 0 || s->queued > 0 || a->inflight > 0 ||
+	    a->nheld > 0)
+		return 1;
+	memset(st, 0, sizeof(*st));
+	st->sid = s->sid;
+	memcpy(st->k_tx, s->tx.key, sizeof(st->k_tx));
+	memcpy(st->k_rx, s->rx.key, sizeof(st->k_rx));
+	st->tx_next = a->tx_next;
+	st->acked_high = a->acked_high;
+	st->rx_next = a->rx_next;
+	st->rx_high = a->rx_high;
+	st->srtt_us = a->srtt_us;
+	st->rttvar_us = a->rttvar_us;
+	st->min_rtt_us = a->min_rtt_us;
+	return 0;
+}
+
+void
+ostp_session_forget(struct ostp_session *s)
+{
+	if (s != NULL)
+		sess_close(s, 0);
+}
+
+void
+ostp_session_resume(struct ostp_session *s,
+    const struct ostp_session_state *st)
+{
+	struct arq *a = &s->arq;
+
+	a->tx_next = a->tx_base = st->tx_next;
+	a->acked_high = st->acked_high;
+	a->rx_next = st->rx_next;
+	a->rx_high = st->rx_high;
+	if (a->rx_next < a->rx_high)
+		a->gap_us = ostp_now_us();
+	/* the timeout stays the initial one until a new sample */
+	a->srtt_us = st->srtt_us;
+	a->rttvar_us = st->rttvar_us;
+	a->min_rtt_us = st->min_rtt_us;
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+ostp_state_enc(const struct ostp_session_state *st, unsigned char *p)
+{
+	const uint64_t v[7] = { st->tx_next, st->acked_high, st->rx_next,
+	    st->rx_high, st->srtt_us, st->rttvar_us, st->min_rtt_us };
+	int i;
+
+	p[0] = (unsigned char)(st->sid >> 24);
+	p[1] = (unsigned char)(st->sid >> 16);
+	p[2] = (unsigned char)(st->sid >> 8);
+	p[3] = (unsigned char)st->sid;
+	memcpy(p + 4, st->k_tx, 32);
+	memcpy(p + 36, st->k_rx, 32);
+	for (i = 0; i < 7; i++)
+		put64(p + 68 + 8 * i, v[i]);
+}
+
+int
+ostp_state_dec(const unsigned char *p, size_t len,
+    struct ostp_session_state *st)
+{
+	if (len != OSTP_STATE_LEN)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->sid = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	memcpy(st->k_tx, p + 4, 32);
+	memcpy(st->k_rx, p + 36, 32);
+	st->tx_next = get64(p + 68);
+	st->acked_high = get64(p + 76);
+	st->rx_next = get64(p + 84);
+	st->rx_high = get64(p + 92);
+	st->srtt_us = get64(p + 100);
+	st->rttvar_us = get64(p + 108);
+	st->min_rtt_us = get64(p + 116);
+	/* the monitor is trusted; still, nothing that breaks the ARQ */
+	if (st->rx_next > st->rx_high || st->acked_high > st->tx_next)
+		return -1;
+	return 0;
+}
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103
 #endif

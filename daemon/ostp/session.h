@@ -107,6 +107,43 @@ void	ostp_session_ping(struct ostp_session *);
 uint64_t ostp_session_idle_us(const struct ostp_session *);
 /* Send Close and end (the closed callback is not called). */
 void	ostp_session_free(struct ostp_session *);
+
+/*
+ * A server session moving to a worker of the next generation at a
+ * reload (server.c): its keys and where its nonces stand.  Only a
+ * session with no flows, nothing unacknowledged and nothing held for
+ * reordering moves; the new worker makes a session with these keys and
+ * resumes it, and the client never learns it moved.
+ */
+struct ostp_session_state {
+	uint32_t	sid;
+	unsigned char	k_tx[32];
+	unsigned char	k_rx[32];
+	uint64_t	tx_next;	/* the next nonce it sends */
+	uint64_t	acked_high;
+	uint64_t	rx_next;	/* the next one it delivers */
+	uint64_t	rx_high;	/* highest authenticated, +1 */
+	uint64_t	srtt_us;
+	uint64_t	rttvar_us;
+	uint64_t	min_rtt_us;
+};
+#define OSTP_STATE_LEN	(4 + 32 + 32 + 7 * 8)
+
+/*
+ * 0 with st filled when s may move; 1 when it may once its flows have
+ * ended and its last frames are acknowledged; -1 when it is ending.
+ */
+int	ostp_session_export(const struct ostp_session *,
+	    struct ostp_session_state *st);
+/* End s without a word to its peer (it lives on elsewhere). */
+void	ostp_session_forget(struct ostp_session *);
+/* s, made with st's keys and id, continues where st stands. */
+void	ostp_session_resume(struct ostp_session *,
+	    const struct ostp_session_state *st);
+/* The state as bytes (OSTP_STATE_LEN) for IPC, and back (0, or -1). */
+void	ostp_state_enc(const struct ostp_session_state *, unsigned char *);
+int	ostp_state_dec(const unsigned char *, size_t,
+	    struct ostp_session_state *);
 /*
  * Send such a batch on a UDP socket (to, tolen: for an unconnected
  * one): runs of equal lengths go as one UDP_SEGMENT (GSO) send where

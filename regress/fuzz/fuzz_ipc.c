@@ -315,6 +315,8 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 		break;
 	case IPC_OSTP_FWD:
 	case IPC_CMD_OSTP_FWD:
+	case IPC_OSTP_HANDOFF:
+	case IPC_CMD_OSTP_TAKE:
 		try_dgram(p, len);
 		break;
 	case IPC_LOG:
