@@ -1108,12 +1108,32 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 		hand_on(srv, d, len, from, now);
 }
 
+/* An address as the monitor's messages carry it (ipc_enc_dgram). */
+static socklen_t
+ipc_addr(int family, const unsigned char addr[16], uint16_t port,
+    struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == 4) {
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, addr, 4);
+		sin->sin_port = htons(port);
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	memcpy(&sin6->sin6_addr, addr, 16);
+	sin6->sin6_port = htons(port);
+	return sizeof(*sin6);
+}
+
 void
 ostp_server_forwarded(struct worker *wk, struct buf *b)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sslen;
 	const unsigned char *d;
 	unsigned char addr[16];
 	struct osrv *srv;
@@ -1130,18 +1150,8 @@ ostp_server_forwarded(struct worker *wk, struct buf *b)
 			break;
 	if (srv == NULL)
 		return;		/* not started (yet) */
-	memset(&ss, 0, sizeof(ss));
-	if (family == 4) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, addr, 4);
-		sin->sin_port = htons(port);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sin6->sin6_port = htons(port);
-	}
-	dispatch(srv, d, len, &ss, family == 4 ? sizeof(*sin) :
-	    sizeof(*sin6), ostp_now_us(), 1);
+	sslen = ipc_addr(family, addr, port, &ss);
+	dispatch(srv, d, len, &ss, sslen, ostp_now_us(), 1);
 }
 
 /* The blob of OSTP_HANDOFF: the key's id, then the session's state. */
@@ -1200,19 +1210,17 @@ void
 ostp_server_take(struct worker *wk, struct buf *b)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	struct ostp_session_state st;
 	const unsigned char *d;
 	unsigned char addr[16];
 	struct osrv *srv;
 	struct sentry *e;
+	socklen_t sslen;
 	uint32_t idx;
 	uint16_t port;
 	size_t len, i;
 	int family;
 
-	(void)wk;
 	if (ipc_dec_dgram(b, &idx, &family, addr, &port, &d, &len) != 0 ||
 	    len != HANDOFF_LEN ||
 	    ostp_state_dec(d + OSTP_USAGE_ID_LEN, len - OSTP_USAGE_ID_LEN,
@@ -1231,19 +1239,10 @@ ostp_server_take(struct worker *wk, struct buf *b)
 		explicit_bzero(&st, sizeof(st));
 		return;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (family == 4) {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, addr, 4);
-		sin->sin_port = htons(port);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, addr, 16);
-		sin6->sin6_port = htons(port);
-	}
+	sslen = ipc_addr(family, addr, port, &ss);
 	srv->cur = NULL;
 	e = entry_new(srv, srv->keys[i], st.sid, st.k_tx, st.k_rx, &ss,
-	    family == 4 ? sizeof(*sin) : sizeof(*sin6));
+	    sslen);
 	if (e != NULL) {
 		ostp_session_resume(e->s, &st);
 		debug("ostp %s: session %08x for key %s taken over "
