@@ -61,6 +61,9 @@ enum ipc_type {
 					   datagrams to me */
 	IPC_OSTP_UNSTEER	= 30,	/* as TPROXY_SOCKET: no longer */
 	IPC_OSTP_FWD		= 32,	/* see ipc_enc_dgram: not mine */
+	/* a capture's ICMP echo socket (icmp=direct) */
+	IPC_ICMP_SOCKET		= 34,	/* u32 listener, u32 family */
+	IPC_ICMP_SOCKET_ANS	= 35,	/* i32 status [+ fd] */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */

@@ -353,3 +353,45 @@ mon_tuns_gc(struct monitor *mon)
 			mon_tun_destroy(mon, mt);
 	}
 }
+
+/*
+ * The socket through which a capture with icmp=direct sends the echo
+ * requests it forwards: an ICMP datagram ("ping") socket, so that the
+ * kernel gives it an echo identifier of its own and hands it only the
+ * replies to that identifier (a raw socket would see every ICMP packet
+ * of the host, and the host's own ping clients would see our replies).
+ * It carries the capture's mark and interface, so that what it sends
+ * is not routed back into the device.  The kernel lets only the groups
+ * of net.ipv4.ping_group_range open one; the monitor's is 0.
+ */
+int
+mon_tun_icmp(const struct conf *c, const struct listener_conf *l,
+    int family, int *fdp)
+{
+	struct egress e;
+	int fd, on = 1, saved;
+
+	conf_egress(c, l, &e);
+	if (mon_socket_create_proto(c, family, SOCK_DGRAM,
+	    family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, e.mark,
+	    e.iface, &fd) == -1) {
+		saved = errno;
+		error("%s: ICMP%s socket for icmp=direct: %s%s", l->tun.name,
+		    family == AF_INET ? "" : "v6", strerror(saved),
+		    saved == EACCES ? " (net.ipv4.ping_group_range must "
+		    "include group 0)" : "");
+		errno = saved;
+		return -1;
+	}
+	/* the replies' TTL, which the client sees */
+	if ((family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on,
+	    sizeof(on)) : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+	    sizeof(on))) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
+}

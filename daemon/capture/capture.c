@@ -86,8 +86,6 @@ struct cap_sniff {
 	uint16_t		 port;
 };
 
-static void	cap_flood_log(struct capture *, const char *, size_t, size_t);
-
 static unsigned char	 sniff_buf[SNI_HELLO_MAX];
 static struct event	*cap_timer;
 static int		 lwip_ready;
@@ -107,6 +105,7 @@ capture_drain(void)
 		cap->ev = NULL;
 		close(cap->fd);
 		cap->fd = -1;
+		cap_icmp_drain(cap);
 		idx = netif_get_index(&cap->netif);
 		/* tcp_abort unlinks the pcb: start over each time */
 		for (;;) {
@@ -158,26 +157,33 @@ capture_timers(void)
 	event_add(cap_timer, &tv);
 }
 
+void
+cap_write(struct capture *cap, const unsigned char *p, size_t n)
+{
+	ssize_t w;
+
+	if (cap->fd == -1)
+		return;
+	if ((w = write(cap->fd, p, n)) == -1) {
+		/* a full queue loses the packet, as a link would */
+		debug_f("%s: write: %s", cap->l->tun.name, strerror(errno));
+		return;
+	}
+	cap->wk->stats.bytes_out += (uint64_t)w;
+}
+
 /* lwIP's packets out: one write each (the device takes whole packets). */
 static err_t
 cap_output(struct netif *netif, struct pbuf *p)
 {
 	struct capture *cap = netif->state;
 	unsigned char *b = cap->obuf;
-	ssize_t n;
 
 	if (p->next == NULL)
 		b = p->payload;
 	else if (pbuf_copy_partial(p, b, p->tot_len, 0) != p->tot_len)
 		return ERR_BUF;
-	if (cap->fd == -1)
-		return ERR_OK;
-	if ((n = write(cap->fd, b, p->tot_len)) == -1) {
-		/* a full queue loses the packet, as a link would */
-		debug_f("%s: write: %s", cap->l->tun.name, strerror(errno));
-		return ERR_OK;
-	}
-	cap->wk->stats.bytes_out += (uint64_t)n;
+	cap_write(cap, b, p->tot_len);
 	return ERR_OK;
 }
 
@@ -451,7 +457,7 @@ cap_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 }
 
 /* One line per 10 s of a flood, not one per packet. */
-static void
+void
 cap_flood_log(struct capture *cap, const char *what, size_t limit,
     size_t n)
 {
@@ -657,6 +663,8 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	cap->netif.rs_count = 0;
 	netif_set_up(&cap->netif);
 	netif_set_link_up(&cap->netif);
+	if (cap_icmp_init(cap) != 0)
+		return -1;
 	evutil_make_socket_nonblocking(tunfd);
 	if ((cap->ev = event_new(wk->base, tunfd, EV_READ | EV_PERSIST,
 	    dev_cb, cap)) == NULL)

@@ -32,6 +32,7 @@ struct cap_usess;
 struct cap_dq;
 struct cap_fake;
 struct cap_sniff;
+struct cap_pinger;
 
 struct capture {
 	struct worker			*wk;
@@ -55,10 +56,24 @@ struct capture {
 	unsigned int			 syn_in;	/* since the last trim */
 	time_t				 flood_logged;
 	uint64_t			 dropped;
+	struct cap_pinger		*ping[2];	/* icmp=: v4, v6 */
+	uint64_t			 ping_ms;	/* the rate's bucket */
+	unsigned int			 ping_tokens;
 	unsigned char			 buf[CAP_BUF];	/* read */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
 	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
 };
+
+/* capture.c: a packet into the device */
+void	cap_write(struct capture *, const unsigned char *, size_t);
+/* capture.c: one line per 10 s of a flood */
+void	cap_flood_log(struct capture *, const char *what, size_t limit,
+	    size_t n);
+
+/* icmp.c: echo requests as icmp= says (local: lwIP's own answer) */
+int	cap_icmp_init(struct capture *);
+/* The device went to a new worker: no more forwarding. */
+void	cap_icmp_drain(struct capture *);
 
 /* udp.c */
 int	cap_udp_port_ready(struct capture *, uint16_t port);
