@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -160,11 +161,18 @@ capture_timers(void)
 void
 cap_write(struct capture *cap, const unsigned char *p, size_t n)
 {
+	/* no offload asked for: the packet is whole and checksummed */
+	static unsigned char vnet[CAP_VNET];
+	struct iovec iov[2];
 	ssize_t w;
 
 	if (cap->fd == -1)
 		return;
-	if ((w = write(cap->fd, p, n)) == -1) {
+	iov[0].iov_base = vnet;
+	iov[0].iov_len = sizeof(vnet);
+	iov[1].iov_base = (void *)p;
+	iov[1].iov_len = n;
+	if ((w = writev(cap->fd, iov, 2)) == -1) {
 		/* a full queue loses the packet, as a link would */
 		debug_f("%s: write: %s", cap->l->tun.name, strerror(errno));
 		return;
@@ -606,11 +614,69 @@ cap_input(struct capture *cap, const unsigned char *p, size_t n)
 	netif_release(cap);
 }
 
+/* The Internet checksum of p, from sum, in the host's byte order. */
+static uint16_t
+cap_cksum(const unsigned char *p, size_t n, uint64_t sum)
+{
+	uint32_t w;
+	uint16_t h;
+
+	/* 32 bits at a time into 64: no carry is lost before the fold */
+	for (; n >= 4; p += 4, n -= 4) {
+		memcpy(&w, p, 4);
+		sum += w;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, 2);
+		sum += h;
+		p += 2;
+		n -= 2;
+	}
+	if (n == 1) {
+		h = 0;
+		memcpy(&h, p, 1);
+		sum += h;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * What the vnet header asks of us before lwIP sees the packet: the
+ * checksum the kernel left partial (the pseudo-header's sum is in
+ * place), completed over the rest; a TSO segment is taken whole (lwIP
+ * takes any in-window segment, whatever its MSS).  0, or -1 to drop.
+ */
+static int
+vnet_in(const unsigned char *h, unsigned char *p, size_t n)
+{
+	struct virtio_net_hdr vh;
+	uint16_t sum;
+
+	_Static_assert(sizeof(vh) == CAP_VNET, "vnet header size");
+	memcpy(&vh, h, sizeof(vh));
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
+	    VIRTIO_NET_HDR_GSO_TCPV4 &&
+	    (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
+	    VIRTIO_NET_HDR_GSO_TCPV6)
+		return -1;
+	if (!(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0;
+	if ((size_t)vh.csum_start + vh.csum_offset + 2 > n)
+		return -1;
+	sum = cap_cksum(p + vh.csum_start, n - vh.csum_start, 0);
+	memcpy(p + vh.csum_start + vh.csum_offset, &sum, 2);
+	return 0;
+}
+
 static void
 dev_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct capture *cap = arg;
 	ssize_t n;
+	size_t len;
 	int i;
 
 	(void)what;
@@ -620,11 +686,12 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		cap->wk->stats.bytes_in += (uint64_t)n;
 		/* a datagram's IPv4 or IPv6 length field bounds it */
-		if (n > 0xffff) {
+		if (n < CAP_VNET || (len = (size_t)n - CAP_VNET) > 0xffff ||
+		    vnet_in(cap->buf, cap->buf + CAP_VNET, len) != 0) {
 			cap->dropped++;
 			continue;
 		}
-		cap_input(cap, cap->buf, (size_t)n);
+		cap_input(cap, cap->buf + CAP_VNET, len);
 	}
 	capture_timers();
 }

@@ -14,6 +14,14 @@
 #include "core/dial.h"
 
 #define CAP_BUF		65536
+/*
+ * A capture's device has IFF_VNET_HDR (the monitor's mon_tun.c): each
+ * packet read or written is preceded by a struct virtio_net_hdr, in
+ * the host's byte order, which says whether the kernel left the
+ * checksum to us (TUN_F_CSUM) or handed over one TCP segment of many
+ * packets' worth (TUN_F_TSO4, TUN_F_TSO6).
+ */
+#define CAP_VNET	10
 #define CAP_READS	64		/* packets per wake-up */
 /*
  * Flood limits, per capture (one stack per worker).  lwIP here
@@ -59,12 +67,12 @@ struct capture {
 	struct cap_pinger		*ping[2];	/* icmp=: v4, v6 */
 	uint64_t			 ping_ms;	/* the rate's bucket */
 	unsigned int			 ping_tokens;
-	unsigned char			 buf[CAP_BUF];	/* read */
+	unsigned char			 buf[CAP_VNET + CAP_BUF]; /* read */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
 	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
 };
 
-/* capture.c: a packet into the device */
+/* capture.c: a packet into the device (with its vnet header) */
 void	cap_write(struct capture *, const unsigned char *, size_t);
 /* capture.c: one line per 10 s of a flood */
 void	cap_flood_log(struct capture *, const char *what, size_t limit,
