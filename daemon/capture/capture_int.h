@@ -68,12 +68,28 @@ struct capture {
 	uint64_t			 ping_ms;	/* the rate's bucket */
 	unsigned int			 ping_tokens;
 	unsigned char			 buf[CAP_VNET + CAP_BUF]; /* read */
+	/*
+	 * Data segments of one TCP connection that lwIP sent one after
+	 * the other, joined into one packet for the kernel to take as a
+	 * whole (GSO): the cost of the device is per packet.
+	 */
+	unsigned char			 txb[CAP_VNET + CAP_BUF];
+	size_t				 txlen;		/* 0: none held */
+	size_t				 txhl;		/* IP header */
+	size_t				 txthl;		/* TCP header */
+	size_t				 txmss;		/* each segment's */
+	unsigned int			 txnseg;
+	uint32_t			 txseq;		/* the next one's */
+	int				 txclosed;	/* no more joins */
+	struct event			*txev;		/* flush after */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
 	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
 };
 
 /* capture.c: a packet into the device (with its vnet header) */
 void	cap_write(struct capture *, const unsigned char *, size_t);
+/* capture.c: write what cap_output holds back to join */
+void	cap_tx_flush(struct capture *);
 /* capture.c: one line per 10 s of a flood */
 void	cap_flood_log(struct capture *, const char *what, size_t limit,
 	    size_t n);
