@@ -33,6 +33,7 @@
  * does); TIME-WAIT pcbs are only kept for late segments.
  */
 #define CAP_FLOWS_MAX	4096
+#define CAP_SNDBUF	(256 * 1024)	/* a flow's send buffer */
 #define CAP_HALFOPEN_MAX 1024
 #define CAP_TW_MAX	1024
 
