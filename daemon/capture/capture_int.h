@@ -27,7 +27,7 @@
  * Flood limits, per capture (one stack per worker).  lwIP here
  * allocates its pcbs with malloc, without the pools' limits: these are
  * ours.  Flows are the connections handed on (each holds up to a
- * window each way); half-open ones cost a pcb each until lwIP's 20 s
+ * window received, 64 KiB, and CAP_SNDBUF to send); half-open ones cost a pcb each until lwIP's 20 s
  * SYN_RCVD timeout, so past the limit the oldest go first (a real
  * client completes its handshake in a round trip, a spoofed one never
  * does); TIME-WAIT pcbs are only kept for late segments.
