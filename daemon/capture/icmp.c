@@ -165,8 +165,8 @@ ping_route(struct capture *cap, const ip_addr_t *dst)
 	return 0;
 }
 
-/* Send one echo request on; 0, or -1 (the caller answers it). */
-static int
+/* Send one echo request on (or drop it: looped, over the rate). */
+static void
 ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
     const ip_addr_t *dst, unsigned char *m, size_t n, int ttl)
 {
@@ -202,7 +202,7 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 				    "capture an interface or a mark)",
 				    cap->l->tun.name);
 			}
-			return 0;
+			return;
 		}
 	}
 	if (!ping_rate_ok(cap)) {
@@ -213,7 +213,7 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 			    "dropped (a flood?)", cap->l->tun.name,
 			    CAP_PING_RATE);
 		}
-		return 0;
+		return;
 	}
 	wseq = pg->next++;
 	s = &pg->slot[wseq % CAP_PING_SLOTS];
@@ -254,7 +254,7 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 		/* unreachable, or a full buffer: lost, as on a link */
 		debug_f("%s: sendmsg: %s", cap->l->tun.name, strerror(errno));
 		s->sent = 0;
-		return 0;
+		return;
 	}
 	if (!pg->have_ident && getsockname(pg->fd, (struct sockaddr *)&me,
 	    &ml) == 0) {
@@ -264,7 +264,6 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 		    ((struct sockaddr_in6 *)&me)->sin6_port);
 		pg->have_ident = 1;
 	}
-	return 0;
 }
 
 /*
@@ -305,7 +304,7 @@ ping_in(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *src)
 		goto eat;
 	ttl = v6 ? IP6H_HOPLIM(ip6_current_header()) :
 	    IPH_TTL(ip4_current_header());
-	(void)ping_forward(pg, src, dst, m, n, ttl);
+	ping_forward(pg, src, dst, m, n, ttl);
  eat:
 	pbuf_free(p);
 	return 1;
