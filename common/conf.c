@@ -148,7 +148,7 @@ static const char *const proxy_params[] = {
 };
 static const char *const tun_params[] = {
 	"name", "net", "net6", "mtu", "route", "gw", "capture", "dns_addr",
-	"fake_ip", "sniff", "exclude",
+	"fake_ip", "sniff", "exclude", "icmp",
 	"ttl", "auto_route", "table", "tcp", NULL
 };
 
@@ -1398,6 +1398,19 @@ build_capture(struct listener_conf *l, char *err, size_t errlen)
 		}
 		t->no_sniff = !b;
 	}
+	if ((v = node_param(n, "icmp")) != NULL) {
+		if (strcmp(v, "local") == 0)
+			t->icmp = CONF_ICMP_LOCAL;
+		else if (strcmp(v, "direct") == 0)
+			t->icmp = CONF_ICMP_DIRECT;
+		else if (strcmp(v, "drop") == 0)
+			t->icmp = CONF_ICMP_DROP;
+		else {
+			seterr(err, errlen, "%s: bad value \"%s\" for icmp "
+			    "(local, direct or drop)", n->url, v);
+			return -1;
+		}
+	}
 	if ((v = node_param(n, "auto_route")) != NULL &&
 	    param_bool_parse(v, &t->auto_route) != 0) {
 		seterr(err, errlen, "%s: bad value \"%s\" for auto_route "
@@ -1519,9 +1532,10 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 	if (node_param(n, "dns_addr") != NULL ||
 	    node_param(n, "fake_ip") != NULL ||
 	    node_param(n, "sniff") != NULL ||
+	    node_param(n, "icmp") != NULL ||
 	    node_param(n, "exclude") != NULL) {
-		seterr(err, errlen, "%s: dns_addr, fake_ip, sniff and exclude "
-		    "belong to a capture (capture=true)", n->url);
+		seterr(err, errlen, "%s: dns_addr, fake_ip, sniff, icmp and "
+		    "exclude belong to a capture (capture=true)", n->url);
 		return -1;
 	}
 	if (n->nremotes == 1 && (build_targets(l, err, errlen) != 0 ||

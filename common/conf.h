@@ -97,6 +97,13 @@ struct tun_conf {
 	 */
 	int		 no_sniff;
 	/*
+	 * icmp=: what becomes of an ICMP echo request (ping) through the
+	 * capture: answered by the stack (local), sent on to the real
+	 * destination when the rules route it direct (direct), or
+	 * dropped (drop).
+	 */
+	int		 icmp;
+	/*
 	 * exclude= (auto_route): what must not enter the device, as
 	 * sing-box's route_exclude_address: a rule before the capture's
 	 * own (CONF_CAPTURE_PRIO - 1) looks such addresses up in main.
@@ -104,6 +111,10 @@ struct tun_conf {
 	struct inet_prefix *excludes;
 	size_t		 nexcludes;
 };
+
+#define CONF_ICMP_LOCAL		0
+#define CONF_ICMP_DIRECT	1
+#define CONF_ICMP_DROP		2
 
 #define CONF_CAPTURE_TABLE	2022
 #define CONF_CAPTURE_PRIO	9000	/* and the next one */

@@ -1226,7 +1226,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
 		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
-		"table", "sniff", "exclude", NULL
+		"table", "sniff", "exclude", "icmp", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
@@ -1262,12 +1262,12 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		if (url_append(url, len, s) != 0)
 			goto toolong;
 	}
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 7; i++) {
 		const char *k = (const char *[]){ "name", "net", "net6", "gw",
-		    "dns", "fake_ip" }[i];
+		    "dns", "fake_ip", "icmp" }[i];
 		/* the URL's dns= is a resolver list: this is an address */
 		const char *uk = (const char *[]){ "name", "net", "net6", "gw",
-		    "dns_addr", "fake_ip" }[i];
+		    "dns_addr", "fake_ip", "icmp" }[i];
 
 		if ((v = obj_get(o, k, 0)) == NULL)
 			continue;

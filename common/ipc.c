@@ -49,6 +49,8 @@ ipc_type_name(int type)
 	case IPC_OSTP_STEER:	return "OSTP_STEER";
 	case IPC_OSTP_UNSTEER:	return "OSTP_UNSTEER";
 	case IPC_OSTP_FWD:	return "OSTP_FWD";
+	case IPC_ICMP_SOCKET:	return "ICMP_SOCKET";
+	case IPC_ICMP_SOCKET_ANS: return "ICMP_SOCKET_ANS";
 	case IPC_CMD_OSTP_FWD:	return "CMD_OSTP_FWD";
 	case IPC_OSTP_HANDOFF:	return "OSTP_HANDOFF";
 	case IPC_CMD_OSTP_TAKE:	return "CMD_OSTP_TAKE";

@@ -61,7 +61,10 @@ enum ipc_type {
 					   datagrams to me */
 	IPC_OSTP_UNSTEER	= 30,	/* as TPROXY_SOCKET: no longer */
 	IPC_OSTP_FWD		= 32,	/* see ipc_enc_dgram: not mine */
-	IPC_OSTP_HANDOFF	= 34,	/* as OSTP_FWD, the datagram a key
+	/* a capture's ICMP echo socket (icmp=direct) */
+	IPC_ICMP_SOCKET		= 34,	/* u32 listener, u32 family */
+	IPC_ICMP_SOCKET_ANS	= 35,	/* i32 status [+ fd] */
+	IPC_OSTP_HANDOFF	= 36,	/* as OSTP_FWD, the datagram a key
 					   id and a session's state: for
 					   the next generation (a drain) */
 	/* monitor -> worker */

@@ -60,6 +60,7 @@ static const struct param_def param_defs[] = {
 	{ "hosts",		PT_STRING, 0, 0, NULL },
 	{ "httpTunnel",		PT_BOOL, 0, 0, NULL },
 	{ "iat-mode",		PT_INT, 0, 2, NULL },
+	{ "icmp",		PT_STRING, 0, 0, NULL },
 	{ "junk_pc",		PT_STRING, 0, 0, NULL },
 	{ "junk_ps",		PT_STRING, 0, 0, NULL },
 	{ "idle",		PT_DURATION, 0, 0, NULL },

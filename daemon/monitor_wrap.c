@@ -130,6 +130,18 @@ mm_tun_open(struct worker *wk, const char *name)
 }
 
 int
+mm_icmp_socket(struct worker *wk, uint32_t lis, int family)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if ((r = ipc_enc_u32(&b, lis)) == 0)
+		r = ipc_enc_u32(&b, (uint32_t)family);
+	return mm_fd_request(wk, IPC_ICMP_SOCKET, &b, r);
+}
+
+int
 mm_socket(struct worker *wk, int family, int type, const struct egress *e)
 {
 	struct buf b;

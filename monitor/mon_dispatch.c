@@ -64,6 +64,8 @@ static int mm_answer_tls_cert(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_tls_sign(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_icmp_socket(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_ready(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_stats(struct monitor *, struct mon_worker *,
@@ -76,6 +78,8 @@ static const struct mon_dispatch mon_table[] = {
 	{ IPC_TUN_OPEN, MW_STARTING | MW_RUNNING, 0, 3, 2 + IPC_MAX_NAME,
 	    mm_answer_tun_open },
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
+	{ IPC_ICMP_SOCKET, MW_STARTING | MW_RUNNING, 0, 8, 8,
+	    mm_answer_icmp_socket },
 	{ IPC_TPROXY_SOCKET, MW_ANY_LIVE, 0, 23, 23, mm_answer_tproxy },
 	{ IPC_BIND_PARK, MW_ANY_LIVE, MON_FD_OK, 23, 23, mm_answer_bind_park },
 	{ IPC_BIND_UNPARK, MW_ANY_LIVE, 0, 23, 23, mm_answer_bind_unpark },
@@ -260,15 +264,54 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 		    w->id, l->tun.name);
 		return -1;
 	}
-	if (w->tun_given[idx]) {
+	if (w->tun_given[idx] & MON_TUN_GIVEN_DEV) {
 		error("worker %u: asked for device %s twice", w->id,
 		    l->tun.name);
 		return -1;
 	}
-	w->tun_given[idx] = 1;
+	w->tun_given[idx] |= MON_TUN_GIVEN_DEV;
 	r = mon_tun_get(mon, &l->tun, w->id, &fd);
 	return answer(w, IPC_TUN_OPEN_ANS, m->hdr.seq, r == 0 ? 0 :
 	    (errno ? errno : EIO), fd);
+}
+
+/*
+ * An ICMP echo socket for a capture that forwards pings (icmp=direct):
+ * only to a worker that holds the capture's device, once per family.
+ */
+static int
+mm_answer_icmp_socket(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct conf *c = &w->gen->conf;
+	const struct listener_conf *l;
+	uint32_t idx, family;
+	unsigned char bit;
+	int fd = -1, r;
+
+	(void)mon;
+	if (buf_get_u32(&m->payload, &idx) != 0 ||
+	    ipc_dec_u32(&m->payload, &family) != 0) {
+		error("worker %u: malformed ICMP_SOCKET", w->id);
+		return -1;
+	}
+	bit = family == AF_INET ? MON_TUN_GIVEN_ICMP4 : MON_TUN_GIVEN_ICMP6;
+	if (idx >= c->nlis || (l = &c->lis[idx])->kind != LIS_CAPTURE ||
+	    l->tun.icmp != CONF_ICMP_DIRECT ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    !(w->tun_given[idx] & MON_TUN_GIVEN_DEV) ||
+	    (w->tun_given[idx] & bit)) {
+		error("worker %u: ICMP_SOCKET request (listener %u, family "
+		    "%u) is outside the configuration", w->id, idx, family);
+		return -1;
+	}
+	w->tun_given[idx] |= bit;
+	r = mon_tun_icmp(c, l, (int)family, &fd);
+	r = answer(w, IPC_ICMP_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 :
+	    (errno ? errno : EIO), fd);
+	if (fd != -1)
+		close(fd);
+	return r;
 }
 
 /*

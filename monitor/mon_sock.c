@@ -231,11 +231,19 @@ int
 mon_socket_create(const struct conf *c, int family, int type, uint32_t mark,
     const char *iface, int *fdp)
 {
+	return mon_socket_create_proto(c, family, type, 0, mark, iface, fdp);
+}
+
+int
+mon_socket_create_proto(const struct conf *c, int family, int type, int proto,
+    uint32_t mark, const char *iface, int *fdp)
+{
 	int fd, saved;
 
 	(void)c;
 	*fdp = -1;
-	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    proto)) == -1)
 		return -1;
 	if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
 	    sizeof(mark)) == -1) {

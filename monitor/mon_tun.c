@@ -7,7 +7,8 @@
  * the first time a worker N asks and kept, so that the kernel spreads
  * flows over the workers' stacks (by their hash; the queue a flow's
  * answers come from keeps it) and a new generation's worker N reads the
- * queue the old one did.  At shutdown it
+ * queue the old one did; it has IFF_VNET_HDR and TCP segmentation
+ * offload (see TUNSETOFFLOAD below).  At shutdown it
  * removes the routes it added and closes the device, which deletes it.
  */
 #include "config.h"
@@ -154,7 +155,7 @@ tun_queue_open(const struct tun_conf *tc)
 	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		error("tun %s: another queue: %s", tc->name, strerror(errno));
@@ -176,7 +177,7 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = (tc->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
-	    (tc->capture ? IFF_MULTI_QUEUE : 0);
+	    (tc->capture ? IFF_MULTI_QUEUE | IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		int e = errno;
@@ -186,6 +187,15 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 		close(fd);
 		return -1;
 	}
+	/*
+	 * A capture's stack takes TCP segments of up to 64 KiB and
+	 * completes checksums itself: the kernel hands it one packet
+	 * where it would have cut many, and checksums none (the cost
+	 * of a tunnel is per packet).  Without it, plain packets.
+	 */
+	if (tc->capture && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 |
+	    TUN_F_TSO6) == -1)
+		logit("tun %s: no offloads: %s", tc->name, strerror(errno));
 	if ((ifindex = (int)if_nametoindex(tc->name)) == 0) {
 		error("tun %s: no index: %s", tc->name, strerror(errno));
 		close(fd);
@@ -352,4 +362,46 @@ mon_tuns_gc(struct monitor *mon)
 		if (!used)
 			mon_tun_destroy(mon, mt);
 	}
+}
+
+/*
+ * The socket through which a capture with icmp=direct sends the echo
+ * requests it forwards: an ICMP datagram ("ping") socket, so that the
+ * kernel gives it an echo identifier of its own and hands it only the
+ * replies to that identifier (a raw socket would see every ICMP packet
+ * of the host, and the host's own ping clients would see our replies).
+ * It carries the capture's mark and interface, so that what it sends
+ * is not routed back into the device.  The kernel lets only the groups
+ * of net.ipv4.ping_group_range open one; the monitor's is 0.
+ */
+int
+mon_tun_icmp(const struct conf *c, const struct listener_conf *l,
+    int family, int *fdp)
+{
+	struct egress e;
+	int fd, on = 1, saved;
+
+	conf_egress(c, l, &e);
+	if (mon_socket_create_proto(c, family, SOCK_DGRAM,
+	    family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, e.mark,
+	    e.iface, &fd) == -1) {
+		saved = errno;
+		error("%s: ICMP%s socket for icmp=direct: %s%s", l->tun.name,
+		    family == AF_INET ? "" : "v6", strerror(saved),
+		    saved == EACCES ? " (net.ipv4.ping_group_range must "
+		    "include group 0)" : "");
+		errno = saved;
+		return -1;
+	}
+	/* the replies' TTL, which the client sees */
+	if ((family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on,
+	    sizeof(on)) : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on,
+	    sizeof(on))) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	*fdp = fd;
+	return 0;
 }

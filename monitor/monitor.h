@@ -103,7 +103,7 @@ struct mon_worker {
 	int			 state;
 	uint32_t		 once;		/* once-only requests done */
 	unsigned char		*lis_given;	/* per listener index */
-	unsigned char		*tun_given;
+	unsigned char		*tun_given;	/* MON_TUN_GIVEN_* */
 	unsigned char		*tls_given;	/* TLS_CERT answered */
 	struct timespec		 started;
 	unsigned int		 quick_deaths;
@@ -162,6 +162,11 @@ void	mon_notify(const char *state);
 int	mon_watch_add(struct monitor *, struct mon_gen *, const char *path,
 	    unsigned long period_ms);
 
+/* What a worker was given of a device, per listener index. */
+#define MON_TUN_GIVEN_DEV	0x01
+#define MON_TUN_GIVEN_ICMP4	0x02
+#define MON_TUN_GIVEN_ICMP6	0x04
+
 /* mon_dispatch.c */
 int	mon_dispatch(struct monitor *, struct mon_worker *, struct ipc_msg *);
 
@@ -171,6 +176,8 @@ int	mon_listeners_open(struct monitor *, struct mon_gen *, char *err,
 void	mon_listeners_gc(struct monitor *);
 int	mon_socket_create(const struct conf *, int family, int type,
 	    uint32_t mark, const char *iface, int *fdp);
+int	mon_socket_create_proto(const struct conf *, int family, int type,
+	    int proto, uint32_t mark, const char *iface, int *fdp);
 
 /* mon_rule.c: a capture's policy rules (auto_route) */
 #define MON_RULE_SUPPRESS4	0x01
@@ -190,6 +197,9 @@ int	mon_nl_talk(struct nlmsghdr *);
 int	mon_tun_get(struct monitor *, const struct tun_conf *,
 	    unsigned int queue, int *fdp);
 void	mon_tun_destroy(struct monitor *, struct mon_tun *);
+/* A capture's ICMP echo socket (icmp=direct), with its route's egress. */
+int	mon_tun_icmp(const struct conf *, const struct listener_conf *,
+	    int family, int *fdp);
 void	mon_tuns_gc(struct monitor *);
 
 /* mon_tls.c */

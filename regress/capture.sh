@@ -31,9 +31,24 @@ for l in "$C cc$$" "$M cm$$" "$M mw$$" "$W wm$$"; do
 done
 ip -n $M addr add fd00:214::1/64 dev mw$$ nodad
 ip -n $W addr add fd00:214::2/64 dev wm$$ nodad
+ip -n $W addr add fd00:214::3/64 dev wm$$ nodad
+ip -n $C addr add fd00:81::2/64 dev cc$$ nodad
+ip -n $M addr add fd00:81::1/64 dev cm$$ nodad
 ip -n $C route add default via 192.168.81.1
+ip -n $C -6 route add default via fd00:81::1 dev cc$$
 ip -n $W route add default via 10.214.0.1
+ip -n $W -6 route add default via fd00:214::1
 ip netns exec $M sysctl -qw net.ipv4.ip_forward=1
+ip netns exec $M sysctl -qw net.ipv6.conf.all.forwarding=1
+# icmp=direct: the monitor (group 0) opens ICMP datagram sockets, which
+# the kernel allows only to the groups of ping_group_range (a new
+# namespace allows none; Debian's systemd sets all in the host's).
+ip netns exec $C sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+# W counts the echo requests that reach it, and those with TTL 19.
+for t in "" "-m ttl --ttl-eq 19"; do
+	ip netns exec $W iptables -A INPUT -p icmp --icmp-type echo-request $t
+done
+ip netns exec $W ip6tables -A INPUT -p ipv6-icmp --icmpv6-type echo-request
 
 WEB=$LOGDIR/www
 mkdir -p "$WEB"
@@ -56,14 +71,15 @@ cat >"$LOGDIR/cap.json" <<E
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap0",
     "net": "10.215.0.1/24", "net6": "fd00:215::1/64", "mtu": 1500,
     "routes": [ "10.214.0.0/24", "fd00:214::/64" ],
-    "dns": "10.215.0.2", "fake_ip": "198.18.0.0/15",
+    "dns": "10.215.0.2", "fake_ip": "198.18.0.0/15", "icmp": "direct",
     "interface": "cc$$" } ],
   "outbounds": [
     { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
     { "tag": "direct", "type": "direct" },
     { "tag": "deny", "type": "block" } ],
   "routing": { "rules": [
-    { "ip_cidr": [ "10.214.0.3/32" ], "outbound": "direct" },
+    { "ip_cidr": [ "10.214.0.3/32", "fd00:214::3/128" ],
+      "outbound": "direct" },
     { "domain": [ "blocked.test" ], "outbound": "deny" } ],
     "default_outbound": "px" } }
 E
@@ -219,9 +235,66 @@ grep -q 'flow to 198.19.255.250' "$LOGDIR/cap.log" &&
 ip netns exec $C curl -s --max-time 10 -o /dev/null \
 	http://10.214.0.2:8099/ && fail "a refused port answered"
 
-# ICMP echo is answered by the capture's stack itself.
+# ICMP echo to an address routed to the SOCKS5 hop (which carries no
+# ICMP) is answered by the capture's stack itself: TTL 255, nothing
+# reaches W.
+wcount() {
+	ip netns exec $W ${2:-iptables} -L INPUT -v -x -n |
+	    awk -v n="$1" '$1 ~ /^[0-9]+$/ && ++i == n { print $1 }'
+}
+W0=$(wcount 1)
 ip netns exec $C ping -c 2 -i 0.2 -W 2 10.214.0.9 >"$LOGDIR/ping.out" 2>&1 ||
 	fail "ping through the capture not answered"
+ip netns exec $C ping -c 2 -i 0.2 -W 2 10.214.0.2 >"$LOGDIR/ping-px.out" 2>&1 ||
+	fail "ping to a proxied address not answered"
+grep -q 'ttl=255' "$LOGDIR/ping-px.out" ||
+	fail "ping to a proxied address not answered by the capture: $(cat "$LOGDIR/ping-px.out")"
+[ "$(wcount 1)" = "$W0" ] || fail "a ping to a proxied address reached W"
+# icmp=direct: to an address the rules send direct, the echo request
+# goes on to the host (W counts it, with the TTL the client chose less
+# M's hop) and its reply comes back with the client's identifier and
+# sequence (ping, over a datagram socket, sees only those) and the TTL
+# it arrived with (W's 64 less M's hop).
+ip netns exec $C ping -c 3 -i 0.2 -W 2 10.214.0.3 >"$LOGDIR/ping-d.out" 2>&1 ||
+	fail "ping direct through the capture: $(cat "$LOGDIR/ping-d.out")"
+grep -q '3 received' "$LOGDIR/ping-d.out" && ! grep -q DUP "$LOGDIR/ping-d.out" ||
+	fail "ping direct: not 3 replies, once each: $(cat "$LOGDIR/ping-d.out")"
+for q in 1 2 3; do
+	grep -q "icmp_seq=$q ttl=63 " "$LOGDIR/ping-d.out" ||
+	    fail "ping direct: no reply $q with W's TTL: $(cat "$LOGDIR/ping-d.out")"
+done
+[ "$(wcount 1)" = "$((W0 + 3))" ] ||
+	fail "ping direct: W counted $(($(wcount 1) - W0)) echo requests, not 3"
+ip netns exec $C ping -c 1 -t 20 -W 2 10.214.0.3 >/dev/null 2>&1 ||
+	fail "ping direct with TTL 20"
+[ "$(wcount 2)" = 1 ] || fail "ping direct: the client's TTL was not kept"
+W6=$(wcount 1 ip6tables)
+ip netns exec $C ping -6 -c 3 -i 0.2 -W 2 fd00:214::3 >"$LOGDIR/ping6-d.out" 2>&1 ||
+	fail "ping -6 direct through the capture: $(cat "$LOGDIR/ping6-d.out")"
+grep -q '3 received' "$LOGDIR/ping6-d.out" &&
+    grep -q 'icmp_seq=3 ttl=63 ' "$LOGDIR/ping6-d.out" ||
+	fail "ping -6 direct: $(cat "$LOGDIR/ping6-d.out")"
+[ "$(wcount 1 ip6tables)" = "$((W6 + 3))" ] ||
+	fail "ping -6 direct: W counted $(($(wcount 1 ip6tables) - W6)), not 3"
+# a flood of pings (more than the 1000 a second sent on) while a
+# download runs: the download is byte-exact, pings work afterwards
+ip netns exec $C curl -s --max-time 30 -o "$LOGDIR/got-p" \
+	http://10.214.0.2:8080/blob &
+PCURL=$!
+ip netns exec $C ping -f -q -c 8000 -w 5 10.214.0.3 >"$LOGDIR/ping-f.out" 2>&1
+ip netns exec $C ping -f -q -c 3000 -w 3 -s 1400 10.214.0.3 >>"$LOGDIR/ping-f.out" 2>&1
+wait "$PCURL" || fail "the download during a ping flood failed"
+[ "$(sha256sum <"$LOGDIR/got-p" | cut -d' ' -f1)" = "$SUM" ] ||
+	fail "the download during a ping flood is not byte-exact"
+ip netns exec $C ping -c 2 -i 0.2 -W 2 10.214.0.3 >"$LOGDIR/ping-d2.out" 2>&1 ||
+	fail "ping direct after the flood: $(cat "$LOGDIR/ping-d2.out")"
+grep -q 'over 1000 ICMP echo requests a second' "$LOGDIR/cap.log" ||
+	fail "no line about the ping flood"
+# a request in fragments (reassembled by the stack) and its reply,
+# larger than the device's MTU
+ip netns exec $C ping -c 1 -s 3000 -W 2 10.214.0.3 >"$LOGDIR/ping-big.out" 2>&1 &&
+    grep -q '3008 bytes from 10.214.0.3: icmp_seq=1 ttl=63' "$LOGDIR/ping-big.out" ||
+	fail "a large ping direct: $(cat "$LOGDIR/ping-big.out")"
 
 # Garbage written into the device from the namespace side does not
 # hurt: the stack keeps serving.
@@ -387,7 +460,7 @@ cat >"$LOGDIR/auto.json" <<E
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpcap1",
     "net": "10.216.0.1/24", "mtu": 1400, "auto_route": true,
     "exclude": [ "10.214.0.4/32", "fd00:214::4/128" ],
-    "mark": 42 } ],
+    "mark": 42, "icmp": "drop" } ],
   "outbounds": [
     { "tag": "px", "type": "chain", "hops": [ "socks5://192.168.81.1:1080" ] },
     { "tag": "direct", "type": "direct" },
@@ -439,6 +512,18 @@ ip netns exec $C curl -s --max-time 20 -o "$LOGDIR/got-ad" \
 	fail "auto_route: the request did not go through the SOCKS5 hop"
 [ "$(grep -c '^192.168.81.2 .*GET /blob' "$LOGDIR/web.log")" -eq $((N2 + 1)) ] ||
 	fail "auto_route: the direct dial looped or did not go direct"
+
+# icmp=drop: no echo request is answered, none leaves.
+W0=$(wcount 1)
+ip netns exec $C ping -c 2 -i 0.2 -W 1 10.214.0.2 >"$LOGDIR/ping-drop.out" 2>&1 &&
+	fail "icmp=drop: a ping was answered"
+ip netns exec $C ping -c 2 -i 0.2 -W 1 10.214.0.3 >>"$LOGDIR/ping-drop.out" 2>&1 &&
+	fail "icmp=drop: a ping to a direct address was answered"
+[ "$(wcount 1)" = "$W0" ] || fail "icmp=drop: an echo request reached W"
+"$OSTPD" -t -L "tun://?capture=true&net=10.9.9.1/24&name=x0&icmp=forward" \
+	>"$LOGDIR/icmp.out" 2>&1 && fail "icmp=forward accepted"
+grep -q 'bad value "forward" for icmp (local, direct or drop)' \
+	"$LOGDIR/icmp.out" || fail "no clear line for a bad icmp value"
 
 # Sniffing (fake-IP off): curl resolves the name itself; the capture
 # reads the Host header or the ClientHello's SNI of the new flow, so

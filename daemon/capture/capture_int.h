@@ -14,17 +14,26 @@
 #include "core/dial.h"
 
 #define CAP_BUF		65536
+/*
+ * A capture's device has IFF_VNET_HDR (the monitor's mon_tun.c): each
+ * packet read or written is preceded by a struct virtio_net_hdr, in
+ * the host's byte order, which says whether the kernel left the
+ * checksum to us (TUN_F_CSUM) or handed over one TCP segment of many
+ * packets' worth (TUN_F_TSO4, TUN_F_TSO6).
+ */
+#define CAP_VNET	10
 #define CAP_READS	64		/* packets per wake-up */
 /*
  * Flood limits, per capture (one stack per worker).  lwIP here
  * allocates its pcbs with malloc, without the pools' limits: these are
  * ours.  Flows are the connections handed on (each holds up to a
- * window each way); half-open ones cost a pcb each until lwIP's 20 s
+ * window received, 64 KiB, and CAP_SNDBUF to send); half-open ones cost a pcb each until lwIP's 20 s
  * SYN_RCVD timeout, so past the limit the oldest go first (a real
  * client completes its handshake in a round trip, a spoofed one never
  * does); TIME-WAIT pcbs are only kept for late segments.
  */
 #define CAP_FLOWS_MAX	4096
+#define CAP_SNDBUF	(256 * 1024)	/* a flow's send buffer */
 #define CAP_HALFOPEN_MAX 1024
 #define CAP_TW_MAX	1024
 
@@ -32,6 +41,7 @@ struct cap_usess;
 struct cap_dq;
 struct cap_fake;
 struct cap_sniff;
+struct cap_pinger;
 
 struct capture {
 	struct worker			*wk;
@@ -55,10 +65,40 @@ struct capture {
 	unsigned int			 syn_in;	/* since the last trim */
 	time_t				 flood_logged;
 	uint64_t			 dropped;
-	unsigned char			 buf[CAP_BUF];	/* read */
+	struct cap_pinger		*ping[2];	/* icmp=: v4, v6 */
+	uint64_t			 ping_ms;	/* the rate's bucket */
+	unsigned int			 ping_tokens;
+	unsigned char			 buf[CAP_VNET + CAP_BUF]; /* read */
+	/*
+	 * Data segments of one TCP connection that lwIP sent one after
+	 * the other, joined into one packet for the kernel to take as a
+	 * whole (GSO): the cost of the device is per packet.
+	 */
+	unsigned char			 txb[CAP_VNET + CAP_BUF];
+	size_t				 txlen;		/* 0: none held */
+	size_t				 txhl;		/* IP header */
+	size_t				 txthl;		/* TCP header */
+	size_t				 txmss;		/* each segment's */
+	unsigned int			 txnseg;
+	uint32_t			 txseq;		/* the next one's */
+	int				 txclosed;	/* no more joins */
+	struct event			*txev;		/* flush after */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
 	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
 };
+
+/* capture.c: a packet into the device (with its vnet header) */
+void	cap_write(struct capture *, const unsigned char *, size_t);
+/* capture.c: write what cap_output holds back to join */
+void	cap_tx_flush(struct capture *);
+/* capture.c: one line per 10 s of a flood */
+void	cap_flood_log(struct capture *, const char *what, size_t limit,
+	    size_t n);
+
+/* icmp.c: echo requests as icmp= says (local: lwIP's own answer) */
+int	cap_icmp_init(struct capture *);
+/* The device went to a new worker: no more forwarding. */
+void	cap_icmp_drain(struct capture *);
 
 /* udp.c */
 int	cap_udp_port_ready(struct capture *, uint16_t port);

@@ -147,6 +147,26 @@ flow_recv(struct conn *c, void *p, size_t n)
 	return -1;
 }
 
+/*
+ * What tcp_write takes now: its bytes (tcp_sndbuf), and the segments
+ * they make, one pbuf each (and one more for the start, which may go
+ * into the last queued segment), within TCP_SND_QUEUELEN.  Asking for
+ * more fails as a whole, and the flow would seem writable again at
+ * once: a spin.
+ */
+static size_t
+flow_room(struct tcp_pcb *pcb)
+{
+	size_t room = tcp_sndbuf(pcb), segs;
+
+	if (tcp_sndqueuelen(pcb) + 1 >= TCP_SND_QUEUELEN)
+		return 0;
+	segs = (size_t)(TCP_SND_QUEUELEN - tcp_sndqueuelen(pcb) - 1);
+	if (room > segs * tcp_mss(pcb))
+		room = segs * tcp_mss(pcb);
+	return room;
+}
+
 static ssize_t
 flow_send(struct conn *c, const void *p, size_t n)
 {
@@ -158,8 +178,7 @@ flow_send(struct conn *c, const void *p, size_t n)
 		errno = f->err != 0 ? f->err : EPIPE;
 		return -1;
 	}
-	room = tcp_sndbuf(f->pcb);
-	if (room == 0 || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN) {
+	if ((room = flow_room(f->pcb)) == 0) {
 		errno = EAGAIN;
 		return -1;
 	}
@@ -205,8 +224,7 @@ flow_update(struct conn *c)
 	    f->pcb == NULL))
 		conn_kick(c, CONN_READ);
 	if ((c->want & CONN_WRITE) && (f->pcb == NULL ||
-	    (tcp_sndbuf(f->pcb) > 0 &&
-	    tcp_sndqueuelen(f->pcb) < TCP_SND_QUEUELEN)))
+	    flow_room(f->pcb) > 0))
 		conn_kick(c, CONN_WRITE);
 }
 
@@ -275,6 +293,17 @@ capture_flow_new(struct capture *cap, struct tcp_pcb *pcb)
 	tcp_sent(pcb, flow_sent_cb);
 	tcp_err(pcb, flow_err_cb);
 	tcp_nagle_disable(pcb);
+	/*
+	 * Debian's lwIP has a 64 KiB send buffer (TCP_SND_BUF), which
+	 * with the round trip through the device and the stack caps a
+	 * download near 2 Gbit/s.  snd_buf is only a count lwIP keeps
+	 * (what acks return is added back, unclamped; its window scale
+	 * makes the type 32 bits): starting it higher lets more be in
+	 * flight.  TCP_SND_QUEUELEN, the segments queued, still bounds
+	 * it near 4 x 64 KiB.
+	 */
+	if (pcb->snd_buf < CAP_SNDBUF)
+		pcb->snd_buf = CAP_SNDBUF;
 	return c;
 }
 

@@ -281,6 +281,20 @@ try_init(const uint8_t *p, size_t len)
 	ipc_init_clear(&in);
 }
 
+/* ICMP_SOCKET: u32 listener, u32 family, as mon_dispatch.c reads it. */
+static void
+try_icmp(const uint8_t *p, size_t len)
+{
+	struct buf v;
+	uint32_t idx, family;
+
+	buf_view(&v, p, len);
+	if (buf_get_u32(&v, &idx) != 0 || ipc_dec_u32(&v, &family) != 0)
+		return;
+	if (len != 8)
+		abort();
+}
+
 /* What the receiving side would run for a message of this type. */
 static void
 decode_payload(uint16_t type, const uint8_t *p, size_t len)
@@ -298,6 +312,7 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 	case IPC_TPROXY_SOCKET_ANS:
 	case IPC_BIND_UNPARK_ANS:
 	case IPC_TLS_CERT_ANS:
+	case IPC_ICMP_SOCKET_ANS:
 		try_status(p, len);
 		break;
 	case IPC_TLS_SIGN:
@@ -321,6 +336,9 @@ decode_payload(uint16_t type, const uint8_t *p, size_t len)
 		break;
 	case IPC_LOG:
 		try_log(p, len);
+		break;
+	case IPC_ICMP_SOCKET:
+		try_icmp(p, len);
 		break;
 	case IPC_LISTENER:
 	case IPC_TLS_CERT:

@@ -1,0 +1,90 @@
+#!/bin/sh
+# Benchmark: iperf3 TCP, one stream each way, between two namespaces
+# joined by veth: straight over the veth (the limit) and through an
+# ostpd tun:// tunnel (gost's: one IP packet per UDP datagram, no
+# header), client in one namespace, server in the other.  Every step
+# runs SECS seconds; medians of ROUNDS rounds, the subjects taking
+# turns.  Root; all traffic stays in the namespaces.
+#
+#   A 192.168.78.2 -- 192.168.78.1 B; tunnel 10.78.0.2 -- 10.78.0.1
+cd "$(dirname "$0")/.." || exit 1
+SECS=${SECS:-3}
+BUILD=${BUILD:-build}
+OUT=${OUT:-$BUILD/bench}
+MTU=${MTU:-1400}
+. bench/lib.sh
+mkdir -p "$OUT"
+: >"$OUT/tun-iperf3.log"
+command -v iperf3 >/dev/null 2>&1 || { echo "no iperf3"; exit 1; }
+
+A=btun-a$$; B=btun-b$$
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	sleep 0.5
+	for n in $A $B; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+for n in $A $B; do
+	ip netns add "$n" || exit 1
+	ip -n "$n" link set lo up
+done
+ip link add ta$$ netns $A type veth peer name tb$$ netns $B || exit 1
+ip -n $A addr add 192.168.78.2/24 dev ta$$
+ip -n $B addr add 192.168.78.1/24 dev tb$$
+ip -n $A link set ta$$ up
+ip -n $B link set tb$$ up
+
+ip netns exec $B iperf3 -s -p 5201 >/dev/null 2>&1 & PIDS="$PIDS $!"
+ip netns exec $B "$BUILD/ostpd" -w 1 \
+    -L "tun://192.168.78.1:8421?net=10.78.0.1/24&name=btun0&mtu=$MTU" \
+    2>"$OUT/tun-server.log" & PIDS="$PIDS $!"
+ip netns exec $A "$BUILD/ostpd" -w 1 \
+    -L "tun://:0/192.168.78.1:8421?net=10.78.0.2/24&name=btun1&mtu=$MTU" \
+    2>"$OUT/tun-client.log" & PIDS="$PIDS $!"
+i=0
+until ip netns exec $A ping -c 1 -W 1 10.78.0.1 >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 20 ] || { echo "the tunnel did not come up"; exit 1; }
+done
+
+measure() {	# measure HOST ARGS...: Mbit/s received, or "-"
+	_h=$1; shift
+	ip netns exec $A timeout $((SECS + 15)) iperf3 -c "$_h" -p 5201 \
+	    -t "$SECS" -J "$@" 2>&1 | tee -a "$OUT/tun-iperf3.log" | python3 -c '
+import json, sys
+try:
+    print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print("-")
+'
+}
+
+row() { printf '%-22s %12s %12s %10s\n' "$@"; }
+echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU"
+row "Mbit/s" "veth" "tun://" "tun/veth"
+for mode in "tcp up" "tcp down"; do
+	case $mode in
+	"tcp up") a="" ;;
+	"tcp down") a="-R" ;;
+	esac
+	v_V= v_T=
+	order="V T"
+	for r in $(seq 1 "$ROUNDS"); do
+		for s in $order; do
+			case $s in
+			V) x=$(measure 192.168.78.1 $a) ;;
+			T) x=$(measure 10.78.0.1 $a) ;;
+			esac
+			eval "v_$s=\"\$v_$s $x\""
+		done
+		order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
+	done
+	v=$(median $v_V); t=$(median $v_T)
+	row "  $mode" "$v" "$t" "$(ratio "$t" "$v")"
+done
