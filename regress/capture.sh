@@ -12,23 +12,11 @@
 . regress/lib.sh
 
 C=ostpcap-c$$; M=ostpcap-m$$; W=ostpcap-w$$
-NETNS="$C $M $W"
-for n in $NETNS; do
-	ip netns add "$n" || fatal "ip netns add"
-	ip -n "$n" link set lo up
-done
-ip link add cc$$ netns $C type veth peer name cm$$ netns $M || fatal "veth"
-ip link add mw$$ netns $M type veth peer name wm$$ netns $W || fatal "veth"
-ip -n $C addr add 192.168.81.2/24 dev cc$$
-ip -n $M addr add 192.168.81.1/24 dev cm$$
-ip -n $M addr add 10.214.0.1/24 dev mw$$
-ip -n $W addr add 10.214.0.2/24 dev wm$$
+netns_add $C $M $W
+veth_pair $C cc$$ 192.168.81.2/24 $M cm$$ 192.168.81.1/24
+veth_pair $M mw$$ 10.214.0.1/24 $W wm$$ 10.214.0.2/24
 ip -n $W addr add 10.214.0.3/24 dev wm$$
 ip -n $W addr add 10.214.0.4/24 dev wm$$
-for l in "$C cc$$" "$M cm$$" "$M mw$$" "$W wm$$"; do
-	set -- $l
-	ip -n "$1" link set "$2" up
-done
 ip -n $M addr add fd00:214::1/64 dev mw$$ nodad
 ip -n $W addr add fd00:214::2/64 dev wm$$ nodad
 ip -n $W addr add fd00:214::3/64 dev wm$$ nodad
@@ -38,8 +26,7 @@ ip -n $C route add default via 192.168.81.1
 ip -n $C -6 route add default via fd00:81::1 dev cc$$
 ip -n $W route add default via 10.214.0.1
 ip -n $W -6 route add default via fd00:214::1
-ip netns exec $M sysctl -qw net.ipv4.ip_forward=1
-ip netns exec $M sysctl -qw net.ipv6.conf.all.forwarding=1
+ns_forward $M
 # icmp=direct: the monitor (group 0) opens ICMP datagram sockets, which
 # the kernel allows only to the groups of ping_group_range (a new
 # namespace allows none; Debian's systemd sets all in the host's).

@@ -42,6 +42,34 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# netns_add NAME...: network namespaces of this test, loopback up in
+# each; cleanup removes them (and kills what still runs there).
+netns_add() {
+	for _n in "$@"; do
+		ip netns add "$_n" || fatal "ip netns add $_n"
+		NETNS="$NETNS $_n"
+		ip -n "$_n" link set lo up
+	done
+}
+
+# veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two of
+# them, both ends up, each with its address (prefix length included;
+# "-" for none).
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" ||
+		fatal "veth $2 - $5"
+	[ "$3" = - ] || ip -n "$1" addr add "$3" dev "$2"
+	[ "$6" = - ] || ip -n "$4" addr add "$6" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+
+# ns_forward NS: NS routes IPv4 and IPv6 between its links.
+ns_forward() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1 \
+	    net.ipv6.conf.all.forwarding=1
+}
+
 # A free TCP port on loopback, never one this test was given before
 # (a port handed out as "dead" must stay dead).  Callers use $(...), a
 # subshell, so the ports given are remembered in a file.

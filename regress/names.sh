@@ -215,9 +215,7 @@ kill "$CURL" 2>/dev/null
 
 # --- Happy Eyeballs: IPv6 goes nowhere, IPv4 wins quickly ------------
 NS=ostp-names-$$
-ip netns add "$NS" || fatal "ip netns"
-NETNS="$NETNS $NS"
-ip -n "$NS" link set lo up
+netns_add "$NS"
 # the IPv6 address is the namespace's own, and its SYNs are dropped
 ip -n "$NS" -6 addr add 2001:db8:2::1/128 dev lo nodad
 ip netns exec "$NS" ip6tables -A OUTPUT -d 2001:db8:2::1 -p tcp -j DROP ||

@@ -28,24 +28,10 @@ command -v tc >/dev/null || skip "no tc"
 command -v iptables >/dev/null || skip "no iptables"
 
 CN=ostpn-c$$; RN=ostpn-r$$; SN=ostpn-s$$
-NETNS="$CN $RN $SN"
-for n in $NETNS; do
-	ip netns add "$n" || fatal "ip netns add $n"
-	ip -n "$n" link set lo up
-done
+netns_add "$CN" "$RN" "$SN"
 VC=onc$$; VRC=onrc$$; VRS=onrs$$; VS=ons$$
-ip link add "$VC" netns "$CN" type veth peer name "$VRC" netns "$RN" ||
-	fatal "veth"
-ip link add "$VS" netns "$SN" type veth peer name "$VRS" netns "$RN" ||
-	fatal "veth"
-ip -n "$CN" addr add 10.91.1.2/24 dev "$VC"
-ip -n "$RN" addr add 10.91.1.1/24 dev "$VRC"
-ip -n "$RN" addr add 10.91.2.1/24 dev "$VRS"
-ip -n "$SN" addr add 10.91.2.2/24 dev "$VS"
-for l in "$CN $VC" "$RN $VRC" "$RN $VRS" "$SN $VS"; do
-	set -- $l
-	ip -n "$1" link set "$2" up
-done
+veth_pair "$CN" "$VC" 10.91.1.2/24 "$RN" "$VRC" 10.91.1.1/24
+veth_pair "$SN" "$VS" 10.91.2.2/24 "$RN" "$VRS" 10.91.2.1/24
 # One datagram per packet on the wire: ostpd sends with UDP GSO, and a
 # GSO packet crosses the router whole, so the router's loss and
 # reordering would hit batches of datagrams instead of datagrams.
@@ -54,7 +40,7 @@ ip -n "$CN" link set "$VC" gso_max_segs 1 2>/dev/null &&
 	log "no gso_max_segs: loss and reordering hit GSO batches"
 ip -n "$CN" route add default via 10.91.1.1
 ip -n "$SN" route add default via 10.91.2.1
-ip netns exec "$RN" sysctl -qw net.ipv4.ip_forward=1
+ns_forward "$RN"
 ip netns exec "$CN" ping -c 1 -W 2 10.91.2.2 >/dev/null 2>&1 ||
 	fatal "no route from the client to the server namespace"
 

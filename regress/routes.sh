@@ -141,16 +141,9 @@ echo "$out" | grep -q 'Routes\[0\]\.Interface must be' || fail "bad Interface: $
 # server in $T behind a veth pair; another link in $D leads nowhere,
 # and mark 0x63 selects a table whose route to $T is a blackhole.
 N=ostprt$$; D=${N}d; T=${N}t
-NETNS="$NETNS $D $T"
 inn() { _ns=$1; shift; ip netns exec "$_ns" "$@"; }
-ip netns add "$D" && ip netns add "$T" || fatal "ip netns add"
-ip link add "${N}a" type veth peer name "${N}b" || fatal "veth"
-ip link set "${N}a" netns "$D"; ip link set "${N}b" netns "$T"
-inn "$D" ip link set lo up; inn "$T" ip link set lo up
-inn "$D" ip addr add 10.203.0.1/24 dev "${N}a"
-inn "$D" ip link set "${N}a" up
-inn "$T" ip addr add 10.203.0.2/24 dev "${N}b"
-inn "$T" ip link set "${N}b" up
+netns_add "$D" "$T"
+veth_pair "$D" "${N}a" 10.203.0.1/24 "$T" "${N}b" 10.203.0.2/24
 # (a veth whose peer stays in $D without an address: no dummy module)
 inn "$D" ip link add "${N}z" type veth peer name "${N}y" || fatal "veth"
 inn "$D" ip addr add 10.203.9.1/24 dev "${N}z"

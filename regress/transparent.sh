@@ -8,28 +8,16 @@
 command -v iptables >/dev/null || skip "iptables is not installed (make deps)"
 T=ostpt$$
 C=${T}c; R=${T}r; S=${T}s
-NETNS="$C $R $S"
-for n in $NETNS; do ip netns add "$n" || fatal "netns $n"; done
-ip link add "${T}a" type veth peer name "${T}b" || fatal "veth"
-ip link add "${T}x" type veth peer name "${T}y" || fatal "veth"
-ip link set "${T}a" netns "$C"; ip link set "${T}b" netns "$R"
-ip link set "${T}x" netns "$R"; ip link set "${T}y" netns "$S"
+netns_add "$C" "$R" "$S"
 inn() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-for n in $NETNS; do inn "$n" ip link set lo up; done
-inn "$C" ip addr add 10.98.0.1/24 dev "${T}a"
+veth_pair "$C" "${T}a" 10.98.0.1/24 "$R" "${T}b" 10.98.0.2/24
+veth_pair "$R" "${T}x" 10.97.0.1/24 "$S" "${T}y" 10.97.0.5/24
 inn "$C" ip addr add fd98::1/64 dev "${T}a" nodad
-inn "$C" ip link set "${T}a" up
+inn "$R" ip addr add fd98::2/64 dev "${T}b" nodad
+inn "$R" ip addr add fd97::1/64 dev "${T}x" nodad
+inn "$S" ip addr add fd97::5/64 dev "${T}y" nodad
 inn "$C" ip route add default via 10.98.0.2
 inn "$C" ip -6 route add default via fd98::2
-inn "$R" ip addr add 10.98.0.2/24 dev "${T}b"
-inn "$R" ip addr add fd98::2/64 dev "${T}b" nodad
-inn "$R" ip addr add 10.97.0.1/24 dev "${T}x"
-inn "$R" ip addr add fd97::1/64 dev "${T}x" nodad
-inn "$R" ip link set "${T}b" up
-inn "$R" ip link set "${T}x" up
-inn "$S" ip addr add 10.97.0.5/24 dev "${T}y"
-inn "$S" ip addr add fd97::5/64 dev "${T}y" nodad
-inn "$S" ip link set "${T}y" up
 inn "$S" ip route add default via 10.97.0.1
 inn "$S" ip -6 route add default via fd97::1
 

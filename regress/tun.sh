@@ -9,14 +9,8 @@
 ALLOW_RESPAWN=1
 
 S=ostpt-s$$; C=ostpt-c$$
-NETNS="$S $C"
-ip netns add $S || fatal "ip netns add"
-ip netns add $C || fatal "ip netns add"
-ip link add vs$$ netns $S type veth peer name vc$$ netns $C || fatal "veth"
-ip -n $S addr add 192.168.77.1/24 dev vs$$
-ip -n $C addr add 192.168.77.2/24 dev vc$$
-ip -n $S link set vs$$ up; ip -n $S link set lo up
-ip -n $C link set vc$$ up; ip -n $C link set lo up
+netns_add $S $C
+veth_pair $S vs$$ 192.168.77.1/24 $C vc$$ 192.168.77.2/24
 
 ip netns exec $S "$OSTPD" -D \
 	-L 'tun://192.168.77.1:8421?net=10.77.0.1/24&name=ostps0&mtu=1400&route=10.78.0.0/16&gw=10.77.0.2' \

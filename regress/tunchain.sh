@@ -13,17 +13,9 @@
 ALLOW_RESPAWN=1
 
 C=ostc-c$$; H=ostc-h$$; S=ostc-s$$
-NETNS="$C $H $S"
-for n in $NETNS; do
-	ip netns add "$n" || fatal "ip netns add"
-	ip -n "$n" link set lo up
-done
-ip link add cc$$ netns $C type veth peer name ch$$ netns $H || fatal "veth"
-ip link add hh$$ netns $H type veth peer name ss$$ netns $S || fatal "veth"
-ip -n $C addr add 192.168.81.2/24 dev cc$$; ip -n $C link set cc$$ up
-ip -n $H addr add 192.168.81.1/24 dev ch$$; ip -n $H link set ch$$ up
-ip -n $H addr add 192.168.82.1/24 dev hh$$; ip -n $H link set hh$$ up
-ip -n $S addr add 192.168.82.2/24 dev ss$$; ip -n $S link set ss$$ up
+netns_add $C $H $S
+veth_pair $C cc$$ 192.168.81.2/24 $H ch$$ 192.168.81.1/24
+veth_pair $H hh$$ 192.168.82.1/24 $S ss$$ 192.168.82.2/24
 
 # ns_ostpd NAME NS ARGS...: one ostpd in namespace NS, its log in
 # $LOGDIR/NAME.log (appended: a restart keeps the earlier lines), OPID.
