@@ -41,11 +41,9 @@ nl_rule(int family, int add, int suppress, uint32_t mark, uint32_t table,
 	struct nlmsghdr *nlh;
 	struct fib_rule_hdr *frh;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
-	nlh->nlmsg_flags = NLM_F_REQUEST |
-	    (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	nlh = mon_nl_request(buf, add ? RTM_NEWRULE : RTM_DELRULE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*frh),
+	    (void **)&frh);
 	frh->family = (unsigned char)family;
 	frh->action = FR_ACT_TO_TBL;
 	frh->table = RT_TABLE_UNSPEC;

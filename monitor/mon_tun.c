@@ -34,6 +34,23 @@
 #include "log.h"
 #include "monitor.h"
 
+/*
+ * A request of type in buf, with flags and NLM_F_REQUEST, and after it
+ * the message's own header of len bytes, zeroed (*hdr).
+ */
+struct nlmsghdr *
+mon_nl_request(char *buf, uint16_t type, uint16_t flags, size_t len,
+    void **hdr)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	*hdr = mnl_nlmsg_put_extra_header(nlh, len);
+	return nlh;
+}
+
 /* Send one request and wait for its acknowledgement. */
 int
 mon_nl_talk(struct nlmsghdr *nlh)
@@ -73,10 +90,8 @@ nl_link_set(int ifindex, unsigned int mtu, int up)
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifm;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	nlh = mon_nl_request(buf, RTM_NEWLINK, 0, sizeof(*ifm),
+	    (void **)&ifm);
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = ifindex;
 	if (up) {
@@ -101,10 +116,8 @@ nl_addr_add(int ifindex, const struct inet_prefix *p)
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	nlh = mon_nl_request(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE,
+	    sizeof(*ifa), (void **)&ifa);
 	ifa->ifa_family = (unsigned char)p->family;
 	ifa->ifa_prefixlen = (unsigned char)p->plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
@@ -124,11 +137,9 @@ nl_route(int ifindex, const struct route_conf *r, int add)
 	struct nlmsghdr *nlh;
 	struct rtmsg *rtm;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST |
-	    (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	nlh = mon_nl_request(buf, add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*rtm),
+	    (void **)&rtm);
 	rtm->rtm_family = (unsigned char)r->dst.family;
 	rtm->rtm_dst_len = (unsigned char)r->dst.plen;
 	/* a table past 255 is only in the attribute */

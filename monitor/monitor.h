@@ -189,6 +189,8 @@ void	mon_rules_del(struct mon_tun *);
 
 /* mon_tun.c */
 struct nlmsghdr;
+struct nlmsghdr *mon_nl_request(char *buf, uint16_t type, uint16_t flags,
+	    size_t len, void **hdr);
 int	mon_nl_talk(struct nlmsghdr *);
 /*
  * The device's descriptor; a capture's device is multi-queue and
