@@ -38,6 +38,7 @@
 #define CAP_TW_MAX	1024
 
 struct cap_usess;
+#define CAP_USESS_BUCKETS	256
 struct cap_dq;
 struct cap_fake;
 struct cap_sniff;
@@ -52,7 +53,9 @@ struct capture {
 	struct netif			 netif;
 	unsigned char			 tcp_ports[65536 / 8];
 	unsigned char			 udp_ports[65536 / 8];
-	LIST_HEAD(, cap_usess)		 usess;
+	/* UDP sessions: least recently used first, and by client */
+	TAILQ_HEAD(, cap_usess)		 usess;
+	LIST_HEAD(, cap_usess)		 ubucket[CAP_USESS_BUCKETS];
 	size_t				 nusess;
 	struct event			*ugc;		/* idle sessions */
 	LIST_HEAD(, cap_dq)		 dqs;		/* DNS under way */

@@ -53,7 +53,8 @@ struct cap_udst {
 };
 
 struct cap_usess {
-	LIST_ENTRY(cap_usess)	 entry;
+	TAILQ_ENTRY(cap_usess)	 entry;		/* cap->usess, by last use */
+	LIST_ENTRY(cap_usess)	 bucket;
 	struct capture		*cap;
 	ip_addr_t		 client;
 	uint16_t		 cport;
@@ -112,7 +113,8 @@ usess_source(struct cap_usess *us, ip_addr_t *from, uint16_t port)
 static void
 usess_free(struct cap_usess *us)
 {
-	LIST_REMOVE(us, entry);
+	TAILQ_REMOVE(&us->cap->usess, us, entry);
+	LIST_REMOVE(us, bucket);
 	us->cap->nusess--;
 	uchan_close(us->uc);
 	stconn_close(us->st);
@@ -166,24 +168,45 @@ usess_answer(void *arg, const struct proxy_target *src,
 	    cap_fake_addr(us->cap, src->host, &from) != 0)
 		return;
 	usess_source(us, &from, src->port);
-	us->last = time(NULL);
+	usess_touch(us);
 	stconn_bytes(us->st, 1, n);
 	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
+}
+
+static unsigned int
+usess_bucket(const ip_addr_t *a, uint16_t port)
+{
+	uint32_t h = 2166136261u ^ port;
+	int i;
+
+	if (IP_IS_V4(a))
+		h = (h ^ ip_2_ip4(a)->addr) * 16777619u;
+	else
+		for (i = 0; i < 4; i++)
+			h = (h ^ ip_2_ip6(a)->addr[i]) * 16777619u;
+	return (h ^ h >> 16) % CAP_USESS_BUCKETS;
+}
+
+/* Used now: the end of the list, which the oldest leave first. */
+static void
+usess_touch(struct cap_usess *us)
+{
+	us->last = time(NULL);
+	TAILQ_REMOVE(&us->cap->usess, us, entry);
+	TAILQ_INSERT_TAIL(&us->cap->usess, us, entry);
 }
 
 static struct cap_usess *
 usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
 {
-	struct cap_usess *us, *oldest = NULL;
+	unsigned int b = usess_bucket(client, cport);
+	struct cap_usess *us;
 
-	LIST_FOREACH(us, &cap->usess, entry) {
+	LIST_FOREACH(us, &cap->ubucket[b], bucket)
 		if (us->cport == cport && ip_addr_cmp(&us->client, client))
 			return us;
-		if (oldest == NULL || us->last < oldest->last)
-			oldest = us;
-	}
-	if (cap->nusess >= CAP_USESS_MAX && oldest != NULL)
-		usess_free(oldest);
+	if (cap->nusess >= CAP_USESS_MAX && !TAILQ_EMPTY(&cap->usess))
+		usess_free(TAILQ_FIRST(&cap->usess));
 	if ((us = calloc(1, sizeof(*us))) == NULL)
 		return NULL;
 	us->cap = cap;
@@ -201,7 +224,9 @@ usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
 		stconn_client_name(us->st, h, cport);
 		stconn_served(us->st);
 	}
-	LIST_INSERT_HEAD(&cap->usess, us, entry);
+	us->last = time(NULL);
+	TAILQ_INSERT_TAIL(&cap->usess, us, entry);
+	LIST_INSERT_HEAD(&cap->ubucket[b], us, bucket);
 	cap->nusess++;
 	return us;
 }
@@ -233,7 +258,7 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 		ip_text(ip_current_dest_addr(), host, sizeof(host));
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
-	us->last = time(NULL);
+	usess_touch(us);
 	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1);
 	stconn_target_once(us->st, host, pcb->local_port);
 	stconn_bytes(us->st, 0, n);
@@ -270,10 +295,11 @@ ugc_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	ttl = (time_t)((cap->l->ttl_ms ? cap->l->ttl_ms : CONF_TTL_DEFAULT) /
 	    1000);
-	for (us = LIST_FIRST(&cap->usess); us != NULL; us = tmp) {
-		tmp = LIST_NEXT(us, entry);
-		if (now - us->last > ttl)
-			usess_free(us);
+	/* oldest first: the first one still in use ends the sweep */
+	TAILQ_FOREACH_SAFE(us, &cap->usess, entry, tmp) {
+		if (now - us->last <= ttl)
+			break;
+		usess_free(us);
 	}
 }
 
@@ -281,8 +307,11 @@ int
 cap_udp_init(struct capture *cap)
 {
 	struct timeval tv = { CAP_UGC_SEC, 0 };
+	size_t i;
 
-	LIST_INIT(&cap->usess);
+	TAILQ_INIT(&cap->usess);
+	for (i = 0; i < CAP_USESS_BUCKETS; i++)
+		LIST_INIT(&cap->ubucket[i]);
 	if ((cap->ugc = event_new(cap->wk->base, -1, EV_PERSIST, ugc_cb,
 	    cap)) == NULL)
 		return -1;
