@@ -22,6 +22,8 @@
 #include "log.h"
 #include "monitor.h"
 
+#define DGRAM_SOCKBUF	(4 * 1024 * 1024)	/* datagram ports' buffers */
+
 #define LISTEN_BACKLOG	1024
 
 static struct mon_listener *
@@ -85,6 +87,23 @@ listener_open(const struct listener_conf *l, int reuseport, char *err,
 		    strerror(e), mon_cap_hint(CAP_NET_ADMIN, e));
 		close(fd);
 		return -1;
+	}
+	/*
+	 * A datagram port (OSTP, tun/tap, udp forwarding, Shadowsocks
+	 * UDP) takes bursts: a congestion window's worth, a tunnel's
+	 * TCP burst.  The default 208 KiB (net.core.rmem_max) overflowed
+	 * at a few hundred MB/s and the kernel dropped what the peer then
+	 * had to resend; the monitor may set more than rmem_max allows an
+	 * unprivileged socket.  Best effort: without CAP_NET_ADMIN the
+	 * worker's own request (limited) stands.
+	 */
+	if (l->socktype == SOCK_DGRAM) {
+		int sz = DGRAM_SOCKBUF;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz,
+		    sizeof(sz));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+		    sizeof(sz));
 	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
 		int e = errno;

@@ -121,6 +121,15 @@ usess_free(struct cap_usess *us)
 	free(us);
 }
 
+/* Used now: the end of the list, which the oldest leave first. */
+static void
+usess_touch(struct cap_usess *us)
+{
+	us->last = time(NULL);
+	TAILQ_REMOVE(&us->cap->usess, us, entry);
+	TAILQ_INSERT_TAIL(&us->cap->usess, us, entry);
+}
+
 static void
 ip_text(const ip_addr_t *a, char *out, size_t len)
 {
@@ -185,15 +194,6 @@ usess_bucket(const ip_addr_t *a, uint16_t port)
 		for (i = 0; i < 4; i++)
 			h = (h ^ ip_2_ip6(a)->addr[i]) * 16777619u;
 	return (h ^ h >> 16) % CAP_USESS_BUCKETS;
-}
-
-/* Used now: the end of the list, which the oldest leave first. */
-static void
-usess_touch(struct cap_usess *us)
-{
-	us->last = time(NULL);
-	TAILQ_REMOVE(&us->cap->usess, us, entry);
-	TAILQ_INSERT_TAIL(&us->cap->usess, us, entry);
 }
 
 static struct cap_usess *
