@@ -68,11 +68,11 @@ worker_log_sink(int level, const char *line, void *ctx)
  * Draining: OSTP sessions without flows go to the next generation as
  * soon as nothing of theirs is unacknowledged (ostp/server.c); the
  * worker goes when its last connection has, after giving sessions whose
- * last frames are still unacknowledged a moment (DRAIN_SETTLE_TICKS) to
+ * last frames are still unacknowledged up to 10 s (DRAIN_SETTLE_TICKS) to
  * settle.
  */
 #define DRAIN_TICK_MS		100
-#define DRAIN_SETTLE_TICKS	30
+#define DRAIN_SETTLE_TICKS	100
 
 static struct event *drain_ev;
 static unsigned int drain_settle;
@@ -84,11 +84,13 @@ worker_maybe_exit(struct worker *wk)
 
 	if (!wk->draining)
 		return;
-	left = ostp_server_drain(wk);
+	left = ostp_server_drain(wk, 0);
 	if (wk->stats.active > 0)
 		return;
 	if (left > 0 && drain_settle++ < DRAIN_SETTLE_TICKS)
 		return;
+	if (left > 0)
+		(void)ostp_server_drain(wk, 1);	/* says which stay */
 	debug("drained; exiting");
 	event_base_loopbreak(wk->base);
 }

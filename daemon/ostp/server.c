@@ -1158,8 +1158,9 @@ ostp_server_forwarded(struct worker *wk, struct buf *b)
 #define HANDOFF_LEN	(OSTP_USAGE_ID_LEN + OSTP_STATE_LEN)
 
 size_t
-ostp_server_drain(struct worker *wk)
+ostp_server_drain(struct worker *wk, int last)
 {
+	char why[128];
 	unsigned char blob[HANDOFF_LEN];
 	struct ostp_session_state st;
 	struct sentry *e, *tmp;
@@ -1179,6 +1180,13 @@ ostp_server_drain(struct worker *wk)
 					continue;
 				if (r > 0) {
 					left++;
+					if (!last)
+						continue;
+					ostp_session_pending(e->s, why,
+					    sizeof(why));
+					logit("ostp %s: session %08x ends with "
+					    "its worker (%s)", srv->l->node->url,
+					    e->sid, why);
 					continue;
 				}
 				memcpy(blob, e->key->id, OSTP_USAGE_ID_LEN);

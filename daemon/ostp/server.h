@@ -20,7 +20,7 @@ void	ostp_server_forwarded(struct worker *, struct buf *);
  * hands on those that may go now and returns how many flowless ones
  * must wait for their last frames to be acknowledged.
  */
-size_t	ostp_server_drain(struct worker *);
+size_t	ostp_server_drain(struct worker *, int last);
 void	ostp_server_take(struct worker *, struct buf *);
 
 #endif

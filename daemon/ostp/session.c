@@ -1272,6 +1272,14 @@ ostp_session_export(const struct ostp_session *s,
 }
 
 void
+ostp_session_pending(const struct ostp_session *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu flows, %zu bytes queued, %zu frames "
+	    "unacknowledged, %zu held", s->nstreams, s->queued,
+	    s->arq.inflight, s->arq.nheld);
+}
+
+void
 ostp_session_forget(struct ostp_session *s)
 {
 	if (s != NULL)

@@ -135,6 +135,9 @@ struct ostp_session_state {
  */
 int	ostp_session_export(const struct ostp_session *,
 	    struct ostp_session_state *st);
+/* Why s may not move yet (log lines). */
+void	ostp_session_pending(const struct ostp_session *, char *buf,
+	    size_t len);
 /* End s without a word to its peer (it lives on elsewhere). */
 void	ostp_session_forget(struct ostp_session *);
 /* s, made with st's keys and id, continues where st stands. */
