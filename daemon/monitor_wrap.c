@@ -214,10 +214,15 @@ mm_ostp_steer(struct worker *wk, int type, uint32_t lis,
 	buf_release(&b);
 }
 
-/* A datagram this worker cannot place, for the port's other workers. */
+/*
+ * OSTP_FWD: a datagram this worker cannot place, for the port's other
+ * workers; OSTP_HANDOFF: a session for the next generation.  Never
+ * waiting: a full channel loses it, as a network would (the client
+ * resends, or makes a new session).
+ */
 void
-mm_ostp_fwd(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
-    const unsigned char *d, size_t len)
+mm_ostp_dgram(struct worker *wk, int type, uint32_t lis,
+    const struct sockaddr *sa, const unsigned char *d, size_t len)
 {
 	unsigned char addr[16];
 	uint16_t port;
@@ -228,26 +233,9 @@ mm_ostp_fwd(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
 		return;
 	buf_init(&b);
 	if (ipc_enc_dgram(&b, lis, family, addr, port, d, len) == 0)
-		(void)ipc_send_nowait(wk->sock, IPC_OSTP_FWD, ++wk->seq, &b);
-	buf_release(&b);
-}
-
-void
-mm_ostp_handoff(struct worker *wk, uint32_t lis, const struct sockaddr *sa,
-    const unsigned char *d, size_t len)
-{
-	unsigned char addr[16];
-	uint16_t port;
-	int family;
-	struct buf b;
-
-	if (enc_ostp_addr(sa, &family, addr, &port) != 0)
-		return;
-	buf_init(&b);
-	/* a full channel loses it: the client makes a new session */
-	if (ipc_enc_dgram(&b, lis, family, addr, port, d, len) == 0)
-		(void)ipc_send_nowait(wk->sock, IPC_OSTP_HANDOFF, ++wk->seq,
+		(void)ipc_send_nowait(wk->sock, (uint16_t)type, ++wk->seq,
 		    &b);
+	explicit_bzero((void *)buf_ptr(&b), buf_len(&b));
 	buf_release(&b);
 }
 

@@ -72,10 +72,8 @@ int	mm_bind_unpark(struct worker *, uint32_t lis,
 	    const struct sockaddr_storage *owner, uint16_t port);
 void	mm_ostp_steer(struct worker *, int type, uint32_t lis,
 	    const struct sockaddr *);
-void	mm_ostp_fwd(struct worker *, uint32_t lis, const struct sockaddr *,
-	    const unsigned char *, size_t);
-/* A session for the next generation's workers (a drain; OSTP_HANDOFF). */
-void	mm_ostp_handoff(struct worker *, uint32_t lis,
+/* OSTP_FWD or OSTP_HANDOFF of a datagram (or a session) from sa. */
+void	mm_ostp_dgram(struct worker *, int type, uint32_t lis,
 	    const struct sockaddr *, const unsigned char *d, size_t len);
 int	mm_file_watch(struct worker *, const char *path,
 	    unsigned long period_ms);

@@ -1050,8 +1050,8 @@ hand_on(struct osrv *srv, const unsigned char *d, size_t len,
 	if (srv->fd == -1 || srv->cur != NULL || len > IPC_DGRAM_MAX ||
 	    bucket_take(&srv->fwd, SRV_FWD_RATE, SRV_FWD_BURST, now) != 0)
 		return;
-	mm_ostp_fwd(srv->wk, (uint32_t)srv->idx, (const struct sockaddr *)from,
-	    d, len);
+	mm_ostp_dgram(srv->wk, IPC_OSTP_FWD, (uint32_t)srv->idx,
+	    (const struct sockaddr *)from, d, len);
 }
 
 /*
@@ -1161,9 +1161,9 @@ size_t
 ostp_server_drain(struct worker *wk, int last)
 {
 	char why[128];
-	unsigned char blob[HANDOFF_LEN];
 	struct ostp_session_state st;
 	struct sentry *e, *tmp;
+	struct buf blob;
 	struct osrv *srv;
 	size_t i, n, left = 0;
 	int r;
@@ -1189,17 +1189,22 @@ ostp_server_drain(struct worker *wk, int last)
 					    e->sid, why);
 					continue;
 				}
-				memcpy(blob, e->key->id, OSTP_USAGE_ID_LEN);
-				ostp_state_enc(&st, blob + OSTP_USAGE_ID_LEN);
-				explicit_bzero(&st, sizeof(st));
+				buf_init(&blob);
 				/*
 				 * Handed on before the address is unsteered:
 				 * the monitor steers it to the taker first.
 				 */
-				mm_ostp_handoff(wk, (uint32_t)srv->idx,
-				    (const struct sockaddr *)&e->peer, blob,
-				    sizeof(blob));
-				explicit_bzero(blob, sizeof(blob));
+				if (buf_put(&blob, e->key->id,
+				    OSTP_USAGE_ID_LEN) == 0 &&
+				    ostp_state_enc(&st, &blob) == 0)
+					mm_ostp_dgram(wk, IPC_OSTP_HANDOFF,
+					    (uint32_t)srv->idx,
+					    (const struct sockaddr *)&e->peer,
+					    buf_ptr(&blob), buf_len(&blob));
+				explicit_bzero(&st, sizeof(st));
+				explicit_bzero((void *)buf_ptr(&blob),
+				    buf_len(&blob));
+				buf_release(&blob);
 				entry_unlink(e);
 				ostp_session_forget(e->s);
 				free(e);
@@ -1221,6 +1226,7 @@ ostp_server_take(struct worker *wk, struct buf *b)
 	struct ostp_session_state st;
 	const unsigned char *d;
 	unsigned char addr[16];
+	struct buf sb;
 	struct osrv *srv;
 	struct sentry *e;
 	socklen_t sslen;
@@ -1230,9 +1236,10 @@ ostp_server_take(struct worker *wk, struct buf *b)
 	int family;
 
 	if (ipc_dec_dgram(b, &idx, &family, addr, &port, &d, &len) != 0 ||
-	    len != HANDOFF_LEN ||
-	    ostp_state_dec(d + OSTP_USAGE_ID_LEN, len - OSTP_USAGE_ID_LEN,
-	    &st) != 0)
+	    len != HANDOFF_LEN)
+		fatal("malformed CMD_OSTP_TAKE from the monitor");
+	buf_view(&sb, d + OSTP_USAGE_ID_LEN, len - OSTP_USAGE_ID_LEN);
+	if (ostp_state_dec(&sb, &st) != 0)
 		fatal("malformed CMD_OSTP_TAKE from the monitor");
 	LIST_FOREACH(srv, &udp_servers, entry)
 		if (srv->idx == idx)

@@ -29,6 +29,7 @@
 
 #include "cbuf.h"
 #include "core/conn.h"
+#include "buf.h"
 #include "log.h"
 #include "ostp/arq.h"
 #include "ostp/session.h"
@@ -1304,63 +1305,43 @@ ostp_session_resume(struct ostp_session *s,
 	a->min_rtt_us = st->min_rtt_us;
 }
 
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-void
-ostp_state_enc(const struct ostp_session_state *st, unsigned char *p)
+/* In the byte order of every IPC message (common/buf.c). */
+int
+ostp_state_enc(const struct ostp_session_state *st, struct buf *b)
 {
 	const uint64_t v[7] = { st->tx_next, st->acked_high, st->rx_next,
 	    st->rx_high, st->srtt_us, st->rttvar_us, st->min_rtt_us };
 	int i;
 
-	p[0] = (unsigned char)(st->sid >> 24);
-	p[1] = (unsigned char)(st->sid >> 16);
-	p[2] = (unsigned char)(st->sid >> 8);
-	p[3] = (unsigned char)st->sid;
-	memcpy(p + 4, st->k_tx, 32);
-	memcpy(p + 36, st->k_rx, 32);
+	if (buf_put_u32(b, st->sid) != 0 ||
+	    buf_put(b, st->k_tx, sizeof(st->k_tx)) != 0 ||
+	    buf_put(b, st->k_rx, sizeof(st->k_rx)) != 0)
+		return -1;
 	for (i = 0; i < 7; i++)
-		put64(p + 68 + 8 * i, v[i]);
+		if (buf_put_u64(b, v[i]) != 0)
+			return -1;
+	return 0;
 }
 
 int
-ostp_state_dec(const unsigned char *p, size_t len,
-    struct ostp_session_state *st)
+ostp_state_dec(struct buf *b, struct ostp_session_state *st)
 {
-	if (len != OSTP_STATE_LEN)
-		return -1;
+	uint64_t *const v[7] = { &st->tx_next, &st->acked_high,
+	    &st->rx_next, &st->rx_high, &st->srtt_us, &st->rttvar_us,
+	    &st->min_rtt_us };
+	int i;
+
 	memset(st, 0, sizeof(*st));
-	st->sid = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-	memcpy(st->k_tx, p + 4, 32);
-	memcpy(st->k_rx, p + 36, 32);
-	st->tx_next = get64(p + 68);
-	st->acked_high = get64(p + 76);
-	st->rx_next = get64(p + 84);
-	st->rx_high = get64(p + 92);
-	st->srtt_us = get64(p + 100);
-	st->rttvar_us = get64(p + 108);
-	st->min_rtt_us = get64(p + 116);
+	if (buf_get_u32(b, &st->sid) != 0 ||
+	    buf_get(b, st->k_tx, sizeof(st->k_tx)) != 0 ||
+	    buf_get(b, st->k_rx, sizeof(st->k_rx)) != 0)
+		return -1;
+	for (i = 0; i < 7; i++)
+		if (buf_get_u64(b, v[i]) != 0)
+			return -1;
 	/* the monitor is trusted; still, nothing that breaks the ARQ */
-	if (st->rx_next > st->rx_high || st->acked_high > st->tx_next)
+	if (buf_expect_end(b) != 0 || st->rx_next > st->rx_high ||
+	    st->acked_high > st->tx_next)
 		return -1;
 	return 0;
 }

@@ -143,10 +143,10 @@ void	ostp_session_forget(struct ostp_session *);
 /* s, made with st's keys and id, continues where st stands. */
 void	ostp_session_resume(struct ostp_session *,
 	    const struct ostp_session_state *st);
-/* The state as bytes (OSTP_STATE_LEN) for IPC, and back (0, or -1). */
-void	ostp_state_enc(const struct ostp_session_state *, unsigned char *);
-int	ostp_state_dec(const unsigned char *, size_t,
-	    struct ostp_session_state *);
+/* The state as IPC bytes (OSTP_STATE_LEN), and back: 0, or -1. */
+struct buf;
+int	ostp_state_enc(const struct ostp_session_state *, struct buf *);
+int	ostp_state_dec(struct buf *, struct ostp_session_state *);
 /*
  * Send such a batch on a UDP socket (to, tolen: for an unconnected
  * one): runs of equal lengths go as one UDP_SEGMENT (GSO) send where
