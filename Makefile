@@ -48,7 +48,8 @@ PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/relay.c daemon/proto/sscodec.c daemon/proto/smux.c \
 		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
 		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c \
-		  daemon/proto/fakedns.c daemon/proto/tunsw.c
+		  daemon/proto/fakedns.c daemon/proto/tunsw.c \
+		  daemon/proto/vnet.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))
@@ -63,12 +64,13 @@ UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
 		  test_ostp test_uot test_stun test_ostpkeys test_steer \
-		  test_ippkt test_ctl test_tunsw
+		  test_ippkt test_ctl test_tunsw test_vnet
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
-		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns fuzz_ctl fuzz_tunsw
+		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns fuzz_ctl fuzz_tunsw \
+		  fuzz_vnet
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \

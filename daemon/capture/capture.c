@@ -61,6 +61,7 @@
 #include "proto/ippkt.h"
 #include "proto/proto.h"
 #include "proto/sni.h"
+#include "proto/vnet.h"
 #include "err.h"
 
 /*
@@ -180,153 +181,15 @@ cap_write(struct capture *cap, const unsigned char *p, size_t n)
 	cap->wk->stats.bytes_out += (uint64_t)w;
 }
 
-static uint16_t	cap_cksum(const unsigned char *, size_t, uint64_t);
-
-/*
- * A TCP data segment that may be joined to others: IPv4 without
- * options or fragmentation, IPv6 without extension headers, ACK with
- * at most PSH besides, some payload.  0 with the header lengths.
- */
-static int
-tx_segment(const unsigned char *b, size_t n, size_t *hl, size_t *thl)
-{
-	size_t h;
-
-	if (n >= 20 && b[0] == 0x45 && b[9] == IPPKT_TCP &&
-	    (b[6] & 0x3f) == 0 && b[7] == 0 && (size_t)(b[2] << 8 | b[3]) == n)
-		h = 20;
-	else if (n >= 40 && (b[0] >> 4) == 6 && b[6] == IPPKT_TCP &&
-	    (size_t)(b[4] << 8 | b[5]) + 40 == n)
-		h = 40;
-	else
-		return -1;
-	if (n < h + 20)
-		return -1;
-	*hl = h;
-	*thl = (size_t)(b[h + 12] >> 4) * 4;
-	if (*thl < 20 || h + *thl >= n ||
-	    (b[h + 13] & ~(IPPKT_TCP_ACK | 0x08)) != 0 ||
-	    !(b[h + 13] & IPPKT_TCP_ACK))
-		return -1;
-	return 0;
-}
-
-static uint32_t
-tx_seq(const unsigned char *tcp)
-{
-	return (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 |
-	    (uint32_t)tcp[6] << 8 | tcp[7];
-}
-
-/* Hold b to join; 0, or -1 when it cannot join what is held. */
-static int
-tx_add(struct capture *cap, const unsigned char *b, size_t n)
-{
-	unsigned char *t = cap->txb + CAP_VNET;
-	size_t hl, thl, plen;
-
-	if (tx_segment(b, n, &hl, &thl) != 0)
-		return -1;
-	plen = n - hl - thl;
-	if (cap->txlen == 0) {
-		memcpy(t, b, n);
-		cap->txlen = n;
-		cap->txhl = hl;
-		cap->txthl = thl;
-		cap->txmss = plen;
-		cap->txnseg = 1;
-		cap->txseq = tx_seq(b + hl) + (uint32_t)plen;
-		cap->txclosed = (b[hl + 13] & 0x08) != 0;
-		if (cap->txev != NULL)
-			event_active(cap->txev, EV_TIMEOUT, 0);
-		return 0;
-	}
-	/*
-	 * The next bytes of the same connection, with the same headers
-	 * but sequence number and length: the addresses (and IPv4's TOS,
-	 * IPv6's class and flow), ports, acknowledgement, window and
-	 * options.
-	 */
-	if (cap->txclosed || hl != cap->txhl || thl != cap->txthl ||
-	    plen > cap->txmss || cap->txlen + plen > 0xffff ||
-	    tx_seq(b + hl) != cap->txseq ||
-	    (hl == 20 ? b[1] != t[1] || memcmp(b + 12, t + 12, 8) != 0 :
-	    memcmp(b, t, 4) != 0 || memcmp(b + 8, t + 8, 32) != 0) ||
-	    memcmp(b + hl, t + hl, 4) != 0 ||
-	    memcmp(b + hl + 8, t + hl + 8, 4) != 0 ||
-	    memcmp(b + hl + 14, t + hl + 14, 2) != 0 ||
-	    memcmp(b + hl + 20, t + hl + 20, thl - 20) != 0)
-		return -1;
-	memcpy(t + cap->txlen, b + hl + thl, plen);
-	cap->txlen += plen;
-	cap->txseq += (uint32_t)plen;
-	cap->txnseg++;
-	/* a push or a short segment ends a send: so does the packet */
-	if (b[hl + 13] & 0x08) {
-		t[hl + 13] |= 0x08;
-		cap->txclosed = 1;
-	}
-	if (plen < cap->txmss)
-		cap->txclosed = 1;
-	return 0;
-}
-
 void
 cap_tx_flush(struct capture *cap)
 {
-	struct virtio_net_hdr vh;
-	unsigned char *t = cap->txb + CAP_VNET, ph[40];
-	size_t n = cap->txlen, hl = cap->txhl, tl;
-	uint16_t sum;
+	size_t n;
 	ssize_t w;
 
-	if (n == 0)
+	if ((n = vnet_gro_finish(&cap->tx)) == 0 || cap->fd == -1)
 		return;
-	cap->txlen = 0;
-	if (cap->fd == -1)
-		return;
-	memset(&vh, 0, sizeof(vh));
-	if (cap->txnseg > 1) {
-		/*
-		 * One packet of many segments: the lengths of the whole,
-		 * and, as a TSO sender leaves it, the TCP checksum field
-		 * holding the pseudo-header's sum for the kernel to
-		 * complete (or not: local delivery trusts it).
-		 */
-		tl = n - hl;
-		if (hl == 20) {
-			t[2] = (unsigned char)(n >> 8);
-			t[3] = (unsigned char)n;
-			t[10] = t[11] = 0;
-			sum = cap_cksum(t, 20, 0);
-			memcpy(t + 10, &sum, 2);
-			memcpy(ph, t + 12, 8);
-			ph[8] = 0;
-			ph[9] = IPPKT_TCP;
-			ph[10] = (unsigned char)(tl >> 8);
-			ph[11] = (unsigned char)tl;
-			sum = (uint16_t)~cap_cksum(ph, 12, 0);
-		} else {
-			t[4] = (unsigned char)(tl >> 8);
-			t[5] = (unsigned char)tl;
-			memcpy(ph, t + 8, 32);
-			memset(ph + 32, 0, 8);
-			ph[34] = (unsigned char)(tl >> 8);
-			ph[35] = (unsigned char)tl;
-			ph[39] = IPPKT_TCP;
-			sum = (uint16_t)~cap_cksum(ph, 40, 0);
-		}
-		memcpy(t + hl + 16, &sum, 2);
-		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh.gso_type = hl == 20 ? VIRTIO_NET_HDR_GSO_TCPV4 :
-		    VIRTIO_NET_HDR_GSO_TCPV6;
-		vh.hdr_len = (uint16_t)(hl + cap->txthl);
-		vh.gso_size = (uint16_t)cap->txmss;
-		vh.csum_start = (uint16_t)hl;
-		vh.csum_offset = 16;
-	}
-	memcpy(cap->txb, &vh, sizeof(vh));
-	if ((w = write(cap->fd, cap->txb, CAP_VNET + n)) == -1) {
+	if ((w = write(cap->fd, cap->txb, n)) == -1) {
 		debug_f("%s: write: %s", cap->l->tun.name, strerror(errno));
 		return;
 	}
@@ -357,11 +220,25 @@ cap_output(struct netif *netif, struct pbuf *p)
 		b = p->payload;
 	else if (pbuf_copy_partial(p, b, p->tot_len, 0) != p->tot_len)
 		return ERR_BUF;
-	if (tx_add(cap, b, p->tot_len) == 0)
+	switch (vnet_gro_add(&cap->tx, b, p->tot_len)) {
+	case 1:
+		/* written once the loop has run what is active now */
+		if (cap->txev != NULL)
+			event_active(cap->txev, EV_TIMEOUT, 0);
 		return ERR_OK;
+	case 0:
+		return ERR_OK;
+	}
 	cap_tx_flush(cap);
-	if (tx_add(cap, b, p->tot_len) != 0)
+	switch (vnet_gro_add(&cap->tx, b, p->tot_len)) {
+	case 1:
+		if (cap->txev != NULL)
+			event_active(cap->txev, EV_TIMEOUT, 0);
+		break;
+	case -1:
 		cap_write(cap, b, p->tot_len);
+		break;
+	}
 	return ERR_OK;
 }
 
@@ -784,61 +661,19 @@ cap_input(struct capture *cap, const unsigned char *p, size_t n)
 	netif_release(cap);
 }
 
-/* The Internet checksum of p, from sum, in the host's byte order. */
-static uint16_t
-cap_cksum(const unsigned char *p, size_t n, uint64_t sum)
-{
-	uint32_t w;
-	uint16_t h;
-
-	/* 32 bits at a time into 64: no carry is lost before the fold */
-	for (; n >= 4; p += 4, n -= 4) {
-		memcpy(&w, p, 4);
-		sum += w;
-	}
-	if (n >= 2) {
-		memcpy(&h, p, 2);
-		sum += h;
-		p += 2;
-		n -= 2;
-	}
-	if (n == 1) {
-		h = 0;
-		memcpy(&h, p, 1);
-		sum += h;
-	}
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /*
  * What the vnet header asks of us before lwIP sees the packet: the
- * checksum the kernel left partial (the pseudo-header's sum is in
- * place), completed over the rest; a TSO segment is taken whole (lwIP
- * takes any in-window segment, whatever its MSS).  0, or -1 to drop.
+ * checksum the kernel left partial, completed; a TSO segment is taken
+ * whole (lwIP takes any in-window segment, whatever its MSS).  0, or
+ * -1 to drop.
  */
 static int
-vnet_in(const unsigned char *h, unsigned char *p, size_t n)
+vnet_in(unsigned char *b, size_t n)
 {
 	struct virtio_net_hdr vh;
-	uint16_t sum;
 
-	_Static_assert(sizeof(vh) == CAP_VNET, "vnet header size");
-	memcpy(&vh, h, sizeof(vh));
-	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
-	    (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
-	    VIRTIO_NET_HDR_GSO_TCPV4 &&
-	    (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) !=
-	    VIRTIO_NET_HDR_GSO_TCPV6)
-		return -1;
-	if (!(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		return 0;
-	if ((size_t)vh.csum_start + vh.csum_offset + 2 > n)
-		return -1;
-	sum = cap_cksum(p + vh.csum_start, n - vh.csum_start, 0);
-	memcpy(p + vh.csum_start + vh.csum_offset, &sum, 2);
-	return 0;
+	memcpy(&vh, b, sizeof(vh));
+	return vnet_csum(&vh, b + CAP_VNET, n);
 }
 
 static void
@@ -857,7 +692,7 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 		cap->wk->stats.bytes_in += (uint64_t)n;
 		/* a datagram's IPv4 or IPv6 length field bounds it */
 		if (n < CAP_VNET || (len = (size_t)n - CAP_VNET) > 0xffff ||
-		    vnet_in(cap->buf, cap->buf + CAP_VNET, len) != 0) {
+		    vnet_in(cap->buf, len) != 0) {
 			cap->dropped++;
 			continue;
 		}
@@ -883,6 +718,8 @@ capture_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	cap->wk = wk;
 	cap->l = l;
 	cap->fd = tunfd;
+	/* lwIP's checksums are right: no need to check them again */
+	cap->tx.buf = cap->txb;
 	LIST_INIT(&cap->sniffs);
 	if (dialer_init(&cap->dl, wk, l, idx) != 0 || cap_udp_init(cap) != 0 ||
 	    cap_dns_init(cap) != 0)

@@ -12,6 +12,7 @@
 #include "lwip/netif.h"
 
 #include "core/dial.h"
+#include "proto/vnet.h"
 
 #define CAP_BUF		65536
 /*
@@ -21,7 +22,7 @@
  * checksum to us (TUN_F_CSUM) or handed over one TCP segment of many
  * packets' worth (TUN_F_TSO4, TUN_F_TSO6).
  */
-#define CAP_VNET	10
+#define CAP_VNET	VNET_HDR
 #define CAP_READS	64		/* packets per wake-up */
 /*
  * Flood limits, per capture (one stack per worker).  lwIP here
@@ -78,13 +79,7 @@ struct capture {
 	 * whole (GSO): the cost of the device is per packet.
 	 */
 	unsigned char			 txb[CAP_VNET + CAP_BUF];
-	size_t				 txlen;		/* 0: none held */
-	size_t				 txhl;		/* IP header */
-	size_t				 txthl;		/* TCP header */
-	size_t				 txmss;		/* each segment's */
-	unsigned int			 txnseg;
-	uint32_t			 txseq;		/* the next one's */
-	int				 txclosed;	/* no more joins */
+	struct vnet_gro			 tx;		/* in txb */
 	struct event			*txev;		/* flush after */
 	unsigned char			 obuf[CAP_BUF];	/* a chain, flat */
 	unsigned char			 ubuf[CAP_BUF];	/* a datagram */
