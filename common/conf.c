@@ -3732,6 +3732,17 @@ conf_tun_by_name(const struct conf *c, const char *name)
 }
 
 int
+conf_tun_vnet(const struct tun_conf *tc)
+{
+	/*
+	 * Below 576 bytes a 64 KiB segment would be cut into more
+	 * packets than the worker takes apart (proto/vnet.h): plain
+	 * packets then.  A capture's stack takes any segment whole.
+	 */
+	return tc->capture || (!tc->tap && tc->mtu >= 576);
+}
+
+int
 conf_tun_equal(const struct tun_conf *a, const struct tun_conf *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->tap != b->tap ||

@@ -557,6 +557,14 @@ const struct listener_conf *conf_tun_by_name(const struct conf *,
 	    const char *name);
 /* Same device parameters (so a reload may keep the device). */
 int	conf_tun_equal(const struct tun_conf *, const struct tun_conf *);
+/*
+ * 1 when the device's packets carry a virtio_net_hdr (IFF_VNET_HDR) and
+ * the kernel is asked for checksum and TCP segmentation offloads: a
+ * capture's device and tun://'s (of an MTU of 576 or more), no tap
+ * device.  The monitor opens the device so and the worker reads it so,
+ * from this one answer.
+ */
+int	conf_tun_vnet(const struct tun_conf *);
 int	inet_prefix_parse(const char *, struct inet_prefix *);
 const char *sockaddr_ntop(const struct sockaddr *, char *, size_t);
 

@@ -7,8 +7,8 @@
  * the first time a worker N asks and kept, so that the kernel spreads
  * flows over the workers' stacks (by their hash; the queue a flow's
  * answers come from keeps it) and a new generation's worker N reads the
- * queue the old one did; it has IFF_VNET_HDR and TCP segmentation
- * offload (see TUNSETOFFLOAD below).  At shutdown it
+ * queue the old one did.  Every tun device (not tap) has IFF_VNET_HDR
+ * and TCP segmentation offload (see TUNSETOFFLOAD below).  At shutdown it
  * removes the routes it added and closes the device, which deletes it.
  */
 #include "config.h"
@@ -188,7 +188,8 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = (tc->tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI |
-	    (tc->capture ? IFF_MULTI_QUEUE | IFF_VNET_HDR : 0);
+	    (tc->capture ? IFF_MULTI_QUEUE : 0) |
+	    (conf_tun_vnet(tc) ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tc->name);
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		int e = errno;
@@ -199,13 +200,14 @@ tun_create(const struct tun_conf *tc, int *ifindexp)
 		return -1;
 	}
 	/*
-	 * A capture's stack takes TCP segments of up to 64 KiB and
-	 * completes checksums itself: the kernel hands it one packet
-	 * where it would have cut many, and checksums none (the cost
-	 * of a tunnel is per packet).  Without it, plain packets.
+	 * A capture's stack, and a tun:// worker that cuts them for its
+	 * peer, take TCP segments of up to 64 KiB and complete checksums
+	 * themselves: the kernel hands over one packet where it would
+	 * have cut many, and checksums none (the cost of a tunnel is per
+	 * packet).  Without it, plain packets, still after a vnet header.
 	 */
-	if (tc->capture && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 |
-	    TUN_F_TSO6) == -1)
+	if (conf_tun_vnet(tc) && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM |
+	    TUN_F_TSO4 | TUN_F_TSO6) == -1)
 		logit("tun %s: no offloads: %s", tc->name, strerror(errno));
 	if ((ifindex = (int)if_nametoindex(tc->name)) == 0) {
 		error("tun %s: no index: %s", tc->name, strerror(errno));

@@ -15,10 +15,22 @@
  * owns its destination (or a route= gateway's), and for tap floods
  * broadcast, multicast and unknown destinations to every peer and the
  * device, so ARP works across.
+ *
+ * The cost of such a tunnel is per packet, not per byte.  A tun device
+ * has a vnet header and offloads (the monitor's mon_tun.c): the kernel
+ * hands over TCP segments of up to 64 KiB, which are cut here into
+ * packets of at most the MTU, as gost's peer wants them, and sent to
+ * each address with UDP_SEGMENT, many datagrams a call
+ * (core/udpbatch.c).  The other way, datagrams come in with recvmmsg,
+ * joined by the kernel (UDP_GRO), and consecutive segments of one TCP
+ * connection are joined again into one packet for the device
+ * (proto/vnet.c), so that its stack, too, sees few large packets.  The
+ * wire does not change: one IP packet per datagram.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -34,17 +46,24 @@
 #include "core/chain.h"
 #include "core/dial.h"
 #include "core/stats.h"
+#include "core/udpbatch.h"
 #include "handler/handler.h"
 #include "proto/proto.h"
 #include "proto/tunsw.h"
+#include "proto/vnet.h"
 
-#define TUN_BUF		65536
+#define TUN_READS	64		/* device reads per wake-up */
+#define TUN_RECVS	4		/* recvmmsg calls per wake-up */
+/* datagrams waiting to go to one address: two cut super-segments */
+#define TUN_TXBUF	(2 * VNET_SPLIT_MAX)
+#define TUN_TXSEGS	(2 * VNET_SEGS_MAX)
 
 struct tun_ctx {
 	struct worker			*wk;
 	const struct listener_conf	*l;
 	size_t				 idx;		/* the listener's */
 	int				 tap;
+	int				 vnet;		/* conf_tun_vnet() */
 	int				 udp;
 	int				 dev;
 	struct event			*uev;
@@ -55,8 +74,23 @@ struct tun_ctx {
 	struct uchan			*uc;
 	char				 phost[PROXY_HOST_MAX + 1];
 	uint16_t			 pport;
-	uint64_t			 dropped;
-	unsigned char			 buf[TUN_BUF];
+	uint64_t			 dropped;	/* the peers' */
+	uint64_t			 devdropped;	/* the device's */
+	uint64_t			 lost;		/* a full socket */
+	int				 gso;		/* UDP_SEGMENT works */
+	struct udpb_rx			 rx;
+	/* the datagrams waiting to go to txto */
+	struct sockaddr_storage		 txto;
+	socklen_t			 txtolen;
+	size_t				 txoff;
+	size_t				 ntx;
+	size_t				 txlens[TUN_TXSEGS];
+	unsigned char			 txbuf[TUN_TXBUF];
+	/* segments to the device, joined (vnet) */
+	struct vnet_gro			 gro;
+	unsigned char			 gbuf[VNET_HDR + VNET_PKT_MAX];
+	/* a device read: its vnet header (or room for one), the packet */
+	unsigned char			 rbuf[VNET_HDR + VNET_PKT_MAX];
 };
 
 static time_t
@@ -77,95 +111,266 @@ tun_drop(struct tun_ctx *t, const char *why)
 	    (unsigned long long)t->dropped);
 }
 
+/* A packet from the device that cannot go as it is: dropped, counted. */
 static void
-dev_write(struct tun_ctx *t, const unsigned char *p, size_t n)
+tun_devdrop(struct tun_ctx *t, const char *why)
 {
-	if (write(t->dev, p, n) == -1) {
-		debug_f("%s: write: %s", t->l->tun.name, strerror(errno));
-		return;
-	}
+	t->devdropped++;
+	debug("%s: packet from %s dropped (%s; %llu so far)",
+	    t->l->node->url, t->l->tun.name, why,
+	    (unsigned long long)t->devdropped);
+}
+
+static void
+dev_count(struct tun_ctx *t, size_t n)
+{
 	t->wk->stats.bytes_in += (uint64_t)n;
 	/* packets are no connections: the listener's counters */
 	stats_lis_bytes(t->idx, 0, n);
 }
 
+/* One packet as it is (with an empty vnet header where there is one). */
 static void
-send_to(struct tun_ctx *t, const struct sockaddr_storage *ss, socklen_t len,
-    size_t n)
+dev_plain(struct tun_ctx *t, const unsigned char *p, size_t n)
 {
-	if (sendto(t->udp, t->buf, n, 0, (const struct sockaddr *)ss, len) ==
-	    -1) {
-		debug_f("%s: send: %s", t->l->tun.name, strerror(errno));
+	static const unsigned char novnet[VNET_HDR];
+	struct iovec iov[2];
+	ssize_t w;
+
+	iov[0].iov_base = (void *)(uintptr_t)novnet;
+	iov[0].iov_len = t->vnet ? sizeof(novnet) : 0;
+	iov[1].iov_base = (void *)(uintptr_t)p;
+	iov[1].iov_len = n;
+	if ((w = writev(t->dev, iov, 2)) == -1) {
+		/* a full queue loses the packet, as a link would */
+		debug_f("%s: write: %s", t->l->tun.name, strerror(errno));
 		return;
 	}
-	t->wk->stats.bytes_out += n;
-	stats_lis_bytes(t->idx, 1, n);
+	dev_count(t, n);
 }
 
-/* What the switch said about the packet in t->buf. */
+/* Write what is held to join. */
 static void
-deliver(struct tun_ctx *t, size_t n, const struct tunsw_verdict *v,
-    time_t now)
+dev_flush(struct tun_ctx *t)
 {
-	const struct tunsw_peer *p;
+	size_t n;
+
+	if ((n = vnet_gro_finish(&t->gro)) == 0)
+		return;
+	if (write(t->dev, t->gbuf, n) == -1) {
+		debug_f("%s: write: %s", t->l->tun.name, strerror(errno));
+		return;
+	}
+	dev_count(t, n - VNET_HDR);
+}
+
+/*
+ * A packet for the device: held to be joined by the next segments of
+ * its connection, or written (after what is held: the order stays).
+ */
+static void
+dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
+{
+	if (t->vnet) {
+		if (vnet_gro_add(&t->gro, p, n) >= 0)
+			return;
+		dev_flush(t);
+		if (vnet_gro_add(&t->gro, p, n) >= 0)
+			return;
+	}
+	dev_plain(t, p, n);
+}
+
+/* Send the datagrams that wait. */
+static void
+tx_flush(struct tun_ctx *t)
+{
+	if (t->ntx == 0)
+		return;
+	if (udpb_send(t->udp, (struct sockaddr *)&t->txto, t->txtolen,
+	    t->txbuf, t->txlens, t->ntx, &t->gso, &t->lost) == -1)
+		debug_f("%s: send: %s", t->l->tun.name, strerror(errno));
+	else {
+		t->wk->stats.bytes_out += t->txoff;
+		stats_lis_bytes(t->idx, 1, t->txoff);
+	}
+	t->ntx = 0;
+	t->txoff = 0;
+}
+
+/*
+ * Room for len bytes in segs datagrams to ss: what waits goes first
+ * when it is for another address or when there is no room.
+ */
+static void
+tx_reserve(struct tun_ctx *t, const struct sockaddr_storage *ss,
+    socklen_t sslen, size_t len, size_t segs)
+{
+	if (t->ntx > 0 && (sslen != t->txtolen ||
+	    memcmp(ss, &t->txto, sslen) != 0 ||
+	    sizeof(t->txbuf) - t->txoff < len ||
+	    TUN_TXSEGS - t->ntx < segs))
+		tx_flush(t);
+	if (t->ntx == 0) {
+		memcpy(&t->txto, ss, sslen);
+		t->txtolen = sslen;
+	}
+}
+
+/* One datagram to ss, sent with those that wait. */
+static void
+send_to(struct tun_ctx *t, const struct sockaddr_storage *ss, socklen_t len,
+    const unsigned char *p, size_t n)
+{
+	if (n > sizeof(t->txbuf))
+		return;
+	tx_reserve(t, ss, len, n, 1);
+	memcpy(t->txbuf + t->txoff, p, n);
+	t->txoff += n;
+	t->txlens[t->ntx++] = n;
+}
+
+/*
+ * Packet p (n bytes; vh: what the device said of it) to ss: cut into
+ * packets of at most the MTU when it is a super-segment.
+ */
+static void
+send_packet(struct tun_ctx *t, const struct sockaddr_storage *ss,
+    socklen_t len, const struct virtio_net_hdr *vh, const unsigned char *p,
+    size_t n)
+{
+	int k, i;
+
+	if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		send_to(t, ss, len, p, n);
+		return;
+	}
+	tx_reserve(t, ss, len, VNET_SPLIT_MAX, VNET_SEGS_MAX);
+	if ((k = vnet_tso_split(vh, p, n, t->l->tun.mtu, t->txbuf + t->txoff,
+	    sizeof(t->txbuf) - t->txoff, t->txlens + t->ntx,
+	    TUN_TXSEGS - t->ntx)) < 0) {
+		tun_devdrop(t, "a TCP segment that cannot be cut");
+		return;
+	}
+	for (i = 0; i < k; i++)
+		t->txoff += t->txlens[t->ntx++];
+}
+
+/* Through the chain: one datagram per packet, each offered. */
+static void
+chan_packet(struct tun_ctx *t, const struct virtio_net_hdr *vh,
+    const unsigned char *p, size_t n)
+{
+	size_t off;
+	int k, i;
+
+	if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		uchan_send(t->uc, t->phost, t->pport, p, n);
+		stats_lis_bytes(t->idx, 1, n);
+		return;
+	}
+	/* the queue is the chain's: its buffer is free to cut into */
+	if ((k = vnet_tso_split(vh, p, n, t->l->tun.mtu, t->txbuf,
+	    sizeof(t->txbuf), t->txlens, TUN_TXSEGS)) < 0) {
+		tun_devdrop(t, "a TCP segment that cannot be cut");
+		return;
+	}
+	for (i = 0, off = 0; i < k; off += t->txlens[i], i++) {
+		uchan_send(t->uc, t->phost, t->pport, t->txbuf + off,
+		    t->txlens[i]);
+		stats_lis_bytes(t->idx, 1, t->txlens[i]);
+	}
+}
+
+/* What the switch said about packet p, from a peer. */
+static void
+deliver(struct tun_ctx *t, const unsigned char *p, size_t n,
+    const struct tunsw_verdict *v, time_t now)
+{
+	const struct tunsw_peer *pe;
 	int i;
 
 	if (v->dev)
-		dev_write(t, t->buf, n);
-	if (v->peer != -1 && (p = tunsw_peer(t->sw, v->peer, 0)) != NULL)
-		send_to(t, &p->addr, p->addrlen, n);
+		dev_put(t, p, n);
+	if (v->peer != -1 && (pe = tunsw_peer(t->sw, v->peer, 0)) != NULL)
+		send_to(t, &pe->addr, pe->addrlen, p, n);
 	if (!v->flood)
 		return;
 	for (i = 0; i < TUNSW_PEERS; i++)
-		if (i != v->from && (p = tunsw_peer(t->sw, i, now)) != NULL)
-			send_to(t, &p->addr, p->addrlen, n);
+		if (i != v->from && (pe = tunsw_peer(t->sw, i, now)) != NULL)
+			send_to(t, &pe->addr, pe->addrlen, p, n);
+}
+
+/* Datagrams p (len bytes, each seg but the last) from one sender. */
+static void
+peer_input(struct tun_ctx *t, const unsigned char *p, size_t len, size_t seg,
+    struct sockaddr_storage *from, socklen_t fromlen, time_t *now)
+{
+	struct sockaddr_storage cmp;
+	struct tunsw_verdict v;
+	unsigned char key[16];
+	socklen_t cmplen;
+	size_t off, k;
+
+	if (t->sw == NULL) {
+		/* a client: its peer's packets, nobody else's */
+		memcpy(&cmp, from, sizeof(cmp));
+		cmplen = fromlen;
+		sockaddr_unmap(&cmp, &cmplen);
+		if (!sockaddr_same(&cmp, &t->l->targets[0])) {
+			tun_drop(t, "not from the peer");
+			return;
+		}
+	}
+	for (off = 0; off < len; off += k) {
+		k = len - off < seg ? len - off : seg;
+		if (t->sw == NULL) {
+			if (tunsw_key(t->tap, p + off, k, 0, key) == 0)
+				tun_drop(t, "not a packet");
+			else
+				dev_put(t, p + off, k);
+			continue;
+		}
+		if (*now == 0)
+			*now = mono_now();
+		/* Garbage is dropped here; the device never sees it. */
+		if (tunsw_input(t->sw, p + off, k, (struct sockaddr *)from,
+		    fromlen, *now, &v) != 0) {
+			tun_drop(t, "not a packet");
+			continue;
+		}
+		deliver(t, p + off, k, &v, *now);
+	}
 }
 
 static void
 udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tun_ctx *t = arg;
-	struct sockaddr_storage from, cmp;
-	struct tunsw_verdict v;
-	unsigned char key[16];
-	socklen_t fromlen, cmplen;
-	ssize_t n;
+	struct sockaddr_storage *from;
+	unsigned char *p;
+	socklen_t fromlen;
+	size_t len, seg;
 	time_t now = 0;
-	int i;
+	int i, n, r;
 
 	(void)what;
-	for (i = 0; i < 64; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, t->buf, sizeof(t->buf), 0,
-		    (struct sockaddr *)&from, &fromlen);
-		if (n == -1)
-			return;
-		if (t->sw == NULL) {
-			/* a client: its peer's packets, nobody else's */
-			memcpy(&cmp, &from, sizeof(cmp));
-			cmplen = fromlen;
-			sockaddr_unmap(&cmp, &cmplen);
-			if (!sockaddr_same(&cmp, &t->l->targets[0])) {
-				tun_drop(t, "not from the peer");
+	for (r = 0; r < TUN_RECVS; r++) {
+		if ((n = udpb_recv(&t->rx, fd)) <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (udpb_rx_get(&t->rx, i, &p, &len, &seg, &from,
+			    &fromlen) != 0) {
+				tun_drop(t, "too long");
 				continue;
 			}
-			if (tunsw_key(t->tap, t->buf, (size_t)n, 0, key) == 0) {
-				tun_drop(t, "not a packet");
-				continue;
-			}
-			dev_write(t, t->buf, (size_t)n);
-			continue;
+			peer_input(t, p, len, seg, from, fromlen, &now);
 		}
-		if (now == 0)
-			now = mono_now();
-		/* Garbage is dropped here; the device never sees it. */
-		if (tunsw_input(t->sw, t->buf, (size_t)n,
-		    (struct sockaddr *)&from, fromlen, now, &v) != 0) {
-			tun_drop(t, "not a packet");
-			continue;
-		}
-		deliver(t, (size_t)n, &v, now);
+		if (n < UDPB_RX_MSGS)
+			break;
 	}
+	dev_flush(t);
+	tx_flush(t);
 }
 
 /* A client's answer through the chain: from its peer, or dropped. */
@@ -184,44 +389,82 @@ chan_cb(void *arg, const struct proxy_target *src, const unsigned char *p,
 		tun_drop(t, "not a packet");
 		return;
 	}
-	dev_write(t, p, n);
+	dev_put(t, p, n);
+	dev_flush(t);
+}
+
+/* Packet p from the device, after its vnet header vh. */
+static void
+dev_input(struct tun_ctx *t, const struct virtio_net_hdr *vh,
+    unsigned char *p, size_t n, time_t *now)
+{
+	const struct tunsw_peer *pe;
+	struct tunsw_verdict v;
+	int i;
+
+	/* a checksum left to us, completed; a super-segment is cut later */
+	if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+	    vnet_csum(vh, p, n) != 0) {
+		tun_devdrop(t, "a checksum outside the packet");
+		return;
+	}
+	if (t->uc != NULL) {
+		/* queued or dropped by the channel: offered */
+		chan_packet(t, vh, p, n);
+		return;
+	}
+	if (t->sw == NULL) {
+		send_packet(t, &t->l->targets[0], t->l->targetlens[0], vh, p,
+		    n);
+		return;
+	}
+	if (*now == 0)
+		*now = mono_now();
+	/* a super-segment's addresses are its packets' */
+	if (tunsw_input(t->sw, p, n, NULL, 0, *now, &v) != 0)
+		return;
+	if (v.peer != -1 && (pe = tunsw_peer(t->sw, v.peer, 0)) != NULL)
+		send_packet(t, &pe->addr, pe->addrlen, vh, p, n);
+	if (!v.flood)
+		return;
+	for (i = 0; i < TUNSW_PEERS; i++)
+		if ((pe = tunsw_peer(t->sw, i, *now)) != NULL)
+			send_packet(t, &pe->addr, pe->addrlen, vh, p, n);
 }
 
 static void
 dev_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tun_ctx *t = arg;
-	struct tunsw_verdict v;
+	struct virtio_net_hdr vh;
+	unsigned char *p;
 	ssize_t n;
 	time_t now = 0;
 	int i;
 
 	(void)what;
-	for (i = 0; i < 64; i++) {
-		n = read(fd, t->buf, sizeof(t->buf));
+	memset(&vh, 0, sizeof(vh));
+	/* without a vnet header, the packet where it would be after one */
+	p = t->rbuf + VNET_HDR;
+	for (i = 0; i < TUN_READS; i++) {
+		if (t->vnet)
+			n = read(fd, t->rbuf, sizeof(t->rbuf));
+		else
+			n = read(fd, p, sizeof(t->rbuf) - VNET_HDR);
 		if (n <= 0)
-			return;
-		if (t->uc != NULL) {
-			/* queued or dropped by the channel: offered */
-			uchan_send(t->uc, t->phost, t->pport, t->buf,
-			    (size_t)n);
-			stats_lis_bytes(t->idx, 1, (size_t)n);
-			continue;
+			break;
+		if (t->vnet) {
+			if (n < VNET_HDR) {
+				tun_devdrop(t, "no vnet header");
+				continue;
+			}
+			memcpy(&vh, t->rbuf, VNET_HDR);
+			n -= VNET_HDR;
 		}
-		if (t->sw == NULL) {
-			send_to(t, &t->l->targets[0], t->l->targetlens[0],
-			    (size_t)n);
-			continue;
-		}
-		if (now == 0)
-			now = mono_now();
-		if (tunsw_input(t->sw, t->buf, (size_t)n, NULL, 0, now,
-		    &v) != 0)
-			continue;
-		deliver(t, (size_t)n, &v, now);
+		dev_input(t, &vh, p, (size_t)n, &now);
 	}
+	tx_flush(t);
 }
-
 /* The server's own addresses and its route= gateways. */
 static int
 tun_switch(struct tun_ctx *t)
@@ -289,8 +532,18 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	t->l = l;
 	t->idx = idx;
 	t->tap = l->kind == LIS_TAP;
+	/* the monitor made the device so: the same answer */
+	t->vnet = conf_tun_vnet(&l->tun);
 	t->udp = udpfd;
 	t->dev = tunfd;
+	t->gso = 1;
+	t->gro.buf = t->gbuf;
+	/* a peer's checksums are checked before the kernel trusts them */
+	t->gro.verify = 1;
+	if (udpb_rx_init(&t->rx) != 0)
+		return -1;
+	/* equal datagrams of a sender joined: fewer, larger reads */
+	(void)udpb_gro(udpfd);
 	if (l->ntargets == 0 && tun_switch(t) != 0)
 		return -1;
 	if (l->ntargets == 1 && (chained = tun_chain(t, idx)) == -1)

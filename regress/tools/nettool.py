@@ -432,8 +432,54 @@ def hold(host, port, count, secs, ready, watch=""):
     sys.exit(1 if live else 0)
 
 
+def gost_peer(lhost, lport, shost, sport, mtu, report):
+    """A gost tun:// peer in the middle: relays datagrams between the
+    first client and a tun:// server, and checks that each one is one
+    plain IP packet (its length field the datagram's) of at most mtu
+    bytes, as gost's peer reads them.  Writes "datagrams bad max" to
+    report twice a second."""
+    mtu = int(mtu)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ls.bind((lhost, int(lport)))
+    up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    up.connect((shost, int(sport)))
+    for s in (ls, up):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    client = None
+    n = bad = big = 0
+    last = 0.0
+    while True:
+        r, _, _ = select.select([ls, up], [], [], 0.5)
+        for s in r:
+            d, a = s.recvfrom(65535)
+            n += 1
+            big = max(big, len(d))
+            v = d[0] >> 4 if d else 0
+            if v == 4 and len(d) >= 20:
+                ok = int.from_bytes(d[2:4], "big") == len(d)
+            elif v == 6 and len(d) >= 40:
+                ok = int.from_bytes(d[4:6], "big") + 40 == len(d)
+            else:
+                ok = False
+            if not ok or len(d) > mtu:
+                bad += 1
+            if s is ls:
+                client = a
+                up.send(d)
+            elif client is not None:
+                ls.sendto(d, client)
+        if time.time() - last >= 0.5:
+            last = time.time()
+            with open(report + ".tmp", "w") as f:
+                f.write("%d %d %d\n" % (n, bad, big))
+            os.rename(report + ".tmp", report)
+
+
 def main():
     cmd = sys.argv[1]
+    if cmd == "gostpeer":
+        gost_peer(*sys.argv[2:8])
+        return
     if cmd == "hold":
         hold(*sys.argv[2:8])
         return
