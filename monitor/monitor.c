@@ -157,6 +157,7 @@ worker_env(void)
 #ifdef OSTP_TESTHOOKS
 	    "OSTP_HALF_IDLE",	/* test builds: relay.c's short limit */
 	    "OSTP_H2_IDLE",	/* and h2.c's idle sessions' */
+	    "OSTP_TUN_PLAIN",	/* tun.c without UDP offloads */
 #endif
 	};
 #define NKEEP (sizeof(keep) / sizeof(keep[0]))

@@ -465,6 +465,22 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	tx_flush(t);
 }
+/*
+ * Test builds take OSTP_TUN_PLAIN=1: datagrams sent and read one by
+ * one, as on a kernel without UDP_SEGMENT and UDP_GRO.
+ */
+static int
+tun_udp_offloads(void)
+{
+#ifdef OSTP_TESTHOOKS
+	const char *e = getenv("OSTP_TUN_PLAIN");
+
+	return e == NULL || strcmp(e, "1") != 0;
+#else
+	return 1;
+#endif
+}
+
 /* The server's own addresses and its route= gateways. */
 static int
 tun_switch(struct tun_ctx *t)
@@ -536,14 +552,15 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	t->vnet = conf_tun_vnet(&l->tun);
 	t->udp = udpfd;
 	t->dev = tunfd;
-	t->gso = 1;
+	t->gso = tun_udp_offloads();
 	t->gro.buf = t->gbuf;
 	/* a peer's checksums are checked before the kernel trusts them */
 	t->gro.verify = 1;
 	if (udpb_rx_init(&t->rx) != 0)
 		return -1;
 	/* equal datagrams of a sender joined: fewer, larger reads */
-	(void)udpb_gro(udpfd);
+	if (t->gso)
+		(void)udpb_gro(udpfd);
 	if (l->ntargets == 0 && tun_switch(t) != 0)
 		return -1;
 	if (l->ntargets == 1 && (chained = tun_chain(t, idx)) == -1)
@@ -557,9 +574,11 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	event_add(t->uev, NULL);
 	event_add(t->dev_ev, NULL);
-	logit("%s: %s %s carried over UDP%s", l->node->url,
+	logit("%s: %s %s carried over UDP%s%s%s", l->node->url,
 	    t->tap ? "tap" : "tun", l->tun.name,
 	    chained ? " through the chain to its peer" :
-	    l->ntargets ? " to its peer" : " (server)");
+	    l->ntargets ? " to its peer" : " (server)",
+	    t->vnet ? ", device offloads" : "",
+	    t->gso ? "" : ", datagrams one by one");
 	return 0;
 }
