@@ -117,7 +117,7 @@ ip -n $C link show ostpc0 >/dev/null 2>&1 && fail "client device left after SIGT
 # reads datagrams one by one, as gost does): TCP still byte-exact, and
 # every datagram one IP packet of at most the tunnel's MTU.
 ip netns exec $S "$OSTPD" \
-	-L 'tun://192.168.77.1:8424?net=10.76.0.1/24&name=ostps1&mtu=1400' \
+	-L 'tun://192.168.77.1:8424?net=10.76.0.1/24&net6=fd76::1/64&name=ostps1&mtu=1400' \
 	>"$LOGDIR/server2.log" 2>&1 &
 S2PID=$!; PIDS="$PIDS $S2PID"
 ip netns exec $S python3 regress/tools/nettool.py gostpeer 192.168.77.1 \
@@ -127,7 +127,7 @@ PIDS="$PIDS $!"
 # (this client sends and reads datagrams one by one: the fallback of
 # kernels without UDP_SEGMENT and UDP_GRO)
 ip netns exec $C env OSTP_TUN_PLAIN=1 "$OSTPD_T" \
-	-L 'tun://:0/192.168.77.1:8425?net=10.76.0.2/24&name=ostpc1&mtu=1400' \
+	-L 'tun://:0/192.168.77.1:8425?net=10.76.0.2/24&net6=fd76::2/64&name=ostpc1&mtu=1400' \
 	>"$LOGDIR/client2.log" 2>&1 &
 C2PID=$!; PIDS="$PIDS $C2PID"
 wait_log "$LOGDIR/server2.log" 'carried over UDP' 5 || fatal "server 2 not ready"
@@ -142,10 +142,18 @@ wait_until 10 ip netns exec $C ping -c 1 -W 1 10.76.0.1 >/dev/null 2>&1 ||
 ip netns exec $C python3 regress/tools/nettool.py xfer 10.76.0.1 5002 \
 	4000000 1 >"$LOGDIR/xfer2.out" 2>&1 ||
 	fail "TCP through the gost peer: $(cat "$LOGDIR/xfer2.out")"
+ip netns exec $S python3 regress/tools/nettool.py echo fd76::1 5003 \
+	>"$LOGDIR/echo3.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_until 5 ip netns exec $S sh -c 'ss -ltn "sport = :5003" | grep -q LISTEN' ||
+	fail "IPv6 echo server not listening"
+ip netns exec $C python3 regress/tools/nettool.py xfer fd76::1 5003 \
+	4000000 1 >"$LOGDIR/xfer3.out" 2>&1 ||
+	fail "TCP over IPv6 through the gost peer: $(cat "$LOGDIR/xfer3.out")"
 sleep 1
 read -r GN GBAD GMAX <"$LOGDIR/gostpeer.txt" ||
 	fail "no report from the gost peer"
-[ "${GN:-0}" -gt 3000 ] && [ "$GBAD" = 0 ] && [ "$GMAX" -le 1400 ] ||
+[ "${GN:-0}" -gt 6000 ] && [ "$GBAD" = 0 ] && [ "$GMAX" -le 1400 ] ||
 	fail "gost peer: $GN datagrams, $GBAD not one packet of <= 1400 bytes, largest $GMAX"
 kill "$S2PID" "$C2PID"
 

@@ -24,11 +24,11 @@
 #define VNET_HDR	10		/* sizeof(struct virtio_net_hdr) */
 #define VNET_PKT_MAX	65535		/* an IP packet, either way */
 /*
- * The segments one super-segment may be cut into: 64 KiB at the
- * smallest MSS a tunnel of 576 bytes gives.  Output for them: the
+ * The segments one super-segment may be cut into: 64 KiB at an MSS
+ * of 128 (a tunnel MTU near 250; see conf_tun_vnet()).  Output: the
  * payload once, the headers (at most 60 + 60 bytes) each time.
  */
-#define VNET_SEGS_MAX	128
+#define VNET_SEGS_MAX	512
 #define VNET_SPLIT_MAX	(VNET_PKT_MAX + VNET_SEGS_MAX * 120)
 
 /*
