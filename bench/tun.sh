@@ -7,9 +7,18 @@
 # turns.  Root; all traffic stays in the namespaces.
 #
 #   A 192.168.78.2 -- 192.168.78.1 B; tunnel 10.78.0.2 -- 10.78.0.1
+#
+# PLAIN=1 runs the test build with OSTP_TUN_PLAIN=1: no UDP_SEGMENT and
+# no UDP_GRO (each datagram its own message, as on a kernel without
+# them), the device's offloads kept.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-3}
 BUILD=${BUILD:-build}
+if [ "${PLAIN:-0}" = 1 ]; then
+	OSTPD="env OSTP_TUN_PLAIN=1 $BUILD/ostpd-testhooks"
+else
+	OSTPD="$BUILD/ostpd"
+fi
 OUT=${OUT:-$BUILD/bench}
 MTU=${MTU:-1400}
 . bench/lib.sh
@@ -41,10 +50,10 @@ ip -n $A link set ta$$ up
 ip -n $B link set tb$$ up
 
 ip netns exec $B iperf3 -s -p 5201 >/dev/null 2>&1 & PIDS="$PIDS $!"
-ip netns exec $B "$BUILD/ostpd" -w 1 \
+ip netns exec $B $OSTPD -w 1 \
     -L "tun://192.168.78.1:8421?net=10.78.0.1/24&name=btun0&mtu=$MTU" \
     2>"$OUT/tun-server.log" & PIDS="$PIDS $!"
-ip netns exec $A "$BUILD/ostpd" -w 1 \
+ip netns exec $A $OSTPD -w 1 \
     -L "tun://:0/192.168.78.1:8421?net=10.78.0.2/24&name=btun1&mtu=$MTU" \
     2>"$OUT/tun-client.log" & PIDS="$PIDS $!"
 i=0
@@ -66,7 +75,7 @@ except Exception:
 }
 
 row() { printf '%-22s %12s %12s %10s\n' "$@"; }
-echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU"
+echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU${PLAIN:+, PLAIN=$PLAIN}"
 row "Mbit/s" "veth" "tun://" "tun/veth"
 for mode in "tcp up" "tcp down"; do
 	case $mode in

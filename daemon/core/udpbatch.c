@@ -114,9 +114,10 @@ udpb_send(int fd, const struct sockaddr *to, socklen_t tolen,
 				continue;
 			/*
 			 * msgs[done] was refused: a kernel without
-			 * UDP_SEGMENT (or a path it cannot cut for) gets
-			 * datagrams one by one from now on; a full socket
-			 * loses them, as a link would.
+			 * UDP_SEGMENT (or a path it cannot cut for)
+			 * gets each datagram in a message of its own
+			 * from now on; a full socket loses them, as a
+			 * link would.
 			 */
 			if (segs[done] > 1 && (errno == EINVAL ||
 			    errno == EOPNOTSUPP || errno == ENOPROTOOPT ||

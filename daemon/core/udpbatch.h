@@ -5,7 +5,7 @@
  * sendmmsg for the rest and for several of those at once), received
  * with recvmmsg and UDP_GRO (the kernel hands over equal datagrams of
  * one sender joined, with their size).  Without UDP_SEGMENT or
- * UDP_GRO (old kernels), the same datagrams one by one.
+ * UDP_GRO (old kernels), each datagram its own message.
  */
 #ifndef OSTP_CORE_UDPBATCH_H
 #define OSTP_CORE_UDPBATCH_H
@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define UDPB_MSGS	64		/* messages per sendmmsg */
-#define UDPB_RX_MSGS	16		/* per recvmmsg: 1 MiB of buffers */
-#define UDPB_DGRAM_MAX	65535		/* a datagram read, or a joined run */
+#define UDPB_RX_MSGS	16		/* per recvmmsg: 1 MiB to read */
+#define UDPB_DGRAM_MAX	65535		/* a datagram, or a joined run */
 
 /*
  * Send n datagrams of lens[i] bytes each, back to back in buf, to to
@@ -41,7 +41,7 @@ struct udpb_rx {
 		char		 buf[CMSG_SPACE(sizeof(int)) + 64];
 		struct cmsghdr	 align;
 	}			 ctl[UDPB_RX_MSGS];
-	unsigned char		*bufs;		/* UDPB_RX_MSGS of them */
+	unsigned char		*bufs;		/* UDPB_RX_MSGS of those */
 };
 
 /* 0, or -1 (no memory). */

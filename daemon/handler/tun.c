@@ -63,7 +63,7 @@ struct tun_ctx {
 	const struct listener_conf	*l;
 	size_t				 idx;		/* the listener's */
 	int				 tap;
-	int				 vnet;		/* conf_tun_vnet() */
+	int				 vnet;		/* see conf.h */
 	int				 udp;
 	int				 dev;
 	struct event			*uev;
@@ -76,8 +76,8 @@ struct tun_ctx {
 	uint16_t			 pport;
 	uint64_t			 dropped;	/* the peers' */
 	uint64_t			 devdropped;	/* the device's */
-	uint64_t			 lost;		/* a full socket */
-	int				 gso;		/* UDP_SEGMENT works */
+	uint64_t			 lost;		/* sends refused */
+	int				 gso;		/* UDP_SEGMENT */
 	struct udpb_rx			 rx;
 	/* the datagrams waiting to go to txto */
 	struct sockaddr_storage		 txto;
@@ -466,8 +466,8 @@ dev_cb(evutil_socket_t fd, short what, void *arg)
 	tx_flush(t);
 }
 /*
- * Test builds take OSTP_TUN_PLAIN=1: datagrams sent and read one by
- * one, as on a kernel without UDP_SEGMENT and UDP_GRO.
+ * Test builds take OSTP_TUN_PLAIN=1: no UDP_SEGMENT and no UDP_GRO
+ * (each datagram its own message), as on a kernel without them.
  */
 static int
 tun_udp_offloads(void)
@@ -579,6 +579,6 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	    chained ? " through the chain to its peer" :
 	    l->ntargets ? " to its peer" : " (server)",
 	    t->vnet ? ", device offloads" : "",
-	    t->gso ? "" : ", datagrams one by one");
+	    t->gso ? "" : ", no UDP offloads");
 	return 0;
 }

@@ -47,7 +47,8 @@ uint64_t vnet_pseudo_sum(const unsigned char *ip, uint8_t proto, size_t len);
  * stays one).  0, or -1: a GSO type other than TCP's, or a checksum
  * outside the packet.
  */
-int	vnet_csum(const struct virtio_net_hdr *vh, unsigned char *p, size_t n);
+int	vnet_csum(const struct virtio_net_hdr *vh, unsigned char *p,
+	    size_t n);
 
 /*
  * A TCP super-segment (vh: GSO_TCPV4 or GSO_TCPV6, with or without
@@ -57,12 +58,12 @@ int	vnet_csum(const struct virtio_net_hdr *vh, unsigned char *p, size_t n);
  * only, and a complete TCP checksum.  They go back to back into out
  * (outlen bytes, VNET_SPLIT_MAX is enough), their lengths into lens
  * (maxsegs).  The number of packets, or -1: a packet that is not
- * what vh says, IPv4 options or IPv6 extension headers past what
- * fits, more segments than maxsegs, or no room.
+ * what vh says (IPv6 extension headers included), an MTU its
+ * headers fill, more segments than maxsegs, or no room.
  */
-int	vnet_tso_split(const struct virtio_net_hdr *vh, const unsigned char *p,
-	    size_t n, size_t mtu, unsigned char *out, size_t outlen,
-	    size_t *lens, size_t maxsegs);
+int	vnet_tso_split(const struct virtio_net_hdr *vh,
+	    const unsigned char *p, size_t n, size_t mtu, unsigned char *out,
+	    size_t outlen, size_t *lens, size_t maxsegs);
 
 /*
  * TCP segments joined into one super-segment for the kernel.  buf is
@@ -76,7 +77,7 @@ int	vnet_tso_split(const struct virtio_net_hdr *vh, const unsigned char *p,
 struct vnet_gro {
 	unsigned char	*buf;
 	int		 verify;	/* check each TCP checksum first */
-	size_t		 len;		/* of the packet held; 0: none */
+	size_t		 len;		/* held; 0: none */
 	size_t		 hl;		/* its IP header */
 	size_t		 thl;		/* its TCP header */
 	size_t		 mss;		/* each segment's payload */
