@@ -88,6 +88,7 @@ struct tun_ctx {
 	unsigned char			 txbuf[TUN_TXBUF];
 	/* segments to the device, joined (vnet) */
 	struct vnet_gro			 gro;
+	struct event			*gro_ev;	/* chain: write after */
 	unsigned char			 gbuf[VNET_HDR + VNET_PKT_MAX];
 	/* a device read: its vnet header (or room for one), the packet */
 	unsigned char			 rbuf[VNET_HDR + VNET_PKT_MAX];
@@ -389,8 +390,22 @@ chan_cb(void *arg, const struct proxy_target *src, const unsigned char *p,
 		tun_drop(t, "not a packet");
 		return;
 	}
+	/*
+	 * The chain hands over its packets one at a time, as many as it
+	 * read: joined, they are written once the loop has run what is
+	 * active now.
+	 */
 	dev_put(t, p, n);
-	dev_flush(t);
+	if (t->gro.len != 0)
+		event_active(t->gro_ev, EV_TIMEOUT, 0);
+}
+
+static void
+gro_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dev_flush(arg);
 }
 
 /* Packet p from the device, after its vnet header vh. */
@@ -564,6 +579,8 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	if (l->ntargets == 0 && tun_switch(t) != 0)
 		return -1;
 	if (l->ntargets == 1 && (chained = tun_chain(t, idx)) == -1)
+		return -1;
+	if ((t->gro_ev = event_new(wk->base, -1, 0, gro_cb, t)) == NULL)
 		return -1;
 	evutil_make_socket_nonblocking(udpfd);
 	evutil_make_socket_nonblocking(tunfd);
