@@ -167,7 +167,9 @@ dev_flush(struct tun_ctx *t)
 
 /*
  * A packet for the device: held to be joined by the next segments of
- * its connection, or written (after what is held: the order stays).
+ * its connection, or written: before what is held when it is of
+ * another connection (the other way's ACKs, a ping), after it when
+ * it may be of the same (its order stays).
  */
 static void
 dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
@@ -175,6 +177,10 @@ dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
 	if (t->vnet) {
 		if (vnet_gro_add(&t->gro, p, n) >= 0)
 			return;
+		if (vnet_gro_other(&t->gro, p, n)) {
+			dev_plain(t, p, n);
+			return;
+		}
 		dev_flush(t);
 		if (vnet_gro_add(&t->gro, p, n) >= 0)
 			return;

@@ -289,6 +289,38 @@ vnet_gro_add(struct vnet_gro *g, const unsigned char *b, size_t n)
 	return 0;
 }
 
+int
+vnet_gro_other(const struct vnet_gro *g, const unsigned char *b, size_t n)
+{
+	const unsigned char *t = g->buf + VNET_HDR;
+	size_t hl, thl;
+
+	if (g->len == 0 || gro_segment(b, n, &hl, &thl) == 0)
+		return 0;
+	if (n < 1 || (b[0] >> 4) != (t[0] >> 4))
+		return 1;
+	if (g->hl == 20) {
+		if (n < 20)
+			return 0;
+		if (b[9] != IPPROTO_TCP_ || memcmp(b + 12, t + 12, 8) != 0)
+			return 1;
+		/* a fragment after the first has no ports to tell */
+		hl = (size_t)(b[0] & 0x0f) * 4;
+		if ((get16(b + 6) & 0x1fff) != 0 || hl < 20 || n < hl + 4)
+			return 0;
+	} else {
+		if (n < 40)
+			return 0;
+		if (memcmp(b + 8, t + 8, 32) != 0)
+			return 1;
+		/* behind extension headers: maybe the same */
+		if (b[6] != IPPROTO_TCP_ || n < 44)
+			return 0;
+		hl = 40;
+	}
+	return memcmp(b + hl, t + g->hl, 4) != 0;
+}
+
 size_t
 vnet_gro_finish(struct vnet_gro *g)
 {

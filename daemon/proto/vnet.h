@@ -95,6 +95,14 @@ struct vnet_gro {
  */
 int	vnet_gro_add(struct vnet_gro *, const unsigned char *p, size_t n);
 /*
+ * 1 when packet p (n bytes) is surely of another connection than the
+ * one held (another protocol, or other addresses or ports), and no
+ * data segment that could start a join of its own (an ACK, a ping):
+ * it may be written before what is held, which keeps joining.
+ */
+int	vnet_gro_other(const struct vnet_gro *, const unsigned char *p,
+	    size_t n);
+/*
  * What is held, ready to write: its vnet header and fixed lengths in
  * buf; the bytes to write (VNET_HDR + the packet), or 0: none held.
  * Nothing is held afterwards.

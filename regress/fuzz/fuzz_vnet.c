@@ -51,6 +51,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	for (i = 0, off = 0, total = 0; i < (size_t)k; off += lens[i], i++) {
 		if (lens[i] > mtu || off + lens[i] > sizeof(out))
 			abort();
+		(void)vnet_gro_other(&g, out + off, lens[i]);
+		(void)vnet_gro_other(&g, pkt, n);
 		if (vnet_gro_add(&g, out + off, lens[i]) < 0) {
 			total += vnet_gro_finish(&g);
 			(void)vnet_gro_add(&g, out + off, lens[i]);

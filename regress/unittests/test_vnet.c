@@ -267,6 +267,39 @@ TEST(test_gro_refuse)
 	ASSERT_EQ_INT(vnet_gro_add(&g, pkt, 30), -1);
 }
 
+TEST(test_gro_other)
+{
+	struct vnet_gro g;
+	size_t n;
+
+	memset(&g, 0, sizeof(g));
+	g.buf = gbuf;
+	n = mkpkt(0, 100, 0x10);
+	/* nothing held: nothing to pass */
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 0);
+	ASSERT_EQ_INT(vnet_gro_add(&g, pkt, n), 1);
+	/* the same connection's ACK: after what is held */
+	n = mkpkt(0, 0, 0x10);
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 0);
+	/* the other way's ACK (ports swapped), a ping: before it */
+	pkt[20] = 2000 >> 8, pkt[21] = 2000 & 0xff;
+	pkt[22] = 1000 >> 8, pkt[23] = 1000 & 0xff;
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 1);
+	pkt[9] = 1;
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 1);
+	/* another connection's data: it starts its own join */
+	n = mkpkt(0, 100, 0x10);
+	pkt[19] = 9;
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 0);
+	/* an IPv6 packet, a fragment: cannot tell, or another */
+	n = mkpkt(1, 0, 0x10);
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 1);
+	n = mkpkt(0, 0, 0x10);
+	pkt[6] = 0x00, pkt[7] = 0x10;
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, n), 0);
+	ASSERT_EQ_INT(vnet_gro_other(&g, pkt, 10), 0);
+}
+
 int
 main(void)
 {
@@ -275,5 +308,6 @@ main(void)
 	RUN(test_split_bad);
 	RUN(test_csum);
 	RUN(test_gro_refuse);
+	RUN(test_gro_other);
 	return TEST_EXIT();
 }
