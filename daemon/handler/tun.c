@@ -90,8 +90,11 @@ struct tun_ctx {
 	struct vnet_gro			 gro;
 	struct event			*gro_ev;	/* chain: write after */
 	unsigned char			 gbuf[VNET_HDR + VNET_PKT_MAX];
-	/* a device read: its vnet header (or room for one), the packet */
-	unsigned char			 rbuf[VNET_HDR + VNET_PKT_MAX];
+	/*
+	 * A device read: its vnet header (or room for one), the packet
+	 * (an IPv6 one may have 64 KiB after its header)
+	 */
+	unsigned char			 rbuf[VNET_HDR + VNET_PKT_MAX + 40];
 };
 
 static time_t
