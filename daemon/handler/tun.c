@@ -195,15 +195,20 @@ dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
 static void
 tx_flush(struct tun_ctx *t)
 {
+	uint64_t lost = t->lost;
+
 	if (t->ntx == 0)
 		return;
+	/* counted unless none went: a full socket loses some, as a link */
 	if (udpb_send(t->udp, (struct sockaddr *)&t->txto, t->txtolen,
-	    t->txbuf, t->txlens, t->ntx, &t->gso, &t->lost) == -1)
-		debug_f("%s: send: %s", t->l->tun.name, strerror(errno));
-	else {
+	    t->txbuf, t->txlens, t->ntx, &t->gso, &t->lost) == 0) {
 		t->wk->stats.bytes_out += t->txoff;
 		stats_lis_bytes(t->idx, 1, t->txoff);
 	}
+	if (t->lost != lost)
+		debug_f("%s: send: %s (%llu datagrams lost so far)",
+		    t->l->tun.name, strerror(errno),
+		    (unsigned long long)t->lost);
 	t->ntx = 0;
 	t->txoff = 0;
 }
