@@ -19,6 +19,8 @@
 #define ARQ_REORDER_BUF		8192	/* frames held */
 #define ARQ_HELD_BYTES		(8 * 1024 * 1024)	/* and their bytes */
 #define ARQ_ACK_DELAY_US	5000
+#define ARQ_ACK_EVERY		32	/* data frames: an ACK at once */
+#define ARQ_ACK_MIN_US		250	/* between ACKs of frames in order */
 #define ARQ_RTO_BASE_US		100000
 #define ARQ_RTO_MIN_US		50000
 #define ARQ_RTO_MAX_US		16000000
@@ -29,6 +31,11 @@
 #define ARQ_CWND_INIT		32
 #define ARQ_CWND_MAX		8192
 #define ARQ_TICK_US		10000
+#define ARQ_REO_MIN_US		1000	/* the sender's reordering window */
+#define ARQ_PROBES_MAX		2	/* tail-loss probes, then timeouts */
+#define ARQ_NACK_DUPTHRESH	3	/* frames beyond a gap: a NACK */
+#define ARQ_NACKS_PASS		256	/* NACKs per pass over the gaps */
+#define ARQ_CTL_BACKLOG		1024	/* control frames kept: a KeepAlive */
 #define ARQ_CWND_PKT_BYTES	1400	/* the window counts bytes too */
 
 /* A sent datagram kept for its retransmission, by nonce. */
@@ -36,7 +43,8 @@ struct arq_sent {
 	unsigned char	*d;		/* the sealed bytes; NULL: acked */
 	uint32_t	 len;
 	uint8_t		 retx;		/* data/close: resent on timeout */
-	uint8_t		 retries;
+	uint8_t		 retries;	/* resent on timeout or NACK */
+	uint8_t		 probed;	/* resent as a probe */
 	uint64_t	 sent_us;	/* last (re)send */
 };
 
@@ -71,6 +79,17 @@ struct arq {
 	uint64_t	 epoch_us;	/* 0: no congestion epoch */
 	uint64_t	 recovery_end;	/* nonces below: same loss event */
 	uint64_t	 acked_high;	/* the largest nonce acked */
+	double		 w_est;		/* what Reno would have (RFC 8312) */
+	int		 lost_pending;	/* marked lost: resend now */
+	uint64_t	 progress_us;	/* the last ACK of new data, or the
+					   first send after none in flight */
+	uint64_t	 probe_us;	/* the last tail-loss probe */
+	uint64_t	 last_send_us;	/* the last new data or close */
+	unsigned int	 probes;	/* since progress_us */
+	/* a round: the frames sent until the first of them is acked */
+	uint64_t	 round_end;	/* nonce that ends it */
+	uint32_t	 round_sent;	/* retransmittable frames sent */
+	uint32_t	 round_lost;
 	/* receiving */
 	uint64_t	 rx_next;	/* E: the next nonce to deliver */
 	uint64_t	 rx_high;	/* highest authenticated, +1 */
@@ -81,15 +100,28 @@ struct arq {
 	uint64_t	 held_min;	/* lowest nonce held */
 	uint64_t	 gap_us;	/* since when delivery waits */
 	uint64_t	 last_nack_us;
+	uint64_t	 nack_scan;	/* the next nonce to look at */
+	uint64_t	 nack_pass_us;	/* the last pass over the gaps began */
+	unsigned int	 nack_pass_sent;	/* NACKs of this pass */
 	uint64_t	 last_dup_us;	/* forced ACK / far NACK limit */
 	uint64_t	 last_ack_us;
 	int		 ack_pending;
 	int		 ack_forced;
+	uint32_t	 unacked_rx;	/* data frames since the last ACK */
+	int		 ack_soon;	/* two frames wait for their ACK */
+	int		 ack_now;	/* a gap opened or filled: an ACK
+					   when the batch is read */
+	int		 ack_held;	/* our readers are behind: no ACKs */
 	uint64_t	 nack_due;	/* a NACK to send for this nonce */
 	int		 nack_pending;
 	/* counters */
 	uint64_t	 retransmits;
 	uint64_t	 losses;
+	uint64_t	 rack_lost;	/* of them judged lost by rack */
+	uint64_t	 nack_retx;	/* of them asked by a NACK */
+	uint64_t	 probes_sent;	/* tail-loss probes */
+	uint64_t	 timeouts;	/* resent on their timer */
+	uint64_t	 delay_cuts;	/* window cuts for a growing queue */
 };
 
 void	arq_init(struct arq *, int reliable, uint64_t now);
@@ -118,6 +150,13 @@ const struct arq_sent *arq_on_nack(struct arq *, uint64_t n, uint64_t now);
  */
 size_t	arq_due(struct arq *, uint64_t now, const struct arq_sent **out,
 	    size_t max);
+/*
+ * Whether the history holds ARQ_CTL_BACKLOG control frames and nothing
+ * the peer will acknowledge: then a KeepAlive should go, whose ACK
+ * frees them.  A side that only receives sends ACKs, which elicit no
+ * ACK (spec 2.8), and a full history ends the session.
+ */
+int	arq_ctl_backlog(const struct arq *);
 /* Resend everything at once (a path move). */
 void	arq_all_due(struct arq *);
 /* Resends of the oldest datagram waiting for its ACK (0: none waits). */
@@ -146,9 +185,11 @@ int	arq_rx_frame(struct arq *, uint64_t n, int control,
 /*
  * The timer's view of the receiving side: whether an ACK is due (its
  * ranges then in r, their number in *nr), a NACK (*nack), gap recovery.
+ * batch_end: what arrived so far has been read (the timer runs), and an
+ * ACK held for more frames of the same read can go.
  */
-int	arq_ack_due(struct arq *, uint64_t now, struct ostp_range *r,
-	    size_t *nr);
+int	arq_ack_due(struct arq *, uint64_t now, int batch_end,
+	    struct ostp_range *r, size_t *nr);
 int	arq_nack_due(struct arq *, uint64_t now, uint64_t *n);
 void	arq_gap_recover(struct arq *, uint64_t now, arq_deliver_fn, void *);
 /* Microseconds until something is due (0: now; UINT64_MAX: nothing). */

@@ -37,6 +37,7 @@
 #include "worker.h"
 
 #define SESS_BUCKETS		64
+#define SESS_NACKS_MAX		16	/* NACKs at one time */
 #define SESS_TOQ_MAX		(32 * 1024 * 1024)
 #define SESS_TOQ_MIN		(16 * 1024)
 #define SESS_KA_SECS		5
@@ -115,7 +116,6 @@ struct ostp_session {
 	int			 close_rcvd;
 	uint64_t		 last_rx_us;	/* authenticated input */
 	size_t			 queued;	/* in the flows' queues */
-	int			 ack_held;	/* readers behind: no ACKs */
 	void			(*stalled)(void *);
 	uint64_t		 last_move_us;
 	uint64_t		 ka_mono_us;	/* the last tick, monotonic */
@@ -369,8 +369,8 @@ static void
 sess_taken(struct ostp_session *s, size_t n)
 {
 	s->queued -= n;
-	if (s->ack_held && s->queued < SESS_QUEUED_LOW) {
-		s->ack_held = 0;
+	if (s->arq.ack_held && s->queued < SESS_QUEUED_LOW) {
+		s->arq.ack_held = 0;
 		s->arq.ack_forced = 1;
 		sess_schedule(s, ostp_now_us());
 	}
@@ -662,7 +662,7 @@ relay_input(struct ostp_session *s, uint16_t id, const struct ostp_msg *m)
 		}
 		s->queued += m->datalen;
 		if (s->queued > SESS_QUEUED_HIGH)
-			s->ack_held = 1;
+			s->arq.ack_held = 1;
 		conn_kick(st->c, CONN_READ);
 		return;
 	case OSTP_M_CLOSE:
@@ -721,23 +721,33 @@ sess_deliver(void *arg, const unsigned char *p, size_t len)
 	}
 }
 
-/* Control frames the receiving side owes: an ACK, a NACK. */
+/*
+ * Control frames the receiving side owes: an ACK, a NACK.  batch_end:
+ * the timer runs, every datagram that arrived with the last one has
+ * been read.
+ */
 static void
-sess_control(struct ostp_session *s, uint64_t now)
+sess_control(struct ostp_session *s, uint64_t now, int batch_end)
 {
 	struct ostp_range r[OSTP_ACK_MAX];
 	size_t nr;
+	int i;
 	uint64_t n;
 
-	if (arq_nack_due(&s->arq, now, &n)) {
+	for (i = 0; i < SESS_NACKS_MAX && arq_nack_due(&s->arq, now, &n);
+	    i++) {
 		ostp_nack_put(fbuf + OSTP_FRAME_HDR, n);
 		(void)sess_emit(s, OSTP_F_NACK, 0, 8, 0);
 	}
-	if (!s->ack_held && arq_ack_due(&s->arq, now, r, &nr)) {
+	if (arq_ack_due(&s->arq, now, batch_end, r,
+	    &nr)) {
 		size_t len = ostp_ack_put(fbuf + OSTP_FRAME_HDR, r, nr);
 
 		(void)sess_emit(s, OSTP_F_ACK, 0, len, 0);
 	}
+	/* ACKs wait in history for an ACK that only data elicits */
+	if (arq_ctl_backlog(&s->arq))
+		(void)sess_emit(s, OSTP_F_KEEPALIVE, 0, 0, 1);
 }
 
 static void
@@ -764,7 +774,7 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 	k = arq_due(&s->arq, now, due, budget);
 	for (i = 0; i < k; i++)
 		tx_again(s, due[i]->d, due[i]->len);
-	sess_control(s, now);
+	sess_control(s, now, 1);
 	sess_unblock(s);
 	sess_schedule(s, now);
 }
@@ -823,7 +833,7 @@ ostp_session_input_n(struct ostp_session *s, const unsigned char *d,
 	raised = arq_rx_auth(&s->arq, n);
 	if (class != ARQ_RX_NEW) {
 		arq_rx_stale(&s->arq, class, now);
-		sess_control(s, now);
+		sess_control(s, now, 0);
 		sess_schedule(s, now);
 		return 0;
 	}
@@ -852,7 +862,7 @@ ostp_session_input_n(struct ostp_session *s, const unsigned char *d,
 		break;
 	}
 	if (!s->failing) {
-		sess_control(s, now);
+		sess_control(s, now, 0);
 		sess_schedule(s, now);
 	}
 	return raised;
@@ -1114,13 +1124,19 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 		s->stalled(s->arg);
 		return;
 	}
-	debug2_f("%s: cwnd %.0f inflight %zu srtt %llu us rto %llu us "
-	    "retransmits %llu losses %llu rx_next %llu held %zu", s->name,
-	    s->arq.cwnd, s->arq.inflight,
+	debug2_f("%s: cwnd %.0f inflight %zu srtt %llu us min %llu us "
+	    "rto %llu us retransmits %llu (rack %llu, nack %llu, probes "
+	    "%llu) window cuts %llu (queue %llu) rx_next %llu held %zu",
+	    s->name, s->arq.cwnd, s->arq.inflight,
 	    (unsigned long long)s->arq.srtt_us,
+	    (unsigned long long)s->arq.min_rtt_us,
 	    (unsigned long long)s->arq.rto_us,
 	    (unsigned long long)s->arq.retransmits,
+	    (unsigned long long)s->arq.rack_lost,
+	    (unsigned long long)s->arq.nack_retx,
+	    (unsigned long long)s->arq.probes_sent,
 	    (unsigned long long)s->arq.losses,
+	    (unsigned long long)s->arq.delay_cuts,
 	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
 	/* the client ticks every second, and keeps alive every 5th */
 	if (!s->server && ++s->ka_ticks % SESS_KA_SECS == 0) {
