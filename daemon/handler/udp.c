@@ -57,7 +57,7 @@
 struct uchan {
 	struct dialer		*dl;
 	uchan_cb		 cb;
-	uchan_err_cb		 ecb;		/* NULL: errors unheard */
+	uchan_err_cb		 ecb;		/* or NULL */
 	void			*arg;
 	/* direct: one socket per family */
 	int			 fd[2];
@@ -215,9 +215,16 @@ uchan_direct_errors(struct uchan *uc, int fd)
 			    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
 				continue;
 			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
-			/* a router's or the far end's word, not ours */
-			if (ee.ee_origin == SO_EE_ORIGIN_ICMP ||
-			    ee.ee_origin == SO_EE_ORIGIN_ICMP6)
+			/*
+			 * A router's or the far end's destination
+			 * unreachable, not our own errors, nor a time
+			 * exceeded (which the kernel also calls
+			 * EHOSTUNREACH, but which is no such news).
+			 */
+			if ((ee.ee_origin == SO_EE_ORIGIN_ICMP &&
+			    ee.ee_type == 3) ||
+			    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
+			    ee.ee_type == 1))
 				err = (int)ee.ee_errno;
 		}
 		if (err == 0 || (ss.ss_family != AF_INET &&
