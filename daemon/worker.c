@@ -407,6 +407,9 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	else if (strcmp(h, "badfile") == 0)
 		(void)mm_file_open(wk, "/etc/shadow");
+	else if (strcmp(h, "badicmp") == 0)
+		/* listener 0 is no capture with icmp=direct */
+		(void)mm_icmp_socket(wk, 0, AF_INET);
 	else if (strcmp(h, "badsign") == 0) {
 		/* a signature with listener 0's key: it is no TLS listener */
 		unsigned char in[32], out[IPC_TLS_SIGN_MAX];

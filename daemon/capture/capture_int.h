@@ -45,6 +45,14 @@ struct cap_fake;
 struct cap_sniff;
 struct cap_pinger;
 
+/* A token bucket (icmp.c): so many a second, as many at once. */
+struct cap_rate {
+	uint64_t	 ms;		/* when it was last filled */
+	unsigned int	 tokens;
+	time_t		 logged;
+	uint64_t	 over;		/* refused since the last line */
+};
+
 struct capture {
 	struct worker			*wk;
 	const struct listener_conf	*l;
@@ -70,8 +78,8 @@ struct capture {
 	time_t				 flood_logged;
 	uint64_t			 dropped;
 	struct cap_pinger		*ping[2];	/* icmp=: v4, v6 */
-	uint64_t			 ping_ms;	/* the rate's bucket */
-	unsigned int			 ping_tokens;
+	struct cap_rate			 ping_rate;	/* echo requests on */
+	struct cap_rate			 unreach_rate;	/* errors to clients */
 	unsigned char			 buf[CAP_VNET + CAP_BUF]; /* read */
 	/*
 	 * Data segments of one TCP connection that lwIP sent one after
@@ -97,6 +105,16 @@ void	cap_flood_log(struct capture *, const char *what, size_t limit,
 int	cap_icmp_init(struct capture *);
 /* The device went to a new worker: no more forwarding. */
 void	cap_icmp_drain(struct capture *);
+/*
+ * A client's datagram will get no answer (err: ECONNREFUSED,
+ * EHOSTUNREACH, ENETUNREACH, EACCES): an ICMP destination unreachable
+ * for it, from where it went, quoting q (its IP and UDP headers as
+ * ippkt_unreach takes them, at most CAP_QUOTE_HDR bytes) and what is
+ * known of its payload; at most CAP_UNREACH_RATE a second.
+ */
+#define CAP_QUOTE_HDR	48
+void	cap_icmp_unreach(struct capture *, int err, const unsigned char *q,
+	    size_t ql, const unsigned char *p, size_t n);
 
 /* udp.c */
 int	cap_udp_port_ready(struct capture *, uint16_t port);

@@ -49,11 +49,20 @@
 #include "capture/capture.h"
 #include "capture/capture_int.h"
 #include "proto/ippkt.h"
+#include "proto/vnet.h"
 
 #define CAP_PING_SLOTS	4096		/* requests in flight, per family */
 #define CAP_PING_TTL	30		/* seconds a reply is waited for */
 #define CAP_PING_RATE	1000		/* requests sent on per second */
 #define ICMP_HDR	8		/* type, code, checksum, id, seq */
+/*
+ * Errors written to clients: at most so many a second, as the
+ * kernel's icmp_msgs_per_sec and icmp_msgs_burst bound its own, so
+ * that a flood of datagrams to a refused port costs one error each
+ * only up to the rate.
+ */
+#define CAP_UNREACH_RATE	1000
+#define CAP_UNREACH_BURST	50
 
 struct cap_ping {
 	time_t		 sent;		/* 0: free */
@@ -79,60 +88,38 @@ struct cap_pinger {
 	struct cap_ping	 slot[CAP_PING_SLOTS];
 };
 
-/* The Internet checksum's sum (RFC 1071), to be folded. */
-static uint32_t
-cksum_add(uint32_t sum, const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		sum += (uint32_t)(p[n - 1] << 8);
-	return sum;
-}
-
+/* The Internet checksum of the ICMP message m (n bytes) after ip. */
 static uint16_t
-cksum_fold(uint32_t sum)
+icmp_cksum(const unsigned char *ip, const unsigned char *m, size_t n)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* ICMPv6 covers a pseudo-header: addresses, length, next header. */
-static uint32_t
-cksum_pseudo6(const unsigned char *src, const unsigned char *dst, size_t n)
-{
-	uint32_t sum;
-
-	sum = cksum_add(0, src, 16);
-	sum = cksum_add(sum, dst, 16);
-	return sum + (uint32_t)(n >> 16) + (uint32_t)(n & 0xffff) +
-	    IPPKT_ICMP6;
+	/* ICMPv6 covers a pseudo-header, ICMP its message only */
+	return vnet_cksum(m, n, (ip[0] >> 4) == 6 ?
+	    vnet_pseudo_sum(ip, IPPKT_ICMP6, n) : 0);
 }
 
 /*
- * A token bucket: CAP_PING_RATE requests a second, as many at once;
- * after a flood the next request goes as soon as a token is back.
+ * A token bucket: rate a second, burst at once; after a flood the
+ * next one goes as soon as a token is back.
  */
 static int
-ping_rate_ok(struct capture *cap)
+cap_rate_take(struct cap_rate *r, unsigned int rate, unsigned int burst)
 {
 	struct timespec ts;
 	uint64_t now, add;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	add = (now - cap->ping_ms) * CAP_PING_RATE / 1000;
+	add = (now - r->ms) * rate / 1000;
 	if (add > 0) {
-		cap->ping_tokens = cap->ping_tokens + add > CAP_PING_RATE ?
-		    CAP_PING_RATE : cap->ping_tokens + (unsigned int)add;
-		cap->ping_ms = now;
+		r->tokens = r->tokens + add > burst ? burst :
+		    r->tokens + (unsigned int)add;
+		r->ms = now;
 	}
-	if (cap->ping_tokens == 0)
+	if (r->tokens == 0) {
+		r->over++;
 		return 0;
-	cap->ping_tokens--;
+	}
+	r->tokens--;
 	return 1;
 }
 
@@ -205,7 +192,7 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 			return;
 		}
 	}
-	if (!ping_rate_ok(cap)) {
+	if (!cap_rate_take(&cap->ping_rate, CAP_PING_RATE, CAP_PING_RATE)) {
 		cap->dropped++;
 		if (++pg->flood == 1 || time(NULL) - pg->flood_logged >= 10) {
 			pg->flood_logged = time(NULL);
@@ -297,10 +284,8 @@ ping_in(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *src)
 	if (pbuf_copy_partial(p, m, (u16_t)n, (u16_t)hl) != n)
 		goto eat;
 	/* a corrupted request is not sent on (lwIP would not answer it) */
-	if (cksum_fold(v6 ? cksum_add(cksum_pseudo6(
-	    (const unsigned char *)ip_2_ip6(src)->addr,
-	    (const unsigned char *)ip_2_ip6(dst)->addr, n), m, n) :
-	    cksum_add(0, m, n)) != 0)
+	if (icmp_cksum(v6 ? (const unsigned char *)ip6_current_header() :
+	    (const unsigned char *)ip4_current_header(), m, n) != 0)
 		goto eat;
 	ttl = v6 ? IP6H_HOPLIM(ip6_current_header()) :
 	    IPH_TTL(ip4_current_header());
@@ -322,7 +307,7 @@ ping_reply(struct cap_pinger *pg, const unsigned char *from, int ttl,
 	struct cap_ping *s = &pg->slot[wseq % CAP_PING_SLOTS];
 	time_t now = time(NULL);
 	ip_addr_t fa;
-	uint32_t sum;
+	uint16_t sum;
 
 	if (n < ICMP_HDR || m[0] != (pg->family == AF_INET ? 0 : 129) ||
 	    m[1] != 0 || n > sizeof(cap->obuf) - hl || hl + n > 0xffff)
@@ -356,10 +341,8 @@ ping_reply(struct cap_pinger *pg, const unsigned char *from, int ttl,
 		h[9] = IPPKT_ICMP;
 		memcpy(h + 12, from, 4);
 		memcpy(h + 16, &ip_2_ip4(&s->client)->addr, 4);
-		sum = cksum_fold(cksum_add(0, h, hl));
-		h[10] = (unsigned char)(sum >> 8);
-		h[11] = (unsigned char)sum;
-		sum = cksum_fold(cksum_add(0, m, n));
+		sum = vnet_cksum(h, hl, 0);
+		memcpy(h + 10, &sum, 2);
 	} else {
 		h[0] = 0x60;
 		h[4] = (unsigned char)(n >> 8);
@@ -368,11 +351,10 @@ ping_reply(struct cap_pinger *pg, const unsigned char *from, int ttl,
 		h[7] = (unsigned char)ttl;
 		memcpy(h + 8, from, 16);
 		memcpy(h + 24, ip_2_ip6(&s->client)->addr, 16);
-		sum = cksum_fold(cksum_add(cksum_pseudo6(h + 8, h + 24, n), m,
-		    n));
 	}
-	m[2] = (unsigned char)(sum >> 8);
-	m[3] = (unsigned char)sum;
+	/* the sum is of bytes in the network's order: stored as it is */
+	sum = icmp_cksum(h, m, n);
+	memcpy(m + 2, &sum, 2);
 	memcpy(pkt + hl, m, n);
 	cap_write(cap, pkt, hl + n);
 }
@@ -429,6 +411,48 @@ ping_sock_cb(evutil_socket_t fd, short what, void *arg)
 		    sin6_addr;
 		ping_reply(pg, from, ttl, cap->ubuf, (size_t)n);
 	}
+}
+
+void
+cap_icmp_unreach(struct capture *cap, int err, const unsigned char *q,
+    size_t ql, const unsigned char *p, size_t n)
+{
+	size_t len;
+	time_t now;
+	int why;
+
+	switch (err) {
+	case ECONNREFUSED:
+		why = IPPKT_UNREACH_PORT;
+		break;
+	case EHOSTUNREACH:
+		why = IPPKT_UNREACH_HOST;
+		break;
+	case ENETUNREACH:
+		why = IPPKT_UNREACH_NET;
+		break;
+	case EACCES:
+		why = IPPKT_UNREACH_ADMIN;
+		break;
+	default:
+		return;
+	}
+	if (!cap_rate_take(&cap->unreach_rate, CAP_UNREACH_RATE,
+	    CAP_UNREACH_BURST)) {
+		cap->dropped++;
+		if ((now = time(NULL)) - cap->unreach_rate.logged >= 10) {
+			cap->unreach_rate.logged = now;
+			logit("%s: over %u ICMP errors a second to clients: "
+			    "%llu not sent", cap->l->tun.name,
+			    CAP_UNREACH_RATE,
+			    (unsigned long long)cap->unreach_rate.over);
+			cap->unreach_rate.over = 0;
+		}
+		return;
+	}
+	if ((len = ippkt_unreach(cap->obuf, sizeof(cap->obuf), why, q, ql, p,
+	    n)) != 0)
+		cap_write(cap, cap->obuf, len);
 }
 
 static struct cap_pinger *

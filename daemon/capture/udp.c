@@ -15,6 +15,12 @@
  * answer from an address it did not send to, on the port of a fake
  * one, comes from that fake address (the most recent one), as the
  * client expects.
+ *
+ * A datagram that will get no answer (the far end's port unreachable,
+ * no route, a block rule) is told to the client as the far end or a
+ * router would: an ICMP destination unreachable quoting the headers
+ * it sent (icmp.c), so that its connected socket fails with
+ * ECONNREFUSED or EHOSTUNREACH at once, not after a timeout.
  */
 #include "config.h"
 
@@ -38,7 +44,9 @@
 #include "log.h"
 #include "worker.h"
 #include "core/dial.h"
+#include "proto/ippkt.h"
 #include "proto/proto.h"
+#include "proto/vnet.h"
 #include "capture/capture.h"
 #include "capture/capture_int.h"
 
@@ -50,6 +58,9 @@ struct cap_udst {
 	ip_addr_t		 addr;		/* as the client sent to */
 	uint16_t		 port;
 	int			 fake;
+	/* the last datagram's headers, for an ICMP error to quote */
+	unsigned char		 hdr[CAP_QUOTE_HDR];
+	size_t			 hlen;
 };
 
 struct cap_usess {
@@ -67,31 +78,37 @@ struct cap_usess {
 
 static void
 usess_note(struct cap_usess *us, const ip_addr_t *to, uint16_t port,
-    int fake)
+    int fake, const unsigned char *hdr, size_t hlen)
 {
-	struct cap_udst *d;
+	struct cap_udst *d = NULL;
 	unsigned int i;
 
-	for (i = 0; i < CAP_UDST && i < us->ndst; i++) {
-		d = &us->dst[i];
-		if (d->port == port && ip_addr_cmp(&d->addr, to))
-			return;
+	for (i = 0; i < CAP_UDST && i < us->ndst; i++)
+		if (us->dst[i].port == port &&
+		    ip_addr_cmp(&us->dst[i].addr, to)) {
+			d = &us->dst[i];
+			break;
+		}
+	if (d == NULL) {
+		d = &us->dst[us->ndst++ % CAP_UDST];
+		ip_addr_copy(d->addr, *to);
+		d->port = port;
+		d->fake = fake;
+		/* keep the count bounded but past CAP_UDST: the ring is full */
+		if (us->ndst >= 2 * CAP_UDST)
+			us->ndst -= CAP_UDST;
 	}
-	d = &us->dst[us->ndst++ % CAP_UDST];
-	ip_addr_copy(d->addr, *to);
-	d->port = port;
-	d->fake = fake;
-	/* keep the count bounded but past CAP_UDST: the ring is full */
-	if (us->ndst >= 2 * CAP_UDST)
-		us->ndst -= CAP_UDST;
+	memcpy(d->hdr, hdr, hlen);
+	d->hlen = hlen;
 }
 
 /*
- * Where the client thinks an answer from (from, port) comes from: a
- * fake address when it sent to one on that port and never to from.
+ * Where the client sent what comes from (from, port): from itself,
+ * or a fake address when it sent to one on that port and never to
+ * from.  NULL: nowhere the session remembers.
  */
-static void
-usess_source(struct cap_usess *us, ip_addr_t *from, uint16_t port)
+static const struct cap_udst *
+usess_dst(const struct cap_usess *us, const ip_addr_t *from, uint16_t port)
 {
 	const struct cap_udst *d, *best = NULL;
 	unsigned int i, n = us->ndst < CAP_UDST ? us->ndst : CAP_UDST;
@@ -102,12 +119,21 @@ usess_source(struct cap_usess *us, ip_addr_t *from, uint16_t port)
 		if (d->port != port)
 			continue;
 		if (!d->fake && ip_addr_cmp(&d->addr, from))
-			return;
+			return d;
 		if (d->fake && best == NULL)
 			best = d;
 	}
-	if (best != NULL)
-		ip_addr_copy(*from, best->addr);
+	return best;
+}
+
+/* Where the client thinks an answer from (from, port) comes from. */
+static void
+usess_source(struct cap_usess *us, ip_addr_t *from, uint16_t port)
+{
+	const struct cap_udst *d;
+
+	if ((d = usess_dst(us, from, port)) != NULL && d->fake)
+		ip_addr_copy(*from, d->addr);
 }
 
 static void
@@ -182,6 +208,62 @@ usess_answer(void *arg, const struct proxy_target *src,
 	cap_udp_send(us->cap, &from, src->port, &us->client, us->cport, p, n);
 }
 
+/* A datagram for host:port will get no answer: the client hears why. */
+static void
+usess_error(void *arg, const char *host, uint16_t port, int err,
+    const unsigned char *p, size_t n)
+{
+	struct cap_usess *us = arg;
+	const struct cap_udst *d;
+	ip_addr_t to;
+
+	if (!ipaddr_aton(host, &to) &&
+	    cap_fake_addr(us->cap, host, &to) != 0)
+		return;
+	if ((d = usess_dst(us, &to, port)) == NULL || d->hlen == 0)
+		return;
+	cap_icmp_unreach(us->cap, err, d->hdr, d->hlen, p, n);
+}
+
+/*
+ * The datagram's IP and UDP headers as an ICMP error about it quotes
+ * them (RFC 792, RFC 4443): as the client sent them, but as one
+ * datagram of its length, without IPv4 options or fragment fields or
+ * IPv6 extension headers (the client's stack finds its socket by the
+ * addresses and ports alone).  Their length, or 0.
+ */
+static size_t
+udp_quote_hdr(struct pbuf *p, unsigned char *q)
+{
+	size_t hl, n = p->tot_len;
+	uint16_t sum;
+
+	if (ip_current_is_v6()) {
+		hl = 40;
+		memcpy(q, ip6_current_header(), hl);
+		q[4] = (unsigned char)((8 + n) >> 8);
+		q[5] = (unsigned char)(8 + n);
+		q[6] = IPPKT_UDP;
+	} else {
+		hl = 20;
+		memcpy(q, ip4_current_header(), hl);
+		q[0] = 0x45;
+		q[2] = (unsigned char)((hl + 8 + n) >> 8);
+		q[3] = (unsigned char)(hl + 8 + n);
+		q[6] &= 0x40;			/* DF stays */
+		q[7] = 0;
+		q[10] = q[11] = 0;
+		sum = vnet_cksum(q, hl, 0);
+		memcpy(q + 10, &sum, 2);
+	}
+	/* lwIP moved the payload past the UDP header: it is still there */
+	if (pbuf_add_header_force(p, 8) != 0)
+		return 0;
+	memcpy(q + hl, p->payload, 8);
+	(void)pbuf_remove_header(p, 8);
+	return hl + 8;
+}
+
 static unsigned int
 usess_bucket(const ip_addr_t *a, uint16_t port)
 {
@@ -216,6 +298,7 @@ usess_get(struct capture *cap, const ip_addr_t *client, uint16_t cport)
 		free(us);
 		return NULL;
 	}
+	uchan_set_errcb(us->uc, usess_error);
 	/* a session is a client's connection: its record, until it ends */
 	if ((us->st = stconn_new(cap->wk, cap->dl.idx, NULL)) != NULL) {
 		char h[INET6_ADDRSTRLEN];
@@ -239,10 +322,13 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	struct capture *cap = arg;
 	struct cap_usess *us;
 	char host[PROXY_HOST_MAX + 1];
+	unsigned char qh[CAP_QUOTE_HDR];
+	size_t ql;
 	int fake;
 	u16_t n;
 
 	n = p->tot_len;
+	ql = udp_quote_hdr(p, qh);
 	if (pbuf_copy_partial(p, cap->ubuf, n, 0) != n) {
 		pbuf_free(p);
 		return;
@@ -259,7 +345,8 @@ udp_in(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
 	if ((us = usess_get(cap, addr, port)) == NULL)
 		return;
 	usess_touch(us);
-	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1);
+	usess_note(us, ip_current_dest_addr(), pcb->local_port, fake == 1, qh,
+	    ql);
 	stconn_target_once(us->st, host, pcb->local_port);
 	stconn_bytes(us->st, 0, n);
 	uchan_send(us->uc, host, pcb->local_port, cap->ubuf, n);

@@ -104,6 +104,19 @@ void	uchan_send(struct uchan *, const char *host, uint16_t port,
 	    const unsigned char *p, size_t n);
 void	uchan_close(struct uchan *);
 /*
+ * What became of a datagram for host:port that will get no answer:
+ * ECONNREFUSED (the far end's port unreachable), EHOSTUNREACH,
+ * ENETUNREACH (no way there, by the route or a router's word), EACCES
+ * (refused by the rules or a router).  p holds what is known of the
+ * datagram's payload (n may be 0): the datagram itself, or what a
+ * router quoted of it.  A refusal by the rules comes whatever the
+ * route; the rest for direct datagrams only (a chain's protocols
+ * carry no such news).
+ */
+typedef void (*uchan_err_cb)(void *arg, const char *host, uint16_t port,
+    int err, const unsigned char *p, size_t n);
+void	uchan_set_errcb(struct uchan *, uchan_err_cb);
+/*
  * on: a chain's UDP tunnel that fails or ends is dialed again only
  * after a back-off of 1 s doubling to 6 s (gost's tun client), reset
  * when a dial succeeds; datagrams meanwhile are dropped.  Off (the

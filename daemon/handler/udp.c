@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@
 struct uchan {
 	struct dialer		*dl;
 	uchan_cb		 cb;
+	uchan_err_cb		 ecb;		/* or NULL */
 	void			*arg;
 	/* direct: one socket per family */
 	int			 fd[2];
@@ -149,6 +151,91 @@ uchan_deliver_sa(struct uchan *uc, const struct sockaddr_storage *ss,
 	uc->cb(uc->arg, &src, p, n);
 }
 
+/* Tell whoever opened the channel what became of a datagram. */
+static void
+uchan_error(struct uchan *uc, const char *host, uint16_t port, int err,
+    const unsigned char *p, size_t n)
+{
+	if (uc->ecb == NULL)
+		return;
+	switch (err) {
+	case ECONNREFUSED:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EACCES:
+		uc->ecb(uc->arg, host, port, err, p, n);
+		break;
+	}
+}
+
+/*
+ * The errors ICMP brought (IP_RECVERR): each names the destination
+ * and port the datagram went to, and carries what the far end quoted
+ * of its payload.  Read them all: a queue left full keeps the socket
+ * readable (EPOLLERR) and the loop spinning.
+ */
+static void
+uchan_direct_errors(struct uchan *uc, int fd)
+{
+	struct sock_extended_err ee;
+	struct sockaddr_storage ss;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(ee) +
+				    sizeof(struct sockaddr_in6))];
+	} cb;
+	char host[PROXY_HOST_MAX + 1];
+	uint16_t port;
+	ssize_t n;
+	int i, err;
+
+	for (i = 0; i < 64; i++) {
+		memset(&mh, 0, sizeof(mh));
+		memset(&ss, 0, sizeof(ss));
+		iov.iov_base = udpbuf;
+		iov.iov_len = UDP_MAX;
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof(ss);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cb.buf;
+		mh.msg_controllen = sizeof(cb.buf);
+		if ((n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT)) < 0)
+			return;
+		err = 0;
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		    cm = CMSG_NXTHDR(&mh, cm)) {
+			if (!((cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_RECVERR) ||
+			    (cm->cmsg_level == IPPROTO_IPV6 &&
+			    cm->cmsg_type == IPV6_RECVERR)) ||
+			    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+				continue;
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			/*
+			 * A router's or the far end's destination
+			 * unreachable, not our own errors, nor a time
+			 * exceeded (which the kernel also calls
+			 * EHOSTUNREACH, but which is no such news).
+			 */
+			if ((ee.ee_origin == SO_EE_ORIGIN_ICMP &&
+			    ee.ee_type == 3) ||
+			    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
+			    ee.ee_type == 1))
+				err = (int)ee.ee_errno;
+		}
+		if (err == 0 || (ss.ss_family != AF_INET &&
+		    ss.ss_family != AF_INET6))
+			continue;
+		sockaddr_host(&ss, host, sizeof(host), &port);
+		debug("udp: %s port %u: %s", host, port, strerror(err));
+		uchan_error(uc, host, port, err, udpbuf, (size_t)n);
+	}
+}
+
 static void
 uchan_direct_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -163,23 +250,35 @@ uchan_direct_cb(evutil_socket_t fd, short what, void *arg)
 		sl = sizeof(ss);
 		n = recvfrom(fd, udpbuf, UDP_MAX, 0, (struct sockaddr *)&ss,
 		    &sl);
-		if (n < 0)
-			return;
+		if (n < 0) {
+			/* an ICMP error's errno first, then the datagrams */
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				continue;
+			break;
+		}
 		uc->dl->wk->stats.bytes_out += (uint64_t)n;
 		uchan_deliver_sa(uc, &ss, udpbuf, (size_t)n);
 	}
+	if (uc->ecb != NULL)
+		uchan_direct_errors(uc, fd);
 }
 
 static int
 uchan_socket(struct uchan *uc, int family)
 {
-	int i = family_idx(family), fd;
+	int i = family_idx(family), fd, one = 1;
 
 	if (uc->fd[i] != -1)
 		return uc->fd[i];
 	if ((fd = dial_socket(uc->dl->wk, uc->dl->l, family,
 	    SOCK_DGRAM)) == -1)
 		return -1;
+	/* an unconnected socket hears of ICMP errors only so */
+	if (uc->ecb != NULL && (family == AF_INET6 ? setsockopt(fd,
+	    IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)) : setsockopt(fd,
+	    IPPROTO_IP, IP_RECVERR, &one, sizeof(one))) == -1)
+		debug_f("RECVERR: %s", strerror(errno));
 	uc->fd[i] = fd;
 	uc->ev[i] = event_new(uc->dl->wk->base, fd, EV_READ | EV_PERSIST,
 	    uchan_direct_cb, uc);
@@ -194,14 +293,31 @@ uchan_send_addr(struct uchan *uc, const char *host, uint16_t port,
     const struct sockaddr *sa, socklen_t salen, const unsigned char *p,
     size_t n)
 {
+	char h[PROXY_HOST_MAX + 1];
+	uint16_t hp;
 	int fd;
 
-	if (dialer_allowed(uc->dl, "udp", host, port, sa) != 0)
+	if (dialer_allowed(uc->dl, "udp", host, port, sa) != 0) {
+		uchan_error(uc, host, port, EACCES, p, n);
 		return;
+	}
 	if ((fd = uchan_socket(uc, sa->sa_family)) == -1)
 		return;
-	if (sendto(fd, p, n, 0, sa, salen) > 0)
+	/*
+	 * An ICMP error for an earlier datagram (IP_RECVERR) fails the
+	 * next send with its errno, unsent: that one goes again, and
+	 * only a second failure is this datagram's own (no route).
+	 */
+	if (sendto(fd, p, n, 0, sa, salen) >= 0 ||
+	    sendto(fd, p, n, 0, sa, salen) >= 0) {
 		uc->dl->wk->stats.bytes_in += (uint64_t)n;
+		return;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return;		/* lost, as on a full link */
+	sockaddr_host((const struct sockaddr_storage *)sa, h, sizeof(h), &hp);
+	debug("udp: %s port %u: %s", h, hp, strerror(errno));
+	uchan_error(uc, h, hp, errno, p, n);
 }
 
 static void
@@ -703,6 +819,12 @@ uchan_close(struct uchan *uc)
 }
 
 void
+uchan_set_errcb(struct uchan *uc, uchan_err_cb ecb)
+{
+	uc->ecb = ecb;
+}
+
+void
 uchan_set_backoff(struct uchan *uc, int on)
 {
 	uc->backoff = on;
@@ -722,16 +844,21 @@ uchan_send(struct uchan *uc, const char *host, uint16_t port,
 	int literal;
 
 	literal = sockaddr_literal(host, 0, &ss, &sl) == 0;
-	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0)
+	if (dialer_allowed(uc->dl, "udp", host, port, NULL) != 0) {
+		uchan_error(uc, host, port, EACCES, p, n);
 		return;
+	}
 	if (uc->dl->direct) {		/* rudp: the target is ours */
 		uchan_direct(uc, host, port, p, n);
 		return;
 	}
 	ob = &c->obs[router_pick(c, uc->dl->idx, sl ? (struct sockaddr *)&ss :
 	    NULL, literal ? NULL : host, port)];
-	if (ob->type == OB_BLOCK)
+	if (ob->type == OB_BLOCK) {
+		debug("udp: %s port %u blocked by a routing rule", host, port);
+		uchan_error(uc, host, port, EACCES, p, n);
 		return;
+	}
 	if (ob->type != OB_CHAIN || chain_hops_for(ob, host, port) == 0) {
 		uchan_direct(uc, host, port, p, n);
 		return;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/ippkt.h"
+#include "proto/vnet.h"
 
 #define IP6_HDR_LEN	40
 #define IP6_EXT_MAX	8	/* extension headers walked, at most */
@@ -163,4 +164,63 @@ ippkt_unroutable(const struct ippkt *pk)
 	if (pk->family == AF_INET)
 		return ip4_bad(pk->src) || ip4_bad(pk->dst);
 	return ip6_bad(pk->src) || ip6_bad(pk->dst);
+}
+
+size_t
+ippkt_unreach(unsigned char *out, size_t outlen, int why,
+    const unsigned char *q, size_t ql, const unsigned char *p, size_t n)
+{
+	/* ICMP's codes, then ICMPv6's, by why */
+	static const unsigned char code4[] = { 0, 1, 3, 13 };
+	static const unsigned char code6[] = { 0, 3, 4, 1 };
+	size_t hl, max, len;
+	uint16_t sum;
+	int v6;
+
+	if (ql == 28 && q[0] == 0x45)
+		v6 = 0;
+	else if (ql == IP6_HDR_LEN + 8 && (q[0] >> 4) == 6)
+		v6 = 1;
+	else
+		return 0;
+	if (why < 0 || why > IPPKT_UNREACH_ADMIN)
+		return 0;
+	/* an error stays within the smallest MTU (RFC 1812, RFC 4443) */
+	hl = v6 ? IP6_HDR_LEN : 20;
+	max = v6 ? 1280 : 576;
+	if (n > max - hl - 8 - ql)
+		n = max - hl - 8 - ql;
+	len = hl + 8 + ql + n;
+	if (outlen < len)
+		return 0;
+	memset(out, 0, hl + 8);
+	if (v6) {
+		out[0] = 0x60;
+		out[4] = (unsigned char)((len - hl) >> 8);
+		out[5] = (unsigned char)(len - hl);
+		out[6] = IPPKT_ICMP6;
+		out[7] = 64;
+		memcpy(out + 8, q + 24, 16);
+		memcpy(out + 24, q + 8, 16);
+	} else {
+		out[0] = 0x45;
+		out[2] = (unsigned char)(len >> 8);
+		out[3] = (unsigned char)len;
+		out[8] = 64;
+		out[9] = IPPKT_ICMP;
+		memcpy(out + 12, q + 16, 4);
+		memcpy(out + 16, q + 12, 4);
+		sum = vnet_cksum(out, hl, 0);
+		memcpy(out + 10, &sum, 2);
+	}
+	out[hl] = v6 ? 1 : 3;		/* destination unreachable */
+	out[hl + 1] = v6 ? code6[why] : code4[why];
+	memcpy(out + hl + 8, q, ql);
+	if (n > 0)
+		memcpy(out + hl + 8 + ql, p, n);
+	/* ICMPv6 covers a pseudo-header, ICMP its message only */
+	sum = vnet_cksum(out + hl, len - hl, v6 ?
+	    vnet_pseudo_sum(out, IPPKT_ICMP6, len - hl) : 0);
+	memcpy(out + hl + 2, &sum, 2);
+	return len;
 }

@@ -47,4 +47,25 @@ int	ippkt_parse(const unsigned char *p, size_t n, struct ippkt *pk);
  */
 int	ippkt_unroutable(const struct ippkt *pk);
 
+/* What an ICMP destination unreachable says (ippkt_unreach). */
+#define IPPKT_UNREACH_NET	0	/* no route */
+#define IPPKT_UNREACH_HOST	1	/* the address */
+#define IPPKT_UNREACH_PORT	2	/* nobody at the port */
+#define IPPKT_UNREACH_ADMIN	3	/* administratively prohibited */
+#define IPPKT_UNREACH_MAX	1280	/* the longest one built */
+
+/*
+ * An ICMP (RFC 792) or ICMPv6 (RFC 4443) destination unreachable about
+ * a datagram, from the address it went to, to its sender: q holds the
+ * datagram's IP header (IPv4 without options, or IPv6 without
+ * extension headers) and the first 8 bytes after it, ql bytes (28 or
+ * 48); p what else is known of its payload (n bytes), quoted as far
+ * as the message stays within 576 bytes (IPv6: 1280).  The packet's
+ * length in out (outlen bytes), or 0: q is not such headers, or out
+ * too short.
+ */
+size_t	ippkt_unreach(unsigned char *out, size_t outlen, int why,
+	    const unsigned char *q, size_t ql, const unsigned char *p,
+	    size_t n);
+
 #endif
