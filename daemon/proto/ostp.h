@@ -171,6 +171,13 @@ int	ostp_hs_finish(struct ostp_hs *, const struct ostp_keys *,
 void	ostp_hs_clear(struct ostp_hs *);
 
 /*
+ * Once per process before a sandbox: the X25519 library's setup
+ * (libsodium picks its code for the CPU).  0, or -1.  Handshakes call
+ * it too, for the programs that have no sandbox.
+ */
+int	ostp_crypto_init(void);
+
+/*
  * The Noise messages alone, for the test vectors (any prologue and
  * payloads); the datagram functions above are built on them.
  * ostp_noise_init also takes the psk0 token.  write1/write2: e_priv as
