@@ -6,8 +6,9 @@
  * Crypto is OpenSSL's: HMAC/HKDF-SHA256 for the per-key secrets, an
  * HMAC-SHA256 header mask, Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s for the
  * handshake (X25519, ChaCha20-Poly1305, BLAKE2s and HMAC-BLAKE2s) and
- * ChaCha20-Poly1305 for data.  The per-datagram work (mask, seal, open)
- * allocates nothing.
+ * ChaCha20-Poly1305 for data; X25519 is libsodium's where configure
+ * found it.  The per-datagram work (mask, seal, open) allocates
+ * nothing.
  */
 #include "config.h"
 

@@ -4,7 +4,8 @@
  * Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s handshake datagrams, data
  * datagrams, inner frames with their ACK/NACK payloads, and relay
  * messages.  Pure functions over caller buffers, no I/O; every crypto
- * primitive is OpenSSL's.  The version is a field of the derived keys, so
+ * primitive is OpenSSL's but X25519, which is libsodium's where it is
+ * built (HAVE_SODIUM).  The version is a field of the derived keys, so
  * another wire version is a switch in this file, not a new API.
  */
 #ifndef OSTP_PROTO_OSTP_H
