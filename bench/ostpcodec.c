@@ -220,19 +220,40 @@ bench_aead(size_t size, long n)
 	return 0;
 }
 
+/* An X25519 key from its bytes as the codec makes one (pub given). */
+static EVP_PKEY *
+x25519_fromdata(EVP_PKEY_CTX *fc, const unsigned char *priv,
+    const unsigned char pub[32])
+{
+	OSSL_PARAM p[3], *q = p;
+	EVP_PKEY *pk = NULL;
+
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pub, 32);
+	if (priv != NULL)
+		*q++ = OSSL_PARAM_construct_octet_string(
+		    OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
+	*q = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata_init(fc) != 1 || EVP_PKEY_fromdata(fc, &pk,
+	    priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) != 1)
+		return NULL;
+	return pk;
+}
+
 /*
  * One X25519 (scalar times a peer's point) n times: by OpenSSL on a
  * derive context keyed once; by OpenSSL with what each DH of a
- * handshake needs made and freed around it (the private key's object
- * and context, the peer's key object); by libsodium; and libsodium's
- * base-point multiplication (an ephemeral key's public half).
+ * handshake needs made and freed around it, as the codec makes them
+ * (the private key's object from both halves and its context, the
+ * peer's key object); by libsodium; and libsodium's base-point
+ * multiplication (an ephemeral key's public half).
  */
 static int
 bench_x25519(long n)
 {
-	unsigned char priv[32], peer[32], out[32], ref[32];
+	unsigned char priv[32], pub[32], peer[32], out[32], ref[32];
 	EVP_PKEY *k, *pk;
-	EVP_PKEY_CTX *c;
+	EVP_PKEY_CTX *c, *fc;
 	size_t len;
 	double t0;
 	long i;
@@ -247,7 +268,9 @@ bench_x25519(long n)
 	    EVP_PKEY_derive_set_peer(c, pk) != 1)
 		return -1;
 	len = 32;
-	if (EVP_PKEY_derive(c, ref, &len) != 1)
+	if (EVP_PKEY_derive(c, ref, &len) != 1 ||
+	    EVP_PKEY_get_raw_public_key(k, pub, &len) != 1 ||
+	    (fc = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL)) == NULL)
 		return -1;
 	t0 = now();
 	for (i = 0; i < n; i++) {
@@ -262,11 +285,10 @@ bench_x25519(long n)
 
 	t0 = now();
 	for (i = 0; i < n; i++) {
-		k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
-		    32);
-		pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
-		    32);
-		c = k != NULL ? EVP_PKEY_CTX_new(k, NULL) : NULL;
+		k = x25519_fromdata(fc, priv, pub);
+		pk = x25519_fromdata(fc, NULL, peer);
+		c = k != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL) :
+		    NULL;
 		len = 32;
 		if (pk == NULL || c == NULL || EVP_PKEY_derive_init(c) != 1 ||
 		    EVP_PKEY_derive_set_peer(c, pk) != 1 ||
@@ -277,6 +299,7 @@ bench_x25519(long n)
 		EVP_PKEY_free(pk);
 	}
 	report_us("openssl, objects each", n, now() - t0);
+	EVP_PKEY_CTX_free(fc);
 #ifdef HAVE_SODIUM
 	if (sodium_init() < 0 || crypto_scalarmult(out, priv, peer) != 0 ||
 	    memcmp(out, ref, 32) != 0)
