@@ -12,7 +12,11 @@ WARN		= -Wall -Wextra -Wno-unused-parameter -Wshadow -Wpointer-arith \
 		  -Wmissing-prototypes -Wstrict-prototypes -Wformat=2
 CPPFLAGS_ALL	= -D_GNU_SOURCE -I. -Icommon -Imonitor -Idaemon \
 		  $(CRYPTO_CFLAGS) $(EVENT_CFLAGS) $(MNL_CFLAGS) $(CAP_CFLAGS) \
-		  $(SECCOMP_CFLAGS) $(YAJL_CFLAGS) $(NGHTTP2_CFLAGS)
+		  $(SECCOMP_CFLAGS) $(YAJL_CFLAGS) $(NGHTTP2_CFLAGS) \
+		  $(SODIUM_CFLAGS)
+# The OSTP codec's X25519 is libsodium's when configure found it: it is
+# linked wherever libcrypto is.
+CRYPTO_LIBS	+= $(SODIUM_LIBS)
 ifeq ($(SAN),1)
 OPT		= -O1 -g -fno-omit-frame-pointer \
 		  -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -75,7 +79,7 @@ FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libevent-dev libmnl-dev libcap-dev libseccomp-dev \
-		  libyajl-dev libpcap-dev clang libclang-rt-14-dev iproute2 \
+		  libyajl-dev libpcap-dev libsodium-dev clang libclang-rt-14-dev iproute2 \
 		  curl python3 procps socat mandoc iputils-ping \
 		  openssl proxychains4 python3-socks dante-server squid \
 		  shadowsocks-libev python3-cryptography v2ray unbound \

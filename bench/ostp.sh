@@ -117,7 +117,8 @@ awk -v t=$((t1 - t0)) -v hz="$TCK" -v mb="$o" -v s="$SECS" 'BEGIN {
 # after its clock; the caps are above what a run makes, so that no
 # handshake also pays for dropping an older session)
 cc -O2 -Wall -D_GNU_SOURCE -I. -Icommon -Idaemon -o "$OUT/ostphs" bench/ostphs.c \
-    daemon/proto/ostp.c -lcrypto || exit 1
+    daemon/proto/ostp.c -lcrypto $(grep -q 'define HAVE_SODIUM 1' config.h &&
+    echo -lsodium) || exit 1
 HS1=23330 HS2=23331
 HSN=${HSN:-$((SECS * 16000))}
 for w in 1 2; do

@@ -5,15 +5,22 @@
  * (client msg1, server accept and msg2, client finish) in us each.
  * "hs" runs only the handshake, COUNT times (default 2000); "aead"
  * compares OpenSSL call sequences for one sealed and one opened
- * datagram of SIZE bytes (the codec uses the cheapest).  Not part of
- * make check.  After a build, under the CPU lock:
+ * datagram of SIZE bytes (the codec uses the cheapest); "x25519"
+ * compares one X25519 by OpenSSL, on a context made once and as a
+ * handshake has to (key objects for each key), with libsodium's when
+ * configure found it (the codec uses it then).  Not part of make check.
+ * After a build, under the CPU lock (-lsodium where config.h has
+ * HAVE_SODIUM):
  *
  *   cc -O2 -Wall -I. -Idaemon -o build/ostpcodec bench/ostpcodec.c \
- *       build/obj/daemon/proto/ostp.o -lcrypto
+ *       build/obj/daemon/proto/ostp.o -lcrypto -lsodium
  *   flock -o /tmp/ostp-cpu.lock build/ostpcodec [SIZE [COUNT]]
  *   flock -o /tmp/ostp-cpu.lock build/ostpcodec hs [COUNT]
  *   flock -o /tmp/ostp-cpu.lock build/ostpcodec aead [SIZE [COUNT]]
+ *   flock -o /tmp/ostp-cpu.lock build/ostpcodec x25519 [COUNT]
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,10 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+
+#ifdef HAVE_SODIUM
+#include <sodium.h>
+#endif
 
 #include "proto/ostp.h"
 
@@ -43,7 +54,7 @@ report(const char *what, long n, double t, size_t bytes)
 static void
 report_us(const char *what, long n, double t)
 {
-	printf("%-10s %9.0f /s  %7.2f us\n", what, n / t, t / n * 1e6);
+	printf("%-22s %9.0f /s  %7.2f us\n", what, n / t, t / n * 1e6);
 }
 
 /*
@@ -209,6 +220,104 @@ bench_aead(size_t size, long n)
 	return 0;
 }
 
+/* An X25519 key from its bytes as the codec makes one (pub given). */
+static EVP_PKEY *
+x25519_fromdata(EVP_PKEY_CTX *fc, const unsigned char *priv,
+    const unsigned char pub[32])
+{
+	OSSL_PARAM p[3], *q = p;
+	EVP_PKEY *pk = NULL;
+
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pub, 32);
+	if (priv != NULL)
+		*q++ = OSSL_PARAM_construct_octet_string(
+		    OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
+	*q = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata_init(fc) != 1 || EVP_PKEY_fromdata(fc, &pk,
+	    priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, p) != 1)
+		return NULL;
+	return pk;
+}
+
+/*
+ * One X25519 (scalar times a peer's point) n times: by OpenSSL on a
+ * derive context keyed once; by OpenSSL with what each DH of a
+ * handshake needs made and freed around it, as the codec makes them
+ * (the private key's object from both halves and its context, the
+ * peer's key object); by libsodium; and libsodium's base-point
+ * multiplication (an ephemeral key's public half).
+ */
+static int
+bench_x25519(long n)
+{
+	unsigned char priv[32], pub[32], peer[32], out[32], ref[32];
+	EVP_PKEY *k, *pk;
+	EVP_PKEY_CTX *c, *fc;
+	size_t len;
+	double t0;
+	long i;
+
+	memset(priv, 0x42, sizeof(priv));
+	memset(peer, 0x17, sizeof(peer));
+	peer[31] &= 0x7f;
+	if ((k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    32)) == NULL || (pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519,
+	    NULL, peer, 32)) == NULL || (c = EVP_PKEY_CTX_new(k, NULL)) ==
+	    NULL || EVP_PKEY_derive_init(c) != 1 ||
+	    EVP_PKEY_derive_set_peer(c, pk) != 1)
+		return -1;
+	len = 32;
+	if (EVP_PKEY_derive(c, ref, &len) != 1 ||
+	    EVP_PKEY_get_raw_public_key(k, pub, &len) != 1 ||
+	    (fc = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL)) == NULL)
+		return -1;
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		len = 32;
+		if (EVP_PKEY_derive(c, out, &len) != 1)
+			return -1;
+	}
+	report_us("openssl, context kept", n, now() - t0);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(pk);
+
+	t0 = now();
+	for (i = 0; i < n; i++) {
+		k = x25519_fromdata(fc, priv, pub);
+		pk = x25519_fromdata(fc, NULL, peer);
+		c = k != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL) :
+		    NULL;
+		len = 32;
+		if (pk == NULL || c == NULL || EVP_PKEY_derive_init(c) != 1 ||
+		    EVP_PKEY_derive_set_peer(c, pk) != 1 ||
+		    EVP_PKEY_derive(c, out, &len) != 1)
+			return -1;
+		EVP_PKEY_CTX_free(c);
+		EVP_PKEY_free(k);
+		EVP_PKEY_free(pk);
+	}
+	report_us("openssl, objects each", n, now() - t0);
+	EVP_PKEY_CTX_free(fc);
+#ifdef HAVE_SODIUM
+	if (sodium_init() < 0 || crypto_scalarmult(out, priv, peer) != 0 ||
+	    memcmp(out, ref, 32) != 0)
+		return -1;
+	t0 = now();
+	for (i = 0; i < n; i++)
+		if (crypto_scalarmult(out, priv, peer) != 0)
+			return -1;
+	report_us("libsodium", n, now() - t0);
+	t0 = now();
+	for (i = 0; i < n; i++)
+		if (crypto_scalarmult_base(out, priv) != 0)
+			return -1;
+	report_us("libsodium, base", n, now() - t0);
+#endif
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,6 +341,10 @@ main(int argc, char **argv)
 			return 1;
 		ostp_keys_clear(&k);
 		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "x25519") == 0) {
+		n = argc > 2 ? strtol(argv[2], NULL, 10) : 5000;
+		return n >= 1 && bench_x25519(n) == 0 ? 0 : 1;
 	}
 	if (argc > 1 && strcmp(argv[1], "aead") == 0) {
 		size = argc > 2 ? strtoul(argv[2], NULL, 10) : 1350;

@@ -34,6 +34,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "proto/obfs.h"
+#include "proto/ostp.h"
 #include "proto/ss.h"
 #include "proto/sscodec.h"
 #include "worker.h"
@@ -499,6 +500,8 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 	ssc_salt_seen = ss_salt_seen;
 	if (obfs_crypto_init() != 0)
 		fatal("OpenSSL: cannot load SHA-1 for obfs-http");
+	if (ostp_crypto_init() != 0)
+		fatal("cannot set up X25519 for OSTP");
 	if (tls_init() != 0)
 		fatal("OpenSSL: cannot make the TLS certificate for SOCKS5");
 	if (dnsup_init(conf) != 0)

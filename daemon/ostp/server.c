@@ -104,6 +104,7 @@ struct sentry {
 	int			 in_addr;	/* on an address chain */
 	struct ucon		*uc;		/* a TCP carrier's connection */
 	uint64_t		 steer_us;	/* last asked to steer here */
+	int			 steered;	/* the address is mapped to us */
 };
 
 LIST_HEAD(sentry_list, sentry);
@@ -418,16 +419,26 @@ find_addr(struct osrv *srv, const struct sockaddr_storage *ss)
 /*
  * Steering (monitor/mon_steer.c): every worker of the port has its own
  * socket, and the kernel sends a datagram to the worker its source
- * address is steered to.  A UDP session's address is steered here when
- * the session starts or moves here, and released when no session of
- * ours is left at it.
+ * address is steered to, or, for an address not in the map, to one of
+ * the current generation's workers by a hash of the 4-tuple that stays
+ * the same while the generation does.  So an address whose datagram
+ * reached this worker's socket directly (a handshake, a move) needs no
+ * entry: its next ones come here too.  It is steered only when a
+ * datagram of its session came the long way, handed on by another
+ * worker (the session moved to an address that hashes elsewhere, or
+ * the map lost it), and when this worker's generation is no longer the
+ * one the hash picks (a drain); it is released when no session of
+ * ours is left at it.  Asking the monitor for every new session cost
+ * an IPC message here and a wakeup and a map update there, about a
+ * tenth of a handshake's CPU time.
  */
 static void
 entry_steer(struct sentry *e, uint64_t now)
 {
-	if (e->srv->fd == -1)
+	if (e->srv->fd == -1 || e->uc != NULL)
 		return;		/* a TCP carrier's session */
 	e->steer_us = now;
+	e->steered = 1;
 	mm_ostp_steer(e->srv->wk, IPC_OSTP_STEER, (uint32_t)e->srv->idx,
 	    (const struct sockaddr *)&e->peer);
 }
@@ -438,12 +449,16 @@ entry_unsteer(struct sentry *e)
 	struct osrv *srv = e->srv;
 	struct sentry *o;
 
-	if (srv->fd == -1 || !e->in_addr)
+	if (srv->fd == -1 || !e->in_addr || !e->steered)
 		return;
+	e->steered = 0;
 	LIST_FOREACH(o, &srv->addrs[addr_hash(&e->peer) % SRV_ADDR_BUCKETS],
 	    by_addr)
-		if (o != e && sockaddr_same(&o->peer, &e->peer))
+		if (o != e && sockaddr_same(&o->peer, &e->peer)) {
+			/* the map's entry is the other session's now */
+			o->steered = 1;
 			return;
+		}
 	mm_ostp_steer(srv->wk, IPC_OSTP_UNSTEER, (uint32_t)srv->idx,
 	    (const struct sockaddr *)&e->peer);
 }
@@ -922,7 +937,6 @@ entry_new(struct osrv *srv, struct skey *k, uint32_t sid,
 	srv->nsessions++;
 	addr_set(e, from, fromlen);
 	entry_set_ucon(e, srv->cur);
-	entry_steer(e, ostp_now_us());
 	adm_known(srv, from);
 	return e;
 }
@@ -1094,7 +1108,8 @@ dispatch(struct osrv *srv, const unsigned char *d, size_t len,
 			    "another worker)" : "");
 			addr_set(e, from, fromlen);
 			entry_set_ucon(e, srv->cur);
-			entry_steer(e, now);
+			if (fwd)
+				entry_steer(e, now);
 			touch(e);
 		}
 		if (find_sid(srv, sid) == e)
@@ -1175,8 +1190,17 @@ ostp_server_drain(struct worker *wk, int last)
 		for (i = 0; i < SRV_BUCKETS; i++) {
 			LIST_FOREACH_SAFE(e, &srv->sids[i], by_sid, tmp) {
 				/* a TCP carrier's stays with its connection */
-				if (e->uc != NULL || e->key->gone ||
-				    (r = ostp_session_export(e->s, &st)) < 0)
+				if (e->uc != NULL)
+					continue;
+				r = e->key->gone ? -1 :
+				    ostp_session_export(e->s, &st);
+				/*
+				 * One that stays: the hash sends its address
+				 * to the next generation from now on.
+				 */
+				if (r != 0 && !e->steered)
+					entry_steer(e, ostp_now_us());
+				if (r < 0)
 					continue;
 				if (r > 0) {
 					left++;
@@ -1259,6 +1283,9 @@ ostp_server_take(struct worker *wk, struct buf *b)
 	e = entry_new(srv, srv->keys[i], st.sid, st.k_tx, st.k_rx, &ss,
 	    sslen);
 	if (e != NULL) {
+		/* the monitor mapped the address to us with the handoff */
+		e->steered = 1;
+		e->steer_us = ostp_now_us();
 		ostp_session_resume(e->s, &st);
 		debug("ostp %s: session %08x for key %s taken over "
 		    "(generation %u)", srv->l->node->url, e->sid,

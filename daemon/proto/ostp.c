@@ -6,8 +6,9 @@
  * Crypto is OpenSSL's: HMAC/HKDF-SHA256 for the per-key secrets, an
  * HMAC-SHA256 header mask, Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s for the
  * handshake (X25519, ChaCha20-Poly1305, BLAKE2s and HMAC-BLAKE2s) and
- * ChaCha20-Poly1305 for data.  The per-datagram work (mask, seal, open)
- * allocates nothing.
+ * ChaCha20-Poly1305 for data; X25519 is libsodium's where configure
+ * found it.  The per-datagram work (mask, seal, open) allocates
+ * nothing.
  */
 #include "config.h"
 
@@ -29,6 +30,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#ifdef HAVE_SODIUM
+#include <sodium.h>
+#endif
 
 #include "ostp.h"
 
@@ -718,6 +722,64 @@ decrypt_and_hash(struct ostp_hs *hs, const unsigned char *ct, size_t len,
 }
 
 /*
+ * X25519 (RFC 7748) for the handshake: each side makes one ephemeral
+ * key (a base-point multiplication for its public half) and computes
+ * one DH with it.  struct dh carries what the two steps share.  An
+ * all-zero DH result (a low-order peer point) is refused, by OpenSSL
+ * and by libsodium alike, so such a handshake fails here where snow
+ * would go on with a known key; no honest peer sends one.
+ */
+#ifdef HAVE_SODIUM
+
+/*
+ * libsodium's X25519 where it is built: the same constant-time ladder
+ * cost as OpenSSL's, but straight on the bytes, where OpenSSL wants a
+ * key object for each key and a derive context, which cost a server
+ * about a tenth of a handshake (bench/ostpcodec x25519 compares them).
+ */
+struct dh {
+	int		 unused;
+};
+
+static int
+dh_ready(void)
+{
+	static int ok;
+
+	/* picks the fastest implementation for this CPU; idempotent */
+	if (!ok && sodium_init() >= 0)
+		ok = 1;
+	return ok ? 0 : -1;
+}
+
+static int
+dh_ephemeral(struct ostp_hs *hs, struct dh *x)
+{
+	(void)x;
+	if (dh_ready() != 0)
+		return -1;
+	return crypto_scalarmult_base(hs->e_pub, hs->e_priv) == 0 ? 0 : -1;
+}
+
+static int
+dh_derive(struct ostp_hs *hs, struct dh *x, const unsigned char peer[32],
+    unsigned char out[32])
+{
+	(void)x;
+	if (dh_ready() != 0)
+		return -1;
+	return crypto_scalarmult(out, hs->e_priv, peer) == 0 ? 0 : -1;
+}
+
+static void
+dh_done(struct dh *x)
+{
+	(void)x;
+}
+
+#else	/* HAVE_SODIUM */
+
+/*
  * X25519 keys straight from their bytes with both halves given, on a
  * reused context: EVP_PKEY_new_raw_private_key fetches the algorithm
  * by name and computes the public half again (an Edwards base-point
@@ -781,9 +843,7 @@ x25519_ctx(const unsigned char priv[32], const unsigned char *pub)
  * DH(ctx's key, peer), peer NULL: the base point.  The peer is not
  * checked first (set_peer's validation costs a context of its own and
  * only asks whether a public key is there): OpenSSL refuses an
- * all-zero result (a low-order peer point) in the derivation itself,
- * so such a handshake fails here where snow would go on with a known
- * key; no honest peer sends one.
+ * all-zero result in the derivation itself.
  */
 static int
 x25519_derive(EVP_PKEY_CTX *ctx, const unsigned char *peer,
@@ -820,29 +880,60 @@ x25519_pub(EVP_PKEY_CTX *ctx, unsigned char pub[32])
 	return x25519_derive(ctx, NULL, pub);
 }
 
-/*
- * A new ephemeral key (e_priv NULL: random) and its public half; the
- * context is returned for the DH that follows, or freed (ctxp NULL).
- */
+struct dh {
+	EVP_PKEY_CTX	*ctx;		/* NULL until needed */
+};
+
+static int
+dh_ready(void)
+{
+	return 0;
+}
+
+static int
+dh_ephemeral(struct ostp_hs *hs, struct dh *x)
+{
+	if ((x->ctx = x25519_ctx(hs->e_priv, NULL)) == NULL)
+		return -1;
+	return x25519_pub(x->ctx, hs->e_pub);
+}
+
+static int
+dh_derive(struct ostp_hs *hs, struct dh *x, const unsigned char peer[32],
+    unsigned char out[32])
+{
+	if (x->ctx == NULL &&
+	    (x->ctx = x25519_ctx(hs->e_priv, hs->e_pub)) == NULL)
+		return -1;
+	return x25519_derive(x->ctx, peer, out);
+}
+
+static void
+dh_done(struct dh *x)
+{
+	/* the free wipes the ephemeral key */
+	EVP_PKEY_CTX_free(x->ctx);
+	x->ctx = NULL;
+}
+
+#endif	/* HAVE_SODIUM */
+
+int
+ostp_crypto_init(void)
+{
+	return dh_ready();
+}
+
+/* A new ephemeral key (e_priv NULL: random) and its public half. */
 static int
 noise_ephemeral(struct ostp_hs *hs, const unsigned char *e_priv,
-    EVP_PKEY_CTX **ctxp)
+    struct dh *x)
 {
-	EVP_PKEY_CTX *ctx;
-	int rv;
-
 	if (e_priv != NULL)
 		memcpy(hs->e_priv, e_priv, 32);
 	else
 		ostp_random(hs->e_priv, 32);
-	if ((ctx = x25519_ctx(hs->e_priv, NULL)) == NULL)
-		return -1;
-	rv = x25519_pub(ctx, hs->e_pub);
-	if (ctxp != NULL && rv == 0)
-		*ctxp = ctx;
-	else
-		EVP_PKEY_CTX_free(ctx);
-	return rv;
+	return dh_ephemeral(hs, x);
 }
 
 static int
@@ -883,9 +974,15 @@ ssize_t
 ostp_noise_write1(struct ostp_hs *hs, const unsigned char *e_priv,
     const void *payload, size_t plen, unsigned char *out, size_t outsz)
 {
+	struct dh x;
+	int rv;
+
 	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
 		return -1;
-	if (noise_ephemeral(hs, e_priv, NULL) != 0)
+	memset(&x, 0, sizeof(x));
+	rv = noise_ephemeral(hs, e_priv, &x);
+	dh_done(&x);
+	if (rv != 0)
 		return -1;
 	memcpy(out, hs->e_pub, DHLEN);
 	/* in a psk handshake, e is also mixed into the key */
@@ -914,23 +1011,25 @@ ssize_t
 ostp_noise_write2(struct ostp_hs *hs, const unsigned char *e_priv,
     const void *payload, size_t plen, unsigned char *out, size_t outsz)
 {
-	EVP_PKEY_CTX *ctx = NULL;
+	struct dh x;
 	unsigned char dh[32];
 	int rv;
 
 	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
 		return -1;
-	if (noise_ephemeral(hs, e_priv, &ctx) != 0)
+	memset(&x, 0, sizeof(x));
+	if (noise_ephemeral(hs, e_priv, &x) != 0) {
+		dh_done(&x);
 		return -1;
+	}
 	memcpy(out, hs->e_pub, DHLEN);
 	rv = mix_hash(hs, hs->e_pub, DHLEN) == 0 &&
 	    mix_key(hs, hs->e_pub, DHLEN) == 0 &&
-	    x25519_derive(ctx, hs->re, dh) == 0 &&
+	    dh_derive(hs, &x, hs->re, dh) == 0 &&
 	    mix_key(hs, dh, sizeof(dh)) == 0 &&
 	    encrypt_and_hash(hs, payload, plen, out + DHLEN) == 0 &&
 	    noise_split(hs) == 0;
-	/* the free wipes the ephemeral key */
-	EVP_PKEY_CTX_free(ctx);
+	dh_done(&x);
 	OPENSSL_cleanse(dh, sizeof(dh));
 	return rv ? (ssize_t)(DHLEN + plen + OSTP_TAG) : -1;
 }
@@ -939,22 +1038,21 @@ ssize_t
 ostp_noise_read2(struct ostp_hs *hs, const unsigned char *msg, size_t len,
     unsigned char *payload, size_t payloadsz)
 {
-	EVP_PKEY_CTX *ctx;
+	struct dh x;
 	unsigned char dh[32];
 	int rv;
 
 	if (len < DHLEN + OSTP_TAG || len - DHLEN - OSTP_TAG > payloadsz)
 		return -1;
-	if ((ctx = x25519_ctx(hs->e_priv, hs->e_pub)) == NULL)
-		return -1;
+	memset(&x, 0, sizeof(x));
 	memcpy(hs->re, msg, DHLEN);
 	rv = mix_hash(hs, hs->re, DHLEN) == 0 &&
 	    mix_key(hs, hs->re, DHLEN) == 0 &&
-	    x25519_derive(ctx, hs->re, dh) == 0 &&
+	    dh_derive(hs, &x, hs->re, dh) == 0 &&
 	    mix_key(hs, dh, sizeof(dh)) == 0 &&
 	    decrypt_and_hash(hs, msg + DHLEN, len - DHLEN, payload) == 0 &&
 	    noise_split(hs) == 0;
-	EVP_PKEY_CTX_free(ctx);
+	dh_done(&x);
 	OPENSSL_cleanse(dh, sizeof(dh));
 	return rv ? (ssize_t)(len - DHLEN - OSTP_TAG) : -1;
 }

@@ -4,7 +4,8 @@
  * Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s handshake datagrams, data
  * datagrams, inner frames with their ACK/NACK payloads, and relay
  * messages.  Pure functions over caller buffers, no I/O; every crypto
- * primitive is OpenSSL's.  The version is a field of the derived keys, so
+ * primitive is OpenSSL's but X25519, which is libsodium's where it is
+ * built (HAVE_SODIUM).  The version is a field of the derived keys, so
  * another wire version is a switch in this file, not a new API.
  */
 #ifndef OSTP_PROTO_OSTP_H
@@ -169,6 +170,13 @@ int	ostp_hs_finish(struct ostp_hs *, const struct ostp_keys *,
 	    const unsigned char *d, size_t len);
 
 void	ostp_hs_clear(struct ostp_hs *);
+
+/*
+ * Once per process before a sandbox: the X25519 library's setup
+ * (libsodium picks its code for the CPU).  0, or -1.  Handshakes call
+ * it too, for the programs that have no sandbox.
+ */
+int	ostp_crypto_init(void);
 
 /*
  * The Noise messages alone, for the test vectors (any prologue and
