@@ -23,6 +23,7 @@
 #define CUBIC_BETA	0.7
 #define CUBIC_C		0.4
 #define CC_LOSS_TOLERATED_PCT	3
+#define CC_QUEUE_MIN_US		10000	/* queueing delay tolerated */
 #define DUP_LIMIT_US	10000		/* forced ACK / far NACK, at most */
 #define NACK_WIN_MIN_US	5000
 #define NACK_WIN_MAX_US	100000
@@ -281,6 +282,32 @@ cc_loss(struct arq *a, uint64_t n, uint64_t now, int timeout)
 }
 
 /*
+ * The path's queue grows: the smoothed RTT exceeds the least seen by
+ * more than CC_QUEUE_MIN_US (and than the least RTT itself), once per
+ * round.  A sender that never loses a datagram to the socket buffers
+ * (4 MiB at a server) would otherwise fill them, and every flow of the
+ * session would wait behind tens of milliseconds of queue.
+ */
+static void
+cc_delay(struct arq *a, uint64_t n, uint64_t now)
+{
+	uint64_t q;
+
+	/*
+	 * Not over TCP: its own congestion control, and a loss there
+	 * stalls everything behind it for a round trip, no queue.
+	 */
+	if (a->reliable || a->min_rtt_us == 0 || n < a->recovery_end)
+		return;
+	q = a->min_rtt_us > CC_QUEUE_MIN_US ? a->min_rtt_us :
+	    CC_QUEUE_MIN_US;
+	if (a->srtt_us > a->min_rtt_us + q) {
+		a->delay_cuts++;
+		cc_cut(a, now);
+	}
+}
+
+/*
  * Loss detection by the sender, from the ACK's ranges (RACK, RFC 8985,
  * in its simplest form; local behaviour, nothing on the wire changes):
  * a frame the ACK shows missing that was sent a reordering window
@@ -394,8 +421,10 @@ arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
 			e->d = NULL;
 		}
 	}
-	if (sample && largest >= a->acked_high && now >= sent)
+	if (sample && largest >= a->acked_high && now >= sent) {
 		rtt_sample(a, now - sent);
+		cc_delay(a, largest, now);
+	}
 	if (largest > a->acked_high)
 		a->acked_high = largest;
 	if (largest >= a->round_end && acked > 0) {
@@ -518,14 +547,6 @@ arq_due(struct arq *a, uint64_t now, const struct arq_sent **out, size_t max)
 	size_t k = 0;
 	uint64_t n;
 
-	/*
-	 * The scan walks the whole window: at most once a tick unless
-	 * frames were judged lost (timeouts are 100 ms and more; the
-	 * timer now also runs after every read that owes an ACK).
-	 */
-	if (!a->lost_pending && now - a->scan_us < ARQ_TICK_US)
-		goto probe;
-	a->scan_us = now;
 	for (n = a->tx_base; a->hist != NULL && n < a->tx_next && k < max;
 	    n++) {
 		e = hist_at(a, n);
@@ -553,7 +574,6 @@ arq_due(struct arq *a, uint64_t now, const struct arq_sent **out, size_t max)
 	if (a->hist == NULL || n >= a->tx_next)
 		a->lost_pending = 0;
 	hist_advance(a);
-probe:
 	if (k == 0 && max > 0 && (out[k] = probe(a, now)) != NULL)
 		k++;
 	return k;
@@ -573,7 +593,6 @@ arq_all_due(struct arq *a)
 
 	for (n = a->tx_base; a->hist != NULL && n < a->tx_next; n++)
 		hist_at(a, n)->sent_us = 0;
-	a->scan_us = 0;		/* the next arq_due() looks */
 	a->min_rtt_us = 0;	/* another path */
 }
 

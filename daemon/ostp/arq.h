@@ -81,7 +81,6 @@ struct arq {
 	uint64_t	 acked_high;	/* the largest nonce acked */
 	double		 w_est;		/* what Reno would have (RFC 8312) */
 	int		 lost_pending;	/* marked lost: resend now */
-	uint64_t	 scan_us;	/* the last scan for timeouts */
 	uint64_t	 progress_us;	/* the last ACK of new data, or the
 					   first send after none in flight */
 	uint64_t	 probe_us;	/* the last tail-loss probe */
@@ -122,6 +121,7 @@ struct arq {
 	uint64_t	 nack_retx;	/* of them asked by a NACK */
 	uint64_t	 probes_sent;	/* tail-loss probes */
 	uint64_t	 timeouts;	/* resent on their timer */
+	uint64_t	 delay_cuts;	/* window cuts for a growing queue */
 };
 
 void	arq_init(struct arq *, int reliable, uint64_t now);

@@ -1126,7 +1126,7 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	debug2_f("%s: cwnd %.0f inflight %zu srtt %llu us min %llu us "
 	    "rto %llu us retransmits %llu (rack %llu, nack %llu, probes "
-	    "%llu) window cuts %llu rx_next %llu held %zu",
+	    "%llu) window cuts %llu (queue %llu) rx_next %llu held %zu",
 	    s->name, s->arq.cwnd, s->arq.inflight,
 	    (unsigned long long)s->arq.srtt_us,
 	    (unsigned long long)s->arq.min_rtt_us,
@@ -1136,6 +1136,7 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)s->arq.nack_retx,
 	    (unsigned long long)s->arq.probes_sent,
 	    (unsigned long long)s->arq.losses,
+	    (unsigned long long)s->arq.delay_cuts,
 	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
 	/* the client ticks every second, and keeps alive every 5th */
 	if (!s->server && ++s->ka_ticks % SESS_KA_SECS == 0) {

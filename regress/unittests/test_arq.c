@@ -269,7 +269,7 @@ sim_end(void)
 	if (getenv("TEST_VERBOSE") != NULL)
 		fprintf(stderr, "  %llu us; dropped %llu/%llu; resent %llu "
 		    "(rack %llu nack %llu probes %llu rto %llu); acks %llu; cwnd %.0f "
-		    "cuts %llu; srtt %llu\n",
+		    "cuts %llu (queue %llu); srtt %llu\n",
 		    (unsigned long long)(sim->now - 1000000),
 		    (unsigned long long)sim->sr.dropped,
 		    (unsigned long long)sim->rs.dropped,
@@ -280,6 +280,7 @@ sim_end(void)
 		    (unsigned long long)sim->s.a.timeouts,
 		    (unsigned long long)sim->r.acks_sent, sim->s.a.cwnd,
 		    (unsigned long long)sim->s.a.losses,
+		    (unsigned long long)sim->s.a.delay_cuts,
 		    (unsigned long long)sim->s.a.srtt_us);
 	arq_free(&sim->s.a);
 	arq_free(&sim->r.a);
