@@ -87,6 +87,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  libnghttp2-dev nghttp2-client nghttp2-server nghttp2-proxy \
 		  chromium coturn conntrack tcpdump liblwip-dev prometheus \
 		  gsettings-desktop-schemas libglib2.0-bin iperf3 libkf5config-bin \
+		  openvpn wireguard-go wireguard-tools \
 		  git debhelper lintian fakeroot systemd bash-completion
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \

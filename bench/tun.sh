@@ -2,11 +2,14 @@
 # Benchmark: iperf3 TCP, one stream each way, between two namespaces
 # joined by veth: straight over the veth (the limit) and through an
 # ostpd tun:// tunnel (gost's: one IP packet per UDP datagram, no
-# header), client in one namespace, server in the other.  Every step
+# header), client in one namespace, server in the other, and through
+# the tunnels ostpd is measured against: wireguard-go and OpenVPN (UDP,
+# AES-256-GCM, user space), both on the same MTU.  Every step
 # runs SECS seconds; medians of ROUNDS rounds, the subjects taking
 # turns.  Root; all traffic stays in the namespaces.
 #
 #   A 192.168.78.2 -- 192.168.78.1 B; tunnel 10.78.0.2 -- 10.78.0.1
+#   wireguard-go 10.80.0.2 -- 10.80.0.1, OpenVPN 10.81.0.2 -- 10.81.0.1
 #
 # PLAIN=1 runs the test build with OSTP_TUN_PLAIN=1: no UDP_SEGMENT and
 # no UDP_GRO (each datagram its own message, as on a kernel without
@@ -62,6 +65,12 @@ until ip netns exec $A ping -c 1 -W 1 10.78.0.1 >/dev/null 2>&1; do
 	[ $i -lt 20 ] || { echo "the tunnel did not come up"; exit 1; }
 done
 
+have_W=0 have_O=0
+vpn_wg $A $B 192.168.78.1 10.80.0 "$MTU" && have_W=1 ||
+    echo "wireguard-go: not measured (see $OUT/wg.log)"
+vpn_ovpn $A $B 192.168.78.1 10.81.0 "$MTU" && have_O=1 ||
+    echo "OpenVPN: not measured (see $OUT/ovpn-*.log)"
+
 measure() {	# measure HOST ARGS...: Mbit/s received, or "-"
 	_h=$1; shift
 	ip netns exec $A timeout $((SECS + 15)) iperf3 -c "$_h" -p 5201 \
@@ -74,26 +83,30 @@ except Exception:
 '
 }
 
-row() { printf '%-22s %12s %12s %10s\n' "$@"; }
+row() { printf '%-16s %8s %8s %8s %8s %9s %9s\n' "$@"; }
 echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU${PLAIN:+, PLAIN=$PLAIN}"
-row "Mbit/s" "veth" "tun://" "tun/veth"
+row "Mbit/s" "veth" "tun://" "wg-go" "openvpn" "tun/veth" "tun/ovpn"
 for mode in "tcp up" "tcp down"; do
 	case $mode in
 	"tcp up") a="" ;;
 	"tcp down") a="-R" ;;
 	esac
-	v_V= v_T=
+	v_V= v_T= v_W= v_O=
 	order="V T"
+	[ $have_W = 1 ] && order="$order W"
+	[ $have_O = 1 ] && order="$order O"
 	for r in $(seq 1 "$ROUNDS"); do
 		for s in $order; do
 			case $s in
 			V) x=$(measure 192.168.78.1 $a) ;;
 			T) x=$(measure 10.78.0.1 $a) ;;
+			W) x=$(measure 10.80.0.1 $a) ;;
+			O) x=$(measure 10.81.0.1 $a) ;;
 			esac
 			eval "v_$s=\"\$v_$s $x\""
 		done
 		order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
 	done
-	v=$(median $v_V); t=$(median $v_T)
-	row "  $mode" "$v" "$t" "$(ratio "$t" "$v")"
+	v=$(median $v_V); t=$(median $v_T); w=$(median $v_W); o=$(median $v_O)
+	row "  $mode" "$v" "$t" "$w" "$o" "$(ratio "$t" "$v")" "$(ratio "$t" "$o")"
 done
