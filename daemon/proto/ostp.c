@@ -23,7 +23,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -35,6 +37,7 @@
 #endif
 
 #include "ostp.h"
+#include "randpool.h"
 
 #define NOISE_NAME	"Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s"
 #define HASHLEN		32
@@ -47,11 +50,13 @@ void	(*ostp_random)(void *, size_t) = ostp_random_default;
 static void
 ostp_random_default(void *p, size_t n)
 {
+	static __thread struct randpool pool;
+
 	/*
 	 * A key, session id or padding without randomness is worse than
 	 * no daemon at all.
 	 */
-	if (n > 0 && RAND_bytes(p, (int)n) != 1)
+	if (randpool_bytes(&pool, p, n) != 0)
 		abort();
 }
 
@@ -777,6 +782,116 @@ dh_done(struct dh *x)
 	(void)x;
 }
 
+/*
+ * A responder's ephemeral keys, made EPH_BATCH at a time ahead of the
+ * handshakes that take them.  The public half is computed as an
+ * Edwards fixed-base multiplication (libsodium's, on precomputed
+ * tables: about half of what the Montgomery ladder costs for the base
+ * point here) moved to the Montgomery form X25519 uses, u = (1 + y) /
+ * (1 - y) (RFC 7748 §4.1), with one field inversion for the whole
+ * batch (Montgomery's trick, on OpenSSL's BN).  Both multiplications
+ * clamp the scalar the same way, so the public half is X25519(priv, 9)
+ * (test_ostp's pooled handshakes agree on their keys only if it is).
+ * The BN arithmetic is not constant-time;
+ * it sees only the public halves, which go on the wire in the clear.
+ * Every key is taken once and wiped from the pool as it is; a pool
+ * filled by another process (a fork) is thrown away.
+ */
+#define EPH_BATCH	32
+
+struct eph_pool {
+	unsigned char	 priv[EPH_BATCH][32];
+	unsigned char	 pub[EPH_BATCH][32];
+	size_t		 left;
+	pid_t		 pid;
+};
+
+static __thread struct eph_pool	 eph;
+static __thread BN_CTX		*eph_bn;
+static __thread BIGNUM		*eph_p;		/* 2^255 - 19 */
+
+static int
+eph_fill(struct eph_pool *ep)
+{
+	BIGNUM *num[EPH_BATCH], *den[EPH_BATCH], *pre[EPH_BATCH], *inv, *t;
+	unsigned char ed[32];
+	size_t i;
+	int ok = 0;
+
+	if (eph_p == NULL) {
+		if ((eph_bn = BN_CTX_new()) == NULL ||
+		    (eph_p = BN_new()) == NULL || BN_set_bit(eph_p, 255) != 1 ||
+		    BN_sub_word(eph_p, 19) != 1) {
+			BN_free(eph_p);
+			eph_p = NULL;
+			return -1;
+		}
+	}
+	ostp_random_default(ep->priv, sizeof(ep->priv));
+	BN_CTX_start(eph_bn);
+	for (i = 0; i < EPH_BATCH; i++) {
+		num[i] = BN_CTX_get(eph_bn);
+		den[i] = BN_CTX_get(eph_bn);
+		pre[i] = BN_CTX_get(eph_bn);
+	}
+	inv = BN_CTX_get(eph_bn);
+	if ((t = BN_CTX_get(eph_bn)) == NULL)
+		goto out;
+	/* den[i] = 1 - y, num[i] = 1 + y, pre[i] = den[0] * ... * den[i] */
+	for (i = 0; i < EPH_BATCH; i++) {
+		if (crypto_scalarmult_ed25519_base(ed, ep->priv[i]) != 0)
+			goto out;
+		ed[31] &= 0x7f;		/* the sign of x */
+		if (BN_lebin2bn(ed, 32, t) == NULL ||
+		    BN_mod_add(num[i], BN_value_one(), t, eph_p, eph_bn) != 1 ||
+		    BN_mod_sub(den[i], BN_value_one(), t, eph_p, eph_bn) != 1 ||
+		    BN_is_zero(den[i]) ||
+		    (i == 0 ? BN_copy(pre[0], den[0]) == NULL :
+		    BN_mod_mul(pre[i], pre[i - 1], den[i], eph_p, eph_bn) != 1))
+			goto out;
+	}
+	if (BN_mod_inverse(inv, pre[EPH_BATCH - 1], eph_p, eph_bn) == NULL)
+		goto out;
+	/* inv = 1 / (den[0] * ... * den[i]) going down */
+	for (i = EPH_BATCH; i-- > 0;) {
+		if (i > 0) {
+			if (BN_mod_mul(t, inv, pre[i - 1], eph_p, eph_bn) != 1 ||
+			    BN_mod_mul(inv, inv, den[i], eph_p, eph_bn) != 1)
+				goto out;
+		} else if (BN_copy(t, inv) == NULL)
+			goto out;
+		if (BN_mod_mul(t, t, num[i], eph_p, eph_bn) != 1 ||
+		    BN_bn2lebinpad(t, ep->pub[i], 32) != 32)
+			goto out;
+	}
+	ep->left = EPH_BATCH;
+	ok = 1;
+out:
+	BN_CTX_end(eph_bn);
+	if (!ok)
+		explicit_bzero(ep->priv, sizeof(ep->priv));
+	return ok ? 0 : -1;
+}
+
+/* The next key of the pool: 0, or -1 (make one the usual way). */
+static int
+eph_take(unsigned char priv[32], unsigned char pub[32])
+{
+	pid_t pid = getpid();
+
+	if (eph.pid != pid) {
+		explicit_bzero(&eph, sizeof(eph));
+		eph.pid = pid;
+	}
+	if (eph.left == 0 && eph_fill(&eph) != 0)
+		return -1;
+	eph.left--;
+	memcpy(priv, eph.priv[eph.left], 32);
+	memcpy(pub, eph.pub[eph.left], 32);
+	explicit_bzero(eph.priv[eph.left], 32);
+	return 0;
+}
+
 #else	/* HAVE_SODIUM */
 
 /*
@@ -916,6 +1031,15 @@ dh_done(struct dh *x)
 	x->ctx = NULL;
 }
 
+/* No pool without libsodium's Edwards base-point multiplication. */
+static int
+eph_take(unsigned char priv[32], unsigned char pub[32])
+{
+	(void)priv;
+	(void)pub;
+	return -1;
+}
+
 #endif	/* HAVE_SODIUM */
 
 int
@@ -924,13 +1048,20 @@ ostp_crypto_init(void)
 	return dh_ready();
 }
 
-/* A new ephemeral key (e_priv NULL: random) and its public half. */
+/*
+ * A new ephemeral key (e_priv NULL: random) and its public half; pooled:
+ * a responder's, from the pool made ahead (not when a test gives the
+ * randomness).
+ */
 static int
 noise_ephemeral(struct ostp_hs *hs, const unsigned char *e_priv,
-    struct dh *x)
+    int pooled, struct dh *x)
 {
 	if (e_priv != NULL)
 		memcpy(hs->e_priv, e_priv, 32);
+	else if (pooled && ostp_random == ostp_random_default &&
+	    eph_take(hs->e_priv, hs->e_pub) == 0)
+		return 0;
 	else
 		ostp_random(hs->e_priv, 32);
 	return dh_ephemeral(hs, x);
@@ -980,7 +1111,7 @@ ostp_noise_write1(struct ostp_hs *hs, const unsigned char *e_priv,
 	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
 		return -1;
 	memset(&x, 0, sizeof(x));
-	rv = noise_ephemeral(hs, e_priv, &x);
+	rv = noise_ephemeral(hs, e_priv, 0, &x);
 	dh_done(&x);
 	if (rv != 0)
 		return -1;
@@ -1018,7 +1149,7 @@ ostp_noise_write2(struct ostp_hs *hs, const unsigned char *e_priv,
 	if (plen > OSTP_DGRAM_MAX || outsz < DHLEN + plen + OSTP_TAG)
 		return -1;
 	memset(&x, 0, sizeof(x));
-	if (noise_ephemeral(hs, e_priv, &x) != 0) {
+	if (noise_ephemeral(hs, e_priv, 1, &x) != 0) {
 		dh_done(&x);
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "err.h"
 #include "proto.h"
+#include "randpool.h"
 #include "sscodec.h"
 
 /*
@@ -29,28 +30,13 @@
  */
 int	(*ssc_salt_seen)(const unsigned char *, size_t);
 
-/*
- * Salts come from a buffer filled by one RAND_bytes call for many
- * sessions (each call takes the generator's lock and checks for a
- * fork); bytes handed out are wiped from it.
- */
+/* Salts from a buffer that one RAND_bytes call fills for many sessions. */
 static int
 salt_bytes(unsigned char *p, size_t n)
 {
-	static unsigned char pool[1024];
-	static size_t left;
+	static struct randpool pool;
 
-	if (n > sizeof(pool))
-		return -1;
-	if (n > left) {
-		if (RAND_bytes(pool, sizeof(pool)) != 1)
-			return -1;
-		left = sizeof(pool);
-	}
-	left -= n;
-	memcpy(p, pool + left, n);
-	explicit_bzero(pool + left, n);
-	return 0;
+	return randpool_bytes(&pool, p, n);
 }
 
 static int

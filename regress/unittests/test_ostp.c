@@ -387,6 +387,46 @@ TEST(test_noise_nnpsk0_vectors)
 	ostp_hs_clear(&r);
 }
 
+/*
+ * Random ephemeral keys, as the daemon makes them: a responder takes
+ * its keys from a pool made ahead (an Edwards base-point multiplication
+ * moved to Montgomery form, one inversion a batch).  Both sides derive
+ * the same keys only if every pooled public half is X25519(priv, 9);
+ * 100 handshakes cross three refills; no key comes twice.
+ */
+static void	(*random_default)(void *, size_t);
+
+TEST(test_pooled_ephemeral)
+{
+	static unsigned char seen[100][32];
+	struct ostp_hs i, r;
+	unsigned char out[256], back[64], psk[32];
+	ssize_t n;
+	int h, j;
+
+	REQUIRE(ostp_random == random_default);
+	memset(psk, 7, sizeof(psk));
+	for (h = 0; h < 100; h++) {
+		REQUIRE(ostp_noise_init(&i, "p", 1, psk) == 0);
+		REQUIRE(ostp_noise_init(&r, "p", 1, psk) == 0);
+		n = ostp_noise_write1(&i, NULL, "hi", 2, out, sizeof(out));
+		REQUIRE(n > 0);
+		REQUIRE(ostp_noise_read1(&r, out, (size_t)n, back,
+		    sizeof(back)) == 2);
+		n = ostp_noise_write2(&r, NULL, "yo", 2, out, sizeof(out));
+		REQUIRE(n > 0);
+		memcpy(seen[h], out, 32);
+		ASSERT(ostp_noise_read2(&i, out, (size_t)n, back,
+		    sizeof(back)) == 2 && memcmp(back, "yo", 2) == 0);
+		ASSERT(memcmp(i.k_c2s, r.k_c2s, 32) == 0 &&
+		    memcmp(i.k_s2c, r.k_s2c, 32) == 0);
+		for (j = 0; j < h; j++)
+			ASSERT(memcmp(seen[j], seen[h], 32) != 0);
+		ostp_hs_clear(&i);
+		ostp_hs_clear(&r);
+	}
+}
+
 /* ---- key schedule, junk marker, mask ---- */
 
 TEST(test_key_schedule)
@@ -1286,11 +1326,13 @@ TEST(test_addr_split)
 int
 main(void)
 {
+	random_default = ostp_random;
 	RUN(test_hkdf_rfc5869);
 	RUN(test_chachapoly_rfc8439);
 	RUN(test_blake2s_rfc7693);
 	RUN(test_x25519_rfc7748);
 	RUN(test_noise_nnpsk0_vectors);
+	RUN(test_pooled_ephemeral);
 	RUN(test_key_schedule);
 	RUN(test_junk_marker);
 	RUN(test_mask);
