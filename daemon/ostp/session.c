@@ -72,6 +72,7 @@ struct ostp_stream {
 	enum st_state		 state;
 	char			 why[128];
 	struct cbuf		 toq;		/* from the peer */
+	int			 toq_kept;	/* drained, storage kept */
 	int			 fin_rcvd;	/* the peer's Close */
 	int			 fin_sent;
 	int			 blocked;	/* waits for the window */
@@ -107,6 +108,7 @@ struct ostp_session {
 	struct ostp_stream_list	 bucket[SESS_BUCKETS];
 	size_t			 nstreams;
 	size_t			 nblocked;
+	size_t			 nkept;		/* streams with toq_kept */
 	uint16_t		 next_id;
 	struct event		*timer;		/* the ARQ's */
 	uint64_t		 timer_at;	/* 0: not armed */
@@ -341,6 +343,11 @@ stream_detach(struct ostp_stream *st)
 	}
 	if (st->toq.len > 0)
 		sess_taken(s, st->toq.len);
+	if (st->toq_kept) {
+		st->toq_kept = 0;
+		s->nkept--;
+		cbuf_release(&st->toq);
+	}
 	LIST_REMOVE(st, entry);
 	s->nstreams--;
 	st->s = NULL;
@@ -376,6 +383,42 @@ sess_taken(struct ostp_session *s, size_t n)
 	}
 }
 
+/*
+ * A flow's queue ran empty.  A busy flow's queue fills again at once,
+ * often to a megabyte in a burst: its storage stays until the next
+ * keepalive tick (sess_release_kept), rather than being given back and
+ * grown again by doubling, copying everything at each step, many times
+ * a second.  A flow idle until that tick holds nothing.
+ */
+static void
+toq_drained(struct ostp_stream *st)
+{
+	if (st->s == NULL) {
+		cbuf_release(&st->toq);
+		return;
+	}
+	st->toq.off = 0;
+	if (!st->toq_kept) {
+		st->toq_kept = 1;
+		st->s->nkept++;
+	}
+}
+
+static void
+sess_release_kept(struct ostp_session *s)
+{
+	struct ostp_stream *st;
+	size_t i;
+
+	for (i = 0; i < SESS_BUCKETS && s->nkept > 0; i++)
+		LIST_FOREACH(st, &s->bucket[i], entry)
+			if (st->toq_kept) {
+				st->toq_kept = 0;
+				s->nkept--;
+				cbuf_release(&st->toq);
+			}
+}
+
 static ssize_t
 st_recv(struct conn *c, void *p, size_t n)
 {
@@ -387,7 +430,7 @@ st_recv(struct conn *c, void *p, size_t n)
 		memcpy(p, st->toq.p + st->toq.off, k);
 		cbuf_consume(&st->toq, k);
 		if (st->toq.len == 0)
-			cbuf_release(&st->toq);
+			toq_drained(st);
 		if (st->s != NULL)
 			sess_taken(st->s, k);
 		return (ssize_t)k;
@@ -564,6 +607,10 @@ toq_append(struct ostp_stream *st, const unsigned char *p, size_t n)
 {
 	struct cbuf *q = &st->toq;
 
+	if (st->toq_kept) {
+		st->toq_kept = 0;
+		st->s->nkept--;
+	}
 	if (q->len + n > SESS_TOQ_MAX ||
 	    cbuf_reserve(q, n, SESS_TOQ_MIN, 2 * SESS_TOQ_MAX) != 0)
 		return -1;
@@ -1138,6 +1185,7 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)s->arq.losses,
 	    (unsigned long long)s->arq.delay_cuts,
 	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
+	sess_release_kept(s);
 	/* the client ticks every second, and keeps alive every 5th */
 	if (!s->server && ++s->ka_ticks % SESS_KA_SECS == 0) {
 		ostp_session_ping(s);
