@@ -69,6 +69,27 @@ copy_free(struct copy *r)
 }
 
 /* Move data as far as it goes; -1 when the pair must close. */
+/*
+ * What the source already holds (TLS records read ahead, an OSTP or
+ * smux flow's queue) joins the bytes just read, up to the buffer's
+ * size: one send of many records rather than a send a record.  An
+ * error or the end is left for the next read to meet.
+ */
+static void
+cdir_fill(struct cdir *d, unsigned int *reads)
+{
+	size_t room;
+	ssize_t n;
+
+	while (*reads < COPY_READS && conn_pending(d->from) > 0 &&
+	    (room = cbuf_room(&d->buf)) > 0) {
+		(*reads)++;
+		if ((n = conn_recv(d->from, cbuf_tail(&d->buf), room)) <= 0)
+			break;
+		d->buf.len += (size_t)n;
+	}
+}
+
 static int
 cdir_pump(struct cdir *d)
 {
@@ -103,6 +124,7 @@ cdir_pump(struct cdir *d)
 		n = conn_recv(d->from, cbuf_tail(&d->buf), room);
 		if (n > 0) {
 			d->buf.len += (size_t)n;
+			cdir_fill(d, &reads);
 			continue;
 		}
 		if (n == 0) {
