@@ -3,7 +3,7 @@
  * buffer that one RAND_bytes call fills for many uses: each call takes
  * the generator's lock and checks for a fork, about 1.2 us here however
  * few bytes it makes.  Bytes handed out are wiped from the buffer; a
- * pool filled by another process (a fork) is thrown away, so that two
+ * pool filled before a fork is thrown away in the child, so that two
  * processes never hand out the same bytes.
  *
  * Header only: each user keeps its own pool (static, or __thread where
@@ -12,32 +12,59 @@
 #ifndef OSTP_RANDPOOL_H
 #define OSTP_RANDPOOL_H
 
-#include <sys/types.h>
-
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
 struct randpool {
 	unsigned char	 b[1024];
 	size_t		 left;		/* unused bytes, at the front */
-	pid_t		 pid;		/* who filled it */
+	unsigned int	 forks;		/* randpool_forks when filled */
 };
+
+/*
+ * Forks this process came through, counted by a handler each file that
+ * uses a pool registers once (a getpid() per use was a system call per
+ * connection, and a pass through the worker's seccomp filter).
+ */
+static unsigned int	randpool_forks;
+static int		randpool_registered;
+
+static inline void
+randpool_forked(void)
+{
+	randpool_forks++;
+}
+
+/* The fork count, from 1 once the handler is in; 0: it cannot be. */
+static inline unsigned int
+randpool_generation(void)
+{
+	if (!randpool_registered) {
+		if (pthread_atfork(NULL, NULL, randpool_forked) != 0)
+			return 0;
+		randpool_registered = 1;
+		randpool_forks++;
+	}
+	return randpool_forks;
+}
 
 /* n bytes into p: 0, or -1 (no randomness). */
 static inline int
 randpool_bytes(struct randpool *rp, void *p, size_t n)
 {
 	unsigned char *q = p;
-	pid_t pid = getpid();
+	unsigned int gen = randpool_generation();
 	size_t k;
 
-	if (rp->pid != pid) {
+	if (gen == 0)
+		return -1;
+	if (rp->forks != gen) {
 		explicit_bzero(rp->b, sizeof(rp->b));
 		rp->left = 0;
-		rp->pid = pid;
+		rp->forks = gen;
 	}
 	while (n > 0) {
 		if (rp->left == 0) {

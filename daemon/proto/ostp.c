@@ -23,7 +23,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -795,7 +794,7 @@ dh_done(struct dh *x)
  * The BN arithmetic is not constant-time;
  * it sees only the public halves, which go on the wire in the clear.
  * Every key is taken once and wiped from the pool as it is; a pool
- * filled by another process (a fork) is thrown away.
+ * filled before a fork is thrown away in the child.
  */
 #define EPH_BATCH	32
 
@@ -803,7 +802,7 @@ struct eph_pool {
 	unsigned char	 priv[EPH_BATCH][32];
 	unsigned char	 pub[EPH_BATCH][32];
 	size_t		 left;
-	pid_t		 pid;
+	unsigned int	 forks;		/* randpool_generation() then */
 };
 
 static __thread struct eph_pool	 eph;
@@ -877,11 +876,13 @@ out:
 static int
 eph_take(unsigned char priv[32], unsigned char pub[32])
 {
-	pid_t pid = getpid();
+	unsigned int gen = randpool_generation();
 
-	if (eph.pid != pid) {
+	if (gen == 0)
+		return -1;
+	if (eph.forks != gen) {
 		explicit_bzero(&eph, sizeof(eph));
-		eph.pid = pid;
+		eph.forks = gen;
 	}
 	if (eph.left == 0 && eph_fill(&eph) != 0)
 		return -1;

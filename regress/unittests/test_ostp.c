@@ -6,9 +6,13 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -425,6 +429,33 @@ TEST(test_pooled_ephemeral)
 		ostp_hs_clear(&i);
 		ostp_hs_clear(&r);
 	}
+}
+
+/*
+ * Random bytes come from a buffer filled ahead (common/randpool.h): a
+ * child of a fork must not hand out what its parent hands out next.
+ */
+TEST(test_random_after_fork)
+{
+	unsigned char a[32], b[32], c[32];
+	int fds[2], st;
+	pid_t pid;
+
+	random_default(a, sizeof(a));		/* the pool is full now */
+	REQUIRE(pipe(fds) == 0);
+	REQUIRE((pid = fork()) != -1);
+	if (pid == 0) {
+		random_default(b, sizeof(b));
+		_exit(write(fds[1], b, sizeof(b)) == (ssize_t)sizeof(b) ? 0 : 1);
+	}
+	close(fds[1]);
+	random_default(c, sizeof(c));
+	REQUIRE(read(fds[0], b, sizeof(b)) == (ssize_t)sizeof(b));
+	close(fds[0]);
+	REQUIRE(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	ASSERT(memcmp(b, c, sizeof(b)) != 0);
+	ASSERT(memcmp(a, c, sizeof(a)) != 0);
 }
 
 /* ---- key schedule, junk marker, mask ---- */
@@ -1333,6 +1364,7 @@ main(void)
 	RUN(test_x25519_rfc7748);
 	RUN(test_noise_nnpsk0_vectors);
 	RUN(test_pooled_ephemeral);
+	RUN(test_random_after_fork);
 	RUN(test_key_schedule);
 	RUN(test_junk_marker);
 	RUN(test_mask);
