@@ -528,6 +528,80 @@ TEST(history_full)
 	arq_free(&a);
 }
 
+/* The slot of nonce n in a's history (the ring by nonce). */
+static const struct arq_sent *
+slot(const struct arq *a, uint64_t n)
+{
+	return &a->hist[n & (a->hcap - 1)];
+}
+
+/*
+ * The sender's timers, kept by sending order through the ring's growth
+ * (64, 128, 256 slots): what the ACKs leave unacked times out once
+ * each, oldest first, and an ACK that names acked ranges again changes
+ * nothing; after a path move all that is unacked is due at once, in
+ * nonce order, as the budget allows.
+ */
+TEST(timer_queues)
+{
+	const struct arq_sent *out[256];
+	struct ostp_range r[2];
+	struct arq a;
+	unsigned char *d;
+	uint64_t t0 = 1000000, now, n;
+	size_t i, k;
+
+	arq_init(&a, 0, t0);
+	for (i = 0; i < 200; i++) {
+		n = arq_next_nonce(&a);
+		if ((d = malloc(16)) == NULL)
+			abort();
+		REQUIRE(arq_sent(&a, n, d, 16, 1, t0 + i) == 0);
+	}
+	ASSERT_EQ_UINT(a.hcap, 256);
+	r[0].start = 0;
+	r[0].end = 49;
+	r[1].start = 100;
+	r[1].end = 149;
+	now = t0 + 1000;
+	arq_on_ack(&a, r, 2, now);
+	ASSERT_EQ_UINT(a.inflight, 100);
+	ASSERT_EQ_UINT(a.tx_base, 50);
+	arq_on_ack(&a, r, 2, now + 1);
+	ASSERT_EQ_UINT(a.inflight, 100);
+	ASSERT_EQ_UINT(a.rack_lost, 0);
+	/* nothing before its timeout (nor a probe, a round trip after) */
+	ASSERT_EQ_UINT(arq_due(&a, now + 2, out, 256), 0);
+	/* 50..99 and 150..199 time out, in sending order */
+	now = t0 + 200 + ARQ_RTO_BASE_US + 10000;
+	k = arq_due(&a, now, out, 256);
+	ASSERT_EQ_UINT(k, 100);
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	for (i = 0; i < k && i < 100; i++)
+		ASSERT(out[i] == slot(&a, i < 50 ? 50 + i : 100 + i));
+	ASSERT(arq_due(&a, now, out, 256) <= 1);
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	/* a path move: due now, 30 per run, by nonce; no timeouts */
+	arq_all_due(&a);
+	k = arq_due(&a, now + 1, out, 30);
+	ASSERT_EQ_UINT(k, 30);
+	for (i = 0; i < k; i++)
+		ASSERT(out[i] == slot(&a, 50 + i));
+	k = arq_due(&a, now + 2, out, 30);
+	ASSERT_EQ_UINT(k, 30);
+	for (i = 0; i < k; i++)
+		ASSERT(out[i] == slot(&a, i < 20 ? 80 + i : 130 + i));
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	/* all acked: the ring goes */
+	r[0].start = 0;
+	r[0].end = 199;
+	arq_on_ack(&a, r, 1, now + 3);
+	ASSERT_EQ_UINT(a.inflight, 0);
+	ASSERT(a.hist == NULL);
+	ASSERT_EQ_UINT(a.tx_base, 200);
+	arq_free(&a);
+}
+
 int
 main(void)
 {
@@ -548,5 +622,7 @@ main(void)
 	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== ctl_backlog\n");
 	RUN(ctl_backlog);
 	RUN(history_full);
+	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== timer_queues\n");
+	RUN(timer_queues);
 	return TEST_EXIT();
 }
