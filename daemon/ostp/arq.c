@@ -566,6 +566,18 @@ arq_on_nack(struct arq *a, uint64_t n, uint64_t now)
 	e = hist_at(a, n);
 	if (e->d == NULL)
 		return NULL;
+	/*
+	 * Sent again less than a round trip ago: that copy cannot have
+	 * arrived yet, and the peer NACKs a gap every pass (25 ms and
+	 * more, by its own round trip).  Behind a long queue (400 ms at
+	 * 40 Mbit/s, ostpnet.sh's roaming part without the queue-delay
+	 * cut) every lost datagram went a dozen times, the copies
+	 * overflowed the queue and were lost in turn: 27,000 resends a
+	 * second for 20 s, the window cut to 2, the download stalled.
+	 */
+	if (e->retx && (e->retries > 0 || e->probed) && e->sent_us != 0 &&
+	    now - e->sent_us < a->srtt_us)
+		return NULL;
 	if (e->retx) {
 		cc_loss(a, n, now, 0);
 		e->retries++;
