@@ -841,12 +841,22 @@ held_drain(struct arq *a, uint64_t now, arq_deliver_fn deliver, void *arg)
 		a->gap_us = now;	/* a new gap before what is held */
 }
 
+/* Whether nonce n (above rx_next) is held. */
+static int
+held_has(const struct arq *a, uint64_t n)
+{
+	const struct arq_held *h = held_at(a, n);
+
+	return h->used && h->n == n;
+}
+
 int
 arq_rx_frame(struct arq *a, uint64_t n, int control,
     const unsigned char *frame, size_t len, uint64_t now,
     arq_deliver_fn deliver, void *arg)
 {
 	struct arq_held *h;
+	unsigned char *p = NULL;
 
 	/*
 	 * When ACKs go (local behaviour; upstream sends one per 5 ms,
@@ -888,24 +898,26 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 	if (!h->used && (a->nheld >= ARQ_REORDER_BUF ||
 	    a->held_bytes + len > ARQ_HELD_BYTES))
 		return 0;
-	/* a nonce already held is simply taken again (§2.8.1) */
+	/*
+	 * A nonce already held is simply taken again (§2.8.1); without
+	 * memory for the copy the one held stays (a nonce that is held
+	 * is never given up in the middle: ack_ranges counts on it).
+	 */
+	if (!control && len > 0) {
+		if ((p = malloc(len)) == NULL)
+			return -1;
+		memcpy(p, frame, len);
+	}
 	if (h->used)
 		a->held_bytes -= h->len;
 	free(h->p);
-	h->p = NULL;
-	if (!control && len > 0) {
-		if ((h->p = malloc(len)) == NULL) {
-			if (h->used) {
-				h->used = 0;
-				a->nheld--;
-			}
-			return -1;
-		}
-		memcpy(h->p, frame, len);
-	}
+	h->p = p;
 	h->len = control ? 0 : (uint32_t)len;
 	a->held_bytes += h->len;
 	h->n = n;
+	/* the run it joins: frames mostly arrive just above the last */
+	h->run_lo = n - 1 > a->rx_next && held_has(a, n - 1) ?
+	    held_at(a, n - 1)->run_lo : n;
 	if (!h->used) {
 		h->used = 1;
 		a->nheld++;
@@ -917,45 +929,43 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 
 /*
  * The ranges of an ACK: cumulative (0, E-1), then the runs held ahead,
- * the 7 highest when there are more (§2.8.1).
+ * the 7 highest when there are more (§2.8.1).  Found from the top down,
+ * a run in a step or a few (run_lo; a gap filled below a run adds one,
+ * and the top's is then brought down): an ACK goes every few frames,
+ * and a walk over everything held cost each one the reorder window
+ * (thousands of slots while a loss waits for its resend).  The gaps
+ * between the runs are walked: they are the losses.
  */
 static size_t
-ack_ranges(const struct arq *a, struct ostp_range *r)
+ack_ranges(struct arq *a, struct ostp_range *r)
 {
 	struct ostp_range runs[OSTP_ACK_MAX - 1];
-	size_t nr = 0, nruns = 0, i, first = 0;
-	int in = 0;
-	uint64_t n, start = 0;
-	const struct arq_held *h;
+	size_t nr = 0, nruns = 0, i;
+	struct arq_held *h;
+	uint64_t n, lo;
 
 	if (a->rx_next > 0) {
 		r[nr].start = 0;
 		r[nr].end = a->rx_next - 1;
 		nr++;
 	}
-	for (n = a->rx_next + 1; a->nheld > 0 && n <= a->rx_high; n++) {
-		h = n < a->rx_high ? held_at(a, n) : NULL;
-		if (h != NULL && h->used && h->n == n) {
-			if (!in) {
-				in = 1;
-				start = n;
-			}
+	n = a->rx_high;
+	while (a->nheld > 0 && nruns < OSTP_ACK_MAX - 1 &&
+	    n-- > a->rx_next + 1) {
+		if (!held_has(a, n))
 			continue;
-		}
-		if (in) {
-			/* a ring of the last runs: the highest survive */
-			runs[(first + nruns) % (OSTP_ACK_MAX - 1)].start =
-			    start;
-			runs[(first + nruns) % (OSTP_ACK_MAX - 1)].end = n - 1;
-			if (nruns < OSTP_ACK_MAX - 1)
-				nruns++;
-			else
-				first = (first + 1) % (OSTP_ACK_MAX - 1);
-			in = 0;
-		}
+		h = held_at(a, n);
+		for (lo = h->run_lo; lo - 1 > a->rx_next && held_has(a, lo - 1);
+		    lo = held_at(a, lo - 1)->run_lo)
+			;
+		h->run_lo = lo;
+		runs[nruns].start = lo;
+		runs[nruns].end = n;
+		nruns++;
+		n = lo;
 	}
-	for (i = 0; i < nruns && nr < OSTP_ACK_MAX; i++)
-		r[nr++] = runs[(first + i) % (OSTP_ACK_MAX - 1)];
+	for (i = nruns; i > 0 && nr < OSTP_ACK_MAX; i--)
+		r[nr++] = runs[i - 1];
 	return nr;
 }
 

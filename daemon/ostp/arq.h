@@ -66,6 +66,8 @@ TAILQ_HEAD(arq_sentq, arq_sent);
 /* A frame that arrived ahead of the expected nonce. */
 struct arq_held {
 	uint64_t	 n;
+	uint64_t	 run_lo;	/* n and every nonce down to this one
+					   are held (the run may reach lower) */
 	unsigned char	*p;		/* the inner frame; NULL: a control
 					   frame, nothing to deliver */
 	uint32_t	 len;

@@ -602,6 +602,89 @@ TEST(timer_queues)
 	arq_free(&a);
 }
 
+static void
+deliver_none(void *arg, const unsigned char *frame, size_t len)
+{
+	(void)arg;
+	(void)frame;
+	(void)len;
+}
+
+/*
+ * The receiver's ACK ranges (found from the top down, a run at a time)
+ * are the cumulative range and the 7 highest runs held, as a walk over
+ * every nonce finds them: frames arrive in order but for some held
+ * back, which come later, one by one or in bursts, and some that come
+ * twice.
+ */
+TEST(ack_ranges)
+{
+	static unsigned char got[20000];
+	struct ostp_range r[OSTP_ACK_MAX], want[OSTP_ACK_MAX], top[8];
+	uint64_t late[1024], next = 0, n, m, high = 0, rx = 0, end;
+	struct arq a;
+	size_t nlate = 0, nr, nw, ntop, i, bad = 0, full = 0;
+
+	arq_init(&a, 0, 1000000);
+	sim_start(0, 0);	/* for rnd() */
+	while (next < sizeof(got) || nlate > 0) {
+		if (next < sizeof(got) && (nlate == 0 ||
+		    rnd() % 100 < 90)) {
+			n = next++;
+			if (rnd() % 100 < 10 && nlate < 1024) {
+				late[nlate++] = n;	/* held back */
+				continue;
+			}
+		} else {
+			i = rnd() % nlate;
+			n = late[i];
+			late[i] = late[--nlate];
+		}
+		(void)arq_rx_auth(&a, n);
+		REQUIRE(arq_rx_frame(&a, n, 0, (unsigned char *)&n, 8,
+		    1000000, deliver_none, NULL) == 0);
+		if (rnd() % 100 < 2)
+			(void)arq_rx_frame(&a, n, 0, (unsigned char *)&n, 8,
+			    1000000, deliver_none, NULL);
+		got[n] = 1;
+		if (n + 1 > high)
+			high = n + 1;
+		while (rx < high && got[rx])
+			rx++;
+		/* nonce by nonce from the top: the 7 highest runs */
+		ntop = 0;
+		for (m = high; m-- > rx + 1 && ntop < OSTP_ACK_MAX - 1; ) {
+			if (!got[m])
+				continue;
+			for (end = m; m - 1 > rx && got[m - 1]; m--)
+				;
+			top[ntop].start = m;
+			top[ntop].end = end;
+			ntop++;
+		}
+		nw = 0;
+		if (rx > 0) {
+			want[0].start = 0;
+			want[0].end = rx - 1;
+			nw = 1;
+		}
+		for (i = ntop; i > 0; i--)
+			want[nw++] = top[i - 1];
+		if (ntop == OSTP_ACK_MAX - 1)
+			full++;
+		a.ack_forced = 1;
+		REQUIRE(arq_ack_due(&a, 1000000, 1, r, &nr) == 1);
+		if (nr != nw || memcmp(r, want, nw * sizeof(r[0])) != 0)
+			bad++;
+	}
+	ASSERT_EQ_UINT(bad, 0);
+	ASSERT(full > 1000);	/* more runs than an ACK holds, often */
+	ASSERT_EQ_UINT(a.rx_next, sizeof(got));
+	ASSERT_EQ_UINT(a.nheld, 0);
+	arq_free(&a);
+	sim_end();
+}
+
 int
 main(void)
 {
@@ -624,5 +707,7 @@ main(void)
 	RUN(history_full);
 	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== timer_queues\n");
 	RUN(timer_queues);
+	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== ack_ranges\n");
+	RUN(ack_ranges);
 	return TEST_EXIT();
 }
