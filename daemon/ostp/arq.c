@@ -129,7 +129,6 @@ hist_live(struct arq *a, uint64_t n, uint64_t end)
 	return n;
 }
 
-/* The timer queue for e's retries (retx_wait stops doubling at 6). */
 static void
 due_insert(struct arq *a, struct arq_sent *e, unsigned int q)
 {
@@ -137,6 +136,7 @@ due_insert(struct arq *a, struct arq_sent *e, unsigned int q)
 	e->q = (uint8_t)q;
 }
 
+/* The timer queue for e's retries (retx_wait stops doubling at 6). */
 static unsigned int
 due_level(const struct arq_sent *e)
 {
