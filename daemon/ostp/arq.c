@@ -11,6 +11,14 @@
  *
  * Both rings grow with what is outstanding and are freed when empty, so
  * an idle session holds none of them.
+ *
+ * What an ACK or a timer run costs the sender follows what changed, not
+ * the window (thousands of datagrams on a fast path): the datagrams
+ * that wait for a timer are queued in sending order (struct arq's due),
+ * so a timer run looks at the queues' heads only, and an acknowledged
+ * run of nonces is crossed in one step (acked_run) when later ACKs
+ * name it again, as the ranges above a gap are named in every ACK
+ * until the gap is filled.
  */
 #include "config.h"
 
@@ -30,10 +38,20 @@
 #define GAP_MIN_US	2000000
 #define NACK_LIMIT_MAX_US 250000
 
+static void
+due_init(struct arq *a)
+{
+	unsigned int q;
+
+	for (q = 0; q <= ARQ_LOSTQ; q++)
+		TAILQ_INIT(&a->due[q]);
+}
+
 void
 arq_init(struct arq *a, int reliable, uint64_t now)
 {
 	memset(a, 0, sizeof(*a));
+	due_init(a);
 	a->reliable = reliable;
 	a->rto_us = ARQ_RTO_BASE_US;
 	a->cwnd = ARQ_CWND_INIT;
@@ -70,6 +88,7 @@ arq_free(struct arq *a)
 	for (i = 0; i < a->hcap; i++)
 		free(a->hist[i].d);
 	hist_release(a);
+	due_init(a);
 	for (i = 0; i < a->rcap; i++)
 		free(a->held[i].p);
 	held_release(a);
@@ -79,6 +98,81 @@ static struct arq_sent *
 hist_at(const struct arq *a, uint64_t n)
 {
 	return &a->hist[n & (a->hcap - 1)];
+}
+
+/* The nonce of an entry of the ring (tx_base <= it < tx_base + hcap). */
+static uint64_t
+hist_nonce(const struct arq *a, const struct arq_sent *e)
+{
+	size_t i = (size_t)(e - a->hist), b = a->tx_base & (a->hcap - 1);
+
+	return a->tx_base + ((i - b) & (a->hcap - 1));
+}
+
+/*
+ * The first nonce from n on, below end, whose datagram is not yet
+ * acknowledged (end or beyond when none is).  A run of acknowledged
+ * nonces is crossed by its first one's acked_run, and the runs crossed
+ * here are then recorded as one at n.  Acknowledged is for good: a
+ * nonce is never sent twice, and a slot is reused only below tx_base.
+ */
+static uint64_t
+hist_live(struct arq *a, uint64_t n, uint64_t end)
+{
+	const struct arq_sent *e;
+	uint64_t start = n;
+
+	while (n < end && (e = hist_at(a, n))->d == NULL)
+		n += 1 + (uint64_t)e->acked_run;
+	if (n - start > 1)
+		hist_at(a, start)->acked_run = (uint32_t)(n - start - 1);
+	return n;
+}
+
+static void
+due_insert(struct arq *a, struct arq_sent *e, unsigned int q)
+{
+	TAILQ_INSERT_TAIL(&a->due[q], e, entry);
+	e->q = (uint8_t)q;
+}
+
+/* The timer queue for e's retries (retx_wait stops doubling at 6). */
+static unsigned int
+due_level(const struct arq_sent *e)
+{
+	return e->retries < ARQ_TIMERQS - 1 ? e->retries : ARQ_TIMERQS - 1;
+}
+
+/* e (re)sent at now: to the end of the queue for its retries. */
+static void
+due_requeue(struct arq *a, struct arq_sent *e, uint64_t now)
+{
+	TAILQ_REMOVE(&a->due[e->q], e, entry);
+	e->sent_us = now;
+	due_insert(a, e, due_level(e));
+}
+
+/* e judged lost, or a path move: due at once (sent_us 0 says so). */
+static void
+due_lost(struct arq *a, struct arq_sent *e)
+{
+	TAILQ_REMOVE(&a->due[e->q], e, entry);
+	e->sent_us = 0;
+	due_insert(a, e, ARQ_LOSTQ);
+}
+
+/* e acknowledged or given up: its bytes and its timer go. */
+static void
+hist_forget(struct arq *a, struct arq_sent *e)
+{
+	if (e->retx) {
+		TAILQ_REMOVE(&a->due[e->q], e, entry);
+		a->inflight--;
+		a->inflight_bytes -= e->len;
+	}
+	free(e->d);
+	e->d = NULL;
+	e->acked_run = 0;
 }
 
 int
@@ -112,9 +206,10 @@ arq_next_nonce(struct arq *a)
 static int
 hist_grow(struct arq *a, uint64_t n)
 {
-	struct arq_sent *nh;
+	struct arq_sent *nh, *e;
 	size_t cap;
 	uint64_t i;
+	unsigned int q;
 
 	if (n - a->tx_base < a->hcap)
 		return 0;
@@ -126,6 +221,14 @@ hist_grow(struct arq *a, uint64_t n)
 		return -1;
 	for (i = a->tx_base; a->hist != NULL && i < n; i++)
 		nh[i & (cap - 1)] = *hist_at(a, i);
+	/* the timer queues, in the same order, through the new slots */
+	for (q = 0; q <= ARQ_LOSTQ; q++) {
+		e = TAILQ_FIRST(&a->due[q]);
+		TAILQ_INIT(&a->due[q]);
+		for (; e != NULL; e = TAILQ_NEXT(e, entry))
+			TAILQ_INSERT_TAIL(&a->due[q],
+			    &nh[hist_nonce(a, e) & (cap - 1)], entry);
+	}
 	free(a->hist);
 	a->hist = nh;
 	a->hcap = cap;
@@ -147,11 +250,13 @@ arq_sent(struct arq *a, uint64_t n, unsigned char *d, size_t len, int retx,
 	e = hist_at(a, n);
 	e->d = d;
 	e->len = (uint32_t)len;
+	e->acked_run = 0;
 	e->retx = retx != 0;
 	e->retries = 0;
 	e->probed = 0;
 	e->sent_us = now;
 	if (retx) {
+		due_insert(a, e, 0);
 		if (a->inflight == 0) {
 			a->progress_us = now;
 			a->probes = 0;
@@ -168,10 +273,13 @@ arq_sent(struct arq *a, uint64_t n, unsigned char *d, size_t len, int retx,
 static void
 hist_advance(struct arq *a)
 {
-	while (a->tx_base < a->tx_next && hist_at(a, a->tx_base)->d == NULL)
-		a->tx_base++;
-	if (a->tx_base == a->tx_next)
+	if (a->hist == NULL)
+		return;
+	a->tx_base = hist_live(a, a->tx_base, a->tx_next);
+	if (a->tx_base >= a->tx_next) {
+		a->tx_base = a->tx_next;
 		hist_release(a);
+	}
 }
 
 static void
@@ -335,12 +443,15 @@ rack_mark(struct arq *a, uint64_t lo, uint64_t hi, uint64_t before)
 		lo = a->tx_base;
 	if (hi >= a->tx_next)
 		hi = a->tx_next - 1;
-	for (n = lo; n <= hi && n >= lo; n++) {
+	if (hi < lo)
+		return;
+	/* only what is still unacked: the losses, not the window */
+	for (n = hist_live(a, lo, hi + 1); n <= hi;
+	    n = hist_live(a, n + 1, hi + 1)) {
 		e = hist_at(a, n);
-		if (e->d == NULL || !e->retx || e->sent_us == 0 ||
-		    e->sent_us > before)
+		if (!e->retx || e->sent_us == 0 || e->sent_us > before)
 			continue;
-		e->sent_us = 0;		/* due now (arq_due) */
+		due_lost(a, e);		/* due now (arq_due) */
 		a->lost_pending = 1;
 		a->rack_lost++;
 	}
@@ -396,10 +507,13 @@ arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
 			continue;
 		lo = r[i].start < a->tx_base ? a->tx_base : r[i].start;
 		hi = r[i].end >= a->tx_next ? a->tx_next - 1 : r[i].end;
-		for (n = lo; n <= hi; n++) {
+		/*
+		 * Only what this ACK newly covers: a range above a gap is
+		 * named again by every ACK until the gap is filled.
+		 */
+		for (n = hist_live(a, lo, hi + 1); n <= hi;
+		    n = hist_live(a, n + 1, hi + 1)) {
 			e = hist_at(a, n);
-			if (e->d == NULL)
-				continue;
 			/*
 			 * An RTT sample only from the largest nonce this ACK
 			 * newly covers, and only if it was sent once (Karn;
@@ -412,14 +526,13 @@ arq_on_ack(struct arq *a, const struct ostp_range *r, size_t nr,
 				    !e->probed;
 				sent = e->sent_us;
 			}
-			if (e->retx) {
-				a->inflight--;
-				a->inflight_bytes -= e->len;
+			if (e->retx)
 				acked++;
-			}
-			free(e->d);
-			e->d = NULL;
+			hist_forget(a, e);
 		}
+		/* [lo, n) is acked now: one step from lo next time */
+		if (n - lo > 1)
+			hist_at(a, lo)->acked_run = (uint32_t)(n - lo - 1);
 	}
 	if (sample && largest >= a->acked_high && now >= sent) {
 		rtt_sample(a, now - sent);
@@ -453,13 +566,26 @@ arq_on_nack(struct arq *a, uint64_t n, uint64_t now)
 	e = hist_at(a, n);
 	if (e->d == NULL)
 		return NULL;
+	/*
+	 * Sent again less than a round trip ago: that copy cannot have
+	 * arrived yet, and the peer NACKs a gap every pass (25 ms and
+	 * more, by its own round trip).  Behind a long queue (400 ms at
+	 * 40 Mbit/s, ostpnet.sh's roaming part without the queue-delay
+	 * cut) every lost datagram went a dozen times, the copies
+	 * overflowed the queue and were lost in turn: 27,000 resends a
+	 * second for 20 s, the window cut to 2, the download stalled.
+	 */
+	if (e->retx && (e->retries > 0 || e->probed) && e->sent_us != 0 &&
+	    now - e->sent_us < a->srtt_us)
+		return NULL;
 	if (e->retx) {
 		cc_loss(a, n, now, 0);
 		e->retries++;
 		a->retransmits++;
 		a->nack_retx++;
-	}
-	e->sent_us = now;
+		due_requeue(a, e, now);
+	} else
+		e->sent_us = now;
 	return e;
 }
 
@@ -530,7 +656,7 @@ probe(struct arq *a, uint64_t now)
 			continue;
 		/* not a retry: those count towards giving up */
 		e->probed = 1;
-		e->sent_us = now;
+		due_requeue(a, e, now);
 		a->probe_us = now;
 		a->probes++;
 		a->probes_sent++;
@@ -540,38 +666,60 @@ probe(struct arq *a, uint64_t now)
 	return NULL;
 }
 
+/*
+ * The datagram to resend first: one judged lost, else the earliest
+ * deadline among the timer queues' heads (each queue's head is its
+ * earliest).  NULL: none is due.
+ */
+static struct arq_sent *
+due_next(const struct arq *a, uint64_t now)
+{
+	struct arq_sent *e, *best = NULL;
+	uint64_t w, at, best_at = 0;
+	unsigned int q;
+
+	if ((e = TAILQ_FIRST(&a->due[ARQ_LOSTQ])) != NULL)
+		return e;
+	for (q = 0; q < ARQ_TIMERQS; q++) {
+		if ((e = TAILQ_FIRST(&a->due[q])) == NULL)
+			continue;
+		w = retx_wait(a, q);
+		if (now - e->sent_us < w)
+			continue;
+		at = e->sent_us + w;
+		if (best == NULL || at < best_at) {
+			best = e;
+			best_at = at;
+		}
+	}
+	return best;
+}
+
 size_t
 arq_due(struct arq *a, uint64_t now, const struct arq_sent **out, size_t max)
 {
 	struct arq_sent *e;
 	size_t k = 0;
-	uint64_t n;
+	int lost;
 
-	for (n = a->tx_base; a->hist != NULL && n < a->tx_next && k < max;
-	    n++) {
-		e = hist_at(a, n);
-		if (e->d == NULL || !e->retx ||
-		    now - e->sent_us < retx_wait(a, e->retries))
-			continue;
+	while (k < max && (e = due_next(a, now)) != NULL) {
 		if (e->retries >= ARQ_MAX_RETRIES + 2) {
 			/* given up: the peer's gap recovery skips it */
-			free(e->d);
-			e->d = NULL;
-			a->inflight--;
-			a->inflight_bytes -= e->len;
+			hist_forget(a, e);
 			continue;
 		}
-		/* sent_us 0: judged lost (rack_detect) or a path move */
-		if (e->sent_us != 0)
+		/* judged lost (rack_detect) or a path move: no timeout */
+		lost = e->q == ARQ_LOSTQ;
+		if (!lost)
 			a->timeouts++;
-		cc_loss(a, n, now, e->sent_us != 0);
+		cc_loss(a, hist_nonce(a, e), now, !lost);
 		e->retries++;
-		e->sent_us = now;
 		a->retransmits++;
+		due_requeue(a, e, now);
 		out[k++] = e;
 	}
 	/* what the budget left waits for the next tick */
-	if (a->hist == NULL || n >= a->tx_next)
+	if (due_next(a, now) == NULL)
 		a->lost_pending = 0;
 	hist_advance(a);
 	if (k == 0 && max > 0 && (out[k] = probe(a, now)) != NULL)
@@ -589,10 +737,18 @@ arq_ctl_backlog(const struct arq *a)
 void
 arq_all_due(struct arq *a)
 {
+	struct arq_sent *e;
 	uint64_t n;
 
-	for (n = a->tx_base; a->hist != NULL && n < a->tx_next; n++)
-		hist_at(a, n)->sent_us = 0;
+	/* in nonce order; paced by the timer's budget, a tick apart */
+	for (n = a->hist != NULL ? hist_live(a, a->tx_base, a->tx_next) :
+	    a->tx_next; n < a->tx_next; n = hist_live(a, n + 1, a->tx_next)) {
+		e = hist_at(a, n);
+		if (e->retx)
+			due_lost(a, e);
+		else
+			e->sent_us = 0;
+	}
 	a->min_rtt_us = 0;	/* another path */
 }
 
@@ -685,12 +841,22 @@ held_drain(struct arq *a, uint64_t now, arq_deliver_fn deliver, void *arg)
 		a->gap_us = now;	/* a new gap before what is held */
 }
 
+/* Whether nonce n (above rx_next) is held. */
+static int
+held_has(const struct arq *a, uint64_t n)
+{
+	const struct arq_held *h = held_at(a, n);
+
+	return h->used && h->n == n;
+}
+
 int
 arq_rx_frame(struct arq *a, uint64_t n, int control,
     const unsigned char *frame, size_t len, uint64_t now,
     arq_deliver_fn deliver, void *arg)
 {
 	struct arq_held *h;
+	unsigned char *p = NULL;
 
 	/*
 	 * When ACKs go (local behaviour; upstream sends one per 5 ms,
@@ -732,24 +898,26 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 	if (!h->used && (a->nheld >= ARQ_REORDER_BUF ||
 	    a->held_bytes + len > ARQ_HELD_BYTES))
 		return 0;
-	/* a nonce already held is simply taken again (§2.8.1) */
+	/*
+	 * A nonce already held is simply taken again (§2.8.1); without
+	 * memory for the copy the one held stays (a nonce that is held
+	 * is never given up in the middle: ack_ranges counts on it).
+	 */
+	if (!control && len > 0) {
+		if ((p = malloc(len)) == NULL)
+			return -1;
+		memcpy(p, frame, len);
+	}
 	if (h->used)
 		a->held_bytes -= h->len;
 	free(h->p);
-	h->p = NULL;
-	if (!control && len > 0) {
-		if ((h->p = malloc(len)) == NULL) {
-			if (h->used) {
-				h->used = 0;
-				a->nheld--;
-			}
-			return -1;
-		}
-		memcpy(h->p, frame, len);
-	}
+	h->p = p;
 	h->len = control ? 0 : (uint32_t)len;
 	a->held_bytes += h->len;
 	h->n = n;
+	/* the run it joins: frames mostly arrive just above the last */
+	h->run_lo = n - 1 > a->rx_next && held_has(a, n - 1) ?
+	    held_at(a, n - 1)->run_lo : n;
 	if (!h->used) {
 		h->used = 1;
 		a->nheld++;
@@ -761,45 +929,43 @@ arq_rx_frame(struct arq *a, uint64_t n, int control,
 
 /*
  * The ranges of an ACK: cumulative (0, E-1), then the runs held ahead,
- * the 7 highest when there are more (§2.8.1).
+ * the 7 highest when there are more (§2.8.1).  Found from the top down,
+ * a run in a step or a few (run_lo; a gap filled below a run adds one,
+ * and the top's is then brought down): an ACK goes every few frames,
+ * and a walk over everything held cost each one the reorder window
+ * (thousands of slots while a loss waits for its resend).  The gaps
+ * between the runs are walked: they are the losses.
  */
 static size_t
-ack_ranges(const struct arq *a, struct ostp_range *r)
+ack_ranges(struct arq *a, struct ostp_range *r)
 {
 	struct ostp_range runs[OSTP_ACK_MAX - 1];
-	size_t nr = 0, nruns = 0, i, first = 0;
-	int in = 0;
-	uint64_t n, start = 0;
-	const struct arq_held *h;
+	size_t nr = 0, nruns = 0, i;
+	struct arq_held *h;
+	uint64_t n, lo;
 
 	if (a->rx_next > 0) {
 		r[nr].start = 0;
 		r[nr].end = a->rx_next - 1;
 		nr++;
 	}
-	for (n = a->rx_next + 1; a->nheld > 0 && n <= a->rx_high; n++) {
-		h = n < a->rx_high ? held_at(a, n) : NULL;
-		if (h != NULL && h->used && h->n == n) {
-			if (!in) {
-				in = 1;
-				start = n;
-			}
+	n = a->rx_high;
+	while (a->nheld > 0 && nruns < OSTP_ACK_MAX - 1 &&
+	    n-- > a->rx_next + 1) {
+		if (!held_has(a, n))
 			continue;
-		}
-		if (in) {
-			/* a ring of the last runs: the highest survive */
-			runs[(first + nruns) % (OSTP_ACK_MAX - 1)].start =
-			    start;
-			runs[(first + nruns) % (OSTP_ACK_MAX - 1)].end = n - 1;
-			if (nruns < OSTP_ACK_MAX - 1)
-				nruns++;
-			else
-				first = (first + 1) % (OSTP_ACK_MAX - 1);
-			in = 0;
-		}
+		h = held_at(a, n);
+		for (lo = h->run_lo; lo - 1 > a->rx_next && held_has(a, lo - 1);
+		    lo = held_at(a, lo - 1)->run_lo)
+			;
+		h->run_lo = lo;
+		runs[nruns].start = lo;
+		runs[nruns].end = n;
+		nruns++;
+		n = lo;
 	}
-	for (i = 0; i < nruns && nr < OSTP_ACK_MAX; i++)
-		r[nr++] = runs[(first + i) % (OSTP_ACK_MAX - 1)];
+	for (i = nruns; i > 0 && nr < OSTP_ACK_MAX; i--)
+		r[nr++] = runs[i - 1];
 	return nr;
 }
 

@@ -10,6 +10,8 @@
 #ifndef OSTP_ARQ_H
 #define OSTP_ARQ_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,20 +39,35 @@
 #define ARQ_NACKS_PASS		256	/* NACKs per pass over the gaps */
 #define ARQ_CTL_BACKLOG		1024	/* control frames kept: a KeepAlive */
 #define ARQ_CWND_PKT_BYTES	1400	/* the window counts bytes too */
+/*
+ * The sender's timer queues: one per number of retries up to the one
+ * whose wait stops doubling (every datagram of a queue waits as long,
+ * so the queue, in sending order, is in deadline order too), and one of
+ * datagrams judged lost, due at once.
+ */
+#define ARQ_TIMERQS		7
+#define ARQ_LOSTQ		ARQ_TIMERQS
 
 /* A sent datagram kept for its retransmission, by nonce. */
 struct arq_sent {
 	unsigned char	*d;		/* the sealed bytes; NULL: acked */
 	uint32_t	 len;
+	uint32_t	 acked_run;	/* acked: how many nonces after this
+					   one are known to be acked too */
 	uint8_t		 retx;		/* data/close: resent on timeout */
 	uint8_t		 retries;	/* resent on timeout or NACK */
 	uint8_t		 probed;	/* resent as a probe */
+	uint8_t		 q;		/* its timer queue (retx, unacked) */
 	uint64_t	 sent_us;	/* last (re)send */
+	TAILQ_ENTRY(arq_sent) entry;	/* in a timer queue */
 };
+TAILQ_HEAD(arq_sentq, arq_sent);
 
 /* A frame that arrived ahead of the expected nonce. */
 struct arq_held {
 	uint64_t	 n;
+	uint64_t	 run_lo;	/* n and every nonce down to this one
+					   are held (the run may reach lower) */
 	unsigned char	*p;		/* the inner frame; NULL: a control
 					   frame, nothing to deliver */
 	uint32_t	 len;
@@ -66,6 +83,8 @@ struct arq {
 	size_t		 inflight;	/* retransmittable, not acked */
 	size_t		 inflight_bytes;
 	int		 reliable;	/* a TCP/TLS carrier */
+	/* retransmittable, unacked: by retries, in sending order; lost */
+	struct arq_sentq due[ARQ_TIMERQS + 1];
 	/* round trips */
 	uint64_t	 srtt_us;	/* 0: no sample yet */
 	uint64_t	 rttvar_us;

@@ -528,6 +528,163 @@ TEST(history_full)
 	arq_free(&a);
 }
 
+/* The slot of nonce n in a's history (the ring by nonce). */
+static const struct arq_sent *
+slot(const struct arq *a, uint64_t n)
+{
+	return &a->hist[n & (a->hcap - 1)];
+}
+
+/*
+ * The sender's timers, kept by sending order through the ring's growth
+ * (64, 128, 256 slots): what the ACKs leave unacked times out once
+ * each, oldest first, and an ACK that names acked ranges again changes
+ * nothing; after a path move all that is unacked is due at once, in
+ * nonce order, as the budget allows.
+ */
+TEST(timer_queues)
+{
+	const struct arq_sent *out[256];
+	struct ostp_range r[2];
+	struct arq a;
+	unsigned char *d;
+	uint64_t t0 = 1000000, now, n;
+	size_t i, k;
+
+	arq_init(&a, 0, t0);
+	for (i = 0; i < 200; i++) {
+		n = arq_next_nonce(&a);
+		if ((d = malloc(16)) == NULL)
+			abort();
+		REQUIRE(arq_sent(&a, n, d, 16, 1, t0 + i) == 0);
+	}
+	ASSERT_EQ_UINT(a.hcap, 256);
+	r[0].start = 0;
+	r[0].end = 49;
+	r[1].start = 100;
+	r[1].end = 149;
+	now = t0 + 1000;
+	arq_on_ack(&a, r, 2, now);
+	ASSERT_EQ_UINT(a.inflight, 100);
+	ASSERT_EQ_UINT(a.tx_base, 50);
+	arq_on_ack(&a, r, 2, now + 1);
+	ASSERT_EQ_UINT(a.inflight, 100);
+	ASSERT_EQ_UINT(a.rack_lost, 0);
+	/* nothing before its timeout (nor a probe, a round trip after) */
+	ASSERT_EQ_UINT(arq_due(&a, now + 2, out, 256), 0);
+	/* 50..99 and 150..199 time out, in sending order */
+	now = t0 + 200 + ARQ_RTO_BASE_US + 10000;
+	k = arq_due(&a, now, out, 256);
+	ASSERT_EQ_UINT(k, 100);
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	for (i = 0; i < k && i < 100; i++)
+		ASSERT(out[i] == slot(&a, i < 50 ? 50 + i : 100 + i));
+	ASSERT(arq_due(&a, now, out, 256) <= 1);
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	/* a path move: due now, 30 per run, by nonce; no timeouts */
+	arq_all_due(&a);
+	k = arq_due(&a, now + 1, out, 30);
+	ASSERT_EQ_UINT(k, 30);
+	for (i = 0; i < k; i++)
+		ASSERT(out[i] == slot(&a, 50 + i));
+	k = arq_due(&a, now + 2, out, 30);
+	ASSERT_EQ_UINT(k, 30);
+	for (i = 0; i < k; i++)
+		ASSERT(out[i] == slot(&a, i < 20 ? 80 + i : 130 + i));
+	ASSERT_EQ_UINT(a.timeouts, 100);
+	/* all acked: the ring goes */
+	r[0].start = 0;
+	r[0].end = 199;
+	arq_on_ack(&a, r, 1, now + 3);
+	ASSERT_EQ_UINT(a.inflight, 0);
+	ASSERT(a.hist == NULL);
+	ASSERT_EQ_UINT(a.tx_base, 200);
+	arq_free(&a);
+}
+
+static void
+deliver_none(void *arg, const unsigned char *frame, size_t len)
+{
+	(void)arg;
+	(void)frame;
+	(void)len;
+}
+
+/*
+ * The receiver's ACK ranges (found from the top down, a run at a time)
+ * are the cumulative range and the 7 highest runs held, as a walk over
+ * every nonce finds them: frames arrive in order but for some held
+ * back, which come later, one by one or in bursts, and some that come
+ * twice.
+ */
+TEST(ack_ranges)
+{
+	static unsigned char got[20000];
+	struct ostp_range r[OSTP_ACK_MAX], want[OSTP_ACK_MAX], top[8];
+	uint64_t late[1024], next = 0, n, m, high = 0, rx = 0, end;
+	struct arq a;
+	size_t nlate = 0, nr, nw, ntop, i, bad = 0, full = 0;
+
+	arq_init(&a, 0, 1000000);
+	sim_start(0, 0);	/* for rnd() */
+	while (next < sizeof(got) || nlate > 0) {
+		if (next < sizeof(got) && (nlate == 0 ||
+		    rnd() % 100 < 90)) {
+			n = next++;
+			if (rnd() % 100 < 10 && nlate < 1024) {
+				late[nlate++] = n;	/* held back */
+				continue;
+			}
+		} else {
+			i = rnd() % nlate;
+			n = late[i];
+			late[i] = late[--nlate];
+		}
+		(void)arq_rx_auth(&a, n);
+		REQUIRE(arq_rx_frame(&a, n, 0, (unsigned char *)&n, 8,
+		    1000000, deliver_none, NULL) == 0);
+		if (rnd() % 100 < 2)
+			(void)arq_rx_frame(&a, n, 0, (unsigned char *)&n, 8,
+			    1000000, deliver_none, NULL);
+		got[n] = 1;
+		if (n + 1 > high)
+			high = n + 1;
+		while (rx < high && got[rx])
+			rx++;
+		/* nonce by nonce from the top: the 7 highest runs */
+		ntop = 0;
+		for (m = high; m-- > rx + 1 && ntop < OSTP_ACK_MAX - 1; ) {
+			if (!got[m])
+				continue;
+			for (end = m; m - 1 > rx && got[m - 1]; m--)
+				;
+			top[ntop].start = m;
+			top[ntop].end = end;
+			ntop++;
+		}
+		nw = 0;
+		if (rx > 0) {
+			want[0].start = 0;
+			want[0].end = rx - 1;
+			nw = 1;
+		}
+		for (i = ntop; i > 0; i--)
+			want[nw++] = top[i - 1];
+		if (ntop == OSTP_ACK_MAX - 1)
+			full++;
+		a.ack_forced = 1;
+		REQUIRE(arq_ack_due(&a, 1000000, 1, r, &nr) == 1);
+		if (nr != nw || memcmp(r, want, nw * sizeof(r[0])) != 0)
+			bad++;
+	}
+	ASSERT_EQ_UINT(bad, 0);
+	ASSERT(full > 1000);	/* more runs than an ACK holds, often */
+	ASSERT_EQ_UINT(a.rx_next, sizeof(got));
+	ASSERT_EQ_UINT(a.nheld, 0);
+	arq_free(&a);
+	sim_end();
+}
+
 int
 main(void)
 {
@@ -548,5 +705,9 @@ main(void)
 	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== ctl_backlog\n");
 	RUN(ctl_backlog);
 	RUN(history_full);
+	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== timer_queues\n");
+	RUN(timer_queues);
+	if (getenv("TEST_VERBOSE")) fprintf(stderr, "== ack_ranges\n");
+	RUN(ack_ranges);
 	return TEST_EXIT();
 }
