@@ -46,6 +46,7 @@
 #include "worker.h"
 #include "core/chain.h"
 #include "core/dial.h"
+#include "core/udpbatch.h"
 #include "capture/capture.h"
 #include "capture/capture_int.h"
 #include "proto/ippkt.h"
@@ -379,16 +380,8 @@ ping_sock_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	for (i = 0; i < CAP_READS; i++) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = cap->ubuf;
-		iov.iov_len = sizeof(cap->ubuf);
-		mh.msg_name = &ss;
-		mh.msg_namelen = sizeof(ss);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
+		if ((n = udpb_recvmsg(fd, MSG_DONTWAIT, &mh, &iov, cap->ubuf,
+		    sizeof(cap->ubuf), &ss, cm.buf, sizeof(cm.buf))) == -1)
 			break;
 		if (mh.msg_flags & MSG_TRUNC)
 			continue;

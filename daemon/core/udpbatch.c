@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <linux/errqueue.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -44,7 +45,8 @@ send_each(int fd, const struct msghdr *m, size_t seg, uint64_t *lost)
 
 	for (; left > 0; p += k, left -= k) {
 		k = left < seg ? left : seg;
-		if (sendto(fd, p, k, 0, m->msg_name, m->msg_namelen) == -1)
+		if (sendto(fd, p, k, 0, m->msg_name, m->msg_namelen) == -1 &&
+		    lost != NULL)
 			(*lost)++;
 	}
 }
@@ -125,7 +127,7 @@ udpb_send(int fd, const struct sockaddr *to, socklen_t tolen,
 				*gso = 0;
 				send_each(fd, &msgs[done].msg_hdr,
 				    segsz[done], lost);
-			} else
+			} else if (lost != NULL)
 				*lost += segs[done];
 			done++;
 		}
@@ -158,24 +160,35 @@ udpb_rx_free(struct udpb_rx *rx)
 	rx->bufs = NULL;
 }
 
-int
+/* A message header for one datagram into buf, from *from, with ctl. */
+static void
+msg_set(struct msghdr *m, struct iovec *iov, void *buf, size_t len,
+    struct sockaddr_storage *from, void *ctl, size_t ctllen)
+{
+	memset(m, 0, sizeof(*m));
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_name = from;
+	m->msg_namelen = sizeof(*from);
+	m->msg_control = ctl;
+	m->msg_controllen = ctllen;
+}
+
+/*
+ * Read what is queued, up to UDPB_RX_MSGS messages: how many (0 when
+ * none), or -1 on an error.
+ */
+static int
 udpb_recv(struct udpb_rx *rx, int fd)
 {
-	struct msghdr *m;
 	int i, n;
 
-	for (i = 0; i < UDPB_RX_MSGS; i++) {
-		m = &rx->msgs[i].msg_hdr;
-		memset(m, 0, sizeof(*m));
-		rx->iov[i].iov_base = rx->bufs + (size_t)i * UDPB_DGRAM_MAX;
-		rx->iov[i].iov_len = UDPB_DGRAM_MAX;
-		m->msg_iov = &rx->iov[i];
-		m->msg_iovlen = 1;
-		m->msg_name = &rx->from[i];
-		m->msg_namelen = sizeof(rx->from[i]);
-		m->msg_control = rx->ctl[i].buf;
-		m->msg_controllen = sizeof(rx->ctl[i].buf);
-	}
+	for (i = 0; i < UDPB_RX_MSGS; i++)
+		msg_set(&rx->msgs[i].msg_hdr, &rx->iov[i],
+		    rx->bufs + (size_t)i * UDPB_DGRAM_MAX, UDPB_DGRAM_MAX,
+		    &rx->from[i], rx->ctl[i].buf, sizeof(rx->ctl[i].buf));
 	while ((n = recvmmsg(fd, rx->msgs, UDPB_RX_MSGS, MSG_DONTWAIT,
 	    NULL)) == -1 && errno == EINTR)
 		;
@@ -184,7 +197,8 @@ udpb_recv(struct udpb_rx *rx, int fd)
 	return n;
 }
 
-int
+/* Message i (see udpb_recv_each): 0, or -1 for one cut short. */
+static int
 udpb_rx_get(struct udpb_rx *rx, int i, unsigned char **p, size_t *len,
     size_t *seg, struct sockaddr_storage **from, socklen_t *fromlen)
 {
@@ -192,13 +206,13 @@ udpb_rx_get(struct udpb_rx *rx, int i, unsigned char **p, size_t *len,
 	struct cmsghdr *cm;
 	int gs;
 
+	*from = &rx->from[i];
+	*fromlen = m->msg_namelen;
 	if (m->msg_flags & MSG_TRUNC)
 		return -1;
 	*p = rx->iov[i].iov_base;
 	*len = rx->msgs[i].msg_len;
 	*seg = *len;
-	*from = &rx->from[i];
-	*fromlen = m->msg_namelen;
 	/* a joined run whose size was cut off cannot be taken apart */
 	if (m->msg_flags & MSG_CTRUNC)
 		return -1;
@@ -210,4 +224,76 @@ udpb_rx_get(struct udpb_rx *rx, int i, unsigned char **p, size_t *len,
 				*seg = (size_t)gs;
 		}
 	return 0;
+}
+
+int
+udpb_recv_each(struct udpb_rx *rx, int fd, int rounds, udpb_msg_fn fn,
+    void *arg)
+{
+	struct sockaddr_storage *from;
+	unsigned char *p;
+	socklen_t fromlen;
+	size_t len, seg;
+	int r, i, n;
+
+	for (r = 0; r < rounds; r++) {
+		if ((n = udpb_recv(rx, fd)) <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (udpb_rx_get(rx, i, &p, &len, &seg, &from,
+			    &fromlen) != 0)
+				fn(arg, NULL, 0, 0, from, fromlen);
+			else
+				fn(arg, p, len, seg, from, fromlen);
+		}
+		if (n < UDPB_RX_MSGS)
+			return r + 1;
+	}
+	return r;
+}
+
+ssize_t
+udpb_recvmsg(int fd, int flags, struct msghdr *mh, struct iovec *iov,
+    void *buf, size_t len, struct sockaddr_storage *from, void *ctl,
+    size_t ctllen)
+{
+	msg_set(mh, iov, buf, len, from, ctl, ctllen);
+	return recvmsg(fd, mh, flags);
+}
+
+ssize_t
+udpb_recverr(int fd, void *buf, size_t len, struct sockaddr_storage *to,
+    struct sock_extended_err *ee, struct sockaddr_storage *offender)
+{
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(*ee) +
+				    sizeof(struct sockaddr_in6)) + 64];
+	} cb;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	ssize_t n;
+	size_t k;
+
+	memset(to, 0, sizeof(*to));
+	memset(ee, 0, sizeof(*ee));
+	memset(offender, 0, sizeof(*offender));
+	if ((n = udpb_recvmsg(fd, MSG_ERRQUEUE | MSG_DONTWAIT, &mh, &iov, buf,
+	    len, to, cb.buf, sizeof(cb.buf))) < 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (!((cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_RECVERR) ||
+		    (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_RECVERR)) ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(*ee)))
+			continue;
+		memcpy(ee, CMSG_DATA(cm), sizeof(*ee));
+		/* the reporter's address follows the error (SO_EE_OFFENDER) */
+		k = cm->cmsg_len - CMSG_LEN(sizeof(*ee));
+		memcpy(offender, CMSG_DATA(cm) + sizeof(*ee),
+		    k < sizeof(*offender) ? k : sizeof(*offender));
+	}
+	return n;
 }

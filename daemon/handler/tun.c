@@ -358,32 +358,32 @@ peer_input(struct tun_ctx *t, const unsigned char *p, size_t len, size_t seg,
 	}
 }
 
+/* A read's message: peer_input's, with the clock read once for all. */
+struct tun_rx {
+	struct tun_ctx	*t;
+	time_t		 now;
+};
+
+static void
+udp_msg(void *arg, unsigned char *p, size_t len, size_t seg,
+    struct sockaddr_storage *from, socklen_t fromlen)
+{
+	struct tun_rx *rx = arg;
+
+	if (p == NULL)
+		tun_drop(rx->t, "too long");
+	else
+		peer_input(rx->t, p, len, seg, from, fromlen, &rx->now);
+}
+
 static void
 udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tun_ctx *t = arg;
-	struct sockaddr_storage *from;
-	unsigned char *p;
-	socklen_t fromlen;
-	size_t len, seg;
-	time_t now = 0;
-	int i, n, r;
+	struct tun_rx rx = { t, 0 };
 
 	(void)what;
-	for (r = 0; r < TUN_RECVS; r++) {
-		if ((n = udpb_recv(&t->rx, fd)) <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			if (udpb_rx_get(&t->rx, i, &p, &len, &seg, &from,
-			    &fromlen) != 0) {
-				tun_drop(t, "too long");
-				continue;
-			}
-			peer_input(t, p, len, seg, from, fromlen, &now);
-		}
-		if (n < UDPB_RX_MSGS)
-			break;
-	}
+	(void)udpb_recv_each(&t->rx, fd, TUN_RECVS, udp_msg, &rx);
 	dev_flush(t);
 	tx_flush(t);
 }

@@ -33,6 +33,7 @@
 #include "cfgfile.h"
 #include "core/dial.h"
 #include "core/stats.h"
+#include "core/udpbatch.h"
 #include "err.h"
 #include "log.h"
 #include "proto/proto.h"
@@ -178,61 +179,29 @@ static void
 uchan_direct_errors(struct uchan *uc, int fd)
 {
 	struct sock_extended_err ee;
-	struct sockaddr_storage ss;
-	struct cmsghdr *cm;
-	struct msghdr mh;
-	struct iovec iov;
-	union {
-		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(ee) +
-				    sizeof(struct sockaddr_in6))];
-	} cb;
+	struct sockaddr_storage ss, off;
 	char host[PROXY_HOST_MAX + 1];
 	uint16_t port;
 	ssize_t n;
-	int i, err;
+	int i;
 
 	for (i = 0; i < 64; i++) {
-		memset(&mh, 0, sizeof(mh));
-		memset(&ss, 0, sizeof(ss));
-		iov.iov_base = udpbuf;
-		iov.iov_len = UDP_MAX;
-		mh.msg_name = &ss;
-		mh.msg_namelen = sizeof(ss);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cb.buf;
-		mh.msg_controllen = sizeof(cb.buf);
-		if ((n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT)) < 0)
+		if ((n = udpb_recverr(fd, udpbuf, UDP_MAX, &ss, &ee, &off)) < 0)
 			return;
-		err = 0;
-		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
-		    cm = CMSG_NXTHDR(&mh, cm)) {
-			if (!((cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_RECVERR) ||
-			    (cm->cmsg_level == IPPROTO_IPV6 &&
-			    cm->cmsg_type == IPV6_RECVERR)) ||
-			    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
-				continue;
-			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
-			/*
-			 * A router's or the far end's destination
-			 * unreachable, not our own errors, nor a time
-			 * exceeded (which the kernel also calls
-			 * EHOSTUNREACH, but which is no such news).
-			 */
-			if ((ee.ee_origin == SO_EE_ORIGIN_ICMP &&
-			    ee.ee_type == 3) ||
-			    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
-			    ee.ee_type == 1))
-				err = (int)ee.ee_errno;
-		}
-		if (err == 0 || (ss.ss_family != AF_INET &&
+		/*
+		 * A router's or the far end's destination unreachable, not
+		 * our own errors, nor a time exceeded (which the kernel
+		 * also calls EHOSTUNREACH, but which is no such news).
+		 */
+		if (!((ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3) ||
+		    (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1)) ||
+		    ee.ee_errno == 0 || (ss.ss_family != AF_INET &&
 		    ss.ss_family != AF_INET6))
 			continue;
 		sockaddr_host(&ss, host, sizeof(host), &port);
-		debug("udp: %s port %u: %s", host, port, strerror(err));
-		uchan_error(uc, host, port, err, udpbuf, (size_t)n);
+		debug("udp: %s port %u: %s", host, port, strerror(ee.ee_errno));
+		uchan_error(uc, host, port, (int)ee.ee_errno, udpbuf,
+		    (size_t)n);
 	}
 }
 
@@ -1199,16 +1168,8 @@ ulistener_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < 64; i++) {
 		memset(&peer, 0, sizeof(peer));
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = udpbuf;
-		iov.iov_len = UDP_MAX;
-		mh.msg_name = &peer;
-		mh.msg_namelen = sizeof(peer);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = &cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		if ((n = recvmsg(fd, &mh, 0)) < 0)
+		if ((n = udpb_recvmsg(fd, 0, &mh, &iov, udpbuf, UDP_MAX, &peer,
+		    &cbuf, sizeof(cbuf))) < 0)
 			return;
 		pl = mh.msg_namelen;
 		memset(&od, 0, sizeof(od));

@@ -30,6 +30,7 @@
 #include "core/conn.h"
 #include "core/dial.h"
 #include "core/resolve.h"
+#include "core/udpbatch.h"
 #include "log.h"
 #include "ostp/client.h"
 #include "ostp/session.h"
@@ -302,7 +303,7 @@ oc_turn_sendv(struct oclient *oc, const unsigned char *buf,
 		tl[i] = lens[i] + TURN_CHANNEL_HDR_LEN;
 		toff += tl[i];
 	}
-	r = ostp_sendv(oc->fd, NULL, 0, tb, tl, i, &oc->gso);
+	r = udpb_send(oc->fd, NULL, 0, tb, tl, i, &oc->gso, NULL);
 	free(tl);
 	free(tb);
 	return r;
@@ -343,9 +344,9 @@ oc_output(void *arg, const unsigned char *buf, const size_t *lens, size_t n)
 	if (oc->turn != NULL)
 		return oc_turn_sendv(oc, buf, lens, n);
 	if (oc->unconnected)
-		return ostp_sendv(oc->fd, (struct sockaddr *)&oc->peer,
-		    oc->peerlen, buf, lens, n, &oc->gso);
-	return ostp_sendv(oc->fd, NULL, 0, buf, lens, n, &oc->gso);
+		return udpb_send(oc->fd, (struct sockaddr *)&oc->peer,
+		    oc->peerlen, buf, lens, n, &oc->gso, NULL);
+	return udpb_send(oc->fd, NULL, 0, buf, lens, n, &oc->gso, NULL);
 }
 
 static void oc_read_cb(evutil_socket_t, short, void *);
@@ -702,58 +703,30 @@ static void
 oc_probe_finish(struct oclient *oc)
 {
 	const struct ostp_conf *c = oc->h->ostp;
-	struct sockaddr_storage from, seen[OC_PROBE_HOPS];
-	struct sock_extended_err *ee;
+	struct sockaddr_storage to, from, seen[OC_PROBE_HOPS];
+	struct sock_extended_err ee;
 	unsigned char d[64];
-	char cb[512];
-	struct msghdr m;
-	struct iovec iov;
-	struct cmsghdr *cm;
 	unsigned int top = 0, nseen = 0, i, said;
 	socklen_t el = sizeof(int);
 	int e, lvl, v6 = oc->peer.ss_family == AF_INET6;
 	ssize_t n;
 
-	for (;;) {
-		memset(&m, 0, sizeof(m));
-		iov.iov_base = d;
-		iov.iov_len = sizeof(d);
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_name = &from;
-		m.msg_namelen = sizeof(from);
-		m.msg_control = cb;
-		m.msg_controllen = sizeof(cb);
-		if ((n = recvmsg(oc->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT)) < 0)
-			break;
-		for (cm = CMSG_FIRSTHDR(&m); cm != NULL;
-		    cm = CMSG_NXTHDR(&m, cm)) {
-			if (!((cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_RECVERR) ||
-			    (cm->cmsg_level == IPPROTO_IPV6 &&
-			    cm->cmsg_type == IPV6_RECVERR)))
-				continue;
-			ee = (struct sock_extended_err *)CMSG_DATA(cm);
-			/* time exceeded: ICMP type 11, ICMPv6 type 3 */
-			if (ee->ee_origin != (v6 ? SO_EE_ORIGIN_ICMP6 :
-			    SO_EE_ORIGIN_ICMP) || ee->ee_type != (v6 ? 3 : 11))
-				continue;
-			for (i = 0; (size_t)n >= UOT_JUNK_MARKER_LEN +
-			    OC_PROBE_TAG && i < OC_PROBE_HOPS; i++)
-				if (memcmp(d + UOT_JUNK_MARKER_LEN,
-				    oc->ptag[i], OC_PROBE_TAG) == 0 &&
-				    i + 1 > top)
-					top = i + 1;
-			memset(&from, 0, sizeof(from));
-			memcpy(&from, SO_EE_OFFENDER(ee), v6 ?
-			    sizeof(struct sockaddr_in6) :
-			    sizeof(struct sockaddr_in));
-			for (i = 0; i < nseen; i++)
-				if (sockaddr_same(&seen[i], &from))
-					break;
-			if (i == nseen && nseen < OC_PROBE_HOPS)
-				seen[nseen++] = from;
-		}
+	while ((n = udpb_recverr(oc->fd, d, sizeof(d), &to, &ee, &from)) >= 0) {
+		/* time exceeded: ICMP type 11, ICMPv6 type 3 */
+		if (ee.ee_origin != (v6 ? SO_EE_ORIGIN_ICMP6 :
+		    SO_EE_ORIGIN_ICMP) || ee.ee_type != (v6 ? 3 : 11))
+			continue;
+		for (i = 0; (size_t)n >= UOT_JUNK_MARKER_LEN + OC_PROBE_TAG &&
+		    i < OC_PROBE_HOPS; i++)
+			if (memcmp(d + UOT_JUNK_MARKER_LEN, oc->ptag[i],
+			    OC_PROBE_TAG) == 0 && i + 1 > top)
+				top = i + 1;
+		/* the router that said so */
+		for (i = 0; i < nseen; i++)
+			if (sockaddr_same(&seen[i], &from))
+				break;
+		if (i == nseen && nseen < OC_PROBE_HOPS)
+			seen[nseen++] = from;
 	}
 	(void)oc_recverr(oc, 0);
 	(void)getsockopt(oc->fd, SOL_SOCKET, SO_ERROR, &e, &el);

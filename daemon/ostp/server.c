@@ -37,6 +37,7 @@
 #include "core/conn.h"
 #include "core/dial.h"
 #include "core/stats.h"
+#include "core/udpbatch.h"
 #include "handler/handler.h"
 #include "log.h"
 #include "compat.h"
@@ -553,8 +554,8 @@ entry_output(void *arg, const unsigned char *buf, const size_t *lens,
 	}
 	if (e->srv->fd == -1)
 		return -1;
-	return ostp_sendv(e->srv->fd, (struct sockaddr *)&e->peer,
-	    e->peerlen, buf, lens, n, &e->srv->gso);
+	return udpb_send(e->srv->fd, (struct sockaddr *)&e->peer,
+	    e->peerlen, buf, lens, n, &e->srv->gso, NULL);
 }
 
 /* The admission limits' source: an IPv4 address or an IPv6 /64. */

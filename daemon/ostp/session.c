@@ -29,6 +29,7 @@
 
 #include "cbuf.h"
 #include "core/conn.h"
+#include "core/udpbatch.h"
 #include "buf.h"
 #include "log.h"
 #include "ostp/arq.h"
@@ -1410,171 +1411,46 @@ ostp_state_dec(struct buf *b, struct ostp_session_state *st)
 	return 0;
 }
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT	103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO		104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP		17
-#endif
-
-/* One sendmsg of lens[0..n) as segments of lens[0] bytes (GSO). */
-static int
-send_gso(int fd, const struct sockaddr *to, unsigned int tolen,
-    const unsigned char *buf, size_t total, size_t seg)
-{
-	union {
-		char		buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr	align;
-	} u;
-	struct iovec iov = { (void *)(uintptr_t)buf, total };
-	struct msghdr m;
-	struct cmsghdr *cm;
-	uint16_t gs = (uint16_t)seg;
-
-	memset(&m, 0, sizeof(m));
-	m.msg_name = (void *)(uintptr_t)to;
-	m.msg_namelen = to != NULL ? tolen : 0;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = u.buf;
-	m.msg_controllen = sizeof(u.buf);
-	cm = CMSG_FIRSTHDR(&m);
-	cm->cmsg_level = SOL_UDP;
-	cm->cmsg_type = UDP_SEGMENT;
-	cm->cmsg_len = CMSG_LEN(sizeof(gs));
-	memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
-	return sendmsg(fd, &m, 0) == -1 ? -1 : 0;
-}
-
-static int
-send_each(int fd, const struct sockaddr *to, unsigned int tolen,
-    const unsigned char *buf, const size_t *lens, size_t n)
-{
-	struct mmsghdr msgs[TX_SEGS];
-	struct iovec iov[TX_SEGS];
-	size_t i, off = 0, done = 0;
-	int r;
-
-	for (i = 0; i < n && i < TX_SEGS; i++) {
-		iov[i].iov_base = (void *)(uintptr_t)(buf + off);
-		iov[i].iov_len = lens[i];
-		off += lens[i];
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)to;
-		msgs[i].msg_hdr.msg_namelen = to != NULL ? tolen : 0;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	while (done < i) {
-		if ((r = sendmmsg(fd, msgs + done, (unsigned int)(i - done),
-		    0)) <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
-int
-ostp_sendv(int fd, const struct sockaddr *to, unsigned int tolen,
-    const unsigned char *buf, const size_t *lens, size_t n, int *gso)
-{
-	size_t i, j, off = 0, total;
-	int r = 0;
-
-	for (i = 0; i < n; i = j) {
-		/* a run of equal lengths, and one shorter last */
-		total = lens[i];
-		for (j = i + 1; j < n && lens[j] == lens[i]; j++)
-			total += lens[j];
-		if (j < n && lens[j] < lens[i])
-			total += lens[j++];
-		if (j - i > 1 && *gso) {
-			if (send_gso(fd, to, tolen, buf + off, total,
-			    lens[i]) == 0) {
-				off += total;
-				continue;
-			}
-			if (errno == EINVAL || errno == EOPNOTSUPP ||
-			    errno == ENOPROTOOPT || errno == EIO)
-				*gso = 0;
-		}
-		if (send_each(fd, to, tolen, buf + off, lens + i, j - i) != 0)
-			r = -1;
-		off += total;
-	}
-	return r;
-}
-
 void
 ostp_udp_tune(int fd)
 {
-	int one = 1, bufsz = 4 * 1024 * 1024;
+	int bufsz = 4 * 1024 * 1024;
 
 	/* a congestion window's burst must not overflow the socket */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	(void)udpb_gro(fd);
 }
 
-#define RX_BATCH	16
-static unsigned char rxbuf[RX_BATCH][OSTP_DGRAM_MAX + 1];
+/* One worker, one thread: what a read brings lands here. */
+static unsigned char rxbufs[UDPB_RX_MSGS * UDPB_DGRAM_MAX];
+static struct udpb_rx rx = { .bufs = rxbufs };
+
+struct rx_to {
+	ostp_dgram_fn	 fn;
+	void		*arg;
+};
+
+/* A message read: its datagrams, one by one; one cut short is lost. */
+static void
+rx_split(void *arg, unsigned char *p, size_t len, size_t seg,
+    struct sockaddr_storage *from, socklen_t fromlen)
+{
+	struct rx_to *to = arg;
+	size_t off, k;
+
+	if (p == NULL)
+		return;
+	for (off = 0; off < len; off += k) {
+		k = len - off < seg ? len - off : seg;
+		to->fn(to->arg, p + off, k, from, fromlen);
+	}
+}
 
 int
 ostp_recv_batch(int fd, ostp_dgram_fn fn, void *arg, int maxrounds)
 {
-	struct mmsghdr msgs[RX_BATCH];
-	struct sockaddr_storage from[RX_BATCH];
-	struct iovec iov[RX_BATCH];
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} ctl[RX_BATCH];
-	struct cmsghdr *cm;
-	size_t len, seg, off, k;
-	int i, n, rounds, gs;
+	struct rx_to to = { fn, arg };
 
-	for (rounds = 0; rounds < maxrounds; rounds++) {
-		for (i = 0; i < RX_BATCH; i++) {
-			iov[i].iov_base = rxbuf[i];
-			iov[i].iov_len = sizeof(rxbuf[i]);
-			memset(&msgs[i], 0, sizeof(msgs[i]));
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			msgs[i].msg_hdr.msg_control = ctl[i].buf;
-			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
-		}
-		if ((n = recvmmsg(fd, msgs, RX_BATCH, MSG_DONTWAIT,
-		    NULL)) <= 0)
-			return rounds;
-		for (i = 0; i < n; i++) {
-			struct msghdr *m = &msgs[i].msg_hdr;
-
-			len = msgs[i].msg_len;
-			if (len > OSTP_DGRAM_MAX || (m->msg_flags & MSG_TRUNC))
-				continue;
-			seg = len;
-			for (cm = CMSG_FIRSTHDR(m); cm != NULL;
-			    cm = CMSG_NXTHDR(m, cm))
-				if (cm->cmsg_level == SOL_UDP &&
-				    cm->cmsg_type == UDP_GRO &&
-				    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-					memcpy(&gs, CMSG_DATA(cm), sizeof(gs));
-					if (gs > 0)
-						seg = (size_t)gs;
-				}
-			for (off = 0; off < len; off += k) {
-				k = len - off < seg ? len - off : seg;
-				fn(arg, rxbuf[i] + off, k, &from[i],
-				    m->msg_namelen);
-			}
-		}
-		if (n < RX_BATCH)
-			break;
-	}
-	return rounds + 1;
+	return udpb_recv_each(&rx, fd, maxrounds, rx_split, &to);
 }

@@ -148,22 +148,16 @@ struct buf;
 int	ostp_state_enc(const struct ostp_session_state *, struct buf *);
 int	ostp_state_dec(struct buf *, struct ostp_session_state *);
 /*
- * Send such a batch on a UDP socket (to, tolen: for an unconnected
- * one): runs of equal lengths go as one UDP_SEGMENT (GSO) send where
- * the kernel can, the rest with sendmmsg.  *gso is cleared once the
- * kernel refuses segmentation.
- */
-struct sockaddr;
-int	ostp_sendv(int fd, const struct sockaddr *to, unsigned int tolen,
-	    const unsigned char *buf, const size_t *lens, size_t n, int *gso);
-/*
- * Receive on a UDP socket with UDP_GRO: calls fn for every datagram
+ * Receive on a UDP socket with UDP_GRO (core/udpbatch.c's batches,
+ * into one buffer of the worker's): calls fn for every datagram
  * (coalesced ones split), from the address in *from; at most maxrounds
  * reads, so that the flows' readers run between.  Returns how many.
+ * An output function sends its batch with udpb_send().
  */
 typedef void (*ostp_dgram_fn)(void *arg, const unsigned char *, size_t,
 	    const void *from, unsigned int fromlen);
 int	ostp_recv_batch(int fd, ostp_dgram_fn, void *arg, int maxrounds);
+/* A tunnel socket's buffers, and joined datagrams (UDP_GRO) asked for. */
 void	ostp_udp_tune(int fd);
 /* Monotonic microseconds. */
 uint64_t ostp_now_us(void);
