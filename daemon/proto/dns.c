@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "compat.h"
 #include "err.h"
 #include "dns.h"
 
@@ -59,28 +60,6 @@ struct dns_rr {
 	size_t		rdata_off;
 	size_t		rdlen;
 };
-
-static uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
 
 static int
 lower(int c)
@@ -194,11 +173,11 @@ rr_read(const unsigned char *p, size_t len, size_t *offp,
 	if (name_read(p, len, &off, mk, NULL, NULL) != 0 ||
 	    len - off < DNS_RR_FIXED)
 		return ERR_FORMAT;
-	rr->type = get16(p + off);
-	rr->class = get16(p + off + 2);
+	rr->type = be16dec(p + off);
+	rr->class = be16dec(p + off + 2);
 	rr->ttl_off = off + 4;
-	rr->ttl = get32(p + off + 4);
-	rr->rdlen = get16(p + off + 8);
+	rr->ttl = be32dec(p + off + 4);
+	rr->rdlen = be16dec(p + off + 8);
 	off += DNS_RR_FIXED;
 	if (rr->rdlen > len - off)
 		return ERR_FORMAT;
@@ -218,7 +197,7 @@ opt_check(const unsigned char *p, const struct dns_rr *rr)
 	while (off < end) {
 		if (end - off < 4)
 			return ERR_FORMAT;
-		n = get16(p + off + 2);
+		n = be16dec(p + off + 2);
 		off += 4;
 		if (n > end - off)
 			return ERR_FORMAT;
@@ -268,7 +247,7 @@ rdata_check(const unsigned char *p, size_t len, const struct dns_rr *rr,
 		    rdata_name(p, len, &off, end, mk) != 0 ||
 		    end - off != DNS_SOA_FIXED)
 			return ERR_FORMAT;
-		*soa_min = get32(p + off + 16);
+		*soa_min = be32dec(p + off + 16);
 		off += DNS_SOA_FIXED;
 		break;
 	default:
@@ -295,18 +274,18 @@ dns_parse_query(const unsigned char *p, size_t len, struct dns_query *q)
 	memset(q, 0, sizeof(*q));
 	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
 		return ERR_FORMAT;
-	q->id = get16(p);
-	q->flags = get16(p + 2);
-	ar = get16(p + 10);
+	q->id = be16dec(p);
+	q->flags = be16dec(p + 2);
+	ar = be16dec(p + 10);
 	if ((q->flags & DNS_F_QR) != 0 || DNS_F_OPCODE(q->flags) != 0 ||
-	    get16(p + 4) != 1 || get16(p + 6) != 0 || get16(p + 8) != 0 ||
+	    be16dec(p + 4) != 1 || be16dec(p + 6) != 0 || be16dec(p + 8) != 0 ||
 	    ar > 1)
 		return ERR_FORMAT;
 	if (name_read(p, len, &off, NULL, q->qname_wire, &q->qname_len) != 0 ||
 	    len - off < 4)
 		return ERR_FORMAT;
-	q->qtype = get16(p + off);
-	q->qclass = get16(p + off + 2);
+	q->qtype = be16dec(p + off);
+	q->qclass = be16dec(p + off + 2);
 	off += 4;
 	q->question_end = off;
 	q->udp_size = DNS_UDP_MIN;
@@ -343,7 +322,8 @@ question_check(const unsigned char *p, size_t len, size_t *offp,
 	for (i = 0; i < wl; i++)
 		if (lower(wire[i]) != q->qname_wire[i])
 			return ERR_FORMAT;
-	if (get16(p + *offp) != q->qtype || get16(p + *offp + 2) != q->qclass)
+	if (be16dec(p + *offp) != q->qtype ||
+	    be16dec(p + *offp + 2) != q->qclass)
 		return ERR_FORMAT;
 	*offp += 4;
 	return 0;
@@ -364,17 +344,17 @@ dns_parse_response(const unsigned char *p, size_t len,
 	memset(a, 0, sizeof(*a));
 	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
 		return ERR_FORMAT;
-	flags = get16(p + 2);
-	if (get16(p) != q->id || (flags & DNS_F_QR) == 0 ||
-	    DNS_F_OPCODE(flags) != 0 || get16(p + 4) != 1)
+	flags = be16dec(p + 2);
+	if (be16dec(p) != q->id || (flags & DNS_F_QR) == 0 ||
+	    DNS_F_OPCODE(flags) != 0 || be16dec(p + 4) != 1)
 		return ERR_FORMAT;
 	a->truncated = (flags & DNS_F_TC) != 0;
 	memset(&mk, 0, sizeof(mk));
 	if (question_check(p, len, &off, &mk, q) != 0)
 		return ERR_FORMAT;
-	an = get16(p + 6);
-	ns = get16(p + 8);
-	nrr = an + ns + get16(p + 10);
+	an = be16dec(p + 6);
+	ns = be16dec(p + 8);
+	nrr = an + ns + be16dec(p + 10);
 	for (i = 0; i < nrr; i++) {
 		sec = i < an ? SEC_AN : i < an + ns ? SEC_NS : SEC_AR;
 		soa_min = UINT32_MAX;
@@ -439,15 +419,15 @@ dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed)
 
 	if (len < DNS_HDR_LEN || len > DNS_MSG_MAX)
 		return ERR_FORMAT;
-	tc = (get16(p + 2) & DNS_F_TC) != 0;
+	tc = (be16dec(p + 2) & DNS_F_TC) != 0;
 	memset(&mk, 0, sizeof(mk));
-	for (i = get16(p + 4); i > 0; i--) {
+	for (i = be16dec(p + 4); i > 0; i--) {
 		if (name_read(p, len, &off, &mk, NULL, NULL) != 0 ||
 		    len - off < 4)
 			return ERR_FORMAT;
 		off += 4;
 	}
-	nrr = (size_t)get16(p + 6) + get16(p + 8) + get16(p + 10);
+	nrr = (size_t)be16dec(p + 6) + be16dec(p + 8) + be16dec(p + 10);
 	for (i = 0; i < nrr; i++) {
 		if (rr_read(p, len, &off, &mk, &rr) != 0) {
 			if (tc)
@@ -459,7 +439,7 @@ dns_rewrite_ttls(unsigned char *p, size_t len, uint32_t elapsed)
 		if (rdata_check(p, len, &rr, &mk, &soa_min) != 0)
 			return ERR_FORMAT;
 		ttl = ttl_value(rr.ttl);
-		put32(p + rr.ttl_off, ttl > elapsed ? ttl - elapsed : 0);
+		be32enc(p + rr.ttl_off, ttl > elapsed ? ttl - elapsed : 0);
 	}
 	if (!tc && off != len)
 		return ERR_FORMAT;
@@ -476,7 +456,7 @@ dns_make_error(const unsigned char *query, size_t qlen, int rcode,
 	if (qlen < DNS_HDR_LEN || rcode < 0 || rcode > 0x0f ||
 	    (query[2] & DNS_B2_QR) != 0)
 		return 0;
-	if (get16(query + 4) == 1 &&
+	if (be16dec(query + 4) == 1 &&
 	    name_read(query, qlen, &off, NULL, NULL, NULL) == 0 &&
 	    qlen - off >= 4) {
 		n = off + 4;
@@ -577,13 +557,13 @@ answer_pass(const unsigned char *p, size_t len, unsigned char *cur,
 	uint32_t soa_min;
 
 	memset(&mk, 0, sizeof(mk));
-	for (i = get16(p + 4); i > 0; i--) {
+	for (i = be16dec(p + 4); i > 0; i--) {
 		if (name_read(p, len, &off, &mk, NULL, NULL) != 0 ||
 		    len - off < 4)
 			return ERR_FORMAT;
 		off += 4;
 	}
-	an = get16(p + 6);
+	an = be16dec(p + 6);
 	alen = qtype == DNS_TYPE_A ? 4 : 16;
 	for (i = 0; i < an; i++) {
 		if (rr_read(p, len, &off, &mk, &rr) != 0)
@@ -659,9 +639,9 @@ dns_add_ecs(unsigned char *msg, size_t *lenp, size_t outlen, int family,
 	/* dns_make_query's OPT: the last 11 bytes, rdata empty */
 	n = (prefix + 7) / 8;
 	if ((family != AF_INET && family != AF_INET6) || len < DNS_HDR_LEN +
-	    11 || get16(msg + 10) != 1 || msg[len - 11] != 0 ||
-	    get16(msg + len - 10) != DNS_TYPE_OPT || get16(msg + len - 2) != 0 ||
-	    outlen - len < 8 + n)
+	    11 || be16dec(msg + 10) != 1 || msg[len - 11] != 0 ||
+	    be16dec(msg + len - 10) != DNS_TYPE_OPT ||
+	    be16dec(msg + len - 2) != 0 || outlen - len < 8 + n)
 		return ERR_FORMAT;
 	opt = msg + len;
 	opt[0] = 0;
@@ -687,9 +667,9 @@ dns_truncate(const unsigned char *msg, size_t len, int edns,
 	size_t off = DNS_HDR_LEN;
 
 	if (len < DNS_HDR_LEN || (msg[2] & DNS_B2_QR) == 0 ||
-	    get16(msg + 4) > 1)
+	    be16dec(msg + 4) > 1)
 		return 0;
-	if (get16(msg + 4) == 1) {
+	if (be16dec(msg + 4) == 1) {
 		if (name_read(msg, len, &off, NULL, NULL, NULL) != 0 ||
 		    len - off < 4)
 			return 0;

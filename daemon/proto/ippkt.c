@@ -8,30 +8,25 @@
 
 #include <string.h>
 
+#include "compat.h"
 #include "proto/ippkt.h"
 #include "proto/vnet.h"
 
 #define IP6_HDR_LEN	40
 #define IP6_EXT_MAX	8	/* extension headers walked, at most */
 
-static uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* The ports and flags of the upper layer at p (n bytes of it). */
 static void
 l4_parse(const unsigned char *p, size_t n, struct ippkt *pk)
 {
 	if (pk->proto == IPPKT_TCP && n >= 20) {
-		pk->sport = get16(p);
-		pk->dport = get16(p + 2);
+		pk->sport = be16dec(p);
+		pk->dport = be16dec(p + 2);
 		pk->tcpflags = p[13];
 		pk->ports = 1;
 	} else if (pk->proto == IPPKT_UDP && n >= 8) {
-		pk->sport = get16(p);
-		pk->dport = get16(p + 2);
+		pk->sport = be16dec(p);
+		pk->dport = be16dec(p + 2);
 		pk->ports = 1;
 	}
 }
@@ -45,7 +40,7 @@ ip4_parse(const unsigned char *p, size_t n, struct ippkt *pk)
 	if (n < 20)
 		return -1;
 	hl = (size_t)(p[0] & 0x0f) * 4;
-	tl = get16(p + 2);
+	tl = be16dec(p + 2);
 	if (hl < 20 || tl < hl || tl > n)
 		return -1;
 	pk->family = AF_INET;
@@ -53,7 +48,7 @@ ip4_parse(const unsigned char *p, size_t n, struct ippkt *pk)
 	pk->proto = p[9];
 	memcpy(pk->src, p + 12, 4);
 	memcpy(pk->dst, p + 16, 4);
-	off = get16(p + 6);
+	off = be16dec(p + 6);
 	if ((off & 0x3fff) != 0) {
 		pk->frag = 1;
 		/* only the first fragment holds the upper header */
@@ -73,7 +68,7 @@ ip6_parse(const unsigned char *p, size_t n, struct ippkt *pk)
 
 	if (n < IP6_HDR_LEN)
 		return -1;
-	tl = IP6_HDR_LEN + (size_t)get16(p + 4);
+	tl = IP6_HDR_LEN + (size_t)be16dec(p + 4);
 	if (tl > n)
 		return -1;
 	pk->family = AF_INET6;
@@ -96,7 +91,7 @@ ip6_parse(const unsigned char *p, size_t n, struct ippkt *pk)
 				return -1;
 			pk->frag = 1;
 			el = 8;
-			if ((get16(p + off + 2) & 0xfff8) != 0) {
+			if ((be16dec(p + off + 2) & 0xfff8) != 0) {
 				pk->proto = p[off];
 				return 0;
 			}

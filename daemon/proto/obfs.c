@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "compat.h"
 #include "buf.h"
 #include "err.h"
 #include "obfs.h"
@@ -75,27 +76,6 @@ static const unsigned char server_hello_tail[] = {
 static const unsigned char ccs_record[] = {
 	TLS_CT_CCS, 0x03, 0x03, 0x00, 0x01, 0x01
 };
-
-static void
-put_u16(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 8) & 0xff;
-	p[1] = v & 0xff;
-}
-
-static void
-put_u24(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 16) & 0xff;
-	put_u16(p + 1, v);
-}
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	put_u16(p, v >> 16);
-	put_u16(p + 2, v & 0xffff);
-}
 
 /*
  * A host goes into a header line and a server_name: anything that could
@@ -483,7 +463,7 @@ ohttp_server_refusal(time_t now, unsigned char *out, size_t outlen,
 static void
 put_random(unsigned char *p, time_t now)
 {
-	put_u32(p, (uint32_t)now);
+	be32enc(p, (uint32_t)now);
 	arc4random_buf(p + 4, TLS_RANDOM_LEN - 4);
 }
 
@@ -506,9 +486,9 @@ otls_client_hello(const char *host, time_t now, const void *data,
 	out[0] = TLS_CT_HANDSHAKE;
 	out[1] = 0x03;
 	out[2] = 0x01;
-	put_u16(out + 3, total - OTLS_REC_HDR);
+	be16enc(out + 3, total - OTLS_REC_HDR);
 	out[5] = TLS_HS_CLIENT_HELLO;
-	put_u24(out + 6, total - OTLS_REC_HDR - TLS_HS_HDR);
+	be24enc(out + 6, total - OTLS_REC_HDR - TLS_HS_HDR);
 	out[9] = 0x03;
 	out[10] = 0x03;
 	put_random(out + 11, now);
@@ -516,25 +496,25 @@ otls_client_hello(const char *host, time_t now, const void *data,
 	out[o++] = OTLS_SID_MAX;
 	arc4random_buf(out + o, OTLS_SID_MAX);
 	o += OTLS_SID_MAX;
-	put_u16(out + o, sizeof(hello_suites));
+	be16enc(out + o, sizeof(hello_suites));
 	memcpy(out + o + 2, hello_suites, sizeof(hello_suites));
 	o += 2 + sizeof(hello_suites);
 	out[o++] = 1;			/* compression: null only */
 	out[o++] = 0;
-	put_u16(out + o, total - o - 2);
+	be16enc(out + o, total - o - 2);
 	o += 2;
 	/* session_ticket first: its data is the channel. */
-	put_u16(out + o, TLS_EXT_SESSION_TICKET);
-	put_u16(out + o + 2, len);
+	be16enc(out + o, TLS_EXT_SESSION_TICKET);
+	be16enc(out + o + 2, len);
 	o += TLS_EXT_HDR;
 	if (len > 0)
 		memcpy(out + o, data, len);
 	o += len;
-	put_u16(out + o, TLS_EXT_SERVER_NAME);
-	put_u16(out + o + 2, 2 + 1 + 2 + hostlen);
-	put_u16(out + o + 4, 1 + 2 + hostlen);
+	be16enc(out + o, TLS_EXT_SERVER_NAME);
+	be16enc(out + o + 2, 2 + 1 + 2 + hostlen);
+	be16enc(out + o + 4, 1 + 2 + hostlen);
 	out[o + 6] = 0;			/* host_name */
-	put_u16(out + o + 7, hostlen);
+	be16enc(out + o + 7, hostlen);
 	memcpy(out + o + 9, host, hostlen);
 	o += 9 + hostlen;
 	memcpy(out + o, hello_ext_tail, sizeof(hello_ext_tail));
@@ -630,7 +610,7 @@ frame_records(int first, int force, const unsigned char *data, size_t len,
 		out[o] = type;
 		out[o + 1] = 0x03;
 		out[o + 2] = 0x03;
-		put_u16(out + o + 3, n);
+		be16enc(out + o + 3, n);
 		if (n > 0)
 			memcpy(out + o + OTLS_REC_HDR, data + i, n);
 		o += OTLS_REC_HDR + n;
@@ -662,9 +642,9 @@ otls_server_flight(const struct otls_hello *h, time_t now, const void *data,
 	out[0] = TLS_CT_HANDSHAKE;
 	out[1] = 0x03;
 	out[2] = 0x01;
-	put_u16(out + 3, shlen);
+	be16enc(out + 3, shlen);
 	out[5] = TLS_HS_SERVER_HELLO;
-	put_u24(out + 6, shlen - TLS_HS_HDR);
+	be24enc(out + 6, shlen - TLS_HS_HDR);
 	out[9] = 0x03;
 	out[10] = 0x03;
 	put_random(out + 11, now);

@@ -35,6 +35,7 @@
 #include <sodium.h>
 #endif
 
+#include "compat.h"
 #include "ostp.h"
 #include "randpool.h"
 
@@ -113,48 +114,6 @@ ostp_noise(void *p, size_t n)
 		q += k;
 		n -= k;
 	}
-}
-
-static inline void
-put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static inline void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-static inline void
-put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static inline uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
 /* Strict UTF-8, as Rust's str::from_utf8: no overlongs, no surrogates. */
@@ -1231,8 +1190,8 @@ hs_wrap(const struct ostp_keys *k, uint32_t sid, size_t nlen, size_t pad,
 	total = OSTP_HS_HDR + nlen + pad;
 	if (total > outsz || total > OSTP_DGRAM_MAX)
 		return -1;
-	put32(out, sid);
-	put16(out + 4, (uint16_t)nlen);
+	be32enc(out, sid);
+	be16enc(out + 4, (uint16_t)nlen);
 	ostp_random(out + OSTP_HS_HDR + nlen, pad);
 	ostp_mask(k, out, total, OSTP_HS_HDR);
 	return total;
@@ -1251,8 +1210,8 @@ ostp_hs_msg1(struct ostp_hs *hs, const struct ostp_keys *k, uint32_t sid,
 	hs_start(hs, k);
 	hs->sid = sid;
 	/* BE64(unix seconds) || BE32(session id) || the key string */
-	put64(payload, unix_secs);
-	put32(payload + 8, sid);
+	be64enc(payload, unix_secs);
+	be32enc(payload + 8, sid);
 	memcpy(payload + 12, k->key, k->keylen);
 	if ((nlen = ostp_noise_write1(hs, e_priv, payload, 12 + k->keylen,
 	    out + OSTP_HS_HDR, outsz - OSTP_HS_HDR)) < 0)
@@ -1283,7 +1242,7 @@ ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
 	ostp_mask_compute(k, d, len, OSTP_HS_HDR, mask);
 	for (i = 0; i < OSTP_HS_HDR; i++)
 		hdr[i] = d[i] ^ mask[i];
-	nlen = get16(hdr + 4);
+	nlen = be16dec(hdr + 4);
 	/* the padding after the noise message is not read */
 	if (nlen > len - OSTP_HS_HDR ||
 	    nlen < OSTP_MSG1_NOISE_BASE + 12 ||
@@ -1298,7 +1257,7 @@ ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
 	 * §2.5 step 2c: session id as in the header, then the key string,
 	 * valid UTF-8 and equal to this key's (constant time).
 	 */
-	ok = plen >= 12 && get32(payload + 8) == get32(hdr);
+	ok = plen >= 12 && be32dec(payload + 8) == be32dec(hdr);
 	ok = ok && plen - 12 == k->keylen;
 	ok = ok && utf8_valid(payload + 12, plen - 12);
 	ok = ok && CRYPTO_memcmp(payload + 12, k->key, k->keylen) == 0;
@@ -1306,9 +1265,9 @@ ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
 		OPENSSL_cleanse(payload, plen);
 		goto fail;
 	}
-	hs->sid = get32(hdr);
+	hs->sid = be32dec(hdr);
 	*sid = hs->sid;
-	*ts = get64(payload);
+	*ts = be64dec(payload);
 	*payloadlen = plen;
 	return 0;
  fail:
@@ -1350,7 +1309,7 @@ ostp_hs_finish(struct ostp_hs *hs, const struct ostp_keys *k,
 	for (i = 0; i < OSTP_HS_HDR; i++)
 		hdr[i] = d[i] ^ mask[i];
 	/* msg2 carries an empty payload: exactly e and a tag */
-	if (get32(hdr) != hs->sid || get16(hdr + 4) != OSTP_MSG2_NOISE ||
+	if (be32dec(hdr) != hs->sid || be16dec(hdr + 4) != OSTP_MSG2_NOISE ||
 	    len - OSTP_HS_HDR < OSTP_MSG2_NOISE)
 		return -1;
 	/*
@@ -1415,7 +1374,7 @@ static void
 data_nonce(uint64_t n, unsigned char iv[12])
 {
 	memset(iv, 0, 4);
-	put64(iv + 4, n);
+	be64enc(iv + 4, n);
 }
 
 /*
@@ -1482,8 +1441,8 @@ ostp_seal(struct ostp_aead *a, const struct ostp_keys *k, uint32_t sid,
 	if (flen > OSTP_DGRAM_MAX - OSTP_DATA_HDR - OSTP_TAG)
 		return -1;
 	total = OSTP_DATA_HDR + flen + OSTP_TAG;
-	put32(out, sid);
-	put64(out + 4, n);
+	be32enc(out, sid);
+	be64enc(out + 4, n);
 	data_nonce(n, iv);
 	/* AAD: the plaintext session id only (§2.3, §7 item 3) */
 	if (ostp_aead_seal_iv(a, iv, out, 4, frame, flen,
@@ -1505,8 +1464,8 @@ ostp_peek(const struct ostp_keys *k, const unsigned char *d, size_t len,
 	ostp_mask_compute(k, d, len, OSTP_DATA_HDR, mask);
 	for (i = 0; i < OSTP_DATA_HDR; i++)
 		hdr[i] = d[i] ^ mask[i];
-	*sid = get32(hdr);
-	*n = get64(hdr + 4);
+	*sid = be32dec(hdr);
+	*n = be64dec(hdr + 4);
 	return 0;
 }
 
@@ -1520,7 +1479,7 @@ ostp_open(struct ostp_aead *a, uint32_t sid, uint64_t n,
 	if (len < OSTP_DATA_HDR + OSTP_TAG || len > OSTP_DGRAM_MAX)
 		return -1;
 	clen = len - OSTP_DATA_HDR - OSTP_TAG;
-	put32(aad, sid);
+	be32enc(aad, sid);
 	data_nonce(n, iv);
 	if (ostp_aead_open_iv(a, iv, aad, 4, d + OSTP_DATA_HDR, clen,
 	    out) != 0)
@@ -1537,9 +1496,9 @@ ostp_frame_hdr(unsigned char *out, unsigned char kind, uint16_t stream,
 	out[0] = 1;
 	out[1] = kind;
 	ostp_noise(out + 2, 2);
-	put16(out + 4, stream);
-	put32(out + 6, (uint32_t)len);
-	put16(out + 10, (uint16_t)padlen);
+	be16enc(out + 4, stream);
+	be32enc(out + 6, (uint32_t)len);
+	be16enc(out + 10, (uint16_t)padlen);
 }
 
 void
@@ -1558,13 +1517,13 @@ ostp_frame_parse(const unsigned char *p, size_t len, struct ostp_frame *f)
 	/* the version byte and the reserved bytes are not checked */
 	if (p[1] < OSTP_F_HANDSHAKE || p[1] > OSTP_F_ACK)
 		return -1;
-	plen = get32(p + 6);
-	padlen = get16(p + 10);
+	plen = be32dec(p + 6);
+	padlen = be16dec(p + 10);
 	if (plen > len - OSTP_FRAME_HDR ||
 	    padlen > len - OSTP_FRAME_HDR - plen)
 		return -1;
 	f->kind = p[1];
-	f->stream = get16(p + 4);
+	f->stream = be16dec(p + 4);
 	f->payload = p + OSTP_FRAME_HDR;
 	f->len = plen;
 	return 0;
@@ -1579,8 +1538,8 @@ ostp_ack_put(unsigned char *out, const struct ostp_range *r, size_t n)
 		return 0;
 	out[0] = (unsigned char)n;
 	for (i = 0; i < n; i++) {
-		put64(out + 1 + 16 * i, r[i].start);
-		put64(out + 1 + 16 * i + 8, r[i].end);
+		be64enc(out + 1 + 16 * i, r[i].start);
+		be64enc(out + 1 + 16 * i + 8, r[i].end);
 	}
 	return 1 + 16 * n;
 }
@@ -1597,8 +1556,8 @@ ostp_ack_parse(const unsigned char *p, size_t len, struct ostp_range *r,
 	if (n > max || (len - 1) / 16 < n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		r[i].start = get64(p + 1 + 16 * i);
-		r[i].end = get64(p + 1 + 16 * i + 8);
+		r[i].start = be64dec(p + 1 + 16 * i);
+		r[i].end = be64dec(p + 1 + 16 * i + 8);
 		if (r[i].start > r[i].end)
 			return -1;
 	}
@@ -1608,7 +1567,7 @@ ostp_ack_parse(const unsigned char *p, size_t len, struct ostp_range *r,
 void
 ostp_nack_put(unsigned char out[8], uint64_t n)
 {
-	put64(out, n);
+	be64enc(out, n);
 }
 
 int
@@ -1616,7 +1575,7 @@ ostp_nack_parse(const unsigned char *p, size_t len, uint64_t *n)
 {
 	if (len < 8)
 		return -1;
-	*n = get64(p);
+	*n = be64dec(p);
 	return 0;
 }
 
@@ -1712,7 +1671,7 @@ ostp_msg_put(unsigned char *out, size_t outsz, const struct ostp_msg *m)
 		    outsz - 3 < m->addrlen)
 			return -1;
 		out[0] = m->tag;
-		put16(out + 1, (uint16_t)m->addrlen);
+		be16enc(out + 1, (uint16_t)m->addrlen);
 		if (m->addrlen > 0)
 			memmove(out + 3, m->addr, m->addrlen);
 		return 3 + m->addrlen;
@@ -1725,15 +1684,15 @@ ostp_msg_put(unsigned char *out, size_t outsz, const struct ostp_msg *m)
 		if (m->datalen > 0)
 			memmove(out + 3, m->data, m->datalen);
 		out[0] = m->tag;
-		put16(out + 1, (uint16_t)m->datalen);
+		be16enc(out + 1, (uint16_t)m->datalen);
 		return 3 + m->datalen;
 	case OSTP_M_PING:
 	case OSTP_M_PONG:
 		if (outsz < 11)
 			return -1;
 		out[0] = m->tag;
-		put16(out + 1, 8);
-		put64(out + 3, m->ts);
+		be16enc(out + 1, 8);
+		be64enc(out + 3, m->ts);
 		return 11;
 	case OSTP_M_UDP_DATA:
 		if (m->addrlen > UINT16_MAX || m->datalen > UINT16_MAX)
@@ -1746,8 +1705,8 @@ ostp_msg_put(unsigned char *out, size_t outsz, const struct ostp_msg *m)
 		if (m->addrlen > 0)
 			memmove(out + 3, m->addr, m->addrlen);
 		out[0] = m->tag;
-		put16(out + 1, (uint16_t)m->addrlen);
-		put16(out + 3 + m->addrlen, (uint16_t)m->datalen);
+		be16enc(out + 1, (uint16_t)m->addrlen);
+		be16enc(out + 3 + m->addrlen, (uint16_t)m->datalen);
 		return need;
 	default:
 		return -1;
@@ -1775,7 +1734,7 @@ ostp_msg_parse(const unsigned char *p, size_t len, struct ostp_msg *m)
 	case OSTP_M_ERROR:
 		if (len < 3)
 			return -1;
-		dlen = get16(p + 1);
+		dlen = be16dec(p + 1);
 		if (dlen > len - 3)
 			return -1;
 		if (p[0] != OSTP_M_CONNECT) {
@@ -1791,17 +1750,17 @@ ostp_msg_parse(const unsigned char *p, size_t len, struct ostp_msg *m)
 		return 0;
 	case OSTP_M_PING:
 	case OSTP_M_PONG:
-		if (len < 11 || get16(p + 1) != 8)
+		if (len < 11 || be16dec(p + 1) != 8)
 			return -1;
-		m->ts = get64(p + 3);
+		m->ts = be64dec(p + 3);
 		return 0;
 	case OSTP_M_UDP_DATA:
 		if (len < 3)
 			return -1;
-		alen = get16(p + 1);
+		alen = be16dec(p + 1);
 		if (alen > len - 3 || len - 3 - alen < 2)
 			return -1;
-		dlen = get16(p + 3 + alen);
+		dlen = be16dec(p + 3 + alen);
 		if (dlen > len - 5 - alen)
 			return -1;
 		if (addr_check((const char *)p + 3, alen, &hoff, &hlen,

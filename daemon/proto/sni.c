@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compat.h"
 #include "buf.h"
 #include "err.h"
 #include "sni.h"
@@ -43,20 +44,6 @@ is_hex(int c)
 {
 	return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
 	    (c >= '0' && c <= '9');
-}
-
-static void
-put_u16(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 8) & 0xff;
-	p[1] = v & 0xff;
-}
-
-static void
-put_u24(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 16) & 0xff;
-	put_u16(p + 1, v);
 }
 
 /*
@@ -364,9 +351,9 @@ sni_parse(const unsigned char *p, size_t len, struct sni_hello *h)
 static void
 set_lengths(unsigned char *p, size_t hello_len, size_t ext_off)
 {
-	put_u16(p + 3, hello_len - SNI_RECORD_HDR);
-	put_u24(p + 6, hello_len - TLS_HELLO_OFF);
-	put_u16(p + ext_off, hello_len - ext_off - 2);
+	be16enc(p + 3, hello_len - SNI_RECORD_HDR);
+	be24enc(p + 6, hello_len - TLS_HELLO_OFF);
+	be16enc(p + ext_off, hello_len - ext_off - 2);
 }
 
 int
@@ -434,19 +421,19 @@ sni_obfuscate(const unsigned char *p, size_t len, const struct sni_hello *h,
 
 	memcpy(out, p, cur.sni_off);
 	o = cur.sni_off;
-	put_u16(out + o, SNI_EXT_SERVER_NAME);
-	put_u16(out + o + 2, snilen - TLS_EXT_HDR);
-	put_u16(out + o + 4, snilen - TLS_EXT_HDR - 2);
+	be16enc(out + o, SNI_EXT_SERVER_NAME);
+	be16enc(out + o + 2, snilen - TLS_EXT_HDR);
+	be16enc(out + o + 4, snilen - TLS_EXT_HDR - 2);
 	out[o + 6] = SNI_NAME_TYPE_HOST;
-	put_u16(out + o + 7, fakelen);
+	be16enc(out + o + 7, fakelen);
 	memcpy(out + o + 9, fake, fakelen);
 	o += snilen;
 	tail = cur.hello_len - cur.sni_off - cur.sni_len;
 	memcpy(out + o, p + cur.sni_off + cur.sni_len, tail);
 	o += tail;
 	/* Appended last, where gost puts it. */
-	put_u16(out + o, SNI_EXT_GOST);
-	put_u16(out + o + 2, enclen);
+	be16enc(out + o, SNI_EXT_GOST);
+	be16enc(out + o + 2, enclen);
 	memcpy(out + o + TLS_EXT_HDR, enc, enclen);
 	set_lengths(out, total, cur.ext_off);
 	if (sni_parse(out, total, &cur) != 0)

@@ -15,6 +15,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "compat.h"
 #include "blake3.h"
 #include "err.h"
 #include "ss.h"
@@ -451,13 +452,6 @@ ss_udp_open(const struct ss_method *m, const unsigned char *key,
 	c += d; b ^= c; b = ROTL32(b, 7);				\
 } while (0)
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 /* HChaCha20 (the XChaCha draft): 32-byte subkey from key and nonce[16]. */
 void
 ss_hchacha20(const unsigned char key[32], const unsigned char nonce[16],
@@ -471,9 +465,9 @@ ss_hchacha20(const unsigned char key[32], const unsigned char nonce[16],
 	x[2] = 0x79622d32;
 	x[3] = 0x6b206574;
 	for (i = 0; i < 8; i++)
-		x[4 + i] = le32(key + 4 * i);
+		x[4 + i] = le32dec(key + 4 * i);
 	for (i = 0; i < 4; i++)
-		x[12 + i] = le32(nonce + 4 * i);
+		x[12 + i] = le32dec(nonce + 4 * i);
 	for (i = 0; i < 10; i++) {
 		QR(x[0], x[4], x[8], x[12]);
 		QR(x[1], x[5], x[9], x[13]);

@@ -52,28 +52,6 @@ ssc_start_enc(struct ss_codec *c, struct cbuf *out)
 	return 0;
 }
 
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Seal one unit: plaintext p of n bytes at the tail of out. */
 static int
 seal_to(struct ss_codec *c, const unsigned char *p, size_t n, struct cbuf *out)
@@ -105,7 +83,7 @@ ssc_2022_header(struct ss_codec *c, struct cbuf *in, struct cbuf *out)
 			n = SS_2022_PAYLOAD_MAX - c->hdrlen - 2 - pad;
 		vlen = c->hdrlen + 2 + pad + n;
 		fh[0] = 0;
-		put_u64(fh + 1, (uint64_t)time(NULL));
+		be64enc(fh + 1, (uint64_t)time(NULL));
 		fh[9] = (unsigned char)(vlen >> 8);
 		fh[10] = (unsigned char)vlen;
 		fl = 11;
@@ -114,7 +92,7 @@ ssc_2022_header(struct ss_codec *c, struct cbuf *in, struct cbuf *out)
 			n = SS_2022_PAYLOAD_MAX;
 		vlen = n;
 		fh[0] = 1;
-		put_u64(fh + 1, (uint64_t)time(NULL));
+		be64enc(fh + 1, (uint64_t)time(NULL));
 		memcpy(fh + 9, c->salt, kl);
 		fh[9 + kl] = (unsigned char)(vlen >> 8);
 		fh[10 + kl] = (unsigned char)vlen;
@@ -214,7 +192,7 @@ ssc_2022_fixed(struct ss_codec *c, struct cbuf *in)
 		return ERR_INCOMPLETE;
 	if ((e = open_unit(c, in, fh)) != 0)
 		return e;
-	skew = (int64_t)get_u64(fh + 1) - (int64_t)time(NULL);
+	skew = (int64_t)be64dec(fh + 1) - (int64_t)time(NULL);
 	if (fh[0] != (c->role == SSC_SERVER ? 0 : 1) ||
 	    skew > SS2022_MAX_SKEW || skew < -SS2022_MAX_SKEW)
 		return ERR_FORMAT;

@@ -18,37 +18,9 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "compat.h"
 #include "err.h"
 #include "proto/stun.h"
-
-static uint16_t
-be16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
 
 /* CRC-32 (ISO-HDLC, as zlib's) in pieces: start with 0. */
 static uint32_t
@@ -120,11 +92,11 @@ stun_classify(const unsigned char *p, size_t len)
 	size_t dl;
 
 	if (len >= STUN_HDR_LEN && (p[0] & 0xc0) == 0 &&
-	    be32(p + 4) == STUN_MAGIC && (be16(p + 2) & 3) == 0 &&
-	    (size_t)be16(p + 2) + STUN_HDR_LEN == len)
+	    be32dec(p + 4) == STUN_MAGIC && (be16dec(p + 2) & 3) == 0 &&
+	    (size_t)be16dec(p + 2) + STUN_HDR_LEN == len)
 		return STUN_KIND_MESSAGE;
 	if (len >= TURN_CHANNEL_HDR_LEN && p[0] >= 0x40 && p[0] <= 0x7f) {
-		dl = be16(p + 2);
+		dl = be16dec(p + 2);
 		if (len - TURN_CHANNEL_HDR_LEN >= dl &&
 		    len - TURN_CHANNEL_HDR_LEN <= ((dl + 3) & ~(size_t)3))
 			return STUN_KIND_CHANNEL;
@@ -172,8 +144,8 @@ parse_addr(const unsigned char *v, size_t len, int xor,
 
 	if (len < 4)
 		return ERR_FORMAT;
-	port = be16(v + 2);
-	put32(mask, STUN_MAGIC);
+	port = be16dec(v + 2);
+	be32enc(mask, STUN_MAGIC);
 	memcpy(mask + 4, tid, STUN_TID_LEN);
 	if (xor)
 		port ^= (uint16_t)(STUN_MAGIC >> 16);
@@ -256,7 +228,7 @@ parse_attr(struct stun_msg *m, uint16_t at, const unsigned char *v,
 		if (al != 4)
 			return ERR_FORMAT;
 		if (!(m->has & STUN_HAS_LIFETIME)) {
-			m->lifetime = be32(v);
+			m->lifetime = be32dec(v);
 			m->has |= STUN_HAS_LIFETIME;
 		}
 		break;
@@ -264,7 +236,7 @@ parse_attr(struct stun_msg *m, uint16_t at, const unsigned char *v,
 		if (al != 4)
 			return ERR_FORMAT;
 		if (!(m->has & STUN_HAS_CHANNEL)) {
-			m->channel = be16(v);
+			m->channel = be16dec(v);
 			m->has |= STUN_HAS_CHANNEL;
 		}
 		break;
@@ -344,10 +316,10 @@ stun_parse(const unsigned char *p, size_t len, struct stun_msg *m)
 
 	memset(m, 0, sizeof(*m));
 	if (len < STUN_HDR_LEN || (p[0] & 0xc0) != 0 ||
-	    be32(p + 4) != STUN_MAGIC || (be16(p + 2) & 3) != 0 ||
-	    (size_t)be16(p + 2) + STUN_HDR_LEN != len)
+	    be32dec(p + 4) != STUN_MAGIC || (be16dec(p + 2) & 3) != 0 ||
+	    (size_t)be16dec(p + 2) + STUN_HDR_LEN != len)
 		return ERR_FORMAT;
-	m->type = be16(p);
+	m->type = be16dec(p);
 	m->method = stun_type_method(m->type);
 	m->cls = stun_type_class(m->type);
 	m->len = len;
@@ -355,8 +327,8 @@ stun_parse(const unsigned char *p, size_t len, struct stun_msg *m)
 	for (off = STUN_HDR_LEN; off < len; off += 4 + padded) {
 		if (len - off < 4)
 			return ERR_FORMAT;
-		at = be16(p + off);
-		al = be16(p + off + 2);
+		at = be16dec(p + off);
+		al = be16dec(p + off + 2);
 		padded = (al + 3) & ~(size_t)3;
 		if (padded > len - off - 4)
 			return ERR_FORMAT;
@@ -399,7 +371,7 @@ stun_check_integrity(const unsigned char *p, size_t len,
 		return ERR_FORMAT;
 	/* the length as if MESSAGE-INTEGRITY were the last attribute */
 	memcpy(hdr, p, STUN_HDR_LEN);
-	put16(hdr + 2, (uint16_t)(off + 4 + STUN_HMAC_LEN - STUN_HDR_LEN));
+	be16enc(hdr + 2, (uint16_t)(off + 4 + STUN_HMAC_LEN - STUN_HDR_LEN));
 	if ((e = hmac_sha1(key, keylen, hdr, sizeof(hdr), p + STUN_HDR_LEN,
 	    off - STUN_HDR_LEN, mac)) != 0)
 		return e;
@@ -421,10 +393,10 @@ stun_check_fingerprint(const unsigned char *p, size_t len,
 	    off + 8 != len)
 		return ERR_FORMAT;
 	memcpy(hdr, p, STUN_HDR_LEN);
-	put16(hdr + 2, (uint16_t)(off + 8 - STUN_HDR_LEN));
+	be16enc(hdr + 2, (uint16_t)(off + 8 - STUN_HDR_LEN));
 	crc = crc32_update(0, hdr, sizeof(hdr));
 	crc = crc32_update(crc, p + STUN_HDR_LEN, off - STUN_HDR_LEN);
-	return (crc ^ STUN_FINGERPRINT_XOR) == be32(p + off + 4) ?
+	return (crc ^ STUN_FINGERPRINT_XOR) == be32dec(p + off + 4) ?
 	    0 : ERR_DENIED;
 }
 
@@ -449,9 +421,9 @@ stun_build_start(struct stun_builder *b, unsigned char *buf, size_t cap,
 		b->err = ERR_NO_SPACE;
 		return;
 	}
-	put16(buf, type & 0x3fff);
-	put16(buf + 2, 0);
-	put32(buf + 4, STUN_MAGIC);
+	be16enc(buf, type & 0x3fff);
+	be16enc(buf + 2, 0);
+	be32enc(buf + 4, STUN_MAGIC);
 	memcpy(buf + 8, tid, STUN_TID_LEN);
 	b->len = STUN_HDR_LEN;
 }
@@ -472,12 +444,12 @@ attr_open(struct stun_builder *b, uint16_t attr, size_t len)
 		b->err = ERR_NO_SPACE;
 		return 0;
 	}
-	put16(b->buf + b->len, attr);
-	put16(b->buf + b->len + 2, (uint16_t)len);
+	be16enc(b->buf + b->len, attr);
+	be16enc(b->buf + b->len + 2, (uint16_t)len);
 	v = b->len + 4;
 	memset(b->buf + v + len, 0, padded - len);
 	b->len = v + padded;
-	put16(b->buf + 2, (uint16_t)(b->len - STUN_HDR_LEN));
+	be16enc(b->buf + 2, (uint16_t)(b->len - STUN_HDR_LEN));
 	return v;
 }
 
@@ -495,7 +467,7 @@ stun_add_u32(struct stun_builder *b, uint16_t attr, uint32_t x)
 {
 	unsigned char v[4];
 
-	put32(v, x);
+	be32enc(v, x);
 	stun_add(b, attr, v, sizeof(v));
 }
 
@@ -511,7 +483,7 @@ stun_add_addr(struct stun_builder *b, uint16_t attr,
 
 	if (b->err != 0)
 		return;
-	put32(mask, STUN_MAGIC);
+	be32enc(mask, STUN_MAGIC);
 	if (b->len >= STUN_HDR_LEN)
 		memcpy(mask + 4, b->buf + 8, STUN_TID_LEN);
 	v[0] = 0;
@@ -534,7 +506,7 @@ stun_add_addr(struct stun_builder *b, uint16_t attr,
 		for (i = 0; i < alen; i++)
 			v[4 + i] ^= mask[i];
 	}
-	put16(v + 2, port);
+	be16enc(v + 2, port);
 	stun_add(b, attr, v, 4 + alen);
 }
 
@@ -564,7 +536,8 @@ stun_add_fingerprint(struct stun_builder *b)
 
 	if ((v = attr_open(b, STUN_ATTR_FINGERPRINT, 4)) == 0)
 		return;
-	put32(b->buf + v, crc32_update(0, b->buf, off) ^ STUN_FINGERPRINT_XOR);
+	be32enc(b->buf + v,
+	    crc32_update(0, b->buf, off) ^ STUN_FINGERPRINT_XOR);
 }
 
 int
@@ -742,8 +715,8 @@ turn_channel_header(unsigned char out[TURN_CHANNEL_HDR_LEN],
 		return ERR_FORMAT;
 	if (len > 0xffff)
 		return ERR_TOO_LONG;
-	put16(out, channel);
-	put16(out + 2, (uint16_t)len);
+	be16enc(out, channel);
+	be16enc(out + 2, (uint16_t)len);
 	return 0;
 }
 
@@ -757,11 +730,11 @@ turn_channel_parse(const unsigned char *p, size_t len, uint16_t *channel,
 	*datalen = 0;
 	if (len < TURN_CHANNEL_HDR_LEN || p[0] < 0x40 || p[0] > 0x7f)
 		return ERR_FORMAT;
-	dl = be16(p + 2);
+	dl = be16dec(p + 2);
 	if (len - TURN_CHANNEL_HDR_LEN < dl ||
 	    len - TURN_CHANNEL_HDR_LEN > ((dl + 3) & ~(size_t)3))
 		return ERR_FORMAT;
-	*channel = be16(p);
+	*channel = be16dec(p);
 	*data = p + TURN_CHANNEL_HDR_LEN;
 	*datalen = dl;
 	return 0;

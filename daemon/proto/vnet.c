@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "compat.h"
 #include "proto/vnet.h"
 
 #define TCP_FIN		0x01
@@ -71,35 +72,6 @@ vnet_pseudo_sum(const unsigned char *ip, uint8_t proto, size_t len)
 	return sum_add(sum_add(0, ip + 8, 32), t, 4);
 }
 
-static uint16_t
-get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put16(unsigned char *p, size_t v)
-{
-	p[0] = (unsigned char)(v >> 8);
-	p[1] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
 int
 vnet_csum(const struct virtio_net_hdr *vh, unsigned char *p, size_t n)
 {
@@ -134,14 +106,14 @@ tcp_headers(const unsigned char *p, size_t n, int v6, size_t *hl,
 
 	if (!v6) {
 		if (n < 20 || (p[0] >> 4) != 4 || p[9] != IPPROTO_TCP_ ||
-		    get16(p + 2) != n || (get16(p + 6) & 0x3fff) != 0)
+		    be16dec(p + 2) != n || (be16dec(p + 6) & 0x3fff) != 0)
 			return -1;
 		h = (size_t)(p[0] & 0x0f) * 4;
 		if (h < 20)
 			return -1;
 	} else {
 		if (n < 40 || (p[0] >> 4) != 6 || p[6] != IPPROTO_TCP_ ||
-		    (size_t)get16(p + 4) + 40 != n)
+		    (size_t)be16dec(p + 4) + 40 != n)
 			return -1;
 		h = 40;
 	}
@@ -188,22 +160,22 @@ vnet_tso_split(const struct virtio_net_hdr *vh, const unsigned char *p,
 	if (nseg > maxsegs || nseg * (hl + thl) > outlen ||
 	    outlen - nseg * (hl + thl) < plen)
 		return -1;
-	id = get16(p + 4);
-	seq = get32(p + hl + 4);
+	id = be16dec(p + 4);
+	seq = be32dec(p + hl + 4);
 	for (i = 0, off = 0, s = out; i < nseg; i++, off += k, s += sl) {
 		k = plen - off < mss ? plen - off : mss;
 		sl = hl + thl + k;
 		memcpy(s, p, hl + thl);
 		memcpy(s + hl + thl, p + hl + thl + off, k);
 		if (!v6) {
-			put16(s + 2, sl);
-			put16(s + 4, (uint16_t)(id + i));
+			be16enc(s + 2, sl);
+			be16enc(s + 4, (uint16_t)(id + i));
 			s[10] = s[11] = 0;
 			sum = vnet_cksum(s, hl, 0);
 			memcpy(s + 10, &sum, 2);
 		} else
-			put16(s + 4, sl - 40);
-		put32(s + hl + 4, seq + (uint32_t)off);
+			be16enc(s + 4, sl - 40);
+		be32enc(s + hl + 4, seq + (uint32_t)off);
 		if (i + 1 < nseg)
 			s[hl + 13] &= ~(TCP_FIN | TCP_PSH);
 		if (i > 0)
@@ -245,7 +217,7 @@ vnet_gro_add(struct vnet_gro *g, const unsigned char *b, size_t n)
 	plen = n - hl - thl;
 	if (g->len != 0 && (g->closed || hl != g->hl || thl != g->thl ||
 	    plen > g->mss || g->len + plen > VNET_PKT_MAX ||
-	    get32(b + hl + 4) != g->seq ||
+	    be32dec(b + hl + 4) != g->seq ||
 	    /*
 	     * The next bytes of the same connection, with the same
 	     * headers but sequence number and lengths: the addresses,
@@ -271,7 +243,7 @@ vnet_gro_add(struct vnet_gro *g, const unsigned char *b, size_t n)
 		g->thl = thl;
 		g->mss = plen;
 		g->nseg = 1;
-		g->seq = get32(b + hl + 4) + (uint32_t)plen;
+		g->seq = be32dec(b + hl + 4) + (uint32_t)plen;
 		g->closed = (b[hl + 13] & TCP_PSH) != 0;
 		return 1;
 	}
@@ -306,7 +278,7 @@ vnet_gro_other(const struct vnet_gro *g, const unsigned char *b, size_t n)
 			return 1;
 		/* a fragment after the first has no ports to tell */
 		hl = (size_t)(b[0] & 0x0f) * 4;
-		if ((get16(b + 6) & 0x1fff) != 0 || hl < 20 || n < hl + 4)
+		if ((be16dec(b + 6) & 0x1fff) != 0 || hl < 20 || n < hl + 4)
 			return 0;
 	} else {
 		if (n < 40)
@@ -341,12 +313,12 @@ vnet_gro_finish(struct vnet_gro *g)
 		 * complete (or not: local delivery trusts it).
 		 */
 		if (hl == 20) {
-			put16(t + 2, n);
+			be16enc(t + 2, n);
 			t[10] = t[11] = 0;
 			sum = vnet_cksum(t, 20, 0);
 			memcpy(t + 10, &sum, 2);
 		} else
-			put16(t + 4, n - 40);
+			be16enc(t + 4, n - 40);
 		sum = sum_fold(vnet_pseudo_sum(t, IPPROTO_TCP_, n - hl));
 		memcpy(t + hl + 16, &sum, 2);
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;

@@ -7,6 +7,7 @@
 
 #include <openssl/evp.h>
 
+#include "compat.h"
 #include "err.h"
 #include "proto/obfs.h"
 #include "proto/sni.h"
@@ -27,19 +28,6 @@ fill(unsigned char *p, size_t n, unsigned int seed)
 
 	for (i = 0; i < n; i++)
 		p[i] = (unsigned char)((i * 131 + seed) ^ (i >> 8));
-}
-
-static size_t
-get16(const unsigned char *p)
-{
-	return (size_t)p[0] << 8 | p[1];
-}
-
-static void
-put16(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 8) & 0xff;
-	p[1] = v & 0xff;
 }
 
 /* ---- obfs-http ---- */
@@ -413,42 +401,42 @@ TEST(test_otls_hello_layout)
 	    sizeof(out), &olen), 0);
 	REQUIRE(olen == OTLS_HELLO_FIXED + hl + plen);
 	ASSERT(out[0] == 0x16 && out[1] == 0x03 && out[2] == 0x01);
-	ASSERT_EQ_UINT(get16(out + 3), olen - 5);
+	ASSERT_EQ_UINT(be16dec(out + 3), olen - 5);
 	ASSERT(out[5] == 0x01 && out[6] == 0);
-	ASSERT_EQ_UINT(get16(out + 7), olen - 9);
+	ASSERT_EQ_UINT(be16dec(out + 7), olen - 9);
 	ASSERT(out[9] == 0x03 && out[10] == 0x03);
 	ASSERT(out[H_TIME] == 0x5f && out[H_TIME + 1] == 0x5e &&
 	    out[H_TIME + 2] == 0x10 && out[H_TIME + 3] == 0x00);
 	ASSERT_EQ_UINT(out[H_SID - 1], 32);
 	memcpy(sid, out + H_SID, 32);
-	ASSERT_EQ_UINT(get16(out + H_SUITES - 2), 56);
+	ASSERT_EQ_UINT(be16dec(out + H_SUITES - 2), 56);
 	ASSERT(memcmp(out + H_SUITES, suites_ref, 56) == 0);
 	ASSERT(out[H_COMP] == 0x01 && out[H_COMP + 1] == 0x00);
-	ASSERT_EQ_UINT(get16(out + H_EXTLEN), olen - H_EXTLEN - 2);
+	ASSERT_EQ_UINT(be16dec(out + H_EXTLEN), olen - H_EXTLEN - 2);
 
 	/* extensions in gost's order */
 	o = H_TICKET;
 	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		REQUIRE(o + 4 <= olen);
-		ASSERT_EQ_UINT(get16(out + o), order[i]);
-		o += 4 + get16(out + o + 2);
+		ASSERT_EQ_UINT(be16dec(out + o), order[i]);
+		o += 4 + be16dec(out + o + 2);
 	}
 	ASSERT_EQ_UINT(o, olen);
 	o = H_TICKET;
-	ASSERT_EQ_UINT(get16(out + o + 2), plen);
+	ASSERT_EQ_UINT(be16dec(out + o + 2), plen);
 	ASSERT(memcmp(out + o + 4, big, plen) == 0);
 	o += 4 + plen;
-	ASSERT_EQ_UINT(get16(out + o + 2), hl + 5);
-	ASSERT_EQ_UINT(get16(out + o + 4), hl + 3);
+	ASSERT_EQ_UINT(be16dec(out + o + 2), hl + 5);
+	ASSERT_EQ_UINT(be16dec(out + o + 4), hl + 3);
 	ASSERT_EQ_UINT(out[o + 6], 0);
-	ASSERT_EQ_UINT(get16(out + o + 7), hl);
+	ASSERT_EQ_UINT(be16dec(out + o + 7), hl);
 	ASSERT(memcmp(out + o + 9, host, hl) == 0);
 	o += 9 + hl;
 	ASSERT(memcmp(out + o, tail, sizeof(tail)) == 0);
 	o += sizeof(tail);
 	ASSERT(out[o] == 0x00 && out[o + 1] == 0x0d);
-	ASSERT_EQ_UINT(get16(out + o + 2), 32);
-	ASSERT_EQ_UINT(get16(out + o + 4), 30);
+	ASSERT_EQ_UINT(be16dec(out + o + 2), 32);
+	ASSERT_EQ_UINT(be16dec(out + o + 4), 30);
 	ASSERT(memcmp(out + o + 6, sigalgs_ref, 30) == 0);
 	o += 36;
 	ASSERT(memcmp(out + o, "\x00\x16\x00\x00\x00\x17\x00\x00", 8) == 0);
@@ -474,7 +462,7 @@ TEST(test_otls_hello_limits)
 	ASSERT_EQ_INT(otls_client_hello(host, 0, big, OTLS_FIRST_MAX, out,
 	    sizeof(out), &olen), 0);
 	ASSERT_EQ_UINT(olen, 5 + 16384);
-	ASSERT_EQ_UINT(get16(out + 3), 16384);
+	ASSERT_EQ_UINT(be16dec(out + 3), 16384);
 	ASSERT_EQ_INT(otls_client_hello(host, 0, big, OTLS_FIRST_MAX + 1,
 	    out, sizeof(out), &olen), ERR_TOO_LONG);
 	ASSERT_EQ_UINT(olen, 0);
@@ -525,19 +513,19 @@ mk_hello(unsigned char *p, size_t sid_len, const unsigned char *ext,
 	p[o++] = (unsigned char)sid_len;
 	for (i = 0; i < sid_len; i++)
 		p[o++] = (unsigned char)(0xa0 + i);
-	put16(p + o, 4);
+	be16enc(p + o, 4);
 	memcpy(p + o + 2, "\xc0\x2f\x00\xff", 4);
 	o += 6;
 	p[o++] = 1;
 	p[o++] = 0;
 	if (with_exts) {
-		put16(p + o, extlen);
+		be16enc(p + o, extlen);
 		memcpy(p + o + 2, ext, extlen);
 		o += 2 + extlen;
 	}
-	put16(p + 3, o - 5);
+	be16enc(p + 3, o - 5);
 	p[6] = (unsigned char)((o - 9) >> 16);
-	put16(p + 7, (o - 9) & 0xffff);
+	be16enc(p + 7, (o - 9) & 0xffff);
 	return o;
 }
 
@@ -579,14 +567,14 @@ TEST(test_otls_parse_hello)
 	/* a v2 client's hello past 16 KiB (it does not cap) */
 	fill(big, 40000, 9);
 	n = mk_hello(p, 32, NULL, 0, 0);
-	put16(p + n, 40004);
+	be16enc(p + n, 40004);
 	memcpy(p + n + 2, "\x00\x23", 2);
-	put16(p + n + 4, 40000);
+	be16enc(p + n + 4, 40000);
 	memmove(p + n + 6, big, 40000);
 	n += 6 + 40000;
-	put16(p + 3, n - 5);
+	be16enc(p + 3, n - 5);
 	p[6] = (unsigned char)((n - 9) >> 16);
-	put16(p + 7, (n - 9) & 0xffff);
+	be16enc(p + 7, (n - 9) & 0xffff);
 	ASSERT_EQ_INT(otls_parse_hello(p, n - 1, &h), ERR_INCOMPLETE);
 	ASSERT_EQ_INT(otls_parse_hello(p, n, &h), 0);
 	ASSERT(h.ticket_len == 40000 &&
@@ -624,15 +612,15 @@ TEST(test_otls_parse_hello)
 	BAD(p[9] = 0x02);			/* hello version */
 	BAD(p[43] = 33);			/* session id length */
 	BAD(p[43] = 0xff);
-	BAD(put16(p + 76, 3));			/* odd suites */
-	BAD(put16(p + 76, 0));
+	BAD(be16enc(p + 76, 3));			/* odd suites */
+	BAD(be16enc(p + 76, 0));
 	BAD(p[82] = 0);				/* no compression */
 	BAD(p[82] = 200);
-	BAD(put16(p + 84, 4));			/* extensions length */
-	BAD(put16(p + 84, 6));
-	BAD(put16(p + 88, 2));			/* extension length */
-	BAD(put16(p + 88, 0xffff));
-	BAD((p[n++] = 0, put16(p + 3, n - 5), put16(p + 7, n - 9)));
+	BAD(be16enc(p + 84, 4));			/* extensions length */
+	BAD(be16enc(p + 84, 6));
+	BAD(be16enc(p + 88, 2));			/* extension length */
+	BAD(be16enc(p + 88, 0xffff));
+	BAD((p[n++] = 0, be16enc(p + 3, n - 5), be16enc(p + 7, n - 9)));
 	/* two session tickets */
 	n = mk_hello(p, 32, (const unsigned char *)"\x00\x23\x00\x01x"
 	    "\x00\x23\x00\x00", 9, 1);
@@ -640,8 +628,8 @@ TEST(test_otls_parse_hello)
 	/* a stray byte after the compression methods */
 	n = mk_hello(p, 32, NULL, 0, 0);
 	p[n++] = 0;
-	put16(p + 3, n - 5);
-	put16(p + 7, n - 9);
+	be16enc(p + 3, n - 5);
+	be16enc(p + 7, n - 9);
 	ASSERT_EQ_INT(otls_parse_hello(p, n, &h), ERR_FORMAT);
 #undef BAD
 }
@@ -696,7 +684,7 @@ TEST(test_otls_flight_layout)
 	    102 + 5 + 100, &olen), 0);
 	ASSERT_EQ_UINT(used, 100);
 	ASSERT_EQ_UINT(olen, 207);
-	ASSERT_EQ_UINT(get16(out + 105), 100);
+	ASSERT_EQ_UINT(be16dec(out + 105), 100);
 	ASSERT_EQ_INT(otls_server_flight(&h, 0, big, 40000, &used, out,
 	    102 + 5 + 16384 + 6, &olen), 0);
 	ASSERT_EQ_UINT(used, 16385);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "compat.h"
 #include "proto/ostp.h"
 #include "test.h"
 
@@ -72,19 +73,6 @@ test_random(void *p, size_t n)
 		}
 		o[i] = (z >> (8 * (i % 8))) & 0xff;
 	}
-}
-
-static uint32_t
-be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-be64(const unsigned char *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
 }
 
 static void
@@ -587,7 +575,7 @@ unmask_hs(const struct ostp_keys *k, const unsigned char *d, size_t len,
 	unsigned char m[12];
 
 	ostp_mask_compute(k, d, len, OSTP_HS_HDR, m);
-	*sid = be32(d) ^ be32(m);
+	*sid = be32dec(d) ^ be32dec(m);
 	*nlen = (size_t)(((d[4] ^ m[4]) << 8) | (d[5] ^ m[5]));
 }
 
@@ -622,8 +610,8 @@ TEST(test_hs_sizes)
 		ASSERT_EQ_UINT(sid, 0x01020304 + i);
 		ASSERT_EQ_UINT(ts, 1700000000);
 		/* the payload: BE64(ts) || BE32(sid) || K */
-		ASSERT(plen == 44 && be64(pl) == 1700000000 &&
-		    be32(pl + 8) == sid && memcmp(pl + 12, KEY32, 32) == 0);
+		ASSERT(plen == 44 && be64dec(pl) == 1700000000 &&
+		    be32dec(pl + 8) == sid && memcmp(pl + 12, KEY32, 32) == 0);
 		n2 = ostp_hs_msg2(&s, &k, NULL, (size_t)-1, d2, sizeof(d2));
 		REQUIRE(n2 > 0);
 		ASSERT(n2 >= 6 + 48 + (ssize_t)k.hs_pad_min &&
@@ -755,8 +743,8 @@ TEST(test_handshake_and_data)
 		expect_mask(k.obf_key, dg, (size_t)len, 12, want);
 		for (b = 0; b < 12; b++)
 			dg[b] ^= want[b];
-		ok = be32(dg) == 0xdeadbeef &&
-		    be64(dg + 4) == 0x0102030405060708ULL;
+		ok = be32dec(dg) == 0xdeadbeef &&
+		    be64dec(dg + 4) == 0x0102030405060708ULL;
 		ASSERT(ok);
 		for (b = 0; b < 12; b++)
 			dg[b] ^= want[b];

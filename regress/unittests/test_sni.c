@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "err.h"
 #include "proto/sni.h"
 #include "test.h"
@@ -58,13 +59,6 @@ struct ext {
 	size_t		 len;
 };
 
-static void
-put16(unsigned char *p, size_t v)
-{
-	p[0] = (v >> 8) & 0xff;
-	p[1] = v & 0xff;
-}
-
 /*
  * A ClientHello laid out as in RFC 8446 4.1.2: legacy_version, random,
  * a 32-byte session id, four suites, null compression, then the given
@@ -90,7 +84,7 @@ build_hello(unsigned char *out, const struct ext *ext, int next)
 	out[o++] = 32;
 	for (i = 0; i < 32; i++)
 		out[o++] = (unsigned char)(0xa0 + i);
-	put16(out + o, sizeof(suites));
+	be16enc(out + o, sizeof(suites));
 	memcpy(out + o + 2, suites, sizeof(suites));
 	o += 2 + sizeof(suites);
 	out[o++] = 1;
@@ -99,16 +93,16 @@ build_hello(unsigned char *out, const struct ext *ext, int next)
 		eo = o;
 		o += 2;
 		for (i = 0; i < next; i++) {
-			put16(out + o, ext[i].type);
-			put16(out + o + 2, ext[i].len);
+			be16enc(out + o, ext[i].type);
+			be16enc(out + o + 2, ext[i].len);
 			memcpy(out + o + 4, ext[i].data, ext[i].len);
 			o += 4 + ext[i].len;
 		}
-		put16(out + eo, o - eo - 2);
+		be16enc(out + eo, o - eo - 2);
 	}
-	put16(out + 3, o - 5);
+	be16enc(out + 3, o - 5);
 	out[6] = 0;
-	put16(out + 7, o - 9);
+	be16enc(out + 7, o - 9);
 	return o;
 }
 
@@ -118,9 +112,9 @@ sni_data(unsigned char *out, const char *name)
 {
 	size_t n = strlen(name);
 
-	put16(out, n + 3);
+	be16enc(out, n + 3);
 	out[2] = 0;
-	put16(out + 3, n);
+	be16enc(out + 3, n);
 	memcpy(out + 5, name, n);
 	return n + 5;
 }
@@ -344,8 +338,8 @@ TEST(test_corrupt)
 	/* garbage after the extensions, inside the hello */
 	memcpy(c, b, len);
 	c[len] = 0;
-	put16(c + 3, len + 1 - 5);
-	put16(c + 7, len + 1 - 9);
+	be16enc(c + 3, len + 1 - 5);
+	be16enc(c + 7, len + 1 - 9);
 	ASSERT_EQ_INT(sni_parse(c, len + 1, &h), ERR_FORMAT);
 
 	/* duplicate server_name; empty server_name; two host_names */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "compat.h"
 #include "proto/vnet.h"
 #include "test.h"
 
@@ -11,13 +12,6 @@ static unsigned char pkt[VNET_PKT_MAX];
 static unsigned char out[VNET_SPLIT_MAX];
 static unsigned char gbuf[VNET_HDR + VNET_PKT_MAX];
 static unsigned char again[VNET_SPLIT_MAX];
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
 /*
  * A TCP packet of plen payload bytes, 10.0.0.1:1000 -> 10.0.0.2:2000
@@ -106,7 +100,7 @@ check_split(int v6)
 		} else
 			ASSERT_EQ_UINT((size_t)(s[4] << 8 | s[5]),
 			    lens[i] - 40);
-		ASSERT_EQ_UINT(get32(s + hl + 4),
+		ASSERT_EQ_UINT(be32dec(s + hl + 4),
 		    (uint32_t)(0xfffff000U + i * 1000));
 		ASSERT(tcp_ok(s, lens[i]));
 		ASSERT(memcmp(s + hl + 32, pkt + hl + 32 + i * 1000,
