@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "compat.h"
 #include "proto/ippkt.h"
 #include "proto/vnet.h"
 #include "test.h"
@@ -142,121 +143,116 @@ sum_ok(const unsigned char *p, size_t n, uint64_t pseudo)
 	return vnet_cksum(p, n, pseudo);
 }
 
-TEST(test_unreach4)
-{
-	/* UDP 10.215.0.1:40000 -> 10.214.0.2:53, 12 bytes of payload */
-	unsigned char q[28] = {
+/* One family's destination unreachable, and what it must say. */
+struct unreach_case {
+	const char	*name;
+	int		 family, proto;
+	unsigned char	 q[48];		/* a UDP datagram's headers */
+	size_t		 ql;
+	size_t		 hl;		/* the error's IP header */
+	size_t		 saddr, alen;	/* the addresses: source, length */
+	size_t		 daddr;
+	int		 hdrsum;	/* the IP header has a checksum */
+	int		 pseudo;	/* the ICMP checksum covers one */
+	unsigned char	 type, codes[4];	/* by IPPKT_UNREACH_* */
+	size_t		 max;		/* the longest error */
+	size_t		 lenoff, lenhl;	/* its length field; not counted */
+	size_t		 shortql;	/* a q too short for the family */
+	unsigned char	 badq0;		/* a q[0] that is no such header */
+};
+
+static const struct unreach_case unreach_cases[] = {
+	/* 10.215.0.1:40000 -> 10.214.0.2:53, 12 bytes of payload */
+	{ "IPv4", AF_INET, IPPKT_ICMP, {
 		0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11,
 		0x00, 0x00, 10, 215, 0, 1, 10, 214, 0, 2,
 		0x9c, 0x40, 0x00, 0x35, 0x00, 0x14, 0xab, 0xcd,
-	};
-	unsigned char pay[1500], out[IPPKT_UNREACH_MAX];
-	struct ippkt pk;
-	size_t n;
+	  }, 28, 20, 12, 4, 16, 1, 0, 3, { 0, 1, 3, 13 }, 576, 2, 0, 20,
+	  0x46 },
+	/* [fd00:215::1]:40000 -> [fd00:214::2]:53 */
+	{ "IPv6", AF_INET6, IPPKT_ICMP6, {
+		[0] = 0x60, [5] = 8 + 12, [6] = IPPKT_UDP, [7] = 64,
+		[8] = 0xfd, [10] = 2, [11] = 0x15, [23] = 1,
+		[24] = 0xfd, [26] = 2, [27] = 0x14, [39] = 2,
+		[40] = 0x9c, [41] = 0x40, [43] = 53, [45] = 8 + 12,
+	  }, 48, 40, 8, 16, 24, 0, 1, 1, { 0, 3, 4, 1 }, 1280, 4, 40, 28,
+	  0x70 },
+};
 
-	memset(pay, 'x', sizeof(pay));
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q, sizeof(q),
-	    pay, 12);
-	ASSERT_EQ_UINT(n, 20 + 8 + 28 + 12);
-	ASSERT_EQ_INT(ippkt_parse(out, n, &pk), 0);
-	ASSERT_EQ_INT(pk.proto, IPPKT_ICMP);
-	ASSERT_EQ_UINT(pk.len, n);
-	/* from where the datagram went, to its sender */
-	ASSERT_EQ_INT(memcmp(out + 12, q + 16, 4), 0);
-	ASSERT_EQ_INT(memcmp(out + 16, q + 12, 4), 0);
-	ASSERT_EQ_UINT(sum_ok(out, 20, 0), 0);
-	ASSERT_EQ_UINT(out[20], 3);
-	ASSERT_EQ_UINT(out[21], 3);
-	ASSERT_EQ_UINT(sum_ok(out + 20, n - 20, 0), 0);
-	ASSERT_EQ_INT(memcmp(out + 28, q, sizeof(q)), 0);
-	ASSERT_EQ_INT(memcmp(out + 56, pay, 12), 0);
-	/* the other reasons' codes */
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_HOST, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(n, 56);
-	ASSERT_EQ_UINT(out[21], 1);
-	ASSERT_EQ_UINT(sum_ok(out + 20, n - 20, 0), 0);
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_NET, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(out[21], 0);
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_ADMIN, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(out[21], 13);
-	/* a long payload: the error stops at 576 bytes */
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q, sizeof(q),
-	    pay, sizeof(pay));
-	ASSERT_EQ_UINT(n, 576);
-	ASSERT_EQ_UINT(out[2] << 8 | out[3], 576);
-	ASSERT_EQ_UINT(sum_ok(out + 20, n - 20, 0), 0);
-	/* too little room; no such reason; not an option-less header */
-	ASSERT_EQ_UINT(ippkt_unreach(out, 60, IPPKT_UNREACH_PORT, q,
-	    sizeof(q), pay, 12), 0);
-	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), 4, q, sizeof(q),
-	    NULL, 0), 0);
-	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q,
-	    20, NULL, 0), 0);
-	q[0] = 0x46;
-	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q,
-	    sizeof(q), NULL, 0), 0);
+/* The Internet checksum of the ICMP message of error out (n bytes). */
+static uint16_t
+unreach_sum(const struct unreach_case *c, const unsigned char *out,
+    size_t n)
+{
+	return sum_ok(out + c->hl, n - c->hl, c->pseudo ?
+	    vnet_pseudo_sum(out, c->proto, n - c->hl) : 0);
 }
 
-TEST(test_unreach6)
+static void
+unreach_check(const struct unreach_case *c)
 {
 	unsigned char q[48], pay[2000], out[IPPKT_UNREACH_MAX];
 	struct ippkt pk;
 	size_t n;
+	int why;
 
-	/* UDP [fd00:215::1]:40000 -> [fd00:214::2]:53 */
-	memset(q, 0, sizeof(q));
-	q[0] = 0x60;
-	q[5] = 8 + 12;
-	q[6] = IPPKT_UDP;
-	q[7] = 64;
-	q[8] = 0xfd;
-	q[10] = 2;
-	q[11] = 0x15;
-	q[23] = 1;
-	q[24] = 0xfd;
-	q[26] = 2;
-	q[27] = 0x14;
-	q[39] = 2;
-	q[40] = 0x9c;
-	q[41] = 0x40;
-	q[43] = 53;
-	q[45] = 8 + 12;
-	memset(pay, 'y', sizeof(pay));
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q, sizeof(q),
+	memset(pay, 'x', sizeof(pay));
+	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, c->q, c->ql,
 	    pay, 12);
-	ASSERT_EQ_UINT(n, 40 + 8 + 48 + 12);
+	ASSERT_EQ_UINT(n, c->hl + 8 + c->ql + 12);
 	ASSERT_EQ_INT(ippkt_parse(out, n, &pk), 0);
-	ASSERT_EQ_INT(pk.family, AF_INET6);
-	ASSERT_EQ_INT(pk.proto, IPPKT_ICMP6);
-	ASSERT_EQ_INT(memcmp(out + 8, q + 24, 16), 0);
-	ASSERT_EQ_INT(memcmp(out + 24, q + 8, 16), 0);
-	ASSERT_EQ_UINT(out[40], 1);
-	ASSERT_EQ_UINT(out[41], 4);
-	ASSERT_EQ_UINT(sum_ok(out + 40, n - 40,
-	    vnet_pseudo_sum(out, IPPKT_ICMP6, n - 40)), 0);
-	ASSERT_EQ_INT(memcmp(out + 48, q, sizeof(q)), 0);
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_HOST, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(out[41], 3);
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_NET, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(out[41], 0);
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_ADMIN, q, sizeof(q),
-	    NULL, 0);
-	ASSERT_EQ_UINT(out[41], 1);
-	/* at most the minimum MTU */
-	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q, sizeof(q),
+	ASSERT_EQ_INT(pk.family, c->family);
+	ASSERT_EQ_INT(pk.proto, c->proto);
+	ASSERT_EQ_UINT(pk.len, n);
+	/* from where the datagram went, to its sender */
+	ASSERT_EQ_INT(memcmp(out + c->saddr, c->q + c->daddr, c->alen), 0);
+	ASSERT_EQ_INT(memcmp(out + c->daddr, c->q + c->saddr, c->alen), 0);
+	if (c->hdrsum)
+		ASSERT_EQ_UINT(sum_ok(out, c->hl, 0), 0);
+	ASSERT_EQ_UINT(out[c->hl], c->type);
+	ASSERT_EQ_UINT(out[c->hl + 1], c->codes[IPPKT_UNREACH_PORT]);
+	ASSERT_EQ_UINT(unreach_sum(c, out, n), 0);
+	ASSERT_EQ_INT(memcmp(out + c->hl + 8, c->q, c->ql), 0);
+	ASSERT_EQ_INT(memcmp(out + c->hl + 8 + c->ql, pay, 12), 0);
+	/* every reason's code */
+	for (why = IPPKT_UNREACH_NET; why <= IPPKT_UNREACH_ADMIN; why++) {
+		n = ippkt_unreach(out, sizeof(out), why, c->q, c->ql, NULL, 0);
+		ASSERT_EQ_UINT(n, c->hl + 8 + c->ql);
+		ASSERT_EQ_UINT(out[c->hl + 1], c->codes[why]);
+		ASSERT_EQ_UINT(unreach_sum(c, out, n), 0);
+	}
+	/* a long payload: the error stops at the family's minimum MTU */
+	n = ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, c->q, c->ql,
 	    pay, sizeof(pay));
-	ASSERT_EQ_UINT(n, 1280);
-	ASSERT_EQ_UINT(out[4] << 8 | out[5], 1240);
-	ASSERT_EQ_UINT(sum_ok(out + 40, n - 40,
-	    vnet_pseudo_sum(out, IPPKT_ICMP6, n - 40)), 0);
-	/* an IPv6 header with an IPv4 length */
+	ASSERT_EQ_UINT(n, c->max);
+	ASSERT_EQ_UINT(be16dec(out + c->lenoff), c->max - c->lenhl);
+	ASSERT_EQ_UINT(unreach_sum(c, out, n), 0);
+	/* too little room; no such reason; a short q; not such a header */
+	ASSERT_EQ_UINT(ippkt_unreach(out, 60, IPPKT_UNREACH_PORT, c->q,
+	    c->ql, pay, 12), 0);
+	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), 4, c->q, c->ql,
+	    NULL, 0), 0);
+	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT,
+	    c->q, c->shortql, NULL, 0), 0);
+	memcpy(q, c->q, sizeof(q));
+	q[0] = c->badq0;
 	ASSERT_EQ_UINT(ippkt_unreach(out, sizeof(out), IPPKT_UNREACH_PORT, q,
-	    28, NULL, 0), 0);
+	    c->ql, NULL, 0), 0);
+}
+
+TEST(test_unreach)
+{
+	size_t i;
+	int before;
+
+	for (i = 0; i < sizeof(unreach_cases) / sizeof(unreach_cases[0]);
+	    i++) {
+		before = test_failed;
+		unreach_check(&unreach_cases[i]);
+		if (test_failed != before)
+			fprintf(stderr, "  (in the %s case)\n",
+			    unreach_cases[i].name);
+	}
 }
 
 int
@@ -266,7 +262,6 @@ main(void)
 	RUN(test_ipv4_fragments);
 	RUN(test_unroutable);
 	RUN(test_ipv6);
-	RUN(test_unreach4);
-	RUN(test_unreach6);
+	RUN(test_unreach);
 	return TEST_EXIT();
 }
