@@ -16,20 +16,9 @@
 . regress/lib.sh
 
 C=ostpce-c$$; M=ostpce-m$$; W=ostpce-w$$
-netns_add $C $M $W
-veth_pair $C ce$$ 192.168.82.2/24 $M cm$$ 192.168.82.1/24
-veth_pair $M mw$$ 10.218.0.1/24 $W wm$$ 10.218.0.2/24
-ip -n $C addr add fd00:82::2/64 dev ce$$ nodad
-ip -n $M addr add fd00:82::1/64 dev cm$$ nodad
-ip -n $M addr add fd00:218::1/64 dev mw$$ nodad
-ip -n $W addr add fd00:218::2/64 dev wm$$ nodad
-ip -n $C route add default via 192.168.82.1
-ip -n $C -6 route add default via fd00:82::1 dev ce$$
-ip -n $W route add default via 10.218.0.1
-ip -n $W -6 route add default via fd00:218::1
+ns_line $C $M $W 192.168.82 10.218.0 fd00:82:: fd00:218::
 ip -n $M route add unreachable 10.218.1.0/24
 ip -n $M -6 route add unreachable fd00:218:1::/64
-ns_forward $M
 
 WEB=$LOGDIR/www
 mkdir -p "$WEB"
@@ -42,7 +31,7 @@ cat >"$LOGDIR/cap.json" <<E
   "inbounds": [ { "type": "tun", "tag": "cap", "name": "ostpce0",
     "net": "10.219.0.1/24", "net6": "fd00:219::1/64", "mtu": 1500,
     "routes": [ "10.218.0.0/16", "fd00:218::/32" ],
-    "interface": "ce$$" } ],
+    "interface": "cc$$" } ],
   "outbounds": [
     { "tag": "direct", "type": "direct" },
     { "tag": "deny", "type": "block" } ],

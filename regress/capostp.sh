@@ -10,13 +10,8 @@
 . regress/lib.sh
 
 C=ostpco-c$$; M=ostpco-m$$; W=ostpco-w$$
-netns_add $C $M $W
-veth_pair $C cc$$ 192.168.81.2/24 $M cm$$ 192.168.81.1/24
-veth_pair $M mw$$ 10.214.0.1/24 $W wm$$ 10.214.0.2/24
+ns_line $C $M $W 192.168.81 10.214.0
 ip -n $W addr add 10.214.0.4/24 dev wm$$
-ip -n $C route add default via 192.168.81.1
-ip -n $W route add default via 10.214.0.1
-ns_forward $M
 
 WEB=$LOGDIR/www
 mkdir -p "$WEB"

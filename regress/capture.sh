@@ -12,21 +12,10 @@
 . regress/lib.sh
 
 C=ostpcap-c$$; M=ostpcap-m$$; W=ostpcap-w$$
-netns_add $C $M $W
-veth_pair $C cc$$ 192.168.81.2/24 $M cm$$ 192.168.81.1/24
-veth_pair $M mw$$ 10.214.0.1/24 $W wm$$ 10.214.0.2/24
+ns_line $C $M $W 192.168.81 10.214.0 fd00:81:: fd00:214::
 ip -n $W addr add 10.214.0.3/24 dev wm$$
 ip -n $W addr add 10.214.0.4/24 dev wm$$
-ip -n $M addr add fd00:214::1/64 dev mw$$ nodad
-ip -n $W addr add fd00:214::2/64 dev wm$$ nodad
 ip -n $W addr add fd00:214::3/64 dev wm$$ nodad
-ip -n $C addr add fd00:81::2/64 dev cc$$ nodad
-ip -n $M addr add fd00:81::1/64 dev cm$$ nodad
-ip -n $C route add default via 192.168.81.1
-ip -n $C -6 route add default via fd00:81::1 dev cc$$
-ip -n $W route add default via 10.214.0.1
-ip -n $W -6 route add default via fd00:214::1
-ns_forward $M
 # icmp=direct: the monitor (group 0) opens ICMP datagram sockets, which
 # the kernel allows only to the groups of ping_group_range (a new
 # namespace allows none; Debian's systemd sets all in the host's).

@@ -70,6 +70,29 @@ ns_forward() {
 	    net.ipv6.conf.all.forwarding=1
 }
 
+# ns_line C M W NET_CM NET_MW [NET6_CM NET6_MW]: three namespaces in
+# a line, C -- M -- W, M routing between its two links, C and W routing
+# through M by default.  The veths: C's cc$$ (NET_CM.2/24) to M's cm$$
+# (NET_CM.1), M's mw$$ (NET_MW.1) to W's wm$$ (NET_MW.2).  NET6_*, IPv6
+# prefixes ending in "::" (fd00:81::), give the same ends ::2 and ::1
+# (/64) and IPv6 default routes.
+ns_line() {
+	netns_add "$1" "$2" "$3"
+	veth_pair "$1" cc$$ "$4.2/24" "$2" cm$$ "$4.1/24"
+	veth_pair "$2" mw$$ "$5.1/24" "$3" wm$$ "$5.2/24"
+	ip -n "$1" route add default via "$4.1"
+	ip -n "$3" route add default via "$5.1"
+	if [ -n "$6" ]; then
+		ip -n "$1" addr add "${6}2/64" dev cc$$ nodad
+		ip -n "$2" addr add "${6}1/64" dev cm$$ nodad
+		ip -n "$2" addr add "${7}1/64" dev mw$$ nodad
+		ip -n "$3" addr add "${7}2/64" dev wm$$ nodad
+		ip -n "$1" -6 route add default via "${6}1" dev cc$$
+		ip -n "$3" -6 route add default via "${7}1" dev wm$$
+	fi
+	ns_forward "$2"
+}
+
 # A free TCP port on loopback, never one this test was given before
 # (a port handed out as "dead" must stay dead).  Callers use $(...), a
 # subshell, so the ports given are remembered in a file.
