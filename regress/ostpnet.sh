@@ -28,19 +28,14 @@ command -v tc >/dev/null || skip "no tc"
 command -v iptables >/dev/null || skip "no iptables"
 
 CN=ostpn-c$$; RN=ostpn-r$$; SN=ostpn-s$$
-netns_add "$CN" "$RN" "$SN"
-VC=onc$$; VRC=onrc$$; VRS=onrs$$; VS=ons$$
-veth_pair "$CN" "$VC" 10.91.1.2/24 "$RN" "$VRC" 10.91.1.1/24
-veth_pair "$SN" "$VS" 10.91.2.2/24 "$RN" "$VRS" 10.91.2.1/24
+ns_line "$CN" "$RN" "$SN" 10.91.1 10.91.2
+VC=cc$$; VRC=cm$$; VRS=mw$$; VS=wm$$
 # One datagram per packet on the wire: ostpd sends with UDP GSO, and a
 # GSO packet crosses the router whole, so the router's loss and
 # reordering would hit batches of datagrams instead of datagrams.
 ip -n "$CN" link set "$VC" gso_max_segs 1 2>/dev/null &&
     ip -n "$SN" link set "$VS" gso_max_segs 1 2>/dev/null ||
 	log "no gso_max_segs: loss and reordering hit GSO batches"
-ip -n "$CN" route add default via 10.91.1.1
-ip -n "$SN" route add default via 10.91.2.1
-ns_forward "$RN"
 ip netns exec "$CN" ping -c 1 -W 2 10.91.2.2 >/dev/null 2>&1 ||
 	fatal "no route from the client to the server namespace"
 
