@@ -22,29 +22,7 @@
 #include "err.h"
 #include "node.h"
 #include "proto.h"
-
-static int
-is_tchar(int c)
-{
-	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* Find the end of the head: the empty line.  Returns its length. */
-static size_t
-head_end(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (p[i] != '\n')
-			continue;
-		if (p[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
+#include "text.h"
 
 /*
  * Every line of a head ends in CRLF (RFC 9112 2.2): a bare LF that we
@@ -148,7 +126,7 @@ parse_fields(char *s, char *e, struct http_request *r)
 		if ((colon = strchr(s, ':')) == NULL || colon == s)
 			return -1;
 		for (t = s; t < colon; t++)
-			if (!is_tchar((unsigned char)*t))
+			if (!text_tchar((unsigned char)*t))
 				return -1;
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
@@ -183,7 +161,7 @@ http_parse_request(struct buf *b, struct http_request *r)
 	memset(r, 0, sizeof(*r));
 	if (len > HTTP_HEAD_MAX)
 		len = HTTP_HEAD_MAX;
-	if ((hlen = head_end(p, len)) == 0)
+	if ((hlen = text_head_end(p, len)) == 0)
 		return buf_len(b) >= HTTP_HEAD_MAX ? ERR_TOO_LONG :
 		    ERR_INCOMPLETE;
 	if (!crlf_only(p, hlen))
@@ -216,7 +194,7 @@ http_parse_request(struct buf *b, struct http_request *r)
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' '))
 		goto bad;
 	for (t = line; t < sp1; t++)
-		if (!is_tchar((unsigned char)*t))
+		if (!text_tchar((unsigned char)*t))
 			goto bad;
 	if (sp1 == line || sp2 == sp1 + 1)
 		goto bad;
@@ -413,7 +391,8 @@ int
 http_parse_status(const unsigned char *p, size_t avail, size_t *headlen,
     int *code)
 {
-	size_t hl = head_end(p, avail > HTTP_HEAD_MAX ? HTTP_HEAD_MAX : avail);
+	size_t hl = text_head_end(p, avail > HTTP_HEAD_MAX ? HTTP_HEAD_MAX :
+	    avail);
 
 	if (hl == 0)
 		return avail >= HTTP_HEAD_MAX ? ERR_TOO_LONG : ERR_INCOMPLETE;
@@ -527,7 +506,7 @@ te_valid(const char *v, size_t len)
 	for (;;) {
 		if (i < len && v[i] == ' ')
 			i++;
-		for (t = i; i < len && is_tchar((unsigned char)v[i]); i++)
+		for (t = i; i < len && text_tchar((unsigned char)v[i]); i++)
 			;
 		if (i == t)
 			return 0;

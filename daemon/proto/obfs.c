@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "err.h"
 #include "obfs.h"
+#include "text.h"
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define OHTTP_UA	"Chrome/78.0.3904.106"
@@ -213,31 +214,6 @@ ohttp_client_response(const unsigned char *p, size_t len, size_t *head_len,
 	return 0;
 }
 
-/* The end of an HTTP head (after the empty line), or 0. */
-static size_t
-head_end(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (p[i] != '\n')
-			continue;
-		if (p[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
-
-static int
-is_tchar(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') ||
-	    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* One header line's name and its value without surrounding blanks. */
 static int
 split_header(const unsigned char *line, const unsigned char *ve,
@@ -252,7 +228,7 @@ split_header(const unsigned char *line, const unsigned char *ve,
 	    colon == line)
 		return ERR_FORMAT;
 	for (c = line; c < colon; c++)
-		if (!is_tchar(*c))
+		if (!text_tchar(*c))
 			return ERR_FORMAT;
 	for (vs = colon + 1; vs < ve && (*vs == ' ' || *vs == '\t'); vs++)
 		;
@@ -312,7 +288,7 @@ ohttp_server_request(const unsigned char *p, size_t len,
 	if ((len >= 1 && p[0] == '\n') ||
 	    (len >= 2 && p[0] == '\r' && p[1] == '\n'))
 		return ERR_FORMAT;
-	if ((hlen = head_end(p, len)) == 0)
+	if ((hlen = text_head_end(p, len)) == 0)
 		return len >= OHTTP_HEAD_MAX ? ERR_TOO_LONG : ERR_INCOMPLETE;
 	for (i = 0; i < hlen; i++) {
 		/* bare CR is refused: it splits lines differently elsewhere */
@@ -330,7 +306,7 @@ ohttp_server_request(const unsigned char *p, size_t len,
 	if ((sp = memchr(p, ' ', (size_t)(ve - p))) == NULL || sp == p)
 		return ERR_FORMAT;
 	for (line = p; line < sp; line++)
-		if (!is_tchar(*line))
+		if (!text_tchar(*line))
 			return ERR_FORMAT;
 	r->method_get = sp - p == 3 && memcmp(p, "GET", 3) == 0;
 	if (ve - sp < 11 || sp[1] == ' ' || memcmp(ve - 9, " HTTP/1.", 8) ||

@@ -38,6 +38,7 @@
 #include "compat.h"
 #include "ostp.h"
 #include "randpool.h"
+#include "text.h"
 
 #define NOISE_NAME	"Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s"
 #define HASHLEN		32
@@ -114,47 +115,6 @@ ostp_noise(void *p, size_t n)
 		q += k;
 		n -= k;
 	}
-}
-
-/* Strict UTF-8, as Rust's str::from_utf8: no overlongs, no surrogates. */
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t c, min;
-
-	while (i < len) {
-		c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			c &= 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			c &= 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			c &= 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (p[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
 }
 
 /* ---- HKDF-SHA256 (RFC 5869), for the per-key secrets ---- */
@@ -1259,7 +1219,7 @@ ostp_hs_accept(struct ostp_hs *hs, const struct ostp_keys *k,
 	 */
 	ok = plen >= 12 && be32dec(payload + 8) == be32dec(hdr);
 	ok = ok && plen - 12 == k->keylen;
-	ok = ok && utf8_valid(payload + 12, plen - 12);
+	ok = ok && text_utf8_valid(payload + 12, plen - 12);
 	ok = ok && CRYPTO_memcmp(payload + 12, k->key, k->keylen) == 0;
 	if (!ok) {
 		OPENSSL_cleanse(payload, plen);
@@ -1593,7 +1553,7 @@ addr_check(const char *addr, size_t len, size_t *hoff, size_t *hlen,
 	size_t colon, i, h0, h1;
 	uint32_t v;
 
-	if (len < 3 || !utf8_valid(a, len))
+	if (len < 3 || !text_utf8_valid(a, len))
 		return -1;
 	for (colon = len; colon > 0; colon--)
 		if (a[colon - 1] == ':')

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "err.h"
 #include "sni.h"
+#include "text.h"
 
 #define TLS_CT_HANDSHAKE	0x16
 #define TLS_HS_CLIENT_HELLO	0x01
@@ -442,23 +443,6 @@ sni_obfuscate(const unsigned char *p, size_t len, const struct sni_hello *h,
 	return 0;
 }
 
-/* The end of an HTTP head (the empty line), or 0. */
-static size_t
-head_end(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (p[i] != '\n')
-			continue;
-		if (p[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
-
 /* host, host:port, [v6] or [v6]:port (RFC 9110 7.2, RFC 3986 3.2.2) */
 static int
 split_authority(const unsigned char *s, size_t len, char *host,
@@ -521,13 +505,6 @@ split_authority(const unsigned char *s, size_t len, char *host,
 	return 0;
 }
 
-static int
-is_tchar(int c)
-{
-	return is_alnum(c) ||
-	    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 int
 sni_http_host(const unsigned char *p, size_t len, char *host,
     size_t hostlen, uint16_t *port)
@@ -541,7 +518,7 @@ sni_http_host(const unsigned char *p, size_t len, char *host,
 	*port = 0;
 	if (len > SNI_HTTP_HEAD_MAX)
 		len = SNI_HTTP_HEAD_MAX;
-	if ((hlen = head_end(p, len)) == 0)
+	if ((hlen = text_head_end(p, len)) == 0)
 		return len >= SNI_HTTP_HEAD_MAX ? ERR_TOO_LONG :
 		    ERR_INCOMPLETE;
 	for (i = 0; i < hlen; i++) {
@@ -575,7 +552,7 @@ sni_http_host(const unsigned char *p, size_t len, char *host,
 		    colon == line)
 			return ERR_FORMAT;
 		for (c = line; c < colon; c++)
-			if (!is_tchar(*c))
+			if (!text_tchar(*c))
 				return ERR_FORMAT;
 		if (colon - line != 4 || strncasecmp((const char *)line,
 		    "host", 4) != 0)

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "proto/uot.h"
 #include "proto/ws.h"
+#include "proto/text.h"
 
 struct uot_field {
 	const char	*name;
@@ -126,14 +127,6 @@ uot_frame_header(unsigned char out[UOT_HDR_LEN], size_t len)
 	return 0;
 }
 
-static int
-is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
 /* Printable ASCII without spaces: safe inside a request line or header. */
 static int
 visible(const char *s)
@@ -189,7 +182,7 @@ next_field(const char **cur, const char *end, struct uot_field *f)
 	if (eol == line)
 		return 0;
 	*cur = eol + 2;
-	for (c = line; c < eol && is_tchar((unsigned char)*c); c++)
+	for (c = line; c < eol && text_tchar((unsigned char)*c); c++)
 		;
 	if (c == line || c == eol || *c != ':')
 		return ERR_FORMAT;

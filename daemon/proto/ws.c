@@ -17,6 +17,7 @@
 
 #include "err.h"
 #include "ws.h"
+#include "text.h"
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -55,14 +56,6 @@ ws_accept_value(const char *key_b64, size_t keylen,
 		return ERR_INTERNAL;
 	EVP_EncodeBlock((unsigned char *)out, md, 20);
 	return 0;
-}
-
-static int
-is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	    (c >= 'A' && c <= 'Z') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static int
@@ -119,7 +112,7 @@ next_field(const char **cur, const char *end, struct ws_field *f)
 	if (eol == line)
 		return 0;
 	*cur = eol + 2;
-	for (c = line; c < eol && is_tchar((unsigned char)*c); c++)
+	for (c = line; c < eol && text_tchar((unsigned char)*c); c++)
 		;
 	if (c == line || c == eol || *c != ':')
 		return ERR_FORMAT;
@@ -311,7 +304,7 @@ request_line(const char *s, const char *eol, struct ws_request *r)
 	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL)
 		return ERR_FORMAT;
 	for (i = 0; i < (size_t)(sp1 - s); i++)
-		if (!is_tchar((unsigned char)s[i]))
+		if (!text_tchar((unsigned char)s[i]))
 			return ERR_FORMAT;
 	if (sp1 == s || !http11(sp2 + 1, (size_t)(eol - sp2 - 1)))
 		return ERR_FORMAT;
@@ -638,45 +631,6 @@ close_code_valid(int code)
 	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
-/* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates. */
-static int
-utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t i = 0, n, k;
-	uint32_t cp;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-			n = 1;
-			cp = p[i] & 0x1f;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = p[i] & 0x0f;
-		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-			n = 3;
-			cp = p[i] & 0x07;
-		} else
-			return 0;
-		if (len - i - 1 < n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 &&
-		    cp <= 0xdfff))) || (n == 3 && (cp < 0x10000 ||
-		    cp > 0x10ffff)))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 int
 ws_close_parse(const unsigned char *p, size_t len, int *code,
     const unsigned char **reason, size_t *reasonlen)
@@ -689,7 +643,7 @@ ws_close_parse(const unsigned char *p, size_t len, int *code,
 	if (len == 1 || len > WS_CONTROL_MAX)
 		return ERR_FORMAT;
 	*code = p[0] << 8 | p[1];
-	if (!close_code_valid(*code) || !utf8_valid(p + 2, len - 2))
+	if (!close_code_valid(*code) || !text_utf8_valid(p + 2, len - 2))
 		return ERR_FORMAT;
 	*reason = p + 2;
 	*reasonlen = len - 2;
@@ -706,7 +660,7 @@ ws_close_build(unsigned char out[WS_CONTROL_MAX], size_t *olen, int code,
 	if (code == WS_CLOSE_NO_STATUS && rl == 0)
 		return 0;
 	if (!close_code_valid(code) ||
-	    !utf8_valid((const unsigned char *)reason, rl))
+	    !text_utf8_valid((const unsigned char *)reason, rl))
 		return ERR_FORMAT;
 	if (rl > WS_CONTROL_MAX - 2)
 		return ERR_TOO_LONG;
