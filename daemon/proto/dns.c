@@ -400,8 +400,7 @@ dns_parse_response(const unsigned char *p, size_t len,
 void
 dns_set_id(unsigned char *p, uint16_t id)
 {
-	p[0] = id >> 8;
-	p[1] = id & 0xff;
+	be16enc(p, id);
 }
 
 /*
