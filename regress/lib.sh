@@ -44,11 +44,19 @@ trap 'exit 1' INT TERM
 
 # netns_add NAME...: network namespaces of this test, loopback up in
 # each; cleanup removes them (and kills what still runs there).
+# netns_add NS...: new namespaces, loopback up.  Their links skip IPv6
+# duplicate address detection: while a link's own link-local address
+# is tentative (a second or two after the link comes up) the kernel
+# sends no neighbour solicitation from it and tries again a second
+# later, so a test's first IPv6 packet could wait 1 or 2 s (caperr.sh's
+# "refused within 1 s" failed one run in five).
 netns_add() {
 	for _n in "$@"; do
 		ip netns add "$_n" || fatal "ip netns add $_n"
 		NETNS="$NETNS $_n"
 		ip -n "$_n" link set lo up
+		ip netns exec "$_n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0 2>/dev/null
 	done
 }
 
