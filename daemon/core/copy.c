@@ -68,7 +68,6 @@ copy_free(struct copy *r)
 	free(r);
 }
 
-/* Move data as far as it goes; -1 when the pair must close. */
 /*
  * What the source already holds (TLS records read ahead, an OSTP or
  * smux flow's queue) joins the bytes just read, up to the buffer's
@@ -90,6 +89,7 @@ cdir_fill(struct cdir *d, unsigned int *reads)
 	}
 }
 
+/* Move data as far as it goes; -1 when the pair must close. */
 static int
 cdir_pump(struct cdir *d)
 {
