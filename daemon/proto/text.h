@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
+
+#include "err.h"
 
 /* A tchar of RFC 9110 5.6.2: what a method or a field name is made of. */
 static inline int
@@ -82,6 +85,110 @@ text_utf8_valid(const unsigned char *p, size_t len)
 		i += n + 1;
 	}
 	return 1;
+}
+
+/*
+ * A field line of an HTTP head that text_head_scan checked: its name
+ * and its value without surrounding whitespace (neither ends in NUL).
+ */
+struct text_field {
+	const char	*name;
+	size_t		 namelen;
+	const char	*val;
+	size_t		 vallen;
+};
+
+/*
+ * Find the end of a head in p[0..len), at most max bytes: 0 with
+ * *hlen, ERR_INCOMPLETE, ERR_TOO_LONG, or ERR_FORMAT as soon as a bare
+ * CR or LF or a control character shows (lines split differently by
+ * the next parser are how requests are smuggled).  The upgrades of
+ * WebSocket and UoT read their heads so.
+ */
+static inline int
+text_head_scan(const unsigned char *p, size_t len, size_t max, size_t *hlen)
+{
+	size_t i, n = len < max ? len : max;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (c == '\n') {
+			if (i == 0 || p[i - 1] != '\r')
+				return ERR_FORMAT;
+			/* p[i - 2] == '\n' implies p[i - 3] == '\r' */
+			if (i >= 3 && p[i - 2] == '\n') {
+				*hlen = i + 1;
+				return 0;
+			}
+		} else if (c == '\r') {
+			if (i + 1 < n && p[i + 1] != '\n')
+				return ERR_FORMAT;
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return ERR_FORMAT;
+	}
+	return len >= max ? ERR_TOO_LONG : ERR_INCOMPLETE;
+}
+
+/*
+ * The next field line of a head checked by text_head_scan: 1 with f,
+ * 0 at the empty line, ERR_FORMAT.  Obsolete line folding and
+ * whitespace before the colon are refused (RFC 9112 5.1, 5.2).
+ */
+static inline int
+text_next_field(const char **cur, const char *end, struct text_field *f)
+{
+	const char *line = *cur, *eol, *c, *vs, *ve;
+
+	/* text_head_scan saw that every CR is followed by LF */
+	if ((eol = memchr(line, '\r', (size_t)(end - line))) == NULL)
+		return ERR_FORMAT;
+	if (eol == line)
+		return 0;
+	*cur = eol + 2;
+	for (c = line; c < eol && text_tchar((unsigned char)*c); c++)
+		;
+	if (c == line || c == eol || *c != ':')
+		return ERR_FORMAT;
+	for (vs = c + 1; vs < eol && (*vs == ' ' || *vs == '\t'); vs++)
+		;
+	for (ve = eol; ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+		;
+	f->name = line;
+	f->namelen = (size_t)(c - line);
+	f->val = vs;
+	f->vallen = (size_t)(ve - vs);
+	return 1;
+}
+
+/* Whether the field is called name (case-insensitive). */
+static inline int
+text_field_is(const struct text_field *f, const char *name)
+{
+	size_t n = strlen(name);
+
+	return f->namelen == n && strncasecmp(f->name, name, n) == 0;
+}
+
+/* Whether the comma-separated value holds token (case-insensitive). */
+static inline int
+text_has_token(const struct text_field *f, const char *token)
+{
+	const char *p = f->val, *e = f->val + f->vallen, *s, *t;
+	size_t tl = strlen(token);
+
+	while (p < e) {
+		while (p < e && (*p == ',' || *p == ' ' || *p == '\t'))
+			p++;
+		s = p;
+		while (p < e && *p != ',')
+			p++;
+		for (t = p; t > s && (t[-1] == ' ' || t[-1] == '\t'); t--)
+			;
+		if ((size_t)(t - s) == tl && strncasecmp(s, token, tl) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 #endif

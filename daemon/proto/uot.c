@@ -21,13 +21,6 @@
 #include "proto/ws.h"
 #include "proto/text.h"
 
-struct uot_field {
-	const char	*name;
-	size_t		 namelen;
-	const char	*val;
-	size_t		 vallen;
-};
-
 enum uot_class
 uot_classify(unsigned char first)
 {
@@ -139,96 +132,9 @@ visible(const char *s)
 	return 1;
 }
 
-/*
- * The end of a head in p[0..len): 0 with *hlen, ERR_INCOMPLETE,
- * ERR_TOO_LONG, or ERR_FORMAT at a bare CR or LF or a control
- * character.
- */
-static int
-head_scan(const unsigned char *p, size_t len, size_t *hlen)
-{
-	size_t i, n = len < UOT_HEAD_MAX ? len : UOT_HEAD_MAX;
-	unsigned char c;
-
-	for (i = 0; i < n; i++) {
-		c = p[i];
-		if (c == '\n') {
-			if (i == 0 || p[i - 1] != '\r')
-				return ERR_FORMAT;
-			if (i >= 3 && p[i - 2] == '\n') {
-				*hlen = i + 1;
-				return 0;
-			}
-		} else if (c == '\r') {
-			if (i + 1 < n && p[i + 1] != '\n')
-				return ERR_FORMAT;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return ERR_FORMAT;
-	}
-	return len >= UOT_HEAD_MAX ? ERR_TOO_LONG : ERR_INCOMPLETE;
-}
-
-/*
- * The next field line of a scanned head: 1 with f, 0 at the empty
- * line, ERR_FORMAT (no colon, whitespace before it, line folding).
- */
-static int
-next_field(const char **cur, const char *end, struct uot_field *f)
-{
-	const char *line = *cur, *eol, *c, *vs, *ve;
-
-	if ((eol = memchr(line, '\r', (size_t)(end - line))) == NULL)
-		return ERR_FORMAT;
-	if (eol == line)
-		return 0;
-	*cur = eol + 2;
-	for (c = line; c < eol && text_tchar((unsigned char)*c); c++)
-		;
-	if (c == line || c == eol || *c != ':')
-		return ERR_FORMAT;
-	for (vs = c + 1; vs < eol && (*vs == ' ' || *vs == '\t'); vs++)
-		;
-	for (ve = eol; ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-		;
-	f->name = line;
-	f->namelen = (size_t)(c - line);
-	f->val = vs;
-	f->vallen = (size_t)(ve - vs);
-	return 1;
-}
-
-static int
-field_is(const struct uot_field *f, const char *name)
-{
-	size_t n = strlen(name);
-
-	return f->namelen == n && strncasecmp(f->name, name, n) == 0;
-}
-
-/* Whether the comma-separated value holds token (case-insensitive). */
-static int
-has_token(const struct uot_field *f, const char *token)
-{
-	const char *p = f->val, *e = f->val + f->vallen, *s, *t;
-	size_t tl = strlen(token);
-
-	while (p < e) {
-		while (p < e && (*p == ',' || *p == ' ' || *p == '\t'))
-			p++;
-		s = p;
-		while (p < e && *p != ',')
-			p++;
-		for (t = p; t > s && (t[-1] == ' ' || t[-1] == '\t'); t--)
-			;
-		if ((size_t)(t - s) == tl && strncasecmp(s, token, tl) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /* The last entry of a comma-separated value, trimmed. */
 static void
-last_entry(const struct uot_field *f, const char **v, size_t *vlen)
+last_entry(const struct text_field *f, const char **v, size_t *vlen)
 {
 	const char *s = f->val, *e = f->val + f->vallen, *c;
 
@@ -305,13 +211,13 @@ uot_parse_upgrade_response(const unsigned char *p, size_t len,
 {
 	char k[WS_KEY_B64_LEN + 1], want[WS_ACCEPT_B64_LEN + 1];
 	const char *s = (const char *)p, *cur, *end, *eol;
-	struct uot_field f;
+	struct text_field f;
 	size_t hlen;
 	int e, accept = 0;
 
 	*headlen = 0;
 	*status = 0;
-	if ((e = head_scan(p, len, &hlen)) != 0)
+	if ((e = text_head_scan(p, len, UOT_HEAD_MAX, &hlen)) != 0)
 		return e;
 	end = s + hlen;
 	eol = memchr(s, '\r', hlen);
@@ -329,8 +235,8 @@ uot_parse_upgrade_response(const unsigned char *p, size_t len,
 	if ((e = ws_accept_value(k, WS_KEY_B64_LEN, want)) != 0)
 		return e;
 	/* spec 2.13: the client checks the status and the accept value */
-	for (cur = eol + 2; (e = next_field(&cur, end, &f)) == 1;) {
-		if (!field_is(&f, "Sec-WebSocket-Accept"))
+	for (cur = eol + 2; (e = text_next_field(&cur, end, &f)) == 1;) {
+		if (!text_field_is(&f, "Sec-WebSocket-Accept"))
 			continue;
 		if (accept++ > 0 || f.vallen != WS_ACCEPT_B64_LEN ||
 		    memcmp(f.val, want, WS_ACCEPT_B64_LEN) != 0)
@@ -346,12 +252,12 @@ uot_parse_upgrade(const unsigned char *p, size_t len, const char *path,
     struct uot_upgrade *u)
 {
 	const char *s = (const char *)p, *cur, *end, *eol, *sp1, *sp2, *v;
-	struct uot_field f;
+	struct text_field f;
 	size_t hlen, vlen;
 	int e, ok = 1, upgrade = 0, connection = 0, keys = 0;
 
 	memset(u, 0, sizeof(*u));
-	if ((e = head_scan(p, len, &hlen)) != 0)
+	if ((e = text_head_scan(p, len, UOT_HEAD_MAX, &hlen)) != 0)
 		return e;
 	end = s + hlen;
 	eol = memchr(s, '\r', hlen);
@@ -367,13 +273,13 @@ uot_parse_upgrade(const unsigned char *p, size_t len, const char *path,
 	/* hashed whatever the method, so a probe learns nothing from time */
 	if (!path_equal(sp1 + 1, (size_t)(sp2 - sp1 - 1), path))
 		ok = 0;
-	for (cur = eol + 2; (e = next_field(&cur, end, &f)) == 1;) {
-		if (field_is(&f, "Upgrade"))
+	for (cur = eol + 2; (e = text_next_field(&cur, end, &f)) == 1;) {
+		if (text_field_is(&f, "Upgrade"))
 			upgrade |= f.vallen == 9 &&
 			    strncasecmp(f.val, "websocket", 9) == 0;
-		else if (field_is(&f, "Connection"))
-			connection |= has_token(&f, "upgrade");
-		else if (field_is(&f, "Sec-WebSocket-Key")) {
+		else if (text_field_is(&f, "Connection"))
+			connection |= text_has_token(&f, "upgrade");
+		else if (text_field_is(&f, "Sec-WebSocket-Key")) {
 			/* two keys: which one a proxy passed is unclear */
 			if (keys++ > 0 || f.vallen == 0 ||
 			    f.vallen > UOT_KEY_B64_MAX)
@@ -382,9 +288,9 @@ uot_parse_upgrade(const unsigned char *p, size_t len, const char *path,
 				memcpy(u->key, f.val, f.vallen);
 				u->key[f.vallen] = '\0';
 			}
-		} else if (field_is(&f, "X-Real-IP"))
+		} else if (text_field_is(&f, "X-Real-IP"))
 			copy_addr(u->real_ip, f.val, f.vallen);
-		else if (field_is(&f, "X-Forwarded-For")) {
+		else if (text_field_is(&f, "X-Forwarded-For")) {
 			last_entry(&f, &v, &vlen);
 			copy_addr(u->forwarded, v, vlen);
 		}

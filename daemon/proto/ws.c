@@ -21,13 +21,6 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-struct ws_field {
-	const char	*name;
-	size_t		 namelen;
-	const char	*val;
-	size_t		 vallen;
-};
-
 void
 ws_key_encode(const unsigned char key[WS_KEY_LEN],
     char out[WS_KEY_B64_LEN + 1])
@@ -63,97 +56,6 @@ is_b64(unsigned char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
 	    (c >= 'A' && c <= 'Z') || c == '+' || c == '/';
-}
-
-/*
- * Find the end of a head in p[0..len): 0 with *hlen, ERR_INCOMPLETE,
- * ERR_TOO_LONG, or ERR_FORMAT as soon as a bare CR or LF or a control
- * character shows: lines split differently by the next parser are how
- * requests are smuggled.
- */
-static int
-head_scan(const unsigned char *p, size_t len, size_t *hlen)
-{
-	size_t i, n = len < WS_HEAD_MAX ? len : WS_HEAD_MAX;
-	unsigned char c;
-
-	for (i = 0; i < n; i++) {
-		c = p[i];
-		if (c == '\n') {
-			if (i == 0 || p[i - 1] != '\r')
-				return ERR_FORMAT;
-			/* p[i - 2] == '\n' implies p[i - 3] == '\r' */
-			if (i >= 3 && p[i - 2] == '\n') {
-				*hlen = i + 1;
-				return 0;
-			}
-		} else if (c == '\r') {
-			if (i + 1 < n && p[i + 1] != '\n')
-				return ERR_FORMAT;
-		} else if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return ERR_FORMAT;
-	}
-	return len >= WS_HEAD_MAX ? ERR_TOO_LONG : ERR_INCOMPLETE;
-}
-
-/*
- * The next field line of a head checked by head_scan: 1 with f, 0 at
- * the empty line, ERR_FORMAT.  Obsolete line folding and whitespace
- * before the colon are refused (RFC 9112 5.1, 5.2).
- */
-static int
-next_field(const char **cur, const char *end, struct ws_field *f)
-{
-	const char *line = *cur, *eol, *c, *vs, *ve;
-
-	/* head_scan saw that every CR is followed by LF */
-	if ((eol = memchr(line, '\r', (size_t)(end - line))) == NULL)
-		return ERR_FORMAT;
-	if (eol == line)
-		return 0;
-	*cur = eol + 2;
-	for (c = line; c < eol && text_tchar((unsigned char)*c); c++)
-		;
-	if (c == line || c == eol || *c != ':')
-		return ERR_FORMAT;
-	for (vs = c + 1; vs < eol && (*vs == ' ' || *vs == '\t'); vs++)
-		;
-	for (ve = eol; ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-		;
-	f->name = line;
-	f->namelen = (size_t)(c - line);
-	f->val = vs;
-	f->vallen = (size_t)(ve - vs);
-	return 1;
-}
-
-static int
-field_is(const struct ws_field *f, const char *name)
-{
-	size_t n = strlen(name);
-
-	return f->namelen == n && strncasecmp(f->name, name, n) == 0;
-}
-
-/* Whether the comma-separated value holds token (case-insensitive). */
-static int
-has_token(const struct ws_field *f, const char *token)
-{
-	const char *p = f->val, *e = f->val + f->vallen, *s, *t;
-	size_t tl = strlen(token);
-
-	while (p < e) {
-		while (p < e && (*p == ',' || *p == ' ' || *p == '\t'))
-			p++;
-		s = p;
-		while (p < e && *p != ',')
-			p++;
-		for (t = p; t > s && (t[-1] == ' ' || t[-1] == '\t'); t--)
-			;
-		if ((size_t)(t - s) == tl && strncasecmp(s, token, tl) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 /* "HTTP/1.x" with x >= 1: WebSocket needs HTTP/1.1 (RFC 6455 4.1). */
@@ -212,13 +114,13 @@ ws_parse_response(const unsigned char *p, size_t len,
 {
 	char k[WS_KEY_B64_LEN + 1], want[WS_ACCEPT_B64_LEN + 1];
 	const char *s = (const char *)p, *cur, *end, *eol;
-	struct ws_field f;
+	struct text_field f;
 	size_t hlen;
 	int e, upgrade = 0, connection = 0, accept = 0;
 
 	*headlen = 0;
 	*status = 0;
-	if ((e = head_scan(p, len, &hlen)) != 0)
+	if ((e = text_head_scan(p, len, WS_HEAD_MAX, &hlen)) != 0)
 		return e;
 	end = s + hlen;
 	eol = memchr(s, '\r', hlen);
@@ -238,17 +140,17 @@ ws_parse_response(const unsigned char *p, size_t len,
 	ws_key_encode(key, k);
 	if ((e = ws_accept_value(k, WS_KEY_B64_LEN, want)) != 0)
 		return e;
-	for (cur = eol + 2; (e = next_field(&cur, end, &f)) == 1;) {
-		if (field_is(&f, "Upgrade"))
-			upgrade |= has_token(&f, "websocket");
-		else if (field_is(&f, "Connection"))
-			connection |= has_token(&f, "upgrade");
-		else if (field_is(&f, "Sec-WebSocket-Accept")) {
+	for (cur = eol + 2; (e = text_next_field(&cur, end, &f)) == 1;) {
+		if (text_field_is(&f, "Upgrade"))
+			upgrade |= text_has_token(&f, "websocket");
+		else if (text_field_is(&f, "Connection"))
+			connection |= text_has_token(&f, "upgrade");
+		else if (text_field_is(&f, "Sec-WebSocket-Accept")) {
 			if (accept++ > 0 || f.vallen != WS_ACCEPT_B64_LEN ||
 			    memcmp(f.val, want, WS_ACCEPT_B64_LEN) != 0)
 				return ERR_FORMAT;
-		} else if (field_is(&f, "Sec-WebSocket-Extensions") ||
-		    field_is(&f, "Sec-WebSocket-Protocol"))
+		} else if (text_field_is(&f, "Sec-WebSocket-Extensions") ||
+		    text_field_is(&f, "Sec-WebSocket-Protocol"))
 			/* we offered none: RFC 6455 4.1 says fail */
 			return ERR_FORMAT;
 	}
@@ -330,13 +232,13 @@ int
 ws_parse_request(const unsigned char *p, size_t len, struct ws_request *r)
 {
 	const char *s = (const char *)p, *cur, *end, *eol;
-	struct ws_field f;
+	struct text_field f;
 	size_t hlen;
 	int e, upgrade = 0, connection = 0, version = 0, hosts = 0, keys = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->status = 400;
-	if ((e = head_scan(p, len, &hlen)) != 0) {
+	if ((e = text_head_scan(p, len, WS_HEAD_MAX, &hlen)) != 0) {
 		if (e == ERR_TOO_LONG)
 			r->status = 431;
 		return e;
@@ -345,8 +247,8 @@ ws_parse_request(const unsigned char *p, size_t len, struct ws_request *r)
 	eol = memchr(s, '\r', hlen);
 	if ((e = request_line(s, eol, r)) != 0)
 		return e;
-	for (cur = eol + 2; (e = next_field(&cur, end, &f)) == 1;) {
-		if (field_is(&f, "Host")) {
+	for (cur = eol + 2; (e = text_next_field(&cur, end, &f)) == 1;) {
+		if (text_field_is(&f, "Host")) {
 			/* one authority, printable: it is logged and compared */
 			if (hosts++ > 0 || f.vallen == 0 ||
 			    !printable(f.val, f.vallen) ||
@@ -355,19 +257,19 @@ ws_parse_request(const unsigned char *p, size_t len, struct ws_request *r)
 			if (copy_value(r->host, sizeof(r->host), f.val,
 			    f.vallen) != 0)
 				return ERR_TOO_LONG;
-		} else if (field_is(&f, "Upgrade"))
-			upgrade |= has_token(&f, "websocket");
-		else if (field_is(&f, "Connection"))
-			connection |= has_token(&f, "upgrade");
-		else if (field_is(&f, "Sec-WebSocket-Version"))
-			version |= has_token(&f, "13");
-		else if (field_is(&f, "Sec-WebSocket-Key")) {
+		} else if (text_field_is(&f, "Upgrade"))
+			upgrade |= text_has_token(&f, "websocket");
+		else if (text_field_is(&f, "Connection"))
+			connection |= text_has_token(&f, "upgrade");
+		else if (text_field_is(&f, "Sec-WebSocket-Version"))
+			version |= text_has_token(&f, "13");
+		else if (text_field_is(&f, "Sec-WebSocket-Key")) {
 			if (keys++ > 0 || !key_valid(f.val, f.vallen))
 				return ERR_FORMAT;
 			memcpy(r->key, f.val, WS_KEY_B64_LEN);
 			r->key[WS_KEY_B64_LEN] = '\0';
-		} else if (field_is(&f, "Transfer-Encoding") ||
-		    (field_is(&f, "Content-Length") &&
+		} else if (text_field_is(&f, "Transfer-Encoding") ||
+		    (text_field_is(&f, "Content-Length") &&
 		    (f.vallen != 1 || f.val[0] != '0')))
 			/* frames follow the head, never a body */
 			return ERR_FORMAT;
