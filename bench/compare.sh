@@ -11,8 +11,7 @@ NEW=${NEW:-$BUILD/ostpd}
 [ -x "${OLD:-}" ] || { echo "usage: OLD=/path/to/old/ostpd sh bench/compare.sh"; exit 1; }
 . bench/lib.sh
 mkdir -p "$OUT"
-cc -O2 -Wall -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM

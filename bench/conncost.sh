@@ -25,8 +25,7 @@ for p in microsocks:microsocks tinyproxy:tinyproxy ss-server:shadowsocks-libev; 
 	command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
 done
 [ -n "$missing" ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM

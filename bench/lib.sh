@@ -3,6 +3,9 @@
 # turns within each round, so a slow spell of the machine (this kind of
 # VM drifts by up to 3x) weighs on all of them alike.
 ROUNDS=${ROUNDS:-3}
+# the build measured and where logs and tools go
+: "${BUILD:=build}" "${OUT:=$BUILD/bench}"
+mkdir -p "$OUT" || exit 1
 TCK=$(getconf CLK_TCK)
 
 median() {	# median of the arguments; "-" ignored
@@ -10,6 +13,12 @@ median() {	# median of the arguments; "-" ignored
 	    awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
 		else if (NR % 2) print v[(NR + 1) / 2];
 		else printf "%.5g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+loadgen_build() {	# the load tool, into $OUT; LG names it
+	mkdir -p "$OUT" &&
+	    cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || return 1
+	LG=$OUT/loadgen
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }

@@ -20,12 +20,8 @@
 # mwss and mtls pairs (omwss, omtls) to the same run.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-4}
-BUILD=${BUILD:-build}
-OUT=${OUT:-$BUILD/bench}
 . bench/lib.sh
-mkdir -p "$OUT"
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM

@@ -18,8 +18,7 @@ OSTPD=$PWD/$BUILD/ostpd
 . bench/lib.sh
 mkdir -p "$OUT"
 command -v unbound >/dev/null || { echo "unbound missing (make deps)"; exit 1; }
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 D=$(mktemp -d)

@@ -12,16 +12,12 @@
 # rounds.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-5}
-BUILD=${BUILD:-build}
-OUT=${OUT:-$BUILD/bench}
 . bench/lib.sh
-mkdir -p "$OUT"
 for p in ss-server:shadowsocks-libev v2ray:v2ray; do
 	command -v "${p%%:*}" >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq "${p#*:}" >/dev/null 2>&1
 done
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM

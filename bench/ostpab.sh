@@ -11,12 +11,8 @@
 cd "$(dirname "$0")/.." || exit 1
 [ $# = 2 ] || { echo "usage: $0 OSTPD_A OSTPD_B" >&2; exit 1; }
 SECS=${SECS:-3}
-BUILD=${BUILD:-build}
-OUT=${OUT:-$BUILD/bench}
 . bench/lib.sh
-mkdir -p "$OUT"
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM
 K=0123456789abcdef0123456789abcdef

@@ -19,8 +19,7 @@ mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "ostploss.sh: needs root (namespaces)"; exit 1; }
 command -v ss-server >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq shadowsocks-libev >/dev/null 2>&1
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 C=olc$$; S=ols$$
 PIDS=""
 cleanup() {

@@ -5,17 +5,13 @@
 # runs SECS seconds and stops by itself.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-5}
-BUILD=${BUILD:-build}
-OUT=${OUT:-$BUILD/bench}
 . bench/lib.sh
-mkdir -p "$OUT"
 missing=""
 for p in microsocks:microsocks danted:dante-server tinyproxy:tinyproxy v2ray:v2ray; do
 	command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
 done
 [ -n "$missing" ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1
-cc -O2 -Wall -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM

@@ -7,14 +7,10 @@
 # the client side of each pair; medians of ROUNDS interleaved rounds.
 cd "$(dirname "$0")/.." || exit 1
 SECS=${SECS:-5}
-BUILD=${BUILD:-build}
-OUT=${OUT:-$BUILD/bench}
 . bench/lib.sh
-mkdir -p "$OUT"
 command -v ss-server >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq shadowsocks-libev >/dev/null 2>&1
-cc -O2 -Wall -pthread -o "$OUT/loadgen" bench/loadgen.c || exit 1
-LG=$OUT/loadgen
+loadgen_build || exit 1
 ulimit -n "$(ulimit -Hn)"
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done' EXIT INT TERM
