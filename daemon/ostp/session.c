@@ -73,7 +73,6 @@ struct ostp_stream {
 	enum st_state		 state;
 	char			 why[128];
 	struct cbuf		 toq;		/* from the peer */
-	int			 toq_kept;	/* drained, storage kept */
 	int			 fin_rcvd;	/* the peer's Close */
 	int			 fin_sent;
 	int			 blocked;	/* waits for the window */
@@ -109,7 +108,6 @@ struct ostp_session {
 	struct ostp_stream_list	 bucket[SESS_BUCKETS];
 	size_t			 nstreams;
 	size_t			 nblocked;
-	size_t			 nkept;		/* streams with toq_kept */
 	uint16_t		 next_id;
 	struct event		*timer;		/* the ARQ's */
 	uint64_t		 timer_at;	/* 0: not armed */
@@ -344,11 +342,6 @@ stream_detach(struct ostp_stream *st)
 	}
 	if (st->toq.len > 0)
 		sess_taken(s, st->toq.len);
-	if (st->toq_kept) {
-		st->toq_kept = 0;
-		s->nkept--;
-		cbuf_release(&st->toq);
-	}
 	LIST_REMOVE(st, entry);
 	s->nstreams--;
 	st->s = NULL;
@@ -385,39 +378,22 @@ sess_taken(struct ostp_session *s, size_t n)
 }
 
 /*
- * A flow's queue ran empty.  A busy flow's queue fills again at once,
- * often to a megabyte in a burst: its storage stays until the next
- * keepalive tick (sess_release_kept), rather than being given back and
- * grown again by doubling, copying everything at each step, many times
- * a second.  A flow idle until that tick holds nothing.
+ * A busy flow's queue fills again as soon as it drains, often to a
+ * megabyte in a burst: a drained queue keeps its storage until the
+ * next keepalive tick, rather than being given back and grown again by
+ * doubling, copying everything at each step, many times a second.  A
+ * flow idle until that tick holds nothing.
  */
 static void
-toq_drained(struct ostp_stream *st)
-{
-	if (st->s == NULL) {
-		cbuf_release(&st->toq);
-		return;
-	}
-	st->toq.off = 0;
-	if (!st->toq_kept) {
-		st->toq_kept = 1;
-		st->s->nkept++;
-	}
-}
-
-static void
-sess_release_kept(struct ostp_session *s)
+sess_release_drained(struct ostp_session *s)
 {
 	struct ostp_stream *st;
 	size_t i;
 
-	for (i = 0; i < SESS_BUCKETS && s->nkept > 0; i++)
+	for (i = 0; i < SESS_BUCKETS && s->nstreams > 0; i++)
 		LIST_FOREACH(st, &s->bucket[i], entry)
-			if (st->toq_kept) {
-				st->toq_kept = 0;
-				s->nkept--;
+			if (st->toq.len == 0 && st->toq.p != NULL)
 				cbuf_release(&st->toq);
-			}
 }
 
 static ssize_t
@@ -430,8 +406,8 @@ st_recv(struct conn *c, void *p, size_t n)
 		k = n < st->toq.len ? n : st->toq.len;
 		memcpy(p, st->toq.p + st->toq.off, k);
 		cbuf_consume(&st->toq, k);
-		if (st->toq.len == 0)
-			toq_drained(st);
+		if (st->toq.len == 0 && st->s == NULL)
+			cbuf_release(&st->toq);
 		if (st->s != NULL)
 			sess_taken(st->s, k);
 		return (ssize_t)k;
@@ -608,10 +584,6 @@ toq_append(struct ostp_stream *st, const unsigned char *p, size_t n)
 {
 	struct cbuf *q = &st->toq;
 
-	if (st->toq_kept) {
-		st->toq_kept = 0;
-		st->s->nkept--;
-	}
 	if (q->len + n > SESS_TOQ_MAX ||
 	    cbuf_reserve(q, n, SESS_TOQ_MIN, 2 * SESS_TOQ_MAX) != 0)
 		return -1;
@@ -1186,7 +1158,7 @@ sess_ka_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)s->arq.losses,
 	    (unsigned long long)s->arq.delay_cuts,
 	    (unsigned long long)s->arq.rx_next, s->arq.nheld);
-	sess_release_kept(s);
+	sess_release_drained(s);
 	/* the client ticks every second, and keeps alive every 5th */
 	if (!s->server && ++s->ka_ticks % SESS_KA_SECS == 0) {
 		ostp_session_ping(s);
