@@ -39,7 +39,7 @@ COMMON_SRCS	= common/log.c common/buf.c common/ipc.c common/node.c \
 MONITOR_SRCS	= monitor/monitor.c monitor/mon_dispatch.c monitor/mon_sock.c \
 		  monitor/mon_tun.c monitor/mon_caps.c monitor/mon_tls.c \
 		  monitor/steer.c monitor/mon_steer.c monitor/mon_rule.c \
-		  monitor/mon_ctl.c monitor/mon_usage.c
+		  monitor/mon_ctl.c monitor/mon_usage.c monitor/mon_ftcp.c
 # daemon/: by role (see HACKING); a new file in a role folder is built.
 DAEMON_SRCS	= daemon/ostpd.c daemon/worker.c daemon/worker_exec.c \
 		  daemon/monitor_wrap.c daemon/sandbox.c \
@@ -53,7 +53,7 @@ PROTO_SRCS	= daemon/proto/socks5.c daemon/proto/socks4.c daemon/proto/http.c \
 		  daemon/proto/obfs.c daemon/proto/ws.c daemon/proto/uot.c \
 		  daemon/proto/stun.c daemon/proto/ostp.c daemon/proto/ippkt.c \
 		  daemon/proto/fakedns.c daemon/proto/tunsw.c \
-		  daemon/proto/vnet.c
+		  daemon/proto/vnet.c daemon/proto/ftcp.c
 OSTPD_SRCS	= $(COMMON_SRCS) $(MONITOR_SRCS) $(DAEMON_SRCS)
 # Everything but main(), for the unit tests.
 LIB_SRCS	= $(filter-out daemon/ostpd.c,$(OSTPD_SRCS))

@@ -1499,10 +1499,8 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 			return -1;
 		}
 		if (b) {
-			seterr(err, errlen, "%s: tcp=true (gost's tcpraw fake "
-			    "TCP) is not supported; tun/tap run over UDP, or "
-			    "through a chain (-F) over TCP", n->url);
-			return -1;
+			l->tun.tcp = 1;
+			l->socktype = n->nremotes > 0 ? 0 : SOCK_STREAM;
 		}
 	}
 	if ((v = node_param(n, "capture")) != NULL) {
@@ -1514,6 +1512,11 @@ build_lis_tun(struct conf *c, struct listener_conf *l, char *err,
 		if (b && l->kind == LIS_TAP) {
 			seterr(err, errlen, "%s: capture needs a tun device, "
 			    "not tap", n->url);
+			return -1;
+		}
+		if (b && l->tun.tcp) {
+			seterr(err, errlen, "%s: a capture has no peer to "
+			    "reach over fake TCP (tcp=true)", n->url);
 			return -1;
 		}
 		if (b && n->nremotes > 0) {

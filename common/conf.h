@@ -110,6 +110,13 @@ struct tun_conf {
 	 */
 	struct inet_prefix *excludes;
 	size_t		 nexcludes;
+	/*
+	 * tcp=true (gost's, xtaci/tcpraw's "fake TCP"): the datagrams go
+	 * as TCP segments of a connection the kernel opened and then no
+	 * longer speaks on (daemon/transport/faketcp.c).  A server
+	 * listens on TCP; a client has no socket of its own to listen on.
+	 */
+	int		 tcp;
 };
 
 #define CONF_ICMP_LOCAL		0
@@ -118,6 +125,13 @@ struct tun_conf {
 
 #define CONF_CAPTURE_TABLE	2022
 #define CONF_CAPTURE_PRIO	9000	/* and the next one */
+/*
+ * Fake TCP (tcp=true): the kernel's own segments of a flow's
+ * connection carry FTCP_TOS, and a policy rule of priority
+ * CONF_FTCP_PRIO drops them (monitor/mon_ftcp.c).
+ */
+#define CONF_FTCP_PRIO		8990
+#define FTCP_TOS		0x1c
 
 /*
  * The transport a node's protocol rides on (gost's protocol+transport):

@@ -67,6 +67,9 @@ enum ipc_type {
 	IPC_OSTP_HANDOFF	= 36,	/* as OSTP_FWD, the datagram a key
 					   id and a session's state: for
 					   the next generation (a drain) */
+	/* fake TCP's raw socket (tun/tap tcp=true) */
+	IPC_RAW_TCP_SOCKET	= 38,	/* u32 listener, u32 family */
+	IPC_RAW_TCP_SOCKET_ANS	= 39,	/* i32 status [+ fd] */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */

@@ -142,6 +142,18 @@ mm_icmp_socket(struct worker *wk, uint32_t lis, int family)
 }
 
 int
+mm_raw_tcp_socket(struct worker *wk, uint32_t lis, int family)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	if ((r = ipc_enc_u32(&b, lis)) == 0)
+		r = ipc_enc_u32(&b, (uint32_t)family);
+	return mm_fd_request(wk, IPC_RAW_TCP_SOCKET, &b, r);
+}
+
+int
 mm_socket(struct worker *wk, int family, int type, const struct egress *e)
 {
 	struct buf b;

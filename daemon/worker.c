@@ -532,17 +532,22 @@ worker_main(const struct conf *conf, const struct sandbox_params *sp,
 		 * worker (a queue each); an OSTP port in every worker when
 		 * the monitor can steer its datagrams
 		 */
-		if (id != 0 && l->socktype != SOCK_STREAM &&
-		    l->kind != LIS_OSTP && l->kind != LIS_CAPTURE)
+		if (id != 0 && ((l->socktype != SOCK_STREAM &&
+		    l->kind != LIS_OSTP && l->kind != LIS_CAPTURE) ||
+		    l->kind == LIS_TUN || l->kind == LIS_TAP))
 			continue;
 		if ((h = handler_for(l->kind)) == NULL)
 			fatal("%s: no handler in this build", l->node->url);
-		/* remote forwarding: the port is opened on the far hop */
+		/*
+		 * remote forwarding: the port is opened on the far hop; a
+		 * fake TCP client has no port
+		 */
 		fd = -1;
-		if (!h->remote && (fd = mm_listener(&wk, (uint32_t)i)) == -1 &&
+		if (!h->remote && l->socktype != 0 &&
+		    (fd = mm_listener(&wk, (uint32_t)i)) == -1 &&
 		    id != 0 && l->kind == LIS_OSTP && errno == ENOENT)
 			continue;
-		if (!h->remote && fd == -1)
+		if (!h->remote && l->socktype != 0 && fd == -1)
 			fatal("%s: no listener from the monitor: %s",
 			    l->node->url, strerror(errno));
 		if (h->start(&wk, l, i, fd) != 0)

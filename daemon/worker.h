@@ -58,6 +58,7 @@ int	mm_listener(struct worker *, uint32_t idx);
 int	mm_tun_open(struct worker *, const char *name);
 /* A capture's ICMP echo socket (icmp=direct): fd or -1. */
 int	mm_icmp_socket(struct worker *, uint32_t lis, int family);
+int	mm_raw_tcp_socket(struct worker *, uint32_t lis, int family);
 struct egress;
 /* A socket with SO_MARK / SO_BINDTODEVICE set as e says. */
 int	mm_socket(struct worker *, int family, int type,

@@ -66,6 +66,8 @@ static int mm_answer_tls_sign(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_icmp_socket(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
+static int mm_answer_raw_tcp(struct monitor *, struct mon_worker *,
+    struct ipc_msg *);
 static int mm_answer_ready(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_stats(struct monitor *, struct mon_worker *,
@@ -80,6 +82,8 @@ static const struct mon_dispatch mon_table[] = {
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
 	{ IPC_ICMP_SOCKET, MW_STARTING | MW_RUNNING, 0, 8, 8,
 	    mm_answer_icmp_socket },
+	{ IPC_RAW_TCP_SOCKET, MW_STARTING | MW_RUNNING, 0, 8, 8,
+	    mm_answer_raw_tcp },
 	{ IPC_TPROXY_SOCKET, MW_ANY_LIVE, 0, 23, 23, mm_answer_tproxy },
 	{ IPC_BIND_PARK, MW_ANY_LIVE, MON_FD_OK, 23, 23, mm_answer_bind_park },
 	{ IPC_BIND_UNPARK, MW_ANY_LIVE, 0, 23, 23, mm_answer_bind_unpark },
@@ -308,6 +312,50 @@ mm_answer_icmp_socket(struct monitor *mon, struct mon_worker *w,
 	w->tun_given[idx] |= bit;
 	r = mon_tun_icmp(c, l, (int)family, &fd);
 	r = answer(w, IPC_ICMP_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 :
+	    (errno ? errno : EIO), fd);
+	if (fd != -1)
+		close(fd);
+	return r;
+}
+
+/*
+ * A raw TCP socket for a tun/tap listener over fake TCP (tcp=true):
+ * only to the worker that holds its device, once per family, and of a
+ * family the listener speaks (its peer's; a server's address's).
+ */
+static int
+mm_answer_raw_tcp(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct conf *c = &w->gen->conf;
+	const struct listener_conf *l;
+	uint32_t idx, family;
+	unsigned char bit;
+	int fd = -1, r;
+
+	(void)mon;
+	if (buf_get_u32(&m->payload, &idx) != 0 ||
+	    ipc_dec_u32(&m->payload, &family) != 0) {
+		error("worker %u: malformed RAW_TCP_SOCKET", w->id);
+		return -1;
+	}
+	bit = family == AF_INET ? MON_TUN_GIVEN_RAW4 : MON_TUN_GIVEN_RAW6;
+	if (idx >= c->nlis || ((l = &c->lis[idx])->kind != LIS_TUN &&
+	    l->kind != LIS_TAP) || !l->tun.tcp ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    !mon_ftcp_family_ok(l, (int)family) ||
+	    !(w->tun_given[idx] & MON_TUN_GIVEN_DEV) ||
+	    (w->tun_given[idx] & bit)) {
+		error("worker %u: RAW_TCP_SOCKET request (listener %u, "
+		    "family %u) is outside the configuration", w->id, idx,
+		    family);
+		return -1;
+	}
+	w->tun_given[idx] |= bit;
+	r = mon_ftcp_socket(c, l, (int)family, &fd);
+	if (r != 0)
+		error("%s: raw TCP socket: %s", l->node->url, strerror(errno));
+	r = answer(w, IPC_RAW_TCP_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 :
 	    (errno ? errno : EIO), fd);
 	if (fd != -1)
 		close(fd);

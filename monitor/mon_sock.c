@@ -162,7 +162,8 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 		/*
 		 * A stream listener has one socket per worker; a datagram
 		 * one (a tun/tap node) belongs to worker 0 alone, since its
-		 * peers are learned in one process.
+		 * peers are learned in one process, and so does a tun/tap
+		 * node's over fake TCP (tcp=true).
 		 */
 		/*
 		 * ...except an OSTP port, which every worker serves with
@@ -170,8 +171,8 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 		 */
 		steered = l->kind == LIS_OSTP && l->socktype == SOCK_DGRAM &&
 		    mon_steer_available(mon);
-		slots = l->socktype == SOCK_STREAM || steered ?
-		    g->nworkers : 1;
+		slots = (l->socktype == SOCK_STREAM &&
+		    !LIS_HAS_DEV(l->kind)) || steered ? g->nworkers : 1;
 		/* rtcp/rudp listen on the far hop, not here */
 		if (l->socktype == 0)
 			slots = 0;

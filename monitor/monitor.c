@@ -509,6 +509,7 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 	free(g);
 	mon_listeners_gc(mon);
 	mon_tuns_gc(mon);
+	mon_ftcp_gc(mon);
 }
 
 static int

@@ -166,6 +166,8 @@ int	mon_watch_add(struct monitor *, struct mon_gen *, const char *path,
 #define MON_TUN_GIVEN_DEV	0x01
 #define MON_TUN_GIVEN_ICMP4	0x02
 #define MON_TUN_GIVEN_ICMP6	0x04
+#define MON_TUN_GIVEN_RAW4	0x08	/* fake TCP's raw sockets */
+#define MON_TUN_GIVEN_RAW6	0x10
 
 /* mon_dispatch.c */
 int	mon_dispatch(struct monitor *, struct mon_worker *, struct ipc_msg *);
@@ -186,6 +188,12 @@ int	mon_socket_create_proto(const struct conf *, int family, int type,
 #define MON_RULE_MARK6		0x08
 int	mon_rules_add(struct mon_tun *);
 void	mon_rules_del(struct mon_tun *);
+
+/* mon_ftcp.c: fake TCP's raw sockets and policy rules */
+int	mon_ftcp_family_ok(const struct listener_conf *, int family);
+int	mon_ftcp_socket(const struct conf *, const struct listener_conf *,
+	    int family, int *fdp);
+void	mon_ftcp_gc(struct monitor *);
 
 /* mon_tun.c */
 struct nlmsghdr;

@@ -26,6 +26,10 @@
  * connection are joined again into one packet for the device
  * (proto/vnet.c), so that its stack, too, sees few large packets.  The
  * wire does not change: one IP packet per datagram.
+ *
+ * With tcp=true the datagrams are fake TCP segments instead
+ * (core/faketcp.c, tcpraw's wire): a server accepts on its TCP port, a
+ * client connects to its peer's; everything else is as over UDP.
  */
 #include "config.h"
 
@@ -45,6 +49,7 @@
 #include "worker.h"
 #include "core/chain.h"
 #include "core/dial.h"
+#include "core/faketcp.h"
 #include "core/stats.h"
 #include "core/udpbatch.h"
 #include "handler/handler.h"
@@ -69,6 +74,7 @@ struct tun_ctx {
 	struct event			*uev;
 	struct event			*dev_ev;
 	struct tunsw			*sw;		/* a server */
+	struct ftcp			*ft;		/* tcp=true */
 	/* a client through a chain */
 	struct dialer			 dl;
 	struct uchan			*uc;
@@ -191,6 +197,26 @@ dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
 	dev_plain(t, p, n);
 }
 
+/* The datagrams that wait, as fake TCP segments: each one that went. */
+static void
+ft_flush(struct tun_ctx *t)
+{
+	size_t i, off, sent = 0;
+
+	for (i = 0, off = 0; i < t->ntx; off += t->txlens[i], i++) {
+		if (ftcp_send(t->ft, &t->txto, t->txtolen, t->txbuf + off,
+		    t->txlens[i]) != 0) {
+			t->lost++;
+			continue;
+		}
+		sent += t->txlens[i];
+	}
+	t->wk->stats.bytes_out += sent;
+	stats_lis_bytes(t->idx, 1, sent);
+	t->ntx = 0;
+	t->txoff = 0;
+}
+
 /* Send the datagrams that wait. */
 static void
 tx_flush(struct tun_ctx *t)
@@ -199,6 +225,10 @@ tx_flush(struct tun_ctx *t)
 
 	if (t->ntx == 0)
 		return;
+	if (t->ft != NULL) {
+		ft_flush(t);
+		return;
+	}
 	/* counted unless none went: a full socket loses some, as a link */
 	if (udpb_send(t->udp, (struct sockaddr *)&t->txto, t->txtolen,
 	    t->txbuf, t->txlens, t->ntx, &t->gso, &t->lost) == 0) {
@@ -420,6 +450,24 @@ gro_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	dev_flush(arg);
+	tx_flush(arg);
+}
+
+/*
+ * A fake TCP segment's datagram: as a UDP one, what it makes for the
+ * device and for other peers written once the loop has run what is
+ * active now (the raw socket's other segments).
+ */
+static void
+ft_msg(void *arg, unsigned char *p, size_t n, struct sockaddr_storage *from,
+    socklen_t fromlen)
+{
+	struct tun_ctx *t = arg;
+	time_t now = 0;
+
+	peer_input(t, p, n, n, from, fromlen, &now);
+	if (t->gro.len != 0 || t->ntx != 0)
+		event_active(t->gro_ev, EV_TIMEOUT, 0);
 }
 
 /* Packet p from the device, after its vnet header vh. */
@@ -581,14 +629,14 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 	t->vnet = conf_tun_vnet(&l->tun);
 	t->udp = udpfd;
 	t->dev = tunfd;
-	t->gso = tun_udp_offloads();
+	t->gso = tun_udp_offloads() && !l->tun.tcp;
 	t->gro.buf = t->gbuf;
 	/* a peer's checksums are checked before the kernel trusts them */
 	t->gro.verify = 1;
 	if (udpb_rx_init(&t->rx) != 0)
 		return -1;
 	/* equal datagrams of a sender joined: fewer, larger reads */
-	if (t->gso)
+	if (t->gso && udpfd != -1)
 		(void)udpb_gro(udpfd);
 	if (l->ntargets == 0 && tun_switch(t) != 0)
 		return -1;
@@ -596,17 +644,28 @@ tun_start(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return -1;
 	if ((t->gro_ev = event_new(wk->base, -1, 0, gro_cb, t)) == NULL)
 		return -1;
-	evutil_make_socket_nonblocking(udpfd);
+	/* gost: through a chain, datagrams, whatever tcp= says */
+	if (l->tun.tcp && !chained && (t->ft = l->ntargets > 0 ?
+	    ftcp_client(wk, l, idx, ft_msg, t) :
+	    ftcp_server(wk, l, idx, udpfd, ft_msg, t)) == NULL)
+		return -1;
 	evutil_make_socket_nonblocking(tunfd);
-	t->uev = event_new(wk->base, udpfd, EV_READ | EV_PERSIST, udp_cb, t);
+	if (t->ft == NULL && udpfd != -1) {
+		evutil_make_socket_nonblocking(udpfd);
+		t->uev = event_new(wk->base, udpfd, EV_READ | EV_PERSIST,
+		    udp_cb, t);
+		if (t->uev == NULL)
+			return -1;
+		event_add(t->uev, NULL);
+	}
 	t->dev_ev = event_new(wk->base, tunfd, EV_READ | EV_PERSIST, dev_cb,
 	    t);
-	if (t->uev == NULL || t->dev_ev == NULL)
+	if (t->dev_ev == NULL)
 		return -1;
-	event_add(t->uev, NULL);
 	event_add(t->dev_ev, NULL);
-	logit("%s: %s %s carried over UDP%s%s%s", l->node->url,
+	logit("%s: %s %s carried over %s%s%s%s", l->node->url,
 	    t->tap ? "tap" : "tun", l->tun.name,
+	    t->ft != NULL ? "fake TCP" : "UDP",
 	    chained ? " through the chain to its peer" :
 	    l->ntargets ? " to its peer" : " (server)",
 	    t->vnet ? ", device offloads" : "",

@@ -1,0 +1,708 @@
+/*
+ * Fake TCP, tcpraw's wire (spec/gost.md §2.16, tcp=true).
+ *
+ * A flow is opened by a real TCP handshake: a client connects to its
+ * peer's port, a server accepts on its own.  From then on the kernel's
+ * connection only keeps the flow alive (its end is the flow's end):
+ * what it receives is discarded, and what it would send leaves with
+ * TTL 1 and the TOS FTCP_TOS, which a policy rule of the monitor's
+ * drops (monitor/mon_ftcp.c).  Each datagram goes out on a raw socket
+ * as the payload of one segment with PSH|ACK, the window random above
+ * 32767, numbered as tcpraw numbers them:
+ *
+ *	seq	the peer's last acknowledgement, plus what was sent since
+ *	ack	the peer's SYN + 1, moved on by each segment with PSH
+ *		that starts where the last one ended
+ *
+ * The raw socket (the monitor's) sees every TCP segment to this host
+ * (a socket filter keeps those to our port): the handshake's, whose
+ * numbers start the flow, and the peer's data, handed on as one
+ * datagram each.  A segment of an unknown flow is dropped, except a
+ * server's SYN, which starts a flow that its accept() completes (or
+ * that expires).  A flow is the peer's address and port; a server has
+ * at most FTCP_FLOWS, the longest silent one going for a new one.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <linux/filter.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "worker.h"
+#include "core/dial.h"
+#include "core/faketcp.h"
+#include "proto/ftcp.h"
+
+#define FTCP_FLOWS	256
+#define FTCP_READS	64		/* raw reads per wake-up */
+#define FTCP_ORPHAN	10		/* s: a SYN's flow without accept() */
+#define FTCP_BACKOFF_MIN 1		/* s: a client's reconnect, gost's */
+#define FTCP_BACKOFF_MAX 6
+#define FTCP_DISCARD	(1 << 20)
+
+struct ftcp_flow {
+	struct ftcp		*ft;
+	int			 used;
+	struct sockaddr_storage	 peer;		/* unmapped */
+	socklen_t		 peerlen;
+	unsigned char		 local[16];	/* our address on it */
+	int			 v6;		/* which raw socket */
+	int			 fd;		/* the kernel's; -1: none yet */
+	int			 up;		/* handshake over */
+	int			 synced;	/* ack known (a SYN seen) */
+	struct event		*ev;
+	uint32_t		 seq;
+	uint32_t		 ack;
+	time_t			 seen;
+};
+
+struct ftcp {
+	struct worker		*wk;
+	const struct listener_conf *l;
+	size_t			 idx;
+	int			 client;
+	uint16_t		 port;		/* ours: a flow's segments' */
+	int			 lfd;		/* a server's listener */
+	struct event		*lev;
+	int			 raw[2];	/* IPv4, IPv6 */
+	struct event		*rev[2];
+	struct event		*tick;
+	ftcp_cb			 cb;
+	void			*arg;
+	int			 backoff;	/* a client's, s */
+	uint32_t		 rnd;		/* windows */
+	uint64_t		 dropped;
+	size_t			 nflows;
+	struct ftcp_flow	 flows[FTCP_FLOWS];
+	unsigned char		 rbuf[65536];
+};
+
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+ft_drop(struct ftcp *ft, const char *why)
+{
+	ft->dropped++;
+	debug("%s: segment dropped (%s; %llu so far)", ft->l->node->url, why,
+	    (unsigned long long)ft->dropped);
+}
+
+static uint16_t
+ss_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)ss)->sin_port :
+	    ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static void
+ss_set(struct sockaddr_storage *ss, socklen_t *len, int v6,
+    const unsigned char *a, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a, 16);
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, a, 4);
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+	}
+}
+
+static const unsigned char *
+ss_addr(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (const unsigned char *)
+		    &((const struct sockaddr_in *)ss)->sin_addr;
+	return (const unsigned char *)
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+static struct ftcp_flow *
+flow_find(struct ftcp *ft, const struct sockaddr_storage *ss)
+{
+	size_t i;
+
+	for (i = 0; i < FTCP_FLOWS; i++)
+		if (ft->flows[i].used && sockaddr_same(&ft->flows[i].peer, ss))
+			return &ft->flows[i];
+	return NULL;
+}
+
+static void
+flow_free(struct ftcp_flow *f)
+{
+	if (f->ev != NULL)
+		event_free(f->ev);
+	if (f->fd != -1)
+		close(f->fd);
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->ft->nflows--;
+}
+
+/* A free slot, or the longest silent flow's (an orphan's first). */
+static struct ftcp_flow *
+flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct ftcp_flow *f, *old = NULL;
+	size_t i;
+
+	for (i = 0; i < FTCP_FLOWS; i++) {
+		f = &ft->flows[i];
+		if (!f->used)
+			break;
+		if (old == NULL || (f->fd == -1) > (old->fd == -1) ||
+		    ((f->fd == -1) == (old->fd == -1) && f->seen < old->seen))
+			old = f;
+	}
+	if (i == FTCP_FLOWS) {
+		logit("%s: more than %d fake TCP flows: the most silent one "
+		    "ends", ft->l->node->url, FTCP_FLOWS);
+		flow_free(f = old);
+	}
+	f->ft = ft;
+	f->used = 1;
+	f->fd = -1;
+	memcpy(&f->peer, ss, len);
+	f->peerlen = len;
+	f->v6 = ss->ss_family == AF_INET6;
+	f->seen = now_s();
+	ft->nflows++;
+	return f;
+}
+
+/*
+ * The kernel's connection once up: what it would send dies (TTL 1,
+ * the TOS of the monitor's blackhole rule), what it receives is
+ * thrown away.  An IPv6 socket may carry IPv4 (mapped): both levels.
+ */
+static void
+conn_silence(int fd)
+{
+	int one = 1, tos = FTCP_TOS;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_TTL, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one,
+	    sizeof(one));
+	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+}
+
+static void client_schedule(struct ftcp *);
+
+/* The flow's end: its connection closed, reset or failed. */
+static void
+flow_end(struct ftcp_flow *f, const char *why)
+{
+	struct ftcp *ft = f->ft;
+	char as[128];
+
+	sockaddr_ntop((const struct sockaddr *)&f->peer, as, sizeof(as));
+	if (ft->client)
+		logit("%s: fake TCP connection to %s %s", ft->l->node->url, as,
+		    why);
+	else
+		debug("%s: fake TCP flow of %s %s", ft->l->node->url, as, why);
+	flow_free(f);
+	if (ft->client)
+		client_schedule(ft);
+}
+
+/* The connection's own bytes: none are the tunnel's; its end is. */
+static void
+conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftcp_flow *f = arg;
+	ssize_t n;
+	int i;
+
+	(void)what;
+	for (i = 0; i < 16; i++) {
+		n = recv(fd, NULL, FTCP_DISCARD, MSG_TRUNC | MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		flow_end(f, n == 0 ? "closed by the peer" : strerror(errno));
+		return;
+	}
+}
+
+static int
+conn_watch(struct ftcp_flow *f)
+{
+	if (f->ev != NULL)
+		event_free(f->ev);
+	f->ev = event_new(f->ft->wk->base, f->fd, EV_READ | EV_PERSIST,
+	    conn_cb, f);
+	return f->ev == NULL ? -1 : event_add(f->ev, NULL);
+}
+
+/* A segment to our port, from peer. */
+static void
+segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
+    struct sockaddr_storage *peer, socklen_t peerlen)
+{
+	struct ftcp_flow *f;
+
+	if ((f = flow_find(ft, peer)) == NULL) {
+		/* a server's new flow begins with the peer's SYN */
+		if (ft->client ||
+		    (s->flags & (FTCP_SYN | FTCP_ACK | FTCP_RST)) != FTCP_SYN) {
+			ft_drop(ft, "not of a flow");
+			return;
+		}
+		f = flow_new(ft, peer, peerlen);
+		memcpy(f->local, s->dst, sizeof(f->local));
+	}
+	if (s->flags & FTCP_RST)
+		return;			/* the kernel's connection says */
+	f->seen = now_s();
+	if (s->flags & FTCP_ACK)
+		f->seq = s->ack;
+	if (s->flags & FTCP_SYN) {
+		f->ack = s->seq + 1;
+		f->synced = 1;
+	}
+	if (!(s->flags & FTCP_PSH) || s->len == 0)
+		return;
+	if (!f->synced) {
+		/* accepted before its SYN was read: from here on */
+		f->ack = s->seq;
+		f->synced = 1;
+	}
+	if (f->ack == s->seq)
+		f->ack = s->seq + (uint32_t)s->len;
+	if (f->fd == -1 || !f->up) {
+		ft_drop(ft, "data before the connection is up");
+		return;
+	}
+	ft->cb(ft->arg, (unsigned char *)(uintptr_t)s->data, s->len, peer,
+	    peerlen);
+}
+
+/* The destination address of an IPv6 segment (IPV6_RECVPKTINFO). */
+static void
+pktinfo6(struct msghdr *mh, unsigned char *dst)
+{
+	struct cmsghdr *cm;
+	struct in6_pktinfo pi;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == IPPROTO_IPV6 &&
+		    cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(pi))) {
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			memcpy(dst, &pi.ipi6_addr, 16);
+		}
+}
+
+static void
+raw_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftcp *ft = arg;
+	struct sockaddr_storage from, peer;
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct msghdr mh;
+	struct iovec iov;
+	struct ftcp_seg s;
+	socklen_t peerlen;
+	ssize_t n;
+	int i, v6 = fd == ft->raw[1];
+
+	(void)what;
+	for (i = 0; i < FTCP_READS; i++) {
+		iov.iov_base = ft->rbuf;
+		iov.iov_len = sizeof(ft->rbuf);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &from;
+		mh.msg_namelen = sizeof(from);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = sizeof(cbuf.buf);
+		if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
+			return;
+		if (mh.msg_flags & MSG_TRUNC) {
+			ft_drop(ft, "too long");
+			continue;
+		}
+		if (ftcp_parse(!v6, ft->rbuf, (size_t)n, 1, &s) != 0) {
+			ft_drop(ft, "not a TCP segment");
+			continue;
+		}
+		if (s.dport != ft->port)
+			continue;	/* before the filter was set */
+		if (v6) {
+			memcpy(s.src, ss_addr(&from), 16);
+			pktinfo6(&mh, s.dst);
+		}
+		ss_set(&peer, &peerlen, v6, s.src, s.sport);
+		segment(ft, &s, v6, &peer, peerlen);
+	}
+}
+
+/*
+ * Only segments to port reach the raw socket: an IPv4 one starts with
+ * the IP header, an IPv6 one with the TCP header.
+ */
+static void
+raw_filter(int fd, int v6, uint16_t port)
+{
+	struct sock_filter f4[] = {
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+		BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_filter f6[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog p;
+
+	p.filter = v6 ? f6 : f4;
+	p.len = v6 ? sizeof(f6) / sizeof(f6[0]) : sizeof(f4) / sizeof(f4[0]);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &p, sizeof(p)) == -1)
+		debug_f("SO_ATTACH_FILTER: %s", strerror(errno));
+}
+
+static int
+raw_open(struct ftcp *ft, int family)
+{
+	int v6 = family == AF_INET6, fd;
+
+	if ((fd = mm_raw_tcp_socket(ft->wk, (uint32_t)ft->idx, family)) == -1) {
+		error("%s: no raw TCP socket from the monitor: %s",
+		    ft->l->node->url, strerror(errno));
+		return -1;
+	}
+	evutil_make_socket_nonblocking(fd);
+	if (ft->port != 0)
+		raw_filter(fd, v6, ft->port);
+	ft->raw[v6] = fd;
+	ft->rev[v6] = event_new(ft->wk->base, fd, EV_READ | EV_PERSIST,
+	    raw_cb, ft);
+	return ft->rev[v6] == NULL ? -1 : event_add(ft->rev[v6], NULL);
+}
+
+int
+ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
+    socklen_t tolen, const unsigned char *p, size_t n)
+{
+	struct sockaddr_storage cmp, dst;
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct ftcp_flow *f;
+	unsigned char h[FTCP_HDR];
+	struct iovec iov[2];
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	socklen_t dstlen;
+
+	memcpy(&cmp, to, tolen);
+	sockaddr_unmap(&cmp, &tolen);
+	if ((f = flow_find(ft, &cmp)) == NULL || f->fd == -1 ||
+	    !f->up)
+		return -1;
+	ft->rnd = ft->rnd * 1103515245u + 12345u;
+	ftcp_header(h, ft->port, ss_port(&f->peer), f->seq, f->ack,
+	    (uint16_t)((ft->rnd >> 16) | 0x8000),
+	    f->v6 ? NULL : f->local, f->v6 ? NULL : ss_addr(&f->peer), p, n);
+	/* the port of a raw socket's address is not a port */
+	ss_set(&dst, &dstlen, f->v6, ss_addr(&f->peer), 0);
+	iov[0].iov_base = h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)(uintptr_t)p;
+	iov[1].iov_len = n;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cbuf, 0, sizeof(cbuf));
+	mh.msg_name = &dst;
+	mh.msg_namelen = dstlen;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	mh.msg_control = cbuf.buf;
+	cm = (struct cmsghdr *)cbuf.buf;
+	/* from the address the flow's handshake went to */
+	if (f->v6) {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi6_addr, f->local, 16);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, f->local, 4);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	if (sendmsg(ft->raw[f->v6], &mh, MSG_DONTWAIT) == -1)
+		return -1;
+	f->seq += (uint32_t)n;
+	return 0;
+}
+
+size_t
+ftcp_flows(const struct ftcp *ft)
+{
+	return ft->nflows;
+}
+
+static struct ftcp *
+ftcp_new(struct worker *wk, const struct listener_conf *l, size_t idx,
+    ftcp_cb cb, void *arg)
+{
+	struct ftcp *ft;
+	size_t i;
+
+	if ((ft = calloc(1, sizeof(*ft))) == NULL)
+		return NULL;
+	ft->wk = wk;
+	ft->l = l;
+	ft->idx = idx;
+	ft->cb = cb;
+	ft->arg = arg;
+	ft->lfd = -1;
+	ft->raw[0] = ft->raw[1] = -1;
+	for (i = 0; i < FTCP_FLOWS; i++)
+		ft->flows[i].fd = -1;
+	(void)RAND_bytes((unsigned char *)&ft->rnd, sizeof(ft->rnd));
+	return ft;
+}
+
+/* Orphans (a SYN never accepted) go. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftcp *ft = arg;
+	time_t now = now_s();
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < FTCP_FLOWS; i++)
+		if (ft->flows[i].used && ft->flows[i].fd == -1 &&
+		    now - ft->flows[i].seen > FTCP_ORPHAN)
+			flow_free(&ft->flows[i]);
+}
+
+static void
+accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct ftcp *ft = arg;
+	struct sockaddr_storage ss, me;
+	socklen_t len, melen;
+	struct ftcp_flow *f;
+	int fd, i;
+
+	(void)what;
+	for (i = 0; i < 64; i++) {
+		len = sizeof(ss);
+		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+			return;
+		conn_silence(fd);
+		sockaddr_unmap(&ss, &len);
+		if ((f = flow_find(ft, &ss)) == NULL)
+			f = flow_new(ft, &ss, len);
+		else if (f->fd != -1) {
+			/* the same address and port again: the old one is
+			   gone, whatever its connection says */
+			event_free(f->ev);
+			f->ev = NULL;
+			close(f->fd);
+		}
+		melen = sizeof(me);
+		if (getsockname(fd, (struct sockaddr *)&me, &melen) == 0) {
+			sockaddr_unmap(&me, &melen);
+			memcpy(f->local, ss_addr(&me), f->v6 ? 16 : 4);
+		}
+		f->fd = fd;
+		f->up = 1;
+		f->seen = now_s();
+		if (conn_watch(f) != 0) {
+			flow_free(f);
+			continue;
+		}
+		debug("%s: fake TCP flow %u", ft->l->node->url,
+		    (unsigned)ss_port(&ss));
+	}
+}
+
+struct ftcp *
+ftcp_server(struct worker *wk, const struct listener_conf *l, size_t idx,
+    int lfd, ftcp_cb cb, void *arg)
+{
+	struct ftcp *ft;
+	struct timeval tv = { 1, 0 };
+
+	if ((ft = ftcp_new(wk, l, idx, cb, arg)) == NULL)
+		return NULL;
+	ft->lfd = lfd;
+	ft->port = ss_port(&l->addr);
+	evutil_make_socket_nonblocking(lfd);
+	/* a wildcard IPv6 listener is dual-stack: IPv4 too */
+	if (l->addr.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)
+	    &l->addr)->sin6_addr) && raw_open(ft, AF_INET) != 0)
+		return NULL;
+	if (raw_open(ft, l->addr.ss_family) != 0)
+		return NULL;
+	ft->lev = event_new(wk->base, lfd, EV_READ | EV_PERSIST, accept_cb,
+	    ft);
+	ft->tick = event_new(wk->base, -1, EV_PERSIST, tick_cb, ft);
+	if (ft->lev == NULL || ft->tick == NULL ||
+	    event_add(ft->lev, NULL) != 0 || event_add(ft->tick, &tv) != 0)
+		return NULL;
+	return ft;
+}
+
+/* The client's connection: its handshake's end. */
+static void
+connected_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftcp_flow *f = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
+	char as[128];
+
+	(void)what;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		flow_end(f, strerror(err));
+		return;
+	}
+	conn_silence(fd);
+	f->up = 1;
+	f->ft->backoff = 0;
+	if (conn_watch(f) != 0) {
+		flow_end(f, "cannot be watched");
+		return;
+	}
+	sockaddr_ntop((const struct sockaddr *)&f->peer, as, sizeof(as));
+	logit("%s: fake TCP connection to %s up (port %u)",
+	    f->ft->l->node->url, as, (unsigned)f->ft->port);
+}
+
+static void
+client_connect(struct ftcp *ft)
+{
+	const struct listener_conf *l = ft->l;
+	struct sockaddr_storage me, peer;
+	socklen_t melen = sizeof(me), peerlen = l->targetlens[0];
+	struct ftcp_flow *f;
+	int fd;
+
+	memcpy(&peer, &l->targets[0], sizeof(peer));
+	sockaddr_unmap(&peer, &peerlen);
+	if ((fd = dial_socket(ft->wk, l, peer.ss_family, SOCK_STREAM)) == -1) {
+		error("%s: socket: %s", l->node->url, strerror(errno));
+		client_schedule(ft);
+		return;
+	}
+	/*
+	 * The flow exists before its SYN leaves, so that the raw socket
+	 * takes the answer's numbers whenever it reads them.
+	 */
+	f = flow_new(ft, &peer, peerlen);
+	f->fd = fd;
+	if ((connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&
+	    errno != EINPROGRESS) ||
+	    getsockname(fd, (struct sockaddr *)&me, &melen) == -1) {
+		flow_end(f, strerror(errno));
+		return;
+	}
+	sockaddr_unmap(&me, &melen);
+	memcpy(f->local, ss_addr(&me), f->v6 ? 16 : 4);
+	ft->port = ss_port(&me);
+	raw_filter(ft->raw[f->v6], f->v6, ft->port);
+	f->ev = event_new(ft->wk->base, fd, EV_WRITE, connected_cb, f);
+	if (f->ev == NULL || event_add(f->ev, NULL) != 0)
+		flow_end(f, "cannot be watched");
+}
+
+static void
+reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_connect(arg);
+}
+
+/* Connect again in 1 s, then 2, 4, 6, 6... */
+static void
+client_schedule(struct ftcp *ft)
+{
+	struct timeval tv;
+
+	ft->backoff = ft->backoff == 0 ? FTCP_BACKOFF_MIN :
+	    ft->backoff * 2 > FTCP_BACKOFF_MAX ? FTCP_BACKOFF_MAX :
+	    ft->backoff * 2;
+	tv.tv_sec = ft->backoff;
+	tv.tv_usec = 0;
+	event_add(ft->tick, &tv);
+}
+
+struct ftcp *
+ftcp_client(struct worker *wk, const struct listener_conf *l, size_t idx,
+    ftcp_cb cb, void *arg)
+{
+	struct ftcp *ft;
+
+	if ((ft = ftcp_new(wk, l, idx, cb, arg)) == NULL)
+		return NULL;
+	ft->client = 1;
+	if (raw_open(ft, l->targets[0].ss_family) != 0)
+		return NULL;
+	if ((ft->tick = event_new(wk->base, -1, 0, reconnect_cb, ft)) == NULL)
+		return NULL;
+	client_connect(ft);
+	return ft;
+}

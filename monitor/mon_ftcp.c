@@ -1,0 +1,262 @@
+/*
+ * Fake TCP (tun/tap tcp=true, daemon/core/faketcp.c): the raw sockets
+ * and the policy rules.
+ *
+ * A worker cannot open a raw socket; the monitor opens one per family
+ * for a listener that asks for it: a client's connected to its peer's
+ * address (the kernel hands it the peer's segments only), a server's
+ * bound to its listen address when that is not a wildcard.
+ *
+ * The kernel's own segments of the TCP connection that opened a flow
+ * (its ACKs of the data it saw, its answers to acknowledgements of
+ * data it never sent) must not reach the peer: tcpraw gives them TTL 1
+ * and drops TTL 1 with an iptables rule.  Here the worker gives them
+ * TTL 1 and the TOS FTCP_TOS once the connection is up, and one
+ * policy rule per flow address sends exactly those to a blackhole:
+ *
+ *	CONF_FTCP_PRIO	ipproto tcp dport PEERPORT to PEER tos FTCP_TOS
+ *			blackhole			(a client)
+ *	CONF_FTCP_PRIO	ipproto tcp sport PORT [from ADDR] tos FTCP_TOS
+ *			blackhole			(a server)
+ *
+ * The raw socket's segments have TOS 0 and go out.  A rule is removed
+ * when no live generation names its listener; only rules added here
+ * are.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+
+#include "log.h"
+#include "monitor.h"
+
+#define FTCP_RAW_SOCKBUF	(4 * 1024 * 1024)
+
+struct mon_ftrule {
+	int			 family;
+	int			 server;
+	uint16_t		 port;
+	int			 has_addr;
+	unsigned char		 addr[16];
+	TAILQ_ENTRY(mon_ftrule)	 entry;
+};
+
+static TAILQ_HEAD(, mon_ftrule) ftrules = TAILQ_HEAD_INITIALIZER(ftrules);
+
+static uint16_t
+ss_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)ss)->sin_port :
+	    ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static int
+addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* The address bytes of ss, a wildcard reported as none (0). */
+static int
+ss_addr(const struct sockaddr_storage *ss, int family, unsigned char *out)
+{
+	static const unsigned char zero[16];
+
+	if (ss->ss_family != family)
+		return 0;
+	if (family == AF_INET)
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	else
+		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	return memcmp(out, zero, (size_t)addr_len(family)) != 0;
+}
+
+/* The families a listener's raw sockets may have. */
+int
+mon_ftcp_family_ok(const struct listener_conf *l, int family)
+{
+	static const unsigned char zero[16];
+	const struct sockaddr_in6 *s6;
+
+	if (l->ntargets > 0)
+		return l->targets[0].ss_family == family;
+	if (l->addr.ss_family == family)
+		return 1;
+	/* a wildcard IPv6 listener is dual-stack */
+	s6 = (const struct sockaddr_in6 *)&l->addr;
+	return family == AF_INET && l->addr.ss_family == AF_INET6 &&
+	    memcmp(&s6->sin6_addr, zero, 16) == 0;
+}
+
+static void
+rule_of(const struct listener_conf *l, int family, struct mon_ftrule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	if (l->ntargets > 0) {
+		r->port = ss_port(&l->targets[0]);
+		r->has_addr = ss_addr(&l->targets[0], family, r->addr);
+	} else {
+		r->server = 1;
+		r->port = ss_port(&l->addr);
+		r->has_addr = ss_addr(&l->addr, family, r->addr);
+	}
+}
+
+static int
+rule_same(const struct mon_ftrule *a, const struct mon_ftrule *b)
+{
+	return a->family == b->family && a->server == b->server &&
+	    a->port == b->port && a->has_addr == b->has_addr &&
+	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static int
+nl_ftrule(const struct mon_ftrule *r, int add)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct fib_rule_hdr *frh;
+	struct fib_rule_port_range pr;
+
+	nlh = mon_nl_request(buf, add ? RTM_NEWRULE : RTM_DELRULE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*frh),
+	    (void **)&frh);
+	frh->family = (unsigned char)r->family;
+	frh->action = FR_ACT_BLACKHOLE;
+	frh->tos = FTCP_TOS;
+	mnl_attr_put_u32(nlh, FRA_PRIORITY, CONF_FTCP_PRIO);
+	mnl_attr_put_u8(nlh, FRA_IP_PROTO, IPPROTO_TCP);
+	pr.start = pr.end = r->port;
+	mnl_attr_put(nlh, r->server ? FRA_SPORT_RANGE : FRA_DPORT_RANGE,
+	    sizeof(pr), &pr);
+	if (r->has_addr) {
+		if (r->server)
+			frh->src_len = (unsigned char)(addr_len(r->family) * 8);
+		else
+			frh->dst_len = (unsigned char)(addr_len(r->family) * 8);
+		mnl_attr_put(nlh, r->server ? FRA_SRC : FRA_DST,
+		    (size_t)addr_len(r->family), r->addr);
+	}
+	return mon_nl_talk(nlh);
+}
+
+static void
+rule_add(const struct listener_conf *l, int family)
+{
+	struct mon_ftrule want, *r;
+
+	rule_of(l, family, &want);
+	TAILQ_FOREACH(r, &ftrules, entry)
+		if (rule_same(r, &want))
+			return;
+	if (nl_ftrule(&want, 1) == -1) {
+		/* not ours when it was there: never removed by us */
+		if (errno != EEXIST)
+			logit("%s: no policy rule for the kernel's own "
+			    "segments (%s): they leave with TTL 1",
+			    l->node->url, strerror(errno));
+		return;
+	}
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		(void)nl_ftrule(&want, 0);
+		return;
+	}
+	*r = want;
+	TAILQ_INSERT_TAIL(&ftrules, r, entry);
+	debug("%s: policy rule for fake TCP added", l->node->url);
+}
+
+int
+mon_ftcp_socket(const struct conf *c, const struct listener_conf *l,
+    int family, int *fdp)
+{
+	struct sockaddr_storage ss;
+	struct egress e;
+	unsigned char a[16];
+	int fd, on = 1, off = 16, sz = FTCP_RAW_SOCKBUF, saved;
+
+	conf_egress(c, l, &e);
+	if (mon_socket_create_proto(c, family, SOCK_RAW, IPPROTO_TCP,
+	    e.mark, e.iface, &fd) == -1)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	/* the kernel fills in IPv6's checksum; the worker learns the
+	   address its peer's segment went to */
+	if (family == AF_INET6 && (setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_CHECKSUM, &off, sizeof(off)) == -1 || setsockopt(fd,
+	    IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == -1))
+		goto fail;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (l->ntargets > 0) {
+		memcpy(&ss, &l->targets[0], sizeof(ss));
+		if (family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+		if (connect(fd, (struct sockaddr *)&ss, l->targetlens[0]) == -1)
+			goto fail;
+	} else if (ss_addr(&l->addr, family, a)) {
+		if (family == AF_INET)
+			memcpy(&((struct sockaddr_in *)&ss)->sin_addr, a, 4);
+		else
+			memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, a, 16);
+		if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ?
+		    sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6)) == -1)
+			goto fail;
+	}
+	rule_add(l, family);
+	*fdp = fd;
+	return 0;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* Remove the rules no live generation's listener has. */
+void
+mon_ftcp_gc(struct monitor *mon)
+{
+	struct mon_ftrule *r, *tmp, want;
+	struct mon_gen *g;
+	size_t i;
+	int used;
+
+	TAILQ_FOREACH_SAFE(r, &ftrules, entry, tmp) {
+		used = 0;
+		TAILQ_FOREACH(g, &mon->gens, entry)
+			for (i = 0; i < g->conf.nlis && !used; i++) {
+				const struct listener_conf *l = &g->conf.lis[i];
+
+				if ((l->kind != LIS_TUN && l->kind != LIS_TAP) ||
+				    !l->tun.tcp ||
+				    !mon_ftcp_family_ok(l, r->family))
+					continue;
+				rule_of(l, r->family, &want);
+				used = rule_same(r, &want);
+			}
+		if (used)
+			continue;
+		if (nl_ftrule(r, 0) == -1 && errno != ENOENT)
+			error("fake TCP policy rule (port %u): remove: %s",
+			    r->port, strerror(errno));
+		TAILQ_REMOVE(&ftrules, r, entry);
+		free(r);
+	}
+}
