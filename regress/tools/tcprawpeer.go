@@ -20,6 +20,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -151,7 +152,11 @@ func main() {
 		for {
 			n, from, err := conn.ReadFrom(buf)
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "tcprawpeer: receive: %v\n", err)
+				// io.EOF: closed on a signal, not worth a line.
+				if err != io.EOF {
+					fmt.Fprintf(os.Stderr,
+						"tcprawpeer: receive: %v\n", err)
+				}
 				done <- 1
 				return
 			}
