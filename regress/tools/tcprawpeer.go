@@ -6,8 +6,9 @@
 //	tcprawpeer [-tap] client DEV HOST:PORT
 //	tcprawpeer [-tap] server DEV [ADDR]:PORT
 //
-// DEV must exist already (ip tuntap add dev DEV mode tun); the peer
-// attaches to it.  The server answers the address it last heard from
+// DEV is made and addressed beforehand (ip tuntap add dev DEV mode tun)
+// and the peer attaches to it; a missing DEV would be created by the
+// kernel, unaddressed, and vanish when the peer exits.  The server answers the address it last heard from
 // and drops device packets while it has heard from nobody.  "ready" is
 // printed once the connection is dialed or listening.  SIGTERM and
 // SIGINT close the tcpraw connection, which removes the iptables rule
