@@ -88,6 +88,7 @@ DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
 		  chromium coturn conntrack tcpdump liblwip-dev prometheus \
 		  gsettings-desktop-schemas libglib2.0-bin iperf3 libkf5config-bin \
 		  openvpn wireguard-go wireguard-tools \
+		  golang-go golang-github-xtaci-tcpraw-dev \
 		  git debhelper lintian fakeroot systemd bash-completion
 
 .PHONY: all deps run check check-asan unittests fuzz-smoke fuzz-long \
@@ -155,9 +156,10 @@ $(BUILD)/unittests/%: regress/unittests/%.c regress/unittests/test.h \
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -Iregress/unittests -o $@ $< \
 	    $(LIB_OBJS) $(LDFLAGS_ALL) $(WORKER_LIBS) $(LIBS_ALL)
 
-# C test tools of the scenario tests (regress/tools/*.c): each links
-# the pure codecs it drives.
-TOOL_BINS	= $(BUILD)/tools/stunprobe $(BUILD)/tools/ostpvec
+# Compiled test tools of the scenario tests (regress/tools/*.c, *.go):
+# the C ones link the pure codecs they drive.
+TOOL_BINS	= $(BUILD)/tools/stunprobe $(BUILD)/tools/ostpvec \
+		  $(BUILD)/tools/tcprawpeer
 
 $(BUILD)/tools/stunprobe: regress/tools/stunprobe.c $(OBJ)/daemon/proto/stun.o
 	@mkdir -p $(dir $@)
@@ -169,6 +171,16 @@ $(BUILD)/tools/ostpvec: regress/tools/ostpvec.c daemon/proto/ostp.h \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CPPFLAGS_ALL) -o $@ $< \
 	    $(OBJ)/daemon/proto/ostp.o $(LDFLAGS_ALL) $(CRYPTO_LIBS)
+
+# The gost tun peer over tcpraw's fake TCP (regress/tools/tcprawpeer.go):
+# Go in GOPATH mode against Debian's packaged sources, no module
+# download; the build cache stays in $(BUILD).
+GO_ENV		= GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+		  GOPROXY=off GOCACHE=$(abspath $(BUILD))/gocache
+
+$(BUILD)/tools/tcprawpeer: regress/tools/tcprawpeer.go
+	@mkdir -p $(dir $@)
+	$(GO_ENV) go build -o $@ regress/tools/tcprawpeer.go
 
 unittests: $(UNIT_BINS) $(TOOL_BINS)
 
