@@ -53,6 +53,8 @@ ipc_type_name(int type)
 	case IPC_ICMP_SOCKET_ANS: return "ICMP_SOCKET_ANS";
 	case IPC_RAW_TCP_SOCKET: return "RAW_TCP_SOCKET";
 	case IPC_RAW_TCP_SOCKET_ANS: return "RAW_TCP_SOCKET_ANS";
+	case IPC_FTCP_BLOCK:	return "FTCP_BLOCK";
+	case IPC_FTCP_UNBLOCK:	return "FTCP_UNBLOCK";
 	case IPC_CMD_OSTP_FWD:	return "CMD_OSTP_FWD";
 	case IPC_OSTP_HANDOFF:	return "OSTP_HANDOFF";
 	case IPC_CMD_OSTP_TAKE:	return "CMD_OSTP_TAKE";

@@ -70,6 +70,10 @@ enum ipc_type {
 	/* fake TCP's raw socket (tun/tap tcp=true) */
 	IPC_RAW_TCP_SOCKET	= 38,	/* u32 listener, u32 family */
 	IPC_RAW_TCP_SOCKET_ANS	= 39,	/* i32 status [+ fd] */
+	/* an IPv6 fake TCP flow's policy rule; no answers */
+	IPC_FTCP_BLOCK		= 40,	/* u16 local port, then as
+					   TPROXY_SOCKET (the peer) */
+	IPC_FTCP_UNBLOCK	= 42,	/* as FTCP_BLOCK */
 	/* monitor -> worker */
 	IPC_CMD_STATS		= 64,	/* empty */
 	IPC_CMD_STATS_ANS	= 65,	/* u32 active, u64 accepted, u64 in, u64 out */

@@ -141,6 +141,20 @@ mm_icmp_socket(struct worker *wk, uint32_t lis, int family)
 	return mm_fd_request(wk, IPC_ICMP_SOCKET, &b, r);
 }
 
+/* An IPv6 fake TCP flow's policy rule (FTCP_BLOCK/UNBLOCK); no answer. */
+void
+mm_ftcp_block(struct worker *wk, int type, uint32_t lis,
+    const unsigned char *peer6, uint16_t port, uint16_t lport)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (buf_put_u16(&b, lport) == 0 &&
+	    ipc_enc_tproxy(&b, lis, AF_INET6, peer6, port) == 0)
+		(void)ipc_send(wk->sock, (uint16_t)type, ++wk->seq, &b, -1);
+	buf_release(&b);
+}
+
 int
 mm_raw_tcp_socket(struct worker *wk, uint32_t lis, int family)
 {

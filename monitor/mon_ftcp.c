@@ -21,7 +21,13 @@
  *
  * The raw socket's segments have TOS 0 and go out.  A rule is removed
  * when no live generation names its listener; only rules added here
- * are.
+ * are.  An IPv6 TCP socket's route lookup carries no traffic class, so
+ * there each flow gets a rule of its own once its handshake is over,
+ * by its ports (which a raw socket's lookup lacks), asked for by the
+ * worker and removed with the flow or the worker:
+ *
+ *	CONF_FTCP_PRIO	ipproto tcp sport LPORT dport PPORT to PEER
+ *			blackhole
  */
 #include "config.h"
 
@@ -42,12 +48,22 @@
 
 #define FTCP_RAW_SOCKBUF	(4 * 1024 * 1024)
 
+/*
+ * A rule: a listener's (owner NULL), or one flow's over IPv6 (owner
+ * the worker that asked), where no TOS tells the kernel's segments
+ * from the raw socket's and the ports do (a raw socket's route lookup
+ * has none): "to PEER ipproto tcp sport LPORT dport PPORT blackhole",
+ * added once the flow's handshake is over.
+ */
 struct mon_ftrule {
+	struct mon_worker	*owner;
 	int			 family;
-	int			 server;
-	uint16_t		 port;
-	int			 has_addr;
+	int			 tos;
+	int			 has_src;	/* else has_dst, or neither */
+	int			 has_dst;
 	unsigned char		 addr[16];
+	uint16_t		 sport;		/* 0: any */
+	uint16_t		 dport;
 	TAILQ_ENTRY(mon_ftrule)	 entry;
 };
 
@@ -99,27 +115,39 @@ mon_ftcp_family_ok(const struct listener_conf *l, int family)
 	    memcmp(&s6->sin6_addr, zero, 16) == 0;
 }
 
+/* A listener's IPv4 rule (IPv6 has its flows'). */
 static void
-rule_of(const struct listener_conf *l, int family, struct mon_ftrule *r)
+rule_of(const struct listener_conf *l, struct mon_ftrule *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->family = family;
+	r->family = AF_INET;
+	r->tos = FTCP_TOS;
 	if (l->ntargets > 0) {
-		r->port = ss_port(&l->targets[0]);
-		r->has_addr = ss_addr(&l->targets[0], family, r->addr);
+		r->dport = ss_port(&l->targets[0]);
+		r->has_dst = ss_addr(&l->targets[0], AF_INET, r->addr);
 	} else {
-		r->server = 1;
-		r->port = ss_port(&l->addr);
-		r->has_addr = ss_addr(&l->addr, family, r->addr);
+		r->sport = ss_port(&l->addr);
+		r->has_src = ss_addr(&l->addr, AF_INET, r->addr);
 	}
 }
 
 static int
 rule_same(const struct mon_ftrule *a, const struct mon_ftrule *b)
 {
-	return a->family == b->family && a->server == b->server &&
-	    a->port == b->port && a->has_addr == b->has_addr &&
+	return a->owner == b->owner && a->family == b->family &&
+	    a->tos == b->tos && a->has_src == b->has_src &&
+	    a->has_dst == b->has_dst && a->sport == b->sport &&
+	    a->dport == b->dport &&
 	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static void
+put_port(struct nlmsghdr *nlh, uint16_t type, uint16_t port)
+{
+	struct fib_rule_port_range pr;
+
+	pr.start = pr.end = port;
+	mnl_attr_put(nlh, type, sizeof(pr), &pr);
 }
 
 static int
@@ -128,54 +156,65 @@ nl_ftrule(const struct mon_ftrule *r, int add)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct fib_rule_hdr *frh;
-	struct fib_rule_port_range pr;
+	unsigned char bits = (unsigned char)(addr_len(r->family) * 8);
 
 	nlh = mon_nl_request(buf, add ? RTM_NEWRULE : RTM_DELRULE,
 	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*frh),
 	    (void **)&frh);
 	frh->family = (unsigned char)r->family;
 	frh->action = FR_ACT_BLACKHOLE;
-	frh->tos = FTCP_TOS;
+	frh->tos = (unsigned char)r->tos;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, CONF_FTCP_PRIO);
 	mnl_attr_put_u8(nlh, FRA_IP_PROTO, IPPROTO_TCP);
-	pr.start = pr.end = r->port;
-	mnl_attr_put(nlh, r->server ? FRA_SPORT_RANGE : FRA_DPORT_RANGE,
-	    sizeof(pr), &pr);
-	if (r->has_addr) {
-		if (r->server)
-			frh->src_len = (unsigned char)(addr_len(r->family) * 8);
-		else
-			frh->dst_len = (unsigned char)(addr_len(r->family) * 8);
-		mnl_attr_put(nlh, r->server ? FRA_SRC : FRA_DST,
-		    (size_t)addr_len(r->family), r->addr);
+	if (r->sport != 0)
+		put_port(nlh, FRA_SPORT_RANGE, r->sport);
+	if (r->dport != 0)
+		put_port(nlh, FRA_DPORT_RANGE, r->dport);
+	if (r->has_src) {
+		frh->src_len = bits;
+		mnl_attr_put(nlh, FRA_SRC, (size_t)addr_len(r->family),
+		    r->addr);
+	} else if (r->has_dst) {
+		frh->dst_len = bits;
+		mnl_attr_put(nlh, FRA_DST, (size_t)addr_len(r->family),
+		    r->addr);
 	}
 	return mon_nl_talk(nlh);
 }
 
+/* Add the rule (unless it is there), logging a failure as url's. */
 static void
-rule_add(const struct listener_conf *l, int family)
+rule_add(const struct mon_ftrule *want, const char *url)
 {
-	struct mon_ftrule want, *r;
+	struct mon_ftrule *r;
 
-	rule_of(l, family, &want);
 	TAILQ_FOREACH(r, &ftrules, entry)
-		if (rule_same(r, &want))
+		if (rule_same(r, want))
 			return;
-	if (nl_ftrule(&want, 1) == -1) {
+	if (nl_ftrule(want, 1) == -1) {
 		/* not ours when it was there: never removed by us */
 		if (errno != EEXIST)
 			logit("%s: no policy rule for the kernel's own "
-			    "segments (%s): they leave with TTL 1",
-			    l->node->url, strerror(errno));
+			    "segments (%s): they leave with TTL 1", url,
+			    strerror(errno));
 		return;
 	}
 	if ((r = malloc(sizeof(*r))) == NULL) {
-		(void)nl_ftrule(&want, 0);
+		(void)nl_ftrule(want, 0);
 		return;
 	}
-	*r = want;
+	*r = *want;
 	TAILQ_INSERT_TAIL(&ftrules, r, entry);
-	debug("%s: policy rule for fake TCP added", l->node->url);
+}
+
+static void
+rule_del(struct mon_ftrule *r)
+{
+	if (nl_ftrule(r, 0) == -1 && errno != ENOENT)
+		error("fake TCP policy rule (ports %u/%u): remove: %s",
+		    r->sport, r->dport, strerror(errno));
+	TAILQ_REMOVE(&ftrules, r, entry);
+	free(r);
 }
 
 int
@@ -219,7 +258,12 @@ mon_ftcp_socket(const struct conf *c, const struct listener_conf *l,
 		    sizeof(struct sockaddr_in6)) == -1)
 			goto fail;
 	}
-	rule_add(l, family);
+	if (family == AF_INET) {
+		struct mon_ftrule want;
+
+		rule_of(l, &want);
+		rule_add(&want, l->node->url);
+	}
 	*fdp = fd;
 	return 0;
 fail:
@@ -229,7 +273,80 @@ fail:
 	return -1;
 }
 
-/* Remove the rules no live generation's listener has. */
+/*
+ * BLOCK / UNBLOCK: one IPv6 flow's rule, asked for by the worker that
+ * holds the listener's raw IPv6 socket; the flow must be the
+ * listener's (its peer, or its port).  No answer: without the rule
+ * the kernel's segments leave with hop limit 1.
+ */
+int
+mm_answer_ftcp_block(struct monitor *mon, struct mon_worker *w,
+    struct ipc_msg *m)
+{
+	const struct conf *c = &w->gen->conf;
+	const struct listener_conf *l;
+	struct mon_ftrule want, *r;
+	unsigned char addr[16], a[16];
+	uint32_t idx;
+	uint16_t pport, lport;
+	int family, n = 0;
+
+	(void)mon;
+	if (buf_get_u16(&m->payload, &lport) != 0 ||
+	    ipc_dec_tproxy(&m->payload, &idx, &family, addr, &pport) != 0) {
+		error("worker %u: malformed %s", w->id,
+		    ipc_type_name(m->hdr.type));
+		return -1;
+	}
+	if (idx >= c->nlis || ((l = &c->lis[idx])->kind != LIS_TUN &&
+	    l->kind != LIS_TAP) || !l->tun.tcp || family != AF_INET6 ||
+	    !(w->tun_given[idx] & MON_TUN_GIVEN_RAW6) || pport == 0 ||
+	    lport == 0 || (l->ntargets > 0 ?
+	    !ss_addr(&l->targets[0], AF_INET6, a) || memcmp(a, addr, 16) != 0 ||
+	    ss_port(&l->targets[0]) != pport : ss_port(&l->addr) != lport)) {
+		error("worker %u: %s (listener %u) is outside the "
+		    "configuration", w->id, ipc_type_name(m->hdr.type), idx);
+		return -1;
+	}
+	memset(&want, 0, sizeof(want));
+	want.owner = w;
+	want.family = AF_INET6;
+	want.has_dst = 1;
+	memcpy(want.addr, addr, 16);
+	want.sport = lport;
+	want.dport = pport;
+	if (m->hdr.type == IPC_FTCP_UNBLOCK) {
+		TAILQ_FOREACH(r, &ftrules, entry)
+			if (rule_same(r, &want)) {
+				rule_del(r);
+				break;
+			}
+		return 0;
+	}
+	TAILQ_FOREACH(r, &ftrules, entry)
+		if (r->owner == w)
+			n++;
+	if (n >= MON_FTCP_FLOW_RULES) {
+		debug("worker %u: more than %d fake TCP flow rules", w->id,
+		    MON_FTCP_FLOW_RULES);
+		return 0;
+	}
+	rule_add(&want, l->node->url);
+	return 0;
+}
+
+/* The flow rules of a worker that is gone. */
+void
+mon_ftcp_worker_gone(struct mon_worker *w)
+{
+	struct mon_ftrule *r, *tmp;
+
+	TAILQ_FOREACH_SAFE(r, &ftrules, entry, tmp)
+		if (r->owner == w)
+			rule_del(r);
+}
+
+/* Remove the listener rules no live generation's listener has. */
 void
 mon_ftcp_gc(struct monitor *mon)
 {
@@ -239,6 +356,8 @@ mon_ftcp_gc(struct monitor *mon)
 	int used;
 
 	TAILQ_FOREACH_SAFE(r, &ftrules, entry, tmp) {
+		if (r->owner != NULL)
+			continue;
 		used = 0;
 		TAILQ_FOREACH(g, &mon->gens, entry)
 			for (i = 0; i < g->conf.nlis && !used; i++) {
@@ -246,17 +365,12 @@ mon_ftcp_gc(struct monitor *mon)
 
 				if ((l->kind != LIS_TUN && l->kind != LIS_TAP) ||
 				    !l->tun.tcp ||
-				    !mon_ftcp_family_ok(l, r->family))
+				    !mon_ftcp_family_ok(l, AF_INET))
 					continue;
-				rule_of(l, r->family, &want);
+				rule_of(l, &want);
 				used = rule_same(r, &want);
 			}
-		if (used)
-			continue;
-		if (nl_ftrule(r, 0) == -1 && errno != ENOENT)
-			error("fake TCP policy rule (port %u): remove: %s",
-			    r->port, strerror(errno));
-		TAILQ_REMOVE(&ftrules, r, entry);
-		free(r);
+		if (!used)
+			rule_del(r);
 	}
 }

@@ -491,6 +491,7 @@ gen_free(struct monitor *mon, struct mon_gen *g)
 	}
 	while ((w = TAILQ_FIRST(&g->workers)) != NULL) {
 		TAILQ_REMOVE(&g->workers, w, entry);
+		mon_ftcp_worker_gone(w);
 		worker_detach_ipc(w);
 		event_free(w->respawn_ev);
 		free(w->lis_given);
@@ -578,6 +579,7 @@ worker_exited(struct monitor *mon, struct mon_worker *w, int status)
 		    WEXITSTATUS(status));
 	worker_detach_ipc(w);
 	w->pid = -1;
+	mon_ftcp_worker_gone(w);
 	if (g->draining || mon->shutting_down) {
 		/*
 		 * Ending is expected now, but a crash is still a crash:

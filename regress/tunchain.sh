@@ -169,10 +169,13 @@ grep -q 'which SIP022 ciphers have not' "$LOGDIR/bad0.out" ||
 	fail "a tun client behind an HTTP hop was accepted"
 grep -q 'datagrams cannot go through chain node' "$LOGDIR/bad1.out" ||
 	fail "no clear error for a tun client behind an HTTP hop"
-"$OSTPD" -t -L "$CLI&tcp=true" >"$LOGDIR/bad2.out" 2>&1 &&
-	fail "tcp=true was accepted"
-grep -q 'tcp=true (gost.s tcpraw fake TCP) is not supported' "$LOGDIR/bad2.out" ||
-	fail "no clear error for tcp=true"
+# fake TCP (faketcp.sh); through a chain, datagrams as gost sends them
+"$OSTPD" -t -L "$CLI&tcp=true" -F socks5://192.168.81.1:1080 \
+    >"$LOGDIR/tcp2.out" 2>&1 || fail "tcp=true behind a chain refused: $(cat "$LOGDIR/tcp2.out")"
+"$OSTPD" -t -L "$CLI&tcp=maybe" >"$LOGDIR/bad2.out" 2>&1 &&
+	fail "tcp=maybe was accepted"
+grep -q 'bad value "maybe" for tcp' "$LOGDIR/bad2.out" ||
+	fail "no clear error for tcp=maybe"
 "$OSTPD" -t -L "$CLI&tcp=false" >/dev/null 2>&1 || fail "tcp=false refused"
 
 finish

@@ -3,10 +3,11 @@
  *
  * A flow is opened by a real TCP handshake: a client connects to its
  * peer's port, a server accepts on its own.  From then on the kernel's
- * connection only keeps the flow alive (its end is the flow's end):
- * what it receives is discarded, and what it would send leaves with
- * TTL 1 and the TOS FTCP_TOS, which a policy rule of the monitor's
- * drops (monitor/mon_ftcp.c).  Each datagram goes out on a raw socket
+ * connection only holds the ports: it is never read, and what it
+ * would send leaves with TTL 1 and the TOS FTCP_TOS, which a policy
+ * rule of the monitor's drops (monitor/mon_ftcp.c).  A flow ends when
+ * the peer's host resets it (it restarted), when a flow of the same
+ * address replaces it, or when a server needs its slot.  Each datagram goes out on a raw socket
  * as the payload of one segment with PSH|ACK, the window random above
  * 32767, numbered as tcpraw numbers them:
  *
@@ -50,7 +51,6 @@
 #define FTCP_ORPHAN	10		/* s: a SYN's flow without accept() */
 #define FTCP_BACKOFF_MIN 1		/* s: a client's reconnect, gost's */
 #define FTCP_BACKOFF_MAX 6
-#define FTCP_DISCARD	(1 << 20)
 
 struct ftcp_flow {
 	struct ftcp		*ft;
@@ -62,6 +62,7 @@ struct ftcp_flow {
 	int			 fd;		/* the kernel's; -1: none yet */
 	int			 up;		/* handshake over */
 	int			 synced;	/* ack known (a SYN seen) */
+	int			 blocked;	/* IPv6: the monitor's rule */
 	struct event		*ev;
 	uint32_t		 seq;
 	uint32_t		 ack;
@@ -157,9 +158,27 @@ flow_find(struct ftcp *ft, const struct sockaddr_storage *ss)
 	return NULL;
 }
 
+/*
+ * IPv6 has no TOS in a TCP socket's route lookup: the monitor adds a
+ * rule for the flow's ports instead, once its handshake is over.
+ */
+static void
+flow_block(struct ftcp_flow *f, int on)
+{
+	struct ftcp *ft = f->ft;
+
+	if (!f->v6 || f->blocked == on)
+		return;
+	f->blocked = on;
+	mm_ftcp_block(ft->wk, on ? IPC_FTCP_BLOCK : IPC_FTCP_UNBLOCK,
+	    (uint32_t)ft->idx, ss_addr(&f->peer), ss_port(&f->peer),
+	    ft->client ? ft->port : ss_port(&ft->l->addr));
+}
+
 static void
 flow_free(struct ftcp_flow *f)
 {
+	flow_block(f, 0);
 	if (f->ev != NULL)
 		event_free(f->ev);
 	if (f->fd != -1)
@@ -202,8 +221,12 @@ flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
 
 /*
  * The kernel's connection once up: what it would send dies (TTL 1,
- * the TOS of the monitor's blackhole rule), what it receives is
- * thrown away.  An IPv6 socket may carry IPv4 (mapped): both levels.
+ * the TOS of the monitor's blackhole rule).  What it receives is
+ * never read: the little it takes (its buffer the smallest, see
+ * conn_small) closes its window, after which the kernel drops the
+ * peer's segments unseen and answers at most twice a second (RFC 5961
+ * rate limits) instead of acknowledging each.  An IPv6 socket may
+ * carry IPv4 (mapped): both levels.
  */
 static void
 conn_silence(int fd)
@@ -217,7 +240,17 @@ conn_silence(int fd)
 	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
 }
 
+/* Before the handshake (a listener's is its connections'). */
+static void
+conn_small(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+}
+
 static void client_schedule(struct ftcp *);
+static void accept_cb(evutil_socket_t, short, void *);
 
 /* The flow's end: its connection closed, reset or failed. */
 static void
@@ -237,36 +270,6 @@ flow_end(struct ftcp_flow *f, const char *why)
 		client_schedule(ft);
 }
 
-/* The connection's own bytes: none are the tunnel's; its end is. */
-static void
-conn_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ftcp_flow *f = arg;
-	ssize_t n;
-	int i;
-
-	(void)what;
-	for (i = 0; i < 16; i++) {
-		n = recv(fd, NULL, FTCP_DISCARD, MSG_TRUNC | MSG_DONTWAIT);
-		if (n > 0)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		flow_end(f, n == 0 ? "closed by the peer" : strerror(errno));
-		return;
-	}
-}
-
-static int
-conn_watch(struct ftcp_flow *f)
-{
-	if (f->ev != NULL)
-		event_free(f->ev);
-	f->ev = event_new(f->ft->wk->base, f->fd, EV_READ | EV_PERSIST,
-	    conn_cb, f);
-	return f->ev == NULL ? -1 : event_add(f->ev, NULL);
-}
-
 /* A segment to our port, from peer. */
 static void
 segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
@@ -284,8 +287,16 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 		f = flow_new(ft, peer, peerlen);
 		memcpy(f->local, s->dst, sizeof(f->local));
 	}
-	if (s->flags & FTCP_RST)
-		return;			/* the kernel's connection says */
+	/*
+	 * The peer's host lost the connection (restarted): its kernel
+	 * answers our segments with a reset, numbered as RFC 5961 wants
+	 * one believed, exactly at the next sequence number.
+	 */
+	if (s->flags & FTCP_RST) {
+		if (f->fd != -1 && f->up && f->synced && s->seq == f->ack)
+			flow_end(f, "reset by the peer");
+		return;
+	}
 	f->seen = now_s();
 	if (s->flags & FTCP_ACK)
 		f->seq = s->ack;
@@ -302,7 +313,12 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 	}
 	if (f->ack == s->seq)
 		f->ack = s->seq + (uint32_t)s->len;
-	if (f->fd == -1 || !f->up) {
+	/* the peer's first data may come before the loop saw its accept */
+	if (f->fd == -1 && !ft->client) {
+		accept_cb(ft->lfd, EV_READ, ft);
+		f = flow_find(ft, peer);
+	}
+	if (f == NULL || f->fd == -1 || !f->up) {
 		ft_drop(ft, "data before the connection is up");
 		return;
 	}
@@ -551,13 +567,10 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		sockaddr_unmap(&ss, &len);
 		if ((f = flow_find(ft, &ss)) == NULL)
 			f = flow_new(ft, &ss, len);
-		else if (f->fd != -1) {
+		else if (f->fd != -1)
 			/* the same address and port again: the old one is
 			   gone, whatever its connection says */
-			event_free(f->ev);
-			f->ev = NULL;
 			close(f->fd);
-		}
 		melen = sizeof(me);
 		if (getsockname(fd, (struct sockaddr *)&me, &melen) == 0) {
 			sockaddr_unmap(&me, &melen);
@@ -566,10 +579,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		f->fd = fd;
 		f->up = 1;
 		f->seen = now_s();
-		if (conn_watch(f) != 0) {
-			flow_free(f);
-			continue;
-		}
+		flow_block(f, 1);
 		debug("%s: fake TCP flow %u", ft->l->node->url,
 		    (unsigned)ss_port(&ss));
 	}
@@ -586,6 +596,7 @@ ftcp_server(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return NULL;
 	ft->lfd = lfd;
 	ft->port = ss_port(&l->addr);
+	conn_small(lfd);
 	evutil_make_socket_nonblocking(lfd);
 	/* a wildcard IPv6 listener is dual-stack: IPv4 too */
 	if (l->addr.ss_family == AF_INET6 &&
@@ -622,10 +633,7 @@ connected_cb(evutil_socket_t fd, short what, void *arg)
 	conn_silence(fd);
 	f->up = 1;
 	f->ft->backoff = 0;
-	if (conn_watch(f) != 0) {
-		flow_end(f, "cannot be watched");
-		return;
-	}
+	flow_block(f, 1);
 	sockaddr_ntop((const struct sockaddr *)&f->peer, as, sizeof(as));
 	logit("%s: fake TCP connection to %s up (port %u)",
 	    f->ft->l->node->url, as, (unsigned)f->ft->port);
@@ -651,6 +659,7 @@ client_connect(struct ftcp *ft)
 	 * The flow exists before its SYN leaves, so that the raw socket
 	 * takes the answer's numbers whenever it reads them.
 	 */
+	conn_small(fd);
 	f = flow_new(ft, &peer, peerlen);
 	f->fd = fd;
 	if ((connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&
