@@ -68,13 +68,14 @@ UNITTESTS	= test_buf test_ipc test_dispatch test_node test_conf test_proto \
 		  test_match test_cfgfile test_blake3 test_sni test_dns \
 		  test_relay test_ss test_smux test_obfs test_ws test_conn \
 		  test_ostp test_uot test_stun test_ostpkeys test_steer \
-		  test_ippkt test_ctl test_tunsw test_vnet test_arq
+		  test_ippkt test_ctl test_tunsw test_vnet test_arq \
+		  test_ftcp
 UNIT_BINS	= $(UNITTESTS:%=$(BUILD)/unittests/%)
 FUZZERS		= fuzz_ipc fuzz_node fuzz_conf fuzz_match fuzz_cfgfile \
 		  fuzz_proxy fuzz_sni fuzz_dns fuzz_relay fuzz_ss fuzz_smux \
 		  fuzz_obfs fuzz_ws fuzz_h2 fuzz_ostp fuzz_uot fuzz_stun \
 		  fuzz_ostpkeys fuzz_ippkt fuzz_fakedns fuzz_ctl fuzz_tunsw \
-		  fuzz_vnet
+		  fuzz_vnet fuzz_ftcp
 FUZZ_BINS	= $(FUZZERS:%=$(BUILD)/fuzz/%)
 
 DEPS_PKGS	= build-essential autoconf automake pkg-config libssl-dev \
