@@ -4,11 +4,13 @@
 # ostpd tun:// tunnel (gost's: one IP packet per UDP datagram, no
 # header), client in one namespace, server in the other, and through
 # the tunnels ostpd is measured against: wireguard-go and OpenVPN (UDP,
-# AES-256-GCM, user space), both on the same MTU.  Every step
+# AES-256-GCM, user space), both on the same MTU, and the tun:// tunnel
+# over fake TCP (tcp=true, tcpraw's wire).  Every step
 # runs SECS seconds; medians of ROUNDS rounds, the subjects taking
 # turns.  Root; all traffic stays in the namespaces.
 #
 #   A 192.168.78.2 -- 192.168.78.1 B; tunnel 10.78.0.2 -- 10.78.0.1
+#   fake TCP 10.79.0.2 -- 10.79.0.1
 #   wireguard-go 10.80.0.2 -- 10.80.0.1, OpenVPN 10.81.0.2 -- 10.81.0.1
 #
 # PLAIN=1 runs the test build with OSTP_TUN_PLAIN=1: no UDP_SEGMENT and
@@ -59,10 +61,18 @@ ip netns exec $B $OSTPD -w 1 \
 ip netns exec $A $OSTPD -w 1 \
     -L "tun://:0/192.168.78.1:8421?net=10.78.0.2/24&name=btun1&mtu=$MTU" \
     2>"$OUT/tun-client.log" & PIDS="$PIDS $!"
-i=0
-until ip netns exec $A ping -c 1 -W 1 10.78.0.1 >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 20 ] || { echo "the tunnel did not come up"; exit 1; }
+ip netns exec $B $OSTPD -w 1 \
+    -L "tun://192.168.78.1:8422?net=10.79.0.1/24&name=btun2&mtu=$MTU&tcp=true" \
+    2>"$OUT/tun-ftcp-server.log" & PIDS="$PIDS $!"
+ip netns exec $A $OSTPD -w 1 \
+    -L "tun://:0/192.168.78.1:8422?net=10.79.0.2/24&name=btun3&mtu=$MTU&tcp=true" \
+    2>"$OUT/tun-ftcp-client.log" & PIDS="$PIDS $!"
+for t in 10.78.0.1 10.79.0.1; do
+	i=0
+	until ip netns exec $A ping -c 1 -W 1 $t >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || { echo "the tunnel to $t did not come up"; exit 1; }
+	done
 done
 
 have_W=0 have_O=0
@@ -83,16 +93,16 @@ except Exception:
 '
 }
 
-row() { printf '%-16s %8s %8s %8s %8s %9s %9s\n' "$@"; }
+row() { printf '%-16s %8s %8s %8s %8s %8s %9s %9s\n' "$@"; }
 echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU${PLAIN:+, PLAIN=$PLAIN}"
-row "Mbit/s" "veth" "tun://" "wg-go" "openvpn" "tun/veth" "tun/ovpn"
+row "Mbit/s" "veth" "tun://" "tcp=true" "wg-go" "openvpn" "tun/veth" "tun/ovpn"
 for mode in "tcp up" "tcp down"; do
 	case $mode in
 	"tcp up") a="" ;;
 	"tcp down") a="-R" ;;
 	esac
-	v_V= v_T= v_W= v_O=
-	order="V T"
+	v_V= v_T= v_F= v_W= v_O=
+	order="V T F"
 	[ $have_W = 1 ] && order="$order W"
 	[ $have_O = 1 ] && order="$order O"
 	for r in $(seq 1 "$ROUNDS"); do
@@ -100,6 +110,7 @@ for mode in "tcp up" "tcp down"; do
 			case $s in
 			V) x=$(measure 192.168.78.1 $a) ;;
 			T) x=$(measure 10.78.0.1 $a) ;;
+			F) x=$(measure 10.79.0.1 $a) ;;
 			W) x=$(measure 10.80.0.1 $a) ;;
 			O) x=$(measure 10.81.0.1 $a) ;;
 			esac
@@ -107,6 +118,8 @@ for mode in "tcp up" "tcp down"; do
 		done
 		order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
 	done
-	v=$(median $v_V); t=$(median $v_T); w=$(median $v_W); o=$(median $v_O)
-	row "  $mode" "$v" "$t" "$w" "$o" "$(ratio "$t" "$v")" "$(ratio "$t" "$o")"
+	v=$(median $v_V); t=$(median $v_T); f=$(median $v_F)
+	w=$(median $v_W); o=$(median $v_O)
+	row "  $mode" "$v" "$t" "$f" "$w" "$o" "$(ratio "$t" "$v")" \
+	    "$(ratio "$t" "$o")"
 done

@@ -1226,7 +1226,7 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		"type", "tag", "listen", "peer", "name", "net", "net6", "mtu",
 		"routes",
 		"gw", "mark", "interface", "dns", "fake_ip", "auto_route",
-		"table", "sniff", "exclude", "icmp", NULL
+		"table", "sniff", "exclude", "icmp", "tcp", NULL
 	};
 	const char *listen, *s;
 	yajl_val v;
@@ -1292,24 +1292,20 @@ native_tun_url(yajl_val o, const char *type, const char *path,
 		    sep, mtu);
 		sep = '&';
 	}
-	if ((v = obj_get(o, "auto_route", 0)) != NULL) {
+	/* tcp: over fake TCP (gost's tcp=true) */
+	for (i = 0; i < 3; i++) {
+		const char *k = (const char *[]){ "auto_route", "sniff",
+		    "tcp" }[i];
+
+		if ((v = obj_get(o, k, 0)) == NULL)
+			continue;
 		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-			seterr(err, errlen, "%s: %s: auto_route must be true or "
-			    "false", path, where);
+			seterr(err, errlen, "%s: %s: %s must be true or false",
+			    path, where, k);
 			return -1;
 		}
-		snprintf(url + strlen(url), len - strlen(url),
-		    "%cauto_route=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
-		sep = '&';
-	}
-	if ((v = obj_get(o, "sniff", 0)) != NULL) {
-		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
-			seterr(err, errlen, "%s: %s: sniff must be true or "
-			    "false", path, where);
-			return -1;
-		}
-		snprintf(url + strlen(url), len - strlen(url),
-		    "%csniff=%s", sep, YAJL_IS_TRUE(v) ? "true" : "false");
+		snprintf(url + strlen(url), len - strlen(url), "%c%s=%s", sep,
+		    k, YAJL_IS_TRUE(v) ? "true" : "false");
 		sep = '&';
 	}
 	if ((v = obj_get(o, "table", 0)) != NULL) {

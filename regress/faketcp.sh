@@ -3,15 +3,20 @@
 # gost's other end.  Two namespaces joined by a veth pair:
 #   1. ostpd server, tcpraw client: ping both ways, a byte-exact TCP
 #      transfer; on the wire only TCP segments with PSH|ACK, no UDP;
-#   2. ostpd client, tcpraw server: the same the other way round;
+#   2. ostpd client (the native configuration's "tcp": true), tcpraw
+#      server: the same the other way round;
 #   3. ostpd to ostpd, tap: ARP across, ping, iperf3 both ways; none
 #      of the kernel's own segments (TTL 1) leave either end, and the
 #      policy rules that drop them exist while the daemons run and are
 #      gone after;
-#   4. the client restarted: a new connection, ping again;
+#      3b. over IPv6 (a policy rule per flow), and IPv4 to a
+#      dual-stack server;
+#   4. the client restarted: a new connection, ping again; the server
+#      restarted: its kernel resets the old flow, the client connects
+#      again;
 #   5. garbage segments to the server's port (bad lengths, flags,
 #      SYNs from nowhere): dropped, the tunnel still serves;
-#   6. tcp=true with capture=true: one clear line.
+#   6. tcp=true with capture=true, "tcp": "yes": one clear line each.
 . regress/lib.sh
 
 PEER=$PWD/$BUILD/tools/tcprawpeer
@@ -89,7 +94,12 @@ ip -n $A rule show | grep -q blackhole && fail "a policy rule left: $(ip -n $A r
 # --- 2. ostpd client, tcpraw server -----------------------------------------
 dev $A oftp1 10.95.0.1/24
 peer ps $A server oftp1 192.168.94.1:8422 || fatal "tcpraw server: $(cat "$LOGDIR/ps.err")"
-ns_ostpd cli $B -D -L 'tun://:0/192.168.94.1:8422?net=10.95.0.2/24&name=oft1&tcp=true'
+# (the native configuration's tun inbound, "tcp": true)
+cat >"$LOGDIR/cli.json" <<'J'
+{ "inbounds": [ { "type": "tun", "tag": "ft", "peer": "192.168.94.1:8422",
+    "net": "10.95.0.2/24", "name": "oft1", "tcp": true } ] }
+J
+ns_ostpd cli $B -D -C "$LOGDIR/cli.json"
 CPID=$OPID
 ready cli || fatal "client not ready"
 wait_log "$LOGDIR/cli.log" 'fake TCP connection to 192.168.94.1:8422 up' 10 ||
@@ -226,5 +236,14 @@ done
     >"$LOGDIR/bad.out" 2>&1 && fail "capture with tcp=true accepted"
 grep -q 'a capture has no peer to reach over fake TCP' "$LOGDIR/bad.out" ||
 	fail "no clear line for capture with tcp=true: $(cat "$LOGDIR/bad.out")"
+
+cat >"$LOGDIR/bad.json" <<'J'
+{ "inbounds": [ { "type": "tun", "peer": "192.168.94.1:8422",
+    "net": "10.95.0.2/24", "tcp": "yes" } ] }
+J
+"$OSTPD" -t -C "$LOGDIR/bad.json" >"$LOGDIR/bad2.out" 2>&1 &&
+	fail "\"tcp\": \"yes\" accepted"
+grep -q 'tcp must be true or false' "$LOGDIR/bad2.out" ||
+	fail "no clear line for \"tcp\": \"yes\": $(cat "$LOGDIR/bad2.out")"
 
 finish
