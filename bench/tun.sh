@@ -5,12 +5,15 @@
 # header), client in one namespace, server in the other, and through
 # the tunnels ostpd is measured against: wireguard-go and OpenVPN (UDP,
 # AES-256-GCM, user space), both on the same MTU, and the tun:// tunnel
-# over fake TCP (tcp=true, tcpraw's wire).  Every step
+# over fake TCP (tcp=true, tcpraw's wire) beside the same tunnel made
+# of xtaci/tcpraw itself (Debian's, in regress/tools/tcprawpeer.go: what
+# gost runs for tcp=true).  Every step
 # runs SECS seconds; medians of ROUNDS rounds, the subjects taking
 # turns.  Root; all traffic stays in the namespaces.
 #
 #   A 192.168.78.2 -- 192.168.78.1 B; tunnel 10.78.0.2 -- 10.78.0.1
 #   fake TCP 10.79.0.2 -- 10.79.0.1
+#   A 192.168.77.2 -- 192.168.77.1 B; tcpraw 10.77.0.2 -- 10.77.0.1
 #   wireguard-go 10.80.0.2 -- 10.80.0.1, OpenVPN 10.81.0.2 -- 10.81.0.1
 #
 # PLAIN=1 runs the test build with OSTP_TUN_PLAIN=1: no UDP_SEGMENT and
@@ -67,7 +70,32 @@ ip netns exec $B $OSTPD -w 1 \
 ip netns exec $A $OSTPD -w 1 \
     -L "tun://:0/192.168.78.1:8422?net=10.79.0.2/24&name=btun3&mtu=$MTU&tcp=true" \
     2>"$OUT/tun-ftcp-client.log" & PIDS="$PIDS $!"
-for t in 10.78.0.1 10.79.0.1; do
+have_R=0
+PEER=$BUILD/tools/tcprawpeer
+if [ -x "$PEER" ]; then
+	# a link of its own: tcpraw's raw sockets read every TCP segment
+	# to their address, and filter them in Go
+	ip link add ua$$ netns $A type veth peer name ub$$ netns $B || exit 1
+	ip -n $A addr add 192.168.77.2/24 dev ua$$
+	ip -n $B addr add 192.168.77.1/24 dev ub$$
+	ip -n $A link set ua$$ up
+	ip -n $B link set ub$$ up
+	for n in "$B 10.77.0.1 btun4" "$A 10.77.0.2 btun5"; do
+		set -- $n
+		ip -n "$1" tuntap add dev "$3" mode tun
+		ip -n "$1" addr add "$2/24" dev "$3"
+		ip -n "$1" link set "$3" mtu "$MTU" up
+	done
+	ip netns exec $B "$PEER" server btun4 192.168.77.1:8423 \
+	    >"$OUT/tun-tcpraw-server.log" 2>&1 & PIDS="$PIDS $!"
+	sleep 0.5
+	ip netns exec $A "$PEER" client btun5 192.168.77.1:8423 \
+	    >"$OUT/tun-tcpraw-client.log" 2>&1 & PIDS="$PIDS $!"
+	have_R=1
+else
+	echo "tcpraw: not measured (no $PEER: make unittests)"
+fi
+for t in 10.78.0.1 10.79.0.1 $([ $have_R = 1 ] && echo 10.77.0.1); do
 	i=0
 	until ip netns exec $A ping -c 1 -W 1 $t >/dev/null 2>&1; do
 		i=$((i + 1))
@@ -93,16 +121,18 @@ except Exception:
 '
 }
 
-row() { printf '%-16s %8s %8s %8s %8s %8s %9s %9s\n' "$@"; }
+row() { printf '%-16s %8s %8s %8s %8s %8s %8s %9s %9s %11s\n' "$@"; }
 echo "tun: iperf3 ${SECS}s per step, median of $ROUNDS rounds, $(nproc) cores, tunnel MTU $MTU${PLAIN:+, PLAIN=$PLAIN}"
-row "Mbit/s" "veth" "tun://" "tcp=true" "wg-go" "openvpn" "tun/veth" "tun/ovpn"
+row "Mbit/s" "veth" "tun://" "tcp=true" "tcpraw" "wg-go" "openvpn" \
+    "tun/veth" "tun/ovpn" "ftcp/tcpraw"
 for mode in "tcp up" "tcp down"; do
 	case $mode in
 	"tcp up") a="" ;;
 	"tcp down") a="-R" ;;
 	esac
-	v_V= v_T= v_F= v_W= v_O=
+	v_V= v_T= v_F= v_R= v_W= v_O=
 	order="V T F"
+	[ $have_R = 1 ] && order="$order R"
 	[ $have_W = 1 ] && order="$order W"
 	[ $have_O = 1 ] && order="$order O"
 	for r in $(seq 1 "$ROUNDS"); do
@@ -111,6 +141,7 @@ for mode in "tcp up" "tcp down"; do
 			V) x=$(measure 192.168.78.1 $a) ;;
 			T) x=$(measure 10.78.0.1 $a) ;;
 			F) x=$(measure 10.79.0.1 $a) ;;
+			R) x=$(measure 10.77.0.1 $a) ;;
 			W) x=$(measure 10.80.0.1 $a) ;;
 			O) x=$(measure 10.81.0.1 $a) ;;
 			esac
@@ -119,7 +150,7 @@ for mode in "tcp up" "tcp down"; do
 		order="$(echo $order | cut -d' ' -f2-) ${order%% *}"
 	done
 	v=$(median $v_V); t=$(median $v_T); f=$(median $v_F)
-	w=$(median $v_W); o=$(median $v_O)
-	row "  $mode" "$v" "$t" "$f" "$w" "$o" "$(ratio "$t" "$v")" \
-	    "$(ratio "$t" "$o")"
+	R=$(median $v_R); w=$(median $v_W); o=$(median $v_O)
+	row "  $mode" "$v" "$t" "$f" "$R" "$w" "$o" "$(ratio "$t" "$v")" \
+	    "$(ratio "$t" "$o")" "$(ratio "$f" "$R")"
 done

@@ -33,6 +33,7 @@
 
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 
@@ -45,6 +46,7 @@
 
 #include "log.h"
 #include "monitor.h"
+#include "proto/ftcp.h"
 
 #define FTCP_RAW_SOCKBUF	(4 * 1024 * 1024)
 
@@ -271,6 +273,30 @@ fail:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+/*
+ * A stream listener's socket: a fake TCP server's takes the filter
+ * that keeps the peer's data from its connections' TCP (they inherit
+ * it; a worker may not set a filter on a socket the monitor made) and
+ * no keepalive; any other's (a socket kept across a reload) neither.
+ */
+void
+mon_ftcp_listener(int fd, const struct listener_conf *l)
+{
+	int off = 0;
+
+	if (!LIS_HAS_DEV(l->kind) || !l->tun.tcp) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &off,
+		    sizeof(off));
+		return;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, ftcp_nodata(),
+	    sizeof(struct sock_fprog)) == -1)
+		logit("%s: no socket filter (%s): the kernel acknowledges "
+		    "the peer's segments itself", l->node->url,
+		    strerror(errno));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &off, sizeof(off));
 }
 
 /*

@@ -200,6 +200,8 @@ mon_listeners_open(struct monitor *mon, struct mon_gen *g, char *err,
 					goto fail;
 			}
 			g->lis[i * g->nworkers + k] = ml;
+			if (l->socktype == SOCK_STREAM)
+				mon_ftcp_listener(ml->fd, l);
 		}
 		/*
 		 * An OSTP port's TCP carriers: each client address to one

@@ -194,6 +194,7 @@ int	mon_ftcp_family_ok(const struct listener_conf *, int family);
 int	mon_ftcp_socket(const struct conf *, const struct listener_conf *,
 	    int family, int *fdp);
 void	mon_ftcp_gc(struct monitor *);
+void	mon_ftcp_listener(int fd, const struct listener_conf *);
 #define MON_FTCP_FLOW_RULES	512	/* a worker's IPv6 flows' */
 struct mon_worker;
 int	mm_answer_ftcp_block(struct monitor *, struct mon_worker *,

@@ -12,8 +12,7 @@
 #      3b. over IPv6 (a policy rule per flow), and IPv4 to a
 #      dual-stack server;
 #   4. the client restarted: a new connection, ping again; the server
-#      restarted: its kernel resets the old flow, the client connects
-#      again;
+#      restarted: it resets the old flow, the client connects again;
 #   5. garbage segments to the server's port (bad lengths, flags,
 #      SYNs from nowhere): dropped, the tunnel still serves;
 #   6. tcp=true with capture=true, "tcp": "yes": one clear line each.
@@ -190,8 +189,9 @@ TCPID=$OPID
 ready tcli 2 || fatal "tap client not ready again"
 wait_until 10 pings $B 10.96.0.1 || fail "no ping after the client's restart"
 
-# ...and the server restarted: its kernel resets the old flow's next
-# segment, the client connects again
+# ...and the server restarted: it resets the old flow's next segment
+# (its kernel would, but the socket filter keeps data from it), the
+# client connects again
 kill "$TSPID"; wait_gone "$TSPID" || fail "tap server did not stop"
 ns_ostpd tsrv $A -D -L 'tap://192.168.94.1:8423?net=10.96.0.1/24&name=oftt0&tcp=true'
 TSPID=$OPID

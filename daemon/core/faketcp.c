@@ -3,9 +3,10 @@
  *
  * A flow is opened by a real TCP handshake: a client connects to its
  * peer's port, a server accepts on its own.  From then on the kernel's
- * connection only holds the ports: it is never read, and what it
- * would send leaves with TTL 1 and the TOS FTCP_TOS, which a policy
- * rule of the monitor's drops (monitor/mon_ftcp.c).  A flow ends when
+ * connection only holds the ports: a socket filter keeps the peer's
+ * data from it, so it has nothing to answer, and whatever it sends
+ * leaves with TTL 1 and the TOS FTCP_TOS, which a policy rule of the
+ * monitor's drops (monitor/mon_ftcp.c).  A flow ends when
  * the peer's host resets it (it restarted), when a flow of the same
  * address replaces it, or when a server needs its slot.  Each datagram goes out on a raw socket
  * as the payload of one segment with PSH|ACK, the window random above
@@ -47,8 +48,10 @@
 #include "proto/ftcp.h"
 
 #define FTCP_FLOWS	256
-#define FTCP_READS	64		/* raw reads per wake-up */
+#define FTCP_READS	4		/* recvmmsg calls per wake-up */
+#define FTCP_BATCH	32		/* segments per sendmmsg, recvmmsg */
 #define FTCP_ORPHAN	10		/* s: a SYN's flow without accept() */
+#define FTCP_RESETS	100		/* a server's, a second at most */
 #define FTCP_BACKOFF_MIN 1		/* s: a client's reconnect, gost's */
 #define FTCP_BACKOFF_MAX 6
 
@@ -85,9 +88,13 @@ struct ftcp {
 	int			 backoff;	/* a client's, s */
 	uint32_t		 rnd;		/* windows */
 	uint64_t		 dropped;
+	time_t			 rst_sec;	/* resets sent this second */
+	unsigned int		 rst_n;
 	size_t			 nflows;
 	struct ftcp_flow	 flows[FTCP_FLOWS];
-	unsigned char		 rbuf[65536];
+	/* FTCP_BATCH reads of slot bytes: a packet of the MTU, headers */
+	size_t			 slot;
+	unsigned char		*rbuf;
 };
 
 static time_t
@@ -145,6 +152,33 @@ ss_addr(const struct sockaddr_storage *ss)
 		    &((const struct sockaddr_in *)ss)->sin_addr;
 	return (const unsigned char *)
 	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+}
+
+/* Control data naming local as the source: its length. */
+static socklen_t
+pktinfo_put(struct cmsghdr *cm, int v6, const unsigned char *local)
+{
+	if (v6) {
+		struct in6_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi6_addr, local, 16);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in_pktinfo pi;
+
+		memset(&pi, 0, sizeof(pi));
+		memcpy(&pi.ipi_spec_dst, local, 4);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
 }
 
 static struct ftcp_flow *
@@ -220,33 +254,25 @@ flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
 }
 
 /*
- * The kernel's connection once up: what it would send dies (TTL 1,
- * the TOS of the monitor's blackhole rule).  What it receives is
- * never read: the little it takes (its buffer the smallest, see
- * conn_small) closes its window, after which the kernel drops the
- * peer's segments unseen and answers at most twice a second (RFC 5961
- * rate limits) instead of acknowledging each.  An IPv6 socket may
- * carry IPv4 (mapped): both levels.
+ * The kernel's connection once up: what it would send leaves with TTL
+ * 1 and the TOS of the monitor's blackhole rule.  It has little to
+ * say: a socket filter (ftcp_nodata, set before the handshake; a
+ * server's listener has it from the monitor, its connections inherit
+ * it) keeps the peer's segments with data from its TCP, which would
+ * queue and acknowledge each.  An IPv6 socket may carry IPv4
+ * (mapped): both levels.
  */
 static void
 conn_silence(int fd)
 {
-	int one = 1, tos = FTCP_TOS;
+	int one = 1, off = 0, tos = FTCP_TOS;
 
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &off, sizeof(off));
 	(void)setsockopt(fd, IPPROTO_IP, IP_TTL, &one, sizeof(one));
 	(void)setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
 	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one,
 	    sizeof(one));
 	(void)setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
-}
-
-/* Before the handshake (a listener's is its connections'). */
-static void
-conn_small(int fd)
-{
-	int one = 1;
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
 }
 
 static void client_schedule(struct ftcp *);
@@ -270,6 +296,59 @@ flow_end(struct ftcp_flow *f, const char *why)
 		client_schedule(ft);
 }
 
+/*
+ * One segment (iov: header, data) from local to peer's address, on
+ * the raw socket of its family.
+ */
+static int
+raw_send(struct ftcp *ft, int v6, const unsigned char *local,
+    const struct sockaddr_storage *peer, struct iovec *iov, size_t iovcnt)
+{
+	struct sockaddr_storage dst;
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct msghdr mh;
+
+	memset(&mh, 0, sizeof(mh));
+	/* the port of a raw socket's address is not a port */
+	ss_set(&dst, &mh.msg_namelen, v6, ss_addr(peer), 0);
+	mh.msg_name = &dst;
+	mh.msg_iov = iov;
+	mh.msg_iovlen = iovcnt;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = pktinfo_put(&cbuf.hdr, v6, local);
+	return sendmsg(ft->raw[v6], &mh, MSG_DONTWAIT) == -1 ? -1 : 0;
+}
+
+/*
+ * A server's host restarted has no connection for its old flows: as
+ * its kernel would, the server resets a segment of no flow (a SYN
+ * excepted), so that the client connects again.  At most FTCP_RESETS
+ * a second: a reset answers one segment, and garbage gets few.
+ */
+static void
+send_reset(struct ftcp *ft, int v6, const struct ftcp_seg *s,
+    const struct sockaddr_storage *peer)
+{
+	unsigned char h[FTCP_HDR];
+	struct iovec iov;
+	time_t now = now_s();
+
+	if (now != ft->rst_sec) {
+		ft->rst_sec = now;
+		ft->rst_n = 0;
+	}
+	if (ft->rst_n >= FTCP_RESETS)
+		return;
+	ft->rst_n++;
+	ftcp_reset(h, s, v6 ? NULL : s->dst, v6 ? NULL : s->src);
+	iov.iov_base = h;
+	iov.iov_len = sizeof(h);
+	(void)raw_send(ft, v6, s->dst, peer, &iov, 1);
+}
+
 /* A segment to our port, from peer. */
 static void
 segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
@@ -282,6 +361,8 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 		if (ft->client ||
 		    (s->flags & (FTCP_SYN | FTCP_ACK | FTCP_RST)) != FTCP_SYN) {
 			ft_drop(ft, "not of a flow");
+			if (!ft->client && !(s->flags & (FTCP_SYN | FTCP_RST)))
+				send_reset(ft, v6, s, peer);
 			return;
 		}
 		f = flow_new(ft, peer, peerlen);
@@ -342,51 +423,64 @@ pktinfo6(struct msghdr *mh, unsigned char *dst)
 		}
 }
 
+/* What recvmmsg read into slot i: a segment of ours, or dropped. */
+static void
+raw_one(struct ftcp *ft, int v6, struct mmsghdr *m, unsigned char *p)
+{
+	struct sockaddr_storage *from = m->msg_hdr.msg_name, peer;
+	struct ftcp_seg s;
+	socklen_t peerlen;
+
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		ft_drop(ft, "too long");
+		return;
+	}
+	if (ftcp_parse(!v6, p, m->msg_len, 1, &s) != 0) {
+		ft_drop(ft, "not a TCP segment");
+		return;
+	}
+	if (s.dport != ft->port)
+		return;		/* read before the filter was set */
+	if (v6) {
+		memcpy(s.src, ss_addr(from), 16);
+		pktinfo6(&m->msg_hdr, s.dst);
+	}
+	ss_set(&peer, &peerlen, v6, s.src, s.sport);
+	segment(ft, &s, v6, &peer, peerlen);
+}
+
 static void
 raw_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ftcp *ft = arg;
-	struct sockaddr_storage from, peer;
+	struct sockaddr_storage from[FTCP_BATCH];
 	union {
 		struct cmsghdr	hdr;
 		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf;
-	struct msghdr mh;
-	struct iovec iov;
-	struct ftcp_seg s;
-	socklen_t peerlen;
-	ssize_t n;
-	int i, v6 = fd == ft->raw[1];
+	} cbuf[FTCP_BATCH];
+	struct mmsghdr mm[FTCP_BATCH];
+	struct iovec iov[FTCP_BATCH];
+	int i, j, n, v6 = fd == ft->raw[1];
 
 	(void)what;
 	for (i = 0; i < FTCP_READS; i++) {
-		iov.iov_base = ft->rbuf;
-		iov.iov_len = sizeof(ft->rbuf);
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof(from);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = sizeof(cbuf.buf);
-		if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
+		memset(mm, 0, sizeof(mm));
+		for (j = 0; j < FTCP_BATCH; j++) {
+			iov[j].iov_base = ft->rbuf + (size_t)j * ft->slot;
+			iov[j].iov_len = ft->slot;
+			mm[j].msg_hdr.msg_name = &from[j];
+			mm[j].msg_hdr.msg_namelen = sizeof(from[j]);
+			mm[j].msg_hdr.msg_iov = &iov[j];
+			mm[j].msg_hdr.msg_iovlen = 1;
+			mm[j].msg_hdr.msg_control = cbuf[j].buf;
+			mm[j].msg_hdr.msg_controllen = sizeof(cbuf[j].buf);
+		}
+		if ((n = recvmmsg(fd, mm, FTCP_BATCH, MSG_DONTWAIT, NULL)) <= 0)
 			return;
-		if (mh.msg_flags & MSG_TRUNC) {
-			ft_drop(ft, "too long");
-			continue;
-		}
-		if (ftcp_parse(!v6, ft->rbuf, (size_t)n, 1, &s) != 0) {
-			ft_drop(ft, "not a TCP segment");
-			continue;
-		}
-		if (s.dport != ft->port)
-			continue;	/* before the filter was set */
-		if (v6) {
-			memcpy(s.src, ss_addr(&from), 16);
-			pktinfo6(&mh, s.dst);
-		}
-		ss_set(&peer, &peerlen, v6, s.src, s.sport);
-		segment(ft, &s, v6, &peer, peerlen);
+		for (j = 0; j < n; j++)
+			raw_one(ft, v6, &mm[j], iov[j].iov_base);
+		if (n < FTCP_BATCH)
+			return;
 	}
 }
 
@@ -437,71 +531,78 @@ raw_open(struct ftcp *ft, int family)
 	return ft->rev[v6] == NULL ? -1 : event_add(ft->rev[v6], NULL);
 }
 
-int
+/*
+ * The datagrams (lens[i] bytes each, back to back in buf) to the flow
+ * of address to, as one sendmmsg per FTCP_BATCH: each a header of its
+ * own, the data where it is, the source address the flow's handshake
+ * went to.
+ */
+size_t
 ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
-    socklen_t tolen, const unsigned char *p, size_t n)
+    socklen_t tolen, const unsigned char *buf, const size_t *lens, size_t n,
+    size_t *bytes)
 {
 	struct sockaddr_storage cmp, dst;
 	union {
 		struct cmsghdr	hdr;
 		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} cbuf;
+	struct mmsghdr mm[FTCP_BATCH];
+	struct iovec iov[FTCP_BATCH][2];
+	unsigned char h[FTCP_BATCH][FTCP_HDR];
 	struct ftcp_flow *f;
-	unsigned char h[FTCP_HDR];
-	struct iovec iov[2];
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	socklen_t dstlen;
+	socklen_t dstlen, ctl;
+	size_t i, k, done = 0, off = 0;
+	uint32_t seq;
+	int r;
 
+	*bytes = 0;
 	memcpy(&cmp, to, tolen);
 	sockaddr_unmap(&cmp, &tolen);
-	if ((f = flow_find(ft, &cmp)) == NULL || f->fd == -1 ||
-	    !f->up)
-		return -1;
-	ft->rnd = ft->rnd * 1103515245u + 12345u;
-	ftcp_header(h, ft->port, ss_port(&f->peer), f->seq, f->ack,
-	    (uint16_t)((ft->rnd >> 16) | 0x8000),
-	    f->v6 ? NULL : f->local, f->v6 ? NULL : ss_addr(&f->peer), p, n);
+	if ((f = flow_find(ft, &cmp)) == NULL || f->fd == -1 || !f->up)
+		return 0;
 	/* the port of a raw socket's address is not a port */
 	ss_set(&dst, &dstlen, f->v6, ss_addr(&f->peer), 0);
-	iov[0].iov_base = h;
-	iov[0].iov_len = sizeof(h);
-	iov[1].iov_base = (void *)(uintptr_t)p;
-	iov[1].iov_len = n;
-	memset(&mh, 0, sizeof(mh));
 	memset(&cbuf, 0, sizeof(cbuf));
-	mh.msg_name = &dst;
-	mh.msg_namelen = dstlen;
-	mh.msg_iov = iov;
-	mh.msg_iovlen = 2;
-	mh.msg_control = cbuf.buf;
-	cm = (struct cmsghdr *)cbuf.buf;
-	/* from the address the flow's handshake went to */
-	if (f->v6) {
-		struct in6_pktinfo pi;
+	ctl = pktinfo_put(&cbuf.hdr, f->v6, f->local);
+	while (done < n) {
+		k = n - done < FTCP_BATCH ? n - done : FTCP_BATCH;
+		seq = f->seq;
+		memset(mm, 0, k * sizeof(mm[0]));
+		for (i = 0; i < k; i++) {
+			const unsigned char *p = buf + off;
+			size_t len = lens[done + i];
 
-		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi6_addr, f->local, 16);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else {
-		struct in_pktinfo pi;
-
-		memset(&pi, 0, sizeof(pi));
-		memcpy(&pi.ipi_spec_dst, f->local, 4);
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+			ft->rnd = ft->rnd * 1103515245u + 12345u;
+			ftcp_header(h[i], ft->port, ss_port(&f->peer), seq, f->ack,
+			    (uint16_t)((ft->rnd >> 16) | 0x8000),
+			    f->v6 ? NULL : f->local,
+			    f->v6 ? NULL : ss_addr(&f->peer), p, len);
+			iov[i][0].iov_base = h[i];
+			iov[i][0].iov_len = FTCP_HDR;
+			iov[i][1].iov_base = (void *)(uintptr_t)p;
+			iov[i][1].iov_len = len;
+			mm[i].msg_hdr.msg_name = &dst;
+			mm[i].msg_hdr.msg_namelen = dstlen;
+			mm[i].msg_hdr.msg_iov = iov[i];
+			mm[i].msg_hdr.msg_iovlen = 2;
+			mm[i].msg_hdr.msg_control = cbuf.buf;
+			mm[i].msg_hdr.msg_controllen = ctl;
+			off += len;
+			seq += (uint32_t)len;
+		}
+		r = sendmmsg(ft->raw[f->v6], mm, (unsigned int)k, MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		for (i = 0; i < (size_t)r; i++) {
+			f->seq += (uint32_t)lens[done + i];
+			*bytes += lens[done + i];
+		}
+		done += (size_t)r;
+		if ((size_t)r < k)
+			break;		/* a full socket: the rest is lost */
 	}
-	if (sendmsg(ft->raw[f->v6], &mh, MSG_DONTWAIT) == -1)
-		return -1;
-	f->seq += (uint32_t)n;
-	return 0;
+	return done;
 }
 
 size_t
@@ -528,6 +629,12 @@ ftcp_new(struct worker *wk, const struct listener_conf *l, size_t idx,
 	ft->raw[0] = ft->raw[1] = -1;
 	for (i = 0; i < FTCP_FLOWS; i++)
 		ft->flows[i].fd = -1;
+	/* IPv4 and TCP headers with options, an Ethernet header (tap) */
+	ft->slot = (size_t)l->tun.mtu + 60 + 60 + 14;
+	if ((ft->rbuf = malloc(ft->slot * FTCP_BATCH)) == NULL) {
+		free(ft);
+		return NULL;
+	}
 	(void)RAND_bytes((unsigned char *)&ft->rnd, sizeof(ft->rnd));
 	return ft;
 }
@@ -596,7 +703,6 @@ ftcp_server(struct worker *wk, const struct listener_conf *l, size_t idx,
 		return NULL;
 	ft->lfd = lfd;
 	ft->port = ss_port(&l->addr);
-	conn_small(lfd);
 	evutil_make_socket_nonblocking(lfd);
 	/* a wildcard IPv6 listener is dual-stack: IPv4 too */
 	if (l->addr.ss_family == AF_INET6 &&
@@ -659,7 +765,9 @@ client_connect(struct ftcp *ft)
 	 * The flow exists before its SYN leaves, so that the raw socket
 	 * takes the answer's numbers whenever it reads them.
 	 */
-	conn_small(fd);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, ftcp_nodata(),
+	    sizeof(struct sock_fprog)) == -1)
+		debug_f("SO_ATTACH_FILTER: %s", strerror(errno));
 	f = flow_new(ft, &peer, peerlen);
 	f->fd = fd;
 	if ((connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&

@@ -32,11 +32,14 @@ struct ftcp *ftcp_client(struct worker *, const struct listener_conf *,
 	    size_t idx, ftcp_cb, void *arg);
 
 /*
- * One datagram to the flow of address to: 0, or -1 when there is no
- * such flow (yet) or the raw socket refused it (lost, as a link would).
+ * n datagrams (lens[i] bytes each, back to back from buf) to the flow
+ * of address to: how many went (bytes: their size).  The rest are
+ * lost, as on a link: there is no such flow (yet), or the raw socket
+ * is full.
  */
-int	ftcp_send(struct ftcp *, const struct sockaddr_storage *to,
-	    socklen_t tolen, const unsigned char *p, size_t n);
+size_t	ftcp_send(struct ftcp *, const struct sockaddr_storage *to,
+	    socklen_t tolen, const unsigned char *buf, const size_t *lens,
+	    size_t n, size_t *bytes);
 
 /* Flows up and datagrams dropped (not a segment of a flow). */
 size_t	ftcp_flows(const struct ftcp *);

@@ -197,20 +197,14 @@ dev_put(struct tun_ctx *t, const unsigned char *p, size_t n)
 	dev_plain(t, p, n);
 }
 
-/* The datagrams that wait, as fake TCP segments: each one that went. */
+/* The datagrams that wait, as fake TCP segments: those that went. */
 static void
 ft_flush(struct tun_ctx *t)
 {
-	size_t i, off, sent = 0;
+	size_t sent;
 
-	for (i = 0, off = 0; i < t->ntx; off += t->txlens[i], i++) {
-		if (ftcp_send(t->ft, &t->txto, t->txtolen, t->txbuf + off,
-		    t->txlens[i]) != 0) {
-			t->lost++;
-			continue;
-		}
-		sent += t->txlens[i];
-	}
+	t->lost += t->ntx - ftcp_send(t->ft, &t->txto, t->txtolen, t->txbuf,
+	    t->txlens, t->ntx, &sent);
 	t->wk->stats.bytes_out += sent;
 	stats_lis_bytes(t->idx, 1, sent);
 	t->ntx = 0;

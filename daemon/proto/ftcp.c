@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <linux/filter.h>
+
 #include "compat.h"
 #include "proto/ftcp.h"
 #include "proto/vnet.h"
@@ -72,9 +74,9 @@ ftcp_parse(int v4, const unsigned char *p, size_t n, int verify,
 	return 0;
 }
 
-void
-ftcp_header(unsigned char *h, uint16_t sport, uint16_t dport, uint32_t seq,
-    uint32_t ack, uint16_t window, const unsigned char *src4,
+static void
+header(unsigned char *h, uint16_t sport, uint16_t dport, uint32_t seq,
+    uint32_t ack, uint8_t flags, uint16_t window, const unsigned char *src4,
     const unsigned char *dst4, const unsigned char *data, size_t len)
 {
 	uint64_t sum;
@@ -84,7 +86,7 @@ ftcp_header(unsigned char *h, uint16_t sport, uint16_t dport, uint32_t seq,
 	be32enc(h + 4, seq);
 	be32enc(h + 8, ack);
 	h[12] = (FTCP_HDR / 4) << 4;
-	h[13] = FTCP_PSH | FTCP_ACK;
+	h[13] = flags;
 	be16enc(h + 14, window);
 	memset(h + 16, 0, 4);		/* checksum, urgent pointer */
 	if (src4 == NULL || dst4 == NULL)
@@ -92,4 +94,51 @@ ftcp_header(unsigned char *h, uint16_t sport, uint16_t dport, uint32_t seq,
 	/* the data follows a header of even length: sums add up */
 	sum = pseudo4(src4, dst4, FTCP_HDR + len) + part(data, len);
 	memcpy(h + 16, &(uint16_t){ vnet_cksum(h, FTCP_HDR, sum) }, 2);
+}
+
+void
+ftcp_header(unsigned char *h, uint16_t sport, uint16_t dport, uint32_t seq,
+    uint32_t ack, uint16_t window, const unsigned char *src4,
+    const unsigned char *dst4, const unsigned char *data, size_t len)
+{
+	header(h, sport, dport, seq, ack, FTCP_PSH | FTCP_ACK, window, src4,
+	    dst4, data, len);
+}
+
+/* RFC 793's reset for a segment of no connection (3.4, 3.9). */
+void
+ftcp_reset(unsigned char *h, const struct ftcp_seg *s,
+    const unsigned char *src4, const unsigned char *dst4)
+{
+	uint32_t len = (uint32_t)s->len + ((s->flags & FTCP_SYN) != 0) +
+	    ((s->flags & FTCP_FIN) != 0);
+
+	if (s->flags & FTCP_ACK)
+		header(h, s->dport, s->sport, s->ack, 0, FTCP_RST, 0, src4,
+		    dst4, NULL, 0);
+	else
+		header(h, s->dport, s->sport, 0, s->seq + len,
+		    FTCP_RST | FTCP_ACK, 0, src4, dst4, NULL, 0);
+}
+
+const struct sock_fprog *
+ftcp_nodata(void)
+{
+	static struct sock_filter f[] = {
+		/* X = the TCP header's length: data offset (high nibble) * 4 */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 12),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 2),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x3c),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* longer than that: data */
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGT | BPF_X, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	};
+	static const struct sock_fprog p = {
+		sizeof(f) / sizeof(f[0]), f
+	};
+
+	return &p;
 }

@@ -54,4 +54,23 @@ void	ftcp_header(unsigned char *h, uint16_t sport, uint16_t dport,
 	    const unsigned char *src4, const unsigned char *dst4,
 	    const unsigned char *data, size_t len);
 
+/*
+ * The reset a host answers segment s with when it has no connection
+ * for it (RFC 793): from s's destination to its source, its sequence
+ * number s's acknowledgement, or acknowledging s when s has none.
+ * Checksum as ftcp_header's (src4 and dst4: the reset's own).
+ */
+void	ftcp_reset(unsigned char *h, const struct ftcp_seg *s,
+	    const unsigned char *src4, const unsigned char *dst4);
+
+/*
+ * A socket filter for the kernel's TCP socket of a flow (ftcp_nodata,
+ * for SO_ATTACH_FILTER): segments that carry data are not its TCP's,
+ * so that it neither queues nor acknowledges them; the handshake,
+ * resets and bare acknowledgements pass.  It sees a segment from its
+ * TCP header on, and only what the kernel took as the socket's.
+ */
+struct sock_fprog;
+const struct sock_fprog *ftcp_nodata(void);
+
 #endif

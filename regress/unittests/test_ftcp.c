@@ -6,6 +6,7 @@
 
 #include "compat.h"
 #include "proto/ftcp.h"
+#include "proto/vnet.h"
 #include "test.h"
 
 static const unsigned char src4[4] = { 10, 0, 0, 1 };
@@ -27,8 +28,23 @@ ip4(unsigned char *p, const unsigned char *h, const unsigned char *d,
 	memcpy(p + 12, src4, 4);
 	memcpy(p + 16, dst4, 4);
 	memcpy(p + ihl, h, FTCP_HDR);
-	memcpy(p + ihl + FTCP_HDR, d, n);
+	if (n > 0)
+		memcpy(p + ihl + FTCP_HDR, d, n);
 	return tot;
+}
+
+/* The pseudo-header's sum (IPv4, a bare header), for vnet_cksum. */
+static uint64_t
+sum4(const unsigned char *s, const unsigned char *d)
+{
+	unsigned char ph[12];
+
+	memcpy(ph, s, 4);
+	memcpy(ph + 4, d, 4);
+	ph[8] = 0;
+	ph[9] = 6;
+	be16enc(ph + 10, FTCP_HDR);
+	return (uint16_t)~vnet_cksum(ph, sizeof(ph), 0);
 }
 
 /* The header's bytes, checksum against one computed elsewhere. */
@@ -159,6 +175,41 @@ TEST(test_control_and_v6)
 	ASSERT_EQ_INT(ftcp_parse(0, p + 20, 19, 1, &s), -1);
 }
 
+/* RFC 793's reset: its sequence number the segment's acknowledgement. */
+TEST(test_reset)
+{
+	unsigned char h[FTCP_HDR], p[100];
+	struct ftcp_seg in, r;
+	size_t n;
+
+	memset(&in, 0, sizeof(in));
+	in.sport = 40000;
+	in.dport = 8421;
+	in.seq = 500;
+	in.ack = 0x11223344;
+	in.flags = FTCP_PSH | FTCP_ACK;
+	in.len = 100;
+	ftcp_reset(h, &in, dst4, src4);
+	n = ip4(p, h, NULL, 0, 20);
+	memcpy(p + 12, dst4, 4);
+	memcpy(p + 16, src4, 4);
+	/* without data the checksum is not looked at: check it here */
+	ASSERT_EQ_INT(ftcp_parse(1, p, n, 0, &r), 0);
+	ASSERT_EQ_UINT(r.sport, 8421);
+	ASSERT_EQ_UINT(r.dport, 40000);
+	ASSERT_EQ_UINT(r.seq, 0x11223344);
+	ASSERT_EQ_UINT(r.flags, FTCP_RST);
+	ASSERT_EQ_UINT(vnet_cksum(p + 20, FTCP_HDR, sum4(dst4, src4)), 0);
+	/* no acknowledgement in it: the reset acknowledges it, FIN too */
+	in.flags = FTCP_FIN;
+	ftcp_reset(h, &in, dst4, src4);
+	n = ip4(p, h, NULL, 0, 20);
+	ASSERT_EQ_INT(ftcp_parse(1, p, n, 0, &r), 0);
+	ASSERT_EQ_UINT(r.seq, 0);
+	ASSERT_EQ_UINT(r.ack, 601);
+	ASSERT_EQ_UINT(r.flags, FTCP_RST | FTCP_ACK);
+}
+
 int
 main(void)
 {
@@ -166,5 +217,6 @@ main(void)
 	RUN(test_roundtrip);
 	RUN(test_refused);
 	RUN(test_control_and_v6);
+	RUN(test_reset);
 	return TEST_EXIT();
 }
