@@ -212,6 +212,8 @@ flow_block(struct ftcp_flow *f, int on)
 static void
 flow_free(struct ftcp_flow *f)
 {
+	struct ftcp *ft = f->ft;
+
 	flow_block(f, 0);
 	if (f->ev != NULL)
 		event_free(f->ev);
@@ -219,7 +221,7 @@ flow_free(struct ftcp_flow *f)
 		close(f->fd);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	f->ft->nflows--;
+	ft->nflows--;
 }
 
 /* A free slot, or the longest silent flow's (an orphan's first). */
