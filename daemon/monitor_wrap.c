@@ -129,8 +129,12 @@ mm_tun_open(struct worker *wk, const char *name)
 	return mm_fd_request(wk, IPC_TUN_OPEN, &b, ipc_enc_name(&b, name));
 }
 
+/*
+ * A socket that goes with a device (type IPC_ICMP_SOCKET: a capture's
+ * ICMP echo socket; IPC_RAW_TCP_SOCKET: fake TCP's raw socket).
+ */
 int
-mm_icmp_socket(struct worker *wk, uint32_t lis, int family)
+mm_dev_socket(struct worker *wk, int type, uint32_t lis, int family)
 {
 	struct buf b;
 	int r;
@@ -138,7 +142,7 @@ mm_icmp_socket(struct worker *wk, uint32_t lis, int family)
 	buf_init(&b);
 	if ((r = ipc_enc_u32(&b, lis)) == 0)
 		r = ipc_enc_u32(&b, (uint32_t)family);
-	return mm_fd_request(wk, IPC_ICMP_SOCKET, &b, r);
+	return mm_fd_request(wk, type, &b, r);
 }
 
 /* An IPv6 fake TCP flow's policy rule (FTCP_BLOCK/UNBLOCK); no answer. */
@@ -153,18 +157,6 @@ mm_ftcp_block(struct worker *wk, int type, uint32_t lis,
 	    ipc_enc_tproxy(&b, lis, AF_INET6, peer6, port) == 0)
 		(void)ipc_send(wk->sock, (uint16_t)type, ++wk->seq, &b, -1);
 	buf_release(&b);
-}
-
-int
-mm_raw_tcp_socket(struct worker *wk, uint32_t lis, int family)
-{
-	struct buf b;
-	int r;
-
-	buf_init(&b);
-	if ((r = ipc_enc_u32(&b, lis)) == 0)
-		r = ipc_enc_u32(&b, (uint32_t)family);
-	return mm_fd_request(wk, IPC_RAW_TCP_SOCKET, &b, r);
 }
 
 int

@@ -410,7 +410,10 @@ testhook_cb(evutil_socket_t sig, short what, void *arg)
 		(void)mm_file_open(wk, "/etc/shadow");
 	else if (strcmp(h, "badicmp") == 0)
 		/* listener 0 is no capture with icmp=direct */
-		(void)mm_icmp_socket(wk, 0, AF_INET);
+		(void)mm_dev_socket(wk, IPC_ICMP_SOCKET, 0, AF_INET);
+	else if (strcmp(h, "badrawtcp") == 0)
+		/* listener 0 is no tun/tap node over fake TCP */
+		(void)mm_dev_socket(wk, IPC_RAW_TCP_SOCKET, 0, AF_INET);
 	else if (strcmp(h, "badsign") == 0) {
 		/* a signature with listener 0's key: it is no TLS listener */
 		unsigned char in[32], out[IPC_TLS_SIGN_MAX];

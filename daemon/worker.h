@@ -57,8 +57,7 @@ int	mm_hello(struct worker *);
 int	mm_listener(struct worker *, uint32_t idx);
 int	mm_tun_open(struct worker *, const char *name);
 /* A capture's ICMP echo socket (icmp=direct): fd or -1. */
-int	mm_icmp_socket(struct worker *, uint32_t lis, int family);
-int	mm_raw_tcp_socket(struct worker *, uint32_t lis, int family);
+int	mm_dev_socket(struct worker *, int type, uint32_t lis, int family);
 void	mm_ftcp_block(struct worker *, int type, uint32_t lis,
 	    const unsigned char *peer6, uint16_t port, uint16_t lport);
 struct egress;

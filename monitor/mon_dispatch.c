@@ -64,9 +64,7 @@ static int mm_answer_tls_cert(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_tls_sign(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
-static int mm_answer_icmp_socket(struct monitor *, struct mon_worker *,
-    struct ipc_msg *);
-static int mm_answer_raw_tcp(struct monitor *, struct mon_worker *,
+static int mm_answer_dev_socket(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
 static int mm_answer_ready(struct monitor *, struct mon_worker *,
     struct ipc_msg *);
@@ -81,9 +79,9 @@ static const struct mon_dispatch mon_table[] = {
 	    mm_answer_tun_open },
 	{ IPC_SOCKET, MW_ANY_LIVE, 0, 8, 8 + IPC_MAX_NAME, mm_answer_socket },
 	{ IPC_ICMP_SOCKET, MW_STARTING | MW_RUNNING, 0, 8, 8,
-	    mm_answer_icmp_socket },
+	    mm_answer_dev_socket },
 	{ IPC_RAW_TCP_SOCKET, MW_STARTING | MW_RUNNING, 0, 8, 8,
-	    mm_answer_raw_tcp },
+	    mm_answer_dev_socket },
 	{ IPC_FTCP_BLOCK, MW_STARTING | MW_RUNNING | MW_DRAINING, 0, 25, 25,
 	    mm_answer_ftcp_block },
 	{ IPC_FTCP_UNBLOCK, MW_ANY_LIVE, 0, 25, 25, mm_answer_ftcp_block },
@@ -283,82 +281,74 @@ mm_answer_tun_open(struct monitor *mon, struct mon_worker *w,
 }
 
 /*
- * An ICMP echo socket for a capture that forwards pings (icmp=direct):
- * only to a worker that holds the capture's device, once per family.
+ * A socket that goes with a device the worker holds, once per family:
+ * an ICMP echo socket for a capture that forwards pings (icmp=direct),
+ * a raw TCP socket for a tun/tap listener over fake TCP (tcp=true) of
+ * a family the listener speaks (its peer's; a server's address's).
  */
-static int
-mm_answer_icmp_socket(struct monitor *mon, struct mon_worker *w,
-    struct ipc_msg *m)
-{
-	const struct conf *c = &w->gen->conf;
-	const struct listener_conf *l;
-	uint32_t idx, family;
-	unsigned char bit;
-	int fd = -1, r;
+struct dev_socket {
+	int		 type;
+	unsigned char	 bit4, bit6;	/* MON_TUN_GIVEN_* */
+	int		(*allowed)(const struct listener_conf *, int family);
+	int		(*open)(const struct conf *,
+			    const struct listener_conf *, int family, int *fdp);
+};
 
-	(void)mon;
-	if (buf_get_u32(&m->payload, &idx) != 0 ||
-	    ipc_dec_u32(&m->payload, &family) != 0) {
-		error("worker %u: malformed ICMP_SOCKET", w->id);
-		return -1;
-	}
-	bit = family == AF_INET ? MON_TUN_GIVEN_ICMP4 : MON_TUN_GIVEN_ICMP6;
-	if (idx >= c->nlis || (l = &c->lis[idx])->kind != LIS_CAPTURE ||
-	    l->tun.icmp != CONF_ICMP_DIRECT ||
-	    (family != AF_INET && family != AF_INET6) ||
-	    !(w->tun_given[idx] & MON_TUN_GIVEN_DEV) ||
-	    (w->tun_given[idx] & bit)) {
-		error("worker %u: ICMP_SOCKET request (listener %u, family "
-		    "%u) is outside the configuration", w->id, idx, family);
-		return -1;
-	}
-	w->tun_given[idx] |= bit;
-	r = mon_tun_icmp(c, l, (int)family, &fd);
-	r = answer(w, IPC_ICMP_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 :
-	    (errno ? errno : EIO), fd);
-	if (fd != -1)
-		close(fd);
-	return r;
+static int
+icmp_allowed(const struct listener_conf *l, int family)
+{
+	(void)family;
+	return l->kind == LIS_CAPTURE && l->tun.icmp == CONF_ICMP_DIRECT;
 }
 
-/*
- * A raw TCP socket for a tun/tap listener over fake TCP (tcp=true):
- * only to the worker that holds its device, once per family, and of a
- * family the listener speaks (its peer's; a server's address's).
- */
 static int
-mm_answer_raw_tcp(struct monitor *mon, struct mon_worker *w,
+raw_tcp_allowed(const struct listener_conf *l, int family)
+{
+	return (l->kind == LIS_TUN || l->kind == LIS_TAP) && l->tun.tcp &&
+	    mon_ftcp_family_ok(l, family);
+}
+
+static const struct dev_socket dev_sockets[] = {
+	{ IPC_ICMP_SOCKET, MON_TUN_GIVEN_ICMP4, MON_TUN_GIVEN_ICMP6,
+	    icmp_allowed, mon_tun_icmp },
+	{ IPC_RAW_TCP_SOCKET, MON_TUN_GIVEN_RAW4, MON_TUN_GIVEN_RAW6,
+	    raw_tcp_allowed, mon_ftcp_socket },
+};
+
+static int
+mm_answer_dev_socket(struct monitor *mon, struct mon_worker *w,
     struct ipc_msg *m)
 {
 	const struct conf *c = &w->gen->conf;
+	const struct dev_socket *ds = NULL;
 	const struct listener_conf *l;
+	const char *name = ipc_type_name(m->hdr.type);
 	uint32_t idx, family;
 	unsigned char bit;
+	size_t i;
 	int fd = -1, r;
 
 	(void)mon;
-	if (buf_get_u32(&m->payload, &idx) != 0 ||
+	for (i = 0; i < sizeof(dev_sockets) / sizeof(dev_sockets[0]); i++)
+		if (dev_sockets[i].type == m->hdr.type)
+			ds = &dev_sockets[i];
+	if (ds == NULL || buf_get_u32(&m->payload, &idx) != 0 ||
 	    ipc_dec_u32(&m->payload, &family) != 0) {
-		error("worker %u: malformed RAW_TCP_SOCKET", w->id);
+		error("worker %u: malformed %s", w->id, name);
 		return -1;
 	}
-	bit = family == AF_INET ? MON_TUN_GIVEN_RAW4 : MON_TUN_GIVEN_RAW6;
-	if (idx >= c->nlis || ((l = &c->lis[idx])->kind != LIS_TUN &&
-	    l->kind != LIS_TAP) || !l->tun.tcp ||
-	    (family != AF_INET && family != AF_INET6) ||
-	    !mon_ftcp_family_ok(l, (int)family) ||
+	bit = family == AF_INET ? ds->bit4 : ds->bit6;
+	if (idx >= c->nlis || (family != AF_INET && family != AF_INET6) ||
+	    !ds->allowed(l = &c->lis[idx], (int)family) ||
 	    !(w->tun_given[idx] & MON_TUN_GIVEN_DEV) ||
 	    (w->tun_given[idx] & bit)) {
-		error("worker %u: RAW_TCP_SOCKET request (listener %u, "
-		    "family %u) is outside the configuration", w->id, idx,
-		    family);
+		error("worker %u: %s request (listener %u, family %u) is "
+		    "outside the configuration", w->id, name, idx, family);
 		return -1;
 	}
 	w->tun_given[idx] |= bit;
-	r = mon_ftcp_socket(c, l, (int)family, &fd);
-	if (r != 0)
-		error("%s: raw TCP socket: %s", l->node->url, strerror(errno));
-	r = answer(w, IPC_RAW_TCP_SOCKET_ANS, m->hdr.seq, r == 0 ? 0 :
+	r = ds->open(c, l, (int)family, &fd);
+	r = answer(w, ds->type + 1, m->hdr.seq, r == 0 ? 0 :
 	    (errno ? errno : EIO), fd);
 	if (fd != -1)
 		close(fd);

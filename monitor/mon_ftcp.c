@@ -230,8 +230,10 @@ mon_ftcp_socket(const struct conf *c, const struct listener_conf *l,
 
 	conf_egress(c, l, &e);
 	if (mon_socket_create_proto(c, family, SOCK_RAW, IPPROTO_TCP,
-	    e.mark, e.iface, &fd) == -1)
+	    e.mark, e.iface, &fd) == -1) {
+		error("%s: raw TCP socket: %s", l->node->url, strerror(errno));
 		return -1;
+	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
 	/* the kernel fills in IPv6's checksum; the worker learns the
@@ -270,6 +272,7 @@ mon_ftcp_socket(const struct conf *c, const struct listener_conf *l,
 	return 0;
 fail:
 	saved = errno;
+	error("%s: raw TCP socket: %s", l->node->url, strerror(saved));
 	close(fd);
 	errno = saved;
 	return -1;

@@ -196,6 +196,9 @@ kill "$TSPID"; wait_gone "$TSPID" || fail "tap server did not stop"
 ns_ostpd tsrv $A -D -L 'tap://192.168.94.1:8423?net=10.96.0.1/24&name=oftt0&tcp=true'
 TSPID=$OPID
 ready tsrv 2 || fatal "tap server not ready again"
+# (its new device has a new MAC, which B's stale neighbour entry would
+# only learn after its probes to the old one fail: half a minute)
+ip -n $B neigh flush dev oftt1
 wait_until 15 pings $B 10.96.0.1 || fail "no ping after the server's restart"
 grep -q 'fake TCP connection to 192.168.94.1:8423 reset by the peer' "$LOGDIR/tcli.log" ||
 	fail "the client did not see the reset"

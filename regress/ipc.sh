@@ -7,7 +7,7 @@ OSTPD=$OSTPD_T
 
 E=$(free_port)
 start_echo "$E"
-for hook in badtun badsocket badfile badicmp badsign garbage; do
+for hook in badtun badsocket badfile badicmp badrawtcp badsign garbage; do
 	P=$(free_port)
 	OSTP_TESTHOOK=$hook start_ostpd "ipc-$hook" -L "tcp://127.0.0.1:$P/127.0.0.1:$E"
 	wait_port "$P" || { fail "$hook: no listener"; continue; }
@@ -19,6 +19,7 @@ for hook in badtun badsocket badfile badicmp badsign garbage; do
 	badsocket) want='SOCKET request .* is outside the configuration' ;;
 	badfile) want='asked for file "/etc/shadow", which the configuration does not name' ;;
 	badicmp) want='ICMP_SOCKET request (listener 0, family 2) is outside the configuration' ;;
+	badrawtcp) want='RAW_TCP_SOCKET request (listener 0, family 2) is outside the configuration' ;;
 	badsign) want='TLS_SIGN for listener 0, which is not a TLS listener' ;;
 	garbage) want='killing worker 0' ;;
 	esac

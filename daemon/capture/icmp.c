@@ -462,8 +462,8 @@ pinger_new(struct capture *cap, int family)
 	/* the first sequence numbers of each worker differ */
 	pg->next = (uint16_t)arc4random();
 	if (cap->l->tun.icmp == CONF_ICMP_DIRECT) {
-		if ((fd = mm_icmp_socket(cap->wk, (uint32_t)cap->dl.idx,
-		    family)) == -1) {
+		if ((fd = mm_dev_socket(cap->wk, IPC_ICMP_SOCKET,
+		    (uint32_t)cap->dl.idx, family)) == -1) {
 			logit("%s: no ICMP%s socket (%s): echo requests are "
 			    "answered here", cap->l->tun.name,
 			    family == AF_INET ? "" : "v6", strerror(errno));

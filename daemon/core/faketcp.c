@@ -122,28 +122,6 @@ ss_port(const struct sockaddr_storage *ss)
 	    ((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
-static void
-ss_set(struct sockaddr_storage *ss, socklen_t *len, int v6,
-    const unsigned char *a, uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a, 16);
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, a, 4);
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-	}
-}
-
 static const unsigned char *
 ss_addr(const struct sockaddr_storage *ss)
 {
@@ -315,7 +293,8 @@ raw_send(struct ftcp *ft, int v6, const unsigned char *local,
 
 	memset(&mh, 0, sizeof(mh));
 	/* the port of a raw socket's address is not a port */
-	ss_set(&dst, &mh.msg_namelen, v6, ss_addr(peer), 0);
+	sockaddr_set(&dst, &mh.msg_namelen, v6 ? AF_INET6 : AF_INET,
+	    ss_addr(peer), 0);
 	mh.msg_name = &dst;
 	mh.msg_iov = iov;
 	mh.msg_iovlen = iovcnt;
@@ -447,7 +426,7 @@ raw_one(struct ftcp *ft, int v6, struct mmsghdr *m, unsigned char *p)
 		memcpy(s.src, ss_addr(from), 16);
 		pktinfo6(&m->msg_hdr, s.dst);
 	}
-	ss_set(&peer, &peerlen, v6, s.src, s.sport);
+	sockaddr_set(&peer, &peerlen, v6 ? AF_INET6 : AF_INET, s.src, s.sport);
 	segment(ft, &s, v6, &peer, peerlen);
 }
 
@@ -519,7 +498,8 @@ raw_open(struct ftcp *ft, int family)
 {
 	int v6 = family == AF_INET6, fd;
 
-	if ((fd = mm_raw_tcp_socket(ft->wk, (uint32_t)ft->idx, family)) == -1) {
+	if ((fd = mm_dev_socket(ft->wk, IPC_RAW_TCP_SOCKET,
+	    (uint32_t)ft->idx, family)) == -1) {
 		error("%s: no raw TCP socket from the monitor: %s",
 		    ft->l->node->url, strerror(errno));
 		return -1;
@@ -564,7 +544,8 @@ ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
 	if ((f = flow_find(ft, &cmp)) == NULL || f->fd == -1 || !f->up)
 		return 0;
 	/* the port of a raw socket's address is not a port */
-	ss_set(&dst, &dstlen, f->v6, ss_addr(&f->peer), 0);
+	sockaddr_set(&dst, &dstlen, f->v6 ? AF_INET6 : AF_INET,
+	    ss_addr(&f->peer), 0);
 	memset(&cbuf, 0, sizeof(cbuf));
 	ctl = pktinfo_put(&cbuf.hdr, f->v6, f->local);
 	while (done < n) {
