@@ -25,13 +25,6 @@ A=oftA$$; B=oftB$$
 netns_add $A $B
 veth_pair $A fa$$ 192.168.94.1/24 $B fb$$ 192.168.94.2/24
 
-ns_ostpd() {
-	_name=$1; _ns=$2; shift 2
-	ip netns exec "$_ns" "$OSTPD" -w 1 "$@" >>"$LOGDIR/$_name.log" 2>&1 &
-	OPID=$!
-	PIDS="$PIDS $OPID"
-}
-ready() { wait_count "$LOGDIR/$1.log" ') ready' "${2:-1}" 10; }
 # peer NAME NS ARGS...: a tcprawpeer; PPID_ its PID
 peer() {
 	_name=$1; _ns=$2; shift 2
@@ -57,24 +50,31 @@ capture() {
 	wait_log "$_f.err" 'listening on' 5 || fatal "tcpdump did not start"
 }
 capstop() { kill "$CAPPID"; wait_gone "$CAPPID"; }
+# across WHAT SADDR CADDR PORT: through the tunnel whose server end (in
+# A) has SADDR and client end (in B) CADDR, pings both ways and a
+# byte-exact transfer from B to an echo server at SADDR:PORT
+across() {
+	wait_until 10 pings $B "$2" || fail "$1: no ping from the client"
+	ip netns exec $A ping -c 3 -i 0.2 -W 2 "$3" >"$LOGDIR/ping-$4.out" 2>&1 ||
+		fail "$1: ping from the server: $(cat "$LOGDIR/ping-$4.out")"
+	ip netns exec $A $NETTOOL echo "$2" "$4" >"$LOGDIR/echo-$4.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port "$4" "$2" $A || fatal "$1: echo server"
+	ip netns exec $B $NETTOOL xfer "$2" "$4" 1000000 2 \
+	    >"$LOGDIR/xfer-$4.out" 2>&1 ||
+		fail "$1: TCP transfer through the tunnel: $(cat "$LOGDIR/xfer-$4.out")"
+}
 
 # --- 1. ostpd server, tcpraw client -----------------------------------------
 capture $A fa$$ "$LOGDIR/wire1" 'port 8421 or udp'
 ns_ostpd srv $A -D -L 'tun://192.168.94.1:8421?net=10.94.0.1/24&name=oft0&tcp=true'
 SPID=$OPID
-ready srv || fatal "server not ready"
+ns_ready srv || fatal "server not ready"
 grep -q 'carried over fake TCP (server)' "$LOGDIR/srv.log" ||
 	fail "the server does not say it runs over fake TCP"
 dev $B oftp0 10.94.0.2/24
 peer pc $B client oftp0 192.168.94.1:8421 || fatal "tcpraw client: $(cat "$LOGDIR/pc.err")"
-wait_until 10 pings $B 10.94.0.1 || fail "tcpraw client -> ostpd: no ping"
-ip netns exec $A ping -c 3 -i 0.2 -W 2 10.94.0.2 >"$LOGDIR/ping1.out" 2>&1 ||
-	fail "ostpd -> tcpraw client: ping"
-ip netns exec $A $NETTOOL echo 10.94.0.1 7000 >"$LOGDIR/echo.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port 7000 10.94.0.1 $A || fatal "echo server"
-ip netns exec $B $NETTOOL xfer 10.94.0.1 7000 1000000 2 >"$LOGDIR/xfer1.out" 2>&1 ||
-	fail "tcpraw client -> ostpd: TCP transfer through the tunnel"
+across "ostpd server, tcpraw client" 10.94.0.1 10.94.0.2 7000
 capstop
 grep -q 'Flags \[P\.\]' "$LOGDIR/wire1" || fail "no PSH|ACK segments on the wire"
 grep -q 'proto UDP' "$LOGDIR/wire1" && fail "UDP on the wire"
@@ -100,17 +100,10 @@ cat >"$LOGDIR/cli.json" <<'J'
 J
 ns_ostpd cli $B -D -C "$LOGDIR/cli.json"
 CPID=$OPID
-ready cli || fatal "client not ready"
+ns_ready cli || fatal "client not ready"
 wait_log "$LOGDIR/cli.log" 'fake TCP connection to 192.168.94.1:8422 up' 10 ||
 	fail "the client did not connect"
-wait_until 10 pings $B 10.95.0.1 || fail "ostpd client -> tcpraw server: no ping"
-ip netns exec $A ping -c 3 -i 0.2 -W 2 10.95.0.2 >"$LOGDIR/ping2.out" 2>&1 ||
-	fail "tcpraw server -> ostpd client: ping"
-ip netns exec $A $NETTOOL echo 10.95.0.1 7001 >"$LOGDIR/echo2.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port 7001 10.95.0.1 $A || fatal "echo server 2"
-ip netns exec $B $NETTOOL xfer 10.95.0.1 7001 1000000 2 >"$LOGDIR/xfer2.out" 2>&1 ||
-	fail "ostpd client -> tcpraw server: TCP transfer through the tunnel"
+across "tcpraw server, ostpd client" 10.95.0.1 10.95.0.2 7001
 ip -n $B rule show >"$LOGDIR/rules2"
 grep -q '8990:.*to 192.168.94.1 .*ipproto tcp dport 8422 blackhole' "$LOGDIR/rules2" ||
 	fail "no policy rule for the client's kernel segments: $(cat "$LOGDIR/rules2")"
@@ -124,8 +117,8 @@ ns_ostpd tsrv $A -D -L 'tap://192.168.94.1:8423?net=10.96.0.1/24&name=oftt0&tcp=
 TSPID=$OPID
 ns_ostpd tcli $B -D -L 'tap://:0/192.168.94.1:8423?net=10.96.0.2/24&name=oftt1&tcp=true'
 TCPID=$OPID
-ready tsrv || fatal "tap server not ready"
-ready tcli || fatal "tap client not ready"
+ns_ready tsrv || fatal "tap server not ready"
+ns_ready tcli || fatal "tap client not ready"
 wait_until 10 pings $B 10.96.0.1 || fail "tap over fake TCP: no ping"
 mac() { ip -n "$1" -o link show "$2" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
 ip -n $B neigh show 10.96.0.1 dev oftt1 | grep -q "lladdr $(mac $A oftt0)" ||
@@ -159,15 +152,10 @@ S6PID=$OPID
 ns_ostpd c6 $B -D -L 'tun://:0/[fd00:94::1]:8425?net=10.98.0.2/24&name=oft6c&tcp=true' \
     -L 'tun://:0/192.168.94.1:8426?net=10.99.0.2/24&name=oftdc&tcp=true'
 C6PID=$OPID
-ready s6 || fatal "IPv6 server not ready"
-ready c6 || fatal "IPv6 client not ready"
-wait_until 10 pings $B 10.98.0.1 || fail "fake TCP over IPv6: no ping"
-wait_until 10 pings $B 10.99.0.1 || fail "fake TCP, IPv4 to a dual-stack server: no ping"
-ip netns exec $A $NETTOOL echo 10.98.0.1 7002 >"$LOGDIR/echo6.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_port 7002 10.98.0.1 $A || fatal "echo server 6"
-ip netns exec $B $NETTOOL xfer 10.98.0.1 7002 1000000 2 >"$LOGDIR/xfer6.out" 2>&1 ||
-	fail "fake TCP over IPv6: TCP transfer through the tunnel"
+ns_ready s6 || fatal "IPv6 server not ready"
+ns_ready c6 || fatal "IPv6 client not ready"
+across "fake TCP over IPv6" 10.98.0.1 10.98.0.2 7002
+across "IPv4 to a dual-stack server" 10.99.0.1 10.99.0.2 7003
 capstop
 grep -q 'Flags \[P\.\]' "$LOGDIR/wire6" || fail "no PSH|ACK segments over IPv6"
 # over IPv6 a rule per flow, by its ports, once it is up: the few
@@ -186,7 +174,7 @@ kill "$C6PID" "$S6PID"; wait_gone "$C6PID" && wait_gone "$S6PID" ||
 kill "$TCPID"; wait_gone "$TCPID" || fail "tap client did not stop"
 ns_ostpd tcli $B -D -L 'tap://:0/192.168.94.1:8423?net=10.96.0.2/24&name=oftt1&tcp=true'
 TCPID=$OPID
-ready tcli 2 || fatal "tap client not ready again"
+ns_ready tcli 2 || fatal "tap client not ready again"
 wait_until 10 pings $B 10.96.0.1 || fail "no ping after the client's restart"
 
 # ...and the server restarted: it resets the old flow's next segment
@@ -195,7 +183,7 @@ wait_until 10 pings $B 10.96.0.1 || fail "no ping after the client's restart"
 kill "$TSPID"; wait_gone "$TSPID" || fail "tap server did not stop"
 ns_ostpd tsrv $A -D -L 'tap://192.168.94.1:8423?net=10.96.0.1/24&name=oftt0&tcp=true'
 TSPID=$OPID
-ready tsrv 2 || fatal "tap server not ready again"
+ns_ready tsrv 2 || fatal "tap server not ready again"
 # (its new device has a new MAC, which B's stale neighbour entry would
 # only learn after its probes to the old one fail: half a minute)
 ip -n $B neigh flush dev oftt1

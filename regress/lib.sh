@@ -231,6 +231,17 @@ start_ostpd() {
 	PIDS="$PIDS $OPID"
 }
 
+# ns_ostpd NAME NS ARGS...: one ostpd (one worker) in namespace NS, its
+# log in $LOGDIR/NAME.log (appended: a restart keeps the earlier
+# lines), OPID.  ns_ready NAME [N]: its Nth "ready" line (first).
+ns_ostpd() {
+	_name=$1; _ns=$2; shift 2
+	ip netns exec "$_ns" "$OSTPD" -w 1 "$@" >>"$LOGDIR/$_name.log" 2>&1 &
+	OPID=$!
+	PIDS="$PIDS $OPID"
+}
+ns_ready() { wait_count "$LOGDIR/$1.log" ') ready' "${2:-1}" 10; }
+
 start_echo() {
 	$NETTOOL echo "${2:-127.0.0.1}" "$1" >"$LOGDIR/echo-$1.log" 2>&1 &
 	PIDS="$PIDS $!"

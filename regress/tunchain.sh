@@ -17,17 +17,7 @@ netns_add $C $H $S
 veth_pair $C cc$$ 192.168.81.2/24 $H ch$$ 192.168.81.1/24
 veth_pair $H hh$$ 192.168.82.1/24 $S ss$$ 192.168.82.2/24
 
-# ns_ostpd NAME NS ARGS...: one ostpd in namespace NS, its log in
-# $LOGDIR/NAME.log (appended: a restart keeps the earlier lines), OPID.
-ns_ostpd() {
-	_name=$1; _ns=$2; shift 2
-	ip netns exec "$_ns" "$OSTPD" -w 1 "$@" >>"$LOGDIR/$_name.log" 2>&1 &
-	OPID=$!
-	PIDS="$PIDS $OPID"
-}
 pings() { ip netns exec $C ping -c 1 -W 1 "$1" >/dev/null 2>&1; }
-# ready NAME: the daemon's Nth "ready" line, N given
-ready() { wait_count "$LOGDIR/$1.log" ') ready' "$2" 10; }
 
 SRV='tun://192.168.82.2:8421?net=10.81.0.1/24&name=ostcs0'
 SRVTAP='tap://192.168.82.2:8422?net=10.83.0.1/24&name=ostcst0'
@@ -41,8 +31,8 @@ CLI='tun://:0/192.168.82.2:8421?net=10.81.0.2/24&name=ostcc0'
 ns_ostpd server $S -D -L "$SRV" -L "$SRVTAP"; SPID=$OPID
 # shellcheck disable=SC2086
 ns_ostpd hop $H -D $HOP; HPID=$OPID
-ready server 1 || fatal "server not ready"
-ready hop 1 || fatal "hop not ready"
+ns_ready server 1 || fatal "server not ready"
+ns_ready hop 1 || fatal "hop not ready"
 # the client cannot reach the server but through the hop
 pings 192.168.82.2 && fatal "the client reaches the server directly"
 
@@ -51,7 +41,7 @@ PIDS="$PIDS $!"
 
 # 1. SOCKS5 hop: UDP-over-TCP frames
 ns_ostpd c1 $C -D -L "$CLI" -F socks5://192.168.81.1:1080; CPID=$OPID
-ready c1 1 || fatal "client not ready"
+ns_ready c1 1 || fatal "client not ready"
 grep -q 'through the chain to its peer' "$LOGDIR/c1.log" ||
 	fail "the client does not use the chain"
 wait_until 10 pings 10.81.0.1 || fail "socks5 hop: no ping through the tunnel"
@@ -74,8 +64,8 @@ ns_ostpd t1 $C -D -L 'tap://:0/192.168.82.2:8422?net=10.83.0.2/24&name=ostcct0' 
     -F socks5://192.168.81.1:1080; TPID=$OPID
 ns_ostpd t2 $H -D -L 'tap://:0/192.168.82.2:8422?net=10.83.0.3/24&name=ostcht0'
 T2PID=$OPID
-ready t1 1 || fatal "tap client not ready"
-ready t2 1 || fatal "second tap client not ready"
+ns_ready t1 1 || fatal "tap client not ready"
+ns_ready t2 1 || fatal "second tap client not ready"
 wait_until 10 pings 10.83.0.1 || fail "tap through the hop: no ping"
 ip -n $C neigh show 10.83.0.1 dev ostcct0 | grep -q "lladdr $(mac $S ostcst0)" ||
 	fail "tap: the client did not learn the server's MAC by ARP"
@@ -108,7 +98,7 @@ ip netns exec $C ping -c 2 -i 0.2 -W 2 10.81.0.1 >>"$LOGDIR/ping1.out" 2>&1 ||
 kill "$SPID"; wait_gone "$SPID" || fatal "server did not stop"
 pings 10.81.0.1 && fail "ping with the server stopped"
 ns_ostpd server $S -D -L "$SRV" -L "$SRVTAP"; SPID=$OPID
-ready server 2 || fatal "server not ready again"
+ns_ready server 2 || fatal "server not ready again"
 wait_until 10 pings 10.81.0.1 || fail "no ping after the server's restart"
 
 # 5. the hop dies and comes back: the client dials again (back-off)
@@ -118,7 +108,7 @@ wait_log "$LOGDIR/c1.log" 'dialed again in' 10 ||
 pings 10.81.0.1 && fail "ping with the hop dead"
 # shellcheck disable=SC2086
 ns_ostpd hop $H -D $HOP; HPID=$OPID
-ready hop 2 || fatal "hop not ready again"
+ns_ready hop 2 || fatal "hop not ready again"
 wait_until 20 pings 10.81.0.1 || fail "no ping after the hop's restart"
 kill -0 "$CPID" 2>/dev/null || fail "the client did not survive"
 ip netns exec $C $NETTOOL xfer 10.81.0.1 7000 200000 1 \
@@ -139,7 +129,7 @@ for hop in socks5+tls://192.168.81.1:1443 \
 	*)	ns_ostpd c$n $C -D -L "$CLI" -F "$hop" ;;
 	esac
 	CPID=$OPID
-	ready c$n 1 || fatal "client $hop not ready"
+	ns_ready c$n 1 || fatal "client $hop not ready"
 	wait_until 10 pings 10.81.0.1 || fail "$hop: no ping through the tunnel"
 	ip netns exec $C $NETTOOL xfer 10.81.0.1 7000 300000 1 \
 	    >"$LOGDIR/xfer$n.out" 2>&1 || fail "$hop: TCP transfer"
@@ -152,7 +142,7 @@ for hop in socks5+tls://192.168.81.1:1443 \
 		kill "$HPID"; wait_gone "$HPID" || fatal "hop did not stop"
 		# shellcheck disable=SC2086
 		ns_ostpd hop $H -D $HOP; HPID=$OPID
-		ready hop 3 || fatal "hop not ready a third time"
+		ns_ready hop 3 || fatal "hop not ready a third time"
 		wait_until 10 pings 10.81.0.1 ||
 		    fail "$hop: no ping after the hop's restart" ;;
 	esac
