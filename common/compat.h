@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
@@ -20,6 +21,16 @@
 	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
+
+/* Seconds of the monotonic clock: ages, expiries, back-offs. */
+static inline time_t
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 /* OpenBSD's: wipe, then free (secrets, configuration text). */
 static inline void

@@ -97,15 +97,6 @@ struct ftcp {
 	unsigned char		*rbuf;
 };
 
-static time_t
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 ft_drop(struct ftcp *ft, const char *why)
 {
@@ -228,7 +219,7 @@ flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
 	memcpy(&f->peer, ss, len);
 	f->peerlen = len;
 	f->v6 = ss->ss_family == AF_INET6;
-	f->seen = now_s();
+	f->seen = mono_sec();
 	ft->nflows++;
 	return f;
 }
@@ -315,7 +306,7 @@ send_reset(struct ftcp *ft, int v6, const struct ftcp_seg *s,
 {
 	unsigned char h[FTCP_HDR];
 	struct iovec iov;
-	time_t now = now_s();
+	time_t now = mono_sec();
 
 	if (now != ft->rst_sec) {
 		ft->rst_sec = now;
@@ -359,7 +350,7 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 			flow_end(f, "reset by the peer");
 		return;
 	}
-	f->seen = now_s();
+	f->seen = mono_sec();
 	if (s->flags & FTCP_ACK)
 		f->seq = s->ack;
 	if (s->flags & FTCP_SYN) {
@@ -627,7 +618,7 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ftcp *ft = arg;
-	time_t now = now_s();
+	time_t now = mono_sec();
 	size_t i;
 
 	(void)fd;
@@ -668,7 +659,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		}
 		f->fd = fd;
 		f->up = 1;
-		f->seen = now_s();
+		f->seen = mono_sec();
 		flow_block(f, 1);
 		debug("%s: fake TCP flow %u", ft->l->node->url,
 		    (unsigned)ss_port(&ss));

@@ -94,15 +94,6 @@ struct resolve_req {
 static struct resolver *sys_resolver;
 static struct hosts *sys_hosts;
 
-static time_t
-now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 const char *
 resolve_strerror(int err)
 {
@@ -412,7 +403,7 @@ query_cb(void *arg, unsigned char *msg, size_t len,
 	re->valid = 1;
 	re->hops = 0;
 	re->addrs.ttl = ttl;
-	re->expires = now_sec() + (time_t)ttl;
+	re->expires = mono_sec() + (time_t)ttl;
 	if (ttl == 0)
 		re->expires = 0;	/* for those waiting now only */
 	debug("%s: %s %s: %s%s (%u s)", re->r->who, re->name,
@@ -465,9 +456,9 @@ want(struct resolve_req *req, int i, const char *name, int family)
 
 	if ((re = entry_get(r, name, family)) == NULL)
 		return -1;
-	if (re->valid && re->q == NULL && re->expires > now_sec()) {
+	if (re->valid && re->q == NULL && re->expires > mono_sec()) {
 		stats_dns(1);
-		re->addrs.ttl = (uint32_t)(re->expires - now_sec());
+		re->addrs.ttl = (uint32_t)(re->expires - mono_sec());
 		ready_add(req, i, &re->addrs, re->err);
 		return 0;
 	}
@@ -529,10 +520,10 @@ resolve_cached(struct resolver *r, const char *name, int family,
 		if (re->family == family && strcmp(re->name, norm) == 0)
 			break;
 	if (re == NULL || !re->valid || re->q != NULL ||
-	    re->expires <= now_sec())
+	    re->expires <= mono_sec())
 		return -1;
 	*a = re->addrs;
-	a->ttl = (uint32_t)(re->expires - now_sec());
+	a->ttl = (uint32_t)(re->expires - mono_sec());
 	return re->err;
 }
 

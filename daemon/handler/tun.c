@@ -103,15 +103,6 @@ struct tun_ctx {
 	unsigned char			 rbuf[VNET_HDR + VNET_PKT_MAX + 40];
 };
 
-static time_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Peer input that is no packet, or not the peer's: dropped, counted. */
 static void
 tun_drop(struct tun_ctx *t, const char *why)
@@ -371,7 +362,7 @@ peer_input(struct tun_ctx *t, const unsigned char *p, size_t len, size_t seg,
 			continue;
 		}
 		if (*now == 0)
-			*now = mono_now();
+			*now = mono_sec();
 		/* Garbage is dropped here; the device never sees it. */
 		if (tunsw_input(t->sw, p + off, k, (struct sockaddr *)from,
 		    fromlen, *now, &v) != 0) {
@@ -490,7 +481,7 @@ dev_input(struct tun_ctx *t, const struct virtio_net_hdr *vh,
 		return;
 	}
 	if (*now == 0)
-		*now = mono_now();
+		*now = mono_sec();
 	/* a super-segment's addresses are its packets' */
 	if (tunsw_input(t->sw, p, n, NULL, 0, *now, &v) != 0)
 		return;

@@ -110,15 +110,6 @@ static void uchan_tun_fail(struct uchan *);
 #define UCHAN_BACKOFF_MIN	1	/* seconds (gost's tun client) */
 #define UCHAN_BACKOFF_MAX	6
 
-static time_t
-uchan_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* The tunnel through the chain failed or ended: when to dial again. */
 static void
 uchan_tun_backoff(struct uchan *uc)
@@ -127,7 +118,7 @@ uchan_tun_backoff(struct uchan *uc)
 		return;
 	if (uc->tdelay < UCHAN_BACKOFF_MIN)
 		uc->tdelay = UCHAN_BACKOFF_MIN;
-	uc->tnext = uchan_now() + (time_t)uc->tdelay;
+	uc->tnext = mono_sec() + (time_t)uc->tdelay;
 	logit("udp: the UDP tunnel through the chain is down; dialed again "
 	    "in %us", uc->tdelay);
 	uc->tdelay *= 2;
@@ -508,7 +499,7 @@ uchan_tun(struct uchan *uc, const struct outbound_conf *ob, int relay,
 		return;
 	}
 	if (uc->backoff && !uc->tready && uc->cd == NULL &&
-	    uchan_now() < uc->tnext)
+	    mono_sec() < uc->tnext)
 		return;		/* backing off: the datagram is lost */
 	if (cbuf_alloc(&uc->tout, UTUN_OUT_MAX) != 0)
 		return;
