@@ -11,6 +11,7 @@
 #      gone after;
 #      3b. over IPv6 (a policy rule per flow), and IPv4 to a
 #      dual-stack server;
+#      SIGHUP of the server: the client connects again, one rule;
 #   4. the client restarted: a new connection, ping again; the server
 #      restarted: it resets the old flow, the client connects again;
 #   5. garbage segments to the server's port (bad lengths, flags,
@@ -142,6 +143,20 @@ grep -q 'proto UDP' "$LOGDIR/wire3" && fail "UDP on the wire (tap)"
 [ "$(grep -c 'ttl 1,' "$LOGDIR/wire3")" = 0 ] ||
 	fail "the kernel's own segments reached the wire: $(grep -m 3 'ttl 1,' "$LOGDIR/wire3")"
 
+# SIGHUP: the new generation's worker takes the device and the port
+# over (the listener's rule stays, one), knows none of the old flows
+# and resets their next segment: the client connects again
+kill -HUP "$TSPID"
+wait_log "$LOGDIR/tsrv.log" 'configuration reloaded (generation 2)' 5 ||
+	fail "the tap server did not reload"
+wait_log "$LOGDIR/tsrv.log" 'worker 0 (generation 2) running' 5 ||
+	fail "no worker of generation 2"
+wait_until 15 pings $B 10.96.0.1 || fail "no ping after SIGHUP"
+[ "$(count "$LOGDIR/tcli.log" 'reset by the peer')" = 1 ] ||
+	fail "the client was not reset once after SIGHUP"
+[ "$(ip -n $A rule show | grep -c blackhole)" = 1 ] ||
+	fail "not one rule after SIGHUP: $(ip -n $A rule show)"
+
 # --- 3b. IPv6, and a dual-stack server taking IPv4 -----------------------------
 ip -n $A addr add fd00:94::1/64 dev fa$$ nodad
 ip -n $B addr add fd00:94::2/64 dev fb$$ nodad
@@ -188,8 +203,8 @@ ns_ready tsrv 2 || fatal "tap server not ready again"
 # only learn after its probes to the old one fail: half a minute)
 ip -n $B neigh flush dev oftt1
 wait_until 15 pings $B 10.96.0.1 || fail "no ping after the server's restart"
-grep -q 'fake TCP connection to 192.168.94.1:8423 reset by the peer' "$LOGDIR/tcli.log" ||
-	fail "the client did not see the reset"
+[ "$(count "$LOGDIR/tcli.log" 'connection to 192.168.94.1:8423 reset by the peer')" = 2 ] ||
+	fail "the client did not see the restarted server's reset"
 
 # --- 5. garbage to the server's port ----------------------------------------
 ip netns exec $B python3 - <<'E' || fail "garbage sender"
