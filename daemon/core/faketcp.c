@@ -6,11 +6,9 @@
  * connection only holds the ports: a socket filter keeps the peer's
  * data from it, so it has nothing to answer, and whatever it sends
  * leaves with TTL 1 and the TOS FTCP_TOS, which a policy rule of the
- * monitor's drops (monitor/mon_ftcp.c).  A flow ends when
- * the peer's host resets it (it restarted), when a flow of the same
- * address replaces it, or when a server needs its slot.  Each datagram goes out on a raw socket
- * as the payload of one segment with PSH|ACK, the window random above
- * 32767, numbered as tcpraw numbers them:
+ * monitor's drops (monitor/mon_ftcp.c).  Each datagram goes out on a
+ * raw socket as the payload of one segment with PSH|ACK, the window
+ * random above 32767, numbered as tcpraw numbers them:
  *
  *	seq	the peer's last acknowledgement, plus what was sent since
  *	ack	the peer's SYN + 1, moved on by each segment with PSH
@@ -19,10 +17,13 @@
  * The raw socket (the monitor's) sees every TCP segment to this host
  * (a socket filter keeps those to our port): the handshake's, whose
  * numbers start the flow, and the peer's data, handed on as one
- * datagram each.  A segment of an unknown flow is dropped, except a
- * server's SYN, which starts a flow that its accept() completes (or
- * that expires).  A flow is the peer's address and port; a server has
- * at most FTCP_FLOWS, the longest silent one going for a new one.
+ * datagram each.  A flow is the peer's address and port.  A segment of
+ * no flow is dropped, and a server resets it as a host without the
+ * connection would; a server's SYN starts a flow that its accept()
+ * completes (or that expires).  A flow ends when the peer's host
+ * resets it (it restarted), when a flow of the same address replaces
+ * it, or when a server, which has at most FTCP_FLOWS, needs its slot
+ * (the longest silent one's).
  */
 #include "config.h"
 
@@ -90,8 +91,8 @@ struct ftcp {
 	uint64_t		 dropped;
 	time_t			 rst_sec;	/* resets sent this second */
 	unsigned int		 rst_n;
-	size_t			 nflows;
 	struct ftcp_flow	 flows[FTCP_FLOWS];
+	struct ftcp_flow	*last;		/* found last */
 	/* FTCP_BATCH reads of slot bytes: a packet of the MTU, headers */
 	size_t			 slot;
 	unsigned char		*rbuf;
@@ -150,14 +151,18 @@ pktinfo_put(struct cmsghdr *cm, int v6, const unsigned char *local)
 	}
 }
 
+/* The flow of address ss; the last one found is looked at first. */
 static struct ftcp_flow *
 flow_find(struct ftcp *ft, const struct sockaddr_storage *ss)
 {
+	struct ftcp_flow *f = ft->last;
 	size_t i;
 
+	if (f != NULL && f->used && sockaddr_same(&f->peer, ss))
+		return f;
 	for (i = 0; i < FTCP_FLOWS; i++)
 		if (ft->flows[i].used && sockaddr_same(&ft->flows[i].peer, ss))
-			return &ft->flows[i];
+			return ft->last = &ft->flows[i];
 	return NULL;
 }
 
@@ -181,8 +186,6 @@ flow_block(struct ftcp_flow *f, int on)
 static void
 flow_free(struct ftcp_flow *f)
 {
-	struct ftcp *ft = f->ft;
-
 	flow_block(f, 0);
 	if (f->ev != NULL)
 		event_free(f->ev);
@@ -190,12 +193,16 @@ flow_free(struct ftcp_flow *f)
 		close(f->fd);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	ft->nflows--;
 }
 
-/* A free slot, or the longest silent flow's (an orphan's first). */
+/*
+ * A free slot, or the longest silent flow's (an orphan's first).  A
+ * SYN's flow (orphan) takes only an orphan's: SYNs from anywhere, which
+ * anybody can send, never end a connection.  NULL: no room.
+ */
 static struct ftcp_flow *
-flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
+flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len,
+    int orphan)
 {
 	struct ftcp_flow *f, *old = NULL;
 	size_t i;
@@ -209,8 +216,11 @@ flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
 			old = f;
 	}
 	if (i == FTCP_FLOWS) {
-		logit("%s: more than %d fake TCP flows: the most silent one "
-		    "ends", ft->l->node->url, FTCP_FLOWS);
+		if (orphan && old->fd != -1)
+			return NULL;
+		if (old->fd != -1)
+			logit("%s: more than %d fake TCP flows: the most "
+			    "silent one ends", ft->l->node->url, FTCP_FLOWS);
 		flow_free(f = old);
 	}
 	f->ft = ft;
@@ -220,7 +230,6 @@ flow_new(struct ftcp *ft, const struct sockaddr_storage *ss, socklen_t len)
 	f->peerlen = len;
 	f->v6 = ss->ss_family == AF_INET6;
 	f->seen = mono_sec();
-	ft->nflows++;
 	return f;
 }
 
@@ -337,7 +346,10 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 				send_reset(ft, v6, s, peer);
 			return;
 		}
-		f = flow_new(ft, peer, peerlen);
+		if ((f = flow_new(ft, peer, peerlen, 1)) == NULL) {
+			ft_drop(ft, "a SYN with every flow up");
+			return;
+		}
 		memcpy(f->local, s->dst, sizeof(f->local));
 	}
 	/*
@@ -579,12 +591,6 @@ ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
 	return done;
 }
 
-size_t
-ftcp_flows(const struct ftcp *ft)
-{
-	return ft->nflows;
-}
-
 static struct ftcp *
 ftcp_new(struct worker *wk, const struct listener_conf *l, size_t idx,
     ftcp_cb cb, void *arg)
@@ -647,7 +653,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		conn_silence(fd);
 		sockaddr_unmap(&ss, &len);
 		if ((f = flow_find(ft, &ss)) == NULL)
-			f = flow_new(ft, &ss, len);
+			f = flow_new(ft, &ss, len, 0);
 		else if (f->fd != -1)
 			/* the same address and port again: the old one is
 			   gone, whatever its connection says */
@@ -742,7 +748,7 @@ client_connect(struct ftcp *ft)
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, ftcp_nodata(),
 	    sizeof(struct sock_fprog)) == -1)
 		debug_f("SO_ATTACH_FILTER: %s", strerror(errno));
-	f = flow_new(ft, &peer, peerlen);
+	f = flow_new(ft, &peer, peerlen, 0);
 	f->fd = fd;
 	if ((connect(fd, (struct sockaddr *)&peer, peerlen) == -1 &&
 	    errno != EINPROGRESS) ||

@@ -41,7 +41,4 @@ size_t	ftcp_send(struct ftcp *, const struct sockaddr_storage *to,
 	    socklen_t tolen, const unsigned char *buf, const size_t *lens,
 	    size_t n, size_t *bytes);
 
-/* Flows up and datagrams dropped (not a segment of a flow). */
-size_t	ftcp_flows(const struct ftcp *);
-
 #endif
