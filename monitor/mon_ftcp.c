@@ -331,8 +331,9 @@ mm_answer_ftcp_block(struct monitor *mon, struct mon_worker *w,
 	    l->kind != LIS_TAP) || !l->tun.tcp || family != AF_INET6 ||
 	    !(w->tun_given[idx] & MON_TUN_GIVEN_RAW6) || pport == 0 ||
 	    lport == 0 || (l->ntargets > 0 ?
-	    !ss_addr(&l->targets[0], AF_INET6, a) || memcmp(a, addr, 16) != 0 ||
-	    ss_port(&l->targets[0]) != pport : ss_port(&l->addr) != lport)) {
+	    !ss_addr(&l->targets[0], AF_INET6, a) ||
+	    memcmp(a, addr, 16) != 0 || ss_port(&l->targets[0]) != pport :
+	    ss_port(&l->addr) != lport)) {
 		error("worker %u: %s (listener %u) is outside the "
 		    "configuration", w->id, ipc_type_name(m->hdr.type), idx);
 		return -1;
@@ -392,8 +393,7 @@ mon_ftcp_gc(struct monitor *mon)
 			for (i = 0; i < g->conf.nlis && !used; i++) {
 				const struct listener_conf *l = &g->conf.lis[i];
 
-				if ((l->kind != LIS_TUN && l->kind != LIS_TAP) ||
-				    !l->tun.tcp ||
+				if (!LIS_HAS_DEV(l->kind) || !l->tun.tcp ||
 				    !mon_ftcp_family_ok(l, AF_INET))
 					continue;
 				rule_of(l, &want);

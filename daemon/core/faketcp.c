@@ -55,6 +55,8 @@
 #define FTCP_RESETS	100		/* a server's, a second at most */
 #define FTCP_BACKOFF_MIN 1		/* s: a client's reconnect, gost's */
 #define FTCP_BACKOFF_MAX 6
+/* control data: where a segment goes from, or went to */
+#define FTCP_CMSG	CMSG_SPACE(sizeof(struct in6_pktinfo))
 
 struct ftcp_flow {
 	struct ftcp		*ft;
@@ -287,7 +289,7 @@ raw_send(struct ftcp *ft, int v6, const unsigned char *local,
 	struct sockaddr_storage dst;
 	union {
 		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		unsigned char	buf[FTCP_CMSG];
 	} cbuf;
 	struct msghdr mh;
 
@@ -440,7 +442,7 @@ raw_cb(evutil_socket_t fd, short what, void *arg)
 	struct sockaddr_storage from[FTCP_BATCH];
 	union {
 		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		unsigned char	buf[FTCP_CMSG];
 	} cbuf[FTCP_BATCH];
 	struct mmsghdr mm[FTCP_BATCH];
 	struct iovec iov[FTCP_BATCH];
@@ -530,7 +532,7 @@ ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
 	struct sockaddr_storage cmp, dst;
 	union {
 		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		unsigned char	buf[FTCP_CMSG];
 	} cbuf;
 	struct mmsghdr mm[FTCP_BATCH];
 	struct iovec iov[FTCP_BATCH][2];
@@ -560,8 +562,8 @@ ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
 			size_t len = lens[done + i];
 
 			ft->rnd = ft->rnd * 1103515245u + 12345u;
-			ftcp_header(h[i], ft->port, ss_port(&f->peer), seq, f->ack,
-			    (uint16_t)((ft->rnd >> 16) | 0x8000),
+			ftcp_header(h[i], ft->port, ss_port(&f->peer), seq,
+			    f->ack, (uint16_t)((ft->rnd >> 16) | 0x8000),
 			    f->v6 ? NULL : f->local,
 			    f->v6 ? NULL : ss_addr(&f->peer), p, len);
 			iov[i][0].iov_base = h[i];
