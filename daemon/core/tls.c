@@ -242,12 +242,21 @@ tl_result(struct conn *c, int r, int *need)
 	return -1;
 }
 
+/*
+ * What SSL_read waits for below can change inside it: a TLS 1.3
+ * server writes its session tickets when the client's Finished comes,
+ * usually together with the first request, and a stream whose
+ * session's output is full takes them later.  The layer below is
+ * armed anew then: the owner waits only to read, and a wake-up for
+ * writing that nobody armed would be lost (conn_kick passes only what
+ * is wanted), the request held in the read-ahead with it.
+ */
 static ssize_t
 tl_recv(struct conn *c, void *p, size_t n)
 {
 	struct tlayer *l = c->layer;
+	int r, need = l->rneed;
 	size_t got;
-	int r;
 
 	if (l->err != 0) {
 		errno = l->err;
@@ -257,10 +266,17 @@ tl_recv(struct conn *c, void *p, size_t n)
 	errno = 0;
 	if ((r = SSL_read_ex(l->ssl, p, n, &got)) == 1) {
 		l->rneed = CONN_READ;
+		if (need != CONN_READ)
+			c->ops->update(c);
 		return (ssize_t)got;
 	}
-	if ((r = tl_result(c, r, &l->rneed)) == -1 && errno == EAGAIN)
+	if ((r = tl_result(c, r, &l->rneed)) == -1 && errno == EAGAIN) {
 		l->starved = 1;		/* until more comes from below */
+		if (l->rneed != need) {
+			c->ops->update(c);
+			errno = EAGAIN;
+		}
+	}
 	return r;
 }
 
@@ -366,11 +382,16 @@ tl_update(struct conn *c)
 		conn_want(c->lower, 0);
 		return;
 	}
+	/*
+	 * Bytes held are read at once (kick), and the layer below stays
+	 * armed all the same: what is held may be only part of a record
+	 * (any wake-up from below ends starved), and the read that finds
+	 * so would leave nobody waiting for the rest.
+	 */
 	if (c->want & CONN_READ) {
 		if (tl_pending(c) > 0)
 			conn_kick(c, CONN_READ);
-		else
-			lw |= l->rneed;
+		lw |= l->rneed;
 	}
 	if (c->want & CONN_WRITE) {
 		if (l->wneed == 0)

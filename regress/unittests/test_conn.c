@@ -1,7 +1,8 @@
 /*
  * The connection layer on socketpairs in one event loop: read-ahead,
  * conn_put's queue, the WebSocket layer between a client and a server
- * (frames that arrive together are all readable), smux streams.
+ * (frames that arrive together are all readable), smux streams, TLS
+ * over a stream whose session's output is full.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <event2/event.h>
 
 #include "core/conn.h"
+#include "core/tls.h"
 #include "mux/smux.h"
 #include "proto/ws.h"
 #include "test.h"
@@ -219,6 +222,252 @@ TEST(test_smux_pair)
 	smux_free(s);
 }
 
+/*
+ * A stream as the test drives it (as smux.c's are): bytes for its
+ * reader are fed in, what its writer sends is kept, sends wait while
+ * "full" (the session's output), and a feed or the end of "full" is a
+ * kick, which reaches only an owner that waits for it.
+ */
+struct pipe {
+	struct cbuf	in;
+	struct cbuf	out;
+	int		full;
+};
+
+static ssize_t
+pipe_recv(struct conn *c, void *p, size_t n)
+{
+	struct pipe *pp = c->layer;
+
+	if (pp->in.len == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (n > pp->in.len)
+		n = pp->in.len;
+	memcpy(p, pp->in.p + pp->in.off, n);
+	cbuf_consume(&pp->in, n);
+	return (ssize_t)n;
+}
+
+static ssize_t
+pipe_send(struct conn *c, const void *p, size_t n)
+{
+	struct pipe *pp = c->layer;
+
+	if (pp->full) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (cbuf_reserve(&pp->out, n, 4096, SIZE_MAX) != 0)
+		return -1;
+	memcpy(cbuf_tail(&pp->out), p, n);
+	pp->out.len += n;
+	return (ssize_t)n;
+}
+
+static int
+pipe_shutw(struct conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static void
+pipe_update(struct conn *c)
+{
+	struct pipe *pp = c->layer;
+
+	if ((c->want & CONN_READ) && pp->in.len > 0)
+		conn_kick(c, CONN_READ);
+	if ((c->want & CONN_WRITE) && !pp->full)
+		conn_kick(c, CONN_WRITE);
+}
+
+static size_t
+pipe_pending(const struct conn *c)
+{
+	const struct pipe *pp = c->layer;
+
+	return pp->in.len;
+}
+
+static void
+pipe_free(struct conn *c)
+{
+	struct pipe *pp = c->layer;
+
+	cbuf_release(&pp->in);
+	cbuf_release(&pp->out);
+	free(pp);
+}
+
+static const struct conn_ops pipe_ops = {
+	.name = "pipe",
+	.recv = pipe_recv,
+	.send = pipe_send,
+	.shutw = pipe_shutw,
+	.update = pipe_update,
+	.pending = pipe_pending,
+	.free = pipe_free,
+};
+
+static struct conn *
+pipe_new(void)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->layer = calloc(1, sizeof(struct pipe))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->ops = &pipe_ops;
+	c->wk = &wk;
+	c->fd = -1;
+	return c;
+}
+
+/* Up to n bytes (0: all) of what from sent become to's input. */
+static size_t
+pipe_move(struct conn *from, struct conn *to, size_t n)
+{
+	struct pipe *f = from->layer, *t = to->layer;
+
+	if (n == 0 || n > f->out.len)
+		n = f->out.len;
+	if (n == 0)
+		return 0;
+	if (cbuf_reserve(&t->in, n, 4096, SIZE_MAX) != 0)
+		return 0;
+	memcpy(cbuf_tail(&t->in), f->out.p + f->out.off, n);
+	t->in.len += n;
+	cbuf_consume(&f->out, n);
+	conn_kick(to, CONN_READ);
+	return n;
+}
+
+/* What is ready now, without waiting. */
+static void
+spin(void)
+{
+	int i;
+
+	for (i = 0; i < 20; i++)
+		event_base_loop(wk.base, EVLOOP_NONBLOCK);
+}
+
+/* One read per wake-up, as a handshake's reader (handler/proxy.c). */
+static void
+once_cb(struct conn *c, int what, void *arg)
+{
+	struct reader *r = arg;
+	ssize_t n;
+
+	(void)what;
+	if ((n = conn_recv(c, r->buf + r->len, sizeof(r->buf) - r->len)) > 0)
+		r->len += (size_t)n;
+	else if (n == 0 || errno != EAGAIN)
+		r->done = 1;
+}
+
+/*
+ * TLS over a stream, as gost's SOCKS5 TLS method runs on an mws
+ * session: the server's reader waits only to read, the client's
+ * Finished and request come together, and the TLS 1.3 server's
+ * session tickets (written inside SSL_read) find the session's output
+ * full.  The request must still reach the reader once the stream can
+ * take them, without anything more from the client.
+ */
+TEST(test_tls_read_must_write)
+{
+	struct conn *cp, *sp, *cl, *sv;
+	struct pipe *spp;
+	struct reader r;
+
+	REQUIRE(tls_init() == 0);
+	REQUIRE((cp = pipe_new()) != NULL && (sp = pipe_new()) != NULL);
+	spp = sp->layer;
+	REQUIRE((cl = tls_client_push(cp, NULL)) != NULL);
+	REQUIRE((sv = tls_server_push(sp)) != NULL);
+	memset(&r, 0, sizeof(r));
+	conn_set_cb(sv, once_cb, &r);
+	conn_want(sv, CONN_READ);
+	/* queued until the handshake is done: then with the Finished */
+	ASSERT_EQ_INT(conn_put(cl, "request", 7), 0);
+	conn_want(cl, 0);
+	spin();
+	ASSERT(pipe_move(cp, sp, 0) > 0);	/* ClientHello */
+	spin();
+	ASSERT(pipe_move(sp, cp, 0) > 0);	/* the server's flight */
+	spin();
+	ASSERT_EQ_UINT(cl->wq.len, 0);
+	spp->full = 1;
+	ASSERT(pipe_move(cp, sp, 0) > 0);	/* Finished, request */
+	spin();
+	ASSERT_EQ_UINT(r.len, 0);		/* behind the tickets */
+	/* the session's output drained (smux_unblock) */
+	spp->full = 0;
+	conn_kick(sp, CONN_WRITE);
+	spin();
+	ASSERT_EQ_UINT(r.len, 7);
+	ASSERT(memcmp(r.buf, "request", 7) == 0);
+	ASSERT(spp->out.len > 0);		/* the tickets */
+	conn_free(cl);
+	conn_free(sv);
+}
+
+/*
+ * A record that comes in two parts, and between them a wake-up from
+ * below that brings nothing (a kick left over): the layer counts the
+ * part in OpenSSL's read-ahead as held and kicks its reader, whose
+ * read finds no whole record.  The rest must still reach the reader,
+ * and so must the next record.
+ */
+TEST(test_tls_held_then_more)
+{
+	struct conn *cp, *sp, *cl, *sv;
+	struct pipe *cpp;
+	struct reader r;
+
+	REQUIRE(tls_init() == 0);
+	REQUIRE((cp = pipe_new()) != NULL && (sp = pipe_new()) != NULL);
+	cpp = cp->layer;
+	REQUIRE((cl = tls_client_push(cp, NULL)) != NULL);
+	REQUIRE((sv = tls_server_push(sp)) != NULL);
+	memset(&r, 0, sizeof(r));
+	conn_set_cb(sv, once_cb, &r);
+	conn_want(sv, CONN_READ);
+	ASSERT_EQ_INT(conn_put(cl, "first", 5), 0);
+	conn_want(cl, 0);
+	spin();
+	ASSERT(pipe_move(cp, sp, 0) > 0);	/* ClientHello */
+	spin();
+	ASSERT(pipe_move(sp, cp, 0) > 0);	/* the server's flight */
+	spin();
+	ASSERT(pipe_move(cp, sp, 0) > 0);	/* Finished, "first" */
+	spin();
+	ASSERT_EQ_UINT(r.len, 5);
+	ASSERT_EQ_INT(conn_send(cl, "second", 6), 6);
+	REQUIRE(cpp->out.len > 5);
+	ASSERT(pipe_move(cp, sp, cpp->out.len - 5) > 0);
+	spin();
+	ASSERT_EQ_UINT(r.len, 5);		/* not a whole record yet */
+	conn_kick(sp, CONN_READ);
+	spin();
+	ASSERT_EQ_UINT(r.len, 5);
+	ASSERT(pipe_move(cp, sp, 0) > 0);	/* its last 5 bytes */
+	spin();
+	ASSERT_EQ_UINT(r.len, 11);
+	ASSERT_EQ_INT(conn_send(cl, "third", 5), 5);
+	ASSERT(pipe_move(cp, sp, 0) > 0);
+	spin();
+	ASSERT_EQ_UINT(r.len, 16);
+	ASSERT(memcmp(r.buf, "firstsecondthird", 16) == 0);
+	conn_free(cl);
+	conn_free(sv);
+}
+
 int
 main(void)
 {
@@ -229,6 +478,8 @@ main(void)
 	RUN(test_put_queue);
 	RUN(test_ws_pair);
 	RUN(test_smux_pair);
+	RUN(test_tls_read_must_write);
+	RUN(test_tls_held_then_more);
 	event_base_free(wk.base);
 	return TEST_EXIT();
 }
