@@ -270,10 +270,11 @@ cl_update(struct conn *c)
 		conn_want(c->lower, 0);
 		return;
 	}
+	/* held bytes kicked, the layer below armed all the same (ws.c) */
 	if (c->want & CONN_READ) {
 		if (l->mid.len > 0 || l->eof)
 			conn_kick(c, CONN_READ);
-		else
+		if (!l->eof)
 			lw |= CONN_READ;
 	}
 	if (l->out.len > 0 && l->hold == NULL)

@@ -429,12 +429,18 @@ wsl_update(struct conn *c)
 		conn_want(c->lower, 0);
 		return;
 	}
+	/*
+	 * Bytes held are read at once (kick), and the layer below stays
+	 * armed all the same, as the TLS layer's: the read that takes the
+	 * last of them finds nothing more and returns without arming, and
+	 * an owner that does not ask again would wait for nothing.
+	 */
 	if (l->state == WSS_HANDSHAKE)
 		lw |= CONN_READ;	/* the other side's head */
 	else if (c->want & CONN_READ) {
 		if (wsl_pending(c) > 0 || l->eof)
 			conn_kick(c, CONN_READ);
-		else
+		if (!l->eof)
 			lw |= CONN_READ;
 	}
 	if (l->out.len > 0)
