@@ -146,14 +146,18 @@ grep -q 'proto UDP' "$LOGDIR/wire3" && fail "UDP on the wire (tap)"
 # SIGHUP: the new generation's worker takes the device and the port
 # over (the listener's rule stays, one), knows none of the old flows
 # and resets their next segment: the client connects again
+resets() { count "$LOGDIR/tcli.log" 'connection to 192.168.94.1:8423 reset by the peer'; }
+R0=$(resets)
+# (started at the same time as its server: a connection it accepted
+# before its raw socket was open is still its flow, not reset)
+[ "$R0" = 0 ] || fail "the client was reset before any restart"
 kill -HUP "$TSPID"
 wait_log "$LOGDIR/tsrv.log" 'configuration reloaded (generation 2)' 5 ||
 	fail "the tap server did not reload"
 wait_log "$LOGDIR/tsrv.log" 'worker 0 (generation 2) running' 5 ||
 	fail "no worker of generation 2"
 wait_until 15 pings $B 10.96.0.1 || fail "no ping after SIGHUP"
-[ "$(count "$LOGDIR/tcli.log" 'reset by the peer')" = 1 ] ||
-	fail "the client was not reset once after SIGHUP"
+[ "$(resets)" -gt "$R0" ] || fail "the client was not reset after SIGHUP"
 [ "$(ip -n $A rule show | grep -c blackhole)" = 1 ] ||
 	fail "not one rule after SIGHUP: $(ip -n $A rule show)"
 
@@ -195,6 +199,7 @@ wait_until 10 pings $B 10.96.0.1 || fail "no ping after the client's restart"
 # ...and the server restarted: it resets the old flow's next segment
 # (its kernel would, but the socket filter keeps data from it), the
 # client connects again
+R0=$(resets)
 kill "$TSPID"; wait_gone "$TSPID" || fail "tap server did not stop"
 ns_ostpd tsrv $A -D -L 'tap://192.168.94.1:8423?net=10.96.0.1/24&name=oftt0&tcp=true'
 TSPID=$OPID
@@ -203,7 +208,7 @@ ns_ready tsrv 2 || fatal "tap server not ready again"
 # only learn after its probes to the old one fail: half a minute)
 ip -n $B neigh flush dev oftt1
 wait_until 15 pings $B 10.96.0.1 || fail "no ping after the server's restart"
-[ "$(count "$LOGDIR/tcli.log" 'connection to 192.168.94.1:8423 reset by the peer')" = 2 ] ||
+[ "$(resets)" -gt "$R0" ] ||
 	fail "the client did not see the restarted server's reset"
 
 # --- 5. garbage to the server's port ----------------------------------------

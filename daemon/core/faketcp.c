@@ -339,7 +339,17 @@ segment(struct ftcp *ft, const struct ftcp_seg *s, int v6,
 {
 	struct ftcp_flow *f;
 
-	if ((f = flow_find(ft, peer)) == NULL) {
+	/*
+	 * A connection whose handshake was over before the raw socket was
+	 * open (the monitor's listener takes connections from the start)
+	 * waits to be accepted: its flow is known once it is.
+	 */
+	if ((f = flow_find(ft, peer)) == NULL && !ft->client &&
+	    !(s->flags & (FTCP_SYN | FTCP_RST))) {
+		accept_cb(ft->lfd, EV_READ, ft);
+		f = flow_find(ft, peer);
+	}
+	if (f == NULL) {
 		/* a server's new flow begins with the peer's SYN */
 		if (ft->client ||
 		    (s->flags & (FTCP_SYN | FTCP_ACK | FTCP_RST)) != FTCP_SYN) {
