@@ -379,28 +379,45 @@ once_cb(struct conn *c, int what, void *arg)
  * full.  The request must still reach the reader once the stream can
  * take them, without anything more from the client.
  */
+/*
+ * A TLS client over pipe *cp and a server over *sp whose reader r
+ * waits only to read; msg queued by the client until its handshake is
+ * done (it then goes with the Finished), the handshake run up to the
+ * client's Finished, not moved yet.  0, or -1.
+ */
+static int
+tls_pipes(struct conn **cp, struct conn **sp, struct conn **cl,
+    struct conn **sv, struct reader *r, const char *msg)
+{
+	if (tls_init() != 0 || (*cp = pipe_new()) == NULL ||
+	    (*sp = pipe_new()) == NULL ||
+	    (*cl = tls_client_push(*cp, NULL)) == NULL ||
+	    (*sv = tls_server_push(*sp)) == NULL)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	conn_set_cb(*sv, once_cb, r);
+	conn_want(*sv, CONN_READ);
+	if (conn_put(*cl, msg, strlen(msg)) != 0)
+		return -1;
+	conn_want(*cl, 0);
+	spin();
+	if (pipe_move(*cp, *sp, 0) <= 0)	/* ClientHello */
+		return -1;
+	spin();
+	if (pipe_move(*sp, *cp, 0) <= 0)	/* the server's flight */
+		return -1;
+	spin();
+	return 0;
+}
+
 TEST(test_tls_read_must_write)
 {
 	struct conn *cp, *sp, *cl, *sv;
 	struct pipe *spp;
 	struct reader r;
 
-	REQUIRE(tls_init() == 0);
-	REQUIRE((cp = pipe_new()) != NULL && (sp = pipe_new()) != NULL);
+	REQUIRE(tls_pipes(&cp, &sp, &cl, &sv, &r, "request") == 0);
 	spp = sp->layer;
-	REQUIRE((cl = tls_client_push(cp, NULL)) != NULL);
-	REQUIRE((sv = tls_server_push(sp)) != NULL);
-	memset(&r, 0, sizeof(r));
-	conn_set_cb(sv, once_cb, &r);
-	conn_want(sv, CONN_READ);
-	/* queued until the handshake is done: then with the Finished */
-	ASSERT_EQ_INT(conn_put(cl, "request", 7), 0);
-	conn_want(cl, 0);
-	spin();
-	ASSERT(pipe_move(cp, sp, 0) > 0);	/* ClientHello */
-	spin();
-	ASSERT(pipe_move(sp, cp, 0) > 0);	/* the server's flight */
-	spin();
 	ASSERT_EQ_UINT(cl->wq.len, 0);
 	spp->full = 1;
 	ASSERT(pipe_move(cp, sp, 0) > 0);	/* Finished, request */
@@ -430,21 +447,8 @@ TEST(test_tls_held_then_more)
 	struct pipe *cpp;
 	struct reader r;
 
-	REQUIRE(tls_init() == 0);
-	REQUIRE((cp = pipe_new()) != NULL && (sp = pipe_new()) != NULL);
+	REQUIRE(tls_pipes(&cp, &sp, &cl, &sv, &r, "first") == 0);
 	cpp = cp->layer;
-	REQUIRE((cl = tls_client_push(cp, NULL)) != NULL);
-	REQUIRE((sv = tls_server_push(sp)) != NULL);
-	memset(&r, 0, sizeof(r));
-	conn_set_cb(sv, once_cb, &r);
-	conn_want(sv, CONN_READ);
-	ASSERT_EQ_INT(conn_put(cl, "first", 5), 0);
-	conn_want(cl, 0);
-	spin();
-	ASSERT(pipe_move(cp, sp, 0) > 0);	/* ClientHello */
-	spin();
-	ASSERT(pipe_move(sp, cp, 0) > 0);	/* the server's flight */
-	spin();
 	ASSERT(pipe_move(cp, sp, 0) > 0);	/* Finished, "first" */
 	spin();
 	ASSERT_EQ_UINT(r.len, 5);
