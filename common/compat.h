@@ -3,6 +3,9 @@
 #define OSTP_COMPAT_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +24,17 @@
 	    (var) != NULL && ((tvar) = LIST_NEXT(var, field), 1);	\
 	    (var) = (tvar))
 #endif
+
+/* The port of an IPv4 or IPv6 socket address (0 for other families). */
+static inline uint16_t
+sockaddr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
 
 /* Seconds of the monotonic clock: ages, expiries, back-offs. */
 static inline time_t

@@ -446,9 +446,7 @@ mm_answer_bind_park(struct monitor *mon, struct mon_worker *w,
 		error("worker %u: BIND_PARK without a listening socket", w->id);
 		return -1;
 	}
-	bound = ntohs(ss.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	bound = sockaddr_port(&ss);
 	if (bound != port) {
 		error("worker %u: BIND_PARK names port %u, socket has %u",
 		    w->id, port, bound);

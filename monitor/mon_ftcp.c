@@ -71,14 +71,6 @@ struct mon_ftrule {
 
 static TAILQ_HEAD(, mon_ftrule) ftrules = TAILQ_HEAD_INITIALIZER(ftrules);
 
-static uint16_t
-ss_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET ?
-	    ((const struct sockaddr_in *)ss)->sin_port :
-	    ((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 static int
 addr_len(int family)
 {
@@ -125,10 +117,10 @@ rule_of(const struct listener_conf *l, struct mon_ftrule *r)
 	r->family = AF_INET;
 	r->tos = FTCP_TOS;
 	if (l->ntargets > 0) {
-		r->dport = ss_port(&l->targets[0]);
+		r->dport = sockaddr_port(&l->targets[0]);
 		r->has_dst = ss_addr(&l->targets[0], AF_INET, r->addr);
 	} else {
-		r->sport = ss_port(&l->addr);
+		r->sport = sockaddr_port(&l->addr);
 		r->has_src = ss_addr(&l->addr, AF_INET, r->addr);
 	}
 }
@@ -332,8 +324,8 @@ mm_answer_ftcp_block(struct monitor *mon, struct mon_worker *w,
 	    !(w->tun_given[idx] & MON_TUN_GIVEN_RAW6) || pport == 0 ||
 	    lport == 0 || (l->ntargets > 0 ?
 	    !ss_addr(&l->targets[0], AF_INET6, a) ||
-	    memcmp(a, addr, 16) != 0 || ss_port(&l->targets[0]) != pport :
-	    ss_port(&l->addr) != lport)) {
+	    memcmp(a, addr, 16) != 0 || sockaddr_port(&l->targets[0]) != pport :
+	    sockaddr_port(&l->addr) != lport)) {
 		error("worker %u: %s (listener %u) is outside the "
 		    "configuration", w->id, ipc_type_name(m->hdr.type), idx);
 		return -1;

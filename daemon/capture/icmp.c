@@ -247,9 +247,7 @@ ping_forward(struct cap_pinger *pg, const ip_addr_t *client,
 	if (!pg->have_ident && getsockname(pg->fd, (struct sockaddr *)&me,
 	    &ml) == 0) {
 		/* the identifier is the socket's "port" */
-		pg->ident = ntohs(pg->family == AF_INET ?
-		    ((struct sockaddr_in *)&me)->sin_port :
-		    ((struct sockaddr_in6 *)&me)->sin6_port);
+		pg->ident = sockaddr_port(&me);
 		pg->have_ident = 1;
 	}
 }

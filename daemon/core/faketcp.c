@@ -108,14 +108,6 @@ ft_drop(struct ftcp *ft, const char *why)
 	    (unsigned long long)ft->dropped);
 }
 
-static uint16_t
-ss_port(const struct sockaddr_storage *ss)
-{
-	return ntohs(ss->ss_family == AF_INET ?
-	    ((const struct sockaddr_in *)ss)->sin_port :
-	    ((const struct sockaddr_in6 *)ss)->sin6_port);
-}
-
 static const unsigned char *
 ss_addr(const struct sockaddr_storage *ss)
 {
@@ -181,8 +173,8 @@ flow_block(struct ftcp_flow *f, int on)
 		return;
 	f->blocked = on;
 	mm_ftcp_block(ft->wk, on ? IPC_FTCP_BLOCK : IPC_FTCP_UNBLOCK,
-	    (uint32_t)ft->idx, ss_addr(&f->peer), ss_port(&f->peer),
-	    ft->client ? ft->port : ss_port(&ft->l->addr));
+	    (uint32_t)ft->idx, ss_addr(&f->peer), sockaddr_port(&f->peer),
+	    ft->client ? ft->port : sockaddr_port(&ft->l->addr));
 }
 
 static void
@@ -572,7 +564,7 @@ ftcp_send(struct ftcp *ft, const struct sockaddr_storage *to,
 			size_t len = lens[done + i];
 
 			ft->rnd = ft->rnd * 1103515245u + 12345u;
-			ftcp_header(h[i], ft->port, ss_port(&f->peer), seq,
+			ftcp_header(h[i], ft->port, sockaddr_port(&f->peer), seq,
 			    f->ack, (uint16_t)((ft->rnd >> 16) | 0x8000),
 			    f->v6 ? NULL : f->local,
 			    f->v6 ? NULL : ss_addr(&f->peer), p, len);
@@ -680,7 +672,7 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 		f->seen = mono_sec();
 		flow_block(f, 1);
 		debug("%s: fake TCP flow %u", ft->l->node->url,
-		    (unsigned)ss_port(&ss));
+		    (unsigned)sockaddr_port(&ss));
 	}
 }
 
@@ -694,7 +686,7 @@ ftcp_server(struct worker *wk, const struct listener_conf *l, size_t idx,
 	if ((ft = ftcp_new(wk, l, idx, cb, arg)) == NULL)
 		return NULL;
 	ft->lfd = lfd;
-	ft->port = ss_port(&l->addr);
+	ft->port = sockaddr_port(&l->addr);
 	evutil_make_socket_nonblocking(lfd);
 	/* a wildcard IPv6 listener is dual-stack: IPv4 too */
 	if (l->addr.ss_family == AF_INET6 &&
@@ -770,7 +762,7 @@ client_connect(struct ftcp *ft)
 	}
 	sockaddr_unmap(&me, &melen);
 	memcpy(f->local, ss_addr(&me), f->v6 ? 16 : 4);
-	ft->port = ss_port(&me);
+	ft->port = sockaddr_port(&me);
 	raw_filter(ft->raw[f->v6], f->v6, ft->port);
 	f->ev = event_new(ft->wk->base, fd, EV_WRITE, connected_cb, f);
 	if (f->ev == NULL || event_add(f->ev, NULL) != 0)

@@ -302,9 +302,7 @@ rconn_bind(struct rconn *c, const struct proxy_target *t)
 	}
 	/* the answer: the control connection's address, the bound port */
 	sockaddr_host(&local, host, sizeof(host), &port);
-	port = ntohs(any.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&any)->sin_port :
-	    ((struct sockaddr_in6 *)&any)->sin6_port);
+	port = sockaddr_port(&any);
 	n = relay_build_response(r, sizeof(r), RELAY_OK, host, port);
 	(void)conn_put(c->c, r, n);
 	debug("%s: bind: listening on port %u", l->node->url, port);
